@@ -1,0 +1,64 @@
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime follows the Python that runs `chalice`: prefer 3.11 when it is installed.
+PYTHON_BOOT ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: help venv run token test test-quick demo bench clean distclean
+
+help:
+	@echo "make venv                  create .venv and install requirements-dev.txt (only when they change)"
+	@echo "make run                   local stack: DynamoDB Local :8100, moto :5100, API on http://127.0.0.1:8000"
+	@echo "make token USER=<id>       print a bearer token for <id> (last line); works without the stack"
+	@echo "make test                  every test, slow ones included ($(PYTEST_WORKERS) workers)"
+	@echo "make test-quick            tests not marked slow"
+	@echo "make demo                  play a whole Space against the running stack"
+	@echo "make bench                 run the benchmarks in bench/"
+	@echo "make clean                 remove caches and local logs; distclean also .venv and .local"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@if [ ! -x $(PY) ]; then \
+	  [ -n "$(PYTHON_BOOT)" ] || { echo "python3 not found: install Python 3.11" >&2; exit 1; }; \
+	  $(PYTHON_BOOT) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	    || { echo "$(PYTHON_BOOT) is older than 3.11: install Python 3.11" >&2; exit 1; }; \
+	  echo "Creating $(VENV) with $(PYTHON_BOOT)"; \
+	  $(PYTHON_BOOT) -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: venv
+	$(PY) -m scripts.local_stack
+
+# `make token USER=alice`. USER must come from the command line: the shell's $USER is the login name.
+token: venv
+	@if [ "$(origin USER)" != "command line" ] || [ -z "$(USER)" ]; then \
+	  echo "usage: make token USER=<user id>" >&2; exit 2; fi
+	@$(PY) -m scripts.keys token '$(USER)'
+
+test: venv
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test-quick: venv
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+
+demo: venv
+	@if [ ! -f scripts/demo.py ]; then echo "scripts/demo.py does not exist yet" >&2; exit 1; fi
+	$(PY) -m scripts.demo
+
+bench: venv
+	@if [ ! -f bench/__main__.py ]; then echo "bench/__main__.py does not exist yet: nothing to run" >&2; exit 1; fi
+	$(PY) -m bench
+
+clean:
+	find . -path ./$(VENV) -prune -o -path ./.local -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -rf .pytest_cache .local/logs cdk.out
+
+distclean: clean
+	rm -rf $(VENV) .local

@@ -1,0 +1,20 @@
+"""Spaces: the Chalice app. Routes live in chalicelib/api, jobs in chalicelib/jobs; no logic here."""
+from chalice import Chalice
+
+from chalicelib.api import spaces, stage, users
+from chalicelib.api.middleware import http_middleware
+from chalicelib.jobs import media as media_jobs
+
+app = Chalice(app_name="spaces")
+
+
+@app.route("/health", methods=["GET"])
+def health():
+    return {"status": "ok"}
+
+
+app.register_middleware(http_middleware, "http")
+app.register_blueprint(users.bp)
+app.register_blueprint(spaces.bp)
+app.register_blueprint(stage.bp)
+app.register_blueprint(media_jobs.bp)

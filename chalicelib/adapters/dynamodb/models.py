@@ -1,0 +1,197 @@
+"""PynamoDB models: the tables, their keys and indexes, defined once.
+
+Table names come from the stage's prefix (`SPACES_TABLE_PREFIX`), so tests, the local stack and
+each AWS stage use their own tables. `infra/` and `create_tables()` both derive the tables from
+these classes; nothing copies a key schema by hand.
+
+Key design (see docs/data-model.md):
+- participants are keyed by `space_id#user_id`, not by space: 100,000 joins a minute then spread
+  over 100,000 partition keys instead of one.
+- participant counts are sharded over `participant_count_shards` counter items, each its own
+  partition key, and read back with one BatchGetItem.
+"""
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.models import Model
+
+
+def _prefix() -> str:
+    return os.environ.get("SPACES_TABLE_PREFIX", "spaces-local")
+
+
+class _Meta:
+    @staticmethod
+    def build(suffix: str):
+        attrs = {
+            "table_name": f"{_prefix()}-{suffix}",
+            "suffix": suffix,
+            "billing_mode": "PAY_PER_REQUEST",
+            "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        }
+        host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+        if host:
+            attrs["host"] = host
+        return type("Meta", (), attrs)
+
+
+class UserModel(Model):
+    Meta = _Meta.build("users")
+
+    user_id = UnicodeAttribute(hash_key=True)
+    follower_count = NumberAttribute(default=0)
+    following_count = NumberAttribute(default=0)
+    # Scheduled Spaces this user hosts now (≤ max_scheduled_per_host, kept by conditional ADD).
+    scheduled_count = NumberAttribute(default=0)
+    # The user's live Space, if any: one live Space per host, enforced by attribute_not_exists.
+    live_space_id = UnicodeAttribute(null=True)
+
+
+class FollowersIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "followers"
+        projection = KeysOnlyProjection()
+
+    followee_id = UnicodeAttribute(hash_key=True)
+    follower_id = UnicodeAttribute(range_key=True)
+
+
+class FollowModel(Model):
+    Meta = _Meta.build("follows")
+
+    follower_id = UnicodeAttribute(hash_key=True)
+    followee_id = UnicodeAttribute(range_key=True)
+    created_at = UTCDateTimeAttribute()
+    followers = FollowersIndex()
+
+
+class SpacesByCreatorIndex(GlobalSecondaryIndex):
+    """A host's Spaces by start time: counts Spaces hosted in the last 30 days."""
+
+    class Meta:
+        index_name = "by_creator"
+        projection = IncludeProjection(["state"])
+
+    creator_id = UnicodeAttribute(hash_key=True)
+    sort_time = UnicodeAttribute(range_key=True)
+
+
+class MediaReleasePendingIndex(GlobalSecondaryIndex):
+    """Sparse: only ended Spaces whose stage could not be deleted yet carry `release_pending`."""
+
+    class Meta:
+        index_name = "media_release_pending"
+        projection = KeysOnlyProjection()
+
+    release_pending = UnicodeAttribute(hash_key=True)
+    space_id = UnicodeAttribute(range_key=True)
+
+
+class SpaceModel(Model):
+    Meta = _Meta.build("spaces")
+
+    space_id = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute()
+    title = UnicodeAttribute()
+    creator_id = UnicodeAttribute()
+    # started_at for Spaces that went live, else created_at; the range key of by_creator.
+    sort_time = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    topics = ListAttribute(of=UnicodeAttribute, default=list)
+    scheduled_start = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    access = UnicodeAttribute(default="public")
+    recording = BooleanAttribute(default=False)
+    # user id -> ISO time (plus a tiebreak) they came on stage / were invited / were muted.
+    cohosts = MapAttribute(default=dict)
+    speakers = MapAttribute(default=dict)
+    invited = MapAttribute(default=dict)
+    muted = MapAttribute(default=dict)
+    # creator + co-hosts + speakers; the condition `on_stage < max_on_stage` keeps the stage cap.
+    on_stage = NumberAttribute(default=1)
+    stage_arn = UnicodeAttribute(null=True)
+    stage_events_url = UnicodeAttribute(null=True)
+    stage_whip_url = UnicodeAttribute(null=True)
+    release_pending = UnicodeAttribute(null=True)
+    subscriber_count = NumberAttribute(default=0)
+
+    by_creator = SpacesByCreatorIndex()
+    media_release = MediaReleasePendingIndex()
+
+
+class ParticipantModel(Model):
+    """One user's presence in one Space. Keyed per (space, user) so joins never share a key."""
+
+    Meta = _Meta.build("participants")
+
+    key = UnicodeAttribute(hash_key=True)  # "<space_id>#<user_id>"
+    space_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute(default="listener")
+    connected = BooleanAttribute(default=False)
+    participant_id = UnicodeAttribute(null=True)
+    count_shard = NumberAttribute(null=True)
+    joined_at = UTCDateTimeAttribute(null=True)
+    left_at = UTCDateTimeAttribute(null=True)
+    removed_at = UTCDateTimeAttribute(null=True)
+    removed_by = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key_for(space_id: str, user_id: str) -> str:
+        return f"{space_id}#{user_id}"
+
+
+class SpeakerRequestModel(Model):
+    """A raised hand. Few per Space, read together by moderators: keyed by Space."""
+
+    Meta = _Meta.build("speaker-requests")
+
+    space_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    raised_at = UTCDateTimeAttribute()
+
+
+class CounterModel(Model):
+    """One shard of a sharded counter: key "<name>#<shard>"."""
+
+    Meta = _Meta.build("counters")
+
+    key = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(default=0)
+
+
+ALL_MODELS = (UserModel, FollowModel, SpaceModel, ParticipantModel, SpeakerRequestModel, CounterModel)
+
+
+def create_tables(wait: bool = True) -> None:
+    """Create every table that does not exist yet (local stack and tests)."""
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
+
+
+def delete_tables() -> None:
+    for model in ALL_MODELS:
+        if model.exists():
+            model.delete_table()
+
+
+def use_endpoint(endpoint_url: str, table_prefix: str | None = None) -> None:
+    """Point every model at another DynamoDB (tests, benchmarks) and drop cached connections."""
+    for model in ALL_MODELS:
+        model.Meta.host = endpoint_url
+        if table_prefix is not None:
+            model.Meta.table_name = f"{table_prefix}-{model.Meta.suffix}"
+        model._connection = None

@@ -1,0 +1,755 @@
+"""Spaces, participants and the stage on DynamoDB.
+
+Every rule that two requests could race on is a condition in the write itself:
+- state transitions are `state = :expected` conditions;
+- one live Space per host is `attribute_not_exists(live_space_id)` on the host's user item;
+- at most N scheduled Spaces is a conditional ADD on the host's `scheduled_count`;
+- the stage cap is `on_stage < :max`, the co-host cap `size(cohosts) < :max`;
+- approving a raised hand deletes the request item on condition it exists, so of two moderators
+  answering at once exactly one wins;
+- a removed user's participant item keeps `removed_at`, and joins are conditional on its absence.
+
+When a condition fails, the caller gets a `Refused` carrying which part failed, and the service
+turns that into the precise domain error (re-reading only on that failure path).
+"""
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamodb.errors import (
+    cancellation_codes,
+    cancellation_item,
+    dependency_failure,
+)
+from chalicelib.adapters.dynamodb.models import (
+    CounterModel,
+    ParticipantModel,
+    SpaceModel,
+    SpeakerRequestModel,
+    UserModel,
+)
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.spaces import (
+    COHOST,
+    HOST,
+    LIVE,
+    LISTENER,
+    SCHEDULED,
+    SPEAKER,
+    Space,
+    StageInfo,
+    iso,
+)
+from chalicelib.ports import JoinOutcome, Participant, Refused
+
+def _stamp(now: datetime, tiebreak: str = "") -> str:
+    return f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}{tiebreak}"
+
+
+def _to_space(m: SpaceModel, participant_count: int = 0) -> Space:
+    stage = None
+    if m.stage_arn:
+        stage = StageInfo(arn=m.stage_arn, events_url=m.stage_events_url or "", whip_url=m.stage_whip_url or "")
+    return Space(
+        id=m.space_id,
+        state=m.state,
+        title=m.title,
+        creator_id=m.creator_id,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+        topics=tuple(m.topics or ()),
+        scheduled_start=m.scheduled_start,
+        started_at=m.started_at,
+        ended_at=m.ended_at,
+        access=m.access,
+        recording=bool(m.recording),
+        cohosts=dict(m.cohosts.as_dict() if m.cohosts else {}),
+        speakers=dict(m.speakers.as_dict() if m.speakers else {}),
+        invited=dict(m.invited.as_dict() if m.invited else {}),
+        muted=dict(m.muted.as_dict() if m.muted else {}),
+        stage=stage,
+        participant_count=participant_count,
+        subscriber_count=int(m.subscriber_count or 0),
+    )
+
+
+def _to_participant(m: ParticipantModel) -> Participant:
+    return Participant(
+        space_id=m.space_id,
+        user_id=m.user_id,
+        role=m.role or LISTENER,
+        connected=bool(m.connected),
+        participant_id=m.participant_id,
+        removed=m.removed_at is not None,
+    )
+
+
+def _participant_from_raw(raw: dict | None) -> Participant | None:
+    if not raw:
+        return None
+    return _to_participant(ParticipantModel.from_raw_data(raw))
+
+
+class DynamoSpaceRepository:
+    def __init__(self, connection=None, *, count_shards: int = 10):
+        self._connection = connection or SpaceModel._get_connection().connection
+        self._shards = count_shards
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, space_id: str, *, with_count: bool = True) -> Space:
+        try:
+            model = SpaceModel.get(space_id)
+        except DoesNotExist as exc:
+            raise NotFound(f"Space {space_id} does not exist", code="space_not_found") from exc
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        count = self.participant_count(space_id) if with_count and model.state == LIVE else 0
+        return _to_space(model, count)
+
+    def get_with_participant(self, space_id: str, user_id: str) -> tuple[Space, Participant | None]:
+        """The Space and one user's participant item in a single BatchGetItem round trip."""
+        key = ParticipantModel.key_for(space_id, user_id)
+        space_item, participant_item = self._batch_get_space_and_participant(space_id, key)
+        if space_item is None:
+            raise NotFound(f"Space {space_id} does not exist", code="space_not_found")
+        return _to_space(space_item), (_to_participant(participant_item) if participant_item else None)
+
+    def _batch_get_space_and_participant(self, space_id: str, participant_key: str):
+        client = self._connection.client
+        request = {
+            SpaceModel.Meta.table_name: {"Keys": [{"space_id": {"S": space_id}}]},
+            ParticipantModel.Meta.table_name: {"Keys": [{"key": {"S": participant_key}}]},
+        }
+        space_item = participant_item = None
+        try:
+            for _ in range(5):
+                response = client.batch_get_item(RequestItems=request)
+                responses = response.get("Responses", {})
+                for raw in responses.get(SpaceModel.Meta.table_name, []):
+                    space_item = SpaceModel.from_raw_data(raw)
+                for raw in responses.get(ParticipantModel.Meta.table_name, []):
+                    participant_item = ParticipantModel.from_raw_data(raw)
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return space_item, participant_item
+
+    def get_participant(self, space_id: str, user_id: str) -> Participant | None:
+        try:
+            return _to_participant(ParticipantModel.get(ParticipantModel.key_for(space_id, user_id)))
+        except DoesNotExist:
+            return None
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def participant_count(self, space_id: str) -> int:
+        keys = [self._counter_key(space_id, shard) for shard in range(self._shards)]
+        try:
+            total = sum(int(item.n or 0) for item in CounterModel.batch_get(keys))
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return max(total, 0)
+
+    def pending_requests(self, space_id: str, limit: int = 100) -> list[tuple[str, datetime]]:
+        try:
+            return [
+                (r.user_id, r.raised_at)
+                for r in SpeakerRequestModel.query(space_id, limit=limit)
+            ]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def release_pending(self, limit: int = 50) -> list[tuple[str, str]]:
+        """Ended Spaces whose stage still needs deleting: (space_id, stage_arn)."""
+        try:
+            ids = [m.space_id for m in SpaceModel.media_release.query("1", limit=limit)]
+            return [(m.space_id, m.stage_arn) for m in SpaceModel.batch_get(ids) if m.stage_arn]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def create(self, space: Space, *, max_scheduled: int) -> None:
+        item = SpaceModel(
+            space.id,
+            state=space.state,
+            title=space.title,
+            creator_id=space.creator_id,
+            sort_time=iso(space.started_at or space.created_at),
+            created_at=space.created_at,
+            updated_at=space.updated_at,
+            topics=list(space.topics),
+            scheduled_start=space.scheduled_start,
+            started_at=space.started_at,
+            access=space.access,
+            recording=space.recording,
+            cohosts=dict(space.cohosts),
+            speakers={},
+            invited=dict(space.invited),
+            muted={},
+            on_stage=1 + len(space.cohosts),
+        )
+        if space.stage:
+            item.stage_arn = space.stage.arn
+            item.stage_events_url = space.stage.events_url
+            item.stage_whip_url = space.stage.whip_url
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(item, condition=SpaceModel.space_id.does_not_exist())
+                if space.state == LIVE:
+                    tx.update(
+                        UserModel(space.creator_id),
+                        actions=[UserModel.live_space_id.set(space.id)],
+                        condition=UserModel.live_space_id.does_not_exist(),
+                    )
+                else:
+                    tx.update(
+                        UserModel(space.creator_id),
+                        actions=[UserModel.scheduled_count.add(1)],
+                        condition=(
+                            UserModel.scheduled_count.does_not_exist()
+                            | (UserModel.scheduled_count < max_scheduled)
+                        ),
+                    )
+                for user_id, role in [(space.creator_id, HOST)] + [(u, COHOST) for u in space.cohosts]:
+                    tx.save(
+                        ParticipantModel(
+                            ParticipantModel.key_for(space.id, user_id),
+                            space_id=space.id,
+                            user_id=user_id,
+                            role=role,
+                            connected=False,
+                        )
+                    )
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise Refused("host_busy" if space.state == LIVE else "too_many_scheduled") from exc
+            raise dependency_failure(exc) from exc
+
+    def start(self, space: Space, stage: StageInfo, now: datetime) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(
+                    SpaceModel(space.id),
+                    actions=[
+                        SpaceModel.state.set(LIVE),
+                        SpaceModel.started_at.set(now),
+                        SpaceModel.sort_time.set(iso(now)),
+                        SpaceModel.updated_at.set(now),
+                        SpaceModel.stage_arn.set(stage.arn),
+                        SpaceModel.stage_events_url.set(stage.events_url),
+                        SpaceModel.stage_whip_url.set(stage.whip_url),
+                    ],
+                    condition=(SpaceModel.state == SCHEDULED),
+                )
+                tx.update(
+                    UserModel(space.creator_id),
+                    actions=[
+                        UserModel.live_space_id.set(space.id),
+                        UserModel.scheduled_count.add(-1),
+                    ],
+                    condition=UserModel.live_space_id.does_not_exist(),
+                )
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Refused("state") from exc
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise Refused("host_busy") from exc
+            raise dependency_failure(exc) from exc
+
+    def end(self, space: Space, now: datetime) -> None:
+        """live -> ended, and the host may go live again. The stage is released afterwards."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(
+                    SpaceModel(space.id),
+                    actions=[
+                        SpaceModel.state.set("ended"),
+                        SpaceModel.ended_at.set(now),
+                        SpaceModel.updated_at.set(now),
+                        SpaceModel.release_pending.set("1"),
+                    ],
+                    condition=(SpaceModel.state == LIVE),
+                )
+                tx.update(
+                    UserModel(space.creator_id),
+                    actions=[UserModel.live_space_id.remove()],
+                    condition=(UserModel.live_space_id == space.id),
+                )
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Refused("state") from exc
+            raise dependency_failure(exc) from exc
+
+    def mark_media_released(self, space_id: str) -> None:
+        try:
+            SpaceModel(space_id).update(
+                actions=[SpaceModel.release_pending.remove()],
+                condition=SpaceModel.space_id.exists(),
+            )
+        except UpdateError as exc:
+            raise dependency_failure(exc) from exc
+
+    def cancel(self, space: Space, now: datetime) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(
+                    SpaceModel(space.id),
+                    actions=[SpaceModel.state.set("canceled"), SpaceModel.updated_at.set(now)],
+                    condition=(SpaceModel.state == SCHEDULED),
+                )
+                tx.update(UserModel(space.creator_id), actions=[UserModel.scheduled_count.add(-1)])
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Refused("state") from exc
+            raise dependency_failure(exc) from exc
+
+    def update_details(self, before: Space, after: Space) -> None:
+        actions = [SpaceModel.updated_at.set(after.updated_at)]
+        if after.title != before.title:
+            actions.append(SpaceModel.title.set(after.title))
+        if after.topics != before.topics:
+            actions.append(SpaceModel.topics.set(list(after.topics)))
+        condition = SpaceModel.state == before.state
+        if after.scheduled_start != before.scheduled_start:
+            actions.append(SpaceModel.scheduled_start.set(after.scheduled_start))
+            condition = SpaceModel.state == SCHEDULED
+        try:
+            SpaceModel(before.id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise Refused("state") from exc
+            raise dependency_failure(exc) from exc
+
+    # ------------------------------------------------------------------ presence
+
+    def _counter_key(self, space_id: str, shard: int) -> str:
+        return f"participants#{space_id}#{shard}"
+
+    def shard_for(self, user_id: str) -> int:
+        return zlib.crc32(user_id.encode()) % self._shards
+
+    def join(
+        self,
+        space_id: str,
+        user_id: str,
+        *,
+        known: Participant | None,
+        participant_id: str,
+        now: datetime,
+    ) -> JoinOutcome:
+        """Connect a user: one transaction (participant item + one counter shard).
+
+        `known` is the participant item as read (cold path), or None as a guess that the user is
+        new (warm path, nothing read). A wrong guess costs one more round trip, never a wrong
+        answer: the failed condition returns the stored item (ALL_OLD) and we retry on it.
+        """
+        key = ParticipantModel.key_for(space_id, user_id)
+        for _ in range(3):
+            if known is not None and known.removed:
+                raise Refused("removed")
+            if known is not None and known.connected:
+                return self._reconnect(space_id, user_id, known, participant_id, now)
+            shard = self.shard_for(user_id)
+            if known is None:
+                condition = ParticipantModel.key.does_not_exist()
+            else:
+                condition = (
+                    ParticipantModel.removed_at.does_not_exist()
+                    & (ParticipantModel.connected == False)  # noqa: E712 (PynamoDB condition)
+                    & (ParticipantModel.role == known.role)
+                )
+            try:
+                with TransactWrite(connection=self._connection) as tx:
+                    tx.update(
+                        ParticipantModel(key),
+                        actions=[
+                            ParticipantModel.space_id.set(space_id),
+                            ParticipantModel.user_id.set(user_id),
+                            ParticipantModel.role.set(ParticipantModel.role | LISTENER),
+                            ParticipantModel.connected.set(True),
+                            ParticipantModel.participant_id.set(participant_id),
+                            ParticipantModel.count_shard.set(shard),
+                            ParticipantModel.joined_at.set(now),
+                            ParticipantModel.left_at.remove(),
+                        ],
+                        condition=condition,
+                        return_values="ALL_OLD",
+                    )
+                    tx.update(
+                        CounterModel(self._counter_key(space_id, shard)),
+                        actions=[CounterModel.n.add(1)],
+                    )
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    # The stored item tells us what the user is: retry on that, not on the guess.
+                    known = _participant_from_raw(cancellation_item(exc, 0))
+                    continue
+                raise dependency_failure(exc) from exc
+            role = known.role if known is not None else LISTENER
+            return JoinOutcome(
+                Participant(space_id, user_id, role, True, participant_id), newly_connected=True
+            )
+        raise dependency_failure(RuntimeError("join kept racing"))
+
+    def _reconnect(self, space_id, user_id, known: Participant, participant_id, now) -> JoinOutcome:
+        """Already connected (a second device, an app restart): new participant id, no count."""
+        try:
+            ParticipantModel(ParticipantModel.key_for(space_id, user_id)).update(
+                actions=[
+                    ParticipantModel.participant_id.set(participant_id),
+                    ParticipantModel.joined_at.set(now),
+                ],
+                condition=(
+                    ParticipantModel.removed_at.does_not_exist()
+                    & (ParticipantModel.connected == True)  # noqa: E712
+                    & (ParticipantModel.role == known.role)
+                ),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise Refused("changed") from exc
+            raise dependency_failure(exc) from exc
+        return JoinOutcome(
+            Participant(space_id, user_id, known.role, True, participant_id), newly_connected=False
+        )
+
+    def leave(self, space_id: str, user_id: str, now: datetime) -> Participant | None:
+        """Disconnect a user. A speaker who leaves steps off the stage; hosts keep their role."""
+        current = self.get_participant(space_id, user_id)
+        if current is None or not current.connected:
+            return current
+        key = ParticipantModel.key_for(space_id, user_id)
+        new_role = LISTENER if current.role == SPEAKER else current.role
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(
+                    ParticipantModel(key),
+                    actions=[
+                        ParticipantModel.connected.set(False),
+                        ParticipantModel.left_at.set(now),
+                        ParticipantModel.role.set(new_role),
+                    ],
+                    condition=(ParticipantModel.connected == True)  # noqa: E712
+                    & (ParticipantModel.role == current.role),
+                )
+                tx.update(
+                    CounterModel(self._counter_key(space_id, self.shard_for(user_id))),
+                    actions=[CounterModel.n.add(-1)],
+                )
+                if current.role == SPEAKER:
+                    tx.update(
+                        SpaceModel(space_id),
+                        actions=[
+                            SpaceModel.speakers[user_id].remove(),
+                            SpaceModel.muted[user_id].remove(),
+                            SpaceModel.on_stage.add(-1),
+                            SpaceModel.updated_at.set(now),
+                        ],
+                        condition=SpaceModel.speakers[user_id].exists(),
+                    )
+                tx.delete(SpeakerRequestModel(space_id, user_id))
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                raise Refused("changed") from exc
+            raise dependency_failure(exc) from exc
+        return current
+
+    # ------------------------------------------------------------------ hands
+
+    def raise_hand(self, space_id: str, user_id: str, now: datetime) -> bool:
+        """True when the hand went up, False when it was already up."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(
+                    SpeakerRequestModel(space_id, user_id, raised_at=now),
+                    condition=SpeakerRequestModel.user_id.does_not_exist(),
+                )
+                tx.condition_check(
+                    ParticipantModel,
+                    ParticipantModel.key_for(space_id, user_id),
+                    condition=(ParticipantModel.connected == True)  # noqa: E712
+                    & ParticipantModel.removed_at.does_not_exist()
+                    & (ParticipantModel.role == LISTENER),
+                )
+                tx.condition_check(
+                    SpaceModel,
+                    space_id,
+                    condition=(SpaceModel.state == LIVE) & SpaceModel.invited[user_id].does_not_exist(),
+                )
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise Refused("participant") from exc
+            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+                raise Refused("space") from exc
+            raise dependency_failure(exc) from exc
+        return True
+
+    def lower_hand(self, space_id: str, user_id: str) -> bool:
+        try:
+            SpeakerRequestModel(space_id, user_id).delete(
+                condition=SpeakerRequestModel.user_id.exists()
+            )
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise dependency_failure(exc) from exc
+        return True
+
+    # ------------------------------------------------------------------ stage
+
+    def _invite_space_update(self, space_id: str, user_id: str, now: datetime):
+        return dict(
+            actions=[
+                SpaceModel.invited[user_id].set(_stamp(now)),
+                SpaceModel.updated_at.set(now),
+            ],
+            condition=(
+                (SpaceModel.state == LIVE)
+                & SpaceModel.invited[user_id].does_not_exist()
+                & SpaceModel.speakers[user_id].does_not_exist()
+                & SpaceModel.cohosts[user_id].does_not_exist()
+                & (SpaceModel.creator_id != user_id)
+            ),
+        )
+
+    def _present_check(self, space_id: str, user_id: str):
+        return dict(
+            model_cls=ParticipantModel,
+            hash_key=ParticipantModel.key_for(space_id, user_id),
+            condition=(ParticipantModel.connected == True)  # noqa: E712
+            & ParticipantModel.removed_at.does_not_exist(),
+        )
+
+    def invite(self, space_id: str, user_id: str, now: datetime) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(SpaceModel(space_id), **self._invite_space_update(space_id, user_id, now))
+                tx.condition_check(**self._present_check(space_id, user_id))
+                tx.delete(SpeakerRequestModel(space_id, user_id))
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Refused("space") from exc
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise Refused("participant") from exc
+            raise dependency_failure(exc) from exc
+
+    def approve_request(self, space_id: str, user_id: str, now: datetime) -> None:
+        """Answer a raised hand. Deleting the request is the race's referee: one moderator wins."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.delete(
+                    SpeakerRequestModel(space_id, user_id),
+                    condition=SpeakerRequestModel.user_id.exists(),
+                )
+                tx.update(SpaceModel(space_id), **self._invite_space_update(space_id, user_id, now))
+                tx.condition_check(**self._present_check(space_id, user_id))
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Refused("request") from exc
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise Refused("space") from exc
+            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+                raise Refused("participant") from exc
+            raise dependency_failure(exc) from exc
+
+    def accept_invitation(
+        self, space_id: str, user_id: str, participant_id: str, now: datetime, *, max_on_stage: int
+    ) -> None:
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(
+                    SpaceModel(space_id),
+                    actions=[
+                        SpaceModel.invited[user_id].remove(),
+                        SpaceModel.speakers[user_id].set(_stamp(now)),
+                        SpaceModel.on_stage.add(1),
+                        SpaceModel.updated_at.set(now),
+                    ],
+                    condition=(SpaceModel.state == LIVE)
+                    & SpaceModel.invited[user_id].exists()
+                    & (SpaceModel.on_stage < max_on_stage),
+                )
+                tx.update(
+                    ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
+                    actions=[
+                        ParticipantModel.role.set(SPEAKER),
+                        ParticipantModel.participant_id.set(participant_id),
+                    ],
+                    condition=(ParticipantModel.connected == True)  # noqa: E712
+                    & ParticipantModel.removed_at.does_not_exist()
+                    & (ParticipantModel.role == LISTENER),
+                )
+                tx.delete(SpeakerRequestModel(space_id, user_id))
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Refused("space") from exc
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise Refused("participant") from exc
+            raise dependency_failure(exc) from exc
+
+    def decline_invitation(self, space_id: str, user_id: str, now: datetime) -> bool:
+        try:
+            SpaceModel(space_id).update(
+                actions=[SpaceModel.invited[user_id].remove(), SpaceModel.updated_at.set(now)],
+                condition=SpaceModel.invited[user_id].exists(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise dependency_failure(exc) from exc
+        return True
+
+    def step_down(self, space_id: str, user_id: str, from_role: str, now: datetime) -> None:
+        """A speaker or co-host goes back to listening (demote, or co-host removed)."""
+        collection = SpaceModel.speakers if from_role == SPEAKER else SpaceModel.cohosts
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(
+                    SpaceModel(space_id),
+                    actions=[
+                        collection[user_id].remove(),
+                        SpaceModel.muted[user_id].remove(),
+                        SpaceModel.on_stage.add(-1),
+                        SpaceModel.updated_at.set(now),
+                    ],
+                    condition=(SpaceModel.state == LIVE) & collection[user_id].exists(),
+                )
+                tx.update(
+                    ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
+                    actions=[ParticipantModel.role.set(LISTENER)],
+                    condition=ParticipantModel.key.exists(),
+                )
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                raise Refused("space") from exc
+            raise dependency_failure(exc) from exc
+
+    def add_cohost(
+        self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, max_cohosts: int, max_on_stage: int
+    ) -> None:
+        actions = [SpaceModel.cohosts[user_id].set(_stamp(now)), SpaceModel.updated_at.set(now)]
+        condition = (
+            (SpaceModel.state == LIVE)
+            & SpaceModel.cohosts[user_id].does_not_exist()
+            & (SpaceModel.creator_id != user_id)
+            & (SpaceModel.cohosts.does_not_exist() | (SpaceModel.cohosts.size() < max_cohosts))
+        )
+        if was_speaker:
+            actions.append(SpaceModel.speakers[user_id].remove())
+            condition = condition & SpaceModel.speakers[user_id].exists()
+        else:
+            actions += [SpaceModel.on_stage.add(1), SpaceModel.invited[user_id].remove()]
+            condition = (
+                condition
+                & SpaceModel.speakers[user_id].does_not_exist()
+                & (SpaceModel.on_stage < max_on_stage)
+            )
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(SpaceModel(space_id), actions=actions, condition=condition)
+                tx.update(
+                    ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
+                    actions=[ParticipantModel.role.set(COHOST)],
+                    condition=(ParticipantModel.connected == True)  # noqa: E712
+                    & ParticipantModel.removed_at.does_not_exist(),
+                )
+                tx.delete(SpeakerRequestModel(space_id, user_id))
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise Refused("space") from exc
+            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                raise Refused("participant") from exc
+            raise dependency_failure(exc) from exc
+
+    def set_muted(self, space_id: str, user_id: str, muted: bool, now: datetime) -> None:
+        if muted:
+            actions = [SpaceModel.muted[user_id].set(_stamp(now))]
+            condition = (SpaceModel.state == LIVE) & (
+                SpaceModel.speakers[user_id].exists()
+                | SpaceModel.cohosts[user_id].exists()
+                | (SpaceModel.creator_id == user_id)
+            )
+        else:
+            actions = [SpaceModel.muted[user_id].remove()]
+            condition = SpaceModel.state == LIVE
+        try:
+            SpaceModel(space_id).update(actions=actions + [SpaceModel.updated_at.set(now)], condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise Refused("space") from exc
+            raise dependency_failure(exc) from exc
+
+    def remove_participant(
+        self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime
+    ) -> None:
+        """Ban a user from this Space: off the stage, disconnected, and never let back in."""
+        key = ParticipantModel.key_for(space_id, user_id)
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                if current is None:
+                    tx.save(
+                        ParticipantModel(
+                            key,
+                            space_id=space_id,
+                            user_id=user_id,
+                            role=LISTENER,
+                            connected=False,
+                            removed_at=now,
+                            removed_by=by,
+                        ),
+                        condition=ParticipantModel.key.does_not_exist(),
+                    )
+                else:
+                    tx.update(
+                        ParticipantModel(key),
+                        actions=[
+                            ParticipantModel.removed_at.set(now),
+                            ParticipantModel.removed_by.set(by),
+                            ParticipantModel.connected.set(False),
+                            ParticipantModel.role.set(LISTENER),
+                        ],
+                        condition=ParticipantModel.removed_at.does_not_exist()
+                        & (ParticipantModel.connected == current.connected)
+                        & (ParticipantModel.role == current.role),
+                    )
+                space_actions = [
+                    SpaceModel.invited[user_id].remove(),
+                    SpaceModel.muted[user_id].remove(),
+                    SpaceModel.updated_at.set(now),
+                ]
+                space_condition = SpaceModel.space_id.exists()
+                if current is not None and current.role in (SPEAKER, COHOST):
+                    collection = SpaceModel.speakers if current.role == SPEAKER else SpaceModel.cohosts
+                    space_actions += [collection[user_id].remove(), SpaceModel.on_stage.add(-1)]
+                    space_condition = collection[user_id].exists()
+                tx.update(SpaceModel(space_id), actions=space_actions, condition=space_condition)
+                if current is not None and current.connected:
+                    tx.update(
+                        CounterModel(self._counter_key(space_id, self.shard_for(user_id))),
+                        actions=[CounterModel.n.add(-1)],
+                    )
+                tx.delete(SpeakerRequestModel(space_id, user_id))
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in cancellation_codes(exc):
+                raise Refused("changed") from exc
+            raise dependency_failure(exc) from exc

@@ -1,0 +1,85 @@
+"""Users and the follower graph on DynamoDB.
+
+Follow and unfollow are one transaction each: the edge item (conditional on absence/presence) and
+both counters move together, so following twice counts once and concurrent follows stay exact.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamodb.errors import cancellation_codes, dependency_failure
+from chalicelib.adapters.dynamodb.models import FollowModel, SpaceModel, UserModel
+from chalicelib.domain.users import User
+
+
+class DynamoUserRepository:
+    def __init__(self, connection=None):
+        # The PynamoDB connection used for transactions; one per container (bootstrap).
+        self._connection = connection or UserModel._get_connection().connection
+
+    def get(self, user_id: str, now: datetime) -> User:
+        try:
+            item = UserModel.get(user_id)
+            followers, following = int(item.follower_count), int(item.following_count)
+        except DoesNotExist:
+            followers, following = 0, 0
+        except Exception as exc:  # PynamoDB GetError and connection failures
+            raise dependency_failure(exc) from exc
+        return User(
+            id=user_id,
+            follower_count=followers,
+            following_count=following,
+            spaces_hosted_30d=self.spaces_hosted_since(user_id, now - timedelta(days=30)),
+        )
+
+    def spaces_hosted_since(self, user_id: str, since: datetime) -> int:
+        """Spaces this user took live since `since` (ended or still live): one Query, COUNT only."""
+        try:
+            return SpaceModel.by_creator.count(
+                user_id,
+                SpaceModel.sort_time >= since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                filter_condition=SpaceModel.state.is_in("live", "ended"),
+            )
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def follow(self, follower_id: str, followee_id: str, now: datetime) -> bool:
+        edge = FollowModel(follower_id, followee_id, created_at=now)
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(edge, condition=FollowModel.follower_id.does_not_exist())
+                tx.update(
+                    UserModel(followee_id),
+                    actions=[UserModel.follower_count.add(1)],
+                )
+                tx.update(
+                    UserModel(follower_id),
+                    actions=[UserModel.following_count.add(1)],
+                )
+        except TransactWriteError as exc:
+            if cancellation_codes(exc)[0] == "ConditionalCheckFailed":
+                return False  # already following: idempotent, counts untouched
+            raise dependency_failure(exc) from exc
+        return True
+
+    def unfollow(self, follower_id: str, followee_id: str) -> bool:
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.delete(
+                    FollowModel(follower_id, followee_id),
+                    condition=FollowModel.follower_id.exists(),
+                )
+                tx.update(UserModel(followee_id), actions=[UserModel.follower_count.add(-1)])
+                tx.update(UserModel(follower_id), actions=[UserModel.following_count.add(-1)])
+        except TransactWriteError as exc:
+            if cancellation_codes(exc)[0] == "ConditionalCheckFailed":
+                return False
+            raise dependency_failure(exc) from exc
+        return True
+
+    def set_follower_count(self, user_id: str, followers: int) -> None:
+        """Seed support: demo users start with known follower counts."""
+        UserModel(user_id).update(actions=[UserModel.follower_count.set(followers)])

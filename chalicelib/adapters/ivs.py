@@ -1,0 +1,94 @@
+"""MediaPort over Amazon IVS real-time (the `ivs-realtime` API): one stage per live Space.
+
+The boto3 client is injected (bootstrap builds it once per container); nothing here builds a
+client or imports boto3. Failures are translated by error code only:
+
+- ResourceNotFoundException on DeleteStage / DisconnectParticipant means the thing is already
+  gone, which is what the caller wanted: success.
+- every other ClientError (throttling, 5xx, ServiceQuotaExceeded, AccessDenied ...) and every
+  connection / timeout error becomes `DependencyFailed(code="media_unavailable")`, raised from
+  the original so the cause stays in the traceback.
+"""
+from __future__ import annotations
+
+import re
+
+from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.spaces import StageInfo
+
+MEDIA_UNAVAILABLE = "media_unavailable"
+NOT_FOUND = "ResourceNotFoundException"
+
+# CreateStage `name`: pattern [a-zA-Z0-9-_]*, at most 128 characters (ivs-realtime API model).
+_NAME_FORBIDDEN = re.compile(r"[^A-Za-z0-9_-]")
+_NAME_PREFIX = "space-"
+_NAME_MAX = 128
+
+
+def stage_name_for(space_id: str) -> str:
+    """A stage name valid for CreateStage that a person can map back to the Space."""
+    return (_NAME_PREFIX + _NAME_FORBIDDEN.sub("-", space_id))[:_NAME_MAX]
+
+
+class IvsMedia:
+    """MediaPort implemented with the IVS real-time stage API."""
+
+    def __init__(self, client, *, tags: dict | None = None):
+        self._client = client
+        self._tags = dict(tags or {})
+
+    def create_stage(self, space_id: str) -> StageInfo:
+        tags = {**self._tags, "space_id": space_id}
+        response = self._call(
+            "CreateStage", self._client.create_stage, name=stage_name_for(space_id), tags=tags
+        )
+        stage = response["stage"]
+        endpoints = stage.get("endpoints") or {}
+        events_url, whip_url = endpoints.get("events"), endpoints.get("whip")
+        if not events_url or not whip_url:
+            # A stage nobody can join is useless; do not leave it counting against the quota.
+            try:
+                self.delete_stage(stage["arn"])
+            except DependencyFailed:
+                pass
+            raise DependencyFailed(
+                "IVS CreateStage returned a stage without events/whip endpoints",
+                code=MEDIA_UNAVAILABLE,
+            )
+        return StageInfo(arn=stage["arn"], events_url=events_url, whip_url=whip_url)
+
+    def delete_stage(self, stage_arn: str) -> None:
+        self._call("DeleteStage", self._client.delete_stage, gone_is_ok=True, arn=stage_arn)
+
+    def disconnect_participant(self, stage_arn: str, participant_id: str, reason: str) -> None:
+        self._call(
+            "DisconnectParticipant",
+            self._client.disconnect_participant,
+            gone_is_ok=True,
+            stageArn=stage_arn,
+            participantId=participant_id,
+            reason=reason,
+        )
+
+    @staticmethod
+    def _call(operation: str, method, *, gone_is_ok: bool = False, **params):
+        try:
+            return method(**params)
+        except Exception as exc:
+            # The client exists, so botocore.exceptions is already loaded: this import is free,
+            # and the module itself stays importable without botocore.
+            from botocore.exceptions import ClientError, HTTPClientError
+            from botocore.exceptions import ConnectionError as BotoConnectionError
+
+            if isinstance(exc, ClientError):
+                code = exc.response.get("Error", {}).get("Code", "Unknown")
+                if gone_is_ok and code == NOT_FOUND:
+                    return None
+                raise DependencyFailed(
+                    f"IVS {operation} failed ({code})", code=MEDIA_UNAVAILABLE
+                ) from exc
+            if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+                raise DependencyFailed(
+                    f"IVS {operation} unreachable ({type(exc).__name__})", code=MEDIA_UNAVAILABLE
+                ) from exc
+            raise

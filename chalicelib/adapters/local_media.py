@@ -1,0 +1,111 @@
+"""In-memory MediaPort for `chalice local` and tests: no AWS, same shapes as IVS real-time.
+
+Stage ARNs and endpoints have the shapes IVS returns from CreateStage, so code that parses them
+(StageInfo.stage_id, token minting, clients) sees realistic values:
+
+    arn      arn:aws:ivs:<region>:<account>:stage/<12 alphanumerics>
+    events   wss://global.events.live-video.net
+    whip     https://<12 lowercase alphanumerics>.global-bm.whip.live-video.net
+
+(shapes from the `aws ivs-realtime create-stage` example output in aws/aws-cli,
+awscli/examples/ivs-realtime/create-stage.rst, and the StageEndpoints API reference.)
+
+What happened is public, for assertions: `stages` (live stages, arn -> space_id), `created`
+(every StageInfo handed out, in order), `deleted` (arns deleted, each once), `disconnected`
+((stage_arn, participant_id, reason) per call). `fail_next("create_stage", times=2)` makes the
+next two calls of that method raise DependencyFailed, as IVS throttling or an outage would.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import string
+import threading
+
+from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.spaces import StageInfo
+
+EVENTS_URL = "wss://global.events.live-video.net"
+WHIP_URL_TEMPLATE = "https://{host}.global-bm.whip.live-video.net"
+STAGE_ARN_PATTERN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:stage/[a-zA-Z0-9-]+$")
+PARTICIPANT_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+_ALNUM = string.ascii_letters + string.digits
+_LOWER_ALNUM = string.ascii_lowercase + string.digits
+_METHODS = ("create_stage", "delete_stage", "disconnect_participant")
+
+
+def _random(alphabet: str, n: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+class LocalMedia:
+    """MediaPort kept in memory. Thread-safe: every method holds one lock."""
+
+    def __init__(self, *, region: str = "us-east-1", account_id: str = "123456789012"):
+        self.region = region
+        self.account_id = account_id
+        self.stages: dict[str, str] = {}
+        self.created: list[StageInfo] = []
+        self.deleted: list[str] = []
+        self.disconnected: list[tuple[str, str, str]] = []
+        self._failures: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def fail_next(self, method_name: str, times: int = 1) -> None:
+        """Make the next `times` calls of `method_name` raise DependencyFailed."""
+        if method_name not in _METHODS:
+            raise ValueError(f"unknown MediaPort method {method_name!r}; one of {_METHODS}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._failures[method_name] = self._failures.get(method_name, 0) + times
+
+    def create_stage(self, space_id: str) -> StageInfo:
+        with self._lock:
+            self._maybe_fail("create_stage")
+            arn = self._new_arn()
+            info = StageInfo(
+                arn=arn,
+                events_url=EVENTS_URL,
+                whip_url=WHIP_URL_TEMPLATE.format(host=_random(_LOWER_ALNUM, 12)),
+            )
+            self.stages[arn] = space_id
+            self.created.append(info)
+            return info
+
+    def delete_stage(self, stage_arn: str) -> None:
+        _check_arn(stage_arn)
+        with self._lock:
+            self._maybe_fail("delete_stage")
+            # A stage already gone (or never ours) is success, as with IVS ResourceNotFound.
+            if self.stages.pop(stage_arn, None) is not None:
+                self.deleted.append(stage_arn)
+
+    def disconnect_participant(self, stage_arn: str, participant_id: str, reason: str) -> None:
+        _check_arn(stage_arn)
+        if not PARTICIPANT_ID_PATTERN.match(participant_id):
+            raise ValueError(f"participant id {participant_id!r} is not a valid IVS participant id")
+        with self._lock:
+            self._maybe_fail("disconnect_participant")
+            self.disconnected.append((stage_arn, participant_id, reason))
+
+    def _maybe_fail(self, method_name: str) -> None:
+        left = self._failures.get(method_name, 0)
+        if left:
+            self._failures[method_name] = left - 1
+            raise DependencyFailed(
+                f"local media: injected failure of {method_name}", code="media_unavailable"
+            )
+
+    def _new_arn(self) -> str:
+        while True:
+            arn = f"arn:aws:ivs:{self.region}:{self.account_id}:stage/{_random(_ALNUM, 12)}"
+            if arn not in self.stages and arn not in self.deleted:
+                return arn
+
+
+def _check_arn(stage_arn: str) -> None:
+    # IVS answers a malformed ARN with ValidationException; here it is a bug in the caller.
+    if not STAGE_ARN_PATTERN.match(stage_arn):
+        raise ValueError(f"{stage_arn!r} is not an IVS stage ARN")

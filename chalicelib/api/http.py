@@ -1,0 +1,79 @@
+"""The HTTP edge: JSON in, JSON out, and the ONE place domain errors become status codes."""
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from aws_lambda_powertools import Logger
+from chalice import Response
+
+from chalicelib.domain.errors import BadRequest, DependencyFailed, DomainError
+
+logger = Logger(child=True)
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def error_response(exc: DomainError) -> Response:
+    headers = dict(JSON_HEADERS)
+    if isinstance(exc, DependencyFailed):
+        headers["Retry-After"] = str(exc.retry_after)
+    body = {"code": exc.code, "message": exc.message}
+    if exc.details:
+        body["details"] = exc.details
+    return Response(body=body, status_code=exc.status, headers=headers)
+
+
+def _is_dependency_error(exc: Exception) -> bool:
+    """AWS SDK or PynamoDB failures an adapter did not translate: still the dependency's fault."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from pynamodb.exceptions import PynamoDBException
+
+    return isinstance(exc, (BotoCoreError, ClientError, PynamoDBException))
+
+
+def endpoint(status: int = 200):
+    """Wrap a view: its dict result becomes the JSON body, any DomainError the API.md error."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                result = view(*args, **kwargs)
+            except DomainError as exc:
+                if exc.status >= 500:
+                    logger.warning("dependency failed", code=exc.code, error=exc.message)
+                return error_response(exc)
+            except Exception as exc:
+                if _is_dependency_error(exc):
+                    logger.exception("untranslated dependency failure")
+                    return error_response(DependencyFailed("a dependency failed; retry shortly"))
+                raise
+            if isinstance(result, Response):
+                return result
+            return Response(body=result, status_code=status, headers=dict(JSON_HEADERS))
+
+        return wrapper
+
+    return decorate
+
+
+def json_body(request, *, required: bool = True) -> dict:
+    """The request's JSON object body, or a 400 that says what is wrong with it."""
+    raw = request.raw_body
+    if not raw:
+        if required:
+            raise BadRequest("a JSON object body is required", code="body_required")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid_json")
+    return body
+
+
+def current_user_id(request) -> str:
+    """The verified caller, set by the auth middleware (chalicelib/api/middleware.py)."""
+    return request.context["authorizer"]["principalId"]

@@ -1,0 +1,43 @@
+"""Per-request plumbing: correlation id, authentication, metrics flush."""
+from __future__ import annotations
+
+import uuid
+
+from chalicelib import bootstrap
+from chalicelib.api.http import error_response
+from chalicelib.domain.errors import DomainError
+
+# Routes that carry no bearer token: liveness, and provider webhooks (the signature is the auth).
+PUBLIC_PREFIXES = ("/health", "/webhooks/")
+
+
+def _is_public(path: str) -> bool:
+    return any(path == p.rstrip("/") or path.startswith(p) for p in PUBLIC_PREFIXES)
+
+
+def http_middleware(event, get_response):
+    logger = bootstrap.logger()
+    headers = event.headers or {}
+    correlation_id = headers.get("x-request-id") or (event.context or {}).get("requestId") or str(uuid.uuid4())
+    logger.set_correlation_id(correlation_id)
+    path = event.path
+    try:
+        if not _is_public(path):
+            try:
+                user_id = bootstrap.verifier().verify(headers.get("authorization"))
+            except DomainError as exc:
+                logger.info("request refused", status=exc.status, code=exc.code, path=path)
+                response = error_response(exc)
+                response.headers["X-Request-Id"] = correlation_id
+                return response
+            event.context.setdefault("authorizer", {})["principalId"] = user_id
+            logger.append_keys(user_id=user_id)
+        response = get_response(event)
+    finally:
+        bootstrap.flush_metrics()
+    response.headers["X-Request-Id"] = correlation_id
+    logger.info(
+        "request", method=event.method, path=path, status=response.status_code
+    )
+    logger.remove_keys(["user_id"])
+    return response

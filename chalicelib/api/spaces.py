@@ -1,0 +1,54 @@
+from chalice import Blueprint
+
+from chalicelib import bootstrap
+from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.views import space_view
+from chalicelib.domain.spaces import validate_space_id
+from chalicelib.services import spaces
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/spaces", methods=["POST"])
+@endpoint(status=201)
+def create_space():
+    request = bp.current_request
+    space = spaces.create_space(bootstrap.deps(), current_user_id(request), json_body(request))
+    return space_view(space)
+
+
+@bp.route("/spaces/{space_id}", methods=["GET"])
+@endpoint()
+def get_space(space_id):
+    return space_view(spaces.get_space(bootstrap.deps(), validate_space_id(space_id)))
+
+
+@bp.route("/spaces/{space_id}", methods=["PATCH"])
+@endpoint()
+def patch_space(space_id):
+    request = bp.current_request
+    space = spaces.patch_space(
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), json_body(request)
+    )
+    return space_view(space)
+
+
+@bp.route("/spaces/{space_id}/start", methods=["POST"])
+@endpoint()
+def start_space(space_id):
+    user_id = current_user_id(bp.current_request)
+    return space_view(spaces.start_space(bootstrap.deps(), user_id, validate_space_id(space_id)))
+
+
+@bp.route("/spaces/{space_id}/end", methods=["POST"])
+@endpoint()
+def end_space(space_id):
+    user_id = current_user_id(bp.current_request)
+    return space_view(spaces.end_space(bootstrap.deps(), user_id, validate_space_id(space_id)))
+
+
+@bp.route("/spaces/{space_id}/cancel", methods=["POST"])
+@endpoint()
+def cancel_space(space_id):
+    user_id = current_user_id(bp.current_request)
+    return space_view(spaces.cancel_space(bootstrap.deps(), user_id, validate_space_id(space_id)))

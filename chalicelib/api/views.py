@@ -1,0 +1,28 @@
+"""How domain objects look on the wire (API.md field names, X API v2 Space object)."""
+from __future__ import annotations
+
+from chalicelib.domain.spaces import Space, iso
+
+
+def space_view(space: Space) -> dict:
+    return {
+        "id": space.id,
+        "state": space.state,
+        "title": space.title,
+        "creator_id": space.creator_id,
+        "host_ids": space.host_ids,
+        "speaker_ids": space.speaker_ids,
+        "invited_user_ids": space.invited_user_ids,
+        "muted_user_ids": sorted(space.muted),
+        "participant_count": space.participant_count,
+        "subscriber_count": space.subscriber_count,
+        "scheduled_start": iso(space.scheduled_start),
+        "started_at": iso(space.started_at),
+        "ended_at": iso(space.ended_at),
+        "is_ticketed": space.access == "ticketed",
+        "access": space.access,
+        "topics": list(space.topics),
+        "recording": space.recording,
+        "created_at": iso(space.created_at),
+        "updated_at": iso(space.updated_at),
+    }

@@ -1,0 +1,146 @@
+"""The one place that builds adapters and wires them into services.
+
+Everything is built lazily, on first use, once per container (Lambda reuses the module between
+invocations), never at import time of a route module and never per request. Tests replace the
+wiring with `override()`.
+"""
+from __future__ import annotations
+
+import threading
+
+from chalicelib.config import Settings, get_settings
+
+_lock = threading.RLock()
+_built: dict = {}
+
+
+def _once(name: str, factory):
+    value = _built.get(name)
+    if value is None:
+        with _lock:
+            value = _built.get(name)
+            if value is None:
+                value = factory()
+                _built[name] = value
+    return value
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def logger():
+    def build():
+        from aws_lambda_powertools import Logger
+
+        return Logger(service="spaces")
+
+    return _once("logger", build)
+
+
+def metrics():
+    def build():
+        from aws_lambda_powertools import Metrics
+
+        return Metrics(namespace="Spaces", service="spaces")
+
+    return _once("metrics", build)
+
+
+def tracer():
+    def build():
+        from aws_lambda_powertools import Tracer
+
+        return Tracer(service="spaces", disabled=not settings().tracing_enabled)
+
+    return _once("tracer", build)
+
+
+def flush_metrics() -> None:
+    telemetry = deps().telemetry if "deps" in _built else None
+    flush = getattr(telemetry, "flush", None)
+    if flush is not None:
+        flush()
+
+
+def verifier():
+    def build():
+        from chalicelib.adapters.jwt_auth import JwtVerifier
+
+        s = settings()
+        return JwtVerifier(
+            issuer=s.jwt_issuer, audience=s.jwt_audience, jwks_path=s.jwks_path, jwks_url=s.jwks_url
+        )
+
+    return _once("verifier", build)
+
+
+def _boto3_client(service: str):
+    import boto3
+
+    return boto3.session.Session().client(service, region_name=settings().region)
+
+
+def _ivs_private_key(s: Settings) -> bytes:
+    if s.ivs_private_key_path:
+        with open(s.ivs_private_key_path, "rb") as fh:
+            return fh.read()
+    if s.ivs_private_key_secret_arn:
+        secret = _boto3_client("secretsmanager").get_secret_value(SecretId=s.ivs_private_key_secret_arn)
+        return secret["SecretString"].encode()
+    raise RuntimeError("no IVS private key configured (SPACES_IVS_PRIVATE_KEY_PATH or _SECRET_ARN)")
+
+
+def media():
+    def build():
+        s = settings()
+        if s.media_backend == "ivs":
+            from chalicelib.adapters.ivs import IvsMedia
+
+            return IvsMedia(_boto3_client("ivs-realtime"), tags={"app": "spaces", "stage": s.stage})
+        from chalicelib.adapters.local_media import LocalMedia
+
+        return LocalMedia(region=s.region, account_id=s.account_id)
+
+    return _once("media", build)
+
+
+def token_minter():
+    def build():
+        from chalicelib.adapters.ivs_tokens import IvsTokenMinter
+
+        s = settings()
+        return IvsTokenMinter(_ivs_private_key(s), s.ivs_public_key_arn, s.media_token_ttl_seconds)
+
+    return _once("token_minter", build)
+
+
+def deps():
+    def build():
+        from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+        from chalicelib.adapters.dynamodb.users import DynamoUserRepository
+        from chalicelib.adapters.telemetry import PowertoolsTelemetry
+        from chalicelib.services.context import Deps
+
+        s = settings()
+        return Deps(
+            settings=s,
+            users=DynamoUserRepository(),
+            spaces=DynamoSpaceRepository(count_shards=s.participant_count_shards),
+            media=media(),
+            tokens=token_minter(),
+            telemetry=PowertoolsTelemetry(metrics()),
+        )
+
+    return _once("deps", build)
+
+
+def override(**parts) -> None:
+    """Tests: replace built parts (e.g. deps=Deps(...), verifier=...)."""
+    with _lock:
+        _built.update(parts)
+
+
+def reset() -> None:
+    with _lock:
+        _built.clear()

@@ -1,0 +1,93 @@
+"""Typed settings, read once from the environment.
+
+Every stage's values live in `.chalice/config.json` (environment_variables per stage); this module
+is the only place that reads them. Product thresholds are settings so operators can tune them
+without a code change.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    region: str = "us-east-1"
+    table_prefix: str = "spaces-local"
+
+    # Product rules (FACTS.md). The eligibility function reads these; nothing else hard-codes them.
+    host_min_followers: int = 600
+    ticketed_host_min_followers: int = 1000
+    ticketed_host_min_spaces_30d: int = 3
+    max_cohosts: int = 2
+    # IVS allows 12 publishers per stage: host + co-hosts + speakers must fit in it.
+    max_on_stage: int = 12
+    max_scheduled_per_host: int = 10
+    max_schedule_ahead_days: int = 30
+    max_topics: int = 3
+    max_title_length: int = 140
+
+    # Auth: JWTs verified against a JWKS (a file locally, the Cognito pool's URL in AWS).
+    jwt_issuer: str = "spaces-local"
+    jwt_audience: str = "spaces-app"
+    jwks_path: str = ""
+    jwks_url: str = ""
+
+    # Media (IVS real-time). "local" uses the in-process media adapter; "ivs" the real service.
+    media_backend: str = "local"
+    ivs_private_key_path: str = ""
+    ivs_private_key_secret_arn: str = ""
+    ivs_public_key_arn: str = "arn:aws:ivs:us-east-1:123456789012:public-key/local"
+    media_token_ttl_seconds: int = 3600
+    # How long a container may reuse a live Space's media details on the join path.
+    media_cache_seconds: int = 30
+    participant_count_shards: int = 10
+
+    tracing_enabled: bool = False
+    account_id: str = "123456789012"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    return Settings(
+        stage=env.get("SPACES_STAGE", "local"),
+        region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1")),
+        table_prefix=env.get("SPACES_TABLE_PREFIX", "spaces-local"),
+        host_min_followers=_int("SPACES_HOST_MIN_FOLLOWERS", 600),
+        ticketed_host_min_followers=_int("SPACES_TICKETED_HOST_MIN_FOLLOWERS", 1000),
+        ticketed_host_min_spaces_30d=_int("SPACES_TICKETED_HOST_MIN_SPACES_30D", 3),
+        max_cohosts=_int("SPACES_MAX_COHOSTS", 2),
+        max_on_stage=_int("SPACES_MAX_ON_STAGE", 12),
+        max_scheduled_per_host=_int("SPACES_MAX_SCHEDULED_PER_HOST", 10),
+        max_schedule_ahead_days=_int("SPACES_MAX_SCHEDULE_AHEAD_DAYS", 30),
+        jwt_issuer=env.get("SPACES_JWT_ISSUER", "spaces-local"),
+        jwt_audience=env.get("SPACES_JWT_AUDIENCE", "spaces-app"),
+        jwks_path=env.get("SPACES_JWKS_PATH", ""),
+        jwks_url=env.get("SPACES_JWKS_URL", ""),
+        media_backend=env.get("SPACES_MEDIA_BACKEND", "local"),
+        ivs_private_key_path=env.get("SPACES_IVS_PRIVATE_KEY_PATH", ""),
+        ivs_private_key_secret_arn=env.get("SPACES_IVS_PRIVATE_KEY_SECRET_ARN", ""),
+        ivs_public_key_arn=env.get(
+            "SPACES_IVS_PUBLIC_KEY_ARN", "arn:aws:ivs:us-east-1:123456789012:public-key/local"
+        ),
+        media_token_ttl_seconds=_int("SPACES_MEDIA_TOKEN_TTL_SECONDS", 3600),
+        media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 30),
+        participant_count_shards=_int("SPACES_PARTICIPANT_COUNT_SHARDS", 10),
+        tracing_enabled=_bool("SPACES_TRACING_ENABLED", False),
+        account_id=env.get("SPACES_ACCOUNT_ID", "123456789012"),
+    )

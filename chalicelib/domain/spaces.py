@@ -1,0 +1,322 @@
+"""The Space: its states, who is on stage, and the rules for creating and changing it.
+
+State machine (enforced in the database by conditional writes, described here):
+
+    scheduled --start--> live --end--> ended
+    scheduled --cancel--> canceled
+
+Stage: the creator is always the first host; up to `max_cohosts` co-hosts; speakers fill the rest
+of the stage. Everyone on stage publishes audio, and IVS allows 12 publishers per stage, so
+`max_on_stage` (12) bounds creator + co-hosts + speakers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+
+from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
+
+SCHEDULED, LIVE, ENDED, CANCELED = "scheduled", "live", "ended", "canceled"
+STATES = (SCHEDULED, LIVE, ENDED, CANCELED)
+
+HOST, COHOST, SPEAKER, LISTENER = "host", "cohost", "speaker", "listener"
+PUBLISHING_ROLES = (HOST, COHOST, SPEAKER)
+MODERATOR_ROLES = (HOST, COHOST)
+
+PUBLIC, TICKETED, SUBSCRIBERS = "public", "ticketed", "subscribers"
+ACCESS_MODES = (PUBLIC, TICKETED, SUBSCRIBERS)
+
+TOPIC_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: object, field_name: str) -> datetime:
+    if not isinstance(value, str):
+        raise BadRequest(f"{field_name} must be an ISO 8601 UTC string", code="invalid_time")
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadRequest(
+            f"{field_name} must be an ISO 8601 UTC string like 2026-11-24T18:00:00Z",
+            code="invalid_time",
+        ) from exc
+    if parsed.tzinfo is None:
+        raise BadRequest(f"{field_name} must carry a time zone (use Z for UTC)", code="invalid_time")
+    return parsed.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """The IVS real-time stage that carries a live Space's audio."""
+
+    arn: str
+    events_url: str
+    whip_url: str
+
+    @property
+    def stage_id(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class SpaceRules:
+    max_cohosts: int
+    max_on_stage: int
+    max_scheduled_per_host: int
+    max_schedule_ahead_days: int
+    max_topics: int
+    max_title_length: int
+
+
+@dataclass(frozen=True)
+class Space:
+    id: str
+    state: str
+    title: str
+    creator_id: str
+    created_at: datetime
+    updated_at: datetime
+    topics: tuple[str, ...] = ()
+    scheduled_start: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    access: str = PUBLIC
+    recording: bool = False
+    # user id -> when they joined the stage / were invited. Order of arrival is kept by time.
+    cohosts: dict = field(default_factory=dict)
+    speakers: dict = field(default_factory=dict)
+    invited: dict = field(default_factory=dict)
+    muted: dict = field(default_factory=dict)
+    stage: StageInfo | None = None
+    participant_count: int = 0
+    subscriber_count: int = 0
+
+    @property
+    def host_ids(self) -> list[str]:
+        return [self.creator_id] + _by_time(self.cohosts)
+
+    @property
+    def speaker_ids(self) -> list[str]:
+        """Everyone on stage now: hosts first, then speakers in the order they came up."""
+        return self.host_ids + _by_time(self.speakers)
+
+    @property
+    def invited_user_ids(self) -> list[str]:
+        return _by_time(self.invited)
+
+    @property
+    def on_stage_count(self) -> int:
+        return 1 + len(self.cohosts) + len(self.speakers)
+
+    def role_of(self, user_id: str) -> str:
+        if user_id == self.creator_id:
+            return HOST
+        if user_id in self.cohosts:
+            return COHOST
+        if user_id in self.speakers:
+            return SPEAKER
+        return LISTENER
+
+    def is_moderator(self, user_id: str) -> bool:
+        return self.role_of(user_id) in MODERATOR_ROLES
+
+
+def _by_time(entries: dict) -> list[str]:
+    return [uid for uid, _ in sorted(entries.items(), key=lambda kv: (str(kv[1]), kv[0]))]
+
+
+def validate_title(title: object, rules: SpaceRules) -> str:
+    if not isinstance(title, str) or not title.strip():
+        raise BadRequest("title is required and must be a non-empty string", code="invalid_title")
+    title = title.strip()
+    if len(title) > rules.max_title_length:
+        raise RuleViolation(
+            f"title is at most {rules.max_title_length} characters", code="title_too_long"
+        )
+    return title
+
+
+def validate_topics(topics: object, rules: SpaceRules) -> tuple[str, ...]:
+    if topics is None:
+        return ()
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise BadRequest("topics must be a list of strings", code="invalid_topics")
+    cleaned = tuple(dict.fromkeys(t.strip().lower() for t in topics))
+    if len(cleaned) > rules.max_topics:
+        raise RuleViolation(f"a Space has at most {rules.max_topics} topics", code="too_many_topics")
+    for topic in cleaned:
+        if not TOPIC_PATTERN.match(topic):
+            raise BadRequest(
+                f"topic {topic!r} must be a lowercase slug (letters, digits, '-')",
+                code="invalid_topics",
+            )
+    return cleaned
+
+
+def validate_scheduled_start(value: object, now: datetime, rules: SpaceRules) -> datetime:
+    start = parse_iso(value, "scheduled_start")
+    if start <= now:
+        raise RuleViolation("scheduled_start must be in the future", code="scheduled_start_in_past")
+    if start > now + timedelta(days=rules.max_schedule_ahead_days):
+        raise RuleViolation(
+            f"a Space can be scheduled at most {rules.max_schedule_ahead_days} days ahead",
+            code="scheduled_start_too_far",
+        )
+    return start
+
+
+def validate_access(access: object) -> str:
+    if access is None:
+        return PUBLIC
+    if access not in ACCESS_MODES:
+        raise BadRequest(f"access must be one of {', '.join(ACCESS_MODES)}", code="invalid_access")
+    if access != PUBLIC:
+        # Ticketed and subscriber-only Spaces need the payments and subscription gates
+        # (issue #4); until they exist, refusing is honest and opening one publicly is not.
+        raise RuleViolation(
+            f"access {access!r} is not available yet; only public Spaces can be created",
+            code="access_not_available",
+        )
+    return access
+
+
+def validate_user_list(value: object, field_name: str) -> tuple[str, ...]:
+    from chalicelib.domain.users import validate_user_id
+
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise BadRequest(f"{field_name} must be a list of user ids", code="invalid_user_id")
+    return tuple(dict.fromkeys(validate_user_id(v) for v in value))
+
+
+def new_space(
+    *,
+    space_id: str,
+    creator_id: str,
+    body: dict,
+    now: datetime,
+    rules: SpaceRules,
+) -> Space:
+    """Validate a create request and build the Space it describes (not yet stored)."""
+    title = validate_title(body.get("title"), rules)
+    topics = validate_topics(body.get("topics"), rules)
+    access = validate_access(body.get("access"))
+    if body.get("ticket") is not None:
+        raise RuleViolation("ticket is only allowed with access 'ticketed'", code="access_not_available")
+    recording = body.get("recording", False)
+    if not isinstance(recording, bool):
+        raise BadRequest("recording must be true or false", code="invalid_recording")
+    if recording:
+        raise RuleViolation("recording is not available yet", code="recording_not_available")
+    cohost_ids = validate_user_list(body.get("cohost_ids"), "cohost_ids")
+    speaker_ids = validate_user_list(body.get("speaker_ids"), "speaker_ids")
+    if creator_id in cohost_ids or creator_id in speaker_ids:
+        raise RuleViolation("the creator is already the host", code="creator_is_host")
+    if len(cohost_ids) > rules.max_cohosts:
+        raise RuleViolation(f"at most {rules.max_cohosts} co-hosts", code="too_many_cohosts")
+    if set(cohost_ids) & set(speaker_ids):
+        raise RuleViolation("a user is either a co-host or a speaker", code="duplicate_user")
+    if 1 + len(cohost_ids) + len(speaker_ids) > rules.max_on_stage:
+        raise RuleViolation(
+            f"at most {rules.max_on_stage} people on stage, host included", code="stage_full"
+        )
+
+    scheduled_start = None
+    state = LIVE
+    if body.get("scheduled_start") is not None:
+        scheduled_start = validate_scheduled_start(body["scheduled_start"], now, rules)
+        state = SCHEDULED
+
+    stamp = iso(now)
+    # Co-hosts named at creation are co-hosts from the start; named speakers are invited and come
+    # on stage when they accept (an invitation must be accepted, never forced).
+    return Space(
+        id=space_id,
+        state=state,
+        title=title,
+        creator_id=creator_id,
+        created_at=now,
+        updated_at=now,
+        topics=topics,
+        scheduled_start=scheduled_start,
+        started_at=now if state == LIVE else None,
+        access=access,
+        recording=recording,
+        cohosts={uid: f"{stamp}#{i}" for i, uid in enumerate(cohost_ids)},
+        invited={uid: f"{stamp}#{i}" for i, uid in enumerate(speaker_ids)},
+    )
+
+
+def apply_patch(space: Space, body: dict, now: datetime, rules: SpaceRules) -> Space:
+    """The fields PATCH may change, validated against the Space's current state."""
+    allowed = {"title", "topics", "scheduled_start"}
+    unknown = set(body) - allowed
+    if unknown:
+        raise BadRequest(
+            f"cannot change {', '.join(sorted(unknown))}; PATCH accepts {', '.join(sorted(allowed))}",
+            code="field_not_patchable",
+        )
+    if not body:
+        raise BadRequest("nothing to change", code="empty_patch")
+    if space.state in (ENDED, CANCELED):
+        raise Conflict(f"Space {space.id} is {space.state}", code=f"space_{space.state}")
+    changes: dict = {}
+    if "title" in body:
+        changes["title"] = validate_title(body["title"], rules)
+    if "topics" in body:
+        changes["topics"] = validate_topics(body["topics"], rules)
+    if "scheduled_start" in body:
+        if space.state != SCHEDULED:
+            raise Conflict(
+                f"Space {space.id} is {space.state}; only a scheduled Space can be rescheduled",
+                code="space_not_scheduled",
+            )
+        changes["scheduled_start"] = validate_scheduled_start(body["scheduled_start"], now, rules)
+    return replace(space, updated_at=now, **changes)
+
+
+# What each transition needs, for messages when the database refuses one.
+TRANSITIONS = {
+    "start": ((SCHEDULED,), LIVE),
+    "end": ((LIVE,), ENDED),
+    "cancel": ((SCHEDULED,), CANCELED),
+}
+
+
+def transition_refused(space: Space, action: str) -> Conflict:
+    allowed_from, _ = TRANSITIONS[action]
+    return Conflict(
+        f"cannot {action} Space {space.id}: it is {space.state} (needs {' or '.join(allowed_from)})",
+        code=f"space_{space.state}" if space.state != LIVE else "space_live",
+    )
+
+
+def require_live(space: Space) -> None:
+    if space.state != LIVE:
+        code = "space_not_live" if space.state == SCHEDULED else f"space_{space.state}"
+        raise Conflict(f"Space {space.id} is {space.state}, not live", code=code)
+
+
+SPACE_ID_PATTERN = re.compile(r"^[0-9A-Za-z]{1,64}$")
+
+
+def validate_space_id(space_id: str) -> str:
+    from chalicelib.domain.errors import NotFound
+
+    if not SPACE_ID_PATTERN.match(space_id or ""):
+        raise NotFound(f"Space {space_id[:64]!r} does not exist", code="space_not_found")
+    return space_id

@@ -1,0 +1,93 @@
+"""What every use case is given: its ports, the clock and the settings."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.config import Settings
+from chalicelib.domain.spaces import SpaceRules, StageInfo
+from chalicelib.domain.users import HostingRules
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        from chalicelib.domain.spaces import utcnow
+
+        return utcnow()
+
+
+class MediaCache:
+    """Per-container memory of live Spaces' media details, so a warm join reads nothing.
+
+    Entries live `ttl_seconds`; ending a Space in this container drops its entry at once. Another
+    container may serve a join for up to `ttl_seconds` after an end: that join gets a token for a
+    deleted stage, which connects to nothing.
+    """
+
+    def __init__(self, ttl_seconds: float, monotonic=time.monotonic):
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._entries: dict[str, tuple[float, StageInfo]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, space_id: str) -> StageInfo | None:
+        with self._lock:
+            entry = self._entries.get(space_id)
+            if entry is None:
+                return None
+            if entry[0] <= self._monotonic():
+                del self._entries[space_id]
+                return None
+            return entry[1]
+
+    def put(self, space_id: str, stage: StageInfo) -> None:
+        if self._ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[space_id] = (self._monotonic() + self._ttl, stage)
+
+    def drop(self, space_id: str) -> None:
+        with self._lock:
+            self._entries.pop(space_id, None)
+
+
+class NullTelemetry:
+    def count(self, event: str, value: int = 1) -> None:
+        return None
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    users: object  # ports.UserRepository
+    spaces: object  # the Space repository (adapters.dynamodb.spaces.DynamoSpaceRepository)
+    media: object  # ports.MediaPort
+    tokens: object  # ports.TokenMinter
+    clock: object = field(default_factory=SystemClock)
+    telemetry: object = field(default_factory=NullTelemetry)
+    media_cache: MediaCache | None = None
+
+    def __post_init__(self):
+        if self.media_cache is None:
+            self.media_cache = MediaCache(self.settings.media_cache_seconds)
+
+    @property
+    def hosting_rules(self) -> HostingRules:
+        s = self.settings
+        return HostingRules(s.host_min_followers, s.ticketed_host_min_followers, s.ticketed_host_min_spaces_30d)
+
+    @property
+    def space_rules(self) -> SpaceRules:
+        s = self.settings
+        return SpaceRules(
+            max_cohosts=s.max_cohosts,
+            max_on_stage=s.max_on_stage,
+            max_scheduled_per_host=s.max_scheduled_per_host,
+            max_schedule_ahead_days=s.max_schedule_ahead_days,
+            max_topics=s.max_topics,
+            max_title_length=s.max_title_length,
+        )

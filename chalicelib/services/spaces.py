@@ -1,0 +1,156 @@
+"""Use cases of a Space's lifecycle: create, read, edit, start, end, cancel.
+
+Media and database are two systems; the order of calls keeps them consistent:
+- a stage is created BEFORE the conditional write that makes a Space live, and deleted again if
+  that write is refused or fails, so no live Space is ever without a stage;
+- ending commits `ended` first (the Space can never be stuck live), then deletes the stage; a
+  failed delete leaves `release_pending` on the item and `release_pending_media` retries it.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
+from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.permissions import require_creator
+from chalicelib.domain.spaces import (
+    LIVE,
+    Space,
+    apply_patch,
+    new_space,
+    transition_refused,
+)
+from chalicelib.domain.users import hosting_eligibility
+from chalicelib.ports import Refused
+from chalicelib.services.context import Deps
+
+logger = Logger(child=True)
+
+STAGE_DELETE_ATTEMPTS = 3
+
+
+def create_space(deps: Deps, user_id: str, body: dict) -> Space:
+    now = deps.clock.now()
+    space = new_space(space_id=new_ulid(), creator_id=user_id, body=body, now=now, rules=deps.space_rules)
+    eligibility = hosting_eligibility(deps.users.get(user_id, now), deps.hosting_rules)
+    if not eligibility.can_host:
+        raise RuleViolation(eligibility.reason or "not eligible to host", code="not_eligible_to_host")
+
+    if space.state == LIVE:
+        space = replace(space, stage=deps.media.create_stage(space.id))
+    try:
+        deps.spaces.create(space, max_scheduled=deps.settings.max_scheduled_per_host)
+    except Refused as exc:
+        _release_stage(deps, space)
+        if exc.part == "host_busy":
+            raise Conflict("you are already hosting a live Space; end it first", code="host_already_live") from exc
+        raise RuleViolation(
+            f"a host can have at most {deps.settings.max_scheduled_per_host} scheduled Spaces",
+            code="too_many_scheduled",
+        ) from exc
+    except DependencyFailed:
+        _release_stage(deps, space)
+        raise
+    deps.telemetry.count("SpaceCreated")
+    if space.state == LIVE:
+        deps.telemetry.count("SpaceStarted")
+    logger.info("space created", space_id=space.id, state=space.state, creator_id=user_id)
+    return space
+
+
+def get_space(deps: Deps, space_id: str) -> Space:
+    return deps.spaces.get(space_id)
+
+
+def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
+    space = deps.spaces.get(space_id, with_count=False)
+    require_creator(space, user_id, "edit this Space")
+    updated = apply_patch(space, body, deps.clock.now(), deps.space_rules)
+    try:
+        deps.spaces.update_details(space, updated)
+    except Refused as exc:
+        current = deps.spaces.get(space_id, with_count=False)
+        raise Conflict(f"Space {space_id} changed to {current.state}; try again", code=f"space_{current.state}") from exc
+    return deps.spaces.get(space_id)
+
+
+def start_space(deps: Deps, user_id: str, space_id: str) -> Space:
+    space = deps.spaces.get(space_id, with_count=False)
+    require_creator(space, user_id, "start this Space")
+    if space.state != "scheduled":
+        raise transition_refused(space, "start")
+    stage = deps.media.create_stage(space.id)
+    try:
+        deps.spaces.start(space, stage, deps.clock.now())
+    except Refused as exc:
+        _release_stage(deps, replace(space, stage=stage))
+        if exc.part == "host_busy":
+            raise Conflict("you are already hosting a live Space; end it first", code="host_already_live") from exc
+        raise transition_refused(deps.spaces.get(space_id, with_count=False), "start") from exc
+    except DependencyFailed:
+        _release_stage(deps, replace(space, stage=stage))
+        raise
+    deps.telemetry.count("SpaceStarted")
+    logger.info("space started", space_id=space_id)
+    return deps.spaces.get(space_id)
+
+
+def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
+    space = deps.spaces.get(space_id, with_count=False)
+    require_creator(space, user_id, "end this Space")
+    if space.state != LIVE:
+        raise transition_refused(space, "end")
+    try:
+        deps.spaces.end(space, deps.clock.now())
+    except Refused as exc:
+        raise transition_refused(deps.spaces.get(space_id, with_count=False), "end") from exc
+    deps.media_cache.drop(space_id)
+    deps.telemetry.count("SpaceEnded")
+    logger.info("space ended", space_id=space_id)
+    if space.stage is not None and _release_stage(deps, space):
+        deps.spaces.mark_media_released(space_id)
+    return deps.spaces.get(space_id, with_count=False)
+
+
+def cancel_space(deps: Deps, user_id: str, space_id: str) -> Space:
+    space = deps.spaces.get(space_id, with_count=False)
+    require_creator(space, user_id, "cancel this Space")
+    if space.state != "scheduled":
+        raise transition_refused(space, "cancel")
+    try:
+        deps.spaces.cancel(space, deps.clock.now())
+    except Refused as exc:
+        raise transition_refused(deps.spaces.get(space_id, with_count=False), "cancel") from exc
+    deps.telemetry.count("SpaceCanceled")
+    logger.info("space canceled", space_id=space_id)
+    return deps.spaces.get(space_id, with_count=False)
+
+
+def release_pending_media(deps: Deps, limit: int = 50) -> int:
+    """Retry deleting the stages of ended Spaces whose first delete failed. Returns how many."""
+    released = 0
+    for space_id, stage_arn in deps.spaces.release_pending(limit):
+        try:
+            deps.media.delete_stage(stage_arn)
+        except DependencyFailed:
+            logger.warning("stage release still failing", space_id=space_id, stage_arn=stage_arn)
+            continue
+        deps.spaces.mark_media_released(space_id)
+        released += 1
+    return released
+
+
+def _release_stage(deps: Deps, space: Space) -> bool:
+    """Delete a Space's stage, retrying a few times. False when it is still there."""
+    if space.stage is None:
+        return True
+    for attempt in range(1, STAGE_DELETE_ATTEMPTS + 1):
+        try:
+            deps.media.delete_stage(space.stage.arn)
+            return True
+        except DependencyFailed:
+            logger.warning("stage delete failed", space_id=space.id, attempt=attempt)
+    deps.telemetry.count("StageReleaseDeferred")
+    return False

@@ -1,0 +1,371 @@
+"""Use cases of being in a Space: join, leave, hands, invitations, the stage, moderation.
+
+The join path is the hot path (100,000 joins a minute for a famous host): it makes no IVS call
+(tokens are minted in-process), never writes the Space item, and costs one DynamoDB round trip
+when this container already knows the Space's stage, two when it does not.
+"""
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.permissions import (
+    require_can_moderate,
+    require_creator,
+    require_moderator,
+)
+from chalicelib.domain.spaces import (
+    COHOST,
+    LISTENER,
+    PUBLISHING_ROLES,
+    SPEAKER,
+    Space,
+    StageInfo,
+    iso,
+    require_live,
+)
+from chalicelib.domain.users import validate_user_id
+from chalicelib.ports import Participant, Refused
+from chalicelib.services.context import Deps
+
+logger = Logger(child=True)
+
+
+def _new_participant_id() -> str:
+    from chalicelib.adapters.ivs_tokens import new_participant_id
+
+    return new_participant_id()
+
+
+def _media(deps: Deps, stage: StageInfo, user_id: str, participant_id: str, role: str) -> dict:
+    token = deps.tokens.mint(
+        stage,
+        participant_id=participant_id,
+        user_id=user_id,
+        publish=role in PUBLISHING_ROLES,
+        now=deps.clock.now(),
+        attributes={"user_id": user_id, "role": role},
+    )
+    return {
+        "stage_arn": stage.arn,
+        "participant_id": participant_id,
+        "token": token.token,
+        "expires_at": iso(token.expires_at),
+        "capabilities": ["PUBLISH", "SUBSCRIBE"] if token.allow_publish else ["SUBSCRIBE"],
+    }
+
+
+def _live_stage(space: Space) -> StageInfo:
+    require_live(space)
+    if space.stage is None:
+        raise DependencyFailed(f"Space {space.id} has no media stage yet", code="media_not_ready")
+    return space.stage
+
+
+def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
+    stage = deps.media_cache.get(space_id)
+    known: Participant | None = None
+    if stage is None:
+        space, known = deps.spaces.get_with_participant(space_id, user_id)
+        stage = _live_stage(space)
+        deps.media_cache.put(space_id, stage)
+    if known is not None and known.removed:
+        raise Forbidden("you were removed from this Space", code="removed_from_space")
+
+    participant_id = _new_participant_id()
+    try:
+        outcome = deps.spaces.join(
+            space_id, user_id, known=known, participant_id=participant_id, now=deps.clock.now()
+        )
+    except Refused as exc:
+        if exc.part == "removed":
+            raise Forbidden("you were removed from this Space", code="removed_from_space") from exc
+        raise Conflict("your place in this Space changed while joining; try again", code="join_conflict") from exc
+    role = outcome.participant.role
+    if outcome.newly_connected:
+        deps.telemetry.count("ListenerJoined" if role == LISTENER else "SpeakerJoined")
+    return {
+        "space_id": space_id,
+        "role": role,
+        "media": _media(deps, stage, user_id, participant_id, role),
+    }
+
+
+def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
+    space = deps.spaces.get(space_id, with_count=False)
+    try:
+        before = deps.spaces.leave(space_id, user_id, deps.clock.now())
+    except Refused as exc:
+        raise Conflict("your place in this Space changed while leaving; try again", code="leave_conflict") from exc
+    if before is None:
+        raise NotFound(f"you are not in Space {space.id}", code="not_a_participant")
+    if before.connected:
+        deps.telemetry.count("ParticipantLeft")
+    return {"space_id": space_id, "left": True}
+
+
+def participants(deps: Deps, user_id: str, space_id: str) -> dict:
+    space = deps.spaces.get(space_id)
+    requests = deps.spaces.pending_requests(space_id) if space.state == "live" else []
+    view = {
+        "space_id": space_id,
+        "host_ids": space.host_ids,
+        "speaker_ids": space.speaker_ids,
+        "invited_user_ids": space.invited_user_ids,
+        "muted_user_ids": sorted(space.muted),
+        "participant_count": space.participant_count,
+        "listener_count": max(space.participant_count - space.on_stage_count, 0),
+        "speaker_requests": {"count": len(requests)},
+    }
+    if space.is_moderator(user_id):
+        view["speaker_requests"]["requests"] = [
+            {"user_id": uid, "raised_at": iso(at)} for uid, at in requests
+        ]
+    return view
+
+
+def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
+    space = deps.spaces.get(space_id, with_count=False)
+    require_live(space)
+    if space.role_of(user_id) != LISTENER:
+        raise Conflict("you are already on stage", code="already_on_stage")
+    if user_id in space.invited:
+        raise Conflict("you are already invited to speak: accept the invitation", code="already_invited")
+    try:
+        raised = deps.spaces.raise_hand(space_id, user_id, deps.clock.now())
+    except Refused as exc:
+        _explain_participant(deps, space_id, user_id, exc)
+        raise
+    if raised:
+        deps.telemetry.count("HandRaised")
+    return {"space_id": space_id, "hand_raised": True, "changed": raised}
+
+
+def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict:
+    deps.spaces.get(space_id, with_count=False)
+    lowered = deps.spaces.lower_hand(space_id, user_id)
+    return {"space_id": space_id, "hand_raised": False, "changed": lowered}
+
+
+def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
+    """Approve a raised hand, or invite a listener who did not raise one. Either way the user
+    gets an invitation and comes on stage by accepting it."""
+    target = validate_user_id(body.get("user_id"))
+    space = deps.spaces.get(space_id, with_count=False)
+    require_moderator(space, actor_id, "bring people on stage")
+    require_live(space)
+    now = deps.clock.now()
+    approved = True
+    try:
+        deps.spaces.approve_request(space_id, target, now)
+    except Refused as exc:
+        if exc.part != "request":
+            _explain_invite_refusal(deps, space_id, target, exc)
+        approved = False
+    if not approved:
+        try:
+            deps.spaces.invite(space_id, target, now)
+        except Refused as exc:
+            _explain_invite_refusal(deps, space_id, target, exc)
+    deps.telemetry.count("SpeakerRequestApproved" if approved else "SpeakerInvited")
+    logger.info("speaker invited", space_id=space_id, user_id=target, by=actor_id, approved_request=approved)
+    return {
+        "space_id": space_id,
+        "user_id": target,
+        "status": "invited",
+        "approved_request": approved,
+        "space": deps.spaces.get(space_id),
+    }
+
+
+def accept_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
+    space = deps.spaces.get(space_id, with_count=False)
+    stage = _live_stage(space)
+    if user_id not in space.invited:
+        raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
+    participant_id = _new_participant_id()
+    try:
+        deps.spaces.accept_invitation(
+            space_id, user_id, participant_id, deps.clock.now(), max_on_stage=deps.settings.max_on_stage
+        )
+    except Refused as exc:
+        if exc.part == "participant":
+            _explain_participant(deps, space_id, user_id, exc)
+        current = deps.spaces.get(space_id, with_count=False)
+        require_live(current)
+        if user_id not in current.invited:
+            raise Conflict("you have no invitation to speak in this Space", code="no_invitation") from exc
+        raise Conflict(
+            f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full"
+        ) from exc
+    deps.telemetry.count("SpeakerAdded")
+    return {
+        "space_id": space_id,
+        "role": SPEAKER,
+        "media": _media(deps, stage, user_id, participant_id, SPEAKER),
+    }
+
+
+def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
+    deps.spaces.get(space_id, with_count=False)
+    changed = deps.spaces.decline_invitation(space_id, user_id, deps.clock.now())
+    if not changed:
+        raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
+    return {"space_id": space_id, "declined": True}
+
+
+def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> dict:
+    """Back to listening: the speaker themself, or a moderator."""
+    validate_user_id(target)
+    space = deps.spaces.get(space_id, with_count=False)
+    require_live(space)
+    if actor_id != target:
+        require_can_moderate(space, actor_id, target, "move off the stage")
+    role = space.role_of(target)
+    if role == COHOST:
+        raise Conflict("that user is a co-host: remove the co-host role instead", code="target_is_cohost")
+    if role != SPEAKER:
+        raise Conflict("that user is not a speaker", code="not_a_speaker")
+    _step_down(deps, space, target, SPEAKER)
+    deps.telemetry.count("SpeakerRemoved")
+    return deps.spaces.get(space_id)
+
+
+def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
+    target = validate_user_id(body.get("user_id"))
+    space = deps.spaces.get(space_id, with_count=False)
+    require_creator(space, actor_id, "add co-hosts")
+    require_live(space)
+    role = space.role_of(target)
+    if role in (COHOST, "host"):
+        raise Conflict("that user is already a host", code="already_cohost")
+    if len(space.cohosts) >= deps.settings.max_cohosts:
+        raise RuleViolation(f"a Space has at most {deps.settings.max_cohosts} co-hosts", code="too_many_cohosts")
+    try:
+        deps.spaces.add_cohost(
+            space_id,
+            target,
+            was_speaker=role == SPEAKER,
+            now=deps.clock.now(),
+            max_cohosts=deps.settings.max_cohosts,
+            max_on_stage=deps.settings.max_on_stage,
+        )
+    except Refused as exc:
+        if exc.part == "participant":
+            _explain_participant(deps, space_id, target, exc)
+        current = deps.spaces.get(space_id, with_count=False)
+        require_live(current)
+        if len(current.cohosts) >= deps.settings.max_cohosts:
+            raise RuleViolation(
+                f"a Space has at most {deps.settings.max_cohosts} co-hosts", code="too_many_cohosts"
+            ) from exc
+        if current.role_of(target) != role:
+            raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
+        raise Conflict(f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full") from exc
+    deps.telemetry.count("CohostAdded")
+    return deps.spaces.get(space_id)
+
+
+def remove_cohost(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
+    validate_user_id(target)
+    space = deps.spaces.get(space_id, with_count=False)
+    if actor_id != target:
+        require_creator(space, actor_id, "remove co-hosts")
+    require_live(space)
+    if space.role_of(target) != COHOST:
+        raise Conflict("that user is not a co-host", code="not_a_cohost")
+    _step_down(deps, space, target, COHOST)
+    deps.telemetry.count("CohostRemoved")
+    return deps.spaces.get(space_id)
+
+
+def mute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
+    validate_user_id(target)
+    space = deps.spaces.get(space_id, with_count=False)
+    require_live(space)
+    if actor_id != target:
+        require_can_moderate(space, actor_id, target, "mute")
+    if space.role_of(target) == LISTENER:
+        raise Conflict("only people on stage can be muted", code="not_on_stage")
+    try:
+        deps.spaces.set_muted(space_id, target, True, deps.clock.now())
+    except Refused as exc:
+        raise Conflict("that user left the stage meanwhile", code="not_on_stage") from exc
+    deps.telemetry.count("SpeakerMuted")
+    return deps.spaces.get(space_id)
+
+
+def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
+    """Only the muted speaker unmutes: a moderator can silence, never open someone's mic."""
+    validate_user_id(target)
+    space = deps.spaces.get(space_id, with_count=False)
+    require_live(space)
+    if actor_id != target:
+        raise Forbidden("only the speaker can unmute themself", code="self_only")
+    try:
+        deps.spaces.set_muted(space_id, target, False, deps.clock.now())
+    except Refused as exc:
+        raise Conflict("the Space is no longer live", code="space_not_live") from exc
+    return deps.spaces.get(space_id)
+
+
+def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) -> dict:
+    """Disconnect someone and bar them from rejoining this Space.
+
+    The ban is written first, so no new join can slip in; then the media connection is cut. If
+    IVS fails, the ban stands and the client gets 503: repeating the request retries the cut.
+    """
+    validate_user_id(target)
+    space = deps.spaces.get(space_id, with_count=False)
+    require_can_moderate(space, actor_id, target, "remove")
+    if space.state not in ("live", "scheduled"):
+        require_live(space)
+    current = deps.spaces.get_participant(space_id, target)
+    if current is None or not current.removed:
+        try:
+            deps.spaces.remove_participant(space_id, target, actor_id, current, deps.clock.now())
+        except Refused as exc:
+            raise Conflict("that user's place changed meanwhile; try again", code="participant_changed") from exc
+        deps.telemetry.count("ParticipantRemoved")
+        logger.info("participant removed", space_id=space_id, user_id=target, by=actor_id)
+    if current is not None and current.participant_id and space.stage is not None:
+        deps.media.disconnect_participant(space.stage.arn, current.participant_id, "removed by a moderator")
+    return {"space_id": space_id, "user_id": target, "removed": True}
+
+
+def _step_down(deps: Deps, space: Space, target: str, from_role: str) -> None:
+    current = deps.spaces.get_participant(space.id, target)
+    try:
+        deps.spaces.step_down(space.id, target, from_role, deps.clock.now())
+    except Refused as exc:
+        raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
+    # Their publish token must stop working: cut the connection, the app rejoins as a listener.
+    if current is not None and current.participant_id and space.stage is not None:
+        try:
+            deps.media.disconnect_participant(space.stage.arn, current.participant_id, "moved off the stage")
+        except DependencyFailed:
+            logger.warning("disconnect after step-down failed", space_id=space.id, user_id=target)
+            deps.telemetry.count("DisconnectFailed")
+
+
+def _explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception) -> None:
+    current = deps.spaces.get_participant(space_id, user_id)
+    if current is not None and current.removed:
+        raise Forbidden("that user was removed from this Space", code="removed_from_space") from exc
+    if current is None or not current.connected:
+        raise Conflict("that user is not in this Space right now: join first", code="not_in_space") from exc
+    if current.role != LISTENER:
+        raise Conflict("that user is already on stage", code="already_on_stage") from exc
+
+
+def _explain_invite_refusal(deps: Deps, space_id: str, target: str, exc: Refused) -> None:
+    if exc.part == "participant":
+        _explain_participant(deps, space_id, target, exc)
+        raise Conflict("that user is not in this Space right now", code="not_in_space") from exc
+    current = deps.spaces.get(space_id, with_count=False)
+    require_live(current)
+    if target in current.invited:
+        raise Conflict("that user is already invited (another moderator answered first)", code="already_invited") from exc
+    if current.role_of(target) != LISTENER:
+        raise Conflict("that user is already on stage", code="already_on_stage") from exc
+    raise Conflict("the Space changed meanwhile; try again", code="space_changed") from exc

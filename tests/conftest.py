@@ -1,0 +1,176 @@
+"""Shared fixtures: one DynamoDB Local per test session, keys, and an app client.
+
+DynamoDB behaviour that matters (conditions, transactions, concurrency) is tested against
+DynamoDB Local, AWS's own engine, never only against moto.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+# Before anything imports chalicelib: a region, dummy credentials, no real AWS endpoint.
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+os.environ["SPACES_TABLE_PREFIX"] = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local(tmp_path_factory):
+    from scripts.dynamodb_local import DynamoDBLocal, ensure_dynamodb_local
+
+    from chalicelib.adapters.dynamodb import models
+
+    emulator = ensure_dynamodb_local()
+    server = DynamoDBLocal(emulator_dir=emulator, log_path=tmp_path_factory.mktemp("ddb") / "ddb.log")
+    server.start()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint_url
+    models.use_endpoint(server.endpoint_url, os.environ["SPACES_TABLE_PREFIX"])
+    models.create_tables()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory):
+    from scripts import keys as keytool
+
+    directory = tmp_path_factory.mktemp("keys")
+    paths = keytool.ensure_local_keys(directory)
+    return {
+        "paths": paths,
+        "kid": keytool.jwks_kid(paths["jwks"]),
+        "ivs_public_pem": paths["ivs_public"].read_bytes(),
+    }
+
+
+@pytest.fixture(scope="session")
+def settings_env(keys, dynamodb_local):
+    from chalicelib.config import get_settings
+
+    os.environ.update(
+        {
+            "SPACES_STAGE": "test",
+            "SPACES_JWT_ISSUER": "spaces-local",
+            "SPACES_JWT_AUDIENCE": "spaces-app",
+            "SPACES_JWKS_PATH": str(keys["paths"]["jwks"]),
+            "SPACES_MEDIA_BACKEND": "local",
+            "SPACES_IVS_PRIVATE_KEY_PATH": str(keys["paths"]["ivs_private"]),
+        }
+    )
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+class RecordingTelemetry:
+    def __init__(self):
+        self.events: list[str] = []
+
+    def count(self, event: str, value: int = 1) -> None:
+        self.events.extend([event] * value)
+
+
+@pytest.fixture
+def deps(settings_env):
+    """Real adapters (DynamoDB Local, local media, real token minter), a recording telemetry."""
+    from chalicelib import bootstrap
+    from chalicelib.services.context import Deps
+
+    bootstrap.reset()
+    built = Deps(
+        settings=settings_env,
+        users=_users_repo(),
+        spaces=_spaces_repo(settings_env),
+        media=bootstrap.media(),
+        tokens=bootstrap.token_minter(),
+        telemetry=RecordingTelemetry(),
+    )
+    bootstrap.override(deps=built)
+    yield built
+    bootstrap.reset()
+
+
+def _users_repo():
+    from chalicelib.adapters.dynamodb.users import DynamoUserRepository
+
+    return DynamoUserRepository()
+
+
+def _spaces_repo(settings):
+    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+
+    return DynamoSpaceRepository(count_shards=settings.participant_count_shards)
+
+
+class Api:
+    """Calls the app as a mobile client would: JSON over HTTP with a bearer token."""
+
+    def __init__(self, client, keys):
+        self._client = client
+        self._keys = keys
+
+    def token(self, user_id: str, **overrides) -> str:
+        from scripts.keys import mint_local_jwt
+
+        return mint_local_jwt(user_id, self._keys["paths"]["jwt_private"], self._keys["kid"], **overrides)
+
+    def call(self, method: str, path: str, user: str | None = None, body=None, headers=None):
+        import json
+
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if user is not None:
+            all_headers["Authorization"] = f"Bearer {self.token(user)}"
+        payload = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
+        response = self._client.http.request(method, path, headers=all_headers, body=payload or b"")
+        response.data = json.loads(response.body) if response.body else None
+        return response
+
+    def get(self, path, user=None, **kw):
+        return self.call("GET", path, user, **kw)
+
+    def post(self, path, user=None, body=None, **kw):
+        return self.call("POST", path, user, body, **kw)
+
+    def patch(self, path, user=None, body=None, **kw):
+        return self.call("PATCH", path, user, body, **kw)
+
+    def delete(self, path, user=None, **kw):
+        return self.call("DELETE", path, user, **kw)
+
+
+@pytest.fixture
+def api(deps, keys):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        yield Api(client, keys)
+
+
+@pytest.fixture
+def new_user():
+    """A fresh user id per call, so tests sharing one DynamoDB Local never collide."""
+
+    def make(name: str = "user", followers: int = 0) -> str:
+        user_id = f"{name}-{uuid.uuid4().hex[:10]}"
+        if followers:
+            from chalicelib.adapters.dynamodb.users import DynamoUserRepository
+
+            DynamoUserRepository().set_follower_count(user_id, followers)
+        return user_id
+
+    return make
+
+
+@pytest.fixture
+def host(new_user, dynamodb_local):
+    return new_user("host", followers=1200)
