@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import SERVICE_NAME, Settings, get_settings
 
 _lock = threading.RLock()
 _built: dict = {}
@@ -33,7 +33,7 @@ def logger():
     def build():
         from aws_lambda_powertools import Logger
 
-        return Logger(service="spaces")
+        return Logger(service=SERVICE_NAME)
 
     return _once("logger", build)
 
@@ -42,7 +42,7 @@ def metrics():
     def build():
         from aws_lambda_powertools import Metrics
 
-        return Metrics(namespace="Spaces", service="spaces")
+        return Metrics(namespace="Spaces", service=SERVICE_NAME)
 
     return _once("metrics", build)
 
@@ -51,7 +51,7 @@ def tracer():
     def build():
         from aws_lambda_powertools import Tracer
 
-        return Tracer(service="spaces", disabled=not settings().tracing_enabled)
+        return Tracer(service=SERVICE_NAME, disabled=not settings().tracing_enabled)
 
     return _once("tracer", build)
 

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 
+# Powertools' service name. Not "spaces": Chalice already owns the logger named after the app.
+SERVICE_NAME = "spaces-api"
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
@@ -54,7 +58,7 @@ class Settings:
     ivs_public_key_arn: str = "arn:aws:ivs:us-east-1:123456789012:public-key/local"
     media_token_ttl_seconds: int = 3600
     # How long a container may reuse a live Space's media details on the join path.
-    media_cache_seconds: int = 30
+    media_cache_seconds: int = 10
     participant_count_shards: int = 10
 
     tracing_enabled: bool = False
@@ -86,7 +90,7 @@ def get_settings() -> Settings:
             "SPACES_IVS_PUBLIC_KEY_ARN", "arn:aws:ivs:us-east-1:123456789012:public-key/local"
         ),
         media_token_ttl_seconds=_int("SPACES_MEDIA_TOKEN_TTL_SECONDS", 3600),
-        media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 30),
+        media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 10),
         participant_count_shards=_int("SPACES_PARTICIPANT_COUNT_SHARDS", 10),
         tracing_enabled=_bool("SPACES_TRACING_ENABLED", False),
         account_id=env.get("SPACES_ACCOUNT_ID", "123456789012"),

@@ -214,8 +214,8 @@ def seed(env: dict[str, str]) -> bool:
 # --- orchestration ----------------------------------------------------------------------------
 
 
-def who_listens(port: int) -> str:
-    """'pid 123 (java -jar ...)' for the process listening on `port`, best effort (Linux /proc)."""
+def who_listens(port: int) -> tuple[Optional[int], str]:
+    """(pid, command line) of the process listening on `port`; best effort, Linux /proc only."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -229,7 +229,7 @@ def who_listens(port: int) -> str:
         except (OSError, StopIteration, IndexError, ValueError):
             continue
     if not inodes:
-        return "an unknown process"
+        return None, "an unknown process"
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -237,21 +237,29 @@ def who_listens(port: int) -> str:
                 if link.startswith("socket:[") and link[8:-1] in inodes:
                     with open(f"/proc/{pid}/cmdline", "rb") as handle:
                         cmd = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
-                    return f"pid {pid} ({cmd[:120]})"
+                    return int(pid), cmd
         except OSError:
             continue
-    return "a process this user cannot see"
+    return None, "a process this user cannot see"
 
 
 def check_ports(all_processes: list[Process]) -> None:
     taken = [p for p in all_processes if p.port is not None and not port_is_free(p.port, HOST)]
-    if taken:
-        lines = [f"  port {p.port} ({p.name}) is held by {who_listens(p.port)}" for p in taken]
-        raise StackError(
-            "ports already in use, probably by an earlier run that was not stopped:\n"
-            + "\n".join(lines)
-            + "\nStop that process (kill <pid>) and run `make run` again."
-        )
+    if not taken:
+        return
+    lines, pids = [], []
+    for process in taken:
+        pid, cmd = who_listens(process.port)
+        holder = f"pid {pid}: {cmd[:200]}" if pid else cmd
+        lines.append(f"  port {process.port} ({process.name}) is held by {holder}")
+        if pid and pid not in pids:
+            pids.append(pid)
+    advice = (f"If these are left over from an earlier `make run`, stop them with: kill {' '.join(map(str, pids))}"
+              if pids else "Stop whatever holds them")
+    raise StackError(
+        "ports already in use, so the stack cannot start:\n" + "\n".join(lines)
+        + f"\n{advice}\nand run `make run` again."
+    )
 
 
 def wait_ready(process: Process) -> None:

@@ -5,11 +5,13 @@ import json
 from functools import wraps
 
 from aws_lambda_powertools import Logger
+
+from chalicelib.config import SERVICE_NAME
 from chalice import Response
 
 from chalicelib.domain.errors import BadRequest, DependencyFailed, DomainError
 
-logger = Logger(child=True)
+logger = Logger(child=True, service=SERVICE_NAME)
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 

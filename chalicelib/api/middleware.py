@@ -15,6 +15,16 @@ def _is_public(path: str) -> bool:
     return any(path == p.rstrip("/") or path.startswith(p) for p in PUBLIC_PREFIXES)
 
 
+def _api_error_shape(response):
+    """Chalice's own refusals (415 unsupported media type, 400 bad body ...) use
+    {"Code", "Message"}; give every error the one shape API.md promises."""
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = "".join("_" + c.lower() if c.isupper() else c for c in body["Code"]).lstrip("_")
+        response.body = {"code": code.removesuffix("_error"), "message": body["Message"]}
+    return response
+
+
 def http_middleware(event, get_response):
     logger = bootstrap.logger()
     headers = event.headers or {}
@@ -32,7 +42,7 @@ def http_middleware(event, get_response):
                 return response
             event.context.setdefault("authorizer", {})["principalId"] = user_id
             logger.append_keys(user_id=user_id)
-        response = get_response(event)
+        response = _api_error_shape(get_response(event))
     finally:
         bootstrap.flush_metrics()
     response.headers["X-Request-Id"] = correlation_id

@@ -12,6 +12,8 @@ from dataclasses import replace
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.config import SERVICE_NAME
+
 from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
@@ -26,7 +28,7 @@ from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
 from chalicelib.services.context import Deps
 
-logger = Logger(child=True)
+logger = Logger(child=True, service=SERVICE_NAME)
 
 STAGE_DELETE_ATTEMPTS = 3
 
@@ -46,6 +48,8 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
         _release_stage(deps, space)
         if exc.part == "host_busy":
             raise Conflict("you are already hosting a live Space; end it first", code="host_already_live") from exc
+        if exc.part != "too_many_scheduled":
+            raise Conflict("that Space id is taken; retry", code="space_id_taken") from exc
         raise RuleViolation(
             f"a host can have at most {deps.settings.max_scheduled_per_host} scheduled Spaces",
             code="too_many_scheduled",

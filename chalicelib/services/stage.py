@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.config import SERVICE_NAME
+
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.permissions import (
     require_can_moderate,
@@ -28,7 +30,7 @@ from chalicelib.domain.users import validate_user_id
 from chalicelib.ports import Participant, Refused
 from chalicelib.services.context import Deps
 
-logger = Logger(child=True)
+logger = Logger(child=True, service=SERVICE_NAME)
 
 
 def _new_participant_id() -> str:
@@ -119,7 +121,7 @@ def participants(deps: Deps, user_id: str, space_id: str) -> dict:
     }
     if space.is_moderator(user_id):
         view["speaker_requests"]["requests"] = [
-            {"user_id": uid, "raised_at": iso(at)} for uid, at in requests
+            {"user_id": uid, "raised_at": iso(at)} for uid, at in sorted(requests, key=lambda r: (r[1], r[0]))
         ]
     return view
 
@@ -134,8 +136,11 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
     try:
         raised = deps.spaces.raise_hand(space_id, user_id, deps.clock.now())
     except Refused as exc:
-        _explain_participant(deps, space_id, user_id, exc)
-        raise
+        if exc.part == "participant":
+            _explain_participant(deps, space_id, user_id, exc)
+        current = deps.spaces.get(space_id, with_count=False)
+        require_live(current)
+        raise Conflict("you were invited to speak meanwhile: accept the invitation", code="already_invited") from exc
     if raised:
         deps.telemetry.count("HandRaised")
     return {"space_id": space_id, "hand_raised": True, "changed": raised}
@@ -356,12 +361,12 @@ def _explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception
         raise Conflict("that user is not in this Space right now: join first", code="not_in_space") from exc
     if current.role != LISTENER:
         raise Conflict("that user is already on stage", code="already_on_stage") from exc
+    raise Conflict("that user's place in this Space changed meanwhile; try again", code="participant_changed") from exc
 
 
 def _explain_invite_refusal(deps: Deps, space_id: str, target: str, exc: Refused) -> None:
     if exc.part == "participant":
         _explain_participant(deps, space_id, target, exc)
-        raise Conflict("that user is not in this Space right now", code="not_in_space") from exc
     current = deps.spaces.get(space_id, with_count=False)
     require_live(current)
     if target in current.invited:

@@ -1,7 +1,7 @@
 """Turning PynamoDB/botocore failures into domain errors, by error code (never by message)."""
 from __future__ import annotations
 
-from chalicelib.domain.errors import DependencyFailed, Throttled
+from chalicelib.domain.errors import DependencyFailed
 
 _THROTTLING = {
     "ProvisionedThroughputExceededException",
@@ -15,14 +15,6 @@ def cancellation_codes(exc) -> list[str | None]:
     """Per-item reasons of a canceled transaction, in the order the items were added."""
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return [r.code if r is not None else None for r in reasons]
-
-
-def cancellation_item(exc, index: int) -> dict | None:
-    """The item a failed condition saw (needs ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    if index < len(reasons) and reasons[index] is not None:
-        return reasons[index].raw_item
-    return None
 
 
 def is_conflict(exc) -> bool:
@@ -41,5 +33,3 @@ def dependency_failure(exc) -> DependencyFailed:
         )
     return DependencyFailed("the database is unavailable; retry shortly", code="database_unavailable")
 
-
-__all__ = ["cancellation_codes", "cancellation_item", "dependency_failure", "is_conflict", "Throttled"]

@@ -17,14 +17,11 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.condition import size
 
-from chalicelib.adapters.dynamodb.errors import (
-    cancellation_codes,
-    cancellation_item,
-    dependency_failure,
-)
+from chalicelib.adapters.dynamodb.errors import dependency_failure
+from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.adapters.dynamodb.models import (
     CounterModel,
     ParticipantModel,
@@ -201,16 +198,18 @@ class DynamoSpaceRepository:
             item.stage_events_url = space.stage.events_url
             item.stage_whip_url = space.stage.whip_url
         try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(item, condition=SpaceModel.space_id.does_not_exist())
+            with transaction(self._connection) as tx:
+                tx.save("space", item, condition=SpaceModel.space_id.does_not_exist())
                 if space.state == LIVE:
                     tx.update(
+                        "host",
                         UserModel(space.creator_id),
                         actions=[UserModel.live_space_id.set(space.id)],
                         condition=UserModel.live_space_id.does_not_exist(),
                     )
                 else:
                     tx.update(
+                        "host",
                         UserModel(space.creator_id),
                         actions=[UserModel.scheduled_count.add(1)],
                         condition=(
@@ -220,6 +219,7 @@ class DynamoSpaceRepository:
                     )
                 for user_id, role in [(space.creator_id, HOST)] + [(u, COHOST) for u in space.cohosts]:
                     tx.save(
+                        f"participant:{user_id}",
                         ParticipantModel(
                             ParticipantModel.key_for(space.id, user_id),
                             space_id=space.id,
@@ -228,16 +228,16 @@ class DynamoSpaceRepository:
                             connected=False,
                         )
                     )
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        except ConditionsFailed as exc:
+            if "host" in exc:
                 raise Refused("host_busy" if space.state == LIVE else "too_many_scheduled") from exc
-            raise dependency_failure(exc) from exc
+            raise Refused("exists") from exc
 
     def start(self, space: Space, stage: StageInfo, now: datetime) -> None:
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 tx.update(
+                    "space",
                     SpaceModel(space.id),
                     actions=[
                         SpaceModel.state.set(LIVE),
@@ -251,6 +251,7 @@ class DynamoSpaceRepository:
                     condition=(SpaceModel.state == SCHEDULED),
                 )
                 tx.update(
+                    "host",
                     UserModel(space.creator_id),
                     actions=[
                         UserModel.live_space_id.set(space.id),
@@ -258,19 +259,15 @@ class DynamoSpaceRepository:
                     ],
                     condition=UserModel.live_space_id.does_not_exist(),
                 )
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise Refused("state") from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise Refused("host_busy") from exc
-            raise dependency_failure(exc) from exc
+        except ConditionsFailed as exc:
+            raise Refused("state" if "space" in exc else "host_busy") from exc
 
     def end(self, space: Space, now: datetime) -> None:
         """live -> ended, and the host may go live again. The stage is released afterwards."""
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 tx.update(
+                    "space",
                     SpaceModel(space.id),
                     actions=[
                         SpaceModel.state.set("ended"),
@@ -281,15 +278,13 @@ class DynamoSpaceRepository:
                     condition=(SpaceModel.state == LIVE),
                 )
                 tx.update(
+                    "host",
                     UserModel(space.creator_id),
                     actions=[UserModel.live_space_id.remove()],
                     condition=(UserModel.live_space_id == space.id),
                 )
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise Refused("state") from exc
-            raise dependency_failure(exc) from exc
+        except ConditionsFailed as exc:
+            raise Refused("state") from exc
 
     def mark_media_released(self, space_id: str) -> None:
         try:
@@ -302,18 +297,16 @@ class DynamoSpaceRepository:
 
     def cancel(self, space: Space, now: datetime) -> None:
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 tx.update(
+                    "space",
                     SpaceModel(space.id),
                     actions=[SpaceModel.state.set("canceled"), SpaceModel.updated_at.set(now)],
                     condition=(SpaceModel.state == SCHEDULED),
                 )
-                tx.update(UserModel(space.creator_id), actions=[UserModel.scheduled_count.add(-1)])
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise Refused("state") from exc
-            raise dependency_failure(exc) from exc
+                tx.update("host", UserModel(space.creator_id), actions=[UserModel.scheduled_count.add(-1)])
+        except ConditionsFailed as exc:
+            raise Refused("state") from exc
 
     def update_details(self, before: Space, after: Space) -> None:
         actions = [SpaceModel.updated_at.set(after.updated_at)]
@@ -371,8 +364,9 @@ class DynamoSpaceRepository:
                     & (ParticipantModel.role == known.role)
                 )
             try:
-                with TransactWrite(connection=self._connection) as tx:
+                with transaction(self._connection) as tx:
                     tx.update(
+                        "participant",
                         ParticipantModel(key),
                         actions=[
                             ParticipantModel.space_id.set(space_id),
@@ -388,16 +382,14 @@ class DynamoSpaceRepository:
                         return_values="ALL_OLD",
                     )
                     tx.update(
+                        "count",
                         CounterModel(self._counter_key(space_id, shard)),
                         actions=[CounterModel.n.add(1)],
                     )
-            except TransactWriteError as exc:
-                codes = cancellation_codes(exc)
-                if codes and codes[0] == "ConditionalCheckFailed":
-                    # The stored item tells us what the user is: retry on that, not on the guess.
-                    known = _participant_from_raw(cancellation_item(exc, 0))
-                    continue
-                raise dependency_failure(exc) from exc
+            except ConditionsFailed as exc:
+                # The stored item tells us what the user is: retry on that, not on the guess.
+                known = _participant_from_raw(exc.items.get("participant"))
+                continue
             role = known.role if known is not None else LISTENER
             return JoinOutcome(
                 Participant(space_id, user_id, role, True, participant_id), newly_connected=True
@@ -434,8 +426,9 @@ class DynamoSpaceRepository:
         key = ParticipantModel.key_for(space_id, user_id)
         new_role = LISTENER if current.role == SPEAKER else current.role
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 tx.update(
+                    "participant",
                     ParticipantModel(key),
                     actions=[
                         ParticipantModel.connected.set(False),
@@ -446,11 +439,13 @@ class DynamoSpaceRepository:
                     & (ParticipantModel.role == current.role),
                 )
                 tx.update(
+                    "count",
                     CounterModel(self._counter_key(space_id, self.shard_for(user_id))),
                     actions=[CounterModel.n.add(-1)],
                 )
                 if current.role == SPEAKER:
                     tx.update(
+                        "space",
                         SpaceModel(space_id),
                         actions=[
                             SpaceModel.speakers[user_id].remove(),
@@ -460,11 +455,9 @@ class DynamoSpaceRepository:
                         ],
                         condition=SpaceModel.speakers[user_id].exists(),
                     )
-                tx.delete(SpeakerRequestModel(space_id, user_id))
-        except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
-                raise Refused("changed") from exc
-            raise dependency_failure(exc) from exc
+                tx.delete("request", SpeakerRequestModel(space_id, user_id))
+        except ConditionsFailed as exc:
+            raise Refused("changed") from exc
         return current
 
     # ------------------------------------------------------------------ hands
@@ -472,32 +465,32 @@ class DynamoSpaceRepository:
     def raise_hand(self, space_id: str, user_id: str, now: datetime) -> bool:
         """True when the hand went up, False when it was already up."""
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 tx.save(
+                    "request",
                     SpeakerRequestModel(space_id, user_id, raised_at=now),
                     condition=SpeakerRequestModel.user_id.does_not_exist(),
                 )
-                tx.condition_check(
+                tx.check(
+                    "participant",
                     ParticipantModel,
                     ParticipantModel.key_for(space_id, user_id),
                     condition=(ParticipantModel.connected == True)  # noqa: E712
                     & ParticipantModel.removed_at.does_not_exist()
                     & (ParticipantModel.role == LISTENER),
                 )
-                tx.condition_check(
+                tx.check(
+                    "space",
                     SpaceModel,
                     space_id,
                     condition=(SpaceModel.state == LIVE) & SpaceModel.invited[user_id].does_not_exist(),
                 )
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                return False
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+        except ConditionsFailed as exc:
+            if "participant" in exc:
                 raise Refused("participant") from exc
-            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+            if "space" in exc:
                 raise Refused("space") from exc
-            raise dependency_failure(exc) from exc
+            return False  # only the request existed: the hand was already up
         return True
 
     def lower_hand(self, space_id: str, user_id: str) -> bool:
@@ -530,6 +523,7 @@ class DynamoSpaceRepository:
 
     def _present_check(self, space_id: str, user_id: str):
         return dict(
+            name="participant",
             model_cls=ParticipantModel,
             hash_key=ParticipantModel.key_for(space_id, user_id),
             condition=(ParticipantModel.connected == True)  # noqa: E712
@@ -538,44 +532,37 @@ class DynamoSpaceRepository:
 
     def invite(self, space_id: str, user_id: str, now: datetime) -> None:
         try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.update(SpaceModel(space_id), **self._invite_space_update(space_id, user_id, now))
-                tx.condition_check(**self._present_check(space_id, user_id))
-                tx.delete(SpeakerRequestModel(space_id, user_id))
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise Refused("space") from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise Refused("participant") from exc
-            raise dependency_failure(exc) from exc
+            with transaction(self._connection) as tx:
+                tx.update("space", SpaceModel(space_id), **self._invite_space_update(space_id, user_id, now))
+                tx.check(**self._present_check(space_id, user_id))
+                tx.delete("request", SpeakerRequestModel(space_id, user_id))
+        except ConditionsFailed as exc:
+            raise Refused("participant" if "participant" in exc else "space") from exc
 
     def approve_request(self, space_id: str, user_id: str, now: datetime) -> None:
         """Answer a raised hand. Deleting the request is the race's referee: one moderator wins."""
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 tx.delete(
+                    "request",
                     SpeakerRequestModel(space_id, user_id),
                     condition=SpeakerRequestModel.user_id.exists(),
                 )
-                tx.update(SpaceModel(space_id), **self._invite_space_update(space_id, user_id, now))
-                tx.condition_check(**self._present_check(space_id, user_id))
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise Refused("request") from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise Refused("space") from exc
-            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
-                raise Refused("participant") from exc
-            raise dependency_failure(exc) from exc
+                tx.update("space", SpaceModel(space_id), **self._invite_space_update(space_id, user_id, now))
+                tx.check(**self._present_check(space_id, user_id))
+        except ConditionsFailed as exc:
+            for part in ("request", "space", "participant"):
+                if part in exc:
+                    raise Refused(part) from exc
+            raise
 
     def accept_invitation(
         self, space_id: str, user_id: str, participant_id: str, now: datetime, *, max_on_stage: int
     ) -> None:
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 tx.update(
+                    "space",
                     SpaceModel(space_id),
                     actions=[
                         SpaceModel.invited[user_id].remove(),
@@ -588,6 +575,7 @@ class DynamoSpaceRepository:
                     & (SpaceModel.on_stage < max_on_stage),
                 )
                 tx.update(
+                    "participant",
                     ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
                     actions=[
                         ParticipantModel.role.set(SPEAKER),
@@ -597,14 +585,9 @@ class DynamoSpaceRepository:
                     & ParticipantModel.removed_at.does_not_exist()
                     & (ParticipantModel.role == LISTENER),
                 )
-                tx.delete(SpeakerRequestModel(space_id, user_id))
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise Refused("space") from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise Refused("participant") from exc
-            raise dependency_failure(exc) from exc
+                tx.delete("request", SpeakerRequestModel(space_id, user_id))
+        except ConditionsFailed as exc:
+            raise Refused("space" if "space" in exc else "participant") from exc
 
     def decline_invitation(self, space_id: str, user_id: str, now: datetime) -> bool:
         try:
@@ -622,8 +605,9 @@ class DynamoSpaceRepository:
         """A speaker or co-host goes back to listening (demote, or co-host removed)."""
         collection = SpaceModel.speakers if from_role == SPEAKER else SpaceModel.cohosts
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 tx.update(
+                    "space",
                     SpaceModel(space_id),
                     actions=[
                         collection[user_id].remove(),
@@ -634,14 +618,13 @@ class DynamoSpaceRepository:
                     condition=(SpaceModel.state == LIVE) & collection[user_id].exists(),
                 )
                 tx.update(
+                    "participant",
                     ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
                     actions=[ParticipantModel.role.set(LISTENER)],
                     condition=ParticipantModel.key.exists(),
                 )
-        except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
-                raise Refused("space") from exc
-            raise dependency_failure(exc) from exc
+        except ConditionsFailed as exc:
+            raise Refused("space") from exc
 
     def add_cohost(
         self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, max_cohosts: int, max_on_stage: int
@@ -651,7 +634,7 @@ class DynamoSpaceRepository:
             (SpaceModel.state == LIVE)
             & SpaceModel.cohosts[user_id].does_not_exist()
             & (SpaceModel.creator_id != user_id)
-            & (SpaceModel.cohosts.does_not_exist() | (SpaceModel.cohosts.size() < max_cohosts))
+            & (SpaceModel.cohosts.does_not_exist() | (size(SpaceModel.cohosts) < max_cohosts))
         )
         if was_speaker:
             actions.append(SpaceModel.speakers[user_id].remove())
@@ -664,22 +647,18 @@ class DynamoSpaceRepository:
                 & (SpaceModel.on_stage < max_on_stage)
             )
         try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.update(SpaceModel(space_id), actions=actions, condition=condition)
+            with transaction(self._connection) as tx:
+                tx.update("space", SpaceModel(space_id), actions=actions, condition=condition)
                 tx.update(
+                    "participant",
                     ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
                     actions=[ParticipantModel.role.set(COHOST)],
                     condition=(ParticipantModel.connected == True)  # noqa: E712
                     & ParticipantModel.removed_at.does_not_exist(),
                 )
-                tx.delete(SpeakerRequestModel(space_id, user_id))
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise Refused("space") from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                raise Refused("participant") from exc
-            raise dependency_failure(exc) from exc
+                tx.delete("request", SpeakerRequestModel(space_id, user_id))
+        except ConditionsFailed as exc:
+            raise Refused("space" if "space" in exc else "participant") from exc
 
     def set_muted(self, space_id: str, user_id: str, muted: bool, now: datetime) -> None:
         if muted:
@@ -705,9 +684,10 @@ class DynamoSpaceRepository:
         """Ban a user from this Space: off the stage, disconnected, and never let back in."""
         key = ParticipantModel.key_for(space_id, user_id)
         try:
-            with TransactWrite(connection=self._connection) as tx:
+            with transaction(self._connection) as tx:
                 if current is None:
                     tx.save(
+                        "participant",
                         ParticipantModel(
                             key,
                             space_id=space_id,
@@ -721,6 +701,7 @@ class DynamoSpaceRepository:
                     )
                 else:
                     tx.update(
+                        "participant",
                         ParticipantModel(key),
                         actions=[
                             ParticipantModel.removed_at.set(now),
@@ -742,14 +723,13 @@ class DynamoSpaceRepository:
                     collection = SpaceModel.speakers if current.role == SPEAKER else SpaceModel.cohosts
                     space_actions += [collection[user_id].remove(), SpaceModel.on_stage.add(-1)]
                     space_condition = collection[user_id].exists()
-                tx.update(SpaceModel(space_id), actions=space_actions, condition=space_condition)
+                tx.update("space", SpaceModel(space_id), actions=space_actions, condition=space_condition)
                 if current is not None and current.connected:
                     tx.update(
+                        "count",
                         CounterModel(self._counter_key(space_id, self.shard_for(user_id))),
                         actions=[CounterModel.n.add(-1)],
                     )
-                tx.delete(SpeakerRequestModel(space_id, user_id))
-        except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in cancellation_codes(exc):
-                raise Refused("changed") from exc
-            raise dependency_failure(exc) from exc
+                tx.delete("request", SpeakerRequestModel(space_id, user_id))
+        except ConditionsFailed as exc:
+            raise Refused("changed") from exc

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.adapters.dynamodb.errors import cancellation_codes, dependency_failure
+from chalicelib.adapters.dynamodb.errors import dependency_failure
 from chalicelib.adapters.dynamodb.models import FollowModel, SpaceModel, UserModel
+from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.users import User
 
 
@@ -49,35 +49,22 @@ class DynamoUserRepository:
     def follow(self, follower_id: str, followee_id: str, now: datetime) -> bool:
         edge = FollowModel(follower_id, followee_id, created_at=now)
         try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(edge, condition=FollowModel.follower_id.does_not_exist())
-                tx.update(
-                    UserModel(followee_id),
-                    actions=[UserModel.follower_count.add(1)],
-                )
-                tx.update(
-                    UserModel(follower_id),
-                    actions=[UserModel.following_count.add(1)],
-                )
-        except TransactWriteError as exc:
-            if cancellation_codes(exc)[0] == "ConditionalCheckFailed":
-                return False  # already following: idempotent, counts untouched
-            raise dependency_failure(exc) from exc
+            with transaction(self._connection) as tx:
+                tx.save("edge", edge, condition=FollowModel.follower_id.does_not_exist())
+                tx.update("followee", UserModel(followee_id), actions=[UserModel.follower_count.add(1)])
+                tx.update("follower", UserModel(follower_id), actions=[UserModel.following_count.add(1)])
+        except ConditionsFailed:
+            return False  # already following: idempotent, counts untouched
         return True
 
     def unfollow(self, follower_id: str, followee_id: str) -> bool:
         try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.delete(
-                    FollowModel(follower_id, followee_id),
-                    condition=FollowModel.follower_id.exists(),
-                )
-                tx.update(UserModel(followee_id), actions=[UserModel.follower_count.add(-1)])
-                tx.update(UserModel(follower_id), actions=[UserModel.following_count.add(-1)])
-        except TransactWriteError as exc:
-            if cancellation_codes(exc)[0] == "ConditionalCheckFailed":
-                return False
-            raise dependency_failure(exc) from exc
+            with transaction(self._connection) as tx:
+                tx.delete("edge", FollowModel(follower_id, followee_id), condition=FollowModel.follower_id.exists())
+                tx.update("followee", UserModel(followee_id), actions=[UserModel.follower_count.add(-1)])
+                tx.update("follower", UserModel(follower_id), actions=[UserModel.following_count.add(-1)])
+        except ConditionsFailed:
+            return False  # was not following
         return True
 
     def set_follower_count(self, user_id: str, followers: int) -> None:

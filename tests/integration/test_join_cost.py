@@ -1,0 +1,95 @@
+"""The join path's cost, counted with a botocore event hook on every client the app uses.
+
+A famous host's Space gets 100,000 joins a minute, and CreateParticipantToken is capped at 50 TPS
+for the whole account: a join must make no IVS call, never write the Space item, and cost at most
+two DynamoDB round trips (one when this container already knows the Space's stage).
+"""
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
+
+from chalicelib.adapters.dynamodb.models import SpaceModel
+from chalicelib.adapters.ivs import IvsMedia
+from chalicelib.services import spaces as space_service
+from chalicelib.services import stage as stage_service
+from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
+
+ARN = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEfGh1234"
+
+
+@pytest.fixture
+def ivs_deps(deps):
+    """The real IVS adapter over a stubbed client: any call not queued below fails the test."""
+    client = boto3.client(
+        "ivs-realtime",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    deps.media = IvsMedia(client)
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "create_stage",
+            {
+                "stage": {
+                    "arn": ARN,
+                    "endpoints": {
+                        "events": "wss://global.events.live-video.net",
+                        "whip": "https://1a2b3c4d5e6f.global-bm.whip.live-video.net",
+                    },
+                }
+            },
+        )
+        recorder = AwsCallRecorder().attach(client)
+        for ddb in dynamodb_clients():
+            recorder.attach(ddb)
+        yield deps, recorder
+        recorder.detach()
+        stubber.assert_no_pending_responses()
+
+
+def test_a_cold_join_costs_two_dynamodb_calls_and_no_ivs_call(ivs_deps, host, new_user):
+    deps, recorder = ivs_deps
+    space = space_service.create_space(deps, host, {"title": "cost"})
+    deps.media_cache.drop(space.id)
+    recorder.reset()
+
+    joined = stage_service.join_space(deps, new_user(), space.id)
+
+    assert joined["role"] == "listener"
+    assert recorder.operations("ivs-realtime") == []
+    assert recorder.operations("dynamodb") == ["BatchGetItem", "TransactWriteItems"]
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == []
+
+
+def test_a_warm_join_costs_one_dynamodb_call(ivs_deps, host, new_user):
+    deps, recorder = ivs_deps
+    space = space_service.create_space(deps, host, {"title": "cost"})
+    stage_service.join_space(deps, new_user(), space.id)  # warms this container's cache
+    recorder.reset()
+
+    for _ in range(5):
+        stage_service.join_space(deps, new_user(), space.id)
+
+    assert recorder.operations("ivs-realtime") == []
+    assert recorder.operations("dynamodb") == ["TransactWriteItems"] * 5
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == []
+
+
+def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, host, new_user):
+    deps, recorder = ivs_deps
+    space = space_service.create_space(deps, host, {"title": "cost"})
+    listener = new_user()
+    stage_service.join_space(deps, listener, space.id)
+    recorder.reset()
+
+    again = stage_service.join_space(deps, listener, space.id)
+
+    assert again["role"] == "listener"
+    assert len(recorder.operations("dynamodb")) <= 2
+    assert recorder.operations("ivs-realtime") == []
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == []
