@@ -7,8 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PYTEST_WORKERS ?= 2
+# Schemathesis examples per API operation in `make fuzz` (`make test` runs 12).
+FUZZ_EXAMPLES ?= 500
 
-.PHONY: help venv run token test test-quick demo bench clean distclean
+.PHONY: help venv run token test test-quick fuzz demo bench clean distclean
 
 help:
 	@echo "make venv                  create .venv and install requirements-dev.txt (only when they change)"
@@ -16,6 +18,7 @@ help:
 	@echo "make token USER=<id>       print a bearer token for <id> (last line); works without the stack"
 	@echo "make test                  every test, slow ones included ($(PYTEST_WORKERS) workers)"
 	@echo "make test-quick            tests not marked slow"
+	@echo "make fuzz                  contract fuzzing of openapi.yaml, long run ($(FUZZ_EXAMPLES) examples per operation)"
 	@echo "make demo                  play a whole Space against the running stack"
 	@echo "make bench                 run the benchmarks in bench/"
 	@echo "make clean                 remove caches and local logs; distclean also .venv and .local"
@@ -47,6 +50,9 @@ test: venv
 
 test-quick: venv
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+
+fuzz: venv
+	SPACES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) tests/contract $(PYTEST_ARGS)
 
 demo: venv
 	@if [ ! -f scripts/demo.py ]; then echo "scripts/demo.py does not exist yet" >&2; exit 1; fi

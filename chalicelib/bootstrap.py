@@ -115,24 +115,87 @@ def token_minter():
     return _once("token_minter", build)
 
 
+def push():
+    def build():
+        from chalicelib.adapters.sns_push import SnsPush
+
+        s = settings()
+        return SnsPush(_boto3_client("sns"), platform_apps={"ios": s.sns_apns_arn, "android": s.sns_fcm_arn})
+
+    return _once("push", build)
+
+
+def scheduler():
+    def build():
+        from chalicelib.adapters.scheduler import EventBridgeScheduler
+        from chalicelib.config import queue_arn
+
+        s = settings()
+        return EventBridgeScheduler(
+            _boto3_client("scheduler"),
+            group_name=s.schedule_group,
+            target_arn=queue_arn(s, s.fanout_queue),
+            role_arn=s.scheduler_role_arn,
+            dead_letter_arn=s.schedule_dlq_arn,
+        )
+
+    return _once("scheduler", build)
+
+
+def queue(name: str):
+    def build():
+        from chalicelib.adapters.sqs import SqsQueue
+
+        return SqsQueue(_once("sqs_client", lambda: _boto3_client("sqs")), queue_name=name)
+
+    return _once(f"queue:{name}", build)
+
+
 def deps():
     def build():
+        from chalicelib.adapters.dynamodb.reminders import (
+            DynamoDeviceRepository,
+            DynamoPushClaims,
+            DynamoReminderRepository,
+        )
         from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
         from chalicelib.adapters.telemetry import PowertoolsTelemetry
         from chalicelib.services.context import Deps
 
         s = settings()
+        # AWS clients other than DynamoDB are built on first use (lazy proxies), so a join never
+        # pays for creating an SNS or Scheduler client it does not need.
         return Deps(
             settings=s,
             users=DynamoUserRepository(),
             spaces=DynamoSpaceRepository(count_shards=s.participant_count_shards),
-            media=media(),
-            tokens=token_minter(),
+            media=_Lazy(media),
+            tokens=_Lazy(token_minter),
             telemetry=PowertoolsTelemetry(metrics()),
+            reminders=DynamoReminderRepository(shards=s.reminder_shards),
+            devices=DynamoDeviceRepository(),
+            push_claims=DynamoPushClaims(lease_seconds=s.push_claim_lease_seconds),
+            push=_Lazy(push),
+            scheduler=_Lazy(scheduler),
+            fanout_queue=_Lazy(lambda: queue(s.fanout_queue)),
+            push_queue=_Lazy(lambda: queue(s.push_queue)),
         )
 
     return _once("deps", build)
+
+
+class _Lazy:
+    """Builds the real adapter on first attribute access, then forwards to it."""
+
+    def __init__(self, factory):
+        self._factory = factory
+        self._target = None
+
+    def __getattr__(self, name):
+        if self._target is None:
+            self._target = self._factory()
+        return getattr(self._target, name)
 
 
 def override(**parts) -> None:

@@ -61,6 +61,21 @@ class Settings:
     media_cache_seconds: int = 10
     participant_count_shards: int = 10
 
+    # Reminders and pushes (EventBridge Scheduler -> SQS fan-out -> SQS push worker -> SNS).
+    reminder_shards: int = 10
+    host_heads_up_minutes: int = 30
+    schedule_group: str = "spaces-local"
+    scheduler_role_arn: str = "arn:aws:iam::123456789012:role/spaces-local-scheduler"
+    schedule_dlq_arn: str = "arn:aws:sqs:us-east-1:123456789012:spaces-local-schedules-dlq"
+    fanout_queue: str = "spaces-local-fanout"
+    push_queue: str = "spaces-local-push"
+    sns_apns_arn: str = "arn:aws:sns:us-east-1:123456789012:app/APNS/spaces-local-ios"
+    sns_fcm_arn: str = "arn:aws:sns:us-east-1:123456789012:app/GCM/spaces-local-android"
+    push_batch_size: int = 100
+    push_claim_lease_seconds: int = 300
+    push_publish_attempts: int = 4
+    max_devices_per_user: int = 20
+
     tracing_enabled: bool = False
     account_id: str = "123456789012"
 
@@ -92,6 +107,23 @@ def get_settings() -> Settings:
         media_token_ttl_seconds=_int("SPACES_MEDIA_TOKEN_TTL_SECONDS", 3600),
         media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 10),
         participant_count_shards=_int("SPACES_PARTICIPANT_COUNT_SHARDS", 10),
+        reminder_shards=_int("SPACES_REMINDER_SHARDS", 10),
+        host_heads_up_minutes=_int("SPACES_HOST_HEADS_UP_MINUTES", 30),
+        schedule_group=env.get("SPACES_SCHEDULE_GROUP", Settings.schedule_group),
+        scheduler_role_arn=env.get("SPACES_SCHEDULER_ROLE_ARN", Settings.scheduler_role_arn),
+        schedule_dlq_arn=env.get("SPACES_SCHEDULE_DLQ_ARN", Settings.schedule_dlq_arn),
+        fanout_queue=env.get("SPACES_FANOUT_QUEUE", Settings.fanout_queue),
+        push_queue=env.get("SPACES_PUSH_QUEUE", Settings.push_queue),
+        sns_apns_arn=env.get("SPACES_SNS_APNS_ARN", Settings.sns_apns_arn),
+        sns_fcm_arn=env.get("SPACES_SNS_FCM_ARN", Settings.sns_fcm_arn),
+        push_batch_size=_int("SPACES_PUSH_BATCH_SIZE", 100),
+        push_claim_lease_seconds=_int("SPACES_PUSH_CLAIM_LEASE_SECONDS", 300),
+        push_publish_attempts=_int("SPACES_PUSH_PUBLISH_ATTEMPTS", 4),
+        max_devices_per_user=_int("SPACES_MAX_DEVICES_PER_USER", 20),
         tracing_enabled=_bool("SPACES_TRACING_ENABLED", False),
         account_id=env.get("SPACES_ACCOUNT_ID", "123456789012"),
     )
+
+
+def queue_arn(settings: Settings, queue_name: str) -> str:
+    return f"arn:aws:sqs:{settings.region}:{settings.account_id}:{queue_name}"

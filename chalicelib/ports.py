@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from chalicelib.domain.reminders import PushMessage  # noqa: F401  (part of the push port)
 from chalicelib.domain.spaces import Space, StageInfo
 from chalicelib.domain.users import User
 
@@ -90,3 +91,39 @@ class UserRepository(Protocol):
         """True when the edge was created, False when it already existed. Counts stay exact."""
 
     def unfollow(self, follower_id: str, followee_id: str) -> bool: ...
+
+
+# --------------------------------------------------------------------------- reminders and pushes
+
+
+class EndpointGone(Exception):
+    """The push service says this device endpoint is disabled or deleted: forget the device."""
+
+
+class PushPort(Protocol):
+    """Mobile push (SNS platform endpoints over APNs and FCM)."""
+
+    def create_endpoint(self, platform: str, token: str, user_id: str) -> str:
+        """The endpoint ARN for a device token; the same token gives the same endpoint."""
+
+    def delete_endpoint(self, endpoint_arn: str) -> None:
+        """Delete an endpoint; one already gone is not an error."""
+
+    def publish(self, endpoint_arn: str, platform: str, message: PushMessage) -> None:
+        """Send one push. Raises EndpointGone, or DependencyFailed (throttled, 5xx, timeout)."""
+
+
+class SchedulerPort(Protocol):
+    """One-time schedules that deliver a JSON payload to the app's fan-out queue."""
+
+    def put_one_time(self, name: str, at: datetime, payload: dict) -> None:
+        """Create the schedule, or move it if it exists. `at` is UTC."""
+
+    def delete(self, name: str) -> None:
+        """Delete a schedule; one already gone (fired, or never made) is not an error."""
+
+
+class QueuePort(Protocol):
+    def send_batch(self, bodies: list[dict]) -> None:
+        """Enqueue JSON bodies, 10 per SendMessageBatch; entries that fail are retried, and
+        DependencyFailed is raised if some still fail."""

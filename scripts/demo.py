@@ -1,7 +1,7 @@
 """`make demo`: play a whole Space against the running local stack, as the mobile apps would.
 
     make run                     # in one terminal: the API on http://127.0.0.1:8000
-    make demo                    # in another: about 30 requests, each printed with its response
+    make demo                    # in another: 23 requests, each printed with its response, in a few seconds
     python -m scripts.demo --base-url http://127.0.0.1:8000 --host alice
 
 Every request goes over HTTP with `requests` and a bearer token minted for the acting user with
@@ -28,14 +28,16 @@ needs 600 followers: making a fresh user eligible would take 600 follow requests
 more than the demo itself, slow on `chalice local`, and 600 follow edges left behind each time.
 
 One live Space per host. The demo ends the Space it opened whatever happens: on success (that is
-the story), and on a failure or Ctrl-C (a `finally` ends it quietly). A live Space can still be
-left behind by a run that was killed outright, or by someone trying the API by hand. So the
-demo tries the hosts in order, `alice` (1,200 followers) then `carol` (5,000); a 409
-`host_already_live` from one is explained and the next is tried. When every candidate is busy it
-stops with exit 1 and says what to do: end that Space, restart `make run` (DynamoDB Local runs
-in memory, a restart forgets every Space), or pass `--host <user with 600+ followers>`. The
-busy Space's id is not looked up: the 409 does not carry it, and ending someone else's Space
-behind their back is not what a demo should do.
+the story), and on a failed step, an unexpected error or Ctrl-C (it ends it, then exits 1). A
+live Space can still be left behind by a run that was killed outright, or by someone trying the
+API by hand. So the demo tries the hosts in order, `alice` (1,200 followers) then `carol`
+(5,000); a 409 `host_already_live` from one is explained and the next is tried. When every
+candidate is busy it stops with exit 1 and says what to do: restart `make run` (DynamoDB Local
+runs in memory, a restart forgets every Space), end that Space, or pass `--host <user with 600+
+followers>`. It never ends a Space it did not open: that may be someone's manual test. The 409
+does not carry the busy Space's id; the demo asks discovery (`GET /spaces?host_id=&state=live`)
+for it and prints the exact `curl` to end it, and says the id is unknown while that route is
+not there.
 
 Side effect worth knowing: every Space a host took live counts towards "Spaces hosted in the
 last 30 days", so after three runs alice (1,200 ≥ 1,000 followers) also becomes
@@ -112,22 +114,40 @@ def truncate_tokens(obj: Any, keep: int = TOKEN_KEEP) -> Any:
 
 
 def compact_json(obj: Any, width: int = WIDTH, indent: int = 2, _level: int = 0) -> str:
-    """Pretty JSON that stays short: a list or object that fits on the rest of its line is
-    written on one line, bigger ones one member per line. Valid JSON either way."""
+    """Pretty JSON that stays short, and is valid JSON either way: a list or object that fits on
+    the rest of its line is written on one line; a bigger one packs its short members side by
+    side up to `width`, and puts each member that needs several lines on lines of its own."""
     one_line = json.dumps(obj, ensure_ascii=False)
     if not isinstance(obj, (dict, list)) or not obj or len(one_line) + _level * indent <= width:
         return one_line
     pad = " " * (indent * (_level + 1))
     close = " " * (indent * _level)
     if isinstance(obj, dict):
-        members = [
-            f"{pad}{json.dumps(k, ensure_ascii=False)}: "
-            f"{compact_json(v, width, indent, _level + 1)}"
-            for k, v in obj.items()
-        ]
-        return "{\n" + ",\n".join(members) + f"\n{close}}}"
-    members = [f"{pad}{compact_json(v, width, indent, _level + 1)}" for v in obj]
-    return "[\n" + ",\n".join(members) + f"\n{close}]"
+        members = []
+        for key, value in obj.items():
+            label = json.dumps(key, ensure_ascii=False) + ": "
+            members.append(label + compact_json(value, width - len(label), indent, _level + 1))
+    else:
+        members = [compact_json(v, width, indent, _level + 1) for v in obj]
+    lines: list[str] = []
+    current = ""
+    for i, member in enumerate(members):
+        text = member + ("," if i < len(members) - 1 else "")
+        if "\n" in member:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(pad + text)
+        elif current and len(current) + 1 + len(text) <= width:
+            current += " " + text
+        else:
+            if current:
+                lines.append(current)
+            current = pad + text
+    if current:
+        lines.append(current)
+    opening, closing = ("{", "}") if isinstance(obj, dict) else ("[", "]")
+    return opening + "\n" + "\n".join(lines) + f"\n{close}{closing}"
 
 
 def token_claims(token: str) -> dict:
@@ -162,6 +182,26 @@ def status_text(status: int) -> str:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
         return str(status)
+
+
+def live_space_ids(body: Any, host: str) -> list[str]:
+    """Ids of the host's live Spaces in a discovery response (`GET /spaces`), whatever key holds
+    the list: every object with `creator_id` == host and `state` == live, at any depth."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("creator_id") == host and value.get("state") == "live" and isinstance(value.get("id"), str):
+                found.append(value["id"])
+                return
+            for child in value.values():
+                walk(child)
+        elif isinstance(value, list):
+            for child in value:
+                walk(child)
+
+    walk(body)
+    return list(dict.fromkeys(found))
 
 
 def error_code(body: Any) -> Optional[str]:
@@ -255,8 +295,9 @@ class Demo:
         self.out(self._paint(f"   {text}", "2"))
 
     def show(self, label: str, value: Any) -> None:
-        body = compact_json(truncate_tokens(value), WIDTH - 6)
-        self.out(f"   {label}: " + body.replace("\n", "\n      "))
+        self.out(self._paint(f"   {label}:", "2"))
+        body = compact_json(truncate_tokens(value), WIDTH - 5)
+        self.out("     " + body.replace("\n", "\n     "))
 
     # HTTP
 
@@ -309,10 +350,11 @@ class Demo:
             )
         return reply
 
-    def check(self, condition: bool, what: str) -> None:
+    def check(self, condition: bool, what: str, *, quiet: bool = False) -> None:
         """A content expectation the story relies on (a role, a capability, a list member)."""
         if condition:
-            self.note(f"checked: {what}")
+            if not quiet:
+                self.note(f"checked: {what}")
             return
         self.out(self._paint(f"   FAILED: {what}", "1;31"))
         raise DemoFailed(what)
@@ -365,14 +407,22 @@ def verify_media_token(token: str, public_key_path: Path = IVS_PUBLIC_KEY) -> Op
 
 def media_of(demo: Demo, who: str, reply: Reply) -> dict:
     media = reply.body.get("media")
-    demo.check(isinstance(media, dict) and isinstance(media.get("token"), str), f"{who} got media credentials")
+    demo.check(
+        isinstance(media, dict) and isinstance(media.get("token"), str),
+        f"{who} got media credentials",
+        quiet=True,
+    )
     return media
 
 
-def show_media(demo: Demo, who: str, reply: Reply) -> dict:
+def show_media(demo: Demo, who: str, reply: Reply, *, full: bool = False) -> dict:
+    """Decode a media token (no verification) and show what it grants: every claim, or a summary."""
     media = media_of(demo, who, reply)
     claims = token_claims(media["token"])
-    demo.show(f"{who}'s media token, decoded (not verified)", media_summary(claims))
+    if full:
+        demo.show(f"{who}'s media token: every claim (an IVS real-time participant token)", claims)
+    else:
+        demo.show(f"{who}'s media token grants", media_summary(claims))
     return claims
 
 
@@ -438,7 +488,7 @@ def play(demo: Demo, cast: Cast, live: Live) -> None:
         reply = demo.call("POST", f"{space}/join", listener, 200)
         demo.check(reply.body.get("role") == "listener", f"{listener} is a listener")
         demo.check(media_of(demo, listener, reply).get("capabilities") == ["SUBSCRIBE"], f"{listener} may only subscribe")
-        claims = show_media(demo, listener, reply)
+        claims = show_media(demo, listener, reply, full=listener == listener1)
         demo.check(not can_publish(claims), f"{listener}'s token says allow_publish false")
         tokens[listener] = reply.body["media"]["token"]
     import jwt
@@ -503,7 +553,15 @@ def end_left_behind(demo: Demo, live: Live) -> None:
             {"Authorization": f"Bearer {demo.token(live.host)}"},
             None,
         )
-        demo.out(f"cleanup: ended Space {live.space_id} of {live.host} ({status_text(reply.status)})")
+        if 200 <= reply.status < 300:
+            demo.out(f"cleanup: ended Space {live.space_id} of {live.host}, so {live.host} can host again")
+        elif error_code(reply.body) in ("space_ended", "space_canceled"):
+            demo.out(f"cleanup: Space {live.space_id} of {live.host} was already ended")
+        else:
+            demo.out(
+                f"cleanup: could not end Space {live.space_id} of {live.host} "
+                f"({status_text(reply.status)}, {error_code(reply.body)}); end it by hand or restart `make run`"
+            )
     except Exception as exc:  # the API may be what failed: say so, the run is failing anyway
         demo.out(
             f"cleanup: could not end Space {live.space_id} of {live.host} ({exc}); "
@@ -511,16 +569,52 @@ def end_left_behind(demo: Demo, live: Live) -> None:
         )
 
 
-def hosts_busy_help(base_url: str, hosts: Iterable[str]) -> str:
-    first = next(iter(hosts))
-    return (
-        f"Every host candidate ({', '.join(hosts)}) already has a live Space, and a host has one at a time.\n"
-        "Either:\n"
-        "  - restart `make run` (DynamoDB Local keeps everything in memory: a restart forgets every Space), or\n"
-        f"  - end that Space by hand: TOKEN=$(make -s token USER={first} | tail -n 1)\n"
-        f"      curl -X POST -H \"Authorization: Bearer $TOKEN\" {base_url}/spaces/<space id>/end, or\n"
-        "  - name another host with 600+ followers: python -m scripts.demo --host <user id>"
-    )
+def find_live_spaces(demo: Demo, hosts: Iterable[str]) -> dict[str, list[str]]:
+    """Ask discovery (`GET /spaces?host_id=&state=live`) which live Spaces the busy hosts have.
+    Read only; {} while that route does not exist or fails."""
+    found: dict[str, list[str]] = {}
+    for host in hosts:
+        try:
+            reply = demo.send(
+                "GET",
+                f"{demo.base_url}/spaces?host_id={host}&state=live",
+                {"Authorization": f"Bearer {demo.token(host)}"},
+                None,
+            )
+        except Exception:  # only a hint for the help text
+            return found
+        if reply.status == 200:
+            ids = live_space_ids(reply.body, host)
+            if ids:
+                found[host] = ids
+    return found
+
+
+def hosts_busy_help(base_url: str, hosts: Iterable[str], live: Optional[dict[str, list[str]]] = None) -> str:
+    hosts = tuple(hosts)
+    live = live or {}
+    lines = [
+        f"Every host candidate ({', '.join(hosts)}) already has a live Space, and a host has one at a time.",
+        "Either:",
+        "  - restart `make run` (DynamoDB Local keeps everything in memory: a restart forgets every Space), or",
+    ]
+    if live:
+        lines.append("  - end those Spaces:")
+        for host, ids in live.items():
+            for space_id in ids:
+                lines.append(
+                    f"      curl -X POST -H \"Authorization: Bearer $(make -s token USER={host} | tail -n 1)\" "
+                    f"{base_url}/spaces/{space_id}/end"
+                )
+        lines[-1] += ", or"
+    else:
+        lines.append(
+            "  - end them, if you know their ids (the 409 does not say): as the host, POST /spaces/<id>/end\n"
+            f"      curl -X POST -H \"Authorization: Bearer $(make -s token USER={hosts[0]} | tail -n 1)\" "
+            f"{base_url}/spaces/<space id>/end, or"
+        )
+    lines.append("  - name another host with 600+ followers: python -m scripts.demo --host <user id>")
+    return "\n".join(lines)
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -568,7 +662,7 @@ def main(argv: Optional[list[str]] = None, *, send: Optional[Send] = None) -> in
         return 1
     except HostsBusy:
         demo.out("")
-        demo.out(hosts_busy_help(demo.base_url, cast.hosts))
+        demo.out(hosts_busy_help(demo.base_url, cast.hosts, find_live_spaces(demo, cast.hosts)))
         return 1
     except DemoFailed as exc:
         demo.out("")

@@ -178,8 +178,12 @@ def processes(env: dict[str, str]) -> list[Process]:
             ready=http_ok(f"{API_URL}/health"),
             ready_timeout=60,
         ),
-        # A local scheduler poller goes here, e.g.
-        # Process(name="scheduler poller", argv=[sys.executable, "-m", "scripts.poller"], env=env),
+        # moto never fires schedules and chalice local runs no queue consumers: this does both.
+        Process(
+            name="local worker",
+            argv=[str(BIN / "python"), "-m", "scripts.local_worker"],
+            env={**env, "PYTHONUNBUFFERED": "1"},
+        ),
     ]
 
 
@@ -200,6 +204,10 @@ def create_tables(env: dict[str, str]) -> None:
          "from chalicelib.adapters.dynamodb.models import create_tables; create_tables()"],
         env,
     )
+
+
+def provision_aws(env: dict[str, str]) -> None:
+    run_step("Creating queues, schedule group and push apps in moto", [sys.executable, "-m", "scripts.local_aws"], env)
 
 
 def seed(env: dict[str, str]) -> bool:
@@ -330,6 +338,7 @@ def main() -> int:
         for process in backing:
             start(process, running)
         create_tables(env)
+        provision_aws(env)
         seeded = seed(env)
         for process in apps:
             start(process, running)

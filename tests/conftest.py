@@ -78,20 +78,79 @@ class RecordingTelemetry:
         self.events.extend([event] * value)
 
 
-@pytest.fixture
-def deps(settings_env):
-    """Real adapters (DynamoDB Local, local media, real token minter), a recording telemetry."""
-    from chalicelib import bootstrap
-    from chalicelib.services.context import Deps
+@pytest.fixture(scope="session")
+def moto_url():
+    """One moto server per test session (SNS, SQS, EventBridge Scheduler)."""
+    from tests.support.moto_server import start_moto_server
 
+    server, url = start_moto_server()
+    yield url
+    server.stop()
+
+
+class AwsClients:
+    def __init__(self, url):
+        from tests.support.moto_server import boto_client
+
+        self.sns = boto_client("sns", url)
+        self.sqs = boto_client("sqs", url)
+        self.scheduler = boto_client("scheduler", url)
+
+
+@pytest.fixture(scope="session")
+def aws(moto_url):
+    return AwsClients(moto_url)
+
+
+@pytest.fixture
+def deps(settings_env, aws):
+    """Real adapters (DynamoDB Local, moto server, local media, real token minter), a recording
+    telemetry, and queues / a schedule group of this test's own so no test sees another's."""
+    from dataclasses import replace
+
+    from chalicelib import bootstrap
+    from chalicelib.adapters.dynamodb.reminders import (
+        DynamoDeviceRepository,
+        DynamoPushClaims,
+        DynamoReminderRepository,
+    )
+    from chalicelib.adapters.scheduler import EventBridgeScheduler
+    from chalicelib.adapters.sns_push import SnsPush
+    from chalicelib.adapters.sqs import SqsQueue
+    from chalicelib.config import queue_arn
+    from chalicelib.services.context import Deps
+    from scripts.local_aws import provision
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = replace(
+        settings_env,
+        fanout_queue=f"fanout-{suffix}",
+        push_queue=f"push-{suffix}",
+        schedule_group=f"spaces-{suffix}",
+    )
+    provision(settings, sqs=aws.sqs, scheduler=aws.scheduler, sns=aws.sns)
     bootstrap.reset()
     built = Deps(
-        settings=settings_env,
+        settings=settings,
         users=_users_repo(),
-        spaces=_spaces_repo(settings_env),
+        spaces=_spaces_repo(settings),
         media=bootstrap.media(),
         tokens=bootstrap.token_minter(),
         telemetry=RecordingTelemetry(),
+        reminders=DynamoReminderRepository(shards=settings.reminder_shards),
+        devices=DynamoDeviceRepository(),
+        push_claims=DynamoPushClaims(lease_seconds=settings.push_claim_lease_seconds),
+        push=SnsPush(aws.sns, platform_apps={"ios": settings.sns_apns_arn, "android": settings.sns_fcm_arn}),
+        scheduler=EventBridgeScheduler(
+            aws.scheduler,
+            group_name=settings.schedule_group,
+            target_arn=queue_arn(settings, settings.fanout_queue),
+            role_arn=settings.scheduler_role_arn,
+            dead_letter_arn=settings.schedule_dlq_arn,
+        ),
+        fanout_queue=SqsQueue(aws.sqs, queue_name=settings.fanout_queue),
+        push_queue=SqsQueue(aws.sqs, queue_name=settings.push_queue),
+        sleep=lambda seconds: None,
     )
     bootstrap.override(deps=built)
     yield built

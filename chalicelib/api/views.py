@@ -11,7 +11,8 @@ def space_view(space: Space) -> dict:
         "title": space.title,
         "creator_id": space.creator_id,
         "host_ids": space.host_ids,
-        "speaker_ids": space.speaker_ids,
+        # Who is on stage now: nobody before the start or after the end.
+        "speaker_ids": space.speaker_ids if space.state == "live" else [],
         "invited_user_ids": space.invited_user_ids,
         "muted_user_ids": sorted(space.muted),
         "participant_count": space.participant_count,

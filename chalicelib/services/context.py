@@ -70,6 +70,15 @@ class Deps:
     clock: object = field(default_factory=SystemClock)
     telemetry: object = field(default_factory=NullTelemetry)
     media_cache: MediaCache | None = None
+    # Reminders and pushes (None where a caller does not need them).
+    reminders: object = None  # adapters.dynamodb.reminders.DynamoReminderRepository
+    devices: object = None  # adapters.dynamodb.reminders.DynamoDeviceRepository
+    push_claims: object = None  # adapters.dynamodb.reminders.DynamoPushClaims
+    push: object = None  # ports.PushPort
+    scheduler: object = None  # ports.SchedulerPort
+    fanout_queue: object = None  # ports.QueuePort
+    push_queue: object = None  # ports.QueuePort
+    sleep: object = time.sleep  # backoff between publish attempts (tests pass a no-op)
 
     def __post_init__(self):
         if self.media_cache is None:

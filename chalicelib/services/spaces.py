@@ -17,8 +17,12 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
+from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
+from chalicelib.domain.reminders import INVITED, START
 from chalicelib.domain.spaces import (
+    CANCELED,
     LIVE,
+    SCHEDULED,
     Space,
     apply_patch,
     new_space,
@@ -26,6 +30,7 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
+from chalicelib.services import reminders
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -40,14 +45,18 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     if not eligibility.can_host:
         raise RuleViolation(eligibility.reason or "not eligible to host", code="not_eligible_to_host")
 
+    # Outside effects first, undone if the database refuses: no live Space without a stage, no
+    # scheduled Space without its reminders. A schedule left behind finds no Space and does nothing.
     if space.state == LIVE:
         space = replace(space, stage=deps.media.create_stage(space.id))
+    else:
+        reminders.schedule_moments(deps, space)
     try:
         deps.spaces.create(space, max_scheduled=deps.settings.max_scheduled_per_host)
     except Refused as exc:
-        _release_stage(deps, space)
+        _undo_outside_effects(deps, space)
         if exc.part == "host_busy":
-            raise Conflict("you are already hosting a live Space; end it first", code="host_already_live") from exc
+            raise _host_busy(deps, user_id) from exc
         if exc.part != "too_many_scheduled":
             raise Conflict("that Space id is taken; retry", code="space_id_taken") from exc
         raise RuleViolation(
@@ -55,8 +64,11 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
             code="too_many_scheduled",
         ) from exc
     except DependencyFailed:
-        _release_stage(deps, space)
+        _undo_outside_effects(deps, space)
         raise
+    invitees = list(space.cohosts) + space.invited_user_ids
+    if invitees:
+        _announce_or_log(deps, space, INVITED, invitees)
     deps.telemetry.count("SpaceCreated")
     if space.state == LIVE:
         deps.telemetry.count("SpaceStarted")
@@ -77,6 +89,10 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
     except Refused as exc:
         current = deps.spaces.get(space_id, with_count=False)
         raise Conflict(f"Space {space_id} changed to {current.state}; try again", code=f"space_{current.state}") from exc
+    if "scheduled_start" in body:
+        # After the write: if the scheduler fails, the client's retry of the same PATCH moves the
+        # schedules again, and a schedule left at the old time sees the new start and stays quiet.
+        reminders.schedule_moments(deps, updated)
     return deps.spaces.get(space_id)
 
 
@@ -91,14 +107,19 @@ def start_space(deps: Deps, user_id: str, space_id: str) -> Space:
     except Refused as exc:
         _release_stage(deps, replace(space, stage=stage))
         if exc.part == "host_busy":
-            raise Conflict("you are already hosting a live Space; end it first", code="host_already_live") from exc
+            raise _host_busy(deps, user_id) from exc
         raise transition_refused(deps.spaces.get(space_id, with_count=False), "start") from exc
     except DependencyFailed:
         _release_stage(deps, replace(space, stage=stage))
         raise
     deps.telemetry.count("SpaceStarted")
     logger.info("space started", space_id=space_id)
-    return deps.spaces.get(space_id)
+    started = deps.spaces.get(space_id)
+    # "Live now" goes out at once; only then are the pending schedules removed (if the announce
+    # failed, the start schedule still fires, late rather than never).
+    if _announce_or_log(deps, started, START):
+        _unschedule_or_log(deps, space_id)
+    return started
 
 
 def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
@@ -119,17 +140,28 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
 
 
 def cancel_space(deps: Deps, user_id: str, space_id: str) -> Space:
+    """scheduled -> canceled, and reminder subscribers are told.
+
+    Canceling a canceled Space again succeeds and re-sends the news: that is how a client retries
+    after a 503, and pushes are deduplicated per device, so nobody hears twice.
+    """
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "cancel this Space")
-    if space.state != "scheduled":
+    if space.state not in (SCHEDULED, CANCELED):
         raise transition_refused(space, "cancel")
-    try:
-        deps.spaces.cancel(space, deps.clock.now())
-    except Refused as exc:
-        raise transition_refused(deps.spaces.get(space_id, with_count=False), "cancel") from exc
-    deps.telemetry.count("SpaceCanceled")
-    logger.info("space canceled", space_id=space_id)
-    return deps.spaces.get(space_id, with_count=False)
+    if space.state == SCHEDULED:
+        try:
+            deps.spaces.cancel(space, deps.clock.now())
+        except Refused as exc:
+            current = deps.spaces.get(space_id, with_count=False)
+            if current.state != CANCELED:
+                raise transition_refused(current, "cancel") from exc
+        deps.telemetry.count("SpaceCanceled")
+        logger.info("space canceled", space_id=space_id)
+    canceled = deps.spaces.get(space_id)
+    _unschedule_or_log(deps, space_id)
+    reminders.announce(deps, canceled, CANCELED_MOMENT)
+    return canceled
 
 
 def release_pending_media(deps: Deps, limit: int = 50) -> int:
@@ -144,6 +176,40 @@ def release_pending_media(deps: Deps, limit: int = 50) -> int:
         deps.spaces.mark_media_released(space_id)
         released += 1
     return released
+
+
+def _host_busy(deps: Deps, user_id: str) -> Conflict:
+    live_id = deps.users.live_space_of(user_id)
+    return Conflict(
+        f"you are already hosting a live Space ({live_id}); end it first",
+        code="host_already_live",
+        details={"space_id": live_id} if live_id else None,
+    )
+
+
+def _undo_outside_effects(deps: Deps, space: Space) -> None:
+    if space.state == LIVE:
+        _release_stage(deps, space)
+    else:
+        _unschedule_or_log(deps, space.id)
+
+
+def _announce_or_log(deps: Deps, space: Space, moment: str, user_ids: list[str] | None = None) -> bool:
+    try:
+        reminders.announce(deps, space, moment, user_ids)
+        return True
+    except DependencyFailed:
+        logger.warning("announce failed", space_id=space.id, moment=moment)
+        deps.telemetry.count("AnnounceFailed")
+        return False
+
+
+def _unschedule_or_log(deps: Deps, space_id: str) -> None:
+    """Best effort: a schedule left behind checks the Space when it fires and stays quiet."""
+    try:
+        reminders.unschedule_moments(deps, space_id)
+    except DependencyFailed:
+        logger.warning("schedule delete failed", space_id=space_id)
 
 
 def _release_stage(deps: Deps, space: Space) -> bool:

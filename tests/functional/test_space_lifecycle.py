@@ -104,11 +104,12 @@ def test_canceling_a_scheduled_space_frees_a_scheduling_slot(api, host):
 
 
 def test_a_host_has_one_live_space_at_a_time(api, deps, host):
-    assert api.post("/spaces", host, {"title": "One"}).status_code == 201
+    first = api.post("/spaces", host, {"title": "One"}).data
 
     second = api.post("/spaces", host, {"title": "Two"})
 
     assert second.status_code == 409 and second.data["code"] == "host_already_live"
+    assert second.data["details"] == {"space_id": first["id"]}, "the client can find and end it"
     assert len(deps.media.stages) == 1, "the refused Space's stage was deleted again"
 
 
@@ -156,6 +157,7 @@ def test_ending_closes_the_stage_and_frees_the_host(api, deps, host):
 
     assert ended.status_code == 200
     assert ended.data["state"] == "ended" and ended.data["ended_at"] is not None
+    assert ended.data["speaker_ids"] == [], "nobody is on stage after the end"
     assert deps.media.stages == {} and len(deps.media.deleted) == 1
     assert api.post("/spaces", host, {"title": "Next"}).status_code == 201
 

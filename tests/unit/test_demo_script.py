@@ -47,9 +47,14 @@ def test_compact_json_keeps_small_containers_on_one_line_and_stays_valid_json():
     text = d.compact_json(value, width=60)
     assert json.loads(text) == value
     lines = text.splitlines()
-    assert '  "nested": {"a": [1, 2]},' in lines
-    assert len(lines) > 3
+    assert '  "code": "host_only", "nested": {"a": [1, 2]},' in lines  # short members share a line
+    assert '    "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",' in lines  # a long list gets its own lines
+    assert all(len(line) <= 60 for line in lines)
     assert d.compact_json({"a": 1}) == '{"a": 1}'
+    space = {f"field_{i}": f"value number {i}" for i in range(30)}
+    packed = d.compact_json({"space": space, "speaker_requests": {"requests": [{"user_id": "x" * 30}] * 3}}, width=80)
+    assert json.loads(packed)["space"] == space
+    assert all(len(line) <= 80 for line in packed.splitlines())
     assert d.compact_json([]) == "[]"
 
 
@@ -174,3 +179,24 @@ def test_main_exits_1_and_ends_the_space_it_opened_when_a_step_fails(capsys, mon
     assert "DEMO FAILED at step 3" in out
     assert sent[-1][:2] == ("POST", "http://127.0.0.1:8000/spaces/01SPACE/end")
     assert "cleanup: ended Space 01SPACE of alice" in out
+
+
+def test_live_space_ids_finds_the_hosts_live_spaces_in_any_list_shape():
+    body = {
+        "data": [
+            {"id": "S1", "creator_id": "alice", "state": "live"},
+            {"id": "S2", "creator_id": "alice", "state": "ended"},
+            {"id": "S3", "creator_id": "carol", "state": "live"},
+        ],
+        "next_cursor": None,
+    }
+    assert d.live_space_ids(body, "alice") == ["S1"]
+    assert d.live_space_ids([{"id": "S3", "creator_id": "carol", "state": "live"}], "carol") == ["S3"]
+    assert d.live_space_ids({"code": "method_not_allowed"}, "alice") == []
+
+
+def test_hosts_busy_help_names_the_spaces_when_known():
+    text = d.hosts_busy_help("http://api", ["alice", "carol"], {"alice": ["S1"]})
+    assert "make -s token USER=alice" in text and "http://api/spaces/S1/end" in text
+    assert "--host <user id>" in text
+    assert "<space id>" in d.hosts_busy_help("http://api", ["alice"])

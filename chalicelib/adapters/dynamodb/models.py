@@ -13,12 +13,14 @@ Key design (see docs/data-model.md):
 from __future__ import annotations
 
 import os
+import zlib
 
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
@@ -125,7 +127,6 @@ class SpaceModel(Model):
     stage_events_url = UnicodeAttribute(null=True)
     stage_whip_url = UnicodeAttribute(null=True)
     release_pending = UnicodeAttribute(null=True)
-    subscriber_count = NumberAttribute(default=0)
 
     by_creator = SpacesByCreatorIndex()
     media_release = MediaReleasePendingIndex()
@@ -171,8 +172,76 @@ class CounterModel(Model):
     key = UnicodeAttribute(hash_key=True)
     n = NumberAttribute(default=0)
 
+    @staticmethod
+    def key_for(name: str, space_id: str, shard: int) -> str:
+        return f"{name}#{space_id}#{shard}"
 
-ALL_MODELS = (UserModel, FollowModel, SpaceModel, ParticipantModel, SpeakerRequestModel, CounterModel)
+    @staticmethod
+    def shard_of(user_id: str, shards: int) -> int:
+        """A user's shard: stable, so their leave / unsubscribe hits the shard their join did."""
+        return zlib.crc32(user_id.encode()) % shards
+
+
+class ReminderModel(Model):
+    """A "set reminder" tap. Keyed by `space_id#shard` so a million subscribers spread over
+    `reminder_shards` partition keys; the fan-out Queries each shard (never a Scan)."""
+
+    Meta = _Meta.build("reminders")
+
+    bucket = UnicodeAttribute(hash_key=True)  # "<space_id>#<shard>"
+    user_id = UnicodeAttribute(range_key=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class DeviceModel(Model):
+    """One push token (as an SNS endpoint), keyed by a hash of platform and token: one endpoint
+    per token, and a token that moves to another user moves with its item."""
+
+    Meta = _Meta.build("devices")
+
+    device_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    endpoint_arn = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class UserDevicesModel(Model):
+    """A user's devices in one item (device id -> {arn, platform}), so the push worker reads the
+    devices of 100 users with one BatchGetItem."""
+
+    Meta = _Meta.build("user-devices")
+
+    user_id = UnicodeAttribute(hash_key=True)
+    devices = MapAttribute(default=dict)
+
+
+class PushClaimModel(Model):
+    """Effectively-once pushes: one item per (space, moment, device), written conditionally
+    BEFORE the push is sent. `sending` while in flight, `sent` once delivered; a failed send
+    deletes its claim so a retry can claim it again. Expires by TTL after a week."""
+
+    Meta = _Meta.build("push-claims")
+
+    key = UnicodeAttribute(hash_key=True)  # "<space_id>#<moment>#<device_id>"
+    user_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    claimed_at = NumberAttribute()  # epoch seconds, compared against the claim lease
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS = (
+    UserModel,
+    FollowModel,
+    SpaceModel,
+    ParticipantModel,
+    SpeakerRequestModel,
+    CounterModel,
+    ReminderModel,
+    DeviceModel,
+    UserDevicesModel,
+    PushClaimModel,
+)
 
 
 def create_tables(wait: bool = True) -> None:
@@ -180,6 +249,8 @@ def create_tables(wait: bool = True) -> None:
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
+            if any(isinstance(a, TTLAttribute) for a in model.get_attributes().values()):
+                model.update_ttl(ignore_update_ttl_errors=True)
 
 
 def delete_tables() -> None:

@@ -14,7 +14,7 @@ turns that into the precise domain error (re-reading only on that failure path).
 """
 from __future__ import annotations
 
-import zlib
+from dataclasses import replace
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -70,7 +70,6 @@ def _to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         muted=dict(m.muted.as_dict() if m.muted else {}),
         stage=stage,
         participant_count=participant_count,
-        subscriber_count=int(m.subscriber_count or 0),
     )
 
 
@@ -99,44 +98,62 @@ class DynamoSpaceRepository:
     # ------------------------------------------------------------------ reading
 
     def get(self, space_id: str, *, with_count: bool = True) -> Space:
-        try:
-            model = SpaceModel.get(space_id)
-        except DoesNotExist as exc:
-            raise NotFound(f"Space {space_id} does not exist", code="space_not_found") from exc
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        count = self.participant_count(space_id) if with_count and model.state == LIVE else 0
-        return _to_space(model, count)
+        """The Space; with its participant and subscriber counts, still in one round trip
+        (one BatchGetItem of the Space item and the counter shards)."""
+        if not with_count:
+            try:
+                return _to_space(SpaceModel.get(space_id))
+            except DoesNotExist as exc:
+                raise NotFound(f"Space {space_id} does not exist", code="space_not_found") from exc
+            except Exception as exc:
+                raise dependency_failure(exc) from exc
+        space_item, _, counts = self._batch_get(space_id, counters=("participants", "subscribers"))
+        if space_item is None:
+            raise NotFound(f"Space {space_id} does not exist", code="space_not_found")
+        space = _to_space(space_item, counts["participants"] if space_item.state == LIVE else 0)
+        return replace(space, subscriber_count=counts["subscribers"])
 
     def get_with_participant(self, space_id: str, user_id: str) -> tuple[Space, Participant | None]:
         """The Space and one user's participant item in a single BatchGetItem round trip."""
-        key = ParticipantModel.key_for(space_id, user_id)
-        space_item, participant_item = self._batch_get_space_and_participant(space_id, key)
+        space_item, participant_item, _ = self._batch_get(
+            space_id, participant_key=ParticipantModel.key_for(space_id, user_id)
+        )
         if space_item is None:
             raise NotFound(f"Space {space_id} does not exist", code="space_not_found")
         return _to_space(space_item), (_to_participant(participant_item) if participant_item else None)
 
-    def _batch_get_space_and_participant(self, space_id: str, participant_key: str):
-        client = self._connection.client
-        request = {
-            SpaceModel.Meta.table_name: {"Keys": [{"space_id": {"S": space_id}}]},
-            ParticipantModel.Meta.table_name: {"Keys": [{"key": {"S": participant_key}}]},
+    def _batch_get(self, space_id: str, *, participant_key: str | None = None, counters: tuple = ()):
+        request = {SpaceModel.Meta.table_name: {"Keys": [{"space_id": {"S": space_id}}]}}
+        if participant_key:
+            request[ParticipantModel.Meta.table_name] = {"Keys": [{"key": {"S": participant_key}}]}
+        counter_keys = {
+            CounterModel.key_for(name, space_id, shard): name
+            for name in counters
+            for shard in range(self._shards)
         }
+        if counter_keys:
+            request[CounterModel.Meta.table_name] = {"Keys": [{"key": {"S": k}} for k in counter_keys]}
         space_item = participant_item = None
+        counts = dict.fromkeys(counters, 0)
         try:
             for _ in range(5):
-                response = client.batch_get_item(RequestItems=request)
+                response = self._connection.client.batch_get_item(RequestItems=request)
                 responses = response.get("Responses", {})
                 for raw in responses.get(SpaceModel.Meta.table_name, []):
                     space_item = SpaceModel.from_raw_data(raw)
                 for raw in responses.get(ParticipantModel.Meta.table_name, []):
                     participant_item = ParticipantModel.from_raw_data(raw)
+                for raw in responses.get(CounterModel.Meta.table_name, []):
+                    counter = CounterModel.from_raw_data(raw)
+                    counts[counter_keys[counter.key]] += int(counter.n or 0)
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
         except Exception as exc:
             raise dependency_failure(exc) from exc
-        return space_item, participant_item
+        if request:
+            raise dependency_failure(RuntimeError("BatchGetItem left keys unprocessed"))
+        return space_item, participant_item, {name: max(n, 0) for name, n in counts.items()}
 
     def get_participant(self, space_id: str, user_id: str) -> Participant | None:
         try:
@@ -145,14 +162,6 @@ class DynamoSpaceRepository:
             return None
         except Exception as exc:
             raise dependency_failure(exc) from exc
-
-    def participant_count(self, space_id: str) -> int:
-        keys = [self._counter_key(space_id, shard) for shard in range(self._shards)]
-        try:
-            total = sum(int(item.n or 0) for item in CounterModel.batch_get(keys))
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return max(total, 0)
 
     def pending_requests(self, space_id: str, limit: int = 100) -> list[tuple[str, datetime]]:
         try:
@@ -328,10 +337,10 @@ class DynamoSpaceRepository:
     # ------------------------------------------------------------------ presence
 
     def _counter_key(self, space_id: str, shard: int) -> str:
-        return f"participants#{space_id}#{shard}"
+        return CounterModel.key_for("participants", space_id, shard)
 
     def shard_for(self, user_id: str) -> int:
-        return zlib.crc32(user_id.encode()) % self._shards
+        return CounterModel.shard_of(user_id, self._shards)
 
     def join(
         self,

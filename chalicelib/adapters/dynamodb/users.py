@@ -35,6 +35,15 @@ class DynamoUserRepository:
             spaces_hosted_30d=self.spaces_hosted_since(user_id, now - timedelta(days=30)),
         )
 
+    def live_space_of(self, user_id: str) -> str | None:
+        """The id of the Space this user hosts live now, if any."""
+        try:
+            return UserModel.get(user_id).live_space_id
+        except DoesNotExist:
+            return None
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
     def spaces_hosted_since(self, user_id: str, since: datetime) -> int:
         """Spaces this user took live since `since` (ended or still live): one Query, COUNT only."""
         try:

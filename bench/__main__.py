@@ -1,0 +1,141 @@
+"""`python -m bench` (`make bench`): run every benchmark, write bench/results.json, print a table.
+
+Benchmarks measure; they never fail on a number. The exit status is non-zero only when a
+benchmark could not run at all (DynamoDB Local missing, a crash).
+
+    python -m bench                         # everything (a few minutes)
+    python -m bench --only aws_calls,tokens # a subset; results.json is left alone
+    python -m bench --markdown              # the last results.json as a Markdown table
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from bench import environment as env
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.json"
+GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys")
+ORDER = [
+    "aws_calls.join_listener.cold",
+    "aws_calls.join_listener.warm",
+    "ivs_calls.join_listener",
+    "aws_calls.get_space",
+    "aws_calls.create_space",
+    "aws_calls.follow",
+    "import_ms.app",
+    "import_ms.baseline",
+    "import_ratio",
+    "token_mint_per_s",
+    "join_overhead_ratio",
+    "max_writes_per_key_per_s",
+]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return f"nproc {cores}, {cpu}, Python {platform.python_version()}, load average {load}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Run the benchmarks.")
+    parser.add_argument("--only", help=f"comma-separated subset of {', '.join(GROUPS)}")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print bench/results.json as a Markdown table and exit"
+    )
+    args = parser.parse_args(argv)
+    if args.markdown:
+        import json
+
+        from bench import report
+
+        print(report.markdown_table(json.loads(RESULTS.read_text())))
+        return 0
+    groups = GROUPS if not args.only else tuple(g.strip() for g in args.only.split(",") if g.strip())
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+
+    started = time.perf_counter()
+    print(f"machine: {machine()}", flush=True)
+    table_prefix = f"bench-{os.getpid()}"
+    env.configure_process(table_prefix)
+    results: list[dict] = []
+    notes: list[str] = []
+    timings: list[str] = []
+
+    with env.temporary_directory() as tmp:
+        tmp_path = Path(tmp)
+        keys = env.make_keys(tmp_path / "keys")
+        env.configure_settings(keys)
+        dynamodb = env.DynamoDB(tmp_path)
+        ivs = None
+        try:
+            dynamodb.start(table_prefix)
+
+            def step(name: str, fn):
+                if name not in groups:
+                    return
+                print(f"running {name} ...", flush=True)
+                t0 = time.perf_counter()
+                out = fn()
+                results.extend(out[0])
+                notes.extend(out[1])
+                timings.append(f"{name} {time.perf_counter() - t0:.1f} s")
+
+            from bench import aws_calls, hot_keys, imports, join_overhead, tokens
+
+            step("imports", lambda: imports.run(keys, dynamodb.endpoint_url))
+            step("tokens", tokens.run)
+            ivs = env.StubbedIvs()
+            deps = env.make_deps(ivs)
+            step("aws_calls", lambda: aws_calls.run(deps, ivs)[:2])
+            step(
+                "join_overhead",
+                lambda: join_overhead.run(deps, ivs, dynamodb.endpoint_url, table_prefix),
+            )
+            step("hot_keys", lambda: hot_keys.run(deps, ivs))
+        finally:
+            if ivs is not None:
+                ivs.close()
+            dynamodb.stop()
+
+    from bench import report
+
+    results.sort(key=lambda r: ORDER.index(r["name"]) if r["name"] in ORDER else len(ORDER))
+    if set(groups) == set(GROUPS):
+        report.write_results(RESULTS, results)
+        written = f"wrote {RESULTS.relative_to(HERE.parent)}"
+    else:
+        written = f"subset run: {RESULTS.relative_to(HERE.parent)} left unchanged"
+
+    print()
+    print(report.table(results))
+    print()
+    print(report.not_measured_footer())
+    print()
+    print("notes:")
+    for note in notes:
+        print(f"  - {note}")
+    print()
+    print(f"steps: {', '.join(timings)}; total {time.perf_counter() - started:.1f} s; {written}")
+    print(f"machine at the end: {machine()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Cold-start import cost: the app against its declared dependencies alone.
+
+Each sample is a fresh `python -c` process that times, with time.perf_counter, only its imports and
+client builds (interpreter start-up is outside the window) and prints milliseconds. App and
+baseline runs alternate so background load hits both alike; each side's value is the median of
+`RUNS` processes, after one discarded warm-up run each (which also writes the .pyc files a fresh
+clone lacks).
+
+app       `import app` (the Chalice app and every blueprint), then what the first request builds:
+          `bootstrap.deps()` (settings, both repositories, the media adapter, the token minter,
+          Powertools Metrics), every PynamoDB model's botocore client, and `bootstrap.verifier()`.
+baseline  `import boto3`, `import pynamodb.models`, `from chalice import Chalice`,
+          `from aws_lambda_powertools import Logger`, and one botocore DynamoDB client per PynamoDB
+          model the app has, built by PynamoDB's own `Connection(...).client` (own botocore
+          session each, PynamoDB's client Config), as each model's connection builds its own.
+
+Both run with the `local` stage's environment from .chalice/config.json (key paths pointed at
+this run's keys, DynamoDB at this run's DynamoDB Local); nothing is sent over the network.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+RUNS = 7
+ROOT = Path(__file__).resolve().parent.parent
+
+APP = """
+import time
+_c0, _t0 = time.process_time(), time.perf_counter()
+import app
+from chalicelib import bootstrap
+from chalicelib.adapters.dynamodb.models import ALL_MODELS
+bootstrap.deps()
+[m._get_connection().connection.client for m in ALL_MODELS]
+bootstrap.verifier()
+_t1, _c1 = time.perf_counter(), time.process_time()
+{extra}
+print((_t1 - _t0) * 1000, (time.perf_counter() - _t0) * 1000, (_c1 - _c0) * 1000)
+"""
+
+# What chalicelib/api/middleware.py also builds on the first HTTP request (diagnostic only).
+FIRST_REQUEST_EXTRA = "bootstrap.logger(); bootstrap.tracer()"
+
+BASELINE = """
+import time
+_c0, _t0 = time.process_time(), time.perf_counter()
+import boto3
+import pynamodb.models
+from chalice import Chalice
+from aws_lambda_powertools import Logger
+from pynamodb.connection import Connection
+_clients = [Connection(region={region!r}, host={host!r}).client for _ in range({n})]
+_t1, _c1 = time.perf_counter(), time.process_time()
+print((_t1 - _t0) * 1000, (_t1 - _t0) * 1000, (_c1 - _c0) * 1000)
+"""
+
+
+def child_environment(keys, dynamodb_url: str) -> dict[str, str]:
+    from scripts.keys import local_stage_environment
+
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "SPACES_", "POWERTOOLS_", "PYTHON"))
+    }
+    stage = local_stage_environment(ROOT)
+    stage.update(
+        {
+            "SPACES_JWKS_PATH": str(keys.jwks),
+            "SPACES_IVS_PRIVATE_KEY_PATH": str(keys.ivs_private),
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+        }
+    )
+    return {**base, **stage}
+
+
+def _sample(code: str, env: dict) -> tuple[float, float, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"import probe failed:\n{done.stderr[-2000:]}")
+    build_ms, total_ms, cpu_ms = done.stdout.strip().splitlines()[-1].split()
+    return float(build_ms), float(total_ms), float(cpu_ms)
+
+
+def run(keys, dynamodb_url: str) -> tuple[list[dict], list[str]]:
+    from chalicelib.adapters.dynamodb.models import ALL_MODELS
+
+    env = child_environment(keys, dynamodb_url)
+    region = env.get("AWS_DEFAULT_REGION", "us-east-1")
+    host = env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL")
+    app_code = APP.format(extra=FIRST_REQUEST_EXTRA)
+    baseline_code = BASELINE.format(region=region, host=host, n=len(ALL_MODELS))
+
+    # As in the dev and prod stages: IvsMedia over a boto3 `ivs-realtime` client (diagnostic only).
+    ivs_env = {**env, "SPACES_MEDIA_BACKEND": "ivs"}
+
+    _sample(app_code, env)
+    _sample(baseline_code, env)
+    app_ms, first_request_ms, baseline_ms, ivs_ms = [], [], [], []
+    app_cpu, baseline_cpu = [], []
+    for i in range(RUNS):
+        order = [("app", app_code, env), ("baseline", baseline_code, env), ("ivs", app_code, ivs_env)]
+        order = order[i % 3:] + order[: i % 3]
+        for side, code, side_env in order:
+            build_ms, total_ms, cpu_ms = _sample(code, side_env)
+            if side == "app":
+                app_ms.append(build_ms)
+                first_request_ms.append(total_ms)
+                app_cpu.append(cpu_ms)
+            elif side == "baseline":
+                baseline_ms.append(build_ms)
+                baseline_cpu.append(cpu_ms)
+            else:
+                ivs_ms.append(build_ms)
+
+    app_median = statistics.median(app_ms)
+    baseline_median = statistics.median(baseline_ms)
+    first_median = statistics.median(first_request_ms)
+    results = [
+        {"name": "import_ms.app", "value": round(app_median, 1), "unit": "ms"},
+        {"name": "import_ms.baseline", "value": round(baseline_median, 1), "unit": "ms"},
+        {"name": "import_ratio", "value": round(app_median / baseline_median, 3), "unit": "ratio"},
+    ]
+    notes = [
+        "import_ms samples (ms): app " + " ".join(f"{v:.0f}" for v in app_ms)
+        + " | baseline " + " ".join(f"{v:.0f}" for v in baseline_ms),
+        f"import_ms, diagnostic: app + bootstrap.logger() + bootstrap.tracer() (what the HTTP "
+        f"middleware builds on the first request) = {first_median:.0f} ms median, "
+        f"ratio {first_median / baseline_median:.2f} to baseline",
+        f"import_ms, diagnostic: app with SPACES_MEDIA_BACKEND=ivs (as dev/prod: boto3 imported, an "
+        f"ivs-realtime client built) = {statistics.median(ivs_ms):.0f} ms median, ratio "
+        f"{statistics.median(ivs_ms) / baseline_median:.2f} to baseline",
+        f"import_ms, diagnostic: CPU time (process_time) of the same window, less sensitive to other "
+        f"load on the machine: app {statistics.median(app_cpu):.0f} ms, baseline "
+        f"{statistics.median(baseline_cpu):.0f} ms, ratio "
+        f"{statistics.median(app_cpu) / statistics.median(baseline_cpu):.2f}",
+    ]
+    return results, notes

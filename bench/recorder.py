@@ -1,0 +1,99 @@
+"""Counting AWS calls, including calls a botocore Stubber answers, and the keys they write.
+
+`tests.support.aws_calls.AwsCallRecorder` hooks `before-call`. Two things about that event matter
+here (both checked against botocore 1.44 with this repo's venv):
+
+- a Stubber answers on `before-call.*.*`, a more specific event, and botocore stops at the first
+  handler that returns a response: the recorder never sees a stubbed call. Attached to a stubbed
+  `ivs-realtime` client it counts 0 IVS calls whatever the code does.
+- its `params` are the serialized request (`url_path`, `headers`, `body` bytes ...), not the API
+  parameters, so `TableName` / `Key` are not at the top level and `writes_to()` finds nothing.
+
+`ApiCallRecorder` is the same recorder on `before-parameter-build`, which botocore emits for
+every API call before serializing it and before any stub answers, with the API parameters.
+The benchmarks attach both and report the difference when there is one.
+"""
+from __future__ import annotations
+
+import threading
+
+from tests.support.aws_calls import AwsCallRecorder
+
+_EVENT = "before-parameter-build"
+
+
+class ApiCallRecorder(AwsCallRecorder):
+    """AwsCallRecorder on `before-parameter-build`: sees stubbed calls and the API parameters.
+
+    `tag` (thread-local) labels each call with what the driver was doing, e.g. the join index.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.tagged: list[tuple[object, str, str, dict]] = []
+        self.tag = threading.local()
+        self._lock = threading.Lock()
+
+    def attach(self, client) -> "ApiCallRecorder":
+        client.meta.events.register(_EVENT, self._record, unique_id=self._id)
+        self._attached.append(client)
+        return self
+
+    def detach(self) -> None:
+        for client in self._attached:
+            client.meta.events.unregister(_EVENT, unique_id=self._id)
+        self._attached.clear()
+
+    def _record(self, model, params, **_):
+        service = model.service_model.service_name
+        with self._lock:
+            self.calls.append((service, model.name, params))
+            self.tagged.append((getattr(self.tag, "value", None), service, model.name, params))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.tagged.clear()
+
+
+def hash_key_names() -> dict[str, str]:
+    """table name -> partition (hash) key attribute, from the app's PynamoDB models."""
+    from chalicelib.adapters.dynamodb.models import ALL_MODELS
+
+    return {m.Meta.table_name: m._hash_keyname for m in ALL_MODELS}
+
+
+def _value(attribute: dict) -> str:
+    # {"S": "abc"} / {"N": "1"}: the partition key's value as text.
+    return str(next(iter(attribute.values())))
+
+
+def written_partition_keys(operation: str, params: dict, hash_keys: dict[str, str]) -> list[tuple[str, str]]:
+    """(table, partition key value) for every item a DynamoDB write call writes.
+
+    Transaction condition checks are included: DynamoDB charges them write capacity on their
+    item's partition like the writes beside them.
+    """
+    out: list[tuple[str, str]] = []
+
+    def add(table: str, key_or_item: dict) -> None:
+        name = hash_keys.get(table)
+        if name and name in key_or_item:
+            out.append((table, _value(key_or_item[name])))
+
+    if operation == "PutItem":
+        add(params["TableName"], params["Item"])
+    elif operation in ("UpdateItem", "DeleteItem"):
+        add(params["TableName"], params["Key"])
+    elif operation == "TransactWriteItems":
+        for action in params.get("TransactItems", []):
+            for kind, body in action.items():
+                add(body["TableName"], body["Item"] if kind == "Put" else body["Key"])
+    elif operation == "BatchWriteItem":
+        for table, requests in (params.get("RequestItems") or {}).items():
+            for request in requests:
+                if "PutRequest" in request:
+                    add(table, request["PutRequest"]["Item"])
+                elif "DeleteRequest" in request:
+                    add(table, request["DeleteRequest"]["Key"])
+    return out

@@ -1,0 +1,201 @@
+"""PushPort over Amazon SNS mobile push: one platform endpoint per device token, published to
+directly (no topic), on an APNs platform application for iOS and an FCM ("GCM" in SNS) one for
+Android.
+
+Registering a token follows the procedure AWS recommends ("Creating a platform endpoint" in the
+SNS developer guide, and the AWS Mobile blog post "Mobile token management with Amazon SNS"):
+CreatePlatformEndpoint with the application ARN and the token, then GetEndpointAttributes, then
+SetEndpointAttributes only when the endpoint is disabled or holds another token. That makes
+re-registering idempotent (same token, same endpoint) and revives an endpoint SNS disabled after
+an uninstall and reinstall.
+
+Why no CustomUserData on the endpoint (the user id): CreatePlatformEndpoint is idempotent only
+for "the same device token and attributes". With the user id stored on the endpoint, a token that
+moves to another user (a shared phone, a new login) makes SNS answer InvalidParameter ("already
+exists with the same Token, but different attributes"), and the existing endpoint's ARN is then
+only in the error *message*: AWS's own sample regex-parses it, which this codebase never does (we
+decide by error code only). SNS does not use CustomUserData; who owns a device is the devices
+table's business, so the endpoint carries only the token and moving a token is a no-op here.
+
+Failures, by error code only:
+
+- Publish: EndpointDisabled (SNS disabled the endpoint after APNs/FCM reported the token
+  invalid) and NotFound (the endpoint was deleted) raise `EndpointGone`: the caller forgets the
+  device. InvalidParameter is ambiguous (a bad message, or, in some SNS responses, a target
+  endpoint that no longer exists), so it is settled with one GetEndpointAttributes on that failure
+  path only: NotFound or Enabled=false there means EndpointGone, otherwise DependencyFailed.
+- Everything else (Throttled, KMSThrottling, InternalError, PlatformApplicationDisabled, 5xx,
+  connection errors, timeouts) raises `DependencyFailed(code="push_unavailable")`, from the
+  original exception.
+- CreatePlatformEndpoint InvalidParameter means SNS refused the token (malformed, or an endpoint
+  for it exists with attributes this adapter never sets): `BadRequest(code="invalid_token_value")`.
+- DeleteEndpoint is idempotent in SNS; NotFound is treated as success anyway.
+"""
+from __future__ import annotations
+
+import json
+
+from chalicelib.domain.errors import BadRequest, DependencyFailed
+from chalicelib.domain.reminders import PushMessage
+from chalicelib.ports import EndpointGone
+
+PUSH_UNAVAILABLE = "push_unavailable"
+INVALID_TOKEN = "invalid_token_value"
+ENDPOINT_DISABLED = "EndpointDisabled"
+NOT_FOUND = "NotFound"
+INVALID_PARAMETER = "InvalidParameter"
+PLATFORMS = ("ios", "android")
+
+
+def message_structure(message: PushMessage) -> dict[str, str]:
+    """The `MessageStructure="json"` body of Publish: one JSON *string* per platform key.
+
+    - `default`: required by SNS with MessageStructure json; used by platforms we do not target.
+    - `APNS` / `APNS_SANDBOX`: the APNs payload, `{"aps": {"alert": {"title", "body"},
+      "sound": "default"}, <data keys at top level>}` (Apple: custom keys sit beside `aps`).
+      Both keys are sent so the same code works with production and sandbox applications.
+    - `GCM`: the FCM HTTP v1 payload SNS documents today, `{"fcmV1Message": {"message":
+      {"notification": {"title", "body"}, "data": {...}}}}` (SNS developer guide, "Publishing
+      with platform-specific payloads" and "Using Google Firebase Cloud Messaging v1 payloads in
+      Amazon SNS"; Google shut the legacy FCM API down in 2024 and SNS asks for v1 apps). FCM v1
+      requires every `data` value to be a string, so values are converted with `str`.
+    """
+    data = dict(message.data)
+    apns = json.dumps(
+        {"aps": {"alert": {"title": message.title, "body": message.body}, "sound": "default"}, **data}
+    )
+    fcm = json.dumps(
+        {
+            "fcmV1Message": {
+                "message": {
+                    "notification": {"title": message.title, "body": message.body},
+                    "data": {str(k): str(v) for k, v in data.items()},
+                }
+            }
+        }
+    )
+    return {"default": message.body, "APNS": apns, "APNS_SANDBOX": apns, "GCM": fcm}
+
+
+class SnsPush:
+    """PushPort implemented with SNS platform endpoints."""
+
+    def __init__(self, client, *, platform_apps: dict):
+        self._client = client
+        self._apps = dict(platform_apps)
+
+    def create_endpoint(self, platform: str, token: str, user_id: str) -> str:
+        """The endpoint ARN for `token`, enabled and holding that token.
+
+        `user_id` is not stored on the endpoint (see the module docstring): the same token gives
+        the same endpoint whoever registers it.
+        """
+        application_arn = self._application(platform)
+        try:
+            created = self._client.create_platform_endpoint(
+                PlatformApplicationArn=application_arn, Token=token
+            )
+        except Exception as exc:
+            if _error_code(exc) == INVALID_PARAMETER:
+                raise BadRequest(
+                    "the push service refused this device token", code=INVALID_TOKEN
+                ) from exc
+            _raise_unavailable("CreatePlatformEndpoint", exc)
+        arn = created["EndpointArn"]
+
+        try:
+            attributes = self._client.get_endpoint_attributes(EndpointArn=arn)["Attributes"]
+        except Exception as exc:
+            if _error_code(exc) != NOT_FOUND:
+                _raise_unavailable("GetEndpointAttributes", exc)
+            # Deleted between the two calls (a concurrent unregister): create it afresh.
+            return self._call(
+                "CreatePlatformEndpoint",
+                self._client.create_platform_endpoint,
+                PlatformApplicationArn=application_arn,
+                Token=token,
+            )["EndpointArn"]
+
+        if attributes.get("Token") != token or attributes.get("Enabled", "true").lower() != "true":
+            self._call(
+                "SetEndpointAttributes",
+                self._client.set_endpoint_attributes,
+                EndpointArn=arn,
+                Attributes={"Token": token, "Enabled": "true"},
+            )
+        return arn
+
+    def delete_endpoint(self, endpoint_arn: str) -> None:
+        try:
+            self._client.delete_endpoint(EndpointArn=endpoint_arn)
+        except Exception as exc:
+            if _error_code(exc) == NOT_FOUND:
+                return
+            _raise_unavailable("DeleteEndpoint", exc)
+
+    def publish(self, endpoint_arn: str, platform: str, message: PushMessage) -> None:
+        self._application(platform)  # an unknown platform is a bug upstream: fail loudly
+        try:
+            self._client.publish(
+                TargetArn=endpoint_arn,
+                MessageStructure="json",
+                Message=json.dumps(message_structure(message)),
+            )
+            return
+        except Exception as exc:
+            code = _error_code(exc)
+            if code in (ENDPOINT_DISABLED, NOT_FOUND):
+                raise EndpointGone(endpoint_arn) from exc
+            if code == INVALID_PARAMETER and self._endpoint_is_gone(endpoint_arn):
+                raise EndpointGone(endpoint_arn) from exc
+            _raise_unavailable("Publish", exc)
+
+    # ------------------------------------------------------------------ internals
+
+    def _application(self, platform: str) -> str:
+        if platform not in PLATFORMS or not self._apps.get(platform):
+            raise ValueError(f"no SNS platform application for platform {platform!r}")
+        return self._apps[platform]
+
+    def _endpoint_is_gone(self, endpoint_arn: str) -> bool:
+        """Settles an ambiguous Publish failure by asking about the endpoint itself."""
+        try:
+            attributes = self._client.get_endpoint_attributes(EndpointArn=endpoint_arn)["Attributes"]
+        except Exception as exc:
+            if _error_code(exc) == NOT_FOUND:
+                return True
+            return False  # cannot tell: let the caller retry the publish
+        return attributes.get("Enabled", "true").lower() != "true"
+
+    @staticmethod
+    def _call(operation: str, method, **params):
+        try:
+            return method(**params)
+        except Exception as exc:
+            _raise_unavailable(operation, exc)
+
+
+def _error_code(exc: Exception) -> str | None:
+    # The client exists, so botocore.exceptions is already loaded: this import is free, and
+    # the module itself stays importable without botocore.
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "Unknown")
+    return None
+
+
+def _raise_unavailable(operation: str, exc: Exception):
+    """Raise DependencyFailed from an AWS failure; re-raise anything else (a bug) untouched.
+    Call only inside the `except` block that caught `exc`."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    code = _error_code(exc)
+    if code is not None:
+        raise DependencyFailed(f"SNS {operation} failed ({code})", code=PUSH_UNAVAILABLE) from exc
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+        raise DependencyFailed(
+            f"SNS {operation} unreachable ({type(exc).__name__})", code=PUSH_UNAVAILABLE
+        ) from exc
+    raise exc

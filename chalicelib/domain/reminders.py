@@ -1,0 +1,85 @@
+"""Reminders and pushes: which moments exist, who hears about each, and what the push says.
+
+Moments of a scheduled Space:
+- `host_heads_up`: the host, 30 minutes before the scheduled start;
+- `start`: the host and everyone who set a reminder, at the scheduled start, or at once when the
+  host starts early (one moment either way, so nobody hears twice);
+- `canceled`: everyone who set a reminder, when the host cancels;
+- `invited`: co-hosts and speakers named when the Space was scheduled.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.domain.errors import BadRequest
+
+HOST_HEADS_UP, START, CANCELED, INVITED = "host_heads_up", "start", "canceled", "invited"
+SCHEDULED_MOMENTS = (HOST_HEADS_UP, START)
+MOMENTS = (HOST_HEADS_UP, START, CANCELED, INVITED)
+
+PLATFORMS = ("ios", "android")
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_:\-.]{8,4096}$")
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    title: str
+    body: str
+    # Deep-link data for the app (space_id, moment ...): string values only.
+    data: dict
+
+
+def schedule_name(space_id: str, moment: str) -> str:
+    return f"{space_id}-{moment}"
+
+
+def schedule_times(scheduled_start: datetime, now: datetime, heads_up: timedelta) -> dict[str, datetime]:
+    """When each scheduled moment fires. A heads-up that would already be past is skipped."""
+    times = {START: scheduled_start}
+    if scheduled_start - heads_up > now:
+        times[HOST_HEADS_UP] = scheduled_start - heads_up
+    return times
+
+
+def validate_device(body: dict) -> tuple[str, str]:
+    platform, token = body.get("platform"), body.get("token")
+    if platform not in PLATFORMS:
+        raise BadRequest("platform must be 'ios' or 'android'", code="invalid_platform")
+    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
+        raise BadRequest("token must be the APNs or FCM device token string", code="invalid_token_value")
+    return platform, token
+
+
+def device_id_for(platform: str, token: str) -> str:
+    """Stable id of a push token: registering the same token again finds the same device."""
+    return hashlib.sha256(f"{platform}:{token}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class PushContext:
+    space_id: str
+    moment: str
+    title: str
+    host_id: str
+    live: bool
+
+
+def push_for(ctx: PushContext, audience: str) -> PushMessage:
+    """The text a person sees. `audience` is "host", "subscribers" or "invited"."""
+    quoted = f"\u201c{ctx.title}\u201d"
+    if ctx.moment == HOST_HEADS_UP:
+        title, body = "Your Space starts in 30 minutes", f"{quoted} is scheduled to start soon. Get ready."
+    elif ctx.moment == START and audience == "host":
+        title, body = "It's time to start your Space", f"{quoted} is scheduled to start now."
+    elif ctx.moment == START and ctx.live:
+        title, body = f"{ctx.host_id} is live now", f"{quoted}: tap to listen."
+    elif ctx.moment == START:
+        title, body = f"{ctx.host_id}'s Space is starting", f"{quoted}: tap to tune in."
+    elif ctx.moment == CANCELED:
+        title, body = f"{ctx.host_id} canceled a Space", f"{quoted} will not take place."
+    else:
+        title, body = f"{ctx.host_id} invited you to speak", f"You are invited to the stage of {quoted}."
+    return PushMessage(title=title, body=body, data={"space_id": ctx.space_id, "moment": ctx.moment})

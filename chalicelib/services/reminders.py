@@ -1,0 +1,301 @@
+"""Devices, reminders, schedules and the push fan-out.
+
+The pipeline, each stage idempotent because Scheduler, SQS and Lambda may all deliver twice:
+
+    EventBridge Scheduler (one-time, per Space and moment)      -- or an immediate event
+      -> fan-out queue: `fire`    decides who hears, one message per subscriber shard
+      -> fan-out queue: `expand`  Queries one shard page by page, batches of 100 users
+      -> push queue:    `deliver` claims each (space, moment, device) with a conditional write,
+                                  publishes, settles: sent, or claim deleted for a retry
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.config import SERVICE_NAME
+from chalicelib.domain.errors import Conflict, DependencyFailed, NotFound, RuleViolation
+from chalicelib.domain.reminders import (
+    CANCELED,
+    HOST_HEADS_UP,
+    INVITED,
+    MOMENTS,
+    SCHEDULED_MOMENTS,
+    START,
+    PushContext,
+    device_id_for,
+    push_for,
+    schedule_name,
+    schedule_times,
+    validate_device,
+)
+from chalicelib.domain.spaces import CANCELED as STATE_CANCELED
+from chalicelib.domain.spaces import ENDED, LIVE, SCHEDULED, Space, iso, parse_iso
+from chalicelib.ports import EndpointGone, Refused
+from chalicelib.services.context import Deps
+
+logger = Logger(child=True, service=SERVICE_NAME)
+
+SUBSCRIBER_PAGE = 1000
+# Pages one `expand` invocation reads before handing the rest of its shard to a new message.
+PAGES_PER_EXPAND = 20
+
+
+# ------------------------------------------------------------------------------------ devices
+
+
+def register_device(deps: Deps, user_id: str, body: dict) -> dict:
+    platform, token = validate_device(body)
+    device_id = device_id_for(platform, token)
+    previous = deps.devices.get(device_id)
+    endpoint_arn = deps.push.create_endpoint(platform, token, user_id)
+    try:
+        deps.devices.register(
+            device_id=device_id,
+            user_id=user_id,
+            platform=platform,
+            endpoint_arn=endpoint_arn,
+            now=deps.clock.now(),
+            previous_owner=previous.user_id if previous else None,
+            max_devices=deps.settings.max_devices_per_user,
+        )
+    except Refused as exc:
+        if exc.part == "too_many":
+            raise RuleViolation(
+                f"at most {deps.settings.max_devices_per_user} devices per user; remove one first",
+                code="too_many_devices",
+            ) from exc
+        raise Conflict("this device was registered elsewhere meanwhile; retry", code="device_moved") from exc
+    if previous is None or previous.user_id != user_id:
+        deps.telemetry.count("DeviceRegistered")
+    return {"device_id": device_id, "platform": platform, "user_id": user_id}
+
+
+def remove_device(deps: Deps, user_id: str, device_id: str) -> dict:
+    device = deps.devices.get(device_id)
+    if device is None or device.user_id != user_id or not deps.devices.remove(user_id, device_id):
+        raise NotFound("no such device of yours", code="device_not_found")
+    deps.push.delete_endpoint(device.endpoint_arn)
+    return {"device_id": device_id, "removed": True}
+
+
+# ------------------------------------------------------------------------------------ reminders
+
+
+def set_reminder(deps: Deps, user_id: str, space_id: str) -> dict:
+    space = deps.spaces.get(space_id, with_count=False)
+    _require_scheduled(space)
+    try:
+        changed = deps.reminders.set_reminder(space_id, user_id, deps.clock.now())
+    except Refused as exc:
+        _require_scheduled(deps.spaces.get(space_id, with_count=False))
+        raise Conflict("the Space changed meanwhile; retry", code="space_changed") from exc
+    if changed:
+        deps.telemetry.count("ReminderSet")
+    return _reminder_view(deps, space_id, True, changed)
+
+
+def clear_reminder(deps: Deps, user_id: str, space_id: str) -> dict:
+    deps.spaces.get(space_id, with_count=False)
+    changed = deps.reminders.clear_reminder(space_id, user_id)
+    return _reminder_view(deps, space_id, False, changed)
+
+
+def _reminder_view(deps: Deps, space_id: str, is_set: bool, changed: bool) -> dict:
+    return {
+        "space_id": space_id,
+        "reminder_set": is_set,
+        "changed": changed,
+        "subscriber_count": deps.spaces.get(space_id).subscriber_count,
+    }
+
+
+def _require_scheduled(space: Space) -> None:
+    if space.state == SCHEDULED:
+        return
+    if space.state == LIVE:
+        raise Conflict(f"Space {space.id} is already live: join it instead", code="space_live")
+    raise Conflict(f"Space {space.id} is {space.state}; reminders are for scheduled Spaces", code=f"space_{space.state}")
+
+
+# ------------------------------------------------------------------------------------ schedules
+
+
+def _payload(space: Space, moment: str) -> dict:
+    return {"kind": "fire", "space_id": space.id, "moment": moment, "scheduled_start": iso(space.scheduled_start)}
+
+
+def schedule_moments(deps: Deps, space: Space) -> None:
+    """Create or move the Space's schedules to its scheduled start (both idempotent)."""
+    heads_up = timedelta(minutes=deps.settings.host_heads_up_minutes)
+    times = schedule_times(space.scheduled_start, deps.clock.now(), heads_up)
+    for moment in SCHEDULED_MOMENTS:
+        name = schedule_name(space.id, moment)
+        if moment in times:
+            deps.scheduler.put_one_time(name, times[moment], _payload(space, moment))
+        else:
+            deps.scheduler.delete(name)
+
+
+def unschedule_moments(deps: Deps, space_id: str) -> None:
+    for moment in SCHEDULED_MOMENTS:
+        deps.scheduler.delete(schedule_name(space_id, moment))
+
+
+def announce(deps: Deps, space: Space, moment: str, user_ids: list[str] | None = None) -> None:
+    """Fire a moment now (early start, cancel, invitations) through the same fan-out queue."""
+    body = _payload(space, moment)
+    if user_ids is not None:
+        body["user_ids"] = list(user_ids)
+    deps.fanout_queue.send_batch([body])
+
+
+# ------------------------------------------------------------------------------------ fan-out
+
+
+def handle_fanout(deps: Deps, body: dict) -> None:
+    kind = body.get("kind")
+    if kind == "fire":
+        fire(deps, body)
+    elif kind == "expand":
+        expand(deps, body)
+    else:
+        logger.error("unknown fan-out message dropped", body=body)
+
+
+def fire(deps: Deps, body: dict) -> None:
+    """A moment is due: decide whether it still applies, then who hears about it."""
+    space_id, moment = body.get("space_id"), body.get("moment")
+    if moment not in MOMENTS or not isinstance(space_id, str):
+        logger.error("malformed fire event dropped", body=body)
+        return
+    try:
+        space = deps.spaces.get(space_id, with_count=False)
+    except NotFound:
+        logger.info("fire for a Space that does not exist", space_id=space_id, moment=moment)
+        return
+    if not _still_applies(space, moment, body):
+        logger.info("stale moment skipped", space_id=space_id, moment=moment, state=space.state)
+        return
+    context = {"space_id": space.id, "moment": moment, "title": space.title, "host_id": space.creator_id,
+               "live": space.state == LIVE}
+    batches = []
+    if moment in (HOST_HEADS_UP, START):
+        batches.append({**context, "audience": "host", "user_ids": [space.creator_id]})
+    if moment == INVITED:
+        invited = [u for u in body.get("user_ids", []) if isinstance(u, str)]
+        for chunk in _chunks(invited, deps.settings.push_batch_size):
+            batches.append({**context, "audience": "invited", "user_ids": chunk})
+    if batches:
+        deps.push_queue.send_batch(batches)
+    if moment in (START, CANCELED):
+        deps.fanout_queue.send_batch(
+            [{**context, "kind": "expand", "shard": shard, "cursor": None} for shard in range(deps.reminders.shards)]
+        )
+    deps.telemetry.count("ReminderMomentFired")
+    logger.info("moment fired", space_id=space_id, moment=moment)
+
+
+def _still_applies(space: Space, moment: str, body: dict) -> bool:
+    if moment == CANCELED:
+        return space.state == STATE_CANCELED
+    if space.state in (STATE_CANCELED, ENDED):
+        return False
+    if moment == HOST_HEADS_UP:
+        return space.state == SCHEDULED and _same_start(space, body)
+    if moment == START and space.state == SCHEDULED:
+        return _same_start(space, body)
+    return True
+
+
+def _same_start(space: Space, body: dict) -> bool:
+    """A schedule from before a reschedule carries the old start: it must not fire."""
+    sent = body.get("scheduled_start")
+    if sent is None or space.scheduled_start is None:
+        return True
+    try:
+        return parse_iso(sent, "scheduled_start") == space.scheduled_start.replace(microsecond=0)
+    except Exception:
+        return False
+
+
+def expand(deps: Deps, body: dict) -> None:
+    """Turn one subscriber shard into push batches, a bounded number of pages per invocation."""
+    shard, cursor = body.get("shard"), body.get("cursor")
+    context = {k: body[k] for k in ("space_id", "moment", "title", "host_id", "live")}
+    for _ in range(PAGES_PER_EXPAND):
+        users, cursor = deps.reminders.subscriber_page(body["space_id"], shard, cursor, SUBSCRIBER_PAGE)
+        if users:
+            deps.push_queue.send_batch(
+                [{**context, "audience": "subscribers", "user_ids": chunk}
+                 for chunk in _chunks(users, deps.settings.push_batch_size)]
+            )
+        if cursor is None:
+            return
+    deps.fanout_queue.send_batch([{**body, "cursor": cursor}])
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# ------------------------------------------------------------------------------------ delivery
+
+
+def deliver(deps: Deps, body: dict) -> dict:
+    """Push one batch. Every device gets it at most once, however often this runs.
+
+    Raises DependencyFailed when some publishes still fail after retries: their claims were
+    deleted, so the queue's redelivery sends exactly those again.
+    """
+    ctx = PushContext(body["space_id"], body["moment"], body["title"], body["host_id"], bool(body.get("live")))
+    message = push_for(ctx, body.get("audience", "subscribers"))
+    devices = deps.devices.devices_for(body["user_ids"])
+    targets = {(user, device_id): (arn, platform) for user, items in devices.items() for device_id, arn, platform in items}
+    owned = deps.push_claims.claim(ctx.space_id, ctx.moment, list(targets))
+    sent, failed, log = [], [], []
+    for user_id, device_id in owned:
+        arn, platform = targets[(user_id, device_id)]
+        outcome = _publish_with_retries(deps, arn, platform, message)
+        if outcome == "failed":
+            failed.append((user_id, device_id))
+            continue
+        if outcome == "gone":
+            _forget_device(deps, user_id, device_id, arn)
+        sent.append((user_id, device_id))
+        log.append(f"{outcome}: {user_id} ({platform}) {message.title}: {message.body}")
+    deps.push_claims.settle(ctx.space_id, ctx.moment, sent, failed)
+    if sent:
+        deps.telemetry.count("PushSent", len(sent))
+    if failed:
+        deps.telemetry.count("PushFailed", len(failed))
+        raise DependencyFailed(f"{len(failed)} pushes failed; the batch will be retried", code="push_unavailable")
+    return {"sent": len(sent), "skipped": len(targets) - len(owned), "log": log[:20]}
+
+
+def _publish_with_retries(deps: Deps, arn: str, platform: str, message) -> str:
+    attempts = deps.settings.push_publish_attempts
+    for attempt in range(attempts):
+        try:
+            deps.push.publish(arn, platform, message)
+            return "sent"
+        except EndpointGone:
+            return "gone"
+        except DependencyFailed:
+            if attempt + 1 < attempts:
+                deps.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+    return "failed"
+
+
+def _forget_device(deps: Deps, user_id: str, device_id: str, arn: str) -> None:
+    """SNS disabled this endpoint (app uninstalled, token expired): stop pushing to it."""
+    deps.devices.remove(user_id, device_id)
+    try:
+        deps.push.delete_endpoint(arn)
+    except DependencyFailed:
+        logger.warning("could not delete a disabled endpoint", device_id=device_id)
+    deps.telemetry.count("DeviceDisabled")
+

@@ -1,0 +1,47 @@
+"""Creates, in the moto server of `make run`, what infra/ creates in AWS for reminders and pushes:
+the fan-out and push queues with their dead-letter queues, the Scheduler group, and the SNS
+platform applications for APNs and FCM. Idempotent."""
+from __future__ import annotations
+
+import json
+
+import boto3
+
+from chalicelib.config import get_settings
+
+
+def provision(settings=None, *, sqs=None, scheduler=None, sns=None) -> None:
+    s = settings or get_settings()
+    sqs = sqs or boto3.client("sqs", region_name=s.region)
+    dlq_names = {s.fanout_queue: f"{s.fanout_queue}-dlq", s.push_queue: f"{s.push_queue}-dlq"}
+    schedules_dlq = s.schedule_dlq_arn.rsplit(":", 1)[-1]
+    for name in [*dlq_names.values(), schedules_dlq]:
+        sqs.create_queue(QueueName=name)
+    for name, dlq in dlq_names.items():
+        dlq_arn = sqs.get_queue_attributes(
+            QueueUrl=sqs.get_queue_url(QueueName=dlq)["QueueUrl"], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        sqs.create_queue(
+            QueueName=name,
+            Attributes={
+                "VisibilityTimeout": "30",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            },
+        )
+
+    scheduler = scheduler or boto3.client("scheduler", region_name=s.region)
+    existing = {g["Name"] for g in scheduler.list_schedule_groups().get("ScheduleGroups", [])}
+    if s.schedule_group not in existing:
+        scheduler.create_schedule_group(Name=s.schedule_group)
+
+    sns = sns or boto3.client("sns", region_name=s.region)
+    for arn in (s.sns_apns_arn, s.sns_fcm_arn):
+        _, platform, name = arn.rsplit(":", 1)[-1].split("/")
+        sns.create_platform_application(
+            Name=name, Platform=platform, Attributes={"PlatformCredential": "local-sandbox-credential"}
+        )
+
+
+if __name__ == "__main__":
+    provision()
+    print("provisioned queues, schedule group and push platform applications in moto")

@@ -1,0 +1,66 @@
+"""What AWS does for reminders, done locally for `make run`.
+
+moto stores schedules but never fires them, and `chalice local` serves HTTP only. This loop
+stands in for both: every second it fires the due one-time schedules of the app's group (sending
+their payload to the fan-out queue, as the schedule's SQS target would, then deleting them, as
+ActionAfterCompletion DELETE does), and consumes the fan-out and push queues by calling the same
+functions the Lambda handlers call. A message whose handler fails stays in the queue and comes
+back after its visibility timeout, as on SQS.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+import traceback
+
+from chalicelib import bootstrap
+from chalicelib.domain.spaces import utcnow
+from chalicelib.jobs.reminders import process_fanout, process_push
+
+POLL_SECONDS = 1.0
+
+
+def tick(deps) -> int:
+    """One pass; returns how many things it did."""
+    done = 0
+    for name, payload in deps.scheduler.list_due(utcnow()):
+        deps.fanout_queue.send_batch([payload])
+        deps.scheduler.delete(name)
+        print(f"[scheduler] fired {name}", flush=True)
+        done += 1
+    for queue, handle, label in (
+        (deps.fanout_queue, process_fanout, "fan-out"),
+        (deps.push_queue, process_push, "push"),
+    ):
+        for receipt, body in queue.receive(max_messages=10, wait_seconds=0):
+            try:
+                result = handle(body)
+            except Exception:  # noqa: BLE001 - a worker must survive a bad message, as Lambda does
+                print(f"[{label}] failed, will retry after the visibility timeout:\n{traceback.format_exc()}", flush=True)
+                continue
+            queue.delete(receipt)
+            done += 1
+            if label == "push" and result:
+                for line in result.get("log", []):
+                    print(f"[push] {line}", flush=True)
+    return done
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    deps = bootstrap.deps()
+    print("local worker: firing schedules and draining the fan-out and push queues", flush=True)
+    while True:
+        try:
+            if tick(deps) == 0:
+                time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:
+            return 0
+        except Exception:  # noqa: BLE001 - moto restarting, a transient error: keep the loop alive
+            print(f"[worker] error:\n{traceback.format_exc()}", flush=True)
+            time.sleep(POLL_SECONDS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Who may call what: every route the app registers × every role a person can have in a Space.
+
+Each cell runs against a fresh live Space in which every role below is held by a different person:
+
+    anonymous  no bearer token at all
+    stranger   signed in, never joined this Space (and has no followers, so cannot host)
+    listener   joined
+    speaker    joined, invited on stage by the host, accepted
+    cohost     joined, made co-host by the host
+    host       the creator, joined
+    removed    joined, then removed by the host
+
+`target` names whose id fills `{user_id}` (and the `user_id` of a POST body): `audience` is one
+more plain listener, so that acting on it never means acting on oneself. `given` is one more step
+the host or a participant takes before the cell's request: `invite:listener` (the host invites the
+listener on stage), `raise:listener` (the listener raises a hand), `mute:speaker` (the host mutes
+the speaker), `device:listener` (the listener registers a phone for pushes; `{device_id}` is it).
+
+A `-` in an actor's column is a cell not asserted yet (reported, waiting for a fix).
+
+"blocked user" (issue 8) has no column: the app has no blocking feature yet. Add the column when
+blocking exists.
+
+Some cells answer with the state rather than with a permission, on purpose: the host starting or
+cancelling a Space that is already live passes the host-only check and gets 409, and reminders are
+for scheduled Spaces, so setting one on this live Space is 409 for everyone.
+"""
+from __future__ import annotations
+
+import uuid
+
+ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed")
+
+MATRIX = """
+route                                                 | target   | given           | anonymous | stranger | listener | speaker | cohost | host | removed
+GET    /health                                        | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200
+GET    /users/{user_id}                               | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /users/{user_id}/follow                        | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200
+DELETE /users/{user_id}/follow                        | host     | -               | 401       | 200      | 200      | 200     | 200    | -    | 200
+POST   /spaces                                        | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422
+GET    /spaces/{space_id}                             | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+PATCH  /spaces/{space_id}                             | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
+POST   /spaces/{space_id}/start                       | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403
+POST   /spaces/{space_id}/end                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
+POST   /spaces/{space_id}/cancel                      | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403
+POST   /spaces/{space_id}/join                        | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403
+POST   /spaces/{space_id}/leave                       | -        | -               | 401       | 404      | 200      | 200     | 200    | 200  | 200
+GET    /spaces/{space_id}/participants                | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /spaces/{space_id}/speaker-requests            | -        | -               | 401       | 409      | 200      | 409     | 409    | 409  | 403
+DELETE /spaces/{space_id}/speaker-requests            | -        | raise:listener  | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /spaces/{space_id}/speakers                    | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
+POST   /spaces/{space_id}/invitations/accept          | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409
+POST   /spaces/{space_id}/invitations/decline         | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409
+DELETE /spaces/{space_id}/speakers/{user_id}          | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403
+POST   /spaces/{space_id}/cohosts                     | audience | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
+DELETE /spaces/{space_id}/cohosts/{user_id}           | cohost   | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
+POST   /spaces/{space_id}/participants/{user_id}/mute | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403
+POST   /spaces/{space_id}/participants/{user_id}/unmute | speaker | mute:speaker   | 401       | 403      | 403      | 200     | 403    | 403  | 403
+POST   /spaces/{space_id}/participants/{user_id}/remove | audience | -             | 401       | 403      | 403      | 403     | 200    | 200  | 403
+POST   /spaces/{space_id}/reminders                   | -        | -               | 401       | 409      | 409      | 409     | 409    | 409  | 409
+DELETE /spaces/{space_id}/reminders                   | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /me/devices                                    | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201
+DELETE /me/devices/{device_id}                        | -        | device:listener | 401       | 404      | 200      | 404     | 404    | 404  | 404
+"""
+
+# Bodies for the routes that need one; `{target}` becomes the target's user id.
+BODIES = {
+    ("POST", "/spaces"): {"title": "Another one"},
+    ("PATCH", "/spaces/{space_id}"): {"title": "Renamed"},
+    ("POST", "/spaces/{space_id}/speakers"): {"user_id": "{target}"},
+    ("POST", "/spaces/{space_id}/cohosts"): {"user_id": "{target}"},
+    ("POST", "/me/devices"): {"platform": "ios", "token": "{fresh_token}"},
+}
+
+
+def parse_matrix(text: str) -> dict[tuple[str, str], dict]:
+    rows: dict[tuple[str, str], dict] = {}
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    header = [cell.strip() for cell in lines[0].split("|")]
+    assert header[3:] == list(ACTORS), header
+    for line in lines[1:]:
+        cells = [cell.strip() for cell in line.split("|")]
+        method, path = cells[0].split()
+        assert (method, path) not in rows, f"{method} {path} is in the table twice"
+        rows[(method, path)] = {
+            "target": None if cells[1] == "-" else cells[1],
+            "given": None if cells[2] == "-" else cells[2],
+            "expected": dict(zip(ACTORS, (None if c == "-" else int(c) for c in cells[3:]))),
+        }
+    return rows
+
+
+ROWS = parse_matrix(MATRIX)
+
+
+def registered_routes() -> set[tuple[str, str]]:
+    from app import app
+
+    return {(method.upper(), path) for path, methods in app.routes.items() for method in methods}
+
+
+def test_every_registered_route_has_a_row_in_the_permission_matrix():
+    registered = registered_routes()
+
+    missing = sorted(registered - set(ROWS))
+    stale = sorted(set(ROWS) - registered)
+
+    assert not missing, f"routes without permissions in the matrix: {missing}"
+    assert not stale, f"matrix rows for routes the app no longer registers: {stale}"
+
+
+PEOPLE = ("stranger", "listener", "speaker", "cohost", "removed", "audience")
+
+
+def build_space(deps, host: str, people: dict[str, str], given: str | None) -> tuple[str, dict]:
+    """A live Space with every role held, set up through the use cases (setup is not under test).
+    Returns its id and the ids the `given` step made (`device_id`)."""
+    from chalicelib.services import reminders
+    from chalicelib.services import spaces as space_service
+    from chalicelib.services import stage
+
+    space_id = space_service.create_space(deps, host, {"title": "Matrix"}).id
+    for user in (host, people["listener"], people["speaker"], people["cohost"], people["removed"], people["audience"]):
+        stage.join_space(deps, user, space_id)
+    stage.add_speaker(deps, host, space_id, {"user_id": people["speaker"]})
+    stage.accept_invitation(deps, people["speaker"], space_id)
+    stage.add_cohost(deps, host, space_id, {"user_id": people["cohost"]})
+    stage.remove_participant(deps, host, space_id, people["removed"])
+    made: dict[str, str] = {}
+    if given is not None:
+        action, role = given.split(":")
+        if action == "device":
+            body = {"platform": "android", "token": f"fcm-{uuid.uuid4().hex}"}
+            made["device_id"] = reminders.register_device(deps, people[role], body)["device_id"]
+        elif action == "invite":
+            stage.add_speaker(deps, host, space_id, {"user_id": people[role]})
+        elif action == "raise":
+            stage.raise_hand(deps, people[role], space_id)
+        elif action == "mute":
+            stage.mute(deps, host, space_id, people[role])
+        else:
+            raise AssertionError(f"unknown given step {given!r}")
+    return space_id, made
+
+
+def _fill(template, values: dict[str, str]):
+    if isinstance(template, dict):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, str):
+        for name, value in values.items():
+            template = template.replace("{" + name + "}", value)
+    return template
+
+
+def test_each_role_gets_exactly_the_status_the_permission_matrix_gives(api, deps, new_user):
+    # The people hold a different role in each Space; only the host is new per Space (a host has
+    # one live Space at a time). Every cell sees the Space exactly as built: after any request
+    # that may have changed it (anything but a read or a 401/403 refusal), the next cell gets a
+    # fresh one.
+    people = {role: new_user(role) for role in PEOPLE}
+    tokens: dict[str, str] = {}
+
+    def auth(user_id):
+        if user_id is None:
+            return {}
+        if user_id not in tokens:
+            tokens[user_id] = api.token(user_id)
+        return {"Authorization": f"Bearer {tokens[user_id]}"}
+
+    clean: dict[str | None, tuple[str, str, dict]] = {}  # given -> (host, space_id, made), unchanged
+    mismatches = []
+    for (method, path), row in ROWS.items():
+        for actor in ACTORS:
+            if row["given"] not in clean:
+                host = new_user("host", followers=1200)
+                clean[row["given"]] = (host, *build_space(deps, host, people, row["given"]))
+            host, space_id, made = clean[row["given"]]
+            users = {**people, "host": host, "anonymous": None}
+            values = {"space_id": space_id, "fresh_token": f"apns-{uuid.uuid4().hex}", **made}
+            if row["target"]:
+                values["user_id"] = values["target"] = users[row["target"]]
+            body = _fill(BODIES.get((method, path)), values)
+
+            response = api.call(method, _fill(path, values), None, body, headers=auth(users[actor]))
+
+            if method != "GET" and response.status_code not in (401, 403):
+                del clean[row["given"]]
+            expected = row["expected"][actor]
+            if expected is not None and response.status_code != expected:
+                code = response.data.get("code") if isinstance(response.data, dict) else None
+                mismatches.append(f"{method} {path} as {actor}: expected {expected}, got {response.status_code} {code}")
+
+    assert not mismatches, "\n".join(mismatches)
