@@ -300,6 +300,7 @@ class Episode:
         self.schedule_then_start_or_cancel()
         for _ in range(live_steps):
             self.live_step()
+        self.speaker_round()
         self.check_room()
         self.end()
 
@@ -369,6 +370,24 @@ class Episode:
             device_id = device.data["device_id"]
             self.c.refuse("remove another's device", "DELETE", f"/me/devices/{device_id}", self.host, status=404, code="device_not_found")
             self.c.expect("remove device", "DELETE", f"/me/devices/{device_id}", user, already={(404, "device_not_found")})
+
+    def speaker_round(self):
+        """Whatever the dice said: someone comes on stage, is muted, unmutes, and steps down."""
+        room = self.room
+        user = self._pick(set(self.people) - room.removed - room.cohosts - room.speakers - room.invited)
+        if user is None:
+            return
+        if user not in room.connected:
+            self.c.expect("join", "POST", self._path("/join"), user)
+            room.connected.add(user)
+        self.c.expect("invite", "POST", self._path("/speakers"), room.host, {"user_id": user}, already={(409, "already_invited")})
+        room.hands.discard(user)
+        self.c.expect("accept", "POST", self._path("/invitations/accept"), user, already={(409, "no_invitation")})
+        room.speakers.add(user)
+        self.c.expect("mute", "POST", self._path(f"/participants/{user}/mute"), room.host)
+        self.c.expect("unmute", "POST", self._path(f"/participants/{user}/unmute"), user)
+        self.c.expect("demote", "DELETE", self._path(f"/speakers/{user}"), user, already={(409, "not_a_speaker")})
+        room.speakers.discard(user)
 
     def _live_space_of(self, host):
         from chalicelib.adapters.dynamodb.models import UserModel
