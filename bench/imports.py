@@ -7,8 +7,8 @@ baseline runs alternate so background load hits both alike; each side's value is
 clone lacks).
 
 app       `import app` (the Chalice app and every blueprint), then what the first request builds:
-          `bootstrap.deps()` (settings, both repositories, the media adapter, the token minter,
-          Powertools Metrics), every PynamoDB model's botocore client, and `bootstrap.verifier()`.
+          every PynamoDB model's botocore client, `bootstrap.deps()` (settings, the repositories,
+          the media adapter, the token minter, Powertools Metrics) and `bootstrap.verifier()`.
 baseline  `import boto3`, `import pynamodb.models`, `from chalice import Chalice`,
           `from aws_lambda_powertools import Logger`, and one botocore DynamoDB client per PynamoDB
           model the app has, built by PynamoDB's own `Connection(...).client` (own botocore
@@ -34,12 +34,14 @@ _c0, _t0 = time.process_time(), time.perf_counter()
 import app
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb.models import ALL_MODELS
-bootstrap.deps()
+_m0 = time.perf_counter()
 [m._get_connection().connection.client for m in ALL_MODELS]
+_m1 = time.perf_counter()
+bootstrap.deps()
 bootstrap.verifier()
 _t1, _c1 = time.perf_counter(), time.process_time()
 {extra}
-print((_t1 - _t0) * 1000, (time.perf_counter() - _t0) * 1000, (_c1 - _c0) * 1000)
+print((_t1 - _t0) * 1000, (time.perf_counter() - _t0) * 1000, (_c1 - _c0) * 1000, (_m1 - _m0) * 1000)
 """
 
 # What chalicelib/api/middleware.py also builds on the first HTTP request (diagnostic only).
@@ -55,7 +57,7 @@ from aws_lambda_powertools import Logger
 from pynamodb.connection import Connection
 _clients = [Connection(region={region!r}, host={host!r}).client for _ in range({n})]
 _t1, _c1 = time.perf_counter(), time.process_time()
-print((_t1 - _t0) * 1000, (_t1 - _t0) * 1000, (_c1 - _c0) * 1000)
+print((_t1 - _t0) * 1000, (_t1 - _t0) * 1000, (_c1 - _c0) * 1000, 0.0)
 """
 
 
@@ -78,14 +80,14 @@ def child_environment(keys, dynamodb_url: str) -> dict[str, str]:
     return {**base, **stage}
 
 
-def _sample(code: str, env: dict) -> tuple[float, float, float]:
+def _sample(code: str, env: dict) -> tuple[float, float, float, float]:
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     if done.returncode != 0:
         raise RuntimeError(f"import probe failed:\n{done.stderr[-2000:]}")
-    build_ms, total_ms, cpu_ms = done.stdout.strip().splitlines()[-1].split()
-    return float(build_ms), float(total_ms), float(cpu_ms)
+    build_ms, total_ms, cpu_ms, clients_ms = done.stdout.strip().splitlines()[-1].split()
+    return float(build_ms), float(total_ms), float(cpu_ms), float(clients_ms)
 
 
 def run(keys, dynamodb_url: str) -> tuple[list[dict], list[str]]:
@@ -103,14 +105,15 @@ def run(keys, dynamodb_url: str) -> tuple[list[dict], list[str]]:
     _sample(app_code, env)
     _sample(baseline_code, env)
     app_ms, first_request_ms, baseline_ms, ivs_ms = [], [], [], []
-    app_cpu, baseline_cpu = [], []
+    app_cpu, baseline_cpu, app_clients = [], [], []
     for i in range(RUNS):
         order = [("app", app_code, env), ("baseline", baseline_code, env), ("ivs", app_code, ivs_env)]
         order = order[i % 3:] + order[: i % 3]
         for side, code, side_env in order:
-            build_ms, total_ms, cpu_ms = _sample(code, side_env)
+            build_ms, total_ms, cpu_ms, clients_ms = _sample(code, side_env)
             if side == "app":
                 app_ms.append(build_ms)
+                app_clients.append(clients_ms)
                 first_request_ms.append(total_ms)
                 app_cpu.append(cpu_ms)
             elif side == "baseline":
@@ -133,6 +136,8 @@ def run(keys, dynamodb_url: str) -> tuple[list[dict], list[str]]:
         f"import_ms, diagnostic: app + bootstrap.logger() + bootstrap.tracer() (what the HTTP "
         f"middleware builds on the first request) = {first_median:.0f} ms median, "
         f"ratio {first_median / baseline_median:.2f} to baseline",
+        f"import_ms, diagnostic: of import_ms.app, building the {len(ALL_MODELS)} PynamoDB models' "
+        f"DynamoDB clients (one botocore session each) took {statistics.median(app_clients):.0f} ms median",
         f"import_ms, diagnostic: app with SPACES_MEDIA_BACKEND=ivs (as dev/prod: boto3 imported, an "
         f"ivs-realtime client built) = {statistics.median(ivs_ms):.0f} ms median, ratio "
         f"{statistics.median(ivs_ms) / baseline_median:.2f} to baseline",

@@ -186,6 +186,9 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
 def accept_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
     space = deps.spaces.get(space_id, with_count=False)
     stage = _live_stage(space)
+    if space.role_of(user_id) == SPEAKER:
+        # Accepted already (perhaps the answer was lost): hand out speaker media again.
+        return join_space(deps, user_id, space_id)
     if user_id not in space.invited:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
     participant_id = _new_participant_id()

@@ -30,6 +30,8 @@ def follow(deps: Deps, follower_id: str, followee_id: str) -> dict:
 
 def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict:
     validate_user_id(followee_id)
+    if follower_id == followee_id:
+        return {"user_id": followee_id, "following": False, "changed": False}
     removed = deps.users.unfollow(follower_id, followee_id)
     if removed:
         deps.telemetry.count("UserUnfollowed")

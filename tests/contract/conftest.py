@@ -32,9 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 
-# The seeded demo users (scripts/seed.py) plus one more listener the stack seeds itself.
 # scripts/seed.py seeds alice (may host), bob (may not) and carol (may host ticketed Spaces); the
-# stack adds these.
+# stack adds these (user id -> follower count; 1,200 may host).
 EXTRA_USERS = {"dave": 0, "erin": 1200, "frank": 0}
 
 

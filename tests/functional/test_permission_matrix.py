@@ -1,6 +1,7 @@
 """Who may call what: every route the app registers × every role a person can have in a Space.
 
-Each cell runs against a fresh live Space in which every role below is held by a different person:
+Each cell sees a live Space, exactly as built, in which every role below is held by a different
+person (a Space is reused only by cells after a read or a 401/403 refusal, which change nothing):
 
     anonymous  no bearer token at all
     stranger   signed in, never joined this Space (and has no followers, so cannot host)
@@ -32,35 +33,35 @@ import uuid
 ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed")
 
 MATRIX = """
-route                                                 | target   | given           | anonymous | stranger | listener | speaker | cohost | host | removed
-GET    /health                                        | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200
-GET    /users/{user_id}                               | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /users/{user_id}/follow                        | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200
-DELETE /users/{user_id}/follow                        | host     | -               | 401       | 200      | 200      | 200     | 200    | -    | 200
-POST   /spaces                                        | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422
-GET    /spaces/{space_id}                             | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-PATCH  /spaces/{space_id}                             | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
-POST   /spaces/{space_id}/start                       | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403
-POST   /spaces/{space_id}/end                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
-POST   /spaces/{space_id}/cancel                      | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403
-POST   /spaces/{space_id}/join                        | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403
-POST   /spaces/{space_id}/leave                       | -        | -               | 401       | 404      | 200      | 200     | 200    | 200  | 200
-GET    /spaces/{space_id}/participants                | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /spaces/{space_id}/speaker-requests            | -        | -               | 401       | 409      | 200      | 409     | 409    | 409  | 403
-DELETE /spaces/{space_id}/speaker-requests            | -        | raise:listener  | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /spaces/{space_id}/speakers                    | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
-POST   /spaces/{space_id}/invitations/accept          | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409
-POST   /spaces/{space_id}/invitations/decline         | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409
-DELETE /spaces/{space_id}/speakers/{user_id}          | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403
-POST   /spaces/{space_id}/cohosts                     | audience | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
-DELETE /spaces/{space_id}/cohosts/{user_id}           | cohost   | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
-POST   /spaces/{space_id}/participants/{user_id}/mute | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403
-POST   /spaces/{space_id}/participants/{user_id}/unmute | speaker | mute:speaker   | 401       | 403      | 403      | 200     | 403    | 403  | 403
-POST   /spaces/{space_id}/participants/{user_id}/remove | audience | -             | 401       | 403      | 403      | 403     | 200    | 200  | 403
-POST   /spaces/{space_id}/reminders                   | -        | -               | 401       | 409      | 409      | 409     | 409    | 409  | 409
-DELETE /spaces/{space_id}/reminders                   | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /me/devices                                    | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201
-DELETE /me/devices/{device_id}                        | -        | device:listener | 401       | 404      | 200      | 404     | 404    | 404  | 404
+route                                                   | target   | given           | anonymous | stranger | listener | speaker | cohost | host | removed
+GET    /health                                          | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200
+GET    /users/{user_id}                                 | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200
+DELETE /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /spaces                                          | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422
+GET    /spaces/{space_id}                               | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+PATCH  /spaces/{space_id}                               | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
+POST   /spaces/{space_id}/start                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403
+POST   /spaces/{space_id}/end                           | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
+POST   /spaces/{space_id}/cancel                        | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403
+POST   /spaces/{space_id}/join                          | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403
+POST   /spaces/{space_id}/leave                         | -        | -               | 401       | 404      | 200      | 200     | 200    | 200  | 200
+GET    /spaces/{space_id}/participants                  | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /spaces/{space_id}/speaker-requests              | -        | -               | 401       | 409      | 200      | 409     | 409    | 409  | 403
+DELETE /spaces/{space_id}/speaker-requests              | -        | raise:listener  | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /spaces/{space_id}/speakers                      | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
+POST   /spaces/{space_id}/invitations/accept            | -        | invite:listener | 401       | 409      | 200      | 200     | 409    | 409  | 409
+POST   /spaces/{space_id}/invitations/decline           | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409
+DELETE /spaces/{space_id}/speakers/{user_id}            | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403
+POST   /spaces/{space_id}/cohosts                       | audience | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
+DELETE /spaces/{space_id}/cohosts/{user_id}             | cohost   | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
+POST   /spaces/{space_id}/participants/{user_id}/mute   | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403
+POST   /spaces/{space_id}/participants/{user_id}/unmute | speaker  | mute:speaker    | 401       | 403      | 403      | 200     | 403    | 403  | 403
+POST   /spaces/{space_id}/participants/{user_id}/remove | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
+POST   /spaces/{space_id}/reminders                     | -        | -               | 401       | 409      | 409      | 409     | 409    | 409  | 409
+DELETE /spaces/{space_id}/reminders                     | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /me/devices                                      | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201
+DELETE /me/devices/{device_id}                          | -        | device:listener | 401       | 404      | 200      | 404     | 404    | 404  | 404
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.

@@ -51,3 +51,9 @@ def test_an_unknown_user_has_an_empty_profile(api, new_user):
         "can_host": False,
         "can_host_ticketed": False,
     }
+
+
+def test_unfollowing_yourself_changes_nothing(api, new_user):
+    me = new_user()
+    response = api.delete(f"/users/{me}/follow", me)
+    assert response.status_code == 200 and response.data["changed"] is False

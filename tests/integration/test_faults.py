@@ -132,6 +132,53 @@ def test_a_live_create_whose_write_fails_gives_its_stage_back(api, deps, chaos, 
     assert api.post("/spaces", host, {"title": "Today"}).status_code == 201
 
 
+@pytest.mark.parametrize("scheduled", [False, True], ids=["live", "scheduled"])
+def test_a_create_whose_answer_is_lost_still_creates_exactly_one_whole_space(api, deps, chaos, host, scheduled):
+    body = {"title": "Lost answer"}
+    if scheduled:
+        body["scheduled_start"] = in_a_day()
+    chaos.db.fail_next("TransactWriteItems", "lost_response")
+
+    response = api.post("/spaces", host, body)
+
+    assert response.status_code == 201, response.data
+    space = api.get(f"/spaces/{response.data['id']}", host).data
+    assert space["state"] == ("scheduled" if scheduled else "live")
+    if scheduled:
+        from chalicelib.domain.reminders import START, schedule_name
+
+        assert deps.scheduler.get(schedule_name(space["id"], START)) is not None
+    else:
+        assert list(deps.media.stages.values()) == [space["id"]], "the stage was kept"
+
+
+def test_a_start_whose_answer_is_lost_keeps_its_stage(api, deps, chaos, host):
+    space = api.post("/spaces", host, {"title": "Later", "scheduled_start": in_a_day()}).data
+    chaos.db.fail_next("TransactWriteItems", "lost_response")
+
+    response = api.post(f"/spaces/{space['id']}/start", host)
+
+    assert response.status_code == 200 and response.data["state"] == "live"
+    assert list(deps.media.stages.values()) == [space["id"]]
+
+
+def test_when_the_outcome_cannot_be_known_nothing_is_undone(api, deps, chaos, host):
+    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+
+    class CannotTell(DynamoSpaceRepository):
+        def landed(self, space):
+            return None  # the consistent read after the lost answer failed too
+
+    deps.spaces = CannotTell(count_shards=deps.settings.participant_count_shards)
+    chaos.db.fail_next("TransactWriteItems", "lost_response")
+
+    response = api.post("/spaces", host, {"title": "Unknown"})
+
+    assert response.status_code == 503
+    assert len(deps.media.stages) == 1, "a stage that may carry a live Space is not deleted"
+    assert deps.telemetry.events.count("OutcomeUnknown") == 1
+
+
 def test_a_stage_that_will_not_delete_at_the_end_is_released_later(api, deps, chaos, host):
     from chalicelib.services.spaces import release_pending_media
 

@@ -11,6 +11,17 @@ _THROTTLING = {
 }
 
 
+def error_code(exc) -> str | None:
+    """The AWS error code of a PynamoDB or botocore exception; None for timeouts and the like."""
+    code = getattr(exc, "cause_response_code", None)
+    if code:
+        return code
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None
+
+
 def cancellation_codes(exc) -> list[str | None]:
     """Per-item reasons of a canceled transaction, in the order the items were added."""
     reasons = getattr(exc, "cancellation_reasons", None) or []
@@ -23,8 +34,15 @@ def is_conflict(exc) -> bool:
     return "TransactionConflict" in codes
 
 
-def dependency_failure(exc) -> DependencyFailed:
-    code = getattr(exc, "cause_response_code", None)
+class DatabaseRequestRejected(RuntimeError):
+    """DynamoDB refused a request as malformed: a bug in this code, never the client's fault or
+    an outage. Not a DependencyFailed, so it is not disguised as "retry later"."""
+
+
+def dependency_failure(exc) -> Exception:
+    code = error_code(exc)
+    if code == "ValidationException":
+        return DatabaseRequestRejected(str(exc))
     if code in _THROTTLING or "ThrottlingError" in cancellation_codes(exc):
         return DependencyFailed("the database is busy; retry shortly", code="database_busy")
     if is_conflict(exc):

@@ -20,7 +20,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import size
 
-from chalicelib.adapters.dynamodb.errors import dependency_failure
+from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.adapters.dynamodb.models import (
     CounterModel,
@@ -154,6 +154,18 @@ class DynamoSpaceRepository:
         if request:
             raise dependency_failure(RuntimeError("BatchGetItem left keys unprocessed"))
         return space_item, participant_item, {name: max(n, 0) for name, n in counts.items()}
+
+    def landed(self, space: Space) -> bool | None:
+        """After a write whose answer was lost: is the Space stored in the state (and on the
+        stage) that write gave it? A strongly consistent read; None when even that fails."""
+        try:
+            item = SpaceModel.get(space.id, consistent_read=True)
+        except DoesNotExist:
+            return False
+        except Exception:
+            return None
+        stage_arn = space.stage.arn if space.stage else None
+        return item.state == space.state and item.stage_arn == stage_arn
 
     def get_participant(self, space_id: str, user_id: str) -> Participant | None:
         try:
@@ -330,7 +342,7 @@ class DynamoSpaceRepository:
         try:
             SpaceModel(before.id).update(actions=actions, condition=condition)
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise Refused("state") from exc
             raise dependency_failure(exc) from exc
 
@@ -420,7 +432,7 @@ class DynamoSpaceRepository:
                 ),
             )
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise Refused("changed") from exc
             raise dependency_failure(exc) from exc
         return JoinOutcome(
@@ -508,7 +520,7 @@ class DynamoSpaceRepository:
                 condition=SpeakerRequestModel.user_id.exists()
             )
         except Exception as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise dependency_failure(exc) from exc
         return True
@@ -605,7 +617,7 @@ class DynamoSpaceRepository:
                 condition=SpaceModel.invited[user_id].exists(),
             )
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise dependency_failure(exc) from exc
         return True
@@ -683,7 +695,7 @@ class DynamoSpaceRepository:
         try:
             SpaceModel(space_id).update(actions=actions + [SpaceModel.updated_at.set(now)], condition=condition)
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise Refused("space") from exc
             raise dependency_failure(exc) from exc
 
