@@ -93,3 +93,14 @@ def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, h
     assert len(recorder.operations("dynamodb")) <= 2
     assert recorder.operations("ivs-realtime") == []
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
+
+
+def test_the_recorder_sees_writes_to_the_space_item(ivs_deps, host, new_user):
+    """The checks above would pass vacuously if the recorder could not see table names."""
+    deps, recorder = ivs_deps
+    space = space_service.create_space(deps, host, {"title": "cost"})
+    recorder.reset()
+
+    space_service.patch_space(deps, host, space.id, {"title": "renamed"})
+
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == ["UpdateItem"]

@@ -12,14 +12,19 @@ class AwsCallRecorder:
         self._attached: list = []
         self._id = f"aws-call-recorder-{uuid.uuid4().hex}"
 
+    # `before-parameter-build` carries the API parameters as the caller gave them (TableName, Key,
+    # TransactItems ...) and fires once per API call; `before-call` would carry the serialized
+    # HTTP request instead, where no TableName is to be found.
+    EVENT = "before-parameter-build"
+
     def attach(self, client) -> "AwsCallRecorder":
-        client.meta.events.register("before-call", self._record, unique_id=self._id)
+        client.meta.events.register(self.EVENT, self._record, unique_id=self._id)
         self._attached.append(client)
         return self
 
     def detach(self) -> None:
         for client in self._attached:
-            client.meta.events.unregister("before-call", unique_id=self._id)
+            client.meta.events.unregister(self.EVENT, unique_id=self._id)
         self._attached.clear()
 
     def _record(self, model, params, **_):
