@@ -26,6 +26,7 @@ ORDER = [
     "aws_calls.join_listener.warm",
     "ivs_calls.join_listener",
     "aws_calls.get_space",
+    "aws_calls.list_live",
     "aws_calls.create_space",
     "aws_calls.follow",
     "import_ms.app",
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.table(results))
     print()
-    print(report.not_measured_footer())
+    print(report.not_measured_footer(results))
     print()
     print("notes:")
     for note in notes:

@@ -1,17 +1,12 @@
-"""Counting AWS calls, including calls a botocore Stubber answers, and the keys they write.
+"""Counting AWS calls per benchmark step, and the partition keys the writes touch.
 
-`tests.support.aws_calls.AwsCallRecorder` hooks `before-call`. Two things about that event matter
-here (both checked against botocore 1.44 with this repo's venv):
-
-- a Stubber answers on `before-call.*.*`, a more specific event, and botocore stops at the first
-  handler that returns a response: the recorder never sees a stubbed call. Attached to a stubbed
-  `ivs-realtime` client it counts 0 IVS calls whatever the code does.
-- its `params` are the serialized request (`url_path`, `headers`, `body` bytes ...), not the API
-  parameters, so `TableName` / `Key` are not at the top level and `writes_to()` finds nothing.
-
-`ApiCallRecorder` is the same recorder on `before-parameter-build`, which botocore emits for
-every API call before serializing it and before any stub answers, with the API parameters.
-The benchmarks attach both and report the difference when there is one.
+`tests.support.aws_calls.AwsCallRecorder` records on botocore's `before-parameter-build` event
+(since commit 5222e2f; before that it used `before-call`, which never sees a call a botocore
+Stubber answers and carries the serialized request instead of the API parameters). That event
+fires for every API call, before serialization and before any stub answers, with the API
+parameters. `ApiCallRecorder` adds a thread-local tag (what the driver was doing, e.g. the join
+index) and a lock, for the threaded burst, and pins the event so the bench keeps counting
+stubbed calls whatever the shared recorder does.
 """
 from __future__ import annotations
 
@@ -23,7 +18,7 @@ _EVENT = "before-parameter-build"
 
 
 class ApiCallRecorder(AwsCallRecorder):
-    """AwsCallRecorder on `before-parameter-build`: sees stubbed calls and the API parameters.
+    """AwsCallRecorder pinned to `before-parameter-build` (stubbed calls, API parameters), tagged.
 
     `tag` (thread-local) labels each call with what the driver was doing, e.g. the join index.
     """

@@ -1,7 +1,7 @@
 """What AWS does for reminders, done locally for `make run`.
 
 moto stores schedules but never fires them, and `chalice local` serves HTTP only. This loop
-stands in for both: every second it fires the due one-time schedules of the app's group (sending
+stands in for both: every second it runs the app's scheduled jobs when due, fires the due one-time schedules of the app's group (sending
 their payload to the fan-out queue, as the schedule's SQS target would, then deleting them, as
 ActionAfterCompletion DELETE does), and consumes the fan-out and push queues by calling the same
 functions the Lambda handlers call. A message whose handler fails stays in the queue and comes
@@ -17,13 +17,26 @@ import traceback
 from chalicelib import bootstrap
 from chalicelib.domain.spaces import utcnow
 from chalicelib.jobs.reminders import process_fanout, process_push
+from chalicelib.services.discovery import refresh_live_ranks
+from chalicelib.services.spaces import release_pending_media
 
 POLL_SECONDS = 1.0
+# The scheduled jobs of app.py (every minute / 5 minutes on AWS), run more often locally so a
+# person trying `make run` sees live Spaces reordered within seconds.
+PERIODIC = ((refresh_live_ranks, 10.0), (release_pending_media, 60.0))
+
+
+_last_run: dict = {}
 
 
 def tick(deps) -> int:
     """One pass; returns how many things it did."""
     done = 0
+    now = time.monotonic()
+    for job, every in PERIODIC:
+        if now - _last_run.get(job, float("-inf")) >= every:
+            job(deps)
+            _last_run[job] = now
     for name, payload in deps.scheduler.list_due(utcnow()):
         deps.fanout_queue.send_batch([payload])
         deps.scheduler.delete(name)

@@ -4,7 +4,7 @@ from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.api.views import space_view
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.services import spaces
+from chalicelib.services import discovery, spaces
 
 bp = Blueprint(__name__)
 
@@ -52,3 +52,10 @@ def end_space(space_id):
 def cancel_space(space_id):
     user_id = current_user_id(bp.current_request)
     return space_view(spaces.cancel_space(bootstrap.deps(), user_id, validate_space_id(space_id)))
+
+
+@bp.route("/spaces", methods=["GET"])
+@endpoint()
+def list_spaces():
+    request = bp.current_request
+    return discovery.list_spaces(bootstrap.deps(), current_user_id(request), request.query_params or {})

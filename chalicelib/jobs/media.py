@@ -1,7 +1,9 @@
-"""Scheduled retry of stage deletions that failed when a Space ended."""
+"""Scheduled jobs: retry stage deletions that failed when a Space ended; refresh the live
+discovery ranks from the sharded participant counts."""
 from chalice import Blueprint
 
 from chalicelib import bootstrap
+from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.spaces import release_pending_media
 
 bp = Blueprint(__name__)
@@ -13,3 +15,10 @@ def release_pending(event):
     bootstrap.logger().info("pending stages released", released=released)
     bootstrap.flush_metrics()
     return {"released": released}
+
+
+@bp.schedule("rate(1 minute)", name="refresh_live_ranks")
+def refresh_ranks(event):
+    changed = refresh_live_ranks(bootstrap.deps())
+    bootstrap.logger().info("live ranks refreshed", changed=changed)
+    return {"changed": changed}

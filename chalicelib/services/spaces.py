@@ -81,7 +81,7 @@ def get_space(deps: Deps, space_id: str) -> Space:
 
 
 def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
-    space = deps.spaces.get(space_id, with_count=False)
+    space = deps.spaces.get(space_id)  # with its count: a live Space's listings keep their rank
     require_creator(space, user_id, "edit this Space")
     updated = apply_patch(space, body, deps.clock.now(), deps.space_rules)
     try:

@@ -39,6 +39,7 @@ GET    /users/{user_id}                                 | host     | -          
 POST   /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200
 DELETE /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
 POST   /spaces                                          | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422
+GET    /spaces                                          | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
 GET    /spaces/{space_id}                               | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
 PATCH  /spaces/{space_id}                               | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
 POST   /spaces/{space_id}/start                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403

@@ -24,7 +24,13 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
 
@@ -230,6 +236,40 @@ class PushClaimModel(Model):
     expires_at = TTLAttribute()
 
 
+class DiscoveryRankIndex(LocalSecondaryIndex):
+    """One list, in rank order: the Query behind each page of GET /spaces."""
+
+    class Meta:
+        index_name = "by_rank"
+        projection = AllProjection()
+
+    list_key = UnicodeAttribute(hash_key=True)
+    rank = NumberAttribute(range_key=True)
+
+
+class DiscoveryModel(Model):
+    """Discovery lists, one item per (list, Space), written in the same transaction as the
+    Space's state change, so a Space leaves the live lists the moment it ends.
+
+    Lists: "live", "scheduled", "<state>#topic#<topic>", "<state>#host#<user>". `rank` is the
+    participant count (refreshed by a job) for live lists, the scheduled start (epoch seconds)
+    for scheduled ones. Each item carries the summary a list shows, so a page is one Query.
+    """
+
+    Meta = _Meta.build("discovery")
+
+    list_key = UnicodeAttribute(hash_key=True)
+    space_id = UnicodeAttribute(range_key=True)
+    rank = NumberAttribute()
+    title = UnicodeAttribute()
+    creator_id = UnicodeAttribute()
+    topics = ListAttribute(of=UnicodeAttribute, default=list)
+    state = UnicodeAttribute()
+    scheduled_start = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    by_rank = DiscoveryRankIndex()
+
+
 ALL_MODELS = (
     UserModel,
     FollowModel,
@@ -241,6 +281,7 @@ ALL_MODELS = (
     DeviceModel,
     UserDevicesModel,
     PushClaimModel,
+    DiscoveryModel,
 )
 
 

@@ -24,6 +24,7 @@ from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.adapters.dynamodb.models import (
     CounterModel,
+    DiscoveryModel,
     ParticipantModel,
     SpaceModel,
     SpeakerRequestModel,
@@ -88,6 +89,45 @@ def _participant_from_raw(raw: dict | None) -> Participant | None:
     if not raw:
         return None
     return _to_participant(ParticipantModel.from_raw_data(raw))
+
+
+def discovery_lists(space: Space, state: str) -> list[str]:
+    """The discovery lists a Space in `state` appears in."""
+    return [state] + [f"{state}#topic#{t}" for t in space.topics] + [f"{state}#host#{space.creator_id}"]
+
+
+def _rank(space: Space, state: str) -> int:
+    if state == SCHEDULED:
+        return int(space.scheduled_start.timestamp()) if space.scheduled_start else 0
+    return int(space.participant_count)
+
+
+def _discovery_items(space: Space, state: str) -> list[DiscoveryModel]:
+    return [
+        DiscoveryModel(
+            list_key,
+            space.id,
+            rank=_rank(space, state),
+            title=space.title,
+            creator_id=space.creator_id,
+            topics=list(space.topics),
+            state=state,
+            scheduled_start=space.scheduled_start,
+            started_at=space.started_at,
+        )
+        for list_key in discovery_lists(space, state)
+    ]
+
+
+def _put_listings(tx, space: Space, state: str) -> None:
+    for item in _discovery_items(space, state):
+        tx.save(f"list:{item.list_key}", item)
+
+
+def _delete_listings(tx, space: Space, state: str, keep: frozenset = frozenset()) -> None:
+    for list_key in discovery_lists(space, state):
+        if list_key not in keep:
+            tx.delete(f"unlist:{list_key}", DiscoveryModel(list_key, space.id))
 
 
 class DynamoSpaceRepository:
@@ -238,6 +278,7 @@ class DynamoSpaceRepository:
                             | (UserModel.scheduled_count < max_scheduled)
                         ),
                     )
+                _put_listings(tx, space, space.state)
                 for user_id, role in [(space.creator_id, HOST)] + [(u, COHOST) for u in space.cohosts]:
                     tx.save(
                         f"participant:{user_id}",
@@ -280,6 +321,8 @@ class DynamoSpaceRepository:
                     ],
                     condition=UserModel.live_space_id.does_not_exist(),
                 )
+                _delete_listings(tx, space, SCHEDULED)
+                _put_listings(tx, replace(space, started_at=now, participant_count=0), LIVE)
         except ConditionsFailed as exc:
             raise Refused("state" if "space" in exc else "host_busy") from exc
 
@@ -304,6 +347,7 @@ class DynamoSpaceRepository:
                     actions=[UserModel.live_space_id.remove()],
                     condition=(UserModel.live_space_id == space.id),
                 )
+                _delete_listings(tx, space, LIVE)
         except ConditionsFailed as exc:
             raise Refused("state") from exc
 
@@ -326,10 +370,12 @@ class DynamoSpaceRepository:
                     condition=(SpaceModel.state == SCHEDULED),
                 )
                 tx.update("host", UserModel(space.creator_id), actions=[UserModel.scheduled_count.add(-1)])
+                _delete_listings(tx, space, SCHEDULED)
         except ConditionsFailed as exc:
             raise Refused("state") from exc
 
     def update_details(self, before: Space, after: Space) -> None:
+        """Title, topics, scheduled start; the Space's discovery listings move with them."""
         actions = [SpaceModel.updated_at.set(after.updated_at)]
         if after.title != before.title:
             actions.append(SpaceModel.title.set(after.title))
@@ -340,11 +386,65 @@ class DynamoSpaceRepository:
             actions.append(SpaceModel.scheduled_start.set(after.scheduled_start))
             condition = SpaceModel.state == SCHEDULED
         try:
-            SpaceModel(before.id).update(actions=actions, condition=condition)
-        except UpdateError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise Refused("state") from exc
+            with transaction(self._connection) as tx:
+                tx.update("space", SpaceModel(before.id), actions=actions, condition=condition)
+                if before.state in (SCHEDULED, LIVE):
+                    keep = frozenset(discovery_lists(after, before.state))
+                    _delete_listings(tx, before, before.state, keep=keep)
+                    _put_listings(tx, after, before.state)
+        except ConditionsFailed as exc:
+            raise Refused("state") from exc
+
+    # ------------------------------------------------------------------ discovery
+
+    def discovery_page(self, list_key: str, *, ascending: bool, limit: int, after: dict | None):
+        """One page of a discovery list in rank order: (items, last key or None). One Query."""
+        try:
+            result = DiscoveryModel.by_rank.query(
+                list_key, scan_index_forward=ascending, limit=limit, page_size=limit, last_evaluated_key=after
+            )
+            items = list(result)
+        except Exception as exc:
             raise dependency_failure(exc) from exc
+        return items, result.last_evaluated_key
+
+    def refresh_live_ranks(self) -> int:
+        """Copy each live Space's participant count into its listings' rank. Returns how many
+        listings changed. Queries the "live" list (never a Scan), 10 Spaces' counters per
+        BatchGetItem."""
+        changed = 0
+        try:
+            live = list(DiscoveryModel.query("live"))
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        for start in range(0, len(live), 10):
+            chunk = live[start : start + 10]
+            keys = {
+                CounterModel.key_for("participants", item.space_id, shard): item.space_id
+                for item in chunk
+                for shard in range(self._shards)
+            }
+            counts: dict[str, int] = dict.fromkeys((i.space_id for i in chunk), 0)
+            try:
+                for counter in CounterModel.batch_get(list(keys)):
+                    counts[keys[counter.key]] += int(counter.n or 0)
+            except Exception as exc:
+                raise dependency_failure(exc) from exc
+            for item in chunk:
+                count = max(counts[item.space_id], 0)
+                if int(item.rank) == count:
+                    continue
+                for list_key in ["live"] + [f"live#topic#{t}" for t in item.topics] + [f"live#host#{item.creator_id}"]:
+                    try:
+                        DiscoveryModel(list_key, item.space_id).update(
+                            actions=[DiscoveryModel.rank.set(count)],
+                            condition=DiscoveryModel.space_id.exists(),
+                        )
+                        changed += 1
+                    except UpdateError as exc:
+                        if error_code(exc) != "ConditionalCheckFailedException":  # ended meanwhile
+                            raise dependency_failure(exc) from exc
+        return changed
 
     # ------------------------------------------------------------------ presence
 

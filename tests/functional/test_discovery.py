@@ -1,0 +1,141 @@
+"""GET /spaces: the Spaces tab, one Query per page, lists that follow every state change."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.services.discovery import refresh_live_ranks
+
+
+def in_hours(hours):
+    return (datetime.now(timezone.utc) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def topic():
+    """A topic of this test's own, so lists hold only this test's Spaces."""
+    import uuid
+
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+def ids(response):
+    assert response.status_code == 200, response.data
+    return [s["id"] for s in response.data["spaces"]]
+
+
+def test_live_spaces_are_listed_most_listeners_first(api, deps, new_user, topic):
+    spaces = []
+    for listeners in (1, 3, 2):
+        host = new_user("host", followers=700)
+        space = api.post("/spaces", host, {"title": f"{listeners} listening", "topics": [topic]}).data
+        for _ in range(listeners):
+            api.post(f"/spaces/{space['id']}/join", new_user())
+        spaces.append(space["id"])
+    refresh_live_ranks(deps)
+
+    listed = api.get(f"/spaces?state=live&topic={topic}", new_user())
+
+    assert ids(listed) == [spaces[1], spaces[2], spaces[0]]
+    assert [s["participant_count"] for s in listed.data["spaces"]] == [3, 2, 1]
+    assert listed.data["next_cursor"] is None
+
+
+def test_scheduled_spaces_are_listed_soonest_first(api, new_user, topic):
+    host = new_user("host", followers=700)
+    later = api.post("/spaces", host, {"title": "later", "topics": [topic], "scheduled_start": in_hours(5)}).data
+    sooner = api.post("/spaces", host, {"title": "sooner", "topics": [topic], "scheduled_start": in_hours(1)}).data
+
+    assert ids(api.get(f"/spaces?state=scheduled&topic={topic}", host)) == [sooner["id"], later["id"]]
+    assert ids(api.get(f"/spaces?state=scheduled&host_id={host}", host)) == [sooner["id"], later["id"]]
+
+
+def test_an_ended_space_leaves_the_live_lists_at_once(api, host, topic):
+    space = api.post("/spaces", host, {"title": "short", "topics": [topic]}).data
+    assert ids(api.get(f"/spaces?topic={topic}", host)) == [space["id"]]
+
+    api.post(f"/spaces/{space['id']}/end", host)
+
+    assert ids(api.get(f"/spaces?topic={topic}", host)) == []
+    assert ids(api.get(f"/spaces?host_id={host}", host)) == []
+
+
+def test_a_started_space_moves_from_scheduled_to_live_and_a_canceled_one_disappears(api, host, topic):
+    first = api.post("/spaces", host, {"title": "a", "topics": [topic], "scheduled_start": in_hours(2)}).data
+    second = api.post("/spaces", host, {"title": "b", "topics": [topic], "scheduled_start": in_hours(3)}).data
+
+    api.post(f"/spaces/{first['id']}/start", host)
+    api.post(f"/spaces/{second['id']}/cancel", host)
+
+    assert ids(api.get(f"/spaces?state=live&topic={topic}", host)) == [first["id"]]
+    assert ids(api.get(f"/spaces?state=scheduled&topic={topic}", host)) == []
+
+
+def test_editing_topics_moves_the_space_between_topic_lists(api, host, topic):
+    space = api.post("/spaces", host, {"title": "x", "topics": [topic], "scheduled_start": in_hours(2)}).data
+    other = topic + "-b"
+
+    api.patch(f"/spaces/{space['id']}", host, {"topics": [other], "title": "renamed"})
+
+    assert ids(api.get(f"/spaces?state=scheduled&topic={topic}", host)) == []
+    listed = api.get(f"/spaces?state=scheduled&topic={other}", host).data["spaces"]
+    assert [(s["id"], s["title"]) for s in listed] == [(space["id"], "renamed")]
+
+
+def test_pages_follow_the_cursor_without_repeats(api, new_user, topic):
+    created = []
+    for n in range(5):
+        host = new_user("host", followers=700)
+        created.append(api.post("/spaces", host, {"title": f"s{n}", "topics": [topic], "scheduled_start": in_hours(n + 1)}).data["id"])
+    seen, cursor, pages = [], None, 0
+    while True:
+        path = f"/spaces?state=scheduled&topic={topic}&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        response = api.get(path, created and new_user())
+        seen += ids(response)
+        pages += 1
+        cursor = response.data["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == created and pages == 3
+
+
+def test_a_page_costs_one_dynamodb_call(api, deps, host, topic):
+    from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
+    from chalicelib.services.discovery import list_spaces
+
+    api.post("/spaces", host, {"title": "x", "topics": [topic]})
+    with AwsCallRecorder() as recorder:
+        for client in dynamodb_clients():
+            recorder.attach(client)
+        list_spaces(deps, host, {"topic": topic})
+
+    assert recorder.operations("dynamodb") == ["Query"]
+
+
+@pytest.mark.parametrize(
+    "query, status, code",
+    [
+        ("state=ended", 400, "invalid_state"),
+        ("limit=0", 400, "invalid_limit"),
+        ("limit=101", 400, "invalid_limit"),
+        ("limit=ten", 400, "invalid_limit"),
+        ("cursor=not-a-cursor", 400, "invalid_cursor"),
+        ("topic=Not%20A%20Slug", 400, "invalid_topics"),
+        ("topic=tech&host_id=alice", 400, "too_many_filters"),
+        ("host_id=bad%20id", 400, "invalid_user_id"),
+        ("following=true", 422, "filter_not_available"),
+        ("q=music", 422, "filter_not_available"),
+    ],
+)
+def test_bad_list_requests_are_4xx(api, host, query, status, code):
+    response = api.get(f"/spaces?{query}", host)
+    assert (response.status_code, response.data["code"]) == (status, code)
+
+
+def test_a_cursor_from_another_list_is_refused(api, new_user, topic):
+    for n in range(2):
+        api.post("/spaces", new_user("h", followers=700), {"title": "x", "topics": [topic], "scheduled_start": in_hours(1)})
+    cursor = api.get(f"/spaces?state=scheduled&topic={topic}&limit=1", new_user()).data["next_cursor"]
+
+    response = api.get(f"/spaces?state=live&topic={topic}&cursor={cursor}", new_user())
+
+    assert response.status_code == 400 and response.data["code"] == "invalid_cursor"
