@@ -158,12 +158,14 @@ def deps():
             DynamoPushClaims,
             DynamoReminderRepository,
         )
+        from chalicelib.adapters.dynamodb.models import share_one_connection
         from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
         from chalicelib.adapters.telemetry import PowertoolsTelemetry
         from chalicelib.services.context import Deps
 
         s = settings()
+        share_one_connection()
         # AWS clients other than DynamoDB are built on first use (lazy proxies), so a join never
         # pays for creating an SNS or Scheduler client it does not need.
         return Deps(

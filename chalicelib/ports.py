@@ -85,7 +85,7 @@ class Telemetry(Protocol):
 
 
 class UserRepository(Protocol):
-    def get(self, user_id: str, now: datetime) -> User: ...
+    def get(self, user_id: str, now: datetime, *, with_history: bool = True) -> User: ...
 
     def follow(self, follower_id: str, followee_id: str, now: datetime) -> bool:
         """True when the edge was created, False when it already existed. Counts stay exact."""

@@ -41,7 +41,8 @@ STAGE_DELETE_ATTEMPTS = 3
 def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     now = deps.clock.now()
     space = new_space(space_id=new_ulid(), creator_id=user_id, body=body, now=now, rules=deps.space_rules)
-    eligibility = hosting_eligibility(deps.users.get(user_id, now), deps.hosting_rules)
+    # Public Spaces need only the follower count; the 30-day history is the ticketed rule's.
+    eligibility = hosting_eligibility(deps.users.get(user_id, now, with_history=False), deps.hosting_rules)
     if not eligibility.can_host:
         raise RuleViolation(eligibility.reason or "not eligible to host", code="not_eligible_to_host")
 

@@ -103,4 +103,4 @@ def test_the_recorder_sees_writes_to_the_space_item(ivs_deps, host, new_user):
 
     space_service.patch_space(deps, host, space.id, {"title": "renamed"})
 
-    assert recorder.writes_to(SpaceModel.Meta.table_name) == ["UpdateItem"]
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == ["TransactWriteItems:Update"]

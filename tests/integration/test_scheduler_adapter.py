@@ -116,7 +116,7 @@ class TestPutOneTime:
         assert moved["ActionAfterCompletion"] == "DELETE"
         assert moved["FlexibleTimeWindow"] == {"Mode": "OFF"}
         # AwsCallRecorder sees the serialized request: UpdateSchedule's REST-JSON body.
-        [update] = [json.loads(params["body"]) for _, op, params in calls.calls if op == "UpdateSchedule"]
+        [update] = [params for _, op, params in calls.calls if op == "UpdateSchedule"]
         assert update["ActionAfterCompletion"] == "DELETE"  # moto ignores it on update; AWS does not
         assert update["GroupName"] == group
         names = [s["Name"] for s in client.list_schedules(GroupName=group)["Schedules"]]

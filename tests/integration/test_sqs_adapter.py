@@ -117,7 +117,7 @@ class TestSendAndReceive:
 
         assert 1 <= len(first) <= 10
         [params] = [p for _, op, p in calls.calls if op == "ReceiveMessage"]
-        assert json.loads(params["body"])["MaxNumberOfMessages"] == 10
+        assert params["MaxNumberOfMessages"] == 10
 
     def test_a_missing_queue_is_queue_unavailable(self, client):
         with pytest.raises(DependencyFailed) as caught:

@@ -20,7 +20,9 @@ class DynamoUserRepository:
         # The PynamoDB connection used for transactions; one per container (bootstrap).
         self._connection = connection or UserModel._get_connection().connection
 
-    def get(self, user_id: str, now: datetime) -> User:
+    def get(self, user_id: str, now: datetime, *, with_history: bool = True) -> User:
+        """The user's counts; `with_history` adds the Spaces hosted in the last 30 days (one more
+        Query), which only the ticketed-host rule needs."""
         try:
             item = UserModel.get(user_id)
             followers, following = int(item.follower_count), int(item.following_count)
@@ -32,7 +34,7 @@ class DynamoUserRepository:
             id=user_id,
             follower_count=followers,
             following_count=following,
-            spaces_hosted_30d=self.spaces_hosted_since(user_id, now - timedelta(days=30)),
+            spaces_hosted_30d=self.spaces_hosted_since(user_id, now - timedelta(days=30)) if with_history else 0,
         )
 
     def live_space_of(self, user_id: str) -> str | None:
