@@ -115,6 +115,24 @@ def token_minter():
     return _once("token_minter", build)
 
 
+def idempotency_store():
+    """Powertools' DynamoDB persistence layer on the app's idempotency table, sharing the
+    PynamoDB DynamoDB client (one client per container)."""
+
+    def build():
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        from chalicelib.adapters.dynamodb.models import IdempotencyModel, share_one_connection
+
+        share_one_connection()
+        return DynamoDBPersistenceLayer(
+            table_name=IdempotencyModel.Meta.table_name,
+            boto3_client=IdempotencyModel._get_connection().connection.client,
+        )
+
+    return _once("idempotency_store", build)
+
+
 def push():
     def build():
         from chalicelib.adapters.sns_push import SnsPush

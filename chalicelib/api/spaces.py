@@ -2,6 +2,7 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.idempotency import idempotent
 from chalicelib.api.views import space_view
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.services import discovery, spaces
@@ -10,6 +11,7 @@ bp = Blueprint(__name__)
 
 
 @bp.route("/spaces", methods=["POST"])
+@idempotent(bp)
 @endpoint(status=201)
 def create_space():
     request = bp.current_request
@@ -34,6 +36,7 @@ def patch_space(space_id):
 
 
 @bp.route("/spaces/{space_id}/start", methods=["POST"])
+@idempotent(bp)
 @endpoint()
 def start_space(space_id):
     user_id = current_user_id(bp.current_request)
@@ -48,6 +51,7 @@ def end_space(space_id):
 
 
 @bp.route("/spaces/{space_id}/cancel", methods=["POST"])
+@idempotent(bp)
 @endpoint()
 def cancel_space(space_id):
     user_id = current_user_id(bp.current_request)

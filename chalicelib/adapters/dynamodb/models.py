@@ -270,6 +270,16 @@ class DiscoveryModel(Model):
     by_rank = DiscoveryRankIndex()
 
 
+class IdempotencyModel(Model):
+    """The record store of Powertools idempotency (its default schema: key `id`, TTL on
+    `expiration`). Declared here so the local stack, the tests and infra/ create it like the rest."""
+
+    Meta = _Meta.build("idempotency")
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
 ALL_MODELS = (
     UserModel,
     FollowModel,
@@ -282,6 +292,7 @@ ALL_MODELS = (
     UserDevicesModel,
     PushClaimModel,
     DiscoveryModel,
+    IdempotencyModel,
 )
 
 

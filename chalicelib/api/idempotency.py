@@ -1,0 +1,102 @@
+"""`Idempotency-Key` on the routes that send notifications or charge money (API.md).
+
+A replay of the same key by the same user on the same route returns the first response, status
+included, without running the route again; the same key with a different body is 422
+`idempotency_key_reused`; a replay while the first is still running is 409
+`request_in_progress`. A request that failed (any error response) is not remembered, so it can
+be retried with the same key. Records live 24 hours.
+
+Built on Powertools idempotency (`idempotent_function`) with its DynamoDB persistence layer on the
+app's idempotency table. The Powertools module is imported only when a request carries the header.
+"""
+from __future__ import annotations
+
+import warnings
+from functools import wraps
+
+from chalice import Response
+
+from chalicelib import bootstrap
+from chalicelib.api.http import JSON_HEADERS, current_user_id, error_response
+from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, RuleViolation
+
+HEADER = "idempotency-key"
+RECORD_SECONDS = 24 * 3600
+
+
+def idempotent(bp, required: bool = False):
+    """Wrap an `@endpoint` view of blueprint `bp`: with an Idempotency-Key header, run it at
+    most once per key."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            request = bp.current_request
+            key = (request.headers or {}).get(HEADER)
+            if key is None:
+                if required:
+                    return error_response(BadRequest("an Idempotency-Key header is required", code="idempotency_key_required"))
+                return view(*args, **kwargs)
+            if not (1 <= len(key) <= 255) or not key.isprintable():
+                return error_response(BadRequest("Idempotency-Key must be 1-255 printable characters", code="invalid_idempotency_key"))
+            return _run_once(view, args, kwargs, request, key, bp.lambda_context)
+
+        return wrapper
+
+    return decorate
+
+
+def _run_once(view, args, kwargs, request, key, lambda_context):
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    class _Failed(Exception):
+        def __init__(self, response):
+            self.response = response
+
+    record = {
+        "key": f"{current_user_id(request)}:{request.method}:{request.path}:{key}",
+        "body": (request.raw_body or b"").decode("utf-8", "replace"),
+    }
+
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="body",
+        expires_after_seconds=RECORD_SECONDS,
+        use_local_cache=False,
+    )
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
+
+    @idempotent_function(
+        data_keyword_argument="record",
+        persistence_store=bootstrap.idempotency_store(),
+        config=config,
+    )
+    def run(record: dict) -> dict:
+        response = view(*args, **kwargs)
+        if response.status_code >= 400:
+            raise _Failed(response)  # not recorded: the client may retry with the same key
+        return {"status": response.status_code, "body": response.body}
+
+    try:
+        with warnings.catch_warnings():
+            if lambda_context is None:  # chalice local and tests: no Lambda deadline to record
+                warnings.filterwarnings("ignore", message="Couldn't determine the remaining time")
+            stored = run(record=record)
+    except _Failed as failed:
+        return failed.response
+    except IdempotencyValidationError:
+        return error_response(
+            RuleViolation("this Idempotency-Key was used with a different body", code="idempotency_key_reused")
+        )
+    except IdempotencyAlreadyInProgressError:
+        return error_response(Conflict("a request with this Idempotency-Key is still running", code="request_in_progress"))
+    except IdempotencyPersistenceLayerError:
+        return error_response(DependencyFailed("could not record the Idempotency-Key; retry", code="database_unavailable"))
+    headers = dict(JSON_HEADERS)
+    return Response(body=stored["body"], status_code=stored["status"], headers=headers)
