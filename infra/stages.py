@@ -1,0 +1,119 @@
+"""Stage settings: the one place that says how `dev` and `prod` differ.
+
+Every name the stack creates is derived here from the stage, so the app (through the environment
+variables passed in `stage_config`), the one-time commands (`infra.ivs_key`, the push secrets)
+and the stack agree without copying a name anywhere. Nothing here is a secret or a CDK token.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+APP_NAME = "spaces"
+# The API Gateway stage Chalice deploys the REST API under (`api_gateway_stage` in config.json).
+API_GATEWAY_STAGE = "api"
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    name: str
+    # prod: tables, user pool and schedules are protected from deletion and kept on stack delete.
+    production: bool = False
+
+    # Lambda sizing. The API runs the join path (ES384 signing, one DynamoDB round trip); memory
+    # also buys CPU, and 128 MB makes Python's ~1.6 s import (bench: import_ms.app) far slower.
+    api_memory_mb: int = 512
+    api_timeout_s: int = 29  # API Gateway's integration timeout: a longer Lambda helps nobody
+    worker_memory_mb: int = 256
+    worker_timeout_s: int = 60
+    # None: the account's unreserved pool. Set it to cap a stage (dev next to prod in one account).
+    api_reserved_concurrency: int | None = None
+
+    log_retention_days: int = 30
+    # SQS: a message that failed this many deliveries goes to the queue's dead-letter queue.
+    max_receive_count: int = 5
+    dlq_retention_days: int = 14
+
+    # Alarms. 5xx rate is API Gateway's 5XXError average (share of requests) over one minute.
+    api_5xx_rate: float = 0.05
+    api_5xx_periods: int = 3
+    lambda_errors_per_5_min: int = 1
+    alarm_email: str | None = None
+
+    # Push: the APNs platform of the iOS app (APNS_SANDBOX for development builds).
+    apns_platform: str = "APNS_SANDBOX"
+    # Bump after changing a push credential secret: the custom resource re-reads it.
+    push_credentials_revision: int = 1
+    # Bump to rotate the IVS participant-token key (docs/operations.md, "Rotating the IVS key").
+    ivs_key_version: int = 1
+
+    # Product settings (chalicelib/config.py) a stage overrides, as SPACES_* variables.
+    app_overrides: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ derived names
+
+    @property
+    def prefix(self) -> str:
+        """`spaces-<stage>`: the table prefix, and the stem of every other name."""
+        return f"{APP_NAME}-{self.name}"
+
+    @property
+    def stack_name(self) -> str:
+        return self.prefix
+
+    @property
+    def fanout_queue(self) -> str:
+        return f"{self.prefix}-fanout"
+
+    @property
+    def push_queue(self) -> str:
+        return f"{self.prefix}-push"
+
+    @property
+    def schedule_group(self) -> str:
+        return self.prefix
+
+    @property
+    def schedules_dlq(self) -> str:
+        return f"{self.prefix}-schedules-dlq"
+
+    @property
+    def ivs_private_key_secret(self) -> str:
+        # No "-XXXXXX" ending: Secrets Manager would read six characters after a hyphen as the
+        # random suffix of a full ARN, and the app is given the partial ARN of this name.
+        return f"{self.prefix}/ivs-private-key-v{self.ivs_key_version}"
+
+    @property
+    def ivs_public_key_parameter(self) -> str:
+        return f"/{self.prefix}/ivs-public-key-v{self.ivs_key_version}"
+
+    @property
+    def apns_secret(self) -> str:
+        return f"{self.prefix}/push/apns"
+
+    @property
+    def fcm_secret(self) -> str:
+        return f"{self.prefix}/push/fcm"
+
+    @property
+    def ios_app_name(self) -> str:
+        return f"{self.prefix}-ios"
+
+    @property
+    def android_app_name(self) -> str:
+        return f"{self.prefix}-android"
+
+    def function_name(self, chalice_name: str) -> str:
+        return f"{self.prefix}-{chalice_name}"
+
+
+STAGES: dict[str, StageSettings] = {
+    "dev": StageSettings(name="dev", log_retention_days=14, lambda_errors_per_5_min=5),
+    "prod": StageSettings(name="prod", production=True, log_retention_days=90, apns_platform="APNS"),
+}
+
+
+def stage(name: str) -> StageSettings:
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise SystemExit(f"unknown stage {name!r}: one of {', '.join(STAGES)}") from None
