@@ -60,6 +60,9 @@ class Settings:
     # How long a container may reuse a live Space's media details on the join path.
     media_cache_seconds: int = 10
     participant_count_shards: int = 10
+    # A connected client refreshes its place (POST /join again) within this many seconds, or the
+    # presence sweep (every minute) stops counting it.
+    presence_timeout_seconds: int = 300
 
     # Reminders and pushes (EventBridge Scheduler -> SQS fan-out -> SQS push worker -> SNS).
     reminder_shards: int = 10
@@ -107,6 +110,7 @@ def get_settings() -> Settings:
         media_token_ttl_seconds=_int("SPACES_MEDIA_TOKEN_TTL_SECONDS", 3600),
         media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 10),
         participant_count_shards=_int("SPACES_PARTICIPANT_COUNT_SHARDS", 10),
+        presence_timeout_seconds=_int("SPACES_PRESENCE_TIMEOUT_SECONDS", 300),
         reminder_shards=_int("SPACES_REMINDER_SHARDS", 10),
         host_heads_up_minutes=_int("SPACES_HOST_HEADS_UP_MINUTES", 30),
         schedule_group=env.get("SPACES_SCHEDULE_GROUP", Settings.schedule_group),

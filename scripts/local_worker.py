@@ -19,11 +19,16 @@ from chalicelib.domain.spaces import utcnow
 from chalicelib.jobs.reminders import process_fanout, process_push
 from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.spaces import release_pending_media
+from chalicelib.services.stage import sweep_presence
 
 POLL_SECONDS = 1.0
 # The scheduled jobs of app.py (every minute / 5 minutes on AWS), run more often locally so a
 # person trying `make run` sees live Spaces reordered within seconds.
-PERIODIC = ((refresh_live_ranks, 10.0), (release_pending_media, 60.0))
+PERIODIC = (
+    (refresh_live_ranks, 10.0),
+    (release_pending_media, 60.0),
+    (lambda deps: sweep_presence(deps, deps.spaces.live_space_ids()), 30.0),
+)
 
 
 _last_run: dict = {}

@@ -1,10 +1,11 @@
 """Scheduled jobs: retry stage deletions that failed when a Space ended; refresh the live
-discovery ranks from the sharded participant counts."""
+discovery ranks from the sharded participant counts; stop counting clients that vanished."""
 from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.spaces import release_pending_media
+from chalicelib.services.stage import sweep_presence
 
 bp = Blueprint(__name__)
 
@@ -22,3 +23,12 @@ def refresh_ranks(event):
     changed = refresh_live_ranks(bootstrap.deps())
     bootstrap.logger().info("live ranks refreshed", changed=changed)
     return {"changed": changed}
+
+
+@bp.schedule("rate(1 minute)", name="sweep_presence")
+def sweep(event):
+    deps = bootstrap.deps()
+    swept = sweep_presence(deps, deps.spaces.live_space_ids())
+    bootstrap.logger().info("presence swept", disconnected=swept)
+    bootstrap.flush_metrics()
+    return {"disconnected": swept}

@@ -6,6 +6,8 @@ when this container already knows the Space's stage, two when it does not.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
@@ -90,7 +92,28 @@ def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
         "space_id": space_id,
         "role": role,
         "media": _media(deps, stage, user_id, participant_id, role),
+        # Presence: call join again within this many seconds to keep being counted.
+        "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
     }
+
+
+def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
+    """Stop counting participants whose client vanished (no join or heartbeat within the
+    timeout). Returns how many were disconnected. A heartbeat racing the sweep wins."""
+    now = deps.clock.now()
+    cutoff = now - timedelta(seconds=deps.settings.presence_timeout_seconds)
+    swept = 0
+    for space_id in space_ids:
+        for user_id, last_seen in deps.spaces.stale_participants(space_id, cutoff):
+            try:
+                before = deps.spaces.leave(space_id, user_id, now, if_last_seen=last_seen)
+            except Refused:
+                continue  # seen again meanwhile
+            if before is not None and before.connected:
+                swept += 1
+    if swept:
+        deps.telemetry.count("ParticipantTimedOut", swept)
+    return swept
 
 
 def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:

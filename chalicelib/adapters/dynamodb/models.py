@@ -138,6 +138,19 @@ class SpaceModel(Model):
     media_release = MediaReleasePendingIndex()
 
 
+class PresenceIndex(GlobalSecondaryIndex):
+    """Connected participants by last heartbeat, per Space and shard: the sweep Queries those not
+    seen since the cutoff. Sparse: only connected participants carry `presence_shard`. Sharded
+    like the counters, so a join burst spreads over `participant_count_shards` index keys."""
+
+    class Meta:
+        index_name = "presence"
+        projection = KeysOnlyProjection()
+
+    presence_shard = UnicodeAttribute(hash_key=True)  # "<space_id>#<shard>"
+    last_seen = NumberAttribute(range_key=True)  # epoch seconds of the last join or heartbeat
+
+
 class ParticipantModel(Model):
     """One user's presence in one Space. Keyed per (space, user) so joins never share a key."""
 
@@ -154,6 +167,9 @@ class ParticipantModel(Model):
     left_at = UTCDateTimeAttribute(null=True)
     removed_at = UTCDateTimeAttribute(null=True)
     removed_by = UnicodeAttribute(null=True)
+    presence_shard = UnicodeAttribute(null=True)
+    last_seen = NumberAttribute(null=True)
+    presence = PresenceIndex()
 
     @staticmethod
     def key_for(space_id: str, user_id: str) -> str:

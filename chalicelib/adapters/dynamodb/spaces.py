@@ -408,6 +408,13 @@ class DynamoSpaceRepository:
             raise dependency_failure(exc) from exc
         return items, result.last_evaluated_key
 
+    def live_space_ids(self) -> list[str]:
+        """Every live Space, from the "live" discovery list (a Query, never a Scan)."""
+        try:
+            return [item.space_id for item in DiscoveryModel.query("live", attributes_to_get=["space_id"])]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
     def refresh_live_ranks(self) -> int:
         """Copy each live Space's participant count into its listings' rank. Returns how many
         listings changed. Queries the "live" list (never a Scan), 10 Spaces' counters per
@@ -498,6 +505,7 @@ class DynamoSpaceRepository:
                             ParticipantModel.count_shard.set(shard),
                             ParticipantModel.joined_at.set(now),
                             ParticipantModel.left_at.remove(),
+                            *self._presence(space_id, shard, now),
                         ],
                         condition=condition,
                         return_values="ALL_OLD",
@@ -523,7 +531,7 @@ class DynamoSpaceRepository:
             ParticipantModel(ParticipantModel.key_for(space_id, user_id)).update(
                 actions=[
                     ParticipantModel.participant_id.set(participant_id),
-                    ParticipantModel.joined_at.set(now),
+                    *self._presence(space_id, self.shard_for(user_id), now),
                 ],
                 condition=(
                     ParticipantModel.removed_at.does_not_exist()
@@ -539,8 +547,38 @@ class DynamoSpaceRepository:
             Participant(space_id, user_id, known.role, True, participant_id), newly_connected=False
         )
 
-    def leave(self, space_id: str, user_id: str, now: datetime) -> Participant | None:
-        """Disconnect a user. A speaker who leaves steps off the stage; hosts keep their role."""
+    @staticmethod
+    def _presence(space_id: str, shard: int, now: datetime) -> list:
+        """A heartbeat: where the presence sweep will look for this participant, and when."""
+        return [
+            ParticipantModel.presence_shard.set(f"{space_id}#{shard}"),
+            ParticipantModel.last_seen.set(int(now.timestamp())),
+        ]
+
+    def stale_participants(self, space_id: str, cutoff: datetime, limit: int = 500) -> list[tuple[str, int]]:
+        """Connected participants not seen since `cutoff`: [(user_id, last_seen)]. One Query per
+        shard of the presence index, never a Scan."""
+        found = []
+        try:
+            for shard in range(self._shards):
+                for item in ParticipantModel.presence.query(
+                    f"{space_id}#{shard}",
+                    ParticipantModel.last_seen < int(cutoff.timestamp()),
+                    limit=limit,
+                ):
+                    found.append((item.key.split("#", 1)[1], int(item.last_seen)))
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return found
+
+    def leave(
+        self, space_id: str, user_id: str, now: datetime, *, if_last_seen: int | None = None
+    ) -> Participant | None:
+        """Disconnect a user. A speaker who leaves steps off the stage; hosts keep their role.
+
+        `if_last_seen`: only if the user has not been seen since (the presence sweep), so a
+        heartbeat that lands meanwhile wins over the sweep.
+        """
         current = self.get_participant(space_id, user_id)
         if current is None or not current.connected:
             return current
@@ -555,9 +593,15 @@ class DynamoSpaceRepository:
                         ParticipantModel.connected.set(False),
                         ParticipantModel.left_at.set(now),
                         ParticipantModel.role.set(new_role),
+                        ParticipantModel.presence_shard.remove(),
                     ],
                     condition=(ParticipantModel.connected == True)  # noqa: E712
-                    & (ParticipantModel.role == current.role),
+                    & (ParticipantModel.role == current.role)
+                    & (
+                        ParticipantModel.last_seen == if_last_seen
+                        if if_last_seen is not None
+                        else ParticipantModel.key.exists()
+                    ),
                 )
                 tx.update(
                     "count",
@@ -829,6 +873,7 @@ class DynamoSpaceRepository:
                             ParticipantModel.removed_by.set(by),
                             ParticipantModel.connected.set(False),
                             ParticipantModel.role.set(LISTENER),
+                            ParticipantModel.presence_shard.remove(),
                         ],
                         condition=ParticipantModel.removed_at.does_not_exist()
                         & (ParticipantModel.connected == current.connected)

@@ -1,0 +1,118 @@
+"""What each Lambda of the Chalice app may do: one role per function, least privilege.
+
+Chalice's own policy generation is off (`manage_iam_role: false`); each function gets the role
+built here from its profile. The profiles are written from the code paths each entry point runs
+(`app.py` routes, `chalicelib/jobs/*.py`), and `chalice package` tells the stack which functions
+exist: a function without a profile stops the synth, so a new job cannot ship with a guessed or
+borrowed role.
+
+Where an action has no resource-level permissions in IAM, the statement is the only one allowed a
+`*` resource: X-Ray's PutTraceSegments / PutTelemetryRecords. No statement anywhere has a `*` action.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DYNAMODB_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+# TransactWriteItems is authorized per item as PutItem / UpdateItem / DeleteItem / ConditionCheckItem.
+DYNAMODB_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+SQS_CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes")
+# SendMessageBatch is authorized as SendMessage; the adapter resolves the URL with GetQueueUrl once.
+SQS_SEND = ("sqs:SendMessage", "sqs:GetQueueUrl")
+XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+# Tables only the push worker touches. Every other table is the API's (the routes reach nearly
+# all of them, and a table added to ALL_MODELS for a route is then usable without an infra change).
+WORKER_ONLY_TABLES = frozenset({"push-claims"})
+API_TABLES = "every table but the worker-only ones"
+
+
+@dataclass(frozen=True)
+class LambdaProfile:
+    """One Chalice function: what it reads, writes, calls and consumes."""
+
+    chalice_name: str  # the name Chalice gives it (`api_handler`, or the decorator's `name=`)
+    logical_id: str  # its resource in the template `chalice package` writes
+    kind: str  # "api" or "worker" (sizing)
+    reads: frozenset[str] | str = frozenset()
+    writes: frozenset[str] | str = frozenset()
+    ivs_stage_actions: tuple[str, ...] = ()
+    reads_ivs_private_key: bool = False
+    creates_push_endpoints: bool = False
+    push_endpoint_actions: tuple[str, ...] = ()
+    manages_schedules: bool = False
+    sends_to: tuple[str, ...] = ()  # "fanout", "push"
+    consumes: str | None = None  # "fanout", "push"
+
+
+PROFILES: tuple[LambdaProfile, ...] = (
+    LambdaProfile(
+        chalice_name="api_handler",
+        logical_id="APIHandler",
+        kind="api",
+        reads=API_TABLES,
+        writes=API_TABLES,
+        # Start creates the stage (tagged with the Space), end deletes it, removal and demotion
+        # disconnect a participant. Participant tokens are minted in-process: no CreateParticipantToken.
+        ivs_stage_actions=("ivs:CreateStage", "ivs:TagResource", "ivs:DeleteStage", "ivs:DisconnectParticipant"),
+        reads_ivs_private_key=True,
+        creates_push_endpoints=True,  # POST /me/devices
+        push_endpoint_actions=("sns:GetEndpointAttributes", "sns:SetEndpointAttributes", "sns:DeleteEndpoint"),
+        manages_schedules=True,  # scheduled Spaces: create, move, cancel their one-time schedules
+        sends_to=("fanout",),  # early start, cancel and invitations announce through the fan-out
+    ),
+    LambdaProfile(
+        chalice_name="release_pending_media",
+        logical_id="ReleasePendingMedia",
+        kind="worker",
+        reads=frozenset({"spaces"}),  # the sparse media_release_pending index, then the Spaces
+        writes=frozenset({"spaces"}),  # clears release_pending
+        ivs_stage_actions=("ivs:DeleteStage",),
+    ),
+    LambdaProfile(
+        chalice_name="refresh_live_ranks",
+        logical_id="RefreshLiveRanks",
+        kind="worker",
+        reads=frozenset({"discovery", "counters"}),
+        writes=frozenset({"discovery"}),
+    ),
+    LambdaProfile(
+        chalice_name="reminder_fanout",
+        logical_id="ReminderFanout",
+        kind="worker",
+        reads=frozenset({"spaces", "reminders"}),
+        sends_to=("push", "fanout"),  # push batches, and `expand` continuations of a shard
+        consumes="fanout",
+    ),
+    LambdaProfile(
+        chalice_name="push_worker",
+        logical_id="PushWorker",
+        kind="worker",
+        reads=frozenset({"user-devices", "push-claims"}),
+        writes=frozenset({"push-claims", "devices", "user-devices"}),  # claims; forgetting a dead device
+        push_endpoint_actions=("sns:Publish", "sns:GetEndpointAttributes", "sns:DeleteEndpoint"),
+        consumes="push",
+    ),
+)
+
+
+def profile_for(logical_id: str) -> LambdaProfile:
+    for profile in PROFILES:
+        if profile.logical_id == logical_id:
+            return profile
+    known = ", ".join(p.logical_id for p in PROFILES)
+    raise SystemExit(
+        f"The Chalice app has a Lambda function {logical_id!r} that infra/permissions.py has no "
+        f"profile for (known: {known}). Add a LambdaProfile with exactly the tables, queues and "
+        "AWS actions its code path uses: it gets no role until then."
+    )
+
+
+def tables_of(selection: frozenset[str] | str, all_suffixes: list[str]) -> list[str]:
+    if selection == API_TABLES:
+        return [s for s in all_suffixes if s not in WORKER_ONLY_TABLES]
+    unknown = set(selection) - set(all_suffixes)
+    if unknown:
+        raise SystemExit(f"infra/permissions.py names tables the models do not declare: {sorted(unknown)}")
+    return [s for s in all_suffixes if s in selection]
