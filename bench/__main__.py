@@ -5,6 +5,7 @@ benchmark could not run at all (DynamoDB Local missing, a crash).
 
     python -m bench                         # everything (a few minutes)
     python -m bench --only aws_calls,tokens # a subset; results.json is left alone
+    python -m bench --only reminders --reminder-subscribers 10000   # a quick, smaller fan-out
     python -m bench --markdown              # the last results.json as a Markdown table
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bench import environment as env
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
-GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys")
+GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "reminders")
 ORDER = [
     "aws_calls.join_listener.cold",
     "aws_calls.join_listener.warm",
@@ -35,6 +36,11 @@ ORDER = [
     "token_mint_per_s",
     "join_overhead_ratio",
     "max_writes_per_key_per_s",
+    "reminder_fanout_100k_s",
+    "reminder_calls_per_subscriber",
+    "reminder_publishes_per_subscriber",
+    "reminder_send_message_batch_per_subscriber",
+    "reminder_other_calls_per_subscriber",
 ]
 
 
@@ -57,6 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated subset of {', '.join(GROUPS)}")
     parser.add_argument(
         "--markdown", action="store_true", help="print bench/results.json as a Markdown table and exit"
+    )
+    parser.add_argument(
+        "--reminder-subscribers",
+        type=int,
+        help="subscribers of the reminder fan-out (default 100,000, or SPACES_BENCH_REMINDER_SUBSCRIBERS); "
+        "a smaller run is reported under its own name, e.g. reminder_fanout_10k_s",
+    )
+    parser.add_argument(
+        "--reminder-workers", type=int, default=4, help="threads draining the reminder queues (default 4)"
     )
     args = parser.parse_args(argv)
     if args.markdown:
@@ -98,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 notes.extend(out[1])
                 timings.append(f"{name} {time.perf_counter() - t0:.1f} s")
 
-            from bench import aws_calls, hot_keys, imports, join_overhead, tokens
+            from bench import aws_calls, hot_keys, imports, join_overhead, reminders, tokens
 
             step("imports", lambda: imports.run(keys, dynamodb.endpoint_url))
             step("tokens", tokens.run)
@@ -110,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: join_overhead.run(deps, ivs, dynamodb.endpoint_url, table_prefix),
             )
             step("hot_keys", lambda: hot_keys.run(deps, ivs))
+            step(
+                "reminders",
+                lambda: reminders.run(
+                    dynamodb.endpoint_url, args.reminder_subscribers, workers=args.reminder_workers
+                ),
+            )
         finally:
             if ivs is not None:
                 ivs.close()

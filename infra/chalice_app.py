@@ -25,6 +25,10 @@ def _forget_app_modules() -> None:
 @contextmanager
 def fresh_app_import():
     saved = dict(os.environ)
+    # `chalice package` asks botocore for a region only to spell API Gateway's service principal
+    # (apigateway.amazonaws.com in every commercial region); the template itself uses
+    # ${AWS::Region}. Synth must not need AWS configuration, so a region is supplied if none is.
+    os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("CDK_DEFAULT_REGION") or "us-east-1")
     _forget_app_modules()
     try:
         yield

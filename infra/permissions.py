@@ -78,6 +78,16 @@ PROFILES: tuple[LambdaProfile, ...] = (
         writes=frozenset({"discovery"}),
     ),
     LambdaProfile(
+        chalice_name="sweep_presence",
+        logical_id="SweepPresence",
+        kind="worker",
+        # The "live" discovery list, then each Space's presence index shards and participants.
+        reads=frozenset({"discovery", "participants"}),
+        # A timed-out participant leaves: participant, counter shard, the Space (a speaker steps
+        # off the stage) and any raised hand, in one transaction.
+        writes=frozenset({"participants", "counters", "spaces", "speaker-requests"}),
+    ),
+    LambdaProfile(
         chalice_name="reminder_fanout",
         logical_id="ReminderFanout",
         kind="worker",

@@ -311,6 +311,20 @@ def require_live(space: Space) -> None:
         raise Conflict(f"Space {space.id} is {space.state}, not live", code=code)
 
 
+MAX_SEARCH_WORDS = 12
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a title as search matches them: accents and case folded, 2+ characters,
+    each once, at most MAX_SEARCH_WORDS (the rest of a long title is not searchable)."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return list(dict.fromkeys(w for w in _WORD.findall(plain) if len(w) >= 2))[:MAX_SEARCH_WORDS]
+
+
 SPACE_ID_PATTERN = re.compile(r"^[0-9A-Za-z]{1,64}$")
 
 

@@ -6,7 +6,7 @@ import binascii
 import json
 
 from chalicelib.domain.errors import BadRequest, RuleViolation
-from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, iso
+from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, iso, search_words
 from chalicelib.domain.users import validate_user_id
 from chalicelib.services.context import Deps
 
@@ -17,14 +17,14 @@ def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
     state = params.get("state") or LIVE
     if state not in (LIVE, SCHEDULED):
         raise BadRequest("state must be 'live' or 'scheduled'", code="invalid_state")
-    for unsupported in ("following", "q"):
-        if params.get(unsupported):
-            raise RuleViolation(
-                f"the '{unsupported}' filter is not available yet", code="filter_not_available"
-            )
-    topic, host_id = params.get("topic"), params.get("host_id")
-    if topic and host_id:
-        raise BadRequest("filter by topic or by host_id, not both", code="too_many_filters")
+    if params.get("following"):
+        raise RuleViolation("the 'following' filter is not available yet", code="filter_not_available")
+    topic, host_id, query = params.get("topic"), params.get("host_id"), params.get("q")
+    if sum(1 for f in (topic, host_id, query) if f) > 1:
+        raise BadRequest("use one of topic, host_id and q at a time", code="too_many_filters")
+    limit = _limit(params.get("limit"))
+    if query:
+        return _search(deps, state, query, limit, params.get("cursor"))
     list_key = state
     if topic:
         topic = topic.strip().lower()
@@ -34,12 +34,34 @@ def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
     elif host_id:
         list_key = f"{state}#host#{validate_user_id(host_id)}"
 
-    limit = _limit(params.get("limit"))
-    after = _decode_cursor(params.get("cursor"), list_key)
+    after = _decode_cursor(params.get("cursor"), {"list_key": list_key}, ("space_id", "S"), ("rank", "N"))
     # Live: most listeners first. Scheduled: soonest first.
     items, last = deps.spaces.discovery_page(list_key, ascending=state == SCHEDULED, limit=limit, after=after)
     return {
-        "spaces": [_summary(item) for item in items],
+        "spaces": [_summary(item, item.space_id, int(item.rank) if item.state == LIVE else 0) for item in items],
+        "next_cursor": _encode_cursor(last) if last and len(items) == limit else None,
+    }
+
+
+def _search(deps: Deps, state: str, query: str, limit: int, cursor) -> dict:
+    """Title search: every word of `q` must start a word of the title, accents and case aside.
+    The longest word drives the one Query; the others filter its page."""
+    words = search_words(query)
+    if not words:
+        raise BadRequest("q needs a word of at least 2 letters or digits", code="invalid_query")
+    driver = max(words, key=len)
+    bucket = f"{state}#{driver[:2]}"
+    after = _decode_cursor(cursor, {"bucket": bucket}, ("term", "S"))
+    items, last = deps.spaces.search_page(state, driver, limit=limit, after=after)
+    spaces, seen = [], set()
+    for item in items:
+        title_words = search_words(item.title)
+        if item.space_id in seen or not all(any(t.startswith(w) for t in title_words) for w in words):
+            continue
+        seen.add(item.space_id)
+        spaces.append(_summary(item, item.space_id, count=None))
+    return {
+        "spaces": spaces,
         "next_cursor": _encode_cursor(last) if last and len(items) == limit else None,
     }
 
@@ -48,15 +70,16 @@ def refresh_live_ranks(deps: Deps) -> int:
     return deps.spaces.refresh_live_ranks()
 
 
-def _summary(item) -> dict:
-    live = item.state == LIVE
+def _summary(item, space_id: str, count: int | None) -> dict:
+    """A list entry. Live lists carry the participant count as of the last rank refresh;
+    search results carry none (null): open the Space for it."""
     return {
-        "id": item.space_id,
+        "id": space_id,
         "state": item.state,
         "title": item.title,
         "creator_id": item.creator_id,
         "topics": list(item.topics or []),
-        "participant_count": int(item.rank) if live else 0,
+        "participant_count": count,
         "scheduled_start": iso(item.scheduled_start),
         "started_at": iso(item.started_at),
     }
@@ -78,21 +101,24 @@ def _encode_cursor(last: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(last, sort_keys=True).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor, list_key: str) -> dict | None:
+def _decode_cursor(cursor, fixed: dict, *free: tuple[str, str]) -> dict | None:
+    """The last key a page returned, checked to be one of this list's: `fixed` attributes must
+    hold these string values, `free` ones (name, DynamoDB type) just be well-formed."""
     if not cursor:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        last = json.loads(raw)
+        last = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         valid = (
             isinstance(last, dict)
-            and set(last) == {"list_key", "space_id", "rank"}
-            and last["list_key"] == {"S": list_key}
-            and set(last["space_id"]) == {"S"}
-            and set(last["rank"]) == {"N"}
-            and str(last["space_id"]["S"]).isalnum()
-            and float(last["rank"]["N"]) == float(last["rank"]["N"])
+            and set(last) == set(fixed) | {name for name, _ in free}
+            and all(last[k] == {"S": v} for k, v in fixed.items())
+            and all(isinstance(last[name], dict) and set(last[name]) == {kind} for name, kind in free)
+            and all(isinstance(last[name][kind], str) and len(last[name][kind]) <= 300 for name, kind in free)
         )
+        if valid:
+            for name, kind in free:
+                if kind == "N":
+                    float(last[name][kind])
     except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadRequest("cursor is not one this list returned", code="invalid_cursor") from exc
     if not valid:

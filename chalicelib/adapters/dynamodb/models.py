@@ -286,6 +286,24 @@ class DiscoveryModel(Model):
     by_rank = DiscoveryRankIndex()
 
 
+class TitleSearchModel(Model):
+    """Title search: one item per (word of the title, Space), bucketed by state and the word's
+    first two letters, sorted by `word#space_id`: a word-prefix search is one Query with
+    begins_with. Written in the same transactions as the discovery lists."""
+
+    Meta = _Meta.build("title-search")
+
+    bucket = UnicodeAttribute(hash_key=True)  # "<state>#<first two letters>"
+    term = UnicodeAttribute(range_key=True)  # "<word>#<space_id>"
+    space_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    creator_id = UnicodeAttribute()
+    topics = ListAttribute(of=UnicodeAttribute, default=list)
+    state = UnicodeAttribute()
+    scheduled_start = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+
+
 class IdempotencyModel(Model):
     """The record store of Powertools idempotency (its default schema: key `id`, TTL on
     `expiration`). Declared here so the local stack, the tests and infra/ create it like the rest."""
@@ -308,6 +326,7 @@ ALL_MODELS = (
     UserDevicesModel,
     PushClaimModel,
     DiscoveryModel,
+    TitleSearchModel,
     IdempotencyModel,
 )
 

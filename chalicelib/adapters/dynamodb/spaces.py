@@ -25,6 +25,7 @@ from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transact
 from chalicelib.adapters.dynamodb.models import (
     CounterModel,
     DiscoveryModel,
+    TitleSearchModel,
     ParticipantModel,
     SpaceModel,
     SpeakerRequestModel,
@@ -41,6 +42,7 @@ from chalicelib.domain.spaces import (
     Space,
     StageInfo,
     iso,
+    search_words,
 )
 from chalicelib.ports import JoinOutcome, Participant, Refused
 
@@ -119,15 +121,41 @@ def _discovery_items(space: Space, state: str) -> list[DiscoveryModel]:
     ]
 
 
+def _search_keys(space: Space, state: str) -> list[tuple[str, str]]:
+    return [(f"{state}#{word[:2]}", f"{word}#{space.id}") for word in search_words(space.title)]
+
+
 def _put_listings(tx, space: Space, state: str) -> None:
+    """The Space's discovery list items and title-search items, for `state`."""
     for item in _discovery_items(space, state):
         tx.save(f"list:{item.list_key}", item)
+    for bucket, term in _search_keys(space, state):
+        tx.save(
+            f"search:{bucket}:{term}",
+            TitleSearchModel(
+                bucket,
+                term,
+                space_id=space.id,
+                title=space.title,
+                creator_id=space.creator_id,
+                topics=list(space.topics),
+                state=state,
+                scheduled_start=space.scheduled_start,
+                started_at=space.started_at,
+            ),
+        )
 
 
-def _delete_listings(tx, space: Space, state: str, keep: frozenset = frozenset()) -> None:
+def _delete_listings(tx, space: Space, state: str, keep: "Space | None" = None) -> None:
+    """Delete the Space's items for `state`, except those `keep` (its new version) re-puts."""
+    kept_lists = set(discovery_lists(keep, state)) if keep else set()
+    kept_search = set(_search_keys(keep, state)) if keep else set()
     for list_key in discovery_lists(space, state):
-        if list_key not in keep:
+        if list_key not in kept_lists:
             tx.delete(f"unlist:{list_key}", DiscoveryModel(list_key, space.id))
+    for bucket, term in _search_keys(space, state):
+        if (bucket, term) not in kept_search:
+            tx.delete(f"unsearch:{bucket}:{term}", TitleSearchModel(bucket, term))
 
 
 class DynamoSpaceRepository:
@@ -389,8 +417,7 @@ class DynamoSpaceRepository:
             with transaction(self._connection) as tx:
                 tx.update("space", SpaceModel(before.id), actions=actions, condition=condition)
                 if before.state in (SCHEDULED, LIVE):
-                    keep = frozenset(discovery_lists(after, before.state))
-                    _delete_listings(tx, before, before.state, keep=keep)
+                    _delete_listings(tx, before, before.state, keep=after)
                     _put_listings(tx, after, before.state)
         except ConditionsFailed as exc:
             raise Refused("state") from exc
@@ -402,6 +429,22 @@ class DynamoSpaceRepository:
         try:
             result = DiscoveryModel.by_rank.query(
                 list_key, scan_index_forward=ascending, limit=limit, page_size=limit, last_evaluated_key=after
+            )
+            items = list(result)
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return items, result.last_evaluated_key
+
+    def search_page(self, state: str, word: str, *, limit: int, after: dict | None):
+        """Spaces of `state` with a title word starting with `word` (2+ folded characters):
+        (items, last key or None). One Query."""
+        try:
+            result = TitleSearchModel.query(
+                f"{state}#{word[:2]}",
+                TitleSearchModel.term.startswith(word),
+                limit=limit,
+                page_size=limit,
+                last_evaluated_key=after,
             )
             items = list(result)
         except Exception as exc:

@@ -1,0 +1,1 @@
+"""The CDK app that deploys Spaces: see infra/README.md and docs/operations.md."""

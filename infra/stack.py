@@ -1,0 +1,458 @@
+"""One stack per stage: the Chalice app (through `chalice.cdk.Chalice`) and everything it uses.
+
+Resources, by what the app reads in chalicelib/config.py:
+
+| setting                                   | resource                                                    |
+|-------------------------------------------|-------------------------------------------------------------|
+| SPACES_TABLE_PREFIX                       | one DynamoDB table per PynamoDB model (infra/tables.py)     |
+| SPACES_JWT_ISSUER / _AUDIENCE / JWKS_URL  | Cognito user pool and the mobile app client                 |
+| SPACES_IVS_PUBLIC_KEY_ARN                 | AWS::IVS::PublicKey from the public half in SSM             |
+| SPACES_IVS_PRIVATE_KEY_SECRET_ARN         | the private half in Secrets Manager (made by infra.ivs_key)  |
+| SPACES_SCHEDULE_GROUP / _SCHEDULER_ROLE_ARN / _SCHEDULE_DLQ_ARN | Scheduler group, its execution role, its DLQ |
+| SPACES_FANOUT_QUEUE / SPACES_PUSH_QUEUE   | SQS queues, each with a dead-letter queue                   |
+| SPACES_SNS_APNS_ARN / SPACES_SNS_FCM_ARN  | SNS platform applications (custom resource, infra/push_apps)|
+
+They reach every Lambda through `stage_config`'s environment_variables; nothing of this is
+written into `.chalice/config.json`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ivs as ivs
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from infra import permissions
+from infra.chalice_app import fresh_app_import, packaged_template, sqs_event_queues
+from infra.metrics import NAMESPACE
+from infra.monitoring import Monitored, Monitoring
+from infra.stages import API_GATEWAY_STAGE, APP_NAME, StageSettings
+from infra.tables import create_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_NAME = "spaces-api"  # chalicelib.config.SERVICE_NAME
+
+
+_RETENTION = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    try:
+        return _RETENTION[days]
+    except KeyError:
+        raise ValueError(f"log_retention_days must be one of {sorted(_RETENTION)}") from None
+
+
+class SpacesStack(Stack):
+    """Everything one stage of Spaces needs. The construct id is the Chalice stage name, which
+    `chalice.cdk.Chalice` reads from its scope; the CloudFormation stack is `spaces-<stage>`."""
+
+    def __init__(self, scope: Construct, settings: StageSettings, **kwargs):
+        super().__init__(
+            scope,
+            settings.name,
+            stack_name=settings.stack_name,
+            description=f"Spaces ({settings.name}): live audio rooms (infra/, issue 7)",
+            termination_protection=settings.production,
+            **kwargs,
+        )
+        self.settings = settings
+        self.keep = RemovalPolicy.RETAIN if settings.production else RemovalPolicy.DESTROY
+
+        self.tables = create_tables(self, settings)
+        self._queues()
+        self._schedules()
+        self._identity()
+        self._media_keys()
+        self._push_applications()
+        self._app()
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            settings=settings,
+            watched=Monitored(
+                function_names=self.function_names,
+                dead_letter_queues={"fanout": self.fanout_dlq, "push": self.push_dlq, "schedules": self.schedules_dlq},
+                tables=self.tables,
+                schedule_group=self.schedule_group,
+            ),
+        )
+        self._outputs()
+
+    # ------------------------------------------------------------------ queues and schedules
+
+    def _queue_with_dlq(self, id: str, name: str) -> tuple[sqs.Queue, sqs.Queue]:
+        s = self.settings
+        dlq = sqs.Queue(
+            self,
+            f"{id}DeadLetters",
+            queue_name=f"{name}-dlq",
+            retention_period=Duration.days(s.dlq_retention_days),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+        queue = sqs.Queue(
+            self,
+            id,
+            queue_name=name,
+            # AWS's rule for a Lambda event source: at least six times the function's timeout,
+            # so a message is not redelivered while its first delivery still runs.
+            visibility_timeout=Duration.seconds(6 * s.worker_timeout_s),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=s.max_receive_count, queue=dlq),
+        )
+        return queue, dlq
+
+    def _queues(self) -> None:
+        s = self.settings
+        self.fanout_queue, self.fanout_dlq = self._queue_with_dlq("FanoutQueue", s.fanout_queue)
+        self.push_queue, self.push_dlq = self._queue_with_dlq("PushQueue", s.push_queue)
+        self.queues = {"fanout": self.fanout_queue, "push": self.push_queue}
+        self.schedules_dlq = sqs.Queue(
+            self,
+            "SchedulesDeadLetters",
+            queue_name=s.schedules_dlq,
+            retention_period=Duration.days(s.dlq_retention_days),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+
+    def _schedules(self) -> None:
+        s = self.settings
+        self.schedule_group = scheduler.ScheduleGroup(
+            self, "ScheduleGroup", schedule_group_name=s.schedule_group, removal_policy=self.keep
+        )
+        # Scheduler assumes this role to deliver a due reminder. Only for schedules of this
+        # account's group (confused-deputy guard), and only into the fan-out queue, plus the
+        # schedules' dead-letter queue, which Scheduler writes to with the same role.
+        self.scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            description=f"EventBridge Scheduler delivering {s.prefix} reminders to the fan-out queue",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnEquals": {"aws:SourceArn": self.schedule_group.schedule_group_arn},
+                },
+            ),
+        )
+        self.scheduler_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"],
+                resources=[self.fanout_queue.queue_arn, self.schedules_dlq.queue_arn],
+            )
+        )
+
+    # ------------------------------------------------------------------ identity and media keys
+
+    def _identity(self) -> None:
+        s = self.settings
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            user_pool_name=s.prefix,
+            self_sign_up_enabled=True,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            standard_attributes=cognito.StandardAttributes(email=cognito.StandardAttribute(required=True, mutable=True)),
+            password_policy=cognito.PasswordPolicy(min_length=10),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+            deletion_protection=s.production,
+            removal_policy=self.keep,
+        )
+        # The mobile apps: a public client (no secret), SRP sign-in. The app verifies ID tokens:
+        # their `aud` is this client's id (SPACES_JWT_AUDIENCE) and `sub` is the user id.
+        self.app_client = self.user_pool.add_client(
+            "MobileClient",
+            user_pool_client_name=f"{s.prefix}-mobile",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=Duration.hours(1),
+            access_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.days(30),
+        )
+
+    def _media_keys(self) -> None:
+        s = self.settings
+        # Both halves are made once, before the first deploy, by `python -m infra.ivs_key --stage
+        # <stage>`: the private half never passes through CloudFormation. The public half is read
+        # from SSM at deploy time (a CloudFormation parameter that resolves the SSM value).
+        public_pem = ssm.StringParameter.value_for_string_parameter(self, s.ivs_public_key_parameter)
+        self.ivs_public_key = ivs.CfnPublicKey(
+            self,
+            "IvsPublicKey",
+            name=f"{s.prefix}-participant-tokens-v{s.ivs_key_version}",
+            public_key_material=public_pem,
+        )
+        self.ivs_private_key_secret_arn = self._arn("secretsmanager", "secret", s.ivs_private_key_secret, colon=True)
+
+    def _secret_policy_arn(self, name: str) -> str:
+        # An imported secret's ARN ends in a random "-XXXXXX" that is unknown here.
+        return self._arn("secretsmanager", "secret", f"{name}-??????", colon=True)
+
+    # ------------------------------------------------------------------ push
+
+    def _push_applications(self) -> None:
+        s = self.settings
+        apps = {
+            "ios": (s.ios_app_name, s.apns_platform, s.apns_secret),
+            "android": (s.android_app_name, "GCM", s.fcm_secret),
+        }
+        handler_name = f"{s.prefix}-push-apps"
+        provider_name = f"{s.prefix}-push-apps-provider"
+        handler_logs = logs.LogGroup(
+            self, "PushAppsLogs", log_group_name=f"/aws/lambda/{handler_name}",
+            retention=_retention(s.log_retention_days), removal_policy=RemovalPolicy.DESTROY,
+        )
+        provider_logs = logs.LogGroup(
+            self, "PushAppsProviderLogs", log_group_name=f"/aws/lambda/{provider_name}",
+            retention=_retention(s.log_retention_days), removal_policy=RemovalPolicy.DESTROY,
+        )
+        handler_role = iam.Role(self, "PushAppsRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        handler_role.add_to_policy(iam.PolicyStatement(actions=list(permissions.LOGS), resources=[handler_logs.log_group_arn]))
+        handler_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self._secret_policy_arn(secret) for _, _, secret in apps.values()],
+            )
+        )
+        handler_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sns:CreatePlatformApplication", "sns:SetPlatformApplicationAttributes", "sns:DeletePlatformApplication"],
+                resources=[self._platform_app_arn(platform, name) for name, platform, _ in apps.values()],
+            )
+        )
+        handler = lambda_.Function(
+            self,
+            "PushAppsHandler",
+            function_name=handler_name,
+            description="Custom resource: SNS platform applications from Secrets Manager credentials",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            handler="handler.on_event",
+            code=lambda_.Code.from_asset(str(Path(__file__).parent / "push_apps"), exclude=["__pycache__", "*.pyc"]),
+            timeout=Duration.seconds(60),
+            role=handler_role,
+            log_group=handler_logs,
+        )
+        provider_role = iam.Role(self, "PushAppsProviderRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        provider_role.add_to_policy(iam.PolicyStatement(actions=list(permissions.LOGS), resources=[provider_logs.log_group_arn]))
+        provider = cr.Provider(
+            self,
+            "PushAppsProvider",
+            on_event_handler=handler,
+            provider_function_name=provider_name,
+            framework_on_event_role=provider_role,
+            log_group=provider_logs,
+        )
+        self.push_app_arns: dict[str, str] = {}
+        self.push_app_endpoint_arns: list[str] = []
+        for platform_key, (name, platform, secret) in apps.items():
+            resource = CustomResource(
+                self,
+                f"PushApp-{platform_key}",
+                service_token=provider.service_token,
+                resource_type="Custom::SnsPlatformApplication",
+                properties={
+                    "Name": name,
+                    "Platform": platform,
+                    "SecretId": secret,
+                    "Revision": str(s.push_credentials_revision),
+                },
+            )
+            self.push_app_arns[platform_key] = resource.get_att_string("Arn")
+            self.push_app_endpoint_arns.append(
+                self._arn("sns", "endpoint", f"{platform}/{name}/*")
+            )
+
+    def _platform_app_arn(self, platform: str, name: str) -> str:
+        return self._arn("sns", "app", f"{platform}/{name}")
+
+    def _arn(self, service: str, resource: str, name: str, *, colon: bool = False) -> str:
+        """arn:<partition>:<service>:<region>:<account>:<resource>/<name> (or <resource>:<name>)."""
+        return Arn.format(
+            ArnComponents(
+                service=service,
+                resource=resource,
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME if colon else ArnFormat.SLASH_RESOURCE_NAME,
+            ),
+            self,
+        )
+
+    # ------------------------------------------------------------------ the app
+
+    def _environment(self) -> dict[str, str]:
+        s = self.settings
+        issuer = self.user_pool.user_pool_provider_url
+        env = {
+            "SPACES_STAGE": s.name,
+            "SPACES_TABLE_PREFIX": s.prefix,
+            "SPACES_ACCOUNT_ID": Aws.ACCOUNT_ID,
+            "SPACES_JWT_ISSUER": issuer,
+            "SPACES_JWT_AUDIENCE": self.app_client.user_pool_client_id,
+            "SPACES_JWKS_URL": f"{issuer}/.well-known/jwks.json",
+            "SPACES_MEDIA_BACKEND": "ivs",
+            "SPACES_IVS_PUBLIC_KEY_ARN": self.ivs_public_key.attr_arn,
+            "SPACES_IVS_PRIVATE_KEY_SECRET_ARN": self.ivs_private_key_secret_arn,
+            "SPACES_SCHEDULE_GROUP": s.schedule_group,
+            "SPACES_SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
+            "SPACES_SCHEDULE_DLQ_ARN": self.schedules_dlq.queue_arn,
+            # Plain names, not tokens: the SQS consumers are bound to them when `chalice package`
+            # imports the app (chalicelib/jobs/reminders.py).
+            "SPACES_FANOUT_QUEUE": s.fanout_queue,
+            "SPACES_PUSH_QUEUE": s.push_queue,
+            "SPACES_SNS_APNS_ARN": self.push_app_arns["ios"],
+            "SPACES_SNS_FCM_ARN": self.push_app_arns["android"],
+            "SPACES_TRACING_ENABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+        }
+        env.update(s.app_overrides)
+        return env
+
+    def _role_for(self, profile: permissions.LambdaProfile, log_group: logs.LogGroup) -> iam.Role:
+        role = iam.Role(
+            self,
+            f"{profile.logical_id}Role",
+            description=f"{self.settings.function_name(profile.chalice_name)}: least privilege (infra/permissions.py)",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+
+        def allow(actions, resources, **kw):
+            role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=list(resources), **kw))
+
+        allow(permissions.LOGS, [log_group.log_group_arn])
+        allow(permissions.XRAY, ["*"])  # X-Ray has no resource-level permissions
+        suffixes = list(self.tables)
+        reads = permissions.tables_of(profile.reads, suffixes)
+        writes = permissions.tables_of(profile.writes, suffixes)
+        if reads:
+            allow(permissions.DYNAMODB_READ, [a for t in reads for a in self.tables[t].resource_arns])
+        if writes:
+            allow(permissions.DYNAMODB_WRITE, [self.tables[t].arn for t in writes])
+        if profile.ivs_stage_actions:
+            allow(profile.ivs_stage_actions, [self._arn("ivs", "stage", "*")])
+        if profile.reads_ivs_private_key:
+            allow(["secretsmanager:GetSecretValue"], [self._secret_policy_arn(self.settings.ivs_private_key_secret)])
+        if profile.creates_push_endpoints:
+            allow(["sns:CreatePlatformEndpoint"], list(self.push_app_arns.values()))
+        if profile.push_endpoint_actions:
+            allow(profile.push_endpoint_actions, self.push_app_endpoint_arns)
+        if profile.manages_schedules:
+            allow(
+                ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"],
+                [self._arn("scheduler", "schedule", f"{self.settings.schedule_group}/*")],
+            )
+            allow(
+                ["iam:PassRole"],
+                [self.scheduler_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        if profile.sends_to:
+            allow(permissions.SQS_SEND, [self.queues[q].queue_arn for q in profile.sends_to])
+        if profile.consumes:
+            allow(permissions.SQS_CONSUME, [self.queues[profile.consumes].queue_arn])
+        return role
+
+    def _app(self) -> None:
+        from chalice.cdk import Chalice
+
+        s = self.settings
+        # Chalice must know a role for the functions it packages; each function's Role is then
+        # replaced by its own (below). The API's role is the placeholder.
+        api_profile = permissions.profile_for("APIHandler")
+        api_logs = self._log_group(api_profile)
+        api_role = self._role_for(api_profile, api_logs)
+        stage_config = {
+            "api_gateway_stage": API_GATEWAY_STAGE,
+            "manage_iam_role": False,
+            "iam_role_arn": api_role.role_arn,
+            "autogen_policy": False,
+            "xray": True,
+            "lambda_memory_size": s.worker_memory_mb,
+            "lambda_timeout": s.worker_timeout_s,
+            "environment_variables": self._environment(),
+            "tags": {"app": APP_NAME, "stage": s.name},
+        }
+        with fresh_app_import():
+            self.chalice = Chalice(self, "ChaliceApp", source_dir=str(ROOT), stage_config=stage_config)
+        template = packaged_template(self.chalice)
+
+        function_ids = [
+            logical_id
+            for logical_id, resource in template["Resources"].items()
+            if resource["Type"] == "AWS::Serverless::Function"
+        ]
+        self.function_names: dict[str, str] = {}
+        for logical_id in function_ids:
+            profile = permissions.profile_for(logical_id)
+            if profile is api_profile:
+                log_group, role = api_logs, api_role
+            else:
+                log_group = self._log_group(profile)
+                role = self._role_for(profile, log_group)
+            name = s.function_name(profile.chalice_name)
+            fn = self.chalice.get_resource(logical_id)
+            fn.add_property_override("FunctionName", name)
+            fn.add_property_override("Role", role.role_arn)
+            if profile.kind == "api":
+                fn.add_property_override("MemorySize", s.api_memory_mb)
+                fn.add_property_override("Timeout", s.api_timeout_s)
+                if s.api_reserved_concurrency is not None:
+                    fn.add_property_override("ReservedConcurrentExecutions", s.api_reserved_concurrency)
+            fn.add_resource_dependency(log_group.node.default_child)
+            self.function_names[logical_id] = name
+
+        # The consumers were bound to queue names when `chalice package` imported the app: make
+        # sure those are the queues this stack creates, or stop here rather than deploy a
+        # consumer listening to nothing.
+        queue_names = {"fanout": s.fanout_queue, "push": s.push_queue}
+        for logical_id, queue_name in sqs_event_queues(template).items():
+            want = queue_names.get(permissions.profile_for(logical_id).consumes or "")
+            if queue_name != want:
+                raise SystemExit(
+                    f"{logical_id} is bound to SQS queue {queue_name!r}, but this stack creates {want!r}. "
+                    "chalicelib/jobs/reminders.py must take the queue names from the stage's settings."
+                )
+
+        # One API name per stage, so API Gateway's metrics (dimension ApiName) never mix stages.
+        api = self.chalice.get_resource("RestAPI")
+        api.add_property_override("Name", s.prefix)
+        api.add_property_override("DefinitionBody.info.title", s.prefix)
+
+    def _log_group(self, profile: permissions.LambdaProfile) -> logs.LogGroup:
+        s = self.settings
+        return logs.LogGroup(
+            self,
+            f"{profile.logical_id}Logs",
+            log_group_name=f"/aws/lambda/{s.function_name(profile.chalice_name)}",
+            retention=_retention(s.log_retention_days),
+            removal_policy=self.keep,
+        )
+
+    def _outputs(self) -> None:
+        CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=self.app_client.user_pool_client_id)
+        CfnOutput(self, "JwtIssuer", value=self.user_pool.user_pool_provider_url)
+        CfnOutput(self, "IvsPublicKeyArn", value=self.ivs_public_key.attr_arn)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "DashboardName", value=self.settings.prefix)
