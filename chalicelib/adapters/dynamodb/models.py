@@ -355,7 +355,13 @@ def share_one_connection() -> None:
     """
     shared = ALL_MODELS[0]._get_connection().connection
     for model in ALL_MODELS[1:]:
-        model._get_connection().connection = shared
+        table = model._get_connection()
+        if table.connection is shared:
+            continue
+        # The shared connection must know this table's key schema, as its own one did.
+        if model.Meta.table_name not in shared._tables:
+            shared.add_meta_table(table.connection.get_meta_table(model.Meta.table_name))
+        table.connection = shared
 
 
 def use_endpoint(endpoint_url: str, table_prefix: str | None = None) -> None:
