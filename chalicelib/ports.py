@@ -45,6 +45,9 @@ class MediaPort(Protocol):
     def disconnect_participant(self, stage_arn: str, participant_id: str, reason: str) -> None:
         """Disconnect one participant. A participant already gone is not an error."""
 
+    def list_stages(self) -> list[tuple[str, str, int]]:
+        """This app's stages: (arn, space_id, created_at epoch seconds)."""
+
 
 class TokenMinter(Protocol):
     """Mints participant tokens in-process (no API call: CreateParticipantToken is capped at 50 TPS)."""

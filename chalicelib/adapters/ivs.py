@@ -12,6 +12,7 @@ client or imports boto3. Failures are translated by error code only:
 from __future__ import annotations
 
 import re
+import time
 
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import StageInfo
@@ -33,12 +34,14 @@ def stage_name_for(space_id: str) -> str:
 class IvsMedia:
     """MediaPort implemented with the IVS real-time stage API."""
 
-    def __init__(self, client, *, tags: dict | None = None):
+    def __init__(self, client, *, tags: dict | None = None, clock=time.time):
         self._client = client
         self._tags = dict(tags or {})
+        self._clock = clock
 
     def create_stage(self, space_id: str) -> StageInfo:
-        tags = {**self._tags, "space_id": space_id}
+        # created_at lets the orphan sweep leave alone a stage whose Space is being written now.
+        tags = {**self._tags, "space_id": space_id, "created_at": str(int(self._clock()))}
         response = self._call(
             "CreateStage", self._client.create_stage, name=stage_name_for(space_id), tags=tags
         )
@@ -56,6 +59,20 @@ class IvsMedia:
                 code=MEDIA_UNAVAILABLE,
             )
         return StageInfo(arn=stage["arn"], events_url=events_url, whip_url=whip_url)
+
+    def list_stages(self) -> list[tuple[str, str, int]]:
+        """This app's stages (tagged like the ones it creates): (arn, space_id, created_at)."""
+        found, token = [], None
+        while True:
+            params = {"maxResults": 100, **({"nextToken": token} if token else {})}
+            page = self._call("ListStages", self._client.list_stages, **params)
+            for stage in page.get("stages", []):
+                tags = stage.get("tags") or {}
+                if "space_id" in tags and all(tags.get(k) == v for k, v in self._tags.items()):
+                    found.append((stage["arn"], tags["space_id"], int(tags.get("created_at", "0") or 0)))
+            token = page.get("nextToken")
+            if not token:
+                return found
 
     def delete_stage(self, stage_arn: str) -> None:
         self._call("DeleteStage", self._client.delete_stage, gone_is_ok=True, arn=stage_arn)

@@ -21,6 +21,7 @@ import re
 import secrets
 import string
 import threading
+import time
 
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import StageInfo
@@ -32,7 +33,7 @@ PARTICIPANT_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 _ALNUM = string.ascii_letters + string.digits
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
-_METHODS = ("create_stage", "delete_stage", "disconnect_participant")
+_METHODS = ("create_stage", "delete_stage", "disconnect_participant", "list_stages")
 
 
 def _random(alphabet: str, n: int) -> str:
@@ -42,10 +43,12 @@ def _random(alphabet: str, n: int) -> str:
 class LocalMedia:
     """MediaPort kept in memory. Thread-safe: every method holds one lock."""
 
-    def __init__(self, *, region: str = "us-east-1", account_id: str = "123456789012"):
+    def __init__(self, *, region: str = "us-east-1", account_id: str = "123456789012", clock=time.time):
         self.region = region
         self.account_id = account_id
+        self.clock = clock
         self.stages: dict[str, str] = {}
+        self.created_at: dict[str, int] = {}
         self.created: list[StageInfo] = []
         self.deleted: list[str] = []
         self.disconnected: list[tuple[str, str, str]] = []
@@ -71,8 +74,14 @@ class LocalMedia:
                 whip_url=WHIP_URL_TEMPLATE.format(host=_random(_LOWER_ALNUM, 12)),
             )
             self.stages[arn] = space_id
+            self.created_at[arn] = int(self.clock())
             self.created.append(info)
             return info
+
+    def list_stages(self) -> list[tuple[str, str, int]]:
+        with self._lock:
+            self._maybe_fail("list_stages")
+            return [(arn, space_id, self.created_at[arn]) for arn, space_id in self.stages.items()]
 
     def delete_stage(self, stage_arn: str) -> None:
         _check_arn(stage_arn)

@@ -1,10 +1,11 @@
 """Scheduled jobs: retry stage deletions that failed when a Space ended; refresh the live
-discovery ranks from the sharded participant counts; stop counting clients that vanished."""
+discovery ranks from the sharded participant counts; stop counting clients that vanished;
+delete stages no live Space uses."""
 from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.services.discovery import refresh_live_ranks
-from chalicelib.services.spaces import release_pending_media
+from chalicelib.services.spaces import reconcile_stages, release_pending_media
 from chalicelib.services.stage import sweep_presence
 
 bp = Blueprint(__name__)
@@ -32,3 +33,11 @@ def sweep(event):
     bootstrap.logger().info("presence swept", disconnected=swept)
     bootstrap.flush_metrics()
     return {"disconnected": swept}
+
+
+@bp.schedule("rate(15 minutes)", name="reconcile_stages")
+def reconcile(event):
+    deleted = reconcile_stages(bootstrap.deps())
+    bootstrap.logger().info("stages reconciled", deleted=deleted)
+    bootstrap.flush_metrics()
+    return {"deleted": deleted}

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
-from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
+from chalicelib.domain.errors import Conflict, DependencyFailed, NotFound, RuleViolation
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
@@ -191,6 +191,37 @@ def _host_busy(deps: Deps, user_id: str) -> Conflict:
         code="host_already_live",
         details={"space_id": live_id} if live_id else None,
     )
+
+
+ORPHAN_GRACE_SECONDS = 900
+
+
+def reconcile_stages(deps: Deps, grace_seconds: int = ORPHAN_GRACE_SECONDS) -> int:
+    """Delete stages no live Space uses: left behind when a create or start failed and its
+    clean-up failed too, or when IVS created a stage whose answer was lost. A stage younger than
+    the grace period may belong to a write still in flight and is left alone. Returns how many
+    were deleted."""
+    now = deps.clock.now().timestamp()
+    deleted = 0
+    for arn, space_id, created_at in deps.media.list_stages():
+        if now - created_at < grace_seconds:
+            continue
+        try:
+            space = deps.spaces.get(space_id, with_count=False)
+        except NotFound:
+            space = None
+        if space is not None and space.state == LIVE and space.stage and space.stage.arn == arn:
+            continue
+        try:
+            deps.media.delete_stage(arn)
+        except DependencyFailed:
+            logger.warning("orphan stage delete failed", stage_arn=arn, space_id=space_id)
+            continue
+        deleted += 1
+        logger.info("orphan stage deleted", stage_arn=arn, space_id=space_id)
+    if deleted:
+        deps.telemetry.count("OrphanStageDeleted", deleted)
+    return deleted
 
 
 def _write_landed(deps: Deps, intended: Space) -> bool:

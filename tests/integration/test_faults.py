@@ -790,3 +790,26 @@ def test_every_mutating_route_under_faults_keeps_the_books_straight(api, deps, c
 @pytest.mark.parametrize("seed", [SEED + 1, SEED + 2, SEED + 3])
 def test_many_spaces_under_faults_keep_the_books_straight(api, deps, chaos, new_user, seed):
     play(api, deps, chaos, new_user, seed=seed, episodes=3, live_steps=60)
+
+
+def test_orphan_stages_are_found_and_deleted_after_a_grace_period(api, deps, chaos, host):
+    from chalicelib.services.spaces import reconcile_stages
+
+    # A create whose write failed and whose clean-up failed too leaves a stage behind.
+    chaos.db.fail_next("TransactWriteItems", "internal")
+    chaos.media.fail_next("delete_stage", 3)
+    assert api.post("/spaces", host, {"title": "Orphan maker"}).status_code == 503
+    [orphan] = list(deps.media.stages)
+    live = api.post("/spaces", host, {"title": "Real"}).data
+    fresh_orphan = deps.media.create_stage("01NOSUCHSPACE0000000000000")  # a write still in flight
+    now = deps.clock.now().timestamp()
+    deps.media.created_at[orphan] = int(now) - 3600
+
+    for arn in list(deps.media.created_at):
+        if arn not in (orphan, fresh_orphan.arn):
+            deps.media.created_at[arn] = int(now) - 3600
+
+    assert reconcile_stages(deps) == 1
+    assert orphan not in deps.media.stages, "the orphan is gone"
+    assert fresh_orphan.arn in deps.media.stages, "a young stage is left alone"
+    assert list(deps.media.stages.values()).count(live["id"]) == 1, "a live Space keeps its stage"

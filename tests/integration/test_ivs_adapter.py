@@ -29,7 +29,7 @@ from botocore.exceptions import (
     ParamValidationError,
     ReadTimeoutError,
 )
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from botocore.validate import ParamValidator
 
 from chalicelib.adapters.ivs import IvsMedia, stage_name_for
@@ -93,7 +93,7 @@ class TestCreateStage:
         stubber.add_response(
             "create_stage",
             stage_response(tags={"app": "spaces", "space_id": "sp1"}),
-            expected_params={"name": "space-sp1", "tags": {"app": "spaces", "space_id": "sp1"}},
+            expected_params={"name": "space-sp1", "tags": {"app": "spaces", "space_id": "sp1", "created_at": ANY}},
         )
 
         stage = IvsMedia(client, tags={"app": "spaces"}).create_stage("sp1")
@@ -105,7 +105,7 @@ class TestCreateStage:
         stubber.add_response(
             "create_stage",
             stage_response(),
-            expected_params={"name": "space-sp1", "tags": {"space_id": "sp1"}},
+            expected_params={"name": "space-sp1", "tags": {"space_id": "sp1", "created_at": ANY}},
         )
 
         IvsMedia(client, tags={"space_id": "something-else"}).create_stage("sp1")
@@ -171,7 +171,7 @@ class TestDisconnectParticipant:
 CALLS = {
     "create_stage": (
         lambda media: media.create_stage("sp1"),
-        {"name": "space-sp1", "tags": {"space_id": "sp1"}},
+        {"name": "space-sp1", "tags": {"space_id": "sp1", "created_at": ANY}},
     ),
     "delete_stage": (lambda media: media.delete_stage(ARN), {"arn": ARN}),
     "disconnect_participant": (
@@ -466,3 +466,22 @@ class TestLocalMediaRecords:
         assert len({s.arn for s in results}) == 400
         assert len(media.stages) == 400
         assert len(media.created) == 400
+
+
+class TestListStages:
+    def test_lists_only_this_apps_stages_across_pages_with_their_space_and_age(self, client, stubber):
+        mine = {"app": "spaces", "stage": "dev", "space_id": "sp1", "created_at": "1000"}
+        stubber.add_response(
+            "list_stages",
+            {"stages": [{"arn": ARN, "tags": mine}, {"arn": ARN[:-1] + "X", "tags": {"app": "other"}}], "nextToken": "t1"},
+            expected_params={"maxResults": 100},
+        )
+        stubber.add_response(
+            "list_stages",
+            {"stages": [{"arn": ARN[:-1] + "Y", "tags": {**mine, "space_id": "sp2", "created_at": "2000"}}]},
+            expected_params={"maxResults": 100, "nextToken": "t1"},
+        )
+
+        stages = IvsMedia(client, tags={"app": "spaces", "stage": "dev"}).list_stages()
+
+        assert stages == [(ARN, "sp1", 1000), (ARN[:-1] + "Y", "sp2", 2000)]
