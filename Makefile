@@ -68,3 +68,24 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) .local
+
+# ---------------------------------------------------------------------------------------------
+# Infrastructure (infra/, docs/operations.md). `make synth` needs no AWS account: it writes the
+# CloudFormation templates of every stage to cdk.out/. deploy and destroy run the CDK CLI from
+# npm, pinned (3.x cannot read this cloud-assembly schema); infra.preflight checks credentials,
+# the one-time inputs and refuses to destroy prod before the CLI runs.
+.PHONY: synth deploy destroy
+STAGE ?= dev
+CDK_CLI := npx --yes aws-cdk@2.1148.1
+CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+
+synth: venv
+	$(CDK_ENV) $(PY) infra/app.py
+
+deploy: venv
+	@$(PY) -m infra.preflight deploy $(STAGE)
+	$(CDK_ENV) $(CDK_CLI) deploy --app "$(PY) infra/app.py" --context stage=$(STAGE) --require-approval broadening $(STAGE)
+
+destroy: venv
+	@$(PY) -m infra.preflight destroy $(STAGE)
+	$(CDK_ENV) $(CDK_CLI) destroy --app "$(PY) infra/app.py" --context stage=$(STAGE) $(STAGE)

@@ -6,8 +6,9 @@ built here from its profile. The profiles are written from the code paths each e
 exist: a function without a profile stops the synth, so a new job cannot ship with a guessed or
 borrowed role.
 
-Where an action has no resource-level permissions in IAM, the statement is the only one allowed a
-`*` resource: X-Ray's PutTraceSegments / PutTelemetryRecords. No statement anywhere has a `*` action.
+Where an action has no resource-level permissions in IAM, its statement is the only kind allowed a
+`*` resource (ACTIONS_WITHOUT_RESOURCE_TYPES: X-Ray's PutTraceSegments / PutTelemetryRecords, and
+IVS ListStages, a List action on the account). No statement anywhere has a `*` action.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ SQS_CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisi
 SQS_SEND = ("sqs:SendMessage", "sqs:GetQueueUrl")
 XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
+IVS_LIST_STAGES = ("ivs:ListStages",)
+ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES)
 
 # Tables only the push worker touches. Every other table is the API's (the routes reach nearly
 # all of them, and a table added to ALL_MODELS for a route is then usable without an infra change).
@@ -38,6 +41,7 @@ class LambdaProfile:
     reads: frozenset[str] | str = frozenset()
     writes: frozenset[str] | str = frozenset()
     ivs_stage_actions: tuple[str, ...] = ()
+    lists_ivs_stages: bool = False
     reads_ivs_private_key: bool = False
     creates_push_endpoints: bool = False
     push_endpoint_actions: tuple[str, ...] = ()
@@ -68,6 +72,15 @@ PROFILES: tuple[LambdaProfile, ...] = (
         kind="worker",
         reads=frozenset({"spaces"}),  # the sparse media_release_pending index, then the Spaces
         writes=frozenset({"spaces"}),  # clears release_pending
+        ivs_stage_actions=("ivs:DeleteStage",),
+    ),
+    LambdaProfile(
+        chalice_name="reconcile_stages",
+        logical_id="ReconcileStages",
+        kind="worker",
+        # Lists this app's stages (by tag), reads the Space each names, deletes the orphans.
+        reads=frozenset({"spaces"}),
+        lists_ivs_stages=True,
         ivs_stage_actions=("ivs:DeleteStage",),
     ),
     LambdaProfile(

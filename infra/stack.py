@@ -351,6 +351,8 @@ class SpacesStack(Stack):
             allow(permissions.DYNAMODB_WRITE, [self.tables[t].arn for t in writes])
         if profile.ivs_stage_actions:
             allow(profile.ivs_stage_actions, [self._arn("ivs", "stage", "*")])
+        if profile.lists_ivs_stages:
+            allow(permissions.IVS_LIST_STAGES, ["*"])  # a List action: no resource-level permissions
         if profile.reads_ivs_private_key:
             allow(["secretsmanager:GetSecretValue"], [self._secret_policy_arn(self.settings.ivs_private_key_secret)])
         if profile.creates_push_endpoints:

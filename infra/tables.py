@@ -33,12 +33,17 @@ class TableSpec:
         return [i["IndexName"] for i in self.global_secondary_indexes + self.local_secondary_indexes]
 
 
+def _ordered(key_schema) -> list[dict]:
+    # DynamoDB wants the HASH key first; PynamoDB lists keys in attribute declaration order.
+    return sorted((dict(k) for k in key_schema), key=lambda k: k["KeyType"] != "HASH")
+
+
 def _index(raw: dict) -> dict:
     # PynamoDB describes an index in snake_case for its own CreateTable call; CloudFormation
     # wants the API's names. Only keys and projection: on-demand indexes have no throughput.
     return {
         "IndexName": raw["index_name"],
-        "KeySchema": [dict(k) for k in raw["key_schema"]],
+        "KeySchema": _ordered(raw["key_schema"]),
         "Projection": dict(raw["projection"]),
     }
 
@@ -50,7 +55,7 @@ def table_spec(model) -> TableSpec:
         raise ValueError(f"{model.__name__} declares {len(ttl)} TTL attributes; DynamoDB allows one")
     return TableSpec(
         suffix=model.Meta.suffix,
-        key_schema=[dict(k) for k in schema["key_schema"]],
+        key_schema=_ordered(schema["key_schema"]),
         attribute_definitions=[dict(a) for a in schema["attribute_definitions"]],
         global_secondary_indexes=[_index(i) for i in schema.get("global_secondary_indexes", [])],
         local_secondary_indexes=[_index(i) for i in schema.get("local_secondary_indexes", [])],

@@ -23,3 +23,15 @@ def follow(user_id):
 @endpoint()
 def unfollow(user_id):
     return users.unfollow(bootstrap.deps(), current_user_id(bp.current_request), user_id)
+
+
+@bp.route("/users/{user_id}/block", methods=["POST"])
+@endpoint()
+def block(user_id):
+    return users.block(bootstrap.deps(), current_user_id(bp.current_request), user_id)
+
+
+@bp.route("/users/{user_id}/block", methods=["DELETE"])
+@endpoint()
+def unblock(user_id):
+    return users.unblock(bootstrap.deps(), current_user_id(bp.current_request), user_id)

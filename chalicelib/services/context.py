@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.config import Settings
-from chalicelib.domain.spaces import SpaceRules, StageInfo
+from chalicelib.domain.spaces import SpaceRules
 from chalicelib.domain.users import HostingRules
 
 
@@ -29,10 +29,11 @@ class MediaCache:
     def __init__(self, ttl_seconds: float, monotonic=time.monotonic):
         self._ttl = ttl_seconds
         self._monotonic = monotonic
-        self._entries: dict[str, tuple[float, StageInfo]] = {}
+        self._entries: dict[str, tuple[float, object]] = {}
         self._lock = threading.Lock()
 
-    def get(self, space_id: str) -> StageInfo | None:
+    def get(self, space_id: str):
+        """What `put` stored for this Space, while fresh; else None."""
         with self._lock:
             entry = self._entries.get(space_id)
             if entry is None:
@@ -42,17 +43,22 @@ class MediaCache:
                 return None
             return entry[1]
 
-    def put(self, space_id: str, stage: StageInfo) -> None:
+    def put(self, space_id: str, value) -> None:
         if self._ttl <= 0:
             return
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[space_id] = (self._monotonic() + self._ttl, stage)
+            self._entries[space_id] = (self._monotonic() + self._ttl, value)
 
     def drop(self, space_id: str) -> None:
         with self._lock:
             self._entries.pop(space_id, None)
+
+
+class BlockersCache(MediaCache):
+    """Per-container memory of who blocked whom, for discovery (a block shows there within the
+    TTL; joins check blocks in the database on every call)."""
 
 
 class NullTelemetry:
@@ -80,9 +86,13 @@ class Deps:
     push_queue: object = None  # ports.QueuePort
     sleep: object = time.sleep  # backoff between publish attempts (tests pass a no-op)
 
+    blockers_cache: BlockersCache | None = None
+
     def __post_init__(self):
         if self.media_cache is None:
             self.media_cache = MediaCache(self.settings.media_cache_seconds)
+        if self.blockers_cache is None:
+            self.blockers_cache = BlockersCache(60)
 
     @property
     def hosting_rules(self) -> HostingRules:

@@ -9,6 +9,7 @@ from chalicelib.domain.errors import BadRequest, RuleViolation
 from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, iso, search_words
 from chalicelib.domain.users import validate_user_id
 from chalicelib.services.context import Deps
+from chalicelib.services.users import blockers_of
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
@@ -24,7 +25,7 @@ def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
         raise BadRequest("use one of topic, host_id and q at a time", code="too_many_filters")
     limit = _limit(params.get("limit"))
     if query:
-        return _search(deps, state, query, limit, params.get("cursor"))
+        return _search(deps, user_id, state, query, limit, params.get("cursor"))
     list_key = state
     if topic:
         topic = topic.strip().lower()
@@ -37,13 +38,18 @@ def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
     after = _decode_cursor(params.get("cursor"), {"list_key": list_key}, ("space_id", "S"), ("rank", "N"))
     # Live: most listeners first. Scheduled: soonest first.
     items, last = deps.spaces.discovery_page(list_key, ascending=state == SCHEDULED, limit=limit, after=after)
+    hidden = blockers_of(deps, user_id)
     return {
-        "spaces": [_summary(item, item.space_id, int(item.rank) if item.state == LIVE else 0) for item in items],
+        "spaces": [
+            _summary(item, item.space_id, int(item.rank) if item.state == LIVE else 0)
+            for item in items
+            if item.creator_id not in hidden
+        ],
         "next_cursor": _encode_cursor(last) if last and len(items) == limit else None,
     }
 
 
-def _search(deps: Deps, state: str, query: str, limit: int, cursor) -> dict:
+def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, cursor) -> dict:
     """Title search: every word of `q` must start a word of the title, accents and case aside.
     The longest word drives the one Query; the others filter its page."""
     words = search_words(query)
@@ -53,10 +59,10 @@ def _search(deps: Deps, state: str, query: str, limit: int, cursor) -> dict:
     bucket = f"{state}#{driver[:2]}"
     after = _decode_cursor(cursor, {"bucket": bucket}, ("term", "S"))
     items, last = deps.spaces.search_page(state, driver, limit=limit, after=after)
-    spaces, seen = [], set()
+    spaces, seen = [], set(blockers_of(deps, user_id))
     for item in items:
         title_words = search_words(item.title)
-        if item.space_id in seen or not all(any(t.startswith(w) for t in title_words) for w in words):
+        if item.space_id in seen or item.creator_id in seen or not all(any(t.startswith(w) for t in title_words) for w in words):
             continue
         seen.add(item.space_id)
         spaces.append(_summary(item, item.space_id, count=None))

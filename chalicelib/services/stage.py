@@ -67,23 +67,31 @@ def _live_stage(space: Space) -> StageInfo:
 
 
 def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
-    stage = deps.media_cache.get(space_id)
+    cached = deps.media_cache.get(space_id)
     known: Participant | None = None
-    if stage is None:
+    if cached is None:
         space, known = deps.spaces.get_with_participant(space_id, user_id)
-        stage = _live_stage(space)
-        deps.media_cache.put(space_id, stage)
+        cached = (_live_stage(space), space.creator_id)
+        deps.media_cache.put(space_id, cached)
+    stage, creator_id = cached
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
 
     participant_id = _new_participant_id()
     try:
         outcome = deps.spaces.join(
-            space_id, user_id, known=known, participant_id=participant_id, now=deps.clock.now()
+            space_id,
+            user_id,
+            known=known,
+            participant_id=participant_id,
+            now=deps.clock.now(),
+            host_id=creator_id,
         )
     except Refused as exc:
         if exc.part == "removed":
             raise Forbidden("you were removed from this Space", code="removed_from_space") from exc
+        if exc.part == "blocked":
+            raise Forbidden("the host has blocked you", code="blocked_by_host") from exc
         raise Conflict("your place in this Space changed while joining; try again", code="join_conflict") from exc
     role = outcome.participant.role
     if outcome.newly_connected:

@@ -36,3 +36,35 @@ def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict:
     if removed:
         deps.telemetry.count("UserUnfollowed")
     return {"user_id": followee_id, "following": False, "changed": removed}
+
+
+def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
+    """Block a user: they cannot join the blocker's Spaces nor see them in discovery. If the
+    blocker is live now and the user is in that Space, they are removed from it too."""
+    validate_user_id(target_id)
+    if blocker_id == target_id:
+        raise RuleViolation("you cannot block yourself", code="cannot_block_self")
+    created = deps.users.block(blocker_id, target_id, deps.clock.now())
+    live_space_id = deps.users.live_space_of(blocker_id)
+    if live_space_id and deps.spaces.get_participant(live_space_id, target_id) is not None:
+        from chalicelib.services.stage import remove_participant
+
+        remove_participant(deps, blocker_id, live_space_id, target_id)
+    if created:
+        deps.telemetry.count("UserBlocked")
+    return {"user_id": target_id, "blocked": True, "changed": created}
+
+
+def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict:
+    validate_user_id(target_id)
+    removed = deps.users.unblock(blocker_id, target_id)
+    return {"user_id": target_id, "blocked": False, "changed": removed}
+
+
+def blockers_of(deps: Deps, user_id: str) -> set[str]:
+    """Who blocked this user, remembered by the container for a minute (discovery only)."""
+    cached = deps.blockers_cache.get(user_id)
+    if cached is None:
+        cached = frozenset(deps.users.blockers_of(user_id))
+        deps.blockers_cache.put(user_id, cached)
+    return cached

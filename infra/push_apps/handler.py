@@ -35,6 +35,11 @@ CREDENTIAL_ATTRIBUTES = (
 PLATFORMS = ("APNS", "APNS_SANDBOX", "GCM")
 
 
+def _error_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    return (response or {}).get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
 def _clients():
     import boto3
 
@@ -45,7 +50,9 @@ def credentials(secrets, secret_id: str, platform: str) -> dict[str, str]:
     """The platform application attributes stored in `secret_id`, checked for shape."""
     try:
         raw = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
-    except secrets.exceptions.ResourceNotFoundException:
+    except Exception as exc:
+        if _error_code(exc) != "ResourceNotFoundException":
+            raise
         raise RuntimeError(
             f"secret {secret_id!r} does not exist: store the {platform} credentials first "
             "(docs/operations.md, 'Push credentials')"
@@ -85,8 +92,9 @@ def on_event(event: dict, context=None, clients=None) -> dict:
         if _is_application_arn(arn):  # a failed create leaves a placeholder id: nothing to delete
             try:
                 sns.delete_platform_application(PlatformApplicationArn=arn)
-            except sns.exceptions.NotFoundException:
-                pass
+            except Exception as exc:
+                if _error_code(exc) not in ("NotFound", "NotFoundException"):
+                    raise
         return {"PhysicalResourceId": arn}
 
     name, platform, secret_id = _properties(event)

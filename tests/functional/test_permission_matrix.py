@@ -38,6 +38,8 @@ GET    /health                                          | -        | -          
 GET    /users/{user_id}                                 | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
 POST   /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200
 DELETE /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
+POST   /users/{user_id}/block                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200
+DELETE /users/{user_id}/block                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
 POST   /spaces                                          | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422
 GET    /spaces                                          | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
 GET    /spaces/{space_id}                               | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200

@@ -83,6 +83,29 @@ class FollowModel(Model):
     followers = FollowersIndex()
 
 
+class BlockedByIndex(GlobalSecondaryIndex):
+    """Who blocked this user: discovery hides those hosts' Spaces from them."""
+
+    class Meta:
+        index_name = "blocked_by"
+        projection = KeysOnlyProjection()
+
+    blocked_id = UnicodeAttribute(hash_key=True)
+    blocker_id = UnicodeAttribute(range_key=True)
+
+
+class BlockModel(Model):
+    """`blocker_id` blocked `blocked_id`: the blocked user cannot join the blocker's Spaces
+    (a condition in the join transaction) and does not see them in discovery."""
+
+    Meta = _Meta.build("blocks")
+
+    blocker_id = UnicodeAttribute(hash_key=True)
+    blocked_id = UnicodeAttribute(range_key=True)
+    created_at = UTCDateTimeAttribute()
+    blocked_by = BlockedByIndex()
+
+
 class SpacesByCreatorIndex(GlobalSecondaryIndex):
     """A host's Spaces by start time: counts Spaces hosted in the last 30 days."""
 
@@ -317,6 +340,7 @@ class IdempotencyModel(Model):
 ALL_MODELS = (
     UserModel,
     FollowModel,
+    BlockModel,
     SpaceModel,
     ParticipantModel,
     SpeakerRequestModel,

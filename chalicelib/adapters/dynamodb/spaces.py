@@ -23,6 +23,7 @@ from pynamodb.expressions.condition import size
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.adapters.dynamodb.models import (
+    BlockModel,
     CounterModel,
     DiscoveryModel,
     TitleSearchModel,
@@ -512,8 +513,10 @@ class DynamoSpaceRepository:
         known: Participant | None,
         participant_id: str,
         now: datetime,
+        host_id: str | None = None,
     ) -> JoinOutcome:
-        """Connect a user: one transaction (participant item + one counter shard).
+        """Connect a user: one transaction (participant item + one counter shard, and a check
+        that `host_id` has not blocked the user).
 
         `known` is the participant item as read (cold path), or None as a guess that the user is
         new (warm path, nothing read). A wrong guess costs one more round trip, never a wrong
@@ -558,7 +561,17 @@ class DynamoSpaceRepository:
                         CounterModel(self._counter_key(space_id, shard)),
                         actions=[CounterModel.n.add(1)],
                     )
+                    if host_id is not None:
+                        tx.check(
+                            "block",
+                            BlockModel,
+                            host_id,
+                            range_key=user_id,
+                            condition=BlockModel.blocker_id.does_not_exist(),
+                        )
             except ConditionsFailed as exc:
+                if "block" in exc:
+                    raise Refused("blocked") from exc
                 # The stored item tells us what the user is: retry on that, not on the guess.
                 known = _participant_from_raw(exc.items.get("participant"))
                 continue

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.adapters.dynamodb.errors import dependency_failure
-from chalicelib.adapters.dynamodb.models import FollowModel, SpaceModel, UserModel
+from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.models import BlockModel, FollowModel, SpaceModel, UserModel
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.users import User
 
@@ -77,6 +77,34 @@ class DynamoUserRepository:
         except ConditionsFailed:
             return False  # was not following
         return True
+
+    def block(self, blocker_id: str, blocked_id: str, now: datetime) -> bool:
+        """True when newly blocked, False when already blocked."""
+        try:
+            BlockModel(blocker_id, blocked_id, created_at=now).save(
+                condition=BlockModel.blocker_id.does_not_exist()
+            )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise dependency_failure(exc) from exc
+        return True
+
+    def unblock(self, blocker_id: str, blocked_id: str) -> bool:
+        try:
+            BlockModel(blocker_id, blocked_id).delete(condition=BlockModel.blocker_id.exists())
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise dependency_failure(exc) from exc
+        return True
+
+    def blockers_of(self, user_id: str) -> set[str]:
+        """Everyone who blocked `user_id` (one Query on the blocked_by index)."""
+        try:
+            return {b.blocker_id for b in BlockModel.blocked_by.query(user_id)}
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
 
     def set_follower_count(self, user_id: str, followers: int) -> None:
         """Seed support: demo users start with known follower counts."""

@@ -1,0 +1,130 @@
+"""Least privilege: no `*` action anywhere, a role of its own per Lambda, resources scoped."""
+from __future__ import annotations
+
+import pytest
+
+from tests.infra.helpers import (
+    as_list,
+    flatten,
+    policy_statements,
+    ref_id,
+    resources_of,
+    role_of_function,
+    statements_of_role,
+)
+
+pytestmark = pytest.mark.slow
+
+# The only actions AWS defines without resource-level permissions that the app needs.
+ACTIONS_WITHOUT_RESOURCE_TYPES = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "ivs:ListStages"}
+
+
+def _app_functions(template) -> dict[str, dict]:
+    return resources_of(template, "AWS::Serverless::Function")
+
+
+def _actions(statement) -> list[str]:
+    return as_list(statement.get("Action", []))
+
+
+def _resources(statement) -> list[str]:
+    return [flatten(r) for r in as_list(statement.get("Resource", []))]
+
+
+def test_no_policy_statement_has_a_wildcard_action(templates, stage):
+    statements = list(policy_statements(templates[stage]))
+    assert statements, "the template has no IAM policy at all?"
+    for logical_id, statement in statements:
+        assert "NotAction" not in statement, logical_id
+        for action in _actions(statement):
+            assert "*" not in action, f"{logical_id} grants {action!r}"
+
+
+def test_only_actions_without_resource_types_are_granted_on_every_resource(templates, stage):
+    for logical_id, statement in policy_statements(templates[stage]):
+        if "*" in _resources(statement):
+            assert set(_actions(statement)) <= ACTIONS_WITHOUT_RESOURCE_TYPES, (logical_id, statement)
+
+
+def test_every_lambda_of_the_app_has_a_role_of_its_own(templates, stage):
+    template = templates[stage]
+    roles = {fid: role_of_function(template, fid) for fid in _app_functions(template)}
+    assert set(roles) >= {"APIHandler", "ReminderFanout", "PushWorker", "ReleasePendingMedia"}
+    assert len(set(roles.values())) == len(roles), roles
+    for role_id in roles.values():
+        trust = template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
+
+
+def test_each_function_may_write_only_to_its_own_log_group(templates, stage):
+    template = templates[stage]
+    for fid, function in _app_functions(template).items():
+        name = function["Properties"]["FunctionName"]
+        logs = [s for s in statements_of_role(template, role_of_function(template, fid)) if any(a.startswith("logs:") for a in _actions(s))]
+        assert len(logs) == 1
+        group = template["Resources"][ref_id(logs[0]["Resource"])]
+        assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{name}"
+
+
+def test_workers_cannot_reach_what_only_the_api_uses(templates, stage):
+    template = templates[stage]
+    for fid in ("ReminderFanout", "PushWorker", "ReleasePendingMedia"):
+        actions = {a for s in statements_of_role(template, role_of_function(template, fid)) for a in _actions(s)}
+        assert "iam:PassRole" not in actions
+        assert "secretsmanager:GetSecretValue" not in actions
+        assert "ivs:CreateStage" not in actions
+        assert not any(a.startswith("scheduler:") for a in actions)
+
+
+def test_ivs_secret_and_scheduler_grants_are_scoped(templates, stage):
+    template = templates[stage]
+    api = statements_of_role(template, role_of_function(template, "APIHandler"))
+    by_action = {}
+    for statement in api:
+        for action in _actions(statement):
+            by_action.setdefault(action, []).extend(_resources(statement))
+    for action in ("ivs:CreateStage", "ivs:DeleteStage", "ivs:DisconnectParticipant"):
+        assert by_action[action] and all(r.endswith(":stage/*") for r in by_action[action]), by_action[action]
+    assert by_action["secretsmanager:GetSecretValue"] == [
+        f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/ivs-private-key-v1-??????"
+    ]
+    for action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"):
+        assert all(r.endswith(f":schedule/spaces-{stage}/*") for r in by_action[action]), by_action[action]
+    pass_role = [s for s in api if "iam:PassRole" in _actions(s)]
+    assert len(pass_role) == 1
+    assert pass_role[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    assert [ref_id(r) for r in as_list(pass_role[0]["Resource"])] == [_scheduler_role(template)]
+
+
+def _scheduler_role(template) -> str:
+    [role_id] = [
+        k for k, v in resources_of(template, "AWS::IAM::Role").items()
+        if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    ]
+    return role_id
+
+
+def test_the_scheduler_role_may_only_send_to_the_fanout_queue_and_its_dead_letter_queue(templates, stage):
+    template = templates[stage]
+    role_id = _scheduler_role(template)
+    statements = statements_of_role(template, role_id)
+    assert [_actions(s) for s in statements] == [["sqs:SendMessage"]]
+    queues = {template["Resources"][ref_id(r)]["Properties"]["QueueName"] for r in as_list(statements[0]["Resource"])}
+    assert queues == {f"spaces-{stage}-fanout", f"spaces-{stage}-schedules-dlq"}
+    trust = template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+    assert "aws:SourceArn" in trust["Condition"]["ArnEquals"]
+
+
+def test_every_table_is_granted_to_some_function_and_push_claims_only_to_the_push_worker(templates, stage):
+    template = templates[stage]
+    tables = {k: v["Properties"]["TableName"] for k, v in resources_of(template, "AWS::DynamoDB::Table").items()}
+    granted: dict[str, set[str]] = {}
+    for fid in _app_functions(template):
+        for statement in statements_of_role(template, role_of_function(template, fid)):
+            if any(a.startswith("dynamodb:") for a in _actions(statement)):
+                for resource in as_list(statement["Resource"]):
+                    table_id = ref_id(resource) or ref_id(resource.get("Fn::Join", [None, [None]])[1][0])
+                    granted.setdefault(tables[table_id], set()).add(fid)
+    assert set(granted) == set(tables.values())
+    assert granted[f"spaces-{stage}-push-claims"] == {"PushWorker"}
