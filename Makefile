@@ -20,7 +20,10 @@ help:
 	@echo "make test-quick            tests not marked slow"
 	@echo "make fuzz                  contract fuzzing of openapi.yaml, long run ($(FUZZ_EXAMPLES) examples per operation)"
 	@echo "make demo                  play a whole Space against the running stack"
-	@echo "make bench                 run the benchmarks in bench/"
+	@echo "make bench                 run the benchmarks in bench/ (writes bench/results.json)"
+	@echo "make synth                 synthesize the CDK stacks offline into cdk.out/ (dev and prod)"
+	@echo "make deploy STAGE=dev      deploy a stage with the CDK CLI (needs AWS credentials; see docs/operations.md)"
+	@echo "make destroy STAGE=dev     destroy a stage (refuses prod)"
 	@echo "make clean                 remove caches and local logs; distclean also .venv and .local"
 
 venv: $(STAMP)
