@@ -41,6 +41,9 @@ logger = Logger(child=True, service=SERVICE_NAME)
 SUBSCRIBER_PAGE = 1000
 # Pages one `expand` invocation reads before handing the rest of its shard to a new message.
 PAGES_PER_EXPAND = 20
+# Sends recorded per BatchWriteItem (its maximum), and attempts to record them.
+SETTLE_BATCH = 25
+SETTLE_ATTEMPTS = 4
 
 
 # ------------------------------------------------------------------------------------ devices
@@ -256,7 +259,7 @@ def deliver(deps: Deps, body: dict) -> dict:
     devices = deps.devices.devices_for(body["user_ids"])
     targets = {(user, device_id): (arn, platform) for user, items in devices.items() for device_id, arn, platform in items}
     owned = deps.push_claims.claim(ctx.space_id, ctx.moment, list(targets))
-    sent, failed, log = [], [], []
+    sent, failed, log, unsettled = [], [], [], []
     for user_id, device_id in owned:
         arn, platform = targets[(user_id, device_id)]
         outcome = _publish_with_retries(deps, arn, platform, message)
@@ -266,14 +269,35 @@ def deliver(deps: Deps, body: dict) -> dict:
         if outcome == "gone":
             _forget_device(deps, user_id, device_id, arn)
         sent.append((user_id, device_id))
+        unsettled.append((user_id, device_id))
         log.append(f"{outcome}: {user_id} ({platform}) {message.title}: {message.body}")
-    deps.push_claims.settle(ctx.space_id, ctx.moment, sent, failed)
+        # Settle as we go, one BatchWriteItem per 25: if this worker dies, at most the last 25
+        # sends are unrecorded (and could be sent again once their claims' lease runs out).
+        if len(unsettled) == SETTLE_BATCH:
+            _settle(deps, ctx, unsettled, [])
+            unsettled = []
+    _settle(deps, ctx, unsettled, failed)
     if sent:
         deps.telemetry.count("PushSent", len(sent))
     if failed:
         deps.telemetry.count("PushFailed", len(failed))
         raise DependencyFailed(f"{len(failed)} pushes failed; the batch will be retried", code="push_unavailable")
     return {"sent": len(sent), "skipped": len(targets) - len(owned), "log": log[:20]}
+
+
+def _settle(deps: Deps, ctx: PushContext, sent: list, failed: list) -> None:
+    """Record sends (and release failed claims), retrying: a send left unrecorded is the one way
+    a push could go out twice."""
+    if not sent and not failed:
+        return
+    for attempt in range(SETTLE_ATTEMPTS):
+        try:
+            deps.push_claims.settle(ctx.space_id, ctx.moment, sent, failed)
+            return
+        except DependencyFailed:
+            if attempt + 1 == SETTLE_ATTEMPTS:
+                raise
+            deps.sleep(0.1 * 2**attempt)
 
 
 def _publish_with_retries(deps: Deps, arn: str, platform: str, message) -> str:

@@ -359,3 +359,41 @@ def test_subscribers_on_many_shards_are_all_reached(api, deps, host, scheduled, 
     drain(deps)
 
     assert sum(len(pushes(deps, d)) for d in devices) == 30
+
+
+def test_a_failed_write_of_the_sends_is_retried_so_a_late_redelivery_sends_nothing(api, deps, host, scheduled, new_user):
+    """The sends of a batch are recorded after publishing; if recording failed and the batch came
+    back after the claims' lease, every device would be pushed again."""
+    from tests.support.aws_calls import dynamodb_clients
+    from tests.support.faults import AwsFaults
+
+    fans = [new_user("fan") for _ in range(3)]
+    devices = [register(api, fan)[0] for fan in fans]
+    for fan in fans:
+        api.post(f"/spaces/{scheduled['id']}/reminders", fan)
+    fire(deps, scheduled)
+    while True:  # run the fan-out to the end, keeping the push batches aside
+        messages = deps.fanout_queue.receive(10)
+        if not messages:
+            break
+        for receipt, body in messages:
+            process_fanout(body)
+            deps.fanout_queue.delete(receipt)
+    batches = []
+    while True:
+        messages = deps.push_queue.receive(10)
+        if not messages:
+            break
+        batches += [body for _, body in messages if body["audience"] == "subscribers"]
+    assert batches
+
+    with AwsFaults(seed=3).fail_next("BatchWriteItem", "internal").attach(*dynamodb_clients()) as faults:
+        for batch in batches:
+            process_push(batch)
+    assert faults.count("internal") == 1, "a write of the sends failed once"
+
+    deps.push_claims = type(deps.push_claims)(lease_seconds=0, clock=lambda: 10**10)  # much later
+    for batch in batches:  # SQS redelivers the same batches after the claims' lease
+        process_push(batch)
+
+    assert [len(pushes(deps, d)) for d in devices] == [1, 1, 1]
