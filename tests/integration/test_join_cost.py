@@ -104,3 +104,30 @@ def test_the_recorder_sees_writes_to_the_space_item(ivs_deps, host, new_user):
     space_service.patch_space(deps, host, space.id, {"title": "renamed"})
 
     assert recorder.writes_to(SpaceModel.Meta.table_name) == ["TransactWriteItems:Update"]
+
+
+def test_a_join_burst_spreads_its_writes_and_checks_over_many_keys(ivs_deps, host, new_user):
+    """Only the count shards are shared between joins: every other key a join touches (its
+    participant item, the host-blocked-me check) is its own, so a famous host's burst has no hot
+    key beyond the shards."""
+    from collections import Counter
+
+    deps, recorder = ivs_deps
+    space = space_service.create_space(deps, host, {"title": "burst"})
+    recorder.reset()
+
+    for _ in range(40):
+        stage_service.join_space(deps, new_user(), space.id)
+
+    from chalicelib.adapters.dynamodb.models import ALL_MODELS
+
+    hash_key = {m.Meta.table_name: m._hash_keyname for m in ALL_MODELS}
+    touched = Counter()  # partition keys: what DynamoDB's per-key limits apply to
+    for _, op, params in recorder.calls:
+        for action in params.get("TransactItems", []):
+            for body in action.values():
+                table = body["TableName"]
+                touched[(table, str(body["Key"][hash_key[table]]))] += 1
+    shared = {k: n for k, n in touched.items() if n > 1}
+    assert shared and all("counters" in table for table, _ in shared), shared
+    assert max(shared.values()) <= 40 / deps.settings.participant_count_shards * 3

@@ -96,14 +96,23 @@ class BlockedByIndex(GlobalSecondaryIndex):
 
 class BlockModel(Model):
     """`blocker_id` blocked `blocked_id`: the blocked user cannot join the blocker's Spaces
-    (a condition in the join transaction) and does not see them in discovery."""
+    (a condition check in the join transaction) and does not see them in discovery.
+
+    Keyed by the pair, not by the blocker: every join into a famous host's Space checks one
+    (host, listener) item, and keyed by host those checks would all land on one partition key.
+    """
 
     Meta = _Meta.build("blocks")
 
-    blocker_id = UnicodeAttribute(hash_key=True)
-    blocked_id = UnicodeAttribute(range_key=True)
+    pair = UnicodeAttribute(hash_key=True)  # "<blocker_id>#<blocked_id>"
+    blocker_id = UnicodeAttribute()
+    blocked_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     blocked_by = BlockedByIndex()
+
+    @staticmethod
+    def pair_for(blocker_id: str, blocked_id: str) -> str:
+        return f"{blocker_id}#{blocked_id}"
 
 
 class SpacesByCreatorIndex(GlobalSecondaryIndex):

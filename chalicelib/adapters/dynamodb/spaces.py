@@ -565,9 +565,8 @@ class DynamoSpaceRepository:
                         tx.check(
                             "block",
                             BlockModel,
-                            host_id,
-                            range_key=user_id,
-                            condition=BlockModel.blocker_id.does_not_exist(),
+                            BlockModel.pair_for(host_id, user_id),
+                            condition=BlockModel.pair.does_not_exist(),
                         )
             except ConditionsFailed as exc:
                 if "block" in exc:

@@ -81,9 +81,12 @@ class DynamoUserRepository:
     def block(self, blocker_id: str, blocked_id: str, now: datetime) -> bool:
         """True when newly blocked, False when already blocked."""
         try:
-            BlockModel(blocker_id, blocked_id, created_at=now).save(
-                condition=BlockModel.blocker_id.does_not_exist()
-            )
+            BlockModel(
+                BlockModel.pair_for(blocker_id, blocked_id),
+                blocker_id=blocker_id,
+                blocked_id=blocked_id,
+                created_at=now,
+            ).save(condition=BlockModel.pair.does_not_exist())
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
@@ -92,7 +95,7 @@ class DynamoUserRepository:
 
     def unblock(self, blocker_id: str, blocked_id: str) -> bool:
         try:
-            BlockModel(blocker_id, blocked_id).delete(condition=BlockModel.blocker_id.exists())
+            BlockModel(BlockModel.pair_for(blocker_id, blocked_id)).delete(condition=BlockModel.pair.exists())
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
