@@ -19,8 +19,8 @@ the speaker), `device:listener` (the listener registers a phone for pushes; `{de
 
 A `-` in an actor's column is a cell not asserted yet (reported, waiting for a fix).
 
-"blocked user" (issue 8) has no column: the app has no blocking feature yet. Add the column when
-blocking exists.
+`blocked` is a user the host blocked: they may not join the host's Space (403
+`blocked_by_host`) and otherwise get what a stranger gets.
 
 Some cells answer with the state rather than with a permission, on purpose: the host starting or
 cancelling a Space that is already live passes the host-only check and gets 409, and reminders are
@@ -30,41 +30,41 @@ from __future__ import annotations
 
 import uuid
 
-ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed")
+ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed", "blocked")
 
 MATRIX = """
-route                                                   | target   | given           | anonymous | stranger | listener | speaker | cohost | host | removed
-GET    /health                                          | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200
-GET    /users/{user_id}                                 | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200
-DELETE /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /users/{user_id}/block                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200
-DELETE /users/{user_id}/block                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /spaces                                          | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422
-GET    /spaces                                          | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-GET    /spaces/{space_id}                               | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-PATCH  /spaces/{space_id}                               | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
-POST   /spaces/{space_id}/start                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403
-POST   /spaces/{space_id}/end                           | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
-POST   /spaces/{space_id}/cancel                        | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403
-POST   /spaces/{space_id}/join                          | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403
-POST   /spaces/{space_id}/leave                         | -        | -               | 401       | 404      | 200      | 200     | 200    | 200  | 200
-GET    /spaces/{space_id}/participants                  | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /spaces/{space_id}/speaker-requests              | -        | -               | 401       | 409      | 200      | 409     | 409    | 409  | 403
-DELETE /spaces/{space_id}/speaker-requests              | -        | raise:listener  | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /spaces/{space_id}/speakers                      | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
-POST   /spaces/{space_id}/invitations/accept            | -        | invite:listener | 401       | 409      | 200      | 200     | 409    | 409  | 409
-POST   /spaces/{space_id}/invitations/decline           | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409
-DELETE /spaces/{space_id}/speakers/{user_id}            | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403
-POST   /spaces/{space_id}/cohosts                       | audience | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403
-DELETE /spaces/{space_id}/cohosts/{user_id}             | cohost   | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
-POST   /spaces/{space_id}/participants/{user_id}/mute   | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403
-POST   /spaces/{space_id}/participants/{user_id}/unmute | speaker  | mute:speaker    | 401       | 403      | 403      | 200     | 403    | 403  | 403
-POST   /spaces/{space_id}/participants/{user_id}/remove | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403
-POST   /spaces/{space_id}/reminders                     | -        | -               | 401       | 409      | 409      | 409     | 409    | 409  | 409
-DELETE /spaces/{space_id}/reminders                     | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200
-POST   /me/devices                                      | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201
-DELETE /me/devices/{device_id}                          | -        | device:listener | 401       | 404      | 200      | 404     | 404    | 404  | 404
+route                                                    | target   | given           | anonymous | stranger | listener | speaker | cohost | host | removed | blocked
+GET    /health                                           | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+GET    /users/{user_id}                                  | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /users/{user_id}/follow                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200     | 200
+DELETE /users/{user_id}/follow                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /users/{user_id}/block                            | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200     | 200
+DELETE /users/{user_id}/block                            | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /spaces                                           | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422     | 422
+GET    /spaces                                           | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+GET    /spaces/{space_id}                                | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+PATCH  /spaces/{space_id}                                | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
+POST   /spaces/{space_id}/start                          | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403     | 403
+POST   /spaces/{space_id}/end                            | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
+POST   /spaces/{space_id}/cancel                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403     | 403
+POST   /spaces/{space_id}/join                           | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/leave                          | -        | -               | 401       | 404      | 200      | 200     | 200    | 200  | 200     | 404
+GET    /spaces/{space_id}/participants                   | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /spaces/{space_id}/speaker-requests               | -        | -               | 401       | 409      | 200      | 409     | 409    | 409  | 403     | 409
+DELETE /spaces/{space_id}/speaker-requests               | -        | raise:listener  | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /spaces/{space_id}/speakers                       | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/invitations/accept             | -        | invite:listener | 401       | 409      | 200      | 200     | 409    | 409  | 409     | 409
+POST   /spaces/{space_id}/invitations/decline            | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409     | 409
+DELETE /spaces/{space_id}/speakers/{user_id}             | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/cohosts                        | audience | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
+DELETE /spaces/{space_id}/cohosts/{user_id}              | cohost   | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/participants/{user_id}/mute    | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/participants/{user_id}/unmute  | speaker  | mute:speaker    | 401       | 403      | 403      | 200     | 403    | 403  | 403     | 403
+POST   /spaces/{space_id}/participants/{user_id}/remove  | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/reminders                      | -        | -               | 401       | 409      | 409      | 409     | 409    | 409  | 409     | 409
+DELETE /spaces/{space_id}/reminders                      | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /me/devices                                       | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201     | 201
+DELETE /me/devices/{device_id}                           | -        | device:listener | 401       | 404      | 200      | 404     | 404    | 404  | 404     | 404
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -113,7 +113,7 @@ def test_every_registered_route_has_a_row_in_the_permission_matrix():
     assert not stale, f"matrix rows for routes the app no longer registers: {stale}"
 
 
-PEOPLE = ("stranger", "listener", "speaker", "cohost", "removed", "audience")
+PEOPLE = ("stranger", "listener", "speaker", "cohost", "removed", "audience", "blocked")
 
 
 def build_space(deps, host: str, people: dict[str, str], given: str | None) -> tuple[str, dict]:
@@ -130,6 +130,9 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
     stage.accept_invitation(deps, people["speaker"], space_id)
     stage.add_cohost(deps, host, space_id, {"user_id": people["cohost"]})
     stage.remove_participant(deps, host, space_id, people["removed"])
+    from chalicelib.services import users as user_service
+
+    user_service.block(deps, host, people["blocked"])
     made: dict[str, str] = {}
     if given is not None:
         action, role = given.split(":")
