@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 
+from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import StageInfo
 
@@ -92,20 +93,6 @@ class IvsMedia:
         try:
             return method(**params)
         except Exception as exc:
-            # The client exists, so botocore.exceptions is already loaded: this import is free,
-            # and the module itself stays importable without botocore.
-            from botocore.exceptions import ClientError, HTTPClientError
-            from botocore.exceptions import ConnectionError as BotoConnectionError
-
-            if isinstance(exc, ClientError):
-                code = exc.response.get("Error", {}).get("Code", "Unknown")
-                if gone_is_ok and code == NOT_FOUND:
-                    return None
-                raise DependencyFailed(
-                    f"IVS {operation} failed ({code})", code=MEDIA_UNAVAILABLE
-                ) from exc
-            if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-                raise DependencyFailed(
-                    f"IVS {operation} unreachable ({type(exc).__name__})", code=MEDIA_UNAVAILABLE
-                ) from exc
-            raise
+            if gone_is_ok and client_error_code(exc) == NOT_FOUND:
+                return None
+            raise_unavailable("IVS", operation, exc, code=MEDIA_UNAVAILABLE)

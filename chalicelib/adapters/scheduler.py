@@ -24,6 +24,7 @@ import json
 import re
 from datetime import datetime, timezone
 
+from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
 from chalicelib.domain.errors import DependencyFailed
 
 SCHEDULER_UNAVAILABLE = "scheduler_unavailable"
@@ -96,7 +97,7 @@ class EventBridgeScheduler:
             self._client.create_schedule(**definition)
             return
         except Exception as exc:
-            if _error_code(exc) != CONFLICT:
+            if client_error_code(exc) != CONFLICT:
                 _raise_translated("CreateSchedule", exc)
         # It exists (a reschedule, or a retried request): replace it whole.
         self._call("UpdateSchedule", self._client.update_schedule, **definition)
@@ -186,35 +187,10 @@ class EventBridgeScheduler:
         try:
             return method(**params)
         except Exception as exc:
-            if gone_is_ok and _error_code(exc) == NOT_FOUND:
+            if gone_is_ok and client_error_code(exc) == NOT_FOUND:
                 return None
             _raise_translated(operation, exc)
 
 
-def _error_code(exc: Exception) -> str | None:
-    """The AWS error code of a ClientError; None for anything else."""
-    # The client exists, so botocore.exceptions is already loaded: this import is free, and
-    # the module itself stays importable without botocore.
-    from botocore.exceptions import ClientError
-
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code", "Unknown")
-    return None
-
-
 def _raise_translated(operation: str, exc: Exception):
-    """Raise DependencyFailed from an AWS failure; re-raise anything else (a bug) untouched.
-    Call only inside the `except` block that caught `exc`."""
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import HTTPClientError
-
-    code = _error_code(exc)
-    if code is not None:
-        raise DependencyFailed(
-            f"Scheduler {operation} failed ({code})", code=SCHEDULER_UNAVAILABLE
-        ) from exc
-    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-        raise DependencyFailed(
-            f"Scheduler {operation} unreachable ({type(exc).__name__})", code=SCHEDULER_UNAVAILABLE
-        ) from exc
-    raise exc
+    raise_unavailable("Scheduler", operation, exc, code=SCHEDULER_UNAVAILABLE)

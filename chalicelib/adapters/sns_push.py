@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 
+from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
 from chalicelib.domain.errors import BadRequest, DependencyFailed
 from chalicelib.domain.reminders import PushMessage
 from chalicelib.ports import EndpointGone
@@ -96,7 +97,7 @@ class SnsPush:
                 PlatformApplicationArn=application_arn, Token=token
             )
         except Exception as exc:
-            if _error_code(exc) == INVALID_PARAMETER:
+            if client_error_code(exc) == INVALID_PARAMETER:
                 raise BadRequest(
                     "the push service refused this device token", code=INVALID_TOKEN
                 ) from exc
@@ -106,7 +107,7 @@ class SnsPush:
         try:
             attributes = self._client.get_endpoint_attributes(EndpointArn=arn)["Attributes"]
         except Exception as exc:
-            if _error_code(exc) != NOT_FOUND:
+            if client_error_code(exc) != NOT_FOUND:
                 _raise_unavailable("GetEndpointAttributes", exc)
             # Deleted between the two calls (a concurrent unregister): create it afresh.
             return self._call(
@@ -129,7 +130,7 @@ class SnsPush:
         try:
             self._client.delete_endpoint(EndpointArn=endpoint_arn)
         except Exception as exc:
-            if _error_code(exc) == NOT_FOUND:
+            if client_error_code(exc) == NOT_FOUND:
                 return
             _raise_unavailable("DeleteEndpoint", exc)
 
@@ -143,7 +144,7 @@ class SnsPush:
             )
             return
         except Exception as exc:
-            code = _error_code(exc)
+            code = client_error_code(exc)
             if code in (ENDPOINT_DISABLED, NOT_FOUND):
                 raise EndpointGone(endpoint_arn) from exc
             if code == INVALID_PARAMETER and self._endpoint_is_gone(endpoint_arn):
@@ -162,7 +163,7 @@ class SnsPush:
         try:
             attributes = self._client.get_endpoint_attributes(EndpointArn=endpoint_arn)["Attributes"]
         except Exception as exc:
-            if _error_code(exc) == NOT_FOUND:
+            if client_error_code(exc) == NOT_FOUND:
                 return True
             return False  # cannot tell: let the caller retry the publish
         return attributes.get("Enabled", "true").lower() != "true"
@@ -175,27 +176,5 @@ class SnsPush:
             _raise_unavailable(operation, exc)
 
 
-def _error_code(exc: Exception) -> str | None:
-    # The client exists, so botocore.exceptions is already loaded: this import is free, and
-    # the module itself stays importable without botocore.
-    from botocore.exceptions import ClientError
-
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code", "Unknown")
-    return None
-
-
 def _raise_unavailable(operation: str, exc: Exception):
-    """Raise DependencyFailed from an AWS failure; re-raise anything else (a bug) untouched.
-    Call only inside the `except` block that caught `exc`."""
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import HTTPClientError
-
-    code = _error_code(exc)
-    if code is not None:
-        raise DependencyFailed(f"SNS {operation} failed ({code})", code=PUSH_UNAVAILABLE) from exc
-    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-        raise DependencyFailed(
-            f"SNS {operation} unreachable ({type(exc).__name__})", code=PUSH_UNAVAILABLE
-        ) from exc
-    raise exc
+    raise_unavailable("SNS", operation, exc, code=PUSH_UNAVAILABLE)

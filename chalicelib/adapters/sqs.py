@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 
+from chalicelib.adapters.aws_errors import raise_unavailable
 from chalicelib.domain.errors import DependencyFailed
 
 QUEUE_UNAVAILABLE = "queue_unavailable"
@@ -123,14 +124,4 @@ class SqsQueue:
         try:
             return method(**params)
         except Exception as exc:
-            from botocore.exceptions import ClientError, HTTPClientError
-            from botocore.exceptions import ConnectionError as BotoConnectionError
-
-            if isinstance(exc, ClientError):
-                code = exc.response.get("Error", {}).get("Code", "Unknown")
-                raise DependencyFailed(f"SQS {operation} failed ({code})", code=QUEUE_UNAVAILABLE) from exc
-            if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-                raise DependencyFailed(
-                    f"SQS {operation} unreachable ({type(exc).__name__})", code=QUEUE_UNAVAILABLE
-                ) from exc
-            raise
+            raise_unavailable("SQS", operation, exc, code=QUEUE_UNAVAILABLE)
