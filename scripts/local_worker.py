@@ -19,7 +19,7 @@ from chalicelib.domain.spaces import utcnow
 from chalicelib.jobs.reminders import process_fanout, process_push
 from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
-from chalicelib.services.stage import sweep_presence
+from chalicelib.services.stage import sweep_live_presence
 
 POLL_SECONDS = 1.0
 # The scheduled jobs of app.py (every minute / 5 minutes on AWS), run more often locally so a
@@ -27,7 +27,7 @@ POLL_SECONDS = 1.0
 PERIODIC = (
     (refresh_live_ranks, 10.0),
     (release_pending_media, 60.0),
-    (lambda deps: sweep_presence(deps, deps.spaces.live_space_ids()), 30.0),
+    (sweep_live_presence, 30.0),
     (reconcile_stages, 300.0),
 )
 

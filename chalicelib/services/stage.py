@@ -105,6 +105,11 @@ def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
     }
 
 
+def sweep_live_presence(deps: Deps) -> int:
+    """The presence sweep over every live Space (the scheduled job)."""
+    return sweep_presence(deps, deps.spaces.live_space_ids())
+
+
 def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
     """Stop counting participants whose client vanished (no join or heartbeat within the
     timeout). Returns how many were disconnected. A heartbeat racing the sweep wins."""

@@ -1,0 +1,25 @@
+"""The scheduled Lambda entry points run their use cases and report what they did."""
+import pytest
+
+
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("release_pending_media", "released"),
+        ("refresh_live_ranks", "changed"),
+        ("sweep_presence", "disconnected"),
+        ("reconcile_stages", "deleted"),
+    ],
+)
+def test_each_scheduled_job_runs_and_reports_a_count(deps, host, name, key):
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.services import spaces as space_service
+
+    space_service.create_space(deps, host, {"title": "a live Space for the jobs to see"})
+    with Client(app) as client:
+        event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+        result = client.lambda_.invoke(name, event)
+
+    assert isinstance(result.payload[key], int)
