@@ -130,3 +130,79 @@ class QueuePort(Protocol):
     def send_batch(self, bodies: list[dict]) -> None:
         """Enqueue JSON bodies, 10 per SendMessageBatch; entries that fail are retried, and
         DependencyFailed is raised if some still fail."""
+
+
+# --------------------------------------------------------------------------- payments
+
+
+class PaymentDeclined(Exception):
+    """The provider refused the payment outright (a declined card on a server-side confirm)."""
+
+    def __init__(self, message: str, decline_code: str | None = None):
+        super().__init__(message)
+        self.decline_code = decline_code
+
+
+class InvalidWebhook(Exception):
+    """A webhook whose signature is missing, wrong or too old, or whose body is not an event."""
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A payment as the provider created it: what the app needs to complete it."""
+
+    provider: str  # "stripe" | "sandbox"
+    payment_id: str  # the provider's id (a PaymentIntent id on Stripe)
+    status: str  # "pending" (waiting for the client or the provider) | "succeeded"
+    amount_cents: int
+    currency: str  # ISO 4217, upper case
+    client_secret: str | None = None  # for the app's provider SDK to confirm the payment
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A verified webhook event, reduced to what the app acts on."""
+
+    event_id: str  # the provider's event id: deliveries of one event share it
+    kind: str  # "payment_succeeded" | "payment_failed" | "payment_canceled" | "refunded"
+    payment_id: str
+    reference: str  # what the app passed as `reference` when it created the payment (a ticket id)
+    amount_cents: int
+    currency: str
+
+
+class PaymentsPort(Protocol):
+    """A payment provider (Stripe in AWS stages, the sandbox provider under `make run`).
+
+    Every call that creates something takes an idempotency key: the same key gives the same
+    payment or refund, so a retried request never charges or refunds twice.
+    Failures of the provider itself (network, 5xx, rate limits) raise DependencyFailed.
+    """
+
+    name: str
+
+    def create_payment(
+        self,
+        *,
+        reference: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+        payment_method: str | None = None,
+        metadata: dict | None = None,
+    ) -> Payment:
+        """Create a payment to be confirmed by the app (client_secret), or confirmed at once
+        when `payment_method` is given. Raises PaymentDeclined when that confirm is refused."""
+
+    def cancel_payment(self, payment_id: str) -> None:
+        """Void a payment not yet captured. One already canceled, failed or unknown is not an
+        error; one that already succeeded raises PaymentDeclined (refund it instead)."""
+
+    def refund(self, payment_id: str, *, idempotency_key: str) -> str:
+        """Refund a succeeded payment in full; returns the refund id. The same key returns the
+        same refund."""
+
+    def parse_webhook(self, payload: bytes, headers: dict) -> PaymentEvent | None:
+        """Verify a webhook's signature and read its event. Raises InvalidWebhook; returns None
+        for event types the app does not act on."""
