@@ -169,6 +169,12 @@ def queue(name: str):
     return _once(f"queue:{name}", build)
 
 
+def payments():
+    """The payment provider. Until the provider adapters land (chalicelib/adapters/payments),
+    this is wired by tests only."""
+    raise RuntimeError("no payment provider is configured")
+
+
 def deps():
     def build():
         from chalicelib.adapters.dynamodb.reminders import (
@@ -178,6 +184,7 @@ def deps():
         )
         from chalicelib.adapters.dynamodb.models import share_one_connection
         from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+        from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
         from chalicelib.adapters.telemetry import PowertoolsTelemetry
         from chalicelib.services.context import Deps
@@ -200,6 +207,10 @@ def deps():
             scheduler=_Lazy(scheduler),
             fanout_queue=_Lazy(lambda: queue(s.fanout_queue)),
             push_queue=_Lazy(lambda: queue(s.push_queue)),
+            tickets=DynamoTicketRepository(),
+            subscriptions=DynamoSubscriptionRepository(),
+            tickets_queue=_Lazy(lambda: queue(s.tickets_queue)),
+            payments=_Lazy(payments),
         )
 
     return _once("deps", build)

@@ -44,6 +44,13 @@ class Settings:
     max_schedule_ahead_days: int = 30
     max_topics: int = 3
     max_title_length: int = 140
+    # Ticketed Spaces (X: 1-999 USD). A hold keeps a seat while the buyer pays.
+    ticket_min_price_cents: int = 100
+    ticket_max_price_cents: int = 99_900
+    ticket_currencies: tuple = ("USD",)
+    ticket_max_capacity: int = 10_000
+    ticket_hold_seconds: int = 600
+    tickets_queue: str = "spaces-local-tickets"
 
     # Auth: JWTs verified against a JWKS (a file locally, the Cognito pool's URL in AWS).
     jwt_issuer: str = "spaces-local"
@@ -97,6 +104,14 @@ def get_settings() -> Settings:
         max_on_stage=_int("SPACES_MAX_ON_STAGE", 12),
         max_scheduled_per_host=_int("SPACES_MAX_SCHEDULED_PER_HOST", 10),
         max_schedule_ahead_days=_int("SPACES_MAX_SCHEDULE_AHEAD_DAYS", 30),
+        ticket_min_price_cents=_int("SPACES_TICKET_MIN_PRICE_CENTS", 100),
+        ticket_max_price_cents=_int("SPACES_TICKET_MAX_PRICE_CENTS", 99_900),
+        ticket_currencies=tuple(
+            c.strip().upper() for c in env.get("SPACES_TICKET_CURRENCIES", "USD").split(",") if c.strip()
+        ),
+        ticket_max_capacity=_int("SPACES_TICKET_MAX_CAPACITY", 10_000),
+        ticket_hold_seconds=_int("SPACES_TICKET_HOLD_SECONDS", 600),
+        tickets_queue=env.get("SPACES_TICKETS_QUEUE", Settings.tickets_queue),
         jwt_issuer=env.get("SPACES_JWT_ISSUER", "spaces-local"),
         jwt_audience=env.get("SPACES_JWT_AUDIENCE", "spaces-app"),
         jwks_path=env.get("SPACES_JWKS_PATH", ""),

@@ -13,7 +13,7 @@ from chalicelib.config import get_settings
 def provision(settings=None, *, sqs=None, scheduler=None, sns=None) -> None:
     s = settings or get_settings()
     sqs = sqs or boto3.client("sqs", region_name=s.region)
-    dlq_names = {s.fanout_queue: f"{s.fanout_queue}-dlq", s.push_queue: f"{s.push_queue}-dlq"}
+    dlq_names = {q: f"{q}-dlq" for q in (s.fanout_queue, s.push_queue, s.tickets_queue)}
     schedules_dlq = s.schedule_dlq_arn.rsplit(":", 1)[-1]
     for name in [*dlq_names.values(), schedules_dlq]:
         sqs.create_queue(QueueName=name)

@@ -114,7 +114,9 @@ def deps(settings_env, aws):
         DynamoPushClaims,
         DynamoReminderRepository,
     )
+    from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.adapters.scheduler import EventBridgeScheduler
+    from tests.support.payments import FakePayments
     from chalicelib.adapters.sns_push import SnsPush
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.config import queue_arn
@@ -126,6 +128,7 @@ def deps(settings_env, aws):
         settings_env,
         fanout_queue=f"fanout-{suffix}",
         push_queue=f"push-{suffix}",
+        tickets_queue=f"tickets-{suffix}",
         schedule_group=f"spaces-{suffix}",
     )
     provision(settings, sqs=aws.sqs, scheduler=aws.scheduler, sns=aws.sns)
@@ -151,6 +154,10 @@ def deps(settings_env, aws):
         fanout_queue=SqsQueue(aws.sqs, queue_name=settings.fanout_queue),
         push_queue=SqsQueue(aws.sqs, queue_name=settings.push_queue),
         sleep=lambda seconds: None,
+        tickets=DynamoTicketRepository(),
+        subscriptions=DynamoSubscriptionRepository(),
+        tickets_queue=SqsQueue(aws.sqs, queue_name=settings.tickets_queue),
+        payments=FakePayments(),
     )
     bootstrap.override(deps=built)
     yield built

@@ -22,8 +22,22 @@ def space_view(space: Space) -> dict:
         "ended_at": iso(space.ended_at),
         "is_ticketed": space.access == "ticketed",
         "access": space.access,
+        "ticket": _ticket_view(space),
         "topics": list(space.topics),
         "recording": space.recording,
         "created_at": iso(space.created_at),
         "updated_at": iso(space.updated_at),
+    }
+
+
+def _ticket_view(space: Space) -> dict | None:
+    if space.ticket is None:
+        return None
+    sales = space.sales
+    return {
+        "price_cents": space.ticket.price_cents,
+        "currency": space.ticket.currency,
+        "capacity": space.ticket.capacity,
+        "sold": sales.sold if sales else 0,
+        "remaining": sales.remaining if sales else space.ticket.capacity,
     }

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
+from chalicelib.domain.tickets import Sales, TicketOffer, TicketRules, validate_ticket_offer
 
 SCHEDULED, LIVE, ENDED, CANCELED = "scheduled", "live", "ended", "canceled"
 STATES = (SCHEDULED, LIVE, ENDED, CANCELED)
@@ -103,6 +104,9 @@ class Space:
     stage: StageInfo | None = None
     participant_count: int = 0
     subscriber_count: int = 0
+    # Ticketed Spaces: the offer set at creation, and the seats and money so far.
+    ticket: TicketOffer | None = None
+    sales: Sales | None = None
 
     @property
     def host_ids(self) -> list[str]:
@@ -132,6 +136,13 @@ class Space:
 
     def is_moderator(self, user_id: str) -> bool:
         return self.role_of(user_id) in MODERATOR_ROLES
+
+    def needs_pass(self, user_id: str) -> bool:
+        """Whether joining takes a paid ticket or a subscription: not for the hosts, the
+        speakers, nor anyone invited to speak."""
+        if self.access == PUBLIC:
+            return False
+        return self.role_of(user_id) == LISTENER and user_id not in self.invited
 
 
 def _by_time(entries: dict) -> list[str]:
@@ -183,13 +194,6 @@ def validate_access(access: object) -> str:
         return PUBLIC
     if access not in ACCESS_MODES:
         raise BadRequest(f"access must be one of {', '.join(ACCESS_MODES)}", code="invalid_access")
-    if access != PUBLIC:
-        # Ticketed and subscriber-only Spaces need the payments and subscription gates
-        # (issue #4); until they exist, refusing is honest and opening one publicly is not.
-        raise RuleViolation(
-            f"access {access!r} is not available yet; only public Spaces can be created",
-            code="access_not_available",
-        )
     return access
 
 
@@ -210,13 +214,17 @@ def new_space(
     body: dict,
     now: datetime,
     rules: SpaceRules,
+    ticket_rules: TicketRules,
 ) -> Space:
     """Validate a create request and build the Space it describes (not yet stored)."""
     title = validate_title(body.get("title"), rules)
     topics = validate_topics(body.get("topics"), rules)
     access = validate_access(body.get("access"))
-    if body.get("ticket") is not None:
-        raise RuleViolation("ticket is only allowed with access 'ticketed'", code="access_not_available")
+    ticket = None
+    if access == TICKETED:
+        ticket = validate_ticket_offer(body.get("ticket"), ticket_rules)
+    elif body.get("ticket") is not None:
+        raise BadRequest("ticket is only allowed with access 'ticketed'", code="invalid_ticket")
     recording = body.get("recording", False)
     if not isinstance(recording, bool):
         raise BadRequest("recording must be true or false", code="invalid_recording")
@@ -256,6 +264,8 @@ def new_space(
         started_at=now if state == LIVE else None,
         access=access,
         recording=recording,
+        ticket=ticket,
+        sales=Sales(capacity=ticket.capacity) if ticket else None,
         cohosts={uid: f"{stamp}#{i}" for i, uid in enumerate(cohost_ids)},
         invited={uid: f"{stamp}#{i}" for i, uid in enumerate(speaker_ids)},
     )
@@ -280,6 +290,12 @@ def apply_patch(space: Space, body: dict, now: datetime, rules: SpaceRules) -> S
     if "topics" in body:
         changes["topics"] = validate_topics(body["topics"], rules)
     if "scheduled_start" in body:
+        if space.access == TICKETED:
+            raise RuleViolation(
+                "a ticketed Space cannot be rescheduled: its buyers paid for this time; cancel it "
+                "(every ticket is refunded) and create a new one",
+                code="ticketed_reschedule_not_allowed",
+            )
         if space.state != SCHEDULED:
             raise Conflict(
                 f"Space {space.id} is {space.state}; only a scheduled Space can be rescheduled",

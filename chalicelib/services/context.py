@@ -8,6 +8,7 @@ from datetime import datetime
 
 from chalicelib.config import Settings
 from chalicelib.domain.spaces import SpaceRules
+from chalicelib.domain.tickets import TicketRules
 from chalicelib.domain.users import HostingRules
 
 
@@ -85,6 +86,11 @@ class Deps:
     fanout_queue: object = None  # ports.QueuePort
     push_queue: object = None  # ports.QueuePort
     sleep: object = time.sleep  # backoff between publish attempts (tests pass a no-op)
+    # Ticket sales and subscriptions (None where a caller does not need them).
+    tickets: object = None  # adapters.dynamodb.tickets.DynamoTicketRepository
+    payments: object = None  # ports.PaymentsPort
+    tickets_queue: object = None  # ports.QueuePort: refunds of canceled Spaces
+    subscriptions: object = None  # adapters.dynamodb.tickets.DynamoSubscriptionRepository
 
     blockers_cache: BlockersCache | None = None
 
@@ -98,6 +104,17 @@ class Deps:
     def hosting_rules(self) -> HostingRules:
         s = self.settings
         return HostingRules(s.host_min_followers, s.ticketed_host_min_followers, s.ticketed_host_min_spaces_30d)
+
+    @property
+    def ticket_rules(self) -> TicketRules:
+        s = self.settings
+        return TicketRules(
+            min_price_cents=s.ticket_min_price_cents,
+            max_price_cents=s.ticket_max_price_cents,
+            currencies=tuple(s.ticket_currencies),
+            max_capacity=s.ticket_max_capacity,
+            hold_seconds=s.ticket_hold_seconds,
+        )
 
     @property
     def space_rules(self) -> SpaceRules:

@@ -88,6 +88,10 @@ def _summary(item, space_id: str, count: int | None) -> dict:
         "participant_count": count,
         "scheduled_start": iso(item.scheduled_start),
         "started_at": iso(item.started_at),
+        # Ticketed and subscriber-only Spaces are listed for everyone and shown locked: joining
+        # one takes a ticket or a subscription.
+        "access": item.access or "public",
+        "is_ticketed": item.access == "ticketed",
     }
 
 

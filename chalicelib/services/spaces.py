@@ -23,6 +23,7 @@ from chalicelib.domain.spaces import (
     CANCELED,
     LIVE,
     SCHEDULED,
+    TICKETED,
     Space,
     apply_patch,
     new_space,
@@ -30,7 +31,7 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
-from chalicelib.services import reminders
+from chalicelib.services import reminders, tickets
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -40,11 +41,26 @@ STAGE_DELETE_ATTEMPTS = 3
 
 def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     now = deps.clock.now()
-    space = new_space(space_id=new_ulid(), creator_id=user_id, body=body, now=now, rules=deps.space_rules)
+    space = new_space(
+        space_id=new_ulid(),
+        creator_id=user_id,
+        body=body,
+        now=now,
+        rules=deps.space_rules,
+        ticket_rules=deps.ticket_rules,
+    )
     # Public Spaces need only the follower count; the 30-day history is the ticketed rule's.
-    eligibility = hosting_eligibility(deps.users.get(user_id, now, with_history=False), deps.hosting_rules)
+    ticketed = space.access == TICKETED
+    eligibility = hosting_eligibility(deps.users.get(user_id, now, with_history=ticketed), deps.hosting_rules)
     if not eligibility.can_host:
         raise RuleViolation(eligibility.reason or "not eligible to host", code="not_eligible_to_host")
+    if ticketed and not eligibility.can_host_ticketed:
+        rules = deps.hosting_rules
+        raise RuleViolation(
+            f"selling tickets needs {rules.ticketed_min_followers} followers and "
+            f"{rules.ticketed_min_spaces_30d} Spaces hosted in the last 30 days",
+            code="not_eligible_to_sell_tickets",
+        )
 
     # Outside effects first, undone if the database refuses: no live Space without a stage, no
     # scheduled Space without its reminders. A schedule left behind finds no Space and does nothing.
@@ -166,6 +182,9 @@ def cancel_space(deps: Deps, user_id: str, space_id: str) -> Space:
         logger.info("space canceled", space_id=space_id)
     canceled = deps.spaces.get(space_id)
     _unschedule_or_log(deps, space_id)
+    # Refunds are queued before the news goes out: a 503 from either makes the client retry the
+    # cancel, which queues and announces again (both are idempotent).
+    tickets.request_refunds(deps, canceled)
     reminders.announce(deps, canceled, CANCELED_MOMENT)
     return canceled
 

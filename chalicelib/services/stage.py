@@ -23,6 +23,8 @@ from chalicelib.domain.spaces import (
     LISTENER,
     PUBLISHING_ROLES,
     SPEAKER,
+    SUBSCRIBERS,
+    TICKETED,
     Space,
     StageInfo,
     iso,
@@ -69,30 +71,45 @@ def _live_stage(space: Space) -> StageInfo:
 def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
     cached = deps.media_cache.get(space_id)
     known: Participant | None = None
+    space: Space | None = None
     if cached is None:
         space, known = deps.spaces.get_with_participant(space_id, user_id)
-        cached = (_live_stage(space), space.creator_id)
+        cached = (_live_stage(space), space.creator_id, space.access)
         deps.media_cache.put(space_id, cached)
-    stage, creator_id = cached
+    stage, creator_id, access = cached
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
+    # A ticket or subscription is checked inside the join's own transaction. Warm, the Space is
+    # not read, so everyone is asked for one first; hosts, speakers and invitees are let in on a
+    # second try once the Space is read (rare: they are few, and mostly joined cold).
+    needs_pass = _pass_kind(access) if space is None or space.needs_pass(user_id) else None
 
     participant_id = _new_participant_id()
-    try:
-        outcome = deps.spaces.join(
-            space_id,
-            user_id,
-            known=known,
-            participant_id=participant_id,
-            now=deps.clock.now(),
-            host_id=creator_id,
-        )
-    except Refused as exc:
-        if exc.part == "removed":
-            raise Forbidden("you were removed from this Space", code="removed_from_space") from exc
-        if exc.part == "blocked":
-            raise Forbidden("the host has blocked you", code="blocked_by_host") from exc
-        raise Conflict("your place in this Space changed while joining; try again", code="join_conflict") from exc
+    for _ in range(2):
+        try:
+            outcome = deps.spaces.join(
+                space_id,
+                user_id,
+                known=known,
+                participant_id=participant_id,
+                now=deps.clock.now(),
+                host_id=creator_id,
+                needs_pass=needs_pass,
+            )
+            break
+        except Refused as exc:
+            if exc.part == "removed":
+                raise Forbidden("you were removed from this Space", code="removed_from_space") from exc
+            if exc.part == "blocked":
+                raise Forbidden("the host has blocked you", code="blocked_by_host") from exc
+            if exc.part == "no_pass":
+                if space is None:
+                    space, known = deps.spaces.get_with_participant(space_id, user_id)
+                    if not space.needs_pass(user_id):
+                        needs_pass = None
+                        continue
+                raise _no_pass(space) from exc
+            raise Conflict("your place in this Space changed while joining; try again", code="join_conflict") from exc
     role = outcome.participant.role
     if outcome.newly_connected:
         deps.telemetry.count("ListenerJoined" if role == LISTENER else "SpeakerJoined")
@@ -103,6 +120,22 @@ def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
         # Presence: call join again within this many seconds to keep being counted.
         "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
     }
+
+
+def _pass_kind(access: str) -> str | None:
+    return {TICKETED: "ticket", SUBSCRIBERS: "subscription"}.get(access)
+
+
+def _no_pass(space: Space) -> Forbidden:
+    if space.access == TICKETED:
+        return Forbidden(
+            "this Space is ticketed: buy a ticket (POST /spaces/{id}/tickets) to listen",
+            code="ticket_required",
+        )
+    return Forbidden(
+        f"this Space is for {space.creator_id}'s subscribers: subscribe to listen",
+        code="subscription_required",
+    )
 
 
 def sweep_live_presence(deps: Deps) -> int:

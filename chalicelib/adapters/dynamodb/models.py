@@ -165,6 +165,17 @@ class SpaceModel(Model):
     stage_events_url = UnicodeAttribute(null=True)
     stage_whip_url = UnicodeAttribute(null=True)
     release_pending = UnicodeAttribute(null=True)
+    # Ticketed Spaces: the offer, and seats kept by conditional writes. `tickets_taken` (held +
+    # sold) is what the hold's condition `tickets_taken < ticket_capacity` compares, since a
+    # condition cannot add two attributes; the others are for the host's sales view.
+    ticket_price_cents = NumberAttribute(null=True)
+    ticket_currency = UnicodeAttribute(null=True)
+    ticket_capacity = NumberAttribute(null=True)
+    tickets_taken = NumberAttribute(null=True)
+    tickets_held = NumberAttribute(null=True)
+    tickets_sold = NumberAttribute(null=True)
+    tickets_refunded = NumberAttribute(null=True)
+    tickets_gross_cents = NumberAttribute(null=True)
 
     by_creator = SpacesByCreatorIndex()
     media_release = MediaReleasePendingIndex()
@@ -315,6 +326,7 @@ class DiscoveryModel(Model):
     state = UnicodeAttribute()
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
+    access = UnicodeAttribute(default="public")  # a list shows ticketed / subscriber Spaces locked
     by_rank = DiscoveryRankIndex()
 
 
@@ -334,6 +346,74 @@ class TitleSearchModel(Model):
     state = UnicodeAttribute()
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
+    access = UnicodeAttribute(default="public")  # a list shows ticketed / subscriber Spaces locked
+
+
+class TicketsByBuyerIndex(GlobalSecondaryIndex):
+    """A buyer's tickets, newest first: GET /me/tickets."""
+
+    class Meta:
+        index_name = "by_buyer"
+        projection = AllProjection()
+
+    buyer_id = UnicodeAttribute(hash_key=True)
+    bought_key = UnicodeAttribute(range_key=True)  # "<created_at ISO>#<space_id>"
+
+
+class OpenHoldsIndex(GlobalSecondaryIndex):
+    """Sparse: only held tickets carry `hold_shard`; the expiry job Queries each shard for holds
+    past their time. Sharded so a sale's burst of holds spreads over several index keys."""
+
+    class Meta:
+        index_name = "open_holds"
+        projection = KeysOnlyProjection()
+
+    hold_shard = UnicodeAttribute(hash_key=True)  # "holds#<shard>"
+    hold_expires = NumberAttribute(range_key=True)  # epoch seconds
+
+
+class TicketModel(Model):
+    """One buyer's ticket for one Space (one per buyer: the key is the pair). Queried by Space
+    for the host's sales and for refunds."""
+
+    Meta = _Meta.build("tickets")
+
+    space_id = UnicodeAttribute(hash_key=True)
+    buyer_id = UnicodeAttribute(range_key=True)
+    ticket_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    price_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    bought_key = UnicodeAttribute()
+    provider = UnicodeAttribute(null=True)
+    payment_id = UnicodeAttribute(null=True)
+    paid_at = UTCDateTimeAttribute(null=True)
+    refunded_at = UTCDateTimeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)
+    hold_shard = UnicodeAttribute(null=True)
+    hold_expires = NumberAttribute(null=True)
+    by_buyer = TicketsByBuyerIndex()
+    open_holds = OpenHoldsIndex()
+
+
+class SubscriptionModel(Model):
+    """`subscriber_id` subscribes to `creator_id` (Super Follows). The join of a subscriber-only
+    Space checks this item in its transaction."""
+
+    Meta = _Meta.build("subscriptions")
+
+    creator_id = UnicodeAttribute(hash_key=True)
+    subscriber_id = UnicodeAttribute(range_key=True)
+    subscription_id = UnicodeAttribute()
+    tier = UnicodeAttribute()
+    price_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    period_end = NumberAttribute(null=True)  # epoch seconds; access lasts until then
+    provider = UnicodeAttribute(null=True)
+    payment_id = UnicodeAttribute(null=True)
 
 
 class IdempotencyModel(Model):
@@ -360,6 +440,8 @@ ALL_MODELS = (
     PushClaimModel,
     DiscoveryModel,
     TitleSearchModel,
+    TicketModel,
+    SubscriptionModel,
     IdempotencyModel,
 )
 

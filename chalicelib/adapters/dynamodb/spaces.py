@@ -30,6 +30,8 @@ from chalicelib.adapters.dynamodb.models import (
     ParticipantModel,
     SpaceModel,
     SpeakerRequestModel,
+    SubscriptionModel,
+    TicketModel,
     UserModel,
 )
 from chalicelib.domain.errors import NotFound
@@ -45,6 +47,7 @@ from chalicelib.domain.spaces import (
     iso,
     search_words,
 )
+from chalicelib.domain.tickets import PAID, SUB_ACTIVE, SUB_CANCELED, Sales, TicketOffer
 from chalicelib.ports import JoinOutcome, Participant, Refused
 
 def _stamp(now: datetime, tiebreak: str = "") -> str:
@@ -74,6 +77,26 @@ def _to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         muted=dict(m.muted.as_dict() if m.muted else {}),
         stage=stage,
         participant_count=participant_count,
+        ticket=_ticket_offer(m),
+        sales=_sales(m),
+    )
+
+
+def _ticket_offer(m: SpaceModel) -> TicketOffer | None:
+    if m.ticket_capacity is None:
+        return None
+    return TicketOffer(int(m.ticket_price_cents), m.ticket_currency, int(m.ticket_capacity))
+
+
+def _sales(m: SpaceModel) -> Sales | None:
+    if m.ticket_capacity is None:
+        return None
+    return Sales(
+        capacity=int(m.ticket_capacity),
+        held=int(m.tickets_held or 0),
+        sold=int(m.tickets_sold or 0),
+        refunded=int(m.tickets_refunded or 0),
+        gross_cents=int(m.tickets_gross_cents or 0),
     )
 
 
@@ -117,6 +140,7 @@ def _discovery_items(space: Space, state: str) -> list[DiscoveryModel]:
             state=state,
             scheduled_start=space.scheduled_start,
             started_at=space.started_at,
+            access=space.access,
         )
         for list_key in discovery_lists(space, state)
     ]
@@ -143,6 +167,7 @@ def _put_listings(tx, space: Space, state: str) -> None:
                 state=state,
                 scheduled_start=space.scheduled_start,
                 started_at=space.started_at,
+                access=space.access,
             ),
         )
 
@@ -157,6 +182,20 @@ def _delete_listings(tx, space: Space, state: str, keep: "Space | None" = None) 
     for bucket, term in _search_keys(space, state):
         if (bucket, term) not in kept_search:
             tx.delete(f"unsearch:{bucket}:{term}", TitleSearchModel(bucket, term))
+
+
+def _check_pass(tx, kind: str, space_id: str, host_id: str, user_id: str, now: datetime) -> None:
+    if kind == "ticket":
+        tx.check("pass", TicketModel, space_id, range_key=user_id, condition=TicketModel.status == PAID)
+    else:
+        tx.check(
+            "pass",
+            SubscriptionModel,
+            host_id,
+            range_key=user_id,
+            condition=SubscriptionModel.status.is_in(SUB_ACTIVE, SUB_CANCELED)
+            & (SubscriptionModel.period_end > int(now.timestamp())),
+        )
 
 
 class DynamoSpaceRepository:
@@ -283,6 +322,12 @@ class DynamoSpaceRepository:
             muted={},
             on_stage=1 + len(space.cohosts),
         )
+        if space.ticket:
+            item.ticket_price_cents = space.ticket.price_cents
+            item.ticket_currency = space.ticket.currency
+            item.ticket_capacity = space.ticket.capacity
+            item.tickets_taken = item.tickets_held = item.tickets_sold = 0
+            item.tickets_refunded = item.tickets_gross_cents = 0
         if space.stage:
             item.stage_arn = space.stage.arn
             item.stage_events_url = space.stage.events_url
@@ -514,9 +559,14 @@ class DynamoSpaceRepository:
         participant_id: str,
         now: datetime,
         host_id: str | None = None,
+        needs_pass: str | None = None,
     ) -> JoinOutcome:
         """Connect a user: one transaction (participant item + one counter shard, and a check
         that `host_id` has not blocked the user).
+
+        `needs_pass` adds one more check to the same transaction: "ticket" (the user's ticket
+        for this Space is paid) or "subscription" (the user subscribes to `host_id` and the
+        paid period has not ended). Refused("no_pass") when it fails.
 
         `known` is the participant item as read (cold path), or None as a guess that the user is
         new (warm path, nothing read). A wrong guess costs one more round trip, never a wrong
@@ -568,9 +618,13 @@ class DynamoSpaceRepository:
                             BlockModel.pair_for(host_id, user_id),
                             condition=BlockModel.pair.does_not_exist(),
                         )
+                    if needs_pass:
+                        _check_pass(tx, needs_pass, space_id, host_id, user_id, now)
             except ConditionsFailed as exc:
                 if "block" in exc:
                     raise Refused("blocked") from exc
+                if "pass" in exc:
+                    raise Refused("no_pass") from exc
                 # The stored item tells us what the user is: retry on that, not on the guess.
                 known = _participant_from_raw(exc.items.get("participant"))
                 continue

@@ -1,0 +1,433 @@
+"""Tickets and subscriptions on DynamoDB.
+
+The seat count lives on the Space item (`tickets_taken`, compared with `ticket_capacity`) and
+every change of a ticket's status that takes or returns a seat is ONE transaction with the
+Space item, so the count and the tickets can never disagree. Concurrent buyers of one Space
+contend on that item: a transaction that loses a race (TransactionConflict) is retried here
+with jittered backoff; a refused condition is a clean answer (sold out, already bought).
+
+Throughput: every hold and payment writes the Space item in a transaction (2 WCU), so one
+Space's sale tops out near 500 seat changes per second (the 1,000 WCU partition limit).
+"""
+from __future__ import annotations
+
+import random
+import time
+import zlib
+from datetime import datetime, timezone
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.models import SpaceModel, SubscriptionModel, TicketModel
+from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.spaces import LIVE, SCHEDULED, TICKETED
+from chalicelib.domain.tickets import (
+    EXPIRED,
+    FAILED,
+    HELD,
+    PAID,
+    REBUYABLE,
+    REFUNDED,
+    REFUNDING,
+    RELEASED,
+    SUB_ACTIVE,
+    SUB_CANCELED,
+    SUB_PENDING,
+    Subscription,
+    Ticket,
+)
+from chalicelib.ports import Refused
+
+HOLD_SHARDS = 10
+CONFLICT_ATTEMPTS = 12
+
+
+def _to_ticket(m: TicketModel) -> Ticket:
+    return Ticket(
+        space_id=m.space_id,
+        buyer_id=m.buyer_id,
+        ticket_id=m.ticket_id,
+        status=m.status,
+        price_cents=int(m.price_cents),
+        currency=m.currency,
+        created_at=m.created_at,
+        hold_expires_at=(
+            datetime.fromtimestamp(int(m.hold_expires), timezone.utc) if m.hold_expires else None
+        ),
+        payment_id=m.payment_id,
+        provider=m.provider,
+        paid_at=m.paid_at,
+        refunded_at=m.refunded_at,
+        refund_id=m.refund_id,
+    )
+
+
+def _to_subscription(m: SubscriptionModel) -> Subscription:
+    return Subscription(
+        creator_id=m.creator_id,
+        subscriber_id=m.subscriber_id,
+        tier=m.tier,
+        price_cents=int(m.price_cents),
+        currency=m.currency,
+        status=m.status,
+        created_at=m.created_at,
+        current_period_end=(
+            datetime.fromtimestamp(int(m.period_end), timezone.utc) if m.period_end else None
+        ),
+        payment_id=m.payment_id,
+        subscription_id=m.subscription_id,
+    )
+
+
+def _ticket_from_raw(raw: dict | None) -> Ticket | None:
+    return _to_ticket(TicketModel.from_raw_data(raw)) if raw else None
+
+
+def _retrying(write, sleep=time.sleep):
+    """Run a transactional write, retrying only when it lost a race with another transaction
+    on the same items (the answer is then unknown, so it is simply tried again)."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            return write()
+        except DependencyFailed as exc:
+            if exc.code != "write_conflict" or attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+
+
+def hold_shard(ticket_id: str) -> str:
+    return f"holds#{zlib.crc32(ticket_id.encode()) % HOLD_SHARDS}"
+
+
+class DynamoTicketRepository:
+    def __init__(self, connection=None, sleep=time.sleep):
+        self._connection = connection or TicketModel._get_connection().connection
+        self._sleep = sleep
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, space_id: str, buyer_id: str) -> Ticket | None:
+        try:
+            return _to_ticket(TicketModel.get(space_id, buyer_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def for_space(self, space_id: str, *, limit: int, after: dict | None = None):
+        """One page of a Space's tickets by buyer id: (tickets, last key or None). One Query."""
+        try:
+            result = TicketModel.query(space_id, limit=limit, page_size=limit, last_evaluated_key=after)
+            items = [_to_ticket(m) for m in result]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return items, result.last_evaluated_key
+
+    def for_buyer(self, buyer_id: str, *, limit: int, after: dict | None = None):
+        """One page of a buyer's tickets, newest first: (tickets, last key or None)."""
+        try:
+            result = TicketModel.by_buyer.query(
+                buyer_id, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=after
+            )
+            items = [_to_ticket(m) for m in result]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return items, result.last_evaluated_key
+
+    def expired_holds(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """Holds past their time: [(space_id, buyer_id)]. One Query per shard of the sparse
+        open-holds index, never a Scan."""
+        cutoff = int(now.timestamp())
+        found: list[tuple[str, str]] = []
+        try:
+            for shard in range(HOLD_SHARDS):
+                for m in TicketModel.open_holds.query(
+                    f"holds#{shard}", TicketModel.hold_expires <= cutoff, limit=limit
+                ):
+                    found.append((m.space_id, m.buyer_id))
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return found
+
+    # ------------------------------------------------------------------ seats
+
+    def hold(self, ticket: Ticket) -> None:
+        """Take a seat and record the buyer's hold, in one transaction. Refused("space") when
+        the Space is sold out or no longer on sale, Refused("ticket") when the buyer already
+        has a ticket that is not failed or expired (its current state in `.ticket`)."""
+        item = TicketModel(
+            ticket.space_id,
+            ticket.buyer_id,
+            ticket_id=ticket.ticket_id,
+            status=HELD,
+            price_cents=ticket.price_cents,
+            currency=ticket.currency,
+            created_at=ticket.created_at,
+            bought_key=f"{ticket.created_at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{ticket.space_id}",
+            provider=ticket.provider,
+            hold_shard=hold_shard(ticket.ticket_id),
+            hold_expires=int(ticket.hold_expires_at.timestamp()),
+        )
+
+        def write():
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "space",
+                    SpaceModel(ticket.space_id),
+                    actions=[SpaceModel.tickets_taken.add(1), SpaceModel.tickets_held.add(1)],
+                    condition=(
+                        SpaceModel.state.is_in(SCHEDULED, LIVE)
+                        & (SpaceModel.access == TICKETED)
+                        & (SpaceModel.tickets_taken < SpaceModel.ticket_capacity)
+                    ),
+                )
+                tx.save(
+                    "ticket",
+                    item,
+                    condition=(TicketModel.space_id.does_not_exist() | TicketModel.status.is_in(*REBUYABLE)),
+                    return_values="ALL_OLD",
+                )
+
+        try:
+            _retrying(write, self._sleep)
+        except ConditionsFailed as exc:
+            if "ticket" in exc:
+                refused = Refused("ticket")
+                refused.ticket = _ticket_from_raw(exc.items.get("ticket"))
+                raise refused from exc
+            raise Refused("space") from exc
+
+    def set_payment(self, ticket: Ticket, provider: str, payment_id: str) -> None:
+        try:
+            TicketModel(ticket.space_id, ticket.buyer_id).update(
+                actions=[TicketModel.provider.set(provider), TicketModel.payment_id.set(payment_id)],
+                condition=(TicketModel.ticket_id == ticket.ticket_id),
+            )
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Refused("ticket") from exc
+            raise dependency_failure(exc) from exc
+
+    def confirm(self, ticket: Ticket, payment_id: str, now: datetime) -> None:
+        """held -> paid: the seat held becomes a sold one. Refused("ticket") unless held."""
+
+        def write():
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "ticket",
+                    TicketModel(ticket.space_id, ticket.buyer_id),
+                    actions=[
+                        TicketModel.status.set(PAID),
+                        TicketModel.paid_at.set(now),
+                        TicketModel.payment_id.set(payment_id),
+                        TicketModel.hold_shard.remove(),
+                        TicketModel.hold_expires.remove(),
+                    ],
+                    condition=(TicketModel.ticket_id == ticket.ticket_id) & (TicketModel.status == HELD),
+                )
+                tx.update(
+                    "space",
+                    SpaceModel(ticket.space_id),
+                    actions=[
+                        SpaceModel.tickets_held.add(-1),
+                        SpaceModel.tickets_sold.add(1),
+                        SpaceModel.tickets_gross_cents.add(ticket.price_cents),
+                    ],
+                )
+
+        self._named(write, "ticket")
+
+    def retake(self, ticket: Ticket, payment_id: str, now: datetime) -> None:
+        """A payment succeeded after its hold was let go (expired, failed, released): take a
+        seat again if the Space still sells one. Refused("space") when it does not,
+        Refused("ticket") when the ticket moved meanwhile."""
+
+        def write():
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "ticket",
+                    TicketModel(ticket.space_id, ticket.buyer_id),
+                    actions=[
+                        TicketModel.status.set(PAID),
+                        TicketModel.paid_at.set(now),
+                        TicketModel.payment_id.set(payment_id),
+                    ],
+                    condition=(TicketModel.ticket_id == ticket.ticket_id)
+                    & (TicketModel.status == ticket.status),
+                )
+                tx.update(
+                    "space",
+                    SpaceModel(ticket.space_id),
+                    actions=[
+                        SpaceModel.tickets_taken.add(1),
+                        SpaceModel.tickets_sold.add(1),
+                        SpaceModel.tickets_gross_cents.add(ticket.price_cents),
+                    ],
+                    condition=(
+                        SpaceModel.state.is_in(SCHEDULED, LIVE)
+                        & (SpaceModel.tickets_taken < SpaceModel.ticket_capacity)
+                    ),
+                )
+
+        try:
+            _retrying(write, self._sleep)
+        except ConditionsFailed as exc:
+            raise Refused("ticket" if "ticket" in exc else "space") from exc
+
+    def release(self, ticket: Ticket, to_status: str, now: datetime) -> None:
+        """held -> failed / expired / released: the seat returns. Refused("ticket") unless held."""
+        assert to_status in (FAILED, EXPIRED, RELEASED)
+
+        def write():
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "ticket",
+                    TicketModel(ticket.space_id, ticket.buyer_id),
+                    actions=[
+                        TicketModel.status.set(to_status),
+                        TicketModel.hold_shard.remove(),
+                        TicketModel.hold_expires.remove(),
+                    ],
+                    condition=(TicketModel.ticket_id == ticket.ticket_id) & (TicketModel.status == HELD),
+                )
+                tx.update(
+                    "space",
+                    SpaceModel(ticket.space_id),
+                    actions=[SpaceModel.tickets_taken.add(-1), SpaceModel.tickets_held.add(-1)],
+                )
+
+        self._named(write, "ticket")
+
+    def begin_refund(self, ticket: Ticket) -> None:
+        """paid -> refunding, claimed before the provider is asked, so of two workers refunding
+        one Space, the second finds the claim (and a retry after a crash finds it too)."""
+        try:
+            TicketModel(ticket.space_id, ticket.buyer_id).update(
+                actions=[TicketModel.status.set(REFUNDING)],
+                condition=(TicketModel.ticket_id == ticket.ticket_id) & (TicketModel.status == PAID),
+            )
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Refused("ticket") from exc
+            raise dependency_failure(exc) from exc
+
+    def finish_refund(self, ticket: Ticket, refund_id: str, now: datetime) -> None:
+        """refunding -> refunded, the sold seat returned; or, for a payment that came in after
+        its ticket was let go (expired / failed / released, holding no seat), that ticket ->
+        refunded with only the refund counted."""
+        seated = ticket.status == REFUNDING
+
+        def write():
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "ticket",
+                    TicketModel(ticket.space_id, ticket.buyer_id),
+                    actions=[
+                        TicketModel.status.set(REFUNDED),
+                        TicketModel.refunded_at.set(now),
+                        TicketModel.refund_id.set(refund_id),
+                    ],
+                    condition=(TicketModel.ticket_id == ticket.ticket_id)
+                    & (TicketModel.status == ticket.status),
+                )
+                actions = [SpaceModel.tickets_refunded.add(1)]
+                if seated:
+                    actions += [
+                        SpaceModel.tickets_taken.add(-1),
+                        SpaceModel.tickets_sold.add(-1),
+                        SpaceModel.tickets_gross_cents.add(-ticket.price_cents),
+                    ]
+                tx.update("space", SpaceModel(ticket.space_id), actions=actions)
+
+        self._named(write, "ticket")
+
+    def _named(self, write, part: str) -> None:
+        try:
+            _retrying(write, self._sleep)
+        except ConditionsFailed as exc:
+            raise Refused(part) from exc
+
+
+class DynamoSubscriptionRepository:
+    def get(self, creator_id: str, subscriber_id: str) -> Subscription | None:
+        try:
+            return _to_subscription(SubscriptionModel.get(creator_id, subscriber_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def start(self, sub: Subscription, now: datetime) -> None:
+        """Record a pending subscription, unless the subscriber already has access (then
+        Refused("subscription")). A pending one not yet paid is replaced."""
+        now_s = int(now.timestamp())
+        item = SubscriptionModel(
+            sub.creator_id,
+            sub.subscriber_id,
+            subscription_id=sub.subscription_id,
+            tier=sub.tier,
+            price_cents=sub.price_cents,
+            currency=sub.currency,
+            status=SUB_PENDING,
+            created_at=sub.created_at,
+            provider=None,
+        )
+        has_access = SubscriptionModel.status.is_in(SUB_ACTIVE, SUB_CANCELED) & (
+            SubscriptionModel.period_end > now_s
+        )
+        try:
+            item.save(condition=SubscriptionModel.creator_id.does_not_exist() | ~has_access)
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Refused("subscription") from exc
+            raise dependency_failure(exc) from exc
+
+    def set_payment(self, sub: Subscription, provider: str, payment_id: str) -> None:
+        self._update(
+            sub,
+            [SubscriptionModel.provider.set(provider), SubscriptionModel.payment_id.set(payment_id)],
+            SubscriptionModel.subscription_id == sub.subscription_id,
+        )
+
+    def activate(self, sub: Subscription, payment_id: str, period_end: datetime) -> None:
+        """pending -> active until `period_end`. Refused unless this subscription is pending."""
+        self._update(
+            sub,
+            [
+                SubscriptionModel.status.set(SUB_ACTIVE),
+                SubscriptionModel.payment_id.set(payment_id),
+                SubscriptionModel.period_end.set(int(period_end.timestamp())),
+            ],
+            (SubscriptionModel.subscription_id == sub.subscription_id)
+            & (SubscriptionModel.status == SUB_PENDING),
+        )
+
+    def fail(self, sub: Subscription) -> None:
+        """A pending subscription whose payment failed is forgotten."""
+        try:
+            SubscriptionModel(sub.creator_id, sub.subscriber_id).delete(
+                condition=(SubscriptionModel.subscription_id == sub.subscription_id)
+                & (SubscriptionModel.status == SUB_PENDING)
+            )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Refused("subscription") from exc
+            raise dependency_failure(exc) from exc
+
+    def cancel(self, creator_id: str, subscriber_id: str) -> None:
+        """active -> canceled: no renewal; access lasts until the paid period ends."""
+        self._update(
+            Subscription(creator_id, subscriber_id, "", 0, "", "", datetime.now(timezone.utc)),
+            [SubscriptionModel.status.set(SUB_CANCELED)],
+            SubscriptionModel.status == SUB_ACTIVE,
+        )
+
+    def _update(self, sub: Subscription, actions, condition) -> None:
+        try:
+            SubscriptionModel(sub.creator_id, sub.subscriber_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Refused("subscription") from exc
+            raise dependency_failure(exc) from exc

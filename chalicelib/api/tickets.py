@@ -1,0 +1,59 @@
+"""Ticket sales, subscriptions and the payment provider's webhook."""
+from chalice import Blueprint
+
+from chalicelib import bootstrap
+from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.idempotency import idempotent
+from chalicelib.domain.spaces import validate_space_id
+from chalicelib.services import tickets
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/spaces/{space_id}/tickets", methods=["POST"])
+@idempotent(bp, required=True)
+@endpoint(status=201)
+def buy_ticket(space_id):
+    request = bp.current_request
+    body = json_body(request, required=False)
+    return tickets.buy_ticket(bootstrap.deps(), current_user_id(request), validate_space_id(space_id), body)
+
+
+@bp.route("/spaces/{space_id}/tickets", methods=["GET"])
+@endpoint()
+def space_sales(space_id):
+    request = bp.current_request
+    return tickets.space_sales(
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {}
+    )
+
+
+@bp.route("/me/tickets", methods=["GET"])
+@endpoint()
+def my_tickets():
+    request = bp.current_request
+    return tickets.my_tickets(bootstrap.deps(), current_user_id(request), request.query_params or {})
+
+
+@bp.route("/users/{user_id}/subscription", methods=["POST"])
+@idempotent(bp)
+@endpoint(status=201)
+def subscribe(user_id):
+    request = bp.current_request
+    body = json_body(request, required=False)
+    return tickets.subscribe(bootstrap.deps(), current_user_id(request), user_id, body)
+
+
+@bp.route("/users/{user_id}/subscription", methods=["DELETE"])
+@endpoint()
+def unsubscribe(user_id):
+    return tickets.unsubscribe(bootstrap.deps(), current_user_id(bp.current_request), user_id)
+
+
+# No bearer token: the provider's signature over the raw body is the authentication
+# (chalicelib/api/middleware.py lets /webhooks/ through).
+@bp.route("/webhooks/payments", methods=["POST"], content_types=["application/json", "text/plain"])
+@endpoint()
+def payment_webhook():
+    request = bp.current_request
+    return tickets.handle_webhook(bootstrap.deps(), request.raw_body or b"", dict(request.headers or {}))

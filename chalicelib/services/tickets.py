@@ -1,0 +1,563 @@
+"""Use cases of ticketed and subscriber-only Spaces: buy, settle, expire, refund, subscribe.
+
+Order of effects, so no money or seat is ever lost:
+- a seat is HELD in the database before the provider is asked for a payment; if the provider
+  fails or declines, the hold is let go at once (and if even that fails, it expires);
+- the provider's signed webhook settles a payment: a held ticket becomes paid; a payment that
+  arrives for a ticket no longer held gets the seat back if one is free, else is refunded;
+- refunds are claimed (paid -> refunding) before the provider is asked, with an idempotency key
+  per ticket, so retries and Lambda redeliveries refund each ticket exactly once.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.config import SERVICE_NAME
+from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, RuleViolation
+from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
+from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space, iso
+from chalicelib.domain.tickets import (
+    EXPIRED,
+    FAILED,
+    HELD,
+    PAID,
+    REFUNDING,
+    RELEASED,
+    SUB_PENDING,
+    SUBSCRIPTION_CURRENCY,
+    SUBSCRIPTION_DAYS,
+    Subscription,
+    Ticket,
+    parse_reference,
+    subscription_reference,
+    ticket_reference,
+    validate_payment_method,
+    validate_tier,
+)
+from chalicelib.domain.users import validate_user_id
+from chalicelib.ports import InvalidWebhook, PaymentDeclined, PaymentEvent, Refused
+from chalicelib.services.context import Deps
+
+logger = Logger(child=True, service=SERVICE_NAME)
+
+REFUND_PAGE = 100
+
+
+# ---------------------------------------------------------------------------------- buying
+
+
+def buy_ticket(deps: Deps, buyer_id: str, space_id: str, body: dict) -> dict:
+    unknown = set(body) - {"payment_method"}
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="invalid_body")
+    payment_method = validate_payment_method(body)
+    space = deps.spaces.get(space_id, with_count=False)
+    if space.access != TICKETED or space.ticket is None:
+        raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
+    _require_on_sale(space)
+    if not space.needs_pass(buyer_id):
+        raise Conflict("hosts, co-hosts, speakers and invited speakers need no ticket", code="ticket_not_needed")
+
+    now = deps.clock.now()
+    ticket = Ticket(
+        space_id=space_id,
+        buyer_id=buyer_id,
+        ticket_id=new_ulid(),
+        status=HELD,
+        price_cents=space.ticket.price_cents,
+        currency=space.ticket.currency,
+        created_at=now,
+        hold_expires_at=now + timedelta(seconds=deps.settings.ticket_hold_seconds),
+        provider=deps.payments.name,
+    )
+    _hold(deps, ticket)
+    try:
+        payment = deps.payments.create_payment(
+            reference=ticket_reference(ticket),
+            amount_cents=ticket.price_cents,
+            currency=ticket.currency,
+            description=f"Ticket: {space.title}"[:200],
+            idempotency_key=f"ticket-{ticket.ticket_id}",
+            payment_method=payment_method,
+            metadata={"space_id": space_id, "buyer_id": buyer_id},
+        )
+    except PaymentDeclined as exc:
+        _let_go(deps, ticket, FAILED)
+        raise RuleViolation(
+            "the payment was declined; no money was taken",
+            code="payment_declined",
+            details={"decline_code": exc.decline_code} if exc.decline_code else None,
+        ) from exc
+    except DependencyFailed:
+        _let_go(deps, ticket, FAILED)
+        raise
+    try:
+        deps.tickets.set_payment(ticket, payment.provider, payment.payment_id)
+    except (Refused, DependencyFailed):
+        # Not needed to settle (the webhook names the ticket); only lets an expiring hold
+        # cancel its payment. Logged, not failed: the buyer's money path is intact.
+        logger.warning("payment id not recorded on ticket", ticket_id=ticket.ticket_id)
+    ticket = replace(ticket, payment_id=payment.payment_id, provider=payment.provider)
+    deps.telemetry.count("TicketHeld")
+    if payment.status == "succeeded":
+        _settle(deps, ticket, payment.payment_id)
+        ticket = deps.tickets.get(space_id, buyer_id) or ticket
+    logger.info("ticket held", space_id=space_id, buyer_id=buyer_id, ticket_id=ticket.ticket_id)
+    return {
+        "ticket": ticket_view(ticket),
+        "payment": {
+            "provider": payment.provider,
+            "payment_id": payment.payment_id,
+            "client_secret": payment.client_secret,
+            "status": "succeeded" if ticket.status == PAID else payment.status,
+            "amount_cents": payment.amount_cents,
+            "currency": payment.currency,
+            "pay_before": iso(ticket.hold_expires_at),
+        },
+    }
+
+
+def _require_on_sale(space: Space) -> None:
+    if space.state not in (SCHEDULED, LIVE):
+        raise Conflict(f"Space {space.id} is {space.state}; its tickets are off sale", code=f"space_{space.state}")
+
+
+def _hold(deps: Deps, ticket: Ticket) -> None:
+    try:
+        deps.tickets.hold(ticket)
+    except Refused as exc:
+        if exc.part == "ticket":
+            raise _already(getattr(exc, "ticket", None)) from exc
+        _require_on_sale(deps.spaces.get(ticket.space_id, with_count=False))
+        deps.telemetry.count("TicketSoldOut")
+        raise Conflict("this Space is sold out", code="sold_out") from exc
+    except DependencyFailed:
+        stored = deps.tickets.get(ticket.space_id, ticket.buyer_id)
+        if stored is None or stored.ticket_id != ticket.ticket_id:
+            raise
+        logger.info("hold committed despite the error", ticket_id=ticket.ticket_id)
+
+
+def _already(existing: Ticket | None) -> Conflict:
+    details = {"ticket_id": existing.ticket_id, "status": existing.status} if existing else None
+    if existing is not None and existing.status == HELD:
+        return Conflict(
+            "you already hold a ticket for this Space, waiting for its payment", code="ticket_pending", details=details
+        )
+    if existing is not None and existing.status == PAID:
+        return Conflict("you already have a ticket for this Space", code="already_has_ticket", details=details)
+    return Conflict("your ticket for this Space was refunded", code="ticket_refunded", details=details)
+
+
+def _let_go(deps: Deps, ticket: Ticket, to_status: str) -> bool:
+    """Return a held seat. False if it could not be done now (the hold then expires)."""
+    try:
+        deps.tickets.release(ticket, to_status, deps.clock.now())
+    except Refused:
+        return False  # no longer held: settled or let go by someone else
+    except DependencyFailed:
+        logger.warning("hold not released; it will expire", ticket_id=ticket.ticket_id)
+        return False
+    deps.telemetry.count("TicketHoldReleased")
+    return True
+
+
+# ---------------------------------------------------------------------------------- webhooks
+
+
+def handle_webhook(deps: Deps, payload: bytes, headers: dict) -> dict:
+    """A provider webhook. Invalid signature -> InvalidWebhook (the route answers 400)."""
+    try:
+        event = deps.payments.parse_webhook(payload, headers)
+    except InvalidWebhook as exc:
+        logger.warning("webhook refused", reason=str(exc))
+        raise BadRequest("the webhook signature does not verify", code="invalid_webhook_signature") from exc
+    if event is None:
+        return {"received": True, "handled": False}
+    handled = handle_payment_event(deps, event)
+    return {"received": True, "handled": handled}
+
+
+def handle_payment_event(deps: Deps, event: PaymentEvent) -> bool:
+    """Apply one verified provider event. Every transition is conditional, so a redelivered
+    event finds its work done and changes nothing."""
+    ref = parse_reference(event.reference)
+    if ref is None:
+        logger.info("payment event for nothing of ours", event_id=event.event_id, kind=event.kind)
+        return False
+    kind, a, b, object_id = ref
+    logger.info("payment event", event_id=event.event_id, kind=event.kind, reference=event.reference)
+    if kind == "ticket":
+        return _ticket_event(deps, a, b, object_id, event)
+    return _subscription_event(deps, a, b, object_id, event)
+
+
+def _ticket_event(deps: Deps, space_id: str, buyer_id: str, ticket_id: str, event: PaymentEvent) -> bool:
+    ticket = deps.tickets.get(space_id, buyer_id)
+    if ticket is None or ticket.ticket_id != ticket_id:
+        if event.kind == "payment_succeeded":
+            # Money for a ticket that no longer exists (the buyer bought again after this one
+            # failed): give it back.
+            refund_id = deps.payments.refund(event.payment_id, idempotency_key=f"refund-{ticket_id}")
+            deps.telemetry.count("OrphanPaymentRefunded")
+            logger.info("orphan payment refunded", ticket_id=ticket_id, refund_id=refund_id)
+            return True
+        return False
+    if event.kind == "payment_succeeded":
+        return _settle(deps, ticket, event.payment_id)
+    if event.kind in ("payment_failed", "payment_canceled") and ticket.status == HELD:
+        return _let_go(deps, ticket, FAILED)
+    return False
+
+
+def _settle(deps: Deps, ticket: Ticket, payment_id: str) -> bool:
+    """The buyer's payment succeeded. True when this call changed the ticket."""
+    now = deps.clock.now()
+    for _ in range(3):
+        if ticket.status in (PAID, REFUNDING) or (ticket.status == "refunded" and ticket.payment_id == payment_id):
+            return False
+        try:
+            if ticket.status == HELD:
+                deps.tickets.confirm(ticket, payment_id, now)
+            else:
+                deps.tickets.retake(ticket, payment_id, now)
+            deps.telemetry.count("TicketSold")
+            return True
+        except Refused as exc:
+            if exc.part == "space":
+                # Paid after the hold was let go, and no seat is left (sold out or canceled).
+                return _refund_unseated(deps, replace(ticket, payment_id=payment_id), payment_id)
+            ticket = deps.tickets.get(ticket.space_id, ticket.buyer_id) or ticket
+    raise DependencyFailed("the ticket kept changing while settling; retry", code="write_conflict")
+
+
+def _refund_unseated(deps: Deps, ticket: Ticket, payment_id: str) -> bool:
+    refund_id = deps.payments.refund(payment_id, idempotency_key=f"refund-{ticket.ticket_id}")
+    try:
+        deps.tickets.finish_refund(ticket, refund_id, deps.clock.now())
+    except Refused:
+        return False
+    deps.telemetry.count("LatePaymentRefunded")
+    return True
+
+
+# ---------------------------------------------------------------------------------- holds
+
+
+def expire_holds(deps: Deps) -> int:
+    """Let go of holds whose buyer did not pay in time (the scheduled job). Returns how many."""
+    now = deps.clock.now()
+    expired = sum(expire_hold(deps, space_id, buyer_id, now) for space_id, buyer_id in deps.tickets.expired_holds(now))
+    if expired:
+        deps.telemetry.count("TicketHoldExpired", expired)
+    return expired
+
+
+def expire_hold(deps: Deps, space_id: str, buyer_id: str, now) -> bool:
+    """One hold past its time: void its payment, then return the seat. True when let go."""
+    ticket = deps.tickets.get(space_id, buyer_id)
+    if ticket is None or ticket.status != HELD or (ticket.hold_expires_at and ticket.hold_expires_at > now):
+        return False
+    if ticket.payment_id:
+        try:
+            deps.payments.cancel_payment(ticket.payment_id)
+        except PaymentDeclined:
+            _settle(deps, ticket, ticket.payment_id)  # it went through after all
+            return False
+        except DependencyFailed:
+            return False  # next run
+    return _let_go(deps, ticket, EXPIRED)
+
+
+# ---------------------------------------------------------------------------------- refunds
+
+
+def request_refunds(deps: Deps, space: Space) -> None:
+    """Queue the refund of a canceled ticketed Space (done by `refund_space`, in the ticket
+    worker). Sent again on every cancel retry: refunding is idempotent."""
+    if space.access == TICKETED:
+        deps.tickets_queue.send_batch([{"kind": "refund_space", "space_id": space.id}])
+
+
+def refund_space(deps: Deps, space_id: str) -> dict:
+    """Refund every paid ticket of a canceled Space and let go of every hold, then tell the
+    buyers. Safe to run again at any point: each ticket moves by conditional writes."""
+    space = deps.spaces.get(space_id, with_count=False)
+    if space.state != CANCELED:
+        return {"refunded": 0, "released": 0}
+    refunded, released, buyers = 0, 0, []
+    cursor = None
+    while True:
+        page, cursor = deps.tickets.for_space(space_id, limit=REFUND_PAGE, after=cursor)
+        for ticket in page:
+            outcome = _refund_one(deps, ticket)
+            if outcome == "refunded":
+                refunded += 1
+            elif outcome == "released":
+                released += 1
+            if ticket.status in (HELD, PAID, REFUNDING) or outcome is not None:
+                buyers.append(ticket.buyer_id)
+        if not cursor:
+            break
+    if buyers:
+        from chalicelib.services import reminders
+
+        reminders.announce(deps, space, CANCELED_MOMENT, buyers)
+    if refunded:
+        deps.telemetry.count("TicketRefunded", refunded)
+    logger.info("space refunded", space_id=space_id, refunded=refunded, released=released)
+    return {"refunded": refunded, "released": released}
+
+
+def _refund_one(deps: Deps, ticket: Ticket) -> str | None:
+    if ticket.status == HELD:
+        if ticket.payment_id:
+            try:
+                deps.payments.cancel_payment(ticket.payment_id)
+            except PaymentDeclined:
+                _settle(deps, ticket, ticket.payment_id)  # paid meanwhile: refund it below
+                ticket = deps.tickets.get(ticket.space_id, ticket.buyer_id) or ticket
+        if ticket.status == HELD:
+            try:
+                deps.tickets.release(ticket, RELEASED, deps.clock.now())
+                return "released"
+            except Refused:
+                ticket = deps.tickets.get(ticket.space_id, ticket.buyer_id) or ticket
+    if ticket.status == PAID:
+        try:
+            deps.tickets.begin_refund(ticket)
+        except Refused:
+            ticket = deps.tickets.get(ticket.space_id, ticket.buyer_id) or ticket
+            if ticket.status != REFUNDING:
+                return None
+        ticket = replace(ticket, status=REFUNDING)
+    if ticket.status == REFUNDING:
+        refund_id = deps.payments.refund(ticket.payment_id, idempotency_key=f"refund-{ticket.ticket_id}")
+        try:
+            deps.tickets.finish_refund(ticket, refund_id, deps.clock.now())
+        except Refused:
+            return None  # another worker finished it
+        return "refunded"
+    return None
+
+
+def process_ticket_job(deps: Deps, body: dict) -> dict:
+    if body.get("kind") == "refund_space" and isinstance(body.get("space_id"), str):
+        return refund_space(deps, body["space_id"])
+    logger.warning("unknown ticket job", body=body)
+    return {}
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def ticket_view(ticket: Ticket) -> dict:
+    return {
+        "ticket_id": ticket.ticket_id,
+        "space_id": ticket.space_id,
+        "buyer_id": ticket.buyer_id,
+        "status": ticket.status,
+        "price_cents": ticket.price_cents,
+        "currency": ticket.currency,
+        "created_at": iso(ticket.created_at),
+        "hold_expires_at": iso(ticket.hold_expires_at) if ticket.status == HELD else None,
+        "paid_at": iso(ticket.paid_at),
+        "refunded_at": iso(ticket.refunded_at),
+    }
+
+
+def space_sales(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
+    """The host's view: seats and money, and the buyers page by page."""
+    space = deps.spaces.get(space_id, with_count=False)
+    if user_id != space.creator_id:
+        raise Forbidden("only the host sees a Space's sales", code="not_host")
+    if space.ticket is None or space.sales is None:
+        raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
+    limit = _limit(params.get("limit"))
+    after = _decode_cursor(params.get("cursor"), {"space_id": space_id}, "buyer_id")
+    page, last = deps.tickets.for_space(space_id, limit=limit, after=after)
+    s = space.sales
+    return {
+        "space_id": space_id,
+        "price_cents": space.ticket.price_cents,
+        "currency": space.ticket.currency,
+        "capacity": s.capacity,
+        "sold": s.sold,
+        "held": s.held,
+        "refunded": s.refunded,
+        "remaining": s.remaining,
+        "gross_cents": s.gross_cents,
+        "tickets": [ticket_view(t) for t in page],
+        "next_cursor": _encode_cursor(last),
+    }
+
+
+def my_tickets(deps: Deps, user_id: str, params: dict) -> dict:
+    limit = _limit(params.get("limit"))
+    after = _decode_cursor(params.get("cursor"), {"buyer_id": user_id}, "bought_key", "space_id")
+    page, last = deps.tickets.for_buyer(user_id, limit=limit, after=after)
+    return {"tickets": [ticket_view(t) for t in page], "next_cursor": _encode_cursor(last)}
+
+
+def _limit(raw) -> int:
+    from chalicelib.services.discovery import _limit as discovery_limit
+
+    return discovery_limit(raw)
+
+
+def _encode_cursor(last: dict | None) -> str | None:
+    if not last:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor, fixed: dict, *free: str) -> dict | None:
+    """A cursor is the page's last key; only its free parts come from the client, the rest
+    (whose tickets) is fixed by the request, so a cursor cannot read someone else's list."""
+    if cursor in (None, ""):
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))
+        key = {name: {"S": raw[name]["S"]} for name in free if isinstance(raw[name]["S"], str)}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadRequest("cursor is not one this API returned", code="invalid_cursor") from exc
+    if len(key) != len(free):
+        raise BadRequest("cursor is not one this API returned", code="invalid_cursor")
+    return {**{k: {"S": v} for k, v in fixed.items()}, **key}
+
+
+# ---------------------------------------------------------------------------------- subscriptions
+
+
+def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> dict:
+    creator_id = validate_user_id(creator_id)
+    unknown = set(body) - {"tier", "payment_method"}
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="invalid_body")
+    tier, price = validate_tier(body)
+    payment_method = validate_payment_method(body)
+    if creator_id == subscriber_id:
+        raise RuleViolation("you cannot subscribe to yourself", code="self_subscription")
+    now = deps.clock.now()
+    sub = Subscription(
+        creator_id=creator_id,
+        subscriber_id=subscriber_id,
+        tier=tier,
+        price_cents=price,
+        currency=SUBSCRIPTION_CURRENCY,
+        status=SUB_PENDING,
+        created_at=now,
+        subscription_id=new_ulid(),
+    )
+    try:
+        deps.subscriptions.start(sub, now)
+    except Refused as exc:
+        current = deps.subscriptions.get(creator_id, subscriber_id)
+        raise Conflict(
+            f"you already subscribe to {creator_id}",
+            code="already_subscribed",
+            details={"current_period_end": iso(current.current_period_end)} if current else None,
+        ) from exc
+    try:
+        payment = deps.payments.create_payment(
+            reference=subscription_reference(sub),
+            amount_cents=price,
+            currency=SUBSCRIPTION_CURRENCY,
+            description=f"Subscription to {creator_id} ({tier})",
+            idempotency_key=f"sub-{sub.subscription_id}",
+            payment_method=payment_method,
+            metadata={"creator_id": creator_id, "subscriber_id": subscriber_id},
+        )
+    except PaymentDeclined as exc:
+        _forget_pending(deps, sub)
+        raise RuleViolation("the payment was declined; no money was taken", code="payment_declined") from exc
+    except DependencyFailed:
+        _forget_pending(deps, sub)
+        raise
+    try:
+        deps.subscriptions.set_payment(sub, payment.provider, payment.payment_id)
+    except (Refused, DependencyFailed):
+        logger.warning("payment id not recorded on subscription", subscription_id=sub.subscription_id)
+    if payment.status == "succeeded":
+        _activate(deps, sub, payment.payment_id)
+    current = deps.subscriptions.get(creator_id, subscriber_id) or sub
+    return {
+        "subscription": subscription_view(current),
+        "payment": {
+            "provider": payment.provider,
+            "payment_id": payment.payment_id,
+            "client_secret": payment.client_secret,
+            "status": payment.status,
+            "amount_cents": payment.amount_cents,
+            "currency": payment.currency,
+        },
+    }
+
+
+def unsubscribe(deps: Deps, subscriber_id: str, creator_id: str) -> dict:
+    creator_id = validate_user_id(creator_id)
+    current = deps.subscriptions.get(creator_id, subscriber_id)
+    if current is None or not current.grants_access(deps.clock.now()):
+        if current is not None and current.status == SUB_PENDING:
+            _forget_pending(deps, current)
+        return {"creator_id": creator_id, "subscribed": False, "changed": False}
+    try:
+        deps.subscriptions.cancel(creator_id, subscriber_id)
+        changed = True
+    except Refused:
+        changed = False  # already canceled
+    current = deps.subscriptions.get(creator_id, subscriber_id) or current
+    return {"subscription": subscription_view(current), "changed": changed}
+
+
+def _forget_pending(deps: Deps, sub: Subscription) -> None:
+    try:
+        deps.subscriptions.fail(sub)
+    except (Refused, DependencyFailed):
+        logger.warning("pending subscription left", subscription_id=sub.subscription_id)
+
+
+def _subscription_event(deps: Deps, creator_id: str, subscriber_id: str, sub_id: str, event: PaymentEvent) -> bool:
+    current = deps.subscriptions.get(creator_id, subscriber_id)
+    matches = current is not None and current.subscription_id == sub_id
+    if event.kind == "payment_succeeded":
+        if matches and current.status == SUB_PENDING:
+            return _activate(deps, current, event.payment_id)
+        if not matches:
+            deps.payments.refund(event.payment_id, idempotency_key=f"refund-{sub_id}")
+            deps.telemetry.count("OrphanPaymentRefunded")
+            return True
+        return False
+    if event.kind in ("payment_failed", "payment_canceled") and matches and current.status == SUB_PENDING:
+        _forget_pending(deps, current)
+        return True
+    return False
+
+
+def _activate(deps: Deps, sub: Subscription, payment_id: str) -> bool:
+    period_end = deps.clock.now() + timedelta(days=SUBSCRIPTION_DAYS)
+    try:
+        deps.subscriptions.activate(sub, payment_id, period_end)
+    except Refused:
+        return False
+    deps.telemetry.count("SubscriptionStarted")
+    return True
+
+
+def subscription_view(sub: Subscription) -> dict:
+    return {
+        "creator_id": sub.creator_id,
+        "subscriber_id": sub.subscriber_id,
+        "tier": sub.tier,
+        "price_cents": sub.price_cents,
+        "currency": sub.currency,
+        "status": sub.status,
+        "current_period_end": iso(sub.current_period_end),
+        "created_at": iso(sub.created_at),
+    }
