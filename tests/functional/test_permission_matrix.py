@@ -24,7 +24,10 @@ A `-` in an actor's column is a cell not asserted yet (reported, waiting for a f
 
 Some cells answer with the state rather than with a permission, on purpose: the host starting or
 cancelling a Space that is already live passes the host-only check and gets 409, and reminders are
-for scheduled Spaces, so setting one on this live Space is 409 for everyone.
+for scheduled Spaces, so setting one on this live Space is 409 for everyone. This Space is public:
+buying a ticket for it is 422 `not_ticketed` for everyone (tests/functional/test_tickets.py covers
+ticketed Spaces), and the payment webhook has no bearer token, only the provider's signature, so
+every caller without one gets 400.
 """
 from __future__ import annotations
 
@@ -65,6 +68,12 @@ POST   /spaces/{space_id}/reminders                      | -        | -         
 DELETE /spaces/{space_id}/reminders                      | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
 POST   /me/devices                                       | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201     | 201
 DELETE /me/devices/{device_id}                           | -        | device:listener | 401       | 404      | 200      | 404     | 404    | 404  | 404     | 404
+POST   /spaces/{space_id}/tickets                        | -        | -               | 401       | 422      | 422      | 422     | 422    | 422  | 422     | 422
+GET    /spaces/{space_id}/tickets                        | -        | -               | 401       | 403      | 403      | 403     | 403    | 422  | 403     | 403
+GET    /me/tickets                                       | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /users/{user_id}/subscription                     | host     | -               | 401       | 201      | 201      | 201     | 201    | 422  | 201     | 201
+DELETE /users/{user_id}/subscription                     | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /webhooks/payments                                | -        | -               | 400       | 400      | 400      | 400     | 400    | 400  | 400     | 400
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -74,6 +83,7 @@ BODIES = {
     ("POST", "/spaces/{space_id}/speakers"): {"user_id": "{target}"},
     ("POST", "/spaces/{space_id}/cohosts"): {"user_id": "{target}"},
     ("POST", "/me/devices"): {"platform": "ios", "token": "{fresh_token}"},
+    ("POST", "/webhooks/payments"): {"id": "evt_unsigned", "type": "payment_intent.succeeded"},
 }
 
 
@@ -187,8 +197,9 @@ def test_each_role_gets_exactly_the_status_the_permission_matrix_gives(api, deps
             if row["target"]:
                 values["user_id"] = values["target"] = users[row["target"]]
             body = _fill(BODIES.get((method, path)), values)
+            headers = {**auth(users[actor]), "Idempotency-Key": uuid.uuid4().hex}
 
-            response = api.call(method, _fill(path, values), None, body, headers=auth(users[actor]))
+            response = api.call(method, _fill(path, values), None, body, headers=headers)
 
             if method != "GET" and response.status_code not in (401, 403):
                 del clean[row["given"]]

@@ -57,7 +57,7 @@ def test_the_host_threshold_is_a_setting(api, deps, new_user):
         ({"title": "t", "scheduled_start": "2026-01-01T10:00:00"}, 400, "invalid_time"),
         ({"title": "t", "scheduled_start": "2020-01-01T10:00:00Z"}, 422, "scheduled_start_in_past"),
         ({"title": "t", "access": "vip"}, 400, "invalid_access"),
-        ({"title": "t", "access": "ticketed"}, 422, "access_not_available"),
+        ({"title": "t", "access": "ticketed"}, 400, "invalid_ticket"),
         ({"title": "t", "recording": "yes"}, 400, "invalid_recording"),
         ({"title": "t", "cohost_ids": ["a", "b", "c"]}, 422, "too_many_cohosts"),
         ({"title": "t", "cohost_ids": ["bad id!"]}, 400, "invalid_user_id"),
