@@ -21,7 +21,7 @@ from bench import environment as env
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
-GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "reminders")
+GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "tickets", "reminders")
 ORDER = [
     "aws_calls.join_listener.cold",
     "aws_calls.join_listener.warm",
@@ -30,12 +30,15 @@ ORDER = [
     "aws_calls.list_live",
     "aws_calls.create_space",
     "aws_calls.follow",
+    "aws_calls.purchase_ticket",
     "import_ms.app",
     "import_ms.baseline",
     "import_ratio",
     "token_mint_per_s",
     "join_overhead_ratio",
     "max_writes_per_key_per_s",
+    "oversell_trials",
+    "oversold_tickets",
     "reminder_fanout_100k_s",
     "reminder_calls_per_subscriber",
     "reminder_publishes_per_subscriber",
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 notes.extend(out[1])
                 timings.append(f"{name} {time.perf_counter() - t0:.1f} s")
 
-            from bench import aws_calls, hot_keys, imports, join_overhead, reminders, tokens
+            from bench import aws_calls, hot_keys, imports, join_overhead, oversell, reminders, tokens
 
             step("imports", lambda: imports.run(keys, dynamodb.endpoint_url))
             step("tokens", tokens.run)
@@ -125,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: join_overhead.run(deps, ivs, dynamodb.endpoint_url, table_prefix),
             )
             step("hot_keys", lambda: hot_keys.run(deps, ivs))
+            step("tickets", lambda: oversell.run(deps))
             step(
                 "reminders",
                 lambda: reminders.run(

@@ -127,6 +127,22 @@ def run(deps, ivs: env.StubbedIvs) -> tuple[list[dict], list[str], dict]:
             REQUESTS, create_setup, lambda host: spaces.create_space(deps, host, {"title": "bench create"})
         )
 
+        # Buy a ticket (POST /spaces/{id}/tickets): read the Space, hold a seat, record the
+        # payment id. The payment provider is in-process here (not an AWS call).
+        from bench.oversell import make_seller
+        from chalicelib.services import tickets
+
+        seller = make_seller(deps, "bench-seller")
+        ticketed = spaces.create_space(deps, seller, {
+            "title": "bench tickets",
+            "scheduled_start": (deps.clock.now() + __import__("datetime").timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "access": "ticketed",
+            "ticket": {"price_cents": 500, "currency": "USD", "capacity": 10_000},
+        }).id
+        scenarios["purchase_ticket"] = window.measure(
+            REQUESTS, lambda i: env.new_id("buyer"), lambda buyer: tickets.buy_ticket(deps, buyer, ticketed, {})
+        )
+
         followee = env.seed_host("followee")
         scenarios["follow"] = window.measure(
             REQUESTS, lambda i: env.new_id("fan"), lambda fan: users.follow(deps, fan, followee)

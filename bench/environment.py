@@ -143,9 +143,11 @@ def make_deps(ivs: StubbedIvs):
     """Like the `deps` fixture of tests/conftest.py, with the IVS adapter over the stubbed client."""
     from chalicelib import bootstrap
     from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+    from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.adapters.dynamodb.users import DynamoUserRepository
     from chalicelib.config import get_settings
     from chalicelib.services.context import Deps
+    from tests.support.payments import FakePayments
 
     bootstrap.reset()
     settings = get_settings()
@@ -155,9 +157,30 @@ def make_deps(ivs: StubbedIvs):
         spaces=DynamoSpaceRepository(count_shards=settings.participant_count_shards),
         media=ivs.media,
         tokens=bootstrap.token_minter(),
+        tickets=DynamoTicketRepository(),
+        subscriptions=DynamoSubscriptionRepository(),
+        # The payment provider is not AWS: an in-process one, so only the app's calls count.
+        payments=FakePayments(),
+        # Scheduled Spaces (the ticket benchmarks sell seats of one) make reminder schedules;
+        # their cost is the reminders benchmark's, not these.
+        scheduler=_MemoryScheduler(),
     )
     bootstrap.override(deps=built)
     return built
+
+
+class _MemoryScheduler:
+    """SchedulerPort kept in memory: the benchmarks that create scheduled Spaces do not measure
+    EventBridge Scheduler (moto is not running here)."""
+
+    def __init__(self):
+        self.schedules: dict = {}
+
+    def put_one_time(self, name, at, payload) -> None:
+        self.schedules[name] = (at, payload)
+
+    def delete(self, name) -> None:
+        self.schedules.pop(name, None)
 
 
 def new_id(prefix: str) -> str:

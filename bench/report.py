@@ -28,9 +28,6 @@ FEATURE_MISSING = "feature missing"
 NO_BENCHMARK = "feature exists, benchmark not written yet"
 NOT_MEASURED = {
     "aws_calls.list_live": ("GET /spaces (discovery)", FEATURE_MISSING),  # measured once it exists
-    "aws_calls.purchase_ticket": ("ticket purchase", FEATURE_MISSING),
-    "oversell_trials": ("ticket sales", FEATURE_MISSING),
-    "oversold_tickets": ("ticket sales", FEATURE_MISSING),
 }
 
 
