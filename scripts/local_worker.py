@@ -20,6 +20,7 @@ from chalicelib.jobs.reminders import process_fanout, process_push
 from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
 from chalicelib.services.stage import sweep_live_presence
+from chalicelib.services.tickets import expire_holds, process_ticket_job
 
 POLL_SECONDS = 1.0
 # The scheduled jobs of app.py (every minute / 5 minutes on AWS), run more often locally so a
@@ -29,6 +30,7 @@ PERIODIC = (
     (release_pending_media, 60.0),
     (sweep_live_presence, 30.0),
     (reconcile_stages, 300.0),
+    (expire_holds, 10.0),
 )
 
 
@@ -51,6 +53,7 @@ def tick(deps) -> int:
     for queue, handle, label in (
         (deps.fanout_queue, process_fanout, "fan-out"),
         (deps.push_queue, process_push, "push"),
+        (deps.tickets_queue, lambda body: process_ticket_job(deps, body), "tickets"),
     ):
         for receipt, body in queue.receive(max_messages=10, wait_seconds=0):
             try:

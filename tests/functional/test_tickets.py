@@ -440,3 +440,22 @@ def test_subscriber_only_and_ticketed_spaces_are_listed_as_locked(api, seller, h
     ticketed(api, seller)
     listed = api.get(f"/spaces?host_id={seller}&state=scheduled", host).data["spaces"]
     assert [(s["access"], s["is_ticketed"]) for s in listed] == [("ticketed", True)]
+
+
+def test_the_ticket_worker_lambda_refunds_a_canceled_space(api, deps, seller, new_user):
+    from chalice.test import Client
+
+    from app import app
+
+    space = ticketed(api, seller)
+    settle(api, deps, buy(api, space["id"], new_user("paid")).data["payment"]["payment_id"])
+    api.post(f"/spaces/{space['id']}/cancel", seller)
+    bodies = [body for _, body in deps.tickets_queue.receive(max_messages=10, wait_seconds=0)]
+    import json
+
+    with Client(app) as client:
+        event = client.events.generate_sqs_event(message_bodies=[json.dumps(b) for b in bodies], queue_name="tickets")
+        client.lambda_.invoke("ticket_worker", event)
+
+    assert len(deps.payments.refunds) == 1
+    assert api.get(f"/spaces/{space['id']}/tickets", seller).data["refunded"] == 1
