@@ -29,11 +29,22 @@ class FakePayments:
         self.decline_methods = {"pm_card_chargeDeclined"}
         self.succeed_at_once_methods = {"pm_card_instant"}
         self.succeeded_remotely: set[str] = set()  # cancel_payment answers "already succeeded"
+        self.refund_calls: list[tuple[str, str]] = []  # (idempotency key, payment id), every call
+        self._rate, self._rng = 0.0, None
+
+    def fail_at(self, rate: float, seed: int) -> None:
+        """Make create_payment, cancel_payment and refund fail (provider unavailable) at `rate`,
+        drawn from a seeded generator."""
+        import random
+
+        self._rate, self._rng = rate, random.Random(seed)
 
     def _maybe_fail(self, method: str) -> None:
         exc = self.fail_next.pop(method, None)
         if exc is not None:
             raise exc
+        if self._rng is not None and self._rng.random() < self._rate:
+            raise unavailable()
 
     def create_payment(self, *, reference, amount_cents, currency, description, idempotency_key,
                        payment_method=None, metadata=None) -> Payment:
@@ -62,6 +73,7 @@ class FakePayments:
     def refund(self, payment_id: str, *, idempotency_key: str) -> str:
         self._maybe_fail("refund")
         with self._lock:
+            self.refund_calls.append((idempotency_key, payment_id))
             self.refunds.setdefault(idempotency_key, payment_id)
         return "re_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
 
