@@ -93,12 +93,20 @@ class Deps:
     subscriptions: object = None  # adapters.dynamodb.tickets.DynamoSubscriptionRepository
 
     blockers_cache: BlockersCache | None = None
+    # "Hosts I follow": a caller's followees (a minute), and the live / scheduled lists they are
+    # intersected with (10 s), per container.
+    followees_cache: MediaCache | None = None
+    lists_cache: MediaCache | None = None
 
     def __post_init__(self):
         if self.media_cache is None:
             self.media_cache = MediaCache(self.settings.media_cache_seconds)
         if self.blockers_cache is None:
             self.blockers_cache = BlockersCache(60)
+        if self.followees_cache is None:
+            self.followees_cache = MediaCache(60)
+        if self.lists_cache is None:
+            self.lists_cache = MediaCache(10)
 
     @property
     def hosting_rules(self) -> HostingRules:

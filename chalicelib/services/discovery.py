@@ -5,7 +5,7 @@ import base64
 import binascii
 import json
 
-from chalicelib.domain.errors import BadRequest, RuleViolation
+from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, iso, search_words
 from chalicelib.domain.users import validate_user_id
 from chalicelib.services.context import Deps
@@ -18,12 +18,16 @@ def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
     state = params.get("state") or LIVE
     if state not in (LIVE, SCHEDULED):
         raise BadRequest("state must be 'live' or 'scheduled'", code="invalid_state")
-    if params.get("following"):
-        raise RuleViolation("the 'following' filter is not available yet", code="filter_not_available")
+    following = params.get("following")
+    if following not in (None, "", "true", "false"):
+        raise BadRequest("following must be true or false", code="invalid_following")
+    following = following == "true"
     topic, host_id, query = params.get("topic"), params.get("host_id"), params.get("q")
-    if sum(1 for f in (topic, host_id, query) if f) > 1:
-        raise BadRequest("use one of topic, host_id and q at a time", code="too_many_filters")
+    if sum(1 for f in (topic, host_id, query, following) if f) > 1:
+        raise BadRequest("use one of topic, host_id, q and following at a time", code="too_many_filters")
     limit = _limit(params.get("limit"))
+    if following:
+        return _following(deps, user_id, state, limit, params.get("cursor"))
     if query:
         return _search(deps, user_id, state, query, limit, params.get("cursor"))
     list_key = state
@@ -70,6 +74,53 @@ def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, cursor
         "spaces": spaces,
         "next_cursor": _encode_cursor(last) if last and len(items) == limit else None,
     }
+
+
+# "Hosts I follow" (docs/discovery.md): the caller's followees (at most FOLLOWEES_CONSIDERED, one
+# Query, remembered a minute per container) intersected with the live list, or with the scheduled
+# list's next SCHEDULED_WINDOW_DAYS, each read whole at most every LIST_CACHE_SECONDS per container
+# and shared by every caller. The cost does not grow with a host's followers, and for a caller it
+# is one Query a minute however many accounts they follow.
+FOLLOWEES_CONSIDERED = 5_000
+LIST_WINDOW_ITEMS = 20_000
+SCHEDULED_WINDOW_DAYS = 7
+
+
+def _following(deps: Deps, user_id: str, state: str, limit: int, cursor) -> dict:
+    followees = deps.followees_cache.get(user_id)
+    if followees is None:
+        followees = frozenset(deps.users.followees(user_id, FOLLOWEES_CONSIDERED))
+        deps.followees_cache.put(user_id, followees)
+    hidden = blockers_of(deps, user_id) if followees else frozenset()
+    picked = [i for i in _window(deps, state) if i.creator_id in followees and i.creator_id not in hidden]
+    after = _decode_cursor(cursor, {}, ("space_id", "S"), ("rank", "N"))
+    if after is not None:
+        mark = _order(state, int(float(after["rank"]["N"])), after["space_id"]["S"])
+        picked = [i for i in picked if _order(state, int(i.rank), i.space_id) > mark]
+    page = picked[:limit]
+    last = page[-1] if len(picked) > limit else None
+    return {
+        "spaces": [_summary(i, i.space_id, int(i.rank) if state == LIVE else 0) for i in page],
+        "next_cursor": _encode_cursor({"space_id": {"S": last.space_id}, "rank": {"N": str(int(last.rank))}}) if last else None,
+    }
+
+
+def _order(state: str, rank: int, space_id: str) -> tuple:
+    return (-rank, space_id) if state == LIVE else (rank, space_id)
+
+
+def _window(deps: Deps, state: str) -> list:
+    """The live list, or the scheduled one's next days, sorted for the page; per container."""
+    items = deps.lists_cache.get(state)
+    if items is None:
+        if state == LIVE:
+            items = deps.spaces.discovery_window(LIVE, max_items=LIST_WINDOW_ITEMS)
+        else:
+            horizon = deps.clock.now().timestamp() + SCHEDULED_WINDOW_DAYS * 86400
+            items = deps.spaces.discovery_window(SCHEDULED, max_items=LIST_WINDOW_ITEMS, rank_below=int(horizon))
+        items = sorted(items, key=lambda i: _order(state, int(i.rank), i.space_id))
+        deps.lists_cache.put(state, items)
+    return items
 
 
 def refresh_live_ranks(deps: Deps) -> int:

@@ -128,7 +128,8 @@ def test_a_page_costs_one_dynamodb_call(api, deps, host, topic):
         ("topic=Not%20A%20Slug", 400, "invalid_topics"),
         ("topic=tech&host_id=alice", 400, "too_many_filters"),
         ("host_id=bad%20id", 400, "invalid_user_id"),
-        ("following=true", 422, "filter_not_available"),
+        ("following=yes", 400, "invalid_following"),
+        ("following=true&topic=tech", 400, "too_many_filters"),
         ("q=x", 400, "invalid_query"),
         ("q=music&topic=tech", 400, "too_many_filters"),
     ],
@@ -187,3 +188,65 @@ def test_a_search_result_moves_from_scheduled_to_live_and_leaves_at_the_end(api,
     api.post(f"/spaces/{space['id']}/end", host)
 
     assert ids(api.get(f"/spaces?state=live&q={word}", host)) == []
+
+
+def test_following_lists_only_the_live_spaces_of_hosts_i_follow_most_listeners_first(api, deps, new_user):
+    viewer = new_user("viewer")
+    hosts = [new_user("host", followers=700) for _ in range(4)]
+    for followed in hosts[:3]:
+        api.post(f"/users/{followed}/follow", viewer)
+    from chalicelib.services import users as user_service
+
+    user_service.block(deps, hosts[2], viewer)  # followed, but the host blocked the viewer
+    spaces = {}
+    for listeners, host in zip((1, 3, 2, 5), hosts):
+        spaces[host] = api.post("/spaces", host, {"title": "live"}).data["id"]
+        for _ in range(listeners):
+            api.post(f"/spaces/{spaces[host]}/join", new_user())
+    refresh_live_ranks(deps)
+
+    first = api.get("/spaces?state=live&following=true&limit=1", viewer)
+    second = api.get(f"/spaces?state=live&following=true&limit=1&cursor={first.data['next_cursor']}", viewer)
+
+    assert ids(first) == [spaces[hosts[1]]] and ids(second) == [spaces[hosts[0]]]
+    assert second.data["next_cursor"] is None
+    assert [s["participant_count"] for s in first.data["spaces"]] == [3]
+
+
+def test_following_scheduled_lists_the_next_week_soonest_first(api, deps, new_user):
+    viewer = new_user("viewer")
+    soon, later, far = (new_user("host", followers=700) for _ in range(3))
+    for followed in (soon, later, far):
+        api.post(f"/users/{followed}/follow", viewer)
+    made = {}
+    for host, hours in ((later, 48), (soon, 2), (far, 24 * 10)):
+        made[host] = api.post("/spaces", host, {"title": "soon", "scheduled_start": in_hours(hours)}).data["id"]
+
+    listed = api.get("/spaces?state=scheduled&following=true", viewer)
+
+    assert ids(listed) == [made[soon], made[later]], "a Space 10 days out is past the 7-day window"
+
+
+def test_following_costs_one_query_a_minute_per_caller_and_shared_lists(api, deps, new_user):
+    from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
+    from chalicelib.services.discovery import list_spaces
+
+    viewer, other = new_user("viewer"), new_user("other")
+    host = new_user("host", followers=700)
+    api.post(f"/users/{host}/follow", viewer)
+    api.post("/spaces", host, {"title": "x"})
+    with AwsCallRecorder() as recorder:
+        for client in dynamodb_clients():
+            recorder.attach(client)
+        list_spaces(deps, viewer, {"following": "true"})
+        first = recorder.operations("dynamodb")
+        recorder.reset()
+        list_spaces(deps, viewer, {"following": "true"})
+        again = recorder.operations("dynamodb")
+        recorder.reset()
+        list_spaces(deps, other, {"following": "true"})
+        another_caller = recorder.operations("dynamodb")
+
+    assert first == ["Query"] * 3, "followees, the live list, who blocked the caller"
+    assert again == []
+    assert another_caller == ["Query"], "only their followees: the live list is shared"

@@ -481,6 +481,15 @@ class DynamoSpaceRepository:
             raise dependency_failure(exc) from exc
         return items, result.last_evaluated_key
 
+    def discovery_window(self, list_key: str, *, max_items: int, rank_below: int | None = None) -> list:
+        """A whole discovery list (or its part with rank < `rank_below`), in rank order, up to
+        `max_items`: what "hosts I follow" intersects with. Query pages of the rank index."""
+        try:
+            condition = DiscoveryModel.rank < rank_below if rank_below is not None else None
+            return list(DiscoveryModel.by_rank.query(list_key, condition, limit=max_items, page_size=1000))
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
     def search_page(self, state: str, word: str, *, limit: int, after: dict | None):
         """Spaces of `state` with a title word starting with `word` (2+ folded characters):
         (items, last key or None). One Query."""

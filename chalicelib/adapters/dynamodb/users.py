@@ -109,6 +109,16 @@ class DynamoUserRepository:
         except Exception as exc:
             raise dependency_failure(exc) from exc
 
+    def followees(self, user_id: str, limit: int) -> list[str]:
+        """Who `user_id` follows, at most `limit` (keys only: one Query page for 5,000)."""
+        try:
+            return [
+                f.followee_id
+                for f in FollowModel.query(user_id, attributes_to_get=["followee_id"], limit=limit, page_size=limit)
+            ]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
     def set_follower_count(self, user_id: str, followers: int) -> None:
         """Seed support: demo users start with known follower counts."""
         UserModel(user_id).update(actions=[UserModel.follower_count.set(followers)])
