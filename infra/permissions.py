@@ -46,8 +46,9 @@ class LambdaProfile:
     creates_push_endpoints: bool = False
     push_endpoint_actions: tuple[str, ...] = ()
     manages_schedules: bool = False
-    sends_to: tuple[str, ...] = ()  # "fanout", "push"
-    consumes: str | None = None  # "fanout", "push"
+    sends_to: tuple[str, ...] = ()  # "fanout", "push", "tickets"
+    consumes: str | None = None  # "fanout", "push", "tickets"
+    reads_payment_secret: bool = False  # the Stripe key and webhook secret (Secrets Manager)
 
 
 PROFILES: tuple[LambdaProfile, ...] = (
@@ -64,7 +65,10 @@ PROFILES: tuple[LambdaProfile, ...] = (
         creates_push_endpoints=True,  # POST /me/devices
         push_endpoint_actions=("sns:GetEndpointAttributes", "sns:SetEndpointAttributes", "sns:DeleteEndpoint"),
         manages_schedules=True,  # scheduled Spaces: create, move, cancel their one-time schedules
-        sends_to=("fanout",),  # early start, cancel and invitations announce through the fan-out
+        # Early start, cancel and invitations announce through the fan-out; canceling a ticketed
+        # Space queues its refunds.
+        sends_to=("fanout", "tickets"),
+        reads_payment_secret=True,  # ticket purchases, subscriptions, the payment webhook
     ),
     LambdaProfile(
         chalice_name="release_pending_media",
@@ -116,6 +120,26 @@ PROFILES: tuple[LambdaProfile, ...] = (
         writes=frozenset({"push-claims", "devices", "user-devices"}),  # claims; forgetting a dead device
         push_endpoint_actions=("sns:Publish", "sns:GetEndpointAttributes", "sns:DeleteEndpoint"),
         consumes="push",
+    ),
+    LambdaProfile(
+        chalice_name="ticket_worker",
+        logical_id="TicketWorker",
+        kind="worker",
+        # Refunds a canceled Space: its tickets page by page, each moved with the Space's counts.
+        reads=frozenset({"spaces", "tickets"}),
+        writes=frozenset({"spaces", "tickets"}),
+        reads_payment_secret=True,  # voids holds' payments and refunds paid ones at the provider
+        sends_to=("fanout",),  # tells the buyers (the cancel push, through the fan-out)
+        consumes="tickets",
+    ),
+    LambdaProfile(
+        chalice_name="expire_ticket_holds",
+        logical_id="ExpireTicketHolds",
+        kind="worker",
+        # The sparse open-holds index, each expired ticket, and its Space's seat count.
+        reads=frozenset({"spaces", "tickets"}),
+        writes=frozenset({"spaces", "tickets"}),
+        reads_payment_secret=True,  # voids the payment of an expired hold
     ),
 )
 

@@ -83,6 +83,10 @@ def missing_inputs(settings: StageSettings, session, account: str, region: str) 
             problems.append(
                 f"no {what} credentials: create the secret {secret} (docs/operations.md, 'Push credentials')"
             )
+    if not secret_exists(settings.stripe_secret):
+        problems.append(
+            f"no Stripe keys: create the secret {settings.stripe_secret} (docs/operations.md, 'Payments (Stripe)')"
+        )
     return problems
 
 

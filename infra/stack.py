@@ -88,7 +88,12 @@ class SpacesStack(Stack):
             settings=settings,
             watched=Monitored(
                 function_names=self.function_names,
-                dead_letter_queues={"fanout": self.fanout_dlq, "push": self.push_dlq, "schedules": self.schedules_dlq},
+                dead_letter_queues={
+                    "fanout": self.fanout_dlq,
+                    "push": self.push_dlq,
+                    "tickets": self.tickets_dlq,
+                    "schedules": self.schedules_dlq,
+                },
                 tables=self.tables,
                 schedule_group=self.schedule_group,
             ),
@@ -122,7 +127,8 @@ class SpacesStack(Stack):
         s = self.settings
         self.fanout_queue, self.fanout_dlq = self._queue_with_dlq("FanoutQueue", s.fanout_queue)
         self.push_queue, self.push_dlq = self._queue_with_dlq("PushQueue", s.push_queue)
-        self.queues = {"fanout": self.fanout_queue, "push": self.push_queue}
+        self.tickets_queue, self.tickets_dlq = self._queue_with_dlq("TicketsQueue", s.tickets_queue)
+        self.queues = {"fanout": self.fanout_queue, "push": self.push_queue, "tickets": self.tickets_queue}
         self.schedules_dlq = sqs.Queue(
             self,
             "SchedulesDeadLetters",
@@ -320,6 +326,9 @@ class SpacesStack(Stack):
             # imports the app (chalicelib/jobs/reminders.py).
             "SPACES_FANOUT_QUEUE": s.fanout_queue,
             "SPACES_PUSH_QUEUE": s.push_queue,
+            "SPACES_TICKETS_QUEUE": s.tickets_queue,
+            "SPACES_PAYMENTS_PROVIDER": "stripe",
+            "SPACES_STRIPE_SECRET_ARN": self._arn("secretsmanager", "secret", s.stripe_secret, colon=True),
             "SPACES_SNS_APNS_ARN": self.push_app_arns["ios"],
             "SPACES_SNS_FCM_ARN": self.push_app_arns["android"],
             "SPACES_TRACING_ENABLED": "true",
@@ -369,6 +378,8 @@ class SpacesStack(Stack):
                 [self.scheduler_role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
             )
+        if profile.reads_payment_secret:
+            allow(["secretsmanager:GetSecretValue"], [self._secret_policy_arn(self.settings.stripe_secret)])
         if profile.sends_to:
             allow(permissions.SQS_SEND, [self.queues[q].queue_arn for q in profile.sends_to])
         if profile.consumes:
@@ -427,7 +438,7 @@ class SpacesStack(Stack):
         # The consumers were bound to queue names when `chalice package` imported the app: make
         # sure those are the queues this stack creates, or stop here rather than deploy a
         # consumer listening to nothing.
-        queue_names = {"fanout": s.fanout_queue, "push": s.push_queue}
+        queue_names = {"fanout": s.fanout_queue, "push": s.push_queue, "tickets": s.tickets_queue}
         for logical_id, queue_name in sqs_event_queues(template).items():
             want = queue_names.get(permissions.profile_for(logical_id).consumes or "")
             if queue_name != want:

@@ -69,6 +69,17 @@ class StageSettings:
         return f"{self.prefix}-push"
 
     @property
+    def tickets_queue(self) -> str:
+        return f"{self.prefix}-tickets"
+
+    @property
+    def stripe_secret(self) -> str:
+        """Secrets Manager: the Stripe secret API key and webhook signing secret of this stage,
+        JSON `{"api_key": "sk_...", "webhook_secret": "whsec_..."}`, made once by the operator
+        (docs/operations.md). The app reads it at run time; it never passes through the template."""
+        return f"{self.prefix}/payments/stripe"
+
+    @property
     def schedule_group(self) -> str:
         return self.prefix
 

@@ -30,7 +30,11 @@ def test_work_queues_have_dead_letter_queues_and_outlast_their_consumers(templat
     template = templates[stage]
     queues = _queues(template)
     functions = resources_of(template, "AWS::Serverless::Function")
-    for name, consumer in ((f"spaces-{stage}-fanout", "ReminderFanout"), (f"spaces-{stage}-push", "PushWorker")):
+    for name, consumer in (
+        (f"spaces-{stage}-fanout", "ReminderFanout"),
+        (f"spaces-{stage}-push", "PushWorker"),
+        (f"spaces-{stage}-tickets", "TicketWorker"),
+    ):
         _, props = queues[name]
         redrive = props["RedrivePolicy"]
         assert redrive["maxReceiveCount"] >= 3
@@ -42,7 +46,7 @@ def test_work_queues_have_dead_letter_queues_and_outlast_their_consumers(templat
 
 def test_queue_consumers_listen_to_the_queues_the_stack_creates(templates, stage):
     functions = resources_of(templates[stage], "AWS::Serverless::Function")
-    for function_id, queue in (("ReminderFanout", "fanout"), ("PushWorker", "push")):
+    for function_id, queue in (("ReminderFanout", "fanout"), ("PushWorker", "push"), ("TicketWorker", "tickets")):
         [event] = functions[function_id]["Properties"]["Events"].values()
         assert event["Type"] == "SQS"
         assert flatten(event["Properties"]["Queue"]).endswith(f":spaces-{stage}-{queue}")
@@ -58,6 +62,8 @@ def test_every_function_gets_every_setting_a_deployed_stage_needs(templates, sta
         assert variables["SPACES_TABLE_PREFIX"] == f"spaces-{stage}"
         assert variables["SPACES_FANOUT_QUEUE"] == f"spaces-{stage}-fanout"
         assert variables["SPACES_PUSH_QUEUE"] == f"spaces-{stage}-push"
+        assert variables["SPACES_TICKETS_QUEUE"] == f"spaces-{stage}-tickets"
+        assert variables["SPACES_PAYMENTS_PROVIDER"] == "stripe"
         assert variables["SPACES_MEDIA_BACKEND"] == "ivs"
 
 

@@ -68,10 +68,11 @@ def test_each_function_may_write_only_to_its_own_log_group(templates, stage):
 
 def test_workers_cannot_reach_what_only_the_api_uses(templates, stage):
     template = templates[stage]
-    for fid in ("ReminderFanout", "PushWorker", "ReleasePendingMedia"):
+    for fid in ("ReminderFanout", "PushWorker", "ReleasePendingMedia", "TicketWorker", "ExpireTicketHolds"):
         actions = {a for s in statements_of_role(template, role_of_function(template, fid)) for a in _actions(s)}
         assert "iam:PassRole" not in actions
-        assert "secretsmanager:GetSecretValue" not in actions
+        if fid not in ("TicketWorker", "ExpireTicketHolds"):  # those refund and void payments
+            assert "secretsmanager:GetSecretValue" not in actions
         assert "ivs:CreateStage" not in actions
         assert not any(a.startswith("scheduler:") for a in actions)
 
@@ -86,8 +87,15 @@ def test_ivs_secret_and_scheduler_grants_are_scoped(templates, stage):
     for action in ("ivs:CreateStage", "ivs:DeleteStage", "ivs:DisconnectParticipant"):
         assert by_action[action] and all(r.endswith(":stage/*") for r in by_action[action]), by_action[action]
     assert by_action["secretsmanager:GetSecretValue"] == [
-        f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/ivs-private-key-v1-??????"
+        f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/ivs-private-key-v1-??????",
+        f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/payments/stripe-??????",
     ]
+    for fid in ("TicketWorker", "ExpireTicketHolds"):
+        secrets = [
+            r for s in statements_of_role(template, role_of_function(template, fid))
+            if "secretsmanager:GetSecretValue" in _actions(s) for r in _resources(s)
+        ]
+        assert secrets == [f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/payments/stripe-??????"]
     for action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"):
         assert all(r.endswith(f":schedule/spaces-{stage}/*") for r in by_action[action]), by_action[action]
     pass_role = [s for s in api if "iam:PassRole" in _actions(s)]

@@ -54,4 +54,4 @@ def test_chalice_package_succeeds_and_binds_the_stage_queues(stage, tmp_path, as
         for event in (resource["Properties"].get("Events") or {}).values()
         if event["Type"] == "SQS"
     )
-    assert queues == [f"spaces-{stage}-fanout", f"spaces-{stage}-push"]
+    assert queues == [f"spaces-{stage}-fanout", f"spaces-{stage}-push", f"spaces-{stage}-tickets"]
