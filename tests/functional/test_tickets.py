@@ -7,31 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.adapters.dynamodb.models import SpaceModel, TicketModel
+from chalicelib.adapters.dynamodb.models import TicketModel
 from chalicelib.domain.spaces import iso, utcnow
 
 pytestmark = pytest.mark.usefixtures("deps")
 
 
 @pytest.fixture
-def seller(new_user):
-    """A host who may sell tickets: 5,000 followers, 3 Spaces hosted in the last 30 days."""
-    user_id = new_user("seller", followers=5000)
-    now = utcnow()
-    for n in range(3):
-        started = now - timedelta(days=n + 1)
-        SpaceModel(
-            f"past{uuid.uuid4().hex[:12]}",
-            state="ended",
-            title="past",
-            creator_id=user_id,
-            sort_time=iso(started),
-            created_at=started,
-            updated_at=started,
-            started_at=started,
-            ended_at=started + timedelta(hours=1),
-        ).save()
-    return user_id
+def seller(deps):
+    """A host who may sell tickets: enough followers, 3 Spaces hosted in the last 30 days."""
+    from bench.oversell import make_seller
+
+    return make_seller(deps)
 
 
 def ticketed(api, seller, *, capacity=50, price=499, scheduled=True, **extra):

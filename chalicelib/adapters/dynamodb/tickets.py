@@ -212,93 +212,50 @@ class DynamoTicketRepository:
 
     def confirm(self, ticket: Ticket, payment_id: str, now: datetime) -> None:
         """held -> paid: the seat held becomes a sold one. Refused("ticket") unless held."""
-
-        def write():
-            with transaction(self._connection) as tx:
-                tx.update(
-                    "ticket",
-                    TicketModel(ticket.space_id, ticket.buyer_id),
-                    actions=[
-                        TicketModel.status.set(PAID),
-                        TicketModel.paid_at.set(now),
-                        TicketModel.payment_id.set(payment_id),
-                        TicketModel.hold_shard.remove(),
-                        TicketModel.hold_expires.remove(),
-                    ],
-                    condition=(TicketModel.ticket_id == ticket.ticket_id) & (TicketModel.status == HELD),
-                )
-                tx.update(
-                    "space",
-                    SpaceModel(ticket.space_id),
-                    actions=[
-                        SpaceModel.tickets_held.add(-1),
-                        SpaceModel.tickets_sold.add(1),
-                        SpaceModel.tickets_gross_cents.add(ticket.price_cents),
-                    ],
-                )
-
-        self._named(write, "ticket")
+        self._move(
+            ticket,
+            [
+                TicketModel.status.set(PAID),
+                TicketModel.paid_at.set(now),
+                TicketModel.payment_id.set(payment_id),
+                TicketModel.hold_shard.remove(),
+                TicketModel.hold_expires.remove(),
+            ],
+            TicketModel.status == HELD,
+            [
+                SpaceModel.tickets_held.add(-1),
+                SpaceModel.tickets_sold.add(1),
+                SpaceModel.tickets_gross_cents.add(ticket.price_cents),
+            ],
+        )
 
     def retake(self, ticket: Ticket, payment_id: str, now: datetime) -> None:
         """A payment succeeded after its hold was let go (expired, failed, released): take a
         seat again if the Space still sells one. Refused("space") when it does not,
         Refused("ticket") when the ticket moved meanwhile."""
-
-        def write():
-            with transaction(self._connection) as tx:
-                tx.update(
-                    "ticket",
-                    TicketModel(ticket.space_id, ticket.buyer_id),
-                    actions=[
-                        TicketModel.status.set(PAID),
-                        TicketModel.paid_at.set(now),
-                        TicketModel.payment_id.set(payment_id),
-                    ],
-                    condition=(TicketModel.ticket_id == ticket.ticket_id)
-                    & (TicketModel.status == ticket.status),
-                )
-                tx.update(
-                    "space",
-                    SpaceModel(ticket.space_id),
-                    actions=[
-                        SpaceModel.tickets_taken.add(1),
-                        SpaceModel.tickets_sold.add(1),
-                        SpaceModel.tickets_gross_cents.add(ticket.price_cents),
-                    ],
-                    condition=(
-                        SpaceModel.state.is_in(SCHEDULED, LIVE)
-                        & (SpaceModel.tickets_taken < SpaceModel.ticket_capacity)
-                    ),
-                )
-
-        try:
-            _retrying(write, self._sleep)
-        except ConditionsFailed as exc:
-            raise Refused("ticket" if "ticket" in exc else "space") from exc
+        self._move(
+            ticket,
+            [TicketModel.status.set(PAID), TicketModel.paid_at.set(now), TicketModel.payment_id.set(payment_id)],
+            TicketModel.status == ticket.status,
+            [
+                SpaceModel.tickets_taken.add(1),
+                SpaceModel.tickets_sold.add(1),
+                SpaceModel.tickets_gross_cents.add(ticket.price_cents),
+            ],
+            space_condition=(
+                SpaceModel.state.is_in(SCHEDULED, LIVE) & (SpaceModel.tickets_taken < SpaceModel.ticket_capacity)
+            ),
+        )
 
     def release(self, ticket: Ticket, to_status: str, now: datetime) -> None:
         """held -> failed / expired / released: the seat returns. Refused("ticket") unless held."""
         assert to_status in (FAILED, EXPIRED, RELEASED)
-
-        def write():
-            with transaction(self._connection) as tx:
-                tx.update(
-                    "ticket",
-                    TicketModel(ticket.space_id, ticket.buyer_id),
-                    actions=[
-                        TicketModel.status.set(to_status),
-                        TicketModel.hold_shard.remove(),
-                        TicketModel.hold_expires.remove(),
-                    ],
-                    condition=(TicketModel.ticket_id == ticket.ticket_id) & (TicketModel.status == HELD),
-                )
-                tx.update(
-                    "space",
-                    SpaceModel(ticket.space_id),
-                    actions=[SpaceModel.tickets_taken.add(-1), SpaceModel.tickets_held.add(-1)],
-                )
-
-        self._named(write, "ticket")
+        self._move(
+            ticket,
+            [TicketModel.status.set(to_status), TicketModel.hold_shard.remove(), TicketModel.hold_expires.remove()],
+            TicketModel.status == HELD,
+            [SpaceModel.tickets_taken.add(-1), SpaceModel.tickets_held.add(-1)],
+        )
 
     def begin_refund(self, ticket: Ticket) -> None:
         """paid -> refunding, claimed before the provider is asked, so of two workers refunding
@@ -317,37 +274,39 @@ class DynamoTicketRepository:
         """refunding -> refunded, the sold seat returned; or, for a payment that came in after
         its ticket was let go (expired / failed / released, holding no seat), that ticket ->
         refunded with only the refund counted."""
-        seated = ticket.status == REFUNDING
+        space_actions = [SpaceModel.tickets_refunded.add(1)]
+        if ticket.status == REFUNDING:
+            space_actions += [
+                SpaceModel.tickets_taken.add(-1),
+                SpaceModel.tickets_sold.add(-1),
+                SpaceModel.tickets_gross_cents.add(-ticket.price_cents),
+            ]
+        self._move(
+            ticket,
+            [TicketModel.status.set(REFUNDED), TicketModel.refunded_at.set(now), TicketModel.refund_id.set(refund_id)],
+            TicketModel.status == ticket.status,
+            space_actions,
+        )
+
+    def _move(self, ticket: Ticket, ticket_actions, ticket_condition, space_actions, space_condition=None) -> None:
+        """One ticket's status change and its Space's counts, in one transaction. The ticket
+        must still be this one (`ticket_id`) and meet `ticket_condition`: Refused("ticket");
+        the Space `space_condition`: Refused("space")."""
 
         def write():
             with transaction(self._connection) as tx:
                 tx.update(
                     "ticket",
                     TicketModel(ticket.space_id, ticket.buyer_id),
-                    actions=[
-                        TicketModel.status.set(REFUNDED),
-                        TicketModel.refunded_at.set(now),
-                        TicketModel.refund_id.set(refund_id),
-                    ],
-                    condition=(TicketModel.ticket_id == ticket.ticket_id)
-                    & (TicketModel.status == ticket.status),
+                    actions=ticket_actions,
+                    condition=(TicketModel.ticket_id == ticket.ticket_id) & ticket_condition,
                 )
-                actions = [SpaceModel.tickets_refunded.add(1)]
-                if seated:
-                    actions += [
-                        SpaceModel.tickets_taken.add(-1),
-                        SpaceModel.tickets_sold.add(-1),
-                        SpaceModel.tickets_gross_cents.add(-ticket.price_cents),
-                    ]
-                tx.update("space", SpaceModel(ticket.space_id), actions=actions)
+                tx.update("space", SpaceModel(ticket.space_id), actions=space_actions, condition=space_condition)
 
-        self._named(write, "ticket")
-
-    def _named(self, write, part: str) -> None:
         try:
             _retrying(write, self._sleep)
         except ConditionsFailed as exc:
-            raise Refused(part) from exc
+            raise Refused("ticket" if "ticket" in exc else "space") from exc
 
 
 class DynamoSubscriptionRepository:
