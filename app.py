@@ -1,7 +1,7 @@
 """Spaces: the Chalice app. Routes live in chalicelib/api, jobs in chalicelib/jobs; no logic here."""
 from chalice import Chalice
 
-from chalicelib.api import reminders, spaces, stage, users
+from chalicelib.api import events, reminders, spaces, stage, users
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import media as media_jobs
 from chalicelib.jobs import reminders as reminder_jobs
@@ -19,5 +19,6 @@ app.register_blueprint(users.bp)
 app.register_blueprint(spaces.bp)
 app.register_blueprint(stage.bp)
 app.register_blueprint(reminders.bp)
+app.register_blueprint(events.bp)
 app.register_blueprint(media_jobs.bp)
 app.register_blueprint(reminder_jobs.bp)

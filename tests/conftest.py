@@ -114,6 +114,7 @@ def deps(settings_env, aws):
         DynamoPushClaims,
         DynamoReminderRepository,
     )
+    from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits, DynamoRoomEvents
     from chalicelib.adapters.scheduler import EventBridgeScheduler
     from chalicelib.adapters.sns_push import SnsPush
     from chalicelib.adapters.sqs import SqsQueue
@@ -151,6 +152,8 @@ def deps(settings_env, aws):
         fanout_queue=SqsQueue(aws.sqs, queue_name=settings.fanout_queue),
         push_queue=SqsQueue(aws.sqs, queue_name=settings.push_queue),
         sleep=lambda seconds: None,
+        room_events=DynamoRoomEvents(region=settings.region, account_id=settings.account_id),
+        reactions=DynamoReactionLimits(interval_ms=settings.reaction_interval_ms),
     )
     bootstrap.override(deps=built)
     yield built

@@ -85,6 +85,9 @@ class Deps:
     fanout_queue: object = None  # ports.QueuePort
     push_queue: object = None  # ports.QueuePort
     sleep: object = time.sleep  # backoff between publish attempts (tests pass a no-op)
+    # Room events (None: an app wired without them; emit then sends nothing).
+    room_events: object = None  # ports.RoomEventsPort
+    reactions: object = None  # adapters.dynamodb.room_events.DynamoReactionLimits
 
     blockers_cache: BlockersCache | None = None
 
