@@ -18,6 +18,7 @@ from chalicelib import bootstrap
 from chalicelib.domain.spaces import utcnow
 from chalicelib.jobs.reminders import process_fanout, process_push
 from chalicelib.services.discovery import refresh_live_ranks
+from chalicelib.services.room_events import reconcile_rooms
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
 from chalicelib.services.stage import sweep_live_presence
 
@@ -29,6 +30,7 @@ PERIODIC = (
     (release_pending_media, 60.0),
     (sweep_live_presence, 30.0),
     (reconcile_stages, 300.0),
+    (reconcile_rooms, 300.0),
 )
 
 

@@ -143,6 +143,21 @@ def test_a_room_that_will_not_delete_at_the_end_is_deleted_by_the_release_job(ap
     assert room.space_id not in [sid for sid, _, _ in deps.spaces.release_pending_media(1000)]
 
 
+def test_orphan_rooms_are_deleted_after_a_grace_period_and_live_rooms_are_kept(api, deps, room):
+    from chalicelib.services.room_events import reconcile_rooms
+
+    now = int(deps.clock.now().timestamp())
+    orphan = deps.room_events.create_room("01NOSUCHSPACE0000000000000")  # its Space was never written
+    young = deps.room_events.create_room("01NOSUCHSPACE0000000000001")  # a write may still be in flight
+    for arn, (space_id, _) in list(deps.room_events.rooms.items()):
+        deps.room_events.rooms[arn] = (space_id, now if arn == young else now - 3600)
+
+    assert reconcile_rooms(deps) == 1
+    assert deps.room_events.is_deleted(orphan)
+    assert not deps.room_events.is_deleted(young)
+    assert not deps.room_events.is_deleted(room.arn), "a live Space keeps its room"
+
+
 # --- one event per change ---------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ import pytest
         ("refresh_live_ranks", "changed"),
         ("sweep_presence", "disconnected"),
         ("reconcile_stages", "deleted"),
+        ("reconcile_rooms", "deleted"),
     ],
 )
 def test_each_scheduled_job_runs_and_reports_a_count(deps, host, name, key):

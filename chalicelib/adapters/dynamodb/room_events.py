@@ -7,7 +7,8 @@ have the shape of IVS Chat room ARNs (arn:aws:ivschat:<region>:<account>:room/<1
 so the same code paths and validation run on both. Chat tokens are opaque random strings: there
 is no chat server locally to present them to; clients of the local stage read the event log.
 
-What happened is public, for assertions, as in LocalMedia: `created` (room ids, in order),
+What happened is public, for assertions, as in LocalMedia: `rooms` (room -> (space_id,
+created_at epoch seconds), this process's rooms not deleted), `created` (room ids, in order),
 `deleted` (each once), `disconnected` ((room, user_id, reason) per call), `tokens` ((room,
 user_id, capabilities) per call). `fail_next("send_event", times=2)` makes the next two calls of
 that method raise DependencyFailed, as IVS throttling or an outage would.
@@ -61,7 +62,7 @@ class DynamoRoomEvents:
         self.deleted: list[str] = []
         self.disconnected: list[tuple[str, str, str]] = []
         self.tokens: list[tuple[str, str, tuple[str, ...]]] = []
-        self._rooms: dict[str, tuple[str, int]] = {}  # room -> (space_id, created_at), this process
+        self.rooms: dict[str, tuple[str, int]] = {}  # room -> (space_id, created_at), this process
         self._failures: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -86,7 +87,7 @@ class DynamoRoomEvents:
             raise _unavailable("CreateRoom", exc) from exc
         with self._lock:
             self.created.append(room)
-            self._rooms[room] = (space_id, int(now.timestamp()))
+            self.rooms[room] = (space_id, int(now.timestamp()))
         return room
 
     def delete_room(self, room: str) -> None:
@@ -104,7 +105,7 @@ class DynamoRoomEvents:
             raise _unavailable("DeleteRoom", exc) from exc
         with self._lock:
             self.deleted.append(room)
-            self._rooms.pop(room, None)
+            self.rooms.pop(room, None)
 
     def chat_token(
         self, room: str, user_id: str, *, capabilities: list[str], session_minutes: int, attributes: dict[str, str]
@@ -174,7 +175,7 @@ class DynamoRoomEvents:
         """Rooms this process created and has not deleted (the log has no index of rooms)."""
         self._maybe_fail("list_rooms")
         with self._lock:
-            return [(room, space_id, at) for room, (space_id, at) in self._rooms.items()]
+            return [(room, space_id, at) for room, (space_id, at) in self.rooms.items()]
 
     # ------------------------------------------------------------------ the local transport
 
