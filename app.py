@@ -2,6 +2,7 @@
 from chalice import Chalice
 
 from chalicelib.api import reminders, spaces, stage, tickets, users
+from chalicelib.api import events, reminders, spaces, stage, users
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import media as media_jobs
 from chalicelib.jobs import reminders as reminder_jobs
@@ -21,6 +22,7 @@ app.register_blueprint(spaces.bp)
 app.register_blueprint(stage.bp)
 app.register_blueprint(reminders.bp)
 app.register_blueprint(tickets.bp)
+app.register_blueprint(events.bp)
 app.register_blueprint(media_jobs.bp)
 app.register_blueprint(reminder_jobs.bp)
 app.register_blueprint(ticket_jobs.bp)

@@ -105,6 +105,30 @@ def media():
     return _once("media", build)
 
 
+def room_events():
+    """IVS Chat rooms when the media backend is IVS; the DynamoDB event log otherwise."""
+
+    def build():
+        s = settings()
+        if s.media_backend == "ivs":
+            from chalicelib.adapters.ivs_chat import IvsChatRooms
+
+            return IvsChatRooms(
+                _boto3_client("ivschat"),
+                tags={"app": "spaces", "stage": s.stage},
+                max_message_rate=s.room_max_message_rate,
+                max_message_length=s.room_max_message_length,
+                review_handler_arn=s.chat_review_handler_arn,
+            )
+        from chalicelib.adapters.dynamodb.models import share_one_connection
+        from chalicelib.adapters.dynamodb.room_events import DynamoRoomEvents
+
+        share_one_connection()
+        return DynamoRoomEvents(region=s.region, account_id=s.account_id, ttl_seconds=s.room_event_ttl_seconds)
+
+    return _once("room_events", build)
+
+
 def token_minter():
     def build():
         from chalicelib.adapters.ivs_tokens import IvsTokenMinter
@@ -183,6 +207,7 @@ def deps():
             DynamoReminderRepository,
         )
         from chalicelib.adapters.dynamodb.models import share_one_connection
+        from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
         from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
         from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
@@ -211,6 +236,8 @@ def deps():
             subscriptions=DynamoSubscriptionRepository(),
             tickets_queue=_Lazy(lambda: queue(s.tickets_queue)),
             payments=_Lazy(payments),
+            room_events=_Lazy(room_events),
+            reactions=DynamoReactionLimits(interval_ms=s.reaction_interval_ms),
         )
 
     return _once("deps", build)

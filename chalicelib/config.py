@@ -71,6 +71,22 @@ class Settings:
     # presence sweep (every minute) stops counting it.
     presence_timeout_seconds: int = 300
 
+    # Room events (IVS Chat rooms when media_backend is "ivs"; the DynamoDB event log locally).
+    # Chat sessions last this long (CreateChatToken allows 1..180 minutes), then the client asks
+    # POST /spaces/{id}/events/token again.
+    chat_session_minutes: int = 60
+    # IVS Chat room limits: messages per second from ALL clients of a room together (1..100),
+    # characters per message (1..500).
+    room_max_message_rate: int = 100
+    room_max_message_length: int = 500
+    # Optional message review handler (a Lambda ARN) for per-user limits on client-sent messages.
+    chat_review_handler_arn: str = ""
+    # Local event log: events kept this long; GET /events polls the log this often while waiting.
+    room_event_ttl_seconds: int = 86400
+    events_poll_interval_ms: int = 250
+    # Reactions through the API: at most one per user per Space in this many milliseconds.
+    reaction_interval_ms: int = 1000
+
     # Reminders and pushes (EventBridge Scheduler -> SQS fan-out -> SQS push worker -> SNS).
     reminder_shards: int = 10
     host_heads_up_minutes: int = 30
@@ -126,6 +142,13 @@ def get_settings() -> Settings:
         media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 10),
         participant_count_shards=_int("SPACES_PARTICIPANT_COUNT_SHARDS", 10),
         presence_timeout_seconds=_int("SPACES_PRESENCE_TIMEOUT_SECONDS", 300),
+        chat_session_minutes=_int("SPACES_CHAT_SESSION_MINUTES", 60),
+        room_max_message_rate=_int("SPACES_ROOM_MAX_MESSAGE_RATE", 100),
+        room_max_message_length=_int("SPACES_ROOM_MAX_MESSAGE_LENGTH", 500),
+        chat_review_handler_arn=env.get("SPACES_CHAT_REVIEW_HANDLER_ARN", ""),
+        room_event_ttl_seconds=_int("SPACES_ROOM_EVENT_TTL_SECONDS", 86400),
+        events_poll_interval_ms=_int("SPACES_EVENTS_POLL_INTERVAL_MS", 250),
+        reaction_interval_ms=_int("SPACES_REACTION_INTERVAL_MS", 1000),
         reminder_shards=_int("SPACES_REMINDER_SHARDS", 10),
         host_heads_up_minutes=_int("SPACES_HOST_HEADS_UP_MINUTES", 30),
         schedule_group=env.get("SPACES_SCHEDULE_GROUP", Settings.schedule_group),

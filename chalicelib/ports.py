@@ -65,6 +65,54 @@ class TokenMinter(Protocol):
 
 
 @dataclass(frozen=True)
+class ChatToken:
+    """Credentials for one user's connection to a Space's chat room (IVS Chat CreateChatToken)."""
+
+    token: str
+    token_expires_at: datetime  # connect before this
+    session_expires_at: datetime  # the connection ends at this time; ask for a new token
+    capabilities: tuple[str, ...]
+
+
+class RoomEventsPort(Protocol):
+    """A live Space's room: the channel the backend sends server events on (IVS Chat rooms in
+    AWS stages; a DynamoDB-backed event log under `make run` and in tests).
+
+    Every failure of the outside system raises DependencyFailed (code "room_events_unavailable").
+    """
+
+    def create_room(self, space_id: str) -> str:
+        """Create the room of a Space; returns its identifier (an IVS Chat room ARN)."""
+
+    def delete_room(self, room: str) -> None:
+        """Delete a room. A room already gone is not an error."""
+
+    def chat_token(
+        self, room: str, user_id: str, *, capabilities: list[str], session_minutes: int, attributes: dict[str, str]
+    ) -> ChatToken:
+        """Credentials for `user_id` to connect to the room with these capabilities."""
+
+    def send_event(self, room: str, name: str, attributes: dict[str, str]) -> None:
+        """Send one server event to everyone in the room (name ≤ 100 chars, attributes ≤ 1 KB)."""
+
+    def disconnect_user(self, room: str, user_id: str, reason: str) -> None:
+        """Close every connection of `user_id` to the room. Nobody connected is not an error."""
+
+    def list_rooms(self) -> list[tuple[str, str, int]]:
+        """This app's rooms: (room, space_id, created_at epoch seconds), for the orphan sweep."""
+
+
+@dataclass(frozen=True)
+class RoomEvent:
+    """One event as the local event log stores it (GET /spaces/{id}/events)."""
+
+    seq: int
+    name: str
+    attributes: dict[str, str]
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
 class Participant:
     space_id: str
     user_id: str

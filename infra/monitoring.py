@@ -32,8 +32,12 @@ BUSINESS_GROUPS = (
             "SpeakerMuted", "CohostAdded", "CohostRemoved", "ParticipantRemoved",
         ),
     ),
+    ("Room events", ("ReactionSent", "RoomEventFailed", "OrphanRoomDeleted")),
     ("Followers", ("UserFollowed", "UserUnfollowed")),
-    ("Things that went wrong", ("StageReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown")),
+    (
+        "Things that went wrong",
+        ("StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown"),
+    ),
 )
 
 

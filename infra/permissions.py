@@ -8,7 +8,8 @@ borrowed role.
 
 Where an action has no resource-level permissions in IAM, its statement is the only kind allowed a
 `*` resource (ACTIONS_WITHOUT_RESOURCE_TYPES: X-Ray's PutTraceSegments / PutTelemetryRecords, and
-IVS ListStages, a List action on the account). No statement anywhere has a `*` action.
+IVS ListStages and IVS Chat ListRooms, List actions on the account). No statement anywhere has a
+`*` action.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ SQS_SEND = ("sqs:SendMessage", "sqs:GetQueueUrl")
 XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 IVS_LIST_STAGES = ("ivs:ListStages",)
-ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES)
+IVS_CHAT_LIST_ROOMS = ("ivschat:ListRooms",)
+ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES + IVS_CHAT_LIST_ROOMS)
 
 # Tables only the push worker touches. Every other table is the API's (the routes reach nearly
 # all of them, and a table added to ALL_MODELS for a route is then usable without an infra change).
@@ -42,6 +44,8 @@ class LambdaProfile:
     writes: frozenset[str] | str = frozenset()
     ivs_stage_actions: tuple[str, ...] = ()
     lists_ivs_stages: bool = False
+    ivs_chat_room_actions: tuple[str, ...] = ()  # on this stage's chat rooms (room/*)
+    lists_chat_rooms: bool = False
     reads_ivs_private_key: bool = False
     creates_push_endpoints: bool = False
     push_endpoint_actions: tuple[str, ...] = ()
@@ -61,6 +65,13 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # Start creates the stage (tagged with the Space), end deletes it, removal and demotion
         # disconnect a participant. Participant tokens are minted in-process: no CreateParticipantToken.
         ivs_stage_actions=("ivs:CreateStage", "ivs:TagResource", "ivs:DeleteStage", "ivs:DisconnectParticipant"),
+        # The Space's chat room: created (tagged) with the stage, deleted at the end, a token per
+        # chat session (POST /events/token, never the join), server events, disconnecting a
+        # removed user or a former co-host.
+        ivs_chat_room_actions=(
+            "ivschat:CreateRoom", "ivschat:TagResource", "ivschat:DeleteRoom", "ivschat:CreateChatToken",
+            "ivschat:SendEvent", "ivschat:DisconnectUser",
+        ),
         reads_ivs_private_key=True,
         creates_push_endpoints=True,  # POST /me/devices
         push_endpoint_actions=("sns:GetEndpointAttributes", "sns:SetEndpointAttributes", "sns:DeleteEndpoint"),
@@ -77,6 +88,16 @@ PROFILES: tuple[LambdaProfile, ...] = (
         reads=frozenset({"spaces"}),  # the sparse media_release_pending index, then the Spaces
         writes=frozenset({"spaces"}),  # clears release_pending
         ivs_stage_actions=("ivs:DeleteStage",),
+        ivs_chat_room_actions=("ivschat:DeleteRoom",),
+    ),
+    LambdaProfile(
+        chalice_name="reconcile_rooms",
+        logical_id="ReconcileRooms",
+        kind="worker",
+        # Lists this app's chat rooms (by tag), reads the Space each names, deletes the orphans.
+        reads=frozenset({"spaces"}),
+        lists_chat_rooms=True,
+        ivs_chat_room_actions=("ivschat:DeleteRoom",),
     ),
     LambdaProfile(
         chalice_name="reconcile_stages",
@@ -98,11 +119,13 @@ PROFILES: tuple[LambdaProfile, ...] = (
         chalice_name="sweep_presence",
         logical_id="SweepPresence",
         kind="worker",
-        # The "live" discovery list, then each Space's presence index shards and participants.
-        reads=frozenset({"discovery", "participants"}),
+        # The "live" discovery list, then each Space's presence index shards and participants;
+        # the Space of a speaker who timed out (its room hears speaker_removed).
+        reads=frozenset({"discovery", "participants", "spaces"}),
         # A timed-out participant leaves: participant, counter shard, the Space (a speaker steps
         # off the stage) and any raised hand, in one transaction.
         writes=frozenset({"participants", "counters", "spaces", "speaker-requests"}),
+        ivs_chat_room_actions=("ivschat:SendEvent",),
     ),
     LambdaProfile(
         chalice_name="reminder_fanout",

@@ -362,6 +362,10 @@ class SpacesStack(Stack):
             allow(profile.ivs_stage_actions, [self._arn("ivs", "stage", "*")])
         if profile.lists_ivs_stages:
             allow(permissions.IVS_LIST_STAGES, ["*"])  # a List action: no resource-level permissions
+        if profile.ivs_chat_room_actions:
+            allow(profile.ivs_chat_room_actions, [self._arn("ivschat", "room", "*")])
+        if profile.lists_chat_rooms:
+            allow(permissions.IVS_CHAT_LIST_ROOMS, ["*"])  # a List action: no resource-level permissions
         if profile.reads_ivs_private_key:
             allow(["secretsmanager:GetSecretValue"], [self._secret_policy_arn(self.settings.ivs_private_key_secret)])
         if profile.creates_push_endpoints:

@@ -115,6 +115,7 @@ def deps(settings_env, aws):
         DynamoReminderRepository,
     )
     from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
+    from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits, DynamoRoomEvents
     from chalicelib.adapters.scheduler import EventBridgeScheduler
     from tests.support.payments import FakePayments
     from chalicelib.adapters.sns_push import SnsPush
@@ -158,6 +159,8 @@ def deps(settings_env, aws):
         subscriptions=DynamoSubscriptionRepository(),
         tickets_queue=SqsQueue(aws.sqs, queue_name=settings.tickets_queue),
         payments=FakePayments(),
+        room_events=DynamoRoomEvents(region=settings.region, account_id=settings.account_id),
+        reactions=DynamoReactionLimits(interval_ms=settings.reaction_interval_ms),
     )
     bootstrap.override(deps=built)
     yield built

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalice import Response
 
-from chalicelib.domain.errors import BadRequest, DependencyFailed, DomainError
+from chalicelib.domain.errors import BadRequest, DependencyFailed, DomainError, Throttled
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -18,7 +18,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 def error_response(exc: DomainError) -> Response:
     headers = dict(JSON_HEADERS)
-    if isinstance(exc, DependencyFailed):
+    if isinstance(exc, (DependencyFailed, Throttled)):
         headers["Retry-After"] = str(exc.retry_after)
     body = {"code": exc.code, "message": exc.message}
     if exc.details:

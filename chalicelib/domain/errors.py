@@ -58,8 +58,14 @@ class RuleViolation(DomainError):
 
 
 class Throttled(DomainError):
+    """Too many requests of one kind from one caller; retry after `retry_after` seconds."""
+
     status = 429
     code = "throttled"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 1):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class DependencyFailed(DomainError):

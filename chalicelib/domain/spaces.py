@@ -102,6 +102,8 @@ class Space:
     invited: dict = field(default_factory=dict)
     muted: dict = field(default_factory=dict)
     stage: StageInfo | None = None
+    # The room server events go to (an IVS Chat room ARN); created and deleted with the stage.
+    room_arn: str | None = None
     participant_count: int = 0
     subscriber_count: int = 0
     # Ticketed Spaces: the offer set at creation, and the seats and money so far.

@@ -1,10 +1,12 @@
-"""Scheduled jobs: retry stage deletions that failed when a Space ended; refresh the live
-discovery ranks from the sharded participant counts; stop counting clients that vanished;
-delete stages no live Space uses. The local worker of `make run` runs the same functions."""
+"""Scheduled jobs: retry stage and room deletions that failed when a Space ended; refresh the
+live discovery ranks from the sharded participant counts; stop counting clients that vanished;
+delete stages and chat rooms no live Space uses. The local worker of `make run` runs the same
+functions."""
 from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.services.discovery import refresh_live_ranks
+from chalicelib.services.room_events import reconcile_rooms
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
 from chalicelib.services.stage import sweep_live_presence
 
@@ -38,3 +40,8 @@ def sweep(event):
 @bp.schedule("rate(15 minutes)", name="reconcile_stages")
 def reconcile(event):
     return _run(reconcile_stages, "deleted")
+
+
+@bp.schedule("rate(15 minutes)", name="reconcile_rooms")
+def reconcile_chat_rooms(event):
+    return _run(reconcile_rooms, "deleted")

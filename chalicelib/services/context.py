@@ -91,6 +91,9 @@ class Deps:
     payments: object = None  # ports.PaymentsPort
     tickets_queue: object = None  # ports.QueuePort: refunds of canceled Spaces
     subscriptions: object = None  # adapters.dynamodb.tickets.DynamoSubscriptionRepository
+    # Room events (None: an app wired without them; emit then sends nothing).
+    room_events: object = None  # ports.RoomEventsPort
+    reactions: object = None  # adapters.dynamodb.room_events.DynamoReactionLimits
 
     blockers_cache: BlockersCache | None = None
     # "Hosts I follow": a caller's followees (a minute), and the live / scheduled lists they are

@@ -19,6 +19,7 @@ from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain.reminders import INVITED, START
+from chalicelib.domain.room_events import SPACE_ENDED, SPACE_UPDATED
 from chalicelib.domain.spaces import (
     CANCELED,
     LIVE,
@@ -32,6 +33,8 @@ from chalicelib.domain.spaces import (
 from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
 from chalicelib.services import reminders, tickets
+from chalicelib.services import reminders
+from chalicelib.services import room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -66,6 +69,7 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     # scheduled Space without its reminders. A schedule left behind finds no Space and does nothing.
     if space.state == LIVE:
         space = replace(space, stage=deps.media.create_stage(space.id))
+        space = _with_room(deps, space)
     else:
         reminders.schedule_moments(deps, space)
     try:
@@ -110,6 +114,9 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
         # After the write: if the scheduler fails, the client's retry of the same PATCH moves the
         # schedules again, and a schedule left at the old time sees the new start and stays quiet.
         reminders.schedule_moments(deps, updated)
+    changed = [name for name in ("title", "topics") if getattr(updated, name) != getattr(space, name)]
+    if space.state == LIVE and changed:
+        room_events.emit(deps, space, SPACE_UPDATED, fields=",".join(changed), by=user_id)
     return deps.spaces.get(space_id)
 
 
@@ -119,15 +126,17 @@ def start_space(deps: Deps, user_id: str, space_id: str) -> Space:
     if space.state != "scheduled":
         raise transition_refused(space, "start")
     stage = deps.media.create_stage(space.id)
+    room = _with_room(deps, replace(space, stage=stage)).room_arn
     try:
-        deps.spaces.start(space, stage, deps.clock.now())
+        deps.spaces.start(space, stage, deps.clock.now(), room_arn=room)
     except Refused as exc:
         _release_stage(deps, replace(space, stage=stage))
+        room_events.release_room(deps, space.id, room)
         if exc.part == "host_busy":
             raise _host_busy(deps, user_id) from exc
         raise transition_refused(deps.spaces.get(space_id, with_count=False), "start") from exc
     except DependencyFailed:
-        if not _write_landed(deps, replace(space, state=LIVE, stage=stage)):
+        if not _write_landed(deps, replace(space, state=LIVE, stage=stage, room_arn=room)):
             raise
     deps.telemetry.count("SpaceStarted")
     logger.info("space started", space_id=space_id)
@@ -151,7 +160,10 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     deps.media_cache.drop(space_id)
     deps.telemetry.count("SpaceEnded")
     logger.info("space ended", space_id=space_id)
-    if space.stage is not None and _release_stage(deps, space):
+    # Everyone in the room hears the end before the room goes away.
+    room_events.emit(deps, space, SPACE_ENDED, by=user_id)
+    released = _release_stage(deps, space) & room_events.release_room(deps, space_id, space.room_arn)
+    if (space.stage is not None or space.room_arn is not None) and released:
         try:
             deps.spaces.mark_media_released(space_id)
         except DependencyFailed:
@@ -190,13 +202,17 @@ def cancel_space(deps: Deps, user_id: str, space_id: str) -> Space:
 
 
 def release_pending_media(deps: Deps, limit: int = 50) -> int:
-    """Retry deleting the stages of ended Spaces whose first delete failed. Returns how many."""
+    """Retry deleting the stages and rooms of ended Spaces whose first delete failed. Returns
+    how many Spaces were cleared."""
     released = 0
-    for space_id, stage_arn in deps.spaces.release_pending(limit):
+    for space_id, stage_arn, room_arn in deps.spaces.release_pending_media(limit):
         try:
-            deps.media.delete_stage(stage_arn)
+            if stage_arn:
+                deps.media.delete_stage(stage_arn)
+            if room_arn and deps.room_events is not None:
+                deps.room_events.delete_room(room_arn)
         except DependencyFailed:
-            logger.warning("stage release still failing", space_id=space_id, stage_arn=stage_arn)
+            logger.warning("stage release still failing", space_id=space_id, stage_arn=stage_arn, room=room_arn)
             continue
         deps.spaces.mark_media_released(space_id)
         released += 1
@@ -266,6 +282,7 @@ def _write_landed(deps: Deps, intended: Space) -> bool:
 def _undo_outside_effects(deps: Deps, space: Space) -> None:
     if space.state == LIVE:
         _release_stage(deps, space)
+        room_events.release_room(deps, space.id, space.room_arn)
     else:
         _unschedule_or_log(deps, space.id)
 
@@ -300,3 +317,14 @@ def _release_stage(deps: Deps, space: Space) -> bool:
             logger.warning("stage delete failed", space_id=space.id, attempt=attempt)
     deps.telemetry.count("StageReleaseDeferred")
     return False
+
+
+def _with_room(deps: Deps, space: Space) -> Space:
+    """The Space with its new event room, created next to its stage (before the database write,
+    undone like the stage if the write fails). If the room cannot be made, the stage just made
+    is released and the request fails: no live Space without its room."""
+    try:
+        return replace(space, room_arn=room_events.open_room(deps, space.id))
+    except DependencyFailed:
+        _release_stage(deps, space)
+        raise

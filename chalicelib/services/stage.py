@@ -31,7 +31,9 @@ from chalicelib.domain.spaces import (
     require_live,
 )
 from chalicelib.domain.users import validate_user_id
+from chalicelib.domain import room_events as ev
 from chalicelib.ports import Participant, Refused
+from chalicelib.services import room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -119,6 +121,8 @@ def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
         "media": _media(deps, stage, user_id, participant_id, role),
         # Presence: call join again within this many seconds to keep being counted.
         "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
+        # Where room events come from; no call made here (chat tokens: POST .../events/token).
+        "events": room_events.join_events(deps, space_id),
     }
 
 
@@ -157,6 +161,9 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
                 continue  # seen again meanwhile
             if before is not None and before.connected:
                 swept += 1
+                if before.role == SPEAKER:  # a speaker who vanished stepped off the stage
+                    space = deps.spaces.get(space_id, with_count=False)
+                    room_events.emit(deps, space, ev.SPEAKER_REMOVED, user_id=user_id, reason="timed_out")
     if swept:
         deps.telemetry.count("ParticipantTimedOut", swept)
     return swept
@@ -172,6 +179,8 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
         raise NotFound(f"you are not in Space {space.id}", code="not_a_participant")
     if before.connected:
         deps.telemetry.count("ParticipantLeft")
+        if before.role == SPEAKER:  # a speaker who leaves steps off the stage
+            room_events.emit(deps, space, ev.SPEAKER_REMOVED, user_id=user_id, reason="left")
     return {"space_id": space_id, "left": True}
 
 
@@ -212,12 +221,15 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
         raise Conflict("you were invited to speak meanwhile: accept the invitation", code="already_invited") from exc
     if raised:
         deps.telemetry.count("HandRaised")
+        room_events.emit(deps, space, ev.HAND_RAISED, user_id=user_id)
     return {"space_id": space_id, "hand_raised": True, "changed": raised}
 
 
 def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict:
-    deps.spaces.get(space_id, with_count=False)
+    space = deps.spaces.get(space_id, with_count=False)
     lowered = deps.spaces.lower_hand(space_id, user_id)
+    if lowered:
+        room_events.emit(deps, space, ev.HAND_LOWERED, user_id=user_id)
     return {"space_id": space_id, "hand_raised": False, "changed": lowered}
 
 
@@ -243,6 +255,8 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
             _explain_invite_refusal(deps, space_id, target, exc)
     deps.telemetry.count("SpeakerRequestApproved" if approved else "SpeakerInvited")
     logger.info("speaker invited", space_id=space_id, user_id=target, by=actor_id, approved_request=approved)
+    # One event: an approved request is also no longer a raised hand (approved_request says so).
+    room_events.emit(deps, space, ev.SPEAKER_INVITED, user_id=target, by=actor_id, approved_request=approved)
     return {
         "space_id": space_id,
         "user_id": target,
@@ -276,6 +290,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
             f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full"
         ) from exc
     deps.telemetry.count("SpeakerAdded")
+    room_events.emit(deps, space, ev.SPEAKER_ADDED, user_id=user_id)
     return {
         "space_id": space_id,
         "role": SPEAKER,
@@ -284,10 +299,11 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
 
 
 def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
-    deps.spaces.get(space_id, with_count=False)
+    space = deps.spaces.get(space_id, with_count=False)
     changed = deps.spaces.decline_invitation(space_id, user_id, deps.clock.now())
     if not changed:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
+    room_events.emit(deps, space, ev.INVITATION_DECLINED, user_id=user_id)
     return {"space_id": space_id, "declined": True}
 
 
@@ -305,6 +321,10 @@ def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> dic
         raise Conflict("that user is not a speaker", code="not_a_speaker")
     _step_down(deps, space, target, SPEAKER)
     deps.telemetry.count("SpeakerRemoved")
+    room_events.emit(
+        deps, space, ev.SPEAKER_REMOVED, user_id=target, by=actor_id,
+        reason="stepped_down" if actor_id == target else "demoted",
+    )
     return deps.spaces.get(space_id)
 
 
@@ -340,6 +360,7 @@ def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
             raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
         raise Conflict(f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full") from exc
     deps.telemetry.count("CohostAdded")
+    room_events.emit(deps, space, ev.COHOST_ADDED, user_id=target, by=actor_id, from_role=role)
     return deps.spaces.get(space_id)
 
 
@@ -353,6 +374,10 @@ def remove_cohost(deps: Deps, actor_id: str, space_id: str, target: str) -> Spac
         raise Conflict("that user is not a co-host", code="not_a_cohost")
     _step_down(deps, space, target, COHOST)
     deps.telemetry.count("CohostRemoved")
+    room_events.emit(deps, space, ev.COHOST_REMOVED, user_id=target, by=actor_id)
+    # A chat connection keeps the capabilities it was opened with: close it, the app reconnects
+    # with a listener's token.
+    room_events.disconnect_from_room(deps, space, target, "co-host role removed", best_effort=True)
     return deps.spaces.get(space_id)
 
 
@@ -365,10 +390,12 @@ def mute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     if space.role_of(target) == LISTENER:
         raise Conflict("only people on stage can be muted", code="not_on_stage")
     try:
-        deps.spaces.set_muted(space_id, target, True, deps.clock.now())
+        muted = deps.spaces.set_muted(space_id, target, True, deps.clock.now())
     except Refused as exc:
         raise Conflict("that user left the stage meanwhile", code="not_on_stage") from exc
-    deps.telemetry.count("SpeakerMuted")
+    if muted:  # muting someone already muted changes nothing and announces nothing
+        deps.telemetry.count("SpeakerMuted")
+        room_events.emit(deps, space, ev.MUTED, user_id=target, by=actor_id)
     return deps.spaces.get(space_id)
 
 
@@ -380,9 +407,11 @@ def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     if actor_id != target:
         raise Forbidden("only the speaker can unmute themself", code="self_only")
     try:
-        deps.spaces.set_muted(space_id, target, False, deps.clock.now())
+        unmuted = deps.spaces.set_muted(space_id, target, False, deps.clock.now())
     except Refused as exc:
         raise Conflict("the Space is no longer live", code="space_not_live") from exc
+    if unmuted:
+        room_events.emit(deps, space, ev.UNMUTED, user_id=target)
     return deps.spaces.get(space_id)
 
 
@@ -405,8 +434,11 @@ def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) ->
             raise Conflict("that user's place changed meanwhile; try again", code="participant_changed") from exc
         deps.telemetry.count("ParticipantRemoved")
         logger.info("participant removed", space_id=space_id, user_id=target, by=actor_id)
+        room_events.emit(deps, space, ev.PARTICIPANT_REMOVED, user_id=target, by=actor_id)
     if current is not None and current.participant_id and space.stage is not None:
         deps.media.disconnect_participant(space.stage.arn, current.participant_id, "removed by a moderator")
+    # Their chat connection too (they may hold a chat token without having joined the stage).
+    room_events.disconnect_from_room(deps, space, target, "removed by a moderator", best_effort=False)
     return {"space_id": space_id, "user_id": target, "removed": True}
 
 

@@ -20,7 +20,8 @@ the speaker), `device:listener` (the listener registers a phone for pushes; `{de
 A `-` in an actor's column is a cell not asserted yet (reported, waiting for a fix).
 
 `blocked` is a user the host blocked: they may not join the host's Space (403
-`blocked_by_host`) and otherwise get what a stranger gets.
+`blocked_by_host`), nor be in its room (events, chat token, reactions), and otherwise get what a
+stranger gets. Reactions need a joined participant: a stranger gets 409 `not_in_space`.
 
 Some cells answer with the state rather than with a permission, on purpose: the host starting or
 cancelling a Space that is already live passes the host-only check and gets 409, and reminders are
@@ -64,6 +65,9 @@ DELETE /spaces/{space_id}/cohosts/{user_id}              | cohost   | -         
 POST   /spaces/{space_id}/participants/{user_id}/mute    | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403
 POST   /spaces/{space_id}/participants/{user_id}/unmute  | speaker  | mute:speaker    | 401       | 403      | 403      | 200     | 403    | 403  | 403     | 403
 POST   /spaces/{space_id}/participants/{user_id}/remove  | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+GET    /spaces/{space_id}/events                         | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/events/token                   | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/reactions                      | -        | -               | 401       | 409      | 200      | 200     | 200    | 200  | 403     | 403
 POST   /spaces/{space_id}/reminders                      | -        | -               | 401       | 409      | 409      | 409     | 409    | 409  | 409     | 409
 DELETE /spaces/{space_id}/reminders                      | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
 POST   /me/devices                                       | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201     | 201
@@ -84,6 +88,7 @@ BODIES = {
     ("POST", "/spaces/{space_id}/cohosts"): {"user_id": "{target}"},
     ("POST", "/me/devices"): {"platform": "ios", "token": "{fresh_token}"},
     ("POST", "/webhooks/payments"): {"id": "evt_unsigned", "type": "payment_intent.succeeded"},
+    ("POST", "/spaces/{space_id}/reactions"): {"emoji": "👏"},
 }
 
 

@@ -10,6 +10,7 @@ import pytest
         ("sweep_presence", "disconnected"),
         ("reconcile_stages", "deleted"),
         ("expire_ticket_holds", "expired"),
+        ("reconcile_rooms", "deleted"),
     ],
 )
 def test_each_scheduled_job_runs_and_reports_a_count(deps, host, name, key):

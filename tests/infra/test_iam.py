@@ -16,7 +16,9 @@ from tests.infra.helpers import (
 pytestmark = pytest.mark.slow
 
 # The only actions AWS defines without resource-level permissions that the app needs.
-ACTIONS_WITHOUT_RESOURCE_TYPES = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "ivs:ListStages"}
+ACTIONS_WITHOUT_RESOURCE_TYPES = {
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ivs:ListStages", "ivschat:ListRooms",
+}
 
 
 def _app_functions(template) -> dict[str, dict]:
@@ -74,6 +76,7 @@ def test_workers_cannot_reach_what_only_the_api_uses(templates, stage):
         if fid not in ("TicketWorker", "ExpireTicketHolds"):  # those refund and void payments
             assert "secretsmanager:GetSecretValue" not in actions
         assert "ivs:CreateStage" not in actions
+        assert "ivschat:CreateRoom" not in actions and "ivschat:CreateChatToken" not in actions
         assert not any(a.startswith("scheduler:") for a in actions)
 
 
@@ -86,6 +89,11 @@ def test_ivs_secret_and_scheduler_grants_are_scoped(templates, stage):
             by_action.setdefault(action, []).extend(_resources(statement))
     for action in ("ivs:CreateStage", "ivs:DeleteStage", "ivs:DisconnectParticipant"):
         assert by_action[action] and all(r.endswith(":stage/*") for r in by_action[action]), by_action[action]
+    for action in (
+        "ivschat:CreateRoom", "ivschat:DeleteRoom", "ivschat:CreateChatToken", "ivschat:SendEvent",
+        "ivschat:DisconnectUser",
+    ):
+        assert by_action[action] and all(r.endswith(":room/*") for r in by_action[action]), by_action[action]
     assert by_action["secretsmanager:GetSecretValue"] == [
         f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/ivs-private-key-v1-??????",
         f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/payments/stripe-??????",

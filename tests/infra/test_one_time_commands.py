@@ -133,6 +133,7 @@ class TestPreflight:
         assert any("python -m infra.ivs_key --stage dev" in p for p in problems)
         assert any("spaces-dev/push/apns" in p for p in problems)
         assert any("spaces-dev/push/fcm" in p for p in problems)
+        assert any("spaces-dev/payments/stripe" in p for p in problems)
 
     def test_deploy_is_ready_once_the_inputs_exist(self, aws):
         from infra.ivs_key import store_keypair
@@ -140,7 +141,7 @@ class TestPreflight:
 
         settings = stage_settings("dev")
         store_keypair(settings, aws.client("secretsmanager"), aws.client("ssm"))
-        for name in (settings.apns_secret, settings.fcm_secret):
+        for name in (settings.apns_secret, settings.fcm_secret, settings.stripe_secret):
             aws.client("secretsmanager").create_secret(Name=name, SecretString="{}")
         aws.client("cloudformation").create_stack(
             StackName="CDKToolkit",

@@ -1,8 +1,9 @@
 """The join path's cost, counted with a botocore event hook on every client the app uses.
 
 A famous host's Space gets 100,000 joins a minute, and CreateParticipantToken is capped at 50 TPS
-for the whole account: a join must make no IVS call, never write the Space item, and cost at most
-two DynamoDB round trips (one when this container already knows the Space's stage).
+for the whole account: a join must make no IVS call (neither IVS real-time nor IVS Chat: chat
+tokens come from their own route), never write the Space item, and cost at most two DynamoDB round
+trips (one when this container already knows the Space's stage).
 """
 from __future__ import annotations
 
@@ -13,24 +14,42 @@ from botocore.stub import Stubber
 
 from chalicelib.adapters.dynamodb.models import SpaceModel
 from chalicelib.adapters.ivs import IvsMedia
+from chalicelib.adapters.ivs_chat import IvsChatRooms
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
 
 ARN = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEfGh1234"
+ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
 
 
-@pytest.fixture
-def ivs_deps(deps):
-    """The real IVS adapter over a stubbed client: any call not queued below fails the test."""
-    client = boto3.client(
-        "ivs-realtime",
+def _stubbed(service):
+    return boto3.client(
+        service,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         config=Config(retries={"total_max_attempts": 1}),
     )
+
+
+@pytest.fixture
+def chat():
+    """A stubbed IVS Chat client, with the one CreateRoom each test's live Space makes."""
+    client = _stubbed("ivschat")
+    with Stubber(client) as stubber:
+        stubber.add_response("create_room", {"arn": ROOM, "id": "AbCdEfGh1234"})
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def ivs_deps(deps, chat):
+    """The real IVS and IVS Chat adapters over stubbed clients: any call not queued fails the
+    test (each test creates one live Space: one stage, one room)."""
+    client, (chat_client, _) = _stubbed("ivs-realtime"), chat
     deps.media = IvsMedia(client)
+    deps.room_events = IvsChatRooms(chat_client)
     with Stubber(client) as stubber:
         stubber.add_response(
             "create_stage",
@@ -44,7 +63,7 @@ def ivs_deps(deps):
                 }
             },
         )
-        recorder = AwsCallRecorder().attach(client)
+        recorder = AwsCallRecorder().attach(client).attach(chat_client)
         for ddb in dynamodb_clients():
             recorder.attach(ddb)
         yield deps, recorder
@@ -61,7 +80,7 @@ def test_a_cold_join_costs_two_dynamodb_calls_and_no_ivs_call(ivs_deps, host, ne
     joined = stage_service.join_space(deps, new_user(), space.id)
 
     assert joined["role"] == "listener"
-    assert recorder.operations("ivs-realtime") == []
+    assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.operations("dynamodb") == ["BatchGetItem", "TransactWriteItems"]
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
 
@@ -75,7 +94,7 @@ def test_a_warm_join_costs_one_dynamodb_call(ivs_deps, host, new_user):
     for _ in range(5):
         stage_service.join_space(deps, new_user(), space.id)
 
-    assert recorder.operations("ivs-realtime") == []
+    assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.operations("dynamodb") == ["TransactWriteItems"] * 5
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
 
@@ -91,19 +110,21 @@ def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, h
 
     assert again["role"] == "listener"
     assert len(recorder.operations("dynamodb")) <= 2
-    assert recorder.operations("ivs-realtime") == []
+    assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
 
 
-def test_the_recorder_sees_writes_to_the_space_item(ivs_deps, host, new_user):
+def test_the_recorder_sees_writes_to_the_space_item(ivs_deps, chat, host, new_user):
     """The checks above would pass vacuously if the recorder could not see table names."""
     deps, recorder = ivs_deps
     space = space_service.create_space(deps, host, {"title": "cost"})
     recorder.reset()
+    chat[1].add_response("send_event", {"id": "EvtAbCdEf1234"})  # the room hears the new title
 
     space_service.patch_space(deps, host, space.id, {"title": "renamed"})
 
     assert recorder.writes_to(SpaceModel.Meta.table_name) == ["TransactWriteItems:Update"]
+    assert recorder.operations("ivschat") == ["SendEvent"], "and it sees IVS Chat calls"
 
 
 def test_a_join_burst_spreads_its_writes_and_checks_over_many_keys(ivs_deps, host, new_user):

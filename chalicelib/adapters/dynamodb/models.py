@@ -164,6 +164,8 @@ class SpaceModel(Model):
     stage_arn = UnicodeAttribute(null=True)
     stage_events_url = UnicodeAttribute(null=True)
     stage_whip_url = UnicodeAttribute(null=True)
+    # The Space's room for server events (an IVS Chat room ARN), created with the stage.
+    room_arn = UnicodeAttribute(null=True)
     release_pending = UnicodeAttribute(null=True)
     # Ticketed Spaces: the offer, and seats kept by conditional writes. `tickets_taken` (held +
     # sold) is what the hold's condition `tickets_taken < ticket_capacity` compares, since a
@@ -416,6 +418,44 @@ class SubscriptionModel(Model):
     payment_id = UnicodeAttribute(null=True)
 
 
+class RoomEventModel(Model):
+    """The local room-events adapter's event log (`make run` and tests; IVS Chat in AWS stages
+    keeps no log). One partition per room, events in send order under `seq` 1, 2, 3 ...
+
+    Item `seq` 0 is the room itself: `head` is the last seq sent, `deleted_at` marks a deleted
+    room. Each event is written in one transaction with the head moving from n-1 to n, so a
+    reader never sees event n+1 before event n: a cursor (the last seq read) never skips one.
+    Events expire by TTL (filtered on read too, since TTL deletes lazily).
+    """
+
+    Meta = _Meta.build("room-events")
+
+    room = UnicodeAttribute(hash_key=True)  # the room id (an IVS Chat-shaped room ARN)
+    seq = NumberAttribute(range_key=True)  # 0: the room's head item; 1, 2, ...: events
+    space_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    attributes = MapAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    head = NumberAttribute(null=True)
+    deleted_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class ReactionLimitModel(Model):
+    """Per-user reaction rate limit in a Space: one item per (space, user) holding when their
+    last reaction was accepted; a reaction is a conditional write on `last_at` being old enough."""
+
+    Meta = _Meta.build("reaction-limits")
+
+    key = UnicodeAttribute(hash_key=True)  # "<space_id>#<user_id>"
+    last_at = NumberAttribute()  # epoch milliseconds of the last accepted reaction
+    expires_at = TTLAttribute()
+
+    @staticmethod
+    def key_for(space_id: str, user_id: str) -> str:
+        return f"{space_id}#{user_id}"
+
+
 class IdempotencyModel(Model):
     """The record store of Powertools idempotency (its default schema: key `id`, TTL on
     `expiration`). Declared here so the local stack, the tests and infra/ create it like the rest."""
@@ -442,6 +482,8 @@ ALL_MODELS = (
     TitleSearchModel,
     TicketModel,
     SubscriptionModel,
+    RoomEventModel,
+    ReactionLimitModel,
     IdempotencyModel,
 )
 

@@ -76,6 +76,7 @@ def _to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         invited=dict(m.invited.as_dict() if m.invited else {}),
         muted=dict(m.muted.as_dict() if m.muted else {}),
         stage=stage,
+        room_arn=m.room_arn,
         participant_count=participant_count,
         ticket=_ticket_offer(m),
         sales=_sales(m),
@@ -294,9 +295,17 @@ class DynamoSpaceRepository:
 
     def release_pending(self, limit: int = 50) -> list[tuple[str, str]]:
         """Ended Spaces whose stage still needs deleting: (space_id, stage_arn)."""
+        return [(space_id, stage) for space_id, stage, _ in self.release_pending_media(limit) if stage]
+
+    def release_pending_media(self, limit: int = 50) -> list[tuple[str, str | None, str | None]]:
+        """Ended Spaces whose stage or room still needs deleting: (space_id, stage_arn, room_arn)."""
         try:
             ids = [m.space_id for m in SpaceModel.media_release.query("1", limit=limit)]
-            return [(m.space_id, m.stage_arn) for m in SpaceModel.batch_get(ids) if m.stage_arn]
+            return [
+                (m.space_id, m.stage_arn, m.room_arn)
+                for m in SpaceModel.batch_get(ids)
+                if m.stage_arn or m.room_arn
+            ]
         except Exception as exc:
             raise dependency_failure(exc) from exc
 
@@ -332,6 +341,8 @@ class DynamoSpaceRepository:
             item.stage_arn = space.stage.arn
             item.stage_events_url = space.stage.events_url
             item.stage_whip_url = space.stage.whip_url
+        if space.room_arn:
+            item.room_arn = space.room_arn
         try:
             with transaction(self._connection) as tx:
                 tx.save("space", item, condition=SpaceModel.space_id.does_not_exist())
@@ -369,7 +380,8 @@ class DynamoSpaceRepository:
                 raise Refused("host_busy" if space.state == LIVE else "too_many_scheduled") from exc
             raise Refused("exists") from exc
 
-    def start(self, space: Space, stage: StageInfo, now: datetime) -> None:
+    def start(self, space: Space, stage: StageInfo, now: datetime, *, room_arn: str | None = None) -> None:
+        room = [SpaceModel.room_arn.set(room_arn)] if room_arn else []
         try:
             with transaction(self._connection) as tx:
                 tx.update(
@@ -383,6 +395,7 @@ class DynamoSpaceRepository:
                         SpaceModel.stage_arn.set(stage.arn),
                         SpaceModel.stage_events_url.set(stage.events_url),
                         SpaceModel.stage_whip_url.set(stage.whip_url),
+                        *room,
                     ],
                     condition=(SpaceModel.state == SCHEDULED),
                 )
@@ -943,23 +956,40 @@ class DynamoSpaceRepository:
         except ConditionsFailed as exc:
             raise Refused("space" if "space" in exc else "participant") from exc
 
-    def set_muted(self, space_id: str, user_id: str, muted: bool, now: datetime) -> None:
+    def set_muted(self, space_id: str, user_id: str, muted: bool, now: datetime) -> bool:
+        """True when the mute state changed, False when it already was as asked (muting twice
+        writes nothing, so it announces nothing). Refused("space") when the Space is not live or,
+        to mute, the user is not on stage."""
+        on_stage = (
+            SpaceModel.speakers[user_id].exists()
+            | SpaceModel.cohosts[user_id].exists()
+            | (SpaceModel.creator_id == user_id)
+        )
         if muted:
             actions = [SpaceModel.muted[user_id].set(_stamp(now))]
-            condition = (SpaceModel.state == LIVE) & (
-                SpaceModel.speakers[user_id].exists()
-                | SpaceModel.cohosts[user_id].exists()
-                | (SpaceModel.creator_id == user_id)
-            )
+            condition = (SpaceModel.state == LIVE) & on_stage & SpaceModel.muted[user_id].does_not_exist()
         else:
             actions = [SpaceModel.muted[user_id].remove()]
-            condition = SpaceModel.state == LIVE
+            condition = (SpaceModel.state == LIVE) & SpaceModel.muted[user_id].exists()
         try:
             SpaceModel(space_id).update(actions=actions + [SpaceModel.updated_at.set(now)], condition=condition)
         except UpdateError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise dependency_failure(exc) from exc
+            # Only on this failure path: was it already so, or is the Space / the user elsewhere?
+            try:
+                current = _to_space(SpaceModel.get(space_id, consistent_read=True))
+            except DoesNotExist:
                 raise Refused("space") from exc
-            raise dependency_failure(exc) from exc
+            except Exception as read_exc:
+                raise dependency_failure(read_exc) from exc
+            if current.state == LIVE:
+                if not muted:
+                    return False  # was not muted
+                if user_id in current.muted and current.role_of(user_id) != LISTENER:
+                    return False  # already muted
+            raise Refused("space") from exc
+        return True
 
     def remove_participant(
         self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime

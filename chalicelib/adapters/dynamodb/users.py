@@ -102,6 +102,16 @@ class DynamoUserRepository:
             raise dependency_failure(exc) from exc
         return True
 
+    def is_blocked(self, blocker_id: str, blocked_id: str) -> bool:
+        """Has `blocker_id` blocked `blocked_id`? One GetItem on the pair."""
+        try:
+            BlockModel.get(BlockModel.pair_for(blocker_id, blocked_id))
+        except DoesNotExist:
+            return False
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return True
+
     def blockers_of(self, user_id: str) -> set[str]:
         """Everyone who blocked `user_id` (one Query on the blocked_by index)."""
         try:

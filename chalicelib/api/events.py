@@ -1,0 +1,34 @@
+"""A live Space's room events: chat credentials, the local event log (long-poll), reactions."""
+from chalice import Blueprint
+
+from chalicelib import bootstrap
+from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.domain.spaces import validate_space_id
+from chalicelib.services import room_events
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/spaces/{space_id}/events", methods=["GET"])
+@endpoint()
+def read_events(space_id):
+    request = bp.current_request
+    return room_events.read_events(
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {}
+    )
+
+
+@bp.route("/spaces/{space_id}/events/token", methods=["POST"])
+@endpoint()
+def chat_token(space_id):
+    user_id = current_user_id(bp.current_request)
+    return room_events.chat_token(bootstrap.deps(), user_id, validate_space_id(space_id))
+
+
+@bp.route("/spaces/{space_id}/reactions", methods=["POST"])
+@endpoint()
+def send_reaction(space_id):
+    request = bp.current_request
+    return room_events.send_reaction(
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), json_body(request)
+    )

@@ -1,0 +1,98 @@
+"""Room events: what the backend tells every client of a live Space, and who may do what in its
+chat room. Imports nothing from AWS.
+
+One room per live Space (IVS Chat in AWS stages, a DynamoDB-backed log under `make run`). The
+backend sends one event per real state change, named below, with a small string-to-string map of
+attributes (IVS Chat's SendEvent limit: name ≤ 100 characters, attributes ≤ 1 KB). Events are
+best-effort: clients re-sync with GET /spaces/{id}/participants (docs/room-events.md).
+"""
+from __future__ import annotations
+
+from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.spaces import COHOST, HOST
+
+# Every event name the backend sends. Clients ignore names they do not know.
+HAND_RAISED = "hand_raised"
+HAND_LOWERED = "hand_lowered"
+SPEAKER_INVITED = "speaker_invited"
+INVITATION_DECLINED = "invitation_declined"
+SPEAKER_ADDED = "speaker_added"
+SPEAKER_REMOVED = "speaker_removed"
+COHOST_ADDED = "cohost_added"
+COHOST_REMOVED = "cohost_removed"
+MUTED = "muted"
+UNMUTED = "unmuted"
+PARTICIPANT_REMOVED = "participant_removed"
+SPACE_UPDATED = "space_updated"
+SPACE_ENDED = "space_ended"
+REACTION = "reaction"
+# Reserved for the recording issue: sent when recording starts or stops (see
+# services/room_events.recording_state_changed). Nothing sends it yet.
+RECORDING_STATE = "recording_state"
+
+EVENT_NAMES = (
+    HAND_RAISED,
+    HAND_LOWERED,
+    SPEAKER_INVITED,
+    INVITATION_DECLINED,
+    SPEAKER_ADDED,
+    SPEAKER_REMOVED,
+    COHOST_ADDED,
+    COHOST_REMOVED,
+    MUTED,
+    UNMUTED,
+    PARTICIPANT_REMOVED,
+    SPACE_UPDATED,
+    SPACE_ENDED,
+    REACTION,
+    RECORDING_STATE,
+)
+
+MAX_EVENT_NAME = 100
+MAX_ATTRIBUTES_BYTES = 1024
+
+# IVS Chat token capabilities. Viewing messages and events needs none.
+SEND_MESSAGE, DELETE_MESSAGE, DISCONNECT_USER = "SEND_MESSAGE", "DELETE_MESSAGE", "DISCONNECT_USER"
+MAX_CHAT_SESSION_MINUTES = 180  # CreateChatToken sessionDurationInMinutes: 1..180
+
+# The reactions a client may send: a small fixed set, so a reaction is never free text.
+REACTIONS = ("❤️", "😂", "😮", "😢", "👏", "🔥", "💯", "🙏", "👍", "👎")
+
+
+def chat_capabilities(role: str) -> list[str]:
+    """Everyone in the room may send (reactions); hosts and co-hosts also moderate the chat."""
+    if role in (HOST, COHOST):
+        return [SEND_MESSAGE, DELETE_MESSAGE, DISCONNECT_USER]
+    return [SEND_MESSAGE]
+
+
+def event_attributes(**attrs) -> dict[str, str]:
+    """An event's attributes as SendEvent takes them: strings only, None dropped, ≤ 1 KB.
+
+    The attributes are ids and short codes the backend chose, so going over the limit is a bug
+    here, not something to trim silently.
+    """
+    out: dict[str, str] = {}
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        out[key] = str(value)
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in out.items())
+    if size > MAX_ATTRIBUTES_BYTES:
+        raise ValueError(f"event attributes are {size} bytes; IVS Chat allows {MAX_ATTRIBUTES_BYTES}")
+    return out
+
+
+def validate_event_name(name: str) -> str:
+    if not name or len(name) > MAX_EVENT_NAME:
+        raise ValueError(f"event name {name!r} must be 1..{MAX_EVENT_NAME} characters")
+    return name
+
+
+def validate_reaction(body: dict) -> str:
+    emoji = body.get("emoji")
+    if not isinstance(emoji, str) or emoji not in REACTIONS:
+        raise BadRequest(f"emoji must be one of {' '.join(REACTIONS)}", code="invalid_reaction")
+    return emoji

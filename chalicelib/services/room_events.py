@@ -1,0 +1,286 @@
+"""Room events: the room each live Space has, the server events sent to it, chat credentials,
+the local event log, and reactions.
+
+- The room is created with the stage, before the write that makes a Space live, and deleted when
+  it ends (after `space_ended` went out); the stage's clean-up rules apply (services/spaces.py).
+- `emit` is the one way a use case sends an event: AFTER its database write succeeded, once per
+  real change. A failed send never fails the request (the change already happened): it is
+  logged and counted (`RoomEventFailed`), and clients re-sync with GET /participants.
+- The join never calls the room's service: it only says how to reach the room (`join_events`);
+  chat credentials come from POST /spaces/{id}/events/token, once per chat session. Minting them
+  is an API call (CreateChatToken), and the join must stay at zero IVS calls.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.config import SERVICE_NAME
+from chalicelib.domain import room_events as ev
+from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
+from chalicelib.domain.spaces import LIVE, Space, iso, require_live
+from chalicelib.services.context import Deps
+
+logger = Logger(child=True, service=SERVICE_NAME)
+
+ROOM_DELETE_ATTEMPTS = 3
+MAX_WAIT_SECONDS = 20
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+LATEST = "latest"
+_CURSOR = re.compile(r"[0-9]{1,18}")
+_LIMIT = re.compile(r"[0-9]{1,3}")
+
+
+def transport(deps: Deps) -> str:
+    """How clients of this stage receive room events: "ivs-chat" or "local" (the event log)."""
+    return "ivs-chat" if deps.settings.media_backend == "ivs" else "local"
+
+
+# --------------------------------------------------------------------------- the room's life
+
+
+def open_room(deps: Deps, space_id: str) -> str | None:
+    """Create a Space's room. Raises DependencyFailed; None when the app has no room events."""
+    if deps.room_events is None:
+        return None
+    return deps.room_events.create_room(space_id)
+
+
+def release_room(deps: Deps, space_id: str, room: str | None) -> bool:
+    """Delete a room, retrying a few times. False when it is still there (the caller keeps
+    `release_pending`, and `release_pending_media` tries again later)."""
+    if room is None or deps.room_events is None:
+        return True
+    for attempt in range(1, ROOM_DELETE_ATTEMPTS + 1):
+        try:
+            deps.room_events.delete_room(room)
+            return True
+        except DependencyFailed:
+            logger.warning("room delete failed", space_id=space_id, room=room, attempt=attempt)
+    deps.telemetry.count("RoomReleaseDeferred")
+    return False
+
+
+ORPHAN_GRACE_SECONDS = 900
+
+
+def reconcile_rooms(deps: Deps, grace_seconds: int = ORPHAN_GRACE_SECONDS) -> int:
+    """Delete rooms no live Space uses: left behind when a create or start failed and its
+    clean-up failed too, or when IVS Chat created a room whose answer was lost. A room younger
+    than the grace period may belong to a write still in flight and is left alone. Returns how
+    many were deleted. (Rooms of ended Spaces are the release job's: they carry release_pending.)
+    """
+    from chalicelib.domain.errors import NotFound
+
+    if deps.room_events is None:
+        return 0
+    now = deps.clock.now().timestamp()
+    deleted = 0
+    for room, space_id, created_at in deps.room_events.list_rooms():
+        if now - created_at < grace_seconds:
+            continue
+        try:
+            space = deps.spaces.get(space_id, with_count=False)
+        except NotFound:
+            space = None
+        if space is not None and space.state == LIVE and space.room_arn == room:
+            continue
+        try:
+            deps.room_events.delete_room(room)
+        except DependencyFailed:
+            logger.warning("orphan room delete failed", room=room, space_id=space_id)
+            continue
+        deleted += 1
+        logger.info("orphan room deleted", room=room, space_id=space_id)
+    if deleted:
+        deps.telemetry.count("OrphanRoomDeleted", deleted)
+    return deleted
+
+
+# --------------------------------------------------------------------------- sending events
+
+
+def emit(deps: Deps, space: Space, name: str, **attributes) -> bool:
+    """Send one server event to the Space's room, best effort. True when it went out."""
+    room = space.room_arn
+    if room is None or deps.room_events is None:
+        return False  # a Space from before rooms existed, or an app wired without room events
+    try:
+        deps.room_events.send_event(room, name, ev.event_attributes(**attributes))
+    except Exception as exc:  # noqa: BLE001 - the state change is done; an event must not undo it
+        if isinstance(exc, DependencyFailed):
+            logger.warning("room event not sent", space_id=space.id, event=name, error=exc.message)
+        else:
+            logger.exception("room event not sent", space_id=space.id, event=name)
+        deps.telemetry.count("RoomEventFailed")
+        return False
+    return True
+
+
+def recording_state_changed(deps: Deps, space: Space, *, recording: bool, by: str) -> bool:
+    """The hook the recording issue calls when recording starts or stops: one `recording_state`
+    event with `state` "on" / "off". Nothing calls it yet (recording is refused at creation)."""
+    return emit(deps, space, ev.RECORDING_STATE, state="on" if recording else "off", by=by)
+
+
+def disconnect_from_room(deps: Deps, space: Space, user_id: str, reason: str, *, best_effort: bool) -> None:
+    """Close a user's chat connections (removal; a co-host losing moderation capabilities, which
+    a live chat connection keeps until it reconnects with a new token)."""
+    if space.room_arn is None or deps.room_events is None:
+        return
+    try:
+        deps.room_events.disconnect_user(space.room_arn, user_id, reason)
+    except DependencyFailed:
+        if not best_effort:
+            raise
+        logger.warning("room disconnect failed", space_id=space.id, user_id=user_id)
+        deps.telemetry.count("DisconnectFailed")
+
+
+# --------------------------------------------------------------------------- reaching the room
+
+
+def join_events(deps: Deps, space_id: str) -> dict:
+    """The join response's `events`: where this client gets the room's events. Costs nothing:
+    no database read, no AWS call."""
+    base = f"/spaces/{space_id}/events"
+    if transport(deps) == "ivs-chat":
+        return {"transport": "ivs-chat", "region": deps.settings.region, "token_url": f"{base}/token"}
+    return {"transport": "local", "url": base, "token_url": f"{base}/token"}
+
+
+def chat_token(deps: Deps, user_id: str, space_id: str) -> dict:
+    """Chat credentials for the Space's room, with the caller's capabilities: everyone may send
+    (reactions); the host and co-hosts may also delete messages and disconnect users. A change
+    of role (co-host added or removed) needs a new token: clients ask again on those events."""
+    space = _allowed_space(deps, user_id, space_id)
+    require_live(space)
+    room = _room_of(space)
+    role = space.role_of(user_id)
+    capabilities = ev.chat_capabilities(role)
+    minutes = max(1, min(deps.settings.chat_session_minutes, ev.MAX_CHAT_SESSION_MINUTES))
+    token = deps.room_events.chat_token(
+        room,
+        user_id,
+        capabilities=capabilities,
+        session_minutes=minutes,
+        attributes=ev.event_attributes(user_id=user_id, role=role),
+    )
+    answer = {
+        "space_id": space_id,
+        "transport": transport(deps),
+        "room_arn": room,
+        "role": role,
+        "token": token.token,
+        "token_expires_at": iso(token.token_expires_at),
+        "session_expires_at": iso(token.session_expires_at),
+        "capabilities": list(token.capabilities),
+    }
+    answer.update({k: v for k, v in join_events(deps, space_id).items() if k not in ("transport", "token_url")})
+    return answer
+
+
+def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
+    """GET /spaces/{id}/events on the local transport: events after the cursor, oldest first,
+    waiting up to `wait` seconds for one when there are none yet (polling the log with a Query).
+    """
+    log = deps.room_events
+    if log is None or not hasattr(log, "read"):
+        raise NotFound(
+            "this stage delivers room events over IVS Chat: POST /spaces/{id}/events/token",
+            code="events_not_local",
+        )
+    after_raw = params.get("after") or ""
+    if after_raw and after_raw != LATEST and not _CURSOR.fullmatch(after_raw):
+        raise BadRequest("after must be a next_cursor from this route, or 'latest'", code="invalid_cursor")
+    wait = _number(params.get("wait"), "wait", 0, MAX_WAIT_SECONDS, 0)
+    limit_raw = params.get("limit") or str(DEFAULT_LIMIT)
+    if not _LIMIT.fullmatch(limit_raw) or not 1 <= int(limit_raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}", code="invalid_limit")
+    limit = int(limit_raw)
+
+    space = _allowed_space(deps, user_id, space_id)
+    room = _room_of(space)
+    after = log.latest(room) if after_raw == LATEST else int(after_raw or "0")
+    deadline = time.monotonic() + wait
+    interval = deps.settings.events_poll_interval_ms / 1000
+    while True:
+        events, cursor = log.read(room, after, limit)
+        if events or cursor != after or time.monotonic() + interval > deadline:
+            break
+        time.sleep(interval)
+    return {
+        "space_id": space_id,
+        "events": [
+            {"id": str(e.seq), "name": e.name, "attributes": e.attributes, "sent_at": iso(e.sent_at)}
+            for e in events
+        ],
+        "next_cursor": str(cursor),
+    }
+
+
+# --------------------------------------------------------------------------- reactions
+
+
+def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
+    """A reaction from someone in the Space, sent to the room as a `reaction` event; at most one
+    per user per `reaction_interval_ms` (429 `reaction_rate_limited` with Retry-After)."""
+    emoji = ev.validate_reaction(body)
+    space, participant = deps.spaces.get_with_participant(space_id, user_id)
+    _check_allowed(deps, space, participant, user_id)
+    require_live(space)
+    if participant is None or not participant.connected:
+        raise Conflict("join the Space to react", code="not_in_space")
+    room = _room_of(space)
+    wait_ms = deps.reactions.acquire(space_id, user_id, deps.clock.now())
+    if wait_ms:
+        raise Throttled(
+            f"one reaction per {deps.settings.reaction_interval_ms} ms; wait {wait_ms} ms",
+            code="reaction_rate_limited",
+            retry_after=max(1, math.ceil(wait_ms / 1000)),
+        )
+    # The reaction IS the event: if it cannot be sent, say so (503) rather than pretend.
+    deps.room_events.send_event(room, ev.REACTION, ev.event_attributes(user_id=user_id, emoji=emoji))
+    deps.telemetry.count("ReactionSent")
+    return {"space_id": space_id, "emoji": emoji, "sent": True}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _allowed_space(deps: Deps, user_id: str, space_id: str) -> Space:
+    space, participant = deps.spaces.get_with_participant(space_id, user_id)
+    _check_allowed(deps, space, participant, user_id)
+    return space
+
+
+def _check_allowed(deps: Deps, space: Space, participant, user_id: str) -> None:
+    """Who may be in a Space's room: anyone who may see the Space, except people removed from
+    it and people the host blocked (they cannot join either)."""
+    if participant is not None and participant.removed:
+        raise Forbidden("you were removed from this Space", code="removed_from_space")
+    if user_id != space.creator_id and deps.users.is_blocked(space.creator_id, user_id):
+        raise Forbidden("the host has blocked you", code="blocked_by_host")
+
+
+def _room_of(space: Space) -> str:
+    if space.room_arn is None:
+        if space.state != LIVE:
+            require_live(space)
+        raise Conflict(f"Space {space.id} has no event room", code="events_not_available")
+    return space.room_arn
+
+
+def _number(raw, name: str, low: float, high: float, default: float) -> float:
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be a number from {low} to {high}", code=f"invalid_{name}") from exc
+    if not math.isfinite(value) or not low <= value <= high:
+        raise BadRequest(f"{name} must be a number from {low} to {high}", code=f"invalid_{name}")
+    return value
