@@ -1,7 +1,7 @@
 """Spaces: the Chalice app. Routes live in chalicelib/api, jobs in chalicelib/jobs; no logic here."""
 from chalice import Chalice
 
-from chalicelib.api import reminders, spaces, stage, users
+from chalicelib.api import reminders, spaces, stage, users, web
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import media as media_jobs
 from chalicelib.jobs import reminders as reminder_jobs
@@ -21,3 +21,6 @@ app.register_blueprint(stage.bp)
 app.register_blueprint(reminders.bp)
 app.register_blueprint(media_jobs.bp)
 app.register_blueprint(reminder_jobs.bp)
+# The web client's page and local sign-in exist in the local stage only (chalicelib/api/web.py).
+if web.serves_web_client():
+    app.register_blueprint(web.bp)

@@ -16,8 +16,9 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-# Routes that carry no bearer token (chalicelib/api/middleware.py PUBLIC_PREFIXES).
-UNAUTHENTICATED = {("GET", "/health")}
+# Routes that carry no bearer token (chalicelib/api/middleware.py PUBLIC_PREFIXES / _PATHS): liveness
+# and the local stage's web client (its page, its files, its sign-in).
+UNAUTHENTICATED = {("GET", "/health"), ("GET", "/"), ("GET", "/web/{name}"), ("POST", "/local/sign-in")}
 
 
 def load_spec() -> dict:
@@ -144,12 +145,14 @@ def test_path_parameters_match_the_path_template(spec):
 
 
 def test_success_status_and_error_bodies(spec):
-    """POST /spaces answers 201, every other route 200; every 503 documents Retry-After."""
+    """POST /spaces answers 201, GET / redirects to the web page (302), every other route 200;
+    every 503 documents Retry-After."""
+    special = {("POST", "/spaces"): "201", ("POST", "/me/devices"): "201", ("GET", "/"): "302"}
     problems = []
     for method, path, item, op in operations(spec):
         codes = {str(code) for code in op["responses"]}
-        expected = "201" if (method, path) in {("POST", "/spaces"), ("POST", "/me/devices")} else "200"
-        success = {c for c in codes if c.startswith("2")}
+        expected = special.get((method, path), "200")
+        success = {c for c in codes if c[0] in "23"}
         if success != {expected}:
             problems.append(f"{method} {path}: success {sorted(success)} != [{expected}]")
         response_503 = op["responses"].get("503")
