@@ -155,13 +155,16 @@ export class Room {
     this.media.disconnect();
     const message = state === "ended" ? "The Space has ended." : "The Space was canceled.";
     announce(message);
-    alertBanner(message);
+    alertBanner(this.removed ? `You were removed from this Space. ${message}` : message);
   }
 
+  // Removed: no more heartbeats nor audio, but the page keeps watching the Space (reading it is
+  // still allowed), so it can say when the Space ends.
   becomeRemoved() {
     this.removed = true;
     this.joined = false;
-    this.stopTimers();
+    clearInterval(this.heartbeat);
+    this.heartbeat = null;
     this.media.disconnect();
     const message = "You were removed from this Space.";
     announce(message);
@@ -314,7 +317,7 @@ export class Room {
 
     const status = h("section", { "aria-label": "Your status" },
       h("p", { id: "my-status" }, this.statusText()),
-      this.audioStatus ? h("p", { id: "audio-status", class: "notice" }, this.audioStatus) : null,
+      this.audioStatus && !this.removed && !this.over ? h("p", { id: "audio-status", class: "notice" }, this.audioStatus) : null,
       this.error ? h("p", { class: "error", id: "room-error" }, this.error) : null);
 
     const people = space.state === "live" && p ? h("section", { "aria-labelledby": "people-title" },
@@ -359,7 +362,7 @@ export class Room {
   }
 
   statusText() {
-    if (this.removed) return "You were removed from this Space and cannot rejoin it.";
+    if (this.removed) return `You were removed from this Space and cannot rejoin it.${this.over ? " The Space has ended." : ""}`;
     if (this.over) return this.space.state === "ended" ? "The Space has ended." : "The Space was canceled.";
     if (this.space.state === "scheduled") return "This Space has not started yet.";
     if (!this.joined) return "You are not in this Space.";
