@@ -108,10 +108,12 @@ CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_E
 synth: venv
 	$(CDK_ENV) $(PY) infra/app.py
 
-deploy: venv
+deploy: venv web
 	@$(PY) -m infra.preflight deploy $(STAGE)
 	$(CDK_ENV) $(CDK_CLI) deploy --app "$(PY) infra/app.py" --context stage=$(STAGE) --require-approval broadening $(STAGE)
+	$(PY) -m infra.publish_web --stage $(STAGE)
 
 destroy: venv
 	@$(PY) -m infra.preflight destroy $(STAGE)
+	$(PY) -m infra.publish_web --stage $(STAGE) --empty
 	$(CDK_ENV) $(CDK_CLI) destroy --app "$(PY) infra/app.py" --context stage=$(STAGE) $(STAGE)

@@ -7,6 +7,9 @@ from chalicelib.jobs import media as media_jobs
 from chalicelib.jobs import reminders as reminder_jobs
 
 app = Chalice(app_name="spaces")
+# AWS stages: the web page on CloudFront calls the API cross-origin. Set before any route.
+if (cors := web.cors_for_web_client()) is not None:
+    app.api.cors = cors
 
 
 @app.route("/health", methods=["GET"])

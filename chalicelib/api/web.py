@@ -7,7 +7,7 @@ AWS stages have none of these routes: there the page comes from S3 behind CloudF
 """
 import os
 
-from chalice import Blueprint, Response
+from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib import bootstrap
 from chalicelib.api.http import endpoint, json_body
@@ -21,6 +21,21 @@ LOCAL_STAGE = "local"
 def serves_web_client(environ=os.environ) -> bool:
     """Only an explicit local stage: an unset SPACES_STAGE registers nothing."""
     return environ.get("SPACES_STAGE") == LOCAL_STAGE
+
+
+def cors_for_web_client(environ=os.environ):
+    """AWS stages: the page (on CloudFront, infra/web.py) calls the API cross-origin. Bearer
+    tokens, no cookies, so any origin may call; SPACES_WEB_ORIGIN narrows it. The local stage
+    serves the page from the API's own origin: no CORS there."""
+    stage = environ.get("SPACES_STAGE")
+    if not stage or stage == LOCAL_STAGE:
+        return None
+    return CORSConfig(
+        allow_origin=environ.get("SPACES_WEB_ORIGIN") or "*",
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+        expose_headers=["X-Request-Id", "Retry-After"],
+        max_age=600,
+    )
 
 
 @bp.route("/", methods=["GET"])

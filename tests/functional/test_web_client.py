@@ -119,14 +119,23 @@ def test_a_removed_listener_sees_it_in_the_participants_view(api, host, new_user
     assert after["removed"] is True and after["connected"] is False
 
 
-def _routes_in_stage(stage: str | None) -> set[tuple[str, str]]:
+def _app_in_stage(stage: str | None) -> dict:
+    """The routes app.py registers with SPACES_STAGE=`stage` (imported in a fresh interpreter):
+    {(method, path): the CORS allow-origin, or None}."""
     env = {k: v for k, v in os.environ.items() if k != "SPACES_STAGE"}
     if stage is not None:
         env["SPACES_STAGE"] = stage
-    code = "import json; from app import app; print(json.dumps([[m, p] for p, ms in app.routes.items() for m in ms]))"
+    code = (
+        "import json; from app import app; print(json.dumps([[m, p, e.cors and e.cors.allow_origin]"
+        " for p, ms in app.routes.items() for m, e in ms.items()]))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    return {tuple(route) for route in json.loads(result.stdout.strip().splitlines()[-1])}
+    return {(m, p): cors for m, p, cors in json.loads(result.stdout.strip().splitlines()[-1])}
+
+
+def _routes_in_stage(stage: str | None) -> set[tuple[str, str]]:
+    return set(_app_in_stage(stage))
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod", None])
@@ -139,3 +148,10 @@ def test_aws_stages_and_an_unset_stage_register_no_web_client_route(stage):
 
 def test_the_local_stage_registers_the_web_client_routes():
     assert WEB_ROUTES <= _routes_in_stage("local")
+
+
+def test_aws_stages_let_the_page_on_cloudfront_call_the_api_and_the_local_stage_needs_no_cors():
+    deployed, local = _app_in_stage("dev"), _app_in_stage("local")
+
+    assert set(deployed.values()) == {"*"}
+    assert set(local.values()) == {None}
