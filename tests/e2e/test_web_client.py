@@ -95,3 +95,62 @@ def test_host_and_listeners_share_a_space_from_start_to_end(people, artifacts):
         assert person.requested, "the network guard saw no request at all"
         assert not [u for u in person.requested if "amazon-ivs-web-broadcast" in u]
         assert person.page_errors == [], f"{person.name}'s page raised {person.page_errors}"
+
+
+def test_scheduled_space_reminder_invitation_and_mute_from_the_keyboard(people, artifacts):
+    from playwright.sync_api import expect
+
+    host, guest = people("alice"), people("bob")
+    sign_in(host)
+    sign_in(guest)
+
+    # Given a Space the host schedules for later
+    host.page.get_by_label("Title").fill("Planned talk")
+    tomorrow = host.page.evaluate(
+        "() => { const d = new Date(Date.now() + 86400000); d.setSeconds(0, 0);"
+        " return new Date(d - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); }"
+    )
+    host.page.get_by_label("Start later").fill(tomorrow)
+    host.page.get_by_role("button", name="Create Space").click()
+    expect(host.page.locator("#my-status")).to_have_text("This Space has not started yet.")
+
+    # When a guest finds it among the upcoming Spaces and sets a reminder with the keyboard
+    guest.page.get_by_role("checkbox", name="Only people I follow").check()
+    guest.page.get_by_role("button", name="Show", exact=True).click()
+    expect(guest.page.locator("#live-spaces")).to_have_text("Filtering by people you follow is not available yet.")
+    guest.page.get_by_role("checkbox", name="Only people I follow").uncheck()
+    guest.page.get_by_role("button", name="Show", exact=True).click()
+    guest.page.locator("#scheduled-spaces").get_by_role("link", name="Planned talk").click()
+    guest.page.get_by_role("button", name="Set reminder").focus()
+    guest.page.keyboard.press("Enter")
+    expect(guest.page.get_by_role("button", name="Clear reminder")).to_be_visible()
+    shoot(artifacts, 11, "reminder-set", host, guest)
+
+    # And the host starts it; the guest's open page sees it go live and joins
+    host.page.get_by_role("button", name="Start now").click()
+    expect(host.page.locator("#my-status")).to_have_text("You are the host.")
+    guest.page.get_by_role("button", name="Join", exact=True).click()
+    expect(guest.page.locator("#my-status")).to_have_text("You are a listener.")
+
+    # When the host invites the guest (who did not raise a hand), the guest accepts
+    host.page.get_by_label("User id").fill("bob")
+    host.page.get_by_label("User id").press("Enter")
+    accept = guest.page.get_by_role("button", name="Accept invitation and speak")
+    expect(accept).to_be_visible()
+    expect(guest.page.locator("#announcer")).to_contain_text("A host invited you to speak")
+    shoot(artifacts, 12, "invited", guest)
+    accept.focus()
+    guest.page.keyboard.press("Enter")
+    expect(guest.page.locator("#my-status")).to_have_text("You are a speaker.")
+
+    # And when the host mutes the speaker, the speaker's page says so
+    host.page.get_by_role("button", name="Mute bob").click()
+    expect(guest.page.locator("#my-status")).to_have_text("You are a speaker. A host muted you.")
+    expect(guest.page.locator("#announcer")).to_have_text("A host muted your microphone.")
+    expect(host.page.locator("#speakers")).to_contain_text("bob · muted")
+    shoot(artifacts, 13, "muted", host, guest)
+
+    host.page.get_by_role("button", name="End Space").click()
+    expect(guest.page.get_by_role("alert")).to_have_text("The Space has ended.")
+    for person in (host, guest):
+        assert person.refused == [] and person.page_errors == [], (person.refused, person.page_errors)

@@ -364,7 +364,9 @@ export class Room {
   statusText() {
     if (this.removed) return `You were removed from this Space and cannot rejoin it.${this.over ? " The Space has ended." : ""}`;
     if (this.over) return this.space.state === "ended" ? "The Space has ended." : "The Space was canceled.";
-    if (this.space.state === "scheduled") return "This Space has not started yet.";
+    if (this.space.state === "scheduled") {
+      return `This Space has not started yet.${this.reminderSet ? " You will be reminded when it starts." : ""}`;
+    }
     if (!this.joined) return "You are not in this Space.";
     const parts = [`You are ${ROLE_NAMES[this.role] || this.role}.`];
     if (this.handRaised) parts.push("Your hand is raised.");
