@@ -2,6 +2,8 @@
 sign-in that stands in for Cognito's hosted UI."""
 from __future__ import annotations
 
+import json
+
 from chalicelib.config import Settings
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.spaces import iso
@@ -32,8 +34,6 @@ def client_config(settings: Settings) -> dict:
 def static_asset(files, settings: Settings, name: str) -> tuple[str, str]:
     """(body, content type) of one of the page's files; config.json is made from the settings."""
     if name == CONFIG_FILE:
-        import json
-
         return json.dumps(client_config(settings), indent=2), "application/json"
     found = files.read(name)
     if found is None:

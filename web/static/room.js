@@ -27,6 +27,7 @@ export class Room {
     this.heartbeat = null;
     this.watch = null;
     this.signature = "";
+    this.changedAt = 0; // performance.now() when this page last changed something itself
     this.media = createMedia(config, (status) => { this.audioStatus = status; this.render(); });
   }
 
@@ -70,6 +71,7 @@ export class Room {
   async join() {
     try {
       const joined = await this.api.join(this.spaceId);
+      this.changedAt = performance.now();
       const first = !this.joined;
       this.joined = true;
       this.role = joined.role;
@@ -99,7 +101,10 @@ export class Room {
 
   // --- updates --------------------------------------------------------------------------
 
-  async update({ space, participants }) {
+  async update({ space, participants, askedAt = Infinity }) {
+    // An answer to a request sent before this page's own last change may predate it (a hand
+    // still down, an invitation already accepted): skip it; a fresh one was asked for.
+    if (askedAt < this.changedAt) return;
     this.space = space;
     this.participants = participants;
     const me = participants.me || {};
@@ -201,6 +206,7 @@ export class Room {
     } catch (err) {
       this.handleActionError(err);
     } finally {
+      this.changedAt = performance.now();
       this.busy.delete(key);
       this.render();
       if (this.watch) this.watch.refresh();
