@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.local_stack import ROOT
+
 pytestmark = pytest.mark.slow
 
 
 def test_the_sdk_bundle_loads_from_the_page_origin(people):
+    if not (ROOT / "web" / "static" / "amazon-ivs-web-broadcast.js").is_file():
+        pytest.fail("web/static/amazon-ivs-web-broadcast.js is missing: run `make web`")
     person = people("sdk")
     page = person.page
     page.goto("/web/index.html")
