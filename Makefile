@@ -10,11 +10,21 @@ PYTEST_WORKERS ?= 2
 # Schemathesis examples per API operation in `make fuzz` (`make test` runs 12).
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: help venv run token test test-quick fuzz demo bench clean distclean
+.PHONY: help venv web chromium run token test test-quick fuzz demo bench clean distclean
+
+# The web client (web/static/, served by `chalice local` at /web/) loads the IVS real-time Web
+# Broadcast SDK from its own origin: `make web` installs it from npm (pinned in
+# web/package-lock.json) and copies its browser bundle next to the page. Nothing comes from a CDN.
+WEB_SDK := web/static/amazon-ivs-web-broadcast.js
+# The browser the end-to-end tests drive (tests/e2e): Debian's, as Playwright's own download
+# cannot be fetched here.
+CHROMIUM := /usr/bin/chromium
 
 help:
 	@echo "make venv                  create .venv and install requirements-dev.txt (only when they change)"
-	@echo "make run                   local stack: DynamoDB Local :8100, moto :5100, API on http://127.0.0.1:8000"
+	@echo "make web                   install the web client's npm dependency (IVS SDK) and copy its bundle into web/static/"
+	@echo "make chromium              install Debian's chromium for the browser tests (skipped when $(CHROMIUM) exists)"
+	@echo "make run                   local stack: DynamoDB Local :8100, moto :5100, API on http://127.0.0.1:8000, web client on /web/"
 	@echo "make token USER=<id>       print a bearer token for <id> (last line); works without the stack"
 	@echo "make test                  every test, slow ones included ($(PYTEST_WORKERS) workers)"
 	@echo "make test-quick            tests not marked slow"
@@ -39,7 +49,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-run: venv
+web: $(WEB_SDK)
+
+$(WEB_SDK): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: apt-get install -y npm" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	cp web/node_modules/amazon-ivs-web-broadcast/dist/amazon-ivs-web-broadcast.js $@
+
+chromium:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "$(CHROMIUM) is missing: run 'apt-get install -y chromium' as root" >&2; exit 1; fi; \
+	echo "Installing Debian's chromium for the browser tests"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+run: venv web
 	$(PY) -m scripts.local_stack
 
 # `make token USER=alice`. USER must come from the command line: the shell's $USER is the login name.
@@ -48,7 +71,7 @@ token: venv
 	  echo "usage: make token USER=<user id>" >&2; exit 2; fi
 	@$(PY) -m scripts.keys token '$(USER)'
 
-test: venv
+test: venv web chromium
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-quick: venv
@@ -70,7 +93,7 @@ clean:
 	rm -rf .pytest_cache .local/logs cdk.out
 
 distclean: clean
-	rm -rf $(VENV) .local
+	rm -rf $(VENV) .local web/node_modules $(WEB_SDK)
 
 # ---------------------------------------------------------------------------------------------
 # Infrastructure (infra/, docs/operations.md). `make synth` needs no AWS account: it writes the
@@ -85,10 +108,12 @@ CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_E
 synth: venv
 	$(CDK_ENV) $(PY) infra/app.py
 
-deploy: venv
+deploy: venv web
 	@$(PY) -m infra.preflight deploy $(STAGE)
 	$(CDK_ENV) $(CDK_CLI) deploy --app "$(PY) infra/app.py" --context stage=$(STAGE) --require-approval broadening $(STAGE)
+	$(PY) -m infra.publish_web --stage $(STAGE)
 
 destroy: venv
 	@$(PY) -m infra.preflight destroy $(STAGE)
+	$(PY) -m infra.publish_web --stage $(STAGE) --empty
 	$(CDK_ENV) $(CDK_CLI) destroy --app "$(PY) infra/app.py" --context stage=$(STAGE) $(STAGE)

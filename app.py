@@ -1,14 +1,16 @@
 """Spaces: the Chalice app. Routes live in chalicelib/api, jobs in chalicelib/jobs; no logic here."""
 from chalice import Chalice
 
-from chalicelib.api import reminders, spaces, stage, tickets, users
-from chalicelib.api import events, reminders, spaces, stage, users
+from chalicelib.api import events, reminders, spaces, stage, tickets, users, web
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import media as media_jobs
 from chalicelib.jobs import reminders as reminder_jobs
 from chalicelib.jobs import tickets as ticket_jobs
 
 app = Chalice(app_name="spaces")
+# AWS stages: the web page on CloudFront calls the API cross-origin. Set before any route.
+if (cors := web.cors_for_web_client()) is not None:
+    app.api.cors = cors
 
 
 @app.route("/health", methods=["GET"])
@@ -26,3 +28,6 @@ app.register_blueprint(events.bp)
 app.register_blueprint(media_jobs.bp)
 app.register_blueprint(reminder_jobs.bp)
 app.register_blueprint(ticket_jobs.bp)
+# The web client's page and local sign-in exist in the local stage only (chalicelib/api/web.py).
+if web.serves_web_client():
+    app.register_blueprint(web.bp)

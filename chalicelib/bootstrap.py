@@ -12,6 +12,7 @@ from chalicelib.config import SERVICE_NAME, Settings, get_settings
 
 _lock = threading.RLock()
 _built: dict = {}
+_NONE = object()  # "built, and there is nothing": _once treats None as not built yet
 
 
 def _once(name: str, factory):
@@ -73,6 +74,33 @@ def verifier():
         )
 
     return _once("verifier", build)
+
+
+def local_token_issuer():
+    """The local stage's token issuer, or None where no local signing key is configured (every
+    AWS stage): then `POST /local/sign-in` answers 404 even if it were registered."""
+
+    def build():
+        s = settings()
+        if not s.local_signin_key_path or not s.jwks_path:
+            return _NONE
+        from chalicelib.adapters.local_auth import LocalTokenIssuer
+
+        return LocalTokenIssuer(
+            s.local_signin_key_path, s.jwks_path, issuer=s.jwt_issuer, audience=s.jwt_audience
+        )
+
+    issuer = _once("local_token_issuer", build)
+    return None if issuer is _NONE else issuer
+
+
+def static_files():
+    def build():
+        from chalicelib.adapters.web_assets import StaticFiles
+
+        return StaticFiles()
+
+    return _once("static_files", build)
 
 
 def _boto3_client(service: str):

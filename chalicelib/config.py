@@ -57,6 +57,11 @@ class Settings:
     jwt_audience: str = "spaces-app"
     jwks_path: str = ""
     jwks_url: str = ""
+    # The local stage only: the private half of the JWKS key, with which `POST /local/sign-in`
+    # signs tokens for the web client, and the demo users its sign-in page lists. Never set in an
+    # AWS stage (there the web client signs in with Cognito's hosted UI).
+    local_signin_key_path: str = ""
+    local_demo_users: tuple[str, ...] = ()
 
     # Media (IVS real-time). "local" uses the in-process media adapter; "ivs" the real service.
     media_backend: str = "local"
@@ -132,6 +137,8 @@ def get_settings() -> Settings:
         jwt_audience=env.get("SPACES_JWT_AUDIENCE", "spaces-app"),
         jwks_path=env.get("SPACES_JWKS_PATH", ""),
         jwks_url=env.get("SPACES_JWKS_URL", ""),
+        local_signin_key_path=env.get("SPACES_LOCAL_SIGNIN_KEY_PATH", ""),
+        local_demo_users=tuple(u.strip() for u in env.get("SPACES_LOCAL_DEMO_USERS", "").split(",") if u.strip()),
         media_backend=env.get("SPACES_MEDIA_BACKEND", "local"),
         ivs_private_key_path=env.get("SPACES_IVS_PRIVATE_KEY_PATH", ""),
         ivs_private_key_secret_arn=env.get("SPACES_IVS_PRIVATE_KEY_SECRET_ARN", ""),

@@ -12,6 +12,9 @@ Resources, by what the app reads in chalicelib/config.py:
 | SPACES_FANOUT_QUEUE / SPACES_PUSH_QUEUE   | SQS queues, each with a dead-letter queue                   |
 | SPACES_SNS_APNS_ARN / SPACES_SNS_FCM_ARN  | SNS platform applications (custom resource, infra/push_apps)|
 
+The web client (infra/web.py): an S3 bucket behind CloudFront for its files, and a second Cognito
+app client (hosted UI, authorization code + PKCE) whose id is the second SPACES_JWT_AUDIENCE.
+
 They reach every Lambda through `stage_config`'s environment_variables; nothing of this is
 written into `.chalice/config.json`.
 """
@@ -37,6 +40,7 @@ from infra.metrics import NAMESPACE
 from infra.monitoring import Monitored, Monitoring
 from infra.stages import API_GATEWAY_STAGE, APP_NAME, StageSettings
 from infra.tables import create_tables
+from infra.web import WebClient
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_NAME = "spaces-api"  # chalicelib.config.SERVICE_NAME
@@ -196,6 +200,7 @@ class SpacesStack(Stack):
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
         )
+        self.web = WebClient(self, "Web", user_pool=self.user_pool, domain_prefix=s.hosted_ui_domain, keep=self.keep)
 
     def _media_keys(self) -> None:
         s = self.settings
@@ -314,7 +319,8 @@ class SpacesStack(Stack):
             "SPACES_TABLE_PREFIX": s.prefix,
             "SPACES_ACCOUNT_ID": Aws.ACCOUNT_ID,
             "SPACES_JWT_ISSUER": issuer,
-            "SPACES_JWT_AUDIENCE": self.app_client.user_pool_client_id,
+            # ID tokens of the mobile apps' client and of the web client's (infra/web.py).
+            "SPACES_JWT_AUDIENCE": f"{self.app_client.user_pool_client_id},{self.web.app_client.user_pool_client_id}",
             "SPACES_JWKS_URL": f"{issuer}/.well-known/jwks.json",
             "SPACES_MEDIA_BACKEND": "ivs",
             "SPACES_IVS_PUBLIC_KEY_ARN": self.ivs_public_key.attr_arn,
@@ -473,3 +479,6 @@ class SpacesStack(Stack):
         CfnOutput(self, "IvsPublicKeyArn", value=self.ivs_public_key.attr_arn)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "DashboardName", value=self.settings.prefix)
+        api = self.chalice.get_resource("RestAPI")
+        CfnOutput(self, "ApiUrl", value=f"https://{api.ref}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{API_GATEWAY_STAGE}")
+        self.web.outputs(self)

@@ -46,6 +46,10 @@ class StageSettings:
     # Bump to rotate the IVS participant-token key (docs/operations.md, "Rotating the IVS key").
     ivs_key_version: int = 1
 
+    # The web client's Cognito hosted UI domain prefix: unique among ALL accounts in the region,
+    # so a deployment may have to pick its own (None: `<prefix>-web`, e.g. spaces-dev-web).
+    hosted_ui_domain_prefix: str | None = None
+
     # Product settings (chalicelib/config.py) a stage overrides, as SPACES_* variables.
     app_overrides: dict[str, str] = field(default_factory=dict)
 
@@ -55,6 +59,10 @@ class StageSettings:
     def prefix(self) -> str:
         """`spaces-<stage>`: the table prefix, and the stem of every other name."""
         return f"{APP_NAME}-{self.name}"
+
+    @property
+    def hosted_ui_domain(self) -> str:
+        return self.hosted_ui_domain_prefix or f"{self.prefix}-web"
 
     @property
     def stack_name(self) -> str:

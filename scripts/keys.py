@@ -22,16 +22,20 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
+
+# Minting lives in the app (the local stage's sign-in route uses it too); re-exported here for
+# `make token`, the demo and the tests.
+from chalicelib.adapters.local_auth import (  # noqa: F401
+    LOCAL_AUDIENCE,
+    LOCAL_ISSUER,
+    LOCAL_TOKEN_TTL_SECONDS,
+    mint_local_jwt,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = ROOT / ".local"
-
-LOCAL_ISSUER = "spaces-local"
-LOCAL_AUDIENCE = "spaces-app"
-LOCAL_TOKEN_TTL_SECONDS = 12 * 3600
 
 JWT_PRIVATE_KEY = "jwt_private.pem"
 JWKS = "jwks.json"
@@ -97,48 +101,6 @@ def generate_ivs_keypair() -> tuple[bytes, bytes]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return private_pem, public_pem
-
-
-def _key_bytes(private_key: KeySource) -> bytes:
-    if isinstance(private_key, bytes):
-        return private_key
-    return Path(private_key).read_bytes()
-
-
-def mint_local_jwt(
-    user_id: str,
-    private_key_path: KeySource,
-    kid: Optional[str],
-    issuer: str = LOCAL_ISSUER,
-    audience: str = LOCAL_AUDIENCE,
-    ttl_seconds: int = LOCAL_TOKEN_TTL_SECONDS,
-    now: Optional[float] = None,
-    extra_claims: Optional[Mapping[str, Any]] = None,
-    algorithm: str = "RS256",
-) -> str:
-    """A signed bearer token for `user_id`.
-
-    `private_key_path` is a PEM file, or the PEM bytes themselves. A negative `ttl_seconds` gives
-    a token that has already expired. `extra_claims` are merged last, so they can also override
-    or (with value None) drop a standard claim.
-    """
-    import jwt
-
-    issued_at = int(time.time() if now is None else now)
-    claims: dict[str, Any] = {
-        "iss": issuer,
-        "aud": audience,
-        "sub": user_id,
-        "iat": issued_at,
-        "exp": issued_at + int(ttl_seconds),
-    }
-    for name, value in (extra_claims or {}).items():
-        if value is None:
-            claims.pop(name, None)
-        else:
-            claims[name] = value
-    headers = {"kid": kid} if kid else None
-    return jwt.encode(claims, _key_bytes(private_key_path), algorithm=algorithm, headers=headers)
 
 
 # --- files in .local/ -----------------------------------------------------------------------

@@ -299,6 +299,8 @@ def print_banner(seeded: bool) -> None:
     print(f"""
 Spaces is running at {API_URL}   (GET {API_URL}/health needs no token)
 
+Web client: {API_URL}/   (pick a user to sign in; audio is not carried locally)
+
 Demo users:
 {users}
 

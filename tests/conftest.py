@@ -20,6 +20,9 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 os.environ["SPACES_TABLE_PREFIX"] = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+# The app under test is the local stage's, web client routes included (app.py registers them
+# only when SPACES_STAGE is `local` at import time, whichever test imports it first).
+os.environ["SPACES_STAGE"] = "local"
 
 
 @pytest.fixture(scope="session")
@@ -57,10 +60,11 @@ def settings_env(keys, dynamodb_local):
 
     os.environ.update(
         {
-            "SPACES_STAGE": "test",
+            "SPACES_STAGE": "local",
             "SPACES_JWT_ISSUER": "spaces-local",
             "SPACES_JWT_AUDIENCE": "spaces-app",
             "SPACES_JWKS_PATH": str(keys["paths"]["jwks"]),
+            "SPACES_LOCAL_SIGNIN_KEY_PATH": str(keys["paths"]["jwt_private"]),
             "SPACES_MEDIA_BACKEND": "local",
             "SPACES_IVS_PRIVATE_KEY_PATH": str(keys["paths"]["ivs_private"]),
         }
@@ -199,7 +203,8 @@ class Api:
             all_headers["Authorization"] = f"Bearer {self.token(user)}"
         payload = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
         response = self._client.http.request(method, path, headers=all_headers, body=payload or b"")
-        response.data = json.loads(response.body) if response.body else None
+        is_json = (response.headers.get("Content-Type") or "application/json").startswith("application/json")
+        response.data = json.loads(response.body) if response.body and is_json else None
         return response
 
     def get(self, path, user=None, **kw):

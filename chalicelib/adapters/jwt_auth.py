@@ -19,7 +19,8 @@ class JwtVerifier:
         if not (jwks_path or jwks_url):
             raise ValueError("a JWKS path or URL is required to verify tokens")
         self._issuer = issuer
-        self._audience = audience
+        # Comma-separated: each app client of the user pool (mobile, web) is its own audience.
+        self._audiences = {a.strip() for a in audience.split(",") if a.strip()}
         self._jwks_path = jwks_path
         self._jwks_url = jwks_url
         self._keys: dict | None = None
@@ -76,7 +77,7 @@ class JwtVerifier:
         # ID tokens carry `aud`; Cognito access tokens carry `client_id` instead.
         audience = claims.get("aud", claims.get("client_id"))
         audiences = audience if isinstance(audience, list) else [audience]
-        if self._audience not in audiences:
+        if not self._audiences.intersection(audiences):
             raise Unauthorized("the token is for another audience", code="invalid_token")
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:

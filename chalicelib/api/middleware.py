@@ -7,11 +7,16 @@ from chalicelib import bootstrap
 from chalicelib.api.http import error_response
 from chalicelib.domain.errors import DomainError
 
-# Routes that carry no bearer token: liveness, and provider webhooks (the signature is the auth).
-PUBLIC_PREFIXES = ("/health", "/webhooks/")
+# Routes that carry no bearer token: liveness, provider webhooks (the signature is the auth), and
+# the local stage's web client: its files and the sign-in that hands out the token
+# (chalicelib/api/web.py, registered only when SPACES_STAGE is `local`).
+PUBLIC_PREFIXES = ("/health", "/webhooks/", "/web/")
+PUBLIC_PATHS = ("/", "/local/sign-in")
 
 
 def _is_public(path: str) -> bool:
+    if path in PUBLIC_PATHS:
+        return True
     return any(path == p.rstrip("/") or path.startswith(p) for p in PUBLIC_PREFIXES)
 
 

@@ -196,12 +196,26 @@ def participants(deps: Deps, user_id: str, space_id: str) -> dict:
         "participant_count": space.participant_count,
         "listener_count": max(space.participant_count - space.on_stage_count, 0),
         "speaker_requests": {"count": len(requests)},
+        "me": _my_standing(deps, space, user_id, requests),
     }
     if space.is_moderator(user_id):
         view["speaker_requests"]["requests"] = [
             {"user_id": uid, "raised_at": iso(at)} for uid, at in sorted(requests, key=lambda r: (r[1], r[0]))
         ]
     return view
+
+
+def _my_standing(deps: Deps, space: Space, user_id: str, requests) -> dict:
+    """The caller's place in the Space: one GetItem, so a polling client learns it was removed."""
+    me = deps.spaces.get_participant(space.id, user_id) if space.state == "live" else None
+    return {
+        "user_id": user_id,
+        "role": space.role_of(user_id),
+        "connected": bool(me and me.connected and not me.removed),
+        "removed": bool(me and me.removed),
+        "hand_raised": any(uid == user_id for uid, _ in requests),
+        "invited": user_id in space.invited,
+    }
 
 
 def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:

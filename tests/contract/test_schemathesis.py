@@ -1,6 +1,6 @@
 """Contract fuzzing: every operation in openapi.yaml, fuzzed by Schemathesis against a real stack.
 
-The stack (tests/contract/conftest.py) is DynamoDB Local, moto and `chalice local --stage local`
+The stack (tests/support/local_stack.py) is DynamoDB Local, moto and `chalice local --stage local`
 on free ports, started by the test itself. Requests carry a valid bearer token: alice's (a seeded
 user who may host), except POST /spaces, sent as erin (see `creator_of`). Each response must
 
@@ -48,7 +48,7 @@ from schemathesis.specs.openapi.checks import (
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi.yaml"
 CALLER = "alice"  # seeded with 1,200 followers: may host
-FUZZ_CREATOR = "erin"  # 1,200 followers too (tests/contract/conftest.py)
+FUZZ_CREATOR = "erin"  # 1,200 followers too (tests/support/local_stack.py)
 
 # Examples per operation in Hypothesis' generate phase (the schema's own examples and
 # Schemathesis' coverage cases come on top). `make fuzz` raises it.
@@ -195,7 +195,7 @@ def creator_of(case) -> str:
 
     alice's own Spaces are the fuzzer's targets; if the fuzzer created Spaces as alice it would use
     up her 10 scheduled Spaces and her one live Space, and the targets could not be replaced.
-    erin (1,200 followers, may host; tests/contract/conftest.py) creates instead.
+    erin (1,200 followers, may host; tests/support/local_stack.py) creates instead.
     """
     return FUZZ_CREATOR if case.operation.label == "POST /spaces" else CALLER
 

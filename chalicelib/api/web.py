@@ -1,0 +1,58 @@
+"""The web client in the local stage: its page and files, and a sign-in standing in for Cognito.
+
+Registered by app.py only when SPACES_STAGE is `local` (`serves_web_client()`), which is also what
+`chalice package --stage dev|prod` and infra/'s CDK construct see when they import the app, so
+AWS stages have none of these routes: there the page comes from S3 behind CloudFront
+(infra/web.py) and people sign in with Cognito's hosted UI.
+"""
+import os
+
+from chalice import Blueprint, CORSConfig, Response
+
+from chalicelib import bootstrap
+from chalicelib.api.http import endpoint, json_body
+from chalicelib.services import web
+
+bp = Blueprint(__name__)
+
+LOCAL_STAGE = "local"
+
+
+def serves_web_client(environ=os.environ) -> bool:
+    """Only an explicit local stage: an unset SPACES_STAGE registers nothing."""
+    return environ.get("SPACES_STAGE") == LOCAL_STAGE
+
+
+def cors_for_web_client(environ=os.environ):
+    """AWS stages: the page (on CloudFront, infra/web.py) calls the API cross-origin. Bearer
+    tokens, no cookies, so any origin may call; SPACES_WEB_ORIGIN narrows it. The local stage
+    serves the page from the API's own origin: no CORS there."""
+    stage = environ.get("SPACES_STAGE")
+    if not stage or stage == LOCAL_STAGE:
+        return None
+    return CORSConfig(
+        allow_origin=environ.get("SPACES_WEB_ORIGIN") or "*",
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+        expose_headers=["X-Request-Id", "Retry-After"],
+        max_age=600,
+    )
+
+
+@bp.route("/", methods=["GET"])
+def index():
+    return Response(body="", status_code=302, headers={"Location": "/web/index.html"})
+
+
+@bp.route("/web/{name}", methods=["GET"])
+@endpoint()
+def asset(name):
+    body, content_type = web.static_asset(bootstrap.static_files(), bootstrap.settings(), name)
+    # Always revalidated: a developer editing the page sees the change on reload.
+    return Response(body=body, status_code=200, headers={"Content-Type": content_type, "Cache-Control": "no-cache"})
+
+
+@bp.route("/local/sign-in", methods=["POST"])
+@endpoint()
+def local_sign_in():
+    request = bp.current_request
+    return web.local_sign_in(bootstrap.local_token_issuer(), bootstrap.deps().clock, json_body(request))

@@ -1,0 +1,102 @@
+"""Browser tests of the web client: Debian's chromium driven by Playwright against a whole local
+stack on free ports (tests/support/local_stack.py), every request outside 127.0.0.1 refused.
+
+`make test` installs what they need: chromium (`make chromium`) and the npm build (`make web`).
+Screenshots of each step go to .local/e2e-artifacts/<run>/ (the path is printed).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.support.local_stack import ROOT, running_local_stack
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+]
+# Generous: other engineers' test runs share this 2-core machine. Expectations auto-wait up to
+# this long; nothing here fails because something took a while.
+WAIT_MS = 90_000
+DEMO_USERS = "alice,bob,carol,dave,erin,frank"
+
+
+@pytest.fixture(scope="session")
+def web_stack(tmp_path_factory):
+    with running_local_stack(
+        tmp_path_factory.mktemp("web-stack"), extra_env={"SPACES_LOCAL_DEMO_USERS": DEMO_USERS}
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install -y chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    run = time.strftime("%Y%m%d-%H%M%S") + f"-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    directory = ROOT / ".local" / "e2e-artifacts" / run
+    directory.mkdir(parents=True, exist_ok=True)
+    print(f"\nbrowser test screenshots: {directory}")
+    return directory
+
+
+@dataclass
+class Person:
+    """One person: a browser context of their own (own storage, own token) and a page."""
+
+    name: str
+    page: object
+    context: object
+    # Requests the page tried to send anywhere but 127.0.0.1 (aborted), and every URL it asked for.
+    refused: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def people(browser, web_stack):
+    made: list[Person] = []
+
+    def open_as(name: str) -> Person:
+        context = browser.new_context(base_url=web_stack.base_url)
+        context.set_default_timeout(WAIT_MS)
+        page = context.new_page()
+        person = Person(name, page, context)
+
+        def only_loopback(route):
+            url = route.request.url
+            person.requested.append(url)
+            if urlparse(url).hostname != "127.0.0.1":
+                person.refused.append(url)
+                route.abort()
+            else:
+                route.continue_()
+
+        context.route("**/*", only_loopback)
+        page.on("pageerror", lambda error: person.page_errors.append(str(error)))
+        made.append(person)
+        return person
+
+    yield open_as
+    for person in made:
+        person.context.close()

@@ -1,0 +1,60 @@
+// The HTTP contract of ../shared/API.md, and nothing else: one method per route the page uses.
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class Api {
+  constructor(baseUrl, getToken) {
+    this.baseUrl = baseUrl || "";
+    this.getToken = getToken;
+  }
+
+  async request(method, path, body) {
+    const headers = { Accept: "application/json" };
+    const token = this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(this.baseUrl + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new ApiError(0, "network_error", "The server did not answer; check your connection.");
+    }
+    const text = await response.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+    if (!response.ok) {
+      throw new ApiError(response.status, data && data.code, (data && data.message) || response.statusText);
+    }
+    return data;
+  }
+
+  user(userId) { return this.request("GET", `/users/${encodeURIComponent(userId)}`); }
+  listSpaces(params) {
+    const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== ""));
+    return this.request("GET", `/spaces?${query}`);
+  }
+  createSpace(body) { return this.request("POST", "/spaces", body); }
+  space(id) { return this.request("GET", `/spaces/${id}`); }
+  participants(id) { return this.request("GET", `/spaces/${id}/participants`); }
+  start(id) { return this.request("POST", `/spaces/${id}/start`); }
+  end(id) { return this.request("POST", `/spaces/${id}/end`); }
+  cancel(id) { return this.request("POST", `/spaces/${id}/cancel`); }
+  join(id) { return this.request("POST", `/spaces/${id}/join`); }
+  leave(id) { return this.request("POST", `/spaces/${id}/leave`); }
+  raiseHand(id) { return this.request("POST", `/spaces/${id}/speaker-requests`); }
+  lowerHand(id) { return this.request("DELETE", `/spaces/${id}/speaker-requests`); }
+  addSpeaker(id, userId) { return this.request("POST", `/spaces/${id}/speakers`, { user_id: userId }); }
+  acceptInvitation(id) { return this.request("POST", `/spaces/${id}/invitations/accept`); }
+  removeSpeaker(id, userId) { return this.request("DELETE", `/spaces/${id}/speakers/${encodeURIComponent(userId)}`); }
+  mute(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/mute`); }
+  remove(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/remove`); }
+  setReminder(id) { return this.request("POST", `/spaces/${id}/reminders`); }
+  clearReminder(id) { return this.request("DELETE", `/spaces/${id}/reminders`); }
+}

@@ -1,0 +1,440 @@
+// One Space, open: who is there, what I may do, live updates, audio.
+import { announce, alertBanner } from "./announce.js";
+import { h, replace } from "./dom.js";
+import { createMedia } from "./media.js";
+import { watchSpace } from "./updates.js";
+
+const ROLE_NAMES = { host: "the host", cohost: "a co-host", speaker: "a speaker", listener: "a listener" };
+
+export class Room {
+  constructor({ api, config, session, spaceId, container, goHome }) {
+    Object.assign(this, { api, config, session, spaceId, container, goHome });
+    this.me = session.user_id;
+    this.space = null;
+    this.participants = null;
+    this.joined = false;
+    this.role = null;
+    this.removed = false;
+    this.over = false; // ended or canceled
+    this.handRaised = false;
+    this.invited = false;
+    this.muted = false;
+    this.myMicMuted = false;
+    this.reminderSet = null; // unknown until set or cleared here
+    this.error = "";
+    this.audioStatus = "";
+    this.busy = new Set();
+    this.heartbeat = null;
+    this.watch = null;
+    this.signature = "";
+    this.changedAt = 0; // performance.now() when this page last changed something itself
+    this.media = createMedia(config, (status) => { this.audioStatus = status; this.render(); });
+  }
+
+  async open() {
+    this.liveRegion = h("div", { id: "room-live" });
+    this.moderation = this.moderationForm();
+    replace(this.container, this.liveRegion, this.moderation);
+    try {
+      this.space = await this.api.space(this.spaceId);
+    } catch (err) {
+      replace(this.container, h("p", { class: "error" }, `This Space cannot be opened: ${err.message}`),
+        h("p", {}, h("a", { href: "#/" }, "Back to Spaces")));
+      return;
+    }
+    if (this.space.state === "live") await this.join();
+    this.watch = watchSpace(this.api, this.spaceId, {
+      onUpdate: (update) => this.update(update),
+      onError: (err) => this.onPollError(err),
+    }, { intervalMs: (this.config.updates && this.config.updates.interval_ms) || 2000 });
+    this.render();
+  }
+
+  // Leaving the page (another route, sign-out): stop everything; best-effort leave.
+  async close({ leave = true } = {}) {
+    this.stopTimers();
+    await this.media.disconnect();
+    if (leave && this.joined && !this.removed && !this.over) {
+      this.joined = false;
+      try { await this.api.leave(this.spaceId); } catch { /* leaving anyway */ }
+    }
+  }
+
+  stopTimers() {
+    if (this.watch) this.watch.stop();
+    clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
+  // --- joining and the heartbeat -----------------------------------------------------------
+
+  async join() {
+    try {
+      const joined = await this.api.join(this.spaceId);
+      this.changedAt = performance.now();
+      const first = !this.joined;
+      this.joined = true;
+      this.role = joined.role;
+      if (first) {
+        announce(`You joined as ${ROLE_NAMES[joined.role] || joined.role}.`);
+        await this.media.connect(joined.media).catch((err) => { this.audioStatus = `Audio unavailable: ${err.message}`; });
+        // Presence: join again within the interval the server asks for, or stop being counted.
+        const every = Math.max(5, joined.heartbeat_interval_seconds || 150) * 1000;
+        clearInterval(this.heartbeat);
+        this.heartbeat = setInterval(() => this.beat(), every);
+      }
+      return joined;
+    } catch (err) {
+      this.handleActionError(err);
+      return null;
+    }
+  }
+
+  async beat() {
+    if (this.removed || this.over) return;
+    try {
+      await this.api.join(this.spaceId);
+    } catch (err) {
+      this.handleActionError(err);
+    }
+  }
+
+  // --- updates --------------------------------------------------------------------------
+
+  async update({ space, participants, askedAt = Infinity }) {
+    // An answer to a request sent before this page's own last change may predate it (a hand
+    // still down, an invitation already accepted): skip it; a fresh one was asked for.
+    if (askedAt < this.changedAt) return;
+    this.space = space;
+    this.participants = participants;
+    const me = participants.me || {};
+    if (space.state === "ended" || space.state === "canceled") {
+      if (!this.over) this.becomeOver(space.state);
+    } else if (me.removed && !this.removed) {
+      this.becomeRemoved();
+    } else if (this.joined && !this.removed && !this.over) {
+      await this.followMyRole(space, participants, me);
+    }
+    this.render();
+  }
+
+  async followMyRole(space, participants, me) {
+    const role = me.role || "listener";
+    if (this.role && role !== this.role) {
+      const before = this.role;
+      this.role = role;
+      if (role === "listener") {
+        announce("You are now a listener.");
+        this.muted = false;
+        // A listener's token must not publish: join again for subscribe-only media.
+        const joined = await this.join();
+        if (joined) await this.media.connect(joined.media).catch(() => {});
+      } else if (before !== role) {
+        announce(`You are now ${ROLE_NAMES[role] || role}.`);
+      }
+    }
+    this.role = role;
+    const wasInvited = this.invited;
+    this.invited = Boolean(me.invited);
+    if (this.invited && !wasInvited) {
+      if (this.handRaised) {
+        // I asked to speak and a host approved: take the stage.
+        announce("A host approved your request to speak.");
+        await this.acceptInvitation();
+      } else {
+        announce("A host invited you to speak. Use the Accept invitation button to go on stage.");
+      }
+    }
+    if (!this.busy.has("hand")) this.handRaised = Boolean(me.hand_raised);
+    const muted = (participants.muted_user_ids || []).includes(this.me);
+    if (muted && !this.muted) {
+      announce("A host muted your microphone.");
+      this.media.setMicMuted(true);
+    }
+    this.muted = muted;
+  }
+
+  becomeOver(state) {
+    this.over = true;
+    this.stopTimers();
+    this.media.disconnect();
+    const message = state === "ended" ? "The Space has ended." : "The Space was canceled.";
+    announce(message);
+    alertBanner(this.removed ? `You were removed from this Space. ${message}` : message);
+  }
+
+  // Removed: no more heartbeats nor audio, but the page keeps watching the Space (reading it is
+  // still allowed), so it can say when the Space ends.
+  becomeRemoved() {
+    this.removed = true;
+    this.joined = false;
+    clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.media.disconnect();
+    const message = "You were removed from this Space.";
+    announce(message);
+    alertBanner(message);
+  }
+
+  onPollError(err) {
+    if (err.status === 401) { this.error = "Your sign-in has expired: sign in again."; }
+    else if (err.status === 404) { this.error = "This Space no longer exists."; }
+    else { this.error = `Updates paused: ${err.message}. Retrying.`; }
+    this.render();
+  }
+
+  handleActionError(err) {
+    if (err.code === "removed_from_space") { this.becomeRemoved(); this.render(); return; }
+    if (err.code === "space_not_live" || err.code === "space_ended") {
+      if (this.watch) this.watch.refresh();
+    }
+    this.error = err.message;
+    announce(`Error: ${err.message}`);
+    this.render();
+  }
+
+  // --- actions --------------------------------------------------------------------------
+
+  async act(key, fn, { success } = {}) {
+    if (this.busy.has(key)) return;
+    this.busy.add(key);
+    this.error = "";
+    this.render();
+    try {
+      await fn();
+      if (success) announce(success);
+    } catch (err) {
+      this.handleActionError(err);
+    } finally {
+      this.changedAt = performance.now();
+      this.busy.delete(key);
+      this.render();
+      if (this.watch) this.watch.refresh();
+    }
+  }
+
+  async acceptInvitation() {
+    await this.act("accept", async () => {
+      const accepted = await this.api.acceptInvitation(this.spaceId);
+      this.invited = false;
+      this.handRaised = false;
+      this.role = accepted.role;
+      announce("You are now a speaker.");
+      await this.media.connect(accepted.media).catch((err) => { this.audioStatus = `Audio unavailable: ${err.message}`; });
+    });
+  }
+
+  raiseHand() {
+    return this.act("hand", async () => { await this.api.raiseHand(this.spaceId); this.handRaised = true; },
+      { success: "Your hand is raised: the hosts see your request to speak." });
+  }
+
+  lowerHand() {
+    return this.act("hand", async () => { await this.api.lowerHand(this.spaceId); this.handRaised = false; },
+      { success: "Your hand is lowered." });
+  }
+
+  async leave() {
+    await this.act("leave", async () => {
+      this.stopTimers();
+      await this.media.disconnect();
+      if (this.joined) await this.api.leave(this.spaceId);
+      this.joined = false;
+    }, { success: "You left the Space." });
+    this.goHome();
+  }
+
+  toggleMic() {
+    this.myMicMuted = !this.myMicMuted;
+    this.media.setMicMuted(this.myMicMuted);
+    announce(this.myMicMuted ? "Your microphone is off." : "Your microphone is on.");
+    this.render();
+  }
+
+  moderationForm() {
+    const input = h("input", { id: "moderate-user", name: "user_id", autocomplete: "off", required: true, pattern: "[A-Za-z0-9_.\\-]{1,64}" });
+    const run = (what) => (event) => {
+      event.preventDefault();
+      const userId = input.value.trim();
+      if (!userId) { input.focus(); return; }
+      if (what === "invite") {
+        this.act(`invite:${userId}`, () => this.api.addSpeaker(this.spaceId, userId), { success: `${userId} is invited to speak.` });
+      } else {
+        this.act(`remove:${userId}`, () => this.api.remove(this.spaceId, userId), { success: `${userId} was removed from the Space.` });
+      }
+      input.value = "";
+    };
+    return h("section", { id: "moderation", "aria-labelledby": "moderation-title", hidden: true },
+      h("h2", { id: "moderation-title" }, "Moderate"),
+      h("p", { class: "muted" }, "Listeners are counted, not listed: name the person by their user id."),
+      h("form", { class: "row", onsubmit: run("invite") },
+        h("label", { for: "moderate-user" }, "User id", input),
+        h("button", { type: "submit" }, "Invite to speak"),
+        h("button", { type: "button", class: "danger", onclick: run("remove") }, "Remove from Space")));
+  }
+
+  // --- rendering --------------------------------------------------------------------------
+
+  render() {
+    if (!this.liveRegion) return;
+    const state = {
+      space: this.space, participants: this.participants, joined: this.joined, role: this.role,
+      removed: this.removed, over: this.over, hand: this.handRaised, invited: this.invited,
+      muted: this.muted, mic: this.myMicMuted, reminder: this.reminderSet, error: this.error,
+      audio: this.audioStatus, busy: [...this.busy],
+    };
+    const signature = JSON.stringify(state);
+    if (signature === this.signature) return; // nothing changed: keep the DOM (and focus) as is
+    this.signature = signature;
+    const focusedKey = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.key;
+    replace(this.liveRegion, ...this.view());
+    const moderator = this.space && this.space.state === "live" && this.joined && ["host", "cohost"].includes(this.role);
+    this.moderation.hidden = !moderator;
+    if (focusedKey) {
+      const again = this.liveRegion.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  button(key, label, onclick, { primary = false, danger = false, describedBy } = {}) {
+    return h("button", {
+      type: "button", class: primary ? "primary" : danger ? "danger" : undefined, dataset: { key },
+      disabled: this.busy.has(key), "aria-describedby": describedBy, onclick,
+    }, label);
+  }
+
+  view() {
+    const space = this.space;
+    if (!space) return [h("p", {}, "Loading…")];
+    const p = this.participants;
+    const hosts = (p && p.host_ids) || space.host_ids || [];
+    const onStage = ((p && p.speaker_ids) || space.speaker_ids || []).filter((id) => !hosts.includes(id));
+    const muted = new Set((p && p.muted_user_ids) || space.muted_user_ids || []);
+    const isModerator = this.joined && ["host", "cohost"].includes(this.role) && space.state === "live";
+    const who = (id) => [id, id === this.me ? " (you)" : "", muted.has(id) ? " · muted" : ""].join("");
+
+    const header = h("section", { "aria-labelledby": "space-title" },
+      h("h2", { id: "space-title" }, space.title, " ",
+        h("span", { class: `badge ${space.state === "live" ? "live" : ""}` }, space.state)),
+      h("p", { class: "muted" },
+        space.topics && space.topics.length ? `Topics: ${space.topics.join(", ")} · ` : "",
+        `Host: ${space.creator_id}`,
+        space.scheduled_start && space.state === "scheduled" ? ` · Starts ${new Date(space.scheduled_start).toLocaleString()}` : ""));
+
+    const status = h("section", { "aria-label": "Your status" },
+      h("p", { id: "my-status" }, this.statusText()),
+      this.audioStatus && !this.removed && !this.over ? h("p", { id: "audio-status", class: "notice" }, this.audioStatus) : null,
+      this.error ? h("p", { class: "error", id: "room-error" }, this.error) : null);
+
+    const people = space.state === "live" && p ? h("section", { "aria-labelledby": "people-title" },
+      h("h2", { id: "people-title" }, "In this Space"),
+      h("h3", {}, "Hosts"),
+      h("ul", { class: "plain", id: "hosts" }, hosts.map((id) => h("li", {}, h("span", {}, who(id)),
+        isModerator && id !== this.me && id !== space.creator_id ? this.modButtons(id) : null))),
+      h("h3", {}, "Speakers"),
+      onStage.length
+        ? h("ul", { class: "plain", id: "speakers" }, onStage.map((id) => h("li", {}, h("span", {}, who(id)),
+          isModerator && id !== this.me ? this.modButtons(id, { speaker: true, muted: muted.has(id) }) : null)))
+        : h("p", { class: "muted", id: "speakers" }, "Nobody else is on stage."),
+      h("p", { id: "listener-count" }, `Listeners: ${p.listener_count}`),
+      h("p", { id: "hand-count" }, `Raised hands: ${p.speaker_requests.count}`),
+      isModerator && p.speaker_requests.requests && p.speaker_requests.requests.length
+        ? h("ul", { class: "plain", id: "hands", "aria-label": "Raised hands" }, p.speaker_requests.requests.map((r) => h("li", {},
+          h("span", {}, `✋ ${r.user_id}`),
+          this.button(`approve:${r.user_id}`, `Approve ${r.user_id}`, () => this.act(`approve:${r.user_id}`,
+            () => this.api.addSpeaker(this.spaceId, r.user_id), { success: `${r.user_id} is invited on stage.` }), { primary: true }),
+          this.button(`remove:${r.user_id}`, `Remove ${r.user_id}`, () => this.act(`remove:${r.user_id}`,
+            () => this.api.remove(this.spaceId, r.user_id), { success: `${r.user_id} was removed from the Space.` }), { danger: true }))))
+        : null) : null;
+
+    // TICKETS: buying a ticket (POST /spaces/{id}/tickets, Idempotency-Key) is being built on
+    // another branch. This is where the page will offer it; it sells nothing until then.
+    const tickets = space.is_ticketed ? h("section", { class: "placeholder", id: "tickets" },
+      h("h2", {}, "Tickets"),
+      h("p", {}, "This is a ticketed Space. Buying tickets is not available in the web client yet.")) : null;
+
+    return [header, status, h("section", { "aria-label": "Actions", class: "row", id: "actions" }, this.actions()), people, tickets];
+  }
+
+  modButtons(id, { speaker = false, muted = false } = {}) {
+    return [
+      speaker && !muted ? this.button(`mute:${id}`, `Mute ${id}`, () => this.act(`mute:${id}`,
+        () => this.api.mute(this.spaceId, id), { success: `${id} is muted.` })) : null,
+      speaker ? this.button(`demote:${id}`, `Move ${id} to listeners`, () => this.act(`demote:${id}`,
+        () => this.api.removeSpeaker(this.spaceId, id), { success: `${id} is a listener again.` })) : null,
+      this.button(`remove:${id}`, `Remove ${id}`, () => this.act(`remove:${id}`,
+        () => this.api.remove(this.spaceId, id), { success: `${id} was removed from the Space.` }), { danger: true }),
+    ];
+  }
+
+  statusText() {
+    if (this.removed) return `You were removed from this Space and cannot rejoin it.${this.over ? " The Space has ended." : ""}`;
+    if (this.over) return this.space.state === "ended" ? "The Space has ended." : "The Space was canceled.";
+    if (this.space.state === "scheduled") {
+      return `This Space has not started yet.${this.reminderSet ? " You will be reminded when it starts." : ""}`;
+    }
+    if (!this.joined) return "You are not in this Space.";
+    const parts = [`You are ${ROLE_NAMES[this.role] || this.role}.`];
+    if (this.handRaised) parts.push("Your hand is raised.");
+    if (this.invited) parts.push("You are invited to speak.");
+    if (this.muted) parts.push("A host muted you.");
+    return parts.join(" ");
+  }
+
+  actions() {
+    const space = this.space;
+    const isCreator = space.creator_id === this.me;
+    const out = [];
+    if (this.removed || this.over) {
+      out.push(h("a", { href: "#/" }, "Back to Spaces"));
+      return out;
+    }
+    if (space.state === "scheduled") {
+      if (isCreator) {
+        out.push(this.button("start", "Start now", () => this.act("start", async () => {
+          this.space = await this.api.start(this.spaceId);
+          await this.join();
+        }, { success: "Your Space is live." }), { primary: true }));
+        out.push(this.button("cancel", "Cancel Space", () => this.act("cancel", () => this.api.cancel(this.spaceId)), { danger: true }));
+      }
+      out.push(this.reminderSet
+        ? this.button("reminder", "Clear reminder", () => this.act("reminder", async () => {
+          await this.api.clearReminder(this.spaceId); this.reminderSet = false;
+        }, { success: "Reminder cleared." }))
+        : this.button("reminder", "Set reminder", () => this.act("reminder", async () => {
+          await this.api.setReminder(this.spaceId); this.reminderSet = true;
+        }, { success: "Reminder set: you will be notified when it starts." })));
+      return out;
+    }
+    if (!this.joined) {
+      out.push(this.button("join", "Join", () => this.act("join", () => this.join()), { primary: true }));
+      return out;
+    }
+    if (this.role === "listener") {
+      if (this.invited) {
+        out.push(this.button("accept", "Accept invitation and speak", () => this.acceptInvitation(), { primary: true }));
+      } else if (this.handRaised) {
+        out.push(this.button("hand", "Lower hand", () => this.lowerHand()));
+      } else {
+        out.push(this.button("hand", "Raise hand", () => this.raiseHand(), { primary: true }));
+      }
+    } else {
+      if (this.media.carriesAudio) {
+        out.push(this.button("mic", this.myMicMuted || this.muted ? "Turn microphone on" : "Turn microphone off", () => this.toggleMic()));
+      }
+      if (this.role === "speaker") {
+        out.push(this.button("step-down", "Leave the stage", () => this.act("step-down",
+          () => this.api.removeSpeaker(this.spaceId, this.me))));
+      }
+    }
+    if (isCreator) {
+      out.push(this.button("end", "End Space", () => this.act("end", async () => {
+        this.space = await this.api.end(this.spaceId);
+        this.becomeOver("ended");
+      }), { danger: true }));
+    } else {
+      out.push(this.button("leave", "Leave", () => this.leave()));
+    }
+    return out;
+  }
+}
