@@ -340,7 +340,7 @@ export class Room {
       h("p", { id: "hand-count" }, `Raised hands: ${p.speaker_requests.count}`),
       isModerator && p.speaker_requests.requests && p.speaker_requests.requests.length
         ? h("ul", { class: "plain", id: "hands", "aria-label": "Raised hands" }, p.speaker_requests.requests.map((r) => h("li", {},
-          h("span", {}, `✋ ${r.user_id}`),
+          h("span", {}, `${r.user_id} raised a hand`),
           this.button(`approve:${r.user_id}`, `Approve ${r.user_id}`, () => this.act(`approve:${r.user_id}`,
             () => this.api.addSpeaker(this.spaceId, r.user_id), { success: `${r.user_id} is invited on stage.` }), { primary: true }),
           this.button(`remove:${r.user_id}`, `Remove ${r.user_id}`, () => this.act(`remove:${r.user_id}`,
