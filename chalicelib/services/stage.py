@@ -118,7 +118,7 @@ def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
     return {
         "space_id": space_id,
         "role": role,
-        "media": _media(deps, stage, user_id, participant_id, role),
+        "media": _media(deps, stage, user_id, outcome.participant.participant_id or participant_id, role),
         # Presence: call join again within this many seconds to keep being counted.
         "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
         # Where room events come from; no call made here (chat tokens: POST .../events/token).

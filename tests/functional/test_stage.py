@@ -46,13 +46,25 @@ def test_the_host_joins_with_publish_rights(keys, live, host):
     assert claims_of(joined["media"]["token"], keys)["capabilities"]["allow_publish"] is True
 
 
-def test_joining_twice_counts_once(api, live, new_user):
+def test_joining_twice_counts_once_and_keeps_the_participant_id(api, live, new_user):
+    """A heartbeat (join again) refreshes the token for the same IVS participant, so removing the
+    user later disconnects the connection they really hold."""
     space_id, join = live
     listener = new_user()
     first, second = join(listener), join(listener)
 
-    assert first["media"]["participant_id"] != second["media"]["participant_id"]
+    assert first["media"]["participant_id"] == second["media"]["participant_id"]
+    assert first["media"]["token"] != second["media"]["token"]
     assert api.get(f"/spaces/{space_id}", listener).data["participant_count"] == 1
+
+
+def test_removing_after_a_heartbeat_disconnects_the_first_connection(api, deps, live, new_user, host):
+    space_id, join = live
+    listener = new_user()
+    connected_with = join(listener)["media"]["participant_id"]
+    join(listener)  # heartbeat
+    api.post(f"/spaces/{space_id}/participants/{listener}/remove", host)
+    assert connected_with in [pid for _, pid, _ in deps.media.disconnected]
 
 
 def test_leaving_stops_being_counted_and_rejoining_counts_again(api, live, new_user):

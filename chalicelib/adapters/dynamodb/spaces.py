@@ -657,7 +657,10 @@ class DynamoSpaceRepository:
         raise dependency_failure(RuntimeError("join kept racing"))
 
     def _reconnect(self, space_id, user_id, known: Participant, participant_id, now) -> JoinOutcome:
-        """Already connected (a second device, an app restart): new participant id, no count."""
+        """Already connected (a heartbeat, an app restart): no count, and the participant id the
+        user is connected with is kept, so a token refresh names the same IVS participant and a
+        moderator's removal disconnects the connection that really exists."""
+        participant_id = known.participant_id or participant_id
         try:
             ParticipantModel(ParticipantModel.key_for(space_id, user_id)).update(
                 actions=[
