@@ -84,6 +84,7 @@ class Deps:
     scheduler: object = None  # ports.SchedulerPort
     fanout_queue: object = None  # ports.QueuePort
     push_queue: object = None  # ports.QueuePort
+    payments: object = None  # ports.PaymentsPort
     sleep: object = time.sleep  # backoff between publish attempts (tests pass a no-op)
 
     blockers_cache: BlockersCache | None = None
