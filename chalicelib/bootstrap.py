@@ -109,12 +109,16 @@ def _boto3_client(service: str):
     return boto3.session.Session().client(service, region_name=settings().region)
 
 
+def _secrets_client():
+    return _once("secretsmanager_client", lambda: _boto3_client("secretsmanager"))
+
+
 def _ivs_private_key(s: Settings) -> bytes:
     if s.ivs_private_key_path:
         with open(s.ivs_private_key_path, "rb") as fh:
             return fh.read()
     if s.ivs_private_key_secret_arn:
-        secret = _boto3_client("secretsmanager").get_secret_value(SecretId=s.ivs_private_key_secret_arn)
+        secret = _secrets_client().get_secret_value(SecretId=s.ivs_private_key_secret_arn)
         return secret["SecretString"].encode()
     raise RuntimeError("no IVS private key configured (SPACES_IVS_PRIVATE_KEY_PATH or _SECRET_ARN)")
 
@@ -221,10 +225,74 @@ def queue(name: str):
     return _once(f"queue:{name}", build)
 
 
+# The sandbox payment provider takes no money and trusts a signing secret written in this repo:
+# it runs only where nothing is real.
+SANDBOX_PAYMENT_STAGES = ("local", "test")
+
+
 def payments():
-    """The payment provider. Until the provider adapters land (chalicelib/adapters/payments),
-    this is wired by tests only."""
-    raise RuntimeError("no payment provider is configured")
+    """The PaymentsPort of this stage: Stripe (AWS stages) or the sandbox (`make run`, tests)."""
+
+    def build():
+        s = settings()
+        if s.payments_provider == "stripe":
+            from chalicelib.adapters.payments.stripe_provider import StripePayments
+
+            return StripePayments(_stripe_api_key(s), _stripe_webhook_secret(s))
+        if s.payments_provider == "sandbox":
+            if s.stage not in SANDBOX_PAYMENT_STAGES:
+                raise RuntimeError(
+                    f"the sandbox payment provider is for {SANDBOX_PAYMENT_STAGES} only, not stage "
+                    f"{s.stage!r}: set SPACES_PAYMENTS_PROVIDER=stripe"
+                )
+            from chalicelib.adapters.payments.sandbox import SandboxPayments
+
+            return SandboxPayments(s.payments_webhook_secret, payments_outbox())
+        raise RuntimeError(f"SPACES_PAYMENTS_PROVIDER is {s.payments_provider!r}: expected sandbox or stripe")
+
+    return _once("payments", build)
+
+
+def payments_outbox():
+    """The queue the sandbox provider puts its signed webhook events on (the local worker
+    delivers them to the app's webhook route)."""
+    return queue(settings().payments_outbox_queue)
+
+
+def _stripe_api_key(s: Settings) -> str:
+    if s.stripe_api_key_secret_arn:
+        return _secret_string(s.stripe_api_key_secret_arn, "api_key")
+    if s.stripe_api_key:
+        # A developer's own key, in the environment: test mode only, so no live key sits in a
+        # shell profile or a Lambda's configuration.
+        if not s.stripe_api_key.startswith(("sk_test_", "rk_test_")):
+            raise RuntimeError("SPACES_STRIPE_API_KEY takes a test-mode key only; a live key goes in Secrets Manager")
+        return s.stripe_api_key
+    raise RuntimeError("no Stripe API key configured (SPACES_STRIPE_API_KEY_SECRET_ARN)")
+
+
+def _stripe_webhook_secret(s: Settings) -> str:
+    if s.payments_webhook_secret_arn:
+        return _secret_string(s.payments_webhook_secret_arn, "webhook_secret")
+    if s.payments_webhook_secret and s.payments_webhook_secret != Settings.payments_webhook_secret:
+        return s.payments_webhook_secret  # a developer's `stripe listen` secret
+    raise RuntimeError("no Stripe webhook signing secret configured (SPACES_PAYMENTS_WEBHOOK_SECRET_ARN)")
+
+
+def _secret_string(arn: str, field: str) -> str:
+    """A secret's string; for a JSON secret (infra's `{"api_key": ..., "webhook_secret": ...}`,
+    docs/operations.md), its `field`."""
+    import json
+
+    from chalicelib.adapters.aws_errors import raise_unavailable
+
+    try:
+        value = _secrets_client().get_secret_value(SecretId=arn)["SecretString"]
+    except Exception as exc:
+        raise_unavailable("Secrets Manager", "GetSecretValue", exc, code="payments_unavailable")
+    if value.lstrip().startswith("{"):
+        return json.loads(value)[field]
+    return value
 
 
 def deps():

@@ -107,6 +107,19 @@ class Settings:
     push_publish_attempts: int = 4
     max_devices_per_user: int = 20
 
+    # Payments for ticket sales (docs/payments.md). "sandbox": the provider of `make run` and tests
+    # (no network; events go to the outbox queue, which the local worker delivers); "stripe" in
+    # AWS stages. Stripe's API key and webhook signing secret come from Secrets Manager there;
+    # SPACES_STRIPE_API_KEY (a test-mode key only) is for a developer trying Stripe locally.
+    payments_provider: str = "sandbox"
+    payments_webhook_secret: str = "whsec_spaces_local_sandbox_only"
+    payments_webhook_secret_arn: str = ""
+    stripe_api_key_secret_arn: str = ""
+    stripe_api_key: str = ""
+    payments_outbox_queue: str = "spaces-local-payments-outbox"
+    # Where the local worker POSTs the sandbox's webhook events (`chalice local` of `make run`).
+    local_api_url: str = "http://127.0.0.1:8000"
+
     tracing_enabled: bool = False
     account_id: str = "123456789012"
 
@@ -169,6 +182,13 @@ def get_settings() -> Settings:
         push_claim_lease_seconds=_int("SPACES_PUSH_CLAIM_LEASE_SECONDS", 300),
         push_publish_attempts=_int("SPACES_PUSH_PUBLISH_ATTEMPTS", 4),
         max_devices_per_user=_int("SPACES_MAX_DEVICES_PER_USER", 20),
+        payments_provider=env.get("SPACES_PAYMENTS_PROVIDER", Settings.payments_provider),
+        payments_webhook_secret=env.get("SPACES_PAYMENTS_WEBHOOK_SECRET", Settings.payments_webhook_secret),
+        payments_webhook_secret_arn=env.get("SPACES_PAYMENTS_WEBHOOK_SECRET_ARN", ""),
+        stripe_api_key_secret_arn=env.get("SPACES_STRIPE_API_KEY_SECRET_ARN", ""),
+        stripe_api_key=env.get("SPACES_STRIPE_API_KEY", ""),
+        payments_outbox_queue=env.get("SPACES_PAYMENTS_OUTBOX_QUEUE", Settings.payments_outbox_queue),
+        local_api_url=env.get("SPACES_LOCAL_API_URL", Settings.local_api_url),
         tracing_enabled=_bool("SPACES_TRACING_ENABLED", False),
         account_id=env.get("SPACES_ACCOUNT_ID", "123456789012"),
     )

@@ -334,7 +334,9 @@ class SpacesStack(Stack):
             "SPACES_PUSH_QUEUE": s.push_queue,
             "SPACES_TICKETS_QUEUE": s.tickets_queue,
             "SPACES_PAYMENTS_PROVIDER": "stripe",
-            "SPACES_STRIPE_SECRET_ARN": self._arn("secretsmanager", "secret", s.stripe_secret, colon=True),
+            # One secret holds both (docs/operations.md, "Payments (Stripe)").
+            "SPACES_STRIPE_API_KEY_SECRET_ARN": self._arn("secretsmanager", "secret", s.stripe_secret, colon=True),
+            "SPACES_PAYMENTS_WEBHOOK_SECRET_ARN": self._arn("secretsmanager", "secret", s.stripe_secret, colon=True),
             "SPACES_SNS_APNS_ARN": self.push_app_arns["ios"],
             "SPACES_SNS_FCM_ARN": self.push_app_arns["android"],
             "SPACES_TRACING_ENABLED": "true",

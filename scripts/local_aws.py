@@ -1,6 +1,7 @@
 """Creates, in the moto server of `make run`, what infra/ creates in AWS for reminders and pushes:
 the fan-out and push queues with their dead-letter queues, the Scheduler group, and the SNS
-platform applications for APNs and FCM. Idempotent."""
+platform applications for APNs and FCM; and, for the sandbox payment provider, its webhook outbox
+queue (local only: in AWS, Stripe sends webhooks itself). Idempotent."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,11 @@ from chalicelib.config import get_settings
 def provision(settings=None, *, sqs=None, scheduler=None, sns=None) -> None:
     s = settings or get_settings()
     sqs = sqs or boto3.client("sqs", region_name=s.region)
-    dlq_names = {q: f"{q}-dlq" for q in (s.fanout_queue, s.push_queue, s.tickets_queue)}
+    dlq_names = {
+        q: f"{q}-dlq" for q in (s.fanout_queue, s.push_queue, s.tickets_queue, s.payments_outbox_queue)
+    }
+    # A webhook the app answered with 5xx is tried again soon locally (Stripe backs off for hours).
+    visibility = {s.payments_outbox_queue: "5"}
     schedules_dlq = s.schedule_dlq_arn.rsplit(":", 1)[-1]
     for name in [*dlq_names.values(), schedules_dlq]:
         sqs.create_queue(QueueName=name)
@@ -24,7 +29,7 @@ def provision(settings=None, *, sqs=None, scheduler=None, sns=None) -> None:
         sqs.create_queue(
             QueueName=name,
             Attributes={
-                "VisibilityTimeout": "30",
+                "VisibilityTimeout": visibility.get(name, "30"),
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
             },
         )

@@ -6,15 +6,26 @@ their payload to the fan-out queue, as the schedule's SQS target would, then del
 ActionAfterCompletion DELETE does), and consumes the fan-out and push queues by calling the same
 functions the Lambda handlers call. A message whose handler fails stays in the queue and comes
 back after its visibility timeout, as on SQS.
+
+With the sandbox payment provider it also plays Stripe's webhook sender: the sandbox puts each
+signed event on the payments outbox queue, and this loop POSTs it to the app's webhook route
+(SPACES_LOCAL_API_URL + /webhooks/payments), signed afresh as Stripe signs every attempt. A 2xx,
+or a 4xx that sending again would not change (a bad signature), ends the delivery (a refusal is
+printed); a connection error, a 5xx, 408 or 429 leaves the message to come back after the
+queue's visibility timeout (5 s locally), and to the dead-letter queue after 5 attempts.
 """
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import time
 import traceback
+import urllib.error
+import urllib.request
 
 from chalicelib import bootstrap
+from chalicelib.adapters.payments.sandbox import deliver, delivery_is_final
 from chalicelib.domain.spaces import utcnow
 from chalicelib.jobs.reminders import process_fanout, process_push
 from chalicelib.services.discovery import refresh_live_ranks
@@ -71,13 +82,74 @@ def tick(deps) -> int:
     return done
 
 
+def deliver_payment_webhooks(outbox, post, secret: str) -> int:
+    """Deliver what the sandbox payment provider put on its outbox; returns how many deliveries
+    ended (accepted or refused for good)."""
+    done = 0
+    for receipt, message in outbox.receive(max_messages=10, wait_seconds=0):
+        try:
+            status = deliver(message, post, secret=secret)
+        except (KeyError, TypeError, AttributeError):
+            print(f"[payments] malformed outbox message dropped: {message!r}", flush=True)
+            outbox.delete(receipt)
+            done += 1
+            continue
+        except OSError as exc:  # the API is not up (yet), or timed out: Stripe would retry too
+            print(f"[payments] webhook not delivered ({exc}); will retry", flush=True)
+            continue
+        if not delivery_is_final(status):
+            print(f"[payments] webhook answered {status}; will retry", flush=True)
+            continue
+        outbox.delete(receipt)
+        done += 1
+        if status >= 400:
+            print(f"[payments] webhook refused with {status}, dropped: {_event_summary(message)}", flush=True)
+    return done
+
+
+def http_post(base_url: str):
+    """post(url_path, body_bytes, headers) -> HTTP status, over urllib; raises OSError when no
+    answer comes."""
+
+    def post(path: str, body: bytes, headers: dict) -> int:
+        request = urllib.request.Request(base_url.rstrip("/") + path, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    return post
+
+
+def _event_summary(message: dict) -> str:
+    try:
+        event = json.loads(message["payload"])
+        return f"{event['type']} {event['id']}"
+    except (KeyError, TypeError, ValueError):
+        return "(unreadable event)"
+
+
+def _payment_webhooks():
+    """The delivery step of the loop: nothing unless the sandbox payment provider is in use."""
+    s = bootstrap.settings()
+    if s.payments_provider != "sandbox":
+        return lambda: 0
+    post = http_post(s.local_api_url)
+    return lambda: deliver_payment_webhooks(bootstrap.payments_outbox(), post, s.payments_webhook_secret)
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     deps = bootstrap.deps()
-    print("local worker: firing schedules and draining the fan-out and push queues", flush=True)
+    payment_webhooks = _payment_webhooks()
+    print(
+        "local worker: firing schedules, draining the fan-out and push queues, delivering payment webhooks",
+        flush=True,
+    )
     while True:
         try:
-            if tick(deps) == 0:
+            if tick(deps) + payment_webhooks() == 0:
                 time.sleep(POLL_SECONDS)
         except KeyboardInterrupt:
             return 0

@@ -85,6 +85,7 @@ class Deps:
     scheduler: object = None  # ports.SchedulerPort
     fanout_queue: object = None  # ports.QueuePort
     push_queue: object = None  # ports.QueuePort
+    payments: object = None  # ports.PaymentsPort
     sleep: object = time.sleep  # backoff between publish attempts (tests pass a no-op)
     # Ticket sales and subscriptions (None where a caller does not need them).
     tickets: object = None  # adapters.dynamodb.tickets.DynamoTicketRepository
