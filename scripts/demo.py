@@ -541,6 +541,15 @@ def play(demo: Demo, cast: Cast, live: Live) -> None:
     demo.check(ended.body.get("state") == "ended", "the Space is ended")
     demo.call("POST", f"{space}/join", cast.late, 409, code="space_ended")
 
+    demo.step(f"What the room heard: {listener3} reads the Space's room events (one per change)")
+    events = demo.call("GET", f"{space}/events?limit=100", listener3, 200, tolerate=(404,))
+    if events.status == 404:
+        demo.note("this stack sends room events over IVS Chat (events_not_local): nothing to read here")
+        return
+    names = [e.get("name") for e in events.body.get("events") or []]
+    expected = ["cohost_added", "hand_raised", "speaker_invited", "speaker_added", "participant_removed", "space_ended"]
+    demo.check(names == expected, f"the room heard {', '.join(expected)}, in that order")
+
 
 def end_left_behind(demo: Demo, live: Live) -> None:
     """After a failure half way: end the Space this run opened, so the host is free next time."""

@@ -106,8 +106,10 @@ def reconcile_rooms(deps: Deps, grace_seconds: int = ORPHAN_GRACE_SECONDS) -> in
 def emit(deps: Deps, space: Space, name: str, **attributes) -> bool:
     """Send one server event to the Space's room, best effort. True when it went out."""
     room = space.room_arn
-    if room is None or deps.room_events is None:
-        return False  # a Space from before rooms existed, or an app wired without room events
+    if room is None or deps.room_events is None or space.state != LIVE:
+        # A Space from before rooms existed, an app wired without room events, or a Space that
+        # is not live (as read before the change; ending passes the live Space it ends).
+        return False
     try:
         deps.room_events.send_event(room, name, ev.event_attributes(**attributes))
     except Exception as exc:  # noqa: BLE001 - the state change is done; an event must not undo it
@@ -118,6 +120,17 @@ def emit(deps: Deps, space: Space, name: str, **attributes) -> bool:
         deps.telemetry.count("RoomEventFailed")
         return False
     return True
+
+
+def emit_to(deps: Deps, space_id: str, name: str, **attributes) -> bool:
+    """`emit` for a caller that holds only the Space's id (a job): the read is best effort too."""
+    try:
+        space = deps.spaces.get(space_id, with_count=False)
+    except (DependencyFailed, NotFound):
+        logger.warning("room event not sent: Space unreadable", space_id=space_id, event=name)
+        deps.telemetry.count("RoomEventFailed")
+        return False
+    return emit(deps, space, name, **attributes)
 
 
 def recording_state_changed(deps: Deps, space: Space, *, recording: bool, by: str) -> bool:

@@ -162,8 +162,7 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
             if before is not None and before.connected:
                 swept += 1
                 if before.role == SPEAKER:  # a speaker who vanished stepped off the stage
-                    space = deps.spaces.get(space_id, with_count=False)
-                    room_events.emit(deps, space, ev.SPEAKER_REMOVED, user_id=user_id, reason="timed_out")
+                    room_events.emit_to(deps, space_id, ev.SPEAKER_REMOVED, user_id=user_id, reason="timed_out")
     if swept:
         deps.telemetry.count("ParticipantTimedOut", swept)
     return swept

@@ -211,6 +211,27 @@ def test_a_speaker_who_leaves_steps_off_the_stage_with_one_event(api, room):
     assert left == [("speaker_removed", {"user_id": room.listener, "reason": "left"})]
 
 
+def test_a_speaker_whose_client_vanished_is_swept_off_the_stage_with_one_event(api, deps, room):
+    from datetime import timedelta
+
+    from chalicelib.services.stage import sweep_presence
+
+    room.on_stage(room.listener)
+    later = deps.clock.now() + timedelta(seconds=deps.settings.presence_timeout_seconds + 60)
+
+    class Later:
+        def now(self):
+            return later
+
+    before = room.cursor()
+    deps.clock = Later()
+    # Both the speaker and the watcher (a listener) went silent: only the stage change is told.
+    assert sweep_presence(deps, [room.space_id]) == 2
+
+    events = [(e["name"], e["attributes"]) for e in room.read(after=before, user=room.host)["events"]]
+    assert events == [("speaker_removed", {"user_id": room.listener, "reason": "timed_out"})]
+
+
 def test_a_listener_who_leaves_emits_nothing(api, room):
     assert room.changes(lambda: api.post(room.path("/leave"), room.listener)) == []
 

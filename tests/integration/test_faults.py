@@ -8,8 +8,10 @@ retries (without the wait). Then, with the faults off, the invariants are checke
 - every answer was the one the rules give, or a 503 with Retry-After; never a 500. A request
   retried after a 503 may find its own earlier attempt already applied, and then gets the rule's
   "already done" answer (e.g. 409 space_ended for a second end);
-- no half-created Space: every live Space has its stage, every stage belongs to a live Space or to
-  an ended Space whose release is pending (and the release job clears those);
+- no half-created Space: every live Space has its stage and its chat room; every other stage or
+  room belongs to an ended Space whose release is pending, or was knowingly left behind and
+  counted (a write whose outcome is unknown, a clean-up that failed), and the release and orphan
+  jobs delete them all;
 - participant counts equal the connected participant items (checked while each Space is live);
   subscriber counts equal the reminders set; on_stage equals 1 + co-hosts + speakers, and each
   participant's role agrees with the Space's stage;
@@ -715,20 +717,45 @@ def check_the_books(deps, episodes):
     media = deps.media.inner
     problems = []
 
-    # No half-created Space, no stage without a live Space.
-    pending = dict(deps.spaces.release_pending(limit=1000))
+    # No half-created Space: every live Space has its stage and its room. Every other stage or
+    # room is pending release, or one the app knowingly left behind and counted: a write whose
+    # outcome it could not learn (OutcomeUnknown: undoing a write that did commit would leave a
+    # live Space without them) or a clean-up whose three deletes failed (*ReleaseDeferred). The
+    # jobs then delete them all; anything left, or any orphan nobody counted, is a bug.
+    pending = {sid: (stage, room) for sid, stage, room in deps.spaces.release_pending_media(limit=1000)}
+    rooms = deps.room_events
+    events = deps.telemetry.events
     for sid, space in spaces.items():
         if space.state == "live" and media.stages.get(space.stage_arn) != sid:
             problems.append(f"live Space {sid} has no stage (stage_arn={space.stage_arn})")
-    for arn, sid in media.stages.items():
-        space = spaces.get(sid)
-        live = space is not None and space.state == "live" and space.stage_arn == arn
-        if not live and pending.get(sid) != arn:
-            problems.append(f"stage {arn} belongs to no live Space and no pending release (Space {sid}: {space and space.state})")
+        if space.state == "live" and rooms.rooms.get(space.room_arn, (None,))[0] != sid:
+            problems.append(f"live Space {sid} has no room (room_arn={space.room_arn})")
+    for kind, held, slot, deferred in (
+        ("stage", media.stages, 0, "StageReleaseDeferred"),
+        ("room", {arn: sid for arn, (sid, _) in rooms.rooms.items()}, 1, "RoomReleaseDeferred"),
+    ):
+        attribute = "stage_arn" if kind == "stage" else "room_arn"
+        orphans = []
+        for arn, sid in held.items():
+            space = spaces.get(sid)
+            live = space is not None and space.state == "live" and getattr(space, attribute) == arn
+            if not live and pending.get(sid, (None, None))[slot] != arn:
+                orphans.append(f"{arn} (Space {sid}: {space and space.state})")
+        counted = events.count("OutcomeUnknown") + events.count(deferred)
+        if len(orphans) > counted:
+            problems.append(f"{kind}s nobody counted as left behind ({counted} counted): {orphans}")
+    from chalicelib.services.room_events import reconcile_rooms
+    from chalicelib.services.spaces import reconcile_stages
+
     release_pending_media(deps, limit=1000)
+    reconcile_stages(deps, grace_seconds=0)
+    reconcile_rooms(deps, grace_seconds=0)
     live_stages = {s.stage_arn for s in spaces.values() if s.state == "live"}
     if set(media.stages) - live_stages:
-        problems.append(f"stages left after the release job: {sorted(set(media.stages) - live_stages)}")
+        problems.append(f"stages left after the release and orphan jobs: {sorted(set(media.stages) - live_stages)}")
+    live_rooms = {s.room_arn for s in spaces.values() if s.state == "live"}
+    if set(rooms.rooms) - live_rooms:
+        problems.append(f"rooms left after the release and orphan jobs: {sorted(set(rooms.rooms) - live_rooms)}")
 
     # The stage agrees with the participants' roles (participant counts: Episode.end, while live).
     participants = {}

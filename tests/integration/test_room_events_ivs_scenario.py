@@ -139,3 +139,50 @@ def test_the_join_makes_no_ivs_chat_call_and_the_token_route_makes_one(ivs_chat,
     assert recorder.operations("ivschat") == ["CreateChatToken"]
     assert token["token"] == "AQICAHh" and token["capabilities"] == ["SEND_MESSAGE"]
     assert token["room_arn"] == ROOM
+
+
+def test_every_other_change_sends_its_one_event_too(ivs_chat, host, new_user):
+    deps, stubber, recorder = ivs_chat
+    stubber.add_response("create_room", {"arn": ROOM, "id": "AbCdEfGh1234"})
+    space = space_service.create_space(deps, host, {"title": "Everything"})
+    listener, speaker, cohost = new_user("listener"), new_user("speaker"), new_user("cohost")
+    for user in (listener, speaker, cohost):
+        stage_service.join_space(deps, user, space.id)
+
+    expect_event(stubber, "hand_raised", user_id=listener)
+    expect_event(stubber, "hand_lowered", user_id=listener)
+    expect_event(stubber, "speaker_invited", user_id=listener, by=host, approved_request="false")
+    expect_event(stubber, "invitation_declined", user_id=listener)
+    expect_event(stubber, "speaker_invited", user_id=speaker, by=host, approved_request="false")
+    expect_event(stubber, "speaker_added", user_id=speaker)
+    expect_event(stubber, "muted", user_id=speaker, by=host)
+    expect_event(stubber, "unmuted", user_id=speaker)
+    expect_event(stubber, "speaker_removed", user_id=speaker, by=host, reason="demoted")
+    expect_event(stubber, "cohost_added", user_id=cohost, by=host, from_role="listener")
+    expect_event(stubber, "cohost_removed", user_id=cohost, by=host)
+    stubber.add_response(
+        "disconnect_user", {}, expected_params={"roomIdentifier": ROOM, "userId": cohost, "reason": "co-host role removed"}
+    )
+    expect_event(stubber, "space_updated", fields="title", by=host)
+    expect_event(stubber, "space_ended", by=host)
+    stubber.add_response("delete_room", {}, expected_params={"identifier": ROOM})
+
+    stage_service.raise_hand(deps, listener, space.id)
+    stage_service.lower_hand(deps, listener, space.id)
+    stage_service.lower_hand(deps, listener, space.id)  # already down: nothing to tell
+    stage_service.add_speaker(deps, host, space.id, {"user_id": listener})
+    stage_service.decline_invitation(deps, listener, space.id)
+    stage_service.add_speaker(deps, host, space.id, {"user_id": speaker})
+    stage_service.accept_invitation(deps, speaker, space.id)
+    stage_service.mute(deps, host, space.id, speaker)
+    stage_service.unmute(deps, speaker, space.id, speaker)
+    stage_service.unmute(deps, speaker, space.id, speaker)  # not muted: nothing to tell
+    stage_service.remove_speaker(deps, host, space.id, speaker)
+    stage_service.add_cohost(deps, host, space.id, {"user_id": cohost})
+    stage_service.remove_cohost(deps, host, space.id, cohost)
+    space_service.patch_space(deps, host, space.id, {"title": "Everything, renamed"})
+    space_service.patch_space(deps, host, space.id, {"title": "Everything, renamed"})  # same title: nothing
+    space_service.end_space(deps, host, space.id)
+
+    assert recorder.operations("ivschat").count("SendEvent") == 13
+    assert "RoomEventFailed" not in deps.telemetry.events
