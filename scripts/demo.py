@@ -316,12 +316,13 @@ class Demo:
         *,
         code: Optional[str] = None,
         tolerate: Iterable[int] = (),
+        headers: Optional[dict] = None,
     ) -> Reply:
         """One request, printed with its response. A status other than `expect` (or an error
         `code` other than the one given) fails the step, unless the status is in `tolerate`: then
         the caller handles it."""
         self.requests += 1
-        headers = {"X-Request-Id": f"demo-{self.suffix}-{self.requests}"}
+        headers = {"X-Request-Id": f"demo-{self.suffix}-{self.requests}", **(headers or {})}
         if user is not None:
             headers["Authorization"] = f"Bearer {self.token(user)}"
         reply = self.send(method, self.base_url + path, headers, body)
@@ -551,6 +552,49 @@ def play(demo: Demo, cast: Cast, live: Live) -> None:
     demo.check(names == expected, f"the room heard {', '.join(expected)}, in that order")
 
 
+TICKET_SELLER = "carol"  # seeded: may sell tickets (5,000 followers, 3 Spaces in 30 days)
+
+
+def wait_for_ticket(demo: Demo, buyer: str, space_id: str, status: str, seconds: float = 20.0) -> dict:
+    """The sandbox provider confirms asynchronously (its webhook, delivered by the local worker):
+    read the buyer's tickets until this one reaches `status`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        reply = demo.send("GET", f"{demo.base_url}/me/tickets", {"Authorization": f"Bearer {demo.token(buyer)}"}, None)
+        mine = [t for t in (reply.body or {}).get("tickets", []) if t.get("space_id") == space_id]
+        if mine and mine[0].get("status") == status:
+            demo.note(f"{buyer}'s ticket is {status} (GET /me/tickets)")
+            return mine[0]
+        if time.monotonic() > deadline:
+            raise DemoFailed(f"{buyer}'s ticket did not become {status} within {seconds:.0f} s: {mine}")
+        time.sleep(0.5)
+
+
+def sell_tickets(demo: Demo, cast: Cast) -> None:
+    """A ticketed Space: a seat held before payment, the provider's webhook, sold out, refunds."""
+    buyer, other = cast.listeners[0], cast.listeners[1]
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2 * 86400))
+    demo.step(f"{TICKET_SELLER} schedules a ticketed Space: one seat at 4.99 USD")
+    created = demo.call("POST", "/spaces", TICKET_SELLER, 201, {
+        "title": f"Ticketed AMA {demo.suffix}", "scheduled_start": start, "access": "ticketed",
+        "ticket": {"price_cents": 499, "currency": "USD", "capacity": 1},
+    })
+    space = f"/spaces/{created.body['id']}"
+    demo.step(f"{buyer} buys it (Idempotency-Key): the seat is held, the payment is pending; a replay answers the same")
+    key = {"Idempotency-Key": f"demo-{demo.suffix}-ticket"}
+    first = demo.call("POST", f"{space}/tickets", buyer, 201, {}, headers=key)
+    again = demo.call("POST", f"{space}/tickets", buyer, 201, {}, headers=key)
+    demo.check(first.body == again.body, "the replay returned the first answer")
+    wait_for_ticket(demo, buyer, created.body["id"], "paid")
+    demo.step(f"Sold out for {other}; {buyer} may join the audience, {other} may not")
+    demo.call("POST", f"{space}/tickets", other, 409, {}, code="sold_out", headers={"Idempotency-Key": f"demo-{demo.suffix}-other"})
+    sales = demo.call("GET", f"{space}/tickets", TICKET_SELLER, 200)
+    demo.check((sales.body["sold"], sales.body["gross_cents"]) == (1, 499), "the host sees 1 sold, 4.99 gross")
+    demo.step(f"{TICKET_SELLER} cancels: every paid ticket is refunded (the ticket worker), buyers are told")
+    demo.call("POST", f"{space}/cancel", TICKET_SELLER, 200)
+    wait_for_ticket(demo, buyer, created.body["id"], "refunded")
+
+
 def end_left_behind(demo: Demo, live: Live) -> None:
     """After a failure half way: end the Space this run opened, so the host is free next time."""
     if live.space_id is None or live.ended or live.host is None:
@@ -663,6 +707,7 @@ def main(argv: Optional[list[str]] = None, *, send: Optional[Send] = None) -> in
     )
     try:
         play(demo, cast, live)
+        sell_tickets(demo, cast)
     except ApiUnreachable as exc:
         demo.out("")
         where = f" (at step {demo.step_number}, {demo.step_title})" if demo.requests > 1 else ""
@@ -691,7 +736,7 @@ def main(argv: Optional[list[str]] = None, *, send: Optional[Send] = None) -> in
     demo.out(
         demo._paint(
             f"All {demo.requests} responses had the expected status ({elapsed:.1f} s). "
-            f"Space {live.space_id} was hosted by {live.host} and is ended.",
+            f"Space {live.space_id} was hosted by {live.host} and is ended; the ticketed one is canceled and refunded.",
             "1;32",
         )
     )
