@@ -144,7 +144,7 @@ def validate_ticket_offer(value: object, rules: TicketRules) -> TicketOffer:
 
 def validate_tier(body: dict) -> tuple[str, int]:
     tier = body.get("tier", "tier_1")
-    if tier not in SUBSCRIPTION_TIERS:
+    if not isinstance(tier, str) or tier not in SUBSCRIPTION_TIERS:
         raise BadRequest(
             f"tier must be one of {', '.join(SUBSCRIPTION_TIERS)}", code="invalid_tier"
         )

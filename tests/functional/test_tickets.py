@@ -420,6 +420,10 @@ def test_a_subscriber_only_space_admits_active_subscribers(api, deps, host, new_
 
 def test_subscriptions_refuse_bad_tiers_and_oneself(api, host):
     assert api.post(f"/users/{host}/subscription", "someone", {"tier": "gold"}).data["code"] == "invalid_tier"
+    # Found by the contract fuzzer: a tier that is not a string was a 500.
+    for tier in ({}, [], 3, None):
+        response = api.post(f"/users/{host}/subscription", "someone", {"tier": tier})
+        assert (response.status_code, response.data["code"]) == (400, "invalid_tier"), tier
     assert api.post(f"/users/{host}/subscription", host, {}).data["code"] == "self_subscription"
 
 
