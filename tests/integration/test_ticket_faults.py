@@ -123,3 +123,30 @@ def test_ticket_sales_keep_their_books_under_faults(api, deps, chaos, new_user):
         assert sorted(deps.payments.refunds.values()) == sorted(paid_before.values())
         assert item.tickets_taken == item.tickets_sold == item.tickets_held == item.tickets_gross_cents == 0
         assert item.tickets_refunded == len(paid_before)
+
+
+def test_subscriptions_under_faults_end_active_once_paid(api, deps, chaos, new_user):  # noqa: F811
+    from chalicelib.adapters.dynamodb.models import SubscriptionModel
+
+    creator = new_user("creator", followers=1200)
+    fans = [new_user("fan") for _ in range(6)]
+    chaos.db.fail(OPERATIONS, rate=0.2, kinds=KINDS)
+    deps.payments.fail_at(0.2, SEED + 1)
+
+    paid = {}
+    for fan in fans:
+        response = retry(
+            lambda: api.post(f"/users/{creator}/subscription", fan, {"tier": "tier_1"}, headers={"Idempotency-Key": f"s-{fan}"}),
+            {(201, None), (409, "request_in_progress")},
+        )
+        if response.status_code == 201:
+            paid[fan] = response.data["payment"]["payment_id"]
+    for fan, payment_id in paid.items():
+        payload, headers = deps.payments.webhook(payment_id)
+        retry(lambda: api.call("POST", "/webhooks/payments", None, payload, headers=headers), {(200, None)})
+
+    with chaos.off():
+        assert chaos.db.count() > 5 and paid
+        for fan in paid:
+            item = SubscriptionModel.get(creator, fan, consistent_read=True)
+            assert item.status == "active" and item.payment_id == paid[fan], fan
