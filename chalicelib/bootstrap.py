@@ -75,10 +75,10 @@ def verifier():
     return _once("verifier", build)
 
 
-def _boto3_client(service: str):
+def _boto3_client(service: str, **kwargs):
     import boto3
 
-    return boto3.session.Session().client(service, region_name=settings().region)
+    return boto3.session.Session().client(service, region_name=settings().region, **kwargs)
 
 
 def _ivs_private_key(s: Settings) -> bytes:
@@ -97,10 +97,16 @@ def media():
         if s.media_backend == "ivs":
             from chalicelib.adapters.ivs import IvsMedia
 
-            return IvsMedia(_boto3_client("ivs-realtime"), tags={"app": "spaces", "stage": s.stage})
+            return IvsMedia(
+                _boto3_client("ivs-realtime"),
+                tags={"app": "spaces", "stage": s.stage},
+                storage_configuration_arn=s.ivs_storage_configuration_arn,
+                encoder_configuration_arn=s.ivs_encoder_configuration_arn,
+            )
         from chalicelib.adapters.local_media import LocalMedia
 
-        return LocalMedia(region=s.region, account_id=s.account_id)
+        # Locally a stopped recording leaves a placeholder in the local S3 (docs/recording.md).
+        return LocalMedia(region=s.region, account_id=s.account_id, recordings_store=_Lazy(replays))
 
     return _once("media", build)
 
@@ -169,6 +175,29 @@ def queue(name: str):
     return _once(f"queue:{name}", build)
 
 
+def replays():
+    """The recordings bucket (S3, SigV4 so presigned URLs work in every region)."""
+
+    def build():
+        from botocore.config import Config
+
+        from chalicelib.adapters.s3_replays import S3Replays
+
+        client = _boto3_client("s3", config=Config(signature_version="s3v4"))
+        return S3Replays(client, bucket=settings().recordings_bucket)
+
+    return _once("replays", build)
+
+
+def transcription():
+    def build():
+        from chalicelib.adapters.transcribe import TranscribeJobs
+
+        return TranscribeJobs(_boto3_client("transcribe"), bucket=settings().recordings_bucket)
+
+    return _once("transcription", build)
+
+
 def payments():
     """The payment provider. Until the provider adapters land (chalicelib/adapters/payments),
     this is wired by tests only."""
@@ -183,6 +212,7 @@ def deps():
             DynamoReminderRepository,
         )
         from chalicelib.adapters.dynamodb.models import share_one_connection
+        from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
         from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
         from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
@@ -211,6 +241,9 @@ def deps():
             subscriptions=DynamoSubscriptionRepository(),
             tickets_queue=_Lazy(lambda: queue(s.tickets_queue)),
             payments=_Lazy(payments),
+            recordings=DynamoRecordingRepository(),
+            replays=_Lazy(replays),
+            transcription=_Lazy(transcription),
         )
 
     return _once("deps", build)
