@@ -33,7 +33,20 @@ BUSINESS_GROUPS = (
         ),
     ),
     ("Followers", ("UserFollowed", "UserUnfollowed")),
-    ("Things that went wrong", ("StageReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown")),
+    (
+        "Recording and replays",
+        (
+            "RecordingStarted", "RecordingStopped", "RecordingConsentGiven", "ReplayAvailable", "ReplayServed",
+            "ReplayDeleted", "TranscriptReady", "CaptionPosted",
+        ),
+    ),
+    (
+        "Things that went wrong",
+        (
+            "StageReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown", "RecordingStopDeferred",
+            "ReplayFailed", "TranscriptFailed",
+        ),
+    ),
 )
 
 
