@@ -83,9 +83,10 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     space: Space | None = None
     if cached is None:
         space, known = deps.spaces.get_with_participant(space_id, user_id)
-        cached = (_live_stage(space), space.creator_id, space.access)
+        # Whether it records cannot change while live: cached with the stage.
+        cached = (_live_stage(space), space.creator_id, space.access, space.recording)
         deps.media_cache.put(space_id, cached)
-    stage, creator_id, access = cached
+    stage, creator_id, access, recorded = cached
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
     # A ticket or subscription is checked inside the join's own transaction. Warm, the Space is
@@ -124,7 +125,9 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
         deps.telemetry.count("ListenerJoined" if role == LISTENER else "SpeakerJoined")
     # Recording consent: the host gave it by turning recording on, speakers when accepting; only
     # co-hosts (named by the host) may be on stage without it (one read, for a handful of people).
-    publish = recording.cohost_may_publish(deps, space, space_id, user_id, consent) if role == COHOST else None
+    publish = None
+    if role == COHOST and recorded:
+        publish = recording.cohost_may_publish(deps, space, space_id, user_id, consent)
     joined = {
         "space_id": space_id,
         "role": role,
