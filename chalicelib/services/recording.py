@@ -36,7 +36,7 @@ from chalicelib.domain.recording import (
     parse_recording_end,
     validate_consent,
 )
-from chalicelib.domain.spaces import SUBSCRIBERS, TICKETED, Space, iso
+from chalicelib.domain.spaces import SCHEDULED, SUBSCRIBERS, TICKETED, Space, iso
 from chalicelib.domain.tickets import PAID
 from chalicelib.ports import Refused
 from chalicelib.services.context import Deps
@@ -292,6 +292,8 @@ def _replay_of(deps: Deps, space_id: str, user_id: str) -> tuple[Space, Recordin
     space = deps.spaces.get(space_id, with_count=False)
     info = space.recording_info
     if not space.recording or info is None:
+        if space.recording and space.state == SCHEDULED:
+            raise Conflict(f"Space {space_id} has not started: its replay comes after the end", code="replay_not_ready")
         raise NotFound(f"Space {space_id} was not recorded", code="replay_not_found")
     require_audience(deps, space, user_id)
     if info.replay_state is None:

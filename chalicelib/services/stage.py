@@ -310,6 +310,8 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
         "space_id": space_id,
         "role": SPEAKER,
         "media": _media(deps, stage, user_id, participant_id, SPEAKER),
+        # JoinResponse (openapi.yaml) requires it: the speaker keeps heartbeating by joining.
+        "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
         "recording": space.recording,
     }
 

@@ -156,6 +156,7 @@ def test_an_invited_listener_sees_the_space_is_recorded_and_must_consent_before_
     accepted = api.post(f"/spaces/{space['id']}/invitations/accept", listener, {"recording_consent": True})
     assert accepted.status_code == 200, accepted.data
     assert accepted.data["recording"] is True
+    assert accepted.data["heartbeat_interval_seconds"] > 0
     assert claims_of(accepted.data["media"]["token"], keys)["capabilities"]["allow_publish"] is True
     stored = deps.spaces.get(space["id"], with_count=False)
     assert listener in stored.speakers

@@ -239,3 +239,12 @@ def test_a_replay_cannot_be_deleted_while_the_space_is_live(api, host):
     response = api.delete(f"/spaces/{space['id']}/replay", host)
 
     assert response.status_code == 409 and response.data["code"] == "replay_not_ready"
+
+
+def test_a_scheduled_recorded_space_has_no_replay_yet(api, host, new_user):
+    start = iso(utcnow() + timedelta(days=1))
+    space = api.post("/spaces", host, {"title": "Later", "scheduled_start": start, "recording": True}).data
+
+    response = api.get(f"/spaces/{space['id']}/replay", new_user())
+
+    assert response.status_code == 409 and response.data["code"] == "replay_not_ready"
