@@ -1,9 +1,10 @@
 """Spaces: the Chalice app. Routes live in chalicelib/api, jobs in chalicelib/jobs; no logic here."""
 from chalice import Chalice
 
-from chalicelib.api import events, reminders, spaces, stage, tickets, users, web
+from chalicelib.api import events, recording, reminders, spaces, stage, tickets, users, web
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import media as media_jobs
+from chalicelib.jobs import recording as recording_jobs
 from chalicelib.jobs import reminders as reminder_jobs
 from chalicelib.jobs import tickets as ticket_jobs
 
@@ -25,9 +26,11 @@ app.register_blueprint(stage.bp)
 app.register_blueprint(reminders.bp)
 app.register_blueprint(tickets.bp)
 app.register_blueprint(events.bp)
+app.register_blueprint(recording.bp)
 app.register_blueprint(media_jobs.bp)
 app.register_blueprint(reminder_jobs.bp)
 app.register_blueprint(ticket_jobs.bp)
+app.register_blueprint(recording_jobs.bp)
 # The web client's page and local sign-in exist in the local stage only (chalicelib/api/web.py).
 if web.serves_web_client():
     app.register_blueprint(web.bp)

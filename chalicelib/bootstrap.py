@@ -103,10 +103,10 @@ def static_files():
     return _once("static_files", build)
 
 
-def _boto3_client(service: str):
+def _boto3_client(service: str, **kwargs):
     import boto3
 
-    return boto3.session.Session().client(service, region_name=settings().region)
+    return boto3.session.Session().client(service, region_name=settings().region, **kwargs)
 
 
 def _secrets_client():
@@ -129,10 +129,16 @@ def media():
         if s.media_backend == "ivs":
             from chalicelib.adapters.ivs import IvsMedia
 
-            return IvsMedia(_boto3_client("ivs-realtime"), tags={"app": "spaces", "stage": s.stage})
+            return IvsMedia(
+                _boto3_client("ivs-realtime"),
+                tags={"app": "spaces", "stage": s.stage},
+                storage_configuration_arn=s.ivs_storage_configuration_arn,
+                encoder_configuration_arn=s.ivs_encoder_configuration_arn,
+            )
         from chalicelib.adapters.local_media import LocalMedia
 
-        return LocalMedia(region=s.region, account_id=s.account_id)
+        # Locally a stopped recording leaves a placeholder in the local S3 (docs/recording.md).
+        return LocalMedia(region=s.region, account_id=s.account_id, recordings_store=_Lazy(replays))
 
     return _once("media", build)
 
@@ -228,6 +234,27 @@ def queue(name: str):
 # The sandbox payment provider takes no money and trusts a signing secret written in this repo:
 # it runs only where nothing is real.
 SANDBOX_PAYMENT_STAGES = ("local", "test")
+def replays():
+    """The recordings bucket (S3, SigV4 so presigned URLs work in every region)."""
+
+    def build():
+        from botocore.config import Config
+
+        from chalicelib.adapters.s3_replays import S3Replays
+
+        client = _boto3_client("s3", config=Config(signature_version="s3v4"))
+        return S3Replays(client, bucket=settings().recordings_bucket)
+
+    return _once("replays", build)
+
+
+def transcription():
+    def build():
+        from chalicelib.adapters.transcribe import TranscribeJobs
+
+        return TranscribeJobs(_boto3_client("transcribe"), bucket=settings().recordings_bucket)
+
+    return _once("transcription", build)
 
 
 def payments():
@@ -304,6 +331,7 @@ def deps():
         )
         from chalicelib.adapters.dynamodb.models import share_one_connection
         from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
+        from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
         from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
         from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
@@ -334,6 +362,9 @@ def deps():
             payments=_Lazy(payments),
             room_events=_Lazy(room_events),
             reactions=DynamoReactionLimits(interval_ms=s.reaction_interval_ms),
+            recordings=DynamoRecordingRepository(),
+            replays=_Lazy(replays),
+            transcription=_Lazy(transcription),
         )
 
     return _once("deps", build)

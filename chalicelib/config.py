@@ -119,6 +119,19 @@ class Settings:
     payments_outbox_queue: str = "spaces-local-payments-outbox"
     # Where the local worker POSTs the sandbox's webhook events (`chalice local` of `make run`).
     local_api_url: str = "http://127.0.0.1:8000"
+    # Recording and replays (docs/recording.md). Replays are served for `replay_retention_days`
+    # after the Space ends (the bucket's lifecycle rule deletes them a day later); a replay URL is
+    # valid `replay_url_seconds`.
+    recordings_bucket: str = "spaces-local-recordings"
+    replay_retention_days: int = 30
+    replay_url_seconds: int = 300
+    # A recording IVS has not finished writing this long after the end is given up (failed).
+    replay_landing_deadline_seconds: int = 6 * 3600
+    # Made once per deployment by infra/ (AWS::IVS::StorageConfiguration / EncoderConfiguration).
+    ivs_storage_configuration_arn: str = ""
+    ivs_encoder_configuration_arn: str = ""
+    # The language Amazon Transcribe assumes for replays nobody captioned live.
+    transcribe_language: str = "en-US"
 
     tracing_enabled: bool = False
     account_id: str = "123456789012"
@@ -189,6 +202,13 @@ def get_settings() -> Settings:
         stripe_api_key=env.get("SPACES_STRIPE_API_KEY", ""),
         payments_outbox_queue=env.get("SPACES_PAYMENTS_OUTBOX_QUEUE", Settings.payments_outbox_queue),
         local_api_url=env.get("SPACES_LOCAL_API_URL", Settings.local_api_url),
+        recordings_bucket=env.get("SPACES_RECORDINGS_BUCKET", Settings.recordings_bucket),
+        replay_retention_days=_int("SPACES_REPLAY_RETENTION_DAYS", 30),
+        replay_url_seconds=_int("SPACES_REPLAY_URL_SECONDS", 300),
+        replay_landing_deadline_seconds=_int("SPACES_REPLAY_LANDING_DEADLINE_SECONDS", 6 * 3600),
+        ivs_storage_configuration_arn=env.get("SPACES_IVS_STORAGE_CONFIGURATION_ARN", ""),
+        ivs_encoder_configuration_arn=env.get("SPACES_IVS_ENCODER_CONFIGURATION_ARN", ""),
+        transcribe_language=env.get("SPACES_TRANSCRIBE_LANGUAGE", "en-US"),
         tracing_enabled=_bool("SPACES_TRACING_ENABLED", False),
         account_id=env.get("SPACES_ACCOUNT_ID", "123456789012"),
     )

@@ -48,6 +48,26 @@ class MediaPort(Protocol):
     def list_stages(self) -> list[tuple[str, str, int]]:
         """This app's stages: (arn, space_id, created_at epoch seconds)."""
 
+    # Recording (docs/recording.md): one server-side composition of the stage's publishers,
+    # written to the recordings bucket.
+
+    def start_recording(self, space_id: str, stage_arn: str) -> "RecordingHandle":
+        """Start recording a stage. May raise DependencyFailed, or RuleViolation
+        `recording_not_available` when this deployment has no recording configured."""
+
+    def stop_recording(self, composition_arn: str) -> str | None:
+        """Stop a recording; returns the S3 prefix it was written under when the media service
+        can still tell (None otherwise). A recording already stopped is not an error."""
+
+
+@dataclass(frozen=True)
+class RecordingHandle:
+    """A recording just started: its composition, and its S3 prefix when already known."""
+
+    composition_arn: str
+    started_at: datetime
+    prefix: str | None = None
+
 
 class TokenMinter(Protocol):
     """Mints participant tokens in-process (no API call: CreateParticipantToken is capped at 50 TPS)."""
@@ -254,3 +274,46 @@ class PaymentsPort(Protocol):
     def parse_webhook(self, payload: bytes, headers: dict) -> PaymentEvent | None:
         """Verify a webhook's signature and read its event. Raises InvalidWebhook; returns None
         for event types the app does not act on."""
+
+
+# --------------------------------------------------------------------------- replays and captions
+
+
+@dataclass(frozen=True)
+class PresignedUrl:
+    url: str
+    expires_at: datetime
+
+
+class ReplayStorePort(Protocol):
+    """The recordings bucket (S3). Failures raise DependencyFailed(code="storage_unavailable")."""
+
+    def presign_get(self, key: str, expires_in: int) -> PresignedUrl:
+        """A GET URL for one object, valid `expires_in` seconds (no request is made)."""
+
+    def get_json(self, key: str) -> dict | None:
+        """A JSON object's content; None when there is no such object."""
+
+    def get_text(self, key: str) -> str | None: ...
+
+    def put_text(self, key: str, text: str, content_type: str) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under `prefix`; returns how many. Nothing there is not an error."""
+
+
+@dataclass(frozen=True)
+class TranscriptionStatus:
+    state: str  # "QUEUED" | "IN_PROGRESS" | "COMPLETED" | "FAILED"
+    subtitle_key: str | None = None  # the WebVTT file in the bucket, once COMPLETED
+    failure: str | None = None
+
+
+class TranscriptionPort(Protocol):
+    """Batch speech-to-text of a recording (Amazon Transcribe) into WebVTT subtitles."""
+
+    def start(self, job_name: str, media_key: str, output_key: str, language: str) -> None:
+        """Start a job on an object of the recordings bucket; subtitles go next to `output_key`.
+        Starting a job that already exists is not an error (a retried landing)."""
+
+    def status(self, job_name: str) -> TranscriptionStatus: ...

@@ -37,6 +37,18 @@ BUSINESS_GROUPS = (
     (
         "Things that went wrong",
         ("StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown"),
+        "Recording and replays",
+        (
+            "RecordingStarted", "RecordingStopped", "RecordingConsentGiven", "ReplayAvailable", "ReplayServed",
+            "ReplayDeleted", "TranscriptReady", "CaptionPosted",
+        ),
+    ),
+    (
+        "Things that went wrong",
+        (
+            "StageReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown", "RecordingStopDeferred",
+            "ReplayFailed", "TranscriptFailed",
+        ),
     ),
 )
 

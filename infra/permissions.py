@@ -53,6 +53,11 @@ class LambdaProfile:
     sends_to: tuple[str, ...] = ()  # "fanout", "push", "tickets"
     consumes: str | None = None  # "fanout", "push", "tickets"
     reads_payment_secret: bool = False  # the Stripe key and webhook secret (Secrets Manager)
+    # Recording (docs/recording.md): the IVS composition, the recordings bucket, Transcribe.
+    ivs_recording_actions: tuple[str, ...] = ()
+    recordings_object_actions: tuple[str, ...] = ()  # on the bucket's objects
+    lists_recordings: bool = False  # s3:ListBucket on the recordings bucket (deleting a replay)
+    transcription_actions: tuple[str, ...] = ()  # on this stage's transcription jobs
 
 
 PROFILES: tuple[LambdaProfile, ...] = (
@@ -80,6 +85,13 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # Space queues its refunds.
         sends_to=("fanout", "tickets"),
         reads_payment_secret=True,  # ticket purchases, subscriptions, the payment webhook
+        # A recorded Space's start and end start and stop its composition (GetComposition reads
+        # where it writes); replays are presigned GETs; ending lands the replay when it can
+        # (writes the live captions' WebVTT or starts a transcription), the host deletes one.
+        ivs_recording_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
+        recordings_object_actions=("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+        lists_recordings=True,
+        transcription_actions=("transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"),
     ),
     LambdaProfile(
         chalice_name="release_pending_media",
@@ -163,6 +175,18 @@ PROFILES: tuple[LambdaProfile, ...] = (
         reads=frozenset({"spaces", "tickets"}),
         writes=frozenset({"spaces", "tickets"}),
         reads_payment_secret=True,  # voids the payment of an expired hold
+    ),
+    LambdaProfile(
+        chalice_name="land_recordings",
+        logical_id="LandRecordings",
+        kind="worker",
+        # The sparse recording_pending index, each Space, its caption segments.
+        reads=frozenset({"spaces", "captions"}),
+        writes=frozenset({"spaces"}),  # processing -> available | failed, transcript states
+        # Reads IVS's end marker, writes the live captions' WebVTT; Transcribe reads the
+        # recording and writes its subtitles with this role's permissions.
+        recordings_object_actions=("s3:GetObject", "s3:PutObject"),
+        transcription_actions=("transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"),
     ),
 )
 

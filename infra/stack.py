@@ -11,6 +11,7 @@ Resources, by what the app reads in chalicelib/config.py:
 | SPACES_SCHEDULE_GROUP / _SCHEDULER_ROLE_ARN / _SCHEDULE_DLQ_ARN | Scheduler group, its execution role, its DLQ |
 | SPACES_FANOUT_QUEUE / SPACES_PUSH_QUEUE   | SQS queues, each with a dead-letter queue                   |
 | SPACES_SNS_APNS_ARN / SPACES_SNS_FCM_ARN  | SNS platform applications (custom resource, infra/push_apps)|
+| SPACES_RECORDINGS_BUCKET / _IVS_STORAGE_CONFIGURATION_ARN / _IVS_ENCODER_CONFIGURATION_ARN | the recordings bucket (lifecycle = retention + 1 day) and IVS's storage and encoder configurations |
 
 The web client (infra/web.py): an S3 bucket behind CloudFront for its files, and a second Cognito
 app client (hosted UI, authorization code + PKCE) whose id is the second SPACES_JWT_AUDIENCE.
@@ -28,6 +29,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ivs as ivs
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
@@ -84,6 +86,7 @@ class SpacesStack(Stack):
         self._schedules()
         self._identity()
         self._media_keys()
+        self._recordings()
         self._push_applications()
         self._app()
         self.monitoring = Monitoring(
@@ -216,6 +219,53 @@ class SpacesStack(Stack):
         )
         self.ivs_private_key_secret_arn = self._arn("secretsmanager", "secret", s.ivs_private_key_secret, colon=True)
 
+    def _recordings(self) -> None:
+        """The recordings bucket and what IVS needs to write into it (docs/recording.md).
+
+        The bucket policy is left to IVS: creating the storage configuration makes IVS add the
+        statement that lets it write (CreateStorageConfiguration), and a policy managed here
+        would overwrite that statement on a later deploy. So no `enforce_ssl` (a CDK bucket
+        policy) and no auto-delete custom resource (another one): objects are private (public
+        access blocked, bucket owner enforced), SSE-S3 encrypted (what IVS requires), and reach
+        people only through presigned HTTPS URLs. The bucket outlives the stack (retained): its
+        lifecycle rule empties it within retention + 1 day.
+        """
+        s = self.settings
+        self.recordings_bucket = s3.Bucket(
+            self,
+            "Recordings",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=False,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="replay-retention",
+                    enabled=True,
+                    expiration=Duration.days(s.recordings_lifecycle_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.recording_storage = ivs.CfnStorageConfiguration(
+            self,
+            "RecordingStorage",
+            name=f"{s.prefix}-recordings",
+            s3=ivs.CfnStorageConfiguration.S3StorageConfigurationProperty(
+                bucket_name=self.recordings_bucket.bucket_name
+            ),
+        )
+        width, height, framerate, bitrate = s.recording_video
+        self.recording_encoder = ivs.CfnEncoderConfiguration(
+            self,
+            "RecordingEncoder",
+            name=f"{s.prefix}-recordings",
+            video=ivs.CfnEncoderConfiguration.VideoProperty(
+                width=width, height=height, framerate=framerate, bitrate=bitrate
+            ),
+        )
+
     def _secret_policy_arn(self, name: str) -> str:
         # An imported secret's ARN ends in a random "-XXXXXX" that is unknown here.
         return self._arn("secretsmanager", "secret", f"{name}-??????", colon=True)
@@ -339,6 +389,10 @@ class SpacesStack(Stack):
             "SPACES_PAYMENTS_WEBHOOK_SECRET_ARN": self._arn("secretsmanager", "secret", s.stripe_secret, colon=True),
             "SPACES_SNS_APNS_ARN": self.push_app_arns["ios"],
             "SPACES_SNS_FCM_ARN": self.push_app_arns["android"],
+            "SPACES_RECORDINGS_BUCKET": self.recordings_bucket.bucket_name,
+            "SPACES_IVS_STORAGE_CONFIGURATION_ARN": self.recording_storage.attr_arn,
+            "SPACES_IVS_ENCODER_CONFIGURATION_ARN": self.recording_encoder.attr_arn,
+            "SPACES_REPLAY_RETENTION_DAYS": str(s.replay_retention_days),
             "SPACES_TRACING_ENABLED": "true",
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
@@ -392,6 +446,25 @@ class SpacesStack(Stack):
             )
         if profile.reads_payment_secret:
             allow(["secretsmanager:GetSecretValue"], [self._secret_policy_arn(self.settings.stripe_secret)])
+        if profile.ivs_recording_actions:
+            # StartComposition is authorized on the stage, the composition it makes, and the
+            # storage and encoder configurations it uses; Get/Stop on the composition.
+            allow(
+                profile.ivs_recording_actions,
+                [
+                    self._arn("ivs", "stage", "*"),
+                    self._arn("ivs", "composition", "*"),
+                    self.recording_storage.attr_arn,
+                    self.recording_encoder.attr_arn,
+                ],
+            )
+        if profile.recordings_object_actions:
+            allow(profile.recordings_object_actions, [self.recordings_bucket.arn_for_objects("*")])
+        if profile.lists_recordings:
+            allow(["s3:ListBucket"], [self.recordings_bucket.bucket_arn])
+        if profile.transcription_actions:
+            # Job names are "<table prefix>-<space id>" (services/recording.py).
+            allow(profile.transcription_actions, [self._arn("transcribe", "transcription-job", f"{self.settings.prefix}-*")])
         if profile.sends_to:
             allow(permissions.SQS_SEND, [self.queues[q].queue_arn for q in profile.sends_to])
         if profile.consumes:
@@ -484,3 +557,4 @@ class SpacesStack(Stack):
         api = self.chalice.get_resource("RestAPI")
         CfnOutput(self, "ApiUrl", value=f"https://{api.ref}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{API_GATEWAY_STAGE}")
         self.web.outputs(self)
+        CfnOutput(self, "RecordingsBucket", value=self.recordings_bucket.bucket_name)

@@ -49,6 +49,13 @@ class StageSettings:
     # The web client's Cognito hosted UI domain prefix: unique among ALL accounts in the region,
     # so a deployment may have to pick its own (None: `<prefix>-web`, e.g. spaces-dev-web).
     hosted_ui_domain_prefix: str | None = None
+    # Replays (docs/recording.md): served this many days after a Space ends (the app's
+    # SPACES_REPLAY_RETENTION_DAYS); the recordings bucket's lifecycle rule deletes objects one
+    # day after that, counted from their creation (a Space lasts at most a day).
+    replay_retention_days: int = 30
+    # The composition's video (IVS compositions always encode video; an audio Space's is a grid of
+    # avatars-less tiles): the smallest sensible size, to keep the encoding in IVS's SD tier.
+    recording_video: tuple[int, int, int, int] = (640, 360, 15, 500_000)  # width, height, fps, bps
 
     # Product settings (chalicelib/config.py) a stage overrides, as SPACES_* variables.
     app_overrides: dict[str, str] = field(default_factory=dict)
@@ -94,6 +101,10 @@ class StageSettings:
     @property
     def schedules_dlq(self) -> str:
         return f"{self.prefix}-schedules-dlq"
+
+    @property
+    def recordings_lifecycle_days(self) -> int:
+        return self.replay_retention_days + 1
 
     @property
     def ivs_private_key_secret(self) -> str:

@@ -1,7 +1,8 @@
 """Creates, in the moto server of `make run`, what infra/ creates in AWS for reminders and pushes:
 the fan-out and push queues with their dead-letter queues, the Scheduler group, and the SNS
-platform applications for APNs and FCM; and, for the sandbox payment provider, its webhook outbox
-queue (local only: in AWS, Stripe sends webhooks itself). Idempotent."""
+platform applications for APNs and FCM; for the sandbox payment provider, its webhook outbox
+queue (local only: in AWS, Stripe sends webhooks itself); and the recordings bucket (replays).
+Idempotent."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ import boto3
 from chalicelib.config import get_settings
 
 
-def provision(settings=None, *, sqs=None, scheduler=None, sns=None) -> None:
+def provision(settings=None, *, sqs=None, scheduler=None, sns=None, s3=None, with_bucket: bool = False) -> None:
+    """`with_bucket`: also create the recordings bucket (with `s3`, or a default client: only
+    where AWS_ENDPOINT_URL points at moto, as under `make run`)."""
     s = settings or get_settings()
     sqs = sqs or boto3.client("sqs", region_name=s.region)
     dlq_names = {
@@ -46,7 +49,13 @@ def provision(settings=None, *, sqs=None, scheduler=None, sns=None) -> None:
             Name=name, Platform=platform, Attributes={"PlatformCredential": "local-sandbox-credential"}
         )
 
+    if with_bucket or s3 is not None:
+        s3 = s3 or boto3.client("s3", region_name=s.region)
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        if s.recordings_bucket not in existing:
+            s3.create_bucket(Bucket=s.recordings_bucket)
+
 
 if __name__ == "__main__":
-    provision()
-    print("provisioned queues, schedule group and push platform applications in moto")
+    provision(with_bucket=True)
+    print("provisioned queues, schedule group, push platform applications and the recordings bucket in moto")

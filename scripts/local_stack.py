@@ -207,7 +207,7 @@ def create_tables(env: dict[str, str]) -> None:
 
 
 def provision_aws(env: dict[str, str]) -> None:
-    run_step("Creating queues, schedule group and push apps in moto", [sys.executable, "-m", "scripts.local_aws"], env)
+    run_step("Creating queues, schedule group, push apps and the recordings bucket in moto", [sys.executable, "-m", "scripts.local_aws"], env)
 
 
 def seed(env: dict[str, str]) -> bool:

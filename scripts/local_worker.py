@@ -30,6 +30,7 @@ from chalicelib.domain.spaces import utcnow
 from chalicelib.jobs.reminders import process_fanout, process_push
 from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.room_events import reconcile_rooms
+from chalicelib.services.recording import land_recordings
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
 from chalicelib.services.stage import sweep_live_presence
 from chalicelib.services.tickets import expire_holds, process_ticket_job
@@ -44,6 +45,7 @@ PERIODIC = (
     (reconcile_stages, 300.0),
     (expire_holds, 10.0),
     (reconcile_rooms, 300.0),
+    (land_recordings, 10.0),
 )
 
 

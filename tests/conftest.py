@@ -94,11 +94,20 @@ def moto_url():
 
 class AwsClients:
     def __init__(self, url):
+        from botocore.config import Config
+
         from tests.support.moto_server import boto_client
 
+        self.url = url
         self.sns = boto_client("sns", url)
         self.sqs = boto_client("sqs", url)
         self.scheduler = boto_client("scheduler", url)
+        # S3 as bootstrap builds it (SigV4 presigning), and Transcribe, for recordings.
+        self.s3 = boto_client("s3", url, config=Config(signature_version="s3v4"))
+        self.transcribe = boto_client("transcribe", url)
+        # One recordings bucket per test process; keys are per Space, so tests never collide.
+        self.recordings_bucket = f"recordings-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{uuid.uuid4().hex[:6]}"
+        self.s3.create_bucket(Bucket=self.recordings_bucket)
 
 
 @pytest.fixture(scope="session")
@@ -118,9 +127,13 @@ def deps(settings_env, aws):
         DynamoPushClaims,
         DynamoReminderRepository,
     )
+    from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits, DynamoRoomEvents
+    from chalicelib.adapters.local_media import LocalMedia
+    from chalicelib.adapters.s3_replays import S3Replays
     from chalicelib.adapters.scheduler import EventBridgeScheduler
+    from chalicelib.adapters.transcribe import TranscribeJobs
     from tests.support.payments import FakePayments
     from chalicelib.adapters.sns_push import SnsPush
     from chalicelib.adapters.sqs import SqsQueue
@@ -135,14 +148,16 @@ def deps(settings_env, aws):
         push_queue=f"push-{suffix}",
         tickets_queue=f"tickets-{suffix}",
         schedule_group=f"spaces-{suffix}",
+        recordings_bucket=aws.recordings_bucket,
     )
     provision(settings, sqs=aws.sqs, scheduler=aws.scheduler, sns=aws.sns)
     bootstrap.reset()
+    replays = S3Replays(aws.s3, bucket=settings.recordings_bucket)
     built = Deps(
         settings=settings,
         users=_users_repo(),
         spaces=_spaces_repo(settings),
-        media=bootstrap.media(),
+        media=LocalMedia(region=settings.region, account_id=settings.account_id, recordings_store=replays),
         tokens=bootstrap.token_minter(),
         telemetry=RecordingTelemetry(),
         reminders=DynamoReminderRepository(shards=settings.reminder_shards),
@@ -165,6 +180,10 @@ def deps(settings_env, aws):
         payments=FakePayments(),
         room_events=DynamoRoomEvents(region=settings.region, account_id=settings.account_id),
         reactions=DynamoReactionLimits(interval_ms=settings.reaction_interval_ms),
+        recordings=DynamoRecordingRepository(),
+        replays=replays,
+        transcription=TranscribeJobs(aws.transcribe, bucket=settings.recordings_bucket),
+        room_announcements=[],
     )
     bootstrap.override(deps=built)
     yield built
@@ -204,6 +223,7 @@ class Api:
         payload = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
         response = self._client.http.request(method, path, headers=all_headers, body=payload or b"")
         is_json = (response.headers.get("Content-Type") or "application/json").startswith("application/json")
+        is_json = response.headers.get("Content-Type", "application/json").startswith("application/json")
         response.data = json.loads(response.body) if response.body and is_json else None
         return response
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime, timezone
 
 from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
-from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.errors import DependencyFailed, RuleViolation
 from chalicelib.domain.spaces import StageInfo
+from chalicelib.ports import RecordingHandle
 
 MEDIA_UNAVAILABLE = "media_unavailable"
 NOT_FOUND = "ResourceNotFoundException"
@@ -32,13 +34,32 @@ def stage_name_for(space_id: str) -> str:
     return (_NAME_PREFIX + _NAME_FORBIDDEN.sub("-", space_id))[:_NAME_MAX]
 
 
-class IvsMedia:
-    """MediaPort implemented with the IVS real-time stage API."""
+# StartComposition `idempotencyToken`: [a-zA-Z0-9-_]*, 1-64 characters (ivs-realtime API model).
+_TOKEN_MAX = 64
 
-    def __init__(self, client, *, tags: dict | None = None, clock=time.time):
+
+class IvsMedia:
+    """MediaPort implemented with the IVS real-time stage API.
+
+    Recording is a server-side composition of the stage into the recordings bucket
+    (StartComposition with an S3 destination): the storage configuration (the bucket) and the
+    encoder configuration are made once per deployment by infra/ and passed in here.
+    """
+
+    def __init__(
+        self,
+        client,
+        *,
+        tags: dict | None = None,
+        clock=time.time,
+        storage_configuration_arn: str = "",
+        encoder_configuration_arn: str = "",
+    ):
         self._client = client
         self._tags = dict(tags or {})
         self._clock = clock
+        self._storage_configuration_arn = storage_configuration_arn
+        self._encoder_configuration_arn = encoder_configuration_arn
 
     def create_stage(self, space_id: str) -> StageInfo:
         # created_at lets the orphan sweep leave alone a stage whose Space is being written now.
@@ -88,6 +109,54 @@ class IvsMedia:
             reason=reason,
         )
 
+    # ------------------------------------------------------------------ recording
+
+    def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:
+        if not (self._storage_configuration_arn and self._encoder_configuration_arn):
+            raise RuleViolation(
+                "recording is not configured in this deployment", code="recording_not_available"
+            )
+        stage_id = stage_arn.rsplit("/", 1)[-1]
+        response = self._call(
+            "StartComposition",
+            self._client.start_composition,
+            stageArn=stage_arn,
+            # One composition per stage: a retried start (lost answer) returns the same one.
+            idempotencyToken=_NAME_FORBIDDEN.sub("-", f"{space_id}-{stage_id}")[:_TOKEN_MAX],
+            destinations=[
+                {
+                    "name": "replay",
+                    "s3": {
+                        "storageConfigurationArn": self._storage_configuration_arn,
+                        "encoderConfigurationArns": [self._encoder_configuration_arn],
+                        "recordingConfiguration": {"format": "HLS"},
+                    },
+                }
+            ],
+            tags={**self._tags, "space_id": space_id},
+        )
+        composition = response["composition"]
+        return RecordingHandle(
+            composition_arn=composition["arn"],
+            started_at=_started_at(composition, self._clock),
+            prefix=_recording_prefix(composition),
+        )
+
+    def stop_recording(self, composition_arn: str) -> str | None:
+        # The S3 prefix is reported on the composition's destination once it writes; a stopped
+        # composition is deleted a few minutes later, so ask before stopping it.
+        prefix = None
+        try:
+            found = self._call(
+                "GetComposition", self._client.get_composition, gone_is_ok=True, arn=composition_arn
+            )
+            if found:
+                prefix = _recording_prefix(found["composition"])
+        except DependencyFailed:
+            prefix = None  # the stop matters more than the prefix; the landing job looks again
+        self._call("StopComposition", self._client.stop_composition, gone_is_ok=True, arn=composition_arn)
+        return prefix
+
     @staticmethod
     def _call(operation: str, method, *, gone_is_ok: bool = False, **params):
         try:
@@ -96,3 +165,18 @@ class IvsMedia:
             if gone_is_ok and client_error_code(exc) == NOT_FOUND:
                 return None
             raise_unavailable("IVS", operation, exc, code=MEDIA_UNAVAILABLE)
+
+
+def _recording_prefix(composition: dict) -> str | None:
+    for destination in composition.get("destinations") or []:
+        prefix = ((destination.get("detail") or {}).get("s3") or {}).get("recordingPrefix")
+        if prefix:
+            return prefix.strip("/")
+    return None
+
+
+def _started_at(composition: dict, clock) -> datetime:
+    started = composition.get("startTime")
+    if isinstance(started, datetime):
+        return started.astimezone(timezone.utc)
+    return datetime.fromtimestamp(clock(), timezone.utc)

@@ -14,17 +14,26 @@ What happened is public, for assertions: `stages` (live stages, arn -> space_id)
 (every StageInfo handed out, in order), `deleted` (arns deleted, each once), `disconnected`
 ((stage_arn, participant_id, reason) per call). `fail_next("create_stage", times=2)` makes the
 next two calls of that method raise DependencyFailed, as IVS throttling or an outage would.
+
+Recording: there is no media server locally, so no audio is recorded. `start_recording` hands
+out a composition ARN of IVS's shape and remembers it (`recordings`, arn -> state); on
+`stop_recording` it writes, when given a store (the local S3 of `make run`), what IVS leaves in
+the bucket once a recording is complete: `<prefix>/events/recording-ended.json` and a placeholder
+playlist with no segments, so replays, their URLs and transcription run end to end locally.
 """
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import string
 import threading
 import time
+from datetime import datetime, timezone
 
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import StageInfo
+from chalicelib.ports import RecordingHandle
 
 EVENTS_URL = "wss://global.events.live-video.net"
 WHIP_URL_TEMPLATE = "https://{host}.global-bm.whip.live-video.net"
@@ -33,7 +42,23 @@ PARTICIPANT_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 _ALNUM = string.ascii_letters + string.digits
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
-_METHODS = ("create_stage", "delete_stage", "disconnect_participant", "list_stages")
+_METHODS = (
+    "create_stage",
+    "delete_stage",
+    "disconnect_participant",
+    "list_stages",
+    "start_recording",
+    "stop_recording",
+)
+COMPOSITION_ARN_PATTERN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:composition/[a-zA-Z0-9-]+$")
+PLACEHOLDER_PLAYLIST = (
+    "#EXTM3U\n"
+    "# Spaces local stack: no media server runs locally, so no audio was recorded.\n"
+    "#EXT-X-VERSION:3\n"
+    "#EXT-X-TARGETDURATION:1\n"
+    "#EXT-X-PLAYLIST-TYPE:VOD\n"
+    "#EXT-X-ENDLIST\n"
+)
 
 
 def _random(alphabet: str, n: int) -> str:
@@ -43,10 +68,20 @@ def _random(alphabet: str, n: int) -> str:
 class LocalMedia:
     """MediaPort kept in memory. Thread-safe: every method holds one lock."""
 
-    def __init__(self, *, region: str = "us-east-1", account_id: str = "123456789012", clock=time.time):
+    def __init__(
+        self,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        clock=time.time,
+        recordings_store=None,
+    ):
         self.region = region
         self.account_id = account_id
         self.clock = clock
+        # ReplayStorePort (or None): where stop_recording leaves its placeholder recording.
+        self.recordings_store = recordings_store
+        self.recordings: dict[str, dict] = {}
         self.stages: dict[str, str] = {}
         self.created_at: dict[str, int] = {}
         self.created: list[StageInfo] = []
@@ -98,6 +133,58 @@ class LocalMedia:
         with self._lock:
             self._maybe_fail("disconnect_participant")
             self.disconnected.append((stage_arn, participant_id, reason))
+
+    def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:
+        _check_arn(stage_arn)
+        with self._lock:
+            self._maybe_fail("start_recording")
+            if stage_arn not in self.stages:
+                # IVS answers ResourceNotFound for a stage that does not exist: a bug here.
+                raise ValueError(f"no stage {stage_arn}: create it before recording it")
+            composition_id = _random(_ALNUM, 12)
+            arn = f"arn:aws:ivs:{self.region}:{self.account_id}:composition/{composition_id}"
+            started = self.clock()
+            prefix = f"{stage_arn.rsplit('/', 1)[-1]}/{composition_id}"
+            self.recordings[arn] = {
+                "space_id": space_id,
+                "stage_arn": stage_arn,
+                "state": "ACTIVE",
+                "started": started,
+                "prefix": prefix,
+            }
+            return RecordingHandle(
+                composition_arn=arn, started_at=datetime.fromtimestamp(started, timezone.utc), prefix=prefix
+            )
+
+    def stop_recording(self, composition_arn: str) -> str | None:
+        if not COMPOSITION_ARN_PATTERN.match(composition_arn):
+            raise ValueError(f"{composition_arn!r} is not an IVS composition ARN")
+        with self._lock:
+            self._maybe_fail("stop_recording")
+            recording = self.recordings.get(composition_arn)
+            if recording is None or recording["state"] == "STOPPED":
+                return recording["prefix"] if recording else None
+            recording["state"] = "STOPPED"
+            recording["stopped"] = self.clock()
+        if self.recordings_store is not None:
+            self._write_placeholder(recording)
+        return recording["prefix"]
+
+    def _write_placeholder(self, recording: dict) -> None:
+        prefix = recording["prefix"]
+        duration_ms = int(max(recording["stopped"] - recording["started"], 0) * 1000)
+        self.recordings_store.put_text(
+            f"{prefix}/media/hls/multivariant.m3u8", PLACEHOLDER_PLAYLIST, "application/vnd.apple.mpegurl"
+        )
+        ended = {
+            "version": "v1",
+            "stage_arn": recording["stage_arn"],
+            "recording_status": "RECORDING_ENDED",
+            "local_placeholder": "no audio is recorded by the local stack",
+            "media": {"hls": {"path": "media/hls", "playlist": "multivariant.m3u8", "duration_ms": duration_ms}},
+        }
+        # Written last, as IVS does: its presence means the recording is complete.
+        self.recordings_store.put_text(f"{prefix}/events/recording-ended.json", json.dumps(ended), "application/json")
 
     def _maybe_fail(self, method_name: str) -> None:
         left = self._failures.get(method_name, 0)

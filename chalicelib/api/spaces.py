@@ -39,8 +39,9 @@ def patch_space(space_id):
 @idempotent(bp)
 @endpoint()
 def start_space(space_id):
-    user_id = current_user_id(bp.current_request)
-    return space_view(spaces.start_space(bootstrap.deps(), user_id, validate_space_id(space_id)))
+    request = bp.current_request
+    body = json_body(request, required=False)  # optional: {"recording": true|false}
+    return space_view(spaces.start_space(bootstrap.deps(), current_user_id(request), validate_space_id(space_id), body))
 
 
 @bp.route("/spaces/{space_id}/end", methods=["POST"])

@@ -24,7 +24,8 @@ def _call(use_case, space_id, *args):
 @bp.route("/spaces/{space_id}/join", methods=["POST"])
 @endpoint()
 def join(space_id):
-    return _call(stage.join_space, space_id)
+    # Optional body: {"recording_consent": true} (a co-host of a recorded Space).
+    return _call(stage.join_space, space_id, json_body(bp.current_request, required=False))
 
 
 @bp.route("/spaces/{space_id}/leave", methods=["POST"])
@@ -60,7 +61,8 @@ def add_speaker(space_id):
 @bp.route("/spaces/{space_id}/invitations/accept", methods=["POST"])
 @endpoint()
 def accept_invitation(space_id):
-    return _call(stage.accept_invitation, space_id)
+    # Optional body: {"recording_consent": true}, required when the Space is recorded.
+    return _call(stage.accept_invitation, space_id, json_body(bp.current_request, required=False))
 
 
 @bp.route("/spaces/{space_id}/invitations/decline", methods=["POST"])

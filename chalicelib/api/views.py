@@ -25,6 +25,8 @@ def space_view(space: Space) -> dict:
         "ticket": _ticket_view(space),
         "topics": list(space.topics),
         "recording": space.recording,
+        # When the recording (IVS composition) started; null when not recorded.
+        "recording_started_at": iso(space.recording_info.started_at) if space.recording_info else None,
         "created_at": iso(space.created_at),
         "updated_at": iso(space.updated_at),
     }

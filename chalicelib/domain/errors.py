@@ -50,6 +50,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    """It existed and is gone for good (a replay past its retention)."""
+
+    status = 410
+    code = "gone"
+
+
 class RuleViolation(DomainError):
     """Well-formed, but breaks a product rule (not eligible to host, too many topics ...)."""
 

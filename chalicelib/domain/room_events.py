@@ -29,6 +29,7 @@ REACTION = "reaction"
 # Reserved for the recording issue: sent when recording starts or stops (see
 # services/room_events.recording_state_changed). Nothing sends it yet.
 RECORDING_STATE = "recording_state"
+CAPTION = "caption"
 
 EVENT_NAMES = (
     HAND_RAISED,
@@ -46,6 +47,7 @@ EVENT_NAMES = (
     SPACE_ENDED,
     REACTION,
     RECORDING_STATE,
+    CAPTION,
 )
 
 MAX_EVENT_NAME = 100

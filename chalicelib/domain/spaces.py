@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
+from chalicelib.domain.recording import RecordingInfo
 from chalicelib.domain.tickets import Sales, TicketOffer, TicketRules, validate_ticket_offer
 
 SCHEDULED, LIVE, ENDED, CANCELED = "scheduled", "live", "ended", "canceled"
@@ -109,6 +110,10 @@ class Space:
     # Ticketed Spaces: the offer set at creation, and the seats and money so far.
     ticket: TicketOffer | None = None
     sales: Sales | None = None
+    # Recording (domain/recording.py): who agreed to be recorded (user id -> when), and the
+    # recording and replay once it started.
+    consents: dict = field(default_factory=dict)
+    recording_info: RecordingInfo | None = None
 
     @property
     def host_ids(self) -> list[str]:
@@ -230,8 +235,6 @@ def new_space(
     recording = body.get("recording", False)
     if not isinstance(recording, bool):
         raise BadRequest("recording must be true or false", code="invalid_recording")
-    if recording:
-        raise RuleViolation("recording is not available yet", code="recording_not_available")
     cohost_ids = validate_user_list(body.get("cohost_ids"), "cohost_ids")
     speaker_ids = validate_user_list(body.get("speaker_ids"), "speaker_ids")
     if creator_id in cohost_ids or creator_id in speaker_ids:
@@ -270,6 +273,8 @@ def new_space(
         sales=Sales(capacity=ticket.capacity) if ticket else None,
         cohosts={uid: f"{stamp}#{i}" for i, uid in enumerate(cohost_ids)},
         invited={uid: f"{stamp}#{i}" for i, uid in enumerate(speaker_ids)},
+        # The host consents to being recorded by turning recording on; nobody else does yet.
+        consents={creator_id: stamp} if recording else {},
     )
 
 

@@ -95,6 +95,13 @@ class Deps:
     # Room events (None: an app wired without them; emit then sends nothing).
     room_events: object = None  # ports.RoomEventsPort
     reactions: object = None  # adapters.dynamodb.room_events.DynamoReactionLimits
+    # Recording, replays and captions (None where a caller does not need them).
+    recordings: object = None  # adapters.dynamodb.recording.DynamoRecordingRepository
+    replays: object = None  # ports.ReplayStorePort (the recordings bucket)
+    transcription: object = None  # ports.TranscriptionPort
+    # Until room events land, what services/recording.py `_announce` would have told each room,
+    # as (space_id, name, attributes), when a list is given here (tests); None in production.
+    room_announcements: list | None = None
 
     blockers_cache: BlockersCache | None = None
     # "Hosts I follow": a caller's followees (a minute), and the live / scheduled lists they are

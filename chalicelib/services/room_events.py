@@ -134,8 +134,8 @@ def emit_to(deps: Deps, space_id: str, name: str, **attributes) -> bool:
 
 
 def recording_state_changed(deps: Deps, space: Space, *, recording: bool, by: str) -> bool:
-    """The hook the recording issue calls when recording starts or stops: one `recording_state`
-    event with `state` "on" / "off". Nothing calls it yet (recording is refused at creation)."""
+    """One `recording_state` event with `state` "on" / "off" (services/recording.py announces
+    through its own hook, which sends the same event)."""
     return emit(deps, space, ev.RECORDING_STATE, state="on" if recording else "off", by=by)
 
 

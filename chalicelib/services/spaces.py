@@ -14,10 +14,11 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
-from chalicelib.domain.errors import Conflict, DependencyFailed, NotFound, RuleViolation
+from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, NotFound, RuleViolation
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
+from chalicelib.domain import recording as recording_rules
 from chalicelib.domain.reminders import INVITED, START
 from chalicelib.domain.room_events import SPACE_ENDED, SPACE_UPDATED
 from chalicelib.domain.spaces import (
@@ -32,9 +33,7 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
-from chalicelib.services import reminders, tickets
-from chalicelib.services import reminders
-from chalicelib.services import room_events
+from chalicelib.services import recording, reminders, room_events, tickets
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -70,6 +69,7 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     if space.state == LIVE:
         space = replace(space, stage=deps.media.create_stage(space.id))
         space = _with_room(deps, space)
+        space = _start_recording_or_release(deps, space)
     else:
         reminders.schedule_moments(deps, space)
     try:
@@ -93,6 +93,7 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     deps.telemetry.count("SpaceCreated")
     if space.state == LIVE:
         deps.telemetry.count("SpaceStarted")
+        recording.started(deps, space)
     logger.info("space created", space_id=space.id, state=space.state, creator_id=user_id)
     return space
 
@@ -120,17 +121,23 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
     return deps.spaces.get(space_id)
 
 
-def start_space(deps: Deps, user_id: str, space_id: str) -> Space:
+def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> Space:
+    """`body` may carry `{"recording": true|false}`: the host turns recording on or off now."""
+    wanted = recording_rules.validate_start_body(body)
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "start this Space")
     if space.state != "scheduled":
         raise transition_refused(space, "start")
+    if wanted is not None:
+        space = recording.with_recording(space, wanted, deps.clock.now())
     stage = deps.media.create_stage(space.id)
-    room = _with_room(deps, replace(space, stage=stage)).room_arn
+    space = _with_room(deps, replace(space, stage=stage))
+    room = space.room_arn
+    space = _start_recording_or_release(deps, space)
     try:
         deps.spaces.start(space, stage, deps.clock.now(), room_arn=room)
     except Refused as exc:
-        _release_stage(deps, replace(space, stage=stage))
+        _release_stage(deps, replace(space, stage=stage), recording_too=True)
         room_events.release_room(deps, space.id, room)
         if exc.part == "host_busy":
             raise _host_busy(deps, user_id) from exc
@@ -140,6 +147,7 @@ def start_space(deps: Deps, user_id: str, space_id: str) -> Space:
             raise
     deps.telemetry.count("SpaceStarted")
     logger.info("space started", space_id=space_id)
+    recording.started(deps, space)
     started = deps.spaces.get(space_id)
     # "Live now" goes out at once; only then are the pending schedules removed (if the announce
     # failed, the start schedule still fires, late rather than never).
@@ -160,6 +168,7 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     deps.media_cache.drop(space_id)
     deps.telemetry.count("SpaceEnded")
     logger.info("space ended", space_id=space_id)
+    recording.stop_after_end(deps, space)  # before the stage goes: the composition ends cleanly
     # Everyone in the room hears the end before the room goes away.
     room_events.emit(deps, space, SPACE_ENDED, by=user_id)
     released = _release_stage(deps, space) & room_events.release_room(deps, space_id, space.room_arn)
@@ -281,7 +290,7 @@ def _write_landed(deps: Deps, intended: Space) -> bool:
 
 def _undo_outside_effects(deps: Deps, space: Space) -> None:
     if space.state == LIVE:
-        _release_stage(deps, space)
+        _release_stage(deps, space, recording_too=True)
         room_events.release_room(deps, space.id, space.room_arn)
     else:
         _unschedule_or_log(deps, space.id)
@@ -305,8 +314,22 @@ def _unschedule_or_log(deps: Deps, space_id: str) -> None:
         logger.warning("schedule delete failed", space_id=space_id)
 
 
-def _release_stage(deps: Deps, space: Space) -> bool:
-    """Delete a Space's stage, retrying a few times. False when it is still there."""
+def _start_recording_or_release(deps: Deps, space: Space) -> Space:
+    """A recorded Space's composition starts on its new stage before the Space is written live;
+    if it cannot, the stage goes again and the request fails with nothing changed."""
+    try:
+        return recording.start_for(deps, space)
+    except DomainError:
+        _release_stage(deps, space)
+        room_events.release_room(deps, space.id, space.room_arn)
+        raise
+
+
+def _release_stage(deps: Deps, space: Space, *, recording_too: bool = False) -> bool:
+    """Delete a Space's stage, retrying a few times. False when it is still there.
+    `recording_too`: the Space was not written live, so stop the composition started for it."""
+    if recording_too:
+        recording.discard(deps, space)
     if space.stage is None:
         return True
     for attempt in range(1, STAGE_DELETE_ATTEMPTS + 1):

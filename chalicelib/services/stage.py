@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.permissions import (
     require_can_moderate,
     require_creator,
@@ -33,7 +34,7 @@ from chalicelib.domain.spaces import (
 from chalicelib.domain.users import validate_user_id
 from chalicelib.domain import room_events as ev
 from chalicelib.ports import Participant, Refused
-from chalicelib.services import room_events
+from chalicelib.services import recording, room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -45,12 +46,16 @@ def _new_participant_id() -> str:
     return new_participant_id()
 
 
-def _media(deps: Deps, stage: StageInfo, user_id: str, participant_id: str, role: str) -> dict:
+def _media(
+    deps: Deps, stage: StageInfo, user_id: str, participant_id: str, role: str, *, publish: bool | None = None
+) -> dict:
+    """`publish`: override the role's right (a co-host of a recorded Space who has not consented
+    listens until they do)."""
     token = deps.tokens.mint(
         stage,
         participant_id=participant_id,
         user_id=user_id,
-        publish=role in PUBLISHING_ROLES,
+        publish=role in PUBLISHING_ROLES if publish is None else publish,
         now=deps.clock.now(),
         attributes={"user_id": user_id, "role": role},
     )
@@ -70,15 +75,19 @@ def _live_stage(space: Space) -> StageInfo:
     return space.stage
 
 
-def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
+def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
+    """`body` may carry `{"recording_consent": true}`: a co-host of a recorded Space consents to
+    being recorded, and only then gets PUBLISH."""
+    consent = validate_consent(body)
     cached = deps.media_cache.get(space_id)
     known: Participant | None = None
     space: Space | None = None
     if cached is None:
         space, known = deps.spaces.get_with_participant(space_id, user_id)
-        cached = (_live_stage(space), space.creator_id, space.access)
+        # Whether it records cannot change while live: cached with the stage.
+        cached = (_live_stage(space), space.creator_id, space.access, space.recording)
         deps.media_cache.put(space_id, cached)
-    stage, creator_id, access = cached
+    stage, creator_id, access, recorded = cached
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
     # A ticket or subscription is checked inside the join's own transaction. Warm, the Space is
@@ -115,15 +124,23 @@ def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
     role = outcome.participant.role
     if outcome.newly_connected:
         deps.telemetry.count("ListenerJoined" if role == LISTENER else "SpeakerJoined")
-    return {
+    # Recording consent: the host gave it by turning recording on, speakers when accepting; only
+    # co-hosts (named by the host) may be on stage without it (one read, for a handful of people).
+    publish = None
+    if role == COHOST and recorded:
+        publish = recording.cohost_may_publish(deps, space, space_id, user_id, consent)
+    joined = {
         "space_id": space_id,
         "role": role,
-        "media": _media(deps, stage, user_id, outcome.participant.participant_id or participant_id, role),
+        "media": _media(deps, stage, user_id, outcome.participant.participant_id or participant_id, role, publish=publish),
         # Presence: call join again within this many seconds to keep being counted.
         "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
         # Where room events come from; no call made here (chat tokens: POST .../events/token).
         "events": room_events.join_events(deps, space_id),
     }
+    if publish is False:
+        joined["recording_consent_required"] = True
+    return joined
 
 
 def _pass_kind(access: str) -> str | None:
@@ -194,6 +211,7 @@ def participants(deps: Deps, user_id: str, space_id: str) -> dict:
         "muted_user_ids": sorted(space.muted),
         "participant_count": space.participant_count,
         "listener_count": max(space.participant_count - space.on_stage_count, 0),
+        "recording": space.recording,
         "speaker_requests": {"count": len(requests)},
         "me": _my_standing(deps, space, user_id, requests),
     }
@@ -279,7 +297,9 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
     }
 
 
-def accept_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
+def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
+    """In a recorded Space the body must carry `{"recording_consent": true}` (stored with its
+    time, in the same write that puts the user on stage); else 422 and no token."""
     space = deps.spaces.get(space_id, with_count=False)
     stage = _live_stage(space)
     if space.role_of(user_id) == SPEAKER:
@@ -287,10 +307,16 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
         return join_space(deps, user_id, space_id)
     if user_id not in space.invited:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
+    consent_at = recording.consent_for_stage(deps, space, user_id, body)
     participant_id = _new_participant_id()
     try:
         deps.spaces.accept_invitation(
-            space_id, user_id, participant_id, deps.clock.now(), max_on_stage=deps.settings.max_on_stage
+            space_id,
+            user_id,
+            participant_id,
+            deps.clock.now(),
+            max_on_stage=deps.settings.max_on_stage,
+            consent_at=consent_at,
         )
     except Refused as exc:
         if exc.part == "participant":
@@ -299,15 +325,21 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
         require_live(current)
         if user_id not in current.invited:
             raise Conflict("you have no invitation to speak in this Space", code="no_invitation") from exc
+        recording.consent_for_stage(deps, current, user_id, body)
         raise Conflict(
             f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full"
         ) from exc
     deps.telemetry.count("SpeakerAdded")
     room_events.emit(deps, space, ev.SPEAKER_ADDED, user_id=user_id)
+    if consent_at is not None:
+        deps.telemetry.count("RecordingConsentGiven")
     return {
         "space_id": space_id,
         "role": SPEAKER,
         "media": _media(deps, stage, user_id, participant_id, SPEAKER),
+        # JoinResponse (openapi.yaml) requires it: the speaker keeps heartbeating by joining.
+        "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
+        "recording": space.recording,
     }
 
 

@@ -15,7 +15,9 @@ person (a Space is reused only by cells after a read or a 401/403 refusal, which
 more plain listener, so that acting on it never means acting on oneself. `given` is one more step
 the host or a participant takes before the cell's request: `invite:listener` (the host invites the
 listener on stage), `raise:listener` (the listener raises a hand), `mute:speaker` (the host mutes
-the speaker), `device:listener` (the listener registers a phone for pushes; `{device_id}` is it).
+the speaker), `device:listener` (the listener registers a phone for pushes; `{device_id}` is it),
+`recorded:ended` (the Space is built recorded, everyone on stage consenting, and then ended, so its
+replay is available: a public Space's replay is for everyone but removed and blocked users).
 
 A `-` in an actor's column is a cell not asserted yet (reported, waiting for a fix).
 
@@ -84,6 +86,11 @@ GET    /me/tickets                                       | -        | -         
 POST   /users/{user_id}/subscription                     | host     | -               | 401       | 201      | 201      | 201     | 201    | 422  | 201     | 201
 DELETE /users/{user_id}/subscription                     | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
 POST   /webhooks/payments                                | -        | -               | 400       | 400      | 400      | 400     | 400    | 400  | 400     | 400
+POST   /spaces/{space_id}/captions                       | -        | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403
+GET    /spaces/{space_id}/captions                       | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
+GET    /spaces/{space_id}/replay                         | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
+DELETE /spaces/{space_id}/replay                         | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
+GET    /spaces/{space_id}/replay/captions                | -        | recorded:ended  | 401       | 409      | 409      | 409     | 409    | 409  | 403     | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -96,6 +103,7 @@ BODIES = {
     ("POST", "/webhooks/payments"): {"id": "evt_unsigned", "type": "payment_intent.succeeded"},
     ("POST", "/spaces/{space_id}/reactions"): {"emoji": "👏"},
     ("POST", "/local/sign-in"): {"user_id": "matrix-visitor"},
+    ("POST", "/spaces/{space_id}/captions"): {"text": "hello", "language": "en", "start_ms": 0, "end_ms": 900},
 }
 
 
@@ -149,11 +157,12 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
     from chalicelib.services import spaces as space_service
     from chalicelib.services import stage
 
-    space_id = space_service.create_space(deps, host, {"title": "Matrix"}).id
+    recorded = given == "recorded:ended"
+    space_id = space_service.create_space(deps, host, {"title": "Matrix", "recording": recorded}).id
     for user in (host, people["listener"], people["speaker"], people["cohost"], people["removed"], people["audience"]):
         stage.join_space(deps, user, space_id)
     stage.add_speaker(deps, host, space_id, {"user_id": people["speaker"]})
-    stage.accept_invitation(deps, people["speaker"], space_id)
+    stage.accept_invitation(deps, people["speaker"], space_id, {"recording_consent": True})
     stage.add_cohost(deps, host, space_id, {"user_id": people["cohost"]})
     stage.remove_participant(deps, host, space_id, people["removed"])
     from chalicelib.services import users as user_service
@@ -171,6 +180,8 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
             stage.raise_hand(deps, people[role], space_id)
         elif action == "mute":
             stage.mute(deps, host, space_id, people[role])
+        elif action == "recorded":
+            space_service.end_space(deps, host, space_id)
         else:
             raise AssertionError(f"unknown given step {given!r}")
     return space_id, made

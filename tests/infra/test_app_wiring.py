@@ -118,3 +118,8 @@ def test_no_resource_for_features_that_do_not_exist_yet(templates, stage):
     # bucket is the web client's (tests/infra/test_web.py).
     assert not types & {"AWS::IVSChat::LoggingConfiguration", "AWS::IVSChat::Room"}
     assert len(resources_of(templates[stage], "AWS::S3::Bucket")) == 1
+    types = [r["Type"] for r in templates[stage]["Resources"].values()]
+    # IVS Chat logging (issue 5), web hosting (issue 9). The one bucket is the recordings bucket
+    # (issue 6, tests/infra/test_recordings.py); web hosting would add another.
+    assert not set(types) & {"AWS::IVSChat::LoggingConfiguration", "AWS::IVSChat::Room", "AWS::CloudFront::Distribution"}
+    assert types.count("AWS::S3::Bucket") == 1

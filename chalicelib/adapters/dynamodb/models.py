@@ -137,6 +137,18 @@ class MediaReleasePendingIndex(GlobalSecondaryIndex):
     space_id = UnicodeAttribute(range_key=True)
 
 
+class RecordingPendingIndex(GlobalSecondaryIndex):
+    """Sparse: ended recorded Spaces whose replay has not landed yet or whose transcription runs
+    carry `recording_pending`; the landing job Queries it (never a Scan)."""
+
+    class Meta:
+        index_name = "recording_pending"
+        projection = KeysOnlyProjection()
+
+    recording_pending = UnicodeAttribute(hash_key=True)
+    space_id = UnicodeAttribute(range_key=True)
+
+
 class SpaceModel(Model):
     Meta = _Meta.build("spaces")
 
@@ -179,8 +191,24 @@ class SpaceModel(Model):
     tickets_refunded = NumberAttribute(null=True)
     tickets_gross_cents = NumberAttribute(null=True)
 
+    # Recording (chalicelib/domain/recording.py, docs/recording.md). `consents`: user id -> when
+    # they agreed to be recorded; the rest describes the IVS composition and the replay it left.
+    consents = MapAttribute(default=dict)
+    recording_started_at = UTCDateTimeAttribute(null=True)
+    composition_arn = UnicodeAttribute(null=True)
+    recording_prefix = UnicodeAttribute(null=True)
+    recording_stopped_at = UTCDateTimeAttribute(null=True)
+    replay_state = UnicodeAttribute(null=True)
+    replay_media_key = UnicodeAttribute(null=True)
+    replay_duration_ms = NumberAttribute(null=True)
+    transcript_state = UnicodeAttribute(null=True)
+    transcription_job = UnicodeAttribute(null=True)
+    transcript_key = UnicodeAttribute(null=True)
+    recording_pending = UnicodeAttribute(null=True)
+
     by_creator = SpacesByCreatorIndex()
     media_release = MediaReleasePendingIndex()
+    recording_pending_index = RecordingPendingIndex()
 
 
 class PresenceIndex(GlobalSecondaryIndex):
@@ -456,6 +484,24 @@ class ReactionLimitModel(Model):
         return f"{space_id}#{user_id}"
 
 
+class CaptionModel(Model):
+    """Live caption segments of a Space, in time order: `seq` is "<start_ms, 11 digits>#<ULID>",
+    so a page of captions (and the replay's WebVTT) is one Query on the Space's key. Expire by
+    TTL with the replay they belong to."""
+
+    Meta = _Meta.build("captions")
+
+    space_id = UnicodeAttribute(hash_key=True)
+    seq = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    text = UnicodeAttribute()
+    language = UnicodeAttribute()
+    start_ms = NumberAttribute()
+    end_ms = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 class IdempotencyModel(Model):
     """The record store of Powertools idempotency (its default schema: key `id`, TTL on
     `expiration`). Declared here so the local stack, the tests and infra/ create it like the rest."""
@@ -485,6 +531,7 @@ ALL_MODELS = (
     RoomEventModel,
     ReactionLimitModel,
     IdempotencyModel,
+    CaptionModel,
 )
 
 

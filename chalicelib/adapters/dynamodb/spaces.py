@@ -21,6 +21,12 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import size
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.recording import (
+    recording_end_actions,
+    recording_info_of,
+    recording_item_fields,
+    recording_start_actions,
+)
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.adapters.dynamodb.models import (
     BlockModel,
@@ -80,6 +86,8 @@ def _to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         participant_count=participant_count,
         ticket=_ticket_offer(m),
         sales=_sales(m),
+        consents=dict(m.consents.as_dict() if m.consents else {}),
+        recording_info=recording_info_of(m),
     )
 
 
@@ -330,6 +338,7 @@ class DynamoSpaceRepository:
             invited=dict(space.invited),
             muted={},
             on_stage=1 + len(space.cohosts),
+            **recording_item_fields(space),
         )
         if space.ticket:
             item.ticket_price_cents = space.ticket.price_cents
@@ -396,6 +405,7 @@ class DynamoSpaceRepository:
                         SpaceModel.stage_events_url.set(stage.events_url),
                         SpaceModel.stage_whip_url.set(stage.whip_url),
                         *room,
+                        *recording_start_actions(space),
                     ],
                     condition=(SpaceModel.state == SCHEDULED),
                 )
@@ -425,6 +435,7 @@ class DynamoSpaceRepository:
                         SpaceModel.ended_at.set(now),
                         SpaceModel.updated_at.set(now),
                         SpaceModel.release_pending.set("1"),
+                        *recording_end_actions(space, now),
                     ],
                     condition=(SpaceModel.state == LIVE),
                 )
@@ -856,8 +867,31 @@ class DynamoSpaceRepository:
             raise
 
     def accept_invitation(
-        self, space_id: str, user_id: str, participant_id: str, now: datetime, *, max_on_stage: int
+        self,
+        space_id: str,
+        user_id: str,
+        participant_id: str,
+        now: datetime,
+        *,
+        max_on_stage: int,
+        consent_at: datetime | None = None,
     ) -> None:
+        """`consent_at`: the user consents to being recorded now. Without it, a recorded Space
+        refuses them unless they consented before (the `space` part fails)."""
+        consent_actions, consent_condition = [], (
+            (SpaceModel.recording == False)  # noqa: E712 (PynamoDB condition)
+            | SpaceModel.recording.does_not_exist()
+            | SpaceModel.consents[user_id].exists()
+        )
+        if consent_at is not None:
+            consent_actions, consent_condition = [SpaceModel.consents[user_id].set(_stamp(consent_at))], None
+        condition = (
+            (SpaceModel.state == LIVE)
+            & SpaceModel.invited[user_id].exists()
+            & (SpaceModel.on_stage < max_on_stage)
+        )
+        if consent_condition is not None:
+            condition = condition & consent_condition
         try:
             with transaction(self._connection) as tx:
                 tx.update(
@@ -868,10 +902,9 @@ class DynamoSpaceRepository:
                         SpaceModel.speakers[user_id].set(_stamp(now)),
                         SpaceModel.on_stage.add(1),
                         SpaceModel.updated_at.set(now),
+                        *consent_actions,
                     ],
-                    condition=(SpaceModel.state == LIVE)
-                    & SpaceModel.invited[user_id].exists()
-                    & (SpaceModel.on_stage < max_on_stage),
+                    condition=condition,
                 )
                 tx.update(
                     "participant",

@@ -1,0 +1,289 @@
+"""Recording, consent, replays and captions on DynamoDB.
+
+The recording and replay live on the Space item (its `SpaceModel` attributes in the "Recording"
+block); caption segments have their own table (`CaptionModel`). As elsewhere, every rule two
+requests could race on is a condition in the write:
+
+- a caption is written in one transaction with a check that its author is on stage of a live
+  Space, so a speaker demoted a moment ago cannot slip one in;
+- a co-host's consent is written only while they are a co-host of a recorded Space;
+- each replay transition (processing -> available | failed, -> deleted) is conditional on the
+  state it leaves, so the landing job and a host's delete never undo each other.
+
+The helpers at the top are what `adapters/dynamodb/spaces.py` adds to its own writes (create,
+start, end) and reads, so those stay single writes.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.models import BlockModel, CaptionModel, SpaceModel
+from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain.recording import (
+    AVAILABLE,
+    DELETED,
+    FAILED,
+    PROCESSING,
+    TRANSCRIPT_RUNNING,
+    Caption,
+    RecordingInfo,
+)
+from chalicelib.ports import Refused
+
+LIVE = "live"  # chalicelib.domain.spaces.LIVE (not imported: domain.spaces imports this module's domain)
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# ------------------------------------------------------------------ what the Space writes carry
+
+
+def recording_info_of(m: SpaceModel) -> RecordingInfo | None:
+    if not m.composition_arn and not m.replay_state:
+        return None
+    return RecordingInfo(
+        started_at=m.recording_started_at,
+        composition_arn=m.composition_arn,
+        prefix=m.recording_prefix,
+        stopped_at=m.recording_stopped_at,
+        replay_state=m.replay_state,
+        media_key=m.replay_media_key,
+        duration_ms=int(m.replay_duration_ms) if m.replay_duration_ms is not None else None,
+        transcript_state=m.transcript_state,
+        transcription_job=m.transcription_job,
+        transcript_key=m.transcript_key,
+    )
+
+
+def recording_item_fields(space) -> dict:
+    """SpaceModel attributes of a new Space: its consents, and its recording if it started live."""
+    fields: dict = {"consents": dict(space.consents)}
+    info = space.recording_info
+    if info is not None:
+        fields.update(
+            recording_started_at=info.started_at,
+            composition_arn=info.composition_arn,
+            recording_prefix=info.prefix,
+        )
+    return fields
+
+
+def recording_start_actions(space) -> list:
+    """The start transaction's part: recording as decided at the start (the host may turn it on
+    or off then), the host's consent, and the composition when one started."""
+    if not space.recording:
+        return [SpaceModel.recording.set(False)]
+    actions = [SpaceModel.recording.set(True), SpaceModel.consents.set(dict(space.consents))]
+    info = space.recording_info
+    if info is not None:
+        actions += [
+            SpaceModel.recording_started_at.set(info.started_at),
+            SpaceModel.composition_arn.set(info.composition_arn),
+        ]
+        if info.prefix:
+            actions.append(SpaceModel.recording_prefix.set(info.prefix))
+    return actions
+
+
+def recording_end_actions(space, now: datetime) -> list:
+    """The end transaction's part: a recorded Space's replay starts processing, and the landing
+    job will find it on the sparse `recording_pending` index."""
+    if not space.recording or space.recording_info is None or not space.recording_info.composition_arn:
+        return []
+    return [
+        SpaceModel.recording_stopped_at.set(now),
+        SpaceModel.replay_state.set(PROCESSING),
+        SpaceModel.recording_pending.set("1"),
+    ]
+
+
+def _to_caption(m: CaptionModel) -> Caption:
+    return Caption(
+        space_id=m.space_id,
+        seq=m.seq,
+        user_id=m.user_id,
+        text=m.text,
+        language=m.language,
+        start_ms=int(m.start_ms),
+        end_ms=int(m.end_ms),
+        created_at=m.created_at,
+    )
+
+
+class DynamoRecordingRepository:
+    def __init__(self, connection=None):
+        self._connection = connection or SpaceModel._get_connection().connection
+
+    # ------------------------------------------------------------------ captions
+
+    def add_caption(self, caption: Caption, *, expires_at: datetime) -> None:
+        """Store a segment, on condition its author is on stage of the live Space.
+        Refused("space") when they are not (or the Space is not live)."""
+        user_id = caption.user_id
+        try:
+            with transaction(self._connection) as tx:
+                tx.save(
+                    "caption",
+                    CaptionModel(
+                        caption.space_id,
+                        caption.seq,
+                        user_id=user_id,
+                        text=caption.text,
+                        language=caption.language,
+                        start_ms=caption.start_ms,
+                        end_ms=caption.end_ms,
+                        created_at=caption.created_at,
+                        expires_at=expires_at,
+                    ),
+                    condition=CaptionModel.seq.does_not_exist(),
+                )
+                tx.check(
+                    "space",
+                    SpaceModel,
+                    caption.space_id,
+                    condition=(SpaceModel.state == LIVE)
+                    & (
+                        (SpaceModel.creator_id == user_id)
+                        | SpaceModel.cohosts[user_id].exists()
+                        | SpaceModel.speakers[user_id].exists()
+                    ),
+                )
+        except ConditionsFailed as exc:
+            raise Refused("space" if "space" in exc else "caption") from exc
+
+    def captions_page(self, space_id: str, *, limit: int, after: str | None) -> tuple[list[Caption], str | None]:
+        """Up to `limit` segments after the `after` sort key, in order, and the key to continue
+        from (None on the last page: one more item is read to know)."""
+        condition = CaptionModel.seq > after if after else None
+        try:
+            items = list(CaptionModel.query(space_id, condition, limit=limit + 1, page_size=limit + 1))
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        page = [_to_caption(m) for m in items[:limit]]
+        return page, (page[-1].seq if len(items) > limit else None)
+
+    def has_captions(self, space_id: str) -> bool:
+        try:
+            return any(True for _ in CaptionModel.query(space_id, limit=1, attributes_to_get=["seq"]))
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def all_captions(self, space_id: str, max_items: int = 50_000) -> list[Caption]:
+        try:
+            return [_to_caption(m) for m in CaptionModel.query(space_id, limit=max_items, page_size=1000)]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    # ------------------------------------------------------------------ consent
+
+    def record_consent(self, space_id: str, user_id: str, now: datetime) -> None:
+        """A co-host consents to being recorded. Refused("space") unless they are a co-host of a
+        live, recorded Space."""
+        self._update(
+            space_id,
+            [SpaceModel.consents[user_id].set(_stamp(now))],
+            (SpaceModel.state == LIVE) & (SpaceModel.recording == True) & SpaceModel.cohosts[user_id].exists(),  # noqa: E712
+        )
+
+    # ------------------------------------------------------------------ the replay
+
+    def set_prefix(self, space_id: str, prefix: str) -> None:
+        self._update(space_id, [SpaceModel.recording_prefix.set(prefix)], SpaceModel.space_id.exists())
+
+    def pending(self, limit: int = 50) -> list[str]:
+        """Recorded Spaces whose replay has not landed or whose transcription runs (a Query on
+        the sparse index)."""
+        try:
+            return [m.space_id for m in SpaceModel.recording_pending_index.query("1", limit=limit)]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def land(
+        self,
+        space_id: str,
+        *,
+        media_key: str,
+        duration_ms: int | None,
+        prefix: str,
+        transcript_state: str,
+        transcription_job: str | None = None,
+        transcript_key: str | None = None,
+    ) -> bool:
+        """processing -> available. Stays on the pending index while a transcription runs.
+        False when the replay is no longer processing (deleted meanwhile)."""
+        actions = [
+            SpaceModel.replay_state.set(AVAILABLE),
+            SpaceModel.replay_media_key.set(media_key),
+            SpaceModel.recording_prefix.set(prefix),
+            SpaceModel.transcript_state.set(transcript_state),
+        ]
+        if duration_ms is not None:
+            actions.append(SpaceModel.replay_duration_ms.set(duration_ms))
+        if transcription_job:
+            actions.append(SpaceModel.transcription_job.set(transcription_job))
+        if transcript_key:
+            actions.append(SpaceModel.transcript_key.set(transcript_key))
+        if transcript_state != TRANSCRIPT_RUNNING:
+            actions.append(SpaceModel.recording_pending.remove())
+        return self._transition(space_id, actions, SpaceModel.replay_state == PROCESSING)
+
+    def finish_transcript(self, space_id: str, *, state: str, transcript_key: str | None) -> bool:
+        """A transcription ended (ready or failed); the Space leaves the pending index."""
+        actions = [SpaceModel.transcript_state.set(state), SpaceModel.recording_pending.remove()]
+        if transcript_key:
+            actions.append(SpaceModel.transcript_key.set(transcript_key))
+        return self._transition(space_id, actions, SpaceModel.transcript_state == TRANSCRIPT_RUNNING)
+
+    def fail(self, space_id: str) -> bool:
+        """processing -> failed: no recording appeared in time."""
+        return self._transition(
+            space_id,
+            [SpaceModel.replay_state.set(FAILED), SpaceModel.recording_pending.remove()],
+            SpaceModel.replay_state == PROCESSING,
+        )
+
+    def drop_pending(self, space_id: str) -> None:
+        """Leave the pending index (a Space the job can do nothing more for)."""
+        self._update(space_id, [SpaceModel.recording_pending.remove()], SpaceModel.space_id.exists())
+
+    def delete_replay(self, space_id: str) -> bool:
+        """-> deleted. False when it already was."""
+        return self._transition(
+            space_id,
+            [SpaceModel.replay_state.set(DELETED), SpaceModel.recording_pending.remove()],
+            SpaceModel.replay_state.exists() & (SpaceModel.replay_state != DELETED),
+        )
+
+    # ------------------------------------------------------------------ the audience
+
+    def is_blocked(self, host_id: str, user_id: str) -> bool:
+        try:
+            BlockModel.get(BlockModel.pair_for(host_id, user_id), attributes_to_get=["pair"])
+            return True
+        except DoesNotExist:
+            return False
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    # ------------------------------------------------------------------ helpers
+
+    def _transition(self, space_id: str, actions: list, condition) -> bool:
+        try:
+            self._update(space_id, actions, condition)
+        except Refused:
+            return False
+        return True
+
+    @staticmethod
+    def _update(space_id: str, actions: list, condition) -> None:
+        try:
+            SpaceModel(space_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Refused("space") from exc
+            raise dependency_failure(exc) from exc

@@ -1,0 +1,101 @@
+"""ReplayStorePort over the recordings bucket (S3): presigned replay URLs, the recordings IVS
+leaves there, the replays' WebVTT files, deletion.
+
+The boto3 S3 client is injected (bootstrap builds it once per container, SigV4). Failures are
+translated by error code: a missing object is None, every other error (and no answer at all) is
+`DependencyFailed(code="storage_unavailable")`.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
+from chalicelib.ports import PresignedUrl
+
+STORAGE_UNAVAILABLE = "storage_unavailable"
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+# SigV4 presigned URLs live at most 7 days (S3's limit).
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+
+
+class S3Replays:
+    def __init__(self, client, *, bucket: str):
+        self._client = client
+        self.bucket = bucket
+
+    def presign_get(self, key: str, expires_in: int) -> PresignedUrl:
+        """A SigV4 GET URL. Signing makes no request; the URL's own X-Amz-Date and X-Amz-Expires
+        say until when S3 accepts it, and `expires_at` is read from them, not from a clock here."""
+        seconds = max(1, min(int(expires_in), MAX_PRESIGN_SECONDS))
+        url = self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
+        )
+        return PresignedUrl(url=url, expires_at=presigned_expiry(url))
+
+    def get_json(self, key: str) -> dict | None:
+        text = self.get_text(key)
+        if text is None:
+            return None
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
+
+    def get_text(self, key: str) -> str | None:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=key)
+            return response["Body"].read().decode("utf-8")
+        except Exception as exc:
+            if client_error_code(exc) in _MISSING:
+                return None
+            raise_unavailable("S3", "GetObject", exc, code=STORAGE_UNAVAILABLE)
+
+    def put_text(self, key: str, text: str, content_type: str) -> None:
+        try:
+            self._client.put_object(
+                Bucket=self.bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type
+            )
+        except Exception as exc:
+            raise_unavailable("S3", "PutObject", exc, code=STORAGE_UNAVAILABLE)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Every object under `prefix/` (a page of ListObjectsV2, then one DeleteObjects per page
+        of up to 1,000 keys). Deleting again finds nothing: idempotent."""
+        prefix = prefix.strip("/") + "/"
+        deleted, token = 0, None
+        while True:
+            params = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
+            if token:
+                params["ContinuationToken"] = token
+            try:
+                page = self._client.list_objects_v2(**params)
+            except Exception as exc:
+                raise_unavailable("S3", "ListObjectsV2", exc, code=STORAGE_UNAVAILABLE)
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                try:
+                    result = self._client.delete_objects(
+                        Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+                    )
+                except Exception as exc:
+                    raise_unavailable("S3", "DeleteObjects", exc, code=STORAGE_UNAVAILABLE)
+                if result.get("Errors"):
+                    from chalicelib.domain.errors import DependencyFailed
+
+                    raise DependencyFailed(
+                        f"S3 DeleteObjects left {len(result['Errors'])} objects", code=STORAGE_UNAVAILABLE
+                    )
+                deleted += len(keys)
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return deleted
+
+
+def presigned_expiry(url: str) -> datetime:
+    """When a SigV4 presigned URL stops being accepted: X-Amz-Date + X-Amz-Expires."""
+    query = parse_qs(urlsplit(url).query)
+    signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    return signed_at + timedelta(seconds=int(query["X-Amz-Expires"][0]))

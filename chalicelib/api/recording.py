@@ -1,0 +1,46 @@
+"""Replays and captions of a Space (docs/recording.md)."""
+from chalice import Blueprint, Response
+
+from chalicelib import bootstrap
+from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.domain.spaces import validate_space_id
+from chalicelib.services import captions, recording
+
+bp = Blueprint(__name__)
+
+
+def _caller_and_space(space_id):
+    return current_user_id(bp.current_request), validate_space_id(space_id)
+
+
+@bp.route("/spaces/{space_id}/replay", methods=["GET"])
+@endpoint()
+def get_replay(space_id):
+    return recording.get_replay(bootstrap.deps(), *_caller_and_space(space_id))
+
+
+@bp.route("/spaces/{space_id}/replay", methods=["DELETE"])
+@endpoint()
+def delete_replay(space_id):
+    return recording.delete_replay(bootstrap.deps(), *_caller_and_space(space_id))
+
+
+@bp.route("/spaces/{space_id}/replay/captions", methods=["GET"])
+@endpoint()
+def replay_captions(space_id):
+    vtt = recording.replay_captions(bootstrap.deps(), *_caller_and_space(space_id))
+    return Response(body=vtt, status_code=200, headers={"Content-Type": "text/vtt; charset=utf-8"})
+
+
+@bp.route("/spaces/{space_id}/captions", methods=["POST"])
+@endpoint()
+def post_caption(space_id):
+    body = json_body(bp.current_request)
+    return captions.post_caption(bootstrap.deps(), *_caller_and_space(space_id), body)
+
+
+@bp.route("/spaces/{space_id}/captions", methods=["GET"])
+@endpoint()
+def list_captions(space_id):
+    params = bp.current_request.query_params or {}
+    return captions.list_captions(bootstrap.deps(), *_caller_and_space(space_id), params)

@@ -1,0 +1,188 @@
+"""Recording with consent, replays and captions: the rules, with no AWS in them.
+
+A recorded Space (docs/recording.md):
+
+- the host turns recording on when creating the Space or when starting a scheduled one, and
+  consents by doing so; everyone else publishes audio only after consenting (accepting an
+  invitation with `recording_consent: true`, or a co-host joining with it). Consent is kept per
+  user with its time, on the Space;
+- while live, one IVS composition writes the stage's publishers to S3; it stops when the Space
+  ends, and the replay "lands" once IVS has written the recording's end marker;
+- a landed replay is served to the Space's own audience until `ended_at + retention`;
+- captions are segments sent live by people on stage; the replay's WebVTT is built from them, or
+  from an Amazon Transcribe job when nobody captioned.
+
+Replay states, kept on the Space item:
+
+    (live, recording)  --end-->  processing  --recording lands-->  available
+    processing --no recording after the deadline--> failed
+    processing | available --host deletes--> deleted
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.domain.errors import BadRequest, RuleViolation
+
+PROCESSING, AVAILABLE, FAILED, DELETED = "processing", "available", "failed", "deleted"
+# Captions of a replay: from the live segments, from a Transcribe job, or none yet.
+TRANSCRIPT_LIVE, TRANSCRIPT_RUNNING, TRANSCRIPT_READY, TRANSCRIPT_FAILED, TRANSCRIPT_NONE = (
+    "live",
+    "running",
+    "ready",
+    "failed",
+    "none",
+)
+
+CAPTION_MAX_TEXT = 500
+# A Space (an IVS session) lasts at most 24 hours: no caption starts later than that.
+CAPTION_MAX_OFFSET_MS = 24 * 3600 * 1000
+# BCP 47 as the apps send it: a 2-3 letter language, then optional script / region / variant
+# subtags ("en", "en-US", "zh-Hant-TW", "es-419").
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8})*$")
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """What the Space item keeps of its recording and replay."""
+
+    started_at: datetime | None = None
+    composition_arn: str | None = None
+    # Where IVS writes the recording in the bucket; learned from the composition (at start, or
+    # just before it is stopped).
+    prefix: str | None = None
+    stopped_at: datetime | None = None
+    replay_state: str | None = None  # None while recording; then PROCESSING, AVAILABLE ...
+    media_key: str | None = None  # the object a replay URL points at
+    duration_ms: int | None = None
+    transcript_state: str | None = None
+    transcription_job: str | None = None
+    transcript_key: str | None = None  # the replay's WebVTT in the bucket
+
+
+@dataclass(frozen=True)
+class Caption:
+    space_id: str
+    seq: str  # the sort key: "<start_ms, 11 digits>#<ULID>", so segments read back in time order
+    user_id: str
+    text: str
+    language: str
+    start_ms: int
+    end_ms: int
+    created_at: datetime
+
+    @property
+    def caption_id(self) -> str:
+        return self.seq.split("#", 1)[1]
+
+
+def caption_seq(start_ms: int, ulid: str) -> str:
+    return f"{start_ms:011d}#{ulid}"
+
+
+def validate_consent(body: dict | None) -> bool:
+    """`recording_consent` of an accept or join body: absent means no."""
+    value = (body or {}).get("recording_consent", False)
+    if not isinstance(value, bool):
+        raise BadRequest("recording_consent must be true or false", code="invalid_recording_consent")
+    return value
+
+
+def consent_required(space_id: str) -> RuleViolation:
+    return RuleViolation(
+        f"Space {space_id} is recorded: coming on stage needs your consent; send "
+        '{"recording_consent": true} to be recorded',
+        code="recording_consent_required",
+        details={"recording": True},
+    )
+
+
+def validate_start_body(body: dict | None) -> bool | None:
+    """`POST /start`'s optional body: `{"recording": true|false}` turns recording on or off at the
+    start; None keeps what the Space was created with."""
+    body = body or {}
+    unknown = set(body) - {"recording"}
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}; start accepts recording", code="invalid_body")
+    if "recording" not in body:
+        return None
+    if not isinstance(body["recording"], bool):
+        raise BadRequest("recording must be true or false", code="invalid_recording")
+    return body["recording"]
+
+
+def validate_caption(body: dict) -> tuple[str, str, int, int]:
+    """(text, language, start_ms, end_ms) of a caption segment."""
+    unknown = set(body) - {"text", "language", "start_ms", "end_ms"}
+    if unknown:
+        raise BadRequest(f"unknown caption fields: {', '.join(sorted(unknown))}", code="invalid_caption")
+    text, language = body.get("text"), body.get("language")
+    start_ms, end_ms = body.get("start_ms"), body.get("end_ms")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("text is required: 1 to 500 characters", code="invalid_caption")
+    text = " ".join(text.split())  # one line: WebVTT cue text must not carry a blank line
+    if len(text) > CAPTION_MAX_TEXT:
+        raise RuleViolation(f"a caption is at most {CAPTION_MAX_TEXT} characters", code="caption_too_long")
+    if not isinstance(language, str) or not _LANGUAGE.match(language):
+        raise BadRequest('language must be a BCP 47 tag such as "en" or "en-US"', code="invalid_language")
+    for name, value in (("start_ms", start_ms), ("end_ms", end_ms)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_caption")
+    if end_ms < start_ms:
+        raise RuleViolation("end_ms must not be before start_ms", code="caption_ends_before_start")
+    if end_ms > CAPTION_MAX_OFFSET_MS:
+        raise RuleViolation("captions are offsets within a Space's 24 hours", code="caption_out_of_range")
+    return text, language, start_ms, end_ms
+
+
+def available_until(ended_at: datetime | None, retention_days: int) -> datetime | None:
+    """Until when a replay is served. Computed from the end on every read, so an expired replay
+    is gone from the API at once (S3's lifecycle rule deletes the objects a day later)."""
+    if ended_at is None:
+        return None
+    # Whole seconds, as the API shows it: the replay is refused from the second it names.
+    return (ended_at + timedelta(days=retention_days)).replace(microsecond=0)
+
+
+# ---------------------------------------------------------------------------------- WebVTT
+
+
+def vtt_timestamp(ms: int) -> str:
+    hours, rest = divmod(int(ms), 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def _cue_text(text: str) -> str:
+    # WebVTT cue payloads escape &, < and > ("-->" cannot appear once ">" is escaped).
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def build_webvtt(captions: list[Caption]) -> str:
+    """A WebVTT file of caption segments, in time order, one cue per segment. A cue's end is
+    moved past its start when both are equal (WebVTT wants end > start)."""
+    lines = ["WEBVTT", ""]
+    for index, caption in enumerate(sorted(captions, key=lambda c: c.seq), start=1):
+        end_ms = max(caption.end_ms, caption.start_ms + 1)
+        lines += [
+            str(index),
+            f"{vtt_timestamp(caption.start_ms)} --> {vtt_timestamp(end_ms)}",
+            f"<v {_cue_text(caption.user_id)}>{_cue_text(caption.text)}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def parse_recording_end(document: dict, prefix: str) -> tuple[str, int | None]:
+    """(media key, duration ms) from the `events/recording-ended.json` IVS writes when a recording
+    is complete. The fields read (`media.hls.path`, `.playlist`, `.duration_ms`) are those of IVS
+    recording metadata; anything missing falls back to the documented default layout."""
+    hls = ((document or {}).get("media") or {}).get("hls") or {}
+    path = str(hls.get("path") or "media/hls").strip("/")
+    playlist = str(hls.get("playlist") or "multivariant.m3u8")
+    duration = hls.get("duration_ms")
+    duration_ms = int(duration) if isinstance(duration, (int, float)) and duration >= 0 else None
+    return f"{prefix.rstrip('/')}/{path}/{playlist}", duration_ms

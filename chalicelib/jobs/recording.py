@@ -1,0 +1,14 @@
+"""Replays land when IVS has finished writing them (asynchronously, after the Space ended), and
+their transcriptions are followed to the end: one scheduled job over the sparse
+`recording_pending` index. The local worker of `make run` runs the same function."""
+from chalice import Blueprint
+
+from chalicelib.jobs.media import _run
+from chalicelib.services.recording import land_recordings
+
+bp = Blueprint(__name__)
+
+
+@bp.schedule("rate(1 minute)", name="land_recordings")
+def land(event):
+    return _run(land_recordings, "changed")

@@ -1,0 +1,114 @@
+"""Live captions: segments sent by people on stage, stored in order, told to the room, read back
+page by page (and, once the Space ends, as its replay's WebVTT: services/recording.py)."""
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timedelta
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.config import SERVICE_NAME
+from chalicelib.domain.errors import BadRequest, Forbidden
+from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.recording import Caption, caption_seq, validate_caption
+from chalicelib.domain.spaces import PUBLISHING_ROLES, iso, require_live
+from chalicelib.ports import Refused
+from chalicelib.services.context import Deps
+from chalicelib.services.recording import _announce, require_audience
+
+logger = Logger(child=True, service=SERVICE_NAME)
+
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+
+
+def caption_view(caption: Caption) -> dict:
+    return {
+        "id": caption.caption_id,
+        "space_id": caption.space_id,
+        "user_id": caption.user_id,
+        "text": caption.text,
+        "language": caption.language,
+        "start_ms": caption.start_ms,
+        "end_ms": caption.end_ms,
+        "created_at": iso(caption.created_at),
+    }
+
+
+def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
+    """Only someone on stage of a live Space captions. The write itself checks it (a speaker
+    demoted meanwhile is refused), then the room is told (event `caption`)."""
+    text, language, start_ms, end_ms = validate_caption(body)
+    space = deps.spaces.get(space_id, with_count=False)
+    require_live(space)
+    if space.role_of(user_id) not in PUBLISHING_ROLES:
+        raise Forbidden("only the host, co-hosts and speakers can send captions", code="not_on_stage")
+    now = deps.clock.now()
+    caption = Caption(
+        space_id=space_id,
+        seq=caption_seq(start_ms, new_ulid()),
+        user_id=user_id,
+        text=text,
+        language=language,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        created_at=now,
+    )
+    # Kept as long as the replay they caption (a Space lasts at most a day), then TTL.
+    expires_at = now + timedelta(days=deps.settings.replay_retention_days + 2)
+    try:
+        deps.recordings.add_caption(caption, expires_at=expires_at)
+    except Refused as exc:
+        current = deps.spaces.get(space_id, with_count=False)
+        require_live(current)
+        raise Forbidden("you are no longer on stage", code="not_on_stage") from exc
+    view = caption_view(caption)
+    _announce(deps, space, "caption", **{k: v for k, v in view.items() if k != "space_id"})
+    deps.telemetry.count("CaptionPosted")
+    return view
+
+
+def list_captions(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
+    """Segments in time order, `limit` at a time; `after` (or `cursor`) is the previous page's
+    `next_cursor`. Anyone allowed into the Space may read, in any state."""
+    limit = _limit(params.get("limit"))
+    after = _decode_cursor(params.get("after") or params.get("cursor"))
+    space = deps.spaces.get(space_id, with_count=False)
+    require_audience(deps, space, user_id)
+    captions, last = deps.recordings.captions_page(space_id, limit=limit, after=after)
+    return {
+        "space_id": space_id,
+        "captions": [caption_view(c) for c in captions],
+        "next_cursor": _encode_cursor(last),
+    }
+
+
+def _limit(raw) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}", code="invalid_limit")
+    return value
+
+
+def _encode_cursor(seq: str | None) -> str | None:
+    if seq is None:
+        return None
+    return base64.urlsafe_b64encode(seq.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor) -> str | None:
+    if not cursor:
+        return None
+    try:
+        seq = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("cursor is not one this API returned", code="invalid_cursor") from exc
+    start, _, ulid = seq.partition("#")
+    if len(start) != 11 or not start.isdigit() or len(ulid) != 26:
+        raise BadRequest("cursor is not one this API returned", code="invalid_cursor")
+    return seq

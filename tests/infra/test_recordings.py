@@ -1,0 +1,141 @@
+"""Recording in the stack: a private, encrypted recordings bucket whose lifecycle outlasts the
+replay retention by a day, IVS's storage and encoder configurations on it, the app wired to
+them, and least-privilege grants for the API and the landing job (docs/recording.md)."""
+from __future__ import annotations
+
+import pytest
+
+from infra.stages import stage as stage_settings
+from tests.infra.helpers import as_list, flatten, ref_id, resources_of, role_of_function, statements_of_role
+
+pytestmark = pytest.mark.slow
+
+
+def _bucket(template) -> tuple[str, dict]:
+    [(logical_id, bucket)] = [
+        (k, v) for k, v in resources_of(template, "AWS::S3::Bucket").items() if k.startswith("Recordings")
+    ]
+    return logical_id, bucket
+
+
+def _grants(template, function_id) -> dict[str, list[str]]:
+    by_action: dict[str, list[str]] = {}
+    for statement in statements_of_role(template, role_of_function(template, function_id)):
+        for action in as_list(statement.get("Action", [])):
+            by_action.setdefault(action, []).extend(flatten(r) for r in as_list(statement["Resource"]))
+    return by_action
+
+
+def test_the_recordings_bucket_is_private_encrypted_and_kept(templates, stage):
+    _, bucket = _bucket(templates[stage])
+    props = bucket["Properties"]
+
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+    }
+    # SSE-S3: what IVS requires of a bucket it records into.
+    [rule] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_objects_expire_one_day_after_the_replay_retention(templates, stage):
+    _, bucket = _bucket(templates[stage])
+    settings = stage_settings(stage)
+
+    [rule] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == settings.replay_retention_days + 1 == 31
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert "Prefix" not in rule and "Filter" not in rule, "every object of the bucket"
+
+
+def test_the_stack_leaves_the_bucket_policy_to_ivs(templates, stage):
+    bucket_id, _ = _bucket(templates[stage])
+
+    policies = [
+        p for p in resources_of(templates[stage], "AWS::S3::BucketPolicy").values()
+        if ref_id(p["Properties"]["Bucket"]) == bucket_id
+    ]
+
+    assert policies == [], "IVS adds its own statement when the storage configuration is created"
+
+
+def test_ivs_records_into_the_bucket_with_a_small_encoder(templates, stage):
+    template = templates[stage]
+    bucket_id, _ = _bucket(template)
+    [storage] = resources_of(template, "AWS::IVS::StorageConfiguration").values()
+    [encoder] = resources_of(template, "AWS::IVS::EncoderConfiguration").values()
+
+    assert ref_id(storage["Properties"]["S3"]["BucketName"]) == bucket_id
+    assert storage["Properties"]["Name"] == f"spaces-{stage}-recordings"
+    assert encoder["Properties"]["Video"] == {"Width": 640, "Height": 360, "Framerate": 15, "Bitrate": 500000}
+
+
+def test_every_function_knows_the_bucket_the_configurations_and_the_retention(templates, stage):
+    template = templates[stage]
+    bucket_id, _ = _bucket(template)
+    ids = {
+        resource["Type"]: logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] in ("AWS::IVS::StorageConfiguration", "AWS::IVS::EncoderConfiguration")
+    }
+    for function in resources_of(template, "AWS::Serverless::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert ref_id(variables["SPACES_RECORDINGS_BUCKET"]) == bucket_id
+        assert ref_id(variables["SPACES_IVS_STORAGE_CONFIGURATION_ARN"]) == ids["AWS::IVS::StorageConfiguration"]
+        assert ref_id(variables["SPACES_IVS_ENCODER_CONFIGURATION_ARN"]) == ids["AWS::IVS::EncoderConfiguration"]
+        assert variables["SPACES_REPLAY_RETENTION_DAYS"] == "30"
+
+
+def test_the_api_may_record_serve_and_delete_replays_and_no_more(templates, stage):
+    template = templates[stage]
+    bucket_id, _ = _bucket(template)
+    grants = _grants(template, "APIHandler")
+
+    for action in ("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition"):
+        assert sorted(grants[action]) == sorted([
+            f"arn:<AWS::Partition>:ivs:<AWS::Region>:<AWS::AccountId>:stage/*",
+            f"arn:<AWS::Partition>:ivs:<AWS::Region>:<AWS::AccountId>:composition/*",
+            "<RecordingStorage.Arn>",
+            "<RecordingEncoder.Arn>",
+        ])
+    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        assert grants[action] == [f"<{bucket_id}.Arn>/*"]
+    assert grants["s3:ListBucket"] == [f"<{bucket_id}.Arn>"]
+    for action in ("transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"):
+        assert grants[action] == [
+            f"arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/spaces-{stage}-*"
+        ]
+    assert not any(a.startswith("s3:") and a not in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket") for a in grants)
+
+
+def test_the_landing_job_runs_every_minute_with_only_what_it_needs(templates, stage):
+    template = templates[stage]
+    bucket_id, _ = _bucket(template)
+    function = resources_of(template, "AWS::Serverless::Function")["LandRecordings"]
+    grants = _grants(template, "LandRecordings")
+
+    [event] = function["Properties"]["Events"].values()
+    assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == "rate(1 minute)"
+    assert grants["s3:GetObject"] == grants["s3:PutObject"] == [f"<{bucket_id}.Arn>/*"]
+    assert "s3:DeleteObject" not in grants and "s3:ListBucket" not in grants
+    assert not any(a.startswith("ivs:") for a in grants)
+    tables = {
+        template["Resources"][ref_id(r) or ref_id(r["Fn::Join"][1][0])]["Properties"]["TableName"]
+        for s in statements_of_role(template, role_of_function(template, "LandRecordings"))
+        if any(a == "dynamodb:PutItem" for a in as_list(s["Action"]))
+        for r in as_list(s["Resource"])
+    }
+    assert tables == {f"spaces-{stage}-spaces"}
+
+
+def test_workers_other_than_the_landing_job_cannot_touch_recordings(templates, stage):
+    template = templates[stage]
+    for function_id in resources_of(template, "AWS::Serverless::Function"):
+        if function_id in ("APIHandler", "LandRecordings"):
+            continue
+        grants = _grants(template, function_id)
+        assert not any(a.startswith(("s3:", "transcribe:")) or "Composition" in a for a in grants), function_id

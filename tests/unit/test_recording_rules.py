@@ -1,0 +1,122 @@
+"""The rules of recording, captions and replays (chalicelib/domain/recording.py): no AWS, no I/O."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.domain.errors import BadRequest, RuleViolation
+from chalicelib.domain.recording import (
+    Caption,
+    available_until,
+    build_webvtt,
+    caption_seq,
+    parse_recording_end,
+    validate_caption,
+    validate_consent,
+    validate_start_body,
+    vtt_timestamp,
+)
+from tests.support import webvtt
+
+T0 = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+ULID = "01JD2Z6R9V3M8K4T5N7Q1W2E3R"
+
+
+def segment(start, end, text="hi", user="alice", ulid=ULID):
+    return Caption("sp1", caption_seq(start, ulid), user, text, "en", start, end, T0)
+
+
+@pytest.mark.parametrize("ms, text", [(0, "00:00:00.000"), (1, "00:00:00.001"), (61_001, "00:01:01.001"),
+                                      (3_600_000, "01:00:00.000"), (86_399_999, "23:59:59.999")])
+def test_webvtt_timestamps(ms, text):
+    assert vtt_timestamp(ms) == text
+
+
+def test_a_webvtt_file_has_one_cue_per_segment_in_time_order_and_reads_back():
+    segments = [segment(5000, 6000, "second", ulid="01JD2Z6R9V3M8K4T5N7Q1W2E3S"), segment(0, 1500, "first")]
+
+    cues = webvtt.parse(build_webvtt(segments))
+
+    assert [(c.identifier, c.start_ms, c.end_ms, c.text, c.voice) for c in cues] == [
+        ("1", 0, 1500, "first", "alice"),
+        ("2", 5000, 6000, "second", "alice"),
+    ]
+
+
+def test_cue_text_that_looks_like_markup_or_a_timing_line_is_escaped():
+    document = build_webvtt([segment(0, 10, "a --> b <i>not italic</i> & more", user="<bob>")])
+
+    [cue] = webvtt.parse(document)
+
+    assert cue.text == "a --> b <i>not italic</i> & more" and cue.voice == "<bob>"
+    assert "-->" not in document.split("\n")[4]
+
+
+def test_a_segment_of_no_duration_still_makes_a_valid_cue():
+    [cue] = webvtt.parse(build_webvtt([segment(2000, 2000)]))
+
+    assert (cue.start_ms, cue.end_ms) == (2000, 2001)
+
+
+def test_no_segments_is_an_empty_but_valid_file():
+    assert webvtt.parse(build_webvtt([])) == []
+
+
+def test_sort_keys_order_segments_by_start_then_arrival():
+    keys = [caption_seq(10, "01B"), caption_seq(9, "01C"), caption_seq(10, "01A"), caption_seq(100_000, "01A")]
+
+    assert sorted(keys) == [caption_seq(9, "01C"), caption_seq(10, "01A"), caption_seq(10, "01B"), caption_seq(100_000, "01A")]
+
+
+@pytest.mark.parametrize("language", ["en", "en-US", "pt-BR", "zh-Hant-TW", "es-419", "yue"])
+def test_bcp47_languages_are_accepted(language):
+    assert validate_caption({"text": "x", "language": language, "start_ms": 0, "end_ms": 1})[1] == language
+
+
+@pytest.mark.parametrize("language", ["", "e", "english", "en_US", "en-", "12", None, 5])
+def test_other_languages_are_refused(language):
+    with pytest.raises(BadRequest):
+        validate_caption({"text": "x", "language": language, "start_ms": 0, "end_ms": 1})
+
+
+def test_caption_text_is_collapsed_to_one_line_before_its_length_is_checked():
+    text, *_ = validate_caption({"text": "  two\n\nlines  ", "language": "en", "start_ms": 0, "end_ms": 1})
+    assert text == "two lines"
+    assert len(validate_caption({"text": "a \n " * 200, "language": "en", "start_ms": 0, "end_ms": 1})[0]) == 399
+    with pytest.raises(RuleViolation):
+        validate_caption({"text": "ab" * 251, "language": "en", "start_ms": 0, "end_ms": 1})
+
+
+@pytest.mark.parametrize("body, expected", [(None, False), ({}, False), ({"recording_consent": True}, True),
+                                            ({"recording_consent": False}, False)])
+def test_consent_is_an_explicit_true(body, expected):
+    assert validate_consent(body) is expected
+
+
+@pytest.mark.parametrize("value", ["true", 1, None, []])
+def test_consent_must_be_a_boolean(value):
+    with pytest.raises(BadRequest):
+        validate_consent({"recording_consent": value})
+
+
+def test_the_start_body_turns_recording_on_off_or_leaves_it():
+    assert validate_start_body(None) is None
+    assert validate_start_body({}) is None
+    assert validate_start_body({"recording": True}) is True
+    assert validate_start_body({"recording": False}) is False
+
+
+def test_a_replay_is_available_for_the_retention_to_the_second():
+    ended = T0 + timedelta(microseconds=750_000)
+
+    assert available_until(ended, 30) == T0 + timedelta(days=30)
+    assert available_until(None, 30) is None
+
+
+def test_the_recording_end_marker_gives_the_media_key_and_duration():
+    document = {"media": {"hls": {"path": "media/hls", "playlist": "multivariant.m3u8", "duration_ms": 3_600_123}}}
+
+    assert parse_recording_end(document, "stage/session/comp/") == ("stage/session/comp/media/hls/multivariant.m3u8", 3_600_123)
+    assert parse_recording_end({}, "p") == ("p/media/hls/multivariant.m3u8", None)
+    assert parse_recording_end({"media": {"hls": {"duration_ms": "long"}}}, "p")[1] is None
