@@ -121,7 +121,7 @@ from scripts.seed import seed
 create_tables()
 if importlib.util.find_spec("scripts.local_aws") is not None:
     from scripts.local_aws import provision
-    provision()
+    provision(with_bucket=True)
 seed()
 for user_id, followers in {EXTRA_USERS!r}.items():
     DynamoUserRepository().set_follower_count(user_id, followers)
