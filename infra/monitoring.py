@@ -35,8 +35,6 @@ BUSINESS_GROUPS = (
     ("Room events", ("ReactionSent", "RoomEventFailed", "OrphanRoomDeleted")),
     ("Followers", ("UserFollowed", "UserUnfollowed")),
     (
-        "Things that went wrong",
-        ("StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown"),
         "Recording and replays",
         (
             "RecordingStarted", "RecordingStopped", "RecordingConsentGiven", "ReplayAvailable", "ReplayServed",
@@ -44,10 +42,17 @@ BUSINESS_GROUPS = (
         ),
     ),
     (
+        "Tickets and subscriptions",
+        (
+            "TicketHeld", "TicketSold", "TicketSoldOut", "TicketHoldReleased", "TicketHoldExpired", "TicketRefunded",
+            "SubscriptionStarted",
+        ),
+    ),
+    (
         "Things that went wrong",
         (
-            "StageReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown", "RecordingStopDeferred",
-            "ReplayFailed", "TranscriptFailed",
+            "StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown",
+            "RecordingStopDeferred", "ReplayFailed", "TranscriptFailed", "LatePaymentRefunded", "OrphanPaymentRefunded",
         ),
     ),
 )

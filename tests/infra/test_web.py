@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_files_bucket_is_private_encrypted_and_tls_only(cdk_templates, stage):
     template = cdk_templates[stage]
-    template.resource_count_is("AWS::S3::Bucket", 1)
+    template.resource_count_is("AWS::S3::Bucket", 2)  # this one and the recordings bucket
     template.has_resource_properties("AWS::S3::Bucket", {
         "PublicAccessBlockConfiguration": {
             "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
