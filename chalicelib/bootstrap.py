@@ -129,7 +129,13 @@ def media():
         if s.media_backend == "ivs":
             from chalicelib.adapters.ivs import IvsMedia
 
-            return IvsMedia(_boto3_client("ivs-realtime"), tags={"app": "spaces", "stage": s.stage})
+            return IvsMedia(
+                _boto3_client("ivs-realtime"),
+                tags={"app": "spaces", "stage": s.stage},
+                # Overflow channels: the low-latency API, built with the adapter (once per container).
+                channels=_boto3_client("ivs"),
+                encoder_configuration_arn=s.overflow_encoder_configuration_arn,
+            )
         from chalicelib.adapters.local_media import LocalMedia
 
         return LocalMedia(region=s.region, account_id=s.account_id)

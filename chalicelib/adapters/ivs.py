@@ -16,7 +16,7 @@ import time
 
 from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.spaces import StageInfo
+from chalicelib.domain.spaces import OverflowInfo, StageInfo
 
 MEDIA_UNAVAILABLE = "media_unavailable"
 NOT_FOUND = "ResourceNotFoundException"
@@ -25,6 +25,11 @@ NOT_FOUND = "ResourceNotFoundException"
 _NAME_FORBIDDEN = re.compile(r"[^A-Za-z0-9_-]")
 _NAME_PREFIX = "space-"
 _NAME_MAX = 128
+# Overflow channels: BASIC passes the composition's single rendition through (no transcoding to
+# pay for: the encoder configuration already fixes the quality); LOW latency keeps overflow
+# listeners a few seconds behind the stage rather than tens.
+OVERFLOW_CHANNEL_TYPE = "BASIC"
+OVERFLOW_LATENCY_MODE = "LOW"
 
 
 def stage_name_for(space_id: str) -> str:
@@ -35,10 +40,24 @@ def stage_name_for(space_id: str) -> str:
 class IvsMedia:
     """MediaPort implemented with the IVS real-time stage API."""
 
-    def __init__(self, client, *, tags: dict | None = None, clock=time.time):
+    def __init__(
+        self,
+        client,
+        *,
+        tags: dict | None = None,
+        clock=time.time,
+        channels=None,
+        encoder_configuration_arn: str = "",
+        channel_type: str = OVERFLOW_CHANNEL_TYPE,
+    ):
         self._client = client
         self._tags = dict(tags or {})
         self._clock = clock
+        # Overflow audiences (docs/overflow.md): the low-latency `ivs` client and the encoder
+        # configuration the stack creates once per deployment.
+        self._channels = channels
+        self._encoder_configuration_arn = encoder_configuration_arn
+        self._channel_type = channel_type
 
     def create_stage(self, space_id: str) -> StageInfo:
         # created_at lets the orphan sweep leave alone a stage whose Space is being written now.
@@ -87,6 +106,62 @@ class IvsMedia:
             participantId=participant_id,
             reason=reason,
         )
+
+    def start_overflow(self, space_id: str, stage_arn: str) -> OverflowInfo:
+        if self._channels is None or not self._encoder_configuration_arn:
+            raise DependencyFailed(
+                "overflow is not configured (no ivs client or encoder configuration ARN)", code=MEDIA_UNAVAILABLE
+            )
+        tags = {**self._tags, "space_id": space_id, "created_at": str(int(self._clock()))}
+        channel = self._call(
+            "CreateChannel",
+            self._channels.create_channel,
+            name=stage_name_for(space_id),
+            latencyMode=OVERFLOW_LATENCY_MODE,
+            type=self._channel_type,
+            tags=tags,
+        )["channel"]
+        try:
+            composition = self._call(
+                "StartComposition",
+                self._client.start_composition,
+                stageArn=stage_arn,
+                # The Space id: a retried request (lost answer, a second job run) never starts a
+                # second composition of the same Space.
+                idempotencyToken=space_id,
+                destinations=[
+                    {
+                        "name": "overflow",
+                        "channel": {
+                            "channelArn": channel["arn"],
+                            "encoderConfigurationArn": self._encoder_configuration_arn,
+                        },
+                    }
+                ],
+                tags=tags,
+            )["composition"]
+        except DependencyFailed:
+            try:
+                self._delete_channel(channel["arn"])
+            except DependencyFailed:
+                pass  # tagged with the Space: the orphan sweep finds it
+            raise
+        return OverflowInfo(
+            channel_arn=channel["arn"], playback_url=channel["playbackUrl"], composition_arn=composition["arn"]
+        )
+
+    def stop_overflow(self, info: OverflowInfo) -> None:
+        if info.composition_arn:
+            self._call("StopComposition", self._client.stop_composition, gone_is_ok=True, arn=info.composition_arn)
+        if info.channel_arn:
+            self._delete_channel(info.channel_arn)
+
+    def _delete_channel(self, channel_arn: str) -> None:
+        if self._channels is None:
+            raise DependencyFailed("no ivs client to delete a channel with", code=MEDIA_UNAVAILABLE)
+        # A channel still receiving the stopped composition answers ConflictException: that is a
+        # DependencyFailed, and the release job tries again later.
+        self._call("DeleteChannel", self._channels.delete_channel, gone_is_ok=True, arn=channel_arn)
 
     @staticmethod
     def _call(operation: str, method, *, gone_is_ok: bool = False, **params):
