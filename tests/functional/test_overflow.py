@@ -131,3 +131,25 @@ def test_below_the_threshold_nothing_starts(deps, host, new_user):
 
     assert started_for(deps, space.id) == []
     assert stage_service.join_space(deps, new_user(), space.id)["media"]["kind"] == "stage"
+
+
+def test_both_join_answers_match_the_documented_schema(small, host, new_user):
+    """openapi.yaml's JoinResponse describes the stage and the playback answer alike."""
+    from pathlib import Path
+
+    import yaml
+    from openapi_schema_validator import OAS30Validator
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+    schema = {**spec["components"]["schemas"]["JoinResponse"], "components": spec["components"]}
+    validator = OAS30Validator(schema)
+
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    answers = [stage_service.join_space(deps, new_user(), space.id) for _ in range(3)]
+    refresh_live_ranks(deps)
+    answers.append(stage_service.join_space(deps, new_user(), space.id))
+
+    assert [a["media"]["kind"] for a in answers] == ["stage"] * 3 + ["playback"]
+    for answer in answers:
+        validator.validate(answer)
