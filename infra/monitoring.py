@@ -33,10 +33,14 @@ BUSINESS_GROUPS = (
         ),
     ),
     ("Room events", ("ReactionSent", "RoomEventFailed", "OrphanRoomDeleted")),
+    ("Overflow audiences", ("OverflowStarted", "PlaybackListenerJoined")),
     ("Followers", ("UserFollowed", "UserUnfollowed")),
     (
         "Things that went wrong",
-        ("StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown"),
+        (
+            "StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown",
+            "OverflowStartFailed", "OverflowReleaseDeferred",
+        ),
     ),
 )
 

@@ -163,8 +163,11 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     # Everyone in the room hears the end before the room goes away.
     room_events.emit(deps, space, SPACE_ENDED, by=user_id)
     # Read again after the end: an overflow the job recorded while this request ran is on it.
-    ended = deps.spaces.get(space_id, with_count=False)
-    released = overflow.release_overflow(deps, space_id, ended.overflow or space.overflow)
+    try:
+        ended = deps.spaces.get(space_id, with_count=False)
+    except DependencyFailed:
+        ended = None  # release what the first read saw; the answer is read again below
+    released = overflow.release_overflow(deps, space_id, (ended and ended.overflow) or space.overflow)
     released = _release_stage(deps, space) & room_events.release_room(deps, space_id, space.room_arn) & released
     if (space.stage is not None or space.room_arn is not None) and released:
         try:
@@ -173,7 +176,7 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
             # The Space is ended and its stage gone; the sweeper deletes it again (idempotent)
             # and clears the flag. Not worth failing a request that did what it was asked.
             logger.warning("could not clear release_pending", space_id=space_id)
-    return ended
+    return ended if ended is not None else deps.spaces.get(space_id, with_count=False)
 
 
 def cancel_space(deps: Deps, user_id: str, space_id: str) -> Space:

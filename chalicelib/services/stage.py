@@ -135,6 +135,7 @@ def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
             if exc.part == "no_pass":
                 if space is None:
                     space, known = deps.spaces.get_with_participant(space_id, user_id)
+                    may_playback = may_playback and space.role_of(user_id) == LISTENER and user_id not in space.invited
                     if not space.needs_pass(user_id):
                         needs_pass = None
                         continue
@@ -146,6 +147,8 @@ def join_space(deps: Deps, user_id: str, space_id: str) -> dict:
     pid = outcome.participant.participant_id or participant_id
     if outcome.participant.playback and playback_url and role not in PUBLISHING_ROLES:
         media = _playback_media(playback_url, pid)
+        if outcome.newly_connected:
+            deps.telemetry.count("PlaybackListenerJoined")
     else:
         media = _media(deps, stage, user_id, pid, role)
     return {
