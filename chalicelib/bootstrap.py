@@ -134,6 +134,9 @@ def media():
                 tags={"app": "spaces", "stage": s.stage},
                 storage_configuration_arn=s.ivs_storage_configuration_arn,
                 encoder_configuration_arn=s.ivs_encoder_configuration_arn,
+                # Overflow channels: the low-latency API, built with the adapter (once per container).
+                channels=_boto3_client("ivs"),
+                overflow_encoder_configuration_arn=s.overflow_encoder_configuration_arn,
             )
         from chalicelib.adapters.local_media import LocalMedia
 

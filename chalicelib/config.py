@@ -75,6 +75,15 @@ class Settings:
     # A connected client refreshes its place (POST /join again) within this many seconds, or the
     # presence sweep (every minute) stops counting it.
     presence_timeout_seconds: int = 300
+    # Overflow audiences (docs/overflow.md): IVS lets a stage serve 10,000 subscribers by default
+    # (25,000 on request). When a live Space's count reaches `overflow_headroom_percent` of it,
+    # the overflow job composes the stage into a channel and later listeners get its playback URL.
+    stage_subscriber_capacity: int = 10_000
+    overflow_headroom_percent: int = 90
+    # The AWS::IVS::EncoderConfiguration the stack creates (its ARN); empty: overflow cannot start.
+    overflow_encoder_configuration_arn: str = ""
+    # A claim whose job run died is taken again after this long.
+    overflow_claim_lease_seconds: int = 300
 
     # Room events (IVS Chat rooms when media_backend is "ivs"; the DynamoDB event log locally).
     # Chat sessions last this long (CreateChatToken allows 1..180 minutes), then the client asks
@@ -175,6 +184,10 @@ def get_settings() -> Settings:
         media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 10),
         participant_count_shards=_int("SPACES_PARTICIPANT_COUNT_SHARDS", 10),
         presence_timeout_seconds=_int("SPACES_PRESENCE_TIMEOUT_SECONDS", 300),
+        stage_subscriber_capacity=_int("SPACES_STAGE_SUBSCRIBER_CAPACITY", 10_000),
+        overflow_headroom_percent=_int("SPACES_OVERFLOW_HEADROOM_PERCENT", 90),
+        overflow_encoder_configuration_arn=env.get("SPACES_OVERFLOW_ENCODER_CONFIGURATION_ARN", ""),
+        overflow_claim_lease_seconds=_int("SPACES_OVERFLOW_CLAIM_LEASE_SECONDS", 300),
         chat_session_minutes=_int("SPACES_CHAT_SESSION_MINUTES", 60),
         room_max_message_rate=_int("SPACES_ROOM_MAX_MESSAGE_RATE", 100),
         room_max_message_length=_int("SPACES_ROOM_MAX_MESSAGE_LENGTH", 500),

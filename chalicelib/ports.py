@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.reminders import PushMessage  # noqa: F401  (part of the push port)
-from chalicelib.domain.spaces import Space, StageInfo
+from chalicelib.domain.spaces import OverflowInfo, Space, StageInfo
 from chalicelib.domain.users import User
 
 
@@ -47,6 +47,14 @@ class MediaPort(Protocol):
 
     def list_stages(self) -> list[tuple[str, str, int]]:
         """This app's stages: (arn, space_id, created_at epoch seconds)."""
+
+    def start_overflow(self, space_id: str, stage_arn: str) -> OverflowInfo:
+        """Compose the stage into a new low-latency channel for overflow listeners (CreateChannel,
+        then StartComposition with the Space id as idempotency token). If the composition cannot
+        start, the channel is deleted again. May raise DependencyFailed."""
+
+    def stop_overflow(self, info: OverflowInfo) -> None:
+        """Stop the composition and delete the channel. Either already gone is success."""
 
     # Recording (docs/recording.md): one server-side composition of the stage's publishers,
     # written to the recordings bucket.
@@ -141,6 +149,8 @@ class Participant:
     participant_id: str | None = None
     removed: bool = False
     hand_raised_at: datetime | None = None
+    # Connected to the overflow channel (a playback URL), not to the stage.
+    playback: bool = False
 
 
 @dataclass(frozen=True)

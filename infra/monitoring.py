@@ -33,6 +33,7 @@ BUSINESS_GROUPS = (
         ),
     ),
     ("Room events", ("ReactionSent", "RoomEventFailed", "OrphanRoomDeleted")),
+    ("Overflow audiences", ("OverflowStarted", "PlaybackListenerJoined")),
     ("Followers", ("UserFollowed", "UserUnfollowed")),
     (
         "Recording and replays",
@@ -53,6 +54,7 @@ BUSINESS_GROUPS = (
         (
             "StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown",
             "RecordingStopDeferred", "ReplayFailed", "TranscriptFailed", "LatePaymentRefunded", "OrphanPaymentRefunded",
+            "OverflowStartFailed", "OverflowReleaseDeferred",
         ),
     ),
 )

@@ -44,6 +44,10 @@ class LambdaProfile:
     writes: frozenset[str] | str = frozenset()
     ivs_stage_actions: tuple[str, ...] = ()
     lists_ivs_stages: bool = False
+    # Overflow audiences (docs/overflow.md): low-latency channels (channel/*), and compositions,
+    # authorized on the composition and on the stage, channel and encoder configuration it names.
+    ivs_channel_actions: tuple[str, ...] = ()
+    ivs_composition_actions: tuple[str, ...] = ()
     ivs_chat_room_actions: tuple[str, ...] = ()  # on this stage's chat rooms (room/*)
     lists_chat_rooms: bool = False
     reads_ivs_private_key: bool = False
@@ -70,6 +74,9 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # Start creates the stage (tagged with the Space), end deletes it, removal and demotion
         # disconnect a participant. Participant tokens are minted in-process: no CreateParticipantToken.
         ivs_stage_actions=("ivs:CreateStage", "ivs:TagResource", "ivs:DeleteStage", "ivs:DisconnectParticipant"),
+        # Ending a Space stops its overflow composition and deletes its channel.
+        ivs_channel_actions=("ivs:DeleteChannel",),
+        ivs_composition_actions=("ivs:StopComposition",),
         # The Space's chat room: created (tagged) with the stage, deleted at the end, a token per
         # chat session (POST /events/token, never the join), server events, disconnecting a
         # removed user or a former co-host.
@@ -101,6 +108,8 @@ PROFILES: tuple[LambdaProfile, ...] = (
         writes=frozenset({"spaces"}),  # clears release_pending
         ivs_stage_actions=("ivs:DeleteStage",),
         ivs_chat_room_actions=("ivschat:DeleteRoom",),
+        ivs_channel_actions=("ivs:DeleteChannel",),  # overflow channels of ended Spaces
+        ivs_composition_actions=("ivs:StopComposition",),
     ),
     LambdaProfile(
         chalice_name="reconcile_rooms",
@@ -124,8 +133,12 @@ PROFILES: tuple[LambdaProfile, ...] = (
         chalice_name="refresh_live_ranks",
         logical_id="RefreshLiveRanks",
         kind="worker",
-        reads=frozenset({"discovery", "counters"}),
-        writes=frozenset({"discovery"}),
+        # Ranks from the counters; a Space near its stage's capacity is read, claimed and given
+        # its overflow (a channel, tagged, and a composition into it; undone if half-made).
+        reads=frozenset({"discovery", "counters", "spaces"}),
+        writes=frozenset({"discovery", "spaces"}),
+        ivs_channel_actions=("ivs:CreateChannel", "ivs:TagResource", "ivs:DeleteChannel"),
+        ivs_composition_actions=("ivs:StartComposition", "ivs:StopComposition", "ivs:TagResource"),
     ),
     LambdaProfile(
         chalice_name="sweep_presence",

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
 from chalicelib.domain.errors import DependencyFailed, RuleViolation
-from chalicelib.domain.spaces import StageInfo
+from chalicelib.domain.spaces import OverflowInfo, StageInfo
 from chalicelib.ports import RecordingHandle
 
 MEDIA_UNAVAILABLE = "media_unavailable"
@@ -27,6 +27,11 @@ NOT_FOUND = "ResourceNotFoundException"
 _NAME_FORBIDDEN = re.compile(r"[^A-Za-z0-9_-]")
 _NAME_PREFIX = "space-"
 _NAME_MAX = 128
+# Overflow channels: BASIC passes the composition's single rendition through (no transcoding to
+# pay for: the encoder configuration already fixes the quality); LOW latency keeps overflow
+# listeners a few seconds behind the stage rather than tens.
+OVERFLOW_CHANNEL_TYPE = "BASIC"
+OVERFLOW_LATENCY_MODE = "LOW"
 
 
 def stage_name_for(space_id: str) -> str:
@@ -54,12 +59,20 @@ class IvsMedia:
         clock=time.time,
         storage_configuration_arn: str = "",
         encoder_configuration_arn: str = "",
+        channels=None,
+        overflow_encoder_configuration_arn: str = "",
+        channel_type: str = OVERFLOW_CHANNEL_TYPE,
     ):
         self._client = client
         self._tags = dict(tags or {})
         self._clock = clock
         self._storage_configuration_arn = storage_configuration_arn
         self._encoder_configuration_arn = encoder_configuration_arn
+        # Overflow audiences (docs/overflow.md): the low-latency `ivs` client and the encoder
+        # configuration the stack creates once per deployment for them.
+        self._channels = channels
+        self._overflow_encoder_configuration_arn = overflow_encoder_configuration_arn
+        self._channel_type = channel_type
 
     def create_stage(self, space_id: str) -> StageInfo:
         # created_at lets the orphan sweep leave alone a stage whose Space is being written now.
@@ -156,6 +169,64 @@ class IvsMedia:
             prefix = None  # the stop matters more than the prefix; the landing job looks again
         self._call("StopComposition", self._client.stop_composition, gone_is_ok=True, arn=composition_arn)
         return prefix
+
+    # ------------------------------------------------------------------ overflow
+
+    def start_overflow(self, space_id: str, stage_arn: str) -> OverflowInfo:
+        if self._channels is None or not self._overflow_encoder_configuration_arn:
+            raise DependencyFailed(
+                "overflow is not configured (no ivs client or encoder configuration ARN)", code=MEDIA_UNAVAILABLE
+            )
+        tags = {**self._tags, "space_id": space_id, "created_at": str(int(self._clock()))}
+        channel = self._call(
+            "CreateChannel",
+            self._channels.create_channel,
+            name=stage_name_for(space_id),
+            latencyMode=OVERFLOW_LATENCY_MODE,
+            type=self._channel_type,
+            tags=tags,
+        )["channel"]
+        try:
+            composition = self._call(
+                "StartComposition",
+                self._client.start_composition,
+                stageArn=stage_arn,
+                # The Space id: a retried request (lost answer, a second job run) never starts a
+                # second composition of the same Space.
+                idempotencyToken=space_id,
+                destinations=[
+                    {
+                        "name": "overflow",
+                        "channel": {
+                            "channelArn": channel["arn"],
+                            "encoderConfigurationArn": self._overflow_encoder_configuration_arn,
+                        },
+                    }
+                ],
+                tags=tags,
+            )["composition"]
+        except DependencyFailed:
+            try:
+                self._delete_channel(channel["arn"])
+            except DependencyFailed:
+                pass  # tagged with the Space: the orphan sweep finds it
+            raise
+        return OverflowInfo(
+            channel_arn=channel["arn"], playback_url=channel["playbackUrl"], composition_arn=composition["arn"]
+        )
+
+    def stop_overflow(self, info: OverflowInfo) -> None:
+        if info.composition_arn:
+            self._call("StopComposition", self._client.stop_composition, gone_is_ok=True, arn=info.composition_arn)
+        if info.channel_arn:
+            self._delete_channel(info.channel_arn)
+
+    def _delete_channel(self, channel_arn: str) -> None:
+        if self._channels is None:
+            raise DependencyFailed("no ivs client to delete a channel with", code=MEDIA_UNAVAILABLE)
+        # A channel still receiving the stopped composition answers ConflictException: that is a
+        # DependencyFailed, and the release job tries again later.
+        self._call("DeleteChannel", self._channels.delete_channel, gone_is_ok=True, arn=channel_arn)
 
     @staticmethod
     def _call(operation: str, method, *, gone_is_ok: bool = False, **params):

@@ -32,7 +32,7 @@ import time
 from datetime import datetime, timezone
 
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.spaces import StageInfo
+from chalicelib.domain.spaces import OverflowInfo, StageInfo
 from chalicelib.ports import RecordingHandle
 
 EVENTS_URL = "wss://global.events.live-video.net"
@@ -49,6 +49,8 @@ _METHODS = (
     "list_stages",
     "start_recording",
     "stop_recording",
+    "start_overflow",
+    "stop_overflow",
 )
 COMPOSITION_ARN_PATTERN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:composition/[a-zA-Z0-9-]+$")
 PLACEHOLDER_PLAYLIST = (
@@ -59,6 +61,9 @@ PLACEHOLDER_PLAYLIST = (
     "#EXT-X-PLAYLIST-TYPE:VOD\n"
     "#EXT-X-ENDLIST\n"
 )
+# The overflow fake hands out playback URLs of this shape (an IVS channel's playbackUrl); nothing
+# serves them: the local stage has no media server (docs/overflow.md).
+PLAYBACK_URL_TEMPLATE = "https://{host}.us-east-1.playback.live-video.net/api/video/v1/{region}.{account}.channel.{cid}.m3u8"
 
 
 def _random(alphabet: str, n: int) -> str:
@@ -89,6 +94,10 @@ class LocalMedia:
         self.disconnected: list[tuple[str, str, str]] = []
         self._failures: dict[str, int] = {}
         self._lock = threading.Lock()
+        # Overflow: composition arn -> space id while running; every start and stop, in order.
+        self.compositions: dict[str, str] = {}
+        self.overflow_started: list[tuple[str, OverflowInfo]] = []
+        self.overflow_stopped: list[OverflowInfo] = []
 
     def fail_next(self, method_name: str, times: int = 1) -> None:
         """Make the next `times` calls of `method_name` raise DependencyFailed."""
@@ -185,6 +194,32 @@ class LocalMedia:
         }
         # Written last, as IVS does: its presence means the recording is complete.
         self.recordings_store.put_text(f"{prefix}/events/recording-ended.json", json.dumps(ended), "application/json")
+
+    def start_overflow(self, space_id: str, stage_arn: str) -> OverflowInfo:
+        _check_arn(stage_arn)
+        with self._lock:
+            self._maybe_fail("start_overflow")
+            # StartComposition's idempotency token is the Space id: a second start returns the first.
+            for arn, sid in self.compositions.items():
+                if sid == space_id:
+                    return next(info for s, info in self.overflow_started if info.composition_arn == arn)
+            cid = _random(_ALNUM, 12)
+            info = OverflowInfo(
+                channel_arn=f"arn:aws:ivs:{self.region}:{self.account_id}:channel/{cid}",
+                playback_url=PLAYBACK_URL_TEMPLATE.format(
+                    host=_random(_LOWER_ALNUM, 12), region=self.region, account=self.account_id, cid=cid
+                ),
+                composition_arn=f"arn:aws:ivs:{self.region}:{self.account_id}:composition/{_random(_ALNUM, 12)}",
+            )
+            self.compositions[info.composition_arn] = space_id
+            self.overflow_started.append((space_id, info))
+            return info
+
+    def stop_overflow(self, info: OverflowInfo) -> None:
+        with self._lock:
+            self._maybe_fail("stop_overflow")
+            if self.compositions.pop(info.composition_arn, None) is not None:
+                self.overflow_stopped.append(info)
 
     def _maybe_fail(self, method_name: str) -> None:
         left = self._failures.get(method_name, 0)

@@ -74,6 +74,16 @@ class StageInfo:
 
 
 @dataclass(frozen=True)
+class OverflowInfo:
+    """A Space's overflow audience: its stage composed (server-side) into an IVS low-latency
+    channel, which listeners beyond the stage's subscriber capacity play back."""
+
+    channel_arn: str
+    playback_url: str
+    composition_arn: str
+
+
+@dataclass(frozen=True)
 class SpaceRules:
     max_cohosts: int
     max_on_stage: int
@@ -105,6 +115,8 @@ class Space:
     stage: StageInfo | None = None
     # The room server events go to (an IVS Chat room ARN); created and deleted with the stage.
     room_arn: str | None = None
+    # Set once the overflow job composed the stage into a channel (docs/overflow.md).
+    overflow: OverflowInfo | None = None
     participant_count: int = 0
     subscriber_count: int = 0
     # Ticketed Spaces: the offer set at creation, and the seats and money so far.

@@ -124,7 +124,14 @@ def _window(deps: Deps, state: str) -> list:
 
 
 def refresh_live_ranks(deps: Deps) -> int:
-    return deps.spaces.refresh_live_ranks()
+    """Copy participant counts into the live lists' ranks, and start the overflow audience of
+    any Space that nears its stage's capacity (the counts are summed once for both)."""
+    from chalicelib.services import overflow
+
+    counts: dict[str, int] = {}
+    changed = deps.spaces.refresh_live_ranks(counts_out=counts)
+    overflow.start_needed(deps, counts)
+    return changed
 
 
 def _summary(item, space_id: str, count: int | None) -> dict:

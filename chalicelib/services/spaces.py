@@ -33,7 +33,7 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
-from chalicelib.services import recording, reminders, room_events, tickets
+from chalicelib.services import overflow, recording, reminders, room_events, tickets
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -171,7 +171,13 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     recording.stop_after_end(deps, space)  # before the stage goes: the composition ends cleanly
     # Everyone in the room hears the end before the room goes away.
     room_events.emit(deps, space, SPACE_ENDED, by=user_id)
-    released = _release_stage(deps, space) & room_events.release_room(deps, space_id, space.room_arn)
+    # Read again after the end: an overflow the job recorded while this request ran is on it.
+    try:
+        ended = deps.spaces.get(space_id, with_count=False)
+    except DependencyFailed:
+        ended = None  # release what the first read saw; the answer is read again below
+    released = overflow.release_overflow(deps, space_id, (ended and ended.overflow) or space.overflow)
+    released = _release_stage(deps, space) & room_events.release_room(deps, space_id, space.room_arn) & released
     if (space.stage is not None or space.room_arn is not None) and released:
         try:
             deps.spaces.mark_media_released(space_id)
@@ -179,7 +185,7 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
             # The Space is ended and its stage gone; the sweeper deletes it again (idempotent)
             # and clears the flag. Not worth failing a request that did what it was asked.
             logger.warning("could not clear release_pending", space_id=space_id)
-    return deps.spaces.get(space_id, with_count=False)
+    return ended if ended is not None else deps.spaces.get(space_id, with_count=False)
 
 
 def cancel_space(deps: Deps, user_id: str, space_id: str) -> Space:
@@ -214,8 +220,11 @@ def release_pending_media(deps: Deps, limit: int = 50) -> int:
     """Retry deleting the stages and rooms of ended Spaces whose first delete failed. Returns
     how many Spaces were cleared."""
     released = 0
+    overflows = deps.spaces.release_pending_overflows(limit)
     for space_id, stage_arn, room_arn in deps.spaces.release_pending_media(limit):
         try:
+            if space_id in overflows:  # before the stage: the composition reads from it
+                deps.media.stop_overflow(overflows[space_id])
             if stage_arn:
                 deps.media.delete_stage(stage_arn)
             if room_arn and deps.room_events is not None:

@@ -60,11 +60,25 @@ def _media(
         attributes={"user_id": user_id, "role": role},
     )
     return {
+        "kind": "stage",
         "stage_arn": stage.arn,
         "participant_id": participant_id,
         "token": token.token,
         "expires_at": iso(token.expires_at),
         "capabilities": ["PUBLISH", "SUBSCRIBE"] if token.allow_publish else ["SUBSCRIBE"],
+    }
+
+
+def _playback_media(playback_url: str, participant_id: str) -> dict:
+    """An overflow listener's media: the channel's playback URL (low-latency HLS), no stage."""
+    return {
+        "kind": "playback",
+        "playback_url": playback_url,
+        "stage_arn": None,
+        "participant_id": participant_id,
+        "token": None,
+        "expires_at": None,
+        "capabilities": [],
     }
 
 
@@ -85,9 +99,23 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     if cached is None:
         space, known = deps.spaces.get_with_participant(space_id, user_id)
         # Whether it records cannot change while live: cached with the stage.
-        cached = (_live_stage(space), space.creator_id, space.access, space.recording)
+        cached = (
+            _live_stage(space),
+            space.creator_id,
+            space.access,
+            space.recording,
+            space.overflow.playback_url if space.overflow else None,
+            frozenset(space.invited),
+        )
         deps.media_cache.put(space_id, cached)
-    stage, creator_id, access, recorded = cached
+    stage, creator_id, access, recorded, playback_url, invited = cached
+    # Overflow on: a listener who connects now gets the channel, not the stage. Hosts, speakers
+    # (the stored participant says so) and people invited to speak (as of the last read, ≤ the
+    # cache's life; accepting the invitation gives a stage token anyway) keep the stage.
+    if space is not None:
+        may_playback = playback_url is not None and space.role_of(user_id) == LISTENER and user_id not in space.invited
+    else:
+        may_playback = playback_url is not None and user_id != creator_id and user_id not in invited
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
     # A ticket or subscription is checked inside the join's own transaction. Warm, the Space is
@@ -106,6 +134,7 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
                 now=deps.clock.now(),
                 host_id=creator_id,
                 needs_pass=needs_pass,
+                playback=may_playback,
             )
             break
         except Refused as exc:
@@ -116,6 +145,7 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
             if exc.part == "no_pass":
                 if space is None:
                     space, known = deps.spaces.get_with_participant(space_id, user_id)
+                    may_playback = may_playback and space.role_of(user_id) == LISTENER and user_id not in space.invited
                     if not space.needs_pass(user_id):
                         needs_pass = None
                         continue
@@ -129,10 +159,18 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     publish = None
     if role == COHOST and recorded:
         publish = recording.cohost_may_publish(deps, space, space_id, user_id, consent)
+    pid = outcome.participant.participant_id or participant_id
+    if outcome.participant.playback and playback_url and role not in PUBLISHING_ROLES:
+        media = _playback_media(playback_url, pid)
+        if outcome.newly_connected:
+            deps.telemetry.count("PlaybackListenerJoined")
+    else:
+        media = _media(deps, stage, user_id, pid, role, publish=publish)
     joined = {
         "space_id": space_id,
         "role": role,
-        "media": _media(deps, stage, user_id, outcome.participant.participant_id or participant_id, role, publish=publish),
+        # media.kind: "stage" (an IVS participant token) or "playback" (the overflow channel).
+        "media": media,
         # Presence: call join again within this many seconds to keep being counted.
         "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
         # Where room events come from; no call made here (chat tokens: POST .../events/token).

@@ -45,7 +45,10 @@ def role_of_function(template: dict, function_id: str) -> str:
 def statements_of_role(template: dict, role_id: str) -> list[dict]:
     found = []
     for resource in template["Resources"].values():
-        if resource["Type"] == "AWS::IAM::Policy" and any(ref_id(r) == role_id for r in resource["Properties"]["Roles"]):
+        # CDK moves statements past an inline policy's size limit into managed "OverflowPolicy"s.
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and any(
+            ref_id(r) == role_id for r in resource["Properties"].get("Roles", [])
+        ):
             found.extend(resource["Properties"]["PolicyDocument"]["Statement"])
     role = template["Resources"][role_id]["Properties"]
     for policy in role.get("Policies", []):

@@ -144,3 +144,35 @@ def test_every_table_is_granted_to_some_function_and_push_claims_only_to_the_pus
                     granted.setdefault(tables[table_id], set()).add(fid)
     assert set(granted) == set(tables.values())
     assert granted[f"spaces-{stage}-push-claims"] == {"PushWorker"}
+
+
+def test_overflow_grants_are_scoped_to_channels_and_compositions(templates, stage):
+    """Only the rank job starts overflow audiences; the API (end) and the release job stop them."""
+    template = templates[stage]
+
+    def grants(fid):
+        by_action = {}
+        for statement in statements_of_role(template, role_of_function(template, fid)):
+            for action in _actions(statement):
+                by_action.setdefault(action, []).extend(_resources(statement))
+        return by_action
+
+    job = grants("RefreshLiveRanks")
+    assert job["ivs:CreateChannel"] and all(r.endswith(":channel/*") for r in job["ivs:CreateChannel"])
+    assert all(r.endswith(":channel/*") for r in job["ivs:DeleteChannel"])
+    for action in ("ivs:StartComposition", "ivs:StopComposition"):
+        kinds = sorted(r.rsplit(":", 1)[-1] for r in job[action])
+        assert kinds == ["channel/*", "composition/*", "encoder-configuration/*", "stage/*"], job[action]
+    for fid in ("APIHandler", "ReleasePendingMedia"):
+        other = grants(fid)
+        assert "ivs:CreateChannel" not in other and "ivs:StartComposition" not in other
+        assert other["ivs:StopComposition"] and other["ivs:DeleteChannel"]
+    for fid in ("ReminderFanout", "PushWorker", "SweepPresence"):
+        assert not any("Channel" in a or "Composition" in a for a in grants(fid))
+
+
+def test_the_encoder_configuration_is_made_by_the_stack_and_passed_to_the_app(templates, stage):
+    template = templates[stage]
+    [encoder_id] = resources_of(template, "AWS::IVS::EncoderConfiguration")
+    env = next(iter(_app_functions(template).values()))["Properties"]["Environment"]["Variables"]
+    assert encoder_id in str(env["SPACES_OVERFLOW_ENCODER_CONFIGURATION_ARN"])

@@ -152,3 +152,33 @@ def test_a_join_burst_spreads_its_writes_and_checks_over_many_keys(ivs_deps, hos
     shared = {k: n for k, n in touched.items() if n > 1}
     assert shared and all("counters" in table for table, _ in shared), shared
     assert max(shared.values()) <= 40 / deps.settings.participant_count_shards * 3
+
+
+def test_a_join_while_overflow_is_on_still_costs_one_dynamodb_call_and_no_ivs_call(ivs_deps, host, new_user):
+    """Overflow is decided by the rank job; the join only reads the playback URL its cache (or
+    its one cold read) carries."""
+    from chalicelib.domain.spaces import OverflowInfo, utcnow
+
+    deps, recorder = ivs_deps
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    # Given the overflow the job would have started (recorded directly: no IVS call to stub)
+    info = OverflowInfo(
+        "arn:aws:ivs:us-east-1:123456789012:channel/abcdEFGH1234",
+        "https://a1b2c3d4e5f6.us-east-1.playback.live-video.net/api/video/v1/x.m3u8",
+        "arn:aws:ivs:us-east-1:123456789012:composition/CoMpOsItIoN1",
+    )
+    assert deps.spaces.claim_overflow(space.id, utcnow(), lease_seconds=300)
+    deps.spaces.set_overflow(space.id, info)
+    deps.media_cache.drop(space.id)
+    recorder.reset()
+
+    cold = stage_service.join_space(deps, new_user(), space.id)
+    assert recorder.operations("dynamodb") == ["BatchGetItem", "TransactWriteItems"]
+    recorder.reset()
+    warm = [stage_service.join_space(deps, new_user(), space.id) for _ in range(5)]
+
+    assert [j["media"]["kind"] for j in [cold, *warm]] == ["playback"] * 6
+    assert {j["media"]["playback_url"] for j in warm} == {info.playback_url}
+    assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
+    assert recorder.operations("dynamodb") == ["TransactWriteItems"] * 5
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == []

@@ -178,6 +178,13 @@ class SpaceModel(Model):
     stage_whip_url = UnicodeAttribute(null=True)
     # The Space's room for server events (an IVS Chat room ARN), created with the stage.
     room_arn = UnicodeAttribute(null=True)
+    # Overflow audience (docs/overflow.md): absent, then "starting" (claimed by one job run at
+    # `overflow_claimed_at`, epoch seconds), then "on" with the channel and composition.
+    overflow_state = UnicodeAttribute(null=True)
+    overflow_claimed_at = NumberAttribute(null=True)
+    overflow_channel_arn = UnicodeAttribute(null=True)
+    overflow_playback_url = UnicodeAttribute(null=True)
+    overflow_composition_arn = UnicodeAttribute(null=True)
     release_pending = UnicodeAttribute(null=True)
     # Ticketed Spaces: the offer, and seats kept by conditional writes. `tickets_taken` (held +
     # sold) is what the hold's condition `tickets_taken < ticket_capacity` compares, since a
@@ -242,6 +249,8 @@ class ParticipantModel(Model):
     removed_by = UnicodeAttribute(null=True)
     presence_shard = UnicodeAttribute(null=True)
     last_seen = NumberAttribute(null=True)
+    # "playback" when this connection was given the overflow channel instead of a stage token.
+    media_kind = UnicodeAttribute(null=True)
     presence = PresenceIndex()
 
     @staticmethod

@@ -48,6 +48,7 @@ from chalicelib.domain.spaces import (
     LISTENER,
     SCHEDULED,
     SPEAKER,
+    OverflowInfo,
     Space,
     StageInfo,
     iso,
@@ -83,12 +84,19 @@ def _to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         muted=dict(m.muted.as_dict() if m.muted else {}),
         stage=stage,
         room_arn=m.room_arn,
+        overflow=_overflow(m),
         participant_count=participant_count,
         ticket=_ticket_offer(m),
         sales=_sales(m),
         consents=dict(m.consents.as_dict() if m.consents else {}),
         recording_info=recording_info_of(m),
     )
+
+
+def _overflow(m: SpaceModel) -> OverflowInfo | None:
+    if m.overflow_state != "on" or not m.overflow_playback_url:
+        return None
+    return OverflowInfo(m.overflow_channel_arn or "", m.overflow_playback_url, m.overflow_composition_arn or "")
 
 
 def _ticket_offer(m: SpaceModel) -> TicketOffer | None:
@@ -117,6 +125,7 @@ def _to_participant(m: ParticipantModel) -> Participant:
         connected=bool(m.connected),
         participant_id=m.participant_id,
         removed=m.removed_at is not None,
+        playback=m.media_kind == "playback",
     )
 
 
@@ -316,6 +325,67 @@ class DynamoSpaceRepository:
             ]
         except Exception as exc:
             raise dependency_failure(exc) from exc
+
+    def release_pending_overflows(self, limit: int = 50) -> dict[str, OverflowInfo]:
+        """Ended Spaces still flagged release_pending whose overflow channel may still exist."""
+        try:
+            ids = [m.space_id for m in SpaceModel.media_release.query("1", limit=limit)]
+            return {m.space_id: o for m in SpaceModel.batch_get(ids) if (o := _overflow(m)) is not None}
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    # ------------------------------------------------------------------ overflow audience
+
+    def claim_overflow(self, space_id: str, now: datetime, *, lease_seconds: int) -> bool:
+        """Take the right to start a live Space's overflow: a conditional write, so of any
+        number of job runs exactly one wins. A claim older than `lease_seconds` (its run died
+        half-way) may be taken again. False when the Space is not live or already claimed."""
+        stamp = int(now.timestamp())
+        try:
+            SpaceModel(space_id).update(
+                actions=[SpaceModel.overflow_state.set("starting"), SpaceModel.overflow_claimed_at.set(stamp)],
+                condition=(SpaceModel.state == LIVE)
+                & (
+                    SpaceModel.overflow_state.does_not_exist()
+                    | (
+                        (SpaceModel.overflow_state == "starting")
+                        & (SpaceModel.overflow_claimed_at < stamp - lease_seconds)
+                    )
+                ),
+            )
+            return True
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise dependency_failure(exc) from exc
+
+    def set_overflow(self, space_id: str, info: OverflowInfo) -> None:
+        """Record the started overflow. Refused("state") when the Space ended meanwhile."""
+        try:
+            SpaceModel(space_id).update(
+                actions=[
+                    SpaceModel.overflow_state.set("on"),
+                    SpaceModel.overflow_channel_arn.set(info.channel_arn),
+                    SpaceModel.overflow_playback_url.set(info.playback_url),
+                    SpaceModel.overflow_composition_arn.set(info.composition_arn),
+                ],
+                condition=(SpaceModel.state == LIVE) & (SpaceModel.overflow_state == "starting"),
+            )
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise Refused("state") from exc
+            raise dependency_failure(exc) from exc
+
+    def release_overflow_claim(self, space_id: str) -> None:
+        """Give a failed start back, so the next job run retries it."""
+        try:
+            SpaceModel(space_id).update(
+                actions=[SpaceModel.overflow_state.remove(), SpaceModel.overflow_claimed_at.remove()],
+                condition=(SpaceModel.overflow_state == "starting"),
+            )
+        except UpdateError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise dependency_failure(exc) from exc
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -537,10 +607,11 @@ class DynamoSpaceRepository:
         except Exception as exc:
             raise dependency_failure(exc) from exc
 
-    def refresh_live_ranks(self) -> int:
+    def refresh_live_ranks(self, counts_out: dict | None = None) -> int:
         """Copy each live Space's participant count into its listings' rank. Returns how many
         listings changed. Queries the "live" list (never a Scan), 10 Spaces' counters per
-        BatchGetItem."""
+        BatchGetItem. `counts_out`, when given, receives every live Space's count (the overflow
+        job decides on them without reading the counters again)."""
         changed = 0
         try:
             live = list(DiscoveryModel.query("live"))
@@ -561,6 +632,8 @@ class DynamoSpaceRepository:
                 raise dependency_failure(exc) from exc
             for item in chunk:
                 count = max(counts[item.space_id], 0)
+                if counts_out is not None:
+                    counts_out[item.space_id] = count
                 if int(item.rank) == count:
                     continue
                 for list_key in ["live"] + [f"live#topic#{t}" for t in item.topics] + [f"live#host#{item.creator_id}"]:
@@ -593,6 +666,7 @@ class DynamoSpaceRepository:
         now: datetime,
         host_id: str | None = None,
         needs_pass: str | None = None,
+        playback: bool = False,
     ) -> JoinOutcome:
         """Connect a user: one transaction (participant item + one counter shard, and a check
         that `host_id` has not blocked the user).
@@ -600,6 +674,10 @@ class DynamoSpaceRepository:
         `needs_pass` adds one more check to the same transaction: "ticket" (the user's ticket
         for this Space is paid) or "subscription" (the user subscribes to `host_id` and the
         paid period has not ended). Refused("no_pass") when it fails.
+
+        `playback`: the Space's overflow is on and the caller may take it. A listener who
+        connects now is marked as played back from the overflow channel (`Participant.playback`);
+        anyone else, and a user already connected, keeps what they had.
 
         `known` is the participant item as read (cold path), or None as a guess that the user is
         new (warm path, nothing read). A wrong guess costs one more round trip, never a wrong
@@ -612,6 +690,8 @@ class DynamoSpaceRepository:
             if known is not None and known.connected:
                 return self._reconnect(space_id, user_id, known, participant_id, now)
             shard = self.shard_for(user_id)
+            role = known.role if known is not None else LISTENER
+            as_playback = playback and role == LISTENER
             if known is None:
                 condition = ParticipantModel.key.does_not_exist()
             else:
@@ -634,6 +714,11 @@ class DynamoSpaceRepository:
                             ParticipantModel.count_shard.set(shard),
                             ParticipantModel.joined_at.set(now),
                             ParticipantModel.left_at.remove(),
+                            (
+                                ParticipantModel.media_kind.set("playback")
+                                if as_playback
+                                else ParticipantModel.media_kind.remove()
+                            ),
                             *self._presence(space_id, shard, now),
                         ],
                         condition=condition,
@@ -661,9 +746,9 @@ class DynamoSpaceRepository:
                 # The stored item tells us what the user is: retry on that, not on the guess.
                 known = _participant_from_raw(exc.items.get("participant"))
                 continue
-            role = known.role if known is not None else LISTENER
             return JoinOutcome(
-                Participant(space_id, user_id, role, True, participant_id), newly_connected=True
+                Participant(space_id, user_id, role, True, participant_id, playback=as_playback),
+                newly_connected=True,
             )
         raise dependency_failure(RuntimeError("join kept racing"))
 
@@ -689,7 +774,8 @@ class DynamoSpaceRepository:
                 raise Refused("changed") from exc
             raise dependency_failure(exc) from exc
         return JoinOutcome(
-            Participant(space_id, user_id, known.role, True, participant_id), newly_connected=False
+            Participant(space_id, user_id, known.role, True, participant_id, playback=known.playback),
+            newly_connected=False,
         )
 
     @staticmethod
@@ -912,6 +998,8 @@ class DynamoSpaceRepository:
                     actions=[
                         ParticipantModel.role.set(SPEAKER),
                         ParticipantModel.participant_id.set(participant_id),
+                        # On stage now, with a stage token, even if they listened on overflow.
+                        ParticipantModel.media_kind.remove(),
                     ],
                     condition=(ParticipantModel.connected == True)  # noqa: E712
                     & ParticipantModel.removed_at.does_not_exist()

@@ -1,0 +1,155 @@
+"""Overflow audiences: past the threshold below the stage's subscriber capacity, the rank job
+composes the stage into a channel once, and later listeners get its playback URL."""
+from dataclasses import replace
+
+import pytest
+
+from chalicelib.services import spaces as space_service
+from chalicelib.services import stage as stage_service
+from chalicelib.services.discovery import refresh_live_ranks
+
+
+@pytest.fixture
+def small(deps):
+    """A stage that holds 3 subscribers; overflow starts at 90 % of it (3 participants)."""
+    deps.settings = replace(deps.settings, stage_subscriber_capacity=3, overflow_headroom_percent=90)
+    return deps
+
+
+def started_for(deps, space_id):
+    return [info for sid, info in deps.media.overflow_started if sid == space_id]
+
+
+def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, host, new_user):
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    early = [new_user("early") for _ in range(3)]
+    for user in early:
+        assert stage_service.join_space(deps, user, space.id)["media"]["kind"] == "stage"
+
+    # Given 3 listeners and a capacity of 3, when the job runs twice
+    refresh_live_ranks(deps)
+    refresh_live_ranks(deps)
+
+    # Then one composition was started, and the Space carries its playback URL
+    [info] = started_for(deps, space.id)
+    assert deps.spaces.get(space.id).overflow == info
+    assert "OverflowStarted" in deps.telemetry.events
+
+    # Later listeners (cold or warm container) get the channel, and are still counted
+    deps.media_cache.drop(space.id)
+    cold = stage_service.join_space(deps, new_user("late"), space.id)
+    warm = stage_service.join_space(deps, new_user("late"), space.id)
+    for joined in (cold, warm):
+        assert joined["role"] == "listener"
+        assert joined["media"]["kind"] == "playback"
+        assert joined["media"]["playback_url"] == info.playback_url
+        assert joined["media"]["stage_arn"] is None and joined["media"]["token"] is None
+    assert deps.spaces.get(space.id).participant_count == 5
+
+    # A playback listener's heartbeat stays on playback; the first listeners keep their stage
+    assert stage_service.join_space(deps, warm_user := new_user("late2"), space.id)["media"]["kind"] == "playback"
+    assert stage_service.join_space(deps, warm_user, space.id)["media"]["kind"] == "playback"
+    for user in early:
+        again = stage_service.join_space(deps, user, space.id)
+        assert again["media"]["kind"] == "stage" and again["media"]["token"]
+
+    # The host always gets a stage token with publish rights
+    hosted = stage_service.join_space(deps, host, space.id)
+    assert hosted["media"]["kind"] == "stage" and "PUBLISH" in hosted["media"]["capabilities"]
+
+
+def test_a_playback_listener_invited_to_speak_gets_a_stage_token(small, host, new_user):
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    listener = new_user("late")
+    assert stage_service.join_space(deps, listener, space.id)["media"]["kind"] == "playback"
+
+    stage_service.add_speaker(deps, host, space.id, {"user_id": listener})
+    # Invited: joining again (a cold read knows the invitation) hands out the stage
+    deps.media_cache.drop(space.id)
+    accepted = stage_service.accept_invitation(deps, listener, space.id)
+
+    assert accepted["role"] == "speaker"
+    assert accepted["media"]["kind"] == "stage" and "PUBLISH" in accepted["media"]["capabilities"]
+    # and the speaker's heartbeat keeps the stage
+    assert stage_service.join_space(deps, listener, space.id)["media"]["kind"] == "stage"
+
+
+def test_a_failed_start_is_retried_by_the_next_run(small, host, new_user):
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    deps.media.fail_next("start_overflow", times=50)  # every Space this run touches fails
+
+    refresh_live_ranks(deps)
+
+    assert started_for(deps, space.id) == [] and deps.spaces.get(space.id).overflow is None
+    deps.media._failures.clear()
+    refresh_live_ranks(deps)
+    assert len(started_for(deps, space.id)) == 1
+
+
+def test_ending_stops_the_composition_and_deletes_the_channel(small, host, new_user):
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    [info] = started_for(deps, space.id)
+
+    space_service.end_space(deps, host, space.id)
+
+    assert info in deps.media.overflow_stopped
+
+
+def test_a_failed_stop_is_retried_by_the_release_job(small, host, new_user):
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    [info] = started_for(deps, space.id)
+    deps.media.fail_next("stop_overflow", times=3)
+
+    space_service.end_space(deps, host, space.id)
+    assert info not in deps.media.overflow_stopped
+
+    space_service.release_pending_media(deps, limit=1000)
+    assert info in deps.media.overflow_stopped
+
+
+def test_below_the_threshold_nothing_starts(deps, host, new_user):
+    space = space_service.create_space(deps, host, {"title": "small"})
+    stage_service.join_space(deps, new_user(), space.id)
+
+    refresh_live_ranks(deps)
+
+    assert started_for(deps, space.id) == []
+    assert stage_service.join_space(deps, new_user(), space.id)["media"]["kind"] == "stage"
+
+
+def test_both_join_answers_match_the_documented_schema(small, host, new_user):
+    """openapi.yaml's JoinResponse describes the stage and the playback answer alike."""
+    from pathlib import Path
+
+    import yaml
+    from openapi_schema_validator import OAS30Validator
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+    schema = {**spec["components"]["schemas"]["JoinResponse"], "components": spec["components"]}
+    validator = OAS30Validator(schema)
+
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    answers = [stage_service.join_space(deps, new_user(), space.id) for _ in range(3)]
+    refresh_live_ranks(deps)
+    answers.append(stage_service.join_space(deps, new_user(), space.id))
+
+    assert [a["media"]["kind"] for a in answers] == ["stage"] * 3 + ["playback"]
+    for answer in answers:
+        validator.validate(answer)

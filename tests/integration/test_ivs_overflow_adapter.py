@@ -1,0 +1,166 @@
+"""IvsMedia's overflow methods over real boto3 `ivs-realtime` and `ivs` clients, stubbed:
+`botocore.stub.Stubber` checks every request against the real API models, and
+`expected_params` pins each request exactly. No sockets are opened."""
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.stub import ANY, Stubber
+
+from chalicelib.adapters.ivs import IvsMedia, stage_name_for
+from chalicelib.adapters.local_media import LocalMedia
+from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.spaces import OverflowInfo
+
+STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEfGh1234"
+CHANNEL = "arn:aws:ivs:us-east-1:123456789012:channel/abcdEFGH1234"
+PLAYBACK = (
+    "https://a1b2c3d4e5f6.us-east-1.playback.live-video.net/api/video/v1/"
+    "us-east-1.123456789012.channel.abcdEFGH1234.m3u8"
+)
+COMPOSITION = "arn:aws:ivs:us-east-1:123456789012:composition/CoMpOsItIoN1"
+ENCODER = "arn:aws:ivs:us-east-1:123456789012:encoder-configuration/EnCoDeR12345"
+SPACE = "01JSPACE0000000000000000AB"
+
+
+def _client(service):
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def stubbed():
+    realtime, channels = _client("ivs-realtime"), _client("ivs")
+    with Stubber(realtime) as rt, Stubber(channels) as ch:
+        media = IvsMedia(
+            realtime, tags={"app": "spaces"}, clock=lambda: 1_700_000_000, channels=channels,
+            encoder_configuration_arn=ENCODER,
+        )
+        yield media, rt, ch
+        rt.assert_no_pending_responses()
+        ch.assert_no_pending_responses()
+
+
+def channel_response():
+    return {
+        "channel": {"arn": CHANNEL, "playbackUrl": PLAYBACK, "latencyMode": "LOW", "type": "BASIC"},
+        "streamKey": {"arn": "arn:aws:ivs:us-east-1:123456789012:stream-key/k", "value": "sk_x", "channelArn": CHANNEL},
+    }
+
+
+TAGS = {"app": "spaces", "space_id": SPACE, "created_at": "1700000000"}
+
+
+def test_start_creates_a_tagged_low_latency_channel_and_composes_the_stage_into_it(stubbed):
+    media, rt, ch = stubbed
+    ch.add_response(
+        "create_channel",
+        channel_response(),
+        expected_params={"name": stage_name_for(SPACE), "latencyMode": "LOW", "type": "BASIC", "tags": TAGS},
+    )
+    rt.add_response(
+        "start_composition",
+        {
+            "composition": {
+                "arn": COMPOSITION,
+                "stageArn": STAGE,
+                "state": "STARTING",
+                "layout": {"grid": {"videoFillMode": "COVER"}},
+                "destinations": [
+                    {
+                        "id": "d1",
+                        "state": "STARTING",
+                        "configuration": {
+                            "name": "overflow",
+                            "channel": {"channelArn": CHANNEL, "encoderConfigurationArn": ENCODER},
+                        },
+                    }
+                ],
+            }
+        },
+        expected_params={
+            "stageArn": STAGE,
+            "idempotencyToken": SPACE,
+            "destinations": [{"name": "overflow", "channel": {"channelArn": CHANNEL, "encoderConfigurationArn": ENCODER}}],
+            "tags": TAGS,
+        },
+    )
+
+    info = media.start_overflow(SPACE, STAGE)
+
+    assert info == OverflowInfo(channel_arn=CHANNEL, playback_url=PLAYBACK, composition_arn=COMPOSITION)
+
+
+def test_a_composition_that_cannot_start_deletes_its_channel_and_is_media_unavailable(stubbed):
+    media, rt, ch = stubbed
+    ch.add_response("create_channel", channel_response())
+    rt.add_client_error("start_composition", "ServiceQuotaExceededException", http_status_code=402)
+    ch.add_response("delete_channel", {}, expected_params={"arn": CHANNEL})
+
+    with pytest.raises(DependencyFailed) as raised:
+        media.start_overflow(SPACE, STAGE)
+    assert raised.value.code == "media_unavailable"
+
+
+def test_throttled_channel_creation_is_media_unavailable(stubbed):
+    media, _, ch = stubbed
+    ch.add_client_error("create_channel", "ThrottlingException", http_status_code=429)
+
+    with pytest.raises(DependencyFailed) as raised:
+        media.start_overflow(SPACE, STAGE)
+    assert raised.value.code == "media_unavailable"
+
+
+def test_stop_stops_the_composition_then_deletes_the_channel(stubbed):
+    media, rt, ch = stubbed
+    rt.add_response("stop_composition", {}, expected_params={"arn": COMPOSITION})
+    ch.add_response("delete_channel", {}, expected_params={"arn": CHANNEL})
+
+    media.stop_overflow(OverflowInfo(CHANNEL, PLAYBACK, COMPOSITION))
+
+
+def test_stopping_what_is_already_gone_succeeds(stubbed):
+    media, rt, ch = stubbed
+    rt.add_client_error("stop_composition", "ResourceNotFoundException", http_status_code=404)
+    ch.add_client_error("delete_channel", "ResourceNotFoundException", http_status_code=404)
+
+    media.stop_overflow(OverflowInfo(CHANNEL, PLAYBACK, COMPOSITION))
+
+
+@pytest.mark.parametrize("code,status", [("ThrottlingException", 429), ("ConflictException", 409)])
+def test_a_channel_that_cannot_be_deleted_yet_is_media_unavailable(stubbed, code, status):
+    media, rt, ch = stubbed
+    rt.add_response("stop_composition", {}, expected_params={"arn": COMPOSITION})
+    ch.add_client_error("delete_channel", code, http_status_code=status)
+
+    with pytest.raises(DependencyFailed) as raised:
+        media.stop_overflow(OverflowInfo(CHANNEL, PLAYBACK, COMPOSITION))
+    assert raised.value.code == "media_unavailable"
+
+
+def test_without_an_encoder_configuration_overflow_cannot_start():
+    media = IvsMedia(_client("ivs-realtime"), channels=_client("ivs"))
+    with pytest.raises(DependencyFailed):
+        media.start_overflow(SPACE, STAGE)
+
+
+class TestLocalOverflow:
+    def test_a_second_start_of_the_same_space_returns_the_first(self):
+        local = LocalMedia()
+        stage = local.create_stage(SPACE)
+        first = local.start_overflow(SPACE, stage.arn)
+        assert local.start_overflow(SPACE, stage.arn) == first
+        assert first.playback_url.endswith(".m3u8") and ":channel/" in first.channel_arn
+
+    def test_stop_is_recorded_once(self):
+        local = LocalMedia()
+        info = local.start_overflow(SPACE, local.create_stage(SPACE).arn)
+        local.stop_overflow(info)
+        local.stop_overflow(info)
+        assert local.overflow_stopped == [info]
