@@ -40,7 +40,7 @@ def stubbed():
     with Stubber(realtime) as rt, Stubber(channels) as ch:
         media = IvsMedia(
             realtime, tags={"app": "spaces"}, clock=lambda: 1_700_000_000, channels=channels,
-            encoder_configuration_arn=ENCODER,
+            overflow_encoder_configuration_arn=ENCODER,
         )
         yield media, rt, ch
         rt.assert_no_pending_responses()
