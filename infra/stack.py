@@ -87,7 +87,6 @@ class SpacesStack(Stack):
         self._identity()
         self._media_keys()
         self._recordings()
-        self._overflow_encoder()
         self._push_applications()
         self._app()
         self.monitoring = Monitoring(
@@ -267,19 +266,6 @@ class SpacesStack(Stack):
             ),
         )
 
-    def _overflow_encoder(self) -> None:
-        # Made once per deployment, here rather than lazily by the app: no runtime create (and
-        # its race, quota and IAM) on the overflow path, and it goes away with the stack. A
-        # composition's output is always video (the encoder configuration has only video
-        # settings); for an audio room a small, slow picture keeps the channel's bitrate mostly
-        # audio (docs/overflow.md: not measured against IVS).
-        self.overflow_encoder = ivs.CfnEncoderConfiguration(
-            self,
-            "OverflowEncoderConfiguration",
-            name=f"{self.settings.prefix}-overflow",
-            video=ivs.CfnEncoderConfiguration.VideoProperty(width=640, height=360, framerate=15, bitrate=300_000),
-        )
-
     def _secret_policy_arn(self, name: str) -> str:
         # An imported secret's ARN ends in a random "-XXXXXX" that is unknown here.
         return self._arn("secretsmanager", "secret", f"{name}-??????", colon=True)
@@ -389,7 +375,9 @@ class SpacesStack(Stack):
             "SPACES_MEDIA_BACKEND": "ivs",
             "SPACES_IVS_PUBLIC_KEY_ARN": self.ivs_public_key.attr_arn,
             "SPACES_IVS_PRIVATE_KEY_SECRET_ARN": self.ivs_private_key_secret_arn,
-            "SPACES_OVERFLOW_ENCODER_CONFIGURATION_ARN": self.overflow_encoder.attr_arn,
+            # One encoder configuration serves the recordings and the overflow channels: both
+            # compose an audio room, whose picture only needs to be small (docs/overflow.md).
+            "SPACES_OVERFLOW_ENCODER_CONFIGURATION_ARN": self.recording_encoder.attr_arn,
             "SPACES_SCHEDULE_GROUP": s.schedule_group,
             "SPACES_SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
             "SPACES_SCHEDULE_DLQ_ARN": self.schedules_dlq.queue_arn,

@@ -165,8 +165,12 @@ def test_overflow_grants_are_scoped_to_channels_and_compositions(templates, stag
         assert kinds == ["channel/*", "composition/*", "encoder-configuration/*", "stage/*"], job[action]
     for fid in ("APIHandler", "ReleasePendingMedia"):
         other = grants(fid)
-        assert "ivs:CreateChannel" not in other and "ivs:StartComposition" not in other
+        # The API starts compositions of recorded Spaces (into the recordings bucket), never into
+        # a channel: it cannot make one.
+        assert "ivs:CreateChannel" not in other
+        assert not any(r.endswith(":channel/*") for r in other.get("ivs:StartComposition", []))
         assert other["ivs:StopComposition"] and other["ivs:DeleteChannel"]
+    assert "ivs:StartComposition" not in grants("ReleasePendingMedia")
     for fid in ("ReminderFanout", "PushWorker", "SweepPresence"):
         assert not any("Channel" in a or "Composition" in a for a in grants(fid))
 
