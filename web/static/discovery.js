@@ -10,8 +10,13 @@ function summary(space) {
     h("a", { href: `#/spaces/${space.id}` }, space.title),
     h("span", { class: `badge ${space.state === "live" ? "live" : ""}` }, space.state),
     h("span", { class: "muted" }, `by ${space.creator_id} · ${when}`,
-      space.topics && space.topics.length ? ` · ${space.topics.join(", ")}` : ""));
+      space.topics && space.topics.length ? ` · ${space.topics.join(", ")}` : ""),
+    // Ticketed and subscriber-only Spaces are listed for everyone and shown locked: joining
+    // takes a ticket or a subscription (buying them from this page is not built yet).
+    LOCKED[space.access] ? h("span", { class: "badge" }, LOCKED[space.access]) : "");
 }
+
+const LOCKED = { ticketed: "ticketed", subscribers: "subscribers only" };
 
 export class Discovery {
   constructor({ api, session, container, openSpace }) {
@@ -76,7 +81,8 @@ export class Discovery {
     const { topic, following } = this.filters;
     const sections = [];
     for (const [state, label] of [["live", "Live now"], ["scheduled", "Upcoming"]]) {
-      const params = { state, topic: topic || undefined, following: following ? "true" : undefined };
+      // Following is a filter of its own (the API takes one of topic / following at a time).
+      const params = following ? { state, following: "true" } : { state, topic: topic || undefined };
       let body;
       try {
         const page = await this.api.listSpaces(params);
@@ -84,11 +90,7 @@ export class Discovery {
           ? h("ul", { class: "plain", id: `${state}-spaces` }, page.spaces.map(summary))
           : h("p", { class: "muted", id: `${state}-spaces` }, topic ? `No ${label.toLowerCase()} Spaces about “${topic}”.` : "None right now.");
       } catch (err) {
-        // following=true is not built yet: the API answers 422 filter_not_available; say so.
-        const text = err.code === "filter_not_available"
-          ? "Filtering by people you follow is not available yet."
-          : `Could not load: ${err.message}`;
-        body = h("p", { class: "error", id: `${state}-spaces` }, text);
+        body = h("p", { class: "error", id: `${state}-spaces` }, `Could not load: ${err.message}`);
       }
       sections.push(h("section", { "aria-label": label }, h("h3", {}, label), body));
     }
