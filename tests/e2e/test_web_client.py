@@ -89,6 +89,10 @@ def test_host_and_listeners_share_a_space_from_start_to_end(people, artifacts):
         expect(person.page.locator("#announcer")).to_have_text("The Space has ended.")
     shoot(artifacts, 6, "space-ended", host, speaker, removed)
 
+    # And the pages learned of changes from the room events (a long-poll), not only by polling
+    for person in (host, speaker):
+        assert any("/events?after=" in u for u in person.requested), f"{person.name} never read room events"
+
     # And nothing was fetched from anywhere but 127.0.0.1; the IVS SDK was not even loaded
     for person in (host, speaker, removed):
         assert person.refused == [], f"{person.name}'s page tried to reach {person.refused}"

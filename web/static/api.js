@@ -43,6 +43,9 @@ export class Api {
   createSpace(body) { return this.request("POST", "/spaces", body); }
   space(id) { return this.request("GET", `/spaces/${id}`); }
   participants(id) { return this.request("GET", `/spaces/${id}/participants`); }
+  events(id, after, wait) {
+    return this.request("GET", `/spaces/${id}/events?after=${encodeURIComponent(after)}&wait=${wait}`);
+  }
   start(id) { return this.request("POST", `/spaces/${id}/start`); }
   end(id) { return this.request("POST", `/spaces/${id}/end`); }
   cancel(id) { return this.request("POST", `/spaces/${id}/cancel`); }

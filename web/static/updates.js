@@ -1,16 +1,20 @@
 // Live updates of one Space: the ONE place that knows how the page learns what changed.
 //
-// Today it polls GET /spaces/{id} and GET /spaces/{id}/participants every `intervalMs`. The
-// room-events transport (GET /spaces/{id}/events?after=, a long-poll being built on another
-// branch) will replace the inside of watchSpace: callers only see onUpdate({space,
-// participants, askedAt}), onError(err), and the returned {stop, refresh}. `askedAt`
-// (performance.now() when the request left) lets the page drop an answer older than a change it
-// made itself meanwhile.
-export function watchSpace(api, spaceId, { onUpdate, onError }, { intervalMs = 2000 } = {}) {
+// The Space's room events tell it when something changed: on the local stage a long-poll of
+// GET /spaces/{id}/events?after=<cursor>&wait=20 (docs/room-events.md). Each batch of events
+// triggers one re-sync of GET /spaces/{id} and GET /spaces/{id}/participants, and a slow safety
+// re-sync runs anyway (events are best effort). Where the room cannot be read (the Space is not
+// live yet, the user was removed, or an AWS stage where events come over IVS Chat, which this
+// page does not speak yet), it polls every `intervalMs` instead, and tries the events again.
+// Callers only see onUpdate({space, participants, askedAt}), onError(err), and the returned
+// {stop, refresh}. `askedAt` (performance.now() when the request left) lets the page drop an
+// answer older than a change it made itself meanwhile.
+export function watchSpace(api, spaceId, { onUpdate, onError }, { intervalMs = 2000, safetyMs = 5000 } = {}) {
   let stopped = false;
   let timer = null;
   let inFlight = false;
   let again = false;
+  let listening = false; // the events long-poll answers: poll slowly
 
   async function tick() {
     clearTimeout(timer);
@@ -29,10 +33,29 @@ export function watchSpace(api, spaceId, { onUpdate, onError }, { intervalMs = 2
     }
     if (stopped) return;
     if (again) { again = false; tick(); return; }
-    timer = setTimeout(tick, intervalMs);
+    timer = setTimeout(tick, listening ? safetyMs : intervalMs);
+  }
+
+  async function listen() {
+    let cursor = "latest";
+    while (!stopped) {
+      try {
+        const page = await api.events(spaceId, cursor, 20);
+        if (stopped) return;
+        cursor = page.next_cursor;
+        if (!listening) { listening = true; tick(); } // (re)connected: re-sync what was missed
+        else if (page.events.length) tick();
+      } catch (err) {
+        if (stopped) return;
+        if (listening) { listening = false; tick(); }
+        cursor = "latest";
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+    }
   }
 
   tick();
+  listen();
   return {
     stop() { stopped = true; clearTimeout(timer); },
     // After the page itself changed something: fetch now instead of at the next tick.
