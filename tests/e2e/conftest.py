@@ -31,7 +31,7 @@ DEMO_USERS = "alice,bob,carol,dave,erin,frank"
 @pytest.fixture(scope="session")
 def web_stack(tmp_path_factory):
     with running_local_stack(
-        tmp_path_factory.mktemp("web-stack"), extra_env={"SPACES_LOCAL_DEMO_USERS": DEMO_USERS}
+        tmp_path_factory.mktemp("web-stack"), extra_env={"SPACES_LOCAL_DEMO_USERS": DEMO_USERS}, with_worker=True
     ) as stack:
         yield stack
 

@@ -129,9 +129,10 @@ for user_id, followers in {EXTRA_USERS!r}.items():
 
 
 @contextmanager
-def running_local_stack(base: Path, extra_env: dict[str, str] | None = None):
+def running_local_stack(base: Path, extra_env: dict[str, str] | None = None, *, with_worker: bool = False):
     """DynamoDB Local, moto, tables, demo users, keys and `chalice local`, all on free ports under
-    `base`; stopped on exit. `extra_env` adds settings to the `local` stage's."""
+    `base`; stopped on exit. `extra_env` adds settings to the `local` stage's. `with_worker` also
+    runs the local worker of `make run` (schedules, queues, the sandbox's payment webhooks)."""
     from scripts.dynamodb_local import DynamoDBLocal, ensure_dynamodb_local, free_port, stop_process_group
     from scripts.keys import ensure_local_keys, jwks_kid, local_stage_environment
 
@@ -173,6 +174,16 @@ def running_local_stack(base: Path, extra_env: dict[str, str] | None = None):
              "--no-autoreload", "--host", HOST, "--port", str(port)],
             log_path, f"http://{HOST}:{port}/health", cwd=project, env=env,
         ))
+        if with_worker:
+            from scripts.dynamodb_local import child_preexec
+
+            with open(base / "worker.log", "wb") as log:
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "scripts.local_worker"], cwd=ROOT,
+                    env={**env, "SPACES_LOCAL_API_URL": f"http://{HOST}:{port}"},
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True, preexec_fn=child_preexec(),
+                ))
         yield LocalStack(
             base_url=f"http://{HOST}:{port}",
             jwt_private_key=keys["jwt_private"],

@@ -13,8 +13,8 @@ export class Api {
     this.getToken = getToken;
   }
 
-  async request(method, path, body) {
-    const headers = { Accept: "application/json" };
+  async request(method, path, body, extraHeaders = {}) {
+    const headers = { Accept: "application/json", ...extraHeaders };
     const token = this.getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -43,6 +43,12 @@ export class Api {
   createSpace(body) { return this.request("POST", "/spaces", body); }
   space(id) { return this.request("GET", `/spaces/${id}`); }
   participants(id) { return this.request("GET", `/spaces/${id}/participants`); }
+  // A purchase is retried with the same key (a replay answers the first response); a new
+  // purchase attempt gets a new one.
+  buyTicket(id, key, body = {}) {
+    return this.request("POST", `/spaces/${id}/tickets`, body, { "Idempotency-Key": key });
+  }
+  myTickets() { return this.request("GET", "/me/tickets?limit=100"); }
   events(id, after, wait) {
     return this.request("GET", `/spaces/${id}/events?after=${encodeURIComponent(after)}&wait=${wait}`);
   }

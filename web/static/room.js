@@ -42,7 +42,9 @@ export class Room {
         h("p", {}, h("a", { href: "#/" }, "Back to Spaces")));
       return;
     }
-    if (this.space.state === "live") await this.join();
+    if (this.space.is_ticketed) await this.loadMyTicket();
+    // A ticketed Space without a paid ticket: the page offers the ticket instead of a 403.
+    if (this.space.state === "live" && (!this.space.is_ticketed || this.hasTicketOrNeedsNone())) await this.join();
     this.watch = watchSpace(this.api, this.spaceId, {
       onUpdate: (update) => this.update(update),
       onError: (err) => this.onPollError(err),
@@ -347,13 +349,65 @@ export class Room {
             () => this.api.remove(this.spaceId, r.user_id), { success: `${r.user_id} was removed from the Space.` }), { danger: true }))))
         : null) : null;
 
-    // TICKETS: buying a ticket (POST /spaces/{id}/tickets, Idempotency-Key) is being built on
-    // another branch. This is where the page will offer it; it sells nothing until then.
-    const tickets = space.is_ticketed ? h("section", { class: "placeholder", id: "tickets" },
-      h("h2", {}, "Tickets"),
-      h("p", {}, "This is a ticketed Space. Buying tickets is not available in the web client yet.")) : null;
+    const tickets = space.is_ticketed ? this.ticketsPanel(space) : null;
 
     return [header, status, h("section", { "aria-label": "Actions", class: "row", id: "actions" }, this.actions()), people, tickets];
+  }
+
+  // --- tickets (docs/tickets.md) -------------------------------------------------------------
+
+  async loadMyTicket() {
+    try {
+      const page = await this.api.myTickets();
+      this.myTicket = page.tickets.find((t) => t.space_id === this.spaceId) || null;
+    } catch (err) {
+      this.myTicket = null;
+    }
+  }
+
+  hasTicketOrNeedsNone() {
+    const s = this.space;
+    const onStageOrInvited = [s.creator_id, ...(s.host_ids || []), ...(s.speaker_ids || []), ...(s.invited_user_ids || [])];
+    return (this.myTicket && this.myTicket.status === "paid") || onStageOrInvited.includes(this.me);
+  }
+
+  ticketsPanel(space) {
+    const t = space.ticket || {};
+    const price = `${(t.price_cents / 100).toFixed(2)} ${t.currency}`;
+    const parts = [h("h2", {}, "Tickets"), h("p", { id: "ticket-offer" }, `${price} · ${t.remaining} of ${t.capacity} left`)];
+    if (this.ticketStatus) parts.push(h("p", { id: "ticket-status" }, this.ticketStatus));
+    const mine = this.myTicket && this.myTicket.status;
+    const onSale = space.state === "scheduled" || space.state === "live";
+    if (onSale && !this.hasTicketOrNeedsNone() && mine !== "held") {
+      parts.push(this.button("buy", `Buy a ticket (${price})`, () => this.act("buy", () => this.buyTicket()), { primary: true }));
+    }
+    return h("section", { id: "tickets", "aria-labelledby": "tickets-title" }, ...parts);
+  }
+
+  // The provider confirms the payment asynchronously (its webhook): the page reads the ticket
+  // until it is paid or failed. Stripe needs its own client SDK to confirm a card payment, which
+  // this page does not have: it says so rather than pretend.
+  async buyTicket() {
+    const bought = await this.api.buyTicket(this.spaceId, crypto.randomUUID());
+    this.myTicket = bought.ticket;
+    if (bought.payment.provider === "stripe") {
+      this.ticketStatus = "Card payments are not available in this web client yet: buy the ticket in the app.";
+      announce(this.ticketStatus);
+      return;
+    }
+    this.ticketStatus = "Payment pending…";
+    this.render();
+    for (let i = 0; i < 30 && this.myTicket.status === "held"; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await this.loadMyTicket();
+      if (!this.myTicket) break;
+    }
+    const status = this.myTicket && this.myTicket.status;
+    this.ticketStatus = status === "paid" ? "You have a ticket."
+      : status === "failed" ? "The payment was declined; no money was taken."
+        : "The payment is still pending.";
+    announce(this.ticketStatus);
+    if (status === "paid" && this.space.state === "live" && !this.joined) await this.join();
   }
 
   modButtons(id, { speaker = false, muted = false } = {}) {
