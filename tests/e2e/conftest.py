@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
 # Generous: other engineers' test runs share this 2-core machine. Expectations auto-wait up to
 # this long; nothing here fails because something took a while.
 WAIT_MS = 90_000
-DEMO_USERS = "alice,bob,carol,dave,erin,frank"
+DEMO_USERS = "alice,bob,carol,dave,erin,frank,gina,hank"
 
 
 @pytest.fixture(scope="session")

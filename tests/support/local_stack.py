@@ -34,7 +34,7 @@ HOST = "127.0.0.1"
 
 # scripts/seed.py seeds alice (may host), bob (may not) and carol (may host ticketed Spaces); the
 # stack adds these (user id -> follower count; 1,200 may host).
-EXTRA_USERS = {"dave": 0, "erin": 1200, "frank": 0}
+EXTRA_USERS = {"dave": 0, "erin": 1200, "frank": 0, "gina": 1200, "hank": 1200}
 
 
 @dataclass

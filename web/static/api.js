@@ -55,12 +55,17 @@ export class Api {
   start(id) { return this.request("POST", `/spaces/${id}/start`); }
   end(id) { return this.request("POST", `/spaces/${id}/end`); }
   cancel(id) { return this.request("POST", `/spaces/${id}/cancel`); }
-  join(id) { return this.request("POST", `/spaces/${id}/join`); }
+  join(id, body) { return this.request("POST", `/spaces/${id}/join`, body); }
   leave(id) { return this.request("POST", `/spaces/${id}/leave`); }
   raiseHand(id) { return this.request("POST", `/spaces/${id}/speaker-requests`); }
   lowerHand(id) { return this.request("DELETE", `/spaces/${id}/speaker-requests`); }
   addSpeaker(id, userId) { return this.request("POST", `/spaces/${id}/speakers`, { user_id: userId }); }
-  acceptInvitation(id) { return this.request("POST", `/spaces/${id}/invitations/accept`); }
+  acceptInvitation(id, body) { return this.request("POST", `/spaces/${id}/invitations/accept`, body); }
+  react(id, emoji) { return this.request("POST", `/spaces/${id}/reactions`, { emoji }); }
+  // Like a purchase, a subscription attempt keeps its Idempotency-Key across retries.
+  subscribe(userId, key, body = {}) {
+    return this.request("POST", `/users/${encodeURIComponent(userId)}/subscription`, body, { "Idempotency-Key": key });
+  }
   removeSpeaker(id, userId) { return this.request("DELETE", `/spaces/${id}/speakers/${encodeURIComponent(userId)}`); }
   mute(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/mute`); }
   remove(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/remove`); }

@@ -48,12 +48,14 @@ export class Discovery {
     const title = h("input", { id: "new-title", name: "title", required: true, maxlength: 140 });
     const topics = h("input", { id: "new-topics", name: "topics", placeholder: "up to 3, comma-separated" });
     const start = h("input", { id: "new-start", name: "scheduled_start", type: "datetime-local" });
+    const record = h("input", { id: "new-recording", name: "recording", type: "checkbox" });
     const message = h("p", { id: "create-message", role: "status" });
     const form = h("form", { class: "row", onsubmit: async (e) => {
       e.preventDefault();
       const body = { title: title.value.trim() };
       const list = topics.value.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
       if (list.length) body.topics = list;
+      if (record.checked) body.recording = true;
       if (start.value) body.scheduled_start = new Date(start.value).toISOString().replace(/\.\d{3}Z$/, "Z");
       button.disabled = true;
       try {
@@ -69,7 +71,8 @@ export class Discovery {
     } },
     h("label", { for: "new-title" }, "Title", title),
     h("label", { for: "new-topics" }, "Topics", topics),
-    h("label", { for: "new-start" }, "Start later (leave empty to go live now)", start));
+    h("label", { for: "new-start" }, "Start later (leave empty to go live now)", start),
+    h("label", { class: "inline", for: "new-recording" }, record, "Record this Space (speakers agree before they speak)"));
     const button = h("button", { type: "submit", class: "primary" }, "Create Space");
     form.append(button);
     return h("section", { "aria-labelledby": "create-title" },

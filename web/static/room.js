@@ -5,6 +5,13 @@ import { createMedia } from "./media.js";
 import { watchSpace } from "./updates.js";
 
 const ROLE_NAMES = { host: "the host", cohost: "a co-host", speaker: "a speaker", listener: "a listener" };
+// The reactions the server accepts (chalicelib/domain/room_events.py REACTIONS), with names for
+// screen readers.
+const REACTIONS = [["❤️", "heart"], ["😂", "laughing"], ["👏", "applause"], ["🔥", "fire"], ["💯", "hundred"], ["🙏", "thanks"], ["👍", "thumbs up"], ["👎", "thumbs down"]];
+const REACTION_NAMES = Object.fromEntries(REACTIONS);
+const KEEP_REACTIONS = 6;
+const KEEP_CAPTIONS = 4;
+const SUBSCRIPTION_TIER = { tier: "tier_1", label: "2.99 USD a month" };
 
 export class Room {
   constructor({ api, config, session, spaceId, container, goHome }) {
@@ -21,6 +28,11 @@ export class Room {
     this.muted = false;
     this.myMicMuted = false;
     this.reminderSet = null; // unknown until set or cleared here
+    this.reactions = []; // the latest room `reaction` events, newest last
+    this.captions = []; // the latest `caption` events, in time order
+    this.needsConsent = false; // a co-host of a recorded Space who has not consented yet
+    this.needsSubscription = false; // a subscriber-only Space and no active subscription
+    this.subscriptionStatus = "";
     this.error = "";
     this.audioStatus = "";
     this.busy = new Set();
@@ -48,6 +60,7 @@ export class Room {
     this.watch = watchSpace(this.api, this.spaceId, {
       onUpdate: (update) => this.update(update),
       onError: (err) => this.onPollError(err),
+      onEvents: (events) => this.onEvents(events),
     }, { intervalMs: (this.config.updates && this.config.updates.interval_ms) || 2000 });
     this.render();
   }
@@ -70,13 +83,18 @@ export class Room {
 
   // --- joining and the heartbeat -----------------------------------------------------------
 
-  async join() {
+  async join(body) {
     try {
-      const joined = await this.api.join(this.spaceId);
+      const joined = await this.api.join(this.spaceId, body);
       this.changedAt = performance.now();
       const first = !this.joined;
       this.joined = true;
+      this.needsSubscription = false;
       this.role = joined.role;
+      this.needsConsent = Boolean(joined.recording_consent_required);
+      if (this.needsConsent && first) {
+        announce("This Space is recorded: you listen until you agree to be recorded.");
+      }
       if (first) {
         announce(`You joined as ${ROLE_NAMES[joined.role] || joined.role}.`);
         await this.media.connect(joined.media).catch((err) => { this.audioStatus = `Audio unavailable: ${err.message}`; });
@@ -139,10 +157,12 @@ export class Room {
     const wasInvited = this.invited;
     this.invited = Boolean(me.invited);
     if (this.invited && !wasInvited) {
-      if (this.handRaised) {
+      if (this.handRaised && !space.recording) {
         // I asked to speak and a host approved: take the stage.
         announce("A host approved your request to speak.");
         await this.acceptInvitation();
+      } else if (space.recording) {
+        announce("A host invited you to speak. This Space is recorded: accepting means you agree to be recorded.");
       } else {
         announce("A host invited you to speak. Use the Accept invitation button to go on stage.");
       }
@@ -178,6 +198,52 @@ export class Room {
     alertBanner(message);
   }
 
+  // Room events carry what the Space's state does not: reactions and live captions. (The rest
+  // of the events only make updates.js re-sync the Space.)
+  onEvents(events) {
+    for (const event of events) {
+      const a = event.attributes || {};
+      if (event.name === "reaction") {
+        this.reactions = [...this.reactions, { id: event.id, user: a.user_id, emoji: a.emoji }].slice(-KEEP_REACTIONS);
+      } else if (event.name === "caption" && a.text) {
+        this.captions = [...this.captions, { id: a.id || event.id, user: a.user_id, text: a.text, start: Number(a.start_ms) || 0 }]
+          .sort((x, y) => x.start - y.start).slice(-KEEP_CAPTIONS);
+      }
+    }
+    this.render();
+  }
+
+  react(emoji) {
+    return this.act("react", () => this.api.react(this.spaceId, emoji),
+      { success: `You reacted with ${REACTION_NAMES[emoji] || emoji}.` });
+  }
+
+  // A subscriber-only Space: subscribe to its creator with the sandbox provider (locally), then
+  // join once the provider's webhook made the subscription active.
+  async subscribe() {
+    const creator = this.space.creator_id;
+    const started = await this.api.subscribe(creator, crypto.randomUUID(), { tier: SUBSCRIPTION_TIER.tier });
+    if (started.payment && started.payment.provider === "stripe") {
+      this.subscriptionStatus = "Card payments are not available in this web client yet: subscribe in the app.";
+      announce(this.subscriptionStatus);
+      return;
+    }
+    this.subscriptionStatus = "Payment pending…";
+    this.render();
+    for (let i = 0; i < 30 && !this.joined; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      try {
+        await this.api.join(this.spaceId); // a probe: 403 subscription_required until it is active
+      } catch (err) {
+        if (err.code !== "subscription_required") { this.handleActionError(err); return; }
+        continue;
+      }
+      await this.join();
+    }
+    this.subscriptionStatus = this.joined ? `You subscribed to ${creator}.` : "The subscription is not active yet; try again in a moment.";
+    announce(this.subscriptionStatus);
+  }
+
   onPollError(err) {
     if (err.status === 401) { this.error = "Your sign-in has expired: sign in again."; }
     else if (err.status === 404) { this.error = "This Space no longer exists."; }
@@ -187,6 +253,12 @@ export class Room {
 
   handleActionError(err) {
     if (err.code === "removed_from_space") { this.becomeRemoved(); this.render(); return; }
+    if (err.code === "subscription_required") {
+      this.needsSubscription = true;
+      this.error = "";
+      this.render();
+      return;
+    }
     if (err.code === "space_not_live" || err.code === "space_ended") {
       if (this.watch) this.watch.refresh();
     }
@@ -215,9 +287,13 @@ export class Room {
     }
   }
 
+  // In a recorded Space, accepting to speak (or a co-host joining to speak) carries the consent
+  // to be recorded: the buttons that send it say so.
+  consentBody() { return this.space && this.space.recording ? { recording_consent: true } : undefined; }
+
   async acceptInvitation() {
     await this.act("accept", async () => {
-      const accepted = await this.api.acceptInvitation(this.spaceId);
+      const accepted = await this.api.acceptInvitation(this.spaceId, this.consentBody());
       this.invited = false;
       this.handRaised = false;
       this.role = accepted.role;
@@ -283,7 +359,9 @@ export class Room {
       space: this.space, participants: this.participants, joined: this.joined, role: this.role,
       removed: this.removed, over: this.over, hand: this.handRaised, invited: this.invited,
       muted: this.muted, mic: this.myMicMuted, reminder: this.reminderSet, error: this.error,
-      audio: this.audioStatus, busy: [...this.busy],
+      audio: this.audioStatus, busy: [...this.busy], reactions: this.reactions, captions: this.captions,
+      consent: this.needsConsent, subscription: [this.needsSubscription, this.subscriptionStatus],
+      ticket: [this.myTicket && this.myTicket.status, this.ticketStatus],
     };
     const signature = JSON.stringify(state);
     if (signature === this.signature) return; // nothing changed: keep the DOM (and focus) as is
@@ -317,7 +395,10 @@ export class Room {
 
     const header = h("section", { "aria-labelledby": "space-title" },
       h("h2", { id: "space-title" }, space.title, " ",
-        h("span", { class: `badge ${space.state === "live" ? "live" : ""}` }, space.state)),
+        h("span", { class: `badge ${space.state === "live" ? "live" : ""}` }, space.state),
+        space.recording && space.state === "live"
+          ? [" ", h("span", { class: "badge recording", id: "recording-badge", role: "img", "aria-label": "This Space is being recorded" }, "● Recording")]
+          : null),
       h("p", { class: "muted" },
         space.topics && space.topics.length ? `Topics: ${space.topics.join(", ")} · ` : "",
         `Host: ${space.creator_id}`,
@@ -350,8 +431,48 @@ export class Room {
         : null) : null;
 
     const tickets = space.is_ticketed ? this.ticketsPanel(space) : null;
+    const subscription = space.access === "subscribers" && (this.needsSubscription || this.subscriptionStatus)
+      ? this.subscriptionPanel(space) : null;
+    const live = space.state === "live" && this.joined && !this.removed && !this.over;
 
-    return [header, status, h("section", { "aria-label": "Actions", class: "row", id: "actions" }, this.actions()), people, tickets];
+    return [header, status, h("section", { "aria-label": "Actions", class: "row", id: "actions" }, this.actions()),
+      live ? this.reactionsPanel() : null, live ? this.captionsPanel() : null, people, tickets, subscription];
+  }
+
+  reactionsPanel() {
+    const name = (r) => `${r.user === this.me ? "You" : r.user} reacted ${REACTION_NAMES[r.emoji] || ""}`.trim();
+    return h("section", { id: "reactions", "aria-labelledby": "reactions-title" },
+      h("h2", { id: "reactions-title" }, "Reactions"),
+      h("div", { class: "row", role: "group", "aria-label": "Send a reaction" },
+        REACTIONS.map(([emoji, label]) => h("button", {
+          type: "button", class: "reaction", dataset: { key: `react:${label}` }, disabled: this.busy.has("react"),
+          "aria-label": `React with ${label}`, onclick: () => this.react(emoji),
+        }, emoji))),
+      this.reactions.length
+        ? h("ul", { class: "plain", id: "reaction-feed", "aria-live": "polite" },
+          this.reactions.map((r) => h("li", { "aria-label": name(r) }, `${r.emoji} ${r.user === this.me ? "you" : r.user}`)))
+        : h("p", { class: "muted", id: "reaction-feed" }, "No reactions yet."));
+  }
+
+  // Live captions (sent by the speakers' apps): the latest lines, read out politely.
+  captionsPanel() {
+    return h("section", { id: "captions", "aria-labelledby": "captions-title" },
+      h("h2", { id: "captions-title" }, "Captions"),
+      this.captions.length
+        ? h("ol", { class: "plain", id: "caption-lines", "aria-live": "polite" },
+          this.captions.map((c) => h("li", {}, h("strong", {}, `${c.user}: `), c.text)))
+        : h("p", { class: "muted", id: "caption-lines" }, "No captions yet: speakers' apps send them when they caption."));
+  }
+
+  subscriptionPanel(space) {
+    const parts = [h("h2", { id: "subscription-title" }, "Subscribers only"),
+      h("p", {}, `Only subscribers of ${space.creator_id} can join this Space.`)];
+    if (this.subscriptionStatus) parts.push(h("p", { id: "subscription-status" }, this.subscriptionStatus));
+    if (this.needsSubscription && !this.joined) {
+      parts.push(this.button("subscribe", `Subscribe to ${space.creator_id} (${SUBSCRIPTION_TIER.label})`,
+        () => this.act("subscribe", () => this.subscribe()), { primary: true }));
+    }
+    return h("section", { id: "subscription", "aria-labelledby": "subscription-title" }, ...parts);
   }
 
   // --- tickets (docs/tickets.md) -------------------------------------------------------------
@@ -461,17 +582,24 @@ export class Room {
       return out;
     }
     if (!this.joined) {
+      if (this.needsSubscription) return out; // the subscription panel offers the way in
       out.push(this.button("join", "Join", () => this.act("join", () => this.join()), { primary: true }));
       return out;
     }
     if (this.role === "listener") {
       if (this.invited) {
-        out.push(this.button("accept", "Accept invitation and speak", () => this.acceptInvitation(), { primary: true }));
+        const label = space.recording ? "Accept invitation and agree to be recorded" : "Accept invitation and speak";
+        out.push(this.button("accept", label, () => this.acceptInvitation(), { primary: true }));
       } else if (this.handRaised) {
         out.push(this.button("hand", "Lower hand", () => this.lowerHand()));
       } else {
         out.push(this.button("hand", "Raise hand", () => this.raiseHand(), { primary: true }));
       }
+    } else if (this.needsConsent) {
+      out.push(this.button("consent", "Agree to be recorded and speak", () => this.act("consent", async () => {
+        const joined = await this.join({ recording_consent: true });
+        if (joined) await this.media.connect(joined.media).catch(() => {});
+      }, { success: "You agreed to be recorded: your microphone can publish." }), { primary: true }));
     } else {
       if (this.media.carriesAudio) {
         out.push(this.button("mic", this.myMicMuted || this.muted ? "Turn microphone on" : "Turn microphone off", () => this.toggleMic()));

@@ -6,10 +6,14 @@
 // re-sync runs anyway (events are best effort). Where the room cannot be read (the Space is not
 // live yet, the user was removed, or an AWS stage where events come over IVS Chat, which this
 // page does not speak yet), it polls every `intervalMs` instead, and tries the events again.
-// Callers only see onUpdate({space, participants, askedAt}), onError(err), and the returned
-// {stop, refresh}. `askedAt` (performance.now() when the request left) lets the page drop an
+// Callers only see onUpdate({space, participants, askedAt}), onError(err), onEvents(events) (each
+// batch of room events as read, oldest first: reactions and captions are shown from these), and
+// the returned {stop, refresh}. `askedAt` (performance.now() when the request left) lets the page drop an
 // answer older than a change it made itself meanwhile.
-export function watchSpace(api, spaceId, { onUpdate, onError }, { intervalMs = 2000, safetyMs = 5000 } = {}) {
+// Events that change nothing GET /spaces/{id} or /participants would show: no re-sync for them.
+const PASSING = new Set(["reaction", "caption"]);
+
+export function watchSpace(api, spaceId, { onUpdate, onError, onEvents = () => {} }, { intervalMs = 2000, safetyMs = 5000 } = {}) {
   let stopped = false;
   let timer = null;
   let inFlight = false;
@@ -43,8 +47,11 @@ export function watchSpace(api, spaceId, { onUpdate, onError }, { intervalMs = 2
         const page = await api.events(spaceId, cursor, 20);
         if (stopped) return;
         cursor = page.next_cursor;
+        if (page.events.length) {
+          try { onEvents(page.events); } catch (err) { console.error(err); }
+        }
         if (!listening) { listening = true; tick(); } // (re)connected: re-sync what was missed
-        else if (page.events.length) tick();
+        else if (page.events.some((e) => !PASSING.has(e.name))) tick();
       } catch (err) {
         if (stopped) return;
         if (listening) { listening = false; tick(); }
