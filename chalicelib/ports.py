@@ -56,6 +56,11 @@ class MediaPort(Protocol):
     def stop_overflow(self, info: OverflowInfo) -> None:
         """Stop the composition and delete the channel. Either already gone is success."""
 
+    def revoke_playback(self, channel_arn: str, user_id: str) -> None:
+        """Stop a user's playback of a private overflow channel and refuse their tokens
+        (StartViewerSessionRevocation of the viewer id their tokens carry). May raise
+        DependencyFailed."""
+
     # Recording (docs/recording.md): one server-side composition of the stage's publishers,
     # written to the recordings bucket.
 
@@ -90,6 +95,10 @@ class TokenMinter(Protocol):
         now: datetime,
         attributes: dict | None = None,
     ) -> MediaToken: ...
+
+    def mint_playback(self, channel_arn: str, *, user_id: str, now: datetime) -> tuple[str, datetime]:
+        """A playback token for a private overflow channel: (token, expires_at)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,9 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # Start creates the stage (tagged with the Space), end deletes it, removal and demotion
         # disconnect a participant. Participant tokens are minted in-process: no CreateParticipantToken.
         ivs_stage_actions=("ivs:CreateStage", "ivs:TagResource", "ivs:DeleteStage", "ivs:DisconnectParticipant"),
-        # Ending a Space stops its overflow composition and deletes its channel.
-        ivs_channel_actions=("ivs:DeleteChannel",),
+        # Ending a Space stops its overflow composition and deletes its channel; removing an
+        # overflow listener revokes their playback of the private channel.
+        ivs_channel_actions=("ivs:DeleteChannel", "ivs:StartViewerSessionRevocation"),
         ivs_composition_actions=("ivs:StopComposition",),
         # The Space's chat room: created (tagged) with the stage, deleted at the end, a token per
         # chat session (POST /events/token, never the join), server events, disconnecting a

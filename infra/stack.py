@@ -217,6 +217,15 @@ class SpacesStack(Stack):
             name=f"{s.prefix}-participant-tokens-v{s.ivs_key_version}",
             public_key_material=public_pem,
         )
+        # The same public key verifies the playback tokens of the private overflow channels
+        # (docs/overflow.md): one key pair, registered twice (stage tokens and playback tokens
+        # have different claims, so neither passes for the other), rotated together.
+        self.ivs_playback_key = ivs.CfnPlaybackKeyPair(
+            self,
+            "IvsPlaybackKeyPair",
+            name=f"{s.prefix}-playback-tokens-v{s.ivs_key_version}",
+            public_key_material=public_pem,
+        )
         self.ivs_private_key_secret_arn = self._arn("secretsmanager", "secret", s.ivs_private_key_secret, colon=True)
 
     def _recordings(self) -> None:

@@ -184,6 +184,9 @@ class IvsMedia:
             name=stage_name_for(space_id),
             latencyMode=OVERFLOW_LATENCY_MODE,
             type=self._channel_type,
+            # Private: playback needs a token the app signs per listener (ivs_tokens.py), so a
+            # ticketed Space's URL is worth nothing shared, and a removed listener is revoked.
+            authorized=True,
             tags=tags,
         )["channel"]
         try:
@@ -220,6 +223,19 @@ class IvsMedia:
             self._call("StopComposition", self._client.stop_composition, gone_is_ok=True, arn=info.composition_arn)
         if info.channel_arn:
             self._delete_channel(info.channel_arn)
+
+    def revoke_playback(self, channel_arn: str, user_id: str) -> None:
+        from chalicelib.adapters.ivs_tokens import playback_viewer_id
+
+        if self._channels is None:
+            raise DependencyFailed("no ivs client to revoke playback with", code=MEDIA_UNAVAILABLE)
+        self._call(
+            "StartViewerSessionRevocation",
+            self._channels.start_viewer_session_revocation,
+            gone_is_ok=True,
+            channelArn=channel_arn,
+            viewerId=playback_viewer_id(user_id),
+        )
 
     def _delete_channel(self, channel_arn: str) -> None:
         if self._channels is None:

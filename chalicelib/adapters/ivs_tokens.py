@@ -36,6 +36,7 @@ not be read in full through the search tool, only its opening; confirm against i
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -49,6 +50,19 @@ MAX_TTL = timedelta(seconds=MAX_TTL_SECONDS)
 MAX_ATTRIBUTES_BYTES = 1024
 TOKEN_VERSION = "1.0"
 PARTICIPANT_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+# Playback tokens of private (authorized) IVS channels: the overflow channels (docs/overflow.md).
+# Claims from the IVS Low-Latency user guide, "Generate and Sign IVS Playback Tokens": ES384,
+# `aws:channel-arn`, `aws:viewer-id` (at most 40 characters, what StartViewerSessionRevocation
+# names), `exp`. Verified by IVS with the playback key pair the stack imports.
+VIEWER_ID_LENGTH = 32
+
+
+def playback_viewer_id(user_id: str) -> str:
+    """A user's `aws:viewer-id`: stable (revocation names it later), within IVS's 40 characters
+    (user ids may be 64), and not the user id itself (IVS asks for nothing identifying there)."""
+    return hashlib.sha256(f"spaces-viewer:{user_id}".encode()).hexdigest()[:VIEWER_ID_LENGTH]
 
 
 def new_participant_id() -> str:
@@ -135,6 +149,17 @@ class IvsTokenMinter:
             allow_publish=bool(publish),
             allow_subscribe=True,
         )
+
+
+    def mint_playback(self, channel_arn: str, *, user_id: str, now: datetime) -> tuple[str, datetime]:
+        """A playback token for a private channel: (token, expires_at). Playback must start
+        before `exp`; a moderator's removal revokes the viewer's sessions (StartViewerSessionRevocation)."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        exp = int(now.timestamp()) + self.ttl_seconds
+        claims = {"aws:channel-arn": channel_arn, "aws:viewer-id": playback_viewer_id(user_id), "exp": exp}
+        token = self._jwt.encode(claims, self._key, algorithm="ES384")
+        return token, datetime.fromtimestamp(exp, tz=timezone.utc)
 
 
 def _attributes(extra: dict | None, user_id: str) -> dict[str, str]:

@@ -51,6 +51,7 @@ _METHODS = (
     "stop_recording",
     "start_overflow",
     "stop_overflow",
+    "revoke_playback",
 )
 COMPOSITION_ARN_PATTERN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:composition/[a-zA-Z0-9-]+$")
 PLACEHOLDER_PLAYLIST = (
@@ -98,6 +99,7 @@ class LocalMedia:
         self.compositions: dict[str, str] = {}
         self.overflow_started: list[tuple[str, OverflowInfo]] = []
         self.overflow_stopped: list[OverflowInfo] = []
+        self.playback_revoked: list[tuple[str, str]] = []  # (channel arn, user id) per call
 
     def fail_next(self, method_name: str, times: int = 1) -> None:
         """Make the next `times` calls of `method_name` raise DependencyFailed."""
@@ -220,6 +222,11 @@ class LocalMedia:
             self._maybe_fail("stop_overflow")
             if self.compositions.pop(info.composition_arn, None) is not None:
                 self.overflow_stopped.append(info)
+
+    def revoke_playback(self, channel_arn: str, user_id: str) -> None:
+        with self._lock:
+            self._maybe_fail("revoke_playback")
+            self.playback_revoked.append((channel_arn, user_id))
 
     def _maybe_fail(self, method_name: str) -> None:
         left = self._failures.get(method_name, 0)

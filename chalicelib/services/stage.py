@@ -26,6 +26,7 @@ from chalicelib.domain.spaces import (
     SPEAKER,
     SUBSCRIBERS,
     TICKETED,
+    OverflowInfo,
     Space,
     StageInfo,
     iso,
@@ -69,15 +70,17 @@ def _media(
     }
 
 
-def _playback_media(playback_url: str, participant_id: str) -> dict:
-    """An overflow listener's media: the channel's playback URL (low-latency HLS), no stage."""
+def _playback_media(deps: Deps, overflow: OverflowInfo, user_id: str, participant_id: str) -> dict:
+    """An overflow listener's media: the private channel's playback URL (low-latency HLS) with a
+    playback token signed here (no IVS call), no stage."""
+    token, expires_at = deps.tokens.mint_playback(overflow.channel_arn, user_id=user_id, now=deps.clock.now())
     return {
         "kind": "playback",
-        "playback_url": playback_url,
+        "playback_url": f"{overflow.playback_url}?token={token}",
         "stage_arn": None,
         "participant_id": participant_id,
-        "token": None,
-        "expires_at": None,
+        "token": token,
+        "expires_at": iso(expires_at),
         "capabilities": [],
     }
 
@@ -104,18 +107,18 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
             space.creator_id,
             space.access,
             space.recording,
-            space.overflow.playback_url if space.overflow else None,
+            space.overflow,
             frozenset(space.invited),
         )
         deps.media_cache.put(space_id, cached)
-    stage, creator_id, access, recorded, playback_url, invited = cached
+    stage, creator_id, access, recorded, overflow, invited = cached
     # Overflow on: a listener who connects now gets the channel, not the stage. Hosts, speakers
     # (the stored participant says so) and people invited to speak (as of the last read, ≤ the
     # cache's life; accepting the invitation gives a stage token anyway) keep the stage.
     if space is not None:
-        may_playback = playback_url is not None and space.role_of(user_id) == LISTENER and user_id not in space.invited
+        may_playback = overflow is not None and space.role_of(user_id) == LISTENER and user_id not in space.invited
     else:
-        may_playback = playback_url is not None and user_id != creator_id and user_id not in invited
+        may_playback = overflow is not None and user_id != creator_id and user_id not in invited
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
     # A ticket or subscription is checked inside the join's own transaction. Warm, the Space is
@@ -160,8 +163,8 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     if role == COHOST and recorded:
         publish = recording.cohost_may_publish(deps, space, space_id, user_id, consent)
     pid = outcome.participant.participant_id or participant_id
-    if outcome.participant.playback and playback_url and role not in PUBLISHING_ROLES:
-        media = _playback_media(playback_url, pid)
+    if outcome.participant.playback and overflow is not None and role not in PUBLISHING_ROLES:
+        media = _playback_media(deps, overflow, user_id, pid)
         if outcome.newly_connected:
             deps.telemetry.count("PlaybackListenerJoined")
     else:
@@ -518,7 +521,10 @@ def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) ->
         deps.telemetry.count("ParticipantRemoved")
         logger.info("participant removed", space_id=space_id, user_id=target, by=actor_id)
         room_events.emit(deps, space, ev.PARTICIPANT_REMOVED, user_id=target, by=actor_id)
-    if current is not None and current.participant_id and space.stage is not None:
+    if current is not None and current.playback and space.overflow is not None:
+        # An overflow listener is not on the stage: revoke their playback of the private channel.
+        deps.media.revoke_playback(space.overflow.channel_arn, target)
+    elif current is not None and current.participant_id and space.stage is not None:
         deps.media.disconnect_participant(space.stage.arn, current.participant_id, "removed by a moderator")
     # Their chat connection too (they may hold a chat token without having joined the stage).
     room_events.disconnect_from_room(deps, space, target, "removed by a moderator", best_effort=False)

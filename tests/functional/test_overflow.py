@@ -1,8 +1,12 @@
 """Overflow audiences: past the threshold below the stage's subscriber capacity, the rank job
 composes the stage into a channel once, and later listeners get its playback URL."""
 from dataclasses import replace
+from datetime import datetime, timezone
 
+import jwt
 import pytest
+
+from chalicelib.adapters.ivs_tokens import playback_viewer_id
 
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
@@ -20,7 +24,13 @@ def started_for(deps, space_id):
     return [info for sid, info in deps.media.overflow_started if sid == space_id]
 
 
-def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, host, new_user):
+def playback_claims(media: dict, keys) -> dict:
+    """The playback token's claims, verified with the stage's public key (the stack imports the
+    same key as the IVS playback key pair)."""
+    return jwt.decode(media["token"], keys["ivs_public_pem"], algorithms=["ES384"])
+
+
+def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, host, new_user, keys):
     deps = small
     space = space_service.create_space(deps, host, {"title": "famous"})
     early = [new_user("early") for _ in range(3)]
@@ -38,13 +48,21 @@ def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, ho
 
     # Later listeners (cold or warm container) get the channel, and are still counted
     deps.media_cache.drop(space.id)
-    cold = stage_service.join_space(deps, new_user("late"), space.id)
-    warm = stage_service.join_space(deps, new_user("late"), space.id)
-    for joined in (cold, warm):
+    late = [new_user("late"), new_user("late")]
+    cold = stage_service.join_space(deps, late[0], space.id)
+    warm = stage_service.join_space(deps, late[1], space.id)
+    for user, joined in zip(late, (cold, warm)):
+        media = joined["media"]
         assert joined["role"] == "listener"
-        assert joined["media"]["kind"] == "playback"
-        assert joined["media"]["playback_url"] == info.playback_url
-        assert joined["media"]["stage_arn"] is None and joined["media"]["token"] is None
+        assert media["kind"] == "playback" and media["stage_arn"] is None
+        # A private channel: the URL carries a playback token signed for this user and channel
+        assert media["playback_url"] == f"{info.playback_url}?token={media['token']}"
+        claims = playback_claims(media, keys)
+        assert claims["aws:channel-arn"] == info.channel_arn
+        assert claims["aws:viewer-id"] == playback_viewer_id(user) and len(claims["aws:viewer-id"]) <= 40
+        assert datetime.fromtimestamp(claims["exp"], tz=timezone.utc) > deps.clock.now()
+        assert media["expires_at"] == datetime.fromtimestamp(claims["exp"], tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert playback_viewer_id(late[0]) != playback_viewer_id(late[1])
     assert deps.spaces.get(space.id).participant_count == 5
 
     # A playback listener's heartbeat stays on playback; the first listeners keep their stage
@@ -153,3 +171,44 @@ def test_both_join_answers_match_the_documented_schema(small, host, new_user):
     assert [a["media"]["kind"] for a in answers] == ["stage"] * 3 + ["playback"]
     for answer in answers:
         validator.validate(answer)
+
+
+def test_removing_a_playback_listener_revokes_their_playback(small, host, new_user):
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    listener = new_user("late")
+    assert stage_service.join_space(deps, listener, space.id)["media"]["kind"] == "playback"
+    [info] = started_for(deps, space.id)
+    disconnects_before = list(deps.media.disconnected)
+
+    stage_service.remove_participant(deps, host, space.id, listener)
+
+    # Their viewer sessions of the private channel are revoked; the stage is not touched
+    assert deps.media.playback_revoked == [(info.channel_arn, listener)]
+    assert deps.media.disconnected == disconnects_before
+    with pytest.raises(Exception) as refused:
+        stage_service.join_space(deps, listener, space.id)
+    assert getattr(refused.value, "code", None) == "removed_from_space"
+
+
+def test_a_failed_revocation_is_a_503_and_repeating_the_removal_retries_it(small, host, new_user):
+    from chalicelib.domain.errors import DependencyFailed
+
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    listener = new_user("late")
+    stage_service.join_space(deps, listener, space.id)
+    [info] = started_for(deps, space.id)
+
+    deps.media.fail_next("revoke_playback")
+    with pytest.raises(DependencyFailed):
+        stage_service.remove_participant(deps, host, space.id, listener)
+    assert deps.spaces.get_participant(space.id, listener).removed  # the ban stands
+    stage_service.remove_participant(deps, host, space.id, listener)
+    assert deps.media.playback_revoked == [(info.channel_arn, listener)]

@@ -104,6 +104,10 @@ def test_ivs_public_key_is_registered_from_the_ssm_parameter(templates, stage):
     assert template["Parameters"][parameter]["Default"] == f"/spaces-{stage}/ivs-public-key-v1"
     assert template["Parameters"][parameter]["Type"] == "AWS::SSM::Parameter::Value<String>"
 
+    # The same public half verifies the overflow channels' playback tokens
+    [playback] = resources_of(template, "AWS::IVS::PlaybackKeyPair").values()
+    assert ref_id(playback["Properties"]["PublicKeyMaterial"]) == parameter
+
 
 def test_push_applications_come_from_the_custom_resource_with_secret_names_only(templates, stage):
     apps = resources_of(templates[stage], "Custom::SnsPlatformApplication")

@@ -171,6 +171,13 @@ def test_overflow_grants_are_scoped_to_channels_and_compositions(templates, stag
         assert not any(r.endswith(":channel/*") for r in other.get("ivs:StartComposition", []))
         assert other["ivs:StopComposition"] and other["ivs:DeleteChannel"]
     assert "ivs:StartComposition" not in grants("ReleasePendingMedia")
+    # Only the API revokes a viewer's playback (a moderator's removal), on channels only
+    api = grants("APIHandler")
+    assert api["ivs:StartViewerSessionRevocation"] and all(
+        r.endswith(":channel/*") for r in api["ivs:StartViewerSessionRevocation"]
+    )
+    for fid in ("RefreshLiveRanks", "ReleasePendingMedia", "SweepPresence"):
+        assert "ivs:StartViewerSessionRevocation" not in grants(fid)
     for fid in ("ReminderFanout", "PushWorker", "SweepPresence"):
         assert not any("Channel" in a or "Composition" in a for a in grants(fid))
 

@@ -49,7 +49,7 @@ def stubbed():
 
 def channel_response():
     return {
-        "channel": {"arn": CHANNEL, "playbackUrl": PLAYBACK, "latencyMode": "LOW", "type": "BASIC"},
+        "channel": {"arn": CHANNEL, "playbackUrl": PLAYBACK, "latencyMode": "LOW", "type": "BASIC", "authorized": True},
         "streamKey": {"arn": "arn:aws:ivs:us-east-1:123456789012:stream-key/k", "value": "sk_x", "channelArn": CHANNEL},
     }
 
@@ -62,7 +62,9 @@ def test_start_creates_a_tagged_low_latency_channel_and_composes_the_stage_into_
     ch.add_response(
         "create_channel",
         channel_response(),
-        expected_params={"name": stage_name_for(SPACE), "latencyMode": "LOW", "type": "BASIC", "tags": TAGS},
+        expected_params={
+            "name": stage_name_for(SPACE), "latencyMode": "LOW", "type": "BASIC", "authorized": True, "tags": TAGS,
+        },
     )
     rt.add_response(
         "start_composition",
@@ -142,6 +144,31 @@ def test_a_channel_that_cannot_be_deleted_yet_is_media_unavailable(stubbed, code
     with pytest.raises(DependencyFailed) as raised:
         media.stop_overflow(OverflowInfo(CHANNEL, PLAYBACK, COMPOSITION))
     assert raised.value.code == "media_unavailable"
+
+
+def test_revoking_a_listener_names_the_viewer_id_their_playback_tokens_carry(stubbed):
+    from chalicelib.adapters.ivs_tokens import playback_viewer_id
+
+    media, rt, ch = stubbed
+    ch.add_response(
+        "start_viewer_session_revocation", {},
+        expected_params={"channelArn": CHANNEL, "viewerId": playback_viewer_id("u_alice")},
+    )
+    media.revoke_playback(CHANNEL, "u_alice")
+
+
+@pytest.mark.parametrize("code,status,fails", [
+    ("ThrottlingException", 429, True), ("InternalServerException", 500, True), ("ResourceNotFoundException", 404, False),
+])
+def test_a_revocation_ivs_refuses_is_media_unavailable_unless_the_channel_is_gone(stubbed, code, status, fails):
+    media, rt, ch = stubbed
+    ch.add_client_error("start_viewer_session_revocation", code, http_status_code=status)
+    if fails:
+        with pytest.raises(DependencyFailed) as raised:
+            media.revoke_playback(CHANNEL, "u_alice")
+        assert raised.value.code == "media_unavailable"
+    else:
+        media.revoke_playback(CHANNEL, "u_alice")
 
 
 def test_without_an_encoder_configuration_overflow_cannot_start():

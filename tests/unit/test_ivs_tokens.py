@@ -240,3 +240,36 @@ def test_importing_the_minter_module_does_not_import_jwt():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+CHANNEL = "arn:aws:ivs:us-east-1:123456789012:channel/abcdEFGH1234"
+
+
+def test_a_playback_token_carries_the_channel_a_viewer_id_and_its_expiry(minter, keypair, now):
+    from chalicelib.adapters.ivs_tokens import playback_viewer_id
+
+    token, expires_at = minter.mint_playback(CHANNEL, user_id="u_alice", now=now)
+
+    assert jwt.get_unverified_header(token) == {"alg": "ES384", "typ": "JWT"}
+    claims = jwt.decode(token, keypair[1], algorithms=["ES384"])
+    assert claims == {
+        "aws:channel-arn": CHANNEL,
+        "aws:viewer-id": playback_viewer_id("u_alice"),
+        "exp": int(now.timestamp()) + HOUR,
+    }
+    assert expires_at == now + timedelta(seconds=HOUR)
+
+
+def test_viewer_ids_are_stable_distinct_within_ivs_limit_and_not_the_user_id():
+    from chalicelib.adapters.ivs_tokens import playback_viewer_id
+
+    long_id = "u" * 64
+    ids = {playback_viewer_id(u) for u in ("u_alice", "u_bob", long_id)}
+    assert len(ids) == 3
+    assert playback_viewer_id("u_alice") == playback_viewer_id("u_alice")
+    assert all(1 <= len(v) <= 40 and "alice" not in v for v in ids)
+
+
+def test_a_playback_token_needs_an_aware_time(minter):
+    with pytest.raises(ValueError):
+        minter.mint_playback(CHANNEL, user_id="u_alice", now=datetime(2026, 1, 1))

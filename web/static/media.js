@@ -44,6 +44,12 @@ class IvsAudio {
   // cannot change a live participant's capabilities).
   async connect(media) {
     await this.disconnect();
+    if (media.kind === "playback") {
+      // The Space is past its stage's capacity: this listener got the overflow channel (HLS),
+      // which needs a player this page does not ship yet. Say so rather than pretend.
+      this.onStatus("This Space is full on stage: overflow listening (HLS) is not available in the web client yet; listen in the app.");
+      return;
+    }
     const sdk = await loadSdk();
     const { Stage, StageEvents, SubscribeType, LocalStageStream, StreamType } = sdk;
     const publish = (media.capabilities || []).includes("PUBLISH");
