@@ -182,6 +182,15 @@ class UserRepository(Protocol):
 
     def unfollow(self, follower_id: str, followee_id: str) -> bool: ...
 
+    def blockers_of(self, user_id: str) -> set[str]:
+        """Everyone who blocked `user_id` (one Query)."""
+
+    def blocked_filter(self, shape) -> dict[int, bytes]:
+        """The "blocked by someone" filter's shards (domain/blocked_filter.py), one request."""
+
+    def add_to_blocked_filter(self, slot, shape) -> bool:
+        """Add a user to the filter (a conditional write on their shard). May raise DependencyFailed."""
+
 
 # --------------------------------------------------------------------------- reminders and pushes
 

@@ -104,6 +104,8 @@ class Deps:
     room_announcements: list | None = None
 
     blockers_cache: BlockersCache | None = None
+    # The "blocked by someone" filter's shards (services/users.py blockers_of), a minute.
+    blocked_filter_cache: MediaCache | None = None
     # "Hosts I follow": a caller's followees (a minute), and the live / scheduled lists they are
     # intersected with (10 s), per container.
     followees_cache: MediaCache | None = None
@@ -114,6 +116,8 @@ class Deps:
             self.media_cache = MediaCache(self.settings.media_cache_seconds)
         if self.blockers_cache is None:
             self.blockers_cache = BlockersCache(60)
+        if self.blocked_filter_cache is None:
+            self.blocked_filter_cache = MediaCache(60)
         if self.followees_cache is None:
             self.followees_cache = MediaCache(60)
         if self.lists_cache is None:

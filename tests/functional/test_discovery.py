@@ -98,23 +98,49 @@ def test_pages_follow_the_cursor_without_repeats(api, new_user, topic):
     assert seen == created and pages == 3
 
 
-def test_a_page_costs_one_dynamodb_call(api, deps, host, topic):
-    """One Query per page; who blocked the caller is read once a minute per container."""
+def test_a_page_costs_one_dynamodb_call(api, deps, host, topic, new_user):
+    """One Query per page for a viewer nobody blocked, from their first page on: the container
+    reads the "blocked by someone" filter once a minute for every viewer (one BatchGetItem)."""
     from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
     from chalicelib.services.discovery import list_spaces
 
     api.post("/spaces", host, {"title": "x", "topics": [topic]})
+    viewers = [new_user("viewer") for _ in range(4)]
     with AwsCallRecorder() as recorder:
         for client in dynamodb_clients():
             recorder.attach(client)
-        list_spaces(deps, host, {"topic": topic})
-        first = recorder.operations("dynamodb")
+        list_spaces(deps, viewers[0], {"topic": topic})
+        container_first = recorder.operations("dynamodb")
         recorder.reset()
-        for _ in range(3):
-            list_spaces(deps, host, {"topic": topic})
+        for viewer in viewers[1:]:
+            list_spaces(deps, viewer, {"topic": topic})
+            list_spaces(deps, viewer, {"topic": topic})
 
-    assert first == ["Query", "Query"], "the blocked_by lookup, then the page"
-    assert recorder.operations("dynamodb") == ["Query"] * 3
+    assert container_first == ["Query", "BatchGetItem"], "the page, then the filter (once per container-minute)"
+    assert recorder.operations("dynamodb") == ["Query"] * 6
+
+
+def test_a_blocked_viewer_costs_one_more_query_on_their_first_page(api, deps, host, topic, new_user):
+    from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
+    from chalicelib.services.discovery import list_spaces
+
+    space = api.post("/spaces", host, {"title": "hidden from one", "topics": [topic]}).data
+    blocked, other_host = new_user("blocked"), new_user("other")
+    assert api.post(f"/users/{blocked}/block", other_host).status_code == 200
+    deps.blocked_filter_cache.drop("blocked-filter")
+    list_spaces(deps, new_user("warm"), {"topic": topic})  # the container reads the filter
+    with AwsCallRecorder() as recorder:
+        for client in dynamodb_clients():
+            recorder.attach(client)
+        first = list_spaces(deps, blocked, {"topic": topic})
+        first_ops = recorder.operations("dynamodb")
+        recorder.reset()
+        list_spaces(deps, blocked, {"topic": topic})
+
+    assert first_ops == ["Query", "Query"], "the page, then who blocked them (the filter said maybe)"
+    assert recorder.operations("dynamodb") == ["Query"]
+    # blocked by another host: this host's Space is still listed for them
+    assert [s["id"] for s in first["spaces"]] == [space["id"]]
 
 
 @pytest.mark.parametrize(
@@ -247,6 +273,8 @@ def test_following_costs_one_query_a_minute_per_caller_and_shared_lists(api, dep
         list_spaces(deps, other, {"following": "true"})
         another_caller = recorder.operations("dynamodb")
 
-    assert first == ["Query"] * 3, "followees, the live list, who blocked the caller"
+    # followees, the container's blocked filter (nobody blocked this caller, so no blocked_by
+    # Query), then the live list
+    assert first == ["Query", "BatchGetItem", "Query"], first
     assert again == []
     assert another_caller == ["Query"], "only their followees: the live list is shared"

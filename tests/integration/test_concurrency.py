@@ -127,3 +127,22 @@ def test_ending_twice_at_once_ends_once(deps, host):
     assert outcome_counts(results) == Counter({"ok": 1, 409: 3}), results
     assert "SpaceEnded" in deps.telemetry.events and deps.telemetry.events.count("SpaceEnded") == 1
     assert deps.media.stages == {}
+
+
+def test_concurrent_blocks_all_land_in_the_blocked_filter(deps, new_user):
+    """Blocks write the filter shard read-modify-write under a version condition: concurrent
+    blocks of users in the same shard must all end up in it (none overwritten)."""
+    from chalicelib.domain import blocked_filter as bf
+    from chalicelib.services.users import BLOCKED_FILTER
+
+    hosts = [new_user("blocker") for _ in range(12)]
+    targets = [new_user("target") for _ in range(12)]
+    results = race(*[lambda h=h, t=t: user_service.block(deps, h, t) for h, t in zip(hosts, targets)])
+
+    assert all(r[0] == "ok" for r in results), results
+    shards = deps.users.blocked_filter(BLOCKED_FILTER)
+    for target in targets:
+        slot = bf.slot_of(target, BLOCKED_FILTER)
+        assert bf.may_contain(shards.get(slot.shard), slot), target
+    # 12 writers on 4 shards: several shared one, so the version condition was exercised
+    assert len({bf.slot_of(t, BLOCKED_FILTER).shard for t in targets}) < len(targets)

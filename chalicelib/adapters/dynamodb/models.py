@@ -16,6 +16,7 @@ import os
 import zlib
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -113,6 +114,23 @@ class BlockModel(Model):
     @staticmethod
     def pair_for(blocker_id: str, blocked_id: str) -> str:
         return f"{blocker_id}#{blocked_id}"
+
+
+class BlockedFilterModel(Model):
+    """One shard of the "blocked by someone" Bloom filter (chalicelib/domain/blocked_filter.py),
+    kept in the blocks table under keys that no pair can take ("~blocked-filter#v1#<shard>": user
+    ids never hold "~"). Items have no `blocked_id`, so the blocked_by index never sees them.
+    `version` guards the read-modify-write of a block against a concurrent one."""
+
+    Meta = _Meta.build("blocks")
+
+    pair = UnicodeAttribute(hash_key=True)
+    bits = BinaryAttribute(legacy_encoding=False)
+    version = NumberAttribute(default=0)
+
+    @staticmethod
+    def key_for(shard: int) -> str:
+        return f"~blocked-filter#v1#{shard}"
 
 
 class SpacesByCreatorIndex(GlobalSecondaryIndex):
@@ -559,6 +577,10 @@ def delete_tables() -> None:
             model.delete_table()
 
 
+# Models that live in a table another model of ALL_MODELS defines (never created on their own).
+SHARED_TABLE_MODELS = (BlockedFilterModel,)
+
+
 def share_one_connection() -> None:
     """Make every model use the first model's connection, so a container builds ONE botocore
     session and DynamoDB client instead of one per model (about 100 ms of cold start each).
@@ -567,7 +589,7 @@ def share_one_connection() -> None:
     safe; each model keeps its own TableConnection for its table name and schema.
     """
     shared = ALL_MODELS[0]._get_connection().connection
-    for model in ALL_MODELS[1:]:
+    for model in ALL_MODELS[1:] + SHARED_TABLE_MODELS:
         table = model._get_connection()
         if table.connection is shared:
             continue
@@ -579,7 +601,7 @@ def share_one_connection() -> None:
 
 def use_endpoint(endpoint_url: str, table_prefix: str | None = None) -> None:
     """Point every model at another DynamoDB (tests, benchmarks) and drop cached connections."""
-    for model in ALL_MODELS:
+    for model in ALL_MODELS + SHARED_TABLE_MODELS:
         model.Meta.host = endpoint_url
         if table_prefix is not None:
             model.Meta.table_name = f"{table_prefix}-{model.Meta.suffix}"

@@ -10,9 +10,13 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
-from chalicelib.adapters.dynamodb.models import BlockModel, FollowModel, SpaceModel, UserModel
+from chalicelib.adapters.dynamodb.models import BlockedFilterModel, BlockModel, FollowModel, SpaceModel, UserModel
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain import blocked_filter as bf
+from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.users import User
+
+FILTER_WRITE_ATTEMPTS = 8
 
 
 class DynamoUserRepository:
@@ -118,6 +122,45 @@ class DynamoUserRepository:
             return {b.blocker_id for b in BlockModel.blocked_by.query(user_id)}
         except Exception as exc:
             raise dependency_failure(exc) from exc
+
+    def blocked_filter(self, shape: bf.FilterShape) -> dict[int, bytes]:
+        """Every shard of the "blocked by someone" filter: one BatchGetItem (missing shards are
+        empty: nobody in them was ever blocked)."""
+        keys = [BlockedFilterModel.key_for(shard) for shard in range(shape.shards)]
+        try:
+            return {
+                int(item.pair.rsplit("#", 1)[1]): bytes(item.bits)
+                for item in BlockedFilterModel.batch_get(keys)
+            }
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def add_to_blocked_filter(self, slot: bf.Slot, shape: bf.FilterShape) -> bool:
+        """Set a user's bits in their shard: a read, then a write conditional on the version it
+        read (a concurrent block retries). True when the shard changed, False when the user was
+        in it already (no write)."""
+        key = BlockedFilterModel.key_for(slot.shard)
+        for _ in range(FILTER_WRITE_ATTEMPTS):
+            try:
+                try:
+                    item = BlockedFilterModel.get(key, consistent_read=True)
+                    bits, version = bytes(item.bits), int(item.version)
+                except DoesNotExist:
+                    bits, version = None, None
+                updated = bf.with_member(bits, slot, shape)
+                if updated is None:
+                    return False
+                condition = (
+                    BlockedFilterModel.pair.does_not_exist()
+                    if version is None
+                    else BlockedFilterModel.version == version
+                )
+                BlockedFilterModel(key, bits=updated, version=(version or 0) + 1).save(condition=condition)
+                return True
+            except Exception as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise dependency_failure(exc) from exc
+        raise DependencyFailed("the blocked filter is busy; try again", code="write_conflict")
 
     def followees(self, user_id: str, limit: int) -> list[str]:
         """Who `user_id` follows, at most `limit` (keys only: one Query page for 5,000)."""
