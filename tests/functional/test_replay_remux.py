@@ -11,16 +11,9 @@ import pytest
 from chalicelib.adapters.mediaconvert import MediaConvertRemux
 from chalicelib.domain.spaces import utcnow
 from chalicelib.services.recording import land, land_recordings
+from tests.support.clock import FixedClock
 
 pytestmark = pytest.mark.usefixtures("deps")
-
-
-class FixedClock:
-    def __init__(self, at):
-        self.at = at
-
-    def now(self):
-        return self.at
 
 
 def end_recorded_space(api, host) -> str:

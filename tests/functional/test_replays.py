@@ -12,16 +12,9 @@ import requests
 from chalicelib.adapters.dynamodb.models import SpaceModel
 from chalicelib.domain.spaces import iso, parse_iso, utcnow
 from tests.support import presigned
+from tests.support.clock import FixedClock
 
 pytestmark = pytest.mark.usefixtures("deps")
-
-
-class FixedClock:
-    def __init__(self, at):
-        self.at = at
-
-    def now(self):
-        return self.at
 
 
 def ended_recorded_space(api, host, **extra):

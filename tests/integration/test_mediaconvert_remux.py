@@ -10,15 +10,14 @@ from datetime import datetime, timezone
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
-from botocore.stub import Stubber
 from botocore.validate import ParamValidator
 
 from chalicelib.adapters.local_remux import LocalRemux
 from chalicelib.adapters.mediaconvert import MediaConvertRemux
 from chalicelib.domain.errors import DependencyFailed
+from tests.support.offline_aws import answer, error_answer, offline_client
 
 BUCKET = "spaces-dev-recordings"
 ROLE = "arn:aws:iam::123456789012:role/spaces-dev-RecordingRemuxRole"
@@ -28,26 +27,11 @@ JOB_ID = "1764633600000-abc123"
 CREATED = datetime(2026, 12, 2, 0, 0, tzinfo=timezone.utc)
 
 
+AWS_SERVICE = "mediaconvert"  # the `client` and `stubber` fixtures (tests/integration/conftest.py)
+
+
 def make_client():
-    return boto3.client(
-        "mediaconvert",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
-@pytest.fixture
-def client():
-    return make_client()
-
-
-@pytest.fixture
-def stubber(client):
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    return offline_client(AWS_SERVICE)
 
 
 def remux_for(client, role_arn=ROLE):
@@ -269,31 +253,25 @@ class SimulatedMediaConvert:
                 "output": f"{destination}.{group['outputs'][0]['extension']}",
                 "states": ["SUBMITTED", "PROGRESSING", "COMPLETE"],
             }
-            return self._ok(model, {"Job": {"Id": job_id, "Role": body["role"], "Settings": {}, "Status": "SUBMITTED"}})
+            return answer(model, {"Job": {"Id": job_id, "Role": body["role"], "Settings": {}, "Status": "SUBMITTED"}})
         if model.name == "GetJob":
             job_id = params["url_path"].rsplit("/", 1)[-1]
             found = self.jobs.get(job_id)
             if found is None:
-                return AWSResponse(None, 404, {}, None), {"Error": {"Code": "NotFoundException", "Message": "x"}}
+                return error_answer("NotFoundException", 404)
             if self.store.get_text(self._key(found["input"])) is None:
-                return self._ok(model, {"Job": {"Id": job_id, "Role": ROLE, "Settings": {}, "Status": "ERROR",
+                return answer(model, {"Job": {"Id": job_id, "Role": ROLE, "Settings": {}, "Status": "ERROR",
                                                 "ErrorCode": 1030, "ErrorMessage": "Unable to open input file"}})
             state = found["states"].pop(0) if len(found["states"]) > 1 else found["states"][0]
             if state == "COMPLETE":
                 self.store.put_text(self._key(found["output"]), "aac in mp4", "audio/mp4")
-            return self._ok(model, {"Job": {"Id": job_id, "Role": ROLE, "Settings": {}, "Status": state}})
+            return answer(model, {"Job": {"Id": job_id, "Role": ROLE, "Settings": {}, "Status": state}})
         raise AssertionError(f"unexpected MediaConvert call {model.name}")
 
     def _key(self, uri):
         assert uri.startswith(f"s3://{self.bucket}/")
         return uri[len(f"s3://{self.bucket}/"):]
 
-    @staticmethod
-    def _ok(model, parsed):
-        report = ParamValidator().validate(parsed, model.output_shape)
-        if report.has_errors():
-            raise AssertionError(report.generate_report())
-        return AWSResponse(None, 200, {}, None), parsed
 
 
 def _settle(remux, job_id, looks=5):
