@@ -260,6 +260,28 @@ def transcription():
     return _once("transcription", build)
 
 
+def remux():
+    """MediaConvert where the media backend is IVS (regional endpoint: no DescribeEndpoints);
+    locally a placeholder writer into the local S3."""
+
+    def build():
+        s = settings()
+        if s.media_backend == "ivs":
+            from chalicelib.adapters.mediaconvert import MediaConvertRemux
+
+            return MediaConvertRemux(
+                _boto3_client("mediaconvert"),
+                bucket=s.recordings_bucket,
+                role_arn=s.mediaconvert_role_arn,
+                metadata={"app": "spaces", "stage": s.stage},
+            )
+        from chalicelib.adapters.local_remux import LocalRemux
+
+        return LocalRemux(_Lazy(replays))
+
+    return _once("remux", build)
+
+
 def payments():
     """The PaymentsPort of this stage: Stripe (AWS stages) or the sandbox (`make run`, tests)."""
 
@@ -368,6 +390,7 @@ def deps():
             recordings=DynamoRecordingRepository(),
             replays=_Lazy(replays),
             transcription=_Lazy(transcription),
+            remux=_Lazy(remux),
         )
 
     return _once("deps", build)

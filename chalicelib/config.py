@@ -141,6 +141,13 @@ class Settings:
     ivs_encoder_configuration_arn: str = ""
     # The language Amazon Transcribe assumes for replays nobody captioned live.
     transcribe_language: str = "en-US"
+    # The HLS recording is remuxed into one audio file by MediaConvert, which reads and writes the
+    # bucket with this role (made by infra/); without it an AWS stage refuses to record. A failed
+    # remux is started again up to `replay_remux_attempts` jobs in all, and a job still running
+    # `replay_remux_timeout_seconds` after its start counts as failed.
+    mediaconvert_role_arn: str = ""
+    replay_remux_attempts: int = 3
+    replay_remux_timeout_seconds: int = 3 * 3600
 
     tracing_enabled: bool = False
     account_id: str = "123456789012"
@@ -222,6 +229,9 @@ def get_settings() -> Settings:
         ivs_storage_configuration_arn=env.get("SPACES_IVS_STORAGE_CONFIGURATION_ARN", ""),
         ivs_encoder_configuration_arn=env.get("SPACES_IVS_ENCODER_CONFIGURATION_ARN", ""),
         transcribe_language=env.get("SPACES_TRANSCRIBE_LANGUAGE", "en-US"),
+        mediaconvert_role_arn=env.get("SPACES_MEDIACONVERT_ROLE_ARN", ""),
+        replay_remux_attempts=_int("SPACES_REPLAY_REMUX_ATTEMPTS", 3),
+        replay_remux_timeout_seconds=_int("SPACES_REPLAY_REMUX_TIMEOUT_SECONDS", 3 * 3600),
         tracing_enabled=_bool("SPACES_TRACING_ENABLED", False),
         account_id=env.get("SPACES_ACCOUNT_ID", "123456789012"),
     )

@@ -345,3 +345,28 @@ class TranscriptionPort(Protocol):
         Starting a job that already exists is not an error (a retried landing)."""
 
     def status(self, job_name: str) -> TranscriptionStatus: ...
+
+
+@dataclass(frozen=True)
+class RemuxStatus:
+    state: str  # "RUNNING" | "COMPLETE" | "ERROR"
+    failure: str | None = None  # why, for an ERROR
+
+
+class RemuxPort(Protocol):
+    """Remuxes a recording (an HLS playlist in the recordings bucket) into ONE audio file in the
+    same bucket (AWS Elemental MediaConvert in AWS stages; a placeholder writer locally), so a
+    single presigned URL plays the replay and Transcribe can read it.
+
+    Failures of the outside system raise DependencyFailed(code="remux_unavailable").
+    """
+
+    configured: bool  # False: this deployment cannot remux, so it must not record
+
+    def start(self, name: str, source_key: str, output_key: str) -> str:
+        """Start remuxing `source_key` into `output_key` (ends in .m4a); returns the job id.
+        `name` identifies the attempt: starting the same name again soon after returns the same
+        job (a retried landing)."""
+
+    def status(self, job_id: str) -> RemuxStatus:
+        """Where a job is. A job the service does not know is ERROR."""

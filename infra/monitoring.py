@@ -53,7 +53,7 @@ BUSINESS_GROUPS = (
         "Things that went wrong",
         (
             "StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown",
-            "RecordingStopDeferred", "ReplayFailed", "TranscriptFailed", "LatePaymentRefunded", "OrphanPaymentRefunded",
+            "RecordingStopDeferred", "ReplayRemuxFailed", "ReplayFailed", "TranscriptFailed", "LatePaymentRefunded", "OrphanPaymentRefunded",
             "OverflowStartFailed", "OverflowReleaseDeferred",
         ),
     ),

@@ -26,6 +26,8 @@ LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 IVS_LIST_STAGES = ("ivs:ListStages",)
 IVS_CHAT_LIST_ROOMS = ("ivschat:ListRooms",)
 ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES + IVS_CHAT_LIST_ROOMS)
+# Remuxing a landed recording into one audio file (docs/recording.md): start a job, follow it.
+REMUX_ACTIONS = ("mediaconvert:CreateJob", "mediaconvert:GetJob")
 
 # Tables only the push worker touches. Every other table is the API's (the routes reach nearly
 # all of them, and a table added to ALL_MODELS for a route is then usable without an infra change).
@@ -62,6 +64,9 @@ class LambdaProfile:
     recordings_object_actions: tuple[str, ...] = ()  # on the bucket's objects
     lists_recordings: bool = False  # s3:ListBucket on the recordings bucket (deleting a replay)
     transcription_actions: tuple[str, ...] = ()  # on this stage's transcription jobs
+    # MediaConvert jobs remuxing a recording into one file (on the account's jobs and default
+    # queue), with iam:PassRole on exactly the role MediaConvert reads and writes the bucket with.
+    remux_actions: tuple[str, ...] = ()
 
 
 PROFILES: tuple[LambdaProfile, ...] = (
@@ -95,11 +100,13 @@ PROFILES: tuple[LambdaProfile, ...] = (
         reads_payment_secret=True,  # ticket purchases, subscriptions, the payment webhook
         # A recorded Space's start and end start and stop its composition (GetComposition reads
         # where it writes); replays are presigned GETs; ending lands the replay when it can
-        # (writes the live captions' WebVTT or starts a transcription), the host deletes one.
+        # (starts and follows its remux, writes the live captions' WebVTT or starts a
+        # transcription), the host deletes one.
         ivs_recording_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
         recordings_object_actions=("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
         lists_recordings=True,
         transcription_actions=("transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"),
+        remux_actions=REMUX_ACTIONS,
     ),
     LambdaProfile(
         chalice_name="release_pending_media",
@@ -198,9 +205,11 @@ PROFILES: tuple[LambdaProfile, ...] = (
         reads=frozenset({"spaces", "captions"}),
         writes=frozenset({"spaces"}),  # processing -> available | failed, transcript states
         # Reads IVS's end marker, writes the live captions' WebVTT; Transcribe reads the
-        # recording and writes its subtitles with this role's permissions.
+        # replay's file and writes its subtitles with this role's permissions. MediaConvert
+        # remuxes with its own role (passed, never assumed here).
         recordings_object_actions=("s3:GetObject", "s3:PutObject"),
         transcription_actions=("transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"),
+        remux_actions=REMUX_ACTIONS,
     ),
 )
 

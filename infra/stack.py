@@ -12,6 +12,7 @@ Resources, by what the app reads in chalicelib/config.py:
 | SPACES_FANOUT_QUEUE / SPACES_PUSH_QUEUE   | SQS queues, each with a dead-letter queue                   |
 | SPACES_SNS_APNS_ARN / SPACES_SNS_FCM_ARN  | SNS platform applications (custom resource, infra/push_apps)|
 | SPACES_RECORDINGS_BUCKET / _IVS_STORAGE_CONFIGURATION_ARN / _IVS_ENCODER_CONFIGURATION_ARN | the recordings bucket (lifecycle = retention + 1 day) and IVS's storage and encoder configurations |
+| SPACES_MEDIACONVERT_ROLE_ARN              | the role MediaConvert remuxes recordings with (reads the bucket, writes `replays/`) |
 
 The web client (infra/web.py): an S3 bucket behind CloudFront for its files, and a second Cognito
 app client (hosted UI, authorization code + PKCE) whose id is the second SPACES_JWT_AUDIENCE.
@@ -265,6 +266,21 @@ class SpacesStack(Stack):
                 bucket_name=self.recordings_bucket.bucket_name
             ),
         )
+        # MediaConvert reads a landed recording (the HLS playlist and its segments, under IVS's
+        # prefix: `<stage id>/...`, so every object) and writes the replay's single file, only
+        # under `replays/` (chalicelib/domain/recording.py replay_files_prefix). Nothing else.
+        self.remux_role = iam.Role(
+            self,
+            "RecordingRemuxRole",
+            description=f"{s.prefix}: MediaConvert remuxes recordings into replay files (docs/recording.md)",
+            assumed_by=iam.ServicePrincipal("mediaconvert.amazonaws.com"),
+        )
+        self.remux_role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.recordings_bucket.arn_for_objects("*")])
+        )
+        self.remux_role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.recordings_bucket.arn_for_objects("replays/*")])
+        )
         width, height, framerate, bitrate = s.recording_video
         self.recording_encoder = ivs.CfnEncoderConfiguration(
             self,
@@ -404,6 +420,7 @@ class SpacesStack(Stack):
             "SPACES_RECORDINGS_BUCKET": self.recordings_bucket.bucket_name,
             "SPACES_IVS_STORAGE_CONFIGURATION_ARN": self.recording_storage.attr_arn,
             "SPACES_IVS_ENCODER_CONFIGURATION_ARN": self.recording_encoder.attr_arn,
+            "SPACES_MEDIACONVERT_ROLE_ARN": self.remux_role.role_arn,
             "SPACES_REPLAY_RETENTION_DAYS": str(s.replay_retention_days),
             "SPACES_TRACING_ENABLED": "true",
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -484,6 +501,15 @@ class SpacesStack(Stack):
         if profile.transcription_actions:
             # Job names are "<table prefix>-<space id>" (services/recording.py).
             allow(profile.transcription_actions, [self._arn("transcribe", "transcription-job", f"{self.settings.prefix}-*")])
+        if profile.remux_actions:
+            # CreateJob on a job in the account's default queue (the app names no queue), GetJob
+            # on the job; the job runs as the remux role, which only these functions may pass.
+            allow(profile.remux_actions, [self._arn("mediaconvert", "jobs", "*"), self._arn("mediaconvert", "queues", "Default")])
+            allow(
+                ["iam:PassRole"],
+                [self.remux_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}},
+            )
         if profile.sends_to:
             allow(permissions.SQS_SEND, [self.queues[q].queue_arn for q in profile.sends_to])
         if profile.consumes:

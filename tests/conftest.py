@@ -131,6 +131,7 @@ def deps(settings_env, aws):
     from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits, DynamoRoomEvents
     from chalicelib.adapters.local_media import LocalMedia
+    from chalicelib.adapters.local_remux import LocalRemux
     from chalicelib.adapters.s3_replays import S3Replays
     from chalicelib.adapters.scheduler import EventBridgeScheduler
     from chalicelib.adapters.transcribe import TranscribeJobs
@@ -183,6 +184,7 @@ def deps(settings_env, aws):
         recordings=DynamoRecordingRepository(),
         replays=replays,
         transcription=TranscribeJobs(aws.transcribe, bucket=settings.recordings_bucket),
+        remux=LocalRemux(replays),
         room_announcements=[],
     )
     bootstrap.override(deps=built)

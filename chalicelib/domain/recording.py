@@ -6,17 +6,20 @@ A recorded Space (docs/recording.md):
   consents by doing so; everyone else publishes audio only after consenting (accepting an
   invitation with `recording_consent: true`, or a co-host joining with it). Consent is kept per
   user with its time, on the Space;
-- while live, one IVS composition writes the stage's publishers to S3; it stops when the Space
-  ends, and the replay "lands" once IVS has written the recording's end marker;
+- while live, one IVS composition writes the stage's publishers to S3 (HLS); it stops when the
+  Space ends, and the replay "lands" once IVS has written the recording's end marker: the HLS
+  recording is then remuxed into one audio file (MediaConvert), the object a replay URL names;
 - a landed replay is served to the Space's own audience until `ended_at + retention`;
 - captions are segments sent live by people on stage; the replay's WebVTT is built from them, or
   from an Amazon Transcribe job when nobody captioned.
 
 Replay states, kept on the Space item:
 
-    (live, recording)  --end-->  processing  --recording lands-->  available
+    (live, recording)  --end-->  processing  --recording lands-->  remuxing  --file written-->  available
     processing --no recording after the deadline--> failed
-    processing | available --host deletes--> deleted
+    remuxing --the remux failed `replay_remux_attempts` times--> failed
+    remuxing --a remux failed, attempts left--> remuxing (a new job)
+    processing | remuxing | available --host deletes--> deleted
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain.errors import BadRequest, RuleViolation
 
-PROCESSING, AVAILABLE, FAILED, DELETED = "processing", "available", "failed", "deleted"
+PROCESSING, REMUXING, AVAILABLE, FAILED, DELETED = "processing", "remuxing", "available", "failed", "deleted"
 # Captions of a replay: from the live segments, from a Transcribe job, or none yet.
 TRANSCRIPT_LIVE, TRANSCRIPT_RUNNING, TRANSCRIPT_READY, TRANSCRIPT_FAILED, TRANSCRIPT_NONE = (
     "live",
@@ -54,8 +57,14 @@ class RecordingInfo:
     # just before it is stopped).
     prefix: str | None = None
     stopped_at: datetime | None = None
-    replay_state: str | None = None  # None while recording; then PROCESSING, AVAILABLE ...
-    media_key: str | None = None  # the object a replay URL points at
+    replay_state: str | None = None  # None while recording; then PROCESSING, REMUXING, AVAILABLE ...
+    media_key: str | None = None  # the object a replay URL points at (the remuxed audio file)
+    # The recording as IVS wrote it (its HLS playlist), the remux job making one file of it, how
+    # many jobs were started for it, and when the current one was.
+    source_key: str | None = None
+    remux_job: str | None = None
+    remux_attempts: int = 0
+    remux_started_at: datetime | None = None
     duration_ms: int | None = None
     transcript_state: str | None = None
     transcription_job: str | None = None
@@ -174,6 +183,17 @@ def build_webvtt(captions: list[Caption]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def replay_files_prefix(space_id: str) -> str:
+    """A Space's own prefix for its replay file: outside IVS's, so the role MediaConvert writes
+    with is limited to `replays/`."""
+    return f"replays/{space_id}"
+
+
+def replay_file_key(space_id: str) -> str:
+    """Where a replay's single audio file (AAC in an MP4 container, .m4a) is written."""
+    return f"{replay_files_prefix(space_id)}/replay.m4a"
 
 
 def parse_recording_end(document: dict, prefix: str) -> tuple[str, int | None]:

@@ -99,6 +99,7 @@ class Deps:
     recordings: object = None  # adapters.dynamodb.recording.DynamoRecordingRepository
     replays: object = None  # ports.ReplayStorePort (the recordings bucket)
     transcription: object = None  # ports.TranscriptionPort
+    remux: object = None  # ports.RemuxPort: the HLS recording -> one audio file
     # Until room events land, what services/recording.py `_announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list | None = None

@@ -6,8 +6,9 @@ Order of effects, as for stages (services/spaces.py):
   that makes it live; if IVS refuses, the stage is released and the request fails with nothing
   changed, so no Space is ever live claiming a recording it does not have;
 - ending commits first (with the replay `processing` and on the landing job's sparse index),
-  then stops the composition; IVS writes the last files asynchronously, so the replay becomes
-  available when its end marker is in the bucket (checked at once, then by `land_recordings`).
+  then stops the composition; IVS writes the last files asynchronously, so the replay lands
+  when its end marker is in the bucket (checked at once, then by `land_recordings`): its HLS
+  recording is remuxed into one audio file, and the replay is available once that file exists.
 """
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
-from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, Gone, NotFound
+from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, Gone, NotFound, RuleViolation
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
     FAILED,
     PROCESSING,
+    REMUXING,
     TRANSCRIPT_FAILED,
     TRANSCRIPT_LIVE,
     TRANSCRIPT_READY,
@@ -34,6 +36,8 @@ from chalicelib.domain.recording import (
     build_webvtt,
     consent_required,
     parse_recording_end,
+    replay_file_key,
+    replay_files_prefix,
     validate_consent,
 )
 from chalicelib.domain.spaces import SCHEDULED, SUBSCRIBERS, TICKETED, Space, iso
@@ -81,6 +85,9 @@ def start_for(deps: Deps, space: Space) -> Space:
     recording, to be written live. Raises DependencyFailed / RuleViolation if IVS cannot."""
     if not space.recording:
         return space
+    if not deps.remux.configured:
+        # A recording this deployment could not make playable (nor transcribe) is not made.
+        raise RuleViolation("recording is not configured in this deployment", code="recording_not_available")
     handle = deps.media.start_recording(space.id, space.stage.arn)
     logger.info("recording started", space_id=space.id, composition_arn=handle.composition_arn)
     return replace(
@@ -189,12 +196,15 @@ def land_recordings(deps: Deps, limit: int = 50) -> int:
 
 
 def land(deps: Deps, space_id: str, *, from_job: bool = False) -> bool:
-    """One Space's next step: processing -> available (its recording is complete in the bucket),
+    """One Space's next steps, as far as they go now: processing -> remuxing (its recording is
+    complete in the bucket: a remux job starts) -> available (the job wrote the replay's file),
     or a running transcription -> its WebVTT. True when something changed."""
     space = deps.spaces.get(space_id, with_count=False)
     info = space.recording_info
     if info is not None and info.replay_state == PROCESSING:
         return _land_recording(deps, space, info)
+    if info is not None and info.replay_state == REMUXING:
+        return _follow_remux(deps, space, info)
     if info is not None and info.replay_state == AVAILABLE and info.transcript_state == TRANSCRIPT_RUNNING:
         return _follow_transcription(deps, space, info)
     if from_job:
@@ -213,9 +223,55 @@ def _land_recording(deps: Deps, space: Space, info: RecordingInfo) -> bool:
                 logger.warning("no recording arrived; replay failed", space_id=space.id, prefix=info.prefix)
                 return True
         return False
-    media_key, duration_ms = parse_recording_end(ended, info.prefix)
+    source_key, duration_ms = parse_recording_end(ended, info.prefix)
     if duration_ms is None and info.started_at and info.stopped_at:
         duration_ms = int((info.stopped_at - info.started_at).total_seconds() * 1000)
+    job = deps.remux.start(_remux_name(deps, space.id, 1), source_key, replay_file_key(space.id))
+    if not deps.recordings.start_remux(
+        space.id, job_id=job, source_key=source_key, duration_ms=duration_ms, prefix=info.prefix, now=now
+    ):
+        return False  # another landing started it (the same job, within MediaConvert's minute), or deleted
+    logger.info("recording landed; remux started", space_id=space.id, remux_job=job)
+    _follow_remux(
+        deps,
+        space,
+        replace(info, replay_state=REMUXING, source_key=source_key, remux_job=job, remux_attempts=1, remux_started_at=now),
+    )
+    return True
+
+
+def _remux_name(deps: Deps, space_id: str, attempt: int) -> str:
+    return f"{deps.settings.table_prefix}-{space_id}-{attempt}"
+
+
+def _follow_remux(deps: Deps, space: Space, info: RecordingInfo) -> bool:
+    """remuxing -> available when the job completed; a failed (or stuck) job is started again
+    while attempts are left, then the replay fails."""
+    status = deps.remux.status(info.remux_job)
+    if status.state == "COMPLETE":
+        return _make_available(deps, space, info)
+    now = deps.clock.now()
+    if status.state != "ERROR":
+        started = info.remux_started_at
+        if started is None or (now - started).total_seconds() <= deps.settings.replay_remux_timeout_seconds:
+            return False
+        status = replace(status, failure=f"still running after {deps.settings.replay_remux_timeout_seconds} s")
+    deps.telemetry.count("ReplayRemuxFailed")
+    logger.warning("replay remux failed", space_id=space.id, remux_job=info.remux_job, attempt=info.remux_attempts, reason=status.failure)
+    if info.remux_attempts < deps.settings.replay_remux_attempts:
+        attempt = info.remux_attempts + 1
+        job = deps.remux.start(_remux_name(deps, space.id, attempt), info.source_key, replay_file_key(space.id))
+        return deps.recordings.retry_remux(space.id, failed_job=info.remux_job, job_id=job, now=now)
+    if deps.recordings.fail(space.id, remux_job=info.remux_job):
+        deps.telemetry.count("ReplayFailed")
+        logger.warning("no remux succeeded; replay failed", space_id=space.id, attempts=info.remux_attempts)
+        return True
+    return False
+
+
+def _make_available(deps: Deps, space: Space, info: RecordingInfo) -> bool:
+    """The replay's file exists: prepare its captions, then make it available."""
+    media_key = replay_file_key(space.id)
     job = transcript_key = None
     if deps.recordings.has_captions(space.id):
         # Captioned live: the replay's WebVTT is those segments, stored next to the recording so
@@ -224,14 +280,14 @@ def _land_recording(deps: Deps, space: Space, info: RecordingInfo) -> bool:
         deps.replays.put_text(transcript_key, build_webvtt(deps.recordings.all_captions(space.id)), "text/vtt")
         transcript_state = TRANSCRIPT_LIVE
     else:
+        # Transcribe reads one media file (not HLS): the remuxed one.
         job = _JOB_NAME_FORBIDDEN.sub("-", f"{deps.settings.table_prefix}-{space.id}")[:200]
         deps.transcription.start(job, media_key, f"captions/{space.id}/transcript.json", deps.settings.transcribe_language)
         transcript_state = TRANSCRIPT_RUNNING
     landed = deps.recordings.land(
         space.id,
+        remux_job=info.remux_job,
         media_key=media_key,
-        duration_ms=duration_ms,
-        prefix=info.prefix,
         transcript_state=transcript_state,
         transcription_job=job,
         transcript_key=transcript_key,
@@ -359,6 +415,7 @@ def delete_replay(deps: Deps, user_id: str, space_id: str) -> dict:
         raise Conflict(f"Space {space_id} is still live: end it first", code="replay_not_ready")
     changed = deps.recordings.delete_replay(space_id)
     removed = deps.replays.delete_prefix(info.prefix) if info.prefix else 0
+    removed += deps.replays.delete_prefix(replay_files_prefix(space_id))
     removed += deps.replays.delete_prefix(f"captions/{space_id}")
     if changed:
         deps.telemetry.count("ReplayDeleted")

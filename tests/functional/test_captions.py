@@ -213,7 +213,8 @@ def test_a_replay_nobody_captioned_is_transcribed_and_its_subtitles_are_served(a
 
     job = deps.spaces.get(space_id, with_count=False).recording_info.transcription_job
     started = aws.transcribe.get_transcription_job(TranscriptionJobName=job)["TranscriptionJob"]
-    assert started["Media"]["MediaFileUri"].endswith("/media/hls/multivariant.m3u8")
+    # Transcribe reads one media file, not HLS: the remuxed .m4a.
+    assert started["Media"]["MediaFileUri"] == f"s3://{aws.recordings_bucket}/replays/{space_id}/replay.m4a"
     assert started["Subtitles"]["Formats"] == ["vtt"]
     # moto runs no speech recognition and writes no files: put where Transcribe writes its
     # subtitles (next to OutputKey) what it would have written.

@@ -236,7 +236,8 @@ def test_ending_the_space_stops_the_recording_and_its_replay_lands(api, deps, ho
     info = deps.spaces.get(space["id"], with_count=False).recording_info
     assert info.stopped_at is not None
     assert info.replay_state == "available", "locally the recording is complete when it stops"
-    assert info.media_key == f"{recording['prefix']}/media/hls/multivariant.m3u8"
+    assert info.source_key == f"{recording['prefix']}/media/hls/multivariant.m3u8"
+    assert info.media_key == f"replays/{space['id']}/replay.m4a", "remuxed into one file"
     assert deps.room_announcements[-1][1:] == ("recording", {"state": "off"})
 
 

@@ -12,16 +12,9 @@ import requests
 from chalicelib.adapters.dynamodb.models import SpaceModel
 from chalicelib.domain.spaces import iso, parse_iso, utcnow
 from tests.support import presigned
+from tests.support.clock import FixedClock
 
 pytestmark = pytest.mark.usefixtures("deps")
-
-
-class FixedClock:
-    def __init__(self, at):
-        self.at = at
-
-    def now(self):
-        return self.at
 
 
 def ended_recorded_space(api, host, **extra):
@@ -41,6 +34,7 @@ def test_a_public_replay_is_a_short_lived_presigned_url_that_really_fetches_the_
     assert response.status_code == 200, response.data
     replay = response.data
     media_key = deps.spaces.get(space["id"], with_count=False).recording_info.media_key
+    assert media_key == f"replays/{space['id']}/replay.m4a", "the remuxed file, not the HLS playlist"
     url = presigned.read(replay["url"])
     assert unquote(url.path) == f"/{deps.settings.recordings_bucket}/{media_key}"
     assert url.params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
@@ -51,7 +45,8 @@ def test_a_public_replay_is_a_short_lived_presigned_url_that_really_fetches_the_
     assert not presigned.check(replay["url"].replace("X-Amz-Expires=300", "X-Amz-Expires=3000"), "testing", at=url.signed_at)
     fetched = requests.get(replay["url"], timeout=10)
     assert fetched.status_code == 200
-    assert fetched.text.startswith("#EXTM3U") and "no audio was recorded" in fetched.text
+    # One object plays the whole replay: the local remux's placeholder for the .m4a file.
+    assert fetched.headers["Content-Type"] == "audio/mp4" and "no audio was recorded" in fetched.text
     ended_at = parse_iso(space["ended_at"], "ended_at")
     assert replay["available_until"] == iso(ended_at + timedelta(days=30))
     assert replay["duration_seconds"] >= 0
@@ -218,14 +213,14 @@ def test_the_host_deletes_the_replay_and_its_objects(api, deps, aws, host, new_u
         listed = aws.s3.list_objects_v2(Bucket=aws.recordings_bucket, Prefix=prefix)
         return [o["Key"] for o in listed.get("Contents", [])]
 
-    assert keys(info.prefix) and keys(f"captions/{space['id']}/")
+    assert keys(info.prefix) and keys(f"replays/{space['id']}/") and keys(f"captions/{space['id']}/")
     assert api.delete(f"/spaces/{space['id']}/replay", speaker).status_code == 403
 
     deleted = api.delete(f"/spaces/{space['id']}/replay", host)
 
     assert deleted.status_code == 200 and deleted.data["deleted"] is True
-    assert deleted.data["objects_deleted"] == 3  # playlist, end marker, captions
-    assert keys(info.prefix) == [] and keys(f"captions/{space['id']}/") == []
+    assert deleted.data["objects_deleted"] == 4  # playlist, end marker, replay file, captions
+    assert keys(info.prefix) == [] and keys(f"replays/{space['id']}/") == [] and keys(f"captions/{space['id']}/") == []
     assert requests.get(url, timeout=10).status_code == 404, "a URL handed out before is dead"
     gone = api.get(f"/spaces/{space['id']}/replay", speaker)
     assert gone.status_code == 404 and gone.data["code"] == "replay_not_found"

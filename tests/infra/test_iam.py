@@ -106,23 +106,29 @@ def test_ivs_secret_and_scheduler_grants_are_scoped(templates, stage):
         assert secrets == [f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/payments/stripe-??????"]
     for action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"):
         assert all(r.endswith(f":schedule/spaces-{stage}/*") for r in by_action[action]), by_action[action]
+    # Two roles, each passed only to the service that assumes it: the Scheduler's execution role
+    # (reminder schedules) and MediaConvert's (remuxing recordings, docs/recording.md).
     pass_role = [s for s in api if "iam:PassRole" in _actions(s)]
-    assert len(pass_role) == 1
-    assert pass_role[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
-    assert [ref_id(r) for r in as_list(pass_role[0]["Resource"])] == [_scheduler_role(template)]
+    assert len(pass_role) == 2
+    passed = {s["Condition"]["StringEquals"]["iam:PassedToService"]: [ref_id(r) for r in as_list(s["Resource"])] for s in pass_role}
+    assert all(s["Condition"].keys() == {"StringEquals"} for s in pass_role)
+    assert passed == {
+        "scheduler.amazonaws.com": [_role_trusted_by(template, "scheduler.amazonaws.com")],
+        "mediaconvert.amazonaws.com": [_role_trusted_by(template, "mediaconvert.amazonaws.com")],
+    }
 
 
-def _scheduler_role(template) -> str:
+def _role_trusted_by(template, service: str) -> str:
     [role_id] = [
         k for k, v in resources_of(template, "AWS::IAM::Role").items()
-        if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        if v["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": service}
     ]
     return role_id
 
 
 def test_the_scheduler_role_may_only_send_to_the_fanout_queue_and_its_dead_letter_queue(templates, stage):
     template = templates[stage]
-    role_id = _scheduler_role(template)
+    role_id = _role_trusted_by(template, "scheduler.amazonaws.com")
     statements = statements_of_role(template, role_id)
     assert [_actions(s) for s in statements] == [["sqs:SendMessage"]]
     queues = {template["Resources"][ref_id(r)]["Properties"]["QueueName"] for r in as_list(statements[0]["Resource"])}

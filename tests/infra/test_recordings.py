@@ -1,6 +1,7 @@
 """Recording in the stack: a private, encrypted recordings bucket whose lifecycle outlasts the
-replay retention by a day, IVS's storage and encoder configurations on it, the app wired to
-them, and least-privilege grants for the API and the landing job (docs/recording.md)."""
+replay retention by a day, IVS's storage and encoder configurations on it, the role MediaConvert
+remuxes recordings with, the app wired to them, and least-privilege grants for the API and the
+landing job (docs/recording.md)."""
 from __future__ import annotations
 
 import pytest
@@ -16,6 +17,11 @@ def _bucket(template) -> tuple[str, dict]:
         (k, v) for k, v in resources_of(template, "AWS::S3::Bucket").items() if k.startswith("Recordings")
     ]
     return logical_id, bucket
+
+
+def _remux_role(template) -> str:
+    [role_id] = [k for k in resources_of(template, "AWS::IAM::Role") if k.startswith("RecordingRemuxRole")]
+    return role_id
 
 
 def _grants(template, function_id) -> dict[str, list[str]]:
@@ -87,6 +93,7 @@ def test_every_function_knows_the_bucket_the_configurations_and_the_retention(te
         assert ref_id(variables["SPACES_RECORDINGS_BUCKET"]) == bucket_id
         assert ref_id(variables["SPACES_IVS_STORAGE_CONFIGURATION_ARN"]) == ids["AWS::IVS::StorageConfiguration"]
         assert ref_id(variables["SPACES_IVS_ENCODER_CONFIGURATION_ARN"]) == ids["AWS::IVS::EncoderConfiguration"]
+        assert variables["SPACES_MEDIACONVERT_ROLE_ARN"] == {"Fn::GetAtt": [_remux_role(template), "Arn"]}
         assert variables["SPACES_REPLAY_RETENTION_DAYS"] == "30"
 
 
@@ -113,6 +120,7 @@ def test_the_api_may_record_serve_and_delete_replays_and_no_more(templates, stag
             f"arn:<AWS::Partition>:transcribe:<AWS::Region>:<AWS::AccountId>:transcription-job/spaces-{stage}-*"
         ]
     assert not any(a.startswith("s3:") and a not in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket") for a in grants)
+    _may_remux_with_the_remux_role_only(template, "APIHandler")
 
 
 def test_the_landing_job_runs_every_minute_with_only_what_it_needs(templates, stage):
@@ -126,6 +134,7 @@ def test_the_landing_job_runs_every_minute_with_only_what_it_needs(templates, st
     assert grants["s3:GetObject"] == grants["s3:PutObject"] == [f"<{bucket_id}.Arn>/*"]
     assert "s3:DeleteObject" not in grants and "s3:ListBucket" not in grants
     assert not any(a.startswith("ivs:") for a in grants)
+    _may_remux_with_the_remux_role_only(template, "LandRecordings")
     tables = {
         template["Resources"][ref_id(r) or ref_id(r["Fn::Join"][1][0])]["Properties"]["TableName"]
         for s in statements_of_role(template, role_of_function(template, "LandRecordings"))
@@ -141,9 +150,57 @@ def test_workers_other_than_the_landing_job_cannot_touch_recordings(templates, s
         if function_id in ("APIHandler", "LandRecordings"):
             continue
         grants = _grants(template, function_id)
-        assert not any(a.startswith(("s3:", "transcribe:")) for a in grants), function_id
+        assert not any(a.startswith(("s3:", "transcribe:", "mediaconvert:")) for a in grants), function_id
+        assert not any("RecordingRemuxRole" in r for rs in grants.values() for r in rs), function_id
         # Compositions: only the overflow ones (docs/overflow.md) - the rank job starts them, the
         # release job stops them - and never on the recordings' storage configuration.
         if function_id not in ("RefreshLiveRanks", "ReleasePendingMedia"):
             assert not any("Composition" in a for a in grants), function_id
         assert not any("RecordingStorage" in r for rs in grants.values() for r in rs), function_id
+
+
+def _may_remux_with_the_remux_role_only(template, function_id):
+    """Start and follow MediaConvert jobs, passing exactly the remux role, to MediaConvert only."""
+    statements = statements_of_role(template, role_of_function(template, function_id))
+    grants = _grants(template, function_id)
+    for action in ("mediaconvert:CreateJob", "mediaconvert:GetJob"):
+        assert sorted(grants[action]) == [
+            "arn:<AWS::Partition>:mediaconvert:<AWS::Region>:<AWS::AccountId>:jobs/*",
+            "arn:<AWS::Partition>:mediaconvert:<AWS::Region>:<AWS::AccountId>:queues/Default",
+        ]
+    assert sorted(a for a in grants if a.startswith("mediaconvert:")) == ["mediaconvert:CreateJob", "mediaconvert:GetJob"]
+    passes = [s for s in statements if "iam:PassRole" in as_list(s["Action"])]
+    remux = [s for s in passes if any("RecordingRemuxRole" in flatten(r) for r in as_list(s["Resource"]))]
+    [statement] = remux
+    assert [flatten(r) for r in as_list(statement["Resource"])] == [f"<{_remux_role(template)}.Arn>"]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}}
+
+
+def test_mediaconvert_may_read_recordings_and_write_replay_files_and_nothing_else(templates, stage):
+    template = templates[stage]
+    bucket_id, _ = _bucket(template)
+    role = template["Resources"][_remux_role(template)]["Properties"]
+
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    assert [(s["Effect"], s["Action"], s["Principal"]) for s in trust] == [
+        ("Allow", "sts:AssumeRole", {"Service": "mediaconvert.amazonaws.com"})
+    ]
+    assert "ManagedPolicyArns" not in role, "no AmazonS3FullAccess, the console's default"
+    grants: dict[str, list[str]] = {}
+    for statement in statements_of_role(template, _remux_role(template)):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            grants.setdefault(action, []).extend(flatten(r) for r in as_list(statement["Resource"]))
+    assert grants == {
+        "s3:GetObject": [f"<{bucket_id}.Arn>/*"],
+        "s3:PutObject": [f"<{bucket_id}.Arn>/replays/*"],
+    }
+
+
+def test_the_replay_files_prefix_infra_grants_is_the_one_the_app_writes(templates, stage):
+    from chalicelib.domain.recording import replay_file_key
+
+    [put] = [s for s in statements_of_role(templates[stage], _remux_role(templates[stage])) if s["Action"] == "s3:PutObject"]
+    granted = flatten(put["Resource"]).split(".Arn>/", 1)[1]
+
+    assert replay_file_key("01JD2Z6R9V3M8K4T5N7Q1W2E3R").startswith(granted.rstrip("*"))

@@ -18,10 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -29,13 +26,13 @@ from botocore.exceptions import (
     ParamValidationError,
     ReadTimeoutError,
 )
-from botocore.stub import ANY, Stubber
-from botocore.validate import ParamValidator
+from botocore.stub import ANY
 
 from chalicelib.adapters.ivs import IvsMedia, stage_name_for
 from chalicelib.adapters.local_media import LocalMedia
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import StageInfo
+from tests.support.offline_aws import answer, error_answer, offline_client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,27 +47,11 @@ WHIP = "https://1a2b3c4d5e6f.global-bm.whip.live-video.net"
 PARTICIPANT = "Qx7_pL2-mN9aB4cD6eF8gH"
 
 
+AWS_SERVICE = "ivs-realtime"  # the `client` and `stubber` fixtures (tests/integration/conftest.py)
+
+
 def make_client():
-    return boto3.client(
-        "ivs-realtime",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        # One attempt: the adapter decides what a failure means, not botocore's retry sleeps.
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
-@pytest.fixture
-def client():
-    return make_client()
-
-
-@pytest.fixture
-def stubber(client):
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    return offline_client(AWS_SERVICE)
 
 
 def stage_response(arn=ARN, name="space-sp1", endpoints=None, tags=None):
@@ -274,7 +255,7 @@ class SimulatedIvsStages:
         body = json.loads(params.get("body") or b"{}")
         if self.outage:
             self.outage -= 1
-            return self._error("InternalServerException", 500)
+            return error_answer("InternalServerException", 500)
         if model.name == "CreateStage":
             self._n += 1
             stage_id = f"Sim{self._n:09d}"
@@ -289,30 +270,20 @@ class SimulatedIvsStages:
                     "whip": f"https://{self._n:012x}.global-bm.whip.live-video.net",
                 },
             }
-            return self._ok(model, {"stage": stage})
+            return answer(model, {"stage": stage})
         if model.name == "DeleteStage":
             if self.stages.pop(body["arn"], None) is None:
-                return self._error("ResourceNotFoundException", 404)
-            return self._ok(model, {})
+                return error_answer("ResourceNotFoundException", 404)
+            return answer(model, {})
         if model.name == "DisconnectParticipant":
             connected = self.stages.get(body["stageArn"])
             if connected is None or body["participantId"] not in connected:
-                return self._error("ResourceNotFoundException", 404)
+                return error_answer("ResourceNotFoundException", 404)
             connected.discard(body["participantId"])
-            return self._ok(model, {})
+            return answer(model, {})
         raise AssertionError(f"unexpected IVS call {model.name}")
 
-    @staticmethod
-    def _ok(model, parsed):
-        report = ParamValidator().validate(parsed, model.output_shape)
-        if report.has_errors():
-            raise AssertionError(report.generate_report())
-        return AWSResponse(None, 200, {}, None), parsed
 
-    @staticmethod
-    def _error(code, status):
-        parsed = {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {}}
-        return AWSResponse(None, status, {}, None), parsed
 
 
 class MediaPortContract:

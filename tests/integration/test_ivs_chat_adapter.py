@@ -13,41 +13,25 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError, ReadTimeoutError
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from chalicelib.adapters.ivs_chat import IvsChatRooms, room_name_for
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.room_events import chat_capabilities
+from tests.support.offline_aws import offline_client
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
 
 
+AWS_SERVICE = "ivschat"  # the `client` and `stubber` fixtures (tests/integration/conftest.py)
+
+
 def make_client():
-    return boto3.client(
-        "ivschat",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
-@pytest.fixture
-def client():
-    return make_client()
-
-
-@pytest.fixture
-def stubber(client):
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    return offline_client(AWS_SERVICE)
 
 
 def room_response(arn=ROOM, **extra):

@@ -3,15 +3,14 @@
 `expected_params` pins each request exactly. No sockets are opened."""
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
 from chalicelib.adapters.ivs import IvsMedia, stage_name_for
 from chalicelib.adapters.local_media import LocalMedia
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import OverflowInfo
+from tests.support.offline_aws import offline_client as _client
 
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEfGh1234"
 CHANNEL = "arn:aws:ivs:us-east-1:123456789012:channel/abcdEFGH1234"
@@ -22,16 +21,6 @@ PLAYBACK = (
 COMPOSITION = "arn:aws:ivs:us-east-1:123456789012:composition/CoMpOsItIoN1"
 ENCODER = "arn:aws:ivs:us-east-1:123456789012:encoder-configuration/EnCoDeR12345"
 SPACE = "01JSPACE0000000000000000AB"
-
-
-def _client(service):
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 @pytest.fixture

@@ -9,18 +9,14 @@ import json
 import re
 from datetime import datetime, timezone
 
-import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
-from botocore.stub import Stubber
-from botocore.validate import ParamValidator
 
 from chalicelib.adapters.ivs import IvsMedia
 from chalicelib.adapters.local_media import LocalMedia
 from chalicelib.domain.errors import DependencyFailed, RuleViolation
 from chalicelib.domain.recording import parse_recording_end
+from tests.support.offline_aws import answer, error_answer, offline_client
 
 STAGE = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEfGh1234"
 COMPOSITION = "arn:aws:ivs:us-east-1:123456789012:composition/CoMpOsItIoN1"
@@ -39,26 +35,11 @@ DESTINATION = {
 }
 
 
+AWS_SERVICE = "ivs-realtime"  # the `client` and `stubber` fixtures (tests/integration/conftest.py)
+
+
 def make_client():
-    return boto3.client(
-        "ivs-realtime",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-
-
-@pytest.fixture
-def client():
-    return make_client()
-
-
-@pytest.fixture
-def stubber(client):
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
+    return offline_client(AWS_SERVICE)
 
 
 def media_for(client, **kw):
@@ -210,27 +191,27 @@ class SimulatedCompositions:
         body = json.loads(params.get("body") or b"{}")
         if self.outage:
             self.outage -= 1
-            return self._error("InternalServerException", 500)
+            return error_answer("InternalServerException", 500)
         self._n += 1
         if model.name == "CreateStage":
             arn = f"arn:aws:ivs:us-east-1:123456789012:stage/Sim{self._n:09d}"
             self.stages.add(arn)
             endpoints = {"events": "wss://global.events.live-video.net", "whip": f"https://{self._n:012x}.global-bm.whip.live-video.net"}
-            return self._ok(model, {"stage": {"arn": arn, "endpoints": endpoints, "tags": body.get("tags", {})}})
+            return answer(model, {"stage": {"arn": arn, "endpoints": endpoints, "tags": body.get("tags", {})}})
         if model.name == "StartComposition":
             if body["stageArn"] not in self.stages:
-                return self._error("ResourceNotFoundException", 404)
+                return error_answer("ResourceNotFoundException", 404)
             arn = f"arn:aws:ivs:us-east-1:123456789012:composition/Comp{self._n:08d}"
             prefix = f"{body['stageArn'].rsplit('/', 1)[-1]}/session/{arn.rsplit('/', 1)[-1]}"
             self.compositions[arn] = {"stage": body["stageArn"], "state": "ACTIVE", "prefix": prefix}
-            return self._ok(model, self._composition(arn, prefix=None))  # the prefix comes later
+            return answer(model, self._composition(arn, prefix=None))  # the prefix comes later
         if model.name == "GetComposition":
             if body["arn"] not in self.compositions:
-                return self._error("ResourceNotFoundException", 404)
-            return self._ok(model, self._composition(body["arn"], self.compositions[body["arn"]]["prefix"]))
+                return error_answer("ResourceNotFoundException", 404)
+            return answer(model, self._composition(body["arn"], self.compositions[body["arn"]]["prefix"]))
         if model.name == "StopComposition":
             found = self.compositions.pop(body["arn"], None)  # stopped, then deleted
-            return self._ok(model, {}) if found else self._error("ResourceNotFoundException", 404)
+            return answer(model, {}) if found else error_answer("ResourceNotFoundException", 404)
         raise AssertionError(f"unexpected IVS call {model.name}")
 
     def _composition(self, arn, prefix):
@@ -240,16 +221,7 @@ class SimulatedCompositions:
         return {"composition": {"arn": arn, "stageArn": self.compositions[arn]["stage"], "state": "ACTIVE",
                                 "layout": {}, "destinations": [destination]}}
 
-    @staticmethod
-    def _ok(model, parsed):
-        report = ParamValidator().validate(parsed, model.output_shape)
-        if report.has_errors():
-            raise AssertionError(report.generate_report())
-        return AWSResponse(None, 200, {}, None), parsed
 
-    @staticmethod
-    def _error(code, status):
-        return AWSResponse(None, status, {}, None), {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {}}
 
 
 class RecordingContract:

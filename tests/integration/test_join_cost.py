@@ -7,9 +7,7 @@ trips (one when this container already knows the Space's stage).
 """
 from __future__ import annotations
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.stub import Stubber
 
 from chalicelib.adapters.dynamodb.models import SpaceModel
@@ -18,19 +16,10 @@ from chalicelib.adapters.ivs_chat import IvsChatRooms
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
+from tests.support.offline_aws import offline_client as _stubbed
 
 ARN = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEfGh1234"
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
-
-
-def _stubbed(service):
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
 
 
 @pytest.fixture

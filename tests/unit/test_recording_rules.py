@@ -120,3 +120,10 @@ def test_the_recording_end_marker_gives_the_media_key_and_duration():
     assert parse_recording_end(document, "stage/session/comp/") == ("stage/session/comp/media/hls/multivariant.m3u8", 3_600_123)
     assert parse_recording_end({}, "p") == ("p/media/hls/multivariant.m3u8", None)
     assert parse_recording_end({"media": {"hls": {"duration_ms": "long"}}}, "p")[1] is None
+
+
+def test_a_replay_file_is_one_m4a_under_the_spaces_own_replays_prefix():
+    from chalicelib.domain.recording import replay_file_key, replay_files_prefix
+
+    assert replay_file_key("01JD2Z6R9V3M8K4T5N7Q1W2E3R") == "replays/01JD2Z6R9V3M8K4T5N7Q1W2E3R/replay.m4a"
+    assert replay_file_key("sp1").startswith(replay_files_prefix("sp1") + "/")

@@ -226,6 +226,11 @@ class SpaceModel(Model):
     replay_state = UnicodeAttribute(null=True)
     replay_media_key = UnicodeAttribute(null=True)
     replay_duration_ms = NumberAttribute(null=True)
+    # The HLS playlist IVS wrote, and the MediaConvert job making one audio file of it.
+    replay_source_key = UnicodeAttribute(null=True)
+    remux_job = UnicodeAttribute(null=True)
+    remux_attempts = NumberAttribute(null=True)
+    remux_started_at = UTCDateTimeAttribute(null=True)
     transcript_state = UnicodeAttribute(null=True)
     transcription_job = UnicodeAttribute(null=True)
     transcript_key = UnicodeAttribute(null=True)

@@ -7,8 +7,10 @@ requests could race on is a condition in the write:
 - a caption is written in one transaction with a check that its author is on stage of a live
   Space, so a speaker demoted a moment ago cannot slip one in;
 - a co-host's consent is written only while they are a co-host of a recorded Space;
-- each replay transition (processing -> available | failed, -> deleted) is conditional on the
-  state it leaves, so the landing job and a host's delete never undo each other.
+- each replay transition (processing -> remuxing | failed, remuxing -> remuxing (a new job) |
+  available | failed, -> deleted) is conditional on the state it leaves (and, from remuxing, on
+  the job it followed), so the landing job, a second landing and a host's delete never undo
+  each other.
 
 The helpers at the top are what `adapters/dynamodb/spaces.py` adds to its own writes (create,
 start, end) and reads, so those stay single writes.
@@ -27,6 +29,7 @@ from chalicelib.domain.recording import (
     DELETED,
     FAILED,
     PROCESSING,
+    REMUXING,
     TRANSCRIPT_RUNNING,
     Caption,
     RecordingInfo,
@@ -54,6 +57,10 @@ def recording_info_of(m: SpaceModel) -> RecordingInfo | None:
         replay_state=m.replay_state,
         media_key=m.replay_media_key,
         duration_ms=int(m.replay_duration_ms) if m.replay_duration_ms is not None else None,
+        source_key=m.replay_source_key,
+        remux_job=m.remux_job,
+        remux_attempts=int(m.remux_attempts or 0),
+        remux_started_at=m.remux_started_at,
         transcript_state=m.transcript_state,
         transcription_job=m.transcription_job,
         transcript_key=m.transcript_key,
@@ -203,34 +210,67 @@ class DynamoRecordingRepository:
         except Exception as exc:
             raise dependency_failure(exc) from exc
 
+    def start_remux(
+        self,
+        space_id: str,
+        *,
+        job_id: str,
+        source_key: str,
+        duration_ms: int | None,
+        prefix: str,
+        now: datetime,
+    ) -> bool:
+        """processing -> remuxing: the recording is complete and its first remux job runs.
+        False when the replay is no longer processing (another landing won, or deleted)."""
+        actions = [
+            SpaceModel.replay_state.set(REMUXING),
+            SpaceModel.replay_source_key.set(source_key),
+            SpaceModel.recording_prefix.set(prefix),
+            SpaceModel.remux_job.set(job_id),
+            SpaceModel.remux_attempts.set(1),
+            SpaceModel.remux_started_at.set(now),
+        ]
+        if duration_ms is not None:
+            actions.append(SpaceModel.replay_duration_ms.set(duration_ms))
+        return self._transition(space_id, actions, SpaceModel.replay_state == PROCESSING)
+
+    def retry_remux(self, space_id: str, *, failed_job: str, job_id: str, now: datetime) -> bool:
+        """remuxing -> remuxing with a new job, on condition the failed one is still current."""
+        return self._transition(
+            space_id,
+            [
+                SpaceModel.remux_job.set(job_id),
+                SpaceModel.remux_attempts.add(1),
+                SpaceModel.remux_started_at.set(now),
+            ],
+            self._remuxing_with(failed_job),
+        )
+
     def land(
         self,
         space_id: str,
         *,
+        remux_job: str,
         media_key: str,
-        duration_ms: int | None,
-        prefix: str,
         transcript_state: str,
         transcription_job: str | None = None,
         transcript_key: str | None = None,
     ) -> bool:
-        """processing -> available. Stays on the pending index while a transcription runs.
-        False when the replay is no longer processing (deleted meanwhile)."""
+        """remuxing -> available, once `remux_job` wrote the replay's file. Stays on the pending
+        index while a transcription runs. False when the replay is no longer remuxing with that
+        job (deleted meanwhile, or another landing moved on)."""
         actions = [
             SpaceModel.replay_state.set(AVAILABLE),
             SpaceModel.replay_media_key.set(media_key),
-            SpaceModel.recording_prefix.set(prefix),
             SpaceModel.transcript_state.set(transcript_state),
         ]
-        if duration_ms is not None:
-            actions.append(SpaceModel.replay_duration_ms.set(duration_ms))
         if transcription_job:
             actions.append(SpaceModel.transcription_job.set(transcription_job))
         if transcript_key:
             actions.append(SpaceModel.transcript_key.set(transcript_key))
         if transcript_state != TRANSCRIPT_RUNNING:
             actions.append(SpaceModel.recording_pending.remove())
-        return self._transition(space_id, actions, SpaceModel.replay_state == PROCESSING)
+        return self._transition(space_id, actions, self._remuxing_with(remux_job))
 
     def finish_transcript(self, space_id: str, *, state: str, transcript_key: str | None) -> bool:
         """A transcription ended (ready or failed); the Space leaves the pending index."""
@@ -239,12 +279,13 @@ class DynamoRecordingRepository:
             actions.append(SpaceModel.transcript_key.set(transcript_key))
         return self._transition(space_id, actions, SpaceModel.transcript_state == TRANSCRIPT_RUNNING)
 
-    def fail(self, space_id: str) -> bool:
-        """processing -> failed: no recording appeared in time."""
+    def fail(self, space_id: str, *, remux_job: str | None = None) -> bool:
+        """processing -> failed (no recording appeared in time), or, given the job that failed
+        last, remuxing -> failed (no remux succeeded)."""
         return self._transition(
             space_id,
             [SpaceModel.replay_state.set(FAILED), SpaceModel.recording_pending.remove()],
-            SpaceModel.replay_state == PROCESSING,
+            self._remuxing_with(remux_job) if remux_job else SpaceModel.replay_state == PROCESSING,
         )
 
     def drop_pending(self, space_id: str) -> None:
@@ -271,6 +312,10 @@ class DynamoRecordingRepository:
             raise dependency_failure(exc) from exc
 
     # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _remuxing_with(job_id: str):
+        return (SpaceModel.replay_state == REMUXING) & (SpaceModel.remux_job == job_id)
 
     def _transition(self, space_id: str, actions: list, condition) -> bool:
         try:
