@@ -56,6 +56,14 @@ class MediaPort(Protocol):
     def stop_overflow(self, info: OverflowInfo) -> None:
         """Stop the composition and delete the channel. Either already gone is success."""
 
+    def overflow_running(self, info: OverflowInfo) -> bool:
+        """Whether the overflow's composition still runs (IVS stops one on its own after a minute
+        without publishers, or when broadcasting fails). May raise DependencyFailed."""
+
+    def restart_overflow(self, space_id: str, stage_arn: str, info: OverflowInfo) -> str:
+        """Compose the stage again into the overflow's existing channel (idempotency token: the
+        Space id and `info.restarts + 1`); returns the new composition's ARN."""
+
     def revoke_playback(self, channel_arn: str, user_id: str) -> None:
         """Stop a user's playback of a private overflow channel and refuse their tokens
         (StartViewerSessionRevocation of the viewer id their tokens carry). May raise

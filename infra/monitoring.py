@@ -33,7 +33,7 @@ BUSINESS_GROUPS = (
         ),
     ),
     ("Room events", ("ReactionSent", "RoomEventFailed", "OrphanRoomDeleted")),
-    ("Overflow audiences", ("OverflowStarted", "PlaybackListenerJoined")),
+    ("Overflow audiences", ("OverflowStarted", "OverflowRestarted", "PlaybackListenerJoined")),
     ("Followers", ("UserFollowed", "UserUnfollowed")),
     (
         "Recording and replays",

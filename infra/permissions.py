@@ -146,7 +146,9 @@ PROFILES: tuple[LambdaProfile, ...] = (
         reads=frozenset({"discovery", "counters", "spaces"}),
         writes=frozenset({"discovery", "spaces"}),
         ivs_channel_actions=("ivs:CreateChannel", "ivs:TagResource", "ivs:DeleteChannel"),
-        ivs_composition_actions=("ivs:StartComposition", "ivs:StopComposition", "ivs:TagResource"),
+        # Every run also asks IVS whether each overflow composition still runs, and starts it
+        # again into the same channel when IVS stopped it (docs/overflow.md).
+        ivs_composition_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
     ),
     LambdaProfile(
         chalice_name="sweep_presence",

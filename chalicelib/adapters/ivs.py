@@ -177,7 +177,7 @@ class IvsMedia:
             raise DependencyFailed(
                 "overflow is not configured (no ivs client or encoder configuration ARN)", code=MEDIA_UNAVAILABLE
             )
-        tags = {**self._tags, "space_id": space_id, "created_at": str(int(self._clock()))}
+        tags = self._overflow_tags(space_id)
         channel = self._call(
             "CreateChannel",
             self._channels.create_channel,
@@ -190,24 +190,9 @@ class IvsMedia:
             tags=tags,
         )["channel"]
         try:
-            composition = self._call(
-                "StartComposition",
-                self._client.start_composition,
-                stageArn=stage_arn,
-                # The Space id: a retried request (lost answer, a second job run) never starts a
-                # second composition of the same Space.
-                idempotencyToken=space_id,
-                destinations=[
-                    {
-                        "name": "overflow",
-                        "channel": {
-                            "channelArn": channel["arn"],
-                            "encoderConfigurationArn": self._overflow_encoder_configuration_arn,
-                        },
-                    }
-                ],
-                tags=tags,
-            )["composition"]
+            # The Space id: a retried request (lost answer, a second job run) never starts a
+            # second composition of the same Space.
+            composition_arn = self._compose_into_channel(stage_arn, channel["arn"], space_id, tags)
         except DependencyFailed:
             try:
                 self._delete_channel(channel["arn"])
@@ -215,8 +200,38 @@ class IvsMedia:
                 pass  # tagged with the Space: the orphan sweep finds it
             raise
         return OverflowInfo(
-            channel_arn=channel["arn"], playback_url=channel["playbackUrl"], composition_arn=composition["arn"]
+            channel_arn=channel["arn"], playback_url=channel["playbackUrl"], composition_arn=composition_arn
         )
+
+    def overflow_running(self, info: OverflowInfo) -> bool:
+        found = self._call("GetComposition", self._client.get_composition, gone_is_ok=True, arn=info.composition_arn)
+        return bool(found) and found["composition"]["state"] in ("STARTING", "ACTIVE")
+
+    def restart_overflow(self, space_id: str, stage_arn: str, info: OverflowInfo) -> str:
+        return self._compose_into_channel(
+            stage_arn, info.channel_arn, f"{space_id}-restart-{info.restarts + 1}", self._overflow_tags(space_id)
+        )
+
+    def _overflow_tags(self, space_id: str) -> dict:
+        return {**self._tags, "space_id": space_id, "created_at": str(int(self._clock()))}
+
+    def _compose_into_channel(self, stage_arn: str, channel_arn: str, idempotency_token: str, tags: dict) -> str:
+        return self._call(
+            "StartComposition",
+            self._client.start_composition,
+            stageArn=stage_arn,
+            idempotencyToken=idempotency_token,
+            destinations=[
+                {
+                    "name": "overflow",
+                    "channel": {
+                        "channelArn": channel_arn,
+                        "encoderConfigurationArn": self._overflow_encoder_configuration_arn,
+                    },
+                }
+            ],
+            tags=tags,
+        )["composition"]["arn"]
 
     def stop_overflow(self, info: OverflowInfo) -> None:
         if info.composition_arn:

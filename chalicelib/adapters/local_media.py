@@ -52,6 +52,8 @@ _METHODS = (
     "start_overflow",
     "stop_overflow",
     "revoke_playback",
+    "overflow_running",
+    "restart_overflow",
 )
 COMPOSITION_ARN_PATTERN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:composition/[a-zA-Z0-9-]+$")
 PLACEHOLDER_PLAYLIST = (
@@ -100,6 +102,7 @@ class LocalMedia:
         self.overflow_started: list[tuple[str, OverflowInfo]] = []
         self.overflow_stopped: list[OverflowInfo] = []
         self.playback_revoked: list[tuple[str, str]] = []  # (channel arn, user id) per call
+        self.overflow_restarted: list[tuple[str, str]] = []  # (space id, new composition arn)
 
     def fail_next(self, method_name: str, times: int = 1) -> None:
         """Make the next `times` calls of `method_name` raise DependencyFailed."""
@@ -222,6 +225,25 @@ class LocalMedia:
             self._maybe_fail("stop_overflow")
             if self.compositions.pop(info.composition_arn, None) is not None:
                 self.overflow_stopped.append(info)
+
+    def overflow_running(self, info: OverflowInfo) -> bool:
+        with self._lock:
+            self._maybe_fail("overflow_running")
+            return info.composition_arn in self.compositions
+
+    def restart_overflow(self, space_id: str, stage_arn: str, info: OverflowInfo) -> str:
+        _check_arn(stage_arn)
+        with self._lock:
+            self._maybe_fail("restart_overflow")
+            arn = f"arn:aws:ivs:{self.region}:{self.account_id}:composition/{_random(_ALNUM, 12)}"
+            self.compositions[arn] = space_id
+            self.overflow_restarted.append((space_id, arn))
+            return arn
+
+    def composition_stops_by_itself(self, composition_arn: str) -> None:
+        """What IVS does a minute after the last publisher left, or when broadcasting fails."""
+        with self._lock:
+            self.compositions.pop(composition_arn, None)
 
     def revoke_playback(self, channel_arn: str, user_id: str) -> None:
         with self._lock:

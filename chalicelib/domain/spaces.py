@@ -81,6 +81,7 @@ class OverflowInfo:
     channel_arn: str
     playback_url: str
     composition_arn: str
+    restarts: int = 0  # compositions started again after IVS stopped one on its own
 
 
 @dataclass(frozen=True)

@@ -129,8 +129,10 @@ def refresh_live_ranks(deps: Deps) -> int:
     from chalicelib.services import overflow
 
     counts: dict[str, int] = {}
-    changed = deps.spaces.refresh_live_ranks(counts_out=counts)
+    overflowing: set[str] = set()
+    changed = deps.spaces.refresh_live_ranks(counts_out=counts, overflowing_out=overflowing)
     overflow.start_needed(deps, counts)
+    overflow.keep_alive(deps, overflowing)
     return changed
 
 

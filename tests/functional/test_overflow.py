@@ -24,6 +24,11 @@ def started_for(deps, space_id):
     return [info for sid, info in deps.media.overflow_started if sid == space_id]
 
 
+def restarted_for(deps, space_id):
+    """(The live list is shared with other tests' Spaces: keep to this one.)"""
+    return [arn for sid, arn in deps.media.overflow_restarted if sid == space_id]
+
+
 def playback_claims(media: dict, keys) -> dict:
     """The playback token's claims, verified with the stage's public key (the stack imports the
     same key as the IVS playback key pair)."""
@@ -212,3 +217,68 @@ def test_a_failed_revocation_is_a_503_and_repeating_the_removal_retries_it(small
     assert deps.spaces.get_participant(space.id, listener).removed  # the ban stands
     stage_service.remove_participant(deps, host, space.id, listener)
     assert deps.media.playback_revoked == [(info.channel_arn, listener)]
+
+
+def test_a_composition_ivs_stopped_on_its_own_is_started_again_into_the_same_channel(small, host, new_user):
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    [info] = started_for(deps, space.id)
+
+    # A run while it plays changes nothing
+    refresh_live_ranks(deps)
+    assert restarted_for(deps, space.id) == []
+
+    # When IVS stops the composition (a minute without publishers), the next run starts another
+    # into the same channel, once, and the Space records it
+    deps.media.composition_stops_by_itself(info.composition_arn)
+    refresh_live_ranks(deps)
+    refresh_live_ranks(deps)
+    [new_arn] = restarted_for(deps, space.id)
+    now = deps.spaces.get(space.id).overflow
+    assert now == replace(info, composition_arn=new_arn, restarts=1)
+    assert "OverflowRestarted" in deps.telemetry.events
+
+    # Listeners keep the same channel; ending stops the new composition
+    late = stage_service.join_space(deps, new_user("late"), space.id)
+    assert late["media"]["playback_url"].startswith(info.playback_url + "?token=")
+    space_service.end_space(deps, host, space.id)
+    assert deps.media.overflow_stopped[-1].composition_arn == new_arn
+
+
+def test_a_failed_check_or_restart_is_retried_by_the_next_run(small, host, new_user, monkeypatch):
+    from chalicelib.domain.errors import DependencyFailed
+
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    [info] = started_for(deps, space.id)
+    deps.media.composition_stops_by_itself(info.composition_arn)
+
+    def failing(method_name):
+        real = getattr(deps.media, method_name)
+
+        def call(*args):
+            if any(getattr(a, "composition_arn", a) in (info.composition_arn, space.id) for a in args):
+                raise DependencyFailed("IVS throttled", code="media_unavailable")
+            return real(*args)
+
+        return call
+
+    # IVS fails the check, then the restart: nothing recorded, nothing half-done
+    with monkeypatch.context() as patch:
+        patch.setattr(deps.media, "overflow_running", failing("overflow_running"))
+        refresh_live_ranks(deps)
+    with monkeypatch.context() as patch:
+        patch.setattr(deps.media, "restart_overflow", failing("restart_overflow"))
+        refresh_live_ranks(deps)
+    assert restarted_for(deps, space.id) == []
+    assert deps.spaces.get(space.id).overflow == info
+
+    # The next run restarts it
+    refresh_live_ranks(deps)
+    assert len(restarted_for(deps, space.id)) == 1

@@ -166,7 +166,7 @@ def test_overflow_grants_are_scoped_to_channels_and_compositions(templates, stag
     job = grants("RefreshLiveRanks")
     assert job["ivs:CreateChannel"] and all(r.endswith(":channel/*") for r in job["ivs:CreateChannel"])
     assert all(r.endswith(":channel/*") for r in job["ivs:DeleteChannel"])
-    for action in ("ivs:StartComposition", "ivs:StopComposition"):
+    for action in ("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition"):
         kinds = sorted(r.rsplit(":", 1)[-1] for r in job[action])
         assert kinds == ["channel/*", "composition/*", "encoder-configuration/*", "stage/*"], job[action]
     for fid in ("APIHandler", "ReleasePendingMedia"):

@@ -135,6 +135,56 @@ def test_a_channel_that_cannot_be_deleted_yet_is_media_unavailable(stubbed, code
     assert raised.value.code == "media_unavailable"
 
 
+def composition(arn, state):
+    return {
+        "composition": {
+            "arn": arn, "stageArn": STAGE, "state": state, "layout": {"grid": {"videoFillMode": "COVER"}},
+            "destinations": [{
+                "id": "d1", "state": "ACTIVE" if state == "ACTIVE" else "STOPPED",
+                "configuration": {"name": "overflow", "channel": {"channelArn": CHANNEL, "encoderConfigurationArn": ENCODER}},
+            }],
+        }
+    }
+
+
+@pytest.mark.parametrize("state,running", [
+    ("STARTING", True), ("ACTIVE", True), ("STOPPING", False), ("STOPPED", False), ("FAILED", False),
+])
+def test_a_composition_runs_while_ivs_says_starting_or_active(stubbed, state, running):
+    media, rt, _ = stubbed
+    rt.add_response("get_composition", composition(COMPOSITION, state), expected_params={"arn": COMPOSITION})
+    assert media.overflow_running(OverflowInfo(CHANNEL, PLAYBACK, COMPOSITION)) is running
+
+
+def test_a_composition_ivs_deleted_is_not_running(stubbed):
+    media, rt, _ = stubbed
+    rt.add_client_error("get_composition", "ResourceNotFoundException", http_status_code=404)
+    assert media.overflow_running(OverflowInfo(CHANNEL, PLAYBACK, COMPOSITION)) is False
+
+
+def test_a_restart_composes_the_stage_into_the_same_channel_under_a_new_idempotency_token(stubbed):
+    media, rt, _ = stubbed
+    new = "arn:aws:ivs:us-east-1:123456789012:composition/NeWcOmPoSiT2"
+    rt.add_response(
+        "start_composition",
+        composition(new, "STARTING"),
+        expected_params={
+            "stageArn": STAGE,
+            "idempotencyToken": f"{SPACE}-restart-2",
+            "destinations": [{"name": "overflow", "channel": {"channelArn": CHANNEL, "encoderConfigurationArn": ENCODER}}],
+            "tags": TAGS,
+        },
+    )
+    assert media.restart_overflow(SPACE, STAGE, OverflowInfo(CHANNEL, PLAYBACK, COMPOSITION, restarts=1)) == new
+
+
+def test_a_throttled_check_is_media_unavailable(stubbed):
+    media, rt, _ = stubbed
+    rt.add_client_error("get_composition", "ThrottlingException", http_status_code=429)
+    with pytest.raises(DependencyFailed):
+        media.overflow_running(OverflowInfo(CHANNEL, PLAYBACK, COMPOSITION))
+
+
 def test_revoking_a_listener_names_the_viewer_id_their_playback_tokens_carry(stubbed):
     from chalicelib.adapters.ivs_tokens import playback_viewer_id
 

@@ -203,6 +203,7 @@ class SpaceModel(Model):
     overflow_channel_arn = UnicodeAttribute(null=True)
     overflow_playback_url = UnicodeAttribute(null=True)
     overflow_composition_arn = UnicodeAttribute(null=True)
+    overflow_restarts = NumberAttribute(null=True)
     release_pending = UnicodeAttribute(null=True)
     # Ticketed Spaces: the offer, and seats kept by conditional writes. `tickets_taken` (held +
     # sold) is what the hold's condition `tickets_taken < ticket_capacity` compares, since a
@@ -389,6 +390,9 @@ class DiscoveryModel(Model):
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
     access = UnicodeAttribute(default="public")  # a list shows ticketed / subscriber Spaces locked
+    # "live" list only: the Space's overflow audience is on, so the rank job (which Queries this
+    # list every minute anyway) knows whose composition to keep alive without reading Spaces.
+    overflow = BooleanAttribute(null=True)
     by_rank = DiscoveryRankIndex()
 
 

@@ -96,7 +96,12 @@ def _to_space(m: SpaceModel, participant_count: int = 0) -> Space:
 def _overflow(m: SpaceModel) -> OverflowInfo | None:
     if m.overflow_state != "on" or not m.overflow_playback_url:
         return None
-    return OverflowInfo(m.overflow_channel_arn or "", m.overflow_playback_url, m.overflow_composition_arn or "")
+    return OverflowInfo(
+        m.overflow_channel_arn or "",
+        m.overflow_playback_url,
+        m.overflow_composition_arn or "",
+        int(m.overflow_restarts or 0),
+    )
 
 
 def _ticket_offer(m: SpaceModel) -> TicketOffer | None:
@@ -360,16 +365,42 @@ class DynamoSpaceRepository:
             raise dependency_failure(exc) from exc
 
     def set_overflow(self, space_id: str, info: OverflowInfo) -> None:
-        """Record the started overflow. Refused("state") when the Space ended meanwhile."""
+        """Record the started overflow, and flag the Space's "live" list entry for the rank job,
+        in one transaction. Refused("state") when the Space ended meanwhile."""
+        try:
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "space",
+                    SpaceModel(space_id),
+                    actions=[
+                        SpaceModel.overflow_state.set("on"),
+                        SpaceModel.overflow_channel_arn.set(info.channel_arn),
+                        SpaceModel.overflow_playback_url.set(info.playback_url),
+                        SpaceModel.overflow_composition_arn.set(info.composition_arn),
+                    ],
+                    condition=(SpaceModel.state == LIVE) & (SpaceModel.overflow_state == "starting"),
+                )
+                tx.update(
+                    "listing",
+                    DiscoveryModel("live", space_id),
+                    actions=[DiscoveryModel.overflow.set(True)],
+                    condition=DiscoveryModel.space_id.exists(),
+                )
+        except ConditionsFailed as exc:
+            raise Refused("state") from exc
+
+    def replace_overflow_composition(self, space_id: str, old_arn: str, new_arn: str, restarts: int) -> None:
+        """Record a composition started again into the same channel. Refused("state") when the
+        Space ended, or another run replaced `old_arn` first."""
         try:
             SpaceModel(space_id).update(
                 actions=[
-                    SpaceModel.overflow_state.set("on"),
-                    SpaceModel.overflow_channel_arn.set(info.channel_arn),
-                    SpaceModel.overflow_playback_url.set(info.playback_url),
-                    SpaceModel.overflow_composition_arn.set(info.composition_arn),
+                    SpaceModel.overflow_composition_arn.set(new_arn),
+                    SpaceModel.overflow_restarts.set(restarts),
                 ],
-                condition=(SpaceModel.state == LIVE) & (SpaceModel.overflow_state == "starting"),
+                condition=(SpaceModel.state == LIVE)
+                & (SpaceModel.overflow_state == "on")
+                & (SpaceModel.overflow_composition_arn == old_arn),
             )
         except UpdateError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
@@ -607,11 +638,12 @@ class DynamoSpaceRepository:
         except Exception as exc:
             raise dependency_failure(exc) from exc
 
-    def refresh_live_ranks(self, counts_out: dict | None = None) -> int:
+    def refresh_live_ranks(self, counts_out: dict | None = None, overflowing_out: set | None = None) -> int:
         """Copy each live Space's participant count into its listings' rank. Returns how many
         listings changed. Queries the "live" list (never a Scan), 10 Spaces' counters per
         BatchGetItem. `counts_out`, when given, receives every live Space's count (the overflow
-        job decides on them without reading the counters again)."""
+        job decides on them without reading the counters again); `overflowing_out` the live
+        Spaces whose overflow is on."""
         changed = 0
         try:
             live = list(DiscoveryModel.query("live"))
@@ -632,6 +664,8 @@ class DynamoSpaceRepository:
                 raise dependency_failure(exc) from exc
             for item in chunk:
                 count = max(counts[item.space_id], 0)
+                if overflowing_out is not None and item.overflow:
+                    overflowing_out.add(item.space_id)
                 if counts_out is not None:
                     counts_out[item.space_id] = count
                 if int(item.rank) == count:
