@@ -56,6 +56,9 @@ class MediaPort(Protocol):
     def stop_overflow(self, info: OverflowInfo) -> None:
         """Stop the composition and delete the channel. Either already gone is success."""
 
+    def list_overflow_channels(self) -> list[tuple[str, str, int]]:
+        """This app's overflow channels: (arn, space_id, created_at epoch seconds)."""
+
     def overflow_running(self, info: OverflowInfo) -> bool:
         """Whether the overflow's composition still runs (IVS stops one on its own after a minute
         without publishers, or when broadcasting fails). May raise DependencyFailed."""

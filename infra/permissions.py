@@ -23,7 +23,8 @@ SQS_CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisi
 SQS_SEND = ("sqs:SendMessage", "sqs:GetQueueUrl")
 XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
-IVS_LIST_STAGES = ("ivs:ListStages",)
+# The orphan sweep lists stages and (overflow) channels; List actions take no resource.
+IVS_LIST_STAGES = ("ivs:ListStages", "ivs:ListChannels")
 IVS_CHAT_LIST_ROOMS = ("ivschat:ListRooms",)
 ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES + IVS_CHAT_LIST_ROOMS)
 # Remuxing a landed recording into one audio file (docs/recording.md): start a job, follow it.
@@ -132,10 +133,12 @@ PROFILES: tuple[LambdaProfile, ...] = (
         chalice_name="reconcile_stages",
         logical_id="ReconcileStages",
         kind="worker",
-        # Lists this app's stages (by tag), reads the Space each names, deletes the orphans.
+        # Lists this app's stages and overflow channels (by tag), reads the Space each names,
+        # deletes the orphans.
         reads=frozenset({"spaces"}),
         lists_ivs_stages=True,
         ivs_stage_actions=("ivs:DeleteStage",),
+        ivs_channel_actions=("ivs:DeleteChannel",),
     ),
     LambdaProfile(
         chalice_name="refresh_live_ranks",

@@ -29,6 +29,7 @@ from chalicelib.adapters.payments.sandbox import deliver, delivery_is_final
 from chalicelib.domain.spaces import utcnow
 from chalicelib.jobs.reminders import process_fanout, process_push
 from chalicelib.services.discovery import refresh_live_ranks
+from chalicelib.services.overflow import reconcile_channels
 from chalicelib.services.room_events import reconcile_rooms
 from chalicelib.services.recording import land_recordings
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
@@ -43,6 +44,7 @@ PERIODIC = (
     (release_pending_media, 60.0),
     (sweep_live_presence, 30.0),
     (reconcile_stages, 300.0),
+    (reconcile_channels, 300.0),
     (expire_holds, 10.0),
     (reconcile_rooms, 300.0),
     (land_recordings, 10.0),

@@ -203,6 +203,22 @@ class IvsMedia:
             channel_arn=channel["arn"], playback_url=channel["playbackUrl"], composition_arn=composition_arn
         )
 
+    def list_overflow_channels(self) -> list[tuple[str, str, int]]:
+        """Channels tagged like the ones start_overflow creates: (arn, space_id, created_at)."""
+        if self._channels is None:
+            return []
+        found, token = [], None
+        while True:
+            params = {"maxResults": 100, **({"nextToken": token} if token else {})}
+            page = self._call("ListChannels", self._channels.list_channels, **params)
+            for channel in page.get("channels", []):
+                tags = channel.get("tags") or {}
+                if "space_id" in tags and all(tags.get(k) == v for k, v in self._tags.items()):
+                    found.append((channel["arn"], tags["space_id"], int(tags.get("created_at", "0") or 0)))
+            token = page.get("nextToken")
+            if not token:
+                return found
+
     def overflow_running(self, info: OverflowInfo) -> bool:
         found = self._call("GetComposition", self._client.get_composition, gone_is_ok=True, arn=info.composition_arn)
         return bool(found) and found["composition"]["state"] in ("STARTING", "ACTIVE")

@@ -54,6 +54,7 @@ _METHODS = (
     "revoke_playback",
     "overflow_running",
     "restart_overflow",
+    "list_overflow_channels",
 )
 COMPOSITION_ARN_PATTERN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:composition/[a-zA-Z0-9-]+$")
 PLACEHOLDER_PLAYLIST = (
@@ -103,6 +104,8 @@ class LocalMedia:
         self.overflow_stopped: list[OverflowInfo] = []
         self.playback_revoked: list[tuple[str, str]] = []  # (channel arn, user id) per call
         self.overflow_restarted: list[tuple[str, str]] = []  # (space id, new composition arn)
+        self.channels_deleted: set[str] = set()
+        self.channel_created_at: dict[str, int] = {}  # channel arn -> epoch seconds, when set
 
     def fail_next(self, method_name: str, times: int = 1) -> None:
         """Make the next `times` calls of `method_name` raise DependencyFailed."""
@@ -225,6 +228,19 @@ class LocalMedia:
             self._maybe_fail("stop_overflow")
             if self.compositions.pop(info.composition_arn, None) is not None:
                 self.overflow_stopped.append(info)
+            if info.channel_arn:
+                self.channels_deleted.add(info.channel_arn)
+
+    def list_overflow_channels(self) -> list[tuple[str, str, int]]:
+        """Channels made and not deleted, with the age `channel_created_at` gives them (tests
+        back-date one to make it an orphan past the grace period)."""
+        with self._lock:
+            self._maybe_fail("list_overflow_channels")
+            return [
+                (info.channel_arn, space_id, self.channel_created_at.get(info.channel_arn, int(time.time())))
+                for space_id, info in self.overflow_started
+                if info.channel_arn not in self.channels_deleted
+            ]
 
     def overflow_running(self, info: OverflowInfo) -> bool:
         with self._lock:

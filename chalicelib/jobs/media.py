@@ -1,11 +1,12 @@
 """Scheduled jobs: retry stage and room deletions that failed when a Space ended; refresh the
 live discovery ranks from the sharded participant counts; stop counting clients that vanished;
-delete stages and chat rooms no live Space uses. The local worker of `make run` runs the same
+delete stages, overflow channels and chat rooms no live Space uses. The local worker of `make run` runs the same
 functions."""
 from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.services.discovery import refresh_live_ranks
+from chalicelib.services.overflow import reconcile_channels
 from chalicelib.services.room_events import reconcile_rooms
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
 from chalicelib.services.stage import sweep_live_presence
@@ -39,7 +40,10 @@ def sweep(event):
 
 @bp.schedule("rate(15 minutes)", name="reconcile_stages")
 def reconcile(event):
-    return _run(reconcile_stages, "deleted")
+    # Stages, then the overflow channels of the same Spaces: the same rule, the same grace.
+    done = _run(reconcile_stages, "deleted")
+    done.update(_run(reconcile_channels, "channels_deleted"))
+    return done
 
 
 @bp.schedule("rate(15 minutes)", name="reconcile_rooms")

@@ -124,6 +124,38 @@ def _keep_alive(deps: Deps, space_id: str) -> int:
     return 1
 
 
+ORPHAN_GRACE_SECONDS = 900  # as for stages (services/spaces.py)
+
+
+def reconcile_channels(deps: Deps, grace_seconds: int = ORPHAN_GRACE_SECONDS) -> int:
+    """Delete overflow channels no live Space uses: a CreateChannel whose answer was lost, a
+    clean-up after a failed start or end that failed too. Channels are tagged with their Space
+    like stages; one younger than the grace period may belong to a start still in flight. Returns
+    how many were deleted (a channel a stopping composition still feeds is refused by IVS and
+    tried again next run)."""
+    now = deps.clock.now().timestamp()
+    deleted = 0
+    for arn, space_id, created_at in deps.media.list_overflow_channels():
+        if now - created_at < grace_seconds:
+            continue
+        try:
+            space = deps.spaces.get(space_id, with_count=False)
+        except NotFound:
+            space = None
+        if space is not None and space.state == LIVE and space.overflow and space.overflow.channel_arn == arn:
+            continue
+        try:
+            deps.media.stop_overflow(OverflowInfo(arn, "", ""))
+        except DependencyFailed:
+            logger.warning("orphan channel delete failed", channel_arn=arn, space_id=space_id)
+            continue
+        deleted += 1
+        logger.info("orphan channel deleted", channel_arn=arn, space_id=space_id)
+    if deleted:
+        deps.telemetry.count("OrphanChannelDeleted", deleted)
+    return deleted
+
+
 def release_overflow(deps: Deps, space_id: str, info) -> bool:
     """Stop the composition and delete the channel, a few attempts. False when still there
     (the release job retries: the Space keeps release_pending)."""

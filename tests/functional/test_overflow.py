@@ -282,3 +282,27 @@ def test_a_failed_check_or_restart_is_retried_by_the_next_run(small, host, new_u
     # The next run restarts it
     refresh_live_ranks(deps)
     assert len(restarted_for(deps, space.id)) == 1
+
+
+def test_the_orphan_sweep_deletes_channels_no_live_space_uses_after_the_grace(small, host, new_user):
+    from chalicelib.services.overflow import reconcile_channels
+
+    deps = small
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    [used] = started_for(deps, space.id)
+    # A channel whose Space never recorded it (the answer was lost), old enough, and a young one
+    lost = deps.media.start_overflow("01NOSUCHSPACE0000000000001", deps.spaces.get(space.id).stage.arn)
+    young = deps.media.start_overflow("01NOSUCHSPACE0000000000002", deps.spaces.get(space.id).stage.arn)
+    now = int(deps.clock.now().timestamp())
+    for info in (used, lost):
+        deps.media.channel_created_at[info.channel_arn] = now - 3600
+    deps.media.channel_created_at[young.channel_arn] = now
+
+    reconcile_channels(deps)
+
+    assert lost.channel_arn in deps.media.channels_deleted, "the orphan is gone"
+    assert young.channel_arn not in deps.media.channels_deleted, "a young channel is left alone"
+    assert used.channel_arn not in deps.media.channels_deleted, "a live Space keeps its channel"

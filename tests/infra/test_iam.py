@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 # The only actions AWS defines without resource-level permissions that the app needs.
 ACTIONS_WITHOUT_RESOURCE_TYPES = {
-    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ivs:ListStages", "ivschat:ListRooms",
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "ivs:ListStages", "ivs:ListChannels", "ivschat:ListRooms",
 }
 
 

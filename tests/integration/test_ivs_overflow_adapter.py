@@ -230,3 +230,23 @@ class TestLocalOverflow:
         local.stop_overflow(info)
         local.stop_overflow(info)
         assert local.overflow_stopped == [info]
+
+
+def test_listing_overflow_channels_keeps_this_apps_tagged_ones_across_pages(stubbed):
+    media, _, ch = stubbed
+    other = "arn:aws:ivs:us-east-1:123456789012:channel/OtHeRaPp1234"
+    ch.add_response(
+        "list_channels",
+        {"channels": [{"arn": CHANNEL, "name": stage_name_for(SPACE), "tags": TAGS},
+                      {"arn": other, "name": "someone-else", "tags": {"app": "another"}}],
+         "nextToken": "page-2"},
+        expected_params={"maxResults": 100},
+    )
+    second = "arn:aws:ivs:us-east-1:123456789012:channel/SeCoNd123456"
+    ch.add_response(
+        "list_channels",
+        {"channels": [{"arn": second, "name": "space-x", "tags": {**TAGS, "space_id": "01OTHER", "created_at": "5"}}]},
+        expected_params={"maxResults": 100, "nextToken": "page-2"},
+    )
+
+    assert media.list_overflow_channels() == [(CHANNEL, SPACE, 1_700_000_000), (second, "01OTHER", 5)]
