@@ -28,6 +28,7 @@ ORDER = [
     "ivs_calls.join_listener",
     "aws_calls.get_space",
     "aws_calls.list_live",
+    "aws_calls.list_live.container_cold",
     "aws_calls.create_space",
     "aws_calls.follow",
     "aws_calls.purchase_ticket",

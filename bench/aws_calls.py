@@ -111,6 +111,13 @@ def run(deps, ivs: env.StubbedIvs) -> tuple[list[dict], list[str], dict]:
         list_live = _list_live(deps)
         if list_live is not None:
             try:
+                # A container's first page also reads the "blocked by someone" filter (once a
+                # minute per container, shared by every viewer): measured on its own, like a
+                # cold join. Then pages of new viewers in that container.
+                deps.blocked_filter_cache.drop("blocked-filter")
+                scenarios["list_live.container_cold"] = window.measure(
+                    1, lambda i: env.new_id("viewer"), lambda viewer: list_live(viewer)
+                )
                 scenarios["list_live"] = window.measure(
                     REQUESTS, lambda i: env.new_id("viewer"), lambda viewer: list_live(viewer)
                 )
