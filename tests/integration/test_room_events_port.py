@@ -3,7 +3,8 @@
 - `DynamoRoomEvents` (the local transport) runs against DynamoDB Local.
 - `IvsChatRooms` runs over `SimulatedIvsChat`: a stateful stand-in answering on botocore's
   `before-call` event (the hook Stubber uses), so requests and responses are still checked
-  against the real ivschat API model.
+  against the real ivschat API model; and over HTTP against the IVS Chat emulator of the
+  browser tests (tests/support/fake_ivs_chat.py).
 """
 from __future__ import annotations
 
@@ -165,6 +166,35 @@ class TestIvsChatContract(RoomEventsContract):
 
     def make_unavailable(self, rooms, method_name):
         self.simulated.outage = 1
+
+
+class TestIvsChatOverTheEmulatorContract(RoomEventsContract):
+    """The production adapter over HTTP against tests/support/fake_ivs_chat.py, as the browser
+    test's stack runs it: checks the emulator's control plane against the same contract."""
+
+    @pytest.fixture
+    def rooms(self, fake_ivs_chat):
+        from botocore.config import Config
+        import boto3
+
+        self.fake = fake_ivs_chat
+        client = boto3.client(
+            "ivschat", region_name="us-east-1", endpoint_url=fake_ivs_chat.api_url,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+        return IvsChatRooms(client)
+
+    def make_unavailable(self, rooms, method_name):
+        self.fake.outage = 1
+
+
+@pytest.fixture(scope="module")
+def fake_ivs_chat():
+    from tests.support.fake_ivs_chat import FakeIvsChat
+
+    with FakeIvsChat() as fake:
+        yield fake
 
 
 class TestLocalContract(RoomEventsContract):
