@@ -357,7 +357,8 @@ class FakeIvsChat:
     def connections_report(self) -> list[dict]:
         with self._lock:
             return [
-                {"id": c.id, "room": c.room, "user_id": c.user_id, "opened_at": c.opened_at,
+                {"id": c.id, "room": c.room, "user_id": c.user_id, "capabilities": list(c.token.capabilities),
+                 "opened_at": c.opened_at,
                  "closed_at": c.closed_at, "close_code": c.close_code, "received": list(c.received)}
                 for c in self.connections
             ]
