@@ -119,7 +119,9 @@ export function watchSpace(api, spaceId, { onUpdate, onError, onEvents = () => {
 // back-off whenever it ends, and renewed when this user's role changes.
 class ChatListener {
   constructor(api, spaceId, descriptor, { userId, loadChat, deliver, setListening, isStopped }) {
-    Object.assign(this, { api, spaceId, userId, loadChat, deliver, setListening, isStopped });
+    Object.assign(this, { api, spaceId, userId, loadChat, deliver, setListening });
+    this.isStopped = () => this.stopped || isStopped();
+    this.stopped = false;
     // A stage may name its messaging endpoint (`url`); otherwise the SDK's for the region.
     this.regionOrUrl = descriptor.url || descriptor.region;
     this.room = null;
@@ -206,6 +208,7 @@ class ChatListener {
   }
 
   stop() {
+    this.stopped = true;
     clearTimeout(this.retry);
     if (this.room) this.room.disconnect();
   }
