@@ -9,9 +9,7 @@ import asyncio
 import json
 from datetime import datetime
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from chalicelib.adapters.ivs_chat import IvsChatRooms
 from tests.support.fake_ivs_chat import FakeIvsChat
@@ -25,12 +23,7 @@ def fake():
 
 @pytest.fixture
 def rooms(fake):
-    client = boto3.client(
-        "ivschat", region_name="us-east-1", endpoint_url=fake.api_url,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
-    return IvsChatRooms(client)
+    return IvsChatRooms(fake.client())
 
 
 def token_for(rooms, room, user_id):

@@ -174,16 +174,8 @@ class TestIvsChatOverTheEmulatorContract(RoomEventsContract):
 
     @pytest.fixture
     def rooms(self, fake_ivs_chat):
-        from botocore.config import Config
-        import boto3
-
         self.fake = fake_ivs_chat
-        client = boto3.client(
-            "ivschat", region_name="us-east-1", endpoint_url=fake_ivs_chat.api_url,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-            config=Config(retries={"total_max_attempts": 1}),
-        )
-        return IvsChatRooms(client)
+        return IvsChatRooms(fake_ivs_chat.client())
 
     def make_unavailable(self, rooms, method_name):
         self.fake.outage = 1

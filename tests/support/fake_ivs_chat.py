@@ -171,6 +171,17 @@ class FakeIvsChat:
         for thread in self._threads:
             thread.join(10)
 
+    def client(self):
+        """A boto3 `ivschat` client that calls this fake (no retries: an outage shows at once)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "ivschat", region_name=self.region, endpoint_url=self.api_url,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+
     def __enter__(self) -> FakeIvsChat:
         return self.start()
 
