@@ -147,11 +147,13 @@ def media():
 
 
 def room_events():
-    """IVS Chat rooms when the media backend is IVS; the DynamoDB event log otherwise."""
+    """IVS Chat rooms when the media backend is IVS (or the local stage names an IVS Chat
+    endpoint: the same adapter, its client reaching the emulator through the standard
+    AWS_ENDPOINT_URL_IVSCHAT); the DynamoDB event log otherwise."""
 
     def build():
         s = settings()
-        if s.media_backend == "ivs":
+        if s.room_events_over_ivs_chat:
             from chalicelib.adapters.ivs_chat import IvsChatRooms
 
             return IvsChatRooms(

@@ -95,6 +95,12 @@ class Settings:
     room_max_message_length: int = 500
     # Optional message review handler (a Lambda ARN) for per-user limits on client-sent messages.
     chat_review_handler_arn: str = ""
+    # The IVS Chat messaging (WebSocket) URL clients connect to, given to them as `url` next to
+    # `region`. Empty: the SDK's own endpoint for the region (wss://edge.ivschat.<region>...).
+    # Set on the local stage it makes room events go over IVS Chat there too, to an emulator
+    # (tests/support/fake_ivs_chat.py) whose control-plane API boto3 reaches through
+    # AWS_ENDPOINT_URL_IVSCHAT: the production adapter, only pointed elsewhere.
+    chat_endpoint_url: str = ""
     # Local event log: events kept this long; GET /events polls the log this often while waiting.
     room_event_ttl_seconds: int = 86400
     events_poll_interval_ms: int = 250
@@ -152,6 +158,12 @@ class Settings:
     tracing_enabled: bool = False
     account_id: str = "123456789012"
 
+    @property
+    def room_events_over_ivs_chat(self) -> bool:
+        """Room events go to IVS Chat rooms (AWS stages, or a local stage pointed at an IVS Chat
+        emulator by `chat_endpoint_url`); otherwise to the local event log."""
+        return self.media_backend == "ivs" or bool(self.chat_endpoint_url)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
@@ -199,6 +211,7 @@ def get_settings() -> Settings:
         room_max_message_rate=_int("SPACES_ROOM_MAX_MESSAGE_RATE", 100),
         room_max_message_length=_int("SPACES_ROOM_MAX_MESSAGE_LENGTH", 500),
         chat_review_handler_arn=env.get("SPACES_CHAT_REVIEW_HANDLER_ARN", ""),
+        chat_endpoint_url=env.get("SPACES_CHAT_ENDPOINT_URL", ""),
         room_event_ttl_seconds=_int("SPACES_ROOM_EVENT_TTL_SECONDS", 86400),
         events_poll_interval_ms=_int("SPACES_EVENTS_POLL_INTERVAL_MS", 250),
         reaction_interval_ms=_int("SPACES_REACTION_INTERVAL_MS", 1000),

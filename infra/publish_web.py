@@ -5,8 +5,9 @@ stack is deployed; `make destroy` runs it with --empty first, so the bucket can 
     python -m infra.publish_web --stage dev
     python -m infra.publish_web --stage dev --empty
 
-Needs the IVS SDK bundle that `make web` copies into web/static/ (the page loads it only in
-stages whose media is IVS, which every AWS stage's is). Not run here: no AWS account was
+Needs the IVS SDK bundles that `make web` puts in web/static/ (the page loads the Web Broadcast
+SDK only in stages whose media is IVS, and the Chat Messaging SDK only where room events go over
+IVS Chat: every AWS stage does both). Not run here: no AWS account was
 available (docs/web-client.md).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from chalicelib.adapters.web_assets import CONTENT_TYPES, STATIC_DIR
 from infra.stages import StageSettings, stage
 
-SDK_BUNDLE = "amazon-ivs-web-broadcast.js"
+SDK_BUNDLES = ("amazon-ivs-web-broadcast.js", "amazon-ivs-chat-messaging.js")
 
 
 def web_config(settings: StageSettings, outputs: dict[str, str]) -> dict:
@@ -40,10 +41,11 @@ def web_config(settings: StageSettings, outputs: dict[str, str]) -> dict:
 
 
 def files_to_publish(directory: Path = STATIC_DIR) -> list[tuple[Path, str]]:
-    """(file, content type) of every file the page is made of; the SDK bundle must be there."""
+    """(file, content type) of every file the page is made of; the SDK bundles must be there."""
     files = [(p, CONTENT_TYPES[p.suffix]) for p in sorted(directory.iterdir()) if p.is_file() and p.suffix in CONTENT_TYPES]
-    if not any(p.name == SDK_BUNDLE for p, _ in files):
-        raise SystemExit(f"{directory / SDK_BUNDLE} is missing: run `make web` first")
+    for bundle in SDK_BUNDLES:
+        if not any(p.name == bundle for p, _ in files):
+            raise SystemExit(f"{directory / bundle} is missing: run `make web` first")
     return files
 
 

@@ -36,7 +36,7 @@ _LIMIT = re.compile(r"[0-9]{1,3}")
 
 def transport(deps: Deps) -> str:
     """How clients of this stage receive room events: "ivs-chat" or "local" (the event log)."""
-    return "ivs-chat" if deps.settings.media_backend == "ivs" else "local"
+    return "ivs-chat" if deps.settings.room_events_over_ivs_chat else "local"
 
 
 # --------------------------------------------------------------------------- the room's life
@@ -161,7 +161,11 @@ def join_events(deps: Deps, space_id: str) -> dict:
     no database read, no AWS call."""
     base = f"/spaces/{space_id}/events"
     if transport(deps) == "ivs-chat":
-        return {"transport": "ivs-chat", "region": deps.settings.region, "token_url": f"{base}/token"}
+        where = {"region": deps.settings.region}
+        if deps.settings.chat_endpoint_url:
+            # The messaging endpoint clients connect to instead of the region's own.
+            where["url"] = deps.settings.chat_endpoint_url
+        return {"transport": "ivs-chat", **where, "token_url": f"{base}/token"}
     return {"transport": "local", "url": base, "token_url": f"{base}/token"}
 
 

@@ -37,6 +37,15 @@ def web_stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def chat_stack(tmp_path_factory):
+    """A second stack whose room events go over IVS Chat, to the emulator (fake_ivs_chat.py)."""
+    with running_local_stack(
+        tmp_path_factory.mktemp("chat-stack"), extra_env={"SPACES_LOCAL_DEMO_USERS": DEMO_USERS}, with_fake_chat=True
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install -y chromium)")
@@ -75,10 +84,20 @@ class Person:
 
 @pytest.fixture
 def people(browser, web_stack):
+    yield from _people(browser, web_stack)
+
+
+@pytest.fixture
+def chat_people(browser, chat_stack):
+    """`people`, on the stack whose room events go over IVS Chat."""
+    yield from _people(browser, chat_stack)
+
+
+def _people(browser, stack):
     made: list[Person] = []
 
     def open_as(name: str) -> Person:
-        context = browser.new_context(base_url=web_stack.base_url)
+        context = browser.new_context(base_url=stack.base_url)
         context.set_default_timeout(WAIT_MS)
         page = context.new_page()
         person = Person(name, page, context)

@@ -46,6 +46,11 @@ def room(api, deps, host, new_user):
             assert response.status_code == 200, response.data
             return [(e["name"], e["attributes"]) for e in self.read(after=before, limit=100)["events"]]
 
+        def token(self, user):
+            response = api.post(f"/spaces/{self.space_id}/events/token", user)
+            assert response.status_code == 200, response.data
+            return response.data
+
         def path(self, suffix=""):
             return f"/spaces/{self.space_id}{suffix}"
 
@@ -75,6 +80,35 @@ def test_the_join_says_where_events_come_from_and_asks_the_room_for_nothing(room
         "token_url": f"/spaces/{room.space_id}/events/token",
     }
     assert len(deps.room_events.tokens) == tokens_before
+
+
+def test_on_ivs_chat_the_join_names_the_region_and_no_endpoint_of_its_own(room, deps, new_user):
+    deps.settings = replace(deps.settings, media_backend="ivs", region="eu-west-1")
+
+    joined = room.join(new_user())
+
+    assert joined["events"] == {
+        "transport": "ivs-chat",
+        "region": "eu-west-1",
+        "token_url": f"/spaces/{room.space_id}/events/token",
+    }
+
+
+def test_a_stage_with_a_chat_endpoint_gives_it_to_clients_in_the_join_and_with_the_token(room, deps, new_user):
+    # A local stage pointed at an IVS Chat emulator (tests/e2e/test_chat_transport.py runs one).
+    deps.settings = replace(deps.settings, chat_endpoint_url="ws://127.0.0.1:8301")
+
+    joined = room.join(new_user())
+    token = room.token(room.listener)
+
+    assert joined["events"] == {
+        "transport": "ivs-chat",
+        "region": deps.settings.region,
+        "url": "ws://127.0.0.1:8301",
+        "token_url": f"/spaces/{room.space_id}/events/token",
+    }
+    assert token["transport"] == "ivs-chat" and token["url"] == "ws://127.0.0.1:8301"
+    assert token["region"] == deps.settings.region
 
 
 def test_a_live_space_gets_its_own_room_when_it_is_created_or_started(api, deps, host, new_user):

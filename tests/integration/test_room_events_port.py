@@ -3,7 +3,8 @@
 - `DynamoRoomEvents` (the local transport) runs against DynamoDB Local.
 - `IvsChatRooms` runs over `SimulatedIvsChat`: a stateful stand-in answering on botocore's
   `before-call` event (the hook Stubber uses), so requests and responses are still checked
-  against the real ivschat API model.
+  against the real ivschat API model; and over HTTP against the IVS Chat emulator of the
+  browser tests (tests/support/fake_ivs_chat.py).
 """
 from __future__ import annotations
 
@@ -165,6 +166,27 @@ class TestIvsChatContract(RoomEventsContract):
 
     def make_unavailable(self, rooms, method_name):
         self.simulated.outage = 1
+
+
+class TestIvsChatOverTheEmulatorContract(RoomEventsContract):
+    """The production adapter over HTTP against tests/support/fake_ivs_chat.py, as the browser
+    test's stack runs it: checks the emulator's control plane against the same contract."""
+
+    @pytest.fixture
+    def rooms(self, fake_ivs_chat):
+        self.fake = fake_ivs_chat
+        return IvsChatRooms(fake_ivs_chat.client())
+
+    def make_unavailable(self, rooms, method_name):
+        self.fake.outage = 1
+
+
+@pytest.fixture(scope="module")
+def fake_ivs_chat():
+    from tests.support.fake_ivs_chat import FakeIvsChat
+
+    with FakeIvsChat() as fake:
+        yield fake
 
 
 class TestLocalContract(RoomEventsContract):

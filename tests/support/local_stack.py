@@ -44,6 +44,10 @@ class LocalStack:
     kid: str
     table_prefix: str
     log_path: Path
+    # With `with_fake_chat`: the IVS Chat emulator's control-plane URL (and its test hooks) and
+    # messaging WebSocket URL.
+    chat_api_url: str = ""
+    chat_ws_url: str = ""
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     def token(self, user_id: str) -> str:
@@ -129,10 +133,15 @@ for user_id, followers in {EXTRA_USERS!r}.items():
 
 
 @contextmanager
-def running_local_stack(base: Path, extra_env: dict[str, str] | None = None, *, with_worker: bool = False):
+def running_local_stack(
+    base: Path, extra_env: dict[str, str] | None = None, *, with_worker: bool = False, with_fake_chat: bool = False
+):
     """DynamoDB Local, moto, tables, demo users, keys and `chalice local`, all on free ports under
     `base`; stopped on exit. `extra_env` adds settings to the `local` stage's. `with_worker` also
-    runs the local worker of `make run` (schedules, queues, the sandbox's payment webhooks)."""
+    runs the local worker of `make run` (schedules, queues, the sandbox's payment webhooks).
+    `with_fake_chat` runs the IVS Chat emulator (tests/support/fake_ivs_chat.py) and points the
+    stage's room events at it: the production IVS Chat adapter through AWS_ENDPOINT_URL_IVSCHAT,
+    clients through SPACES_CHAT_ENDPOINT_URL (the join says `transport: "ivs-chat"`)."""
     from scripts.dynamodb_local import DynamoDBLocal, ensure_dynamodb_local, free_port, stop_process_group
     from scripts.keys import ensure_local_keys, jwks_kid, local_stage_environment
 
@@ -145,6 +154,16 @@ def running_local_stack(base: Path, extra_env: dict[str, str] | None = None, *, 
             "moto server", [str(BIN / "moto_server"), "-H", HOST, "-p", str(moto_port)],
             base / "moto.log", f"http://{HOST}:{moto_port}/moto-api/data.json",
         ))
+        chat = {}
+        if with_fake_chat:
+            api_port, ws_port = free_port(), free_port()
+            processes.append(_start(
+                "fake IVS Chat",
+                [sys.executable, "-m", "tests.support.fake_ivs_chat", "--host", HOST,
+                 "--api-port", str(api_port), "--ws-port", str(ws_port)],
+                base / "fake-ivs-chat.log", f"http://{HOST}:{api_port}/_fake/health", cwd=ROOT,
+            ))
+            chat = {"chat_api_url": f"http://{HOST}:{api_port}", "chat_ws_url": f"ws://{HOST}:{ws_port}"}
         keys = ensure_local_keys(base / "keys")
         prefix = f"stack-{uuid.uuid4().hex[:8]}"
         overrides = {
@@ -154,6 +173,8 @@ def running_local_stack(base: Path, extra_env: dict[str, str] | None = None, *, 
             "SPACES_JWKS_PATH": str(keys["jwks"]),
             "SPACES_LOCAL_SIGNIN_KEY_PATH": str(keys["jwt_private"]),
             "SPACES_IVS_PRIVATE_KEY_PATH": str(keys["ivs_private"]),
+            **({"AWS_ENDPOINT_URL_IVSCHAT": chat["chat_api_url"], "SPACES_CHAT_ENDPOINT_URL": chat["chat_ws_url"]}
+               if chat else {}),
             **(extra_env or {}),
         }
         env = {**os.environ, **local_stage_environment(ROOT), **overrides, "PYTHONUNBUFFERED": "1"}
@@ -190,6 +211,7 @@ def running_local_stack(base: Path, extra_env: dict[str, str] | None = None, *, 
             kid=jwks_kid(keys["jwks"]),
             table_prefix=prefix,
             log_path=log_path,
+            **chat,
         )
     finally:
         for process in reversed(processes):

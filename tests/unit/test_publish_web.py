@@ -30,15 +30,18 @@ def test_a_deployed_stage_signs_in_with_cognito_and_carries_audio():
     assert config["media"] == {"backend": "ivs", "carries_audio": True}
 
 
-def test_publishing_without_the_sdk_bundle_says_to_run_make_web(tmp_path):
+@pytest.mark.parametrize("present", [(), ("amazon-ivs-web-broadcast.js",), ("amazon-ivs-chat-messaging.js",)])
+def test_publishing_without_both_sdk_bundles_says_to_run_make_web(tmp_path, present):
     (tmp_path / "index.html").write_text("<!doctype html>")
+    for name in present:
+        (tmp_path / name).write_text("x")
 
     with pytest.raises(SystemExit, match="make web"):
         files_to_publish(tmp_path)
 
 
 def test_every_page_file_is_published_with_its_content_type(tmp_path):
-    for name in ("index.html", "app.js", "style.css", "amazon-ivs-web-broadcast.js", "notes.md"):
+    for name in ("index.html", "app.js", "style.css", "amazon-ivs-web-broadcast.js", "amazon-ivs-chat-messaging.js", "notes.md"):
         (tmp_path / name).write_text("x")
 
     published = {path.name: kind for path, kind in files_to_publish(tmp_path)}
@@ -48,4 +51,5 @@ def test_every_page_file_is_published_with_its_content_type(tmp_path):
         "app.js": "text/javascript; charset=utf-8",
         "style.css": "text/css; charset=utf-8",
         "amazon-ivs-web-broadcast.js": "text/javascript; charset=utf-8",
+        "amazon-ivs-chat-messaging.js": "text/javascript; charset=utf-8",
     }

@@ -49,6 +49,8 @@ export class Api {
     return this.request("POST", `/spaces/${id}/tickets`, body, { "Idempotency-Key": key });
   }
   myTickets() { return this.request("GET", "/me/tickets?limit=100"); }
+  // Credentials for the Space's IVS Chat room (one per chat connection: a token is used once).
+  chatToken(id) { return this.request("POST", `/spaces/${id}/events/token`); }
   events(id, after, wait) {
     return this.request("GET", `/spaces/${id}/events?after=${encodeURIComponent(after)}&wait=${wait}`);
   }

@@ -35,6 +35,8 @@ export class Room {
     this.subscriptionStatus = "";
     this.error = "";
     this.audioStatus = "";
+    this.events = null; // where room events come from: the join's `events`
+    this.eventsLive = false; // room events are arriving (else updates.js polls)
     this.busy = new Set();
     this.heartbeat = null;
     this.watch = null;
@@ -61,7 +63,8 @@ export class Room {
       onUpdate: (update) => this.update(update),
       onError: (err) => this.onPollError(err),
       onEvents: (events) => this.onEvents(events),
-    }, { intervalMs: (this.config.updates && this.config.updates.interval_ms) || 2000 });
+      onStatus: ({ live }) => { this.eventsLive = live; this.render(); },
+    }, { intervalMs: this.pollMs(), events: this.events, userId: this.me });
     this.render();
   }
 
@@ -73,6 +76,10 @@ export class Room {
       this.joined = false;
       try { await this.api.leave(this.spaceId); } catch { /* leaving anyway */ }
     }
+  }
+
+  pollMs() {
+    return (this.config.updates && this.config.updates.interval_ms) || 2000;
   }
 
   stopTimers() {
@@ -91,6 +98,10 @@ export class Room {
       this.joined = true;
       this.needsSubscription = false;
       this.role = joined.role;
+      if (joined.events) {
+        this.events = joined.events;
+        if (this.watch) this.watch.useEvents(joined.events);
+      }
       this.needsConsent = Boolean(joined.recording_consent_required);
       if (this.needsConsent && first) {
         announce("This Space is recorded: you listen until you agree to be recorded.");
@@ -359,7 +370,7 @@ export class Room {
       space: this.space, participants: this.participants, joined: this.joined, role: this.role,
       removed: this.removed, over: this.over, hand: this.handRaised, invited: this.invited,
       muted: this.muted, mic: this.myMicMuted, reminder: this.reminderSet, error: this.error,
-      audio: this.audioStatus, busy: [...this.busy], reactions: this.reactions, captions: this.captions,
+      audio: this.audioStatus, updates: this.eventsLive, busy: [...this.busy], reactions: this.reactions, captions: this.captions,
       consent: this.needsConsent, subscription: [this.needsSubscription, this.subscriptionStatus],
       ticket: [this.myTicket && this.myTicket.status, this.ticketStatus],
     };
@@ -407,6 +418,11 @@ export class Room {
     const status = h("section", { "aria-label": "Your status" },
       h("p", { id: "my-status" }, this.statusText()),
       this.audioStatus && !this.removed && !this.over ? h("p", { id: "audio-status", class: "notice" }, this.audioStatus) : null,
+      space.state === "live" && !this.removed && !this.over
+        ? h("p", { id: "updates-status", class: "muted" }, this.eventsLive
+          ? "Live updates: on."
+          : `Live updates: paused; checking every ${Math.round(this.pollMs() / 1000)} s.`)
+        : null,
       this.error ? h("p", { class: "error", id: "room-error" }, this.error) : null);
 
     const people = space.state === "live" && p ? h("section", { "aria-labelledby": "people-title" },
