@@ -389,6 +389,7 @@ def deps():
             payments=_Lazy(payments),
             room_events=_Lazy(room_events),
             reactions=DynamoReactionLimits(interval_ms=s.reaction_interval_ms),
+            chat_limits=DynamoReactionLimits(interval_ms=s.chat_message_interval_ms),
             recordings=DynamoRecordingRepository(),
             replays=_Lazy(replays),
             transcription=_Lazy(transcription),

@@ -106,6 +106,9 @@ class Settings:
     events_poll_interval_ms: int = 250
     # Reactions through the API: at most one per user per Space in this many milliseconds.
     reaction_interval_ms: int = 1000
+    # Messages a client sends straight to IVS Chat (the review handler): one per user per room
+    # per this many milliseconds.
+    chat_message_interval_ms: int = 1000
 
     # Reminders and pushes (EventBridge Scheduler -> SQS fan-out -> SQS push worker -> SNS).
     reminder_shards: int = 10
@@ -215,6 +218,7 @@ def get_settings() -> Settings:
         room_event_ttl_seconds=_int("SPACES_ROOM_EVENT_TTL_SECONDS", 86400),
         events_poll_interval_ms=_int("SPACES_EVENTS_POLL_INTERVAL_MS", 250),
         reaction_interval_ms=_int("SPACES_REACTION_INTERVAL_MS", 1000),
+        chat_message_interval_ms=_int("SPACES_CHAT_MESSAGE_INTERVAL_MS", 1000),
         reminder_shards=_int("SPACES_REMINDER_SHARDS", 10),
         host_heads_up_minutes=_int("SPACES_HOST_HEADS_UP_MINUTES", 30),
         schedule_group=env.get("SPACES_SCHEDULE_GROUP", Settings.schedule_group),

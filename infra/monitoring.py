@@ -32,7 +32,7 @@ BUSINESS_GROUPS = (
             "SpeakerMuted", "CohostAdded", "CohostRemoved", "ParticipantRemoved",
         ),
     ),
-    ("Room events", ("ReactionSent", "RoomEventFailed", "OrphanRoomDeleted")),
+    ("Room events", ("ReactionSent", "ChatMessageDenied", "RoomEventFailed", "OrphanRoomDeleted")),
     ("Overflow audiences", ("OverflowStarted", "OverflowRestarted", "PlaybackListenerJoined")),
     ("Followers", ("UserFollowed", "UserUnfollowed")),
     (

@@ -121,6 +121,15 @@ PROFILES: tuple[LambdaProfile, ...] = (
         ivs_composition_actions=("ivs:StopComposition",),
     ),
     LambdaProfile(
+        chalice_name="chat_message_review",
+        logical_id="ChatMessageReview",
+        kind="worker",
+        # IVS Chat calls it for every message a client sends straight to a room: one conditional
+        # write on the per-user limit (services/room_events.review_message). Nothing else.
+        reads=frozenset({"reaction-limits"}),
+        writes=frozenset({"reaction-limits"}),
+    ),
+    LambdaProfile(
         chalice_name="reconcile_rooms",
         logical_id="ReconcileRooms",
         kind="worker",

@@ -421,6 +421,11 @@ class SpacesStack(Stack):
             "SPACES_IVS_STORAGE_CONFIGURATION_ARN": self.recording_storage.attr_arn,
             "SPACES_IVS_ENCODER_CONFIGURATION_ARN": self.recording_encoder.attr_arn,
             "SPACES_MEDIACONVERT_ROLE_ARN": self.remux_role.role_arn,
+            # Rooms name the message review handler (a name, not a token: no cycle with the
+            # function, which gets this environment too).
+            "SPACES_CHAT_REVIEW_HANDLER_ARN": self._arn(
+                "lambda", "function", s.function_name("chat_message_review"), colon=True
+            ),
             "SPACES_REPLAY_RETENTION_DAYS": str(s.replay_retention_days),
             "SPACES_TRACING_ENABLED": "true",
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -576,6 +581,19 @@ class SpacesStack(Stack):
                     f"{logical_id} is bound to SQS queue {queue_name!r}, but this stack creates {want!r}. "
                     "chalicelib/jobs/reminders.py must take the queue names from the stage's settings."
                 )
+
+        # IVS Chat may invoke the message review handler, for this account's rooms only.
+        review = next(lid for lid in function_ids if permissions.profile_for(lid).chalice_name == "chat_message_review")
+        invoke = lambda_.CfnPermission(
+            self,
+            "ChatMessageReviewInvokedByIvsChat",
+            action="lambda:InvokeFunction",
+            function_name=self.function_names[review],
+            principal="ivschat.amazonaws.com",
+            source_account=Aws.ACCOUNT_ID,
+            source_arn=self._arn("ivschat", "room", "*"),
+        )
+        invoke.add_dependency(self.chalice.get_resource(review))
 
         # One API name per stage, so API Gateway's metrics (dimension ApiName) never mix stages.
         api = self.chalice.get_resource("RestAPI")

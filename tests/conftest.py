@@ -181,6 +181,7 @@ def deps(settings_env, aws):
         payments=FakePayments(),
         room_events=DynamoRoomEvents(region=settings.region, account_id=settings.account_id),
         reactions=DynamoReactionLimits(interval_ms=settings.reaction_interval_ms),
+        chat_limits=DynamoReactionLimits(interval_ms=settings.chat_message_interval_ms),
         recordings=DynamoRecordingRepository(),
         replays=replays,
         transcription=TranscribeJobs(aws.transcribe, bucket=settings.recordings_bucket),

@@ -95,6 +95,7 @@ class Deps:
     # Room events (None: an app wired without them; emit then sends nothing).
     room_events: object = None  # ports.RoomEventsPort
     reactions: object = None  # adapters.dynamodb.room_events.DynamoReactionLimits
+    chat_limits: object = None  # the same, for messages sent straight to IVS Chat (review handler)
     # Recording, replays and captions (None where a caller does not need them).
     recordings: object = None  # adapters.dynamodb.recording.DynamoRecordingRepository
     replays: object = None  # ports.ReplayStorePort (the recordings bucket)

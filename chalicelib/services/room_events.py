@@ -265,6 +265,39 @@ def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
     return {"space_id": space_id, "emoji": emoji, "sent": True}
 
 
+# --------------------------------------------------------------------------- chat messages
+
+MESSAGE_KEY_PREFIX = "chat:"
+
+
+def review_message(deps: Deps, event: dict) -> dict:
+    """IVS Chat's message review handler (a Lambda IVS calls for every SendMessage a client makes
+    straight to a room; docs/room-events.md): at most one message per user per room every
+    `chat_message_interval_ms`, decided by the same conditional write as reactions.
+
+    Never raises for a bad payload: a malformed one is denied. A database failure raises, and
+    IVS applies the room's fallback (ALLOW: chat keeps working when the limiter cannot answer).
+    """
+    room = event.get("RoomArn") if isinstance(event, dict) else None
+    sender = event.get("Sender") if isinstance(event, dict) else None
+    user_id = sender.get("UserId") if isinstance(sender, dict) else None
+    content = event.get("Content") if isinstance(event, dict) else None
+    if not (isinstance(room, str) and room and isinstance(user_id, str) and user_id and isinstance(content, str)):
+        deps.telemetry.count("ChatMessageDenied")
+        return {"ReviewResult": "DENY", "Attributes": {"Reason": "invalid_message"}}
+    if deps.chat_limits is None:
+        return {"ReviewResult": "ALLOW", "Content": content}
+    wait_ms = deps.chat_limits.acquire(f"{MESSAGE_KEY_PREFIX}{room}", user_id, deps.clock.now())
+    if wait_ms:
+        deps.telemetry.count("ChatMessageDenied")
+        return {"ReviewResult": "DENY", "Attributes": {"Reason": "rate_limited", "RetryAfterMs": str(wait_ms)}}
+    attributes = event.get("Attributes")
+    allowed = {"ReviewResult": "ALLOW", "Content": content}
+    if isinstance(attributes, dict) and attributes:
+        allowed["Attributes"] = attributes
+    return allowed
+
+
 # --------------------------------------------------------------------------- helpers
 
 

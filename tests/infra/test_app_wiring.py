@@ -123,3 +123,17 @@ def test_no_resource_for_features_that_do_not_exist_yet(templates, stage):
     # (tests/infra/test_web.py).
     assert not set(types) & {"AWS::IVSChat::LoggingConfiguration", "AWS::IVSChat::Room"}
     assert types.count("AWS::S3::Bucket") == 2
+
+def test_ivs_chat_may_invoke_the_message_review_handler_that_rooms_name(templates, stage):
+    template = templates[stage]
+    [permission] = [
+        r["Properties"] for r in resources_of(template, "AWS::Lambda::Permission").values()
+        if r["Properties"].get("Principal") == "ivschat.amazonaws.com"
+    ]
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert permission["FunctionName"] == f"spaces-{stage}-chat_message_review"
+    assert "room/*" in json.dumps(permission["SourceArn"]) and permission["SourceAccount"]
+    functions = resources_of(template, "AWS::Serverless::Function")
+    for fn in functions.values():
+        handler_arn = fn["Properties"]["Environment"]["Variables"]["SPACES_CHAT_REVIEW_HANDLER_ARN"]
+        assert "chat_message_review" in json.dumps(handler_arn)
