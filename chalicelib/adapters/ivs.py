@@ -97,14 +97,18 @@ class IvsMedia:
 
     def list_stages(self) -> list[tuple[str, str, int]]:
         """This app's stages (tagged like the ones it creates): (arn, space_id, created_at)."""
+        return self._tagged("ListStages", self._client.list_stages, "stages")
+
+    def _tagged(self, operation: str, method, key: str) -> list[tuple[str, str, int]]:
+        """Every page of a List call, keeping what carries this app's tags and a Space id."""
         found, token = [], None
         while True:
             params = {"maxResults": 100, **({"nextToken": token} if token else {})}
-            page = self._call("ListStages", self._client.list_stages, **params)
-            for stage in page.get("stages", []):
-                tags = stage.get("tags") or {}
+            page = self._call(operation, method, **params)
+            for resource in page.get(key, []):
+                tags = resource.get("tags") or {}
                 if "space_id" in tags and all(tags.get(k) == v for k, v in self._tags.items()):
-                    found.append((stage["arn"], tags["space_id"], int(tags.get("created_at", "0") or 0)))
+                    found.append((resource["arn"], tags["space_id"], int(tags.get("created_at", "0") or 0)))
             token = page.get("nextToken")
             if not token:
                 return found
@@ -207,17 +211,7 @@ class IvsMedia:
         """Channels tagged like the ones start_overflow creates: (arn, space_id, created_at)."""
         if self._channels is None:
             return []
-        found, token = [], None
-        while True:
-            params = {"maxResults": 100, **({"nextToken": token} if token else {})}
-            page = self._call("ListChannels", self._channels.list_channels, **params)
-            for channel in page.get("channels", []):
-                tags = channel.get("tags") or {}
-                if "space_id" in tags and all(tags.get(k) == v for k, v in self._tags.items()):
-                    found.append((channel["arn"], tags["space_id"], int(tags.get("created_at", "0") or 0)))
-            token = page.get("nextToken")
-            if not token:
-                return found
+        return self._tagged("ListChannels", self._channels.list_channels, "channels")
 
     def overflow_running(self, info: OverflowInfo) -> bool:
         found = self._call("GetComposition", self._client.get_composition, gone_is_ok=True, arn=info.composition_arn)

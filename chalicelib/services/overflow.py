@@ -16,6 +16,7 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed, NotFound
 from chalicelib.domain.spaces import LIVE, OverflowInfo, Space
 from chalicelib.ports import Refused
+from chalicelib.services import orphans
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -124,36 +125,19 @@ def _keep_alive(deps: Deps, space_id: str) -> int:
     return 1
 
 
-ORPHAN_GRACE_SECONDS = 900  # as for stages (services/spaces.py)
-
-
-def reconcile_channels(deps: Deps, grace_seconds: int = ORPHAN_GRACE_SECONDS) -> int:
-    """Delete overflow channels no live Space uses: a CreateChannel whose answer was lost, a
-    clean-up after a failed start or end that failed too. Channels are tagged with their Space
-    like stages; one younger than the grace period may belong to a start still in flight. Returns
-    how many were deleted (a channel a stopping composition still feeds is refused by IVS and
-    tried again next run)."""
-    now = deps.clock.now().timestamp()
-    deleted = 0
-    for arn, space_id, created_at in deps.media.list_overflow_channels():
-        if now - created_at < grace_seconds:
-            continue
-        try:
-            space = deps.spaces.get(space_id, with_count=False)
-        except NotFound:
-            space = None
-        if space is not None and space.state == LIVE and space.overflow and space.overflow.channel_arn == arn:
-            continue
-        try:
-            deps.media.stop_overflow(OverflowInfo(arn, "", ""))
-        except DependencyFailed:
-            logger.warning("orphan channel delete failed", channel_arn=arn, space_id=space_id)
-            continue
-        deleted += 1
-        logger.info("orphan channel deleted", channel_arn=arn, space_id=space_id)
-    if deleted:
-        deps.telemetry.count("OrphanChannelDeleted", deleted)
-    return deleted
+def reconcile_channels(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECONDS) -> int:
+    """Delete overflow channels no live Space uses (services/orphans.py): a CreateChannel whose
+    answer was lost, a clean-up after a failed start or end that failed too. IVS refuses to
+    delete a channel a stopping composition still feeds; the next run tries again."""
+    return orphans.sweep(
+        deps,
+        deps.media.list_overflow_channels(),
+        in_use=lambda space, arn: space.overflow is not None and space.overflow.channel_arn == arn,
+        delete=lambda arn: deps.media.stop_overflow(OverflowInfo(arn, "", "")),
+        what="channel",
+        metric="OrphanChannelDeleted",
+        grace_seconds=grace_seconds,
+    )
 
 
 def release_overflow(deps: Deps, space_id: str, info) -> bool:

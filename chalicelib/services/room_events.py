@@ -22,6 +22,7 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
+from chalicelib.services import orphans
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -64,40 +65,19 @@ def release_room(deps: Deps, space_id: str, room: str | None) -> bool:
     return False
 
 
-ORPHAN_GRACE_SECONDS = 900
-
-
-def reconcile_rooms(deps: Deps, grace_seconds: int = ORPHAN_GRACE_SECONDS) -> int:
-    """Delete rooms no live Space uses: left behind when a create or start failed and its
-    clean-up failed too, or when IVS Chat created a room whose answer was lost. A room younger
-    than the grace period may belong to a write still in flight and is left alone. Returns how
-    many were deleted. (Rooms of ended Spaces are the release job's: they carry release_pending.)
-    """
-    from chalicelib.domain.errors import NotFound
-
+def reconcile_rooms(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECONDS) -> int:
+    """Delete chat rooms no live Space uses (services/orphans.py). Returns how many."""
     if deps.room_events is None:
         return 0
-    now = deps.clock.now().timestamp()
-    deleted = 0
-    for room, space_id, created_at in deps.room_events.list_rooms():
-        if now - created_at < grace_seconds:
-            continue
-        try:
-            space = deps.spaces.get(space_id, with_count=False)
-        except NotFound:
-            space = None
-        if space is not None and space.state == LIVE and space.room_arn == room:
-            continue
-        try:
-            deps.room_events.delete_room(room)
-        except DependencyFailed:
-            logger.warning("orphan room delete failed", room=room, space_id=space_id)
-            continue
-        deleted += 1
-        logger.info("orphan room deleted", room=room, space_id=space_id)
-    if deleted:
-        deps.telemetry.count("OrphanRoomDeleted", deleted)
-    return deleted
+    return orphans.sweep(
+        deps,
+        deps.room_events.list_rooms(),
+        in_use=lambda space, room: space.room_arn == room,
+        delete=deps.room_events.delete_room,
+        what="room",
+        metric="OrphanRoomDeleted",
+        grace_seconds=grace_seconds,
+    )
 
 
 # --------------------------------------------------------------------------- sending events

@@ -33,7 +33,7 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
-from chalicelib.services import overflow, recording, reminders, room_events, tickets
+from chalicelib.services import orphans, overflow, recording, reminders, room_events, tickets
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -246,35 +246,17 @@ def _host_busy(deps: Deps, user_id: str) -> Conflict:
     )
 
 
-ORPHAN_GRACE_SECONDS = 900
-
-
-def reconcile_stages(deps: Deps, grace_seconds: int = ORPHAN_GRACE_SECONDS) -> int:
-    """Delete stages no live Space uses: left behind when a create or start failed and its
-    clean-up failed too, or when IVS created a stage whose answer was lost. A stage younger than
-    the grace period may belong to a write still in flight and is left alone. Returns how many
-    were deleted."""
-    now = deps.clock.now().timestamp()
-    deleted = 0
-    for arn, space_id, created_at in deps.media.list_stages():
-        if now - created_at < grace_seconds:
-            continue
-        try:
-            space = deps.spaces.get(space_id, with_count=False)
-        except NotFound:
-            space = None
-        if space is not None and space.state == LIVE and space.stage and space.stage.arn == arn:
-            continue
-        try:
-            deps.media.delete_stage(arn)
-        except DependencyFailed:
-            logger.warning("orphan stage delete failed", stage_arn=arn, space_id=space_id)
-            continue
-        deleted += 1
-        logger.info("orphan stage deleted", stage_arn=arn, space_id=space_id)
-    if deleted:
-        deps.telemetry.count("OrphanStageDeleted", deleted)
-    return deleted
+def reconcile_stages(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECONDS) -> int:
+    """Delete stages no live Space uses (services/orphans.py). Returns how many."""
+    return orphans.sweep(
+        deps,
+        deps.media.list_stages(),
+        in_use=lambda space, arn: space.stage is not None and space.stage.arn == arn,
+        delete=deps.media.delete_stage,
+        what="stage",
+        metric="OrphanStageDeleted",
+        grace_seconds=grace_seconds,
+    )
 
 
 def _write_landed(deps: Deps, intended: Space) -> bool:

@@ -24,6 +24,15 @@ def started_for(deps, space_id):
     return [info for sid, info in deps.media.overflow_started if sid == space_id]
 
 
+def overflowing(deps, host, new_user):
+    """A live Space with 3 listeners (the `small` capacity) after one rank job run: overflow on."""
+    space = space_service.create_space(deps, host, {"title": "famous"})
+    for _ in range(3):
+        stage_service.join_space(deps, new_user(), space.id)
+    refresh_live_ranks(deps)
+    return space
+
+
 def restarted_for(deps, space_id):
     """(The live list is shared with other tests' Spaces: keep to this one.)"""
     return [arn for sid, arn in deps.media.overflow_restarted if sid == space_id]
@@ -84,10 +93,7 @@ def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, ho
 
 def test_a_playback_listener_invited_to_speak_gets_a_stage_token(small, host, new_user):
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
-    for _ in range(3):
-        stage_service.join_space(deps, new_user(), space.id)
-    refresh_live_ranks(deps)
+    space = overflowing(deps, host, new_user)
     listener = new_user("late")
     assert stage_service.join_space(deps, listener, space.id)["media"]["kind"] == "playback"
 
@@ -119,10 +125,7 @@ def test_a_failed_start_is_retried_by_the_next_run(small, host, new_user):
 
 def test_ending_stops_the_composition_and_deletes_the_channel(small, host, new_user):
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
-    for _ in range(3):
-        stage_service.join_space(deps, new_user(), space.id)
-    refresh_live_ranks(deps)
+    space = overflowing(deps, host, new_user)
     [info] = started_for(deps, space.id)
 
     space_service.end_space(deps, host, space.id)
@@ -132,10 +135,7 @@ def test_ending_stops_the_composition_and_deletes_the_channel(small, host, new_u
 
 def test_a_failed_stop_is_retried_by_the_release_job(small, host, new_user):
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
-    for _ in range(3):
-        stage_service.join_space(deps, new_user(), space.id)
-    refresh_live_ranks(deps)
+    space = overflowing(deps, host, new_user)
     [info] = started_for(deps, space.id)
     deps.media.fail_next("stop_overflow", times=3)
 
@@ -180,10 +180,7 @@ def test_both_join_answers_match_the_documented_schema(small, host, new_user):
 
 def test_removing_a_playback_listener_revokes_their_playback(small, host, new_user):
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
-    for _ in range(3):
-        stage_service.join_space(deps, new_user(), space.id)
-    refresh_live_ranks(deps)
+    space = overflowing(deps, host, new_user)
     listener = new_user("late")
     assert stage_service.join_space(deps, listener, space.id)["media"]["kind"] == "playback"
     [info] = started_for(deps, space.id)
@@ -203,10 +200,7 @@ def test_a_failed_revocation_is_a_503_and_repeating_the_removal_retries_it(small
     from chalicelib.domain.errors import DependencyFailed
 
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
-    for _ in range(3):
-        stage_service.join_space(deps, new_user(), space.id)
-    refresh_live_ranks(deps)
+    space = overflowing(deps, host, new_user)
     listener = new_user("late")
     stage_service.join_space(deps, listener, space.id)
     [info] = started_for(deps, space.id)
@@ -221,10 +215,7 @@ def test_a_failed_revocation_is_a_503_and_repeating_the_removal_retries_it(small
 
 def test_a_composition_ivs_stopped_on_its_own_is_started_again_into_the_same_channel(small, host, new_user):
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
-    for _ in range(3):
-        stage_service.join_space(deps, new_user(), space.id)
-    refresh_live_ranks(deps)
+    space = overflowing(deps, host, new_user)
     [info] = started_for(deps, space.id)
 
     # A run while it plays changes nothing
@@ -252,10 +243,7 @@ def test_a_failed_check_or_restart_is_retried_by_the_next_run(small, host, new_u
     from chalicelib.domain.errors import DependencyFailed
 
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
-    for _ in range(3):
-        stage_service.join_space(deps, new_user(), space.id)
-    refresh_live_ranks(deps)
+    space = overflowing(deps, host, new_user)
     [info] = started_for(deps, space.id)
     deps.media.composition_stops_by_itself(info.composition_arn)
 
@@ -288,10 +276,7 @@ def test_the_orphan_sweep_deletes_channels_no_live_space_uses_after_the_grace(sm
     from chalicelib.services.overflow import reconcile_channels
 
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
-    for _ in range(3):
-        stage_service.join_space(deps, new_user(), space.id)
-    refresh_live_ranks(deps)
+    space = overflowing(deps, host, new_user)
     [used] = started_for(deps, space.id)
     # A channel whose Space never recorded it (the answer was lost), old enough, and a young one
     lost = deps.media.start_overflow("01NOSUCHSPACE0000000000001", deps.spaces.get(space.id).stage.arn)
