@@ -37,7 +37,13 @@ async def in_thread(call):
 
 
 def run(coroutine):
-    return asyncio.run(asyncio.wait_for(coroutine, 20))
+    """Run a scenario on an event loop of its own thread: the main thread may already run one
+    (Playwright's sync API keeps a loop running there for the browser tests of the same worker),
+    and asyncio.run refuses to start inside a running loop."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coroutine, 20)).result()
 
 
 def test_a_token_opens_one_connection_with_itself_as_the_subprotocol(fake, rooms):
