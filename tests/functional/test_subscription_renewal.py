@@ -189,7 +189,7 @@ def test_an_unanswered_charge_is_retried_with_the_same_key_after_the_claim_runs_
 def test_a_declined_renewal_keeps_access_through_the_grace_then_lapses(api, deps, clock, creator, new_user):
     space = api.post("/spaces", creator, {"title": "Subscribers only", "access": "subscribers"}).data
     fan = new_user("fan")
-    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_renewalDeclined")
+    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired")
     end = sub.current_period_end
 
     assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
@@ -217,7 +217,7 @@ def test_a_declined_renewal_keeps_access_through_the_grace_then_lapses(api, deps
 
 
 def test_a_retry_that_is_paid_makes_the_subscription_active_again(api, deps, clock, creator, new_user):
-    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_renewalDeclined")
+    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_authenticationRequired")
     end = sub.current_period_end
     assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
     deps.payments.decline_renewal_methods.clear()  # the subscriber fixed their card with the bank
@@ -245,7 +245,7 @@ def test_a_failed_renewal_webhook_is_a_decline_counted_once(api, deps, clock, cr
 
 
 def test_a_provider_down_for_the_whole_grace_lapses_the_subscription(api, deps, clock, creator, new_user):
-    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_renewalDeclined")
+    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_authenticationRequired")
     end = sub.current_period_end
     assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
     assert stored(deps, sub).grants_access(end + RENEWAL_GRACE - timedelta(seconds=1))
@@ -288,7 +288,7 @@ def test_a_renewal_paid_after_the_subscriber_unsubscribed_is_refunded(api, deps,
 
 def test_a_past_due_subscriber_may_unsubscribe_and_is_not_retried(api, deps, clock, creator, new_user):
     fan = new_user("fan")
-    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_renewalDeclined")
+    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired")
     end = sub.current_period_end
     renew(deps, sub, at(clock, end - DAY))
     answer = api.delete(f"/users/{creator}/subscription", fan).data

@@ -34,7 +34,7 @@ class FakePayments:
         # are declined (at once, as Stripe's off-session confirm answers), and whether renewals
         # succeed at once instead of waiting for the test's webhook.
         self.renewal_calls: list[tuple[str, RenewalHandle]] = []
-        self.decline_renewal_methods = {"pm_card_renewalDeclined"}
+        self.decline_renewal_methods = {"pm_card_authenticationRequired"}
         self.renewals_succeed_at_once = False
         self._rate, self._rng = 0.0, None
 
