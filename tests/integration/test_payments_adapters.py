@@ -266,8 +266,8 @@ class PaymentsContract:
         provider.cancel_payment("pi_unknown000000000000000")
 
 
-class TestStripeContract(PaymentsContract):
-    secret = SECRET
+class OverFakeStripe:
+    """The Stripe adapter through the real SDK, its HTTP layer answered by FakeStripeHttp."""
 
     @pytest.fixture
     def http(self):
@@ -276,6 +276,10 @@ class TestStripeContract(PaymentsContract):
     @pytest.fixture
     def provider(self, http):
         return StripePayments(API_KEY, SECRET, http_client=http, max_network_retries=2)
+
+
+class TestStripeContract(OverFakeStripe, PaymentsContract):
+    secret = SECRET
 
 
 class TestSandboxContract(PaymentsContract):
@@ -289,16 +293,8 @@ class TestSandboxContract(PaymentsContract):
 # ---------------------------------------------------------------------- Stripe: request shapes
 
 
-class TestStripeRequests:
+class TestStripeRequests(OverFakeStripe):
     """What goes over the wire, as the SDK's HTTP layer sees it."""
-
-    @pytest.fixture
-    def http(self):
-        return FakeStripeHttp()
-
-    @pytest.fixture
-    def provider(self, http):
-        return StripePayments(API_KEY, SECRET, http_client=http, max_network_retries=2)
 
     def test_a_payment_for_the_app_to_confirm(self, provider, http):
         provider.create_payment(
@@ -743,14 +739,8 @@ class RenewalContract:
         assert renew(provider, handle).payment_id != renew(provider, handle, key).payment_id
 
 
-class TestStripeRenewals(RenewalContract):
-    @pytest.fixture
-    def http(self):
-        return FakeStripeHttp()
-
-    @pytest.fixture
-    def provider(self, http):
-        return StripePayments(API_KEY, SECRET, http_client=http, max_network_retries=2)
+class TestStripeRenewals(OverFakeStripe, RenewalContract):
+    """Saving the method at the first payment, and off-session renewal charges."""
 
     def test_the_first_payment_makes_a_customer_and_saves_the_method_for_off_session_use(self, provider, http):
         payment = buy(provider, "sub-1", payment_method=SUCCESS_TOKEN, save_for_renewal=True)

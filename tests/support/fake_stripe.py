@@ -153,23 +153,14 @@ class FakeStripeHttp(stripe.HTTPClient):
             token = saved["token"]
         if form.get("confirm") == "true":
             if form.get("off_session") == "true" and token == "pm_card_authenticationRequired":
-                intent["last_payment_error"] = {"code": "authentication_required", "decline_code": "authentication_required"}
-                return 402, _error(
-                    "card_error",
+                return _card_error(
+                    intent,
+                    "authentication_required",
                     "authentication_required",
                     "Your card was declined. This transaction requires authentication.",
-                    decline_code="authentication_required",
-                    payment_intent=intent,
                 )
             if token == "pm_card_chargeDeclined":
-                intent["last_payment_error"] = {"code": "card_declined", "decline_code": "generic_decline"}
-                return 402, _error(
-                    "card_error",
-                    "card_declined",
-                    "Your card was declined.",
-                    decline_code="generic_decline",
-                    payment_intent=intent,
-                )
+                return _card_error(intent, "card_declined", "generic_decline", "Your card was declined.")
             intent["status"] = "succeeded"
             if customer is not None and form.get("setup_future_usage") and token == form.get("payment_method"):
                 method_id = f"pm_{next(self._ids):024d}"
@@ -214,6 +205,12 @@ class FakeStripeHttp(stripe.HTTPClient):
             "status": "succeeded",
         }
         return 200, self.refunds[refund_id]
+
+
+def _card_error(intent, code, decline_code, message):
+    """A 402 for a confirm the card refused; the intent waits for another payment method."""
+    intent["last_payment_error"] = {"code": code, "decline_code": decline_code}
+    return 402, _error("card_error", code, message, decline_code=decline_code, payment_intent=intent)
 
 
 def _error(error_type, code, message, **fields):

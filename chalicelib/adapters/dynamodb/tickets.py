@@ -128,6 +128,15 @@ def _retrying(write, sleep=time.sleep):
             sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
 
 
+def _query_shards(index, prefix: str, shards: int, range_condition, limit: int) -> list:
+    """The items of a sparse index sharded as "<prefix>#<n>" that meet `range_condition`: one
+    Query per shard (at most `limit` items each), never a Scan."""
+    try:
+        return [m for shard in range(shards) for m in index.query(f"{prefix}#{shard}", range_condition, limit=limit)]
+    except Exception as exc:
+        raise dependency_failure(exc) from exc
+
+
 def hold_shard(ticket_id: str) -> str:
     return f"holds#{zlib.crc32(ticket_id.encode()) % HOLD_SHARDS}"
 
@@ -170,17 +179,10 @@ class DynamoTicketRepository:
     def expired_holds(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
         """Holds past their time: [(space_id, buyer_id)]. One Query per shard of the sparse
         open-holds index, never a Scan."""
-        cutoff = int(now.timestamp())
-        found: list[tuple[str, str]] = []
-        try:
-            for shard in range(HOLD_SHARDS):
-                for m in TicketModel.open_holds.query(
-                    f"holds#{shard}", TicketModel.hold_expires <= cutoff, limit=limit
-                ):
-                    found.append((m.space_id, m.buyer_id))
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return found
+        found = _query_shards(
+            TicketModel.open_holds, "holds", HOLD_SHARDS, TicketModel.hold_expires <= int(now.timestamp()), limit
+        )
+        return [(m.space_id, m.buyer_id) for m in found]
 
     # ------------------------------------------------------------------ seats
 
@@ -407,17 +409,14 @@ class DynamoSubscriptionRepository:
         """Subscriptions whose next charge is due: [(creator_id, subscriber_id)]. One Query per
         shard of the sparse renewals-due index, never a Scan. The index lags the table: callers
         read the item again and every change is conditional."""
-        cutoff = int(now.timestamp())
-        found: list[tuple[str, str]] = []
-        try:
-            for shard in range(RENEW_SHARDS):
-                for m in SubscriptionModel.renewals_due.query(
-                    f"renew#{shard}", SubscriptionModel.renew_at <= cutoff, limit=limit
-                ):
-                    found.append((m.creator_id, m.subscriber_id))
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return found
+        found = _query_shards(
+            SubscriptionModel.renewals_due,
+            "renew",
+            RENEW_SHARDS,
+            SubscriptionModel.renew_at <= int(now.timestamp()),
+            limit,
+        )
+        return [(m.creator_id, m.subscriber_id) for m in found]
 
     def claim_renewal(self, sub: Subscription, now: datetime, until: datetime) -> None:
         """Take the charge of period `sub.period + 1`, attempt `sub.renewal_attempts + 1`, for
