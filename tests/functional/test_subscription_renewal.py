@@ -222,7 +222,8 @@ def test_a_retry_that_is_paid_makes_the_subscription_active_again(api, deps, clo
     assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
     deps.payments.decline_renewal_methods.clear()  # the subscriber fixed their card with the bank
     assert renew(deps, stored(deps, sub), at(clock, end + timedelta(hours=2))) == "charging"
-    [payment_id] = renewal_payments(deps, sub)
+    declined, payment_id = renewal_payments(deps, sub)
+    assert deps.payments.payments[declined]["status"] == "failed"
     assert webhook(api, deps, payment_id) is True
 
     renewed = stored(deps, sub)
@@ -242,6 +243,16 @@ def test_a_failed_renewal_webhook_is_a_decline_counted_once(api, deps, clock, cr
     assert (late.status, late.renewal_attempts, late.renew_at) == ("past_due", 1, end)
     assert renew(deps, late, at(clock, end)) == "charging"
     assert deps.payments.renewal_calls[-1][0] == f"renew-{sub.subscription_id}-2-2"
+
+
+def test_a_decline_answered_at_once_and_then_by_webhook_counts_once(api, deps, clock, creator, new_user):
+    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_authenticationRequired")
+    end = sub.current_period_end
+    assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
+    [payment_id] = renewal_payments(deps, sub)
+
+    assert webhook(api, deps, payment_id, "payment_failed") is False
+    assert stored(deps, sub).renewal_attempts == 1
 
 
 def test_a_provider_down_for_the_whole_grace_lapses_the_subscription(api, deps, clock, creator, new_user):

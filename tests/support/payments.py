@@ -69,6 +69,8 @@ class FakePayments:
             self.renewal_calls.append((idempotency_key, handle))  # every call, answered or not
         self._maybe_fail("charge_renewal")
         if handle.payment_method_id in self.decline_renewal_methods:
+            # As on Stripe, the declined charge exists (and its payment_failed webhook may follow).
+            self._record(idempotency_key, reference, amount_cents, currency, "failed", None)
             raise PaymentDeclined("Your card was declined.", "authentication_required")
         status = "succeeded" if self.renewals_succeed_at_once else "pending"
         return self._record(idempotency_key, reference, amount_cents, currency, status, None)
