@@ -310,3 +310,42 @@ def test_a_past_due_subscriber_may_unsubscribe_and_is_not_retried(api, deps, clo
     assert renew(deps, stored(deps, sub), at(clock, end)) is None
     assert len(deps.payments.renewal_calls) == 1
 
+
+
+# ---------------------------------------------------------------- with the sandbox provider
+
+
+@pytest.mark.parametrize(
+    "card, status, period", [("pm_card_visa", "active", 2), ("pm_card_authenticationRequired", "past_due", 1)]
+)
+def test_the_sandbox_provider_renews_through_its_signed_webhooks(api, deps, aws, clock, creator, new_user, card, status, period):
+    """What `make run` does: the sandbox saves the card, charges the renewal, and its outbox's
+    signed events (delivered here as the local worker would) settle it."""
+    import uuid
+
+    from chalicelib.adapters.payments.sandbox import SandboxPayments, deliver
+    from chalicelib.adapters.sqs import SqsQueue
+
+    name = f"renewal-outbox-{uuid.uuid4().hex[:10]}"
+    aws.sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})
+    outbox = SqsQueue(aws.sqs, queue_name=name)
+    deps.payments = SandboxPayments("whsec_renewal_test", outbox)
+
+    def deliver_all():
+        while batch := outbox.receive(max_messages=10):
+            for receipt, message in batch:
+                post = lambda path, body, headers: api.call("POST", path, None, body, headers=headers).status_code  # noqa: E731
+                assert deliver(message, post) == 200
+                outbox.delete(receipt)
+
+    fan = new_user("fan")
+    assert api.post(f"/users/{creator}/subscription", fan, {"tier": "tier_1", "payment_method": card}).status_code == 201
+    deliver_all()
+    sub = deps.subscriptions.get(creator, fan)
+    assert (sub.status, sub.payment_method_id) == ("active", card)
+    assert sub.customer_id.startswith("sbcus_")
+
+    assert renew(deps, sub, at(clock, sub.current_period_end - DAY)) == "charging"
+    deliver_all()
+    after = stored(deps, sub)
+    assert (after.status, after.period) == (status, period)
