@@ -28,11 +28,11 @@ from chalicelib.domain.tickets import (
     FAILED,
     HELD,
     PAID,
+    PAID_THROUGH_PERIOD,
     REBUYABLE,
     REFUNDED,
     REFUNDING,
     RELEASED,
-    PAID_THROUGH_PERIOD,
     RENEWABLE,
     RENEWAL_GRACE,
     RENEWAL_WINDOW,
@@ -44,8 +44,7 @@ from chalicelib.domain.tickets import (
     Subscription,
     Ticket,
 )
-from chalicelib.ports import RenewalHandle
-from chalicelib.ports import Refused
+from chalicelib.ports import Refused, RenewalHandle
 
 HOLD_SHARDS = 10
 RENEW_SHARDS = 10
