@@ -255,6 +255,15 @@ class InvalidWebhook(Exception):
 
 
 @dataclass(frozen=True)
+class RenewalHandle:
+    """What the provider saved at a first payment to charge later without the payer (a Stripe
+    Customer and its PaymentMethod). The method may be unknown until the payment succeeds."""
+
+    customer_id: str
+    payment_method_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Payment:
     """A payment as the provider created it: what the app needs to complete it."""
 
@@ -264,6 +273,7 @@ class Payment:
     amount_cents: int
     currency: str  # ISO 4217, upper case
     client_secret: str | None = None  # for the app's provider SDK to confirm the payment
+    renewal: RenewalHandle | None = None  # with save_for_renewal
 
 
 @dataclass(frozen=True)
@@ -276,6 +286,8 @@ class PaymentEvent:
     reference: str  # what the app passed as `reference` when it created the payment (a ticket id)
     amount_cents: int
     currency: str
+    renewal: RenewalHandle | None = None  # a payment that saved its method for renewals
+    decline_code: str | None = None  # on payment_failed, when the provider says why
 
 
 class PaymentsPort(Protocol):
@@ -298,9 +310,27 @@ class PaymentsPort(Protocol):
         idempotency_key: str,
         payment_method: str | None = None,
         metadata: dict | None = None,
+        save_for_renewal: bool = False,
     ) -> Payment:
         """Create a payment to be confirmed by the app (client_secret), or confirmed at once
-        when `payment_method` is given. Raises PaymentDeclined when that confirm is refused."""
+        when `payment_method` is given. Raises PaymentDeclined when that confirm is refused.
+        With `save_for_renewal` the provider keeps the method for charge_renewal; the handle
+        comes on the Payment and on the payment_succeeded event."""
+
+    def charge_renewal(
+        self,
+        handle: RenewalHandle,
+        *,
+        reference: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+        metadata: dict | None = None,
+    ) -> Payment:
+        """Charge a saved method without the payer present. Raises PaymentDeclined when the
+        provider refuses (a decline, or the payer must authenticate: they have to act);
+        "pending" means the outcome comes by webhook."""
 
     def cancel_payment(self, payment_id: str) -> None:
         """Void a payment not yet captured. One already canceled, failed or unknown is not an

@@ -212,6 +212,15 @@ PROFILES: tuple[LambdaProfile, ...] = (
         reads_payment_secret=True,  # voids the payment of an expired hold
     ),
     LambdaProfile(
+        chalice_name="renew_subscriptions",
+        logical_id="RenewSubscriptions",
+        kind="worker",
+        # The sparse renewals_due index and each due subscription (claim, decline, lapse, renew).
+        reads=frozenset({"subscriptions"}),
+        writes=frozenset({"subscriptions"}),
+        reads_payment_secret=True,  # charges the next period off-session
+    ),
+    LambdaProfile(
         chalice_name="land_recordings",
         logical_id="LandRecordings",
         kind="worker",

@@ -32,6 +32,7 @@ from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.overflow import reconcile_channels
 from chalicelib.services.room_events import reconcile_rooms
 from chalicelib.services.recording import land_recordings
+from chalicelib.services.renewals import renew_subscriptions
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
 from chalicelib.services.stage import sweep_live_presence
 from chalicelib.services.tickets import expire_holds, process_ticket_job
@@ -48,6 +49,7 @@ PERIODIC = (
     (expire_holds, 10.0),
     (reconcile_rooms, 300.0),
     (land_recordings, 10.0),
+    (renew_subscriptions, 60.0),
 )
 
 

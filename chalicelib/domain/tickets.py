@@ -15,7 +15,7 @@ A failed or expired ticket may be bought again; one buyer never holds two.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.errors import BadRequest, RuleViolation
 
@@ -38,6 +38,27 @@ SUBSCRIPTION_TIERS = {"tier_1": 299, "tier_2": 499, "tier_3": 999}
 SUBSCRIPTION_CURRENCY = "USD"
 SUBSCRIPTION_DAYS = 30
 SUB_PENDING, SUB_ACTIVE, SUB_CANCELED = "pending", "active", "canceled"
+SUB_PAST_DUE, SUB_LAPSED = "past_due", "lapsed"
+
+# Monthly renewal (every arrow a conditional write on the subscription item):
+#
+#     pending --first payment--> active --renewal paid--> active (period + 1, end + 30 days)
+#     active --renewal declined--> past_due --retry paid--> active
+#     past_due --declined RENEWAL_ATTEMPTS times, or grace over--> lapsed
+#     active / past_due --unsubscribe--> canceled        (never charged again)
+#
+# The first renewal is charged RENEWAL_WINDOW before the period ends; a declined one is tried
+# again every RENEWAL_RETRY, and access continues until RENEWAL_GRACE after the period's end.
+# A lapsed or canceled subscription admits until the end of the period it paid for.
+RENEWAL_WINDOW = timedelta(hours=24)
+RENEWAL_RETRY = timedelta(hours=24)
+RENEWAL_ATTEMPTS = 4
+RENEWAL_GRACE = timedelta(days=3)
+# How long one job run owns a renewal it claimed; a run that died is retried after it.
+RENEWAL_CLAIM = timedelta(minutes=10)
+# Access until `current_period_end`; past_due until `current_period_end + RENEWAL_GRACE`.
+PAID_THROUGH_PERIOD = (SUB_ACTIVE, SUB_CANCELED, SUB_LAPSED)
+RENEWABLE = (SUB_ACTIVE, SUB_PAST_DUE)
 
 
 @dataclass(frozen=True)
@@ -100,13 +121,31 @@ class Subscription:
     current_period_end: datetime | None = None
     payment_id: str | None = None
     subscription_id: str = ""
+    period: int = 1  # the paid period: 1 after the first payment, n + 1 after each renewal
+    renewal_attempts: int = 0  # declined attempts to pay the next period
+    renew_at: datetime | None = None  # when the job next charges; None: never (canceled, lapsed)
+    claim_until: datetime | None = None  # a job run is charging until then
+    customer_id: str | None = None  # the provider's customer holding the saved method
+    payment_method_id: str | None = None  # saved for off-session renewals
 
     def grants_access(self, now: datetime) -> bool:
-        return (
-            self.status in (SUB_ACTIVE, SUB_CANCELED)
-            and self.current_period_end is not None
-            and self.current_period_end > now
-        )
+        if self.status not in PAID_THROUGH_PERIOD and self.status != SUB_PAST_DUE:
+            return False
+        end = access_until(self)
+        return end is not None and end > now
+
+    @property
+    def can_renew(self) -> bool:
+        return bool(self.customer_id and self.payment_method_id)
+
+
+def access_until(sub: Subscription) -> datetime | None:
+    """When the subscriber's access ends unless a renewal is paid."""
+    if sub.current_period_end is None:
+        return None
+    if sub.status == SUB_PAST_DUE:
+        return sub.current_period_end + RENEWAL_GRACE
+    return sub.current_period_end
 
 
 def validate_ticket_offer(value: object, rules: TicketRules) -> TicketOffer:
@@ -166,7 +205,8 @@ def _is_int(value: object) -> bool:
 
 
 # References tie a provider's payment back to what it pays for (set at creation, echoed by the
-# provider's webhooks): "ticket:<space_id>:<buyer_id>:<ticket_id>", "sub:<creator>:<subscriber>:<id>".
+# provider's webhooks): "ticket:<space_id>:<buyer_id>:<ticket_id>", "sub:<creator>:<subscriber>:<id>",
+# and for the renewal of period n, attempt k: "renew:<creator>:<subscriber>:<id>.<n>.<k>".
 def ticket_reference(ticket: Ticket) -> str:
     return f"ticket:{ticket.space_id}:{ticket.buyer_id}:{ticket.ticket_id}"
 
@@ -175,9 +215,30 @@ def subscription_reference(sub: Subscription) -> str:
     return f"sub:{sub.creator_id}:{sub.subscriber_id}:{sub.subscription_id}"
 
 
+def renewal_reference(sub: Subscription, period: int, attempt: int) -> str:
+    return f"renew:{sub.creator_id}:{sub.subscriber_id}:{sub.subscription_id}.{period}.{attempt}"
+
+
+def renewal_key(sub: Subscription, period: int, attempt: int) -> str:
+    """The provider's idempotency key of one renewal charge: one per (subscription, period,
+    attempt). An attempt number only grows after the provider declined the previous attempt,
+    so no period is ever paid twice, and a retried call reuses its attempt's key."""
+    return f"renew-{sub.subscription_id}-{period}-{attempt}"
+
+
+def parse_renewal_id(object_id: str) -> tuple[str, int, int] | None:
+    """(subscription_id, period, attempt) of a renewal reference's last part."""
+    parts = object_id.split(".")
+    if len(parts) != 3 or not parts[0] or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return parts[0], int(parts[1]), int(parts[2])
+
+
 def parse_reference(reference: str) -> tuple[str, str, str, str] | None:
     """(kind, a, b, id) or None for a reference this app did not make."""
     parts = (reference or "").split(":")
-    if len(parts) != 4 or parts[0] not in ("ticket", "sub") or not all(parts):
+    if len(parts) != 4 or parts[0] not in ("ticket", "sub", "renew") or not all(parts):
+        return None
+    if parts[0] == "renew" and parse_renewal_id(parts[3]) is None:
         return None
     return parts[0], parts[1], parts[2], parts[3]

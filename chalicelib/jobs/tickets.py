@@ -1,6 +1,7 @@
 """Ticket jobs: refunds of canceled Spaces (a queue, so a Space with thousands of buyers is
-refunded page by page with retries) and the expiry of unpaid holds (every minute). The local
-worker of `make run` calls the same functions."""
+refunded page by page with retries), the expiry of unpaid holds (every minute) and the renewal of
+subscriptions (every 15 minutes; a charge is due a day before a period ends). The local worker of
+`make run` calls the same functions."""
 import json
 
 from chalice import Blueprint
@@ -8,7 +9,7 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.config import Settings, get_settings
 from chalicelib.jobs.media import _run
-from chalicelib.services import tickets
+from chalicelib.services import renewals, tickets
 
 bp = Blueprint(__name__)
 
@@ -41,3 +42,8 @@ def ticket_handler(event):
 @bp.schedule("rate(1 minute)", name="expire_ticket_holds")
 def expire_holds(event):
     return _run(tickets.expire_holds, "expired")
+
+
+@bp.schedule("rate(15 minutes)", name="renew_subscriptions")
+def renew_subscriptions(event):
+    return _run(renewals.renew_subscriptions, "renewed")

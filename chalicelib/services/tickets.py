@@ -29,11 +29,13 @@ from chalicelib.domain.tickets import (
     PAID,
     REFUNDING,
     RELEASED,
+    RENEWABLE,
     SUB_PENDING,
     SUBSCRIPTION_CURRENCY,
     SUBSCRIPTION_DAYS,
     Subscription,
     Ticket,
+    access_until,
     parse_reference,
     subscription_reference,
     ticket_reference,
@@ -41,7 +43,7 @@ from chalicelib.domain.tickets import (
     validate_tier,
 )
 from chalicelib.domain.users import validate_user_id
-from chalicelib.ports import InvalidWebhook, PaymentDeclined, PaymentEvent, Refused
+from chalicelib.ports import InvalidWebhook, PaymentDeclined, PaymentEvent, Refused, RenewalHandle
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -195,6 +197,10 @@ def handle_payment_event(deps: Deps, event: PaymentEvent) -> bool:
     logger.info("payment event", event_id=event.event_id, kind=event.kind, reference=event.reference)
     if kind == "ticket":
         return _ticket_event(deps, a, b, object_id, event)
+    if kind == "renew":
+        from chalicelib.services import renewals
+
+        return renewals.renewal_event(deps, a, b, object_id, event)
     return _subscription_event(deps, a, b, object_id, event)
 
 
@@ -473,6 +479,7 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> di
             idempotency_key=f"sub-{sub.subscription_id}",
             payment_method=payment_method,
             metadata={"creator_id": creator_id, "subscriber_id": subscriber_id},
+            save_for_renewal=True,
         )
     except PaymentDeclined as exc:
         _forget_pending(deps, sub)
@@ -485,7 +492,7 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> di
     except (Refused, DependencyFailed):
         logger.warning("payment id not recorded on subscription", subscription_id=sub.subscription_id)
     if payment.status == "succeeded":
-        _activate(deps, sub, payment.payment_id)
+        _activate(deps, sub, payment.payment_id, payment.renewal)
     current = deps.subscriptions.get(creator_id, subscriber_id) or sub
     return {
         "subscription": subscription_view(current),
@@ -528,7 +535,7 @@ def _subscription_event(deps: Deps, creator_id: str, subscriber_id: str, sub_id:
     matches = current is not None and current.subscription_id == sub_id
     if event.kind == "payment_succeeded":
         if matches and current.status == SUB_PENDING:
-            return _activate(deps, current, event.payment_id)
+            return _activate(deps, current, event.payment_id, event.renewal)
         if not matches:
             deps.payments.refund(event.payment_id, idempotency_key=f"refund-{sub_id}")
             deps.telemetry.count("OrphanPaymentRefunded")
@@ -540,10 +547,10 @@ def _subscription_event(deps: Deps, creator_id: str, subscriber_id: str, sub_id:
     return False
 
 
-def _activate(deps: Deps, sub: Subscription, payment_id: str) -> bool:
+def _activate(deps: Deps, sub: Subscription, payment_id: str, handle: RenewalHandle | None) -> bool:
     period_end = deps.clock.now() + timedelta(days=SUBSCRIPTION_DAYS)
     try:
-        deps.subscriptions.activate(sub, payment_id, period_end)
+        deps.subscriptions.activate(sub, payment_id, period_end, handle)
     except Refused:
         return False
     deps.telemetry.count("SubscriptionStarted")
@@ -560,4 +567,9 @@ def subscription_view(sub: Subscription) -> dict:
         "status": sub.status,
         "current_period_end": iso(sub.current_period_end),
         "created_at": iso(sub.created_at),
+        # Whether the job will charge the next period, and when access ends without it
+        # (past_due: the grace's end).
+        "renews": sub.status in RENEWABLE and sub.renew_at is not None,
+        "renewal_attempts": sub.renewal_attempts,
+        "access_until": iso(access_until(sub)),
     }

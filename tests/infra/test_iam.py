@@ -21,6 +21,10 @@ ACTIONS_WITHOUT_RESOURCE_TYPES = {
 }
 
 
+# Workers that call the payment provider: refunds, voids of expired holds, renewal charges.
+PAYMENT_WORKERS = ("TicketWorker", "ExpireTicketHolds", "RenewSubscriptions")
+
+
 def _app_functions(template) -> dict[str, dict]:
     return resources_of(template, "AWS::Serverless::Function")
 
@@ -70,10 +74,12 @@ def test_each_function_may_write_only_to_its_own_log_group(templates, stage):
 
 def test_workers_cannot_reach_what_only_the_api_uses(templates, stage):
     template = templates[stage]
-    for fid in ("ReminderFanout", "PushWorker", "ReleasePendingMedia", "TicketWorker", "ExpireTicketHolds"):
+    for fid in (
+        "ReminderFanout", "PushWorker", "ReleasePendingMedia", "TicketWorker", "ExpireTicketHolds", "RenewSubscriptions",
+    ):
         actions = {a for s in statements_of_role(template, role_of_function(template, fid)) for a in _actions(s)}
         assert "iam:PassRole" not in actions
-        if fid not in ("TicketWorker", "ExpireTicketHolds"):  # those refund and void payments
+        if fid not in PAYMENT_WORKERS:
             assert "secretsmanager:GetSecretValue" not in actions
         assert "ivs:CreateStage" not in actions
         assert "ivschat:CreateRoom" not in actions and "ivschat:CreateChatToken" not in actions
@@ -98,7 +104,7 @@ def test_ivs_secret_and_scheduler_grants_are_scoped(templates, stage):
         f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/ivs-private-key-v1-??????",
         f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/payments/stripe-??????",
     ]
-    for fid in ("TicketWorker", "ExpireTicketHolds"):
+    for fid in PAYMENT_WORKERS:
         secrets = [
             r for s in statements_of_role(template, role_of_function(template, fid))
             if "secretsmanager:GetSecretValue" in _actions(s) for r in _resources(s)
@@ -193,3 +199,18 @@ def test_the_encoder_configuration_is_made_by_the_stack_and_passed_to_the_app(te
     [encoder_id] = resources_of(template, "AWS::IVS::EncoderConfiguration")
     env = next(iter(_app_functions(template).values()))["Properties"]["Environment"]["Variables"]
     assert encoder_id in str(env["SPACES_OVERFLOW_ENCODER_CONFIGURATION_ARN"])
+
+
+def test_the_renewal_job_reaches_only_the_subscriptions_table(templates, stage):
+    template = templates[stage]
+    tables = {k: v["Properties"]["TableName"] for k, v in resources_of(template, "AWS::DynamoDB::Table").items()}
+    reached, actions = set(), set()
+    for statement in statements_of_role(template, role_of_function(template, "RenewSubscriptions")):
+        if any(a.startswith("dynamodb:") for a in _actions(statement)):
+            actions.update(_actions(statement))
+            for resource in as_list(statement["Resource"]):
+                table_id = ref_id(resource) or ref_id(resource.get("Fn::Join", [None, [None]])[1][0])
+                reached.add(tables[table_id])
+    assert reached == {f"spaces-{stage}-subscriptions"}
+    assert {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= actions
+    assert "dynamodb:Scan" not in actions

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.adapters.payments.sandbox import (
+    AUTHENTICATION_TOKEN,
     DECLINE_TOKEN,
     SUCCESS_TOKEN,
     WEBHOOK_PATH,
@@ -30,7 +31,7 @@ from chalicelib.adapters.payments.sandbox import (
 from chalicelib.adapters.payments.stripe_provider import StripePayments
 from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.ports import InvalidWebhook, PaymentDeclined, PaymentEvent
+from chalicelib.ports import InvalidWebhook, PaymentDeclined, PaymentEvent, RenewalHandle
 from tests.support.fake_stripe import FakeStripeHttp, connection_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +93,7 @@ def new_key() -> str:
     return f"buy-{uuid.uuid4().hex}"
 
 
-def buy(provider, key=None, *, amount=1500, reference="ticket-42", payment_method=None):
+def buy(provider, key=None, *, amount=1500, reference="ticket-42", payment_method=None, save_for_renewal=False):
     return provider.create_payment(
         reference=reference,
         amount_cents=amount,
@@ -100,6 +101,19 @@ def buy(provider, key=None, *, amount=1500, reference="ticket-42", payment_metho
         description="Ticket to a Space",
         idempotency_key=key or new_key(),
         payment_method=payment_method,
+        **({"save_for_renewal": True} if save_for_renewal else {}),
+    )
+
+
+def renew(provider, handle, key=None, *, reference="renew:c:s:sub1.2.1"):
+    return provider.charge_renewal(
+        handle,
+        reference=reference,
+        amount_cents=499,
+        currency="USD",
+        description="Subscription, period 2",
+        idempotency_key=key or new_key(),
+        metadata={"creator_id": "c"},
     )
 
 
@@ -252,8 +266,8 @@ class PaymentsContract:
         provider.cancel_payment("pi_unknown000000000000000")
 
 
-class TestStripeContract(PaymentsContract):
-    secret = SECRET
+class OverFakeStripe:
+    """The Stripe adapter through the real SDK, its HTTP layer answered by FakeStripeHttp."""
 
     @pytest.fixture
     def http(self):
@@ -262,6 +276,10 @@ class TestStripeContract(PaymentsContract):
     @pytest.fixture
     def provider(self, http):
         return StripePayments(API_KEY, SECRET, http_client=http, max_network_retries=2)
+
+
+class TestStripeContract(OverFakeStripe, PaymentsContract):
+    secret = SECRET
 
 
 class TestSandboxContract(PaymentsContract):
@@ -275,16 +293,8 @@ class TestSandboxContract(PaymentsContract):
 # ---------------------------------------------------------------------- Stripe: request shapes
 
 
-class TestStripeRequests:
+class TestStripeRequests(OverFakeStripe):
     """What goes over the wire, as the SDK's HTTP layer sees it."""
-
-    @pytest.fixture
-    def http(self):
-        return FakeStripeHttp()
-
-    @pytest.fixture
-    def provider(self, http):
-        return StripePayments(API_KEY, SECRET, http_client=http, max_network_retries=2)
 
     def test_a_payment_for_the_app_to_confirm(self, provider, http):
         provider.create_payment(
@@ -710,3 +720,152 @@ def test_the_app_and_the_worker_start_without_importing_the_stripe_sdk():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------- renewals (off-session)
+
+
+class RenewalContract:
+    def test_a_payment_saved_for_renewal_names_a_customer(self, provider):
+        payment = buy(provider, payment_method=SUCCESS_TOKEN, save_for_renewal=True)
+
+        assert payment.renewal is not None and payment.renewal.customer_id
+
+    def test_a_retried_renewal_with_the_same_key_is_the_same_charge(self, provider):
+        handle = buy(provider, payment_method=SUCCESS_TOKEN, save_for_renewal=True).renewal
+        key = new_key()
+
+        assert renew(provider, handle, key).payment_id == renew(provider, handle, key).payment_id
+        assert renew(provider, handle).payment_id != renew(provider, handle, key).payment_id
+
+
+class TestStripeRenewals(OverFakeStripe, RenewalContract):
+    """Saving the method at the first payment, and off-session renewal charges."""
+
+    def test_the_first_payment_makes_a_customer_and_saves_the_method_for_off_session_use(self, provider, http):
+        payment = buy(provider, "sub-1", payment_method=SUCCESS_TOKEN, save_for_renewal=True)
+
+        customer, intent = http.attempts
+        assert (customer.method, customer.path) == ("POST", "/v1/customers")
+        assert customer.headers["Idempotency-Key"] == "sub-1-customer"
+        assert customer.form["metadata[reference]"] == "ticket-42"
+        assert intent.path == "/v1/payment_intents"
+        assert intent.headers["Idempotency-Key"] == "sub-1"
+        assert intent.form["setup_future_usage"] == "off_session"
+        assert intent.form["customer"] == payment.renewal.customer_id
+        assert payment.status == "succeeded"
+        # Stripe turns the test token into a PaymentMethod of the customer's own.
+        assert payment.renewal.payment_method_id.startswith("pm_")
+        assert http.methods[payment.renewal.payment_method_id]["customer"] == payment.renewal.customer_id
+
+    def test_a_first_payment_the_app_confirms_learns_its_method_from_the_webhook(self, provider, http):
+        payment = buy(provider, save_for_renewal=True)
+        assert payment.renewal.payment_method_id is None  # not confirmed yet
+
+        obj = payment_intent("succeeded", customer=payment.renewal.customer_id, payment_method="pm_123")
+        payload = stripe_event("payment_intent.succeeded", obj)
+        event = provider.parse_webhook(payload.encode(), signed(payload))
+
+        assert event.renewal == RenewalHandle(payment.renewal.customer_id, "pm_123")
+
+    def test_a_renewal_is_confirmed_off_session_with_the_saved_method_and_the_key(self, provider, http):
+        handle = buy(provider, payment_method=SUCCESS_TOKEN, save_for_renewal=True).renewal
+
+        payment = renew(provider, handle, "renew-sub1-2-1")
+
+        attempt = http.attempts[-1]
+        assert attempt.path == "/v1/payment_intents"
+        assert attempt.headers["Idempotency-Key"] == "renew-sub1-2-1"
+        assert attempt.form["customer"] == handle.customer_id
+        assert attempt.form["payment_method"] == handle.payment_method_id
+        assert attempt.form["off_session"] == "true"
+        assert attempt.form["confirm"] == "true"
+        assert attempt.form["automatic_payment_methods[allow_redirects]"] == "never"
+        assert "setup_future_usage" not in attempt.form
+        assert attempt.form["metadata[reference]"] == "renew:c:s:sub1.2.1"
+        assert (payment.status, payment.amount_cents, payment.currency) == ("succeeded", 499, "USD")
+
+    def test_a_renewal_that_needs_the_cardholder_to_authenticate_is_declined(self, provider, http):
+        handle = buy(provider, payment_method=AUTHENTICATION_TOKEN, save_for_renewal=True).renewal
+        before = len(http.attempts)
+
+        with pytest.raises(PaymentDeclined) as declined:
+            renew(provider, handle)
+
+        assert declined.value.decline_code == "authentication_required"
+        assert len(http.attempts) == before + 1  # an answer: not retried
+
+    def test_a_declined_renewal_is_payment_declined(self, provider, http):
+        handle = buy(provider, payment_method=SUCCESS_TOKEN, save_for_renewal=True).renewal
+        http.methods[handle.payment_method_id]["token"] = DECLINE_TOKEN  # the card stopped working
+
+        with pytest.raises(PaymentDeclined) as declined:
+            renew(provider, handle)
+
+        assert declined.value.decline_code == "generic_decline"
+
+    def test_a_renewal_during_an_outage_is_retried_with_the_same_key(self, provider, http):
+        handle = buy(provider, payment_method=SUCCESS_TOKEN, save_for_renewal=True).renewal
+        http.outage = [connection_error()]
+
+        payment = renew(provider, handle, "renew-sub1-2-1")
+
+        keys = [a.headers["Idempotency-Key"] for a in http.posts("/v1/payment_intents")[-2:]]
+        assert keys == ["renew-sub1-2-1", "renew-sub1-2-1"]
+        assert payment.status == "succeeded"
+
+    def test_a_handle_without_a_method_is_declined_without_a_request(self, provider, http):
+        with pytest.raises(PaymentDeclined) as declined:
+            renew(provider, RenewalHandle("cus_1", None))
+
+        assert declined.value.decline_code == "no_saved_payment_method"
+        assert http.attempts == []
+
+    def test_a_failed_renewal_event_carries_the_decline_code(self, provider):
+        obj = payment_intent(
+            "requires_payment_method",
+            customer="cus_1",
+            payment_method="pm_1",
+            last_payment_error={"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"},
+        )
+        payload = stripe_event("payment_intent.payment_failed", obj)
+
+        event = provider.parse_webhook(payload.encode(), signed(payload))
+
+        assert (event.kind, event.decline_code, event.renewal) == (
+            "payment_failed",
+            "insufficient_funds",
+            RenewalHandle("cus_1", "pm_1"),
+        )
+
+
+class TestSandboxRenewals(RenewalContract):
+    @pytest.fixture
+    def provider(self, outbox):
+        return SandboxPayments(SECRET, outbox)
+
+    def _events(self, provider, outbox):
+        return [provider.parse_webhook(m["payload"].encode(), m["headers"]) for m in drain(outbox)]
+
+    def test_a_renewal_settles_by_a_webhook_that_names_the_saved_method(self, provider, outbox):
+        handle = buy(provider, payment_method=SUCCESS_TOKEN, save_for_renewal=True).renewal
+        payment = renew(provider, handle)
+
+        first, renewal = self._events(provider, outbox)
+
+        assert first.renewal == handle == RenewalHandle(handle.customer_id, SUCCESS_TOKEN)
+        assert payment.status == "pending"
+        assert (renewal.kind, renewal.payment_id, renewal.reference) == (
+            "payment_succeeded",
+            payment.payment_id,
+            "renew:c:s:sub1.2.1",
+        )
+
+    def test_the_authentication_card_pays_once_and_declines_its_renewals(self, provider, outbox):
+        handle = buy(provider, payment_method=AUTHENTICATION_TOKEN, save_for_renewal=True).renewal
+        renew(provider, handle)
+
+        first, renewal = self._events(provider, outbox)
+
+        assert first.kind == "payment_succeeded"
+        assert (renewal.kind, renewal.decline_code) == ("payment_failed", "authentication_required")

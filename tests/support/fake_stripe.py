@@ -3,11 +3,16 @@
 encoding, headers, idempotency keys, retries, error parsing) and stops here instead of the network.
 
 It records each attempt (method, URL, form body, headers) and answers like the endpoints the
-adapter uses, from Stripe's API reference: PaymentIntents (create, cancel), Refunds (create,
-list), with idempotent replays (the same Idempotency-Key replays the first answer; with other
+adapter uses, from Stripe's API reference: Customers (create), PaymentIntents (create, cancel),
+Refunds (create, list), with idempotent replays (the same Idempotency-Key replays the first answer; with other
 parameters it is an `idempotency_error`), Stripe's test payment methods (`pm_card_visa` succeeds,
 `pm_card_chargeDeclined` is a 402 `card_declined` / `generic_decline`), and the error bodies of
-the states the adapter handles. `outage` makes the next attempts fail (a status and body, or a
+the states the adapter handles.
+Saving for renewals: a PaymentIntent confirmed with a `customer` and `setup_future_usage` turns a
+test token into a PaymentMethod of its own (`pm_...`) attached to that Customer, as Stripe does;
+an off-session confirm must use a method attached to its `customer`, and
+`pm_card_authenticationRequired` (Stripe's card that always asks for 3-D Secure) is then a 402
+`authentication_required`. `outage` makes the next attempts fail (a status and body, or a
 connection error) before any of that.
 
 What it cannot tell: whether real Stripe still answers exactly so. It is written from the API
@@ -43,6 +48,8 @@ class FakeStripeHttp(stripe.HTTPClient):
         self.outage: list = []  # next answers to give instead: (status, body) or an APIConnectionError
         self.intents: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
+        self.customers: dict[str, dict] = {}
+        self.methods: dict[str, dict] = {}  # saved PaymentMethods: id -> {customer, token}
         self._replays: dict[str, tuple[tuple, int, dict]] = {}
         self._ids = itertools.count(1)
 
@@ -97,6 +104,11 @@ class FakeStripeHttp(stripe.HTTPClient):
 
     def _route(self, method, path, form):
         segments = path.strip("/").split("/")
+        if method == "POST" and segments == ["v1", "customers"]:
+            customer_id = f"cus_{next(self._ids):014d}"
+            metadata = {k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")}
+            self.customers[customer_id] = {"id": customer_id, "object": "customer", "metadata": metadata}
+            return 200, self.customers[customer_id]
         if method == "POST" and segments == ["v1", "payment_intents"]:
             return self._create_intent(form)
         if method == "POST" and len(segments) == 4 and segments[1] == "payment_intents" and segments[3] == "cancel":
@@ -122,18 +134,38 @@ class FakeStripeHttp(stripe.HTTPClient):
             "status": "requires_payment_method",
             "livemode": False,
         }
+        customer = form.get("customer")
+        if customer is not None:
+            if customer not in self.customers:
+                return 400, _error("invalid_request_error", "resource_missing", f"No such customer: '{customer}'")
+            intent["customer"] = customer
+            intent["setup_future_usage"] = form.get("setup_future_usage")
         self.intents[intent_id] = intent
-        if form.get("confirm") == "true":
-            if form.get("payment_method") == "pm_card_chargeDeclined":
-                intent["last_payment_error"] = {"code": "card_declined", "decline_code": "generic_decline"}
-                return 402, _error(
-                    "card_error",
-                    "card_declined",
-                    "Your card was declined.",
-                    decline_code="generic_decline",
-                    payment_intent=intent,
+        token = form.get("payment_method")
+        if token in self.methods:
+            saved = self.methods[token]
+            if saved["customer"] != customer:
+                return 400, _error(
+                    "invalid_request_error",
+                    "payment_method_not_attached",  # what the adapter would see (not its exact code)
+                    "The PaymentMethod does not belong to the Customer.",
                 )
+            token = saved["token"]
+        if form.get("confirm") == "true":
+            if form.get("off_session") == "true" and token == "pm_card_authenticationRequired":
+                return _card_error(
+                    intent,
+                    "authentication_required",
+                    "authentication_required",
+                    "Your card was declined. This transaction requires authentication.",
+                )
+            if token == "pm_card_chargeDeclined":
+                return _card_error(intent, "card_declined", "generic_decline", "Your card was declined.")
             intent["status"] = "succeeded"
+            if customer is not None and form.get("setup_future_usage") and token == form.get("payment_method"):
+                method_id = f"pm_{next(self._ids):024d}"
+                self.methods[method_id] = {"customer": customer, "token": token}
+                intent["payment_method"] = method_id
         return 200, intent
 
     def _cancel_intent(self, intent_id):
@@ -173,6 +205,12 @@ class FakeStripeHttp(stripe.HTTPClient):
             "status": "succeeded",
         }
         return 200, self.refunds[refund_id]
+
+
+def _card_error(intent, code, decline_code, message):
+    """A 402 for a confirm the card refused; the intent waits for another payment method."""
+    intent["last_payment_error"] = {"code": code, "decline_code": decline_code}
+    return 402, _error("card_error", code, message, decline_code=decline_code, payment_intent=intent)
 
 
 def _error(error_type, code, message, **fields):

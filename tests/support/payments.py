@@ -11,7 +11,7 @@ import json
 import threading
 
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.ports import InvalidWebhook, Payment, PaymentDeclined, PaymentEvent
+from chalicelib.ports import InvalidWebhook, Payment, PaymentDeclined, PaymentEvent, RenewalHandle
 
 SECRET = b"test-webhook-secret"
 
@@ -30,6 +30,12 @@ class FakePayments:
         self.succeed_at_once_methods = {"pm_card_instant"}
         self.succeeded_remotely: set[str] = set()  # cancel_payment answers "already succeeded"
         self.refund_calls: list[tuple[str, str]] = []  # (idempotency key, payment id), every call
+        # Renewals: every charge_renewal call (idempotency key, handle), methods whose renewals
+        # are declined (at once, as Stripe's off-session confirm answers), and whether renewals
+        # succeed at once instead of waiting for the test's webhook.
+        self.renewal_calls: list[tuple[str, RenewalHandle]] = []
+        self.decline_renewal_methods = {"pm_card_authenticationRequired"}
+        self.renewals_succeed_at_once = False
         self._rate, self._rng = 0.0, None
 
     def fail_at(self, rate: float, seed: int) -> None:
@@ -47,19 +53,43 @@ class FakePayments:
             raise unavailable()
 
     def create_payment(self, *, reference, amount_cents, currency, description, idempotency_key,
-                       payment_method=None, metadata=None) -> Payment:
+                       payment_method=None, metadata=None, save_for_renewal=False) -> Payment:
         self._maybe_fail("create_payment")
         if payment_method in self.decline_methods:
             raise PaymentDeclined("Your card was declined.", "generic_decline")
-        payment_id = "pay_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
         status = "succeeded" if payment_method in self.succeed_at_once_methods else "pending"
+        renewal = None
+        if save_for_renewal:
+            renewal = RenewalHandle("cus_" + _digest(idempotency_key), payment_method or "pm_card_visa")
+        return self._record(idempotency_key, reference, amount_cents, currency, status, renewal)
+
+    def charge_renewal(self, handle, *, reference, amount_cents, currency, description, idempotency_key,
+                       metadata=None) -> Payment:
+        with self._lock:
+            self.renewal_calls.append((idempotency_key, handle))  # every call, answered or not
+        self._maybe_fail("charge_renewal")
+        if handle.payment_method_id in self.decline_renewal_methods:
+            # As on Stripe, the declined charge exists (and its payment_failed webhook may follow).
+            self._record(idempotency_key, reference, amount_cents, currency, "failed", None)
+            raise PaymentDeclined("Your card was declined.", "authentication_required")
+        status = "succeeded" if self.renewals_succeed_at_once else "pending"
+        return self._record(idempotency_key, reference, amount_cents, currency, status, None)
+
+    def charges_for(self, reference_prefix: str) -> list[str]:
+        """Payment ids created for references starting so (one per distinct idempotency key)."""
+        return [pid for pid, p in self.payments.items() if p["reference"].startswith(reference_prefix)]
+
+    def _record(self, idempotency_key, reference, amount_cents, currency, status, renewal) -> Payment:
+        payment_id = "pay_" + _digest(idempotency_key)
         with self._lock:
             if payment_id not in self.payments:
                 self.creates += 1
                 self.payments[payment_id] = {
                     "reference": reference, "amount": amount_cents, "currency": currency, "status": status,
+                    "renewal": renewal,
                 }
-        return Payment("fake", payment_id, status, amount_cents, currency, client_secret=f"{payment_id}_secret")
+        return Payment("fake", payment_id, status, amount_cents, currency, client_secret=f"{payment_id}_secret",
+                       renewal=renewal)
 
     def cancel_payment(self, payment_id: str) -> None:
         self._maybe_fail("cancel_payment")
@@ -89,6 +119,8 @@ class FakePayments:
             "reference": p["reference"],
             "amount": p["amount"],
             "currency": p["currency"],
+            "renewal": [p["renewal"].customer_id, p["renewal"].payment_method_id] if p.get("renewal") else None,
+            "decline_code": "card_declined" if kind == "payment_failed" else None,
         }).encode()
         return payload, {"x-fake-signature": sign(payload)}
 
@@ -102,7 +134,13 @@ class FakePayments:
             raise InvalidWebhook("not JSON") from exc
         if data.get("kind") not in ("payment_succeeded", "payment_failed", "payment_canceled", "refunded"):
             return None
-        return PaymentEvent(data["id"], data["kind"], data["payment_id"], data["reference"], data["amount"], data["currency"])
+        renewal = RenewalHandle(*data["renewal"]) if data.get("renewal") else None
+        return PaymentEvent(data["id"], data["kind"], data["payment_id"], data["reference"], data["amount"],
+                            data["currency"], renewal=renewal, decline_code=data.get("decline_code"))
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 def sign(payload: bytes) -> str:

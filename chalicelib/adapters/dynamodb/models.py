@@ -463,6 +463,20 @@ class TicketModel(Model):
     open_holds = OpenHoldsIndex()
 
 
+class RenewalsDueIndex(GlobalSecondaryIndex):
+    """Sparse: only subscriptions the renewal job will charge (active or past due) carry
+    `renew_shard`; the job Queries each shard for those whose `renew_at` has come. Canceling or
+    lapsing removes the attribute, so those never show up again. Sharded so renewals of one
+    busy day spread over several index keys."""
+
+    class Meta:
+        index_name = "renewals_due"
+        projection = KeysOnlyProjection()
+
+    renew_shard = UnicodeAttribute(hash_key=True)  # "renew#<shard>"
+    renew_at = NumberAttribute(range_key=True)  # epoch seconds
+
+
 class SubscriptionModel(Model):
     """`subscriber_id` subscribes to `creator_id` (Super Follows). The join of a subscriber-only
     Space checks this item in its transaction."""
@@ -480,6 +494,16 @@ class SubscriptionModel(Model):
     period_end = NumberAttribute(null=True)  # epoch seconds; access lasts until then
     provider = UnicodeAttribute(null=True)
     payment_id = UnicodeAttribute(null=True)
+    # Renewal (chalicelib/domain/tickets.py): the paid period's number, declined attempts to pay
+    # the next one, when the job next charges, and a job run's claim on the charge.
+    period = NumberAttribute(null=True)
+    renewal_attempts = NumberAttribute(null=True)
+    renew_shard = UnicodeAttribute(null=True)
+    renew_at = NumberAttribute(null=True)
+    claim_until = NumberAttribute(null=True)
+    customer_id = UnicodeAttribute(null=True)
+    payment_method_id = UnicodeAttribute(null=True)
+    renewals_due = RenewalsDueIndex()
 
 
 class RoomEventModel(Model):

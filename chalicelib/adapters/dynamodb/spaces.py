@@ -28,6 +28,7 @@ from chalicelib.adapters.dynamodb.recording import (
     recording_start_actions,
 )
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.adapters.dynamodb.tickets import subscription_grants_access
 from chalicelib.adapters.dynamodb.models import (
     BlockModel,
     CounterModel,
@@ -54,7 +55,7 @@ from chalicelib.domain.spaces import (
     iso,
     search_words,
 )
-from chalicelib.domain.tickets import PAID, SUB_ACTIVE, SUB_CANCELED, Sales, TicketOffer
+from chalicelib.domain.tickets import PAID, Sales, TicketOffer
 from chalicelib.ports import JoinOutcome, Participant, Refused
 
 def _stamp(now: datetime, tiebreak: str = "") -> str:
@@ -216,8 +217,7 @@ def _check_pass(tx, kind: str, space_id: str, host_id: str, user_id: str, now: d
             SubscriptionModel,
             host_id,
             range_key=user_id,
-            condition=SubscriptionModel.status.is_in(SUB_ACTIVE, SUB_CANCELED)
-            & (SubscriptionModel.period_end > int(now.timestamp())),
+            condition=subscription_grants_access(now),
         )
 
 

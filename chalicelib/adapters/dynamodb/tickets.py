@@ -28,19 +28,26 @@ from chalicelib.domain.tickets import (
     FAILED,
     HELD,
     PAID,
+    PAID_THROUGH_PERIOD,
     REBUYABLE,
     REFUNDED,
     REFUNDING,
     RELEASED,
+    RENEWABLE,
+    RENEWAL_GRACE,
+    RENEWAL_WINDOW,
     SUB_ACTIVE,
     SUB_CANCELED,
+    SUB_LAPSED,
+    SUB_PAST_DUE,
     SUB_PENDING,
     Subscription,
     Ticket,
 )
-from chalicelib.ports import Refused
+from chalicelib.ports import Refused, RenewalHandle
 
 HOLD_SHARDS = 10
+RENEW_SHARDS = 10
 CONFLICT_ATTEMPTS = 12
 
 
@@ -64,6 +71,10 @@ def _to_ticket(m: TicketModel) -> Ticket:
     )
 
 
+def _epoch(value) -> datetime | None:
+    return datetime.fromtimestamp(int(value), timezone.utc) if value is not None else None
+
+
 def _to_subscription(m: SubscriptionModel) -> Subscription:
     return Subscription(
         creator_id=m.creator_id,
@@ -78,7 +89,26 @@ def _to_subscription(m: SubscriptionModel) -> Subscription:
         ),
         payment_id=m.payment_id,
         subscription_id=m.subscription_id,
+        period=int(m.period or 1),
+        renewal_attempts=int(m.renewal_attempts or 0),
+        renew_at=_epoch(m.renew_at),
+        claim_until=_epoch(m.claim_until),
+        customer_id=m.customer_id,
+        payment_method_id=m.payment_method_id,
     )
+
+
+def subscription_grants_access(now: datetime):
+    """The condition `Subscription.grants_access(now)` as a DynamoDB condition on the item."""
+    now_s = int(now.timestamp())
+    return (SubscriptionModel.status.is_in(*PAID_THROUGH_PERIOD) & (SubscriptionModel.period_end > now_s)) | (
+        (SubscriptionModel.status == SUB_PAST_DUE)
+        & (SubscriptionModel.period_end > now_s - int(RENEWAL_GRACE.total_seconds()))
+    )
+
+
+def renew_shard(subscription_id: str) -> str:
+    return f"renew#{zlib.crc32(subscription_id.encode()) % RENEW_SHARDS}"
 
 
 def _ticket_from_raw(raw: dict | None) -> Ticket | None:
@@ -95,6 +125,15 @@ def _retrying(write, sleep=time.sleep):
             if exc.code != "write_conflict" or attempt == CONFLICT_ATTEMPTS - 1:
                 raise
             sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+
+
+def _query_shards(index, prefix: str, shards: int, range_condition, limit: int) -> list:
+    """The items of a sparse index sharded as "<prefix>#<n>" that meet `range_condition`: one
+    Query per shard (at most `limit` items each), never a Scan."""
+    try:
+        return [m for shard in range(shards) for m in index.query(f"{prefix}#{shard}", range_condition, limit=limit)]
+    except Exception as exc:
+        raise dependency_failure(exc) from exc
 
 
 def hold_shard(ticket_id: str) -> str:
@@ -139,17 +178,10 @@ class DynamoTicketRepository:
     def expired_holds(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
         """Holds past their time: [(space_id, buyer_id)]. One Query per shard of the sparse
         open-holds index, never a Scan."""
-        cutoff = int(now.timestamp())
-        found: list[tuple[str, str]] = []
-        try:
-            for shard in range(HOLD_SHARDS):
-                for m in TicketModel.open_holds.query(
-                    f"holds#{shard}", TicketModel.hold_expires <= cutoff, limit=limit
-                ):
-                    found.append((m.space_id, m.buyer_id))
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return found
+        found = _query_shards(
+            TicketModel.open_holds, "holds", HOLD_SHARDS, TicketModel.hold_expires <= int(now.timestamp()), limit
+        )
+        return [(m.space_id, m.buyer_id) for m in found]
 
     # ------------------------------------------------------------------ seats
 
@@ -321,7 +353,6 @@ class DynamoSubscriptionRepository:
     def start(self, sub: Subscription, now: datetime) -> None:
         """Record a pending subscription, unless the subscriber already has access (then
         Refused("subscription")). A pending one not yet paid is replaced."""
-        now_s = int(now.timestamp())
         item = SubscriptionModel(
             sub.creator_id,
             sub.subscriber_id,
@@ -333,11 +364,8 @@ class DynamoSubscriptionRepository:
             created_at=sub.created_at,
             provider=None,
         )
-        has_access = SubscriptionModel.status.is_in(SUB_ACTIVE, SUB_CANCELED) & (
-            SubscriptionModel.period_end > now_s
-        )
         try:
-            item.save(condition=SubscriptionModel.creator_id.does_not_exist() | ~has_access)
+            item.save(condition=SubscriptionModel.creator_id.does_not_exist() | ~subscription_grants_access(now))
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise Refused("subscription") from exc
@@ -350,18 +378,122 @@ class DynamoSubscriptionRepository:
             SubscriptionModel.subscription_id == sub.subscription_id,
         )
 
-    def activate(self, sub: Subscription, payment_id: str, period_end: datetime) -> None:
-        """pending -> active until `period_end`. Refused unless this subscription is pending."""
+    def activate(
+        self, sub: Subscription, payment_id: str, period_end: datetime, handle: RenewalHandle | None = None
+    ) -> None:
+        """pending -> active (period 1) until `period_end`, due for renewal RENEWAL_WINDOW
+        before it. Refused unless this subscription is pending."""
+        actions = [
+            SubscriptionModel.status.set(SUB_ACTIVE),
+            SubscriptionModel.payment_id.set(payment_id),
+            SubscriptionModel.period_end.set(int(period_end.timestamp())),
+            SubscriptionModel.period.set(1),
+            SubscriptionModel.renewal_attempts.set(0),
+            *self._due(sub, period_end - RENEWAL_WINDOW),
+        ]
+        if handle is not None:
+            actions.append(SubscriptionModel.customer_id.set(handle.customer_id))
+            if handle.payment_method_id:
+                actions.append(SubscriptionModel.payment_method_id.set(handle.payment_method_id))
+        self._update(
+            sub,
+            actions,
+            (SubscriptionModel.subscription_id == sub.subscription_id)
+            & (SubscriptionModel.status == SUB_PENDING),
+        )
+
+    # ------------------------------------------------------------------ renewal
+
+    def due_renewals(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        """Subscriptions whose next charge is due: [(creator_id, subscriber_id)]. One Query per
+        shard of the sparse renewals-due index, never a Scan. The index lags the table: callers
+        read the item again and every change is conditional."""
+        found = _query_shards(
+            SubscriptionModel.renewals_due,
+            "renew",
+            RENEW_SHARDS,
+            SubscriptionModel.renew_at <= int(now.timestamp()),
+            limit,
+        )
+        return [(m.creator_id, m.subscriber_id) for m in found]
+
+    def claim_renewal(self, sub: Subscription, now: datetime, until: datetime) -> None:
+        """Take the charge of period `sub.period + 1`, attempt `sub.renewal_attempts + 1`, for
+        one job run until `until`. Refused when another run holds it, or the subscription moved
+        on (renewed, declined again, canceled, lapsed, replaced)."""
+        now_s = int(now.timestamp())
+        self._update(
+            sub,
+            [SubscriptionModel.claim_until.set(int(until.timestamp()))],
+            self._at(sub)
+            & (SubscriptionModel.renew_at <= now_s)
+            & (SubscriptionModel.claim_until.does_not_exist() | (SubscriptionModel.claim_until <= now_s)),
+        )
+
+    def renewed(self, sub: Subscription, period: int, payment_id: str, period_end: datetime) -> None:
+        """Period `period - 1` -> `period`, paid until `period_end`: active again, due for the next
+        renewal. Refused unless the subscription is still renewable at period `period - 1` (so a
+        redelivered payment extends once)."""
         self._update(
             sub,
             [
                 SubscriptionModel.status.set(SUB_ACTIVE),
-                SubscriptionModel.payment_id.set(payment_id),
+                SubscriptionModel.period.set(period),
                 SubscriptionModel.period_end.set(int(period_end.timestamp())),
+                SubscriptionModel.payment_id.set(payment_id),
+                SubscriptionModel.renewal_attempts.set(0),
+                SubscriptionModel.claim_until.remove(),
+                *self._due(sub, period_end - RENEWAL_WINDOW),
             ],
             (SubscriptionModel.subscription_id == sub.subscription_id)
-            & (SubscriptionModel.status == SUB_PENDING),
+            & SubscriptionModel.status.is_in(*RENEWABLE)
+            & (SubscriptionModel.period == period - 1),
         )
+
+    def declined(self, sub: Subscription, attempt: int, retry_at: datetime | None) -> None:
+        """Attempt `attempt` to pay period `sub.period + 1` was declined: past_due until
+        `retry_at`, or lapsed when there is no retry. Refused when it was already recorded."""
+        if retry_at is None:
+            actions = [SubscriptionModel.status.set(SUB_LAPSED), *self._not_due()]
+        else:
+            actions = [SubscriptionModel.status.set(SUB_PAST_DUE), *self._due(sub, retry_at)]
+        self._update(
+            sub,
+            [*actions, SubscriptionModel.renewal_attempts.set(attempt), SubscriptionModel.claim_until.remove()],
+            (SubscriptionModel.subscription_id == sub.subscription_id)
+            & SubscriptionModel.status.is_in(*RENEWABLE)
+            & (SubscriptionModel.period == sub.period)
+            & (SubscriptionModel.renewal_attempts == attempt - 1),
+        )
+
+    def lapse(self, sub: Subscription) -> None:
+        """Renewable at `sub.period` -> lapsed, not charged again (no saved method, or the grace
+        ran out while the provider was unavailable)."""
+        self._update(
+            sub,
+            [SubscriptionModel.status.set(SUB_LAPSED), *self._not_due(), SubscriptionModel.claim_until.remove()],
+            self._at(sub),
+        )
+
+    @staticmethod
+    def _at(sub: Subscription):
+        return (
+            (SubscriptionModel.subscription_id == sub.subscription_id)
+            & SubscriptionModel.status.is_in(*RENEWABLE)
+            & (SubscriptionModel.period == sub.period)
+            & (SubscriptionModel.renewal_attempts == sub.renewal_attempts)
+        )
+
+    @staticmethod
+    def _due(sub: Subscription, at: datetime) -> list:
+        return [
+            SubscriptionModel.renew_shard.set(renew_shard(sub.subscription_id)),
+            SubscriptionModel.renew_at.set(int(at.timestamp())),
+        ]
+
+    @staticmethod
+    def _not_due() -> list:
+        return [SubscriptionModel.renew_shard.remove(), SubscriptionModel.renew_at.remove()]
 
     def fail(self, sub: Subscription) -> None:
         """A pending subscription whose payment failed is forgotten."""
@@ -376,11 +508,12 @@ class DynamoSubscriptionRepository:
             raise dependency_failure(exc) from exc
 
     def cancel(self, creator_id: str, subscriber_id: str) -> None:
-        """active -> canceled: no renewal; access lasts until the paid period ends."""
+        """active or past_due -> canceled: out of the renewals index, never charged again; access
+        lasts until the paid period ends."""
         self._update(
             Subscription(creator_id, subscriber_id, "", 0, "", "", datetime.now(timezone.utc)),
-            [SubscriptionModel.status.set(SUB_CANCELED)],
-            SubscriptionModel.status == SUB_ACTIVE,
+            [SubscriptionModel.status.set(SUB_CANCELED), *self._not_due(), SubscriptionModel.claim_until.remove()],
+            SubscriptionModel.status.is_in(*RENEWABLE),
         )
 
     def _update(self, sub: Subscription, actions, condition) -> None:

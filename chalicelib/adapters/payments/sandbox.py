@@ -11,6 +11,12 @@ It behaves like Stripe where the app can see it:
   as the payment method gives `payment_intent.payment_failed`; anything else (none,
   `pm_card_visa`) gives `payment_intent.succeeded`. Unlike Stripe, a payment method does not
   make create_payment confirm synchronously: the outcome always comes by webhook.
+- Renewals: create_payment with save_for_renewal answers a handle at once (a customer `sbcus_`
+  from the key, and the payment method given, else `pm_card_visa`), and its events carry both, as
+  Stripe's do. charge_renewal is a payment like the others (its outcome by webhook): it fails for
+  `pm_card_chargeDeclined` and for `pm_card_authenticationRequired` (decline code
+  `authentication_required`, what Stripe answers off-session for a card that always asks for
+  3-D Secure; unlike Stripe, the sandbox's first payment with it simply succeeds).
 - Events are shaped like Stripe's (`evt_...`, `type`, `data.object`), signed like Stripe's
   (`Stripe-Signature: t=...,v1=HMAC-SHA256(secret, "t.payload")`), and parse_webhook verifies
   them with the Stripe SDK's own `construct_event`, as the Stripe adapter does. An event's id
@@ -41,10 +47,11 @@ from chalicelib.adapters.payments.webhooks import (
     signature_header,
 )
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent
+from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
 
 DECLINE_TOKEN = "pm_card_chargeDeclined"  # Stripe's test token for a generic decline
 SUCCESS_TOKEN = "pm_card_visa"  # Stripe's test token for a card that succeeds
+AUTHENTICATION_TOKEN = "pm_card_authenticationRequired"  # renewals of it are declined
 WEBHOOK_PATH = "/webhooks/payments"  # where the local worker POSTs the outbox's events
 MEMORY = 10_000
 PAYMENTS_UNAVAILABLE = "payments_unavailable"
@@ -60,6 +67,8 @@ class _Known:
     failed: bool
     canceled: bool = False
     refunded: bool = False
+    renewal: RenewalHandle | None = None
+    decline_code: str = "generic_decline"
 
 
 class SandboxPayments:
@@ -87,23 +96,51 @@ class SandboxPayments:
         idempotency_key: str,
         payment_method: str | None = None,
         metadata: dict | None = None,
+        save_for_renewal: bool = False,
     ) -> Payment:
+        renewal = None
+        if save_for_renewal:
+            renewal = RenewalHandle("sbcus_" + _digest("customer", idempotency_key), payment_method or SUCCESS_TOKEN)
+        return self._create(
+            (reference, amount_cents, currency.upper(), description, payment_method, save_for_renewal),
+            reference, amount_cents, currency, idempotency_key, metadata,
+            failed=payment_method == DECLINE_TOKEN,
+            renewal=renewal,
+        )
+
+    def charge_renewal(
+        self,
+        handle: RenewalHandle,
+        *,
+        reference: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+        metadata: dict | None = None,
+    ) -> Payment:
+        method = handle.payment_method_id
+        return self._create(
+            (reference, amount_cents, currency.upper(), description, handle),
+            reference, amount_cents, currency, idempotency_key, metadata,
+            failed=method in (DECLINE_TOKEN, AUTHENTICATION_TOKEN),
+            renewal=handle,
+            decline_code="authentication_required" if method == AUTHENTICATION_TOKEN else "generic_decline",
+        )
+
+    def _create(self, request: tuple, reference, amount_cents, currency, idempotency_key, metadata, *,
+                failed: bool, renewal: RenewalHandle | None, decline_code: str = "generic_decline") -> Payment:
         payment_id = "sbpi_" + _digest("payment", idempotency_key)
         metadata = {**{str(k): str(v) for k, v in (metadata or {}).items()}, "reference": reference}
         asked = _Known(
-            request=(
-                reference,
-                amount_cents,
-                currency.upper(),
-                description,
-                payment_method,
-                tuple(sorted(metadata.items())),
-            ),
+            request=(*request, tuple(sorted(metadata.items()))),
             reference=reference,
             amount_cents=amount_cents,
             currency=currency.upper(),
             metadata=metadata,
-            failed=payment_method == DECLINE_TOKEN,
+            failed=failed,
+            renewal=renewal,
+            decline_code=decline_code,
         )
         known = self._recall(payment_id)
         if known is not None and known.request != asked.request:
@@ -122,6 +159,7 @@ class SandboxPayments:
             amount_cents=amount_cents,
             currency=currency.upper(),
             client_secret=f"{payment_id}_secret_{_digest('secret', idempotency_key)}",
+            renewal=renewal,
         )
 
     def cancel_payment(self, payment_id: str) -> None:
@@ -223,8 +261,12 @@ def _payment_intent(payment_id: str, known: _Known, event_type: str) -> dict:
         "metadata": dict(known.metadata),
         "livemode": False,
     }
+    if known.renewal is not None:
+        obj["customer"] = known.renewal.customer_id
+        obj["payment_method"] = known.renewal.payment_method_id
     if known.failed:
-        obj["last_payment_error"] = {"type": "card_error", "code": "card_declined", "decline_code": "generic_decline"}
+        code = "authentication_required" if known.decline_code == "authentication_required" else "card_declined"
+        obj["last_payment_error"] = {"type": "card_error", "code": code, "decline_code": known.decline_code}
     return obj
 
 

@@ -6,6 +6,17 @@
   for the app's Stripe SDK to confirm it with `client_secret`; with one it is confirmed at once
   (`confirm=true`, redirect-based methods off so no `return_url` is needed). PaymentIntent status
   "succeeded" is "succeeded"; every other status is "pending" (the outcome comes by webhook).
+- create_payment with save_for_renewal: first POST /v1/customers (idempotency key
+  "<key>-customer"; one Customer per subscription, not per user), then the PaymentIntent with
+  `customer` and `setup_future_usage=off_session`, so Stripe attaches the method to the Customer
+  when the payment is confirmed (by the app's SDK, or at once with a method). The handle is the
+  Customer and, once known, the PaymentMethod (also read from the payment_intent.succeeded event).
+- charge_renewal: POST /v1/payment_intents with `customer`, the saved `payment_method`,
+  `off_session=true` and `confirm=true` (redirect-based methods off), with the caller's key.
+  Stripe answers an off-session confirm that needs the cardholder (3-D Secure) with a 402
+  card_error `authentication_required`: that, like any card error, is PaymentDeclined, and the
+  subscriber has to act. A confirm that ends in `requires_action` / `requires_payment_method`
+  without an error is declined as well; `processing` is "pending" (settled by webhook).
 - cancel_payment: POST /v1/payment_intents/{id}/cancel. Stripe refuses to cancel a PaymentIntent
   that is already canceled or succeeded (`payment_intent_unexpected_state`, with the intent in
   the error): the first is success, the second PaymentDeclined. An unknown id is success.
@@ -30,10 +41,10 @@ from __future__ import annotations
 import stripe
 from aws_lambda_powertools import Logger
 
-from chalicelib.adapters.payments.webhooks import read_event
+from chalicelib.adapters.payments.webhooks import id_of, read_event
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent
+from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
 
 PAYMENTS_UNAVAILABLE = "payments_unavailable"
 
@@ -83,14 +94,14 @@ class StripePayments:
         idempotency_key: str,
         payment_method: str | None = None,
         metadata: dict | None = None,
+        save_for_renewal: bool = False,
     ) -> Payment:
-        params: dict = {
-            "amount": amount_cents,
-            "currency": currency.lower(),
-            "description": description,
-            # Stripe metadata values are strings; `reference` is the app's, it always wins.
-            "metadata": {**{str(k): str(v) for k, v in (metadata or {}).items()}, "reference": reference},
-        }
+        params = _intent_params(reference, amount_cents, currency, description, metadata)
+        customer_id = None
+        if save_for_renewal:
+            customer_id = self._customer(reference, metadata, f"{idempotency_key}-customer")
+            params["customer"] = customer_id
+            params["setup_future_usage"] = "off_session"
         if payment_method:
             params["payment_method"] = payment_method
             params["confirm"] = True
@@ -103,14 +114,44 @@ class StripePayments:
             )
         except stripe.StripeError as exc:
             raise _failure("create_payment", exc) from exc
-        return Payment(
-            provider=self.name,
-            payment_id=intent.id,
-            status="succeeded" if intent.status == "succeeded" else "pending",
-            amount_cents=int(intent.amount),
-            currency=str(intent.currency).upper(),
-            client_secret=intent.client_secret,
-        )
+        renewal = RenewalHandle(customer_id, id_of(getattr(intent, "payment_method", None))) if customer_id else None
+        return self._payment(intent, "succeeded" if intent.status == "succeeded" else "pending", renewal)
+
+    def charge_renewal(
+        self,
+        handle: RenewalHandle,
+        *,
+        reference: str,
+        amount_cents: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+        metadata: dict | None = None,
+    ) -> Payment:
+        if not handle.payment_method_id:
+            raise PaymentDeclined("no payment method was saved for renewals", "no_saved_payment_method")
+        params = {
+            **_intent_params(reference, amount_cents, currency, description, metadata),
+            "customer": handle.customer_id,
+            "payment_method": handle.payment_method_id,
+            "off_session": True,
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _failure("charge_renewal", exc) from exc
+        if intent.status == "succeeded":
+            return self._payment(intent, "succeeded")
+        if intent.status == "processing":
+            return self._payment(intent, "pending")
+        # requires_action / requires_payment_method: the subscriber must act; Stripe normally
+        # answers an off-session confirm so with a card error instead.
+        code = "authentication_required" if intent.status == "requires_action" else intent.status
+        raise PaymentDeclined("the saved payment method needs the subscriber", code)
 
     def cancel_payment(self, payment_id: str) -> None:
         try:
@@ -146,6 +187,26 @@ class StripePayments:
 
     # ------------------------------------------------------------------ internals
 
+    def _payment(self, intent, status: str, renewal: RenewalHandle | None = None) -> Payment:
+        return Payment(
+            provider=self.name,
+            payment_id=intent.id,
+            status=status,
+            amount_cents=int(intent.amount),
+            currency=str(intent.currency).upper(),
+            client_secret=intent.client_secret,
+            renewal=renewal,
+        )
+
+    def _customer(self, reference: str, metadata: dict | None, idempotency_key: str) -> str:
+        try:
+            customer = self._client.v1.customers.create(
+                params={"metadata": _metadata(reference, metadata)}, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _failure("create_customer", exc) from exc
+        return customer.id
+
     def _existing_refund(self, payment_id: str, refused: stripe.StripeError) -> str:
         try:
             refunds = self._client.v1.refunds.list(params={"payment_intent": payment_id, "limit": 10})
@@ -155,6 +216,20 @@ class StripePayments:
             if refund.status not in ("failed", "canceled"):
                 return refund.id
         raise _failure("refund", refused) from refused
+
+
+def _metadata(reference: str, metadata: dict | None) -> dict:
+    # Stripe metadata values are strings; `reference` is the app's, it always wins.
+    return {**{str(k): str(v) for k, v in (metadata or {}).items()}, "reference": reference}
+
+
+def _intent_params(reference: str, amount_cents: int, currency: str, description: str, metadata: dict | None) -> dict:
+    return {
+        "amount": amount_cents,
+        "currency": currency.lower(),
+        "description": description,
+        "metadata": _metadata(reference, metadata),
+    }
 
 
 def _failure(operation: str, exc: stripe.StripeError) -> Exception:

@@ -13,6 +13,10 @@ What the app acts on:
 | payment_intent.canceled         | payment_canceled  | the PaymentIntent's id  | amount                 |
 | charge.refunded (fully refunded)| refunded          | the charge's PI         | amount_refunded        |
 
+A PaymentIntent made with a `customer` (save_for_renewal, and renewal charges) also gives the
+RenewalHandle (customer, payment_method) on its events: the app stores it when the first payment
+succeeds. A failed one gives `last_payment_error`'s decline code (or error code).
+
 Everything else returns None, including a partial refund (made outside this app: the port only
 refunds in full) and a charge made without a PaymentIntent (not one of this app's payments).
 `reference` is `metadata.reference` of the object in the event; on a charge it is there only if
@@ -24,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from chalicelib.ports import InvalidWebhook, PaymentEvent
+from chalicelib.ports import InvalidWebhook, PaymentEvent, RenewalHandle
 
 SIGNATURE_HEADER = "Stripe-Signature"
 TOLERANCE_SECONDS = 300  # Stripe's default: older signatures are refused (replays)
@@ -84,6 +88,8 @@ def event_from_dict(event: dict) -> PaymentEvent | None:
                 reference=_reference(obj),
                 amount_cents=int(obj["amount"]),
                 currency=str(obj["currency"]).upper(),
+                renewal=_renewal_handle(obj),
+                decline_code=_decline_code(obj),
             )
         if event_type == "charge.refunded":
             if not obj.get("payment_intent") or not obj.get("refunded"):
@@ -102,6 +108,21 @@ def event_from_dict(event: dict) -> PaymentEvent | None:
         return None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidWebhook("webhook event lacks the fields of its type") from exc
+
+
+def id_of(value) -> str | None:
+    """An id field that may come expanded (an object) or as its id."""
+    return value if value is None or isinstance(value, str) else value["id"]
+
+
+def _renewal_handle(intent: dict) -> RenewalHandle | None:
+    customer = id_of(intent.get("customer"))
+    return RenewalHandle(customer, id_of(intent.get("payment_method"))) if customer else None
+
+
+def _decline_code(intent: dict) -> str | None:
+    error = intent.get("last_payment_error")
+    return (error.get("decline_code") or error.get("code")) if isinstance(error, dict) else None
 
 
 def _reference(obj: dict) -> str:

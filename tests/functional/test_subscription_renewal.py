@@ -1,0 +1,351 @@
+"""Monthly renewal of subscriptions, against DynamoDB Local with a payment provider the test
+drives (tests/support/payments.py) and a clock the test moves: the job charges once per period,
+the webhook extends once, declines keep access through the grace and then lapse the
+subscription, and an unsubscribed subscriber is never charged again.
+
+The job sweeps every test's subscriptions (one DynamoDB Local is shared), so most tests call
+`renew_one` for their own subscription after checking the index finds it, as the job would; the
+job-level tests see only their own subscriptions through `OnlyThese`."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.spaces import utcnow
+from chalicelib.domain.tickets import RENEWAL_GRACE, SUBSCRIPTION_DAYS
+from chalicelib.services import renewals
+from tests.support.clock import FixedClock
+from tests.support.payments import unavailable
+
+pytestmark = pytest.mark.usefixtures("deps")
+DAY = timedelta(days=1)
+
+
+class OnlyThese:
+    """The subscription repository, with the renewal index narrowed to this test's pairs."""
+
+    def __init__(self, repo, pairs):
+        self._repo, self._pairs = repo, set(pairs)
+
+    def due_renewals(self, now, limit=100):
+        return [pair for pair in self._repo.due_renewals(now, limit=1000) if pair in self._pairs]
+
+    def __getattr__(self, name):
+        return getattr(self._repo, name)
+
+
+@pytest.fixture
+def clock(deps):
+    deps.clock = FixedClock(utcnow().replace(microsecond=0))
+    return deps.clock
+
+
+@pytest.fixture
+def creator(new_user):
+    return new_user("creator", followers=1200)
+
+
+def webhook(api, deps, payment_id, kind="payment_succeeded"):
+    payload, headers = deps.payments.webhook(payment_id, kind)
+    response = api.call("POST", "/webhooks/payments", None, payload, headers=headers)
+    assert response.status_code == 200, response.data
+    return response.data["handled"]
+
+
+def subscribe(api, deps, creator, fan, payment_method=None):
+    """A paid, active subscription (period 1). Returns it as stored."""
+    body = {"tier": "tier_2", **({"payment_method": payment_method} if payment_method else {})}
+    started = api.post(f"/users/{creator}/subscription", fan, body)
+    assert started.status_code == 201, started.data
+    assert webhook(api, deps, started.data["payment"]["payment_id"]) is True
+    sub = deps.subscriptions.get(creator, fan)
+    assert (sub.status, sub.period) == ("active", 1)
+    return sub
+
+
+def at(clock, when):
+    clock.at = when
+    return when
+
+
+def due(deps, sub, now):
+    return (sub.creator_id, sub.subscriber_id) in deps.subscriptions.due_renewals(now, limit=1000)
+
+
+def renew(deps, sub, now):
+    return renewals.renew_one(deps, sub.creator_id, sub.subscriber_id, now)
+
+
+def stored(deps, sub):
+    return deps.subscriptions.get(sub.creator_id, sub.subscriber_id)
+
+
+def renewal_payments(deps, sub):
+    return deps.payments.charges_for(f"renew:{sub.creator_id}:{sub.subscriber_id}:")
+
+
+# ---------------------------------------------------------------- charging once
+
+
+def test_the_first_payment_saves_the_method_and_the_renewal_is_due_a_day_before_the_period_ends(
+    api, deps, clock, creator, new_user
+):
+    sub = subscribe(api, deps, creator, new_user("fan"))
+    end = sub.current_period_end
+    assert end == clock.at + timedelta(days=SUBSCRIPTION_DAYS)
+    assert (sub.customer_id, sub.payment_method_id) == (f"cus_{sub.customer_id[4:]}", "pm_card_visa")
+
+    assert not due(deps, sub, end - DAY - timedelta(seconds=1))
+    assert renew(deps, sub, at(clock, end - DAY - timedelta(seconds=1))) is None
+    assert due(deps, sub, end - DAY)
+    assert renew(deps, sub, at(clock, end - DAY)) == "charging"
+    [(key, handle)] = deps.payments.renewal_calls
+    assert key == f"renew-{sub.subscription_id}-2-1"
+    assert (handle.customer_id, handle.payment_method_id) == (sub.customer_id, sub.payment_method_id)
+
+
+def test_a_renewal_charges_once_however_often_the_job_runs(api, deps, clock, creator, new_user):
+    sub = subscribe(api, deps, creator, new_user("fan"))
+    now = at(clock, sub.current_period_end - DAY)
+    assert renew(deps, sub, now) == "charging"
+    assert renew(deps, sub, now) is None  # claimed by the first run
+    assert renew(deps, sub, now + timedelta(minutes=9)) is None
+    assert len(deps.payments.renewal_calls) == 1
+    # No webhook yet and the claim ran out: asked again, with the same key, so the same charge.
+    assert renew(deps, sub, now + timedelta(hours=1)) == "charging"
+    assert {key for key, _ in deps.payments.renewal_calls} == {f"renew-{sub.subscription_id}-2-1"}
+    assert len(renewal_payments(deps, sub)) == 1
+
+
+def test_concurrent_job_runs_charge_a_period_once(api, deps, clock, creator, new_user):
+    subs = [subscribe(api, deps, creator, new_user("fan")) for _ in range(3)]
+    deps.subscriptions = OnlyThese(deps.subscriptions, [(s.creator_id, s.subscriber_id) for s in subs])
+    at(clock, max(s.current_period_end for s in subs) - DAY)
+    results, barrier = [], threading.Barrier(6)
+
+    def run():
+        barrier.wait()
+        results.append(renewals.renew_subscriptions(deps))
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sum(results) == 3
+    assert sorted(key for key, _ in deps.payments.renewal_calls) == sorted(
+        f"renew-{s.subscription_id}-2-1" for s in subs
+    )
+    assert renewals.renew_subscriptions(deps) == 0  # run again: nothing more to charge
+
+
+def test_the_webhook_extends_the_period_once_even_when_redelivered(api, deps, clock, creator, new_user):
+    sub = subscribe(api, deps, creator, new_user("fan"))
+    end = sub.current_period_end
+    renew(deps, sub, at(clock, end - DAY))
+    [payment_id] = renewal_payments(deps, sub)
+
+    assert webhook(api, deps, payment_id) is True
+    assert webhook(api, deps, payment_id) is False
+    renewed = stored(deps, sub)
+    assert (renewed.status, renewed.period, renewed.renewal_attempts) == ("active", 2, 0)
+    assert renewed.current_period_end == end + timedelta(days=SUBSCRIPTION_DAYS)
+    assert renewed.grants_access(end + DAY)
+    assert deps.payments.refund_calls == []
+    # Next month's charge is period 3, due a day before the new end.
+    assert not due(deps, renewed, end)
+    assert renew(deps, renewed, at(clock, renewed.current_period_end - DAY)) == "charging"
+    assert deps.payments.renewal_calls[-1][0] == f"renew-{sub.subscription_id}-3-1"
+
+
+def test_a_renewal_the_provider_confirms_at_once_extends_without_a_webhook(api, deps, clock, creator, new_user):
+    sub = subscribe(api, deps, creator, new_user("fan"))
+    deps.payments.renewals_succeed_at_once = True
+    assert renew(deps, sub, at(clock, sub.current_period_end - DAY)) == "renewed"
+    [payment_id] = renewal_payments(deps, sub)
+    assert webhook(api, deps, payment_id) is False  # its webhook, arriving later, changes nothing
+    assert stored(deps, sub).period == 2
+
+
+def test_an_unanswered_charge_is_retried_with_the_same_key_after_the_claim_runs_out(
+    api, deps, clock, creator, new_user
+):
+    sub = subscribe(api, deps, creator, new_user("fan"))
+    now = at(clock, sub.current_period_end - DAY)
+    deps.payments.fail_next["charge_renewal"] = unavailable()
+    assert renew(deps, sub, now) is None
+    assert renew(deps, sub, now + timedelta(minutes=5)) is None  # still claimed: no call
+    assert renew(deps, sub, at(clock, now + timedelta(minutes=11))) == "charging"
+    assert [key for key, _ in deps.payments.renewal_calls] == [f"renew-{sub.subscription_id}-2-1"] * 2
+    assert stored(deps, sub).status == "active"
+
+
+# ---------------------------------------------------------------- declines, grace, lapse
+
+
+def test_a_declined_renewal_keeps_access_through_the_grace_then_lapses(api, deps, clock, creator, new_user):
+    space = api.post("/spaces", creator, {"title": "Subscribers only", "access": "subscribers"}).data
+    fan = new_user("fan")
+    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired")
+    end = sub.current_period_end
+
+    assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
+    late = stored(deps, sub)
+    assert (late.status, late.renewal_attempts, late.renew_at) == ("past_due", 1, end)
+    assert api.post(f"/spaces/{space['id']}/join", fan).status_code == 200  # the join's own check agrees
+    assert renew(deps, late, end - timedelta(hours=1)) is None  # not yet time to retry
+
+    for attempt, when in ((2, end), (3, end + DAY)):
+        assert renew(deps, stored(deps, sub), at(clock, when)) == "past_due"
+        assert stored(deps, sub).renewal_attempts == attempt
+        assert stored(deps, sub).grants_access(when + DAY - timedelta(seconds=1))  # grace: access goes on
+
+    assert renew(deps, stored(deps, sub), at(clock, end + 2 * DAY)) == "lapsed"
+    lapsed = stored(deps, sub)
+    assert (lapsed.status, lapsed.renewal_attempts, lapsed.renew_at) == ("lapsed", 4, None)
+    assert not lapsed.grants_access(end + 2 * DAY)
+    assert api.post(f"/spaces/{space['id']}/join", fan).status_code == 403
+    assert not due(deps, lapsed, end + 10 * DAY)
+    assert [key for key, _ in deps.payments.renewal_calls] == [
+        f"renew-{sub.subscription_id}-2-{n}" for n in (1, 2, 3, 4)
+    ]
+    # A lapsed subscriber may subscribe again.
+    assert api.post(f"/users/{creator}/subscription", fan, {"tier": "tier_2"}).status_code == 201
+
+
+def test_a_retry_that_is_paid_makes_the_subscription_active_again(api, deps, clock, creator, new_user):
+    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_authenticationRequired")
+    end = sub.current_period_end
+    assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
+    deps.payments.decline_renewal_methods.clear()  # the subscriber fixed their card with the bank
+    assert renew(deps, stored(deps, sub), at(clock, end + timedelta(hours=2))) == "charging"
+    declined, payment_id = renewal_payments(deps, sub)
+    assert deps.payments.payments[declined]["status"] == "failed"
+    assert webhook(api, deps, payment_id) is True
+
+    renewed = stored(deps, sub)
+    assert (renewed.status, renewed.period, renewed.renewal_attempts) == ("active", 2, 0)
+    assert renewed.current_period_end == end + timedelta(days=SUBSCRIPTION_DAYS)  # the billing day stays
+
+
+def test_a_failed_renewal_webhook_is_a_decline_counted_once(api, deps, clock, creator, new_user):
+    sub = subscribe(api, deps, creator, new_user("fan"))
+    end = sub.current_period_end
+    renew(deps, sub, at(clock, end - DAY))
+    [payment_id] = renewal_payments(deps, sub)
+
+    assert webhook(api, deps, payment_id, "payment_failed") is True
+    assert webhook(api, deps, payment_id, "payment_failed") is False
+    late = stored(deps, sub)
+    assert (late.status, late.renewal_attempts, late.renew_at) == ("past_due", 1, end)
+    assert renew(deps, late, at(clock, end)) == "charging"
+    assert deps.payments.renewal_calls[-1][0] == f"renew-{sub.subscription_id}-2-2"
+
+
+def test_a_decline_answered_at_once_and_then_by_webhook_counts_once(api, deps, clock, creator, new_user):
+    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_authenticationRequired")
+    end = sub.current_period_end
+    assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
+    [payment_id] = renewal_payments(deps, sub)
+
+    assert webhook(api, deps, payment_id, "payment_failed") is False
+    assert stored(deps, sub).renewal_attempts == 1
+
+
+def test_a_provider_down_for_the_whole_grace_lapses_the_subscription(api, deps, clock, creator, new_user):
+    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_authenticationRequired")
+    end = sub.current_period_end
+    assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
+    assert stored(deps, sub).grants_access(end + RENEWAL_GRACE - timedelta(seconds=1))
+    assert renew(deps, stored(deps, sub), at(clock, end + RENEWAL_GRACE)) == "lapsed"
+    assert len(deps.payments.renewal_calls) == 1
+
+
+# ---------------------------------------------------------------- unsubscribing
+
+
+def test_an_unsubscribed_subscriber_is_never_charged_again_and_keeps_the_paid_month(
+    api, deps, clock, creator, new_user
+):
+    fan = new_user("fan")
+    sub = subscribe(api, deps, creator, fan)
+    end = sub.current_period_end
+    assert api.post(f"/users/{creator}/subscription", fan, {"tier": "tier_2"}).status_code == 409
+    canceled = api.delete(f"/users/{creator}/subscription", fan).data["subscription"]
+    assert (canceled["status"], canceled["renews"]) == ("canceled", False)
+
+    assert not due(deps, sub, end + DAY)
+    assert renew(deps, stored(deps, sub), at(clock, end - DAY)) is None
+    assert deps.payments.renewal_calls == []
+    assert stored(deps, sub).grants_access(end - timedelta(seconds=1))
+    assert not stored(deps, sub).grants_access(end)
+
+
+def test_a_renewal_paid_after_the_subscriber_unsubscribed_is_refunded(api, deps, clock, creator, new_user):
+    fan = new_user("fan")
+    sub = subscribe(api, deps, creator, fan)
+    renew(deps, sub, at(clock, sub.current_period_end - DAY))
+    api.delete(f"/users/{creator}/subscription", fan)
+    [payment_id] = renewal_payments(deps, sub)
+
+    assert webhook(api, deps, payment_id) is True
+    assert webhook(api, deps, payment_id) is True  # a redelivery asks again, with the same key
+    assert {key for key, _ in deps.payments.refund_calls} == {f"refund-renew-{sub.subscription_id}-2-1"}
+    assert (stored(deps, sub).status, stored(deps, sub).period) == ("canceled", 1)
+
+
+def test_a_past_due_subscriber_may_unsubscribe_and_is_not_retried(api, deps, clock, creator, new_user):
+    fan = new_user("fan")
+    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired")
+    end = sub.current_period_end
+    renew(deps, sub, at(clock, end - DAY))
+    answer = api.delete(f"/users/{creator}/subscription", fan).data
+    assert answer["changed"] is True
+    view = answer["subscription"]
+    assert (view["status"], view["renews"], view["renewal_attempts"]) == ("canceled", False, 1)
+    assert view["access_until"] == view["current_period_end"]  # no grace once unsubscribed
+    assert renew(deps, stored(deps, sub), at(clock, end)) is None
+    assert len(deps.payments.renewal_calls) == 1
+
+
+
+# ---------------------------------------------------------------- with the sandbox provider
+
+
+@pytest.mark.parametrize(
+    "card, status, period", [("pm_card_visa", "active", 2), ("pm_card_authenticationRequired", "past_due", 1)]
+)
+def test_the_sandbox_provider_renews_through_its_signed_webhooks(api, deps, aws, clock, creator, new_user, card, status, period):
+    """What `make run` does: the sandbox saves the card, charges the renewal, and its outbox's
+    signed events (delivered here as the local worker would) settle it."""
+    import uuid
+
+    from chalicelib.adapters.payments.sandbox import SandboxPayments, deliver
+    from chalicelib.adapters.sqs import SqsQueue
+
+    name = f"renewal-outbox-{uuid.uuid4().hex[:10]}"
+    aws.sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0"})
+    outbox = SqsQueue(aws.sqs, queue_name=name)
+    deps.payments = SandboxPayments("whsec_renewal_test", outbox)
+
+    def deliver_all():
+        while batch := outbox.receive(max_messages=10):
+            for receipt, message in batch:
+                post = lambda path, body, headers: api.call("POST", path, None, body, headers=headers).status_code  # noqa: E731
+                assert deliver(message, post) == 200
+                outbox.delete(receipt)
+
+    fan = new_user("fan")
+    assert api.post(f"/users/{creator}/subscription", fan, {"tier": "tier_1", "payment_method": card}).status_code == 201
+    deliver_all()
+    sub = deps.subscriptions.get(creator, fan)
+    assert (sub.status, sub.payment_method_id) == ("active", card)
+    assert sub.customer_id.startswith("sbcus_")
+
+    assert renew(deps, sub, at(clock, sub.current_period_end - DAY)) == "charging"
+    deliver_all()
+    after = stored(deps, sub)
+    assert (after.status, after.period) == (status, period)
