@@ -291,3 +291,16 @@ def test_the_orphan_sweep_deletes_channels_no_live_space_uses_after_the_grace(sm
     assert lost.channel_arn in deps.media.channels_deleted, "the orphan is gone"
     assert young.channel_arn not in deps.media.channels_deleted, "a young channel is left alone"
     assert used.channel_arn not in deps.media.channels_deleted, "a live Space keeps its channel"
+
+
+def test_renaming_an_overflowing_space_keeps_its_composition_watched(small, host, new_user):
+    """A live PATCH re-puts the Space's listings: the overflow flag the rank job reads must stay."""
+    deps = small
+    space = overflowing(deps, host, new_user)
+    [info] = started_for(deps, space.id)
+
+    space_service.patch_space(deps, host, space.id, {"title": "famous, renamed"})
+    deps.media.composition_stops_by_itself(info.composition_arn)
+    refresh_live_ranks(deps)
+
+    assert len(restarted_for(deps, space.id)) == 1

@@ -165,6 +165,8 @@ def _discovery_items(space: Space, state: str) -> list[DiscoveryModel]:
             scheduled_start=space.scheduled_start,
             started_at=space.started_at,
             access=space.access,
+            # Re-put listings (a live PATCH) keep the overflow flag the rank job reads.
+            overflow=True if list_key == LIVE and space.overflow is not None else None,
         )
         for list_key in discovery_lists(space, state)
     ]
