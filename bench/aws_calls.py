@@ -114,7 +114,7 @@ def run(deps, ivs: env.StubbedIvs) -> tuple[list[dict], list[str], dict]:
                 # A container's first page also reads the "blocked by someone" filter (once a
                 # minute per container, shared by every viewer): measured on its own, like a
                 # cold join. Then pages of new viewers in that container.
-                deps.blocked_filter_cache.drop("blocked-filter")
+                users.forget_blocked_filter(deps)
                 scenarios["list_live.container_cold"] = window.measure(
                     1, lambda i: env.new_id("viewer"), lambda viewer: list_live(viewer)
                 )

@@ -258,10 +258,9 @@ def review_message(deps: Deps, event: dict) -> dict:
     Never raises for a bad payload: a malformed one is denied. A database failure raises, and
     IVS applies the room's fallback (ALLOW: chat keeps working when the limiter cannot answer).
     """
-    room = event.get("RoomArn") if isinstance(event, dict) else None
-    sender = event.get("Sender") if isinstance(event, dict) else None
-    user_id = sender.get("UserId") if isinstance(sender, dict) else None
-    content = event.get("Content") if isinstance(event, dict) else None
+    event = event if isinstance(event, dict) else {}
+    sender = event.get("Sender") if isinstance(event.get("Sender"), dict) else {}
+    room, user_id, content = event.get("RoomArn"), sender.get("UserId"), event.get("Content")
     if not (isinstance(room, str) and room and isinstance(user_id, str) and user_id and isinstance(content, str)):
         deps.telemetry.count("ChatMessageDenied")
         return {"ReviewResult": "DENY", "Attributes": {"Reason": "invalid_message"}}

@@ -8,7 +8,7 @@ from chalicelib.services.context import Deps
 
 # The filter's shape is part of its stored data (keys "...#v1#<shard>"): changing it means a new
 # version and a rebuild, so it is a constant, not a setting. 4 × 32 KB; with 100,000 blocked
-# users about 1 % of the others pay the extra Query (docs/discovery.md).
+# users under 1 % of the others pay the extra Query (docs/discovery.md).
 BLOCKED_FILTER = bf.FilterShape(shards=4, bits_per_shard=1 << 18, hashes=5)
 FILTER_CACHE_KEY = "blocked-filter"
 
@@ -57,7 +57,7 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
     deps.users.add_to_blocked_filter(bf.slot_of(target_id, BLOCKED_FILTER), BLOCKED_FILTER)
     created = deps.users.block(blocker_id, target_id, deps.clock.now())
     deps.blockers_cache.drop(target_id)
-    deps.blocked_filter_cache.drop(FILTER_CACHE_KEY)
+    forget_blocked_filter(deps)
     live_space_id = deps.users.live_space_of(blocker_id)
     if live_space_id and deps.spaces.get_participant(live_space_id, target_id) is not None:
         from chalicelib.services.stage import remove_participant
@@ -72,6 +72,11 @@ def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict:
     validate_user_id(target_id)
     removed = deps.users.unblock(blocker_id, target_id)
     return {"user_id": target_id, "blocked": False, "changed": removed}
+
+
+def forget_blocked_filter(deps: Deps) -> None:
+    """Make this container read the filter again on its next discovery page."""
+    deps.blocked_filter_cache.drop(FILTER_CACHE_KEY)
 
 
 def blockers_of(deps: Deps, user_id: str) -> set[str]:
