@@ -171,6 +171,8 @@ class Participant:
     hand_raised_at: datetime | None = None
     # Connected to the overflow channel (a playback URL), not to the stage.
     playback: bool = False
+    # The host blocked this user while the Space was live (joins refused while set).
+    blocked: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,15 @@ class UserRepository(Protocol):
     def blocked_filter(self, shape) -> dict[int, bytes]:
         """The "blocked by someone" filter's shards (domain/blocked_filter.py), one request."""
 
-    def add_to_blocked_filter(self, slot, shape) -> bool:
-        """Add a user to the filter (a conditional write on their shard). May raise DependencyFailed."""
+    def add_to_blocked_filter(self, slot, shape, *, host_id: str | None = None) -> bool:
+        """Add a user to the "blocked by someone" filter, or to `host_id`'s own (a conditional
+        write on their shard). May raise DependencyFailed."""
+
+    def host_blocks_filter(self, host_id: str) -> tuple[bytes | None, int | None]:
+        """`host_id`'s blocked-users filter and its version; (None, None) if they blocked nobody."""
+
+    def live_space_of(self, user_id: str) -> str | None:
+        """The Space `user_id` hosts live now, strongly consistent."""
 
 
 # --------------------------------------------------------------------------- reminders and pushes
