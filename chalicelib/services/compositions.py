@@ -14,20 +14,26 @@ from typing import Callable, Iterable
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
-from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.errors import DependencyFailed, NotFound
+from chalicelib.domain.spaces import LIVE, Space
 from chalicelib.ports import Refused
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
 
-def check_each(space_ids: Iterable[str], keep_alive_one: Callable[[str], int], *, what: str) -> int:
-    """`keep_alive_one` for every Space, in a stable order; returns how many were restarted. One
-    Space's failure (IVS or DynamoDB unavailable) does not stop the others: the next run retries."""
+def check_each(deps: Deps, space_ids: Iterable[str], keep_alive_one: Callable[[Space], int], *, what: str) -> int:
+    """`keep_alive_one` for every one of the Spaces that is (still) live with a stage, read once
+    each, in a stable order; returns how many were restarted. One Space's failure (IVS or
+    DynamoDB unavailable) does not stop the others: the next run retries."""
     restarted = 0
     for space_id in sorted(space_ids):
         try:
-            restarted += keep_alive_one(space_id)
+            space = deps.spaces.get(space_id, with_count=False)
+            if space.state == LIVE and space.stage is not None:
+                restarted += keep_alive_one(space)
+        except NotFound:
+            continue
         except DependencyFailed:
             logger.warning("composition check failed; next run retries", space_id=space_id, composition=what)
     return restarted

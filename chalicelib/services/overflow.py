@@ -90,16 +90,12 @@ def keep_alive(deps: Deps, space_ids) -> int:
     stage again. Called by the rank job with the Spaces its "live" list flags (no extra read to
     find them): one GetItem and one GetComposition per overflowing Space per run. Returns how
     many were restarted; one Space's failure does not stop the others (services/compositions.py)."""
-    return compositions.check_each(space_ids, lambda space_id: _keep_alive(deps, space_id), what="overflow")
+    return compositions.check_each(deps, space_ids, lambda space: _keep_alive(deps, space), what="overflow")
 
 
-def _keep_alive(deps: Deps, space_id: str) -> int:
-    try:
-        space = deps.spaces.get(space_id, with_count=False)
-    except NotFound:
-        return 0
-    info = space.overflow
-    if space.state != LIVE or space.stage is None or info is None:
+def _keep_alive(deps: Deps, space: Space) -> int:
+    space_id, info = space.id, space.overflow
+    if info is None:
         return 0
     if deps.media.overflow_running(info):
         return 0

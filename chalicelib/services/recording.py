@@ -48,7 +48,7 @@ from chalicelib.domain.recording import (
     replay_files_prefix,
     validate_consent,
 )
-from chalicelib.domain.spaces import LIVE, SCHEDULED, SUBSCRIBERS, TICKETED, Space, iso
+from chalicelib.domain.spaces import SCHEDULED, SUBSCRIBERS, TICKETED, Space, iso
 from chalicelib.domain.tickets import PAID
 from chalicelib.ports import Refused
 from chalicelib.services import compositions
@@ -177,16 +177,12 @@ def keep_alive(deps: Deps) -> int:
     except DependencyFailed:
         logger.warning("live recordings not listed; next run retries")
         return 0
-    return compositions.check_each(space_ids, lambda space_id: _keep_recording(deps, space_id), what="recording")
+    return compositions.check_each(deps, space_ids, lambda space: _keep_recording(deps, space), what="recording")
 
 
-def _keep_recording(deps: Deps, space_id: str) -> int:
-    try:
-        space = deps.spaces.get(space_id, with_count=False)
-    except NotFound:
-        return 0
-    info = space.recording_info
-    if space.state != LIVE or not space.recording or space.stage is None or info is None or not info.composition_arn:
+def _keep_recording(deps: Deps, space: Space) -> int:
+    space_id, info = space.id, space.recording_info
+    if not space.recording or info is None or not info.composition_arn:
         return 0
     status = deps.media.recording_status(info.composition_arn)
     if status.running:
