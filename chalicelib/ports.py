@@ -83,6 +83,22 @@ class MediaPort(Protocol):
         """Stop a recording; returns the S3 prefix it was written under when the media service
         can still tell (None otherwise). A recording already stopped is not an error."""
 
+    def recording_status(self, composition_arn: str) -> "CompositionStatus":
+        """Whether a recording's composition still runs (IVS stops one on its own a minute
+        without publishers, or on a failure), and its S3 prefix when IVS still reports it.
+        May raise DependencyFailed."""
+
+    def restart_recording(self, space_id: str, stage_arn: str, restart: int) -> "RecordingHandle":
+        """Start another composition of the stage into the recordings bucket (a new segment,
+        under the new prefix IVS gives every composition), idempotent per (Space, `restart`).
+        May raise DependencyFailed."""
+
+
+@dataclass(frozen=True)
+class CompositionStatus:
+    running: bool
+    prefix: str | None = None
+
 
 @dataclass(frozen=True)
 class RecordingHandle:
@@ -404,7 +420,7 @@ class RemuxStatus:
 
 
 class RemuxPort(Protocol):
-    """Remuxes a recording (an HLS playlist in the recordings bucket) into ONE audio file in the
+    """Remuxes a recording (its segments' HLS playlists in the recordings bucket) into ONE audio file in the
     same bucket (AWS Elemental MediaConvert in AWS stages; a placeholder writer locally), so a
     single presigned URL plays the replay and Transcribe can read it.
 
@@ -413,8 +429,9 @@ class RemuxPort(Protocol):
 
     configured: bool  # False: this deployment cannot remux, so it must not record
 
-    def start(self, name: str, source_key: str, output_key: str) -> str:
-        """Start remuxing `source_key` into `output_key` (ends in .m4a); returns the job id.
+    def start(self, name: str, source_keys: list[str], output_key: str) -> str:
+        """Start remuxing `source_keys`, one after the other in this order, into `output_key`
+        (ends in .m4a); returns the job id.
         `name` identifies the attempt: starting the same name again soon after returns the same
         job (a retried landing)."""
 

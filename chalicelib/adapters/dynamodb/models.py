@@ -165,7 +165,9 @@ class MediaReleasePendingIndex(GlobalSecondaryIndex):
 
 class RecordingPendingIndex(GlobalSecondaryIndex):
     """Sparse: ended recorded Spaces whose replay has not landed yet or whose transcription runs
-    carry `recording_pending`; the landing job Queries it (never a Scan)."""
+    carry `recording_pending` = "1"; the landing job Queries it (never a Scan). Live recorded
+    Spaces carry "live" until they end: the rank job Queries that value to keep their
+    compositions running (docs/recording.md, "When IVS stops the composition")."""
 
     class Meta:
         index_name = "recording_pending"
@@ -244,6 +246,15 @@ class SpaceModel(Model):
     transcription_job = UnicodeAttribute(null=True)
     transcript_key = UnicodeAttribute(null=True)
     recording_pending = UnicodeAttribute(null=True)
+    # A recording is one or more compositions ("segments"): IVS may stop one on its own while the
+    # Space is live, and the rank job starts another. Their ARNs in order (the first written with
+    # the Space's start, each restart appended), the S3 prefix of each as "<arn> <prefix>" facts
+    # (learned when IVS reports them; appended, so no nested path has to exist), how many
+    # restarts, and the playlists the remux job reads, in order.
+    recording_compositions = ListAttribute(of=UnicodeAttribute, null=True)
+    recording_prefixes = ListAttribute(of=UnicodeAttribute, null=True)
+    recording_restarts = NumberAttribute(null=True)
+    replay_source_keys = ListAttribute(of=UnicodeAttribute, null=True)
     # The host's blocked-users filter as it was when the Space went live (the start transaction
     # checks the filter item's version), absent when the host had blocked nobody. Blocks made
     # later mark the participant item instead (`ParticipantModel.blocked_at`). docs/joins.md.
