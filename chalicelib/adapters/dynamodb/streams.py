@@ -7,6 +7,7 @@ Like Lambda, a batch whose handler raises is not acknowledged: the next `drain` 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable
 
 EXPIRED = ("ExpiredIteratorException", "TrimmedDataAccessException")
@@ -20,6 +21,8 @@ class StreamPump:
         handler: Callable[[list[dict]], object],
         *,
         batch_size: int = 1000,
+        rediscover_seconds: float = 5.0,
+        monotonic=time.monotonic,
     ):
         self._client = streams_client
         self._arn = stream_arn
@@ -28,8 +31,18 @@ class StreamPump:
         self._iterators: dict[str, str | None] = {}  # shard id -> iterator; None once closed
         self._last: dict[str, str] = {}  # shard id -> last sequence number handled
         self._lock = threading.Lock()
+        self._rediscover = rediscover_seconds
+        self._monotonic = monotonic
+        self._discovered_at: float | None = None
 
     def _discover(self) -> None:
+        """New shards (a stream opens new ones as it goes): looked for every few seconds, and
+        whenever a shard we read closed."""
+        now = self._monotonic()
+        open_shards = [i for i in self._iterators.values() if i]
+        if self._discovered_at is not None and open_shards and now - self._discovered_at < self._rediscover:
+            return
+        self._discovered_at = now
         start = None
         while True:
             kwargs = {"StreamArn": self._arn}
