@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.helpers import as_list, flatten, ref_id, resources_of, role_of_function, statements_of_role
+from tests.infra.helpers import grants_of_function, ref_id, resources_of, role_of_function
 
 pytestmark = pytest.mark.slow
 
@@ -24,14 +24,6 @@ def _table_id(template, suffix: str) -> str:
 def _mapping(template) -> dict:
     [mapping] = resources_of(template, "AWS::Lambda::EventSourceMapping").values()
     return mapping
-
-
-def _grants(template, function_id) -> dict[str, list[str]]:
-    by_action: dict[str, list[str]] = {}
-    for statement in statements_of_role(template, role_of_function(template, function_id)):
-        for action in as_list(statement.get("Action", [])):
-            by_action.setdefault(action, []).extend(flatten(r) for r in as_list(statement["Resource"]))
-    return by_action
 
 
 def test_the_participants_stream_is_the_fold_functions_only_event_source(templates, stage):
@@ -80,7 +72,7 @@ def test_a_failing_batch_is_halved_retried_then_recorded_in_the_dead_letter_queu
 
 def test_the_fold_may_only_update_participants_and_counters_and_read_their_stream(templates, stage):
     template = templates[stage]
-    grants = _grants(template, FOLD)
+    grants = grants_of_function(template, FOLD)
     participants = f"<{_table_id(template, 'participants')}.Arn>"
     counters = f"<{_table_id(template, 'counters')}.Arn>"
     [dlq] = [
@@ -104,7 +96,7 @@ def test_no_other_function_reads_a_stream(templates, stage):
     template = templates[stage]
     for function_id in resources_of(template, "AWS::Serverless::Function"):
         if function_id != FOLD:
-            grants = _grants(template, function_id)
+            grants = grants_of_function(template, function_id)
             assert not {"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"} & set(grants)
 
 
