@@ -23,7 +23,10 @@ ONE_MINUTE = Duration.minutes(1)
 # Dashboard groups of business metrics; any emitted name not listed lands in "Other app metrics".
 BUSINESS_GROUPS = (
     ("Spaces", ("SpaceCreated", "SpaceStarted", "SpaceEnded", "SpaceCanceled")),
-    ("Joins and leaves", ("ListenerJoined", "SpeakerJoined", "ParticipantLeft", "ParticipantTimedOut")),
+    (
+        "Joins and leaves",
+        ("ListenerJoined", "SpeakerJoined", "ParticipantLeft", "ParticipantTimedOut", "ParticipantCountsFolded"),
+    ),
     ("Pushes", ("PushSent", "PushFailed", "DeviceDisabled", "ReminderMomentFired", "ReminderSet", "DeviceRegistered")),
     (
         "On stage",
@@ -66,9 +69,26 @@ class Monitored:
     """What the stack hands over to be watched."""
 
     function_names: dict[str, str]  # logical id -> function name
-    dead_letter_queues: dict[str, sqs.Queue]  # "fanout" / "push" / "schedules" -> DLQ
+    dead_letter_queues: dict[str, sqs.Queue]  # "fanout" / "push" / "schedules" / "count-fold" -> DLQ
     tables: dict[str, Table]
     schedule_group: scheduler.ScheduleGroup
+    # Functions fed by a DynamoDB stream (logical id -> function name): their IteratorAge is how
+    # far behind the table they are.
+    stream_consumers: dict[str, str]
+    max_iterator_age_s: int
+
+
+def _iterator_age(function_name: str, label: str | None = None) -> cw.Metric:
+    # The age of the last record of each batch when it reached the function: its Maximum per
+    # minute is how far behind the stream the consumer is.
+    return cw.Metric(
+        namespace="AWS/Lambda",
+        metric_name="IteratorAge",
+        dimensions_map={"FunctionName": function_name},
+        statistic="Maximum",
+        period=ONE_MINUTE,
+        label=label,
+    )
 
 
 def _business(name: str, period: Duration = FIVE_MINUTES) -> cw.Metric:
@@ -88,6 +108,8 @@ class Monitoring(Construct):
         self._api_alarm()
         for logical_id, function_name in watched.function_names.items():
             self._lambda_alarms(logical_id, function_name)
+        for logical_id, function_name in watched.stream_consumers.items():
+            self._iterator_age_alarm(logical_id, function_name, watched.max_iterator_age_s)
         for name, queue in watched.dead_letter_queues.items():
             self._dlq_alarm(name, queue)
         for suffix, table in watched.tables.items():
@@ -152,6 +174,18 @@ class Monitoring(Construct):
             threshold=1,
             periods=1,
             description=f"Lambda {function_name} was throttled: concurrency is exhausted (account or reserved).",
+        )
+
+    def _iterator_age_alarm(self, logical_id: str, function_name: str, max_age_s: int) -> None:
+        self._alarm(
+            f"{logical_id}-iterator-age",
+            metric=_iterator_age(function_name),
+            threshold=max_age_s * 1000,  # IteratorAge is in milliseconds
+            periods=5,
+            description=(
+                f"Lambda {function_name} has been more than {max_age_s} s behind its stream for 5 minutes "
+                "(the count fold: participant counts lag the joins): failing or slow batches, or throttled writes."
+            ),
         )
 
     def _dlq_alarm(self, name: str, queue: sqs.Queue) -> None:
@@ -280,6 +314,11 @@ class Monitoring(Construct):
                               statistic="Sum", period=FIVE_MINUTES, label=f"{s} {m}")
                     for s, t in watched.tables.items() for m in ("ReadThrottleEvents", "WriteThrottleEvents")
                 ],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Stream consumers: iterator age (ms)",
+                left=[_iterator_age(fn, f"{fn} IteratorAge") for fn in watched.stream_consumers.values()],
                 width=8,
             ),
             cw.GraphWidget(

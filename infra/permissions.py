@@ -8,8 +8,8 @@ borrowed role.
 
 Where an action has no resource-level permissions in IAM, its statement is the only kind allowed a
 `*` resource (ACTIONS_WITHOUT_RESOURCE_TYPES: X-Ray's PutTraceSegments / PutTelemetryRecords, and
-IVS ListStages and IVS Chat ListRooms, List actions on the account). No statement anywhere has a
-`*` action.
+IVS ListStages, IVS Chat ListRooms and DynamoDB ListStreams, List actions on the account). No
+statement anywhere has a `*` action.
 """
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ from dataclasses import dataclass
 DYNAMODB_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 # TransactWriteItems is authorized per item as PutItem / UpdateItem / DeleteItem / ConditionCheckItem.
 DYNAMODB_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+# A transaction of Update actions only (the count fold) needs nothing but UpdateItem.
+DYNAMODB_UPDATE = ("dynamodb:UpdateItem",)
+# What Lambda's event source mapping reads a table's stream with, as the function's role: the
+# first three on the table's streams; ListStreams has no resource type (as CDK grants it).
+DYNAMODB_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+DYNAMODB_LIST_STREAMS = ("dynamodb:ListStreams",)
 SQS_CONSUME = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes")
 # SendMessageBatch is authorized as SendMessage; the adapter resolves the URL with GetQueueUrl once.
 SQS_SEND = ("sqs:SendMessage", "sqs:GetQueueUrl")
@@ -26,7 +32,7 @@ LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 # The orphan sweep lists stages and (overflow) channels; List actions take no resource.
 IVS_LIST_STAGES = ("ivs:ListStages", "ivs:ListChannels")
 IVS_CHAT_LIST_ROOMS = ("ivschat:ListRooms",)
-ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES + IVS_CHAT_LIST_ROOMS)
+ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES + IVS_CHAT_LIST_ROOMS + DYNAMODB_LIST_STREAMS)
 # Remuxing a landed recording into one audio file (docs/recording.md): start a job, follow it.
 REMUX_ACTIONS = ("mediaconvert:CreateJob", "mediaconvert:GetJob")
 
@@ -45,6 +51,11 @@ class LambdaProfile:
     kind: str  # "api" or "worker" (sizing)
     reads: frozenset[str] | str = frozenset()
     writes: frozenset[str] | str = frozenset()
+    updates: frozenset[str] = frozenset()  # UpdateItem only, on tables not in `writes`
+    # A table whose stream is this function's event source (infra/stack.py binds it). The role
+    # reads that stream and may send to the mapping's on-failure queue, which Lambda writes a
+    # failed batch's description to with this role.
+    consumes_stream: str | None = None
     ivs_stage_actions: tuple[str, ...] = ()
     lists_ivs_stages: bool = False
     # Overflow audiences (docs/overflow.md): low-latency channels (channel/*), and compositions,
@@ -128,6 +139,16 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # write on the per-user limit (services/room_events.review_message). Nothing else.
         reads=frozenset({"reaction-limits"}),
         writes=frozenset({"reaction-limits"}),
+    ),
+    LambdaProfile(
+        chalice_name="fold_participant_counts",
+        logical_id="FoldParticipantCounts",
+        kind="worker",
+        # The participants stream's batches: one TransactWriteItems of Update actions per
+        # (Space, shard), SET counted on participants and ADD n on the shard's counter
+        # (adapters/dynamodb/counts.py). No read, no put, no delete.
+        updates=frozenset({"participants", "counters"}),
+        consumes_stream="participants",
     ),
     LambdaProfile(
         chalice_name="reconcile_rooms",

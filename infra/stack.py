@@ -10,6 +10,7 @@ Resources, by what the app reads in chalicelib/config.py:
 | SPACES_IVS_PRIVATE_KEY_SECRET_ARN         | the private half in Secrets Manager (made by infra.ivs_key)  |
 | SPACES_SCHEDULE_GROUP / _SCHEDULER_ROLE_ARN / _SCHEDULE_DLQ_ARN | Scheduler group, its execution role, its DLQ |
 | SPACES_FANOUT_QUEUE / SPACES_PUSH_QUEUE   | SQS queues, each with a dead-letter queue                   |
+| (none: Lambda reads the stream)           | the participants table's stream -> `fold_participant_counts`, failed batches to the count-fold DLQ |
 | SPACES_SNS_APNS_ARN / SPACES_SNS_FCM_ARN  | SNS platform applications (custom resource, infra/push_apps)|
 | SPACES_RECORDINGS_BUCKET / _IVS_STORAGE_CONFIGURATION_ARN / _IVS_ENCODER_CONFIGURATION_ARN | the recordings bucket (lifecycle = retention + 1 day) and IVS's storage and encoder configurations |
 | SPACES_MEDIACONVERT_ROLE_ARN              | the role MediaConvert remuxes recordings with (reads the bucket, writes `replays/`) |
@@ -101,24 +102,30 @@ class SpacesStack(Stack):
                     "push": self.push_dlq,
                     "tickets": self.tickets_dlq,
                     "schedules": self.schedules_dlq,
+                    "count-fold": self.count_fold_dlq,
                 },
                 tables=self.tables,
                 schedule_group=self.schedule_group,
+                stream_consumers=self.stream_consumers,
+                max_iterator_age_s=settings.count_fold_max_lag_s,
             ),
         )
         self._outputs()
 
     # ------------------------------------------------------------------ queues and schedules
 
-    def _queue_with_dlq(self, id: str, name: str) -> tuple[sqs.Queue, sqs.Queue]:
-        s = self.settings
-        dlq = sqs.Queue(
+    def _dead_letter_queue(self, id: str, name: str) -> sqs.Queue:
+        return sqs.Queue(
             self,
-            f"{id}DeadLetters",
-            queue_name=f"{name}-dlq",
-            retention_period=Duration.days(s.dlq_retention_days),
+            id,
+            queue_name=name,
+            retention_period=Duration.days(self.settings.dlq_retention_days),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
         )
+
+    def _queue_with_dlq(self, id: str, name: str) -> tuple[sqs.Queue, sqs.Queue]:
+        s = self.settings
+        dlq = self._dead_letter_queue(f"{id}DeadLetters", f"{name}-dlq")
         queue = sqs.Queue(
             self,
             id,
@@ -137,13 +144,12 @@ class SpacesStack(Stack):
         self.push_queue, self.push_dlq = self._queue_with_dlq("PushQueue", s.push_queue)
         self.tickets_queue, self.tickets_dlq = self._queue_with_dlq("TicketsQueue", s.tickets_queue)
         self.queues = {"fanout": self.fanout_queue, "push": self.push_queue, "tickets": self.tickets_queue}
-        self.schedules_dlq = sqs.Queue(
-            self,
-            "SchedulesDeadLetters",
-            queue_name=s.schedules_dlq,
-            retention_period=Duration.days(s.dlq_retention_days),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
+        self.schedules_dlq = self._dead_letter_queue("SchedulesDeadLetters", s.schedules_dlq)
+        # The count fold's on-failure destination: Lambda writes where a batch of the
+        # participants stream failed every retry (shard, sequence numbers), not the records.
+        self.count_fold_dlq = self._dead_letter_queue("CountFoldDeadLetters", s.count_fold_dlq)
+        # Table suffix -> where its stream consumer's failed batches go.
+        self.stream_failure_queues = {"participants": self.count_fold_dlq}
 
     def _schedules(self) -> None:
         s = self.settings
@@ -454,6 +460,15 @@ class SpacesStack(Stack):
             allow(permissions.DYNAMODB_READ, [a for t in reads for a in self.tables[t].resource_arns])
         if writes:
             allow(permissions.DYNAMODB_WRITE, [self.tables[t].arn for t in writes])
+        updates = permissions.tables_of(profile.updates, suffixes)
+        if updates:
+            allow(permissions.DYNAMODB_UPDATE, [self.tables[t].arn for t in updates])
+        if profile.consumes_stream:
+            table = self.tables[profile.consumes_stream]
+            allow(permissions.DYNAMODB_STREAM_READ, table.stream_resource_arns)
+            allow(permissions.DYNAMODB_LIST_STREAMS, ["*"])  # a List action: no resource-level permissions
+            # Lambda sends a failed batch's description to the on-failure queue with this role.
+            allow(["sqs:SendMessage"], [self.stream_failure_queues[profile.consumes_stream].queue_arn])
         if profile.ivs_stage_actions:
             allow(profile.ivs_stage_actions, [self._arn("ivs", "stage", "*")])
         if profile.ivs_channel_actions:
@@ -551,6 +566,7 @@ class SpacesStack(Stack):
             if resource["Type"] == "AWS::Serverless::Function"
         ]
         self.function_names: dict[str, str] = {}
+        roles: dict[str, iam.Role] = {}
         for logical_id in function_ids:
             profile = permissions.profile_for(logical_id)
             if profile is api_profile:
@@ -569,6 +585,7 @@ class SpacesStack(Stack):
                     fn.add_property_override("ReservedConcurrentExecutions", s.api_reserved_concurrency)
             fn.add_resource_dependency(log_group.node.default_child)
             self.function_names[logical_id] = name
+            roles[logical_id] = role
 
         # The consumers were bound to queue names when `chalice package` imported the app: make
         # sure those are the queues this stack creates, or stop here rather than deploy a
@@ -595,10 +612,49 @@ class SpacesStack(Stack):
         )
         invoke.add_dependency(self.chalice.get_resource(review))
 
+        self.stream_consumers: dict[str, str] = {}
+        for logical_id in function_ids:
+            profile = permissions.profile_for(logical_id)
+            if profile.consumes_stream:
+                self._bind_stream(logical_id, profile.consumes_stream, roles[logical_id])
+
         # One API name per stage, so API Gateway's metrics (dimension ApiName) never mix stages.
         api = self.chalice.get_resource("RestAPI")
         api.add_property_override("Name", s.prefix)
         api.add_property_override("DefinitionBody.info.title", s.prefix)
+
+    def _bind_stream(self, logical_id: str, table_suffix: str, role: iam.Role) -> None:
+        """The table's stream as the function's event source (Chalice has no stream event source
+        for a table it does not know: the function is a plain `@lambda_function`).
+
+        TRIM_HORIZON: the first deploy creates the stream before the mapping, and a join written
+        in between is folded too. A failing batch is halved until the failing record is alone
+        (bisect), each part retried; after the retries Lambda records the batch in the DLQ and
+        the shard moves on, so one poison record cannot hold every later count back for the
+        stream's 24 hours. Retrying and replaying are safe: the fold is idempotent."""
+        s = self.settings  # count_fold_*: the participants stream is the only one consumed
+        mapping = lambda_.CfnEventSourceMapping(
+            self,
+            f"{logical_id}StreamSource",
+            function_name=self.function_names[logical_id],
+            event_source_arn=self.tables[table_suffix].stream_arn,
+            starting_position="TRIM_HORIZON",
+            batch_size=s.count_fold_batch_size,
+            maximum_batching_window_in_seconds=s.count_fold_batching_window_s,
+            bisect_batch_on_function_error=True,
+            maximum_retry_attempts=s.count_fold_retry_attempts,
+            parallelization_factor=s.count_fold_parallelization,
+            destination_config=lambda_.CfnEventSourceMapping.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(
+                    destination=self.stream_failure_queues[table_suffix].queue_arn
+                )
+            ),
+        )
+        # Lambda checks the role can read the stream when the mapping is created: after the
+        # function and after the role's policy (a dependency on the role covers its policy).
+        mapping.add_resource_dependency(self.chalice.get_resource(logical_id))
+        mapping.node.add_dependency(role)
+        self.stream_consumers[logical_id] = self.function_names[logical_id]
 
     def _log_group(self, profile: permissions.LambdaProfile) -> logs.LogGroup:
         s = self.settings

@@ -33,6 +33,20 @@ class StageSettings:
     max_receive_count: int = 5
     dlq_retention_days: int = 14
 
+    # The count fold: Lambda `fold_participant_counts` on the participants table's stream
+    # (docs/operations.md, "The count fold"). A shard's batch waits at most the window, then goes
+    # with up to batch_size records; a failing batch is halved and retried, and after
+    # retry_attempts its description goes to the `count-fold-dlq` queue so the shard moves on.
+    # One batch per shard at a time: every concurrent batch of a Space updates the same counter
+    # shards, so more would mostly add transaction conflicts (raise it if IteratorAge says the
+    # fold falls behind while its duration, not its conflicts, is the cause).
+    count_fold_batch_size: int = 1000
+    count_fold_batching_window_s: int = 1
+    count_fold_retry_attempts: int = 10
+    count_fold_parallelization: int = 1
+    # Alarm: counts lag joins by more than this (the mapping's IteratorAge) for five minutes.
+    count_fold_max_lag_s: int = 60
+
     # Alarms. 5xx rate is API Gateway's 5XXError average (share of requests) over one minute.
     api_5xx_rate: float = 0.05
     api_5xx_periods: int = 3
@@ -86,6 +100,10 @@ class StageSettings:
     @property
     def tickets_queue(self) -> str:
         return f"{self.prefix}-tickets"
+
+    @property
+    def count_fold_dlq(self) -> str:
+        return f"{self.prefix}-count-fold-dlq"
 
     @property
     def stripe_secret(self) -> str:

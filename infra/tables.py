@@ -3,7 +3,9 @@
 Each model's key schema, attribute definitions and secondary indexes come from
 `Model._get_schema()`, the same description PynamoDB sends to CreateTable for the local stack and
 the tests, so the tables in AWS have exactly the keys and indexes the code was tested against.
-The TTL attribute is the model's `TTLAttribute`, if it has one.
+The TTL attribute is the model's `TTLAttribute`, if it has one; the stream is the model's
+`Meta.stream_view_type`, if it declares one (PynamoDB's CreateTable reads the same attribute), so
+a table has a stream exactly when the code reads one.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ class TableSpec:
     global_secondary_indexes: list[dict]
     local_secondary_indexes: list[dict]
     ttl_attribute: str | None
+    stream_view_type: str | None = None  # "NEW_IMAGE" ...: the table has a stream
 
     @property
     def index_names(self) -> list[str]:
@@ -60,6 +63,7 @@ def table_spec(model) -> TableSpec:
         global_secondary_indexes=[_index(i) for i in schema.get("global_secondary_indexes", [])],
         local_secondary_indexes=[_index(i) for i in schema.get("local_secondary_indexes", [])],
         ttl_attribute=ttl[0] if ttl else None,
+        stream_view_type=getattr(model.Meta, "stream_view_type", None),
     )
 
 
@@ -86,6 +90,23 @@ class Table:
         if self.spec.index_names:
             arns.append(f"{self.arn}/index/*")
         return arns
+
+    @property
+    def stream_arn(self) -> str:
+        """The table's current stream: what an event source mapping reads."""
+        self._require_stream()
+        return self.resource.attr_stream_arn
+
+    @property
+    def stream_resource_arns(self) -> list[str]:
+        """What the stream read actions are checked against: the table's streams, so a grant
+        outlives the stream being remade (another view type is another stream ARN)."""
+        self._require_stream()
+        return [f"{self.arn}/stream/*"]
+
+    def _require_stream(self) -> None:
+        if not self.spec.stream_view_type:
+            raise ValueError(f"table {self.name} has no stream: its model declares no stream_view_type")
 
 
 def _keys(key_schema: list[dict]) -> list:
@@ -141,6 +162,11 @@ def create_tables(scope: Construct, settings: StageSettings) -> dict[str, Table]
             time_to_live_specification=(
                 T.TimeToLiveSpecificationProperty(attribute_name=spec.ttl_attribute, enabled=True)
                 if spec.ttl_attribute
+                else None
+            ),
+            stream_specification=(
+                T.StreamSpecificationProperty(stream_view_type=spec.stream_view_type)
+                if spec.stream_view_type
                 else None
             ),
         )

@@ -74,3 +74,12 @@ def flatten(value) -> str:
             sub = value["Fn::Sub"]
             return sub if isinstance(sub, str) else sub[0]
     return str(value)
+
+
+def grants_of_function(template: dict, function_id: str) -> dict[str, list[str]]:
+    """action -> the resources (flattened) the function's role is granted it on."""
+    by_action: dict[str, list[str]] = {}
+    for statement in statements_of_role(template, role_of_function(template, function_id)):
+        for action in as_list(statement.get("Action", [])):
+            by_action.setdefault(action, []).extend(flatten(r) for r in as_list(statement["Resource"]))
+    return by_action

@@ -63,7 +63,7 @@ def test_every_lambda_has_error_and_throttle_alarms(templates, stage):
 def test_any_dead_letter_makes_an_alarm(templates, stage):
     template = templates[stage]
     dlqs = {k for k, v in resources_of(template, "AWS::SQS::Queue").items() if v["Properties"]["QueueName"].endswith("-dlq")}
-    assert len(dlqs) == 4  # fan-out, push, tickets, schedules
+    assert len(dlqs) == 5  # fan-out, push, tickets, schedules, count fold
     watched = set()
     for alarm in _alarms(template):
         if alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible":

@@ -1,6 +1,7 @@
 """The pieces that run against AWS with the operator's credentials or at deploy time, tested
 against moto: the push platform application custom resource, the IVS key command, the preflight
-checks of `make deploy` / `make destroy`, and the consumers' queue names."""
+checks of `make deploy` / `make destroy`, the consumers' queue names, and replaying the count
+fold's failed batches."""
 from __future__ import annotations
 
 import json
@@ -105,6 +106,121 @@ class TestIvsKeyCommand:
 
         with pytest.raises(SystemExit, match="already exists"):
             store_keypair(settings, secrets, ssm)
+
+
+class _Fold:
+    """Lambda's Invoke of the fold: records each payload; fails while `failing`."""
+
+    def __init__(self, failing: bool = False):
+        self.failing = failing
+        self.payloads: list[dict] = []
+
+    def invoke(self, *, FunctionName: str, Payload: bytes) -> dict:
+        assert FunctionName == "spaces-dev-fold_participant_counts"
+        self.payloads.append(json.loads(Payload))
+        return {"StatusCode": 200, "FunctionError": "Unhandled"} if self.failing else {"StatusCode": 200}
+
+
+class TestReplayCountFold:
+    """A batch the fold gave up is read from the participants stream again and folded."""
+
+    @pytest.fixture
+    def stream(self, aws):
+        dynamodb = aws.client("dynamodb")
+        dynamodb.create_table(
+            TableName="spaces-dev-participants",
+            KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        for user in ("ann", "bob", "cy"):
+            dynamodb.put_item(
+                TableName="spaces-dev-participants",
+                Item={"key": {"S": f"sp1#{user}"}, "space_id": {"S": "sp1"}, "user_id": {"S": user},
+                      "connected": {"BOOL": True}, "count_shard": {"N": "3"}},
+            )
+        arn = dynamodb.describe_table(TableName="spaces-dev-participants")["Table"]["LatestStreamArn"]
+        streams = aws.client("dynamodbstreams")
+        [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]]
+        return arn, shard["ShardId"], numbers
+
+    def _dead_letter(self, aws, arn, shard, first, last) -> str:
+        sqs = aws.client("sqs")
+        url = sqs.create_queue(QueueName="spaces-dev-count-fold-dlq")["QueueUrl"]
+        # What Lambda sends to a stream mapping's on-failure destination (its batch, not records).
+        body = {
+            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 11},
+            "version": "1.0",
+            "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": first, "endSequenceNumber": last,
+                                   "batchSize": 2, "streamArn": arn},
+        }
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+        return url
+
+    def _left_in(self, aws, url) -> int:
+        attributes = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def test_the_batch_is_folded_again_with_exactly_its_records_and_leaves_the_queue(self, aws, stream):
+        from chalicelib.adapters.dynamodb.counts import changes_from_records
+        from infra.replay_count_fold import replay
+
+        arn, shard, numbers = stream
+        url = self._dead_letter(aws, arn, shard, numbers[0], numbers[1])  # ann and bob, not cy
+        fold = _Fold()
+
+        report = replay(stage_settings("dev"), aws.client("sqs"), aws.client("dynamodbstreams"), fold)
+
+        assert len(report.replayed) == 1 and not report.gone and not report.failed
+        [payload] = fold.payloads
+        # The event shape the fold reads: the same changes Lambda's delivery would have made.
+        assert sorted(c.user_id for c in changes_from_records(payload["Records"])) == ["ann", "bob"]
+        assert self._left_in(aws, url) == 0
+
+    def test_a_batch_that_fails_again_stays_in_the_queue(self, aws, stream):
+        from infra.replay_count_fold import replay
+
+        arn, shard, numbers = stream
+        url = self._dead_letter(aws, arn, shard, numbers[0], numbers[2])
+
+        report = replay(stage_settings("dev"), aws.client("sqs"), aws.client("dynamodbstreams"), _Fold(failing=True))
+
+        assert len(report.failed) == 1 and not report.replayed
+        assert self._left_in(aws, url) == 1
+
+    def test_a_batch_the_stream_no_longer_has_is_reported_and_kept(self, aws, stream):
+        from infra.replay_count_fold import replay
+
+        from botocore.stub import Stubber
+
+        arn, shard, numbers = stream
+        url = self._dead_letter(aws, arn, shard, numbers[0], numbers[1])
+        fold = _Fold()
+        streams = aws.client("dynamodbstreams")
+        # What DynamoDB Streams answers for records past its 24 hours (moto keeps them forever).
+        stubber = Stubber(streams)
+        stubber.add_client_error("get_shard_iterator", service_error_code="TrimmedDataAccessException")
+
+        with stubber:
+            report = replay(stage_settings("dev"), aws.client("sqs"), streams, fold)
+
+        assert len(report.gone) == 1 and fold.payloads == []
+        assert self._left_in(aws, url) == 1
+
+    def test_a_dry_run_invokes_nothing_and_deletes_nothing(self, aws, stream):
+        from infra.replay_count_fold import replay
+
+        arn, shard, numbers = stream
+        url = self._dead_letter(aws, arn, shard, numbers[0], numbers[2])
+        fold = _Fold()
+
+        report = replay(stage_settings("dev"), aws.client("sqs"), aws.client("dynamodbstreams"), fold, dry_run=True)
+
+        assert len(report.replayed) == 1 and fold.payloads == []
+        assert self._left_in(aws, url) == 1
 
 
 class TestPreflight:

@@ -7,7 +7,15 @@ from __future__ import annotations
 import pytest
 
 from infra.stages import stage as stage_settings
-from tests.infra.helpers import as_list, flatten, ref_id, resources_of, role_of_function, statements_of_role
+from tests.infra.helpers import (
+    as_list,
+    flatten,
+    grants_of_function,
+    ref_id,
+    resources_of,
+    role_of_function,
+    statements_of_role,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -22,14 +30,6 @@ def _bucket(template) -> tuple[str, dict]:
 def _remux_role(template) -> str:
     [role_id] = [k for k in resources_of(template, "AWS::IAM::Role") if k.startswith("RecordingRemuxRole")]
     return role_id
-
-
-def _grants(template, function_id) -> dict[str, list[str]]:
-    by_action: dict[str, list[str]] = {}
-    for statement in statements_of_role(template, role_of_function(template, function_id)):
-        for action in as_list(statement.get("Action", [])):
-            by_action.setdefault(action, []).extend(flatten(r) for r in as_list(statement["Resource"]))
-    return by_action
 
 
 def test_the_recordings_bucket_is_private_encrypted_and_kept(templates, stage):
@@ -100,7 +100,7 @@ def test_every_function_knows_the_bucket_the_configurations_and_the_retention(te
 def test_the_api_may_record_serve_and_delete_replays_and_no_more(templates, stage):
     template = templates[stage]
     bucket_id, _ = _bucket(template)
-    grants = _grants(template, "APIHandler")
+    grants = grants_of_function(template, "APIHandler")
 
     recording = [
         f"arn:<AWS::Partition>:ivs:<AWS::Region>:<AWS::AccountId>:stage/*",
@@ -127,7 +127,7 @@ def test_the_landing_job_runs_every_minute_with_only_what_it_needs(templates, st
     template = templates[stage]
     bucket_id, _ = _bucket(template)
     function = resources_of(template, "AWS::Serverless::Function")["LandRecordings"]
-    grants = _grants(template, "LandRecordings")
+    grants = grants_of_function(template, "LandRecordings")
 
     [event] = function["Properties"]["Events"].values()
     assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == "rate(1 minute)"
@@ -149,7 +149,7 @@ def test_workers_other_than_the_landing_job_cannot_touch_recordings(templates, s
     for function_id in resources_of(template, "AWS::Serverless::Function"):
         if function_id in ("APIHandler", "LandRecordings"):
             continue
-        grants = _grants(template, function_id)
+        grants = grants_of_function(template, function_id)
         assert not any(a.startswith(("s3:", "transcribe:", "mediaconvert:")) for a in grants), function_id
         assert not any("RecordingRemuxRole" in r for rs in grants.values() for r in rs), function_id
         # Compositions: the overflow ones (docs/overflow.md) - the rank job starts them, the
@@ -168,7 +168,7 @@ def test_workers_other_than_the_landing_job_cannot_touch_recordings(templates, s
 def _may_remux_with_the_remux_role_only(template, function_id):
     """Start and follow MediaConvert jobs, passing exactly the remux role, to MediaConvert only."""
     statements = statements_of_role(template, role_of_function(template, function_id))
-    grants = _grants(template, function_id)
+    grants = grants_of_function(template, function_id)
     for action in ("mediaconvert:CreateJob", "mediaconvert:GetJob"):
         assert sorted(grants[action]) == [
             "arn:<AWS::Partition>:mediaconvert:<AWS::Region>:<AWS::AccountId>:jobs/*",

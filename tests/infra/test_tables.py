@@ -1,5 +1,5 @@
 """The deployed tables are the tables the code is tested against: one per PynamoDB model, with the
-model's keys, indexes and TTL, on demand, with point-in-time recovery, protected in prod."""
+model's keys, indexes, TTL and stream, on demand, with point-in-time recovery, protected in prod."""
 from __future__ import annotations
 
 import pytest
@@ -53,6 +53,20 @@ def test_each_table_has_the_keys_indexes_and_ttl_its_model_declares(templates, s
         assert table["TimeToLiveSpecification"] == {"AttributeName": ttl[0], "Enabled": True}
     else:
         assert "TimeToLiveSpecification" not in table
+    view_type = getattr(model.Meta, "stream_view_type", None)
+    if view_type:
+        assert table["StreamSpecification"] == {"StreamViewType": view_type}
+    else:
+        assert "StreamSpecification" not in table
+
+
+def test_only_the_participants_table_has_a_stream_and_it_shows_new_images(templates, stage):
+    streams = {
+        name: table["Properties"]["StreamSpecification"]
+        for name, table in _tables_by_name(templates[stage]).items()
+        if "StreamSpecification" in table["Properties"]
+    }
+    assert streams == {f"spaces-{stage}-participants": {"StreamViewType": "NEW_IMAGE"}}
 
 
 def test_tables_are_on_demand_with_point_in_time_recovery(cdk_templates, templates, stage):
