@@ -10,7 +10,11 @@ Order of effects, so no period is ever paid twice and none is given away:
   period n - 1 to n conditionally on n - 1, so a redelivered webhook extends once; a charge that
   succeeds for a subscription canceled or lapsed meanwhile is refunded;
 - a declined charge makes the subscription past_due (access continues through the grace) and is
-  tried again later; after RENEWAL_ATTEMPTS declines, or once the grace is over, it lapses.
+  tried again later; after RENEWAL_ATTEMPTS declines, or once the grace is over, it lapses;
+- the subscriber is told (a push) when it becomes past due and when it lapses: AFTER the state
+  change is committed, through the push queue, whose worker claims each (subscription, period,
+  notice, device) before it publishes, so a repeat sends nothing twice; a notice that cannot be
+  queued is logged and counted, never a reason to undo or redo the state change or the charge.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.reminders import RENEWAL_DECLINED, SUBSCRIPTION_LAPSED
 from chalicelib.domain.tickets import (
     RENEWABLE,
     RENEWAL_ATTEMPTS,
@@ -34,6 +39,7 @@ from chalicelib.domain.tickets import (
 )
 from chalicelib.ports import PaymentDeclined, PaymentEvent, Refused, RenewalHandle
 from chalicelib.services.context import Deps
+from chalicelib.services.reminders import SUBSCRIPTION_PUSH
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -141,7 +147,9 @@ def _declined(deps: Deps, sub: Subscription, attempt: int, now: datetime, declin
     )
     if retry_at is None:
         deps.telemetry.count("SubscriptionLapsed")
+        _tell(deps, sub, SUBSCRIPTION_LAPSED)
         return LAPSED
+    _tell(deps, sub, RENEWAL_DECLINED)
     return PAST_DUE
 
 
@@ -152,7 +160,29 @@ def _lapse(deps: Deps, sub: Subscription) -> str | None:
         return None
     deps.telemetry.count("SubscriptionLapsed")
     logger.info("subscription lapsed", subscription_id=sub.subscription_id, can_renew=sub.can_renew)
+    _tell(deps, sub, SUBSCRIPTION_LAPSED)
     return LAPSED
+
+
+def _tell(deps: Deps, sub: Subscription, notice: str) -> None:
+    """Queue the subscriber's push about the period `sub` failed to renew. The push worker
+    claims it per device, so a notice queued again (every decline of a period queues one, and
+    a job run may repeat) is pushed once. Best effort: the state change is committed already,
+    and a queue that is down must not fail the job (which would charge nothing more, but would
+    stop the other subscriptions' renewals of this run)."""
+    body = {
+        "kind": SUBSCRIPTION_PUSH,
+        "notice": notice,
+        "subscription_id": sub.subscription_id,
+        "period": sub.period + 1,
+        "creator_id": sub.creator_id,
+        "user_ids": [sub.subscriber_id],
+    }
+    try:
+        deps.push_queue.send_batch([body])
+    except DependencyFailed:
+        deps.telemetry.count("SubscriptionNoticeNotQueued")
+        logger.warning("subscription notice not queued", subscription_id=sub.subscription_id, notice=notice)
 
 
 def _grace_end(sub: Subscription) -> datetime:

@@ -8,15 +8,20 @@ The job sweeps every test's subscriptions (one DynamoDB Local is shared), so mos
 job-level tests see only their own subscriptions through `OnlyThese`."""
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import utcnow
 from chalicelib.domain.tickets import RENEWAL_GRACE, SUBSCRIPTION_DAYS
+from chalicelib.jobs.reminders import process_push
 from chalicelib.services import renewals
 from tests.support.clock import FixedClock
+from tests.support.moto_server import sns_messages
 from tests.support.payments import unavailable
 
 pytestmark = pytest.mark.usefixtures("deps")
@@ -349,3 +354,199 @@ def test_the_sandbox_provider_renews_through_its_signed_webhooks(api, deps, aws,
     deliver_all()
     after = stored(deps, sub)
     assert (after.status, after.period) == (status, period)
+
+
+# ---------------------------------------------------------------- telling the subscriber
+
+
+def register_device(api, user, platform):
+    token = f"{platform}-token-{user}-{uuid.uuid4().hex[:12]}"
+    response = api.post("/me/devices", user, {"platform": platform, "token": token})
+    assert response.status_code == 201, response.data
+    return response.data["device_id"]
+
+
+def devices_of(api, user):
+    return [register_device(api, user, "ios"), register_device(api, user, "android")]
+
+
+def push_texts(deps, device_id):
+    """The (title, body) of every push this device got, read back from what SNS was given."""
+    texts = []
+    for message in sns_messages(deps.devices.get(device_id).endpoint_arn):
+        structure = json.loads(message)
+        if "APNS" in structure and json.loads(structure["APNS"])["aps"]:
+            alert = json.loads(structure["APNS"])["aps"]["alert"]
+            fcm = json.loads(structure["GCM"])["fcmV1Message"]["message"]["notification"]
+            assert (alert["title"], alert["body"]) == (fcm["title"], fcm["body"])
+            texts.append((alert["title"], alert["body"]))
+    return texts
+
+
+def deliver_pushes(deps, *, copies=1):
+    """Run the push worker over the push queue until it is empty, or until a round makes no
+    progress (every message left failing), each message `copies` times at once (SQS may deliver
+    a message more than once, to concurrent workers). A delivery that fails goes back to the
+    queue, as SQS does after the visibility timeout."""
+    for _ in range(50):
+        progress = False
+        for receipt, body in deps.push_queue.receive(max_messages=10, wait_seconds=0):
+            outcomes = []
+
+            def work():
+                try:
+                    process_push(body)
+                    outcomes.append("ok")
+                except DependencyFailed:
+                    outcomes.append("failed")
+
+            threads = [threading.Thread(target=work) for _ in range(copies)]
+            [t.start() for t in threads]
+            [t.join(30) for t in threads]
+            if "failed" in outcomes:
+                deps.push_queue.change_visibility(receipt, 0)
+            else:
+                deps.push_queue.delete(receipt)
+                progress = True
+        if not progress:
+            return
+    raise AssertionError("the push queue did not drain")
+
+
+def declined_text(creator):
+    return (
+        "Update your payment method",
+        f"Your subscription to @{creator} could not be renewed; update your card within 3 days to keep it.",
+    )
+
+
+def ended_text(creator):
+    return ("Subscription ended", f"Your subscription to @{creator} has ended.")
+
+
+def test_a_declined_renewal_pushes_the_subscriber_once_on_each_device(api, deps, clock, creator, new_user):
+    fan = new_user("fan")
+    devices = devices_of(api, fan)
+    others = devices_of(api, creator)
+    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired")
+    end = sub.current_period_end
+
+    assert renew(deps, sub, at(clock, end - DAY)) == "past_due"
+    deliver_pushes(deps)
+    assert [push_texts(deps, d) for d in devices] == [[declined_text(creator)]] * 2
+    # The second decline of the same period says nothing new.
+    assert renew(deps, stored(deps, sub), at(clock, end)) == "past_due"
+    deliver_pushes(deps)
+    assert [len(push_texts(deps, d)) for d in devices] == [1, 1]
+    assert [push_texts(deps, d) for d in others] == [[], []]
+    assert deps.telemetry.events.count("PushSent") == 2
+
+
+def test_a_renewal_declined_by_webhook_pushes_too(api, deps, clock, creator, new_user):
+    fan = new_user("fan")
+    [ios, android] = devices_of(api, fan)
+    sub = subscribe(api, deps, creator, fan)
+    renew(deps, sub, at(clock, sub.current_period_end - DAY))
+    [payment_id] = renewal_payments(deps, sub)
+
+    assert webhook(api, deps, payment_id, "payment_failed") is True
+    assert webhook(api, deps, payment_id, "payment_failed") is False
+    deliver_pushes(deps)
+
+    assert push_texts(deps, ios) == push_texts(deps, android) == [declined_text(creator)]
+
+
+def test_a_lapse_pushes_once_that_the_subscription_ended(api, deps, clock, creator, new_user):
+    fan = new_user("fan")
+    devices = devices_of(api, fan)
+    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired")
+    end = sub.current_period_end
+    for when in (end - DAY, end, end + DAY):
+        assert renew(deps, stored(deps, sub), at(clock, when)) == "past_due"
+    assert renew(deps, stored(deps, sub), at(clock, end + 2 * DAY)) == "lapsed"
+    assert renew(deps, stored(deps, sub), at(clock, end + 3 * DAY)) is None
+    deliver_pushes(deps, copies=2)
+
+    assert [push_texts(deps, d) for d in devices] == [[declined_text(creator), ended_text(creator)]] * 2
+
+
+def test_a_subscription_that_lapses_without_a_decline_pushes_that_it_ended(api, deps, clock, creator, new_user):
+    fan = new_user("fan")
+    [device] = [register_device(api, fan, "android")]
+    sub = subscribe(api, deps, creator, fan)
+    deps.payments.fail_next["charge_renewal"] = unavailable()
+    assert renew(deps, sub, at(clock, sub.current_period_end - DAY)) is None  # no answer: no decline
+    assert renew(deps, stored(deps, sub), at(clock, sub.current_period_end + RENEWAL_GRACE)) == "lapsed"
+    deliver_pushes(deps)
+
+    assert push_texts(deps, device) == [ended_text(creator)]
+
+
+def test_concurrent_job_runs_and_duplicate_deliveries_push_each_device_once(api, deps, clock, creator, new_user):
+    fans = [new_user("fan") for _ in range(3)]
+    devices = [devices_of(api, fan) for fan in fans]
+    subs = [subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired") for fan in fans]
+    deps.subscriptions = OnlyThese(deps.subscriptions, [(s.creator_id, s.subscriber_id) for s in subs])
+    at(clock, max(s.current_period_end for s in subs) - DAY)
+    results, barrier = [], threading.Barrier(6)
+
+    def run():
+        barrier.wait()
+        results.append(renewals.renew_subscriptions(deps))
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    assert sum(results) == 3
+    # And the job runs again for every decline that follows: the same notice is queued again.
+    at(clock, max(s.current_period_end for s in subs))
+    assert renewals.renew_subscriptions(deps) == 3
+    deliver_pushes(deps, copies=3)
+
+    assert [[len(push_texts(deps, d)) for d in pair] for pair in devices] == [[1, 1]] * 3
+
+
+def test_a_throttled_publish_is_retried_and_the_subscriber_still_gets_one_push(api, aws, deps, clock, creator, new_user):
+    from tests.support.faults import AwsFaults
+
+    fan = new_user("fan")
+    devices = devices_of(api, fan)
+    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired")
+
+    with AwsFaults(seed=5).fail("Publish", rate=1.0, kinds=("throttle",), service="sns").attach(aws.sns) as faults:
+        assert renew(deps, sub, at(clock, sub.current_period_end - DAY)) == "past_due"  # the job is not held up
+        deliver_pushes(deps)
+        assert faults.count("throttle") >= deps.settings.push_publish_attempts
+        assert [push_texts(deps, d) for d in devices] == [[], []]
+    assert stored(deps, sub).status == "past_due"  # the state change stands
+    deliver_pushes(deps)  # SNS recovered: the message was still queued
+    deliver_pushes(deps)
+    assert [push_texts(deps, d) for d in devices] == [[declined_text(creator)]] * 2
+
+
+def test_a_publish_throttled_at_first_goes_out_once_within_the_retries(api, aws, deps, clock, creator, new_user):
+    from tests.support.faults import AwsFaults
+
+    fan = new_user("fan")
+    [device] = [register_device(api, fan, "ios")]
+    sub = subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired")
+    renew(deps, sub, at(clock, sub.current_period_end - DAY))
+
+    with AwsFaults(seed=6).fail_next("Publish", "throttle", times=2, service="sns").attach(aws.sns) as faults:
+        deliver_pushes(deps)
+    assert faults.count("throttle") == 2
+    assert push_texts(deps, device) == [declined_text(creator)]
+
+
+def test_a_push_queue_that_is_down_does_not_undo_or_fail_the_renewal(api, deps, clock, creator, new_user):
+    class DownQueue:
+        def send_batch(self, bodies):
+            raise DependencyFailed("SQS is down", code="queue_unavailable")
+
+    sub = subscribe(api, deps, creator, new_user("fan"), payment_method="pm_card_authenticationRequired")
+    deps.push_queue = DownQueue()
+
+    assert renew(deps, sub, at(clock, sub.current_period_end - DAY)) == "past_due"
+    assert stored(deps, sub).status == "past_due"
+    assert len(deps.payments.renewal_calls) == 1
+    assert "SubscriptionNoticeNotQueued" in deps.telemetry.events
