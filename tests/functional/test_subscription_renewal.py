@@ -91,6 +91,22 @@ def renewal_payments(deps, sub):
     return deps.payments.charges_for(f"renew:{sub.creator_id}:{sub.subscriber_id}:")
 
 
+def at_once(n, work):
+    """Run `work(i)` for i in range(n) in n threads released together; their results in order."""
+    results, barrier = [None] * n, threading.Barrier(n)
+
+    def run(i):
+        barrier.wait()
+        results[i] = work(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
 # ---------------------------------------------------------------- charging once
 
 
@@ -128,17 +144,8 @@ def test_concurrent_job_runs_charge_a_period_once(api, deps, clock, creator, new
     subs = [subscribe(api, deps, creator, new_user("fan")) for _ in range(3)]
     deps.subscriptions = OnlyThese(deps.subscriptions, [(s.creator_id, s.subscriber_id) for s in subs])
     at(clock, max(s.current_period_end for s in subs) - DAY)
-    results, barrier = [], threading.Barrier(6)
 
-    def run():
-        barrier.wait()
-        results.append(renewals.renew_subscriptions(deps))
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(6, lambda i: renewals.renew_subscriptions(deps))
 
     assert sum(results) == 3
     assert sorted(key for key, _ in deps.payments.renewal_calls) == sorted(
@@ -417,19 +424,15 @@ def deliver_pushes(deps, *, copies=1):
     for _ in range(50):
         progress = False
         for receipt, body in deps.push_queue.receive(max_messages=10, wait_seconds=0):
-            outcomes = []
 
-            def work():
+            def work(_, body=body):
                 try:
                     process_push(body)
-                    outcomes.append("ok")
+                    return "ok"
                 except DependencyFailed:
-                    outcomes.append("failed")
+                    return "failed"
 
-            threads = [threading.Thread(target=work) for _ in range(copies)]
-            [t.start() for t in threads]
-            [t.join(30) for t in threads]
-            if "failed" in outcomes:
+            if "failed" in at_once(copies, work):
                 deps.push_queue.change_visibility(receipt, 0)
             else:
                 deps.push_queue.delete(receipt)
@@ -514,16 +517,7 @@ def test_concurrent_job_runs_and_duplicate_deliveries_push_each_device_once(api,
     subs = [subscribe(api, deps, creator, fan, payment_method="pm_card_authenticationRequired") for fan in fans]
     deps.subscriptions = OnlyThese(deps.subscriptions, [(s.creator_id, s.subscriber_id) for s in subs])
     at(clock, max(s.current_period_end for s in subs) - DAY)
-    results, barrier = [], threading.Barrier(6)
-
-    def run():
-        barrier.wait()
-        results.append(renewals.renew_subscriptions(deps))
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    [t.start() for t in threads]
-    [t.join(60) for t in threads]
-    assert sum(results) == 3
+    assert sum(at_once(6, lambda i: renewals.renew_subscriptions(deps))) == 3
     # And the job runs again for every decline that follows: the same notice is queued again.
     at(clock, max(s.current_period_end for s in subs))
     assert renewals.renew_subscriptions(deps) == 3
@@ -774,19 +768,6 @@ def requests_per_thread(monkeypatch):
     )
 
 
-def post_at_once(api, path, user, body, headers_of, n):
-    answers, barrier = [None] * n, threading.Barrier(n)
-
-    def post(i):
-        barrier.wait()
-        answers[i] = api.post(path, user, body, headers=headers_of(i))
-
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
-    [t.start() for t in threads]
-    [t.join(60) for t in threads]
-    return answers
-
-
 def test_concurrent_card_updates_with_one_idempotency_key_make_one_payment(
     api, deps, clock, creator, new_user, requests_per_thread
 ):
@@ -794,7 +775,7 @@ def test_concurrent_card_updates_with_one_idempotency_key_make_one_payment(
     sub = past_due(api, deps, clock, creator, fan)
     path, body, key = f"/users/{creator}/subscription", {"tier": "tier_2"}, {"Idempotency-Key": f"fix-{fan}"}
 
-    answers = post_at_once(api, path, fan, body, lambda i: key, 6)
+    answers = at_once(6, lambda i: api.post(path, fan, body, headers=key))
 
     assert {(a.status_code, (a.data or {}).get("code")) for a in answers} <= {(201, None), (409, "request_in_progress")}
     paid = {a.data["payment"]["payment_id"] for a in answers if a.status_code == 201}
@@ -811,7 +792,7 @@ def test_concurrent_card_updates_without_a_key_make_one_payment(
     fan = new_user("fan")
     sub = past_due(api, deps, clock, creator, fan)
 
-    answers = post_at_once(api, f"/users/{creator}/subscription", fan, {}, lambda i: {}, 6)
+    answers = at_once(6, lambda i: api.post(f"/users/{creator}/subscription", fan, {}))
 
     # Without a key, a later POST is a new card replacing an unpaid one: it voids that one's
     # payment first. Whatever the interleaving, one payment at most can still be paid.
