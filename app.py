@@ -4,6 +4,7 @@ from chalice import Chalice
 from chalicelib.api import events, recording, reminders, spaces, stage, tickets, users, web
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import chat as chat_jobs
+from chalicelib.jobs import counts as count_jobs
 from chalicelib.jobs import media as media_jobs
 from chalicelib.jobs import recording as recording_jobs
 from chalicelib.jobs import reminders as reminder_jobs
@@ -33,6 +34,7 @@ app.register_blueprint(reminder_jobs.bp)
 app.register_blueprint(ticket_jobs.bp)
 app.register_blueprint(recording_jobs.bp)
 app.register_blueprint(chat_jobs.bp)
+app.register_blueprint(count_jobs.bp)
 # The web client's page and local sign-in exist in the local stage only (chalicelib/api/web.py).
 if web.serves_web_client():
     app.register_blueprint(web.bp)

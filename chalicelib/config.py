@@ -145,6 +145,12 @@ class Settings:
     replay_url_seconds: int = 300
     # A recording IVS has not finished writing this long after the end is given up (failed).
     replay_landing_deadline_seconds: int = 6 * 3600
+    # A recording IVS stopped on its own while the Space was live is started again (a new
+    # segment) at most `recording_max_restarts` times per Space. Once the Space ended, the replay
+    # waits for every segment; `replay_segment_wait_seconds` after the stop it is remuxed from the
+    # segments that landed (with none landed it waits until the landing deadline, then fails).
+    recording_max_restarts: int = 20
+    replay_segment_wait_seconds: int = 1800
     # Made once per deployment by infra/ (AWS::IVS::StorageConfiguration / EncoderConfiguration).
     ivs_storage_configuration_arn: str = ""
     ivs_encoder_configuration_arn: str = ""
@@ -243,6 +249,8 @@ def get_settings() -> Settings:
         replay_retention_days=_int("SPACES_REPLAY_RETENTION_DAYS", 30),
         replay_url_seconds=_int("SPACES_REPLAY_URL_SECONDS", 300),
         replay_landing_deadline_seconds=_int("SPACES_REPLAY_LANDING_DEADLINE_SECONDS", 6 * 3600),
+        recording_max_restarts=_int("SPACES_RECORDING_MAX_RESTARTS", 20),
+        replay_segment_wait_seconds=_int("SPACES_REPLAY_SEGMENT_WAIT_SECONDS", 1800),
         ivs_storage_configuration_arn=env.get("SPACES_IVS_STORAGE_CONFIGURATION_ARN", ""),
         ivs_encoder_configuration_arn=env.get("SPACES_IVS_ENCODER_CONFIGURATION_ARN", ""),
         transcribe_language=env.get("SPACES_TRANSCRIBE_LANGUAGE", "en-US"),

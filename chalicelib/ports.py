@@ -83,6 +83,22 @@ class MediaPort(Protocol):
         """Stop a recording; returns the S3 prefix it was written under when the media service
         can still tell (None otherwise). A recording already stopped is not an error."""
 
+    def recording_status(self, composition_arn: str) -> "CompositionStatus":
+        """Whether a recording's composition still runs (IVS stops one on its own a minute
+        without publishers, or on a failure), and its S3 prefix when IVS still reports it.
+        May raise DependencyFailed."""
+
+    def restart_recording(self, space_id: str, stage_arn: str, restart: int) -> "RecordingHandle":
+        """Start another composition of the stage into the recordings bucket (a new segment,
+        under the new prefix IVS gives every composition), idempotent per (Space, `restart`).
+        May raise DependencyFailed."""
+
+
+@dataclass(frozen=True)
+class CompositionStatus:
+    running: bool
+    prefix: str | None = None
+
 
 @dataclass(frozen=True)
 class RecordingHandle:
@@ -171,6 +187,8 @@ class Participant:
     hand_raised_at: datetime | None = None
     # Connected to the overflow channel (a playback URL), not to the stage.
     playback: bool = False
+    # The host blocked this user while the Space was live (joins refused while set).
+    blocked: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,8 +217,15 @@ class UserRepository(Protocol):
     def blocked_filter(self, shape) -> dict[int, bytes]:
         """The "blocked by someone" filter's shards (domain/blocked_filter.py), one request."""
 
-    def add_to_blocked_filter(self, slot, shape) -> bool:
-        """Add a user to the filter (a conditional write on their shard). May raise DependencyFailed."""
+    def add_to_blocked_filter(self, slot, shape, *, host_id: str | None = None) -> bool:
+        """Add a user to the "blocked by someone" filter, or to `host_id`'s own (a conditional
+        write on their shard). May raise DependencyFailed."""
+
+    def host_blocks_filter(self, host_id: str) -> tuple[bytes | None, int | None]:
+        """`host_id`'s blocked-users filter and its version; (None, None) if they blocked nobody."""
+
+    def live_space_of(self, user_id: str) -> str | None:
+        """The Space `user_id` hosts live now, strongly consistent."""
 
 
 # --------------------------------------------------------------------------- reminders and pushes
@@ -398,7 +423,7 @@ class RemuxStatus:
 
 
 class RemuxPort(Protocol):
-    """Remuxes a recording (an HLS playlist in the recordings bucket) into ONE audio file in the
+    """Remuxes a recording (its segments' HLS playlists in the recordings bucket) into ONE audio file in the
     same bucket (AWS Elemental MediaConvert in AWS stages; a placeholder writer locally), so a
     single presigned URL plays the replay and Transcribe can read it.
 
@@ -407,8 +432,9 @@ class RemuxPort(Protocol):
 
     configured: bool  # False: this deployment cannot remux, so it must not record
 
-    def start(self, name: str, source_key: str, output_key: str) -> str:
-        """Start remuxing `source_key` into `output_key` (ends in .m4a); returns the job id.
+    def start(self, name: str, source_keys: list[str], output_key: str) -> str:
+        """Start remuxing `source_keys`, one after the other in this order, into `output_key`
+        (ends in .m4a); returns the job id.
         `name` identifies the attempt: starting the same name again soon after returns the same
         job (a retried landing)."""
 

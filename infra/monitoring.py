@@ -38,8 +38,8 @@ BUSINESS_GROUPS = (
     (
         "Recording and replays",
         (
-            "RecordingStarted", "RecordingStopped", "RecordingConsentGiven", "ReplayAvailable", "ReplayServed",
-            "ReplayDeleted", "TranscriptReady", "CaptionPosted",
+            "RecordingStarted", "RecordingStopped", "RecordingRestarted", "RecordingConsentGiven", "ReplayAvailable",
+            "ReplayServed", "ReplayDeleted", "TranscriptReady", "CaptionPosted",
         ),
     ),
     (
@@ -53,7 +53,8 @@ BUSINESS_GROUPS = (
         "Things that went wrong",
         (
             "StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown",
-            "RecordingStopDeferred", "ReplayRemuxFailed", "ReplayFailed", "TranscriptFailed", "LatePaymentRefunded", "OrphanPaymentRefunded",
+            "RecordingStopDeferred", "RecordingRestartCapReached", "ReplaySegmentMissing", "ReplayRemuxFailed",
+            "ReplayFailed", "TranscriptFailed", "LatePaymentRefunded", "OrphanPaymentRefunded",
             "OverflowStartFailed", "OverflowReleaseDeferred",
         ),
     ),

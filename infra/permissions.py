@@ -161,6 +161,10 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # Every run also asks IVS whether each overflow composition still runs, and starts it
         # again into the same channel when IVS stopped it (docs/overflow.md).
         ivs_composition_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
+        # ... and each live recorded Space's composition (found on the sparse recording_pending
+        # index), started again into the recordings bucket when IVS stopped it, the new segment
+        # appended to the Space (docs/recording.md).
+        ivs_recording_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
     ),
     LambdaProfile(
         chalice_name="sweep_presence",

@@ -3,8 +3,9 @@
 moto stores schedules but never fires them, and `chalice local` serves HTTP only. This loop
 stands in for both: every second it runs the app's scheduled jobs when due, fires the due one-time schedules of the app's group (sending
 their payload to the fan-out queue, as the schedule's SQS target would, then deleting them, as
-ActionAfterCompletion DELETE does), and consumes the fan-out and push queues by calling the same
-functions the Lambda handlers call. A message whose handler fails stays in the queue and comes
+ActionAfterCompletion DELETE does), consumes the fan-out and push queues, and reads the
+participants table's stream into the count fold, by calling the same functions the Lambda
+handlers call. A message whose handler fails stays in the queue and comes
 back after its visibility timeout, as on SQS.
 
 With the sandbox payment provider it also plays Stripe's webhook sender: the sandbox puts each
@@ -27,7 +28,9 @@ import urllib.request
 from chalicelib import bootstrap
 from chalicelib.adapters.payments.sandbox import deliver, delivery_is_final
 from chalicelib.domain.spaces import utcnow
+from chalicelib.adapters.dynamodb.streams import participants_pump
 from chalicelib.jobs.reminders import process_fanout, process_push
+from chalicelib.services import counts
 from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.overflow import reconcile_channels
 from chalicelib.services.room_events import reconcile_rooms
@@ -54,11 +57,20 @@ PERIODIC = (
 
 
 _last_run: dict = {}
+_pumps: dict = {}
+
+
+def fold_counts(deps) -> int:
+    """The participants stream -> counters, as the Lambda `fold_participant_counts` does in AWS."""
+    pump = _pumps.get("participants")
+    if pump is None:
+        pump = _pumps["participants"] = participants_pump(lambda records: counts.fold(deps, records))
+    return pump.drain()
 
 
 def tick(deps) -> int:
     """One pass; returns how many things it did."""
-    done = 0
+    done = fold_counts(deps)
     now = time.monotonic()
     for job, every in PERIODIC:
         if now - _last_run.get(job, float("-inf")) >= every:

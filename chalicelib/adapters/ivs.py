@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 
 from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
 from chalicelib.domain.errors import DependencyFailed, RuleViolation
+from chalicelib.domain.recording import restart_token
 from chalicelib.domain.spaces import OverflowInfo, StageInfo
-from chalicelib.ports import RecordingHandle
+from chalicelib.ports import CompositionStatus, RecordingHandle
 
 MEDIA_UNAVAILABLE = "media_unavailable"
 NOT_FOUND = "ResourceNotFoundException"
@@ -41,6 +42,12 @@ def stage_name_for(space_id: str) -> str:
 
 # StartComposition `idempotencyToken`: [a-zA-Z0-9-_]*, 1-64 characters (ivs-realtime API model).
 _TOKEN_MAX = 64
+# A composition in these states runs (or is about to); STOPPING, STOPPED, FAILED or gone do not.
+RUNNING_STATES = ("STARTING", "ACTIVE")
+
+
+def _token(text: str) -> str:
+    return _NAME_FORBIDDEN.sub("-", text)[:_TOKEN_MAX]
 
 
 class IvsMedia:
@@ -129,30 +136,41 @@ class IvsMedia:
     # ------------------------------------------------------------------ recording
 
     def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:
+        stage_id = stage_arn.rsplit("/", 1)[-1]
+        # One composition per stage: a retried start (lost answer) returns the same one.
+        return self._record(space_id, stage_arn, _token(f"{space_id}-{stage_id}"))
+
+    def restart_recording(self, space_id: str, stage_arn: str, restart: int) -> RecordingHandle:
+        # IVS gives every composition its own recording prefix: the new segment never writes
+        # over the stopped one's files. The token makes two job runs' restarts one composition.
+        return self._record(space_id, stage_arn, _token(restart_token(space_id, restart)))
+
+    def recording_status(self, composition_arn: str) -> CompositionStatus:
+        composition = self._composition(composition_arn)
+        if composition is None:
+            return CompositionStatus(running=False)
+        return CompositionStatus(
+            running=composition.get("state") in RUNNING_STATES, prefix=_recording_prefix(composition)
+        )
+
+    def _record(self, space_id: str, stage_arn: str, idempotency_token: str) -> RecordingHandle:
         if not (self._storage_configuration_arn and self._encoder_configuration_arn):
             raise RuleViolation(
                 "recording is not configured in this deployment", code="recording_not_available"
             )
-        stage_id = stage_arn.rsplit("/", 1)[-1]
-        response = self._call(
-            "StartComposition",
-            self._client.start_composition,
-            stageArn=stage_arn,
-            # One composition per stage: a retried start (lost answer) returns the same one.
-            idempotencyToken=_NAME_FORBIDDEN.sub("-", f"{space_id}-{stage_id}")[:_TOKEN_MAX],
-            destinations=[
-                {
-                    "name": "replay",
-                    "s3": {
-                        "storageConfigurationArn": self._storage_configuration_arn,
-                        "encoderConfigurationArns": [self._encoder_configuration_arn],
-                        "recordingConfiguration": {"format": "HLS"},
-                    },
-                }
-            ],
-            tags={**self._tags, "space_id": space_id},
+        composition = self._start_composition(
+            stage_arn,
+            idempotency_token,
+            {
+                "name": "replay",
+                "s3": {
+                    "storageConfigurationArn": self._storage_configuration_arn,
+                    "encoderConfigurationArns": [self._encoder_configuration_arn],
+                    "recordingConfiguration": {"format": "HLS"},
+                },
+            },
+            {**self._tags, "space_id": space_id},
         )
-        composition = response["composition"]
         return RecordingHandle(
             composition_arn=composition["arn"],
             started_at=_started_at(composition, self._clock),
@@ -164,11 +182,7 @@ class IvsMedia:
         # composition is deleted a few minutes later, so ask before stopping it.
         prefix = None
         try:
-            found = self._call(
-                "GetComposition", self._client.get_composition, gone_is_ok=True, arn=composition_arn
-            )
-            if found:
-                prefix = _recording_prefix(found["composition"])
+            prefix = self.recording_status(composition_arn).prefix
         except DependencyFailed:
             prefix = None  # the stop matters more than the prefix; the landing job looks again
         self._call("StopComposition", self._client.stop_composition, gone_is_ok=True, arn=composition_arn)
@@ -214,8 +228,23 @@ class IvsMedia:
         return self._tagged("ListChannels", self._channels.list_channels, "channels")
 
     def overflow_running(self, info: OverflowInfo) -> bool:
-        found = self._call("GetComposition", self._client.get_composition, gone_is_ok=True, arn=info.composition_arn)
-        return bool(found) and found["composition"]["state"] in ("STARTING", "ACTIVE")
+        composition = self._composition(info.composition_arn)
+        return composition is not None and composition.get("state") in RUNNING_STATES
+
+    def _composition(self, composition_arn: str) -> dict | None:
+        """GetComposition; None when IVS no longer knows it (it deletes stopped ones)."""
+        found = self._call("GetComposition", self._client.get_composition, gone_is_ok=True, arn=composition_arn)
+        return found["composition"] if found else None
+
+    def _start_composition(self, stage_arn: str, idempotency_token: str, destination: dict, tags: dict) -> dict:
+        return self._call(
+            "StartComposition",
+            self._client.start_composition,
+            stageArn=stage_arn,
+            idempotencyToken=idempotency_token,
+            destinations=[destination],
+            tags=tags,
+        )["composition"]
 
     def restart_overflow(self, space_id: str, stage_arn: str, info: OverflowInfo) -> str:
         return self._compose_into_channel(
@@ -226,22 +255,18 @@ class IvsMedia:
         return {**self._tags, "space_id": space_id, "created_at": str(int(self._clock()))}
 
     def _compose_into_channel(self, stage_arn: str, channel_arn: str, idempotency_token: str, tags: dict) -> str:
-        return self._call(
-            "StartComposition",
-            self._client.start_composition,
-            stageArn=stage_arn,
-            idempotencyToken=idempotency_token,
-            destinations=[
-                {
-                    "name": "overflow",
-                    "channel": {
-                        "channelArn": channel_arn,
-                        "encoderConfigurationArn": self._overflow_encoder_configuration_arn,
-                    },
-                }
-            ],
-            tags=tags,
-        )["composition"]["arn"]
+        return self._start_composition(
+            stage_arn,
+            idempotency_token,
+            {
+                "name": "overflow",
+                "channel": {
+                    "channelArn": channel_arn,
+                    "encoderConfigurationArn": self._overflow_encoder_configuration_arn,
+                },
+            },
+            tags,
+        )["arn"]
 
     def stop_overflow(self, info: OverflowInfo) -> None:
         if info.composition_arn:

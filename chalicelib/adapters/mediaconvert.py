@@ -1,5 +1,7 @@
-"""RemuxPort over AWS Elemental MediaConvert: a recording's HLS playlist in the recordings bucket
--> one audio file (AAC in an MP4 container, `.m4a`) in the same bucket.
+"""RemuxPort over AWS Elemental MediaConvert: a recording's HLS playlists in the recordings bucket
+(one per segment: IVS may have stopped the composition and the app started another) -> one
+audio file (AAC in an MP4 container, `.m4a`) in the same bucket. A job with several inputs
+writes them one after the other into its outputs, in the order of `Settings.Inputs`.
 
 The boto3 `mediaconvert` client is injected (bootstrap builds it once per container). It talks to
 the regional endpoint (`mediaconvert.<region>.amazonaws.com`, what botocore resolves): the
@@ -54,32 +56,38 @@ class MediaConvertRemux:
     def configured(self) -> bool:
         return bool(self._role_arn)
 
-    def start(self, name: str, source_key: str, output_key: str) -> str:
+    def start(self, name: str, source_keys: list[str], output_key: str) -> str:
         if not output_key.endswith(OUTPUT_EXTENSION):
             raise ValueError(f"the replay file must be an {OUTPUT_EXTENSION} key, not {output_key!r}")
+        if isinstance(source_keys, str):
+            raise TypeError("source_keys is a list of playlist keys, not one key")
+        if not source_keys:
+            raise ValueError("a remux needs at least one input")
         try:
-            response = self._client.create_job(**self.job_request(name, source_key, output_key))
+            response = self._client.create_job(**self.job_request(name, source_keys, output_key))
         except Exception as exc:
             raise_unavailable("MediaConvert", "CreateJob", exc, code=REMUX_UNAVAILABLE)
         return response["Job"]["Id"]
 
-    def job_request(self, name: str, source_key: str, output_key: str) -> dict:
-        """The CreateJob request: one HLS input, one file output group with one audio-only
-        output (no VideoDescription: MediaConvert then writes an audio-only file)."""
+    def job_request(self, name: str, source_keys: list[str], output_key: str) -> dict:
+        """The CreateJob request: one HLS input per segment, in order (MediaConvert stitches a
+        job's inputs one after the other), one file output group with one audio-only output (no
+        VideoDescription: MediaConvert then writes an audio-only file)."""
         # FileGroupSettings.Destination is the output's name without its extension, which
         # MediaConvert appends (`Extension`); with one output no NameModifier is needed.
         base = output_key[: -len(OUTPUT_EXTENSION)]
         return {
             "Role": self._role_arn,
             "ClientRequestToken": _TOKEN_FORBIDDEN.sub("-", name)[:_TOKEN_MAX],
-            "UserMetadata": {**self._metadata, "source": source_key},
+            "UserMetadata": {**self._metadata, "source": source_keys[0], "inputs": str(len(source_keys))},
             "Settings": {
                 "Inputs": [
                     {
-                        "FileInput": f"s3://{self.bucket}/{source_key}",
+                        "FileInput": f"s3://{self.bucket}/{key}",
                         "AudioSelectors": {AUDIO_SELECTOR: {"DefaultSelection": "DEFAULT"}},
                         "TimecodeSource": "ZEROBASED",
                     }
+                    for key in source_keys
                 ],
                 "OutputGroups": [
                     {

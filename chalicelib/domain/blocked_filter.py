@@ -73,3 +73,15 @@ def with_member(bits: bytes | None, slot: Slot, shape: FilterShape) -> bytes | N
     for p in slot.positions:
         current[p >> 3] |= 1 << (p & 7)
     return bytes(current)
+
+
+# One host's blocked users (docs/joins.md): 32,768 bits (4 KB, one item), 5 hashes. Copied onto
+# each of the host's Spaces as it goes live, so a join knows from the Space it already read
+# whether the user might be blocked; only those "maybe"s pay a block check in the database.
+# False "maybe"s: 0.006 % of joins with 1,000 blocked users, 4 % with 5,000 (computed).
+HOST_BLOCKS = FilterShape(shards=1, bits_per_shard=1 << 15, hashes=5)
+
+
+def host_may_have_blocked(bits: bytes | None, user_id: str) -> bool:
+    """False only when the host certainly had not blocked `user_id` when their Space went live."""
+    return may_contain(bits, slot_of(user_id, HOST_BLOCKS))

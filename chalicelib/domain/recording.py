@@ -6,9 +6,11 @@ A recorded Space (docs/recording.md):
   consents by doing so; everyone else publishes audio only after consenting (accepting an
   invitation with `recording_consent: true`, or a co-host joining with it). Consent is kept per
   user with its time, on the Space;
-- while live, one IVS composition writes the stage's publishers to S3 (HLS); it stops when the
-  Space ends, and the replay "lands" once IVS has written the recording's end marker: the HLS
-  recording is then remuxed into one audio file (MediaConvert), the object a replay URL names;
+- while live, an IVS composition writes the stage's publishers to S3 (HLS); if IVS stops it on
+  its own while the Space is live, another is started (a new segment, under its own S3 prefix),
+  at most `recording_max_restarts` times. The last one stops when the Space ends, and the replay
+  "lands" once IVS has written every segment's end marker: the segments' HLS recordings are then
+  remuxed, in order, into one audio file (MediaConvert), the object a replay URL names;
 - a landed replay is served to the Space's own audience until `ended_at + retention`;
 - captions are segments sent live by people on stage; the replay's WebVTT is built from them, or
   from an Amazon Transcribe job when nobody captioned.
@@ -48,20 +50,31 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?
 
 
 @dataclass(frozen=True)
+class RecordingSegment:
+    """One composition of a recording and where IVS writes it (None until IVS reported it)."""
+
+    composition_arn: str
+    prefix: str | None = None
+
+
+@dataclass(frozen=True)
 class RecordingInfo:
     """What the Space item keeps of its recording and replay."""
 
     started_at: datetime | None = None
-    composition_arn: str | None = None
-    # Where IVS writes the recording in the bucket; learned from the composition (at start, or
-    # just before it is stopped).
+    composition_arn: str | None = None  # the current (last) composition
+    # Where IVS writes the first composition in the bucket; learned from the composition (at
+    # start, or just before it is stopped).
     prefix: str | None = None
+    # Every composition of the recording, in order (the first, then one per restart).
+    segments: tuple[RecordingSegment, ...] = ()
+    restarts: int = 0
     stopped_at: datetime | None = None
     replay_state: str | None = None  # None while recording; then PROCESSING, REMUXING, AVAILABLE ...
     media_key: str | None = None  # the object a replay URL points at (the remuxed audio file)
     # The recording as IVS wrote it (its HLS playlist), the remux job making one file of it, how
     # many jobs were started for it, and when the current one was.
-    source_key: str | None = None
+    source_keys: tuple[str, ...] = ()  # one playlist per landed segment, in order
     remux_job: str | None = None
     remux_attempts: int = 0
     remux_started_at: datetime | None = None
@@ -69,6 +82,11 @@ class RecordingInfo:
     transcript_state: str | None = None
     transcription_job: str | None = None
     transcript_key: str | None = None  # the replay's WebVTT in the bucket
+
+    @property
+    def source_key(self) -> str | None:
+        """The first segment's playlist (the only one of a recording never restarted)."""
+        return self.source_keys[0] if self.source_keys else None
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,49 @@ def replay_files_prefix(space_id: str) -> str:
 def replay_file_key(space_id: str) -> str:
     """Where a replay's single audio file (AAC in an MP4 container, .m4a) is written."""
     return f"{replay_files_prefix(space_id)}/replay.m4a"
+
+
+def restart_token(space_id: str, restart: int) -> str:
+    """StartComposition's idempotency token for a recording's `restart`-th composition: two job
+    runs restarting the same stopped composition get the same one from IVS. Not the overflow's
+    `<space id>-restart-<n>`: a token names one request, and these request another destination."""
+    return f"{space_id}-rec-restart-{restart}"
+
+
+@dataclass(frozen=True)
+class LandedSegment:
+    segment: RecordingSegment
+    source_key: str
+    duration_ms: int | None
+
+
+def landing_plan(
+    segments: tuple[RecordingSegment, ...],
+    landed: list[LandedSegment],
+    waited_seconds: float,
+    *,
+    segment_wait_seconds: int,
+    deadline_seconds: int,
+) -> str:
+    """What a landing does with a recording of which `landed` segments have their end marker,
+    `waited_seconds` after the stop: "remux" (every segment landed, or some did and the segment
+    wait is over: the missing ones are left out), "fail" (none landed by the deadline), or
+    "wait"."""
+    if landed and len(landed) == len(segments):
+        return "remux"
+    if landed and waited_seconds > min(segment_wait_seconds, deadline_seconds):
+        return "remux"
+    if not landed and waited_seconds > deadline_seconds:
+        return "fail"
+    return "wait"
+
+
+def replay_duration_ms(landed: list[LandedSegment]) -> int | None:
+    """The remuxed file's length: the landed segments' durations added up (the file is them, one
+    after the other); None when IVS did not say one of them."""
+    if not landed or any(item.duration_ms is None for item in landed):
+        return None
+    return sum(item.duration_ms for item in landed)
 
 
 def parse_recording_end(document: dict, prefix: str) -> tuple[str, int | None]:

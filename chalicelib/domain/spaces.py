@@ -127,6 +127,8 @@ class Space:
     # recording and replay once it started.
     consents: dict = field(default_factory=dict)
     recording_info: RecordingInfo | None = None
+    # The host's blocked-users filter as of going live (domain/blocked_filter.HOST_BLOCKS).
+    blocked_filter: bytes | None = field(default=None, repr=False)
 
     @property
     def host_ids(self) -> list[str]:

@@ -16,7 +16,7 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed, NotFound
 from chalicelib.domain.spaces import LIVE, OverflowInfo, Space
 from chalicelib.ports import Refused
-from chalicelib.services import orphans
+from chalicelib.services import compositions, orphans
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -89,40 +89,36 @@ def keep_alive(deps: Deps, space_ids) -> int:
     publisher, or a broadcast failure), into the same channel, so playback listeners hear the
     stage again. Called by the rank job with the Spaces its "live" list flags (no extra read to
     find them): one GetItem and one GetComposition per overflowing Space per run. Returns how
-    many were restarted; one Space's failure does not stop the others."""
-    restarted = 0
-    for space_id in sorted(space_ids):
-        try:
-            restarted += _keep_alive(deps, space_id)
-        except DependencyFailed:
-            logger.warning("overflow check failed; next run retries", space_id=space_id)
-    return restarted
+    many were restarted; one Space's failure does not stop the others (services/compositions.py)."""
+    return compositions.check_each(deps, space_ids, lambda space: _keep_alive(deps, space), what="overflow")
 
 
-def _keep_alive(deps: Deps, space_id: str) -> int:
-    try:
-        space = deps.spaces.get(space_id, with_count=False)
-    except NotFound:
-        return 0
-    info = space.overflow
-    if space.state != LIVE or space.stage is None or info is None:
+def _keep_alive(deps: Deps, space: Space) -> int:
+    space_id, info = space.id, space.overflow
+    if info is None:
         return 0
     if deps.media.overflow_running(info):
         return 0
     new_arn = deps.media.restart_overflow(space_id, space.stage.arn, info)
-    try:
-        deps.spaces.replace_overflow_composition(space_id, info.composition_arn, new_arn, info.restarts + 1)
-    except Refused:
-        # Ended meanwhile, or another run restarted it first: this composition is not needed.
-        logger.info("overflow restart not recorded; stopping it", space_id=space_id)
-        try:
-            deps.media.stop_overflow(OverflowInfo("", info.playback_url, new_arn))
-        except DependencyFailed:
-            deps.telemetry.count("OverflowReleaseDeferred")
-        return 0
-    deps.telemetry.count("OverflowRestarted")
-    logger.info("overflow composition restarted", space_id=space_id, composition_arn=new_arn, restarts=info.restarts + 1)
-    return 1
+    restarted = compositions.record_restart(
+        deps,
+        space_id,
+        new_arn,
+        record=lambda: deps.spaces.replace_overflow_composition(space_id, info.composition_arn, new_arn, info.restarts + 1),
+        names=lambda: _names_overflow(deps, space_id, new_arn),
+        discard=lambda: deps.media.stop_overflow(OverflowInfo("", info.playback_url, new_arn)),
+        what="overflow",
+        metric="OverflowRestarted",
+        discard_failed_metric="OverflowReleaseDeferred",
+    )
+    if restarted:
+        logger.info("overflow composition restarted", space_id=space_id, composition_arn=new_arn, restarts=info.restarts + 1)
+    return restarted
+
+
+def _names_overflow(deps: Deps, space_id: str, composition_arn: str) -> bool:
+    overflow = deps.spaces.get(space_id, with_count=False).overflow
+    return overflow is not None and overflow.composition_arn == composition_arn
 
 
 def reconcile_channels(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECONDS) -> int:

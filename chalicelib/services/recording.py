@@ -5,10 +5,15 @@ Order of effects, as for stages (services/spaces.py):
 - a recorded Space's composition starts right after its stage is created and BEFORE the write
   that makes it live; if IVS refuses, the stage is released and the request fails with nothing
   changed, so no Space is ever live claiming a recording it does not have;
+- while live, the rank job keeps the recording's composition running (`keep_alive`): one IVS
+  stopped on its own is started again, a new segment under its own S3 prefix, at most
+  `recording_max_restarts` times;
 - ending commits first (with the replay `processing` and on the landing job's sparse index),
   then stops the composition; IVS writes the last files asynchronously, so the replay lands
-  when its end marker is in the bucket (checked at once, then by `land_recordings`): its HLS
-  recording is remuxed into one audio file, and the replay is available once that file exists.
+  when every segment's end marker is in the bucket (checked at once, then by
+  `land_recordings`; after `replay_segment_wait_seconds` without some, from those that landed):
+  the segments' HLS recordings are remuxed, in order, into one audio file, and the replay is
+  available once that file exists.
 """
 from __future__ import annotations
 
@@ -31,11 +36,14 @@ from chalicelib.domain.recording import (
     TRANSCRIPT_LIVE,
     TRANSCRIPT_READY,
     TRANSCRIPT_RUNNING,
+    LandedSegment,
     RecordingInfo,
     available_until,
     build_webvtt,
     consent_required,
+    landing_plan,
     parse_recording_end,
+    replay_duration_ms,
     replay_file_key,
     replay_files_prefix,
     validate_consent,
@@ -43,6 +51,7 @@ from chalicelib.domain.recording import (
 from chalicelib.domain.spaces import SCHEDULED, SUBSCRIBERS, TICKETED, Space, iso
 from chalicelib.domain.tickets import PAID
 from chalicelib.ports import Refused
+from chalicelib.services import compositions
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -123,6 +132,11 @@ def stop_after_end(deps: Deps, space: Space) -> None:
     info = space.recording_info
     if not space.recording or info is None or not info.composition_arn:
         return
+    try:
+        # Read again: the rank job may have restarted the composition after `space` was read.
+        info = deps.spaces.get(space.id, with_count=False).recording_info or info
+    except DependencyFailed:
+        pass
     prefix = None
     for attempt in range(1, STOP_ATTEMPTS + 1):
         try:
@@ -136,11 +150,80 @@ def stop_after_end(deps: Deps, space: Space) -> None:
     deps.telemetry.count("RecordingStopped")
     _announce(deps, space, "recording", state="off")
     try:
-        if prefix and prefix != info.prefix:
-            deps.recordings.set_prefix(space.id, prefix)
+        _learn_prefix(deps, space.id, info, info.composition_arn, prefix)
         land(deps, space.id)
     except DependencyFailed:
         logger.warning("replay not landed at the end; the landing job will", space_id=space.id)
+
+
+def _learn_prefix(deps: Deps, space_id: str, info: RecordingInfo, composition_arn: str, prefix: str | None) -> None:
+    """Keep where IVS writes a composition, once (IVS deletes a stopped composition a few
+    minutes later, and with it the only place that says)."""
+    known = next((s.prefix for s in info.segments if s.composition_arn == composition_arn), None)
+    if prefix and prefix != known:
+        deps.recordings.set_prefix(space_id, composition_arn, prefix)
+
+
+# ------------------------------------------------------------------------ keeping it running
+
+
+def keep_alive(deps: Deps) -> int:
+    """The rank job, every minute: start again the recordings IVS stopped on its own while their
+    Space is live (a minute without publishers, a failure), so the rest of the Space is recorded.
+    Finds them with one Query (the sparse `recording_pending` index, value "live"), then per
+    Space one GetItem and one GetComposition. Returns how many were restarted."""
+    try:
+        space_ids = deps.recordings.live_recorded()
+    except DependencyFailed:
+        logger.warning("live recordings not listed; next run retries")
+        return 0
+    return compositions.check_each(deps, space_ids, lambda space: _keep_recording(deps, space), what="recording")
+
+
+def _keep_recording(deps: Deps, space: Space) -> int:
+    space_id, info = space.id, space.recording_info
+    if not space.recording or info is None or not info.composition_arn:
+        return 0
+    status = deps.media.recording_status(info.composition_arn)
+    if status.running:
+        _learn_prefix(deps, space_id, info, info.composition_arn, status.prefix)
+        return 0
+    cap = deps.settings.recording_max_restarts
+    if info.restarts >= cap:
+        # The rest of this Space is not recorded; it leaves the job's list (counted once).
+        if deps.recordings.stop_watching(space_id, info.composition_arn):
+            deps.telemetry.count("RecordingRestartCapReached")
+            logger.warning("recording stopped again after its last restart; not restarted", space_id=space_id, restarts=info.restarts)
+        return 0
+    restart = info.restarts + 1
+    handle = deps.media.restart_recording(space_id, space.stage.arn, restart)
+    restarted = compositions.record_restart(
+        deps,
+        space_id,
+        handle.composition_arn,
+        record=lambda: deps.recordings.add_segment(
+            space_id,
+            stopped_arn=info.composition_arn,
+            stopped_prefix=status.prefix,
+            new_arn=handle.composition_arn,
+            new_prefix=handle.prefix,
+            restarts=restart,
+            max_restarts=cap,
+        ),
+        names=lambda: _records(deps, space_id, handle.composition_arn),
+        discard=lambda: deps.media.stop_recording(handle.composition_arn),
+        what="recording",
+        metric="RecordingRestarted",
+        discard_failed_metric="RecordingStopDeferred",
+    )
+    if restarted:
+        logger.info("recording composition restarted", space_id=space_id, composition_arn=handle.composition_arn, restarts=restart)
+    return restarted
+
+
+def _records(deps: Deps, space_id: str, composition_arn: str) -> bool:
+    info = deps.spaces.get(space_id, with_count=False).recording_info
+    return info is not None and any(s.composition_arn == composition_arn for s in info.segments)
 
 
 # ------------------------------------------------------------------------ consent
@@ -213,31 +296,59 @@ def land(deps: Deps, space_id: str, *, from_job: bool = False) -> bool:
 
 
 def _land_recording(deps: Deps, space: Space, info: RecordingInfo) -> bool:
+    """processing -> remuxing once every segment's recording is complete (or, past the segment
+    wait, those that are), or -> failed when none is by the landing deadline."""
     now = deps.clock.now()
-    ended = deps.replays.get_json(f"{info.prefix}/events/recording-ended.json") if info.prefix else None
-    if ended is None:
-        stopped = info.stopped_at or space.ended_at
-        if stopped is not None and (now - stopped).total_seconds() > deps.settings.replay_landing_deadline_seconds:
-            if deps.recordings.fail(space.id):
-                deps.telemetry.count("ReplayFailed")
-                logger.warning("no recording arrived; replay failed", space_id=space.id, prefix=info.prefix)
-                return True
+    landed = _landed_segments(deps, info)
+    stopped = info.stopped_at or space.ended_at
+    waited = (now - stopped).total_seconds() if stopped is not None else 0.0
+    plan = landing_plan(
+        info.segments,
+        landed,
+        waited,
+        segment_wait_seconds=deps.settings.replay_segment_wait_seconds,
+        deadline_seconds=deps.settings.replay_landing_deadline_seconds,
+    )
+    if plan == "fail":
+        if deps.recordings.fail(space.id):
+            deps.telemetry.count("ReplayFailed")
+            logger.warning("no recording arrived; replay failed", space_id=space.id, prefix=info.prefix)
+            return True
         return False
-    source_key, duration_ms = parse_recording_end(ended, info.prefix)
-    if duration_ms is None and info.started_at and info.stopped_at:
+    if plan == "wait":
+        return False
+    source_keys = [item.source_key for item in landed]
+    duration_ms = replay_duration_ms(landed)
+    if duration_ms is None and len(info.segments) == 1 and info.started_at and info.stopped_at:
         duration_ms = int((info.stopped_at - info.started_at).total_seconds() * 1000)
-    job = deps.remux.start(_remux_name(deps, space.id, 1), source_key, replay_file_key(space.id))
-    if not deps.recordings.start_remux(
-        space.id, job_id=job, source_key=source_key, duration_ms=duration_ms, prefix=info.prefix, now=now
-    ):
+    job = deps.remux.start(_remux_name(deps, space.id, 1), source_keys, replay_file_key(space.id))
+    if not deps.recordings.start_remux(space.id, job_id=job, source_keys=source_keys, duration_ms=duration_ms, now=now):
         return False  # another landing started it (the same job, within MediaConvert's minute), or deleted
-    logger.info("recording landed; remux started", space_id=space.id, remux_job=job)
+    missing = [s.composition_arn for s in info.segments if s not in {item.segment for item in landed}]
+    if missing:
+        deps.telemetry.count("ReplaySegmentMissing", len(missing))
+        logger.warning("replay remuxed without segments that never landed", space_id=space.id, missing=missing)
+    logger.info("recording landed; remux started", space_id=space.id, remux_job=job, segments=len(source_keys))
     _follow_remux(
         deps,
         space,
-        replace(info, replay_state=REMUXING, source_key=source_key, remux_job=job, remux_attempts=1, remux_started_at=now),
+        replace(
+            info, replay_state=REMUXING, source_keys=tuple(source_keys), remux_job=job, remux_attempts=1, remux_started_at=now
+        ),
     )
     return True
+
+
+def _landed_segments(deps: Deps, info: RecordingInfo) -> list[LandedSegment]:
+    """The segments whose recording IVS finished writing (its end marker is in the bucket), in
+    order, with the playlist and duration the marker names."""
+    landed = []
+    for segment in info.segments:
+        ended = deps.replays.get_json(f"{segment.prefix}/events/recording-ended.json") if segment.prefix else None
+        if ended is not None:
+            source_key, duration_ms = parse_recording_end(ended, segment.prefix)
+            landed.append(LandedSegment(segment, source_key, duration_ms))
+    return landed
 
 
 def _remux_name(deps: Deps, space_id: str, attempt: int) -> str:
@@ -260,7 +371,7 @@ def _follow_remux(deps: Deps, space: Space, info: RecordingInfo) -> bool:
     logger.warning("replay remux failed", space_id=space.id, remux_job=info.remux_job, attempt=info.remux_attempts, reason=status.failure)
     if info.remux_attempts < deps.settings.replay_remux_attempts:
         attempt = info.remux_attempts + 1
-        job = deps.remux.start(_remux_name(deps, space.id, attempt), info.source_key, replay_file_key(space.id))
+        job = deps.remux.start(_remux_name(deps, space.id, attempt), list(info.source_keys), replay_file_key(space.id))
         return deps.recordings.retry_remux(space.id, failed_job=info.remux_job, job_id=job, now=now)
     if deps.recordings.fail(space.id, remux_job=info.remux_job):
         deps.telemetry.count("ReplayFailed")
@@ -414,7 +525,8 @@ def delete_replay(deps: Deps, user_id: str, space_id: str) -> dict:
     if info.replay_state is None:
         raise Conflict(f"Space {space_id} is still live: end it first", code="replay_not_ready")
     changed = deps.recordings.delete_replay(space_id)
-    removed = deps.replays.delete_prefix(info.prefix) if info.prefix else 0
+    prefixes = {s.prefix for s in info.segments if s.prefix} | ({info.prefix} if info.prefix else set())
+    removed = sum(deps.replays.delete_prefix(prefix) for prefix in sorted(prefixes))
     removed += deps.replays.delete_prefix(replay_files_prefix(space_id))
     removed += deps.replays.delete_prefix(f"captions/{space_id}")
     if changed:

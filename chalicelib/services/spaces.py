@@ -135,7 +135,7 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
     room = space.room_arn
     space = _start_recording_or_release(deps, space)
     try:
-        deps.spaces.start(space, stage, deps.clock.now(), room_arn=room)
+        _go_live(deps, space, stage, room)
     except Refused as exc:
         _release_stage(deps, replace(space, stage=stage), recording_too=True)
         room_events.release_room(deps, space.id, room)
@@ -154,6 +154,20 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
     if _announce_or_log(deps, started, START):
         _unschedule_or_log(deps, space_id)
     return started
+
+
+def _go_live(deps: Deps, space: Space, stage, room: str | None) -> None:
+    """The start's write, with the host's blocked-users filter copied onto the Space (joins read
+    it there). A block landing between the read and the write changes the filter: read again."""
+    for _ in range(3):
+        blocked_filter = deps.users.host_blocks_filter(space.creator_id)
+        try:
+            deps.spaces.start(space, stage, deps.clock.now(), room_arn=room, blocked_filter=blocked_filter)
+            return
+        except Refused as exc:
+            if exc.part != "blocks":
+                raise
+    raise DependencyFailed("the host's blocks kept changing; try again", code="write_conflict", retry_after=1)
 
 
 def end_space(deps: Deps, user_id: str, space_id: str) -> Space:

@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
+from chalicelib.domain.blocked_filter import host_may_have_blocked
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.permissions import (
@@ -109,9 +110,10 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
             space.recording,
             space.overflow,
             frozenset(space.invited),
+            space.blocked_filter,
         )
         deps.media_cache.put(space_id, cached)
-    stage, creator_id, access, recorded, overflow, invited = cached
+    stage, creator_id, access, recorded, overflow, invited, blocked_filter = cached
     # Overflow on: a listener who connects now gets the channel, not the stage. Hosts, speakers
     # (the stored participant says so) and people invited to speak (as of the last read, ≤ the
     # cache's life; accepting the invitation gives a stage token anyway) keep the stage.
@@ -136,6 +138,9 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
                 participant_id=participant_id,
                 now=deps.clock.now(),
                 host_id=creator_id,
+                # Only a user the host may have blocked before going live pays a block check; a
+                # block made since marks the participant item, which every join reads.
+                check_block=host_may_have_blocked(blocked_filter, user_id),
                 needs_pass=needs_pass,
                 playback=may_playback,
             )
@@ -232,7 +237,7 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
         before = deps.spaces.leave(space_id, user_id, deps.clock.now())
     except Refused as exc:
         raise Conflict("your place in this Space changed while leaving; try again", code="leave_conflict") from exc
-    if before is None:
+    if before is None or before.participant_id is None:  # never joined (a ban or block mark only)
         raise NotFound(f"you are not in Space {space.id}", code="not_a_participant")
     if before.connected:
         deps.telemetry.count("ParticipantLeft")

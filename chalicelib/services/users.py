@@ -51,18 +51,26 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
     validate_user_id(target_id)
     if blocker_id == target_id:
         raise RuleViolation("you cannot block yourself", code="cannot_block_self")
-    # Into the "blocked by someone" filter FIRST: a block recorded without it would be missed by
-    # discovery; a filter entry without a block (the block write then failed) only costs that
-    # user an extra Query.
+    # Into the filters FIRST. The host's own: a Space going live copies it, on condition it did
+    # not change since read, so a block is either in that copy or sees the Space live below (and
+    # marks the participant item). The "blocked by someone" one: a block recorded without it would
+    # be missed by discovery. A filter entry without a block (the block write then failed) only
+    # costs that user an extra check. docs/joins.md.
+    deps.users.add_to_blocked_filter(bf.slot_of(target_id, bf.HOST_BLOCKS), bf.HOST_BLOCKS, host_id=blocker_id)
     deps.users.add_to_blocked_filter(bf.slot_of(target_id, BLOCKED_FILTER), BLOCKED_FILTER)
-    created = deps.users.block(blocker_id, target_id, deps.clock.now())
+    now = deps.clock.now()
+    created = deps.users.block(blocker_id, target_id, now)
     deps.blockers_cache.drop(target_id)
     forget_blocked_filter(deps)
     live_space_id = deps.users.live_space_of(blocker_id)
-    if live_space_id and deps.spaces.get_participant(live_space_id, target_id) is not None:
-        from chalicelib.services.stage import remove_participant
+    if live_space_id:
+        # Marked before looking: a join landing meanwhile either sees the mark or is found below.
+        deps.spaces.mark_blocked(live_space_id, target_id, now)
+        current = deps.spaces.get_participant(live_space_id, target_id, consistent=True)
+        if current is not None and current.participant_id and not current.removed:  # they had joined
+            from chalicelib.services.stage import remove_participant
 
-        remove_participant(deps, blocker_id, live_space_id, target_id)
+            remove_participant(deps, blocker_id, live_space_id, target_id)
     if created:
         deps.telemetry.count("UserBlocked")
     return {"user_id": target_id, "blocked": True, "changed": created}
@@ -71,6 +79,9 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
 def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict:
     validate_user_id(target_id)
     removed = deps.users.unblock(blocker_id, target_id)
+    live_space_id = deps.users.live_space_of(blocker_id)
+    if live_space_id:
+        deps.spaces.clear_blocked(live_space_id, target_id)
     return {"user_id": target_id, "blocked": False, "changed": removed}
 
 

@@ -23,7 +23,7 @@ def ids(response):
     return [s["id"] for s in response.data["spaces"]]
 
 
-def test_live_spaces_are_listed_most_listeners_first(api, deps, new_user, topic):
+def test_live_spaces_are_listed_most_listeners_first(api, deps, new_user, topic, settle_counts):
     spaces = []
     for listeners in (1, 3, 2):
         host = new_user("host", followers=700)
@@ -31,6 +31,7 @@ def test_live_spaces_are_listed_most_listeners_first(api, deps, new_user, topic)
         for _ in range(listeners):
             api.post(f"/spaces/{space['id']}/join", new_user())
         spaces.append(space["id"])
+    settle_counts()
     refresh_live_ranks(deps)
 
     listed = api.get(f"/spaces?state=live&topic={topic}", new_user())
@@ -217,7 +218,7 @@ def test_a_search_result_moves_from_scheduled_to_live_and_leaves_at_the_end(api,
     assert ids(api.get(f"/spaces?state=live&q={word}", host)) == []
 
 
-def test_following_lists_only_the_live_spaces_of_hosts_i_follow_most_listeners_first(api, deps, new_user):
+def test_following_lists_only_the_live_spaces_of_hosts_i_follow_most_listeners_first(api, deps, new_user, settle_counts):
     viewer = new_user("viewer")
     hosts = [new_user("host", followers=700) for _ in range(4)]
     for followed in hosts[:3]:
@@ -230,6 +231,7 @@ def test_following_lists_only_the_live_spaces_of_hosts_i_follow_most_listeners_f
         spaces[host] = api.post("/spaces", host, {"title": "live"}).data["id"]
         for _ in range(listeners):
             api.post(f"/spaces/{spaces[host]}/join", new_user())
+    settle_counts()
     refresh_live_ranks(deps)
 
     first = api.get("/spaces?state=live&following=true&limit=1", viewer)

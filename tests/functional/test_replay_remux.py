@@ -36,7 +36,7 @@ def test_a_landed_recording_is_remuxing_until_its_file_exists_then_the_replay_is
     assert info.replay_state == "remuxing"
     assert info.source_key.endswith("/media/hls/multivariant.m3u8") and info.source_key.startswith(info.prefix)
     assert info.remux_attempts == 1 and info.media_key is None
-    assert deps.remux.started == [(f"{deps.settings.table_prefix}-{space_id}-1", info.source_key, f"replays/{space_id}/replay.m4a")]
+    assert deps.remux.started == [(f"{deps.settings.table_prefix}-{space_id}-1", (info.source_key,), f"replays/{space_id}/replay.m4a")]
     waiting = api.get(f"/spaces/{space_id}/replay", listener)
     assert waiting.status_code == 409 and waiting.data["code"] == "replay_not_ready"
     land_recordings(deps)
@@ -125,7 +125,7 @@ def test_each_transition_from_remuxing_is_refused_once_its_job_is_no_longer_curr
     assert deps.recordings.fail(space_id, remux_job="another-job") is False
     assert deps.recordings.fail(space_id) is False, "no longer processing"
     assert deps.recordings.start_remux(
-        space_id, job_id="second", source_key="s", duration_ms=None, prefix="p", now=now
+        space_id, job_id="second", source_keys=["s"], duration_ms=None, now=now
     ) is False, "a second landing cannot restart the remux"
     info = info_of(deps, space_id)
     assert (info.replay_state, info.remux_job, info.remux_attempts) == ("remuxing", current, 1)

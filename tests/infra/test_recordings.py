@@ -152,11 +152,17 @@ def test_workers_other_than_the_landing_job_cannot_touch_recordings(templates, s
         grants = _grants(template, function_id)
         assert not any(a.startswith(("s3:", "transcribe:", "mediaconvert:")) for a in grants), function_id
         assert not any("RecordingRemuxRole" in r for rs in grants.values() for r in rs), function_id
-        # Compositions: only the overflow ones (docs/overflow.md) - the rank job starts them, the
-        # release job stops them - and never on the recordings' storage configuration.
+        # Compositions: the overflow ones (docs/overflow.md) - the rank job starts them, the
+        # release job stops them - and, for the rank job only, a recording IVS stopped while its
+        # Space is live, started again on the recordings' storage configuration
+        # (docs/recording.md); nothing of the bucket itself.
         if function_id not in ("RefreshLiveRanks", "ReleasePendingMedia"):
             assert not any("Composition" in a for a in grants), function_id
-        assert not any("RecordingStorage" in r for rs in grants.values() for r in rs), function_id
+        if function_id == "RefreshLiveRanks":
+            restart = [a for a, rs in grants.items() if any("RecordingStorage" in r for r in rs)]
+            assert sorted(restart) == ["ivs:GetComposition", "ivs:StartComposition", "ivs:StopComposition", "ivs:TagResource"]
+        else:
+            assert not any("RecordingStorage" in r for rs in grants.values() for r in rs), function_id
 
 
 def _may_remux_with_the_remux_role_only(template, function_id):

@@ -164,6 +164,87 @@ class TestStopRecording:
         assert caught.value.code == "media_unavailable"
 
 
+# ---------------------------------------------------------------- a composition IVS stopped on its own
+
+
+NEW_COMPOSITION = "arn:aws:ivs:us-east-1:123456789012:composition/CoMpOsItIoN2"
+NEW_PREFIX = "AbCdEfGh1234/st-1a2b3c/CoMpOsItIoN2/replay"
+
+
+class TestRecordingStatus:
+    @pytest.mark.parametrize("state, running", [("STARTING", True), ("ACTIVE", True), ("STOPPING", False),
+                                                ("STOPPED", False), ("FAILED", False)])
+    def test_only_a_starting_or_active_composition_runs(self, client, stubber, state, running):
+        stubber.add_response("get_composition", composition(state=state), expected_params={"arn": COMPOSITION})
+
+        status = media_for(client).recording_status(COMPOSITION)
+
+        assert status.running is running
+        assert status.prefix == PREFIX, "the prefix is read while IVS still reports it"
+
+    def test_a_composition_ivs_deleted_does_not_run_and_has_no_prefix(self, client, stubber):
+        stubber.add_client_error("get_composition", service_error_code="ResourceNotFoundException", http_status_code=404)
+
+        status = media_for(client).recording_status(COMPOSITION)
+
+        assert (status.running, status.prefix) == (False, None)
+
+    def test_a_failed_check_is_media_unavailable_not_a_stopped_composition(self, client, stubber):
+        stubber.add_client_error("get_composition", service_error_code="ThrottlingException", http_status_code=429)
+
+        with pytest.raises(DependencyFailed) as caught:
+            media_for(client).recording_status(COMPOSITION)
+
+        assert caught.value.code == "media_unavailable"
+
+
+class TestRestartRecording:
+    def test_starts_another_composition_into_the_bucket_under_the_restart_token(self, client, stubber):
+        restarted = composition(state="STARTING", prefix=NEW_PREFIX)
+        restarted["composition"]["arn"] = NEW_COMPOSITION
+        stubber.add_response(
+            "start_composition",
+            restarted,
+            expected_params={
+                "stageArn": STAGE,
+                "idempotencyToken": "sp1-rec-restart-2",
+                "destinations": [DESTINATION],
+                "tags": {"app": "spaces", "space_id": "sp1"},
+            },
+        )
+
+        handle = media_for(client).restart_recording("sp1", STAGE, 2)
+
+        assert handle.composition_arn == NEW_COMPOSITION
+        assert handle.prefix == NEW_PREFIX != PREFIX, "each segment is written under its own prefix"
+
+    def test_the_restart_token_is_valid_for_the_api_model_and_not_the_overflow_one(self, client):
+        shape = client.meta.service_model.operation_model("StartComposition").input_shape
+        rules = shape.members["idempotencyToken"].metadata
+        seen = {}
+
+        def capture(request, **_):
+            seen.update(json.loads(request.body))
+            raise EndpointConnectionError(endpoint_url="https://ivsrealtime.us-east-1.amazonaws.com")
+
+        client.meta.events.register("before-send.ivs-realtime", capture)
+        with pytest.raises(DependencyFailed):
+            media_for(client).restart_recording("01JD2Z6R9V3M8K4T5N7Q1W2E3R", STAGE, 20)
+
+        token = seen["idempotencyToken"]
+        assert token == "01JD2Z6R9V3M8K4T5N7Q1W2E3R-rec-restart-20"
+        assert re.fullmatch(rules["pattern"], token) and rules["min"] <= len(token) <= rules["max"]
+        assert token != "01JD2Z6R9V3M8K4T5N7Q1W2E3R-restart-20", "the overflow's restart token names another request"
+
+    def test_a_refused_restart_is_media_unavailable(self, client, stubber):
+        stubber.add_client_error("start_composition", service_error_code="ServiceQuotaExceededException", http_status_code=402)
+
+        with pytest.raises(DependencyFailed) as caught:
+            media_for(client).restart_recording("sp1", STAGE, 1)
+
+        assert caught.value.code == "media_unavailable"
+
+
 def test_a_composition_response_of_the_wrong_shape_cannot_be_stubbed(stubber):
     # Proves the response checks above are live: a composition without its state is refused.
     broken = composition()
@@ -183,6 +264,7 @@ class SimulatedCompositions:
     def __init__(self, client):
         self.stages: set[str] = set()
         self.compositions: dict[str, dict] = {}
+        self.tokens: dict[str, str] = {}  # idempotency token -> the composition it started
         self.outage = 0
         self._n = 0
         client.meta.events.register("before-call.ivs-realtime", self._answer)
@@ -201,25 +283,32 @@ class SimulatedCompositions:
         if model.name == "StartComposition":
             if body["stageArn"] not in self.stages:
                 return error_answer("ResourceNotFoundException", 404)
+            if body["idempotencyToken"] in self.tokens:
+                return answer(model, self._composition(self.tokens[body["idempotencyToken"]], prefix=None))
             arn = f"arn:aws:ivs:us-east-1:123456789012:composition/Comp{self._n:08d}"
+            self.tokens[body["idempotencyToken"]] = arn
             prefix = f"{body['stageArn'].rsplit('/', 1)[-1]}/session/{arn.rsplit('/', 1)[-1]}"
             self.compositions[arn] = {"stage": body["stageArn"], "state": "ACTIVE", "prefix": prefix}
             return answer(model, self._composition(arn, prefix=None))  # the prefix comes later
         if model.name == "GetComposition":
             if body["arn"] not in self.compositions:
                 return error_answer("ResourceNotFoundException", 404)
-            return answer(model, self._composition(body["arn"], self.compositions[body["arn"]]["prefix"]))
+            found = self.compositions[body["arn"]]
+            return answer(model, self._composition(body["arn"], found["prefix"], found["state"]))
         if model.name == "StopComposition":
             found = self.compositions.pop(body["arn"], None)  # stopped, then deleted
             return answer(model, {}) if found else error_answer("ResourceNotFoundException", 404)
         raise AssertionError(f"unexpected IVS call {model.name}")
 
-    def _composition(self, arn, prefix):
-        destination = {"id": "d1", "state": "ACTIVE", "configuration": DESTINATION}
+    def _composition(self, arn, prefix, state="ACTIVE"):
+        destination = {"id": "d1", "state": state, "configuration": DESTINATION}
         if prefix:
             destination["detail"] = {"s3": {"recordingPrefix": prefix}}
-        return {"composition": {"arn": arn, "stageArn": self.compositions[arn]["stage"], "state": "ACTIVE",
+        return {"composition": {"arn": arn, "stageArn": self.compositions[arn]["stage"], "state": state,
                                 "layout": {}, "destinations": [destination]}}
+
+    def stops_by_itself(self, arn):
+        self.compositions[arn]["state"] = "STOPPED"
 
 
 
@@ -261,6 +350,24 @@ class RecordingContract:
 
         calls[method]()
 
+    def test_a_composition_stopped_on_its_own_is_restarted_once_per_restart_number(self, media):
+        stage = media.create_stage("sp1")
+        first = media.start_recording("sp1", stage.arn)
+        assert media.recording_status(first.composition_arn).running is True
+
+        self.stops_by_itself(media, first.composition_arn)
+        stopped = media.recording_status(first.composition_arn)
+        second = media.restart_recording("sp1", stage.arn, 1)
+        again = media.restart_recording("sp1", stage.arn, 1)
+        third = media.restart_recording("sp1", stage.arn, 2)
+
+        assert stopped.running is False
+        assert again.composition_arn == second.composition_arn, "one composition per restart number"
+        assert len({first.composition_arn, second.composition_arn, third.composition_arn}) == 3
+        assert media.recording_status(second.composition_arn).running is True
+        prefixes = {media.stop_recording(h.composition_arn) for h in (first, second, third)}
+        assert len(prefixes) == 3 and None not in prefixes, "every segment under its own prefix"
+
 
 class TestLocalMediaRecordingContract(RecordingContract):
     @pytest.fixture
@@ -270,6 +377,9 @@ class TestLocalMediaRecordingContract(RecordingContract):
     def make_unavailable(self, media, method_name):
         media.fail_next(method_name)
 
+    def stops_by_itself(self, media, arn):
+        media.composition_stops_by_itself(arn)
+
 
 class TestIvsMediaRecordingContract(RecordingContract):
     @pytest.fixture
@@ -277,6 +387,9 @@ class TestIvsMediaRecordingContract(RecordingContract):
         client = make_client()
         self.simulated = SimulatedCompositions(client)
         return media_for(client)
+
+    def stops_by_itself(self, media, arn):
+        self.simulated.stops_by_itself(arn)
 
     def make_unavailable(self, media, method_name):
         # StopComposition is the second call of a stop (GetComposition goes first and may fail
@@ -294,6 +407,10 @@ class MemoryStore:
     def put_text(self, key, text, content_type):
         self.objects[key] = (text, content_type)
 
+    def get_text(self, key):
+        found = self.objects.get(key)
+        return found[0] if found else None
+
 
 def test_local_media_leaves_what_ivs_leaves_when_a_recording_completes():
     ticks = iter([1_800_000_000.0, 1_800_000_000.0, 1_800_000_042.5])
@@ -301,7 +418,7 @@ def test_local_media_leaves_what_ivs_leaves_when_a_recording_completes():
     media = LocalMedia(clock=lambda: next(ticks), recordings_store=store)
     stage = media.create_stage("sp1")
     handle = media.start_recording("sp1", stage.arn)
-    assert store.objects == {}, "nothing is written while recording"
+    assert not any(key.startswith(f"{handle.prefix}/") for key in store.objects), "nothing is recorded yet"
 
     prefix = media.stop_recording(handle.composition_arn)
 
@@ -312,6 +429,19 @@ def test_local_media_leaves_what_ivs_leaves_when_a_recording_completes():
     assert playlist.startswith("#EXTM3U") and "#EXT-X-ENDLIST" in playlist
     assert content_type == "application/vnd.apple.mpegurl"
     assert media.recordings[handle.composition_arn]["state"] == "STOPPED"
+
+
+def test_another_local_media_process_sees_a_recording_run_then_stop():
+    """Under `make run` the API starts compositions and the worker's rank job checks them."""
+    store = MemoryStore()
+    api, worker = LocalMedia(recordings_store=store), LocalMedia(recordings_store=store)
+    handle = api.start_recording("sp1", api.create_stage("sp1").arn)
+
+    assert worker.recording_status(handle.composition_arn) == api.recording_status(handle.composition_arn)
+    assert worker.recording_status(handle.composition_arn).running is True
+    api.stop_recording(handle.composition_arn)
+    assert worker.recording_status(handle.composition_arn).running is False
+    assert worker.recording_status("arn:aws:ivs:us-east-1:123456789012:composition/NoSuchOne123").running is False
 
 
 def test_local_media_refuses_to_record_a_stage_that_does_not_exist():

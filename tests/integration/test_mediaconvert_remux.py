@@ -22,6 +22,8 @@ from tests.support.offline_aws import answer, error_answer, offline_client
 BUCKET = "spaces-dev-recordings"
 ROLE = "arn:aws:iam::123456789012:role/spaces-dev-RecordingRemuxRole"
 SOURCE = "AbCdEfGh1234/st-1a2b3c/CoMpOsItIoN1/media/hls/multivariant.m3u8"
+# A recording IVS stopped twice while live: three compositions, each under its own prefix.
+SEGMENTS = [SOURCE] + [f"AbCdEfGh1234/st-1a2b3c/CoMpOsItIoN{n}/media/hls/multivariant.m3u8" for n in (2, 3)]
 OUTPUT = "replays/sp1/replay.m4a"
 JOB_ID = "1764633600000-abc123"
 CREATED = datetime(2026, 12, 2, 0, 0, tzinfo=timezone.utc)
@@ -45,7 +47,7 @@ def job(status="SUBMITTED", **extra):
 EXPECTED_REQUEST = {
     "Role": ROLE,
     "ClientRequestToken": "spaces-dev-sp1-1",
-    "UserMetadata": {"app": "spaces", "stage": "dev", "source": SOURCE},
+    "UserMetadata": {"app": "spaces", "stage": "dev", "source": SOURCE, "inputs": "1"},
     "Settings": {
         "Inputs": [
             {
@@ -95,12 +97,36 @@ class TestStartingARemux:
     def test_one_job_reads_the_hls_playlist_and_writes_one_aac_file_in_mp4(self, client, stubber):
         stubber.add_response("create_job", job(), expected_params=EXPECTED_REQUEST)
 
-        job_id = remux_for(client).start("spaces-dev-sp1-1", SOURCE, OUTPUT)
+        job_id = remux_for(client).start("spaces-dev-sp1-1", [SOURCE], OUTPUT)
 
         assert job_id == JOB_ID
 
+    def test_a_recording_of_three_segments_is_one_job_with_three_inputs_in_order(self, client, stubber):
+        inputs = [
+            {
+                "FileInput": f"s3://{BUCKET}/{key}",
+                "AudioSelectors": {"Audio Selector 1": {"DefaultSelection": "DEFAULT"}},
+                "TimecodeSource": "ZEROBASED",
+            }
+            for key in SEGMENTS
+        ]
+        expected = {
+            **EXPECTED_REQUEST,
+            "UserMetadata": {**EXPECTED_REQUEST["UserMetadata"], "inputs": "3"},
+            "Settings": {**EXPECTED_REQUEST["Settings"], "Inputs": inputs},
+        }
+        stubber.add_response("create_job", job(), expected_params=expected)
+
+        assert remux_for(client).start("spaces-dev-sp1-1", SEGMENTS, OUTPUT) == JOB_ID
+
+    def test_a_remux_without_inputs_or_with_a_bare_key_is_a_bug(self, client):
+        with pytest.raises(ValueError):
+            remux_for(client).start("n", [], OUTPUT)
+        with pytest.raises(TypeError):
+            remux_for(client).start("n", SOURCE, OUTPUT)
+
     def test_the_output_is_audio_only_one_file_named_by_the_output_key(self, client):
-        request = remux_for(client).job_request("n", SOURCE, OUTPUT)
+        request = remux_for(client).job_request("n", [SOURCE], OUTPUT)
 
         [group] = request["Settings"]["OutputGroups"]
         [output] = group["Outputs"]
@@ -114,26 +140,27 @@ class TestStartingARemux:
     def test_the_request_is_valid_for_the_api_model(self, client):
         shape = client.meta.service_model.operation_model("CreateJob").input_shape
 
-        report = ParamValidator().validate(remux_for(client).job_request("n", SOURCE, OUTPUT), shape)
+        for sources in ([SOURCE], SEGMENTS):
+            report = ParamValidator().validate(remux_for(client).job_request("n", sources, OUTPUT), shape)
 
-        assert not report.has_errors(), report.generate_report()
+            assert not report.has_errors(), report.generate_report()
 
     @pytest.mark.parametrize("name", ["spaces-prod-01JD2Z6R9V3M8K4T5N7Q1W2E3R-3", "x" * 100, "odd:name/ä"])
     def test_the_request_token_is_short_ascii_whatever_the_name(self, client, name):
-        token = remux_for(client).job_request(name, SOURCE, OUTPUT)["ClientRequestToken"]
+        token = remux_for(client).job_request(name, [SOURCE], OUTPUT)["ClientRequestToken"]
 
         assert 1 <= len(token) <= 64 and token.isascii()
         assert all(c.isalnum() or c in "-_" for c in token)
 
     def test_an_output_that_is_not_an_m4a_key_is_a_bug(self, client):
         with pytest.raises(ValueError):
-            remux_for(client).start("n", SOURCE, "replays/sp1/replay.mp3")
+            remux_for(client).start("n", [SOURCE], "replays/sp1/replay.mp3")
 
     def test_the_regional_endpoint_is_used_without_describe_endpoints(self, client, stubber):
         # Stubber refuses any call not queued: a DescribeEndpoints would fail this test.
         stubber.add_response("create_job", job())
 
-        remux_for(client).start("n", SOURCE, OUTPUT)
+        remux_for(client).start("n", [SOURCE], OUTPUT)
 
         assert client.meta.endpoint_url == "https://mediaconvert.us-east-1.amazonaws.com"
 
@@ -146,7 +173,7 @@ class TestStartingARemux:
         stubber.add_client_error("create_job", service_error_code=code, http_status_code=status)
 
         with pytest.raises(DependencyFailed) as caught:
-            remux_for(client).start("n", SOURCE, OUTPUT)
+            remux_for(client).start("n", [SOURCE], OUTPUT)
 
         assert caught.value.code == "remux_unavailable"
 
@@ -158,7 +185,7 @@ class TestStartingARemux:
         )
 
         with pytest.raises(DependencyFailed) as caught:
-            remux_for(dead).start("n", SOURCE, OUTPUT)
+            remux_for(dead).start("n", [SOURCE], OUTPUT)
 
         assert caught.value.code == "remux_unavailable"
         assert isinstance(caught.value.__cause__, EndpointConnectionError)
@@ -249,7 +276,7 @@ class SimulatedMediaConvert:
             group = body["settings"]["outputGroups"][0]
             destination = group["outputGroupSettings"]["fileGroupSettings"]["destination"]
             self.jobs[job_id] = {
-                "input": body["settings"]["inputs"][0]["fileInput"],
+                "inputs": [item["fileInput"] for item in body["settings"]["inputs"]],
                 "output": f"{destination}.{group['outputs'][0]['extension']}",
                 "states": ["SUBMITTED", "PROGRESSING", "COMPLETE"],
             }
@@ -259,12 +286,13 @@ class SimulatedMediaConvert:
             found = self.jobs.get(job_id)
             if found is None:
                 return error_answer("NotFoundException", 404)
-            if self.store.get_text(self._key(found["input"])) is None:
+            if any(self.store.get_text(self._key(uri)) is None for uri in found["inputs"]):
                 return answer(model, {"Job": {"Id": job_id, "Role": ROLE, "Settings": {}, "Status": "ERROR",
                                                 "ErrorCode": 1030, "ErrorMessage": "Unable to open input file"}})
             state = found["states"].pop(0) if len(found["states"]) > 1 else found["states"][0]
             if state == "COMPLETE":
-                self.store.put_text(self._key(found["output"]), "aac in mp4", "audio/mp4")
+                inputs = " + ".join(self._key(uri) for uri in found["inputs"])
+                self.store.put_text(self._key(found["output"]), f"aac in mp4 of {inputs}", "audio/mp4")
             return answer(model, {"Job": {"Id": job_id, "Role": ROLE, "Settings": {}, "Status": state}})
         raise AssertionError(f"unexpected MediaConvert call {model.name}")
 
@@ -286,17 +314,37 @@ class RemuxContract:
     def test_a_job_completes_and_leaves_one_audio_file_at_the_output_key(self, remux, store):
         store.put_text(SOURCE, "#EXTM3U\n", "application/vnd.apple.mpegurl")
 
-        job_id = remux.start("spaces-test-sp1-1", SOURCE, OUTPUT)
+        job_id = remux.start("spaces-test-sp1-1", [SOURCE], OUTPUT)
 
         assert _settle(remux, job_id).state == "COMPLETE"
         assert store.get_text(OUTPUT) is not None
 
     def test_a_job_whose_recording_is_missing_ends_in_error(self, remux, store):
-        job_id = remux.start("spaces-test-sp1-1", "missing/media/hls/multivariant.m3u8", OUTPUT)
+        job_id = remux.start("spaces-test-sp1-1", ["missing/media/hls/multivariant.m3u8"], OUTPUT)
 
         status = _settle(remux, job_id)
 
         assert status.state == "ERROR" and status.failure
+        assert store.get_text(OUTPUT) is None
+
+    def test_a_job_of_several_segments_completes_with_all_of_them_in_order(self, remux, store):
+        for key in SEGMENTS:
+            store.put_text(key, "#EXTM3U\n", "application/vnd.apple.mpegurl")
+
+        job_id = remux.start("spaces-test-sp1-1", SEGMENTS, OUTPUT)
+
+        assert _settle(remux, job_id).state == "COMPLETE"
+        text = store.get_text(OUTPUT)
+        positions = [text.index(key) for key in SEGMENTS]
+        assert positions == sorted(positions), "the segments are in the file in their order"
+
+    def test_a_job_with_one_segment_missing_ends_in_error(self, remux, store):
+        for key in SEGMENTS[:2]:
+            store.put_text(key, "#EXTM3U\n", "application/vnd.apple.mpegurl")
+
+        job_id = remux.start("spaces-test-sp1-1", SEGMENTS, OUTPUT)
+
+        assert _settle(remux, job_id).state == "ERROR"
         assert store.get_text(OUTPUT) is None
 
     def test_a_job_nobody_started_is_an_error(self, remux):
@@ -338,8 +386,8 @@ def test_local_remux_jobs_can_be_failed_or_held_and_are_seen_by_another_process(
     remux.fail_next()
     remux.hold_next()
 
-    failed = remux.start("a", SOURCE, OUTPUT)
-    held = remux.start("b", SOURCE, OUTPUT)
+    failed = remux.start("a", [SOURCE], OUTPUT)
+    held = remux.start("b", [SOURCE], OUTPUT)
     assert remux.status(failed).state == "ERROR"
     assert remux.status(held).state == "RUNNING" and store.get_text(OUTPUT) is None
 

@@ -8,10 +8,15 @@ import pytest
 from chalicelib.domain.errors import BadRequest, RuleViolation
 from chalicelib.domain.recording import (
     Caption,
+    LandedSegment,
+    RecordingSegment,
     available_until,
     build_webvtt,
     caption_seq,
+    landing_plan,
     parse_recording_end,
+    replay_duration_ms,
+    restart_token,
     validate_caption,
     validate_consent,
     validate_start_body,
@@ -127,3 +132,48 @@ def test_a_replay_file_is_one_m4a_under_the_spaces_own_replays_prefix():
 
     assert replay_file_key("01JD2Z6R9V3M8K4T5N7Q1W2E3R") == "replays/01JD2Z6R9V3M8K4T5N7Q1W2E3R/replay.m4a"
     assert replay_file_key("sp1").startswith(replay_files_prefix("sp1") + "/")
+
+
+# ---------------------------------------------------------------- landing a recording of segments
+
+SEGMENTS = tuple(RecordingSegment(f"arn:aws:ivs:us-east-1:123456789012:composition/C{n}", f"stage/C{n}") for n in (1, 2, 3))
+WAIT, DEADLINE = 1800, 21600
+
+
+def landed(*indexes, duration_ms=60_000):
+    return [LandedSegment(SEGMENTS[i], f"stage/C{i + 1}/media/hls/multivariant.m3u8", duration_ms) for i in indexes]
+
+
+def plan(landed_segments, waited):
+    return landing_plan(SEGMENTS, landed_segments, waited, segment_wait_seconds=WAIT, deadline_seconds=DEADLINE)
+
+
+def test_a_recording_is_remuxed_at_once_when_every_segment_landed():
+    assert plan(landed(0, 1, 2), waited=0) == "remux"
+
+
+def test_a_missing_segment_is_waited_for_until_the_segment_wait_is_over():
+    assert plan(landed(0, 2), waited=WAIT) == "wait"
+    assert plan(landed(0, 2), waited=WAIT + 1) == "remux"
+
+
+def test_with_no_segment_landed_it_waits_until_the_deadline_then_fails():
+    assert plan([], waited=WAIT + 1) == "wait"
+    assert plan([], waited=DEADLINE) == "wait"
+    assert plan([], waited=DEADLINE + 1) == "fail"
+
+
+def test_a_segment_wait_longer_than_the_deadline_is_cut_to_the_deadline():
+    assert landing_plan(SEGMENTS, landed(0), DEADLINE + 1, segment_wait_seconds=10 * DEADLINE, deadline_seconds=DEADLINE) == "remux"
+
+
+def test_the_replay_lasts_as_long_as_its_segments_together_unless_one_is_unknown():
+    assert replay_duration_ms(landed(0, 1, 2, duration_ms=60_000)) == 180_000
+    assert replay_duration_ms(landed(0) + landed(1, duration_ms=None)) is None
+    assert replay_duration_ms([]) is None
+
+
+def test_each_restart_has_its_own_token_apart_from_the_overflow_ones():
+    tokens = {restart_token("01JD2Z6R9V3M8K4T5N7Q1W2E3R", n) for n in range(1, 21)}
+    assert len(tokens) == 20
+    assert "01JD2Z6R9V3M8K4T5N7Q1W2E3R-restart-1" not in tokens

@@ -41,13 +41,15 @@ def _prefix() -> str:
 
 class _Meta:
     @staticmethod
-    def build(suffix: str):
+    def build(suffix: str, *, stream_view_type: str | None = None):
         attrs = {
             "table_name": f"{_prefix()}-{suffix}",
             "suffix": suffix,
             "billing_mode": "PAY_PER_REQUEST",
             "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         }
+        if stream_view_type:
+            attrs["stream_view_type"] = stream_view_type
         host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
         if host:
             attrs["host"] = host
@@ -132,6 +134,12 @@ class BlockedFilterModel(Model):
     def key_for(shard: int) -> str:
         return f"~blocked-filter#v1#{shard}"
 
+    @staticmethod
+    def key_for_host(host_id: str) -> str:
+        """The filter of the users one host blocked, copied onto each of their Spaces as it goes
+        live (`SpaceModel.blocked_filter`): a join needs no block check for anyone not in it."""
+        return f"~host-blocks#v1#{host_id}"
+
 
 class SpacesByCreatorIndex(GlobalSecondaryIndex):
     """A host's Spaces by start time: counts Spaces hosted in the last 30 days."""
@@ -157,7 +165,9 @@ class MediaReleasePendingIndex(GlobalSecondaryIndex):
 
 class RecordingPendingIndex(GlobalSecondaryIndex):
     """Sparse: ended recorded Spaces whose replay has not landed yet or whose transcription runs
-    carry `recording_pending`; the landing job Queries it (never a Scan)."""
+    carry `recording_pending` = "1"; the landing job Queries it (never a Scan). Live recorded
+    Spaces carry "live" until they end: the rank job Queries that value to keep their
+    compositions running (docs/recording.md, "When IVS stops the composition")."""
 
     class Meta:
         index_name = "recording_pending"
@@ -236,6 +246,19 @@ class SpaceModel(Model):
     transcription_job = UnicodeAttribute(null=True)
     transcript_key = UnicodeAttribute(null=True)
     recording_pending = UnicodeAttribute(null=True)
+    # A recording is one or more compositions ("segments"): IVS may stop one on its own while the
+    # Space is live, and the rank job starts another. Their ARNs in order (the first written with
+    # the Space's start, each restart appended), the S3 prefix of each as "<arn> <prefix>" facts
+    # (learned when IVS reports them; appended, so no nested path has to exist), how many
+    # restarts, and the playlists the remux job reads, in order.
+    recording_compositions = ListAttribute(of=UnicodeAttribute, null=True)
+    recording_prefixes = ListAttribute(of=UnicodeAttribute, null=True)
+    recording_restarts = NumberAttribute(null=True)
+    replay_source_keys = ListAttribute(of=UnicodeAttribute, null=True)
+    # The host's blocked-users filter as it was when the Space went live (the start transaction
+    # checks the filter item's version), absent when the host had blocked nobody. Blocks made
+    # later mark the participant item instead (`ParticipantModel.blocked_at`). docs/joins.md.
+    blocked_filter = BinaryAttribute(legacy_encoding=False, null=True)
 
     by_creator = SpacesByCreatorIndex()
     media_release = MediaReleasePendingIndex()
@@ -256,9 +279,13 @@ class PresenceIndex(GlobalSecondaryIndex):
 
 
 class ParticipantModel(Model):
-    """One user's presence in one Space. Keyed per (space, user) so joins never share a key."""
+    """One user's presence in one Space. Keyed per (space, user) so joins never share a key.
 
-    Meta = _Meta.build("participants")
+    A join writes this item only. Its stream (NEW_IMAGE) feeds the count fold
+    (services/counts.py): `counted` says whether this participant is in its shard's counter, and
+    the fold moves `counted` to `connected` and the counter with it, in one transaction."""
+
+    Meta = _Meta.build("participants", stream_view_type="NEW_IMAGE")
 
     key = UnicodeAttribute(hash_key=True)  # "<space_id>#<user_id>"
     space_id = UnicodeAttribute()
@@ -275,6 +302,9 @@ class ParticipantModel(Model):
     last_seen = NumberAttribute(null=True)
     # "playback" when this connection was given the overflow channel instead of a stage token.
     media_kind = UnicodeAttribute(null=True)
+    counted = BooleanAttribute(null=True)
+    # The host blocked this user while the Space was live: joins are refused while it is set.
+    blocked_at = UTCDateTimeAttribute(null=True)
     presence = PresenceIndex()
 
     @staticmethod

@@ -7,6 +7,8 @@ requests could race on is a condition in the write:
 - a caption is written in one transaction with a check that its author is on stage of a live
   Space, so a speaker demoted a moment ago cannot slip one in;
 - a co-host's consent is written only while they are a co-host of a recorded Space;
+- a restarted recording's new segment is appended only while the Space is live, still names the
+  stopped composition as current and is under its restart cap, so two job runs append one;
 - each replay transition (processing -> remuxing | failed, remuxing -> remuxing (a new job) |
   available | failed, -> deleted) is conditional on the state it leaves (and, from remuxing, on
   the job it followed), so the landing job, a second landing and a host's delete never undo
@@ -33,10 +35,14 @@ from chalicelib.domain.recording import (
     TRANSCRIPT_RUNNING,
     Caption,
     RecordingInfo,
+    RecordingSegment,
 )
 from chalicelib.ports import Refused
 
 LIVE = "live"  # chalicelib.domain.spaces.LIVE (not imported: domain.spaces imports this module's domain)
+# `recording_pending` while the Space is live (the rank job keeps its composition running), and
+# once it ended until the replay landed (the landing job).
+WATCHED, LANDING = "live", "1"
 
 
 def _stamp(now: datetime) -> str:
@@ -46,18 +52,41 @@ def _stamp(now: datetime) -> str:
 # ------------------------------------------------------------------ what the Space writes carry
 
 
+def _segments_of(m: SpaceModel) -> tuple[RecordingSegment, ...]:
+    """The recording's compositions in order, each with its prefix when known. A Space recorded
+    before segments existed has one: `composition_arn` under `recording_prefix`."""
+    arns = list(m.recording_compositions or ([m.composition_arn] if m.composition_arn else []))
+    learned = dict(fact.split(" ", 1) for fact in (m.recording_prefixes or []) if " " in fact)
+    if arns and m.recording_prefix:
+        learned.setdefault(arns[0], m.recording_prefix)
+    return tuple(RecordingSegment(arn, learned.get(arn)) for arn in arns)
+
+
+def prefix_fact(composition_arn: str, prefix: str) -> str:
+    return f"{composition_arn} {prefix}"
+
+
+def _append(attribute, values: list, missing: list | None = None):
+    """SET attribute = list_append(if_not_exists(attribute, missing), values): no read, and an
+    item that has no list yet gets one."""
+    return attribute.set((attribute | (missing or [])).append(values))
+
+
 def recording_info_of(m: SpaceModel) -> RecordingInfo | None:
     if not m.composition_arn and not m.replay_state:
         return None
+    sources = list(m.replay_source_keys or ([m.replay_source_key] if m.replay_source_key else []))
     return RecordingInfo(
         started_at=m.recording_started_at,
         composition_arn=m.composition_arn,
         prefix=m.recording_prefix,
+        segments=_segments_of(m),
+        restarts=int(m.recording_restarts or 0),
         stopped_at=m.recording_stopped_at,
         replay_state=m.replay_state,
         media_key=m.replay_media_key,
         duration_ms=int(m.replay_duration_ms) if m.replay_duration_ms is not None else None,
-        source_key=m.replay_source_key,
+        source_keys=tuple(sources),
         remux_job=m.remux_job,
         remux_attempts=int(m.remux_attempts or 0),
         remux_started_at=m.remux_started_at,
@@ -76,6 +105,8 @@ def recording_item_fields(space) -> dict:
             recording_started_at=info.started_at,
             composition_arn=info.composition_arn,
             recording_prefix=info.prefix,
+            recording_compositions=[info.composition_arn],
+            recording_pending=WATCHED,
         )
     return fields
 
@@ -91,6 +122,8 @@ def recording_start_actions(space) -> list:
         actions += [
             SpaceModel.recording_started_at.set(info.started_at),
             SpaceModel.composition_arn.set(info.composition_arn),
+            SpaceModel.recording_compositions.set([info.composition_arn]),
+            SpaceModel.recording_pending.set(WATCHED),
         ]
         if info.prefix:
             actions.append(SpaceModel.recording_prefix.set(info.prefix))
@@ -105,7 +138,7 @@ def recording_end_actions(space, now: datetime) -> list:
     return [
         SpaceModel.recording_stopped_at.set(now),
         SpaceModel.replay_state.set(PROCESSING),
-        SpaceModel.recording_pending.set("1"),
+        SpaceModel.recording_pending.set(LANDING),
     ]
 
 
@@ -199,33 +232,85 @@ class DynamoRecordingRepository:
 
     # ------------------------------------------------------------------ the replay
 
-    def set_prefix(self, space_id: str, prefix: str) -> None:
-        self._update(space_id, [SpaceModel.recording_prefix.set(prefix)], SpaceModel.space_id.exists())
+    def set_prefix(self, space_id: str, composition_arn: str, prefix: str) -> None:
+        """Where IVS writes one of the recording's compositions."""
+        self._update(
+            space_id, [_append(SpaceModel.recording_prefixes, [prefix_fact(composition_arn, prefix)])], SpaceModel.space_id.exists()
+        )
 
     def pending(self, limit: int = 50) -> list[str]:
         """Recorded Spaces whose replay has not landed or whose transcription runs (a Query on
         the sparse index)."""
+        return self._pending(LANDING, limit)
+
+    def live_recorded(self, limit: int = 1000) -> list[str]:
+        """Live recorded Spaces whose composition the rank job keeps running (the same sparse
+        index, its "live" value: one Query, never a Scan)."""
+        return self._pending(WATCHED, limit)
+
+    def _pending(self, value: str, limit: int) -> list[str]:
         try:
-            return [m.space_id for m in SpaceModel.recording_pending_index.query("1", limit=limit)]
+            return [m.space_id for m in SpaceModel.recording_pending_index.query(value, limit=limit)]
         except Exception as exc:
             raise dependency_failure(exc) from exc
+
+    def add_segment(
+        self,
+        space_id: str,
+        *,
+        stopped_arn: str,
+        stopped_prefix: str | None,
+        new_arn: str,
+        new_prefix: str | None,
+        restarts: int,
+        max_restarts: int,
+    ) -> None:
+        """A restarted recording: `new_arn` becomes the current composition and is appended to
+        the segments, on condition the Space is live, still records `stopped_arn` as current, and
+        has fewer than `max_restarts` restarts; so of two job runs restarting the same composition
+        one writes. Refused("space") otherwise. What IVS reported of the prefixes is kept."""
+        facts = [prefix_fact(arn, p) for arn, p in ((stopped_arn, stopped_prefix), (new_arn, new_prefix)) if p]
+        actions = [
+            SpaceModel.composition_arn.set(new_arn),
+            _append(SpaceModel.recording_compositions, [new_arn], missing=[stopped_arn]),
+            SpaceModel.recording_restarts.set(restarts),
+        ]
+        if facts:
+            actions.append(_append(SpaceModel.recording_prefixes, facts))
+        self._update(
+            space_id,
+            actions,
+            (SpaceModel.state == LIVE)
+            & (SpaceModel.composition_arn == stopped_arn)
+            & (SpaceModel.recording_pending == WATCHED)
+            & (SpaceModel.recording_restarts.does_not_exist() | (SpaceModel.recording_restarts < max_restarts)),
+        )
+
+    def stop_watching(self, space_id: str, composition_arn: str) -> bool:
+        """The live Space's recording is not restarted any more (its cap is reached): it leaves
+        the rank job's list. True for the one call that took it off."""
+        return self._transition(
+            space_id,
+            [SpaceModel.recording_pending.remove()],
+            (SpaceModel.state == LIVE) & (SpaceModel.composition_arn == composition_arn) & (SpaceModel.recording_pending == WATCHED),
+        )
 
     def start_remux(
         self,
         space_id: str,
         *,
         job_id: str,
-        source_key: str,
+        source_keys: list[str],
         duration_ms: int | None,
-        prefix: str,
         now: datetime,
     ) -> bool:
-        """processing -> remuxing: the recording is complete and its first remux job runs.
-        False when the replay is no longer processing (another landing won, or deleted)."""
+        """processing -> remuxing: the recording is complete (its segments landed) and its first
+        remux job runs on their playlists, in order. False when the replay is no longer
+        processing (another landing won, or deleted)."""
         actions = [
             SpaceModel.replay_state.set(REMUXING),
-            SpaceModel.replay_source_key.set(source_key),
-            SpaceModel.recording_prefix.set(prefix),
+            SpaceModel.replay_source_keys.set(list(source_keys)),
+            SpaceModel.replay_source_key.set(source_keys[0]),
             SpaceModel.remux_job.set(job_id),
             SpaceModel.remux_attempts.set(1),
             SpaceModel.remux_started_at.set(now),

@@ -20,6 +20,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import size
 
+from chalicelib.adapters.dynamodb.counts import ParticipantCounts, changes_from_records
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.recording import (
     recording_end_actions,
@@ -30,6 +31,7 @@ from chalicelib.adapters.dynamodb.recording import (
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.adapters.dynamodb.tickets import subscription_grants_access
 from chalicelib.adapters.dynamodb.models import (
+    BlockedFilterModel,
     BlockModel,
     CounterModel,
     DiscoveryModel,
@@ -91,6 +93,7 @@ def _to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         sales=_sales(m),
         consents=dict(m.consents.as_dict() if m.consents else {}),
         recording_info=recording_info_of(m),
+        blocked_filter=bytes(m.blocked_filter) if m.blocked_filter else None,
     )
 
 
@@ -132,6 +135,7 @@ def _to_participant(m: ParticipantModel) -> Participant:
         participant_id=m.participant_id,
         removed=m.removed_at is not None,
         playback=m.media_kind == "playback",
+        blocked=m.blocked_at is not None,
     )
 
 
@@ -300,9 +304,11 @@ class DynamoSpaceRepository:
         stage_arn = space.stage.arn if space.stage else None
         return item.state == space.state and item.stage_arn == stage_arn
 
-    def get_participant(self, space_id: str, user_id: str) -> Participant | None:
+    def get_participant(self, space_id: str, user_id: str, *, consistent: bool = False) -> Participant | None:
         try:
-            return _to_participant(ParticipantModel.get(ParticipantModel.key_for(space_id, user_id)))
+            return _to_participant(
+                ParticipantModel.get(ParticipantModel.key_for(space_id, user_id), consistent_read=consistent)
+            )
         except DoesNotExist:
             return None
         except Exception as exc:
@@ -492,8 +498,22 @@ class DynamoSpaceRepository:
                 raise Refused("host_busy" if space.state == LIVE else "too_many_scheduled") from exc
             raise Refused("exists") from exc
 
-    def start(self, space: Space, stage: StageInfo, now: datetime, *, room_arn: str | None = None) -> None:
+    def start(
+        self,
+        space: Space,
+        stage: StageInfo,
+        now: datetime,
+        *,
+        room_arn: str | None = None,
+        blocked_filter: tuple[bytes | None, int | None] = (None, None),
+    ) -> None:
+        """scheduled -> live. `blocked_filter`: the host's blocked-users filter and its version as
+        read (users.host_blocks_filter); copied onto the Space, on condition it is still that
+        version, so every block made before this commit is either in the copy or sees the Space
+        live and marks its participant item (docs/joins.md). Refused("blocks") when it changed."""
         room = [SpaceModel.room_arn.set(room_arn)] if room_arn else []
+        bits, version = blocked_filter
+        filter_key = BlockedFilterModel.key_for_host(space.creator_id)
         try:
             with transaction(self._connection) as tx:
                 tx.update(
@@ -509,8 +529,19 @@ class DynamoSpaceRepository:
                         SpaceModel.stage_whip_url.set(stage.whip_url),
                         *room,
                         *recording_start_actions(space),
+                        SpaceModel.blocked_filter.set(bits) if bits else SpaceModel.blocked_filter.remove(),
                     ],
                     condition=(SpaceModel.state == SCHEDULED),
+                )
+                tx.check(
+                    "blocks",
+                    BlockedFilterModel,
+                    filter_key,
+                    condition=(
+                        BlockedFilterModel.pair.does_not_exist()
+                        if version is None
+                        else BlockedFilterModel.version == version
+                    ),
                 )
                 tx.update(
                     "host",
@@ -524,7 +555,9 @@ class DynamoSpaceRepository:
                 _delete_listings(tx, space, SCHEDULED)
                 _put_listings(tx, replace(space, started_at=now, participant_count=0), LIVE)
         except ConditionsFailed as exc:
-            raise Refused("state" if "space" in exc else "host_busy") from exc
+            if "space" in exc:
+                raise Refused("state") from exc
+            raise Refused("host_busy" if "host" in exc else "blocks") from exc
 
     def end(self, space: Space, now: datetime) -> None:
         """live -> ended, and the host may go live again. The stage is released afterwards."""
@@ -692,6 +725,11 @@ class DynamoSpaceRepository:
     def shard_for(self, user_id: str) -> int:
         return CounterModel.shard_of(user_id, self._shards)
 
+    def fold_count_records(self, records: list[dict]) -> int:
+        """Move the participant counters by what the participants stream shows (Lambda's record
+        shape); exact under redelivery and reordering (adapters/dynamodb/counts.py)."""
+        return ParticipantCounts(self._connection.client).fold(changes_from_records(records))
+
     def join(
         self,
         space_id: str,
@@ -701,15 +739,22 @@ class DynamoSpaceRepository:
         participant_id: str,
         now: datetime,
         host_id: str | None = None,
+        check_block: bool = True,
         needs_pass: str | None = None,
         playback: bool = False,
     ) -> JoinOutcome:
-        """Connect a user: one transaction (participant item + one counter shard, and a check
-        that `host_id` has not blocked the user).
+        """Connect a user. Most joins are ONE single-item write of the participant item: a new
+        listener's is a conditional PutItem. The counter is not written here: the count fold
+        reads this item's stream (services/counts.py).
 
-        `needs_pass` adds one more check to the same transaction: "ticket" (the user's ticket
-        for this Space is paid) or "subscription" (the user subscribes to `host_id` and the
-        paid period has not ended). Refused("no_pass") when it fails.
+        `check_block`: the host may have blocked this user (the Space's blocked filter says
+        "maybe"): a transaction adds a check that `host_id` has not blocked them. Blocks made
+        while the Space is live mark the participant item (`blocked_at`), which every join's
+        condition reads, so `check_block=False` is exact (docs/joins.md).
+
+        `needs_pass` adds one more check to the transaction: "ticket" (the user's ticket for this
+        Space is paid) or "subscription" (the user subscribes to `host_id` and the paid period
+        has not ended). Refused("no_pass") when it fails.
 
         `playback`: the Space's overflow is on and the caller may take it. A listener who
         connects now is marked as played back from the overflow channel (`Participant.playback`);
@@ -723,70 +768,132 @@ class DynamoSpaceRepository:
         for _ in range(3):
             if known is not None and known.removed:
                 raise Refused("removed")
+            if known is not None and known.blocked:
+                raise Refused("blocked")
             if known is not None and known.connected:
                 return self._reconnect(space_id, user_id, known, participant_id, now)
             shard = self.shard_for(user_id)
             role = known.role if known is not None else LISTENER
             as_playback = playback and role == LISTENER
-            if known is None:
-                condition = ParticipantModel.key.does_not_exist()
-            else:
-                condition = (
-                    ParticipantModel.removed_at.does_not_exist()
-                    & (ParticipantModel.connected == False)  # noqa: E712 (PynamoDB condition)
-                    & (ParticipantModel.role == known.role)
-                )
             try:
-                with transaction(self._connection) as tx:
-                    tx.update(
-                        "participant",
-                        ParticipantModel(key),
-                        actions=[
-                            ParticipantModel.space_id.set(space_id),
-                            ParticipantModel.user_id.set(user_id),
-                            ParticipantModel.role.set(ParticipantModel.role | LISTENER),
-                            ParticipantModel.connected.set(True),
-                            ParticipantModel.participant_id.set(participant_id),
-                            ParticipantModel.count_shard.set(shard),
-                            ParticipantModel.joined_at.set(now),
-                            ParticipantModel.left_at.remove(),
-                            (
-                                ParticipantModel.media_kind.set("playback")
-                                if as_playback
-                                else ParticipantModel.media_kind.remove()
-                            ),
-                            *self._presence(space_id, shard, now),
-                        ],
-                        condition=condition,
-                        return_values="ALL_OLD",
+                if (check_block and host_id is not None) or needs_pass:
+                    self._join_checked(
+                        space_id, user_id, key, known, participant_id, now, shard, as_playback,
+                        host_id=host_id, check_block=check_block, needs_pass=needs_pass,
                     )
-                    tx.update(
-                        "count",
-                        CounterModel(self._counter_key(space_id, shard)),
-                        actions=[CounterModel.n.add(1)],
-                    )
-                    if host_id is not None:
-                        tx.check(
-                            "block",
-                            BlockModel,
-                            BlockModel.pair_for(host_id, user_id),
-                            condition=BlockModel.pair.does_not_exist(),
-                        )
-                    if needs_pass:
-                        _check_pass(tx, needs_pass, space_id, host_id, user_id, now)
+                elif known is None:
+                    self._join_new(space_id, user_id, key, participant_id, now, shard, as_playback)
+                else:
+                    self._join_known(space_id, user_id, key, known, participant_id, now, shard, as_playback)
             except ConditionsFailed as exc:
                 if "block" in exc:
                     raise Refused("blocked") from exc
                 if "pass" in exc:
                     raise Refused("no_pass") from exc
                 # The stored item tells us what the user is: retry on that, not on the guess.
-                known = _participant_from_raw(exc.items.get("participant"))
+                known = exc.items.get("participant")
+                if known is None:
+                    known = self.get_participant(space_id, user_id, consistent=True)
                 continue
             return JoinOutcome(
                 Participant(space_id, user_id, role, True, participant_id, playback=as_playback),
                 newly_connected=True,
             )
         raise dependency_failure(RuntimeError("join kept racing"))
+
+    @staticmethod
+    def _join_condition(known: Participant | None):
+        if known is None:
+            return ParticipantModel.key.does_not_exist()
+        return (
+            ParticipantModel.removed_at.does_not_exist()
+            & ParticipantModel.blocked_at.does_not_exist()
+            & (ParticipantModel.connected == False)  # noqa: E712 (PynamoDB condition)
+            & (ParticipantModel.role == known.role)
+        )
+
+    def _join_actions(self, space_id, user_id, participant_id, now, shard, as_playback) -> list:
+        return [
+            ParticipantModel.space_id.set(space_id),
+            ParticipantModel.user_id.set(user_id),
+            ParticipantModel.role.set(ParticipantModel.role | LISTENER),
+            ParticipantModel.connected.set(True),
+            ParticipantModel.participant_id.set(participant_id),
+            ParticipantModel.count_shard.set(shard),
+            ParticipantModel.joined_at.set(now),
+            ParticipantModel.left_at.remove(),
+            (ParticipantModel.media_kind.set("playback") if as_playback else ParticipantModel.media_kind.remove()),
+            *self._presence(space_id, shard, now),
+        ]
+
+    def _join_new(self, space_id, user_id, key, participant_id, now, shard, as_playback) -> None:
+        """A user never seen in this Space: one PutItem, on condition the item does not exist."""
+        item = ParticipantModel(
+            key,
+            space_id=space_id,
+            user_id=user_id,
+            role=LISTENER,
+            connected=True,
+            participant_id=participant_id,
+            count_shard=shard,
+            joined_at=now,
+            presence_shard=f"{space_id}#{shard}",
+            last_seen=int(now.timestamp()),
+            media_kind="playback" if as_playback else None,
+        )
+        try:
+            self._connection.client.put_item(
+                TableName=ParticipantModel.Meta.table_name,
+                Item=item.serialize(),
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": "key"},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                stored = getattr(exc, "response", {}).get("Item")
+                raise ConditionsFailed(["participant"], {"participant": _participant_from_raw(stored)}) from exc
+            raise dependency_failure(exc) from exc
+
+    def _join_known(self, space_id, user_id, key, known, participant_id, now, shard, as_playback) -> None:
+        """A user back after leaving: one UpdateItem, on condition nothing changed since the read."""
+        try:
+            ParticipantModel(key).update(
+                actions=self._join_actions(space_id, user_id, participant_id, now, shard, as_playback),
+                condition=self._join_condition(known),
+            )
+        except UpdateError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise ConditionsFailed(["participant"], {}) from exc
+            raise dependency_failure(exc) from exc
+
+    def _join_checked(
+        self, space_id, user_id, key, known, participant_id, now, shard, as_playback, *, host_id, check_block, needs_pass
+    ) -> None:
+        """The participant write and the checks it depends on (block, ticket or subscription), in
+        one transaction."""
+        try:
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "participant",
+                    ParticipantModel(key),
+                    actions=self._join_actions(space_id, user_id, participant_id, now, shard, as_playback),
+                    condition=self._join_condition(known),
+                    return_values="ALL_OLD",
+                )
+                if check_block and host_id is not None:
+                    tx.check(
+                        "block",
+                        BlockModel,
+                        BlockModel.pair_for(host_id, user_id),
+                        condition=BlockModel.pair.does_not_exist(),
+                    )
+                if needs_pass:
+                    _check_pass(tx, needs_pass, space_id, host_id, user_id, now)
+        except ConditionsFailed as exc:
+            raise ConditionsFailed(
+                exc.names, {**exc.items, "participant": _participant_from_raw(exc.items.get("participant"))}
+            ) from exc
 
     def _reconnect(self, space_id, user_id, known: Participant, participant_id, now) -> JoinOutcome:
         """Already connected (a heartbeat, an app restart): no count, and the participant id the
@@ -801,6 +908,7 @@ class DynamoSpaceRepository:
                 ],
                 condition=(
                     ParticipantModel.removed_at.does_not_exist()
+                    & ParticipantModel.blocked_at.does_not_exist()
                     & (ParticipantModel.connected == True)  # noqa: E712
                     & (ParticipantModel.role == known.role)
                 ),
@@ -869,11 +977,6 @@ class DynamoSpaceRepository:
                         if if_last_seen is not None
                         else ParticipantModel.key.exists()
                     ),
-                )
-                tx.update(
-                    "count",
-                    CounterModel(self._counter_key(space_id, self.shard_for(user_id))),
-                    actions=[CounterModel.n.add(-1)],
                 )
                 if current.role == SPEAKER:
                     tx.update(
@@ -1151,6 +1254,35 @@ class DynamoSpaceRepository:
             raise Refused("space") from exc
         return True
 
+    def mark_blocked(self, space_id: str, user_id: str, now: datetime) -> None:
+        """The host blocked `user_id` while this Space is live: mark their participant item
+        (creating it if they never came), so no join of theirs succeeds from now on."""
+        try:
+            ParticipantModel(ParticipantModel.key_for(space_id, user_id)).update(
+                actions=[
+                    ParticipantModel.space_id.set(space_id),
+                    ParticipantModel.user_id.set(user_id),
+                    # What a join's condition compares, for a user who never came.
+                    ParticipantModel.role.set(ParticipantModel.role | LISTENER),
+                    ParticipantModel.connected.set(ParticipantModel.connected | False),
+                    ParticipantModel.blocked_at.set(now),
+                ]
+            )
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+
+    def clear_blocked(self, space_id: str, user_id: str) -> None:
+        """Unblocked while the Space is live: their joins are let through again (a removal the
+        block caused stands)."""
+        try:
+            ParticipantModel(ParticipantModel.key_for(space_id, user_id)).update(
+                actions=[ParticipantModel.blocked_at.remove()],
+                condition=ParticipantModel.key.exists(),
+            )
+        except UpdateError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise dependency_failure(exc) from exc
+
     def remove_participant(
         self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime
     ) -> None:
@@ -1198,12 +1330,6 @@ class DynamoSpaceRepository:
                     space_actions += [collection[user_id].remove(), SpaceModel.on_stage.add(-1)]
                     space_condition = collection[user_id].exists()
                 tx.update("space", SpaceModel(space_id), actions=space_actions, condition=space_condition)
-                if current is not None and current.connected:
-                    tx.update(
-                        "count",
-                        CounterModel(self._counter_key(space_id, self.shard_for(user_id))),
-                        actions=[CounterModel.n.add(-1)],
-                    )
                 tx.delete("request", SpeakerRequestModel(space_id, user_id))
         except ConditionsFailed as exc:
             raise Refused("changed") from exc

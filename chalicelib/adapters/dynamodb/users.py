@@ -44,7 +44,8 @@ class DynamoUserRepository:
     def live_space_of(self, user_id: str) -> str | None:
         """The id of the Space this user hosts live now, if any."""
         try:
-            return UserModel.get(user_id).live_space_id
+            # Strongly consistent: a block must see a Space that went live before it (docs/joins.md).
+            return UserModel.get(user_id, consistent_read=True).live_space_id
         except DoesNotExist:
             return None
         except Exception as exc:
@@ -135,11 +136,22 @@ class DynamoUserRepository:
         except Exception as exc:
             raise dependency_failure(exc) from exc
 
-    def add_to_blocked_filter(self, slot: bf.Slot, shape: bf.FilterShape) -> bool:
-        """Set a user's bits in their shard: a read, then a write conditional on the version it
-        read (a concurrent block retries). True when the shard changed, False when the user was
-        in it already (no write)."""
-        key = BlockedFilterModel.key_for(slot.shard)
+    def host_blocks_filter(self, host_id: str) -> tuple[bytes | None, int | None]:
+        """The filter of the users `host_id` blocked and its version: (None, None) when they
+        never blocked anyone. Strongly consistent (a Space going live copies it)."""
+        try:
+            item = BlockedFilterModel.get(BlockedFilterModel.key_for_host(host_id), consistent_read=True)
+        except DoesNotExist:
+            return None, None
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return bytes(item.bits), int(item.version)
+
+    def add_to_blocked_filter(self, slot: bf.Slot, shape: bf.FilterShape, *, host_id: str | None = None) -> bool:
+        """Set a user's bits in their shard of the "blocked by someone" filter, or in `host_id`'s
+        own filter: a read, then a write conditional on the version it read (a concurrent block
+        retries). True when the shard changed, False when the user was in it already (no write)."""
+        key = BlockedFilterModel.key_for_host(host_id) if host_id else BlockedFilterModel.key_for(slot.shard)
         for _ in range(FILTER_WRITE_ATTEMPTS):
             try:
                 try:

@@ -1,0 +1,140 @@
+"""The participant count fold: participants table stream -> sharded counters, exactly.
+
+A join or a leave writes the participant item only. Each participant item says whether it is in
+its shard's counter (`counted`); the fold moves `counted` to `connected` and the counter with it
+in ONE transaction per (Space, shard) and batch, each participant's part conditional on the state
+the stream showed. So:
+- a record delivered twice, or replayed after a crash, finds `counted` already moved: skipped;
+- a record older than the item (the user left again meanwhile) fails its condition: skipped, and
+  the newer record carries the newer state;
+- two folds racing on one item: one wins, the other's condition fails or it retries.
+The counter equals the number of `counted` participants at every commit; once the stream is
+drained, that is the number of connected ones. docs/joins.md has the costs.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.models import CounterModel, ParticipantModel
+
+# A transaction holds at most 100 items: 99 participants and their shard's counter.
+CHUNK = 99
+ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class CountChange:
+    """A participant whose `connected` differs from `counted`, as a stream record showed it."""
+
+    space_id: str
+    user_id: str
+    shard: int
+    connected: bool
+
+
+def changes_from_records(records: list[dict]) -> list[CountChange]:
+    """The count changes in DynamoDB stream records (Lambda's event shape: `eventName`,
+    `dynamodb.NewImage`). The latest record of a participant wins; REMOVE records are ignored
+    (participant items are never deleted while their Space is live)."""
+    latest: dict[str, CountChange | None] = {}
+    for record in records:
+        if record.get("eventName") not in ("INSERT", "MODIFY"):
+            continue
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        key = image.get("key", {}).get("S")
+        if not key:
+            continue
+        connected = bool(image.get("connected", {}).get("BOOL", False))
+        counted = bool(image.get("counted", {}).get("BOOL", False))
+        shard = image.get("count_shard", {}).get("N")
+        if connected == counted or shard is None:
+            latest[key] = None
+            continue
+        latest[key] = CountChange(image["space_id"]["S"], image["user_id"]["S"], int(shard), connected)
+    return [change for change in latest.values() if change is not None]
+
+
+class ParticipantCounts:
+    """Applies count changes to the `participants` counters (one TransactWriteItems per
+    (Space, shard) and up to 99 participants)."""
+
+    def __init__(self, client, *, sleep=time.sleep):
+        self._client = client
+        self._sleep = sleep
+
+    def fold(self, changes: list[CountChange]) -> int:
+        """Apply the changes still true; returns how many moved a counter."""
+        groups: dict[tuple[str, int], dict[str, bool]] = defaultdict(dict)
+        for change in changes:
+            groups[(change.space_id, change.shard)][change.user_id] = change.connected
+        moved = 0
+        for (space_id, shard), users in groups.items():
+            pending = list(users.items())
+            for i in range(0, len(pending), CHUNK):
+                moved += self._fold_chunk(space_id, shard, pending[i : i + CHUNK])
+        return moved
+
+    def _fold_chunk(self, space_id: str, shard: int, chunk: list[tuple[str, bool]]) -> int:
+        chunk = list(chunk)
+        for attempt in range(ATTEMPTS):
+            if not chunk:
+                return 0
+            try:
+                self._client.transact_write_items(TransactItems=self._items(space_id, shard, chunk))
+                return len(chunk)
+            except Exception as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise dependency_failure(exc) from exc
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                # Parts whose condition failed are already folded or outdated: drop them. Any
+                # other reason (a conflict with a join or another fold) is retried as it was.
+                failed = {i for i, code in enumerate(reasons[: len(chunk)]) if code == "ConditionalCheckFailed"}
+                chunk = [part for i, part in enumerate(chunk) if i not in failed]
+                if failed:
+                    continue
+                if attempt + 1 < ATTEMPTS:
+                    self._sleep(min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.5))
+                    continue
+                raise dependency_failure(exc) from exc
+        raise dependency_failure(RuntimeError("count fold kept conflicting"))
+
+    @staticmethod
+    def _items(space_id: str, shard: int, chunk: list[tuple[str, bool]]) -> list[dict]:
+        items = []
+        delta = 0
+        for user_id, connected in chunk:
+            delta += 1 if connected else -1
+            items.append(
+                {
+                    "Update": {
+                        "TableName": ParticipantModel.Meta.table_name,
+                        "Key": {"key": {"S": ParticipantModel.key_for(space_id, user_id)}},
+                        "UpdateExpression": "SET #counted = :c",
+                        # Counted only as what the stream showed, and only once.
+                        "ConditionExpression": (
+                            "#connected = :c AND (attribute_not_exists(#counted) OR #counted = :not_c)"
+                            if connected
+                            else "#connected = :c AND #counted = :not_c"
+                        ),
+                        "ExpressionAttributeNames": {"#connected": "connected", "#counted": "counted"},
+                        "ExpressionAttributeValues": {":c": {"BOOL": connected}, ":not_c": {"BOOL": not connected}},
+                    }
+                }
+            )
+        # The counter goes last, so cancellation reasons line up with `chunk`.
+        items.append(
+            {
+                "Update": {
+                    "TableName": CounterModel.Meta.table_name,
+                    "Key": {"key": {"S": CounterModel.key_for("participants", space_id, shard)}},
+                    "UpdateExpression": "ADD #n :d",
+                    "ExpressionAttributeNames": {"#n": "n"},
+                    "ExpressionAttributeValues": {":d": {"N": str(delta)}},
+                }
+            }
+        )
+        return items
