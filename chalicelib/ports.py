@@ -336,11 +336,14 @@ class PaymentsPort(Protocol):
         payment_method: str | None = None,
         metadata: dict | None = None,
         save_for_renewal: bool = False,
+        customer_id: str | None = None,
     ) -> Payment:
         """Create a payment to be confirmed by the app (client_secret), or confirmed at once
         when `payment_method` is given. Raises PaymentDeclined when that confirm is refused.
         With `save_for_renewal` the provider keeps the method for charge_renewal; the handle
-        comes on the Payment and on the payment_succeeded event."""
+        comes on the Payment and on the payment_succeeded event. With `customer_id` too (a
+        past-due subscriber's new card), the method is saved on that existing customer instead
+        of a new one."""
 
     def charge_renewal(
         self,

@@ -107,8 +107,8 @@ PROFILES: tuple[LambdaProfile, ...] = (
         push_endpoint_actions=("sns:GetEndpointAttributes", "sns:SetEndpointAttributes", "sns:DeleteEndpoint"),
         manages_schedules=True,  # scheduled Spaces: create, move, cancel their one-time schedules
         # Early start, cancel and invitations announce through the fan-out; canceling a ticketed
-        # Space queues its refunds.
-        sends_to=("fanout", "tickets"),
+        # Space queues its refunds; a renewal declined by webhook queues the subscriber's push.
+        sends_to=("fanout", "tickets", "push"),
         reads_payment_secret=True,  # ticket purchases, subscriptions, the payment webhook
         # A recorded Space's start and end start and stop its composition (GetComposition reads
         # where it writes); replays are presigned GETs; ending lands the replay when it can
@@ -244,6 +244,7 @@ PROFILES: tuple[LambdaProfile, ...] = (
         reads=frozenset({"subscriptions"}),
         writes=frozenset({"subscriptions"}),
         reads_payment_secret=True,  # charges the next period off-session
+        sends_to=("push",),  # the subscriber's push when a renewal is declined or it lapses
     ),
     LambdaProfile(
         chalice_name="land_recordings",

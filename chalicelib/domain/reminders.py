@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.tickets import RENEWAL_GRACE
 
 HOST_HEADS_UP, START, CANCELED, INVITED = "host_heads_up", "start", "canceled", "invited"
 SCHEDULED_MOMENTS = (HOST_HEADS_UP, START)
@@ -83,3 +84,32 @@ def push_for(ctx: PushContext, audience: str) -> PushMessage:
     else:
         title, body = f"{ctx.host_id} invited you to speak", f"You are invited to the stage of {quoted}."
     return PushMessage(title=title, body=body, data={"space_id": ctx.space_id, "moment": ctx.moment})
+
+
+# Subscription notices (services/renewals.py): not about a Space, so they have their own kind
+# on the push queue, and their claims are per (subscription, period, notice, device).
+RENEWAL_DECLINED, SUBSCRIPTION_LAPSED = "renewal_declined", "subscription_lapsed"
+SUBSCRIPTION_NOTICES = (RENEWAL_DECLINED, SUBSCRIPTION_LAPSED)
+
+
+def subscription_push_subject(subscription_id: str, period: int) -> str:
+    """What a subscription notice's claims are keyed by, in place of a Space id: the period the
+    renewal would have paid, so each period's notice goes once per device."""
+    return f"sub-{subscription_id}-{period}"
+
+
+def subscription_push(notice: str, creator_id: str) -> PushMessage:
+    """The text a subscriber sees when a renewal is declined or the subscription ends. The
+    deadline is the grace after the period's end: the first decline comes a day before the end,
+    so "within 3 days" is always still true."""
+    if notice == RENEWAL_DECLINED:
+        grace_days = RENEWAL_GRACE.days
+        title = "Update your payment method"
+        body = (
+            f"Your subscription to @{creator_id} could not be renewed; "
+            f"update your card within {grace_days} days to keep it."
+        )
+    else:
+        title = "Subscription ended"
+        body = f"Your subscription to @{creator_id} has ended."
+    return PushMessage(title=title, body=body, data={"creator_id": creator_id, "notice": notice})

@@ -56,6 +56,12 @@ RENEWAL_ATTEMPTS = 4
 RENEWAL_GRACE = timedelta(days=3)
 # How long one job run owns a renewal it claimed; a run that died is retried after it.
 RENEWAL_CLAIM = timedelta(minutes=10)
+# A past-due subscriber who gives a new card (POST /subscription again) holds the overdue
+# period's charge this long: the job does not charge the old card meanwhile. After it, the job
+# voids the card update's payment (if still open) before its own charge.
+CARD_UPDATE_HOLD = timedelta(minutes=15)
+# Who holds a renewal's claim (`Subscription.claimed_by`).
+CLAIMED_BY_JOB, CLAIMED_BY_UPDATE = "job", "update"
 # Access until `current_period_end`; past_due until `current_period_end + RENEWAL_GRACE`.
 PAID_THROUGH_PERIOD = (SUB_ACTIVE, SUB_CANCELED, SUB_LAPSED)
 RENEWABLE = (SUB_ACTIVE, SUB_PAST_DUE)
@@ -127,6 +133,9 @@ class Subscription:
     claim_until: datetime | None = None  # a job run is charging until then
     customer_id: str | None = None  # the provider's customer holding the saved method
     payment_method_id: str | None = None  # saved for off-session renewals
+    update_attempts: int = 0  # card updates started by the subscriber while past due (ever)
+    update_payment_id: str | None = None  # the latest card update's payment, until a renewal
+    claimed_by: str | None = None  # CLAIMED_BY_JOB or CLAIMED_BY_UPDATE while `claim_until` holds
 
     def grants_access(self, now: datetime) -> bool:
         if self.status not in PAID_THROUGH_PERIOD and self.status != SUB_PAST_DUE:
@@ -206,7 +215,8 @@ def _is_int(value: object) -> bool:
 
 # References tie a provider's payment back to what it pays for (set at creation, echoed by the
 # provider's webhooks): "ticket:<space_id>:<buyer_id>:<ticket_id>", "sub:<creator>:<subscriber>:<id>",
-# and for the renewal of period n, attempt k: "renew:<creator>:<subscriber>:<id>.<n>.<k>".
+# for the renewal of period n, attempt k: "renew:<creator>:<subscriber>:<id>.<n>.<k>", and for
+# the subscriber's k-th card update paying period n: "update:<creator>:<subscriber>:<id>.<n>.<k>".
 def ticket_reference(ticket: Ticket) -> str:
     return f"ticket:{ticket.space_id}:{ticket.buyer_id}:{ticket.ticket_id}"
 
@@ -226,6 +236,16 @@ def renewal_key(sub: Subscription, period: int, attempt: int) -> str:
     return f"renew-{sub.subscription_id}-{period}-{attempt}"
 
 
+def card_update_reference(sub: Subscription, period: int, attempt: int) -> str:
+    return f"update:{sub.creator_id}:{sub.subscriber_id}:{sub.subscription_id}.{period}.{attempt}"
+
+
+def card_update_key(sub: Subscription, period: int, attempt: int) -> str:
+    """The provider's idempotency key of the subscriber's `attempt`-th card update, paying
+    `period`: a retried request reuses its attempt's payment; a new card is a new attempt."""
+    return f"update-{sub.subscription_id}-{period}-{attempt}"
+
+
 def parse_renewal_id(object_id: str) -> tuple[str, int, int] | None:
     """(subscription_id, period, attempt) of a renewal reference's last part."""
     parts = object_id.split(".")
@@ -237,8 +257,8 @@ def parse_renewal_id(object_id: str) -> tuple[str, int, int] | None:
 def parse_reference(reference: str) -> tuple[str, str, str, str] | None:
     """(kind, a, b, id) or None for a reference this app did not make."""
     parts = (reference or "").split(":")
-    if len(parts) != 4 or parts[0] not in ("ticket", "sub", "renew") or not all(parts):
+    if len(parts) != 4 or parts[0] not in ("ticket", "sub", "renew", "update") or not all(parts):
         return None
-    if parts[0] == "renew" and parse_renewal_id(parts[3]) is None:
+    if parts[0] in ("renew", "update") and parse_renewal_id(parts[3]) is None:
         return None
     return parts[0], parts[1], parts[2], parts[3]

@@ -25,10 +25,13 @@ from chalicelib.domain.reminders import (
     SCHEDULED_MOMENTS,
     START,
     PushContext,
+    PushMessage,
     device_id_for,
     push_for,
     schedule_name,
     schedule_times,
+    subscription_push,
+    subscription_push_subject,
     validate_device,
 )
 from chalicelib.domain.spaces import CANCELED as STATE_CANCELED
@@ -44,6 +47,8 @@ PAGES_PER_EXPAND = 20
 # Sends recorded per BatchWriteItem (its maximum), and attempts to record them.
 SETTLE_BATCH = 25
 SETTLE_ATTEMPTS = 4
+# The push queue's message kind of a subscription notice (its other messages are reminders).
+SUBSCRIPTION_PUSH = "subscription"
 
 
 # ------------------------------------------------------------------------------------ devices
@@ -251,14 +256,17 @@ def _chunks(items: list, size: int):
 def deliver(deps: Deps, body: dict) -> dict:
     """Push one batch. Every device gets it at most once, however often this runs.
 
+    A batch is a Space's moment (reminders), or a subscription notice (`kind` "subscription",
+    services/renewals.py); both are claimed per (subject, moment, device), the subject being the
+    Space or the subscription's period.
+
     Raises DependencyFailed when some publishes still fail after retries: their claims were
     deleted, so the queue's redelivery sends exactly those again.
     """
-    ctx = PushContext(body["space_id"], body["moment"], body["title"], body["host_id"], bool(body.get("live")))
-    message = push_for(ctx, body.get("audience", "subscribers"))
+    subject, moment, message = _push_of(body)
     devices = deps.devices.devices_for(body["user_ids"])
     targets = {(user, device_id): (arn, platform) for user, items in devices.items() for device_id, arn, platform in items}
-    owned = deps.push_claims.claim(ctx.space_id, ctx.moment, list(targets))
+    owned = deps.push_claims.claim(subject, moment, list(targets))
     sent, failed, log, unsettled = [], [], [], []
     for user_id, device_id in owned:
         arn, platform = targets[(user_id, device_id)]
@@ -274,9 +282,9 @@ def deliver(deps: Deps, body: dict) -> dict:
         # Settle as we go, one BatchWriteItem per 25: if this worker dies, at most the last 25
         # sends are unrecorded (and could be sent again once their claims' lease runs out).
         if len(unsettled) == SETTLE_BATCH:
-            _settle(deps, ctx, unsettled, [])
+            _settle(deps, subject, moment, unsettled, [])
             unsettled = []
-    _settle(deps, ctx, unsettled, failed)
+    _settle(deps, subject, moment, unsettled, failed)
     if sent:
         deps.telemetry.count("PushSent", len(sent))
     if failed:
@@ -285,14 +293,24 @@ def deliver(deps: Deps, body: dict) -> dict:
     return {"sent": len(sent), "skipped": len(targets) - len(owned), "log": log[:20]}
 
 
-def _settle(deps: Deps, ctx: PushContext, sent: list, failed: list) -> None:
+def _push_of(body: dict) -> tuple[str, str, PushMessage]:
+    """(claim subject, moment, message) of a push batch."""
+    if body.get("kind") == SUBSCRIPTION_PUSH:
+        notice = body["notice"]
+        subject = subscription_push_subject(body["subscription_id"], int(body["period"]))
+        return subject, notice, subscription_push(notice, body["creator_id"])
+    ctx = PushContext(body["space_id"], body["moment"], body["title"], body["host_id"], bool(body.get("live")))
+    return ctx.space_id, ctx.moment, push_for(ctx, body.get("audience", "subscribers"))
+
+
+def _settle(deps: Deps, subject: str, moment: str, sent: list, failed: list) -> None:
     """Record sends (and release failed claims), retrying: a send left unrecorded is the one way
     a push could go out twice."""
     if not sent and not failed:
         return
     for attempt in range(SETTLE_ATTEMPTS):
         try:
-            deps.push_claims.settle(ctx.space_id, ctx.moment, sent, failed)
+            deps.push_claims.settle(subject, moment, sent, failed)
             return
         except DependencyFailed:
             if attempt + 1 == SETTLE_ATTEMPTS:

@@ -10,7 +10,16 @@ Order of effects, so no period is ever paid twice and none is given away:
   period n - 1 to n conditionally on n - 1, so a redelivered webhook extends once; a charge that
   succeeds for a subscription canceled or lapsed meanwhile is refunded;
 - a declined charge makes the subscription past_due (access continues through the grace) and is
-  tried again later; after RENEWAL_ATTEMPTS declines, or once the grace is over, it lapses.
+  tried again later; after RENEWAL_ATTEMPTS declines, or once the grace is over, it lapses;
+- the subscriber is told (a push) when it becomes past due and when it lapses: AFTER the state
+  change is committed, through the push queue, whose worker claims each (subscription, period,
+  notice, device) before it publishes, so a repeat sends nothing twice; a notice that cannot be
+  queued is logged and counted, never a reason to undo or redo the state change or the charge;
+- a past-due subscriber may give a new card (POST /subscription again): the card update HOLDS
+  the overdue period's charge (a conditional write, like the job's claim) before its payment is
+  created, so the job does not charge the saved card meanwhile; the job voids a card update's
+  payment left open before it charges; whichever payment succeeds moves the period once, and a
+  second payment for a period already paid is refunded.
 """
 from __future__ import annotations
 
@@ -19,8 +28,11 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
-from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
+from chalicelib.domain.reminders import RENEWAL_DECLINED, SUBSCRIPTION_LAPSED
 from chalicelib.domain.tickets import (
+    CARD_UPDATE_HOLD,
+    CLAIMED_BY_UPDATE,
     RENEWABLE,
     RENEWAL_ATTEMPTS,
     RENEWAL_CLAIM,
@@ -28,12 +40,15 @@ from chalicelib.domain.tickets import (
     RENEWAL_RETRY,
     SUBSCRIPTION_DAYS,
     Subscription,
+    card_update_key,
+    card_update_reference,
     parse_renewal_id,
     renewal_key,
     renewal_reference,
 )
 from chalicelib.ports import PaymentDeclined, PaymentEvent, Refused, RenewalHandle
 from chalicelib.services.context import Deps
+from chalicelib.services.reminders import SUBSCRIPTION_PUSH
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -58,6 +73,8 @@ def renew_one(deps: Deps, creator_id: str, subscriber_id: str, now: datetime) ->
     sub = deps.subscriptions.get(creator_id, subscriber_id)
     if sub is None or sub.status not in RENEWABLE or sub.renew_at is None or sub.renew_at > now:
         return None
+    if sub.claimed_by == CLAIMED_BY_UPDATE and sub.claim_until is not None and sub.claim_until > now:
+        return None  # the subscriber is paying with a new card right now
     if not sub.can_renew or now >= _grace_end(sub):
         # No saved method (paid before renewal existed), or the provider stayed unavailable for
         # the whole grace: end it. Access lasts as long as the period that was paid.
@@ -65,6 +82,8 @@ def renew_one(deps: Deps, creator_id: str, subscriber_id: str, now: datetime) ->
     try:
         deps.subscriptions.claim_renewal(sub, now, now + RENEWAL_CLAIM)
     except Refused:
+        return None
+    if sub.update_payment_id and not _void_card_update(deps, sub):
         return None
     period, attempt = sub.period + 1, sub.renewal_attempts + 1
     try:
@@ -96,26 +115,66 @@ def renewal_event(deps: Deps, creator_id: str, subscriber_id: str, object_id: st
     current = deps.subscriptions.get(creator_id, subscriber_id)
     matches = current is not None and current.subscription_id == sub_id
     if event.kind == "payment_succeeded":
-        if matches and _renewed(deps, current, period, event.payment_id):
-            return True
-        if matches and current.period >= period:
-            return False  # a redelivery: this period is already paid
-        # Paid for a subscription that was canceled, lapsed or replaced while the charge ran.
-        deps.payments.refund(event.payment_id, idempotency_key=f"refund-renew-{sub_id}-{period}-{attempt}")
-        deps.telemetry.count("RenewalRefunded")
-        logger.info("renewal refunded", subscription_id=sub_id, period=period, status=current and current.status)
-        return True
+        return _paid(deps, current, sub_id, period, event, None, f"refund-renew-{sub_id}-{period}-{attempt}")
     if event.kind in ("payment_failed", "payment_canceled") and matches and current.period == period - 1:
         return _declined(deps, current, attempt, deps.clock.now(), event.decline_code) is not None
     return False
 
 
-def _renewed(deps: Deps, sub: Subscription, period: int, payment_id: str) -> bool:
+def card_update_event(deps: Deps, creator_id: str, subscriber_id: str, object_id: str, event: PaymentEvent) -> bool:
+    """A provider event for a card update's payment (reference "update:..."). True when it
+    changed something."""
+    sub_id, period, attempt = parse_renewal_id(object_id)
+    current = deps.subscriptions.get(creator_id, subscriber_id)
+    if event.kind == "payment_succeeded":
+        return _paid(deps, current, sub_id, period, event, event.renewal, f"refund-update-{sub_id}-{period}-{attempt}")
+    if event.kind in ("payment_failed", "payment_canceled") and current is not None and current.subscription_id == sub_id:
+        # The new card did not pay: the job goes on with its retries (voiding this payment
+        # first, as the app may still confirm it with yet another card).
+        return _end_card_update(deps, current, attempt)
+    return False
+
+
+def _paid(
+    deps: Deps,
+    current: Subscription | None,
+    sub_id: str,
+    period: int,
+    event: PaymentEvent,
+    handle: RenewalHandle | None,
+    refund_key: str,
+) -> bool:
+    """A payment for `period` of subscription `sub_id` succeeded (a renewal charge, or a card
+    update with the method it saved): the period moves once; any other payment for it is
+    refunded."""
+    for _ in range(2):
+        matches = current is not None and current.subscription_id == sub_id
+        if matches and _renewed(deps, current, period, event.payment_id, handle):
+            return True
+        if matches and (current.period > period or (current.period == period and current.payment_id == event.payment_id)):
+            return False  # a redelivery: this payment paid this period
+        if matches and current.period == period - 1 and current.status in RENEWABLE:
+            # Refused although it looked renewable: it changed meanwhile (a concurrent delivery
+            # of this event, or the other payment); decide again on what is stored now.
+            current = deps.subscriptions.get(current.creator_id, current.subscriber_id)
+            continue
+        break
+    else:
+        raise DependencyFailed("the subscription kept changing while settling; retry", code="write_conflict")
+    # Paid for a subscription that was canceled, lapsed or replaced while the charge ran, or
+    # for a period another payment (the job's charge, or another card update) paid already.
+    deps.payments.refund(event.payment_id, idempotency_key=refund_key)
+    deps.telemetry.count("RenewalRefunded")
+    logger.info("renewal refunded", subscription_id=sub_id, period=period, status=current and current.status)
+    return True
+
+
+def _renewed(deps: Deps, sub: Subscription, period: int, payment_id: str, handle: RenewalHandle | None = None) -> bool:
     # The new period follows the old one (not the day it was paid), so a renewal paid during
     # the grace does not move the billing day. Conditional on period - 1: a redelivery is refused.
     period_end = sub.current_period_end + timedelta(days=SUBSCRIPTION_DAYS)
     try:
-        deps.subscriptions.renewed(sub, period, payment_id, period_end)
+        deps.subscriptions.renewed(sub, period, payment_id, period_end, handle)
     except Refused:
         return False
     deps.telemetry.count("SubscriptionRenewed")
@@ -141,7 +200,9 @@ def _declined(deps: Deps, sub: Subscription, attempt: int, now: datetime, declin
     )
     if retry_at is None:
         deps.telemetry.count("SubscriptionLapsed")
+        _tell(deps, sub, SUBSCRIPTION_LAPSED)
         return LAPSED
+    _tell(deps, sub, RENEWAL_DECLINED)
     return PAST_DUE
 
 
@@ -152,7 +213,118 @@ def _lapse(deps: Deps, sub: Subscription) -> str | None:
         return None
     deps.telemetry.count("SubscriptionLapsed")
     logger.info("subscription lapsed", subscription_id=sub.subscription_id, can_renew=sub.can_renew)
+    _tell(deps, sub, SUBSCRIPTION_LAPSED)
     return LAPSED
+
+
+def _tell(deps: Deps, sub: Subscription, notice: str) -> None:
+    """Queue the subscriber's push about the period `sub` failed to renew. The push worker
+    claims it per device, so a notice queued again (every decline of a period queues one, and
+    a job run may repeat) is pushed once. Best effort: the state change is committed already,
+    and a queue that is down must not fail the job (which would charge nothing more, but would
+    stop the other subscriptions' renewals of this run)."""
+    body = {
+        "kind": SUBSCRIPTION_PUSH,
+        "notice": notice,
+        "subscription_id": sub.subscription_id,
+        "period": sub.period + 1,
+        "creator_id": sub.creator_id,
+        "user_ids": [sub.subscriber_id],
+    }
+    try:
+        deps.push_queue.send_batch([body])
+    except DependencyFailed:
+        deps.telemetry.count("SubscriptionNoticeNotQueued")
+        logger.warning("subscription notice not queued", subscription_id=sub.subscription_id, notice=notice)
+
+
+# ---------------------------------------------------------------------------- card updates
+
+
+def update_card(deps: Deps, sub: Subscription, tier: str | None, payment_method: str | None) -> dict:
+    """A past-due subscriber pays the overdue period with a new payment method (POST
+    /subscription again). Answers like the first subscribe: the subscription and the payment to
+    complete; its webhook (or an instant success) makes the subscription active for that
+    period and saves the new method for the next renewals."""
+    from chalicelib.services.tickets import payment_view, subscription_view
+
+    if tier is not None and tier != sub.tier:
+        raise RuleViolation(
+            f"your subscription is {sub.tier}; pay it before changing tier", code="tier_change_not_supported"
+        )
+    now = deps.clock.now()
+    period, attempt = sub.period + 1, sub.update_attempts + 1
+    if sub.update_payment_id:
+        # The previous card update's payment, never completed: void it first, so the period
+        # cannot be paid by both.
+        try:
+            deps.payments.cancel_payment(sub.update_payment_id)
+        except PaymentDeclined as exc:
+            raise Conflict(
+                "your previous payment went through; the subscription renews in a moment", code="renewal_in_progress"
+            ) from exc
+    try:
+        deps.subscriptions.begin_card_update(sub, now, now + CARD_UPDATE_HOLD)
+    except Refused as exc:
+        raise Conflict(
+            "a payment for this subscription is in progress; try again in a few minutes", code="renewal_in_progress"
+        ) from exc
+    try:
+        payment = deps.payments.create_payment(
+            reference=card_update_reference(sub, period, attempt),
+            amount_cents=sub.price_cents,
+            currency=sub.currency,
+            description=f"Subscription to {sub.creator_id} ({sub.tier}), period {period}",
+            idempotency_key=card_update_key(sub, period, attempt),
+            payment_method=payment_method,
+            metadata={"creator_id": sub.creator_id, "subscriber_id": sub.subscriber_id},
+            save_for_renewal=True,
+            customer_id=sub.customer_id,
+        )
+    except PaymentDeclined as exc:
+        _end_card_update(deps, sub, attempt)
+        raise RuleViolation("the payment was declined; no money was taken", code="payment_declined") from exc
+    except DependencyFailed:
+        _end_card_update(deps, sub, attempt)
+        raise
+    try:
+        deps.subscriptions.set_card_update_payment(sub, attempt, payment.payment_id)
+    except (Refused, DependencyFailed):
+        # Only lets the job void it if it is never completed; if it is, and the job charged the
+        # saved card too, the second payment of the period is refunded.
+        logger.warning("card update payment not recorded", subscription_id=sub.subscription_id, attempt=attempt)
+    deps.telemetry.count("SubscriptionCardUpdateStarted")
+    logger.info("card update started", subscription_id=sub.subscription_id, period=period, attempt=attempt)
+    if payment.status == "succeeded":
+        _renewed(deps, sub, period, payment.payment_id, payment.renewal)
+    current = deps.subscriptions.get(sub.creator_id, sub.subscriber_id) or sub
+    return {"subscription": subscription_view(current), "payment": payment_view(payment)}
+
+
+def _end_card_update(deps: Deps, sub: Subscription, attempt: int) -> bool:
+    try:
+        deps.subscriptions.end_card_update(sub, attempt)
+    except Refused:
+        return False  # renewed, replaced by a newer card update, or released already
+    except DependencyFailed:
+        logger.warning("card update hold left to run out", subscription_id=sub.subscription_id)
+        return False
+    return True
+
+
+def _void_card_update(deps: Deps, sub: Subscription) -> bool:
+    """Before the job charges the saved card: the subscriber's card update left a payment that
+    may still be completed; void it. False when the job must not charge now (it was paid: its
+    webhook renews; or the provider did not answer: the claim runs out and a later run tries)."""
+    try:
+        deps.payments.cancel_payment(sub.update_payment_id)
+    except PaymentDeclined:
+        logger.info("card update paid meanwhile; not charging", subscription_id=sub.subscription_id)
+        return False
+    except DependencyFailed:
+        logger.warning("card update payment not voided; charge left for later", subscription_id=sub.subscription_id)
+        return False
+    return True
 
 
 def _grace_end(sub: Subscription) -> datetime:

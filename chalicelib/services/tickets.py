@@ -30,6 +30,7 @@ from chalicelib.domain.tickets import (
     REFUNDING,
     RELEASED,
     RENEWABLE,
+    SUB_PAST_DUE,
     SUB_PENDING,
     SUBSCRIPTION_CURRENCY,
     SUBSCRIPTION_DAYS,
@@ -43,7 +44,7 @@ from chalicelib.domain.tickets import (
     validate_tier,
 )
 from chalicelib.domain.users import validate_user_id
-from chalicelib.ports import InvalidWebhook, PaymentDeclined, PaymentEvent, Refused, RenewalHandle
+from chalicelib.ports import InvalidWebhook, Payment, PaymentDeclined, PaymentEvent, Refused, RenewalHandle
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -197,10 +198,11 @@ def handle_payment_event(deps: Deps, event: PaymentEvent) -> bool:
     logger.info("payment event", event_id=event.event_id, kind=event.kind, reference=event.reference)
     if kind == "ticket":
         return _ticket_event(deps, a, b, object_id, event)
-    if kind == "renew":
+    if kind in ("renew", "update"):
         from chalicelib.services import renewals
 
-        return renewals.renewal_event(deps, a, b, object_id, event)
+        handler = renewals.renewal_event if kind == "renew" else renewals.card_update_event
+        return handler(deps, a, b, object_id, event)
     return _subscription_event(deps, a, b, object_id, event)
 
 
@@ -465,6 +467,12 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> di
         deps.subscriptions.start(sub, now)
     except Refused as exc:
         current = deps.subscriptions.get(creator_id, subscriber_id)
+        if current is not None and current.status == SUB_PAST_DUE:
+            # Still subscribed, but the renewal was declined: pay the overdue period with the
+            # method given now (the same subscription, never a second one).
+            from chalicelib.services import renewals
+
+            return renewals.update_card(deps, current, body.get("tier"), payment_method)
         raise Conflict(
             f"you already subscribe to {creator_id}",
             code="already_subscribed",
@@ -494,16 +502,18 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> di
     if payment.status == "succeeded":
         _activate(deps, sub, payment.payment_id, payment.renewal)
     current = deps.subscriptions.get(creator_id, subscriber_id) or sub
+    return {"subscription": subscription_view(current), "payment": payment_view(payment)}
+
+
+def payment_view(payment: Payment) -> dict:
+    """The payment a subscribe answer asks the app to complete (with `client_secret`)."""
     return {
-        "subscription": subscription_view(current),
-        "payment": {
-            "provider": payment.provider,
-            "payment_id": payment.payment_id,
-            "client_secret": payment.client_secret,
-            "status": payment.status,
-            "amount_cents": payment.amount_cents,
-            "currency": payment.currency,
-        },
+        "provider": payment.provider,
+        "payment_id": payment.payment_id,
+        "client_secret": payment.client_secret,
+        "status": payment.status,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
     }
 
 

@@ -222,3 +222,20 @@ def test_the_renewal_job_reaches_only_the_subscriptions_table(templates, stage):
     assert reached == {f"spaces-{stage}-subscriptions"}
     assert {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= actions
     assert "dynamodb:Scan" not in actions
+
+
+def test_the_renewal_job_may_send_only_to_the_push_queue(templates, stage):
+    """Its notices (a renewal declined, a subscription lapsed) ride the push queue; the API's
+    renewal webhook queues the same notices."""
+    template = templates[stage]
+
+    def queues_sent_to(function_id):
+        return {
+            template["Resources"][ref_id(r)]["Properties"]["QueueName"]
+            for s in statements_of_role(template, role_of_function(template, function_id))
+            if "sqs:SendMessage" in _actions(s)
+            for r in as_list(s["Resource"])
+        }
+
+    assert queues_sent_to("RenewSubscriptions") == {f"spaces-{stage}-push"}
+    assert f"spaces-{stage}-push" in queues_sent_to("APIHandler")

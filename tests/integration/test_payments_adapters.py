@@ -739,7 +739,38 @@ class RenewalContract:
         assert renew(provider, handle).payment_id != renew(provider, handle, key).payment_id
 
 
-class TestStripeRenewals(OverFakeStripe, RenewalContract):
+def update_card(provider, handle, key=None, *, payment_method=None):
+    """A past-due subscriber's new card: a payment that saves its method on the existing customer."""
+    return provider.create_payment(
+        reference="update:c:s:sub1.2.1",
+        amount_cents=499,
+        currency="USD",
+        description="Subscription, period 2",
+        idempotency_key=key or new_key(),
+        payment_method=payment_method,
+        save_for_renewal=True,
+        customer_id=handle.customer_id,
+    )
+
+
+class CardUpdateContract:
+    def test_a_new_card_is_saved_on_the_customer_the_renewals_charge(self, provider):
+        handle = buy(provider, payment_method=AUTHENTICATION_TOKEN, save_for_renewal=True).renewal
+
+        updated = update_card(provider, handle, payment_method=SUCCESS_TOKEN)
+
+        assert updated.renewal.customer_id == handle.customer_id
+        assert updated.renewal.payment_method_id not in (None, handle.payment_method_id)
+        assert renew(provider, updated.renewal).payment_id
+
+    def test_a_retried_card_update_with_the_same_key_is_the_same_payment(self, provider):
+        handle = buy(provider, payment_method=SUCCESS_TOKEN, save_for_renewal=True).renewal
+        key = new_key()
+
+        assert update_card(provider, handle, key).payment_id == update_card(provider, handle, key).payment_id
+
+
+class TestStripeRenewals(OverFakeStripe, RenewalContract, CardUpdateContract):
     """Saving the method at the first payment, and off-session renewal charges."""
 
     def test_the_first_payment_makes_a_customer_and_saves_the_method_for_off_session_use(self, provider, http):
@@ -814,6 +845,33 @@ class TestStripeRenewals(OverFakeStripe, RenewalContract):
         assert keys == ["renew-sub1-2-1", "renew-sub1-2-1"]
         assert payment.status == "succeeded"
 
+    def test_a_card_update_makes_no_customer_and_attaches_the_new_method_to_the_old_one(self, provider, http):
+        handle = buy(provider, payment_method=AUTHENTICATION_TOKEN, save_for_renewal=True).renewal
+        before = len(http.attempts)
+
+        updated = update_card(provider, handle, "update-sub1-2-1", payment_method=SUCCESS_TOKEN)
+
+        [intent] = http.attempts[before:]
+        assert intent.path == "/v1/payment_intents"
+        assert intent.headers["Idempotency-Key"] == "update-sub1-2-1"
+        assert intent.form["customer"] == handle.customer_id
+        assert intent.form["setup_future_usage"] == "off_session"
+        assert intent.form["payment_method"] == SUCCESS_TOKEN and intent.form["confirm"] == "true"
+        assert intent.form["metadata[reference]"] == "update:c:s:sub1.2.1"
+        assert "off_session" not in intent.form  # the subscriber is here: on-session
+        assert len(http.customers) == 1
+        assert http.methods[updated.renewal.payment_method_id]["customer"] == handle.customer_id
+        assert updated.status == "succeeded"
+
+    def test_a_card_update_the_app_confirms_learns_its_method_from_the_webhook(self, provider, http):
+        handle = buy(provider, payment_method=SUCCESS_TOKEN, save_for_renewal=True).renewal
+
+        updated = update_card(provider, handle)
+
+        assert updated.renewal == RenewalHandle(handle.customer_id, None)
+        assert http.attempts[-1].form["automatic_payment_methods[enabled]"] == "true"
+        assert "confirm" not in http.attempts[-1].form
+
     def test_a_handle_without_a_method_is_declined_without_a_request(self, provider, http):
         with pytest.raises(PaymentDeclined) as declined:
             renew(provider, RenewalHandle("cus_1", None))
@@ -839,7 +897,7 @@ class TestStripeRenewals(OverFakeStripe, RenewalContract):
         )
 
 
-class TestSandboxRenewals(RenewalContract):
+class TestSandboxRenewals(RenewalContract, CardUpdateContract):
     @pytest.fixture
     def provider(self, outbox):
         return SandboxPayments(SECRET, outbox)
@@ -860,6 +918,20 @@ class TestSandboxRenewals(RenewalContract):
             payment.payment_id,
             "renew:c:s:sub1.2.1",
         )
+
+    def test_a_card_update_settles_by_a_webhook_naming_the_customer_and_the_new_method(self, provider, outbox):
+        handle = buy(provider, payment_method=AUTHENTICATION_TOKEN, save_for_renewal=True).renewal
+        updated = update_card(provider, handle, payment_method=SUCCESS_TOKEN)
+
+        _, event = self._events(provider, outbox)
+
+        assert updated.renewal == RenewalHandle(handle.customer_id, SUCCESS_TOKEN)
+        assert (event.kind, event.payment_id, event.reference) == (
+            "payment_succeeded",
+            updated.payment_id,
+            "update:c:s:sub1.2.1",
+        )
+        assert event.renewal == updated.renewal
 
     def test_the_authentication_card_pays_once_and_declines_its_renewals(self, provider, outbox):
         handle = buy(provider, payment_method=AUTHENTICATION_TOKEN, save_for_renewal=True).renewal

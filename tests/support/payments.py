@@ -23,6 +23,7 @@ class FakePayments:
         self._lock = threading.Lock()
         self.payments: dict[str, dict] = {}  # payment id -> {reference, amount, currency, status}
         self.creates = 0
+        self.create_calls: list[str] = []  # the idempotency key of every create_payment call
         self.refunds: dict[str, str] = {}  # idempotency key -> payment id
         self.canceled: list[str] = []
         self.fail_next: dict[str, Exception] = {}  # method name -> exception raised once
@@ -53,14 +54,16 @@ class FakePayments:
             raise unavailable()
 
     def create_payment(self, *, reference, amount_cents, currency, description, idempotency_key,
-                       payment_method=None, metadata=None, save_for_renewal=False) -> Payment:
+                       payment_method=None, metadata=None, save_for_renewal=False, customer_id=None) -> Payment:
+        with self._lock:
+            self.create_calls.append(idempotency_key)  # every call, answered or not
         self._maybe_fail("create_payment")
         if payment_method in self.decline_methods:
             raise PaymentDeclined("Your card was declined.", "generic_decline")
         status = "succeeded" if payment_method in self.succeed_at_once_methods else "pending"
         renewal = None
         if save_for_renewal:
-            renewal = RenewalHandle("cus_" + _digest(idempotency_key), payment_method or "pm_card_visa")
+            renewal = RenewalHandle(customer_id or "cus_" + _digest(idempotency_key), payment_method or "pm_card_visa")
         return self._record(idempotency_key, reference, amount_cents, currency, status, renewal)
 
     def charge_renewal(self, handle, *, reference, amount_cents, currency, description, idempotency_key,

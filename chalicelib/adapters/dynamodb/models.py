@@ -533,6 +533,12 @@ class SubscriptionModel(Model):
     claim_until = NumberAttribute(null=True)
     customer_id = UnicodeAttribute(null=True)
     payment_method_id = UnicodeAttribute(null=True)
+    # A past-due subscriber's card updates (services/renewals.py update_card): how many were
+    # started, the latest one's payment (voided by the job before it charges the saved card),
+    # and who holds `claim_until`: "job" or "update".
+    update_attempts = NumberAttribute(null=True)
+    update_payment_id = UnicodeAttribute(null=True)
+    claimed_by = UnicodeAttribute(null=True)
     renewals_due = RenewalsDueIndex()
 
 

@@ -196,7 +196,8 @@ class DynamoDeviceRepository:
 
 
 class DynamoPushClaims:
-    """The effectively-once ledger of pushes, per (space, moment, device)."""
+    """The effectively-once ledger of pushes, per (space, moment, device). Subscription notices
+    use it with the subscription's period in place of the Space (`subscription_push_subject`)."""
 
     def __init__(self, connection=None, *, lease_seconds: int = 300, clock=time.time):
         self._connection = connection or PushClaimModel._get_connection().connection

@@ -33,6 +33,8 @@ from chalicelib.domain.tickets import (
     REFUNDED,
     REFUNDING,
     RELEASED,
+    CLAIMED_BY_JOB,
+    CLAIMED_BY_UPDATE,
     RENEWABLE,
     RENEWAL_GRACE,
     RENEWAL_WINDOW,
@@ -95,6 +97,9 @@ def _to_subscription(m: SubscriptionModel) -> Subscription:
         claim_until=_epoch(m.claim_until),
         customer_id=m.customer_id,
         payment_method_id=m.payment_method_id,
+        update_attempts=int(m.update_attempts or 0),
+        update_payment_id=m.update_payment_id,
+        claimed_by=m.claimed_by,
     )
 
 
@@ -424,27 +429,105 @@ class DynamoSubscriptionRepository:
         now_s = int(now.timestamp())
         self._update(
             sub,
-            [SubscriptionModel.claim_until.set(int(until.timestamp()))],
+            [
+                SubscriptionModel.claim_until.set(int(until.timestamp())),
+                SubscriptionModel.claimed_by.set(CLAIMED_BY_JOB),
+            ],
             self._at(sub)
             & (SubscriptionModel.renew_at <= now_s)
-            & (SubscriptionModel.claim_until.does_not_exist() | (SubscriptionModel.claim_until <= now_s)),
+            & self._claim_free(now_s)
+            # A card update started since `sub` was read has a payment the job must void first.
+            & self._update_attempts_are(sub.update_attempts),
         )
 
-    def renewed(self, sub: Subscription, period: int, payment_id: str, period_end: datetime) -> None:
-        """Period `period - 1` -> `period`, paid until `period_end`: active again, due for the next
-        renewal. Refused unless the subscription is still renewable at period `period - 1` (so a
-        redelivered payment extends once)."""
+    def begin_card_update(self, sub: Subscription, now: datetime, until: datetime) -> None:
+        """The past-due subscriber's card update number `sub.update_attempts + 1` takes the
+        overdue period's charge until `until`, so the job does not charge the saved card
+        meanwhile. It may replace the subscriber's previous card update only once that one's
+        payment was recorded (and voided by the caller). Refused when the job is charging,
+        another card update is starting, or the subscription is no longer past due at
+        `sub.period`."""
+        now_s = int(now.timestamp())
+        free = self._claim_free(now_s)
+        if sub.update_payment_id:
+            free = free | (
+                (SubscriptionModel.claimed_by == CLAIMED_BY_UPDATE)
+                & (SubscriptionModel.update_payment_id == sub.update_payment_id)
+            )
         self._update(
             sub,
             [
-                SubscriptionModel.status.set(SUB_ACTIVE),
-                SubscriptionModel.period.set(period),
-                SubscriptionModel.period_end.set(int(period_end.timestamp())),
-                SubscriptionModel.payment_id.set(payment_id),
-                SubscriptionModel.renewal_attempts.set(0),
-                SubscriptionModel.claim_until.remove(),
-                *self._due(sub, period_end - RENEWAL_WINDOW),
+                SubscriptionModel.update_attempts.set(sub.update_attempts + 1),
+                SubscriptionModel.claim_until.set(int(until.timestamp())),
+                SubscriptionModel.claimed_by.set(CLAIMED_BY_UPDATE),
+                SubscriptionModel.update_payment_id.remove(),
             ],
+            (SubscriptionModel.subscription_id == sub.subscription_id)
+            & (SubscriptionModel.status == SUB_PAST_DUE)
+            & (SubscriptionModel.period == sub.period)
+            & self._update_attempts_are(sub.update_attempts)
+            & free,
+        )
+
+    def set_card_update_payment(self, sub: Subscription, attempt: int, payment_id: str) -> None:
+        """Record card update `attempt`'s payment, so whoever comes next can void it."""
+        self._update(
+            sub,
+            [SubscriptionModel.update_payment_id.set(payment_id)],
+            (SubscriptionModel.subscription_id == sub.subscription_id)
+            & (SubscriptionModel.update_attempts == attempt),
+        )
+
+    def end_card_update(self, sub: Subscription, attempt: int) -> None:
+        """Card update `attempt` failed: give the overdue charge back to the job (its payment
+        id stays, so the job voids it before charging). Refused when that hold is gone."""
+        self._update(
+            sub,
+            [SubscriptionModel.claim_until.remove(), SubscriptionModel.claimed_by.remove()],
+            (SubscriptionModel.subscription_id == sub.subscription_id)
+            & (SubscriptionModel.update_attempts == attempt)
+            & (SubscriptionModel.claimed_by == CLAIMED_BY_UPDATE),
+        )
+
+    @staticmethod
+    def _claim_free(now_s: int):
+        return SubscriptionModel.claim_until.does_not_exist() | (SubscriptionModel.claim_until <= now_s)
+
+    @staticmethod
+    def _update_attempts_are(n: int):
+        if n == 0:
+            return SubscriptionModel.update_attempts.does_not_exist() | (SubscriptionModel.update_attempts == 0)
+        return SubscriptionModel.update_attempts == n
+
+    def renewed(
+        self,
+        sub: Subscription,
+        period: int,
+        payment_id: str,
+        period_end: datetime,
+        handle: RenewalHandle | None = None,
+    ) -> None:
+        """Period `period - 1` -> `period`, paid until `period_end`: active again, due for the next
+        renewal; with `handle` (a card update's payment), the method saved for renewals is now
+        that one. Refused unless the subscription is still renewable at period `period - 1` (so
+        a redelivered payment extends once)."""
+        actions = [
+            SubscriptionModel.status.set(SUB_ACTIVE),
+            SubscriptionModel.period.set(period),
+            SubscriptionModel.period_end.set(int(period_end.timestamp())),
+            SubscriptionModel.payment_id.set(payment_id),
+            SubscriptionModel.renewal_attempts.set(0),
+            SubscriptionModel.claim_until.remove(),
+            SubscriptionModel.claimed_by.remove(),
+            SubscriptionModel.update_payment_id.remove(),
+            *self._due(sub, period_end - RENEWAL_WINDOW),
+        ]
+        if handle is not None and handle.customer_id and handle.payment_method_id:
+            actions.append(SubscriptionModel.customer_id.set(handle.customer_id))
+            actions.append(SubscriptionModel.payment_method_id.set(handle.payment_method_id))
+        self._update(
+            sub,
+            actions,
             (SubscriptionModel.subscription_id == sub.subscription_id)
             & SubscriptionModel.status.is_in(*RENEWABLE)
             & (SubscriptionModel.period == period - 1),

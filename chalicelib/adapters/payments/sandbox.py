@@ -13,7 +13,8 @@ It behaves like Stripe where the app can see it:
   make create_payment confirm synchronously: the outcome always comes by webhook.
 - Renewals: create_payment with save_for_renewal answers a handle at once (a customer `sbcus_`
   from the key, and the payment method given, else `pm_card_visa`), and its events carry both, as
-  Stripe's do. charge_renewal is a payment like the others (its outcome by webhook): it fails for
+  Stripe's do; with `customer_id` (a card update) the handle keeps that customer and names the
+  new method. charge_renewal is a payment like the others (its outcome by webhook): it fails for
   `pm_card_chargeDeclined` and for `pm_card_authenticationRequired` (decline code
   `authentication_required`, what Stripe answers off-session for a card that always asks for
   3-D Secure; unlike Stripe, the sandbox's first payment with it simply succeeds).
@@ -97,12 +98,14 @@ class SandboxPayments:
         payment_method: str | None = None,
         metadata: dict | None = None,
         save_for_renewal: bool = False,
+        customer_id: str | None = None,
     ) -> Payment:
         renewal = None
         if save_for_renewal:
-            renewal = RenewalHandle("sbcus_" + _digest("customer", idempotency_key), payment_method or SUCCESS_TOKEN)
+            customer = customer_id or "sbcus_" + _digest("customer", idempotency_key)
+            renewal = RenewalHandle(customer, payment_method or SUCCESS_TOKEN)
         return self._create(
-            (reference, amount_cents, currency.upper(), description, payment_method, save_for_renewal),
+            (reference, amount_cents, currency.upper(), description, payment_method, save_for_renewal, customer_id),
             reference, amount_cents, currency, idempotency_key, metadata,
             failed=payment_method == DECLINE_TOKEN,
             renewal=renewal,

@@ -11,6 +11,8 @@
   `customer` and `setup_future_usage=off_session`, so Stripe attaches the method to the Customer
   when the payment is confirmed (by the app's SDK, or at once with a method). The handle is the
   Customer and, once known, the PaymentMethod (also read from the payment_intent.succeeded event).
+  With `customer_id` (a past-due subscriber's new card) no Customer is created: the intent names
+  that one, so the new method is attached to the Customer the renewals already charge.
 - charge_renewal: POST /v1/payment_intents with `customer`, the saved `payment_method`,
   `off_session=true` and `confirm=true` (redirect-based methods off), with the caller's key.
   Stripe answers an off-session confirm that needs the cardholder (3-D Secure) with a 402
@@ -95,11 +97,14 @@ class StripePayments:
         payment_method: str | None = None,
         metadata: dict | None = None,
         save_for_renewal: bool = False,
+        customer_id: str | None = None,
     ) -> Payment:
         params = _intent_params(reference, amount_cents, currency, description, metadata)
-        customer_id = None
-        if save_for_renewal:
+        if not save_for_renewal:
+            customer_id = None
+        elif customer_id is None:
             customer_id = self._customer(reference, metadata, f"{idempotency_key}-customer")
+        if customer_id:
             params["customer"] = customer_id
             params["setup_future_usage"] = "off_session"
         if payment_method:
