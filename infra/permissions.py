@@ -194,9 +194,9 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # The "live" discovery list, then each Space's presence index shards and participants;
         # the Space of a speaker who timed out (its room hears speaker_removed).
         reads=frozenset({"discovery", "participants", "spaces"}),
-        # A timed-out participant leaves: participant, counter shard, the Space (a speaker steps
-        # off the stage) and any raised hand, in one transaction.
-        writes=frozenset({"participants", "counters", "spaces", "speaker-requests"}),
+        # A timed-out participant leaves: participant, the Space (a speaker steps off the stage)
+        # and any raised hand, in one transaction (the count fold moves the counter).
+        writes=frozenset({"participants", "spaces", "speaker-requests"}),
         ivs_chat_room_actions=("ivschat:SendEvent",),
     ),
     LambdaProfile(

@@ -719,9 +719,6 @@ class DynamoSpaceRepository:
 
     # ------------------------------------------------------------------ presence
 
-    def _counter_key(self, space_id: str, shard: int) -> str:
-        return CounterModel.key_for("participants", space_id, shard)
-
     def shard_for(self, user_id: str) -> int:
         return CounterModel.shard_of(user_id, self._shards)
 
