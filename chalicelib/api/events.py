@@ -4,7 +4,9 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.services import room_events
+from chalicelib.lazy import service
+
+room_events = service("room_events")
 
 bp = Blueprint(__name__)
 

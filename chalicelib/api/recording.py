@@ -4,7 +4,10 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.services import captions, recording
+from chalicelib.lazy import service
+
+captions = service("captions")
+recording = service("recording")
 
 bp = Blueprint(__name__)
 

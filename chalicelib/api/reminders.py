@@ -4,7 +4,9 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.services import reminders
+from chalicelib.lazy import service
+
+reminders = service("reminders")
 
 bp = Blueprint(__name__)
 

@@ -5,7 +5,10 @@ from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.views import space_view
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.services import discovery, spaces
+from chalicelib.lazy import service
+
+discovery = service("discovery")
+spaces = service("spaces")
 
 bp = Blueprint(__name__)
 

@@ -5,7 +5,9 @@ from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.api.views import space_view
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.services import stage
+from chalicelib.lazy import service
+
+stage = service("stage")
 
 bp = Blueprint(__name__)
 

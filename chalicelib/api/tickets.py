@@ -5,7 +5,9 @@ from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.api.idempotency import idempotent
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.services import tickets
+from chalicelib.lazy import service
+
+tickets = service("tickets")
 
 bp = Blueprint(__name__)
 

@@ -2,7 +2,9 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint
-from chalicelib.services import users
+from chalicelib.lazy import service
+
+users = service("users")
 
 bp = Blueprint(__name__)
 

@@ -11,7 +11,9 @@ from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib import bootstrap
 from chalicelib.api.http import endpoint, json_body
-from chalicelib.services import web
+from chalicelib.lazy import service
+
+web = service("web")
 
 bp = Blueprint(__name__)
 

@@ -5,7 +5,9 @@ SPACES_CHAT_REVIEW_HANDLER_ARN is set (infra sets it to this function)."""
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.services import room_events
+from chalicelib.lazy import service
+
+room_events = service("room_events")
 
 bp = Blueprint(__name__)
 

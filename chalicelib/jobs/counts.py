@@ -3,7 +3,9 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.services import counts
+from chalicelib.lazy import service
+
+counts = service("counts")
 
 bp = Blueprint(__name__)
 

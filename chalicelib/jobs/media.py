@@ -5,11 +5,13 @@ functions."""
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.services.discovery import refresh_live_ranks
-from chalicelib.services.overflow import reconcile_channels
-from chalicelib.services.room_events import reconcile_rooms
-from chalicelib.services.spaces import reconcile_stages, release_pending_media
-from chalicelib.services.stage import sweep_live_presence
+from chalicelib.lazy import service
+
+discovery = service("discovery")
+overflow = service("overflow")
+room_events = service("room_events")
+spaces = service("spaces")
+stage = service("stage")
 
 bp = Blueprint(__name__)
 
@@ -25,27 +27,27 @@ def _run(job, what: str) -> dict:
 
 @bp.schedule("rate(5 minutes)", name="release_pending_media")
 def release_pending(event):
-    return _run(release_pending_media, "released")
+    return _run(spaces.release_pending_media, "released")
 
 
 @bp.schedule("rate(1 minute)", name="refresh_live_ranks")
 def refresh_ranks(event):
-    return _run(refresh_live_ranks, "changed")
+    return _run(discovery.refresh_live_ranks, "changed")
 
 
 @bp.schedule("rate(1 minute)", name="sweep_presence")
 def sweep(event):
-    return _run(sweep_live_presence, "disconnected")
+    return _run(stage.sweep_live_presence, "disconnected")
 
 
 @bp.schedule("rate(15 minutes)", name="reconcile_stages")
 def reconcile(event):
     # Stages, then the overflow channels of the same Spaces: the same rule, the same grace.
-    done = _run(reconcile_stages, "deleted")
-    done.update(_run(reconcile_channels, "channels_deleted"))
+    done = _run(spaces.reconcile_stages, "deleted")
+    done.update(_run(overflow.reconcile_channels, "channels_deleted"))
     return done
 
 
 @bp.schedule("rate(15 minutes)", name="reconcile_rooms")
 def reconcile_chat_rooms(event):
-    return _run(reconcile_rooms, "deleted")
+    return _run(room_events.reconcile_rooms, "deleted")

@@ -4,11 +4,13 @@ their transcriptions are followed to the end: one scheduled job over the sparse
 from chalice import Blueprint
 
 from chalicelib.jobs.media import _run
-from chalicelib.services.recording import land_recordings
+from chalicelib.lazy import service
+
+recording = service("recording")
 
 bp = Blueprint(__name__)
 
 
 @bp.schedule("rate(1 minute)", name="land_recordings")
 def land(event):
-    return _run(land_recordings, "changed")
+    return _run(recording.land_recordings, "changed")

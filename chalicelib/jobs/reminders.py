@@ -6,7 +6,9 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.config import Settings, get_settings
-from chalicelib.services import reminders
+from chalicelib.lazy import service
+
+reminders = service("reminders")
 
 bp = Blueprint(__name__)
 

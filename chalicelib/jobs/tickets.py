@@ -9,7 +9,10 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.config import Settings, get_settings
 from chalicelib.jobs.media import _run
-from chalicelib.services import renewals, tickets
+from chalicelib.lazy import service
+
+renewals = service("renewals")
+tickets = service("tickets")
 
 bp = Blueprint(__name__)
 
