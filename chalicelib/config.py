@@ -27,7 +27,7 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # ~140 fields: no generated __eq__ (nothing compares settings)
 class Settings:
     stage: str = "local"
     region: str = "us-east-1"
