@@ -20,10 +20,12 @@ from botocore.stub import ANY
 from chalicelib.adapters.ivs_chat import IvsChatRooms, room_name_for
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.room_events import chat_capabilities
-from tests.support.offline_aws import offline_client
+from tests.support.offline_aws import offline_client, stubbed
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
+# As CloudFormation's AWS::IVSChat::LoggingConfiguration returns it (Fn::GetAtt Arn).
+LOGGING = "arn:aws:ivschat:us-east-1:123456789012:logging-configuration/XyZ0123abcDE"
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
 
 
@@ -77,6 +79,64 @@ class TestCreateRoom:
         )
 
         IvsChatRooms(client, review_handler_arn=handler).create_room("sp1")
+
+    def test_a_room_is_attached_to_the_chat_logging_configuration_when_one_is_configured(self, client, stubber):
+        # Given the stage's logging configuration, when a Space's room is created, then IVS Chat
+        # is asked to record that room's messages and events there (and nowhere else).
+        stubber.add_response(
+            "create_room",
+            room_response(loggingConfigurationIdentifiers=[LOGGING]),
+            expected_params={
+                "name": "space-sp1",
+                "maximumMessageRatePerSecond": 10,
+                "maximumMessageLength": 500,
+                "tags": {"space_id": "sp1", "created_at": ANY},
+                "loggingConfigurationIdentifiers": [LOGGING],
+            },
+        )
+
+        assert IvsChatRooms(client, logging_configuration_arn=LOGGING).create_room("sp1") == ROOM
+
+    def test_without_a_logging_configuration_rooms_are_created_without_one(self, client, stubber):
+        # expected_params is the whole request: no loggingConfigurationIdentifiers, not even [].
+        stubber.add_response(
+            "create_room",
+            room_response(),
+            expected_params={
+                "name": "space-sp1",
+                "maximumMessageRatePerSecond": 10,
+                "maximumMessageLength": 500,
+                "tags": {"space_id": "sp1", "created_at": ANY},
+            },
+        )
+
+        IvsChatRooms(client, logging_configuration_arn="").create_room("sp1")
+
+    def test_logging_and_review_handler_are_attached_together(self, client, stubber):
+        handler = "arn:aws:lambda:us-east-1:123456789012:function:spaces-dev-review"
+        stubber.add_response(
+            "create_room",
+            room_response(),
+            expected_params={
+                "name": "space-sp1",
+                "maximumMessageRatePerSecond": 10,
+                "maximumMessageLength": 500,
+                "tags": {"space_id": "sp1", "created_at": ANY},
+                "messageReviewHandler": {"uri": handler, "fallbackResult": "ALLOW"},
+                "loggingConfigurationIdentifiers": [LOGGING],
+            },
+        )
+
+        IvsChatRooms(client, review_handler_arn=handler, logging_configuration_arn=LOGGING).create_room("sp1")
+
+    def test_the_logging_configuration_arn_is_one_the_api_model_accepts(self, client):
+        # botocore's validation checks lengths, not patterns: check the ARN's form here.
+        member = client.meta.service_model.operation_model("CreateRoom").input_shape.members[
+            "loggingConfigurationIdentifiers"
+        ]
+
+        assert re.fullmatch(member.member.metadata["pattern"], LOGGING)
+        assert member.metadata["max"] >= 1
 
     def test_the_space_id_tag_cannot_be_overridden_by_default_tags(self, client, stubber):
         stubber.add_response(
@@ -282,6 +342,45 @@ class TestFailuresBecomeDependencyFailed:
     def test_a_malformed_request_is_a_bug_not_an_outage(self, client):
         with pytest.raises(ParamValidationError):
             IvsChatRooms(client).send_event("", "muted", {})
+
+
+class TestBootstrapWiring:
+    @pytest.fixture
+    def configure(self, monkeypatch):
+        from chalicelib import bootstrap
+        from chalicelib.config import get_settings
+
+        def apply(**env):
+            for name, value in {"SPACES_STAGE": "test", "SPACES_MEDIA_BACKEND": "ivs", **env}.items():
+                monkeypatch.setenv(name, value)
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                monkeypatch.setenv(name, "testing")
+            get_settings.cache_clear()
+            bootstrap.reset()
+            return bootstrap
+
+        yield apply
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        bootstrap.reset()
+
+    @pytest.mark.parametrize("configured", [LOGGING, None])
+    def test_the_stage_setting_decides_whether_new_rooms_are_logged(self, configure, configured):
+        env = {"SPACES_CHAT_LOGGING_CONFIGURATION_ARN": configured} if configured else {}
+        rooms = configure(**env).room_events()
+        expected = {
+            "name": "space-sp1",
+            "maximumMessageRatePerSecond": ANY,
+            "maximumMessageLength": ANY,
+            "tags": ANY,
+        }
+        if configured:
+            expected["loggingConfigurationIdentifiers"] = [configured]
+        # The client bootstrap built for the adapter; the Stubber answers instead of AWS.
+        with stubbed(rooms._client) as stubber:
+            stubber.add_response("create_room", room_response(), expected_params=expected)
+
+            assert rooms.create_room("sp1") == ROOM
 
 
 def test_importing_the_adapter_builds_no_client_and_imports_no_aws_sdk():
