@@ -36,6 +36,17 @@ def make_client():
     return offline_client(AWS_SERVICE)
 
 
+def create_room_request(**members):
+    """The CreateRoom request for Space sp1 with the adapter's defaults, plus or instead `members`."""
+    return {
+        "name": "space-sp1",
+        "maximumMessageRatePerSecond": 10,
+        "maximumMessageLength": 500,
+        "tags": {"space_id": "sp1", "created_at": ANY},
+        **members,
+    }
+
+
 def room_response(arn=ROOM, **extra):
     return {"arn": arn, "id": arn.rsplit("/", 1)[-1], "name": "space-sp1", **extra}
 
@@ -69,13 +80,9 @@ class TestCreateRoom:
         stubber.add_response(
             "create_room",
             room_response(),
-            expected_params={
-                "name": "space-sp1",
-                "maximumMessageRatePerSecond": 10,
-                "maximumMessageLength": 500,
-                "tags": {"space_id": "sp1", "created_at": ANY},
-                "messageReviewHandler": {"uri": handler, "fallbackResult": "ALLOW"},
-            },
+            expected_params=create_room_request(
+                messageReviewHandler={"uri": handler, "fallbackResult": "ALLOW"}
+            ),
         )
 
         IvsChatRooms(client, review_handler_arn=handler).create_room("sp1")
@@ -86,13 +93,7 @@ class TestCreateRoom:
         stubber.add_response(
             "create_room",
             room_response(loggingConfigurationIdentifiers=[LOGGING]),
-            expected_params={
-                "name": "space-sp1",
-                "maximumMessageRatePerSecond": 10,
-                "maximumMessageLength": 500,
-                "tags": {"space_id": "sp1", "created_at": ANY},
-                "loggingConfigurationIdentifiers": [LOGGING],
-            },
+            expected_params=create_room_request(loggingConfigurationIdentifiers=[LOGGING]),
         )
 
         assert IvsChatRooms(client, logging_configuration_arn=LOGGING).create_room("sp1") == ROOM
@@ -102,12 +103,7 @@ class TestCreateRoom:
         stubber.add_response(
             "create_room",
             room_response(),
-            expected_params={
-                "name": "space-sp1",
-                "maximumMessageRatePerSecond": 10,
-                "maximumMessageLength": 500,
-                "tags": {"space_id": "sp1", "created_at": ANY},
-            },
+            expected_params=create_room_request(),
         )
 
         IvsChatRooms(client, logging_configuration_arn="").create_room("sp1")
@@ -117,14 +113,10 @@ class TestCreateRoom:
         stubber.add_response(
             "create_room",
             room_response(),
-            expected_params={
-                "name": "space-sp1",
-                "maximumMessageRatePerSecond": 10,
-                "maximumMessageLength": 500,
-                "tags": {"space_id": "sp1", "created_at": ANY},
-                "messageReviewHandler": {"uri": handler, "fallbackResult": "ALLOW"},
-                "loggingConfigurationIdentifiers": [LOGGING],
-            },
+            expected_params=create_room_request(
+                messageReviewHandler={"uri": handler, "fallbackResult": "ALLOW"},
+                loggingConfigurationIdentifiers=[LOGGING],
+            ),
         )
 
         IvsChatRooms(client, review_handler_arn=handler, logging_configuration_arn=LOGGING).create_room("sp1")
@@ -142,12 +134,7 @@ class TestCreateRoom:
         stubber.add_response(
             "create_room",
             room_response(),
-            expected_params={
-                "name": "space-sp1",
-                "maximumMessageRatePerSecond": 10,
-                "maximumMessageLength": 500,
-                "tags": {"space_id": "sp1", "created_at": ANY},
-            },
+            expected_params=create_room_request(),
         )
 
         IvsChatRooms(client, tags={"space_id": "else"}).create_room("sp1")
@@ -345,35 +332,11 @@ class TestFailuresBecomeDependencyFailed:
 
 
 class TestBootstrapWiring:
-    @pytest.fixture
-    def configure(self, monkeypatch):
-        from chalicelib import bootstrap
-        from chalicelib.config import get_settings
-
-        def apply(**env):
-            for name, value in {"SPACES_STAGE": "test", "SPACES_MEDIA_BACKEND": "ivs", **env}.items():
-                monkeypatch.setenv(name, value)
-            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-                monkeypatch.setenv(name, "testing")
-            get_settings.cache_clear()
-            bootstrap.reset()
-            return bootstrap
-
-        yield apply
-        monkeypatch.undo()
-        get_settings.cache_clear()
-        bootstrap.reset()
-
     @pytest.mark.parametrize("configured", [LOGGING, None])
-    def test_the_stage_setting_decides_whether_new_rooms_are_logged(self, configure, configured):
+    def test_the_stage_setting_decides_whether_new_rooms_are_logged(self, configure_bootstrap, configured):
         env = {"SPACES_CHAT_LOGGING_CONFIGURATION_ARN": configured} if configured else {}
-        rooms = configure(**env).room_events()
-        expected = {
-            "name": "space-sp1",
-            "maximumMessageRatePerSecond": ANY,
-            "maximumMessageLength": ANY,
-            "tags": ANY,
-        }
+        rooms = configure_bootstrap(SPACES_MEDIA_BACKEND="ivs", **env).room_events()
+        expected = create_room_request(maximumMessageRatePerSecond=ANY, maximumMessageLength=ANY, tags=ANY)
         if configured:
             expected["loggingConfigurationIdentifiers"] = [configured]
         # The client bootstrap built for the adapter; the Stubber answers instead of AWS.
