@@ -162,6 +162,7 @@ def room_events():
                 max_message_rate=s.room_max_message_rate,
                 max_message_length=s.room_max_message_length,
                 review_handler_arn=s.chat_review_handler_arn,
+                logging_configuration_arn=s.chat_logging_configuration_arn,
             )
         from chalicelib.adapters.dynamodb.models import share_one_connection
         from chalicelib.adapters.dynamodb.room_events import DynamoRoomEvents

@@ -95,6 +95,9 @@ class Settings:
     room_max_message_length: int = 500
     # Optional message review handler (a Lambda ARN) for per-user limits on client-sent messages.
     chat_review_handler_arn: str = ""
+    # The IVS Chat logging configuration (an ARN) every new room is attached to, so its messages
+    # and events are recorded (infra/ makes one per stage). Empty: rooms keep no chat log.
+    chat_logging_configuration_arn: str = ""
     # The IVS Chat messaging (WebSocket) URL clients connect to, given to them as `url` next to
     # `region`. Empty: the SDK's own endpoint for the region (wss://edge.ivschat.<region>...).
     # Set on the local stage it makes room events go over IVS Chat there too, to an emulator
@@ -220,6 +223,7 @@ def get_settings() -> Settings:
         room_max_message_rate=_int("SPACES_ROOM_MAX_MESSAGE_RATE", 100),
         room_max_message_length=_int("SPACES_ROOM_MAX_MESSAGE_LENGTH", 500),
         chat_review_handler_arn=env.get("SPACES_CHAT_REVIEW_HANDLER_ARN", ""),
+        chat_logging_configuration_arn=env.get("SPACES_CHAT_LOGGING_CONFIGURATION_ARN", ""),
         chat_endpoint_url=env.get("SPACES_CHAT_ENDPOINT_URL", ""),
         room_event_ttl_seconds=_int("SPACES_ROOM_EVENT_TTL_SECONDS", 86400),
         events_poll_interval_ms=_int("SPACES_EVENTS_POLL_INTERVAL_MS", 250),

@@ -97,7 +97,9 @@ PROFILES: tuple[LambdaProfile, ...] = (
         ivs_composition_actions=("ivs:StopComposition",),
         # The Space's chat room: created (tagged) with the stage, deleted at the end, a token per
         # chat session (POST /events/token, never the join), server events, disconnecting a
-        # removed user or a former co-host.
+        # removed user or a former co-host. CreateRoom naming the stage's chat logging
+        # configuration needs nothing more: the Service Authorization Reference lists only the
+        # room (room*) as CreateRoom's resource, not the logging configuration (docs/room-events.md).
         ivs_chat_room_actions=(
             "ivschat:CreateRoom", "ivschat:TagResource", "ivschat:DeleteRoom", "ivschat:CreateChatToken",
             "ivschat:SendEvent", "ivschat:DisconnectUser",

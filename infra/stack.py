@@ -14,6 +14,7 @@ Resources, by what the app reads in chalicelib/config.py:
 | SPACES_SNS_APNS_ARN / SPACES_SNS_FCM_ARN  | SNS platform applications (custom resource, infra/push_apps)|
 | SPACES_RECORDINGS_BUCKET / _IVS_STORAGE_CONFIGURATION_ARN / _IVS_ENCODER_CONFIGURATION_ARN | the recordings bucket (lifecycle = retention + 1 day) and IVS's storage and encoder configurations |
 | SPACES_MEDIACONVERT_ROLE_ARN              | the role MediaConvert remuxes recordings with (reads the bucket, writes `replays/`) |
+| SPACES_CHAT_LOGGING_CONFIGURATION_ARN     | the IVS Chat logging configuration rooms are created with, writing to the log group `/spaces/<stage>/chat-messages` |
 
 The web client (infra/web.py): an S3 bucket behind CloudFront for its files, and a second Cognito
 app client (hosted UI, authorization code + PKCE) whose id is the second SPACES_JWT_AUDIENCE.
@@ -29,6 +30,7 @@ from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, CfnOutput, CustomResourc
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ivs as ivs
+from aws_cdk import aws_ivschat as ivschat
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -89,6 +91,7 @@ class SpacesStack(Stack):
         self._identity()
         self._media_keys()
         self._recordings()
+        self._chat_log()
         self._push_applications()
         self._app()
         self.monitoring = Monitoring(
@@ -297,6 +300,38 @@ class SpacesStack(Stack):
             ),
         )
 
+    def _chat_log(self) -> None:
+        """The chat log (docs/room-events.md, "The chat log"): one IVS Chat logging configuration
+        per stage, which the app attaches to every room it creates, writing to a log group of its
+        own (not a function's: its retention and its readers are those of a moderation record).
+
+        No resource policy here: CloudWatch Logs delivers IVS Chat's logs as "vended logs", and
+        when the logging configuration is created (CloudFormation, with the deployer's
+        permissions: logs:CreateLogDelivery, PutResourcePolicy, DescribeResourcePolicies,
+        DescribeLogGroups, the create permissions of AWS::IVSChat::LoggingConfiguration) AWS adds
+        the policy that lets delivery.logs.amazonaws.com write to the group, unless one already
+        does (CloudWatch Logs user guide, "Logs sent to CloudWatch Logs"). A policy managed here
+        would be a second one next to AWS's."""
+        s = self.settings
+        self.chat_log_group = logs.LogGroup(
+            self,
+            "ChatMessagesLogs",
+            log_group_name=s.chat_log_group,
+            retention=_retention(s.chat_log_retention_days),
+            removal_policy=self.keep,
+        )
+        self.chat_logging = ivschat.CfnLoggingConfiguration(
+            self,
+            "ChatLogging",
+            name=s.chat_logging_configuration,
+            destination_configuration=ivschat.CfnLoggingConfiguration.DestinationConfigurationProperty(
+                cloud_watch_logs=ivschat.CfnLoggingConfiguration.CloudWatchLogsDestinationConfigurationProperty(
+                    # A Ref: the group exists before the configuration, and goes after it.
+                    log_group_name=self.chat_log_group.log_group_name
+                )
+            ),
+        )
+
     def _secret_policy_arn(self, name: str) -> str:
         # An imported secret's ARN ends in a random "-XXXXXX" that is unknown here.
         return self._arn("secretsmanager", "secret", f"{name}-??????", colon=True)
@@ -432,6 +467,9 @@ class SpacesStack(Stack):
             "SPACES_CHAT_REVIEW_HANDLER_ARN": self._arn(
                 "lambda", "function", s.function_name("chat_message_review"), colon=True
             ),
+            # Every room the app creates is logged there (a token: no cycle, the configuration
+            # depends on nothing of the app).
+            "SPACES_CHAT_LOGGING_CONFIGURATION_ARN": self.chat_logging.attr_arn,
             "SPACES_REPLAY_RETENTION_DAYS": str(s.replay_retention_days),
             "SPACES_TRACING_ENABLED": "true",
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -677,3 +715,4 @@ class SpacesStack(Stack):
         CfnOutput(self, "ApiUrl", value=f"https://{api.ref}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{API_GATEWAY_STAGE}")
         self.web.outputs(self)
         CfnOutput(self, "RecordingsBucket", value=self.recordings_bucket.bucket_name)
+        CfnOutput(self, "ChatLogGroup", value=self.chat_log_group.log_group_name)

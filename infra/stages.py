@@ -29,6 +29,12 @@ class StageSettings:
     api_reserved_concurrency: int | None = None
 
     log_retention_days: int = 30
+    # The chat log (every message and event of every room, docs/room-events.md "The chat log"):
+    # how long CloudWatch Logs keeps it. It is what moderators read after an abuse report, so it
+    # must outlast the time a report takes to arrive and be handled; it is also people's words
+    # tied to their user ids, so it is not kept longer than that (dev: 14 days, test traffic
+    # only; prod: 180 days, see STAGES).
+    chat_log_retention_days: int = 90
     # SQS: a message that failed this many deliveries goes to the queue's dead-letter queue.
     max_receive_count: int = 5
     dlq_retention_days: int = 14
@@ -106,6 +112,15 @@ class StageSettings:
         return f"{self.prefix}-count-fold-dlq"
 
     @property
+    def chat_log_group(self) -> str:
+        """CloudWatch Logs: where IVS Chat writes the chat log of every room of this stage."""
+        return f"/{APP_NAME}/{self.name}/chat-messages"
+
+    @property
+    def chat_logging_configuration(self) -> str:
+        return f"{self.prefix}-chat-messages"
+
+    @property
     def stripe_secret(self) -> str:
         """Secrets Manager: the Stripe secret API key and webhook signing secret of this stage,
         JSON `{"api_key": "sk_...", "webhook_secret": "whsec_..."}`, made once by the operator
@@ -155,8 +170,13 @@ class StageSettings:
 
 
 STAGES: dict[str, StageSettings] = {
-    "dev": StageSettings(name="dev", log_retention_days=14, lambda_errors_per_5_min=5),
-    "prod": StageSettings(name="prod", production=True, log_retention_days=90, apns_platform="APNS"),
+    "dev": StageSettings(name="dev", log_retention_days=14, chat_log_retention_days=14, lambda_errors_per_5_min=5),
+    # Chat log 180 days: abuse reports and appeals about a Space can come weeks or months after it
+    # ended, and a moderator needs the words to decide; past half a year the log is mostly
+    # personal data with no use, and the reports that matter have been handled.
+    "prod": StageSettings(
+        name="prod", production=True, log_retention_days=90, chat_log_retention_days=180, apns_platform="APNS"
+    ),
 }
 
 

@@ -16,6 +16,10 @@ messages of ALL clients of a room together, not per user (CreateRoom in the ivsc
 limit on messages clients send straight to IVS Chat needs a message review handler (a Lambda IVS
 calls for every message); `review_handler_arn` attaches one when configured. Reactions sent
 through the API (POST /spaces/{id}/reactions) are limited per user by the backend itself.
+
+Chat log: `logging_configuration_arn` (the stage's AWS::IVSChat::LoggingConfiguration, made by
+infra/) is attached to every room created, so IVS Chat records the room's messages and events at
+that configuration's destination (docs/room-events.md, "The chat log").
 """
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ class IvsChatRooms:
         max_message_rate: int = 10,
         max_message_length: int = 500,
         review_handler_arn: str = "",
+        logging_configuration_arn: str = "",
         clock=time.time,
     ):
         self._client = client
@@ -58,6 +63,7 @@ class IvsChatRooms:
         self._max_rate = max_message_rate
         self._max_length = max_message_length
         self._review_handler_arn = review_handler_arn
+        self._logging_configuration_arn = logging_configuration_arn
         self._clock = clock
 
     def create_room(self, space_id: str) -> str:
@@ -72,6 +78,8 @@ class IvsChatRooms:
             # If the handler fails or times out, let the message through: a broken limiter must
             # not silence every room.
             params["messageReviewHandler"] = {"uri": self._review_handler_arn, "fallbackResult": "ALLOW"}
+        if self._logging_configuration_arn:
+            params["loggingConfigurationIdentifiers"] = [self._logging_configuration_arn]
         return self._call("CreateRoom", self._client.create_room, **params)["arn"]
 
     def delete_room(self, room: str) -> None:

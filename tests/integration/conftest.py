@@ -1,5 +1,6 @@
 """Fixtures of the adapter tests of services moto does not have (IVS, IVS Chat, MediaConvert):
-a test module names its service in `AWS_SERVICE` and gets an offline client and a Stubber on it."""
+a test module names its service in `AWS_SERVICE` and gets an offline client and a Stubber on it.
+And `configure_bootstrap`, for tests of what bootstrap builds from a stage's settings."""
 from __future__ import annotations
 
 import pytest
@@ -16,3 +17,23 @@ def client(request):
 def stubber(client):
     with stubbed(client) as stub:
         yield stub
+
+
+@pytest.fixture
+def configure_bootstrap(monkeypatch):
+    """`configure_bootstrap(SPACES_X=...)`: bootstrap, rebuilt from the test stage's settings
+    plus these environment variables; everything is put back afterwards."""
+    from chalicelib import bootstrap
+    from chalicelib.config import get_settings
+
+    def apply(**env):
+        for name, value in {"SPACES_STAGE": "test", **env}.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        bootstrap.reset()
+        return bootstrap
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    bootstrap.reset()

@@ -20,10 +20,12 @@ from botocore.stub import ANY
 from chalicelib.adapters.ivs_chat import IvsChatRooms, room_name_for
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.room_events import chat_capabilities
-from tests.support.offline_aws import offline_client
+from tests.support.offline_aws import offline_client, stubbed
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
+# As CloudFormation's AWS::IVSChat::LoggingConfiguration returns it (Fn::GetAtt Arn).
+LOGGING = "arn:aws:ivschat:us-east-1:123456789012:logging-configuration/XyZ0123abcDE"
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
 
 
@@ -32,6 +34,17 @@ AWS_SERVICE = "ivschat"  # the `client` and `stubber` fixtures (tests/integratio
 
 def make_client():
     return offline_client(AWS_SERVICE)
+
+
+def create_room_request(**members):
+    """The CreateRoom request for Space sp1 with the adapter's defaults, plus or instead `members`."""
+    return {
+        "name": "space-sp1",
+        "maximumMessageRatePerSecond": 10,
+        "maximumMessageLength": 500,
+        "tags": {"space_id": "sp1", "created_at": ANY},
+        **members,
+    }
 
 
 def room_response(arn=ROOM, **extra):
@@ -67,27 +80,61 @@ class TestCreateRoom:
         stubber.add_response(
             "create_room",
             room_response(),
-            expected_params={
-                "name": "space-sp1",
-                "maximumMessageRatePerSecond": 10,
-                "maximumMessageLength": 500,
-                "tags": {"space_id": "sp1", "created_at": ANY},
-                "messageReviewHandler": {"uri": handler, "fallbackResult": "ALLOW"},
-            },
+            expected_params=create_room_request(
+                messageReviewHandler={"uri": handler, "fallbackResult": "ALLOW"}
+            ),
         )
 
         IvsChatRooms(client, review_handler_arn=handler).create_room("sp1")
+
+    def test_a_room_is_attached_to_the_chat_logging_configuration_when_one_is_configured(self, client, stubber):
+        # Given the stage's logging configuration, when a Space's room is created, then IVS Chat
+        # is asked to record that room's messages and events there (and nowhere else).
+        stubber.add_response(
+            "create_room",
+            room_response(loggingConfigurationIdentifiers=[LOGGING]),
+            expected_params=create_room_request(loggingConfigurationIdentifiers=[LOGGING]),
+        )
+
+        assert IvsChatRooms(client, logging_configuration_arn=LOGGING).create_room("sp1") == ROOM
+
+    def test_without_a_logging_configuration_rooms_are_created_without_one(self, client, stubber):
+        # expected_params is the whole request: no loggingConfigurationIdentifiers, not even [].
+        stubber.add_response(
+            "create_room",
+            room_response(),
+            expected_params=create_room_request(),
+        )
+
+        IvsChatRooms(client, logging_configuration_arn="").create_room("sp1")
+
+    def test_logging_and_review_handler_are_attached_together(self, client, stubber):
+        handler = "arn:aws:lambda:us-east-1:123456789012:function:spaces-dev-review"
+        stubber.add_response(
+            "create_room",
+            room_response(),
+            expected_params=create_room_request(
+                messageReviewHandler={"uri": handler, "fallbackResult": "ALLOW"},
+                loggingConfigurationIdentifiers=[LOGGING],
+            ),
+        )
+
+        IvsChatRooms(client, review_handler_arn=handler, logging_configuration_arn=LOGGING).create_room("sp1")
+
+    def test_the_logging_configuration_arn_is_one_the_api_model_accepts(self, client):
+        # botocore's validation checks lengths, not patterns: check the ARN's form here.
+        member = client.meta.service_model.operation_model("CreateRoom").input_shape.members[
+            "loggingConfigurationIdentifiers"
+        ]
+
+        assert re.fullmatch(member.member.metadata["pattern"], LOGGING)
+        assert member.metadata["max"] >= 1
 
     def test_the_space_id_tag_cannot_be_overridden_by_default_tags(self, client, stubber):
         stubber.add_response(
             "create_room",
             room_response(),
-            expected_params={
-                "name": "space-sp1",
-                "maximumMessageRatePerSecond": 10,
-                "maximumMessageLength": 500,
-                "tags": {"space_id": "sp1", "created_at": ANY},
-            },
+            expected_params=create_room_request(),
         )
 
         IvsChatRooms(client, tags={"space_id": "else"}).create_room("sp1")
@@ -282,6 +329,21 @@ class TestFailuresBecomeDependencyFailed:
     def test_a_malformed_request_is_a_bug_not_an_outage(self, client):
         with pytest.raises(ParamValidationError):
             IvsChatRooms(client).send_event("", "muted", {})
+
+
+class TestBootstrapWiring:
+    @pytest.mark.parametrize("configured", [LOGGING, None])
+    def test_the_stage_setting_decides_whether_new_rooms_are_logged(self, configure_bootstrap, configured):
+        env = {"SPACES_CHAT_LOGGING_CONFIGURATION_ARN": configured} if configured else {}
+        rooms = configure_bootstrap(SPACES_MEDIA_BACKEND="ivs", **env).room_events()
+        expected = create_room_request(maximumMessageRatePerSecond=ANY, maximumMessageLength=ANY, tags=ANY)
+        if configured:
+            expected["loggingConfigurationIdentifiers"] = [configured]
+        # The client bootstrap built for the adapter; the Stubber answers instead of AWS.
+        with stubbed(rooms._client) as stubber:
+            stubber.add_response("create_room", room_response(), expected_params=expected)
+
+            assert rooms.create_room("sp1") == ROOM
 
 
 def test_importing_the_adapter_builds_no_client_and_imports_no_aws_sdk():

@@ -623,44 +623,27 @@ class TestLocalWorkerDelivery:
 
 
 class TestBootstrap:
-    @pytest.fixture
-    def configure(self, monkeypatch):
-        from chalicelib import bootstrap
-        from chalicelib.config import get_settings
-
-        def apply(**env):
-            for name, value in {"SPACES_STAGE": "test", **env}.items():
-                monkeypatch.setenv(name, value)
-            get_settings.cache_clear()
-            bootstrap.reset()
-            return bootstrap
-
-        yield apply
-        monkeypatch.undo()
-        get_settings.cache_clear()
-        bootstrap.reset()
-
-    def test_the_test_stage_gets_the_sandbox_on_the_outbox_queue(self, configure):
-        bootstrap = configure(SPACES_PAYMENTS_PROVIDER="sandbox", SPACES_PAYMENTS_OUTBOX_QUEUE="outbox-x")
+    def test_the_test_stage_gets_the_sandbox_on_the_outbox_queue(self, configure_bootstrap):
+        bootstrap = configure_bootstrap(SPACES_PAYMENTS_PROVIDER="sandbox", SPACES_PAYMENTS_OUTBOX_QUEUE="outbox-x")
 
         assert isinstance(bootstrap.payments(), SandboxPayments)
         assert bootstrap.payments() is bootstrap.payments()
         assert bootstrap.payments_outbox()._name == "outbox-x"
 
-    def test_an_aws_stage_refuses_the_sandbox(self, configure):
-        bootstrap = configure(SPACES_STAGE="prod", SPACES_PAYMENTS_PROVIDER="sandbox")
+    def test_an_aws_stage_refuses_the_sandbox(self, configure_bootstrap):
+        bootstrap = configure_bootstrap(SPACES_STAGE="prod", SPACES_PAYMENTS_PROVIDER="sandbox")
 
         with pytest.raises(RuntimeError, match="sandbox"):
             bootstrap.payments()
 
-    def test_stripe_reads_its_key_and_signing_secret_from_secrets_manager(self, configure, aws, moto_url):
+    def test_stripe_reads_its_key_and_signing_secret_from_secrets_manager(self, configure_bootstrap, aws, moto_url):
         from tests.support.moto_server import boto_client
 
         secrets = boto_client("secretsmanager", moto_url)
         suffix = uuid.uuid4().hex[:8]
         key_arn = secrets.create_secret(Name=f"stripe-key-{suffix}", SecretString="sk_live_from_secrets_manager")["ARN"]
         hook_arn = secrets.create_secret(Name=f"stripe-whsec-{suffix}", SecretString="whsec_from_sm")["ARN"]
-        bootstrap = configure(
+        bootstrap = configure_bootstrap(
             SPACES_STAGE="prod",
             SPACES_PAYMENTS_PROVIDER="stripe",
             SPACES_STRIPE_API_KEY_SECRET_ARN=key_arn,
@@ -674,10 +657,10 @@ class TestBootstrap:
         payload = stripe_event("payment_intent.succeeded", payment_intent())
         assert provider.parse_webhook(payload.encode(), signed(payload, secret="whsec_from_sm")) is not None
 
-    def test_an_unreadable_secret_is_dependency_failed(self, configure, moto_url):
+    def test_an_unreadable_secret_is_dependency_failed(self, configure_bootstrap, moto_url):
         from tests.support.moto_server import boto_client
 
-        bootstrap = configure(
+        bootstrap = configure_bootstrap(
             SPACES_STAGE="prod",
             SPACES_PAYMENTS_PROVIDER="stripe",
             SPACES_STRIPE_API_KEY_SECRET_ARN="arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf",
@@ -687,8 +670,8 @@ class TestBootstrap:
         with pytest.raises(DependencyFailed):
             bootstrap.payments()
 
-    def test_a_developer_may_use_a_test_mode_key_from_the_environment(self, configure):
-        bootstrap = configure(
+    def test_a_developer_may_use_a_test_mode_key_from_the_environment(self, configure_bootstrap):
+        bootstrap = configure_bootstrap(
             SPACES_PAYMENTS_PROVIDER="stripe",
             SPACES_STRIPE_API_KEY="sk_test_mine",
             SPACES_PAYMENTS_WEBHOOK_SECRET="whsec_from_stripe_listen",
@@ -696,8 +679,8 @@ class TestBootstrap:
 
         assert isinstance(bootstrap.payments(), StripePayments)
 
-    def test_a_live_key_from_the_environment_is_refused(self, configure):
-        bootstrap = configure(
+    def test_a_live_key_from_the_environment_is_refused(self, configure_bootstrap):
+        bootstrap = configure_bootstrap(
             SPACES_PAYMENTS_PROVIDER="stripe",
             SPACES_STRIPE_API_KEY="sk_live_oops",
             SPACES_PAYMENTS_WEBHOOK_SECRET="whsec_x",
@@ -706,8 +689,8 @@ class TestBootstrap:
         with pytest.raises(RuntimeError, match="test-mode"):
             bootstrap.payments()
 
-    def test_stripe_refuses_the_sandbox_signing_secret(self, configure):
-        bootstrap = configure(SPACES_PAYMENTS_PROVIDER="stripe", SPACES_STRIPE_API_KEY="sk_test_mine")
+    def test_stripe_refuses_the_sandbox_signing_secret(self, configure_bootstrap):
+        bootstrap = configure_bootstrap(SPACES_PAYMENTS_PROVIDER="stripe", SPACES_STRIPE_API_KEY="sk_test_mine")
 
         with pytest.raises(RuntimeError, match="signing secret"):
             bootstrap.payments()
