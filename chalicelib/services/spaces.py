@@ -72,8 +72,14 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
         space = _start_recording_or_release(deps, space)
     else:
         reminders.schedule_moments(deps, space)
+    def write(blocks=(None, None)):
+        deps.spaces.create(space, max_scheduled=deps.settings.max_scheduled_per_host, blocked_filter=blocks)
+
     try:
-        deps.spaces.create(space, max_scheduled=deps.settings.max_scheduled_per_host)
+        if space.state == LIVE:
+            _going_live(deps, user_id, write)
+        else:
+            write()
     except Refused as exc:
         _undo_outside_effects(deps, space)
         if exc.part == "host_busy":
@@ -135,7 +141,11 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
     room = space.room_arn
     space = _start_recording_or_release(deps, space)
     try:
-        _go_live(deps, space, stage, room)
+        _going_live(
+            deps,
+            space.creator_id,
+            lambda blocks: deps.spaces.start(space, stage, deps.clock.now(), room_arn=room, blocked_filter=blocks),
+        )
     except Refused as exc:
         _release_stage(deps, replace(space, stage=stage), recording_too=True)
         room_events.release_room(deps, space.id, room)
@@ -156,13 +166,13 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
     return started
 
 
-def _go_live(deps: Deps, space: Space, stage, room: str | None) -> None:
-    """The start's write, with the host's blocked-users filter copied onto the Space (joins read
-    it there). A block landing between the read and the write changes the filter: read again."""
+def _going_live(deps: Deps, host_id: str, write) -> None:
+    """A write that takes a Space live (a start, or a creation live), given the host's blocked
+    filter to copy onto the Space (joins read it there; docs/joins.md). A block landing between
+    the read and the write changes the filter, and the write is refused ("blocks"): read again."""
     for _ in range(3):
-        blocked_filter = deps.users.host_blocks_filter(space.creator_id)
         try:
-            deps.spaces.start(space, stage, deps.clock.now(), room_arn=room, blocked_filter=blocked_filter)
+            write(deps.users.host_blocks_filter(host_id))
             return
         except Refused as exc:
             if exc.part != "blocks":

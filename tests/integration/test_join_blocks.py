@@ -159,3 +159,13 @@ def test_blocks_racing_joins_never_leave_a_blocked_user_connected(deps, host, ne
         assert deps.spaces.get_participant(space.id, user, consistent=True).connected
     settle_counts()
     assert deps.spaces.get(space.id).participant_count == 1 + 4
+
+
+def test_a_user_blocked_before_a_space_is_created_live_is_refused(deps, host, new_user):
+    """Created live (no scheduled step): the creation copies the host's filter as a start does."""
+    troll = new_user("troll")
+    user_service.block(deps, host, troll)
+    space = space_service.create_space(deps, host, {"title": "live at once"})
+    stage_service.join_space(deps, new_user(), space.id)  # a warm container
+
+    assert refused_as_blocked(deps, troll, space.id)

@@ -214,6 +214,23 @@ def _delete_listings(tx, space: Space, state: str, keep: "Space | None" = None) 
             tx.delete(f"unsearch:{bucket}:{term}", TitleSearchModel(bucket, term))
 
 
+def _copy_blocked_filter(tx, host_id: str, blocked_filter: tuple[bytes | None, int | None]) -> bytes | None:
+    """Going live (a start, or a creation live): the Space carries the host's blocked filter as
+    read, on condition the filter item is still that version (the "blocks" part), so every block
+    made before the commit is in the copy or sees the Space live (docs/joins.md). Returns the
+    bits to store (None: the host blocked nobody)."""
+    bits, version = blocked_filter
+    tx.check(
+        "blocks",
+        BlockedFilterModel,
+        BlockedFilterModel.key_for_host(host_id),
+        condition=(
+            BlockedFilterModel.pair.does_not_exist() if version is None else BlockedFilterModel.version == version
+        ),
+    )
+    return bits
+
+
 def _check_pass(tx, kind: str, space_id: str, host_id: str, user_id: str, now: datetime) -> None:
     if kind == "ticket":
         tx.check("pass", TicketModel, space_id, range_key=user_id, condition=TicketModel.status == PAID)
@@ -428,7 +445,14 @@ class DynamoSpaceRepository:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def create(self, space: Space, *, max_scheduled: int) -> None:
+    def create(
+        self,
+        space: Space,
+        *,
+        max_scheduled: int,
+        blocked_filter: tuple[bytes | None, int | None] = (None, None),
+    ) -> None:
+        """A new Space. Created live, it copies the host's blocked filter as `start` does."""
         item = SpaceModel(
             space.id,
             state=space.state,
@@ -463,6 +487,8 @@ class DynamoSpaceRepository:
             item.room_arn = space.room_arn
         try:
             with transaction(self._connection) as tx:
+                if space.state == LIVE:
+                    item.blocked_filter = _copy_blocked_filter(tx, space.creator_id, blocked_filter)
                 tx.save("space", item, condition=SpaceModel.space_id.does_not_exist())
                 if space.state == LIVE:
                     tx.update(
@@ -496,7 +522,7 @@ class DynamoSpaceRepository:
         except ConditionsFailed as exc:
             if "host" in exc:
                 raise Refused("host_busy" if space.state == LIVE else "too_many_scheduled") from exc
-            raise Refused("exists") from exc
+            raise Refused("blocks" if "blocks" in exc else "exists") from exc
 
     def start(
         self,
@@ -512,10 +538,9 @@ class DynamoSpaceRepository:
         version, so every block made before this commit is either in the copy or sees the Space
         live and marks its participant item (docs/joins.md). Refused("blocks") when it changed."""
         room = [SpaceModel.room_arn.set(room_arn)] if room_arn else []
-        bits, version = blocked_filter
-        filter_key = BlockedFilterModel.key_for_host(space.creator_id)
         try:
             with transaction(self._connection) as tx:
+                bits = _copy_blocked_filter(tx, space.creator_id, blocked_filter)
                 tx.update(
                     "space",
                     SpaceModel(space.id),
@@ -533,16 +558,7 @@ class DynamoSpaceRepository:
                     ],
                     condition=(SpaceModel.state == SCHEDULED),
                 )
-                tx.check(
-                    "blocks",
-                    BlockedFilterModel,
-                    filter_key,
-                    condition=(
-                        BlockedFilterModel.pair.does_not_exist()
-                        if version is None
-                        else BlockedFilterModel.version == version
-                    ),
-                )
+
                 tx.update(
                     "host",
                     UserModel(space.creator_id),
