@@ -34,6 +34,7 @@ def build(stage_names: list[str] | None = None, outdir: str | None = None):
 
     from infra.stack import SpacesStack
     from infra.stages import STAGES, stage
+    from infra.waf import EdgeStack
 
     # The CDK CLI passes CDK_OUTDIR; run by hand, the assembly goes to ./cdk.out (git-ignored).
     outdir = outdir or os.environ.get("CDK_OUTDIR") or str(ROOT / "cdk.out")
@@ -47,13 +48,20 @@ def build(stage_names: list[str] | None = None, outdir: str | None = None):
     env = None
     if os.environ.get("CDK_DEFAULT_ACCOUNT") and os.environ.get("CDK_DEFAULT_REGION"):
         env = cdk.Environment(account=os.environ["CDK_DEFAULT_ACCOUNT"], region=os.environ["CDK_DEFAULT_REGION"])
+    # CloudFront's web ACL must be in us-east-1, whatever the stage's region (infra/waf.py).
+    edge_env = cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region="us-east-1")
     cwd = os.getcwd()
     os.chdir(build_dir)
     try:
         for name in requested:
-            SpacesStack(app, stage(name), env=env)
+            settings = stage(name)
+            EdgeStack(app, settings, env=edge_env)
+            SpacesStack(app, settings, env=env)
     finally:
         os.chdir(cwd)
+    from infra.nag import check
+
+    check(app)
     return app
 
 

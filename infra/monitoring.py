@@ -101,7 +101,10 @@ class Monitoring(Construct):
     def __init__(self, scope: Construct, id: str, *, settings: StageSettings, watched: Monitored):
         super().__init__(scope, id)
         self.settings = settings
-        self.topic = sns.Topic(self, "AlarmTopic", topic_name=f"{settings.prefix}-alarms", display_name=f"{settings.prefix} alarms")
+        self.topic = sns.Topic(
+            self, "AlarmTopic", topic_name=f"{settings.prefix}-alarms", display_name=f"{settings.prefix} alarms",
+            enforce_ssl=True,
+        )
         if settings.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
         self.alarms: list[cw.Alarm] = []

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, CfnOutput, CustomResource, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ivs as ivs
@@ -37,6 +37,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_wafv2 as wafv2
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -44,8 +45,10 @@ from infra import permissions
 from infra.chalice_app import fresh_app_import, packaged_template, sqs_event_queues
 from infra.metrics import NAMESPACE
 from infra.monitoring import Monitored, Monitoring
+from infra.nag import accept, accept_wildcard_resources
 from infra.stages import API_GATEWAY_STAGE, APP_NAME, StageSettings
 from infra.tables import create_tables
+from infra.waf import api_web_acl
 from infra.web import WebClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +70,60 @@ def _retention(days: int) -> logs.RetentionDays:
         return _RETENTION[days]
     except KeyError:
         raise ValueError(f"log_retention_days must be one of {sorted(_RETENTION)}") from None
+
+
+# Why the Lambda roles hold resource wildcards (tests/infra/test_iam.py checks that no action is one).
+_WILDCARD_RESOURCES = (
+    "resources the app creates at run time (IVS stages, channels, compositions, chat rooms, schedules, "
+    "transcription and MediaConvert jobs, push endpoints, recording objects) and a table's indexes and "
+    "stream: named under this stage's prefix, account and region; '*' only for X-Ray and List actions, "
+    "which take no resource"
+)
+
+# API Gateway's own answers (no route, throttled, WAF block, a failed integration) in the app's
+# error shape {"code", "message"} (openapi.yaml, Error). $context.error.messageString is the
+# message already quoted as a JSON string.
+_GATEWAY_RESPONSES = {
+    # A method/path with no route: API Gateway's "Missing Authentication Token" 403, which the
+    # contract answers as 404 not_found (as `chalice local` and the app do).
+    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", '"no route matches this method and path"'),
+    "THROTTLED": (429, "throttled", "$context.error.messageString"),
+    "WAF_FILTERED": (403, "forbidden", '"too many requests from this address; retry later"'),
+    "DEFAULT_4XX": (None, "bad_request", "$context.error.messageString"),
+    "DEFAULT_5XX": (None, "internal_server", "$context.error.messageString"),
+}
+
+
+def gateway_responses() -> dict:
+    """The REST API's x-amazon-apigateway-gateway-responses (OpenAPI extension)."""
+    responses = {}
+    for kind, (status, code, message) in _GATEWAY_RESPONSES.items():
+        response = {
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+            "responseTemplates": {"application/json": f'{{"code": "{code}", "message": {message}}}'},
+        }
+        if status is not None:
+            response["statusCode"] = str(status)
+        responses[kind] = response
+    return responses
+
+
+# The API stage's access log, one JSON object per request ($context variables of API Gateway).
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "method": "$context.httpMethod",
+    "path": "$context.path",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "responseLength": "$context.responseLength",
+    "userAgent": "$context.identity.userAgent",
+    "requestTime": "$context.requestTimeEpoch",
+    "wafStatus": "$context.waf.status",
+    "xrayTraceId": "$context.xrayTraceId",
+}
 
 
 class SpacesStack(Stack):
@@ -118,13 +175,18 @@ class SpacesStack(Stack):
     # ------------------------------------------------------------------ queues and schedules
 
     def _dead_letter_queue(self, id: str, name: str) -> sqs.Queue:
-        return sqs.Queue(
+        dlq = sqs.Queue(
             self,
             id,
             queue_name=name,
             retention_period=Duration.days(self.settings.dlq_retention_days),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
         )
+        # Dead letters stop here: an operator reads them (alarm on any message, docs/operations.md).
+        accept(dlq, "Serverless-SQSRedrivePolicy", "a dead-letter queue: the end of the line, read by an operator")
+        accept(dlq, "AwsSolutions-SQS3", "a dead-letter queue itself (of a queue, of Scheduler, or of a stream mapping)")
+        return dlq
 
     def _queue_with_dlq(self, id: str, name: str) -> tuple[sqs.Queue, sqs.Queue]:
         s = self.settings
@@ -137,6 +199,7 @@ class SpacesStack(Stack):
             # so a message is not redelivered while its first delivery still runs.
             visibility_timeout=Duration.seconds(6 * s.worker_timeout_s),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=s.max_receive_count, queue=dlq),
         )
         return queue, dlq
@@ -200,6 +263,11 @@ class SpacesStack(Stack):
             deletion_protection=s.production,
             removal_policy=self.keep,
         )
+        accept(self.user_pool, "AwsSolutions-COG1",
+               "length over composition rules (NIST SP 800-63B 5.1.1.2): 10 characters, no forced character classes")
+        accept(self.user_pool, "AwsSolutions-COG2", "TOTP MFA is offered to every user; requiring it would stop sign-up on a consumer app")
+        accept(self.user_pool, "AwsSolutions-COG8",
+               "the Essentials tier: the plus tier's threat protection is priced per active user, a decision for launch")
         # The mobile apps: a public client (no secret), SRP sign-in. The app verifies ID tokens:
         # their `aud` is this client's id (SPACES_JWT_AUDIENCE) and `sub` is the user id.
         self.app_client = self.user_pool.add_client(
@@ -213,7 +281,7 @@ class SpacesStack(Stack):
             access_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
         )
-        self.web = WebClient(self, "Web", user_pool=self.user_pool, domain_prefix=s.hosted_ui_domain, keep=self.keep)
+        self.web = WebClient(self, "Web", user_pool=self.user_pool, settings=s, keep=self.keep)
 
     def _media_keys(self) -> None:
         s = self.settings
@@ -256,17 +324,27 @@ class SpacesStack(Stack):
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=False,
+            # Versioned: an overwrite or a delete (a bug, a leaked key) leaves the previous version
+            # for noncurrent_recordings_days, so a replay can be restored; then it goes too, so
+            # the retention promise of docs/recording.md holds within that many days.
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="replay-retention",
                     enabled=True,
                     expiration=Duration.days(s.recordings_lifecycle_days),
+                    noncurrent_version_expiration=Duration.days(s.noncurrent_recordings_days),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
+                ),
+                # A delete marker left with no version behind it is removed too.
+                s3.LifecycleRule(id="delete-markers", enabled=True, expired_object_delete_marker=True),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
+        accept(self.recordings_bucket, "AwsSolutions-S10",
+               "IVS owns this bucket's policy (it adds its write statement): a policy from the stack would replace it")
+        accept(self.recordings_bucket, "AwsSolutions-S1",
+               "objects reach people only through presigned URLs the API issues, and the API's access log records who asked")
         self.recording_storage = ivs.CfnStorageConfiguration(
             self,
             "RecordingStorage",
@@ -289,6 +367,11 @@ class SpacesStack(Stack):
         )
         self.remux_role.add_to_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.recordings_bucket.arn_for_objects("replays/*")])
+        )
+        accept_wildcard_resources(
+            self.remux_role,
+            [self.recordings_bucket.arn_for_objects("*"), self.recordings_bucket.arn_for_objects("replays/*")],
+            "recording objects are named by IVS at run time: every object of this bucket read, written under replays/",
         )
         width, height, framerate, bitrate = s.recording_video
         self.recording_encoder = ivs.CfnEncoderConfiguration(
@@ -373,7 +456,8 @@ class SpacesStack(Stack):
             "PushAppsHandler",
             function_name=handler_name,
             description="Custom resource: SNS platform applications from Secrets Manager credentials",
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            memory_size=128,
             handler="handler.on_event",
             code=lambda_.Code.from_asset(str(Path(__file__).parent / "push_apps"), exclude=["__pycache__", "*.pyc"]),
             timeout=Duration.seconds(60),
@@ -390,6 +474,14 @@ class SpacesStack(Stack):
             framework_on_event_role=provider_role,
             log_group=provider_logs,
         )
+        for function in (handler, provider):
+            accept(function, "Serverless-LambdaDLQ",
+                   "a custom resource run by CloudFormation on deploy: a failure fails the deploy, nothing is lost")
+            accept(function, "Serverless-LambdaTracing", "a custom resource run on deploy, not on a request path")
+        accept(provider, "Serverless-LambdaDefaultMemorySize", "CDK's own provider framework function")
+        accept(provider, "AwsSolutions-L1", "CDK's own provider framework function picks its runtime")
+        accept_wildcard_resources(provider_role, [f"{handler.function_arn}:*"],
+                                  "the provider invokes the handler function and its versions, granted by CDK")
         self.push_app_arns: dict[str, str] = {}
         self.push_app_endpoint_arns: list[str] = []
         for platform_key, (name, platform, secret) in apps.items():
@@ -488,6 +580,7 @@ class SpacesStack(Stack):
 
         def allow(actions, resources, **kw):
             role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=list(resources), **kw))
+            accept_wildcard_resources(role, resources, _WILDCARD_RESOURCES)
 
         allow(permissions.LOGS, [log_group.log_group_arn])
         allow(permissions.XRAY, ["*"])  # X-Ray has no resource-level permissions
@@ -621,6 +714,15 @@ class SpacesStack(Stack):
                 fn.add_property_override("Timeout", s.api_timeout_s)
                 if s.api_reserved_concurrency is not None:
                     fn.add_property_override("ReservedConcurrentExecutions", s.api_reserved_concurrency)
+            if profile.consumes or profile.consumes_stream:
+                try:
+                    reserved = s.consumer_reserved_concurrency[profile.chalice_name]
+                except KeyError:
+                    raise SystemExit(
+                        f"{profile.chalice_name} consumes a queue or stream but has no reserved concurrency "
+                        "(StageSettings.consumer_reserved_concurrency, docs/operations.md)"
+                    ) from None
+                fn.add_property_override("ReservedConcurrentExecutions", reserved)
             fn.add_resource_dependency(log_group.node.default_child)
             self.function_names[logical_id] = name
             roles[logical_id] = role
@@ -660,6 +762,38 @@ class SpacesStack(Stack):
         api = self.chalice.get_resource("RestAPI")
         api.add_property_override("Name", s.prefix)
         api.add_property_override("DefinitionBody.info.title", s.prefix)
+        self._harden_api(api)
+
+    def _harden_api(self, api) -> None:
+        """The API stage's access log, X-Ray tracing, gateway responses and WAF.
+
+        Set on the SAM API (AWS::Serverless::Api) that `chalice package` writes: the stage and
+        its deployment are made from it by the SAM transform. The gateway responses go into the
+        definition body, so a change to them changes the definition and SAM redeploys the stage.
+        """
+        s = self.settings
+        self.api_access_logs = logs.LogGroup(
+            self,
+            "ApiAccessLogs",
+            log_group_name=s.api_access_log_group,
+            retention=_retention(s.log_retention_days),
+            removal_policy=self.keep,
+        )
+        api.add_property_override("TracingEnabled", True)
+        api.add_property_override(
+            "AccessLogSetting",
+            {"DestinationArn": self.api_access_logs.log_group_arn, "Format": Fn.to_json_string(ACCESS_LOG_FORMAT)},
+        )
+        api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses())
+        self.api_web_acl = api_web_acl(self, s)
+        association = wafv2.CfnWebACLAssociation(
+            self,
+            "ApiWebAclAssociation",
+            resource_arn=f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::/restapis/{api.ref}/stages/{API_GATEWAY_STAGE}",
+            web_acl_arn=self.api_web_acl.attr_arn,
+        )
+        # The stage exists once SAM has made it: RestAPI<stage>Stage, SAM's name for it.
+        association.add_override("DependsOn", [f"RestAPI{API_GATEWAY_STAGE}Stage"])
 
     def _bind_stream(self, logical_id: str, table_suffix: str, role: iam.Role) -> None:
         """The table's stream as the function's event source (Chalice has no stream event source

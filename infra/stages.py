@@ -27,6 +27,31 @@ class StageSettings:
     worker_timeout_s: int = 60
     # None: the account's unreserved pool. Set it to cap a stage (dev next to prod in one account).
     api_reserved_concurrency: int | None = None
+    # Reserved concurrency of the queue and stream consumers (docs/operations.md, "Concurrency"):
+    # each is capped, so a backlog of reminders, pushes or stream records can never take the
+    # account's pool from the API, and each is guaranteed its share. An SQS consumer is given at
+    # least 5 (Lambda starts polling a queue with five concurrent batches; fewer throttles them).
+    consumer_reserved_concurrency: dict[str, int] = field(
+        default_factory=lambda: {
+            "reminder_fanout": 10,
+            "push_worker": 10,
+            "ticket_worker": 5,
+            # One batch per shard at a time (count_fold_parallelization): a few shards.
+            "fold_participant_counts": 4,
+        }
+    )
+
+    # AWS WAF (docs/operations.md, "WAF"): requests per client IP in any 5-minute window before
+    # WAF blocks that IP (it lifts the block once the rate falls). Generous, because many mobile
+    # users share a carrier's NAT address; the join limit is the one a flood of joins meets.
+    api_requests_per_ip_5min: int = 3000
+    api_joins_per_ip_5min: int = 300
+    web_requests_per_ip_5min: int = 3000
+    # The web client's own domain (None: CloudFront's *.cloudfront.net name). With a domain, the
+    # distribution serves an ACM certificate (us-east-1) with minimum TLS 1.2 (TLSv1.2_2021);
+    # on its default *.cloudfront.net certificate CloudFront decides the protocols itself.
+    web_domain: str | None = None
+    web_certificate_arn: str | None = None
 
     log_retention_days: int = 30
     # The chat log (every message and event of every room, docs/room-events.md "The chat log"):
@@ -75,6 +100,8 @@ class StageSettings:
     replay_retention_days: int = 30
     # The composition's video (IVS compositions always encode video; an audio Space's is a grid of
     # avatars-less tiles): the smallest sensible size, to keep the encoding in IVS's SD tier.
+    # Versions of recordings overwritten or deleted are kept this many days (docs/recording.md).
+    noncurrent_recordings_days: int = 7
     recording_video: tuple[int, int, int, int] = (640, 360, 15, 500_000)  # width, height, fps, bps
 
     # Product settings (chalicelib/config.py) a stage overrides, as SPACES_* variables.
@@ -94,6 +121,15 @@ class StageSettings:
     @property
     def stack_name(self) -> str:
         return self.prefix
+
+    @property
+    def edge_stack_name(self) -> str:
+        """The stage's us-east-1 stack: the web distribution's WAF web ACL (CLOUDFRONT scope)."""
+        return f"{self.prefix}-edge"
+
+    @property
+    def api_access_log_group(self) -> str:
+        return f"/aws/apigateway/{self.prefix}/access"
 
     @property
     def fanout_queue(self) -> str:

@@ -15,17 +15,25 @@ Nothing of this was deployed here (no AWS account): see docs/web-client.md.
 """
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import CfnOutput, CfnParameter, Duration, RemovalPolicy
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.nag import accept
+from infra.stages import StageSettings
+
+# The parameter `make deploy` fills with the edge stack's output (infra/waf.py EdgeStack).
+WEB_ACL_PARAMETER = "WebAclArn"
+
 
 class WebClient(Construct):
-    def __init__(self, scope: Construct, id: str, *, user_pool: cognito.UserPool, domain_prefix: str, keep: RemovalPolicy):
+    def __init__(self, scope: Construct, id: str, *, user_pool: cognito.UserPool, settings: StageSettings, keep: RemovalPolicy):
         super().__init__(scope, id)
+        domain_prefix = settings.hosted_ui_domain
         self.bucket = s3.Bucket(
             self,
             "Files",
@@ -37,6 +45,20 @@ class WebClient(Construct):
             # empties the bucket first so a dev stack can be deleted.
             removal_policy=keep,
         )
+        web_acl_arn = CfnParameter(
+            scope,
+            WEB_ACL_PARAMETER,
+            description="ARN of the web client's WAF web ACL (CLOUDFRONT scope): the edge stack's WebAclArn output",
+            allowed_pattern=r"^arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/.+$",
+        )
+        custom_domain = {}
+        if settings.web_domain:
+            if not settings.web_certificate_arn:
+                raise SystemExit(f"stage {settings.name}: web_domain needs web_certificate_arn (ACM, us-east-1)")
+            custom_domain = dict(
+                domain_names=[settings.web_domain],
+                certificate=acm.Certificate.from_certificate_arn(self, "Certificate", settings.web_certificate_arn),
+            )
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -53,8 +75,22 @@ class WebClient(Construct):
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            web_acl_id=web_acl_arn.value_as_string,
+            **custom_domain,
         )
-        self.url = f"https://{self.distribution.distribution_domain_name}/"
+        if settings.web_domain:
+            self.url = f"https://{settings.web_domain}/"
+        else:
+            self.url = f"https://{self.distribution.distribution_domain_name}/"
+            accept(self.distribution, "AwsSolutions-CFR4",
+                   "no web_domain for this stage: CloudFront's *.cloudfront.net certificate takes no minimum "
+                   "protocol; set web_domain and web_certificate_arn (infra/stages.py) to pin TLSv1.2_2021")
+        accept(self.distribution, "AwsSolutions-CFR1", "a worldwide audience: no country is excluded")
+        accept(self.distribution, "AwsSolutions-CFR3",
+               "static public files of the web client, no personal data in the requests; the API's access log "
+               "is where callers are recorded")
+        accept(self.bucket, "AwsSolutions-S1",
+               "read only by this distribution (origin access control) and written only by make deploy")
 
         # Cognito's hosted UI, authorization code with PKCE (a public client: no secret). The API
         # accepts this client's ID tokens as a second audience (SPACES_JWT_AUDIENCE).

@@ -50,12 +50,27 @@ def test_objects_expire_one_day_after_the_replay_retention(templates, stage):
     _, bucket = _bucket(templates[stage])
     settings = stage_settings(stage)
 
-    [rule] = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    rule = rules["replay-retention"]
 
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == settings.replay_retention_days + 1 == 31
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     assert "Prefix" not in rule and "Filter" not in rule, "every object of the bucket"
+
+
+def test_the_bucket_is_versioned_and_old_versions_expire(templates, stage):
+    _, bucket = _bucket(templates[stage])
+    settings = stage_settings(stage)
+
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+
+    assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    # An overwritten or deleted recording stays restorable for a week, then goes for good.
+    assert rules["replay-retention"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": settings.noncurrent_recordings_days
+    }
+    assert rules["delete-markers"] == {"Id": "delete-markers", "Status": "Enabled", "ExpiredObjectDeleteMarker": True}
 
 
 def test_the_stack_leaves_the_bucket_policy_to_ivs(templates, stage):
