@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # Schemathesis examples per API operation in `make fuzz` (`make test` runs 12).
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: help venv web chromium run token test test-quick fuzz demo bench clean distclean
+.PHONY: help venv web chromium run token test test-quick fuzz demo bench load clean distclean
 
 # The web client (web/static/, served by `chalice local` at /web/) loads two IVS SDKs from its own
 # origin, both installed from npm by `make web` (pinned in web/package-lock.json): the real-time
@@ -35,6 +35,7 @@ help:
 	@echo "make fuzz                  contract fuzzing of openapi.yaml, long run ($(FUZZ_EXAMPLES) examples per operation)"
 	@echo "make demo                  play a whole Space against the running stack"
 	@echo "make bench                 run the benchmarks in bench/ (writes bench/results.json)"
+	@echo "make load                  200 clients x 20 requests (join/leave/list) against a running make run (bench/load.py)"
 	@echo "make synth                 synthesize the CDK stacks offline into cdk.out/ (dev and prod)"
 	@echo "make deploy STAGE=dev      deploy a stage with the CDK CLI (needs AWS credentials; see docs/operations.md)"
 	@echo "make destroy STAGE=dev     destroy a stage (refuses prod)"
@@ -99,6 +100,11 @@ bench: venv
 	@if [ ! -f bench/__main__.py ]; then echo "bench/__main__.py does not exist yet: nothing to run" >&2; exit 1; fi
 	$(PY) -m bench
 
+# Against a running `make run` (another terminal); loopback only, bounded. LOAD_ARGS e.g.
+# "--clients 50 --base-url http://127.0.0.1:8000".
+load: venv
+	$(PY) -m bench.load $(LOAD_ARGS)
+
 clean:
 	find . -path ./$(VENV) -prune -o -path ./.local -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -rf .pytest_cache .local/logs cdk.out
@@ -119,12 +125,17 @@ CDK_ENV := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_E
 synth: venv
 	$(CDK_ENV) $(PY) infra/app.py
 
+# The edge stack (us-east-1: CloudFront's WAF web ACL, infra/waf.py) goes first; the stage's stack
+# takes its ACL's ARN as the WebAclArn parameter.
 deploy: venv web
 	@$(PY) -m infra.preflight deploy $(STAGE)
-	$(CDK_ENV) $(CDK_CLI) deploy --app "$(PY) infra/app.py" --context stage=$(STAGE) --require-approval broadening $(STAGE)
+	$(CDK_ENV) $(CDK_CLI) deploy --app "$(PY) infra/app.py" --context stage=$(STAGE) --require-approval broadening $(STAGE)-edge
+	$(CDK_ENV) $(CDK_CLI) deploy --app "$(PY) infra/app.py" --context stage=$(STAGE) --require-approval broadening \
+	  --parameters $(STAGE):WebAclArn=$$($(PY) -m infra.waf $(STAGE)) $(STAGE)
 	$(PY) -m infra.publish_web --stage $(STAGE)
 
 destroy: venv
 	@$(PY) -m infra.preflight destroy $(STAGE)
 	$(PY) -m infra.publish_web --stage $(STAGE) --empty
 	$(CDK_ENV) $(CDK_CLI) destroy --app "$(PY) infra/app.py" --context stage=$(STAGE) $(STAGE)
+	$(CDK_ENV) $(CDK_CLI) destroy --app "$(PY) infra/app.py" --context stage=$(STAGE) $(STAGE)-edge

@@ -2,7 +2,8 @@
 
     DynamoDB Local   127.0.0.1:8100   tables from the PynamoDB models, demo users seeded
     moto server      127.0.0.1:5100   every other AWS service the app calls
-    chalice local    127.0.0.1:8000   the API, with the `local` stage of .chalice/config.json
+    local API        127.0.0.1:8000   the API (scripts/local_api.py: chalice local's app and handler),
+                                      with the `local` stage of .chalice/config.json
 
 Each process runs in its own process group; Ctrl-C or SIGTERM stops all of them (SIGKILL after a
 grace period), so the next run finds its ports free. A port already taken is reported with the
@@ -165,13 +166,12 @@ def processes(env: dict[str, str]) -> list[Process]:
     """The app's own processes, started once tables exist and users are seeded."""
     return [
         Process(
-            name="chalice local",
+            name="local API",
+            # `chalice local`'s app and handler on a server with a listen backlog that holds 200
+            # connections at once (scripts/local_api.py). No reloader: restart by hand.
             argv=[
-                str(BIN / "chalice"), "local", "--stage", "local",
+                str(BIN / "python"), "-m", "scripts.local_api", "--stage", "local",
                 "--host", HOST, "--port", str(API_PORT),
-                # The reloader polls every file under the project (.venv, .local, logs) each
-                # second and restarts on any write: restart by hand instead.
-                "--no-autoreload",
             ],
             port=API_PORT,
             env={**env, "PYTHONUNBUFFERED": "1"},
