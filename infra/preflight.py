@@ -20,6 +20,7 @@ from infra.stages import StageSettings, stage
 
 CDK_CLI = "npx aws-cdk@2.1148.1"
 BOOTSTRAP_STACK = "CDKToolkit"
+EDGE_REGION = "us-east-1"
 
 
 class NotReady(Exception):
@@ -54,11 +55,21 @@ def account_and_region(session) -> tuple[str, str]:
 def missing_inputs(settings: StageSettings, session, account: str, region: str) -> list[str]:
     """What must exist before the first deploy, each with the command that makes it."""
     problems: list[str] = []
-    cloudformation = session.client("cloudformation")
-    try:
-        cloudformation.describe_stacks(StackName=BOOTSTRAP_STACK)
-    except cloudformation.exceptions.ClientError:
-        problems.append(f"the account is not bootstrapped for the CDK: {CDK_CLI} bootstrap aws://{account}/{region}")
+    # The stage's region, and us-east-1 for the edge stack (CloudFront's web ACL, infra/waf.py).
+    for bootstrap_region in dict.fromkeys((region, EDGE_REGION)):
+        cloudformation = session.client("cloudformation", region_name=bootstrap_region)
+        try:
+            cloudformation.describe_stacks(StackName=BOOTSTRAP_STACK)
+        except cloudformation.exceptions.ClientError:
+            problems.append(
+                f"the account is not bootstrapped for the CDK: {CDK_CLI} bootstrap aws://{account}/{bootstrap_region}"
+            )
+    # API Gateway writes access logs with the account's CloudWatch role, one per account and region.
+    if not session.client("apigateway", region_name=region).get_account().get("cloudwatchRoleArn"):
+        problems.append(
+            "API Gateway has no CloudWatch Logs role in this region, so the API's access log cannot be written "
+            "(docs/operations.md, 'First deploy', step 2)"
+        )
 
     secrets, ssm = session.client("secretsmanager"), session.client("ssm")
 

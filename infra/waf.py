@@ -9,11 +9,15 @@ stack, deployed first by `make deploy`, and the stage's stack takes its ARN as a
 """
 from __future__ import annotations
 
+import sys
+
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra.stages import StageSettings
+from infra.stages import StageSettings, stage
+
+EDGE_REGION = "us-east-1"
 
 RATE_WINDOW_S = 300
 
@@ -105,3 +109,23 @@ class EdgeStack(Stack):
         )
         # Read by `make deploy` (infra.preflight edge-acl) and passed to the stage's stack.
         CfnOutput(self, "WebAclArn", value=self.web_acl.attr_arn)
+
+
+def deployed_web_acl_arn(settings: StageSettings, session) -> str:
+    """The edge stack's WebAclArn output, once `make deploy` has deployed it."""
+    cloudformation = session.client("cloudformation", region_name=EDGE_REGION)
+    [deployed] = cloudformation.describe_stacks(StackName=settings.edge_stack_name)["Stacks"]
+    return next(o["OutputValue"] for o in deployed["Outputs"] if o["OutputKey"] == "WebAclArn")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m infra.waf <stage>`: print the web ACL ARN the stage's stack takes (make deploy)."""
+    import boto3
+
+    [name] = argv if argv is not None else sys.argv[1:]
+    print(deployed_web_acl_arn(stage(name), boto3.session.Session()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -246,6 +246,7 @@ class TestPreflight:
         problems = missing_inputs(stage_settings("dev"), aws, "123456789012", REGION)
 
         assert any("bootstrap aws://123456789012/us-east-1" in p for p in problems)
+        assert any("CloudWatch Logs role" in p for p in problems)
         assert any("python -m infra.ivs_key --stage dev" in p for p in problems)
         assert any("spaces-dev/push/apns" in p for p in problems)
         assert any("spaces-dev/push/fcm" in p for p in problems)
@@ -262,6 +263,10 @@ class TestPreflight:
         aws.client("cloudformation").create_stack(
             StackName="CDKToolkit",
             TemplateBody=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}),
+        )
+        role = aws.client("iam").create_role(RoleName="apigateway-logs", AssumeRolePolicyDocument="{}")["Role"]
+        aws.client("apigateway").update_account(
+            patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role["Arn"]}]
         )
 
         assert missing_inputs(settings, aws, "123456789012", REGION) == []
