@@ -27,7 +27,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from mediaserver.auth import Participant, Refused, TokenVerifier
 from mediaserver.hls import Overflow
-from mediaserver.rooms import SLOTS, Publisher, Rooms, Session, Subscriber
+from mediaserver.rooms import COUNTERS, SLOTS, Rooms, Session, Subscriber
 
 log = logging.getLogger("mediaserver")
 
@@ -292,6 +292,7 @@ async def control_stats(request: web.Request) -> web.Response:
         "stages": len(rooms.stages),
         "tasks": len(asyncio.all_tasks()),
         "mixers": request.app[HLS].running(),
+        **COUNTERS,
     })
 
 

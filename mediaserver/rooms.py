@@ -34,6 +34,9 @@ TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 # an offer and went away must not hold a slot).
 CONNECT_TIMEOUT_SECONDS = 20.0
 QUEUE_FRAMES = 10  # 200 ms of audio per slot and subscriber, at most
+# Frames handed to subscribers' senders, and frames dropped because a sender fell behind by more
+# than QUEUE_FRAMES: the benchmark's measure of whether the server keeps up.
+COUNTERS = {"frames_sent": 0, "frames_dropped": 0}
 
 
 class SlotTrack(MediaStreamTrack):
@@ -77,7 +80,10 @@ class SlotTrack(MediaStreamTrack):
     async def _run_pump(self, source: MediaStreamTrack) -> None:
         try:
             while True:
-                self._frames.append(await source.recv())
+                frame = await source.recv()
+                if len(self._frames) == QUEUE_FRAMES:
+                    COUNTERS["frames_dropped"] += 1
+                self._frames.append(frame)
                 self._ready.set()
         except MediaStreamError:
             pass  # the publisher left: the slot falls silent until the next one
@@ -104,6 +110,7 @@ class SlotTrack(MediaStreamTrack):
         out.pts = self._pts
         out.time_base = TIME_BASE
         self._pts += frame.samples
+        COUNTERS["frames_sent"] += 1
         return out
 
     def stop(self) -> None:

@@ -329,6 +329,26 @@ def test_leaving_frees_every_peer_connection_and_task(media_server):
     run(scenario())
 
 
+def test_sigterm_closes_every_connection_and_exits_cleanly(tmp_path):
+    stage = new_stage()
+    with running_media_server(tmp_path) as server:
+        async def scenario():
+            host = await publish(server.url, stage, server.token(stage, publish=True), ToneTrack(440))
+            listener = await subscribe(server.url, stage, server.token(stage, publish=False))
+            try:
+                assert await hears(listener, 440)
+                server.process.terminate()
+                loop = asyncio.get_running_loop()
+                assert await loop.run_in_executor(None, server.process.wait, 10) == 0
+                for peer in (host, listener):
+                    assert await wait_until(lambda: peer.pc.connectionState in ("closed", "failed"), 10)
+            finally:
+                await close_all(host, listener)
+
+        run(scenario())
+        assert server.log_tail(20000).count("reason=server stopping") == 2
+
+
 # --- through the API's adapter ---------------------------------------------------------------------
 
 
