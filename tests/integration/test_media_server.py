@@ -304,6 +304,35 @@ def test_a_control_disconnect_closes_the_participants_connections_and_refuses_it
     run(scenario())
 
 
+def test_a_participant_disconnected_and_handed_a_new_token_comes_back(media_server):
+    # A speaker moved back to listening: the API disconnects its participant id, the app joins
+    # again and gets a new token for the same id (docs/media.md). Only tokens issued up to the
+    # disconnect are refused.
+    stage = new_stage()
+    old = media_server.token(stage, publish=True, participant_id="demoted-1")
+
+    async def scenario():
+        host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+        try:
+            assert media_server.control(
+                "POST", f"/control/stages/{stage}/disconnect", {"participant_id": "demoted-1", "reason": "moved off the stage"}
+            ) == (200, {"closed": 0})
+            with pytest.raises(Refused) as refused:
+                await subscribe(media_server.url, stage, old)
+            assert refused.value.status == 403
+            await asyncio.sleep(1.1)  # token times are whole seconds: the next one is issued later
+            fresh = media_server.token(stage, publish=False, participant_id="demoted-1")
+            listener = await subscribe(media_server.url, stage, fresh)
+            try:
+                assert await hears(listener, 440)
+            finally:
+                await listener.close()
+        finally:
+            await host.pc.close()
+
+    run(scenario())
+
+
 def test_deleting_the_stage_closes_every_connection_and_refuses_its_tokens(media_server):
     stage = new_stage()
 
