@@ -239,6 +239,61 @@ def test_a_token_of_another_stage_is_403(media_server):
     run(scenario())
 
 
+def test_bad_offers_are_refused_and_change_nothing(media_server):
+    stage = new_stage()
+    token = media_server.token(stage, publish=True)
+
+    async def offer_with(transceivers: int) -> str:
+        from aiortc import RTCPeerConnection
+
+        pc = RTCPeerConnection()
+        for _ in range(transceivers):
+            pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    async def post(url, body, content_type="application/sdp"):
+        async with ClientSession() as http:
+            async with http.post(url, data=body, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": content_type,
+            }) as response:
+                return response.status, (await response.json())["code"]
+
+    async def scenario():
+        assert await post(media_server.whip_url(stage), "v=0", "text/plain") == (415, "unsupported_media_type")
+        assert await post(media_server.whip_url(stage), "hello") == (400, "invalid_offer")
+        # WHEP wants 12 audio m-lines; a WHIP offer must carry audio the client sends.
+        assert await post(media_server.whep_url(stage), await offer_with(3)) == (400, "invalid_offer")
+        assert await post(media_server.whip_url(stage), await offer_with(1)) == (400, "invalid_offer")
+        assert media_server.stats(stage)["stage_sessions"] == 0
+
+    run(scenario())
+
+
+def test_a_page_of_another_origin_may_call_it_cors(media_server):
+    stage = new_stage()
+    origin = {"Origin": "http://127.0.0.1:8000"}
+
+    async def scenario():
+        async with ClientSession() as http:
+            async with http.options(media_server.whip_url(stage), headers={
+                **origin, "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            }) as preflight:
+                assert preflight.status == 204
+                allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
+                assert "authorization" in allowed and "content-type" in allowed
+            async with http.post(media_server.whep_url(stage), headers=origin, data="v=0") as refused:
+                # Even a refusal is readable by the page, and the session headers are exposed.
+                assert refused.status == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
+                exposed = refused.headers["Access-Control-Expose-Headers"]
+                assert "Location" in exposed and "ETag" in exposed
+
+    run(scenario())
+
+
 def test_the_13th_publisher_of_a_stage_is_refused(media_server):
     stage = new_stage()
 
