@@ -331,6 +331,13 @@ def test_the_subscriber_cap_is_configurable(tmp_path):
 # --- the MediaPort's effects ----------------------------------------------------------------------
 
 
+def disconnect(media_server, stage: str, participant_id: str):
+    """What LocalMedia.disconnect_participant sends: (status, JSON body)."""
+    return media_server.control(
+        "POST", f"/control/stages/{stage}/disconnect", {"participant_id": participant_id, "reason": "removed"}
+    )
+
+
 def test_a_control_disconnect_closes_the_participants_connections_and_refuses_its_token(media_server):
     stage = new_stage()
     removed = media_server.token(stage, publish=False, participant_id="removed-1")
@@ -340,11 +347,8 @@ def test_a_control_disconnect_closes_the_participants_connections_and_refuses_it
         listener = await subscribe(media_server.url, stage, removed)
         try:
             assert await hears(listener, 440)
-            status, body = media_server.control(
-                "POST", f"/control/stages/{stage}/disconnect", {"participant_id": "removed-1", "reason": "removed"}
-            )
             # The server closed the connection before answering.
-            assert (status, body) == (200, {"closed": 1})
+            assert disconnect(media_server, stage, "removed-1") == (200, {"closed": 1})
             assert await wait_until(lambda: listener.pc.connectionState in ("closed", "failed"), 10)
             frames = listener.total_frames()
             await asyncio.sleep(0.5)
@@ -369,9 +373,7 @@ def test_a_participant_disconnected_and_handed_a_new_token_comes_back(media_serv
     async def scenario():
         host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
         try:
-            assert media_server.control(
-                "POST", f"/control/stages/{stage}/disconnect", {"participant_id": "demoted-1", "reason": "moved off the stage"}
-            ) == (200, {"closed": 0})
+            assert disconnect(media_server, stage, "demoted-1") == (200, {"closed": 0})
             with pytest.raises(Refused) as refused:
                 await subscribe(media_server.url, stage, old)
             assert refused.value.status == 403
