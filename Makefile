@@ -44,7 +44,7 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-media.txt
 	@if [ ! -x $(PY) ]; then \
 	  [ -n "$(PYTHON_BOOT)" ] || { echo "python3 not found: install Python 3.11" >&2; exit 1; }; \
 	  $(PYTHON_BOOT) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \

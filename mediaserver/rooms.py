@@ -1,0 +1,314 @@
+"""Stages, their publishers and subscribers, and the slots that carry audio between them.
+
+Every stage has 12 publisher slots (IVS's publisher limit). A WHEP subscriber's peer connection
+has one outgoing track per slot (`SlotTrack`); a slot's track plays whichever publisher sits in
+that slot of the stage, read through aiortc's MediaRelay, and sends nothing while the slot is
+empty. So a publisher who arrives later is heard by existing subscribers without renegotiation.
+
+All of this runs on one asyncio loop: no locks.
+"""
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame
+
+from mediaserver.auth import Participant
+
+log = logging.getLogger("mediaserver")
+
+SLOTS = 12
+SAMPLE_RATE = 48000
+TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+# A peer connection whose ICE + DTLS has not completed by then is dropped (a client that POSTed
+# an offer and went away must not hold a slot).
+CONNECT_TIMEOUT_SECONDS = 20.0
+
+
+class SlotTrack(MediaStreamTrack):
+    """One outgoing audio track of a subscriber: the frames of the publisher in its slot.
+
+    Its timestamps are its own (a running sample count that also advances over silent gaps), so
+    they keep rising when the slot passes from one publisher to the next: the sender's RTP
+    timestamps never jump back.
+    """
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._source: Optional[MediaStreamTrack] = None
+        self._attached = asyncio.Event()
+        self._started = time.monotonic()
+        self._pts = 0
+
+    def attach(self, source: MediaStreamTrack) -> None:
+        self.detach()
+        self._source = source
+        # After a silent gap the clock moves on by the gap, so timing stays true to the wall.
+        self._pts = max(self._pts, int((time.monotonic() - self._started) * SAMPLE_RATE))
+        self._attached.set()
+
+    def detach(self) -> None:
+        source, self._source = self._source, None
+        self._attached.clear()
+        if source is not None:
+            source.stop()
+
+    async def recv(self) -> AudioFrame:
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            source = self._source
+            if source is None:
+                await self._attached.wait()
+                continue
+            try:
+                frame = await source.recv()
+            except MediaStreamError:
+                # The publisher left (its track ended): the slot falls silent until the next one.
+                if self._source is source:
+                    self.detach()
+                continue
+            if self._source is not source:
+                continue
+            return self._restamp(frame)
+
+    def _restamp(self, frame: AudioFrame) -> AudioFrame:
+        # The relay hands the same frame to every subscriber, whose encoders run in threads:
+        # each gets its own copy to stamp.
+        out = AudioFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name)
+        out.sample_rate = frame.sample_rate
+        out.pts = self._pts
+        out.time_base = TIME_BASE
+        self._pts += frame.samples
+        return out
+
+    def stop(self) -> None:
+        self.detach()
+        super().stop()
+        self._attached.set()  # wake a recv() waiting on an empty slot so it sees "ended"
+
+
+@dataclass(eq=False)
+class Session:
+    """One peer connection: a WHIP publisher or a WHEP subscriber."""
+
+    id: str
+    kind: str  # "publish" | "subscribe"
+    who: Participant
+    pc: RTCPeerConnection
+    tasks: set[asyncio.Task] = field(default_factory=set)
+    closed: bool = False
+
+    @property
+    def stage_id(self) -> str:
+        return self.who.stage_id
+
+
+@dataclass(eq=False)
+class Publisher(Session):
+    slot: int = -1
+    track: Optional[MediaStreamTrack] = None
+    connected: bool = False
+
+
+@dataclass(eq=False)
+class Subscriber(Session):
+    slots: list[SlotTrack] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Stage:
+    id: str
+    publishers: list[Optional[Publisher]] = field(default_factory=lambda: [None] * SLOTS)
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+    def free_slot(self) -> Optional[int]:
+        return next((i for i, p in enumerate(self.publishers) if p is None), None)
+
+    def empty(self) -> bool:
+        return not self.subscribers and all(p is None for p in self.publishers)
+
+
+class Rooms:
+    """Every stage and session of the server, and what the control API has refused for good."""
+
+    def __init__(self, max_subscribers: int):
+        self.max_subscribers = max_subscribers
+        self.stages: dict[str, Stage] = {}
+        self.sessions: dict[str, Session] = {}
+        self.relay = MediaRelay()
+        # (stage id, participant id): removed by the API, refused from then on, as IVS refuses a
+        # disconnected participant's token.
+        self.disconnected: set[tuple[str, str]] = set()
+        self.deleted: set[str] = set()
+        # Taps on a stage's publishers (the overflow HLS mixer): stage id -> callbacks run with
+        # (slot, relay proxy) when a publisher connects.
+        self.taps: dict[str, list[Callable[[int, MediaStreamTrack], None]]] = {}
+
+    # --- admission ----------------------------------------------------------------------------
+
+    def stage(self, stage_id: str) -> Stage:
+        stage = self.stages.get(stage_id)
+        if stage is None:
+            stage = self.stages[stage_id] = Stage(stage_id)
+        return stage
+
+    def peer_connections(self) -> int:
+        return sum(1 for s in self.sessions.values() if not s.closed)
+
+    def new_id(self) -> str:
+        return secrets.token_urlsafe(16)
+
+    def add_publisher(self, who: Participant, pc: RTCPeerConnection, slot: int) -> Publisher:
+        stage = self.stage(who.stage_id)
+        session = Publisher(id=self.new_id(), kind="publish", who=who, pc=pc, slot=slot)
+        stage.publishers[slot] = session
+        self.sessions[session.id] = session
+        return session
+
+    def add_subscriber(self, who: Participant, pc: RTCPeerConnection) -> Subscriber:
+        stage = self.stage(who.stage_id)
+        session = Subscriber(id=self.new_id(), kind="subscribe", who=who, pc=pc)
+        session.slots = [SlotTrack() for _ in range(SLOTS)]
+        stage.subscribers.add(session)
+        self.sessions[session.id] = session
+        return session
+
+    # --- wiring -------------------------------------------------------------------------------
+
+    def publisher_connected(self, publisher: Publisher) -> None:
+        """Its audio now flows: seat it in every subscriber's slot (and any tap)."""
+        if publisher.closed or publisher.connected or publisher.track is None:
+            return
+        publisher.connected = True
+        stage = self.stage(publisher.stage_id)
+        # A drain keeps the relay reading the publisher's track even with no subscriber, so the
+        # decoded frames never pile up in aiortc's receive queue.
+        drain = self.relay.subscribe(publisher.track, buffered=False)
+        self._spawn(publisher, _drain(drain))
+        for subscriber in stage.subscribers:
+            self._seat(subscriber, publisher)
+        for tap in self.taps.get(publisher.stage_id, []):
+            tap(publisher.slot, self.relay.subscribe(publisher.track, buffered=True))
+        log.info("publisher connected stage=%s participant=%s slot=%d",
+                 publisher.stage_id, publisher.who.participant_id, publisher.slot)
+
+    def subscriber_ready(self, subscriber: Subscriber) -> None:
+        stage = self.stage(subscriber.stage_id)
+        for publisher in stage.publishers:
+            if publisher is not None and publisher.connected and not publisher.closed:
+                self._seat(subscriber, publisher)
+
+    def _seat(self, subscriber: Subscriber, publisher: Publisher) -> None:
+        if subscriber.closed or subscriber.who.participant_id == publisher.who.participant_id:
+            return  # nobody hears themselves
+        subscriber.slots[publisher.slot].attach(self.relay.subscribe(publisher.track, buffered=False))
+
+    def slot_table(self, subscriber: Subscriber) -> list[Optional[dict]]:
+        stage = self.stage(subscriber.stage_id)
+        mids = [t.mid for t in subscriber.pc.getTransceivers()]
+        table: list[Optional[dict]] = []
+        for i, publisher in enumerate(stage.publishers):
+            hearable = (
+                publisher is not None and publisher.connected and not publisher.closed
+                and publisher.who.participant_id != subscriber.who.participant_id
+            )
+            table.append(
+                {"mid": mids[i] if i < len(mids) else str(i),
+                 "participant_id": publisher.who.participant_id,
+                 "user_id": publisher.who.user_id}
+                if hearable else None
+            )
+        return table
+
+    def _spawn(self, session: Session, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        session.tasks.add(task)
+        task.add_done_callback(session.tasks.discard)
+
+    def watch(self, session: Session) -> None:
+        """Close the session when its connection fails or never completes."""
+        pc = session.pc
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            state = pc.connectionState
+            if state == "connected":
+                if isinstance(session, Publisher):
+                    self.publisher_connected(session)
+            elif state in ("failed", "closed"):
+                await self.close(session, f"connection {state}")
+
+        async def deadline() -> None:
+            await asyncio.sleep(CONNECT_TIMEOUT_SECONDS)
+            if pc.connectionState != "connected":
+                await self.close(session, "never connected")
+
+        self._spawn(session, deadline())
+
+    # --- leaving ------------------------------------------------------------------------------
+
+    async def close(self, session: Session, reason: str) -> None:
+        """Free everything the session holds: its slot, its tracks, its tasks, its connection."""
+        if session.closed:
+            return
+        session.closed = True
+        self.sessions.pop(session.id, None)
+        stage = self.stages.get(session.stage_id)
+        if isinstance(session, Publisher):
+            if stage is not None and stage.publishers[session.slot] is session:
+                stage.publishers[session.slot] = None
+                for subscriber in stage.subscribers:
+                    subscriber.slots[session.slot].detach()
+        elif isinstance(session, Subscriber):
+            if stage is not None:
+                stage.subscribers.discard(session)
+            for slot in session.slots:
+                slot.stop()
+        current = asyncio.current_task()
+        for task in list(session.tasks):
+            if task is not current:
+                task.cancel()
+        await session.pc.close()
+        if stage is not None and stage.empty() and not self.taps.get(stage.id):
+            self.stages.pop(stage.id, None)
+        log.info("session closed stage=%s participant=%s kind=%s reason=%s",
+                 session.stage_id, session.who.participant_id, session.kind, reason)
+
+    async def disconnect(self, stage_id: str, participant_id: str, reason: str) -> int:
+        self.disconnected.add((stage_id, participant_id))
+        doomed = [s for s in self.sessions.values()
+                  if s.stage_id == stage_id and s.who.participant_id == participant_id]
+        await asyncio.gather(*(self.close(s, f"disconnected: {reason}") for s in doomed))
+        return len(doomed)
+
+    async def delete_stage(self, stage_id: str) -> int:
+        self.deleted.add(stage_id)
+        doomed = [s for s in self.sessions.values() if s.stage_id == stage_id]
+        await asyncio.gather(*(self.close(s, "stage deleted") for s in doomed))
+        self.stages.pop(stage_id, None)
+        return len(doomed)
+
+    async def close_all(self) -> None:
+        await asyncio.gather(*(self.close(s, "server stopping") for s in list(self.sessions.values())))
+
+
+async def _drain(track: MediaStreamTrack) -> None:
+    try:
+        while True:
+            await track.recv()
+    except MediaStreamError:
+        pass
+    finally:
+        track.stop()
