@@ -142,10 +142,16 @@ def _tone_people(tone_browsers, stack):
             openers[hz] = next(gen)
             closers.append(gen)
         person = openers[hz](name)
+        person.started = []  # Spaces this person started (ended after the test: one live Space per host)
         sign_in(person, with_button=False)
+        opened.append(person)
         return person
 
+    opened = []
     yield open_as
+    for person in opened:
+        for space_id in person.started:
+            requests.post(f"{stack.base_url}/spaces/{space_id}/end", headers=stack.auth(person.name), timeout=30)
     for gen in closers:
         next(gen, None)
 
@@ -218,7 +224,9 @@ def start_space(host, title: str) -> tuple[str, dict]:
     with host.page.expect_response(lambda r: r.url.endswith("/join") and r.request.method == "POST") as join:
         host.page.get_by_role("button", name="Create Space").click()
     expect(host.page.locator("#my-status")).to_have_text("You are the host.")
-    return host.page.url.rsplit("/", 1)[-1], join.value.json()["media"]
+    space_id = host.page.url.rsplit("/", 1)[-1]
+    host.started.append(space_id)
+    return space_id, join.value.json()["media"]
 
 
 def joined_media(person, space_id: str) -> dict:

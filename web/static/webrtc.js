@@ -84,6 +84,8 @@ export class LocalAudio {
     this.token = media.token;
     const publish = (media.capabilities || []).includes("PUBLISH");
     await this.subscribe(media.whep);
+    this.timers.push(setInterval(() => this.readSlots(), SLOT_POLL_MS));
+    this.timers.push(setInterval(() => this.checkSpeaking(), LEVEL_POLL_MS));
     if (publish) {
       try {
         await this.publish(media.whip);
@@ -92,8 +94,6 @@ export class LocalAudio {
         return;
       }
     }
-    this.timers.push(setInterval(() => this.readSlots(), SLOT_POLL_MS));
-    this.timers.push(setInterval(() => this.checkSpeaking(), LEVEL_POLL_MS));
     this.onStatus(publish ? "Audio: connected; your microphone is live." : "Audio: connected (listening).");
   }
 
