@@ -141,7 +141,13 @@ def media():
         from chalicelib.adapters.local_media import LocalMedia
 
         # Locally a stopped recording leaves a placeholder in the local S3 (docs/recording.md).
-        return LocalMedia(region=s.region, account_id=s.account_id, recordings_store=_Lazy(replays))
+        return LocalMedia(
+            region=s.region,
+            account_id=s.account_id,
+            recordings_store=_Lazy(replays),
+            media_server_url=s.media_server_url,
+            control_secret=s.media_control_secret,
+        )
 
     return _once("media", build)
 

@@ -69,6 +69,10 @@ class Settings:
     ivs_private_key_secret_arn: str = ""
     ivs_public_key_arn: str = "arn:aws:ivs:us-east-1:123456789012:public-key/local"
     media_token_ttl_seconds: int = 3600
+    # The local stage only: the local media server (mediaserver/, docs/media.md) and the shared
+    # secret of its loopback control API. Empty: the in-memory media adapter carries no audio.
+    media_server_url: str = ""
+    media_control_secret: str = ""
     # How long a container may reuse a live Space's media details on the join path.
     media_cache_seconds: int = 10
     participant_count_shards: int = 10
@@ -212,6 +216,8 @@ def get_settings() -> Settings:
             "SPACES_IVS_PUBLIC_KEY_ARN", "arn:aws:ivs:us-east-1:123456789012:public-key/local"
         ),
         media_token_ttl_seconds=_int("SPACES_MEDIA_TOKEN_TTL_SECONDS", 3600),
+        media_server_url=env.get("SPACES_MEDIA_SERVER_URL", ""),
+        media_control_secret=env.get("SPACES_MEDIA_CONTROL_SECRET", ""),
         media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 10),
         participant_count_shards=_int("SPACES_PARTICIPANT_COUNT_SHARDS", 10),
         presence_timeout_seconds=_int("SPACES_PRESENCE_TIMEOUT_SECONDS", 300),

@@ -54,6 +54,10 @@ if TYPE_CHECKING:  # a port is a type for readers and checkers: nothing to build
         def disconnect_participant(self, stage_arn: str, participant_id: str, reason: str) -> None:
             """Disconnect one participant. A participant already gone is not an error."""
 
+        def endpoints(self, stage: StageInfo) -> dict[str, str]:
+            """What a client connects to, for the join's `media` (no call made): IVS gives `whip`
+            and `events`; the local media server `whip` and `whep` (docs/media.md)."""
+
         def list_stages(self) -> list[tuple[str, str, int]]:
             """This app's stages: (arn, space_id, created_at epoch seconds)."""
 

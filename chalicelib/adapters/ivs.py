@@ -133,6 +133,11 @@ class IvsMedia:
             reason=reason,
         )
 
+    def endpoints(self, stage: StageInfo) -> dict[str, str]:
+        # IVS clients publish by WHIP (or the SDK) and subscribe through the SDK's own signaling
+        # on the events endpoint: there is no WHEP.
+        return {"whip": stage.whip_url, "events": stage.events_url}
+
     # ------------------------------------------------------------------ recording
 
     def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:

@@ -24,6 +24,13 @@ Nothing stops a local composition on its own (there is no media server): tests d
 `composition_stops_by_itself`, and `restart_recording` starts another under its own prefix, once
 per idempotency token, as IVS does. A recording's state is also kept in the store
 (`local-media/...`) so the worker process of `make run` sees the compositions the API started.
+
+With `media_server_url` (the `local` stage of `make run`: the local media server, mediaserver/,
+docs/media.md), the stage's effects are real: a stage's `whip` endpoint is the server's WHIP URL
+and `endpoints()` adds its WHEP URL; `disconnect_participant` and `delete_stage` call the server's
+loopback control API (closing those WebRTC connections); overflow makes the server mix the stage
+into HLS and the playback URL is its playlist. Control calls time out quickly; a failed
+disconnect or delete is logged, not raised (the in-memory record stands, as before).
 """
 from __future__ import annotations
 
@@ -33,7 +40,13 @@ import secrets
 import string
 import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timezone
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.recording import restart_token
@@ -72,9 +85,13 @@ PLACEHOLDER_PLAYLIST = (
     "#EXT-X-PLAYLIST-TYPE:VOD\n"
     "#EXT-X-ENDLIST\n"
 )
-# The overflow fake hands out playback URLs of this shape (an IVS channel's playbackUrl); nothing
-# serves them: the local stage has no media server (docs/overflow.md).
+# Without a media server the overflow fake hands out playback URLs of this shape (an IVS channel's
+# playbackUrl) that nothing serves; with one, the server's HLS playlist (docs/overflow.md).
 PLAYBACK_URL_TEMPLATE = "https://{host}.us-east-1.playback.live-video.net/api/video/v1/{region}.{account}.channel.{cid}.m3u8"
+
+
+logger = Logger(child=True, service=SERVICE_NAME)
+CONTROL_TIMEOUT_SECONDS = 2.0
 
 
 def _random(alphabet: str, n: int) -> str:
@@ -91,7 +108,11 @@ class LocalMedia:
         account_id: str = "123456789012",
         clock=time.time,
         recordings_store=None,
+        media_server_url: str = "",
+        control_secret: str = "",
     ):
+        self.media_server_url = media_server_url.rstrip("/")
+        self.control_secret = control_secret
         self.region = region
         self.account_id = account_id
         self.clock = clock
@@ -117,6 +138,7 @@ class LocalMedia:
         self.overflow_restarted: list[tuple[str, str]] = []  # (space id, new composition arn)
         self.channels_deleted: set[str] = set()
         self.channel_created_at: dict[str, int] = {}  # channel arn -> epoch seconds, when set
+        self._overflow_stages: dict[str, str] = {}  # composition arn -> stage id (media server)
 
     def fail_next(self, method_name: str, times: int = 1) -> None:
         """Make the next `times` calls of `method_name` raise DependencyFailed."""
@@ -134,7 +156,10 @@ class LocalMedia:
             info = StageInfo(
                 arn=arn,
                 events_url=EVENTS_URL,
-                whip_url=WHIP_URL_TEMPLATE.format(host=_random(_LOWER_ALNUM, 12)),
+                whip_url=(
+                    self._server_url(arn.rsplit("/", 1)[-1], "whip") if self.media_server_url
+                    else WHIP_URL_TEMPLATE.format(host=_random(_LOWER_ALNUM, 12))
+                ),
             )
             self.stages[arn] = space_id
             self.created_at[arn] = int(self.clock())
@@ -153,6 +178,7 @@ class LocalMedia:
             # A stage already gone (or never ours) is success, as with IVS ResourceNotFound.
             if self.stages.pop(stage_arn, None) is not None:
                 self.deleted.append(stage_arn)
+        self._control("DELETE", f"/control/stages/{_stage_id(stage_arn)}")
 
     def disconnect_participant(self, stage_arn: str, participant_id: str, reason: str) -> None:
         _check_arn(stage_arn)
@@ -161,6 +187,38 @@ class LocalMedia:
         with self._lock:
             self._maybe_fail("disconnect_participant")
             self.disconnected.append((stage_arn, participant_id, reason))
+        self._control(
+            "POST",
+            f"/control/stages/{_stage_id(stage_arn)}/disconnect",
+            {"participant_id": participant_id, "reason": reason},
+        )
+
+    def endpoints(self, stage: StageInfo) -> dict[str, str]:
+        """What a client connects to: with the media server, its WHIP and WHEP URLs; without,
+        the shapes of an IVS stage (nothing answers them locally)."""
+        if self.media_server_url:
+            return {"whip": self._server_url(stage.stage_id, "whip"), "whep": self._server_url(stage.stage_id, "whep")}
+        return {"whip": stage.whip_url, "events": stage.events_url}
+
+    def _server_url(self, stage_id: str, what: str) -> str:
+        return f"{self.media_server_url}/stages/{stage_id}/{what}"
+
+    def _control(self, method: str, path: str, body: dict | None = None) -> dict | None:
+        """Call the media server's control API; None (logged) when there is none or it fails."""
+        if not self.media_server_url:
+            return None
+        request = urllib.request.Request(
+            self.media_server_url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.control_secret}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=CONTROL_TIMEOUT_SECONDS) as response:
+                return json.loads(response.read() or b"{}")
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            logger.warning("media server control call failed", method=method, path=path, error=str(exc))
+            return None
 
     def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:
         _check_arn(stage_arn)
@@ -273,14 +331,21 @@ class LocalMedia:
                 if sid == space_id:
                     return next(info for s, info in self.overflow_started if info.composition_arn == arn)
             cid = _random(_ALNUM, 12)
+            playback_url = PLAYBACK_URL_TEMPLATE.format(
+                host=_random(_LOWER_ALNUM, 12), region=self.region, account=self.account_id, cid=cid
+            )
+            if self.media_server_url:
+                started = self._control("POST", f"/control/stages/{_stage_id(stage_arn)}/overflow")
+                if started is None:
+                    raise DependencyFailed("local media server: overflow HLS did not start", code="media_unavailable")
+                playback_url = self.media_server_url + started["playlist"]
             info = OverflowInfo(
                 channel_arn=f"arn:aws:ivs:{self.region}:{self.account_id}:channel/{cid}",
-                playback_url=PLAYBACK_URL_TEMPLATE.format(
-                    host=_random(_LOWER_ALNUM, 12), region=self.region, account=self.account_id, cid=cid
-                ),
+                playback_url=playback_url,
                 composition_arn=f"arn:aws:ivs:{self.region}:{self.account_id}:composition/{_random(_ALNUM, 12)}",
             )
             self.compositions[info.composition_arn] = space_id
+            self._overflow_stages[info.composition_arn] = _stage_id(stage_arn)
             self.overflow_started.append((space_id, info))
             return info
 
@@ -291,6 +356,9 @@ class LocalMedia:
                 self.overflow_stopped.append(info)
             if info.channel_arn:
                 self.channels_deleted.add(info.channel_arn)
+            stage_id = self._overflow_stages.pop(info.composition_arn, None)
+        if stage_id is not None:
+            self._control("DELETE", f"/control/stages/{stage_id}/overflow")
 
     def list_overflow_channels(self) -> list[tuple[str, str, int]]:
         """Channels made and not deleted, with the age `channel_created_at` gives them (tests
@@ -349,6 +417,10 @@ def _state_key(composition_arn: str) -> str:
     """Where the local stack keeps a composition's state for its other processes (nothing of
     IVS's layout: IVS keeps it in its own service)."""
     return f"local-media/compositions/{composition_arn.rsplit('/', 1)[-1]}.json"
+
+
+def _stage_id(stage_arn: str) -> str:
+    return stage_arn.rsplit("/", 1)[-1]
 
 
 def _check_arn(stage_arn: str) -> None:

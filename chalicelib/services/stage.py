@@ -68,6 +68,8 @@ def _media(
         "token": token.token,
         "expires_at": iso(token.expires_at),
         "capabilities": ["PUBLISH", "SUBSCRIBE"] if token.allow_publish else ["SUBSCRIBE"],
+        # Where to connect: `whip` and `events` on IVS; `whip` and `whep` on the local media server.
+        **deps.media.endpoints(stage),
     }
 
 

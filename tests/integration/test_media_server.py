@@ -1,0 +1,371 @@
+"""The local media server (mediaserver/) with real WebRTC: aiortc publishers of generated tones
+and aiortc subscribers whose decoded audio is measured (numpy FFT). What a listener hears is the
+assertion, not what a row says."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from aiohttp import ClientSession
+
+from tests.support.media_clients import (
+    Refused,
+    ToneTrack,
+    dominant_frequency,
+    publish,
+    subscribe,
+    wait_until,
+)
+from tests.support.media_server import STAGE_ARN_PREFIX, media_server, running_media_server  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+TOLERANCE_HZ = 20
+
+
+def new_stage() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def near(frequency, target) -> bool:
+    return frequency is not None and abs(frequency - target) <= TOLERANCE_HZ
+
+
+async def hears(listener, frequency, timeout=15.0) -> bool:
+    """The listener's last second of decoded audio is dominated by `frequency`."""
+    return await wait_until(lambda: near(listener.hears(1.0), frequency), timeout)
+
+
+async def heard_in_some_slot(listener, frequency, timeout=15.0) -> bool:
+    return await wait_until(
+        lambda: any(near(dominant_frequency(listener.samples(slot, 1.0)), frequency) for slot in listener.audio),
+        timeout,
+    )
+
+
+async def close_all(*peers) -> None:
+    for peer in peers:
+        await (peer.close() if hasattr(peer, "close") else peer.pc.close())
+
+
+async def status_of(method: str, url: str, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with ClientSession() as http:
+        async with http.request(method, url, headers=headers) as response:
+            body = await response.json(content_type=None) if response.content_length else {}
+            return response.status, body
+
+
+# --- hearing --------------------------------------------------------------------------------------
+
+
+def test_a_subscriber_hears_the_publishers_440_hz_tone(media_server):
+    stage = new_stage()
+
+    async def scenario():
+        host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+        listener = await subscribe(media_server.url, stage, media_server.token(stage, publish=False, user_id="bob"))
+        try:
+            assert await hears(listener, 440), f"heard {listener.hears()} Hz"
+        finally:
+            await close_all(host, listener)
+
+    run(scenario())
+
+
+def test_a_publisher_who_arrives_later_reaches_an_existing_subscriber_without_reconnecting(media_server):
+    stage = new_stage()
+
+    async def scenario():
+        listener = await subscribe(media_server.url, stage, media_server.token(stage, publish=False))
+        first = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+        second = None
+        try:
+            assert await heard_in_some_slot(listener, 440)
+            pc_before = listener.pc
+            second = await publish(
+                media_server.url, stage, media_server.token(stage, publish=True, user_id="carol"), ToneTrack(660)
+            )
+            assert await heard_in_some_slot(listener, 660), "the later publisher never reached the subscriber"
+            assert listener.pc is pc_before and listener.pc.connectionState == "connected"
+        finally:
+            await close_all(first, listener, *([second] if second else []))
+
+    run(scenario())
+
+
+def test_the_slot_table_names_who_is_heard_on_which_mid(media_server):
+    stage = new_stage()
+    token = media_server.token(stage, publish=False, participant_id="listener-1", user_id="bob")
+
+    async def scenario():
+        listener = await subscribe(media_server.url, stage, token)
+        host = await publish(media_server.url, stage, media_server.token(stage, publish=True, user_id="alice"), ToneTrack(440))
+        try:
+            assert await heard_in_some_slot(listener, 440)
+            status, body = await status_of("GET", listener.location, token)
+            assert status == 200
+            taken = [entry for entry in body["slots"] if entry]
+            assert len(body["slots"]) == 12 and [e["user_id"] for e in taken] == ["alice"]
+            assert taken[0]["mid"] in [t.mid for t in listener.pc.getTransceivers()]
+        finally:
+            await close_all(host, listener)
+
+    run(scenario())
+
+
+def test_a_speaker_never_receives_their_own_audio(media_server):
+    stage = new_stage()
+
+    async def scenario():
+        me = media_server.token(stage, publish=True, participant_id="speaker-1")
+        mine = await publish(media_server.url, stage, me, ToneTrack(440))
+        own_listener = await subscribe(media_server.url, stage, me)
+        other = await subscribe(media_server.url, stage, media_server.token(stage, publish=False))
+        try:
+            assert await hears(other, 440)
+            assert own_listener.total_frames() == 0 and own_listener.hears() is None
+        finally:
+            await close_all(mine, own_listener, other)
+
+    run(scenario())
+
+
+def test_two_stages_never_leak_into_each_other(media_server):
+    one, two = new_stage(), new_stage()
+
+    async def scenario():
+        a = await publish(media_server.url, one, media_server.token(one, publish=True), ToneTrack(440))
+        b = await publish(media_server.url, two, media_server.token(two, publish=True), ToneTrack(660))
+        hears_one = await subscribe(media_server.url, one, media_server.token(one, publish=False))
+        hears_two = await subscribe(media_server.url, two, media_server.token(two, publish=False))
+        try:
+            assert await hears(hears_one, 440) and await hears(hears_two, 660)
+            await asyncio.sleep(1.0)
+            for listener, foreign in ((hears_one, 660), (hears_two, 440)):
+                assert not any(
+                    near(dominant_frequency(listener.samples(slot, 1.0)), foreign) for slot in listener.audio
+                )
+                assert len(listener.audio) == 1  # one publisher's slot, nothing else ever arrived
+        finally:
+            await close_all(a, b, hears_one, hears_two)
+
+    run(scenario())
+
+
+# --- who may -------------------------------------------------------------------------------------
+
+
+def test_a_listener_token_cannot_publish(media_server):
+    stage = new_stage()
+
+    async def scenario():
+        before = media_server.stats()
+        with pytest.raises(Refused) as refused:
+            await publish(media_server.url, stage, media_server.token(stage, publish=False), ToneTrack(880))
+        assert refused.value.status == 403 and "publish_not_allowed" in refused.value.body
+        assert media_server.stats()["sessions"] == before["sessions"]
+
+    run(scenario())
+
+
+def test_forged_expired_and_missing_tokens_are_401(media_server, tmp_path):
+    stage = new_stage()
+    from chalicelib.adapters.ivs_tokens import IvsTokenMinter
+    from chalicelib.domain.spaces import StageInfo
+    from scripts.keys import generate_ivs_keypair
+
+    forger = IvsTokenMinter(generate_ivs_keypair()[0], "arn:aws:ivs:us-east-1:123456789012:public-key/x", 3600)
+    forged = forger.mint(
+        StageInfo(arn=STAGE_ARN_PREFIX + stage, events_url="", whip_url=""),
+        participant_id="p1", user_id="mallory", publish=True, now=datetime.now(timezone.utc),
+    ).token
+    expired = media_server.token(stage, publish=True, now=datetime.now(timezone.utc) - timedelta(hours=2))
+
+    async def scenario():
+        for token, code in ((forged, "token_invalid"), (expired, "token_expired"), ("", "token_missing")):
+            for attempt in (publish(media_server.url, stage, token, ToneTrack(440)),
+                            subscribe(media_server.url, stage, token)):
+                with pytest.raises(Refused) as refused:
+                    await attempt
+                assert refused.value.status == 401 and code in refused.value.body
+
+    run(scenario())
+
+
+def test_a_token_of_another_stage_is_403(media_server):
+    stage, other = new_stage(), new_stage()
+
+    async def scenario():
+        for attempt in (publish(media_server.url, stage, media_server.token(other, publish=True), ToneTrack(440)),
+                        subscribe(media_server.url, stage, media_server.token(other, publish=False))):
+            with pytest.raises(Refused) as refused:
+                await attempt
+            assert refused.value.status == 403 and "wrong_stage" in refused.value.body
+
+    run(scenario())
+
+
+def test_the_13th_publisher_of_a_stage_is_refused(media_server):
+    stage = new_stage()
+
+    async def scenario():
+        publishers = []
+        try:
+            for n in range(12):
+                publishers.append(await publish(
+                    media_server.url, stage, media_server.token(stage, publish=True, user_id=f"u{n}"), ToneTrack(440)
+                ))
+            with pytest.raises(Refused) as refused:
+                await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+            assert refused.value.status == 409 and "stage_full" in refused.value.body
+        finally:
+            await close_all(*publishers)
+
+    run(scenario())
+
+
+def test_the_subscriber_cap_is_configurable(tmp_path):
+    stage = new_stage()
+    with running_media_server(tmp_path, max_subscribers=1) as server:
+        async def scenario():
+            first = await subscribe(server.url, stage, server.token(stage, publish=False))
+            try:
+                with pytest.raises(Refused) as refused:
+                    await subscribe(server.url, stage, server.token(stage, publish=False))
+                assert refused.value.status == 409 and "subscriber_limit" in refused.value.body
+            finally:
+                await first.close()
+
+        run(scenario())
+
+
+# --- the MediaPort's effects ----------------------------------------------------------------------
+
+
+def test_a_control_disconnect_closes_the_participants_connections_and_refuses_its_token(media_server):
+    stage = new_stage()
+    removed = media_server.token(stage, publish=False, participant_id="removed-1")
+
+    async def scenario():
+        host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+        listener = await subscribe(media_server.url, stage, removed)
+        try:
+            assert await hears(listener, 440)
+            status, body = media_server.control(
+                "POST", f"/control/stages/{stage}/disconnect", {"participant_id": "removed-1", "reason": "removed"}
+            )
+            # The server closed the connection before answering.
+            assert (status, body) == (200, {"closed": 1})
+            assert await wait_until(lambda: listener.pc.connectionState in ("closed", "failed"), 5)
+            frames = listener.total_frames()
+            await asyncio.sleep(0.5)
+            assert listener.total_frames() == frames
+            with pytest.raises(Refused) as refused:
+                await subscribe(media_server.url, stage, removed)
+            assert refused.value.status == 403 and "participant_disconnected" in refused.value.body
+            assert host.pc.connectionState == "connected"  # the others stay
+        finally:
+            await close_all(host, listener)
+
+    run(scenario())
+
+
+def test_deleting_the_stage_closes_every_connection_and_refuses_its_tokens(media_server):
+    stage = new_stage()
+
+    async def scenario():
+        host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+        listeners = [await subscribe(media_server.url, stage, media_server.token(stage, publish=False)) for _ in range(2)]
+        try:
+            assert await hears(listeners[0], 440)
+            assert media_server.control("DELETE", f"/control/stages/{stage}") == (200, {"closed": 3})
+            for peer in (host, *listeners):
+                assert await wait_until(lambda: peer.pc.connectionState in ("closed", "failed"), 5)
+            with pytest.raises(Refused) as refused:
+                await subscribe(media_server.url, stage, media_server.token(stage, publish=False))
+            assert refused.value.status == 404 and "stage_not_found" in refused.value.body
+        finally:
+            await close_all(host, *listeners)
+
+    run(scenario())
+
+
+def test_the_control_api_needs_the_shared_secret(media_server):
+    status, body = media_server.control("DELETE", f"/control/stages/{new_stage()}", secret="wrong")
+    assert status == 401 and body["code"] == "control_secret_invalid"
+
+
+def test_leaving_frees_every_peer_connection_and_task(media_server):
+    stage = new_stage()
+    host_token = media_server.token(stage, publish=True)
+    listener_token = media_server.token(stage, publish=False)
+
+    async def scenario():
+        before = media_server.stats()
+        host = await publish(media_server.url, stage, host_token, ToneTrack(440))
+        listener = await subscribe(media_server.url, stage, listener_token)
+        try:
+            assert await hears(listener, 440)
+            assert media_server.stats()["peer_connections"] == before["peer_connections"] + 2
+            assert (await status_of("DELETE", listener.location, listener_token))[0] == 200
+            assert (await status_of("DELETE", host.location, host_token))[0] == 200
+        finally:
+            await close_all(host, listener)
+        # Relay readers and senders wind down once their tracks end.
+        assert await wait_until(lambda: media_server.stats()["tasks"] <= before["tasks"], 10), media_server.stats()
+        after = media_server.stats()
+        assert after["peer_connections"] == before["peer_connections"]
+        assert after["sessions"] == before["sessions"] and after["session_tasks"] == before["session_tasks"]
+        assert after["stages"] == before["stages"]
+
+    run(scenario())
+
+
+# --- through the API's adapter ---------------------------------------------------------------------
+
+
+def test_the_api_adapter_makes_disconnect_and_stage_deletion_real(media_server):
+    from chalicelib.adapters.local_media import LocalMedia
+
+    media = LocalMedia(media_server_url=media_server.url, control_secret=media_server.control_secret)
+    stage_info = media.create_stage("space-1")
+    stage = stage_info.stage_id
+    assert stage_info.whip_url == media_server.whip_url(stage)
+    assert media.endpoints(stage_info) == {"whip": media_server.whip_url(stage), "whep": media_server.whep_url(stage)}
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+        removed = await subscribe(media_server.url, stage, media_server.token(stage, publish=False, participant_id="p-removed"))
+        stays = await subscribe(media_server.url, stage, media_server.token(stage, publish=False))
+        try:
+            assert await hears(removed, 440)
+            await loop.run_in_executor(None, media.disconnect_participant, stage_info.arn, "p-removed", "removed")
+            assert removed.pc.connectionState in ("closed", "failed") or await wait_until(
+                lambda: removed.pc.connectionState in ("closed", "failed"), 5)
+            assert stays.pc.connectionState == "connected"
+            await loop.run_in_executor(None, media.delete_stage, stage_info.arn)
+            for peer in (host, stays):
+                assert await wait_until(lambda: peer.pc.connectionState in ("closed", "failed"), 5)
+        finally:
+            await close_all(host, removed, stays)
+
+    run(scenario())
+
+
+def test_the_api_adapter_logs_an_unreachable_media_server_instead_of_failing():
+    from chalicelib.adapters.local_media import LocalMedia
+    from tests.support.media_server import free_port
+
+    media = LocalMedia(media_server_url=f"http://127.0.0.1:{free_port()}", control_secret="x")
+    stage = media.create_stage("space-2")
+    media.disconnect_participant(stage.arn, "p1", "removed")
+    media.delete_stage(stage.arn)
+    assert media.disconnected == [(stage.arn, "p1", "removed")] and media.deleted == [stage.arn]
