@@ -21,7 +21,7 @@ from bench import environment as env
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
-GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "tickets", "reminders")
+GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "tickets", "reminders", "media")
 ORDER = [
     "aws_calls.join_listener.cold",
     "aws_calls.join_listener.warm",
@@ -45,6 +45,10 @@ ORDER = [
     "reminder_publishes_per_subscriber",
     "reminder_send_message_batch_per_subscriber",
     "reminder_other_calls_per_subscriber",
+    "media_mouth_to_ear_ms.p50",
+    "media_mouth_to_ear_ms.p95",
+    "media_subscribers_per_core",
+    "media_cpu_ms_per_subscriber_s",
 ]
 
 
@@ -117,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 notes.extend(out[1])
                 timings.append(f"{name} {time.perf_counter() - t0:.1f} s")
 
-            from bench import aws_calls, hot_keys, imports, join_overhead, oversell, reminders, tokens
+            from bench import aws_calls, hot_keys, imports, join_overhead, media, oversell, reminders, tokens
 
             step("imports", lambda: imports.run(keys, dynamodb.endpoint_url))
             step("tokens", tokens.run)
@@ -136,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                     dynamodb.endpoint_url, args.reminder_subscribers, workers=args.reminder_workers
                 ),
             )
+            step("media", media.run)
         finally:
             if ivs is not None:
                 ivs.close()

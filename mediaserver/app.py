@@ -18,6 +18,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -25,14 +26,15 @@ from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from mediaserver.auth import Participant, Refused, TokenVerifier
-from mediaserver.rooms import SLOTS, Publisher, Rooms, Session, Subscriber
+from mediaserver.hls import Overflow
+from mediaserver.rooms import COUNTERS, SLOTS, Rooms, Session, Subscriber
 
 log = logging.getLogger("mediaserver")
 
 ROOMS = web.AppKey("rooms", Rooms)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 SECRET = web.AppKey("control_secret", str)
-HLS = web.AppKey("hls", object)
+HLS = web.AppKey("hls", Overflow)
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -229,25 +231,68 @@ async def control_disconnect(request: web.Request) -> web.Response:
 async def control_delete_stage(request: web.Request) -> web.Response:
     _control(request)
     stage_id = request.match_info["stage_id"]
-    hls = request.app.get(HLS)
-    if hls is not None:
-        await hls.stop(stage_id)
+    await request.app[HLS].stop(stage_id)
     closed = await request.app[ROOMS].delete_stage(stage_id)
     log.info("control delete stage=%s closed=%d", stage_id, closed)
     return web.json_response({"closed": closed})
 
 
+async def control_overflow_start(request: web.Request) -> web.Response:
+    _control(request)
+    stage_id = request.match_info["stage_id"]
+    if stage_id in request.app[ROOMS].deleted:
+        raise Refused(404, "stage_not_found", "the stage was deleted")
+    return web.json_response({"playlist": request.app[HLS].start(stage_id)})
+
+
+async def control_overflow_stop(request: web.Request) -> web.Response:
+    _control(request)
+    await request.app[HLS].stop(request.match_info["stage_id"])
+    return web.json_response({})
+
+
+HLS_NAME = re.compile(r"^[a-z0-9]+\.(m3u8|ts)$")
+HLS_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t"}
+PLAYLIST_WAIT_SECONDS = 8.0
+
+
+async def hls_file(request: web.Request) -> web.StreamResponse:
+    """A stage's overflow playlist or segment. The first playlist appears once a segment is cut:
+    a request for it waits that long rather than answer 404 to a player that just started."""
+    stage_id, name = request.match_info["stage_id"], request.match_info["name"]
+    if not HLS_NAME.match(name):
+        raise Refused(404, "not_found", "no such HLS file")
+    overflow = request.app[HLS]
+    path = overflow.file(stage_id, name)
+    deadline = asyncio.get_running_loop().time() + PLAYLIST_WAIT_SECONDS
+    while path is None and name.endswith(".m3u8") and stage_id in overflow.mixers:
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+        path = overflow.file(stage_id, name)
+    if path is None:
+        raise Refused(404, "not_found", "no such HLS file (is the stage in overflow?)")
+    return web.Response(
+        body=path.read_bytes(),
+        content_type=HLS_TYPES[name.rsplit(".", 1)[1]],
+        headers={"Cache-Control": "no-cache" if name.endswith(".m3u8") else "max-age=60"},
+    )
+
+
 async def control_stats(request: web.Request) -> web.Response:
     _control(request)
     rooms = request.app[ROOMS]
-    hls = request.app.get(HLS)
+    stage_id = request.query.get("stage_id")
     return web.json_response({
+        # With ?stage_id=: that stage's sessions only (tests sharing one server count their own).
+        "stage_sessions": sum(1 for s in rooms.sessions.values() if s.stage_id == stage_id),
         "peer_connections": rooms.peer_connections(),
         "sessions": len(rooms.sessions),
         "session_tasks": sum(len(s.tasks) for s in rooms.sessions.values()),
         "stages": len(rooms.stages),
         "tasks": len(asyncio.all_tasks()),
-        "mixers": hls.running() if hls is not None else 0,
+        "mixers": request.app[HLS].running(),
+        **COUNTERS,
     })
 
 
@@ -265,6 +310,7 @@ def make_app(
     app[ROOMS] = Rooms(max_subscribers=max_subscribers)
     app[VERIFIER] = TokenVerifier(public_key_pem)
     app[SECRET] = control_secret
+    app[HLS] = Overflow(app[ROOMS], hls_dir or Path(".local/hls"))
     app.router.add_get("/health", health)
     app.router.add_post("/stages/{stage_id}/whip", whip)
     app.router.add_post("/stages/{stage_id}/whep", whep)
@@ -273,12 +319,13 @@ def make_app(
     app.router.add_post("/control/stages/{stage_id}/disconnect", control_disconnect)
     app.router.add_delete("/control/stages/{stage_id}", control_delete_stage)
     app.router.add_get("/control/stats", control_stats)
+    app.router.add_post("/control/stages/{stage_id}/overflow", control_overflow_start)
+    app.router.add_delete("/control/stages/{stage_id}/overflow", control_overflow_stop)
+    app.router.add_get("/hls/{stage_id}/{name}", hls_file)
     app.router.add_route("OPTIONS", "/{tail:.*}", lambda request: web.Response(status=204))
 
     async def stop_everything(app: web.Application) -> None:
-        hls = app.get(HLS)
-        if hls is not None:
-            await hls.stop_all()
+        await app[HLS].stop_all()
         await app[ROOMS].close_all()
 
     app.on_shutdown.append(stop_everything)

@@ -14,6 +14,7 @@ import fractions
 import logging
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -32,10 +33,18 @@ TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 # A peer connection whose ICE + DTLS has not completed by then is dropped (a client that POSTed
 # an offer and went away must not hold a slot).
 CONNECT_TIMEOUT_SECONDS = 20.0
+QUEUE_FRAMES = 10  # 200 ms of audio per slot and subscriber, at most
+# Frames handed to subscribers' senders, and frames dropped because a sender fell behind by more
+# than QUEUE_FRAMES: the benchmark's measure of whether the server keeps up.
+COUNTERS = {"frames_sent": 0, "frames_dropped": 0}
 
 
 class SlotTrack(MediaStreamTrack):
     """One outgoing audio track of a subscriber: the frames of the publisher in its slot.
+
+    A pump task reads the publisher's relay proxy into a short queue (at most `QUEUE_FRAMES`;
+    the oldest go first when the sender falls behind), which absorbs the bursts the network and
+    decoder deliver without dropping frames, and bounds the lag when the machine is overloaded.
 
     Its timestamps are its own (a running sample count that also advances over silent gaps), so
     they keep rising when the slot passes from one publisher to the next: the sender's RTP
@@ -46,42 +55,52 @@ class SlotTrack(MediaStreamTrack):
 
     def __init__(self) -> None:
         super().__init__()
-        self._source: Optional[MediaStreamTrack] = None
-        self._attached = asyncio.Event()
+        self._frames: deque[AudioFrame] = deque(maxlen=QUEUE_FRAMES)
+        self._ready = asyncio.Event()
+        self._pump: Optional[asyncio.Task] = None
         self._started = time.monotonic()
         self._pts = 0
 
+    @property
+    def seated(self) -> bool:
+        return self._pump is not None
+
     def attach(self, source: MediaStreamTrack) -> None:
         self.detach()
-        self._source = source
         # After a silent gap the clock moves on by the gap, so timing stays true to the wall.
         self._pts = max(self._pts, int((time.monotonic() - self._started) * SAMPLE_RATE))
-        self._attached.set()
+        self._pump = asyncio.ensure_future(self._run_pump(source))
 
     def detach(self) -> None:
-        source, self._source = self._source, None
-        self._attached.clear()
-        if source is not None:
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+        self._frames.clear()
+
+    async def _run_pump(self, source: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await source.recv()
+                if len(self._frames) == QUEUE_FRAMES:
+                    COUNTERS["frames_dropped"] += 1
+                self._frames.append(frame)
+                self._ready.set()
+        except MediaStreamError:
+            pass  # the publisher left: the slot falls silent until the next one
+        finally:
             source.stop()
+            if self._pump is asyncio.current_task():
+                self._pump = None
 
     async def recv(self) -> AudioFrame:
-        while True:
+        while not self._frames:
             if self.readyState != "live":
                 raise MediaStreamError
-            source = self._source
-            if source is None:
-                await self._attached.wait()
-                continue
-            try:
-                frame = await source.recv()
-            except MediaStreamError:
-                # The publisher left (its track ended): the slot falls silent until the next one.
-                if self._source is source:
-                    self.detach()
-                continue
-            if self._source is not source:
-                continue
-            return self._restamp(frame)
+            self._ready.clear()
+            await self._ready.wait()
+        if self.readyState != "live":
+            raise MediaStreamError
+        return self._restamp(self._frames.popleft())
 
     def _restamp(self, frame: AudioFrame) -> AudioFrame:
         # The relay hands the same frame to every subscriber, whose encoders run in threads:
@@ -91,12 +110,13 @@ class SlotTrack(MediaStreamTrack):
         out.pts = self._pts
         out.time_base = TIME_BASE
         self._pts += frame.samples
+        COUNTERS["frames_sent"] += 1
         return out
 
     def stop(self) -> None:
         self.detach()
         super().stop()
-        self._attached.set()  # wake a recv() waiting on an empty slot so it sees "ended"
+        self._ready.set()  # wake a recv() waiting on an empty slot so it sees "ended"
 
 
 @dataclass(eq=False)
@@ -213,7 +233,7 @@ class Rooms:
     def _seat(self, subscriber: Subscriber, publisher: Publisher) -> None:
         if subscriber.closed or subscriber.who.participant_id == publisher.who.participant_id:
             return  # nobody hears themselves
-        subscriber.slots[publisher.slot].attach(self.relay.subscribe(publisher.track, buffered=False))
+        subscriber.slots[publisher.slot].attach(self.relay.subscribe(publisher.track, buffered=True))
 
     def slot_table(self, subscriber: Subscriber) -> list[Optional[dict]]:
         stage = self.stage(subscriber.stage_id)

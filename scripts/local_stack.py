@@ -3,6 +3,7 @@
     DynamoDB Local   127.0.0.1:8100   tables from the PynamoDB models, demo users seeded
     moto server      127.0.0.1:5100   every other AWS service the app calls
     chalice local    127.0.0.1:8000   the API, with the `local` stage of .chalice/config.json
+    media server     127.0.0.1:8300   WHIP/WHEP audio of the local stage (mediaserver/, docs/media.md)
 
 Each process runs in its own process group; Ctrl-C or SIGTERM stops all of them (SIGKILL after a
 grace period), so the next run finds its ports free. A port already taken is reported with the
@@ -14,6 +15,7 @@ To run one more long-lived process (a local scheduler poller, say), add a `Proce
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -43,6 +45,7 @@ HOST = "127.0.0.1"
 API_PORT = 8000
 DYNAMODB_PORT = 8100
 MOTO_PORT = 5100
+MEDIA_PORT = 8300
 API_URL = f"http://{HOST}:{API_PORT}"
 
 SEEDED_USERS = (
@@ -134,7 +137,9 @@ def stage_environment() -> dict[str, str]:
     stage = local_stage_environment(ROOT)
     if not stage:
         raise StackError(".chalice/config.json has no `local` stage environment_variables")
-    return {**os.environ, **stage}
+    # The media server's control API trusts whoever holds this run's secret: the API and the
+    # worker (both call the MediaPort) get it through their environment, nobody else.
+    return {**os.environ, **stage, "SPACES_MEDIA_CONTROL_SECRET": secrets.token_hex(16)}
 
 
 def backing_services(emulator_dir: Path) -> list[Process]:
@@ -164,6 +169,16 @@ def backing_services(emulator_dir: Path) -> list[Process]:
 def processes(env: dict[str, str]) -> list[Process]:
     """The app's own processes, started once tables exist and users are seeded."""
     return [
+        # Before the API: the first join may already point a browser at it.
+        Process(
+            name="media server",
+            argv=[str(BIN / "python"), "-m", "mediaserver", "--host", HOST, "--port", str(MEDIA_PORT)],
+            port=MEDIA_PORT,
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            ready=http_ok(f"http://{HOST}:{MEDIA_PORT}/health"),
+            ready_timeout=30,
+            log=LOG_DIR / "mediaserver.log",
+        ),
         Process(
             name="chalice local",
             argv=[
@@ -299,7 +314,8 @@ def print_banner(seeded: bool) -> None:
     print(f"""
 Spaces is running at {API_URL}   (GET {API_URL}/health needs no token)
 
-Web client: {API_URL}/   (pick a user to sign in; audio is not carried locally)
+Web client: {API_URL}/   (pick a user to sign in; two windows, two users: they hear each other)
+Media server: http://{HOST}:{MEDIA_PORT}   (WHIP/WHEP; docs/media.md)
 
 Demo users:
 {users}
@@ -309,7 +325,8 @@ Bearer tokens: any user id works, e.g.
     TOKEN=$(make -s token USER=alice | tail -n 1)
     curl -H "Authorization: Bearer $TOKEN" {API_URL}/users/alice
 
-Logs: DynamoDB Local {LOG_DIR / 'dynamodb.log'}, moto {LOG_DIR / 'moto.log'}; API requests below.
+Logs: DynamoDB Local {LOG_DIR / 'dynamodb.log'}, moto {LOG_DIR / 'moto.log'},
+      media server {LOG_DIR / 'mediaserver.log'}; API requests below.
 Ctrl-C stops everything.
 """, flush=True)
 

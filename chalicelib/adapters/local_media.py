@@ -44,9 +44,6 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
-from aws_lambda_powertools import Logger
-
-from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.recording import restart_token
@@ -90,7 +87,6 @@ PLACEHOLDER_PLAYLIST = (
 PLAYBACK_URL_TEMPLATE = "https://{host}.us-east-1.playback.live-video.net/api/video/v1/{region}.{account}.channel.{cid}.m3u8"
 
 
-logger = Logger(child=True, service=SERVICE_NAME)
 CONTROL_TIMEOUT_SECONDS = 2.0
 
 
@@ -217,7 +213,12 @@ class LocalMedia:
             with urllib.request.urlopen(request, timeout=CONTROL_TIMEOUT_SECONDS) as response:
                 return json.loads(response.read() or b"{}")
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            logger.warning("media server control call failed", method=method, path=path, error=str(exc))
+            # Imported here: the adapter's import stays free of the AWS SDK (Powertools pulls it).
+            from aws_lambda_powertools import Logger
+
+            from chalicelib.config import SERVICE_NAME
+
+            Logger(child=True, service=SERVICE_NAME).warning("media server control call failed", method=method, path=path, error=str(exc))
             return None
 
     def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:

@@ -166,11 +166,10 @@ def test_a_listener_token_cannot_publish(media_server):
     stage = new_stage()
 
     async def scenario():
-        before = media_server.stats()
         with pytest.raises(Refused) as refused:
             await publish(media_server.url, stage, media_server.token(stage, publish=False), ToneTrack(880))
         assert refused.value.status == 403 and "publish_not_allowed" in refused.value.body
-        assert media_server.stats()["sessions"] == before["sessions"]
+        assert media_server.stats(stage)["stage_sessions"] == 0
 
     run(scenario())
 
@@ -263,7 +262,7 @@ def test_a_control_disconnect_closes_the_participants_connections_and_refuses_it
             )
             # The server closed the connection before answering.
             assert (status, body) == (200, {"closed": 1})
-            assert await wait_until(lambda: listener.pc.connectionState in ("closed", "failed"), 5)
+            assert await wait_until(lambda: listener.pc.connectionState in ("closed", "failed"), 10)
             frames = listener.total_frames()
             await asyncio.sleep(0.5)
             assert listener.total_frames() == frames
@@ -287,7 +286,7 @@ def test_deleting_the_stage_closes_every_connection_and_refuses_its_tokens(media
             assert await hears(listeners[0], 440)
             assert media_server.control("DELETE", f"/control/stages/{stage}") == (200, {"closed": 3})
             for peer in (host, *listeners):
-                assert await wait_until(lambda: peer.pc.connectionState in ("closed", "failed"), 5)
+                assert await wait_until(lambda: peer.pc.connectionState in ("closed", "failed"), 10)
             with pytest.raises(Refused) as refused:
                 await subscribe(media_server.url, stage, media_server.token(stage, publish=False))
             assert refused.value.status == 404 and "stage_not_found" in refused.value.body
@@ -308,6 +307,8 @@ def test_leaving_frees_every_peer_connection_and_task(media_server):
     listener_token = media_server.token(stage, publish=False)
 
     async def scenario():
+        # Earlier tests' clients have gone: let the server notice before taking the baseline.
+        await wait_until(lambda: media_server.stats()["sessions"] == 0, 10)
         before = media_server.stats()
         host = await publish(media_server.url, stage, host_token, ToneTrack(440))
         listener = await subscribe(media_server.url, stage, listener_token)
@@ -326,6 +327,26 @@ def test_leaving_frees_every_peer_connection_and_task(media_server):
         assert after["stages"] == before["stages"]
 
     run(scenario())
+
+
+def test_sigterm_closes_every_connection_and_exits_cleanly(tmp_path):
+    stage = new_stage()
+    with running_media_server(tmp_path) as server:
+        async def scenario():
+            host = await publish(server.url, stage, server.token(stage, publish=True), ToneTrack(440))
+            listener = await subscribe(server.url, stage, server.token(stage, publish=False))
+            try:
+                assert await hears(listener, 440)
+                server.process.terminate()
+                loop = asyncio.get_running_loop()
+                assert await loop.run_in_executor(None, server.process.wait, 10) == 0
+                for peer in (host, listener):
+                    assert await wait_until(lambda: peer.pc.connectionState in ("closed", "failed"), 10)
+            finally:
+                await close_all(host, listener)
+
+        run(scenario())
+        assert server.log_tail(20000).count("reason=server stopping") == 2
 
 
 # --- through the API's adapter ---------------------------------------------------------------------
@@ -349,11 +370,11 @@ def test_the_api_adapter_makes_disconnect_and_stage_deletion_real(media_server):
             assert await hears(removed, 440)
             await loop.run_in_executor(None, media.disconnect_participant, stage_info.arn, "p-removed", "removed")
             assert removed.pc.connectionState in ("closed", "failed") or await wait_until(
-                lambda: removed.pc.connectionState in ("closed", "failed"), 5)
+                lambda: removed.pc.connectionState in ("closed", "failed"), 10)
             assert stays.pc.connectionState == "connected"
             await loop.run_in_executor(None, media.delete_stage, stage_info.arn)
             for peer in (host, stays):
-                assert await wait_until(lambda: peer.pc.connectionState in ("closed", "failed"), 5)
+                assert await wait_until(lambda: peer.pc.connectionState in ("closed", "failed"), 10)
         finally:
             await close_all(host, removed, stays)
 
@@ -369,3 +390,57 @@ def test_the_api_adapter_logs_an_unreachable_media_server_instead_of_failing():
     media.disconnect_participant(stage.arn, "p1", "removed")
     media.delete_stage(stage.arn)
     assert media.disconnected == [(stage.arn, "p1", "removed")] and media.deleted == [stage.arn]
+
+
+# --- overflow HLS -----------------------------------------------------------------------------------
+
+
+def _decode_segment(data: bytes):
+    import io
+
+    import av
+    import numpy as np
+
+    with av.open(io.BytesIO(data), format="mpegts") as container:
+        chunks = [frame.to_ndarray().reshape(-1, len(frame.layout.channels)).mean(axis=1)
+                  for frame in container.decode(audio=0)]
+    return np.concatenate(chunks) if chunks else np.zeros(0)
+
+
+def test_overflow_hls_carries_the_stages_mixed_audio(media_server):
+    stage = new_stage()
+
+    async def scenario():
+        host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+        try:
+            listener = await subscribe(media_server.url, stage, media_server.token(stage, publish=False))
+            assert await hears(listener, 440)  # the publisher's audio flows
+            await listener.close()
+            status, body = media_server.control("POST", f"/control/stages/{stage}/overflow")
+            assert status == 200 and body == {"playlist": f"/hls/{stage}/index.m3u8"}
+            async with ClientSession() as http:
+                segment = None
+                for _ in range(20):  # a few segments in: past the mixer's first, partly silent one
+                    async with http.get(media_server.url + body["playlist"]) as response:
+                        assert response.status == 200
+                        playlist = await response.text()
+                    names = [line for line in playlist.splitlines() if line.endswith(".ts")]
+                    if len(names) >= 3:
+                        segment = names[-1]
+                        break
+                    await asyncio.sleep(0.5)
+                assert segment, playlist
+                assert playlist.startswith("#EXTM3U")
+                async with http.get(f"{media_server.url}/hls/{stage}/{segment}") as response:
+                    assert response.status == 200 and response.content_type == "video/mp2t"
+                    data = await response.read()
+            audio = _decode_segment(data)
+            assert len(audio) > 0 and near(dominant_frequency(audio), 440)  # AAC decodes to floats
+            assert media_server.control("DELETE", f"/control/stages/{stage}/overflow")[0] == 200
+            async with ClientSession() as http:
+                async with http.get(media_server.url + body["playlist"]) as response:
+                    assert response.status == 404
+        finally:
+            await host.pc.close()
+
+    run(scenario())

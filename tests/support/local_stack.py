@@ -48,6 +48,10 @@ class LocalStack:
     # messaging WebSocket URL.
     chat_api_url: str = ""
     chat_ws_url: str = ""
+    # With `with_media_server`: the local media server (mediaserver/) the stage's media points at,
+    # and its control API's shared secret.
+    media_url: str = ""
+    media_control_secret: str = ""
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     def token(self, user_id: str) -> str:
@@ -134,14 +138,22 @@ for user_id, followers in {EXTRA_USERS!r}.items():
 
 @contextmanager
 def running_local_stack(
-    base: Path, extra_env: dict[str, str] | None = None, *, with_worker: bool = False, with_fake_chat: bool = False
+    base: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    with_worker: bool = False,
+    with_fake_chat: bool = False,
+    with_media_server: bool = False,
 ):
     """DynamoDB Local, moto, tables, demo users, keys and `chalice local`, all on free ports under
     `base`; stopped on exit. `extra_env` adds settings to the `local` stage's. `with_worker` also
     runs the local worker of `make run` (schedules, queues, the sandbox's payment webhooks).
     `with_fake_chat` runs the IVS Chat emulator (tests/support/fake_ivs_chat.py) and points the
     stage's room events at it: the production IVS Chat adapter through AWS_ENDPOINT_URL_IVSCHAT,
-    clients through SPACES_CHAT_ENDPOINT_URL (the join says `transport: "ivs-chat"`)."""
+    clients through SPACES_CHAT_ENDPOINT_URL (the join says `transport: "ivs-chat"`).
+    `with_media_server` runs the local media server (mediaserver/) with this stack's IVS key and
+    points the stage's media at it (the join's `media` then carries `whip` and `whep`); without
+    it the stage has no media server (never the one `make run` may have on :8300)."""
     from scripts.dynamodb_local import DynamoDBLocal, ensure_dynamodb_local, free_port, stop_process_group
     from scripts.keys import ensure_local_keys, jwks_kid, local_stage_environment
 
@@ -165,6 +177,17 @@ def running_local_stack(
             ))
             chat = {"chat_api_url": f"http://{HOST}:{api_port}", "chat_ws_url": f"ws://{HOST}:{ws_port}"}
         keys = ensure_local_keys(base / "keys")
+        media = {"media_url": "", "media_control_secret": ""}
+        if with_media_server:
+            media_port = free_port()
+            media = {"media_url": f"http://{HOST}:{media_port}", "media_control_secret": uuid.uuid4().hex}
+            processes.append(_start(
+                "media server",
+                [sys.executable, "-m", "mediaserver", "--host", HOST, "--port", str(media_port),
+                 "--ivs-public-key", str(keys["ivs_public"]), "--hls-dir", str(base / "hls")],
+                base / "mediaserver.log", f"{media['media_url']}/health", cwd=ROOT,
+                env={**os.environ, "SPACES_MEDIA_CONTROL_SECRET": media["media_control_secret"]},
+            ))
         prefix = f"stack-{uuid.uuid4().hex[:8]}"
         overrides = {
             **ddb.environment(),
@@ -173,6 +196,8 @@ def running_local_stack(
             "SPACES_JWKS_PATH": str(keys["jwks"]),
             "SPACES_LOCAL_SIGNIN_KEY_PATH": str(keys["jwt_private"]),
             "SPACES_IVS_PRIVATE_KEY_PATH": str(keys["ivs_private"]),
+            "SPACES_MEDIA_SERVER_URL": media["media_url"],
+            "SPACES_MEDIA_CONTROL_SECRET": media["media_control_secret"],
             **({"AWS_ENDPOINT_URL_IVSCHAT": chat["chat_api_url"], "SPACES_CHAT_ENDPOINT_URL": chat["chat_ws_url"]}
                if chat else {}),
             **(extra_env or {}),
@@ -212,6 +237,7 @@ def running_local_stack(
             table_prefix=prefix,
             log_path=log_path,
             **chat,
+            **media,
         )
     finally:
         for process in reversed(processes):

@@ -98,8 +98,8 @@ class MediaServer:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def stats(self) -> dict:
-        status, body = self.control("GET", "/control/stats")
+    def stats(self, stage_id: str = "") -> dict:
+        status, body = self.control("GET", f"/control/stats?stage_id={stage_id}")
         assert status == 200, body
         return body
 
