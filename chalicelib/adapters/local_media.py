@@ -15,12 +15,12 @@ What happened is public, for assertions: `stages` (live stages, arn -> space_id)
 ((stage_arn, participant_id, reason) per call). `fail_next("create_stage", times=2)` makes the
 next two calls of that method raise DependencyFailed, as IVS throttling or an outage would.
 
-Recording: there is no media server locally, so no audio is recorded. `start_recording` hands
+Recording: the local media server does not record, so no audio is recorded. `start_recording` hands
 out a composition ARN of IVS's shape and remembers it (`recordings`, arn -> state); on
 `stop_recording` it writes, when given a store (the local S3 of `make run`), what IVS leaves in
 the bucket once a recording is complete: `<prefix>/events/recording-ended.json` and a placeholder
 playlist with no segments, so replays, their URLs and transcription run end to end locally.
-Nothing stops a local composition on its own (there is no media server): tests do it with
+Nothing stops a local composition on its own (nothing composes locally): tests do it with
 `composition_stops_by_itself`, and `restart_recording` starts another under its own prefix, once
 per idempotency token, as IVS does. A recording's state is also kept in the store
 (`local-media/...`) so the worker process of `make run` sees the compositions the API started.
@@ -76,7 +76,7 @@ _METHODS = (
 COMPOSITION_ARN_PATTERN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:composition/[a-zA-Z0-9-]+$")
 PLACEHOLDER_PLAYLIST = (
     "#EXTM3U\n"
-    "# Spaces local stack: no media server runs locally, so no audio was recorded.\n"
+    "# Spaces local stack: the local media server does not record, so no audio was recorded.\n"
     "#EXT-X-VERSION:3\n"
     "#EXT-X-TARGETDURATION:1\n"
     "#EXT-X-PLAYLIST-TYPE:VOD\n"

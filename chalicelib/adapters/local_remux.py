@@ -20,7 +20,7 @@ from chalicelib.ports import RemuxStatus
 
 PLACEHOLDER_AUDIO = (
     "Spaces local stack: a placeholder for the replay's audio file (AAC in MP4).\n"
-    "No media server runs locally, so no audio was recorded.\n"
+    "The local media server does not record, so no audio was recorded.\n"
 )
 _PREFIX = "local-"
 

@@ -37,6 +37,16 @@ def test_listeners_get_a_subscribe_only_token_that_verifies_against_the_public_k
     assert api.get(f"/spaces/{space_id}", new_user()).data["participant_count"] == space["participant_count"] + 3
 
 
+def test_the_join_says_where_to_connect_with_the_stages_endpoints(live, new_user):
+    # No media server configured here: the media carries an IVS stage's endpoints (the web client
+    # then uses the IVS SDK); with the local media server it carries `whip` and `whep` instead
+    # (tests/integration/test_media_server.py).
+    space_id, join = live
+    media = join(new_user("listener"))["media"]
+    assert media["whip"].startswith("https://") and media["events"].startswith("wss://")
+    assert "whep" not in media
+
+
 def test_the_host_joins_with_publish_rights(keys, live, host):
     _, join = live
 

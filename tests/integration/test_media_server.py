@@ -100,6 +100,34 @@ def test_a_publisher_who_arrives_later_reaches_an_existing_subscriber_without_re
     run(scenario())
 
 
+def test_a_slot_passes_to_the_next_publisher_and_its_audio_keeps_flowing(media_server):
+    stage = new_stage()
+
+    async def scenario():
+        listener = await subscribe(media_server.url, stage, media_server.token(stage, publish=False))
+        first_token = media_server.token(stage, publish=True)
+        first = await publish(media_server.url, stage, first_token, ToneTrack(440))
+        second = None
+        try:
+            assert await hears(listener, 440)
+            assert list(listener.audio) == [0]
+            assert (await status_of("DELETE", first.location, first_token))[0] == 200
+            await first.pc.close()
+            # The next publisher takes the freed slot: the same outgoing track of the subscriber.
+            second = await publish(
+                media_server.url, stage, media_server.token(stage, publish=True, user_id="carol"), ToneTrack(660)
+            )
+            assert await hears(listener, 660), f"heard {listener.hears()} Hz"
+            assert list(listener.audio) == [0] and listener.pc.connectionState == "connected"
+            # The slot's timestamps ran on across the change (the gap between the voices, no more):
+            # never back to the new publisher's origin.
+            assert listener.largest_pts_step[0] < 10 * 48000
+        finally:
+            await close_all(first, listener, *([second] if second else []))
+
+    run(scenario())
+
+
 def test_the_slot_table_names_who_is_heard_on_which_mid(media_server):
     stage = new_stage()
     token = media_server.token(stage, publish=False, participant_id="listener-1", user_id="bob")

@@ -117,6 +117,11 @@ class Listener:
     keep_seconds: float = 2.0
     audio: dict[int, list[np.ndarray]] = field(default_factory=dict)
     frames: dict[int, int] = field(default_factory=dict)
+    # Per slot: the last frame's timestamp (samples, from the RTP timestamps as aiortc unwraps
+    # them) and the largest step between two frames, backwards steps included (aiortc reads an RTP
+    # timestamp that goes back as a wrap: a step of about 2**32).
+    last_pts: dict[int, int] = field(default_factory=dict)
+    largest_pts_step: dict[int, int] = field(default_factory=dict)
     tasks: list[asyncio.Task] = field(default_factory=list)
     # (monotonic time, slot, dominant frequency of the last 40 ms): filled when `watch` is set.
     watch: Optional[float] = None
@@ -179,6 +184,11 @@ async def _consume(listener: Listener, slot: int, track) -> None:
             chunks.append(mono)
             del chunks[:-keep]
             listener.frames[slot] = listener.frames.get(slot, 0) + 1
+            if frame.pts is not None:
+                if slot in listener.last_pts:
+                    step = abs(frame.pts - listener.last_pts[slot])
+                    listener.largest_pts_step[slot] = max(step, listener.largest_pts_step.get(slot, 0))
+                listener.last_pts[slot] = frame.pts
             if listener.watch is not None and float(np.sqrt(np.mean(mono ** 2))) > listener.watch:
                 listener.detections.append((time.monotonic(), slot))
     except MediaStreamError:
