@@ -81,7 +81,8 @@ def _admit(request: web.Request, *, publish: bool) -> Participant:
         raise Refused(403, "publish_not_allowed", "the token does not carry the PUBLISH capability")
     if not publish and not who.allow_subscribe:
         raise Refused(403, "subscribe_not_allowed", "the token does not carry the SUBSCRIBE capability")
-    if (stage_id, who.participant_id) in rooms.disconnected:
+    disconnected_at = rooms.disconnected.get((stage_id, who.participant_id))
+    if disconnected_at is not None and who.issued_at <= disconnected_at:
         raise Refused(403, "participant_disconnected", "this participant was disconnected from the stage")
     if stage_id in rooms.deleted:
         raise Refused(404, "stage_not_found", "the stage was deleted")

@@ -25,6 +25,7 @@ class Participant:
     user_id: str
     allow_publish: bool
     allow_subscribe: bool
+    issued_at: int = 0
 
 
 class TokenVerifier:
@@ -52,4 +53,5 @@ class TokenVerifier:
             user_id=str(attributes.get("user_id", "")),
             allow_publish=capabilities.get("allow_publish") is True,
             allow_subscribe=capabilities.get("allow_subscribe") is True,
+            issued_at=int(claims.get("iat", 0)),
         )

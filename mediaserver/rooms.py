@@ -168,9 +168,11 @@ class Rooms:
         self.stages: dict[str, Stage] = {}
         self.sessions: dict[str, Session] = {}
         self.relay = MediaRelay()
-        # (stage id, participant id): removed by the API, refused from then on, as IVS refuses a
-        # disconnected participant's token.
-        self.disconnected: set[tuple[str, str]] = set()
+        # (stage id, participant id) -> when the API disconnected it (epoch seconds): its tokens
+        # issued until then are refused. A token the API mints later for the same participant id
+        # (a speaker moved back to listening keeps its id and gets a new token) is let in; a
+        # removed user gets no new token from the API, so it stays out.
+        self.disconnected: dict[tuple[str, str], int] = {}
         self.deleted: set[str] = set()
         # Taps on a stage's publishers (the overflow HLS mixer): stage id -> callbacks run with
         # (slot, relay proxy) when a publisher connects.
@@ -307,7 +309,7 @@ class Rooms:
                  session.stage_id, session.who.participant_id, session.kind, reason)
 
     async def disconnect(self, stage_id: str, participant_id: str, reason: str) -> int:
-        self.disconnected.add((stage_id, participant_id))
+        self.disconnected[(stage_id, participant_id)] = int(time.time())
         doomed = [s for s in self.sessions.values()
                   if s.stage_id == stage_id and s.who.participant_id == participant_id]
         await asyncio.gather(*(self.close(s, f"disconnected: {reason}") for s in doomed))

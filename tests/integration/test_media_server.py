@@ -239,6 +239,61 @@ def test_a_token_of_another_stage_is_403(media_server):
     run(scenario())
 
 
+def test_bad_offers_are_refused_and_change_nothing(media_server):
+    stage = new_stage()
+    token = media_server.token(stage, publish=True)
+
+    async def offer_with(transceivers: int) -> str:
+        from aiortc import RTCPeerConnection
+
+        pc = RTCPeerConnection()
+        for _ in range(transceivers):
+            pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+
+    async def post(url, body, content_type="application/sdp"):
+        async with ClientSession() as http:
+            async with http.post(url, data=body, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": content_type,
+            }) as response:
+                return response.status, (await response.json())["code"]
+
+    async def scenario():
+        assert await post(media_server.whip_url(stage), "v=0", "text/plain") == (415, "unsupported_media_type")
+        assert await post(media_server.whip_url(stage), "hello") == (400, "invalid_offer")
+        # WHEP wants 12 audio m-lines; a WHIP offer must carry audio the client sends.
+        assert await post(media_server.whep_url(stage), await offer_with(3)) == (400, "invalid_offer")
+        assert await post(media_server.whip_url(stage), await offer_with(1)) == (400, "invalid_offer")
+        assert media_server.stats(stage)["stage_sessions"] == 0
+
+    run(scenario())
+
+
+def test_a_page_of_another_origin_may_call_it_cors(media_server):
+    stage = new_stage()
+    origin = {"Origin": "http://127.0.0.1:8000"}
+
+    async def scenario():
+        async with ClientSession() as http:
+            async with http.options(media_server.whip_url(stage), headers={
+                **origin, "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            }) as preflight:
+                assert preflight.status == 204
+                allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
+                assert "authorization" in allowed and "content-type" in allowed
+            async with http.post(media_server.whep_url(stage), headers=origin, data="v=0") as refused:
+                # Even a refusal is readable by the page, and the session headers are exposed.
+                assert refused.status == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
+                exposed = refused.headers["Access-Control-Expose-Headers"]
+                assert "Location" in exposed and "ETag" in exposed
+
+    run(scenario())
+
+
 def test_the_13th_publisher_of_a_stage_is_refused(media_server):
     stage = new_stage()
 
@@ -276,6 +331,13 @@ def test_the_subscriber_cap_is_configurable(tmp_path):
 # --- the MediaPort's effects ----------------------------------------------------------------------
 
 
+def disconnect(media_server, stage: str, participant_id: str):
+    """What LocalMedia.disconnect_participant sends: (status, JSON body)."""
+    return media_server.control(
+        "POST", f"/control/stages/{stage}/disconnect", {"participant_id": participant_id, "reason": "removed"}
+    )
+
+
 def test_a_control_disconnect_closes_the_participants_connections_and_refuses_its_token(media_server):
     stage = new_stage()
     removed = media_server.token(stage, publish=False, participant_id="removed-1")
@@ -285,11 +347,8 @@ def test_a_control_disconnect_closes_the_participants_connections_and_refuses_it
         listener = await subscribe(media_server.url, stage, removed)
         try:
             assert await hears(listener, 440)
-            status, body = media_server.control(
-                "POST", f"/control/stages/{stage}/disconnect", {"participant_id": "removed-1", "reason": "removed"}
-            )
             # The server closed the connection before answering.
-            assert (status, body) == (200, {"closed": 1})
+            assert disconnect(media_server, stage, "removed-1") == (200, {"closed": 1})
             assert await wait_until(lambda: listener.pc.connectionState in ("closed", "failed"), 10)
             frames = listener.total_frames()
             await asyncio.sleep(0.5)
@@ -300,6 +359,33 @@ def test_a_control_disconnect_closes_the_participants_connections_and_refuses_it
             assert host.pc.connectionState == "connected"  # the others stay
         finally:
             await close_all(host, listener)
+
+    run(scenario())
+
+
+def test_a_participant_disconnected_and_handed_a_new_token_comes_back(media_server):
+    # A speaker moved back to listening: the API disconnects its participant id, the app joins
+    # again and gets a new token for the same id (docs/media.md). Only tokens issued up to the
+    # disconnect are refused.
+    stage = new_stage()
+    old = media_server.token(stage, publish=True, participant_id="demoted-1")
+
+    async def scenario():
+        host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
+        try:
+            assert disconnect(media_server, stage, "demoted-1") == (200, {"closed": 0})
+            with pytest.raises(Refused) as refused:
+                await subscribe(media_server.url, stage, old)
+            assert refused.value.status == 403
+            await asyncio.sleep(1.1)  # token times are whole seconds: the next one is issued later
+            fresh = media_server.token(stage, publish=False, participant_id="demoted-1")
+            listener = await subscribe(media_server.url, stage, fresh)
+            try:
+                assert await hears(listener, 440)
+            finally:
+                await listener.close()
+        finally:
+            await host.pc.close()
 
     run(scenario())
 
