@@ -16,9 +16,11 @@ FUZZ_EXAMPLES ?= 500
 # origin, both installed from npm by `make web` (pinned in web/package-lock.json): the real-time
 # Web Broadcast SDK's browser bundle is copied next to the page; the Chat Messaging SDK ships only
 # CommonJS / ES modules that import `uuid`, so esbuild (a pinned devDependency) bundles it into one
-# ES module. Nothing comes from a CDN.
+# ES module. The overflow listeners' HLS player, hls.js, ships a browser bundle (UMD, `window.Hls`)
+# that is copied next to the page too. Nothing comes from a CDN.
 WEB_SDK := web/static/amazon-ivs-web-broadcast.js
 WEB_CHAT_SDK := web/static/amazon-ivs-chat-messaging.js
+WEB_HLS := web/static/hls.min.js
 WEB_NPM := web/node_modules/.spaces-installed
 # The browser the end-to-end tests drive (tests/e2e): Debian's, as Playwright's own download
 # cannot be fetched here.
@@ -26,7 +28,7 @@ CHROMIUM := /usr/bin/chromium
 
 help:
 	@echo "make venv                  create .venv and install requirements-dev.txt (only when they change)"
-	@echo "make web                   install the web client's npm dependencies (IVS SDKs) and put their bundles in web/static/"
+	@echo "make web                   install the web client's npm dependencies (IVS SDKs, hls.js) and put their bundles in web/static/"
 	@echo "make chromium              install Debian's chromium for the browser tests (skipped when $(CHROMIUM) exists)"
 	@echo "make run                   local stack: DynamoDB Local :8100, moto :5100, API on http://127.0.0.1:8000, web client on /web/"
 	@echo "make token USER=<id>       print a bearer token for <id> (last line); works without the stack"
@@ -54,7 +56,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-media.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-web: $(WEB_SDK) $(WEB_CHAT_SDK)
+web: $(WEB_SDK) $(WEB_CHAT_SDK) $(WEB_HLS)
 
 $(WEB_NPM): web/package.json web/package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: apt-get install -y npm" >&2; exit 1; }
@@ -63,6 +65,9 @@ $(WEB_NPM): web/package.json web/package-lock.json
 
 $(WEB_SDK): $(WEB_NPM)
 	cp web/node_modules/amazon-ivs-web-broadcast/dist/amazon-ivs-web-broadcast.js $@
+
+$(WEB_HLS): $(WEB_NPM)
+	cp web/node_modules/hls.js/dist/hls.min.js $@
 
 $(WEB_CHAT_SDK): $(WEB_NPM)
 	web/node_modules/.bin/esbuild web/node_modules/amazon-ivs-chat-messaging/dist/esm/index.js \
@@ -110,7 +115,7 @@ clean:
 	rm -rf .pytest_cache .local/logs cdk.out
 
 distclean: clean
-	rm -rf $(VENV) .local web/node_modules $(WEB_SDK) $(WEB_CHAT_SDK)
+	rm -rf $(VENV) .local web/node_modules $(WEB_SDK) $(WEB_CHAT_SDK) $(WEB_HLS)
 
 # ---------------------------------------------------------------------------------------------
 # Infrastructure (infra/, docs/operations.md). `make synth` needs no AWS account: it writes the

@@ -45,7 +45,7 @@ def test_host_and_listeners_share_a_space_from_start_to_end(people, artifacts):
     host.page.get_by_label("Topics").fill("tech")
     host.page.get_by_role("button", name="Create Space").click()
     expect(host.page.locator("#my-status")).to_have_text("You are the host.")
-    expect(host.page.locator("#audio-status")).to_contain_text("Audio is not carried in the local stage")
+    expect(host.page.locator("#audio-status")).to_contain_text("the join gave no media endpoint")
     shoot(artifacts, 1, "host-started", host)
 
     # And two listeners who find it among the live Spaces and join

@@ -1,16 +1,63 @@
-// Audio. Only a real IVS stage carries it (config.media.carries_audio): then the IVS real-time
-// Web Broadcast SDK (from npm, copied next to this file by `make web`) is loaded and used,
-// subscribe-only for listeners, with the microphone published for people on stage. In the local
-// stage the media stage is a stand-in with no server behind it: the page says so and never
-// pretends to play.
-export function createMedia(config, onStatus) {
-  return config.media && config.media.carries_audio ? new IvsAudio(onStatus) : new NoAudio(onStatus);
+// Audio. The join (or accept) response's `media` says which transport carries it, and the page
+// picks from that alone, never from the stage's name:
+// - `kind: "playback"` (an overflow listener): the HLS player (playback.js);
+// - a `whep` URL (the local media server, `make run`): WHIP/WHEP over plain WebRTC (webrtc.js);
+// - otherwise, where config.json says the stage carries audio (an IVS stage): the IVS real-time
+//   Web Broadcast SDK (from npm, copied next to this file by `make web`), subscribe-only for
+//   listeners, the microphone published for people on stage;
+// - otherwise nothing is heard, and the page says the join gave it no way to hear.
+// `window.spacesAudioProbe()` reports what the page receives (the browser tests read it).
+import { LocalAudio } from "./webrtc.js";
+import { Playback } from "./playback.js";
+
+export function createMedia(config, onStatus, onSpeaking = () => {}) {
+  return new Media(config, onStatus, onSpeaking);
+}
+
+class Media {
+  constructor(config, onStatus, onSpeaking) {
+    this.ivsStage = Boolean(config.media && config.media.carries_audio);
+    this.onStatus = onStatus;
+    this.onSpeaking = onSpeaking;
+    this.transport = null;
+    this.micMuted = false;
+    window.spacesAudioProbe = () => (this.transport && this.transport.probe ? this.transport.probe() : Promise.resolve({ transport: "none", slots: [], connections: [] }));
+  }
+
+  get carriesAudio() { return Boolean(this.transport && this.transport.carriesAudio); }
+
+  // A new token means a new connection: the old one is left first.
+  async connect(media) {
+    await this.disconnect();
+    if (!media) return;
+    let transport;
+    if (media.kind === "playback") transport = new Playback(this.onStatus);
+    else if (media.whep) transport = new LocalAudio(this.onStatus, this.onSpeaking);
+    else if (this.ivsStage) transport = new IvsAudio(this.onStatus);
+    else transport = new NoAudio(this.onStatus);
+    this.transport = transport;
+    transport.setMicMuted(this.micMuted);
+    await transport.connect(media);
+    if (this.micMuted) transport.setMicMuted(true);
+  }
+
+  setMicMuted(muted) {
+    this.micMuted = muted;
+    if (this.transport) this.transport.setMicMuted(muted);
+  }
+
+  async disconnect() {
+    const transport = this.transport;
+    if (!transport) return;
+    this.onSpeaking([]);
+    await transport.disconnect();
+  }
 }
 
 class NoAudio {
   constructor(onStatus) { this.onStatus = onStatus; this.carriesAudio = false; }
   async connect() {
-    this.onStatus("Audio is not carried in the local stage: there is no media server here, so nobody is heard. Everything else works.");
+    this.onStatus("Audio: the join gave no media endpoint to connect to, so nothing is heard here.");
   }
   setMicMuted() {}
   async disconnect() {}
@@ -40,16 +87,8 @@ class IvsAudio {
     this.players = new Map();
   }
 
-  // `media` is the join (or accept) response's media: a new token means a new connection (IVS
-  // cannot change a live participant's capabilities).
+  // A new token means a new connection (IVS cannot change a live participant's capabilities).
   async connect(media) {
-    await this.disconnect();
-    if (media.kind === "playback") {
-      // The Space is past its stage's capacity: this listener got the overflow channel (HLS),
-      // which needs a player this page does not ship yet. Say so rather than pretend.
-      this.onStatus("This Space is full on stage: overflow listening (HLS) is not available in the web client yet; listen in the app.");
-      return;
-    }
     const sdk = await loadSdk();
     const { Stage, StageEvents, SubscribeType, LocalStageStream, StreamType } = sdk;
     const publish = (media.capabilities || []).includes("PUBLISH");

@@ -42,7 +42,9 @@ export class Room {
     this.watch = null;
     this.signature = "";
     this.changedAt = 0; // performance.now() when this page last changed something itself
-    this.media = createMedia(config, (status) => { this.audioStatus = status; this.render(); });
+    this.speaking = []; // user ids whose audio this page hears right now
+    this.media = createMedia(config, (status) => { this.audioStatus = status; this.render(); },
+      (userIds) => { this.speaking = userIds; this.render(); });
   }
 
   async open() {
@@ -182,6 +184,7 @@ export class Room {
     const muted = (participants.muted_user_ids || []).includes(this.me);
     if (muted && !this.muted) {
       announce("A host muted your microphone.");
+      this.myMicMuted = true; // the microphone button then turns it on again
       this.media.setMicMuted(true);
     }
     this.muted = muted;
@@ -370,7 +373,7 @@ export class Room {
       space: this.space, participants: this.participants, joined: this.joined, role: this.role,
       removed: this.removed, over: this.over, hand: this.handRaised, invited: this.invited,
       muted: this.muted, mic: this.myMicMuted, reminder: this.reminderSet, error: this.error,
-      audio: this.audioStatus, updates: this.eventsLive, busy: [...this.busy], reactions: this.reactions, captions: this.captions,
+      audio: this.audioStatus, speaking: this.speaking, updates: this.eventsLive, busy: [...this.busy], reactions: this.reactions, captions: this.captions,
       consent: this.needsConsent, subscription: [this.needsSubscription, this.subscriptionStatus],
       ticket: [this.myTicket && this.myTicket.status, this.ticketStatus],
     };
@@ -402,7 +405,11 @@ export class Room {
     const onStage = ((p && p.speaker_ids) || space.speaker_ids || []).filter((id) => !hosts.includes(id));
     const muted = new Set((p && p.muted_user_ids) || space.muted_user_ids || []);
     const isModerator = this.joined && ["host", "cohost"].includes(this.role) && space.state === "live";
+    const speaking = new Set(this.speaking);
     const who = (id) => [id, id === this.me ? " (you)" : "", muted.has(id) ? " · muted" : ""].join("");
+    // The speaking indicator: this page hears that person's audio now (webrtc.js measures it).
+    const name = (id) => h("span", { class: speaking.has(id) ? "speaking" : undefined, dataset: { user: id } },
+      who(id), speaking.has(id) ? " · speaking" : "");
 
     const header = h("section", { "aria-labelledby": "space-title" },
       h("h2", { id: "space-title" }, space.title, " ",
@@ -428,11 +435,11 @@ export class Room {
     const people = space.state === "live" && p ? h("section", { "aria-labelledby": "people-title" },
       h("h2", { id: "people-title" }, "In this Space"),
       h("h3", {}, "Hosts"),
-      h("ul", { class: "plain", id: "hosts" }, hosts.map((id) => h("li", {}, h("span", {}, who(id)),
+      h("ul", { class: "plain", id: "hosts" }, hosts.map((id) => h("li", {}, name(id),
         isModerator && id !== this.me && id !== space.creator_id ? this.modButtons(id) : null))),
       h("h3", {}, "Speakers"),
       onStage.length
-        ? h("ul", { class: "plain", id: "speakers" }, onStage.map((id) => h("li", {}, h("span", {}, who(id)),
+        ? h("ul", { class: "plain", id: "speakers" }, onStage.map((id) => h("li", {}, name(id),
           isModerator && id !== this.me ? this.modButtons(id, { speaker: true, muted: muted.has(id) }) : null)))
         : h("p", { class: "muted", id: "speakers" }, "Nobody else is on stage."),
       h("p", { id: "listener-count" }, `Listeners: ${p.listener_count}`),
