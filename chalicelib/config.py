@@ -33,7 +33,7 @@ class Settings:
     region: str = "us-east-1"
     table_prefix: str = "spaces-local"
 
-    # Product rules (FACTS.md). The eligibility function reads these; nothing else hard-codes them.
+    # Product rules (docs/limits.md). The eligibility function reads these; nothing else hard-codes them.
     host_min_followers: int = 600
     ticketed_host_min_followers: int = 1000
     ticketed_host_min_spaces_30d: int = 3

@@ -35,7 +35,7 @@ def _is_dependency_error(exc: Exception) -> bool:
 
 
 def endpoint(status: int = 200):
-    """Wrap a view: its dict result becomes the JSON body, any DomainError the API.md error."""
+    """Wrap a view: its dict result becomes the JSON body, any DomainError the contract's error."""
 
     def decorate(view):
         @wraps(view)

@@ -1,7 +1,7 @@
 """Every error a client can cause, defined once.
 
 Each class carries its HTTP status and a stable machine-readable code; `chalicelib/api/errors.py`
-turns any of them into the JSON body of API.md. Services raise these; nothing else decides status
+turns any of them into the JSON body of the contract (docs/contract.md). Services raise these; nothing else decides status
 codes.
 """
 from __future__ import annotations
