@@ -1,17 +1,15 @@
-"""Ticket jobs: refunds of canceled Spaces (a queue, so a Space with thousands of buyers is
-refunded page by page with retries), the expiry of unpaid holds (every minute) and the renewal of
-subscriptions (every 15 minutes; a charge is due a day before a period ends). The local worker of
-`make run` calls the same functions."""
+"""The ticket queue's consumer: refunds of canceled Spaces (a queue, so a Space with thousands of
+buyers is refunded page by page with retries). The expiry of unpaid holds and the renewal of
+subscriptions are scheduled jobs (chalicelib/jobs/scheduled.py). The local worker of `make run`
+calls the same function."""
 import json
 
 from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.config import Settings, get_settings
-from chalicelib.jobs.media import _run
 from chalicelib.lazy import service
 
-renewals = service("renewals")
 tickets = service("tickets")
 
 bp = Blueprint(__name__)
@@ -40,13 +38,3 @@ def ticket_handler(event):
             process_ticket_job(json.loads(record.body))
     finally:
         bootstrap.flush_metrics()
-
-
-@bp.schedule("rate(1 minute)", name="expire_ticket_holds")
-def expire_holds(event):
-    return _run(tickets.expire_holds, "expired")
-
-
-@bp.schedule("rate(15 minutes)", name="renew_subscriptions")
-def renew_subscriptions(event):
-    return _run(renewals.renew_subscriptions, "renewed")
