@@ -213,9 +213,9 @@ def read_settings(env: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {}
     for f in fields(Settings):
         raw = next((env[name] for name in env_names(f) if name in env), None)
-        if raw is None or (raw == "" and f.type in _EMPTY_IS_UNSET):
+        if raw is None or (raw == "" and str(f.type) in _EMPTY_IS_UNSET):
             continue
-        parse = f.metadata.get("parse") or _PARSERS.get(f.type)
+        parse = f.metadata.get("parse") or _PARSERS.get(str(f.type))
         if parse is None:
             raise TypeError(f"setting {f.name}: no parser for {f.type!r}; give it setting(parse=...)")
         values[f.name] = parse(raw)

@@ -6,12 +6,14 @@ codes.
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         if code:

@@ -17,12 +17,12 @@ from typing import Any, Callable
 from chalicelib import bootstrap
 
 
-def consume(event: Any, handle: Callable[[dict], Any]) -> dict:
+def consume(event: Any, handle: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
     """Process one SQS batch (Chalice's SQSEvent); returns the partial batch response."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
     try:
-        return process_partial_response(
+        return process_partial_response(  # type: ignore[return-value]  # a TypedDict of that dict
             event=event.to_dict(),
             record_handler=lambda record: handle(json.loads(record.body)),
             processor=BatchProcessor(event_type=EventType.SQS),
