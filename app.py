@@ -5,9 +5,8 @@ from chalicelib.api import events, recording, reminders, spaces, stage, tickets,
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import chat as chat_jobs
 from chalicelib.jobs import counts as count_jobs
-from chalicelib.jobs import media as media_jobs
-from chalicelib.jobs import recording as recording_jobs
 from chalicelib.jobs import reminders as reminder_jobs
+from chalicelib.jobs import scheduled as scheduled_jobs
 from chalicelib.jobs import tickets as ticket_jobs
 
 app = Chalice(app_name="spaces")
@@ -29,10 +28,9 @@ app.register_blueprint(reminders.bp)
 app.register_blueprint(tickets.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(recording.bp)
-app.register_blueprint(media_jobs.bp)
+app.register_blueprint(scheduled_jobs.bp)
 app.register_blueprint(reminder_jobs.bp)
 app.register_blueprint(ticket_jobs.bp)
-app.register_blueprint(recording_jobs.bp)
 app.register_blueprint(chat_jobs.bp)
 app.register_blueprint(count_jobs.bp)
 # The web client's page and local sign-in exist in the local stage only (chalicelib/api/web.py).

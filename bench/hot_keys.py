@@ -1,6 +1,6 @@
 """The busiest partition key in a 10,000-join burst into one live Space at 1,700 joins/s.
 
-1,700 joins/s is 100,000 joins in about a minute (FACTS.md). The joins really run, through
+1,700 joins/s is 100,000 joins in about a minute (docs/limits.md). The joins really run, through
 `stage.join_space` against DynamoDB Local, each with a distinct user; the clock is simulated:
 join i happens at i / 1700 s. Every DynamoDB write the joins send is taken from the recorded API
 parameters (TransactWriteItems actions, PutItem, UpdateItem, DeleteItem, BatchWriteItem) and

@@ -7,15 +7,21 @@ wiring with `override()`.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Callable, TypeVar, cast
 
 from chalicelib.config import SERVICE_NAME, Settings, get_settings
+
+if TYPE_CHECKING:  # annotations only: the app's cold start imports no port it does not use
+    from chalicelib.services.context import Deps
+
+T = TypeVar("T")
 
 _lock = threading.RLock()
 _built: dict = {}
 _NONE = object()  # "built, and there is nothing": _once treats None as not built yet
 
 
-def _once(name: str, factory):
+def _once(name: str, factory: Callable[[], T]) -> T:
     value = _built.get(name)
     if value is None:
         with _lock:
@@ -356,8 +362,8 @@ def _secret_string(arn: str, field: str) -> str:
     return value
 
 
-def deps():
-    def build():
+def deps() -> Deps:
+    def build() -> Deps:
         from chalicelib.adapters.dynamodb.reminders import (
             DynamoDeviceRepository,
             DynamoPushClaims,
@@ -380,30 +386,35 @@ def deps():
             settings=s,
             users=DynamoUserRepository(),
             spaces=DynamoSpaceRepository(count_shards=s.participant_count_shards),
-            media=_Lazy(media),
-            tokens=_Lazy(token_minter),
+            media=_lazy(media),
+            tokens=_lazy(token_minter),
             telemetry=PowertoolsTelemetry(metrics()),
             reminders=DynamoReminderRepository(shards=s.reminder_shards),
             devices=DynamoDeviceRepository(),
             push_claims=DynamoPushClaims(lease_seconds=s.push_claim_lease_seconds),
-            push=_Lazy(push),
-            scheduler=_Lazy(scheduler),
-            fanout_queue=_Lazy(lambda: queue(s.fanout_queue)),
-            push_queue=_Lazy(lambda: queue(s.push_queue)),
+            push=_lazy(push),
+            scheduler=_lazy(scheduler),
+            fanout_queue=_lazy(lambda: queue(s.fanout_queue)),
+            push_queue=_lazy(lambda: queue(s.push_queue)),
             tickets=DynamoTicketRepository(),
             subscriptions=DynamoSubscriptionRepository(),
-            tickets_queue=_Lazy(lambda: queue(s.tickets_queue)),
-            payments=_Lazy(payments),
-            room_events=_Lazy(room_events),
+            tickets_queue=_lazy(lambda: queue(s.tickets_queue)),
+            payments=_lazy(payments),
+            room_events=_lazy(room_events),
             reactions=DynamoReactionLimits(interval_ms=s.reaction_interval_ms),
             chat_limits=DynamoReactionLimits(interval_ms=s.chat_message_interval_ms),
             recordings=DynamoRecordingRepository(),
-            replays=_Lazy(replays),
-            transcription=_Lazy(transcription),
-            remux=_Lazy(remux),
+            replays=_lazy(replays),
+            transcription=_lazy(transcription),
+            remux=_lazy(remux),
         )
 
     return _once("deps", build)
+
+
+def _lazy(factory: Callable[[], T]) -> T:
+    """A stand-in for what `factory` builds, typed as it: built on first attribute access."""
+    return cast(T, _Lazy(factory))
 
 
 class _Lazy:

@@ -3,37 +3,61 @@
 Every stage's values live in `.chalice/config.json` (environment_variables per stage); this module
 is the only place that reads them. Product thresholds are settings so operators can tune them
 without a code change.
+
+Each setting is declared once, as a field of `Settings` with its default. `get_settings` derives
+the reading from the declaration: field `max_cohosts` is read from `SPACES_MAX_COHOSTS`, parsed by
+its annotation (`int`, `bool`, `str`), unless the field's metadata names other variables (`env`),
+none at all (`env=None`: a fixed rule, not a setting), or its own parser (`parse`). A new field
+needs no second line anywhere.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from typing import Any, Callable, Mapping
 
 
 # Powertools' service name. Not "spaces": Chalice already owns the logger named after the app.
 SERVICE_NAME = "spaces-api"
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
+def _truthy(raw: str) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _csv_upper(raw: str) -> tuple[str, ...]:
+    return tuple(item.upper() for item in _csv(raw))
+
+
+def setting(default: Any, *, env: Any = "", parse: Callable[[str], Any] | None = None) -> Any:
+    """A field whose reading differs from the convention: `env` the variables to read, first set
+    wins (None: not read from the environment); `parse` turns the raw string into the value."""
+    metadata: dict[str, Any] = {}
+    if env != "":
+        metadata["env"] = (env,) if isinstance(env, str) else env
+    if parse is not None:
+        metadata["parse"] = parse
+    return field(default=default, metadata=metadata)
+
+
+# How a raw value becomes the field's type, by annotation. An empty int or bool variable means
+# "unset" (the default); an empty str variable is the empty string, and an empty list is empty.
+_PARSERS: dict[str, Callable[[str], Any]] = {"int": int, "bool": _truthy, "str": str}
+_EMPTY_IS_UNSET = {"int", "bool"}
 
 
 @dataclass(frozen=True, eq=False)  # ~140 fields: no generated __eq__ (nothing compares settings)
 class Settings:
     stage: str = "local"
-    region: str = "us-east-1"
+    region: str = setting("us-east-1", env=("AWS_DEFAULT_REGION", "AWS_REGION"))
     table_prefix: str = "spaces-local"
 
-    # Product rules (FACTS.md). The eligibility function reads these; nothing else hard-codes them.
+    # Product rules (docs/limits.md). The eligibility function reads these; nothing else hard-codes them.
     host_min_followers: int = 600
     ticketed_host_min_followers: int = 1000
     ticketed_host_min_spaces_30d: int = 3
@@ -42,12 +66,13 @@ class Settings:
     max_on_stage: int = 12
     max_scheduled_per_host: int = 10
     max_schedule_ahead_days: int = 30
-    max_topics: int = 3
-    max_title_length: int = 140
+    # Not read from the environment (they never were): fixed rules of the product.
+    max_topics: int = setting(3, env=None)
+    max_title_length: int = setting(140, env=None)
     # Ticketed Spaces (X: 1-999 USD). A hold keeps a seat while the buyer pays.
     ticket_min_price_cents: int = 100
     ticket_max_price_cents: int = 99_900
-    ticket_currencies: tuple = ("USD",)
+    ticket_currencies: tuple[str, ...] = setting(("USD",), parse=_csv_upper)
     ticket_max_capacity: int = 10_000
     ticket_hold_seconds: int = 600
     tickets_queue: str = "spaces-local-tickets"
@@ -61,7 +86,7 @@ class Settings:
     # signs tokens for the web client, and the demo users its sign-in page lists. Never set in an
     # AWS stage (there the web client signs in with Cognito's hosted UI).
     local_signin_key_path: str = ""
-    local_demo_users: tuple[str, ...] = ()
+    local_demo_users: tuple[str, ...] = setting((), parse=_csv)
 
     # Media (IVS real-time). "local" uses the in-process media adapter; "ivs" the real service.
     media_backend: str = "local"
@@ -181,95 +206,29 @@ class Settings:
         return self.media_backend == "ivs" or bool(self.chat_endpoint_url)
 
 
+def env_names(f: Any) -> tuple[str, ...]:
+    """The environment variables a field is read from (first set wins); () for fixed rules."""
+    names = f.metadata.get("env", ("SPACES_" + f.name.upper(),))
+    return () if names is None else names
+
+
+def read_settings(env: Mapping[str, str]) -> Settings:
+    """Settings from `env`: each field from its variables, else its declared default."""
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = next((env[name] for name in env_names(f) if name in env), None)
+        if raw is None or (raw == "" and str(f.type) in _EMPTY_IS_UNSET):
+            continue
+        parse = f.metadata.get("parse") or _PARSERS.get(str(f.type))
+        if parse is None:
+            raise TypeError(f"setting {f.name}: no parser for {f.type!r}; give it setting(parse=...)")
+        values[f.name] = parse(raw)
+    return Settings(**values)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    env = os.environ
-    return Settings(
-        stage=env.get("SPACES_STAGE", "local"),
-        region=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1")),
-        table_prefix=env.get("SPACES_TABLE_PREFIX", "spaces-local"),
-        host_min_followers=_int("SPACES_HOST_MIN_FOLLOWERS", 600),
-        ticketed_host_min_followers=_int("SPACES_TICKETED_HOST_MIN_FOLLOWERS", 1000),
-        ticketed_host_min_spaces_30d=_int("SPACES_TICKETED_HOST_MIN_SPACES_30D", 3),
-        max_cohosts=_int("SPACES_MAX_COHOSTS", 2),
-        max_on_stage=_int("SPACES_MAX_ON_STAGE", 12),
-        max_scheduled_per_host=_int("SPACES_MAX_SCHEDULED_PER_HOST", 10),
-        max_schedule_ahead_days=_int("SPACES_MAX_SCHEDULE_AHEAD_DAYS", 30),
-        ticket_min_price_cents=_int("SPACES_TICKET_MIN_PRICE_CENTS", 100),
-        ticket_max_price_cents=_int("SPACES_TICKET_MAX_PRICE_CENTS", 99_900),
-        ticket_currencies=tuple(
-            c.strip().upper() for c in env.get("SPACES_TICKET_CURRENCIES", "USD").split(",") if c.strip()
-        ),
-        ticket_max_capacity=_int("SPACES_TICKET_MAX_CAPACITY", 10_000),
-        ticket_hold_seconds=_int("SPACES_TICKET_HOLD_SECONDS", 600),
-        tickets_queue=env.get("SPACES_TICKETS_QUEUE", Settings.tickets_queue),
-        jwt_issuer=env.get("SPACES_JWT_ISSUER", "spaces-local"),
-        jwt_audience=env.get("SPACES_JWT_AUDIENCE", "spaces-app"),
-        jwks_path=env.get("SPACES_JWKS_PATH", ""),
-        jwks_url=env.get("SPACES_JWKS_URL", ""),
-        local_signin_key_path=env.get("SPACES_LOCAL_SIGNIN_KEY_PATH", ""),
-        local_demo_users=tuple(u.strip() for u in env.get("SPACES_LOCAL_DEMO_USERS", "").split(",") if u.strip()),
-        media_backend=env.get("SPACES_MEDIA_BACKEND", "local"),
-        ivs_private_key_path=env.get("SPACES_IVS_PRIVATE_KEY_PATH", ""),
-        ivs_private_key_secret_arn=env.get("SPACES_IVS_PRIVATE_KEY_SECRET_ARN", ""),
-        ivs_public_key_arn=env.get(
-            "SPACES_IVS_PUBLIC_KEY_ARN", "arn:aws:ivs:us-east-1:123456789012:public-key/local"
-        ),
-        media_token_ttl_seconds=_int("SPACES_MEDIA_TOKEN_TTL_SECONDS", 3600),
-        media_server_url=env.get("SPACES_MEDIA_SERVER_URL", ""),
-        media_control_secret=env.get("SPACES_MEDIA_CONTROL_SECRET", ""),
-        media_cache_seconds=_int("SPACES_MEDIA_CACHE_SECONDS", 10),
-        participant_count_shards=_int("SPACES_PARTICIPANT_COUNT_SHARDS", 10),
-        presence_timeout_seconds=_int("SPACES_PRESENCE_TIMEOUT_SECONDS", 300),
-        stage_subscriber_capacity=_int("SPACES_STAGE_SUBSCRIBER_CAPACITY", 10_000),
-        overflow_headroom_percent=_int("SPACES_OVERFLOW_HEADROOM_PERCENT", 90),
-        overflow_encoder_configuration_arn=env.get("SPACES_OVERFLOW_ENCODER_CONFIGURATION_ARN", ""),
-        overflow_claim_lease_seconds=_int("SPACES_OVERFLOW_CLAIM_LEASE_SECONDS", 300),
-        chat_session_minutes=_int("SPACES_CHAT_SESSION_MINUTES", 60),
-        room_max_message_rate=_int("SPACES_ROOM_MAX_MESSAGE_RATE", 100),
-        room_max_message_length=_int("SPACES_ROOM_MAX_MESSAGE_LENGTH", 500),
-        chat_review_handler_arn=env.get("SPACES_CHAT_REVIEW_HANDLER_ARN", ""),
-        chat_logging_configuration_arn=env.get("SPACES_CHAT_LOGGING_CONFIGURATION_ARN", ""),
-        chat_endpoint_url=env.get("SPACES_CHAT_ENDPOINT_URL", ""),
-        room_event_ttl_seconds=_int("SPACES_ROOM_EVENT_TTL_SECONDS", 86400),
-        events_poll_interval_ms=_int("SPACES_EVENTS_POLL_INTERVAL_MS", 250),
-        reaction_interval_ms=_int("SPACES_REACTION_INTERVAL_MS", 1000),
-        chat_message_interval_ms=_int("SPACES_CHAT_MESSAGE_INTERVAL_MS", 1000),
-        reminder_shards=_int("SPACES_REMINDER_SHARDS", 10),
-        host_heads_up_minutes=_int("SPACES_HOST_HEADS_UP_MINUTES", 30),
-        schedule_group=env.get("SPACES_SCHEDULE_GROUP", Settings.schedule_group),
-        scheduler_role_arn=env.get("SPACES_SCHEDULER_ROLE_ARN", Settings.scheduler_role_arn),
-        schedule_dlq_arn=env.get("SPACES_SCHEDULE_DLQ_ARN", Settings.schedule_dlq_arn),
-        fanout_queue=env.get("SPACES_FANOUT_QUEUE", Settings.fanout_queue),
-        push_queue=env.get("SPACES_PUSH_QUEUE", Settings.push_queue),
-        sns_apns_arn=env.get("SPACES_SNS_APNS_ARN", Settings.sns_apns_arn),
-        sns_fcm_arn=env.get("SPACES_SNS_FCM_ARN", Settings.sns_fcm_arn),
-        push_batch_size=_int("SPACES_PUSH_BATCH_SIZE", 100),
-        push_claim_lease_seconds=_int("SPACES_PUSH_CLAIM_LEASE_SECONDS", 300),
-        push_publish_attempts=_int("SPACES_PUSH_PUBLISH_ATTEMPTS", 4),
-        max_devices_per_user=_int("SPACES_MAX_DEVICES_PER_USER", 20),
-        payments_provider=env.get("SPACES_PAYMENTS_PROVIDER", Settings.payments_provider),
-        payments_webhook_secret=env.get("SPACES_PAYMENTS_WEBHOOK_SECRET", Settings.payments_webhook_secret),
-        payments_webhook_secret_arn=env.get("SPACES_PAYMENTS_WEBHOOK_SECRET_ARN", ""),
-        stripe_api_key_secret_arn=env.get("SPACES_STRIPE_API_KEY_SECRET_ARN", ""),
-        stripe_api_key=env.get("SPACES_STRIPE_API_KEY", ""),
-        payments_outbox_queue=env.get("SPACES_PAYMENTS_OUTBOX_QUEUE", Settings.payments_outbox_queue),
-        local_api_url=env.get("SPACES_LOCAL_API_URL", Settings.local_api_url),
-        recordings_bucket=env.get("SPACES_RECORDINGS_BUCKET", Settings.recordings_bucket),
-        replay_retention_days=_int("SPACES_REPLAY_RETENTION_DAYS", 30),
-        replay_url_seconds=_int("SPACES_REPLAY_URL_SECONDS", 300),
-        replay_landing_deadline_seconds=_int("SPACES_REPLAY_LANDING_DEADLINE_SECONDS", 6 * 3600),
-        recording_max_restarts=_int("SPACES_RECORDING_MAX_RESTARTS", 20),
-        replay_segment_wait_seconds=_int("SPACES_REPLAY_SEGMENT_WAIT_SECONDS", 1800),
-        ivs_storage_configuration_arn=env.get("SPACES_IVS_STORAGE_CONFIGURATION_ARN", ""),
-        ivs_encoder_configuration_arn=env.get("SPACES_IVS_ENCODER_CONFIGURATION_ARN", ""),
-        transcribe_language=env.get("SPACES_TRANSCRIBE_LANGUAGE", "en-US"),
-        mediaconvert_role_arn=env.get("SPACES_MEDIACONVERT_ROLE_ARN", ""),
-        replay_remux_attempts=_int("SPACES_REPLAY_REMUX_ATTEMPTS", 3),
-        replay_remux_timeout_seconds=_int("SPACES_REPLAY_REMUX_TIMEOUT_SECONDS", 3 * 3600),
-        tracing_enabled=_bool("SPACES_TRACING_ENABLED", False),
-        account_id=env.get("SPACES_ACCOUNT_ID", "123456789012"),
-    )
+    return read_settings(os.environ)
 
 
 def queue_arn(settings: Settings, queue_name: str) -> str:

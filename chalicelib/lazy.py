@@ -3,6 +3,7 @@ Lambda of the app (they all import app.py) loads only the services it runs, on f
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
 
 class LazyModule:
@@ -11,7 +12,7 @@ class LazyModule:
 
     def __init__(self, name: str):
         self._name = name
-        self._module = None
+        self._module: ModuleType | None = None
 
     def __getattr__(self, attr: str):
         module = self._module

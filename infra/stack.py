@@ -739,6 +739,15 @@ class SpacesStack(Stack):
                     "chalicelib/jobs/reminders.py must take the queue names from the stage's settings."
                 )
 
+        # The consumers answer with a partial batch response (chalicelib/jobs/batch.py): only the
+        # messages that failed return to their queue. Chalice has no option for it.
+        for logical_id, resource in template["Resources"].items():
+            for event_id, event in (resource.get("Properties", {}).get("Events") or {}).items():
+                if event.get("Type") == "SQS":
+                    self.chalice.get_resource(logical_id).add_property_override(
+                        f"Events.{event_id}.Properties.FunctionResponseTypes", ["ReportBatchItemFailures"]
+                    )
+
         # IVS Chat may invoke the message review handler, for this account's rooms only.
         review = next(lid for lid in function_ids if permissions.profile_for(lid).chalice_name == "chat_message_review")
         invoke = lambda_.CfnPermission(

@@ -1,7 +1,8 @@
 """What AWS does for reminders, done locally for `make run`.
 
 moto stores schedules but never fires them, and `chalice local` serves HTTP only. This loop
-stands in for both: every second it runs the app's scheduled jobs when due, fires the due one-time schedules of the app's group (sending
+stands in for both: every second it runs the app's scheduled jobs when due (the table of
+chalicelib/jobs/scheduled.py, at its local intervals), fires the due one-time schedules of the app's group (sending
 their payload to the fan-out queue, as the schedule's SQS target would, then deleting them, as
 ActionAfterCompletion DELETE does), consumes the fan-out and push queues, and reads the
 participants table's stream into the count fold, by calling the same functions the Lambda
@@ -30,30 +31,11 @@ from chalicelib.adapters.payments.sandbox import deliver, delivery_is_final
 from chalicelib.domain.spaces import utcnow
 from chalicelib.adapters.dynamodb.streams import participants_pump
 from chalicelib.jobs.reminders import process_fanout, process_push
+from chalicelib.jobs.scheduled import JOBS
 from chalicelib.services import counts
-from chalicelib.services.discovery import refresh_live_ranks
-from chalicelib.services.overflow import reconcile_channels
-from chalicelib.services.room_events import reconcile_rooms
-from chalicelib.services.recording import land_recordings
-from chalicelib.services.renewals import renew_subscriptions
-from chalicelib.services.spaces import reconcile_stages, release_pending_media
-from chalicelib.services.stage import sweep_live_presence
-from chalicelib.services.tickets import expire_holds, process_ticket_job
+from chalicelib.services.tickets import process_ticket_job
 
 POLL_SECONDS = 1.0
-# The scheduled jobs of app.py (every minute / 5 minutes on AWS), run more often locally so a
-# person trying `make run` sees live Spaces reordered within seconds.
-PERIODIC = (
-    (refresh_live_ranks, 10.0),
-    (release_pending_media, 60.0),
-    (sweep_live_presence, 30.0),
-    (reconcile_stages, 300.0),
-    (reconcile_channels, 300.0),
-    (expire_holds, 10.0),
-    (reconcile_rooms, 300.0),
-    (land_recordings, 10.0),
-    (renew_subscriptions, 60.0),
-)
 
 
 _last_run: dict = {}
@@ -72,10 +54,11 @@ def tick(deps) -> int:
     """One pass; returns how many things it did."""
     done = fold_counts(deps)
     now = time.monotonic()
-    for job, every in PERIODIC:
-        if now - _last_run.get(job, float("-inf")) >= every:
-            job(deps)
-            _last_run[job] = now
+    for job in JOBS:
+        if now - _last_run.get(job.name, float("-inf")) >= job.local_seconds:
+            for step in job.steps:
+                step(deps)
+            _last_run[job.name] = now
     for name, payload in deps.scheduler.list_due(utcnow()):
         deps.fanout_queue.send_batch([payload])
         deps.scheduler.delete(name)

@@ -1,6 +1,8 @@
 """AWS SDK failures, translated the same way by every adapter: by error code, never by message."""
 from __future__ import annotations
 
+from typing import NoReturn
+
 from chalicelib.domain.errors import DependencyFailed
 
 
@@ -15,7 +17,7 @@ def client_error_code(exc: Exception) -> str | None:
     return None
 
 
-def raise_unavailable(service: str, operation: str, exc: Exception, *, code: str):
+def raise_unavailable(service: str, operation: str, exc: Exception, *, code: str) -> NoReturn:
     """Raise DependencyFailed(code) from an AWS failure (an error answer, or no answer at all);
     re-raise anything else (a bug) untouched. Call only inside the `except` that caught `exc`."""
     from botocore.exceptions import ConnectionError as BotoConnectionError

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime, timezone
+from typing import Any
 
 from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
 from chalicelib.domain.errors import DependencyFailed, RuleViolation
@@ -110,7 +111,7 @@ class IvsMedia:
         """Every page of a List call, keeping what carries this app's tags and a Space id."""
         found, token = [], None
         while True:
-            params = {"maxResults": 100, **({"nextToken": token} if token else {})}
+            params: dict[str, Any] = {"maxResults": 100, **({"nextToken": token} if token else {})}
             page = self._call(operation, method, **params)
             for resource in page.get(key, []):
                 tags = resource.get("tags") or {}
@@ -300,7 +301,7 @@ class IvsMedia:
         self._call("DeleteChannel", self._channels.delete_channel, gone_is_ok=True, arn=channel_arn)
 
     @staticmethod
-    def _call(operation: str, method, *, gone_is_ok: bool = False, **params):
+    def _call(operation: str, method, *, gone_is_ok: bool = False, **params: Any):
         try:
             return method(**params)
         except Exception as exc:

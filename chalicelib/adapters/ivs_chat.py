@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
 from chalicelib.domain.room_events import validate_event_name
@@ -68,7 +69,7 @@ class IvsChatRooms:
 
     def create_room(self, space_id: str) -> str:
         # created_at lets the orphan sweep leave alone a room whose Space is being written now.
-        params = {
+        params: dict[str, Any] = {
             "name": room_name_for(space_id),
             "maximumMessageRatePerSecond": self._max_rate,
             "maximumMessageLength": self._max_length,
@@ -127,7 +128,7 @@ class IvsChatRooms:
         """This app's rooms (tagged like the ones it creates): (arn, space_id, created_at)."""
         found, token = [], None
         while True:
-            params = {"maxResults": 50, **({"nextToken": token} if token else {})}
+            params: dict[str, Any] = {"maxResults": 50, **({"nextToken": token} if token else {})}
             page = self._call("ListRooms", self._client.list_rooms, **params)
             for room in page.get("rooms", []):
                 tags = room.get("tags") or {}
@@ -138,7 +139,7 @@ class IvsChatRooms:
                 return found
 
     @staticmethod
-    def _call(operation: str, method, *, gone_is_ok: bool = False, **params):
+    def _call(operation: str, method, *, gone_is_ok: bool = False, **params: Any):
         try:
             return method(**params)
         except Exception as exc:

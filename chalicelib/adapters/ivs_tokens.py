@@ -16,16 +16,16 @@ Token: header {alg: ES384, typ: JWT, kid: <public key ARN>}; claims
     capabilities    {allow_publish: bool, allow_subscribe: true}
     version         "1.0"
 
-Checked against public sources (search of AWS docs and code, this repo's FACTS.md is the brief):
-the claim names above match FACTS.md and AWS's own self-signing samples
+Checked against public sources (AWS docs and code; docs/limits.md lists the claims we rely on):
+the claim names above match docs/limits.md and AWS's own self-signing samples
 (aws-samples/amazon-ivs-real-time-collaboration-web-demo infra/lambdas/sdk/realTime.ts,
 aws-samples/sample-amazon-ivs-real-time-virtual-participant), which sign with
-`jwt.sign(payload, key, {algorithm: 'ES384', keyid})`. Differences from FACTS.md:
+`jwt.sign(payload, key, {algorithm: 'ES384', keyid})`. Differences from docs/limits.md:
 
 - those samples also send an optional top-level `user_id` claim (the IVS "userId", shown to all
-  participants). FACTS.md does not list it; we keep to FACTS.md and carry user_id inside
+  participants). docs/limits.md does not list it; we keep to that list and carry user_id inside
   `attributes` instead.
-- FACTS.md does not constrain jti. IVS participant ids are at most 64 characters of
+- docs/limits.md does not constrain jti. IVS participant ids are at most 64 characters of
   [a-zA-Z0-9-_] (ParticipantToken.participantId and DisconnectParticipant.participantId in the
   ivs-realtime API model), so a jti outside that shape could never be disconnected: refused here.
 - "1 KB" is the API reference's wording ("maximum length of this field is 1 KB total"); we count

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 from chalicelib.domain.errors import Unauthorized
 
@@ -24,7 +25,7 @@ class JwtVerifier:
         self._jwks_path = jwks_path
         self._jwks_url = jwks_url
         self._keys: dict | None = None
-        self._url_client = None
+        self._url_client: Any = None  # jwt.PyJWKClient, built on first use
         self._lock = threading.Lock()
 
     def _key_for(self, kid: str | None):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from functools import wraps
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -17,10 +18,10 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def error_response(exc: DomainError) -> Response:
-    headers = dict(JSON_HEADERS)
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if isinstance(exc, (DependencyFailed, Throttled)):
         headers["Retry-After"] = str(exc.retry_after)
-    body = {"code": exc.code, "message": exc.message}
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.details:
         body["details"] = exc.details
     return Response(body=body, status_code=exc.status, headers=headers)
@@ -35,7 +36,7 @@ def _is_dependency_error(exc: Exception) -> bool:
 
 
 def endpoint(status: int = 200):
-    """Wrap a view: its dict result becomes the JSON body, any DomainError the API.md error."""
+    """Wrap a view: its dict result becomes the JSON body, any DomainError the contract's error."""
 
     def decorate(view):
         @wraps(view)

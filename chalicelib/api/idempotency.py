@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on the routes that send notifications or charge money (API.md).
+"""`Idempotency-Key` on the routes that send notifications or charge money (docs/contract.md).
 
 A replay of the same key by the same user on the same route returns the first response, status
 included, without running the route again; the same key with a different body is 422

@@ -22,7 +22,7 @@ def _is_public(path: str) -> bool:
 
 def _api_error_shape(response):
     """Chalice's own refusals (415 unsupported media type, 400 bad body ...) use
-    {"Code", "Message"}; give every error the one shape API.md promises."""
+    {"Code", "Message"}; give every error the one shape the contract promises."""
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = "".join("_" + c.lower() if c.isupper() else c for c in body["Code"]).lstrip("_")

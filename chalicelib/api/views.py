@@ -1,4 +1,4 @@
-"""How domain objects look on the wire (API.md field names, X API v2 Space object)."""
+"""How domain objects look on the wire (the contract's field names, X API v2 Space object)."""
 from __future__ import annotations
 
 from chalicelib.domain.spaces import Space, iso

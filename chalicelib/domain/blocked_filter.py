@@ -24,7 +24,7 @@ class FilterShape:
     bits_per_shard: int = 1 << 18  # 32 KB per shard item
     hashes: int = 5
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.shards < 1 or self.hashes < 1 or self.bits_per_shard < 8 or self.bits_per_shard % 8:
             raise ValueError("a filter needs >= 1 shard, >= 1 hash and a whole number of bytes per shard")
 

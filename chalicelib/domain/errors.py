@@ -1,17 +1,19 @@
 """Every error a client can cause, defined once.
 
 Each class carries its HTTP status and a stable machine-readable code; `chalicelib/api/errors.py`
-turns any of them into the JSON body of API.md. Services raise these; nothing else decides status
+turns any of them into the JSON body of the contract (docs/contract.md). Services raise these; nothing else decides status
 codes.
 """
 from __future__ import annotations
+
+from typing import Any
 
 
 class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
+    def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         if code:

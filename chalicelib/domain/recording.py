@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.errors import BadRequest, RuleViolation
 
@@ -109,7 +110,7 @@ def caption_seq(start_ms: int, ulid: str) -> str:
     return f"{start_ms:011d}#{ulid}"
 
 
-def validate_consent(body: dict | None) -> bool:
+def validate_consent(body: dict[str, Any] | None) -> bool:
     """`recording_consent` of an accept or join body: absent means no."""
     value = (body or {}).get("recording_consent", False)
     if not isinstance(value, bool):
@@ -126,7 +127,7 @@ def consent_required(space_id: str) -> RuleViolation:
     )
 
 
-def validate_start_body(body: dict | None) -> bool | None:
+def validate_start_body(body: dict[str, Any] | None) -> bool | None:
     """`POST /start`'s optional body: `{"recording": true|false}` turns recording on or off at the
     start; None keeps what the Space was created with."""
     body = body or {}
@@ -140,13 +141,19 @@ def validate_start_body(body: dict | None) -> bool | None:
     return body["recording"]
 
 
-def validate_caption(body: dict) -> tuple[str, str, int, int]:
+def _offset_ms(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_caption")
+    return value
+
+
+def validate_caption(body: dict[str, Any]) -> tuple[str, str, int, int]:
     """(text, language, start_ms, end_ms) of a caption segment."""
     unknown = set(body) - {"text", "language", "start_ms", "end_ms"}
     if unknown:
         raise BadRequest(f"unknown caption fields: {', '.join(sorted(unknown))}", code="invalid_caption")
     text, language = body.get("text"), body.get("language")
-    start_ms, end_ms = body.get("start_ms"), body.get("end_ms")
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("text is required: 1 to 500 characters", code="invalid_caption")
     text = " ".join(text.split())  # one line: WebVTT cue text must not carry a blank line
@@ -154,9 +161,7 @@ def validate_caption(body: dict) -> tuple[str, str, int, int]:
         raise RuleViolation(f"a caption is at most {CAPTION_MAX_TEXT} characters", code="caption_too_long")
     if not isinstance(language, str) or not _LANGUAGE.match(language):
         raise BadRequest('language must be a BCP 47 tag such as "en" or "en-US"', code="invalid_language")
-    for name, value in (("start_ms", start_ms), ("end_ms", end_ms)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_caption")
+    start_ms, end_ms = _offset_ms(body, "start_ms"), _offset_ms(body, "end_ms")
     if end_ms < start_ms:
         raise RuleViolation("end_ms must not be before start_ms", code="caption_ends_before_start")
     if end_ms > CAPTION_MAX_OFFSET_MS:
@@ -254,10 +259,10 @@ def replay_duration_ms(landed: list[LandedSegment]) -> int | None:
     after the other); None when IVS did not say one of them."""
     if not landed or any(item.duration_ms is None for item in landed):
         return None
-    return sum(item.duration_ms for item in landed)
+    return sum(item.duration_ms or 0 for item in landed)
 
 
-def parse_recording_end(document: dict, prefix: str) -> tuple[str, int | None]:
+def parse_recording_end(document: dict[str, Any], prefix: str) -> tuple[str, int | None]:
     """(media key, duration ms) from the `events/recording-ended.json` IVS writes when a recording
     is complete. The fields read (`media.hls.path`, `.playlist`, `.duration_ms`) are those of IVS
     recording metadata; anything missing falls back to the documented default layout."""

@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.tickets import RENEWAL_GRACE
@@ -30,7 +31,7 @@ class PushMessage:
     title: str
     body: str
     # Deep-link data for the app (space_id, moment ...): string values only.
-    data: dict
+    data: dict[str, Any]
 
 
 def schedule_name(space_id: str, moment: str) -> str:
@@ -45,7 +46,7 @@ def schedule_times(scheduled_start: datetime, now: datetime, heads_up: timedelta
     return times
 
 
-def validate_device(body: dict) -> tuple[str, str]:
+def validate_device(body: dict[str, Any]) -> tuple[str, str]:
     platform, token = body.get("platform"), body.get("token")
     if platform not in PLATFORMS:
         raise BadRequest("platform must be 'ios' or 'android'", code="invalid_platform")

@@ -8,6 +8,8 @@ best-effort: clients re-sync with GET /spaces/{id}/participants (docs/room-event
 """
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.spaces import COHOST, HOST
 
@@ -68,7 +70,7 @@ def chat_capabilities(role: str) -> list[str]:
     return [SEND_MESSAGE]
 
 
-def event_attributes(**attrs) -> dict[str, str]:
+def event_attributes(**attrs: object) -> dict[str, str]:
     """An event's attributes as SendEvent takes them: strings only, None dropped, ≤ 1 KB.
 
     The attributes are ids and short codes the backend chose, so going over the limit is a bug
@@ -93,7 +95,7 @@ def validate_event_name(name: str) -> str:
     return name
 
 
-def validate_reaction(body: dict) -> str:
+def validate_reaction(body: dict[str, Any]) -> str:
     emoji = body.get("emoji")
     if not isinstance(emoji, str) or emoji not in REACTIONS:
         raise BadRequest(f"emoji must be one of {' '.join(REACTIONS)}", code="invalid_reaction")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any, overload
 
 from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
 from chalicelib.domain.recording import RecordingInfo
@@ -36,6 +37,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@overload
+def iso(ts: datetime) -> str: ...
+@overload
+def iso(ts: datetime | None) -> str | None: ...
 def iso(ts: datetime | None) -> str | None:
     if ts is None:
         return None
@@ -109,10 +114,10 @@ class Space:
     access: str = PUBLIC
     recording: bool = False
     # user id -> when they joined the stage / were invited. Order of arrival is kept by time.
-    cohosts: dict = field(default_factory=dict)
-    speakers: dict = field(default_factory=dict)
-    invited: dict = field(default_factory=dict)
-    muted: dict = field(default_factory=dict)
+    cohosts: dict[str, Any] = field(default_factory=dict)
+    speakers: dict[str, Any] = field(default_factory=dict)
+    invited: dict[str, Any] = field(default_factory=dict)
+    muted: dict[str, Any] = field(default_factory=dict)
     stage: StageInfo | None = None
     # The room server events go to (an IVS Chat room ARN); created and deleted with the stage.
     room_arn: str | None = None
@@ -125,7 +130,7 @@ class Space:
     sales: Sales | None = None
     # Recording (domain/recording.py): who agreed to be recorded (user id -> when), and the
     # recording and replay once it started.
-    consents: dict = field(default_factory=dict)
+    consents: dict[str, Any] = field(default_factory=dict)
     recording_info: RecordingInfo | None = None
     # The host's blocked-users filter as of going live (domain/blocked_filter.HOST_BLOCKS).
     blocked_filter: bytes | None = field(default=None, repr=False)
@@ -167,7 +172,7 @@ class Space:
         return self.role_of(user_id) == LISTENER and user_id not in self.invited
 
 
-def _by_time(entries: dict) -> list[str]:
+def _by_time(entries: dict[str, Any]) -> list[str]:
     return [uid for uid, _ in sorted(entries.items(), key=lambda kv: (str(kv[1]), kv[0]))]
 
 
@@ -233,7 +238,7 @@ def new_space(
     *,
     space_id: str,
     creator_id: str,
-    body: dict,
+    body: dict[str, Any],
     now: datetime,
     rules: SpaceRules,
     ticket_rules: TicketRules,
@@ -293,7 +298,7 @@ def new_space(
     )
 
 
-def apply_patch(space: Space, body: dict, now: datetime, rules: SpaceRules) -> Space:
+def apply_patch(space: Space, body: dict[str, Any], now: datetime, rules: SpaceRules) -> Space:
     """The fields PATCH may change, validated against the Space's current state."""
     allowed = {"title", "topics", "scheduled_start"}
     unknown = set(body) - allowed
@@ -306,7 +311,7 @@ def apply_patch(space: Space, body: dict, now: datetime, rules: SpaceRules) -> S
         raise BadRequest("nothing to change", code="empty_patch")
     if space.state in (ENDED, CANCELED):
         raise Conflict(f"Space {space.id} is {space.state}", code=f"space_{space.state}")
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if "title" in body:
         changes["title"] = validate_title(body["title"], rules)
     if "topics" in body:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeGuard
 
 from chalicelib.domain.errors import BadRequest, RuleViolation
 
@@ -190,7 +191,7 @@ def validate_ticket_offer(value: object, rules: TicketRules) -> TicketOffer:
     return TicketOffer(price_cents=price, currency=currency, capacity=capacity)
 
 
-def validate_tier(body: dict) -> tuple[str, int]:
+def validate_tier(body: dict[str, Any]) -> tuple[str, int]:
     tier = body.get("tier", "tier_1")
     if not isinstance(tier, str) or tier not in SUBSCRIPTION_TIERS:
         raise BadRequest(
@@ -199,7 +200,7 @@ def validate_tier(body: dict) -> tuple[str, int]:
     return tier, SUBSCRIPTION_TIERS[tier]
 
 
-def validate_payment_method(body: dict) -> str | None:
+def validate_payment_method(body: dict[str, Any]) -> str | None:
     """An optional saved or test payment method to confirm with at once (`pm_...`)."""
     method = body.get("payment_method")
     if method is None:
@@ -209,7 +210,7 @@ def validate_payment_method(body: dict) -> str | None:
     return method
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -1,11 +1,10 @@
 """Queue consumers of the reminder pipeline. The local worker (`make run`) calls the same
 `process_*` functions, so what runs locally is what runs on Lambda."""
-import json
-
 from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.config import Settings, get_settings
+from chalicelib.jobs.batch import consume
 from chalicelib.lazy import service
 
 reminders = service("reminders")
@@ -35,6 +34,8 @@ def consumer_queues(settings: Settings) -> tuple[str, str]:
 
 
 FANOUT_QUEUE, PUSH_QUEUE = consumer_queues(get_settings())
+FANOUT_BATCH_SIZE = 10
+PUSH_BATCH_SIZE = 10
 
 
 def process_fanout(body: dict) -> None:
@@ -45,21 +46,13 @@ def process_push(body: dict) -> dict:
     return reminders.deliver(bootstrap.deps(), body)
 
 
-@bp.on_sqs_message(queue=FANOUT_QUEUE, batch_size=1, name="reminder_fanout")
+# Batch sizes: docs/operations.md ("Queue consumers"). A message that raises is the only one
+# retried (chalicelib/jobs/batch.py); a push batch's sent pushes are skipped by their claims.
+@bp.on_sqs_message(queue=FANOUT_QUEUE, batch_size=FANOUT_BATCH_SIZE, name="reminder_fanout")
 def fanout_handler(event):
-    try:
-        for record in event:
-            process_fanout(json.loads(record.body))
-    finally:
-        bootstrap.flush_metrics()
+    return consume(event, process_fanout)
 
 
-@bp.on_sqs_message(queue=PUSH_QUEUE, batch_size=1, name="push_worker")
+@bp.on_sqs_message(queue=PUSH_QUEUE, batch_size=PUSH_BATCH_SIZE, name="push_worker")
 def push_handler(event):
-    # A raise returns the message to the queue: its failed pushes are retried, the sent ones
-    # are skipped by their claims. After the queue's maxReceiveCount it goes to the DLQ.
-    try:
-        for record in event:
-            process_push(json.loads(record.body))
-    finally:
-        bootstrap.flush_metrics()
+    return consume(event, process_push)

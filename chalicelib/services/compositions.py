@@ -46,7 +46,7 @@ def record_restart(
     *,
     record: Callable[[], None],
     names: Callable[[], bool],
-    discard: Callable[[], None],
+    discard: Callable[[], object],
     what: str,
     metric: str,
     discard_failed_metric: str,

@@ -5,11 +5,23 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalicelib.config import Settings
 from chalicelib.domain.spaces import SpaceRules
 from chalicelib.domain.tickets import TicketRules
 from chalicelib.domain.users import HostingRules
+
+if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have no port yet
+    from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
+    from chalicelib.adapters.dynamodb.reminders import DynamoDeviceRepository, DynamoPushClaims, DynamoReminderRepository
+    from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
+    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+    from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
+    from chalicelib.port_protocols import (
+        Clock, MediaPort, PaymentsPort, PushPort, QueuePort, RemuxPort, ReplayStorePort, RoomEventsPort,
+        SchedulerPort, Telemetry, TokenMinter, TranscriptionPort, UserRepository,
+    )
 
 
 class SystemClock:
@@ -62,6 +74,11 @@ class BlockersCache(MediaCache):
     TTL; joins check blocks in the database on every call)."""
 
 
+# The default of a port a caller does not need (tests, jobs): None at run time. Typed Any so the
+# field keeps its port's type: services use the ports their callers wire.
+NOT_WIRED: Any = None
+
+
 class NullTelemetry:
     def count(self, event: str, value: int = 1) -> None:
         return None
@@ -70,48 +87,48 @@ class NullTelemetry:
 @dataclass
 class Deps:
     settings: Settings
-    users: object  # ports.UserRepository
-    spaces: object  # the Space repository (adapters.dynamodb.spaces.DynamoSpaceRepository)
-    media: object  # ports.MediaPort
-    tokens: object  # ports.TokenMinter
-    clock: object = field(default_factory=SystemClock)
-    telemetry: object = field(default_factory=NullTelemetry)
-    media_cache: MediaCache | None = None
+    users: UserRepository
+    # The Space repository has no port of its own yet: services use the adapter's methods.
+    spaces: DynamoSpaceRepository
+    media: MediaPort
+    tokens: TokenMinter
+    clock: Clock = field(default_factory=SystemClock)
+    telemetry: Telemetry = field(default_factory=NullTelemetry)
+    media_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
     # Reminders and pushes (None where a caller does not need them).
-    reminders: object = None  # adapters.dynamodb.reminders.DynamoReminderRepository
-    devices: object = None  # adapters.dynamodb.reminders.DynamoDeviceRepository
-    push_claims: object = None  # adapters.dynamodb.reminders.DynamoPushClaims
-    push: object = None  # ports.PushPort
-    scheduler: object = None  # ports.SchedulerPort
-    fanout_queue: object = None  # ports.QueuePort
-    push_queue: object = None  # ports.QueuePort
-    payments: object = None  # ports.PaymentsPort
-    sleep: object = time.sleep  # backoff between publish attempts (tests pass a no-op)
+    reminders: DynamoReminderRepository = NOT_WIRED
+    devices: DynamoDeviceRepository = NOT_WIRED
+    push_claims: DynamoPushClaims = NOT_WIRED
+    push: PushPort = NOT_WIRED
+    scheduler: SchedulerPort = NOT_WIRED
+    fanout_queue: QueuePort = NOT_WIRED
+    push_queue: QueuePort = NOT_WIRED
+    sleep: Callable[[float], Any] = time.sleep  # backoff between publish attempts (tests pass a no-op)
     # Ticket sales and subscriptions (None where a caller does not need them).
-    tickets: object = None  # adapters.dynamodb.tickets.DynamoTicketRepository
-    payments: object = None  # ports.PaymentsPort
-    tickets_queue: object = None  # ports.QueuePort: refunds of canceled Spaces
-    subscriptions: object = None  # adapters.dynamodb.tickets.DynamoSubscriptionRepository
+    tickets: DynamoTicketRepository = NOT_WIRED
+    payments: PaymentsPort = NOT_WIRED
+    tickets_queue: QueuePort = NOT_WIRED  # refunds of canceled Spaces
+    subscriptions: DynamoSubscriptionRepository = NOT_WIRED
     # Room events (None: an app wired without them; emit then sends nothing).
-    room_events: object = None  # ports.RoomEventsPort
-    reactions: object = None  # adapters.dynamodb.room_events.DynamoReactionLimits
-    chat_limits: object = None  # the same, for messages sent straight to IVS Chat (review handler)
+    room_events: RoomEventsPort = NOT_WIRED
+    reactions: DynamoReactionLimits = NOT_WIRED
+    chat_limits: DynamoReactionLimits = NOT_WIRED  # messages sent straight to IVS Chat
     # Recording, replays and captions (None where a caller does not need them).
-    recordings: object = None  # adapters.dynamodb.recording.DynamoRecordingRepository
-    replays: object = None  # ports.ReplayStorePort (the recordings bucket)
-    transcription: object = None  # ports.TranscriptionPort
-    remux: object = None  # ports.RemuxPort: the HLS recording -> one audio file
+    recordings: DynamoRecordingRepository = NOT_WIRED
+    replays: ReplayStorePort = NOT_WIRED
+    transcription: TranscriptionPort = NOT_WIRED
+    remux: RemuxPort = NOT_WIRED  # the HLS recording -> one audio file
     # Until room events land, what services/recording.py `_announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list | None = None
 
-    blockers_cache: BlockersCache | None = None
+    blockers_cache: BlockersCache = NOT_WIRED  # built in __post_init__ unless given
     # The "blocked by someone" filter's shards (services/users.py blockers_of), a minute.
-    blocked_filter_cache: MediaCache | None = None
+    blocked_filter_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
     # "Hosts I follow": a caller's followees (a minute), and the live / scheduled lists they are
     # intersected with (10 s), per container.
-    followees_cache: MediaCache | None = None
-    lists_cache: MediaCache | None = None
+    followees_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
+    lists_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
 
     def __post_init__(self):
         if self.media_cache is None:

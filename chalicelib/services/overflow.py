@@ -99,6 +99,7 @@ def _keep_alive(deps: Deps, space: Space) -> int:
         return 0
     if deps.media.overflow_running(info):
         return 0
+    assert space.stage is not None  # a live Space with an overflow has its stage
     new_arn = deps.media.restart_overflow(space_id, space.stage.arn, info)
     restarted = compositions.record_restart(
         deps,

@@ -97,6 +97,7 @@ def start_for(deps: Deps, space: Space) -> Space:
     if not deps.remux.configured:
         # A recording this deployment could not make playable (nor transcribe) is not made.
         raise RuleViolation("recording is not configured in this deployment", code="recording_not_available")
+    assert space.stage is not None  # started on the stage the Space just got
     handle = deps.media.start_recording(space.id, space.stage.arn)
     logger.info("recording started", space_id=space.id, composition_arn=handle.composition_arn)
     return replace(
@@ -132,15 +133,17 @@ def stop_after_end(deps: Deps, space: Space) -> None:
     info = space.recording_info
     if not space.recording or info is None or not info.composition_arn:
         return
+    arn = info.composition_arn
     try:
         # Read again: the rank job may have restarted the composition after `space` was read.
         info = deps.spaces.get(space.id, with_count=False).recording_info or info
+        arn = info.composition_arn or arn
     except DependencyFailed:
         pass
     prefix = None
     for attempt in range(1, STOP_ATTEMPTS + 1):
         try:
-            prefix = deps.media.stop_recording(info.composition_arn)
+            prefix = deps.media.stop_recording(arn)
             break
         except DependencyFailed:
             logger.warning("recording stop failed", space_id=space.id, attempt=attempt)
@@ -150,7 +153,7 @@ def stop_after_end(deps: Deps, space: Space) -> None:
     deps.telemetry.count("RecordingStopped")
     _announce(deps, space, "recording", state="off")
     try:
-        _learn_prefix(deps, space.id, info, info.composition_arn, prefix)
+        _learn_prefix(deps, space.id, info, arn, prefix)
         land(deps, space.id)
     except DependencyFailed:
         logger.warning("replay not landed at the end; the landing job will", space_id=space.id)
@@ -196,6 +199,8 @@ def _keep_recording(deps: Deps, space: Space) -> int:
             logger.warning("recording stopped again after its last restart; not restarted", space_id=space_id, restarts=info.restarts)
         return 0
     restart = info.restarts + 1
+    stopped_arn = info.composition_arn
+    assert space.stage is not None  # a live Space has its stage
     handle = deps.media.restart_recording(space_id, space.stage.arn, restart)
     restarted = compositions.record_restart(
         deps,
@@ -203,7 +208,7 @@ def _keep_recording(deps: Deps, space: Space) -> int:
         handle.composition_arn,
         record=lambda: deps.recordings.add_segment(
             space_id,
-            stopped_arn=info.composition_arn,
+            stopped_arn=stopped_arn,
             stopped_prefix=status.prefix,
             new_arn=handle.composition_arn,
             new_prefix=handle.prefix,
@@ -344,7 +349,9 @@ def _landed_segments(deps: Deps, info: RecordingInfo) -> list[LandedSegment]:
     order, with the playlist and duration the marker names."""
     landed = []
     for segment in info.segments:
-        ended = deps.replays.get_json(f"{segment.prefix}/events/recording-ended.json") if segment.prefix else None
+        if not segment.prefix:
+            continue  # where IVS writes it is not known yet: not landed
+        ended = deps.replays.get_json(f"{segment.prefix}/events/recording-ended.json")
         if ended is not None:
             source_key, duration_ms = parse_recording_end(ended, segment.prefix)
             landed.append(LandedSegment(segment, source_key, duration_ms))
@@ -358,7 +365,9 @@ def _remux_name(deps: Deps, space_id: str, attempt: int) -> str:
 def _follow_remux(deps: Deps, space: Space, info: RecordingInfo) -> bool:
     """remuxing -> available when the job completed; a failed (or stuck) job is started again
     while attempts are left, then the replay fails."""
-    status = deps.remux.status(info.remux_job)
+    remux_job = info.remux_job
+    assert remux_job is not None  # remuxing: the job was stored with the state
+    status = deps.remux.status(remux_job)
     if status.state == "COMPLETE":
         return _make_available(deps, space, info)
     now = deps.clock.now()
@@ -368,12 +377,12 @@ def _follow_remux(deps: Deps, space: Space, info: RecordingInfo) -> bool:
             return False
         status = replace(status, failure=f"still running after {deps.settings.replay_remux_timeout_seconds} s")
     deps.telemetry.count("ReplayRemuxFailed")
-    logger.warning("replay remux failed", space_id=space.id, remux_job=info.remux_job, attempt=info.remux_attempts, reason=status.failure)
+    logger.warning("replay remux failed", space_id=space.id, remux_job=remux_job, attempt=info.remux_attempts, reason=status.failure)
     if info.remux_attempts < deps.settings.replay_remux_attempts:
         attempt = info.remux_attempts + 1
         job = deps.remux.start(_remux_name(deps, space.id, attempt), list(info.source_keys), replay_file_key(space.id))
-        return deps.recordings.retry_remux(space.id, failed_job=info.remux_job, job_id=job, now=now)
-    if deps.recordings.fail(space.id, remux_job=info.remux_job):
+        return deps.recordings.retry_remux(space.id, failed_job=remux_job, job_id=job, now=now)
+    if deps.recordings.fail(space.id, remux_job=remux_job):
         deps.telemetry.count("ReplayFailed")
         logger.warning("no remux succeeded; replay failed", space_id=space.id, attempts=info.remux_attempts)
         return True
@@ -382,6 +391,8 @@ def _follow_remux(deps: Deps, space: Space, info: RecordingInfo) -> bool:
 
 def _make_available(deps: Deps, space: Space, info: RecordingInfo) -> bool:
     """The replay's file exists: prepare its captions, then make it available."""
+    remux_job = info.remux_job
+    assert remux_job is not None  # made available from a finished remux job
     media_key = replay_file_key(space.id)
     job = transcript_key = None
     if deps.recordings.has_captions(space.id):
@@ -397,7 +408,7 @@ def _make_available(deps: Deps, space: Space, info: RecordingInfo) -> bool:
         transcript_state = TRANSCRIPT_RUNNING
     landed = deps.recordings.land(
         space.id,
-        remux_job=info.remux_job,
+        remux_job=remux_job,
         media_key=media_key,
         transcript_state=transcript_state,
         transcription_job=job,
@@ -410,7 +421,9 @@ def _make_available(deps: Deps, space: Space, info: RecordingInfo) -> bool:
 
 
 def _follow_transcription(deps: Deps, space: Space, info: RecordingInfo) -> bool:
-    status = deps.transcription.status(info.transcription_job)
+    transcription_job = info.transcription_job
+    assert transcription_job is not None  # a running transcription has its job
+    status = deps.transcription.status(transcription_job)
     if status.state == "COMPLETED" and status.subtitle_key:
         done = deps.recordings.finish_transcript(space.id, state=TRANSCRIPT_READY, transcript_key=status.subtitle_key)
         if done:
@@ -487,6 +500,7 @@ def get_replay(deps: Deps, user_id: str, space_id: str) -> dict:
     space, info, until, now = _replay_of(deps, space_id, user_id)
     # Short-lived, and never outliving the retention.
     ttl = max(1, min(deps.settings.replay_url_seconds, int((until - now).total_seconds())))
+    assert info.media_key is not None  # _replay_of answers only a replay that has its file
     media = deps.replays.presign_get(info.media_key, ttl)
     captions = None
     if info.transcript_key and info.transcript_state in (TRANSCRIPT_LIVE, TRANSCRIPT_READY):

@@ -137,6 +137,7 @@ def _payload(space: Space, moment: str) -> dict:
 
 def schedule_moments(deps: Deps, space: Space) -> None:
     """Create or move the Space's schedules to its scheduled start (both idempotent)."""
+    assert space.scheduled_start is not None  # only a scheduled Space has moments
     heads_up = timedelta(minutes=deps.settings.host_heads_up_minutes)
     times = schedule_times(space.scheduled_start, deps.clock.now(), heads_up)
     for moment in SCHEDULED_MOMENTS:
@@ -231,7 +232,8 @@ def _same_start(space: Space, body: dict) -> bool:
 
 def expand(deps: Deps, body: dict) -> None:
     """Turn one subscriber shard into push batches, a bounded number of pages per invocation."""
-    shard, cursor = body.get("shard"), body.get("cursor")
+    shard: int = body["shard"]  # expand messages are made by `fire`, always with their shard
+    cursor = body.get("cursor")
     context = {k: body[k] for k in ("space_id", "moment", "title", "host_id", "live")}
     for _ in range(PAGES_PER_EXPAND):
         users, cursor = deps.reminders.subscriber_page(body["space_id"], shard, cursor, SUBSCRIBER_PAGE)

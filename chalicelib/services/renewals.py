@@ -24,6 +24,7 @@ Order of effects, so no period is ever paid twice and none is given away:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from aws_lambda_powertools import Logger
 
@@ -83,9 +84,10 @@ def renew_one(deps: Deps, creator_id: str, subscriber_id: str, now: datetime) ->
         deps.subscriptions.claim_renewal(sub, now, now + RENEWAL_CLAIM)
     except Refused:
         return None
-    if sub.update_payment_id and not _void_card_update(deps, sub):
+    if sub.update_payment_id and not _void_card_update(deps, sub, sub.update_payment_id):
         return None
     period, attempt = sub.period + 1, sub.renewal_attempts + 1
+    assert sub.customer_id is not None and sub.payment_method_id is not None  # sub.can_renew
     try:
         payment = deps.payments.charge_renewal(
             RenewalHandle(sub.customer_id, sub.payment_method_id),
@@ -111,12 +113,15 @@ def renew_one(deps: Deps, creator_id: str, subscriber_id: str, now: datetime) ->
 
 def renewal_event(deps: Deps, creator_id: str, subscriber_id: str, object_id: str, event: PaymentEvent) -> bool:
     """A provider event for a renewal charge (reference "renew:..."). True when it changed something."""
-    sub_id, period, attempt = parse_renewal_id(object_id)
+    parsed = parse_renewal_id(object_id)
+    if parsed is None:
+        logger.warning("renewal event with a malformed reference ignored", reference=event.reference)
+        return False
+    sub_id, period, attempt = parsed
     current = deps.subscriptions.get(creator_id, subscriber_id)
-    matches = current is not None and current.subscription_id == sub_id
     if event.kind == "payment_succeeded":
         return _paid(deps, current, sub_id, period, event, None, f"refund-renew-{sub_id}-{period}-{attempt}")
-    if event.kind in ("payment_failed", "payment_canceled") and matches and current.period == period - 1:
+    if event.kind in ("payment_failed", "payment_canceled") and _is(current, sub_id) and current.period == period - 1:
         return _declined(deps, current, attempt, deps.clock.now(), event.decline_code) is not None
     return False
 
@@ -124,7 +129,11 @@ def renewal_event(deps: Deps, creator_id: str, subscriber_id: str, object_id: st
 def card_update_event(deps: Deps, creator_id: str, subscriber_id: str, object_id: str, event: PaymentEvent) -> bool:
     """A provider event for a card update's payment (reference "update:..."). True when it
     changed something."""
-    sub_id, period, attempt = parse_renewal_id(object_id)
+    parsed = parse_renewal_id(object_id)
+    if parsed is None:
+        logger.warning("card update event with a malformed reference ignored", reference=event.reference)
+        return False
+    sub_id, period, attempt = parsed
     current = deps.subscriptions.get(creator_id, subscriber_id)
     if event.kind == "payment_succeeded":
         return _paid(deps, current, sub_id, period, event, event.renewal, f"refund-update-{sub_id}-{period}-{attempt}")
@@ -148,12 +157,13 @@ def _paid(
     update with the method it saved): the period moves once; any other payment for it is
     refunded."""
     for _ in range(2):
-        matches = current is not None and current.subscription_id == sub_id
-        if matches and _renewed(deps, current, period, event.payment_id, handle):
+        if not _is(current, sub_id):
+            break
+        if _renewed(deps, current, period, event.payment_id, handle):
             return True
-        if matches and (current.period > period or (current.period == period and current.payment_id == event.payment_id)):
+        if current.period > period or (current.period == period and current.payment_id == event.payment_id):
             return False  # a redelivery: this payment paid this period
-        if matches and current.period == period - 1 and current.status in RENEWABLE:
+        if current.period == period - 1 and current.status in RENEWABLE:
             # Refused although it looked renewable: it changed meanwhile (a concurrent delivery
             # of this event, or the other payment); decide again on what is stored now.
             current = deps.subscriptions.get(current.creator_id, current.subscriber_id)
@@ -169,9 +179,15 @@ def _paid(
     return True
 
 
+def _is(current: Subscription | None, sub_id: str) -> TypeGuard[Subscription]:
+    """`current` is the subscription `sub_id` (not gone, not replaced by another)."""
+    return current is not None and current.subscription_id == sub_id
+
+
 def _renewed(deps: Deps, sub: Subscription, period: int, payment_id: str, handle: RenewalHandle | None = None) -> bool:
     # The new period follows the old one (not the day it was paid), so a renewal paid during
     # the grace does not move the billing day. Conditional on period - 1: a redelivery is refused.
+    assert sub.current_period_end is not None  # an active subscription has a period
     period_end = sub.current_period_end + timedelta(days=SUBSCRIPTION_DAYS)
     try:
         deps.subscriptions.renewed(sub, period, payment_id, period_end, handle)
@@ -183,9 +199,8 @@ def _renewed(deps: Deps, sub: Subscription, period: int, payment_id: str, handle
 
 
 def _declined(deps: Deps, sub: Subscription, attempt: int, now: datetime, decline_code: str | None) -> str | None:
-    retry_at = now + RENEWAL_RETRY
-    if attempt >= RENEWAL_ATTEMPTS or retry_at >= _grace_end(sub):
-        retry_at = None
+    next_try = now + RENEWAL_RETRY
+    retry_at = None if attempt >= RENEWAL_ATTEMPTS or next_try >= _grace_end(sub) else next_try
     try:
         deps.subscriptions.declined(sub, attempt, retry_at)
     except Refused:
@@ -312,12 +327,12 @@ def _end_card_update(deps: Deps, sub: Subscription, attempt: int) -> bool:
     return True
 
 
-def _void_card_update(deps: Deps, sub: Subscription) -> bool:
+def _void_card_update(deps: Deps, sub: Subscription, payment_id: str) -> bool:
     """Before the job charges the saved card: the subscriber's card update left a payment that
     may still be completed; void it. False when the job must not charge now (it was paid: its
     webhook renews; or the provider did not answer: the claim runs out and a later run tries)."""
     try:
-        deps.payments.cancel_payment(sub.update_payment_id)
+        deps.payments.cancel_payment(payment_id)
     except PaymentDeclined:
         logger.info("card update paid meanwhile; not charging", subscription_id=sub.subscription_id)
         return False
@@ -328,4 +343,5 @@ def _void_card_update(deps: Deps, sub: Subscription) -> bool:
 
 
 def _grace_end(sub: Subscription) -> datetime:
+    assert sub.current_period_end is not None  # an active subscription has a period
     return sub.current_period_end + RENEWAL_GRACE

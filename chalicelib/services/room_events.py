@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger
 
@@ -24,6 +25,9 @@ from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, For
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
 from chalicelib.services import orphans
 from chalicelib.services.context import Deps
+
+if TYPE_CHECKING:
+    from chalicelib.port_protocols import RoomEventLog
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -184,12 +188,12 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
     """GET /spaces/{id}/events on the local transport: events after the cursor, oldest first,
     waiting up to `wait` seconds for one when there are none yet (polling the log with a Query).
     """
-    log = deps.room_events
-    if log is None or not hasattr(log, "read"):
+    if deps.room_events is None or not hasattr(deps.room_events, "read"):
         raise NotFound(
             "this stage delivers room events over IVS Chat: POST /spaces/{id}/events/token",
             code="events_not_local",
         )
+    log = cast("RoomEventLog", deps.room_events)
     after_raw = params.get("after") or ""
     if after_raw and after_raw != LATEST and not _CURSOR.fullmatch(after_raw):
         raise BadRequest("after must be a next_cursor from this route, or 'latest'", code="invalid_cursor")
@@ -259,7 +263,7 @@ def review_message(deps: Deps, event: dict) -> dict:
     IVS applies the room's fallback (ALLOW: chat keeps working when the limiter cannot answer).
     """
     event = event if isinstance(event, dict) else {}
-    sender = event.get("Sender") if isinstance(event.get("Sender"), dict) else {}
+    sender: dict[str, Any] = event["Sender"] if isinstance(event.get("Sender"), dict) else {}
     room, user_id, content = event.get("RoomArn"), sender.get("UserId"), event.get("Content")
     if not (isinstance(room, str) and room and isinstance(user_id, str) and user_id and isinstance(content, str)):
         deps.telemetry.count("ChatMessageDenied")
@@ -271,7 +275,7 @@ def review_message(deps: Deps, event: dict) -> dict:
         deps.telemetry.count("ChatMessageDenied")
         return {"ReviewResult": "DENY", "Attributes": {"Reason": "rate_limited", "RetryAfterMs": str(wait_ms)}}
     attributes = event.get("Attributes")
-    allowed = {"ReviewResult": "ALLOW", "Content": content}
+    allowed: dict[str, Any] = {"ReviewResult": "ALLOW", "Content": content}
     if isinstance(attributes, dict) and attributes:
         allowed["Attributes"] = attributes
     return allowed

@@ -7,6 +7,7 @@ when this container already knows the Space's stage, two when it does not.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -251,7 +252,7 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
 def participants(deps: Deps, user_id: str, space_id: str) -> dict:
     space = deps.spaces.get(space_id)
     requests = deps.spaces.pending_requests(space_id) if space.state == "live" else []
-    view = {
+    view: dict[str, Any] = {
         "space_id": space_id,
         "host_ids": space.host_ids,
         "speaker_ids": space.speaker_ids,
@@ -400,7 +401,7 @@ def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
     return {"space_id": space_id, "declined": True}
 
 
-def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> dict:
+def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     """Back to listening: the speaker themself, or a moderator."""
     validate_user_id(target)
     space = deps.spaces.get(space_id, with_count=False)

@@ -346,6 +346,7 @@ def _refund_one(deps: Deps, ticket: Ticket) -> str | None:
                 return None
         ticket = replace(ticket, status=REFUNDING)
     if ticket.status == REFUNDING:
+        assert ticket.payment_id is not None  # only a paid ticket is refunded
         refund_id = deps.payments.refund(ticket.payment_id, idempotency_key=f"refund-{ticket.ticket_id}")
         try:
             deps.tickets.finish_refund(ticket, refund_id, deps.clock.now())
@@ -544,14 +545,14 @@ def _subscription_event(deps: Deps, creator_id: str, subscriber_id: str, sub_id:
     current = deps.subscriptions.get(creator_id, subscriber_id)
     matches = current is not None and current.subscription_id == sub_id
     if event.kind == "payment_succeeded":
-        if matches and current.status == SUB_PENDING:
+        if current is not None and matches and current.status == SUB_PENDING:
             return _activate(deps, current, event.payment_id, event.renewal)
         if not matches:
             deps.payments.refund(event.payment_id, idempotency_key=f"refund-{sub_id}")
             deps.telemetry.count("OrphanPaymentRefunded")
             return True
         return False
-    if event.kind in ("payment_failed", "payment_canceled") and matches and current.status == SUB_PENDING:
+    if event.kind in ("payment_failed", "payment_canceled") and current is not None and matches and current.status == SUB_PENDING:
         _forget_pending(deps, current)
         return True
     return False

@@ -90,7 +90,7 @@ def forget_blocked_filter(deps: Deps) -> None:
     deps.blocked_filter_cache.drop(FILTER_CACHE_KEY)
 
 
-def blockers_of(deps: Deps, user_id: str) -> set[str]:
+def blockers_of(deps: Deps, user_id: str) -> frozenset[str]:
     """Who blocked this user (discovery only; joins check blocks in the database every time).
 
     The container's copy of the "blocked by someone" filter (refreshed every minute, one

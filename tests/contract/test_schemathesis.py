@@ -4,7 +4,7 @@ The stack (tests/support/local_stack.py) is DynamoDB Local, moto and `chalice lo
 on free ports, started by the test itself. Requests carry a valid bearer token: alice's (a seeded
 user who may host), except POST /spaces, sent as erin (see `creator_of`). Each response must
 
-- not be a server error (any 5xx: API.md says "never a 500 for anything a client sent", and a 503
+- not be a server error (any 5xx: docs/contract.md: "nothing a client sends may cause a 500", and a 503
   while DynamoDB Local is up is a bug too), and
 - conform to openapi.yaml: a documented status code, a documented content type, the documented
   headers, and a body that validates against the response schema.

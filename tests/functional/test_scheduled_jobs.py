@@ -3,17 +3,19 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "name, key",
+    "name, counted",
     [
-        ("release_pending_media", "released"),
-        ("refresh_live_ranks", "changed"),
-        ("sweep_presence", "disconnected"),
-        ("reconcile_stages", "deleted"),
-        ("expire_ticket_holds", "expired"),
-        ("reconcile_rooms", "deleted"),
+        ("release_pending_media", ["released"]),
+        ("refresh_live_ranks", ["changed"]),
+        ("sweep_presence", ["disconnected"]),
+        ("reconcile_stages", ["deleted", "channels_deleted"]),
+        ("expire_ticket_holds", ["expired"]),
+        ("reconcile_rooms", ["deleted"]),
+        ("renew_subscriptions", ["renewed"]),
+        ("land_recordings", ["changed"]),
     ],
 )
-def test_each_scheduled_job_runs_and_reports_a_count(deps, host, name, key):
+def test_each_scheduled_job_runs_and_reports_a_count(deps, host, name, counted):
     from chalice.test import Client
 
     from app import app
@@ -24,4 +26,5 @@ def test_each_scheduled_job_runs_and_reports_a_count(deps, host, name, key):
         event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
         result = client.lambda_.invoke(name, event)
 
-    assert isinstance(result.payload[key], int)
+    assert sorted(result.payload) == sorted(counted)
+    assert all(isinstance(result.payload[key], int) for key in counted)

@@ -50,6 +50,9 @@ def test_queue_consumers_listen_to_the_queues_the_stack_creates(templates, stage
         [event] = functions[function_id]["Properties"]["Events"].values()
         assert event["Type"] == "SQS"
         assert flatten(event["Properties"]["Queue"]).endswith(f":spaces-{stage}-{queue}")
+        # Only the messages that failed come back (chalicelib/jobs/batch.py answers per message).
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert event["Properties"]["BatchSize"] == {"TicketWorker": 1}.get(function_id, 10)
 
 
 def test_every_function_gets_every_setting_a_deployed_stage_needs(templates, stage):

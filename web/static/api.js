@@ -1,4 +1,4 @@
-// The HTTP contract of ../shared/API.md, and nothing else: one method per route the page uses.
+// The HTTP contract of openapi.yaml (docs/contract.md), and nothing else: one method per route the page uses.
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message || code || `HTTP ${status}`);

@@ -89,7 +89,7 @@ class ParticipantCounts:
             except Exception as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise dependency_failure(exc) from exc
-                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
                 # Parts whose condition failed are already folded or outdated: drop them. Any
                 # other reason (a conflict with a join or another fold) is retried as it was.
                 failed = {i for i, code in enumerate(reasons[: len(chunk)]) if code == "ConditionalCheckFailed"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -177,6 +178,8 @@ class RecordingPendingIndex(GlobalSecondaryIndex):
     space_id = UnicodeAttribute(range_key=True)
 
 
+# `ListAttribute(of=UnicodeAttribute)` holds strings; pynamodb's annotations say it holds
+# UnicodeAttribute objects, hence the ignore on each such list.
 class SpaceModel(Model):
     Meta = _Meta.build("spaces")
 
@@ -188,17 +191,17 @@ class SpaceModel(Model):
     sort_time = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    topics = ListAttribute(of=UnicodeAttribute, default=list)
+    topics: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
     ended_at = UTCDateTimeAttribute(null=True)
     access = UnicodeAttribute(default="public")
     recording = BooleanAttribute(default=False)
     # user id -> ISO time (plus a tiebreak) they came on stage / were invited / were muted.
-    cohosts = MapAttribute(default=dict)
-    speakers = MapAttribute(default=dict)
-    invited = MapAttribute(default=dict)
-    muted = MapAttribute(default=dict)
+    cohosts: MapAttribute[str, Any] = MapAttribute(default=dict)
+    speakers: MapAttribute[str, Any] = MapAttribute(default=dict)
+    invited: MapAttribute[str, Any] = MapAttribute(default=dict)
+    muted: MapAttribute[str, Any] = MapAttribute(default=dict)
     # creator + co-hosts + speakers; the condition `on_stage < max_on_stage` keeps the stage cap.
     on_stage = NumberAttribute(default=1)
     stage_arn = UnicodeAttribute(null=True)
@@ -229,7 +232,7 @@ class SpaceModel(Model):
 
     # Recording (chalicelib/domain/recording.py, docs/recording.md). `consents`: user id -> when
     # they agreed to be recorded; the rest describes the IVS composition and the replay it left.
-    consents = MapAttribute(default=dict)
+    consents: MapAttribute[str, Any] = MapAttribute(default=dict)
     recording_started_at = UTCDateTimeAttribute(null=True)
     composition_arn = UnicodeAttribute(null=True)
     recording_prefix = UnicodeAttribute(null=True)
@@ -251,10 +254,10 @@ class SpaceModel(Model):
     # the Space's start, each restart appended), the S3 prefix of each as "<arn> <prefix>" facts
     # (learned when IVS reports them; appended, so no nested path has to exist), how many
     # restarts, and the playlists the remux job reads, in order.
-    recording_compositions = ListAttribute(of=UnicodeAttribute, null=True)
-    recording_prefixes = ListAttribute(of=UnicodeAttribute, null=True)
+    recording_compositions: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    recording_prefixes: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     recording_restarts = NumberAttribute(null=True)
-    replay_source_keys = ListAttribute(of=UnicodeAttribute, null=True)
+    replay_source_keys: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     # The host's blocked-users filter as it was when the Space went live (the start transaction
     # checks the filter item's version), absent when the host had blocked nobody. Blocks made
     # later mark the participant item instead (`ParticipantModel.blocked_at`). docs/joins.md.
@@ -371,7 +374,7 @@ class UserDevicesModel(Model):
     Meta = _Meta.build("user-devices")
 
     user_id = UnicodeAttribute(hash_key=True)
-    devices = MapAttribute(default=dict)
+    devices: MapAttribute[str, Any] = MapAttribute(default=dict)
 
 
 class PushClaimModel(Model):
@@ -415,7 +418,7 @@ class DiscoveryModel(Model):
     rank = NumberAttribute()
     title = UnicodeAttribute()
     creator_id = UnicodeAttribute()
-    topics = ListAttribute(of=UnicodeAttribute, default=list)
+    topics: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     state = UnicodeAttribute()
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
@@ -438,7 +441,7 @@ class TitleSearchModel(Model):
     space_id = UnicodeAttribute()
     title = UnicodeAttribute()
     creator_id = UnicodeAttribute()
-    topics = ListAttribute(of=UnicodeAttribute, default=list)
+    topics: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     state = UnicodeAttribute()
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
@@ -558,7 +561,7 @@ class RoomEventModel(Model):
     seq = NumberAttribute(range_key=True)  # 0: the room's head item; 1, 2, ...: events
     space_id = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
-    attributes = MapAttribute(null=True)
+    attributes: MapAttribute[str, Any] = MapAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
     head = NumberAttribute(null=True)
     deleted_at = UTCDateTimeAttribute(null=True)

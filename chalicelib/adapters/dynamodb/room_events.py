@@ -235,7 +235,7 @@ class DynamoRoomEvents:
                 )
 
 
-def _unavailable(operation: str, exc: Exception) -> DependencyFailed:
+def _unavailable(operation: str, exc: Exception) -> Exception:
     failure = dependency_failure(exc)
     if isinstance(failure, DependencyFailed):
         return DependencyFailed(f"local room events: {operation} failed ({failure.code})", code=ROOM_EVENTS_UNAVAILABLE)

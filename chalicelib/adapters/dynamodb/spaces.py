@@ -632,7 +632,7 @@ class DynamoSpaceRepository:
         if after.topics != before.topics:
             actions.append(SpaceModel.topics.set(list(after.topics)))
         condition = SpaceModel.state == before.state
-        if after.scheduled_start != before.scheduled_start:
+        if after.scheduled_start != before.scheduled_start and after.scheduled_start is not None:
             actions.append(SpaceModel.scheduled_start.set(after.scheduled_start))
             condition = SpaceModel.state == SCHEDULED
         try:

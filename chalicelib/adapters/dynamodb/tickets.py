@@ -194,6 +194,7 @@ class DynamoTicketRepository:
         """Take a seat and record the buyer's hold, in one transaction. Refused("space") when
         the Space is sold out or no longer on sale, Refused("ticket") when the buyer already
         has a ticket that is not failed or expired (its current state in `.ticket`)."""
+        assert ticket.hold_expires_at is not None  # a hold has its expiry
         item = TicketModel(
             ticket.space_id,
             ticket.buyer_id,

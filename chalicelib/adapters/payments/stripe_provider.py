@@ -40,6 +40,8 @@ request has 29 s in all.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import stripe
 from aws_lambda_powertools import Logger
 
@@ -135,7 +137,7 @@ class StripePayments:
     ) -> Payment:
         if not handle.payment_method_id:
             raise PaymentDeclined("no payment method was saved for renewals", "no_saved_payment_method")
-        params = {
+        params: Any = {
             **_intent_params(reference, amount_cents, currency, description, metadata),
             "customer": handle.customer_id,
             "payment_method": handle.payment_method_id,
@@ -228,7 +230,7 @@ def _metadata(reference: str, metadata: dict | None) -> dict:
     return {**{str(k): str(v) for k, v in (metadata or {}).items()}, "reference": reference}
 
 
-def _intent_params(reference: str, amount_cents: int, currency: str, description: str, metadata: dict | None) -> dict:
+def _intent_params(reference: str, amount_cents: int, currency: str, description: str, metadata: dict | None) -> Any:
     return {
         "amount": amount_cents,
         "currency": currency.lower(),

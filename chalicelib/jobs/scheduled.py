@@ -1,0 +1,102 @@
+"""Every scheduled job of the app, in one table: its name, its schedule, what it runs.
+
+The Chalice app registers one scheduled Lambda per row (below), and the local worker of
+`make run` (scripts/local_worker.py), which stands in for EventBridge there, runs the same rows
+more often (`local_seconds`) so a person trying the stack sees results within seconds. A job is
+a list of steps, each a service function that takes the `Deps` and returns how many things it
+did; the Lambda answers `{counted: n}` for each step.
+
+`name` is the Lambda function's name: infra/ (permissions, alarms) and the tests know the jobs by
+it, so it stays as deployed. Service modules are named, not imported (chalicelib/lazy.py): every
+Lambda imports app.py, and a job imports only what it runs, on its first run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from chalice import Blueprint
+
+from chalicelib import bootstrap
+from chalicelib.lazy import service
+
+
+@dataclass(frozen=True)
+class Step:
+    service: str  # chalicelib.services.<service>
+    function: str  # takes the Deps, returns a count
+    counted: str  # the key the count is reported under
+
+    def __call__(self, deps: Any) -> int:
+        count: int = getattr(service(self.service), self.function)(deps)
+        return count
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    rate: str  # the EventBridge schedule in AWS stages
+    local_seconds: float  # how often the local worker runs it
+    steps: tuple[Step, ...]
+    what: str  # for a reader of the table and the logs
+
+
+JOBS: tuple[Job, ...] = (
+    Job("refresh_live_ranks", "rate(1 minute)", 10.0,
+        (Step("discovery", "refresh_live_ranks", "changed"),),
+        "copy participant counts into the live lists' ranks; start overflow; keep compositions running"),
+    Job("release_pending_media", "rate(5 minutes)", 60.0,
+        (Step("spaces", "release_pending_media", "released"),),
+        "delete the stages and rooms of ended Spaces whose first delete failed"),
+    Job("sweep_presence", "rate(1 minute)", 30.0,
+        (Step("stage", "sweep_live_presence", "disconnected"),),
+        "disconnect clients of live Spaces that stopped refreshing their place"),
+    # Stages, then the overflow channels of the same Spaces: the same rule, the same grace.
+    Job("reconcile_stages", "rate(15 minutes)", 300.0,
+        (Step("spaces", "reconcile_stages", "deleted"), Step("overflow", "reconcile_channels", "channels_deleted")),
+        "delete IVS stages and overflow channels no live Space uses"),
+    Job("reconcile_rooms", "rate(15 minutes)", 300.0,
+        (Step("room_events", "reconcile_rooms", "deleted"),),
+        "delete IVS Chat rooms no live Space uses"),
+    Job("expire_ticket_holds", "rate(1 minute)", 10.0,
+        (Step("tickets", "expire_holds", "expired"),),
+        "let go of ticket holds whose buyer did not pay in time"),
+    Job("renew_subscriptions", "rate(15 minutes)", 60.0,
+        (Step("renewals", "renew_subscriptions", "renewed"),),
+        "charge the subscriptions whose renewal is due"),
+    Job("land_recordings", "rate(1 minute)", 10.0,
+        (Step("recording", "land_recordings", "changed"),),
+        "land the replays IVS finished writing; follow their remux and transcription"),
+)
+
+
+def run(job: Job, deps: Any) -> dict[str, int]:
+    """The Lambda's run: the job's steps in order, each logged and its metrics flushed; a step
+    that raises stops the job (the next run starts again from the first: every step is safe to
+    repeat)."""
+    done: dict[str, int] = {}
+    for step in job.steps:
+        try:
+            count = step(deps)
+            bootstrap.logger().info("scheduled job done", job=step.function, **{step.counted: count})
+            done[step.counted] = count
+        finally:
+            bootstrap.flush_metrics()
+    return done
+
+
+bp = Blueprint(__name__)
+
+
+def _lambda_handler(job: Job) -> Callable[[Any], dict[str, int]]:
+    def handler(event: Any) -> dict[str, int]:
+        return run(job, bootstrap.deps())
+
+    # Chalice points the Lambda at `<this module>.<handler's name>`: each is a module attribute.
+    handler.__name__ = handler.__qualname__ = job.name
+    return handler
+
+
+for _job in JOBS:
+    globals()[_job.name] = bp.schedule(_job.rate, name=_job.name)(_lambda_handler(_job))
+del _job
