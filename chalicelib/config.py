@@ -62,6 +62,10 @@ class Settings:
     # AWS stage (there the web client signs in with Cognito's hosted UI).
     local_signin_key_path: str = ""
     local_demo_users: tuple[str, ...] = ()
+    # The keys page cursors are signed with (JSON {"keys": [newest, ...]}, each 32+ random bytes
+    # in hex): a file locally (scripts/keys.py), a Secrets Manager secret in AWS.
+    cursor_keys_path: str = ""
+    cursor_keys_secret_arn: str = ""
 
     # Media (IVS real-time). "local" uses the in-process media adapter; "ivs" the real service.
     media_backend: str = "local"
@@ -205,6 +209,8 @@ def get_settings() -> Settings:
         jwks_url=env.get("SPACES_JWKS_URL", ""),
         local_signin_key_path=env.get("SPACES_LOCAL_SIGNIN_KEY_PATH", ""),
         local_demo_users=tuple(u.strip() for u in env.get("SPACES_LOCAL_DEMO_USERS", "").split(",") if u.strip()),
+        cursor_keys_path=env.get("SPACES_CURSOR_KEYS_PATH", ""),
+        cursor_keys_secret_arn=env.get("SPACES_CURSOR_KEYS_SECRET_ARN", ""),
         media_backend=env.get("SPACES_MEDIA_BACKEND", "local"),
         ivs_private_key_path=env.get("SPACES_IVS_PRIVATE_KEY_PATH", ""),
         ivs_private_key_secret_arn=env.get("SPACES_IVS_PRIVATE_KEY_SECRET_ARN", ""),

@@ -23,6 +23,7 @@ from chalicelib.domain import room_events as ev
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
 from chalicelib.services import orphans
+from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -31,7 +32,6 @@ ROOM_DELETE_ATTEMPTS = 3
 MAX_WAIT_SECONDS = 20
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 LATEST = "latest"
-_CURSOR = re.compile(r"[0-9]{1,18}")
 _LIMIT = re.compile(r"[0-9]{1,3}")
 
 
@@ -180,7 +180,7 @@ def chat_token(deps: Deps, user_id: str, space_id: str) -> dict:
     return answer
 
 
-def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
+def read_events(deps: Deps, user_id: str, space_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
     """GET /spaces/{id}/events on the local transport: events after the cursor, oldest first,
     waiting up to `wait` seconds for one when there are none yet (polling the log with a Query).
     """
@@ -190,9 +190,6 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
             "this stage delivers room events over IVS Chat: POST /spaces/{id}/events/token",
             code="events_not_local",
         )
-    after_raw = params.get("after") or ""
-    if after_raw and after_raw != LATEST and not _CURSOR.fullmatch(after_raw):
-        raise BadRequest("after must be a next_cursor from this route, or 'latest'", code="invalid_cursor")
     wait = _number(params.get("wait"), "wait", 0, MAX_WAIT_SECONDS, 0)
     limit_raw = params.get("limit") or str(DEFAULT_LIMIT)
     if not _LIMIT.fullmatch(limit_raw) or not 1 <= int(limit_raw) <= MAX_LIMIT:
@@ -201,7 +198,15 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
 
     space = _allowed_space(deps, user_id, space_id)
     room = _room_of(space)
-    after = log.latest(room) if after_raw == LATEST else int(after_raw or "0")
+    mark = page.after({"seq": int})  # `after`: a next_cursor of this route, or "latest"
+    if mark == LATEST:
+        after = log.latest(room)
+    elif mark is None:
+        after = 0
+    elif mark["seq"] >= 0:
+        after = mark["seq"]
+    else:
+        raise BadRequest("after must be a next_cursor from this route, or 'latest'", code="invalid_cursor")
     deadline = time.monotonic() + wait
     interval = deps.settings.events_poll_interval_ms / 1000
     while True:
@@ -215,7 +220,7 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
             {"id": str(e.seq), "name": e.name, "attributes": e.attributes, "sent_at": iso(e.sent_at)}
             for e in events
         ],
-        "next_cursor": str(cursor),
+        "next_cursor": page.seal({"seq": cursor}),
     }
 
 
