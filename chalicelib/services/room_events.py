@@ -230,9 +230,9 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict, page: Pag
 def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
     """A reaction from someone in the Space, sent to the room as a `reaction` event; at most one
     per user per `reaction_interval_ms` (429 `reaction_rate_limited` with Retry-After)."""
-    emoji = ev.validate_reaction(body)
     space, participant = deps.spaces.get_with_participant(space_id, user_id)
-    _check_allowed(deps, space, participant, user_id)
+    check_allowed(deps, space, participant, user_id)
+    emoji = ev.validate_reaction(body)  # who first, then what (403 before 400)
     require_live(space)
     if participant is None or not participant.connected:
         raise Conflict("join the Space to react", code="not_in_space")
@@ -287,11 +287,11 @@ def review_message(deps: Deps, event: dict) -> dict:
 
 def _allowed_space(deps: Deps, user_id: str, space_id: str) -> Space:
     space, participant = deps.spaces.get_with_participant(space_id, user_id)
-    _check_allowed(deps, space, participant, user_id)
+    check_allowed(deps, space, participant, user_id)
     return space
 
 
-def _check_allowed(deps: Deps, space: Space, participant, user_id: str) -> None:
+def check_allowed(deps: Deps, space: Space, participant, user_id: str) -> None:
     """Who may be in a Space's room: anyone who may see the Space, except people removed from
     it and people the host blocked (they cannot join either)."""
     if participant is not None and participant.removed:
