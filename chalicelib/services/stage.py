@@ -390,8 +390,10 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
         "space_id": space_id,
         "role": SPEAKER,
         "media": _media(deps, stage, user_id, participant_id, SPEAKER),
-        # JoinResponse (openapi.yaml) requires it: the speaker keeps heartbeating by joining.
+        # JoinResponse (openapi.yaml) requires these: the speaker keeps heartbeating by joining,
+        # and reads the room's events where a join says.
         "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
+        "events": room_events.join_events(deps, space_id),
         "recording": space.recording,
     }
 
