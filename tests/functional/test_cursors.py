@@ -97,6 +97,8 @@ UNSIGNED = {
     "old-style-inf": _old_style({"list_key": {"S": "live"}, "space_id": {"S": "S1"}, "rank": {"N": "inf"}}),
     "old-style-empty-id": _old_style({"list_key": {"S": "live"}, "space_id": {"S": ""}, "rank": {"N": "1"}}),
     "old-style-1e400": _old_style({"space_id": {"S": "S1"}, "rank": {"N": "1e400"}}),
+    "old-style-nan": _old_style({"space_id": {"S": "S1"}, "rank": {"N": "nan"}}),
+    "old-style--1e130": _old_style({"list_key": {"S": "live"}, "space_id": {"S": "S1"}, "rank": {"N": "-1e130"}}),
     "number": "12",
     "latest-with-dot": "a.b.c",
     "bad-tag": _b64(b'{"seq":1}') + ".AAAA",
