@@ -363,10 +363,11 @@ def cursors():
             with open(s.cursor_keys_path, encoding="utf-8") as fh:
                 keys = json.load(fh)["keys"]
         elif s.cursor_keys_secret_arn:
+            # `{"keys": [newest, ...]}` while rotating, or a plain generated string: one key.
             keys = _secret_string(s.cursor_keys_secret_arn, "keys", code="secrets_unavailable")
         else:
             raise RuntimeError("no cursor signing keys configured (SPACES_CURSOR_KEYS_PATH or _SECRET_ARN)")
-        return CursorCodec([bytes.fromhex(k) for k in keys])
+        return CursorCodec([k.encode() for k in ([keys] if isinstance(keys, str) else keys)])
 
     return _once("cursors", build)
 

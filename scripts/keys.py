@@ -105,7 +105,8 @@ def generate_ivs_keypair() -> tuple[bytes, bytes]:
 
 
 def generate_cursor_keys() -> dict:
-    """The page cursors' HMAC keys, newest first: `{"keys": [hex of 32 random bytes]}`. To rotate,
+    """The page cursors' HMAC keys, newest first: `{"keys": ["<32 random bytes as hex>"]}` (each
+    string is a key, used as its UTF-8 bytes). To rotate,
     put a new key first and keep the old one listed until cursors signed with it have aged out."""
     return {"keys": [os.urandom(32).hex()]}
 

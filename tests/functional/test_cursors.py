@@ -18,7 +18,7 @@ def _b64(raw: bytes) -> str:
 
 def _signed(keys, scope: str, payload_json: str) -> str:
     """A cursor over any JSON text, signed with the stage's real key (as a leaked key would)."""
-    key = bytes.fromhex(json.loads(keys["paths"]["cursor_keys"].read_text())["keys"][0])
+    key = json.loads(keys["paths"]["cursor_keys"].read_text())["keys"][0].encode()
     payload = _b64(payload_json.encode())
     tag = hmac.new(key, f"{scope}\n{payload}".encode(), hashlib.sha256).digest()
     return f"{payload}.{_b64(tag)}"
