@@ -22,8 +22,8 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
-from chalicelib.services import orphans
 from chalicelib.ports import FIRST_PAGE, PageCursor
+from chalicelib.services import orphans
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
