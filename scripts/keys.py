@@ -162,7 +162,7 @@ def key_paths(directory: Union[str, "os.PathLike[str]"] = LOCAL_DIR) -> dict[str
 def ensure_local_keys(directory: Union[str, "os.PathLike[str]"] = LOCAL_DIR) -> dict[str, Path]:
     """Create the local key files that are missing; keep the ones that exist.
 
-    Returns {"jwt_private", "jwks", "ivs_private", "ivs_public"} → Path. Tokens minted earlier stay
+    Returns {"jwt_private", "jwks", "ivs_private", "ivs_public", "cursor_keys"} → Path. Tokens minted earlier stay
     valid because existing keys are never replaced.
     """
     directory = Path(directory)

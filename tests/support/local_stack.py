@@ -173,6 +173,7 @@ def running_local_stack(
             "SPACES_JWKS_PATH": str(keys["jwks"]),
             "SPACES_LOCAL_SIGNIN_KEY_PATH": str(keys["jwt_private"]),
             "SPACES_IVS_PRIVATE_KEY_PATH": str(keys["ivs_private"]),
+            "SPACES_CURSOR_KEYS_PATH": str(keys["cursor_keys"]),
             **({"AWS_ENDPOINT_URL_IVSCHAT": chat["chat_api_url"], "SPACES_CHAT_ENDPOINT_URL": chat["chat_ws_url"]}
                if chat else {}),
             **(extra_env or {}),
