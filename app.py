@@ -1,7 +1,7 @@
 """Spaces: the Chalice app. Routes live in chalicelib/api, jobs in chalicelib/jobs; no logic here."""
 from chalice import Chalice
 
-from chalicelib.api import events, recording, reminders, spaces, stage, tickets, users, web
+from chalicelib.api import events, local_routes, recording, reminders, spaces, stage, tickets, users, web
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import chat as chat_jobs
 from chalicelib.jobs import counts as count_jobs
@@ -33,6 +33,8 @@ app.register_blueprint(reminder_jobs.bp)
 app.register_blueprint(ticket_jobs.bp)
 app.register_blueprint(chat_jobs.bp)
 app.register_blueprint(count_jobs.bp)
-# The web client's page and local sign-in exist in the local stage only (chalicelib/api/web.py).
+# The web client's page and local sign-in exist in the local stage only (chalicelib/api/web.py),
+# and there an unknown path answers the contract's 404 (chalicelib/api/local_routes.py).
 if web.serves_web_client():
     app.register_blueprint(web.bp)
+    local_routes.install(app)

@@ -346,7 +346,7 @@ def _stripe_webhook_secret(s: Settings) -> str:
     raise RuntimeError("no Stripe webhook signing secret configured (SPACES_PAYMENTS_WEBHOOK_SECRET_ARN)")
 
 
-def _secret_string(arn: str, field: str) -> str:
+def _secret_string(arn: str, field: str, code: str = "payments_unavailable"):
     """A secret's string; for a JSON secret (infra's `{"api_key": ..., "webhook_secret": ...}`,
     docs/operations.md), its `field`."""
     import json
@@ -356,10 +356,32 @@ def _secret_string(arn: str, field: str) -> str:
     try:
         value = _secrets_client().get_secret_value(SecretId=arn)["SecretString"]
     except Exception as exc:
-        raise_unavailable("Secrets Manager", "GetSecretValue", exc, code="payments_unavailable")
+        raise_unavailable("Secrets Manager", "GetSecretValue", exc, code=code)
     if value.lstrip().startswith("{"):
         return json.loads(value)[field]
     return value
+
+
+def cursors():
+    """The page cursor codec, with the stage's signing keys (newest first)."""
+
+    def build():
+        import json
+
+        from chalicelib.adapters.cursors import CursorCodec
+
+        s = settings()
+        if s.cursor_keys_path:
+            with open(s.cursor_keys_path, encoding="utf-8") as fh:
+                keys = json.load(fh)["keys"]
+        elif s.cursor_keys_secret_arn:
+            # `{"keys": [newest, ...]}` while rotating, or a plain generated string: one key.
+            keys = _secret_string(s.cursor_keys_secret_arn, "keys", code="secrets_unavailable")
+        else:
+            raise RuntimeError("no cursor signing keys configured (SPACES_CURSOR_KEYS_PATH or _SECRET_ARN)")
+        return CursorCodec([k.encode() for k in ([keys] if isinstance(keys, str) else keys)])
+
+    return _once("cursors", build)
 
 
 def deps() -> Deps:

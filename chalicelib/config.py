@@ -87,6 +87,11 @@ class Settings:
     # AWS stage (there the web client signs in with Cognito's hosted UI).
     local_signin_key_path: str = ""
     local_demo_users: tuple[str, ...] = setting((), parse=_csv)
+    # The keys page cursors are signed with (JSON {"keys": [newest, ...]}, each a random string of
+    # 16+ characters; in Secrets Manager a plain string is one key): a file locally
+    # (scripts/keys.py), a Secrets Manager secret in AWS.
+    cursor_keys_path: str = ""
+    cursor_keys_secret_arn: str = ""
 
     # Media (IVS real-time). "local" uses the in-process media adapter; "ivs" the real service.
     media_backend: str = "local"

@@ -193,3 +193,22 @@ def __getattr__(name: str) -> Any:
 
         return getattr(port_protocols, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class PageCursor:
+    """Where a list page starts and how its `next_cursor` is written, for a use case that lists.
+
+    The cursor is opaque on the wire (chalicelib/api/pages.py signs and checks it); a use case
+    sees only plain values: `after(shape)` the previous page's last key, a dict with exactly
+    `shape`'s names and types (str or int; None on the first page), called after the use case's permission checks so a refusal
+    comes before a bad cursor; `seal(values)` the cursor for the page's last key (None: no more).
+    This base class is the first page with no way on, for callers that want only that."""
+
+    def after(self, shape: dict[str, type]) -> dict | None:
+        return None
+
+    def seal(self, values: dict | None) -> str | None:
+        return None
+
+
+FIRST_PAGE = PageCursor()

@@ -41,6 +41,7 @@ JWT_PRIVATE_KEY = "jwt_private.pem"
 JWKS = "jwks.json"
 IVS_PRIVATE_KEY = "ivs_private.pem"
 IVS_PUBLIC_KEY = "ivs_public.pem"
+CURSOR_KEYS = "cursor_keys.json"
 
 KeySource = Union[str, "os.PathLike[str]", bytes]
 
@@ -103,6 +104,13 @@ def generate_ivs_keypair() -> tuple[bytes, bytes]:
     return private_pem, public_pem
 
 
+def generate_cursor_keys() -> dict:
+    """The page cursors' HMAC keys, newest first: `{"keys": ["<32 random bytes as hex>"]}` (each
+    string is a key, used as its UTF-8 bytes). To rotate,
+    put a new key first and keep the old one listed until cursors signed with it have aged out."""
+    return {"keys": [os.urandom(32).hex()]}
+
+
 # --- files in .local/ -----------------------------------------------------------------------
 
 
@@ -147,13 +155,14 @@ def key_paths(directory: Union[str, "os.PathLike[str]"] = LOCAL_DIR) -> dict[str
         "jwks": directory / JWKS,
         "ivs_private": directory / IVS_PRIVATE_KEY,
         "ivs_public": directory / IVS_PUBLIC_KEY,
+        "cursor_keys": directory / CURSOR_KEYS,
     }
 
 
 def ensure_local_keys(directory: Union[str, "os.PathLike[str]"] = LOCAL_DIR) -> dict[str, Path]:
     """Create the local key files that are missing; keep the ones that exist.
 
-    Returns {"jwt_private", "jwks", "ivs_private", "ivs_public"} → Path. Tokens minted earlier stay
+    Returns {"jwt_private", "jwks", "ivs_private", "ivs_public", "cursor_keys"} → Path. Tokens minted earlier stay
     valid because existing keys are never replaced.
     """
     directory = Path(directory)
@@ -168,6 +177,8 @@ def ensure_local_keys(directory: Union[str, "os.PathLike[str]"] = LOCAL_DIR) -> 
             private_pem, public_pem = generate_ivs_keypair()
             _write_atomic(paths["ivs_private"], private_pem, 0o600)
             _write_atomic(paths["ivs_public"], public_pem, 0o644)
+        if not paths["cursor_keys"].exists():
+            _write_atomic(paths["cursor_keys"], (json.dumps(generate_cursor_keys()) + "\n").encode(), 0o600)
     return paths
 
 

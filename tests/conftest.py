@@ -67,6 +67,7 @@ def settings_env(keys, dynamodb_local):
             "SPACES_LOCAL_SIGNIN_KEY_PATH": str(keys["paths"]["jwt_private"]),
             "SPACES_MEDIA_BACKEND": "local",
             "SPACES_IVS_PRIVATE_KEY_PATH": str(keys["paths"]["ivs_private"]),
+            "SPACES_CURSOR_KEYS_PATH": str(keys["paths"]["cursor_keys"]),
         }
     )
     get_settings.cache_clear()

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from chalicelib.domain.errors import Unauthorized
+from chalicelib.domain.users import USER_ID_PATTERN
 
 ALLOWED_ALGORITHMS = ["RS256"]
 
@@ -83,4 +84,8 @@ class JwtVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise Unauthorized("the token names no user", code="invalid_token")
+        # The same rule GET /users/{user_id} applies: a subject nobody could look up, follow back
+        # or put in a key ("a b", "../x", "alice#x") is not an identity this API serves.
+        if not USER_ID_PATTERN.fullmatch(subject):
+            raise Unauthorized("the token's subject is not a valid user id", code="invalid_token")
         return subject

@@ -3,6 +3,7 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
 
@@ -16,7 +17,8 @@ bp = Blueprint(__name__)
 def read_events(space_id):
     request = bp.current_request
     return room_events.read_events(
-        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {}
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {},
+        RequestPage(request, names=("after",), keep=(room_events.LATEST,)),
     )
 
 

@@ -1,7 +1,6 @@
 """The HTTP edge: JSON in, JSON out, and the ONE place domain errors become status codes."""
 from __future__ import annotations
 
-import json
 from functools import wraps
 from typing import Any
 
@@ -11,6 +10,7 @@ from chalicelib.config import SERVICE_NAME
 from chalice import Response
 
 from chalicelib.domain.errors import BadRequest, DependencyFailed, DomainError, Throttled
+from chalicelib.domain.text import parse_json_body
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -69,7 +69,7 @@ def json_body(request, *, required: bool = True) -> dict:
             raise BadRequest("a JSON object body is required", code="body_required")
         return {}
     try:
-        body = json.loads(raw)
+        body = parse_json_body(raw)  # the size, depth and text bounds (chalicelib/domain/text.py)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
     if not isinstance(body, dict):

@@ -1,8 +1,10 @@
 """`Idempotency-Key` on the routes that send notifications or charge money (docs/contract.md).
 
-A replay of the same key by the same user on the same route returns the first response, status
-included, without running the route again; the same key with a different body is 422
-`idempotency_key_reused`; a replay while the first is still running is 409
+A key belongs to one request: its user, method, concrete path (`/spaces/S1/cancel`, not the route
+template) and body, the body compared as canonical JSON so key order and whitespace do not matter.
+A replay of that request returns the first response, status included, without running the route
+again; the same key on another path, method or body is 422 `idempotency_key_reused`, never a
+replay of someone else's answer; a replay while the first is still running is 409
 `request_in_progress`. A request that failed (any error response) is not remembered, so it can
 be retried with the same key. Records live 24 hours.
 
@@ -11,6 +13,7 @@ app's idempotency table. The Powertools module is imported only when a request c
 """
 from __future__ import annotations
 
+import json
 from functools import wraps
 
 from chalice import Response
@@ -57,14 +60,17 @@ def _run_once(view, args, kwargs, request, key, lambda_context):
         def __init__(self, response):
             self.response = response
 
+    # The record is found by user and key alone, and what the key was first used for is the
+    # payload Powertools compares: a key reused on another Space, user or body is then refused
+    # (IdempotencyValidationError) instead of being stored as a fresh, unrelated record.
     record = {
-        "key": f"{current_user_id(request)}:{request.method}:{request.path}:{key}",
-        "body": (request.raw_body or b"").decode("utf-8", "replace"),
+        "key": f"{current_user_id(request)}:{key}",
+        "request": f"{request.method} {concrete_path(request)} {canonical_body(request.raw_body)}",
     }
 
     config = IdempotencyConfig(
         event_key_jmespath="key",
-        payload_validation_jmespath="body",
+        payload_validation_jmespath="request",
         expires_after_seconds=RECORD_SECONDS,
         use_local_cache=False,
     )
@@ -98,6 +104,28 @@ def _run_once(view, args, kwargs, request, key, lambda_context):
         return error_response(DependencyFailed("could not record the Idempotency-Key; retry", code="database_unavailable"))
     headers = dict(JSON_HEADERS)
     return Response(body=stored["body"], status_code=stored["status"], headers=headers)
+
+
+def concrete_path(request) -> str:
+    """The path this request was for. Chalice's `request.path` is the route template
+    (`/spaces/{space_id}/cancel`) both under `chalice local` and on API Gateway; the template
+    filled in with the decoded `uri_params` is the same on both, stage prefix aside."""
+    path = request.path
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def canonical_body(raw: bytes | str | None) -> str:
+    """The body as canonical JSON (sorted keys, no whitespace), or as sent when it is not JSON
+    (the route will refuse it; a refused request is not remembered)."""
+    if not raw:
+        return ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    try:
+        return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return text
 
 
 class _ApiGatewayDeadline:

@@ -6,6 +6,7 @@ import uuid
 from chalicelib import bootstrap
 from chalicelib.api.http import error_response
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.text import check_query
 
 # Routes that carry no bearer token: liveness, provider webhooks (the signature is the auth), and
 # the local stage's web client: its files and the sign-in that hands out the token
@@ -41,22 +42,22 @@ def http_middleware(event, get_response):
     if bootstrap.settings().tracing_enabled:
         bootstrap.tracer().put_annotation(key="correlation_id", value=correlation_id)
     try:
-        if not _is_public(path):
-            try:
+        try:
+            if not _is_public(path):
                 user_id = bootstrap.verifier().verify(headers.get("authorization"))
-            except DomainError as exc:
-                logger.info("request refused", status=exc.status, code=exc.code, path=path)
-                response = error_response(exc)
-                response.headers["X-Request-Id"] = correlation_id
-                return response
-            event.context.setdefault("authorizer", {})["principalId"] = user_id
-            logger.append_keys(user_id=user_id)
+                event.context.setdefault("authorizer", {})["principalId"] = user_id
+                logger.append_keys(user_id=user_id)
+            # Who is asking comes first (401); then the bounds every query string is held to.
+            check_query(event.query_params)
+        except DomainError as exc:
+            logger.info("request refused", status=exc.status, code=exc.code, path=path)
+            response = error_response(exc)
+            response.headers["X-Request-Id"] = correlation_id
+            return response
         response = _api_error_shape(get_response(event))
+        logger.info("request", method=event.method, path=path, status=response.status_code)
     finally:
         bootstrap.flush_metrics()
+        logger.remove_keys(["user_id"])
     response.headers["X-Request-Id"] = correlation_id
-    logger.info(
-        "request", method=event.method, path=path, status=response.status_code
-    )
-    logger.remove_keys(["user_id"])
     return response

@@ -3,6 +3,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
 
@@ -45,5 +46,6 @@ def post_caption(space_id):
 @bp.route("/spaces/{space_id}/captions", methods=["GET"])
 @endpoint()
 def list_captions(space_id):
-    params = bp.current_request.query_params or {}
-    return captions.list_captions(bootstrap.deps(), *_caller_and_space(space_id), params)
+    request = bp.current_request
+    page = RequestPage(request, names=("after", "cursor"))
+    return captions.list_captions(bootstrap.deps(), *_caller_and_space(space_id), request.query_params or {}, page)

@@ -3,6 +3,7 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.api.idempotency import idempotent
+from chalicelib.api.pages import RequestPage
 from chalicelib.api.views import space_view
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
@@ -66,4 +67,6 @@ def cancel_space(space_id):
 @endpoint()
 def list_spaces():
     request = bp.current_request
-    return discovery.list_spaces(bootstrap.deps(), current_user_id(request), request.query_params or {})
+    return discovery.list_spaces(
+        bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request)
+    )

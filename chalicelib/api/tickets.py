@@ -4,6 +4,7 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.api.idempotency import idempotent
+from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
 
@@ -26,7 +27,8 @@ def buy_ticket(space_id):
 def space_sales(space_id):
     request = bp.current_request
     return tickets.space_sales(
-        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {}
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {},
+        RequestPage(request),
     )
 
 
@@ -34,7 +36,7 @@ def space_sales(space_id):
 @endpoint()
 def my_tickets():
     request = bp.current_request
-    return tickets.my_tickets(bootstrap.deps(), current_user_id(request), request.query_params or {})
+    return tickets.my_tickets(bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request))
 
 
 @bp.route("/users/{user_id}/subscription", methods=["POST"])

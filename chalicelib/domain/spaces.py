@@ -18,6 +18,7 @@ from typing import Any, overload
 
 from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
 from chalicelib.domain.recording import RecordingInfo
+from chalicelib.domain.text import require_clean_text
 from chalicelib.domain.tickets import Sales, TicketOffer, TicketRules, validate_ticket_offer
 
 SCHEDULED, LIVE, ENDED, CANCELED = "scheduled", "live", "ended", "canceled"
@@ -179,7 +180,7 @@ def _by_time(entries: dict[str, Any]) -> list[str]:
 def validate_title(title: object, rules: SpaceRules) -> str:
     if not isinstance(title, str) or not title.strip():
         raise BadRequest("title is required and must be a non-empty string", code="invalid_title")
-    title = title.strip()
+    title = require_clean_text(title.strip(), "title", code="invalid_title")
     if len(title) > rules.max_title_length:
         raise RuleViolation(
             f"title is at most {rules.max_title_length} characters", code="title_too_long"

@@ -2,8 +2,6 @@
 page by page (and, once the Space ends, as its replay's WebVTT: services/recording.py)."""
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger
@@ -13,7 +11,7 @@ from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.recording import Caption, caption_seq, validate_caption
 from chalicelib.domain.spaces import PUBLISHING_ROLES, iso, require_live
-from chalicelib.ports import Refused
+from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
 from chalicelib.services.recording import _announce, require_audience
 
@@ -37,12 +35,13 @@ def caption_view(caption: Caption) -> dict:
 
 def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
     """Only someone on stage of a live Space captions. The write itself checks it (a speaker
-    demoted meanwhile is refused), then the room is told (event `caption`)."""
-    text, language, start_ms, end_ms = validate_caption(body)
+    demoted meanwhile is refused), then the room is told (event `caption`). Who may send is
+    checked before what was sent: a listener learns nothing about the body's rules."""
     space = deps.spaces.get(space_id, with_count=False)
     require_live(space)
     if space.role_of(user_id) not in PUBLISHING_ROLES:
         raise Forbidden("only the host, co-hosts and speakers can send captions", code="not_on_stage")
+    text, language, start_ms, end_ms = validate_caption(body)
     now = deps.clock.now()
     caption = Caption(
         space_id=space_id,
@@ -68,18 +67,19 @@ def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
     return view
 
 
-def list_captions(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
+def list_captions(deps: Deps, user_id: str, space_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
     """Segments in time order, `limit` at a time; `after` (or `cursor`) is the previous page's
     `next_cursor`. Anyone allowed into the Space may read, in any state."""
     limit = _limit(params.get("limit"))
-    after = _decode_cursor(params.get("after") or params.get("cursor"))
     space = deps.spaces.get(space_id, with_count=False)
     require_audience(deps, space, user_id)
+    mark = page.after({"seq": str})
+    after = _checked_seq(mark["seq"]) if mark else None
     captions, last = deps.recordings.captions_page(space_id, limit=limit, after=after)
     return {
         "space_id": space_id,
         "captions": [caption_view(c) for c in captions],
-        "next_cursor": _encode_cursor(last),
+        "next_cursor": page.seal({"seq": last} if last else None),
     }
 
 
@@ -95,19 +95,8 @@ def _limit(raw) -> int:
     return value
 
 
-def _encode_cursor(seq: str | None) -> str | None:
-    if seq is None:
-        return None
-    return base64.urlsafe_b64encode(seq.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor) -> str | None:
-    if not cursor:
-        return None
-    try:
-        seq = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("cursor is not one this API returned", code="invalid_cursor") from exc
+def _checked_seq(seq: str) -> str:
+    """A caption's sort key (`<start ms, 11 digits>#<ULID>`), as a cursor must carry it."""
     start, _, ulid = seq.partition("#")
     if len(start) != 11 or not start.isdigit() or len(ulid) != 26:
         raise BadRequest("cursor is not one this API returned", code="invalid_cursor")

@@ -1,20 +1,19 @@
 """GET /spaces: the Spaces tab. Every page is one Query on a list built for it (never a Scan)."""
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, iso, search_words
+from chalicelib.domain.text import MAX_SEARCH_CHARS
 from chalicelib.domain.users import validate_user_id
+from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services.context import Deps
 from chalicelib.services.users import blockers_of
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+RANKED = {"space_id": str, "rank": int}  # a ranked list's cursor: the last entry's rank and id
 
 
-def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
+def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
     state = params.get("state") or LIVE
     if state not in (LIVE, SCHEDULED):
         raise BadRequest("state must be 'live' or 'scheduled'", code="invalid_state")
@@ -27,9 +26,9 @@ def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
         raise BadRequest("use one of topic, host_id, q and following at a time", code="too_many_filters")
     limit = _limit(params.get("limit"))
     if following:
-        return _following(deps, user_id, state, limit, params.get("cursor"))
+        return _following(deps, user_id, state, limit, page)
     if query:
-        return _search(deps, user_id, state, query, limit, params.get("cursor"))
+        return _search(deps, user_id, state, query, limit, page)
     list_key = state
     if topic:
         topic = topic.strip().lower()
@@ -39,7 +38,7 @@ def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
     elif host_id:
         list_key = f"{state}#host#{validate_user_id(host_id)}"
 
-    after = _decode_cursor(params.get("cursor"), {"list_key": list_key}, ("space_id", "S"), ("rank", "N"))
+    after = page.after(RANKED)
     # Live: most listeners first. Scheduled: soonest first.
     items, last = deps.spaces.discovery_page(list_key, ascending=state == SCHEDULED, limit=limit, after=after)
     hidden = blockers_of(deps, user_id)
@@ -49,19 +48,20 @@ def list_spaces(deps: Deps, user_id: str, params: dict) -> dict:
             for item in items
             if item.creator_id not in hidden
         ],
-        "next_cursor": _encode_cursor(last) if last and len(items) == limit else None,
+        "next_cursor": page.seal(last) if last and len(items) == limit else None,
     }
 
 
-def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, cursor) -> dict:
+def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: PageCursor) -> dict:
     """Title search: every word of `q` must start a word of the title, accents and case aside.
     The longest word drives the one Query; the others filter its page."""
+    if len(query) > MAX_SEARCH_CHARS:
+        raise BadRequest(f"q is at most {MAX_SEARCH_CHARS} characters", code="invalid_query")
     words = search_words(query)
     if not words:
         raise BadRequest("q needs a word of at least 2 letters or digits", code="invalid_query")
     driver = max(words, key=len)
-    bucket = f"{state}#{driver[:2]}"
-    after = _decode_cursor(cursor, {"bucket": bucket}, ("term", "S"))
+    after = page.after({"term": str})
     items, last = deps.spaces.search_page(state, driver, limit=limit, after=after)
     spaces, seen = [], set(blockers_of(deps, user_id))
     for item in items:
@@ -72,7 +72,7 @@ def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, cursor
         spaces.append(_summary(item, item.space_id, count=None))
     return {
         "spaces": spaces,
-        "next_cursor": _encode_cursor(last) if last and len(items) == limit else None,
+        "next_cursor": page.seal(last) if last and len(items) == limit else None,
     }
 
 
@@ -86,22 +86,22 @@ LIST_WINDOW_ITEMS = 20_000
 SCHEDULED_WINDOW_DAYS = 7
 
 
-def _following(deps: Deps, user_id: str, state: str, limit: int, cursor) -> dict:
+def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCursor) -> dict:
     followees = deps.followees_cache.get(user_id)
     if followees is None:
         followees = frozenset(deps.users.followees(user_id, FOLLOWEES_CONSIDERED))
         deps.followees_cache.put(user_id, followees)
     hidden = blockers_of(deps, user_id) if followees else frozenset()
     picked = [i for i in _window(deps, state) if i.creator_id in followees and i.creator_id not in hidden]
-    after = _decode_cursor(cursor, {}, ("space_id", "S"), ("rank", "N"))
+    after = page.after(RANKED)
     if after is not None:
-        mark = _order(state, int(float(after["rank"]["N"])), after["space_id"]["S"])
+        mark = _order(state, after["rank"], after["space_id"])
         picked = [i for i in picked if _order(state, int(i.rank), i.space_id) > mark]
-    page = picked[:limit]
-    last = page[-1] if len(picked) > limit else None
+    shown = picked[:limit]
+    last = shown[-1] if len(picked) > limit else None
     return {
-        "spaces": [_summary(i, i.space_id, int(i.rank) if state == LIVE else 0) for i in page],
-        "next_cursor": _encode_cursor({"space_id": {"S": last.space_id}, "rank": {"N": str(int(last.rank))}}) if last else None,
+        "spaces": [_summary(i, i.space_id, int(i.rank) if state == LIVE else 0) for i in shown],
+        "next_cursor": page.seal({"space_id": last.space_id, "rank": int(last.rank)}) if last else None,
     }
 
 
@@ -167,32 +167,3 @@ def _limit(raw) -> int:
     if not 1 <= value <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}", code="invalid_limit")
     return value
-
-
-def _encode_cursor(last: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(last, sort_keys=True).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor, fixed: dict, *free: tuple[str, str]) -> dict | None:
-    """The last key a page returned, checked to be one of this list's: `fixed` attributes must
-    hold these string values, `free` ones (name, DynamoDB type) just be well-formed."""
-    if not cursor:
-        return None
-    try:
-        last = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = (
-            isinstance(last, dict)
-            and set(last) == set(fixed) | {name for name, _ in free}
-            and all(last[k] == {"S": v} for k, v in fixed.items())
-            and all(isinstance(last[name], dict) and set(last[name]) == {kind} for name, kind in free)
-            and all(isinstance(last[name][kind], str) and len(last[name][kind]) <= 300 for name, kind in free)
-        )
-        if valid:
-            for name, kind in free:
-                if kind == "N":
-                    float(last[name][kind])
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest("cursor is not one this list returned", code="invalid_cursor") from exc
-    if not valid:
-        raise BadRequest("cursor is not one this list returned", code="invalid_cursor")
-    return last

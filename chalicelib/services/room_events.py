@@ -23,6 +23,7 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
+from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services import orphans
 from chalicelib.services.context import Deps
 
@@ -35,7 +36,6 @@ ROOM_DELETE_ATTEMPTS = 3
 MAX_WAIT_SECONDS = 20
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 LATEST = "latest"
-_CURSOR = re.compile(r"[0-9]{1,18}")
 _LIMIT = re.compile(r"[0-9]{1,3}")
 
 
@@ -184,7 +184,7 @@ def chat_token(deps: Deps, user_id: str, space_id: str) -> dict:
     return answer
 
 
-def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
+def read_events(deps: Deps, user_id: str, space_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
     """GET /spaces/{id}/events on the local transport: events after the cursor, oldest first,
     waiting up to `wait` seconds for one when there are none yet (polling the log with a Query).
     """
@@ -194,9 +194,6 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
             code="events_not_local",
         )
     log = cast("RoomEventLog", deps.room_events)
-    after_raw = params.get("after") or ""
-    if after_raw and after_raw != LATEST and not _CURSOR.fullmatch(after_raw):
-        raise BadRequest("after must be a next_cursor from this route, or 'latest'", code="invalid_cursor")
     wait = _number(params.get("wait"), "wait", 0, MAX_WAIT_SECONDS, 0)
     limit_raw = params.get("limit") or str(DEFAULT_LIMIT)
     if not _LIMIT.fullmatch(limit_raw) or not 1 <= int(limit_raw) <= MAX_LIMIT:
@@ -205,7 +202,15 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
 
     space = _allowed_space(deps, user_id, space_id)
     room = _room_of(space)
-    after = log.latest(room) if after_raw == LATEST else int(after_raw or "0")
+    mark = page.after({"seq": int})  # `after`: a next_cursor of this route, or "latest"
+    if mark == LATEST:
+        after = log.latest(room)
+    elif mark is None:
+        after = 0
+    elif mark["seq"] >= 0:
+        after = mark["seq"]
+    else:
+        raise BadRequest("after must be a next_cursor from this route, or 'latest'", code="invalid_cursor")
     deadline = time.monotonic() + wait
     interval = deps.settings.events_poll_interval_ms / 1000
     while True:
@@ -219,7 +224,7 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
             {"id": str(e.seq), "name": e.name, "attributes": e.attributes, "sent_at": iso(e.sent_at)}
             for e in events
         ],
-        "next_cursor": str(cursor),
+        "next_cursor": page.seal({"seq": cursor}),
     }
 
 
@@ -229,9 +234,9 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
 def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
     """A reaction from someone in the Space, sent to the room as a `reaction` event; at most one
     per user per `reaction_interval_ms` (429 `reaction_rate_limited` with Retry-After)."""
-    emoji = ev.validate_reaction(body)
     space, participant = deps.spaces.get_with_participant(space_id, user_id)
-    _check_allowed(deps, space, participant, user_id)
+    check_allowed(deps, space, participant, user_id)
+    emoji = ev.validate_reaction(body)  # who first, then what (403 before 400)
     require_live(space)
     if participant is None or not participant.connected:
         raise Conflict("join the Space to react", code="not_in_space")
@@ -286,11 +291,11 @@ def review_message(deps: Deps, event: dict) -> dict:
 
 def _allowed_space(deps: Deps, user_id: str, space_id: str) -> Space:
     space, participant = deps.spaces.get_with_participant(space_id, user_id)
-    _check_allowed(deps, space, participant, user_id)
+    check_allowed(deps, space, participant, user_id)
     return space
 
 
-def _check_allowed(deps: Deps, space: Space, participant, user_id: str) -> None:
+def check_allowed(deps: Deps, space: Space, participant, user_id: str) -> None:
     """Who may be in a Space's room: anyone who may see the Space, except people removed from
     it and people the host blocked (they cannot join either)."""
     if participant is not None and participant.removed:

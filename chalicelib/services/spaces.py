@@ -129,9 +129,9 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
 
 def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> Space:
     """`body` may carry `{"recording": true|false}`: the host turns recording on or off now."""
-    wanted = recording_rules.validate_start_body(body)
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "start this Space")
+    wanted = recording_rules.validate_start_body(body)  # who first, then what (403 before 400)
     if space.state != "scheduled":
         raise transition_refused(space, "start")
     if wanted is not None:

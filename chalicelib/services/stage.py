@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
-from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.permissions import (
     require_can_moderate,
@@ -99,7 +99,14 @@ def _live_stage(space: Space) -> StageInfo:
 def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
     """`body` may carry `{"recording_consent": true}`: a co-host of a recorded Space consents to
     being recorded, and only then gets PUBLISH."""
-    consent = validate_consent(body)
+    try:
+        consent = validate_consent(body)
+    except BadRequest:
+        # Who first, then what: a caller the Space refuses (removed, blocked) hears 403, not
+        # what is wrong with the body. Only a bad body pays this read.
+        space, known = deps.spaces.get_with_participant(space_id, user_id)
+        room_events.check_allowed(deps, space, known, user_id)
+        raise
     cached = deps.media_cache.get(space_id)
     known: Participant | None = None
     space: Space | None = None
@@ -316,9 +323,9 @@ def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict:
 def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
     """Approve a raised hand, or invite a listener who did not raise one. Either way the user
     gets an invitation and comes on stage by accepting it."""
-    target = validate_user_id(body.get("user_id"))
     space = deps.spaces.get(space_id, with_count=False)
     require_moderator(space, actor_id, "bring people on stage")
+    target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
     require_live(space)
     now = deps.clock.now()
     approved = True
@@ -386,8 +393,10 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
         "space_id": space_id,
         "role": SPEAKER,
         "media": _media(deps, stage, user_id, participant_id, SPEAKER),
-        # JoinResponse (openapi.yaml) requires it: the speaker keeps heartbeating by joining.
+        # JoinResponse (openapi.yaml) requires these: the speaker keeps heartbeating by joining,
+        # and reads the room's events where a join says.
         "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
+        "events": room_events.join_events(deps, space_id),
         "recording": space.recording,
     }
 
@@ -423,9 +432,9 @@ def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Spa
 
 
 def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
-    target = validate_user_id(body.get("user_id"))
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, actor_id, "add co-hosts")
+    target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
     require_live(space)
     role = space.role_of(target)
     if role in (COHOST, "host"):

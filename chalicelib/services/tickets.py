@@ -10,8 +10,6 @@ Order of effects, so no money or seat is ever lost:
 """
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -44,7 +42,16 @@ from chalicelib.domain.tickets import (
     validate_tier,
 )
 from chalicelib.domain.users import validate_user_id
-from chalicelib.ports import InvalidWebhook, Payment, PaymentDeclined, PaymentEvent, Refused, RenewalHandle
+from chalicelib.ports import (
+    FIRST_PAGE,
+    InvalidWebhook,
+    PageCursor,
+    Payment,
+    PaymentDeclined,
+    PaymentEvent,
+    Refused,
+    RenewalHandle,
+)
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -381,7 +388,7 @@ def ticket_view(ticket: Ticket) -> dict:
     }
 
 
-def space_sales(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
+def space_sales(deps: Deps, user_id: str, space_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
     """The host's view: seats and money, and the buyers page by page."""
     space = deps.spaces.get(space_id, with_count=False)
     if user_id != space.creator_id:
@@ -389,8 +396,7 @@ def space_sales(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
     if space.ticket is None or space.sales is None:
         raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
     limit = _limit(params.get("limit"))
-    after = _decode_cursor(params.get("cursor"), {"space_id": space_id}, "buyer_id")
-    page, last = deps.tickets.for_space(space_id, limit=limit, after=after)
+    tickets, last = deps.tickets.for_space(space_id, limit=limit, after=page.after({"buyer_id": str}))
     s = space.sales
     return {
         "space_id": space_id,
@@ -402,43 +408,22 @@ def space_sales(deps: Deps, user_id: str, space_id: str, params: dict) -> dict:
         "refunded": s.refunded,
         "remaining": s.remaining,
         "gross_cents": s.gross_cents,
-        "tickets": [ticket_view(t) for t in page],
-        "next_cursor": _encode_cursor(last),
+        "tickets": [ticket_view(t) for t in tickets],
+        "next_cursor": page.seal(last),
     }
 
 
-def my_tickets(deps: Deps, user_id: str, params: dict) -> dict:
+def my_tickets(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
     limit = _limit(params.get("limit"))
-    after = _decode_cursor(params.get("cursor"), {"buyer_id": user_id}, "bought_key", "space_id")
-    page, last = deps.tickets.for_buyer(user_id, limit=limit, after=after)
-    return {"tickets": [ticket_view(t) for t in page], "next_cursor": _encode_cursor(last)}
+    after = page.after({"bought_key": str, "space_id": str})
+    tickets, last = deps.tickets.for_buyer(user_id, limit=limit, after=after)
+    return {"tickets": [ticket_view(t) for t in tickets], "next_cursor": page.seal(last)}
 
 
 def _limit(raw) -> int:
     from chalicelib.services.discovery import _limit as discovery_limit
 
     return discovery_limit(raw)
-
-
-def _encode_cursor(last: dict | None) -> str | None:
-    if not last:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last, separators=(",", ":")).encode()).decode()
-
-
-def _decode_cursor(cursor, fixed: dict, *free: str) -> dict | None:
-    """A cursor is the page's last key; only its free parts come from the client, the rest
-    (whose tickets) is fixed by the request, so a cursor cannot read someone else's list."""
-    if cursor in (None, ""):
-        return None
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))
-        key = {name: {"S": raw[name]["S"]} for name in free if isinstance(raw[name]["S"], str)}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BadRequest("cursor is not one this API returned", code="invalid_cursor") from exc
-    if len(key) != len(free):
-        raise BadRequest("cursor is not one this API returned", code="invalid_cursor")
-    return {**{k: {"S": v} for k, v in fixed.items()}, **key}
 
 
 # ---------------------------------------------------------------------------------- subscriptions

@@ -58,6 +58,23 @@ def test_bad_tokens_are_401_and_change_nothing(api, deps, host, make_header, cod
     assert deps.media.stages == {}
 
 
+@pytest.mark.parametrize(
+    "subject", ["a b", "../x", "x" * 300, "ali\x00ce", "alice#x", "", "al/ice"],
+    ids=["space", "dot-dot-slash", "300-chars", "nul", "hash", "empty", "slash"],
+)
+def test_a_token_whose_subject_is_no_valid_user_id_is_401(api, deps, subject):
+    """GET /users/{id} refuses these ids; a token naming one is no identity either."""
+    token = api.token("placeholder", extra_claims={"sub": subject})
+
+    follow = api.call("POST", "/users/bob/follow", None, headers={"Authorization": f"Bearer {token}"})
+    device = api.call(
+        "POST", "/me/devices", None, {"platform": "ios", "token": "a" * 64}, headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert (follow.status_code, follow.data["code"]) == (401, "invalid_token")
+    assert (device.status_code, device.data["code"]) == (401, "invalid_token")
+
+
 def test_an_hs256_token_signed_with_the_public_key_is_refused(api, host):
     """The classic algorithm-confusion attack: only RS256 is accepted."""
     import base64

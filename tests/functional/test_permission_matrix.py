@@ -236,3 +236,44 @@ def test_each_role_gets_exactly_the_status_the_permission_matrix_gives(api, deps
                 mismatches.append(f"{method} {path} as {actor}: expected {expected}, got {response.status_code} {code}")
 
     assert not mismatches, "\n".join(mismatches)
+
+
+# One body wrong in every field any route reads (well-formed JSON, so the routes parse it): a
+# caller who may not act learns that (403) before anything about the body (400 / 422).
+INVALID_BODY = {
+    "title": "", "topics": "not-a-list", "scheduled_start": "soon", "user_id": "../x", "text": 5,
+    "language": 5, "start_ms": -1, "end_ms": "x", "recording_consent": "maybe", "recording": "maybe",
+    "emoji": 5, "platform": 5, "token": 5, "tier": 5, "unknown_field": True,
+}
+
+
+def test_a_caller_who_may_not_act_is_403_whatever_the_body(api, deps, new_user):
+    """Every route with a 403 cell in the matrix, called by that actor with INVALID_BODY."""
+    people = {role: new_user(role) for role in PEOPLE}
+    cases = [
+        (method, path, row, actor)
+        for (method, path), row in ROWS.items()
+        for actor in ACTORS
+        if row["expected"][actor] == 403 and method != "GET"
+    ]
+    assert len(cases) > 30, "the walk covers the routes that refuse someone"
+    built: dict[str | None, tuple[str, str, dict]] = {}  # refusals change nothing: one Space per given
+    mismatches = []
+    for method, path, row, actor in cases:
+        if row["given"] not in built:
+            host = new_user("host", followers=1200)
+            built[row["given"]] = (host, *build_space(deps, host, people, row["given"]))
+        host, space_id, made = built[row["given"]]
+        users = {**people, "host": host}
+        values = {"space_id": space_id, "name": "index.html", **made}
+        if row["target"]:
+            values["user_id"] = users[row["target"]]
+        headers = {"Authorization": f"Bearer {api.token(users[actor])}", "Idempotency-Key": uuid.uuid4().hex}
+
+        response = api.call(method, _fill(path, values), None, INVALID_BODY, headers=headers)
+
+        if response.status_code != 403:
+            code = response.data.get("code") if isinstance(response.data, dict) else None
+            mismatches.append(f"{method} {path} as {actor}: expected 403, got {response.status_code} {code}")
+
+    assert not mismatches, "\n".join(mismatches)

@@ -345,3 +345,23 @@ def test_malformed_stage_requests_are_400(api, live, host):
     for body in [None, {}, {"user_id": 7}, {"user_id": "has space"}]:
         response = api.post(f"/spaces/{space_id}/speakers", host, body)
         assert response.status_code == 400, body
+
+
+def test_an_accepted_invitation_answers_everything_openapi_requires_of_a_join(api, live, host, new_user):
+    """A client generated from openapi.yaml parses the accept's 200 as a JoinResponse."""
+    from pathlib import Path
+
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+    required = spec["components"]["schemas"]["JoinResponse"]["required"]
+    space_id, join = live
+    listener = new_user("listener")
+    join(listener)
+    api.post(f"/spaces/{space_id}/speakers", host, {"user_id": listener})
+
+    accepted = api.post(f"/spaces/{space_id}/invitations/accept", listener)
+
+    assert accepted.status_code == 200
+    assert [name for name in required if name not in accepted.data] == []
+    assert accepted.data["events"]["url"] == f"/spaces/{space_id}/events"

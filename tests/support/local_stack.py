@@ -198,6 +198,7 @@ def running_local_stack(
             "SPACES_IVS_PRIVATE_KEY_PATH": str(keys["ivs_private"]),
             "SPACES_MEDIA_SERVER_URL": media["media_url"],
             "SPACES_MEDIA_CONTROL_SECRET": media["media_control_secret"],
+            "SPACES_CURSOR_KEYS_PATH": str(keys["cursor_keys"]),
             **({"AWS_ENDPOINT_URL_IVSCHAT": chat["chat_api_url"], "SPACES_CHAT_ENDPOINT_URL": chat["chat_ws_url"]}
                if chat else {}),
             **(extra_env or {}),

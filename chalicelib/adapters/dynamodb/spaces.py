@@ -22,6 +22,7 @@ from pynamodb.expressions.condition import size
 
 from chalicelib.adapters.dynamodb.counts import ParticipantCounts, changes_from_records
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.pages import last_values, start_key
 from chalicelib.adapters.dynamodb.recording import (
     recording_end_actions,
     recording_info_of,
@@ -647,15 +648,17 @@ class DynamoSpaceRepository:
     # ------------------------------------------------------------------ discovery
 
     def discovery_page(self, list_key: str, *, ascending: bool, limit: int, after: dict | None):
-        """One page of a discovery list in rank order: (items, last key or None). One Query."""
+        """One page of a discovery list in rank order: (items, last key or None). One Query.
+        Keys are plain: `{"space_id": ..., "rank": n}` (the list is the request's)."""
         try:
             result = DiscoveryModel.by_rank.query(
-                list_key, scan_index_forward=ascending, limit=limit, page_size=limit, last_evaluated_key=after
+                list_key, scan_index_forward=ascending, limit=limit, page_size=limit,
+                last_evaluated_key=start_key(after, list_key=list_key),
             )
             items = list(result)
         except Exception as exc:
             raise dependency_failure(exc) from exc
-        return items, result.last_evaluated_key
+        return items, last_values(result.last_evaluated_key, "list_key")
 
     def discovery_window(self, list_key: str, *, max_items: int, rank_below: int | None = None) -> list:
         """A whole discovery list (or its part with rank < `rank_below`), in rank order, up to
@@ -668,19 +671,20 @@ class DynamoSpaceRepository:
 
     def search_page(self, state: str, word: str, *, limit: int, after: dict | None):
         """Spaces of `state` with a title word starting with `word` (2+ folded characters):
-        (items, last key or None). One Query."""
+        (items, last key or None). One Query. Keys are plain: `{"term": ...}`."""
+        bucket = f"{state}#{word[:2]}"
         try:
             result = TitleSearchModel.query(
-                f"{state}#{word[:2]}",
+                bucket,
                 TitleSearchModel.term.startswith(word),
                 limit=limit,
                 page_size=limit,
-                last_evaluated_key=after,
+                last_evaluated_key=start_key(after, bucket=bucket),
             )
             items = list(result)
         except Exception as exc:
             raise dependency_failure(exc) from exc
-        return items, result.last_evaluated_key
+        return items, last_values(result.last_evaluated_key, "bucket")
 
     def live_space_ids(self) -> list[str]:
         """Every live Space, from the "live" discovery list (a Query, never a Scan)."""
