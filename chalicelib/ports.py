@@ -204,10 +204,10 @@ class PageCursor:
     comes before a bad cursor; `seal(values)` the cursor for the page's last key (None: no more).
     This base class is the first page with no way on, for callers that want only that."""
 
-    def after(self, shape: dict[str, type]) -> dict | None:
+    def after(self, shape: dict[str, type]) -> dict[str, Any] | None:
         return None
 
-    def seal(self, values: dict | None) -> str | None:
+    def seal(self, values: dict[str, Any] | None) -> str | None:
         return None
 
 

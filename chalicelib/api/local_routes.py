@@ -37,5 +37,5 @@ def install(app) -> None:
                 ) from None
             raise
 
-    handle_request.answers_unknown_routes = True
-    local.LocalGateway.handle_request = handle_request
+    handle_request.answers_unknown_routes = True  # type: ignore[attr-defined]
+    local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]

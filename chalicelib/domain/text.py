@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 import re
 
 from chalicelib.domain.errors import BadRequest
@@ -60,7 +61,7 @@ def parse_json_body(raw: bytes | str) -> object:
     return body
 
 
-def check_query(params: dict | None) -> None:
+def check_query(params: dict[str, str] | None) -> None:
     """Every query string value within the bounds above."""
     for name, value in (params or {}).items():
         if len(name) > 64 or not is_clean_text(name) or len(value) > MAX_QUERY_VALUE_CHARS or not is_clean_text(value):
@@ -93,7 +94,7 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def _strings(value):
+def _strings(value: object) -> Iterator[str]:
     """Every string in a parsed JSON value, object keys included (depth is already bounded)."""
     if isinstance(value, str):
         yield value

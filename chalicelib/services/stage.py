@@ -104,8 +104,8 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     except BadRequest:
         # Who first, then what: a caller the Space refuses (removed, blocked) hears 403, not
         # what is wrong with the body. Only a bad body pays this read.
-        space, known = deps.spaces.get_with_participant(space_id, user_id)
-        room_events.check_allowed(deps, space, known, user_id)
+        refused_space, refused_known = deps.spaces.get_with_participant(space_id, user_id)
+        room_events.check_allowed(deps, refused_space, refused_known, user_id)
         raise
     cached = deps.media_cache.get(space_id)
     known: Participant | None = None
