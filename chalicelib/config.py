@@ -167,6 +167,20 @@ class Settings:
     replay_remux_attempts: int = 3
     replay_remux_timeout_seconds: int = 3 * 3600
 
+    # The IVS control-plane limiter and the stage pool (docs/capacity.md). One token bucket for
+    # the account's stage calls (IVS: 5 a second, not adjustable): 4 a second with a burst of 2
+    # never lets more than 5 out in any second, and work that can wait keeps 1 token for requests.
+    ivs_control_rate: int = 4
+    ivs_control_burst: int = 2
+    ivs_request_max_wait_seconds: int = 2
+    media_queue_drain_seconds: int = 50
+    stage_pool_enabled: bool = True
+    stage_pool_lookahead_minutes: int = 15
+    stage_pool_lead_minutes: int = 2
+    stage_pool_min_size: int = 2
+    stage_quota: int = 100
+    stage_quota_headroom: int = 5
+
     tracing_enabled: bool = False
     account_id: str = "123456789012"
 
@@ -261,6 +275,16 @@ def get_settings() -> Settings:
         mediaconvert_role_arn=env.get("SPACES_MEDIACONVERT_ROLE_ARN", ""),
         replay_remux_attempts=_int("SPACES_REPLAY_REMUX_ATTEMPTS", 3),
         replay_remux_timeout_seconds=_int("SPACES_REPLAY_REMUX_TIMEOUT_SECONDS", 3 * 3600),
+        ivs_control_rate=_int("SPACES_IVS_CONTROL_RATE", 4),
+        ivs_control_burst=_int("SPACES_IVS_CONTROL_BURST", 2),
+        ivs_request_max_wait_seconds=_int("SPACES_IVS_REQUEST_MAX_WAIT_SECONDS", 2),
+        media_queue_drain_seconds=_int("SPACES_MEDIA_QUEUE_DRAIN_SECONDS", 50),
+        stage_pool_enabled=_bool("SPACES_STAGE_POOL_ENABLED", True),
+        stage_pool_lookahead_minutes=_int("SPACES_STAGE_POOL_LOOKAHEAD_MINUTES", 15),
+        stage_pool_lead_minutes=_int("SPACES_STAGE_POOL_LEAD_MINUTES", 2),
+        stage_pool_min_size=_int("SPACES_STAGE_POOL_MIN_SIZE", 2),
+        stage_quota=_int("SPACES_STAGE_QUOTA", 100),
+        stage_quota_headroom=_int("SPACES_STAGE_QUOTA_HEADROOM", 5),
         tracing_enabled=_bool("SPACES_TRACING_ENABLED", False),
         account_id=env.get("SPACES_ACCOUNT_ID", "123456789012"),
     )

@@ -101,6 +101,12 @@ class Deps:
     replays: object = None  # ports.ReplayStorePort (the recordings bucket)
     transcription: object = None  # ports.TranscriptionPort
     remux: object = None  # ports.RemuxPort: the HLS recording -> one audio file
+    # The IVS control plane (docs/capacity.md): ready stages a start claims, the queue of IVS
+    # calls that can wait, and the media adapter whose IVS client gives way to requests (the
+    # pool and queue jobs use it). None: starts call CreateStage and calls are made at once.
+    stage_pool: object = None  # adapters.dynamodb.stage_pool.DynamoStagePool
+    media_queue: object = None  # adapters.dynamodb.media_queue.DynamoMediaQueue
+    background_media: object = None  # ports.MediaPort
     # Until room events land, what services/recording.py `_announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list | None = None
