@@ -36,7 +36,9 @@ from chalicelib.services.overflow import reconcile_channels
 from chalicelib.services.room_events import reconcile_rooms
 from chalicelib.services.recording import land_recordings
 from chalicelib.services.renewals import renew_subscriptions
+from chalicelib.services.media_queue import drain_media_queue
 from chalicelib.services.spaces import reconcile_stages, release_pending_media
+from chalicelib.services.stage_pool import refill_stage_pool
 from chalicelib.services.stage import sweep_live_presence
 from chalicelib.services.tickets import expire_holds, process_ticket_job
 
@@ -53,6 +55,8 @@ PERIODIC = (
     (reconcile_rooms, 300.0),
     (land_recordings, 10.0),
     (renew_subscriptions, 60.0),
+    (refill_stage_pool, 5.0),
+    (drain_media_queue, 5.0),
 )
 
 

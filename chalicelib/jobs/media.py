@@ -8,6 +8,8 @@ from chalicelib import bootstrap
 from chalicelib.lazy import service
 
 discovery = service("discovery")
+media_queue = service("media_queue")
+stage_pool = service("stage_pool")
 overflow = service("overflow")
 room_events = service("room_events")
 spaces = service("spaces")
@@ -51,3 +53,15 @@ def reconcile(event):
 @bp.schedule("rate(15 minutes)", name="reconcile_rooms")
 def reconcile_chat_rooms(event):
     return _run(room_events.reconcile_rooms, "deleted")
+
+
+@bp.schedule("rate(1 minute)", name="drain_media_queue")
+def drain_media(event):
+    # IVS calls that could wait (stage deletes, disconnects of removed users), at the rate the
+    # control plane leaves over after requests (docs/capacity.md).
+    return _run(media_queue.drain_media_queue, "calls")
+
+
+@bp.schedule("rate(1 minute)", name="refill_stage_pool")
+def refill_pool(event):
+    return _run(stage_pool.refill_stage_pool, "stages_added")

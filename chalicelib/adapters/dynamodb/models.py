@@ -649,8 +649,7 @@ class StagePoolModel(Model):
     whip_url = UnicodeAttribute(null=True)
     space_id = UnicodeAttribute(null=True)
     created_ms = NumberAttribute(null=True)
-    available = NumberAttribute(null=True)  # meta: available stages at the last refill
-    created = NumberAttribute(null=True)  # meta: stages the last refill added
+    available = NumberAttribute(null=True)  # meta: stages ready when the last refill ended
     expires = TTLAttribute(null=True)
 
 
