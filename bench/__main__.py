@@ -21,7 +21,7 @@ from bench import environment as env
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
-GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "tickets", "reminders")
+GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "tickets", "reminders", "stage_pool")
 ORDER = [
     "aws_calls.join_listener.cold",
     "aws_calls.join_listener.warm",
@@ -30,6 +30,8 @@ ORDER = [
     "aws_calls.list_live",
     "aws_calls.list_live.container_cold",
     "aws_calls.create_space",
+    "aws_calls.start_space",
+    "ivs_calls.start_space",
     "aws_calls.follow",
     "aws_calls.purchase_ticket",
     "import_ms.app",
@@ -45,6 +47,14 @@ ORDER = [
     "reminder_publishes_per_subscriber",
     "reminder_send_message_batch_per_subscriber",
     "reminder_other_calls_per_subscriber",
+    "top_of_hour.starts_answered_201",
+    "top_of_hour.ivs_throttles_seen_by_users",
+    "top_of_hour.pool_low_water",
+    "top_of_hour.delete_drain_s",
+    "raid.refused_at_once",
+    "raid.disconnects_done",
+    "raid.throttled",
+    "raid.drain_s",
 ]
 
 
@@ -117,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 notes.extend(out[1])
                 timings.append(f"{name} {time.perf_counter() - t0:.1f} s")
 
-            from bench import aws_calls, hot_keys, imports, join_overhead, oversell, reminders, tokens
+            from bench import aws_calls, hot_keys, imports, join_overhead, oversell, reminders, stage_pool, tokens
 
             step("imports", lambda: imports.run(keys, dynamodb.endpoint_url))
             step("tokens", tokens.run)
@@ -136,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                     dynamodb.endpoint_url, args.reminder_subscribers, workers=args.reminder_workers
                 ),
             )
+            step("stage_pool", lambda: stage_pool.run(deps))
         finally:
             if ivs is not None:
                 ivs.close()

@@ -51,10 +51,19 @@ def to_create(target: int, available: int) -> int:
     return max(0, target - available)
 
 
-def recent_start_rate(previous_available: int | None, available_now: int, minutes: float) -> float:
-    """Starts per minute since the last refill, from what the pool held when it ended and what is
-    left now (only refills add stages; 0 when there was no previous run)."""
+def recent_start_rate(
+    previous_available: int | None,
+    available_now: int,
+    minutes: float,
+    *,
+    scheduled_before: int = 0,
+    scheduled_now: int = 0,
+) -> float:
+    """Unscheduled starts per minute since the last refill: what the pool held when that refill
+    ended less what is left now (only refills add stages), less the scheduled Spaces that left the
+    scheduled list meanwhile (they were counted ahead already: a top of the hour must not make
+    the next minutes look busy). 0 when there was no previous run."""
     if previous_available is None or minutes <= 0:
         return 0.0
-    taken = previous_available - available_now
+    taken = previous_available - available_now - max(0, scheduled_before - scheduled_now)
     return max(0, taken) / minutes

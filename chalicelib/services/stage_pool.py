@@ -33,7 +33,7 @@ def acquire_stage(deps: Deps, space_id: str) -> StageInfo:
             deps.telemetry.count("StagePoolHit")
             return stage
         deps.telemetry.count("StagePoolEmpty")
-        logger.warning("stage pool empty: creating a stage on the request", space_id=space_id)
+        logger.info("stage pool empty: creating a stage on the request", space_id=space_id)
     return deps.media.create_stage(space_id)
 
 
@@ -57,10 +57,12 @@ def refill_stage_pool(deps: Deps, budget_seconds: float | None = None) -> int:
     now = deps.clock.now().timestamp()
     budget = deps.settings.media_queue_drain_seconds if budget_seconds is None else budget_seconds
     available = pool.available_count()
-    previous, last_ms = pool.last_refill()
-    minutes = (now * 1000 - last_ms) / 60_000 if last_ms else 0
-    recent = rules.recent_start_rate(previous, available, minutes)
+    previous, scheduled_before, last_ms = pool.last_refill()
     scheduled, live = pool.demand(now, r.lookahead_minutes * 60)
+    minutes = (now * 1000 - last_ms) / 60_000 if last_ms else 0
+    recent = rules.recent_start_rate(
+        previous, available, minutes, scheduled_before=scheduled_before, scheduled_now=scheduled
+    )
     target = rules.target_size(r, scheduled_soon=scheduled, recent_starts_per_minute=recent, live_stages=live)
     missing = rules.to_create(target, available)
     added = 0
@@ -74,7 +76,7 @@ def refill_stage_pool(deps: Deps, budget_seconds: float | None = None) -> int:
             break
         pool.add(stage)
         added += 1
-    pool.note_refill(available + added)
+    pool.note_refill(available + added, scheduled)
     if added:
         deps.telemetry.count("StagePoolRefilled", added)
     logger.info(

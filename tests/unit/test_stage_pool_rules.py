@@ -25,3 +25,8 @@ def test_recent_rate_is_what_starts_took_since_the_last_refill():
     assert recent_start_rate(None, 5, 1.0) == 0
     assert recent_start_rate(12, 2, 2.0) == 5.0
     assert recent_start_rate(3, 5, 1.0) == 0  # nothing taken (a refill elsewhere)
+
+
+def test_scheduled_starts_that_took_stages_do_not_count_as_recent_demand():
+    # 2,000 scheduled Spaces started since the last run and took 2,000 stages, 10 others took 10.
+    assert recent_start_rate(2100, 90, 1.0, scheduled_before=2000, scheduled_now=0) == 10

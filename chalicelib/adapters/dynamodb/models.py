@@ -650,6 +650,7 @@ class StagePoolModel(Model):
     space_id = UnicodeAttribute(null=True)
     created_ms = NumberAttribute(null=True)
     available = NumberAttribute(null=True)  # meta: stages ready when the last refill ended
+    scheduled = NumberAttribute(null=True)  # meta: scheduled Spaces it counted ahead
     expires = TTLAttribute(null=True)
 
 

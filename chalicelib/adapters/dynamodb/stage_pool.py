@@ -125,19 +125,22 @@ class DynamoStagePool:
         except Exception as exc:  # noqa: BLE001
             raise dependency_failure(exc) from exc
 
-    def last_refill(self) -> tuple[int | None, int | None]:
-        """(stages ready when the last refill ended, when in epoch ms), or Nones."""
+    def last_refill(self) -> tuple[int | None, int, int | None]:
+        """(stages ready when the last refill ended, scheduled Spaces it counted ahead, when in
+        epoch ms), or Nones."""
         try:
             item = StagePoolModel.get(self._meta, "refill", consistent_read=True)
         except DoesNotExist:
-            return None, None
+            return None, 0, None
         except Exception as exc:  # noqa: BLE001
             raise dependency_failure(exc) from exc
-        return int(item.available), int(item.created_ms)
+        return int(item.available), int(item.scheduled or 0), int(item.created_ms)
 
-    def note_refill(self, available: int) -> None:
+    def note_refill(self, available: int, scheduled: int) -> None:
         try:
-            StagePoolModel(self._meta, "refill", available=available, created_ms=self._clock_ms()).save()
+            StagePoolModel(
+                self._meta, "refill", available=available, scheduled=scheduled, created_ms=self._clock_ms()
+            ).save()
         except Exception as exc:  # noqa: BLE001
             raise dependency_failure(exc) from exc
 
