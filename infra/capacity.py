@@ -321,7 +321,8 @@ def evaluate(profile: Profile, pool: bool = True) -> list[Use]:
     for use in uses.values():
         if use.deferred:
             use.backlog = use.deferred * profile.window_seconds
-            spare = use.quota.limit - use.now
+            ceiling = use.quota.app_ceiling or use.quota.limit
+            spare = ceiling - use.now
             use.drain_seconds = use.backlog / spare if spare > 0 else None
     return sorted(uses.values(), key=lambda u: (-u.share, u.quota.key))
 

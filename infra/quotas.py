@@ -45,6 +45,9 @@ class Quota:
     # The app itself never lets use pass this one (the stage holds 12; listeners past the overflow
     # threshold go to the channel): printed, never "binds first".
     enforced_by_app: bool = False
+    # What the app lets itself use of a rate (the IVS limiter: 4 a second of the 5, so that no
+    # second ever sees more than 5); None: the whole limit.
+    app_ceiling: float | None = None
 
 
 QUOTAS: tuple[Quota, ...] = (
@@ -54,6 +57,7 @@ QUOTAS: tuple[Quota, ...] = (
         5, "calls/s", RATE, "account+region, each operation", False, IVS_RT, True,
         "not adjustable: take no stage call on a request (stage pool), queue the rest behind the "
         "shared limiter; beyond that, more accounts (cells)",
+        app_ceiling=4,
     ),
     Quota(
         "ivs_rt.create_participant_token_tps", "IVS real-time", "CreateParticipantToken",
