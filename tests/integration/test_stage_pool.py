@@ -37,6 +37,7 @@ def scheduled_space(deps, host):
     return space_service.create_space(deps, host, {"title": "pooled", "scheduled_start": start})
 
 
+@pytest.mark.slow
 def test_32_concurrent_starts_against_a_pool_of_10_never_share_a_stage(deps, new_user):
     deps.stage_pool = pool = own_pool()
     pooled = fill(pool, deps.media, 10)
