@@ -54,7 +54,7 @@ BUSINESS_GROUPS = (
     ),
     (
         "IVS control plane (stage pool, queued calls)",
-        ("StagePoolHit", "StagePoolEmpty", "StagePoolRefilled", "MediaCallQueued", "MediaCallDrained", "MediaCallAbandoned"),
+        ("StagePoolHit", "StagePoolEmpty", "StagePoolRefilled", "MediaCallDrained", "MediaCallAbandoned"),
     ),
     (
         "Things that went wrong",

@@ -18,11 +18,10 @@ TRY_NOW_LEASE_SECONDS = 30
 
 
 class DeferredMedia:
-    def __init__(self, inner, *, now, queue, telemetry=None):
+    def __init__(self, inner, *, now, queue):
         self._inner = inner
         self._now = now
         self._queue = queue
-        self._telemetry = telemetry
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
@@ -39,9 +38,7 @@ class DeferredMedia:
             getattr(self._now, operation)(*args)
         except DependencyFailed:
             # Busy (no spare token) or IVS failed: the drain job makes the call once the lease
-            # runs out. The request has done its part.
-            if self._telemetry is not None:
-                self._telemetry.count("MediaCallQueued")
+            # runs out (its MediaCallDrained counts it then). The request has done its part.
             return
         try:
             self._queue.done(call)
