@@ -72,7 +72,7 @@ def _world(base_deps):
         settings=replace(s, stage_quota=5000, stage_pool_min_size=2),
         clock=SimClock(time),
         media=DeferredMedia(media(0, s.ivs_request_max_wait_seconds), now=media(1, 0), queue=queue),
-        background_media=media(1, s.media_queue_drain_seconds),
+        background_media=media(1, 5),  # bootstrap.BACKGROUND_MAX_WAIT_SECONDS
         stage_pool=DynamoStagePool(pool=env.new_id("pool"), clock_ms=time.ms),
         media_queue=queue,
         fanout_queue=_MemoryQueue(),
@@ -86,6 +86,18 @@ def _jobs(deps) -> None:
 
     media_queue.drain_media_queue(deps)
     stage_pool.refill_stage_pool(deps)
+
+
+def _drain_after(deps, ivs, time, since: float, operation: str) -> float:
+    """The minute jobs from a minute after `since` until the queue is empty (an hour at most);
+    seconds from `since` to the last `operation` IVS answered."""
+    minute = since + 60
+    while deps.media_queue.depth() and minute < since + 3600:
+        time.advance_to(minute)
+        _jobs(deps)
+        minute += 60
+    times = [t for t, op in ivs.calls if op == operation and t >= since]
+    return (max(times) - since) if times else 0.0
 
 
 def _schedule(deps, hosts, at: datetime) -> list:
@@ -157,13 +169,7 @@ def _top_of_hour(deps, ivs, time) -> dict:
     fallback_creates = ivs.count("CreateStage") - creates_before
     deletes_at_peak_end = ivs.count("DeleteStage")
     queued_after_minute = deps.media_queue.depth()
-    # The minute jobs after the peak, until every queued delete is made.
-    minute = T + 60
-    while deps.media_queue.depth() and minute < T + 3600:
-        time.advance_to(minute)
-        _jobs(deps)
-        minute += 60
-    delete_times = [t for t, op in ivs.calls if op == "DeleteStage" and t >= T]
+    delete_drain_s = _drain_after(deps, ivs, time, T, "DeleteStage")
     return {
         "starts": STARTS,
         "answered_201": answered_201,
@@ -177,7 +183,7 @@ def _top_of_hour(deps, ivs, time) -> dict:
         "deletes_done_in_the_minute": deletes_at_peak_end,
         "deletes_queued_after_the_minute": queued_after_minute,
         "deletes_left": deps.media_queue.depth(),
-        "delete_drain_s": (max(delete_times) - T) if delete_times else 0.0,
+        "delete_drain_s": delete_drain_s,
         "max_stage_calls_per_s": ivs.max_per_second(),
     }
 
@@ -208,12 +214,7 @@ def _raid(deps, ivs, time) -> dict:
         except Forbidden:
             refused_at_once += 1
     done_in_minute = ivs.count("DisconnectParticipant") - disconnects_before
-    minute = t0 + 60
-    while deps.media_queue.depth() and minute < t0 + 3600:
-        time.advance_to(minute)
-        _jobs(deps)
-        minute += 60
-    times = [t for t, op in ivs.calls if op == "DisconnectParticipant" and t >= t0]
+    drain_s = _drain_after(deps, ivs, time, t0, "DisconnectParticipant")
     return {
         "removals": REMOVALS,
         "removal_errors": errors,
@@ -221,7 +222,7 @@ def _raid(deps, ivs, time) -> dict:
         "disconnects_done": ivs.count("DisconnectParticipant") - disconnects_before,
         "disconnects_done_within_the_minute": done_in_minute,
         "throttled": len(ivs.throttled) - throttled_before,
-        "drain_s": (max(times) - t0) if times else 0.0,
+        "drain_s": drain_s,
         "left_in_queue": deps.media_queue.depth(),
     }
 

@@ -179,12 +179,15 @@ def media_queue():
     return _once("media_queue", build)
 
 
+# How long a job's IVS call waits for a token before the job gives up until its next run: short,
+# so a job (its budget checked between calls) always ends inside its Lambda timeout.
+BACKGROUND_MAX_WAIT_SECONDS = 5
+
+
 def background_media():
-    """For the pool and queue jobs: waits for tokens within the job's budget, never takes the
+    """For the pool and queue jobs: waits a few seconds at most for a token, never takes the
     last one (requests go first)."""
-    return _once(
-        "background_media", lambda: _media_adapter(reserve=1, max_wait=settings().media_queue_drain_seconds)
-    )
+    return _once("background_media", lambda: _media_adapter(reserve=1, max_wait=BACKGROUND_MAX_WAIT_SECONDS))
 
 
 def media():
