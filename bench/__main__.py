@@ -21,7 +21,7 @@ from bench import environment as env
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
-GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "tickets", "reminders", "media")
+GROUPS = ("imports", "tokens", "aws_calls", "join_overhead", "hot_keys", "tickets", "reminders", "media", "stage_pool")
 ORDER = [
     "aws_calls.join_listener.cold",
     "aws_calls.join_listener.warm",
@@ -30,6 +30,8 @@ ORDER = [
     "aws_calls.list_live",
     "aws_calls.list_live.container_cold",
     "aws_calls.create_space",
+    "aws_calls.start_space",
+    "ivs_calls.start_space",
     "aws_calls.follow",
     "aws_calls.purchase_ticket",
     "import_ms.app",
@@ -49,6 +51,14 @@ ORDER = [
     "media_mouth_to_ear_ms.p95",
     "media_subscribers_per_core",
     "media_cpu_ms_per_subscriber_s",
+    "top_of_hour.starts_answered_201",
+    "top_of_hour.ivs_throttles_seen_by_users",
+    "top_of_hour.pool_low_water",
+    "top_of_hour.delete_drain_s",
+    "raid.refused_at_once",
+    "raid.disconnects_done",
+    "raid.throttled",
+    "raid.drain_s",
 ]
 
 
@@ -121,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
                 notes.extend(out[1])
                 timings.append(f"{name} {time.perf_counter() - t0:.1f} s")
 
-            from bench import aws_calls, hot_keys, imports, join_overhead, media, oversell, reminders, tokens
+            from bench import aws_calls, hot_keys, imports, join_overhead, media, oversell, reminders, stage_pool, tokens
 
             step("imports", lambda: imports.run(keys, dynamodb.endpoint_url))
             step("tokens", tokens.run)
@@ -141,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             )
             step("media", media.run)
+            step("stage_pool", lambda: stage_pool.run(deps))
         finally:
             if ivs is not None:
                 ivs.close()

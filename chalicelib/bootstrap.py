@@ -129,21 +129,43 @@ def _ivs_private_key(s: Settings) -> bytes:
     raise RuntimeError("no IVS private key configured (SPACES_IVS_PRIVATE_KEY_PATH or _SECRET_ARN)")
 
 
-def media():
-    def build():
-        s = settings()
-        if s.media_backend == "ivs":
-            from chalicelib.adapters.ivs import IvsMedia
+def _ivs_client():
+    return _once("ivs_realtime_client", lambda: _boto3_client("ivs-realtime"))
 
-            return IvsMedia(
-                _boto3_client("ivs-realtime"),
-                tags={"app": "spaces", "stage": s.stage},
-                storage_configuration_arn=s.ivs_storage_configuration_arn,
-                encoder_configuration_arn=s.ivs_encoder_configuration_arn,
-                # Overflow channels: the low-latency API, built with the adapter (once per container).
-                channels=_boto3_client("ivs"),
-                overflow_encoder_configuration_arn=s.overflow_encoder_configuration_arn,
-            )
+
+def ivs_bucket():
+    """The account's one token bucket for IVS stage calls (docs/capacity.md)."""
+
+    def build():
+        from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
+        from chalicelib.adapters.dynamodb.models import share_one_connection
+
+        s = settings()
+        share_one_connection()
+        return DynamoTokenBucket("ivs-stage-control", rate=s.ivs_control_rate, burst=s.ivs_control_burst)
+
+    return _once("ivs_bucket", build)
+
+
+def _media_adapter(reserve: float, max_wait: float):
+    """The MediaPort over IVS whose stage calls take tokens with this priority; locally the one
+    in-process adapter (no quota to keep)."""
+    s = settings()
+    if s.media_backend == "ivs":
+        from chalicelib.adapters.ivs import IvsMedia
+        from chalicelib.adapters.ivs_limiter import LimitedClient
+
+        return IvsMedia(
+            LimitedClient(_ivs_client(), ivs_bucket(), reserve=reserve, max_wait=max_wait),
+            tags={"app": "spaces", "stage": s.stage},
+            storage_configuration_arn=s.ivs_storage_configuration_arn,
+            encoder_configuration_arn=s.ivs_encoder_configuration_arn,
+            # Overflow channels: the low-latency API, built with the adapter (once per container).
+            channels=_once("ivs_client", lambda: _boto3_client("ivs")),
+            overflow_encoder_configuration_arn=s.overflow_encoder_configuration_arn,
+        )
+
+    def build_local():
         from chalicelib.adapters.local_media import LocalMedia
 
         # Locally a stopped recording leaves a placeholder in the local S3 (docs/recording.md).
@@ -155,7 +177,84 @@ def media():
             control_secret=s.media_control_secret,
         )
 
+    return _once("local_media", build_local)
+
+
+def media_queue():
+    def build():
+        from chalicelib.adapters.dynamodb.media_queue import DynamoMediaQueue
+        from chalicelib.adapters.dynamodb.models import share_one_connection
+
+        share_one_connection()
+        return DynamoMediaQueue()
+
+    return _once("media_queue", build)
+
+
+# How long a job's IVS call waits for a token before the job gives up until its next run: short,
+# so a job (its budget checked between calls) always ends inside its Lambda timeout.
+BACKGROUND_MAX_WAIT_SECONDS = 5
+
+
+def background_media():
+    """For the pool and queue jobs: waits a few seconds at most for a token, never takes the
+    last one (requests go first)."""
+    return _once("background_media", lambda: _media_adapter(reserve=1, max_wait=BACKGROUND_MAX_WAIT_SECONDS))
+
+
+def media():
+    """The requests' MediaPort: stage calls take any token, waiting a moment at most; deleting
+    stages and disconnecting participants are queued and tried at once only with a spare token."""
+
+    def build():
+        from chalicelib.adapters.deferred_media import DeferredMedia
+
+        s = settings()
+        return DeferredMedia(
+            _media_adapter(reserve=0, max_wait=s.ivs_request_max_wait_seconds),
+            now=_media_adapter(reserve=1, max_wait=0),
+            queue=media_queue(),
+        )
+
     return _once("media", build)
+
+
+def stage_pool():
+    """The pool of ready stages (None where the setting turns it off)."""
+
+    def build():
+        if not settings().stage_pool_enabled:
+            return _NONE
+        from chalicelib.adapters.dynamodb.models import share_one_connection
+        from chalicelib.adapters.dynamodb.stage_pool import DynamoStagePool
+
+        share_one_connection()
+        pool = DynamoStagePool()
+        if settings().media_backend != "ivs":
+            return _AdoptingPool(pool, _media_adapter(0, 0))
+        return pool
+
+    pool = _once("stage_pool", build)
+    return None if pool is _NONE else pool
+
+
+class _AdoptingPool:
+    """Locally the pool's stages are made by the worker's in-process media adapter: the API's
+    adapter learns a stage when a start claims it, so recording and sweeps know it."""
+
+    def __init__(self, pool, local_media):
+        self._pool = pool
+        self._media = local_media
+
+    def __getattr__(self, name):
+        return getattr(self._pool, name)
+
+    def claim(self, space_id: str):
+        stage = self._pool.claim(space_id)
+        if stage is not None:
+            self._media.stages.setdefault(stage.arn, space_id)
+            self._media.created_at.setdefault(stage.arn, int(self._media.clock()))
+        return stage
 
 
 def room_events():
@@ -409,6 +508,9 @@ def deps() -> Deps:
             users=DynamoUserRepository(),
             spaces=DynamoSpaceRepository(count_shards=s.participant_count_shards),
             media=_lazy(media),
+            stage_pool=stage_pool(),
+            media_queue=_lazy(media_queue),
+            background_media=_lazy(background_media),
             tokens=_lazy(token_minter),
             telemetry=PowertoolsTelemetry(metrics()),
             reminders=DynamoReminderRepository(shards=s.reminder_shards),

@@ -201,6 +201,20 @@ class Settings:
     replay_remux_attempts: int = 3
     replay_remux_timeout_seconds: int = 3 * 3600
 
+    # The IVS control-plane limiter and the stage pool (docs/capacity.md). One token bucket for
+    # the account's stage calls (IVS: 5 a second, not adjustable): 4 a second with a burst of 2
+    # never lets more than 5 out in any second, and work that can wait keeps 1 token for requests.
+    ivs_control_rate: int = 4
+    ivs_control_burst: int = 2
+    ivs_request_max_wait_seconds: int = 2
+    media_queue_drain_seconds: int = 50
+    stage_pool_enabled: bool = True
+    stage_pool_lookahead_minutes: int = 15
+    stage_pool_lead_minutes: int = 2
+    stage_pool_min_size: int = 2
+    stage_quota: int = 100
+    stage_quota_headroom: int = 5
+
     tracing_enabled: bool = False
     account_id: str = "123456789012"
 

@@ -53,6 +53,10 @@ BUSINESS_GROUPS = (
         ),
     ),
     (
+        "IVS control plane (stage pool, queued calls)",
+        ("StagePoolHit", "StagePoolEmpty", "StagePoolRefilled", "MediaCallDrained", "MediaCallAbandoned"),
+    ),
+    (
         "Things that went wrong",
         (
             "StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown",

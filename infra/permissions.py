@@ -126,8 +126,10 @@ PROFILES: tuple[LambdaProfile, ...] = (
         chalice_name="release_pending_media",
         logical_id="ReleasePendingMedia",
         kind="worker",
-        reads=frozenset({"spaces"}),  # the sparse media_release_pending index, then the Spaces
-        writes=frozenset({"spaces"}),  # clears release_pending
+        reads=frozenset({"spaces", "rate-limits"}),  # the sparse media_release_pending index, then the Spaces
+        # clears release_pending; stage deletes are queued (media-queue) and tried at once with a
+        # spare token of the IVS limiter (rate-limits)
+        writes=frozenset({"spaces", "media-queue", "rate-limits"}),
         ivs_stage_actions=("ivs:DeleteStage",),
         ivs_chat_room_actions=("ivschat:DeleteRoom",),
         ivs_channel_actions=("ivs:DeleteChannel",),  # overflow channels of ended Spaces
@@ -167,10 +169,30 @@ PROFILES: tuple[LambdaProfile, ...] = (
         kind="worker",
         # Lists this app's stages and overflow channels (by tag), reads the Space each names,
         # deletes the orphans.
-        reads=frozenset({"spaces"}),
+        reads=frozenset({"spaces", "stage-pool", "rate-limits"}),  # ready and claimed pool stages are not orphans
+        writes=frozenset({"media-queue", "rate-limits"}),  # ListStages takes tokens; deletes are queued
         lists_ivs_stages=True,
         ivs_stage_actions=("ivs:DeleteStage",),
         ivs_channel_actions=("ivs:DeleteChannel",),
+    ),
+    LambdaProfile(
+        chalice_name="drain_media_queue",
+        logical_id="DrainMediaQueue",
+        kind="worker",
+        # The queued IVS calls (leased, made, deleted) at the rate the shared bucket leaves over.
+        reads=frozenset({"media-queue", "rate-limits"}),
+        writes=frozenset({"media-queue", "rate-limits"}),
+        ivs_stage_actions=("ivs:DeleteStage", "ivs:DisconnectParticipant"),
+    ),
+    LambdaProfile(
+        chalice_name="refill_stage_pool",
+        logical_id="RefillStagePool",
+        kind="worker",
+        # Counts the scheduled and live lists, creates (and tags) stages under the limiter, adds
+        # them to the pool.
+        reads=frozenset({"discovery", "stage-pool", "rate-limits"}),
+        writes=frozenset({"stage-pool", "rate-limits"}),
+        ivs_stage_actions=("ivs:CreateStage", "ivs:TagResource"),
     ),
     LambdaProfile(
         chalice_name="refresh_live_ranks",

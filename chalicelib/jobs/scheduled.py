@@ -67,6 +67,14 @@ JOBS: tuple[Job, ...] = (
     Job("land_recordings", "rate(1 minute)", 10.0,
         (Step("recording", "land_recordings", "changed"),),
         "land the replays IVS finished writing; follow their remux and transcription"),
+    # IVS calls that could wait (stage deletes, disconnects of removed users), at the rate the
+    # control plane leaves over after requests (docs/capacity.md).
+    Job("drain_media_queue", "rate(1 minute)", 5.0,
+        (Step("media_queue", "drain_media_queue", "calls"),),
+        "make the queued IVS stage deletes and disconnects, within the control-plane rate"),
+    Job("refill_stage_pool", "rate(1 minute)", 5.0,
+        (Step("stage_pool", "refill_stage_pool", "stages_added"),),
+        "create stages ahead of the Spaces about to start, within the rate and the stage quota"),
 )
 
 

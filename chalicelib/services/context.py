@@ -13,7 +13,9 @@ from chalicelib.domain.tickets import TicketRules
 from chalicelib.domain.users import HostingRules
 
 if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have no port yet
+    from chalicelib.adapters.dynamodb.media_queue import DynamoMediaQueue
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
+    from chalicelib.adapters.dynamodb.stage_pool import DynamoStagePool
     from chalicelib.adapters.dynamodb.reminders import DynamoDeviceRepository, DynamoPushClaims, DynamoReminderRepository
     from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
     from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
@@ -118,6 +120,12 @@ class Deps:
     replays: ReplayStorePort = NOT_WIRED
     transcription: TranscriptionPort = NOT_WIRED
     remux: RemuxPort = NOT_WIRED  # the HLS recording -> one audio file
+    # The IVS control plane (docs/capacity.md): ready stages a start claims, the queue of IVS
+    # calls that can wait, and the media adapter whose IVS client gives way to requests (the
+    # pool and queue jobs use it). None: starts call CreateStage and calls are made at once.
+    stage_pool: DynamoStagePool | None = None
+    media_queue: DynamoMediaQueue | None = None
+    background_media: MediaPort | None = None
     # Until room events land, what services/recording.py `_announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list | None = None

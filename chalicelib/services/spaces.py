@@ -33,7 +33,7 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
-from chalicelib.services import orphans, overflow, recording, reminders, room_events, tickets
+from chalicelib.services import orphans, overflow, recording, reminders, room_events, stage_pool, tickets
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -67,7 +67,7 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     # Outside effects first, undone if the database refuses: no live Space without a stage, no
     # scheduled Space without its reminders. A schedule left behind finds no Space and does nothing.
     if space.state == LIVE:
-        space = replace(space, stage=deps.media.create_stage(space.id))
+        space = replace(space, stage=stage_pool.acquire_stage(deps, space.id))
         space = _with_room(deps, space)
         space = _start_recording_or_release(deps, space)
     else:
@@ -136,7 +136,7 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
         raise transition_refused(space, "start")
     if wanted is not None:
         space = recording.with_recording(space, wanted, deps.clock.now())
-    stage = deps.media.create_stage(space.id)
+    stage = stage_pool.acquire_stage(deps, space.id)  # a pooled stage: no IVS call
     space = _with_room(deps, replace(space, stage=stage))
     room = space.room_arn
     space = _start_recording_or_release(deps, space)
@@ -274,7 +274,7 @@ def reconcile_stages(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECON
     """Delete stages no live Space uses (services/orphans.py). Returns how many."""
     return orphans.sweep(
         deps,
-        deps.media.list_stages(),
+        stage_pool.resolve_pooled(deps, deps.media.list_stages()),
         in_use=lambda space, arn: space.stage is not None and space.stage.arn == arn,
         delete=deps.media.delete_stage,
         what="stage",

@@ -611,6 +611,52 @@ class IdempotencyModel(Model):
     expiration = TTLAttribute(null=True)
 
 
+class RateLimitModel(Model):
+    """Shared token buckets, one item per bucket: the IVS control-plane limiter
+    (adapters/dynamodb/limiter.py). Taken by a conditional write on `version`."""
+
+    Meta = _Meta.build("rate-limits")
+
+    bucket = UnicodeAttribute(hash_key=True)
+    tokens = NumberAttribute()
+    updated_ms = NumberAttribute()
+    # +1 on every write: two writers at the same millisecond (or a frozen test clock) still clash.
+    version = NumberAttribute(default=0)
+
+
+class MediaQueueModel(Model):
+    """IVS calls that can wait (DeleteStage, DisconnectParticipant), drained at the limiter's rate
+    (adapters/dynamodb/media_queue.py). `seq` is `<enqueued ms, 13 digits>#<ULID>`: oldest first."""
+
+    Meta = _Meta.build("media-queue")
+
+    queue = UnicodeAttribute(hash_key=True)
+    seq = UnicodeAttribute(range_key=True)
+    operation = UnicodeAttribute()
+    args = UnicodeAttribute()  # JSON list of the call's arguments
+    attempts = NumberAttribute(default=0)
+    lease_until_ms = NumberAttribute(null=True)
+
+
+class StagePoolModel(Model):
+    """The stage pool (adapters/dynamodb/stage_pool.py). Stages ready to use: `pool` "available",
+    `sk` `<created ms, 13 digits>#<arn>`. A stage a Space claimed: `pool` "claimed#<arn>", `sk`
+    "-", with the Space (kept two days for the orphan sweep). The refill job's notes: "meta"."""
+
+    Meta = _Meta.build("stage-pool")
+
+    pool = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    stage_arn = UnicodeAttribute(null=True)
+    events_url = UnicodeAttribute(null=True)
+    whip_url = UnicodeAttribute(null=True)
+    space_id = UnicodeAttribute(null=True)
+    created_ms = NumberAttribute(null=True)
+    available = NumberAttribute(null=True)  # meta: stages ready when the last refill ended
+    scheduled = NumberAttribute(null=True)  # meta: scheduled Spaces it counted ahead
+    expires = TTLAttribute(null=True)
+
+
 ALL_MODELS = (
     UserModel,
     FollowModel,
@@ -631,6 +677,9 @@ ALL_MODELS = (
     ReactionLimitModel,
     IdempotencyModel,
     CaptionModel,
+    RateLimitModel,
+    MediaQueueModel,
+    StagePoolModel,
 )
 
 

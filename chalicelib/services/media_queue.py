@@ -1,0 +1,81 @@
+"""Draining the queue of IVS calls that can wait (docs/capacity.md: the limiter).
+
+The drain job runs every minute for at most `media_queue_drain_seconds`, making the oldest
+queued calls through the media adapter that gives way to requests (it waits for tokens but never
+takes the last one). A call IVS refuses is retried with backoff, and after
+`MAX_ATTEMPTS` it is dropped and counted: a stage left behind is deleted by the orphan sweep, a
+participant left connected stops at the end of the Space (their stage is deleted) or when their
+token expires.
+"""
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.config import SERVICE_NAME
+from chalicelib.domain.errors import DependencyFailed
+from chalicelib.services.context import Deps
+
+logger = Logger(child=True, service=SERVICE_NAME)
+
+OPERATIONS = ("delete_stage", "disconnect_participant")
+MAX_ATTEMPTS = 8
+LEASE_SECONDS = 60
+BUSY = "media_busy"
+
+
+def drain_media_queue(deps: Deps, budget_seconds: float | None = None) -> int:
+    """Make queued calls until the queue is empty or the time budget is spent. Returns how many
+    calls were made."""
+    queue, media = deps.media_queue, deps.background_media
+    if queue is None or media is None:
+        return 0
+    budget = deps.settings.media_queue_drain_seconds if budget_seconds is None else budget_seconds
+    started = deps.clock.now().timestamp()
+    made = 0
+    oldest_wait_ms = 0
+    while deps.clock.now().timestamp() - started < budget:
+        calls = queue.peek()
+        if not calls:
+            break
+        progressed = False
+        for call in calls:
+            if deps.clock.now().timestamp() - started >= budget:
+                break
+            if not queue.lease(call, LEASE_SECONDS):
+                continue  # another drain (or the request itself) has it
+            if call.operation not in OPERATIONS:
+                logger.error("unknown queued media call dropped", operation=call.operation)
+                queue.done(call)
+                continue
+            try:
+                getattr(media, call.operation)(*call.args)
+            except DependencyFailed as exc:
+                if exc.code == BUSY:
+                    queue.release(call)  # out of time for a token: the next run takes it
+                    return _finish(deps, made, oldest_wait_ms)
+                _failed(deps, queue, call)
+                continue
+            queue.done(call)
+            made += 1
+            progressed = True
+            oldest_wait_ms = max(oldest_wait_ms, int(deps.clock.now().timestamp() * 1000) - call.enqueued_ms)
+        if not progressed:
+            break
+    return _finish(deps, made, oldest_wait_ms)
+
+
+def _failed(deps: Deps, queue, call) -> None:
+    if call.attempts + 1 >= MAX_ATTEMPTS:
+        logger.error("queued media call abandoned", operation=call.operation, call_args=call.args, attempts=call.attempts + 1)
+        deps.telemetry.count("MediaCallAbandoned")
+        queue.done(call)
+        return
+    logger.warning("queued media call failed; retried later", operation=call.operation, attempts=call.attempts + 1)
+    queue.failed(call, retry_in_seconds=min(600, 5 * 2**call.attempts))
+
+
+def _finish(deps: Deps, made: int, oldest_wait_ms: int) -> int:
+    if made:
+        deps.telemetry.count("MediaCallDrained", made)
+        logger.info("media queue drained", calls=made, longest_wait_ms=oldest_wait_ms)
+    return made

@@ -1,0 +1,109 @@
+"""The stage pool's use cases: a start takes a ready stage; a job keeps the pool filled.
+
+`acquire_stage` is what a start (or a creation live) calls instead of CreateStage: it claims a
+ready stage with one conditional write and makes no IVS call. Only when the pool is empty does it
+create a stage, through the request-priority IVS client (the limiter): if no token comes within
+`ivs_request_max_wait_seconds`, the client gets 503 `media_busy` with Retry-After.
+
+`refill_stage_pool` (every minute) sizes the pool from demand (domain/stage_pool.py) and creates
+the missing stages through the client that gives way to requests, within its time budget.
+"""
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.config import SERVICE_NAME
+from chalicelib.domain import stage_pool as rules
+from chalicelib.domain.errors import DependencyFailed
+from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.spaces import StageInfo
+from chalicelib.services.context import Deps
+
+logger = Logger(child=True, service=SERVICE_NAME)
+
+# Pooled stages are created before any Space exists: their tags name a pool id, not a Space.
+POOL_ID_PREFIX = "pool-"
+
+
+def acquire_stage(deps: Deps, space_id: str) -> StageInfo:
+    pool = deps.stage_pool
+    if pool is not None:
+        stage = pool.claim(space_id)
+        if stage is not None:
+            deps.telemetry.count("StagePoolHit")
+            return stage
+        deps.telemetry.count("StagePoolEmpty")
+        logger.info("stage pool empty: creating a stage on the request", space_id=space_id)
+    return deps.media.create_stage(space_id)
+
+
+def pool_rules(deps: Deps) -> rules.PoolRules:
+    s = deps.settings
+    return rules.PoolRules(
+        lookahead_minutes=s.stage_pool_lookahead_minutes,
+        lead_minutes=s.stage_pool_lead_minutes,
+        min_size=s.stage_pool_min_size,
+        stage_quota=s.stage_quota,
+        quota_headroom=s.stage_quota_headroom,
+    )
+
+
+def refill_stage_pool(deps: Deps, budget_seconds: float | None = None) -> int:
+    """Create the stages the pool is short of. Returns how many were added."""
+    pool, media = deps.stage_pool, deps.background_media
+    if pool is None or media is None:
+        return 0
+    r = pool_rules(deps)
+    now = deps.clock.now().timestamp()
+    budget = deps.settings.media_queue_drain_seconds if budget_seconds is None else budget_seconds
+    available = pool.available_count()
+    previous, scheduled_before, last_ms = pool.last_refill()
+    scheduled, live = pool.demand(now, r.lookahead_minutes * 60)
+    minutes = (now * 1000 - last_ms) / 60_000 if last_ms else 0
+    recent = rules.recent_start_rate(
+        previous, available, minutes, scheduled_before=scheduled_before, scheduled_now=scheduled
+    )
+    target = rules.target_size(r, scheduled_soon=scheduled, recent_starts_per_minute=recent, live_stages=live)
+    missing = rules.to_create(target, available)
+    added = 0
+    for _ in range(missing):
+        if deps.clock.now().timestamp() - now >= budget:
+            break
+        try:
+            stage = media.create_stage(f"{POOL_ID_PREFIX}{new_ulid()}")
+        except DependencyFailed as exc:
+            logger.warning("stage pool refill stopped", reason=exc.code, added=added, missing=missing)
+            break
+        pool.add(stage)
+        added += 1
+    pool.note_refill(available + added, scheduled)
+    if added:
+        deps.telemetry.count("StagePoolRefilled", added)
+    logger.info(
+        "stage pool refilled",
+        available=available + added,
+        added=added,
+        target=target,
+        scheduled_soon=scheduled,
+        live=live,
+        recent_starts_per_minute=round(recent, 2),
+    )
+    return added
+
+
+def resolve_pooled(deps: Deps, listed):
+    """The orphan sweep's view of this app's stages: a pooled stage still ready is left alone; a
+    claimed one is judged by the Space that claimed it; any other keeps its tag."""
+    pool = deps.stage_pool
+    listed = list(listed)
+    if pool is None or not any(space_id.startswith(POOL_ID_PREFIX) for _, space_id, _ in listed):
+        return listed
+    ready = pool.available_arns()
+    resolved = []
+    for arn, space_id, created_at in listed:
+        if space_id.startswith(POOL_ID_PREFIX):
+            if arn in ready:
+                continue
+            space_id = pool.claimed_by(arn) or space_id
+        resolved.append((arn, space_id, created_at))
+    return resolved
