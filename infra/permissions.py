@@ -71,6 +71,10 @@ class LambdaProfile:
     sends_to: tuple[str, ...] = ()  # "fanout", "push", "tickets"
     consumes: str | None = None  # "fanout", "push", "tickets"
     reads_payment_secret: bool = False  # the Stripe key and webhook secret (Secrets Manager)
+    # The stage's cursor signing keys (Secrets Manager, made by the stack): every function that
+    # serves a list route opens and seals page cursors (chalicelib/api/pages.py). No job does:
+    # none reaches chalicelib/api/pages.py or bootstrap.cursors().
+    reads_cursor_keys: bool = False
     # Recording (docs/recording.md): the IVS composition, the recordings bucket, Transcribe.
     ivs_recording_actions: tuple[str, ...] = ()
     recordings_object_actions: tuple[str, ...] = ()  # on the bucket's objects
@@ -112,6 +116,7 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # Space queues its refunds; a renewal declined by webhook queues the subscriber's push.
         sends_to=("fanout", "tickets", "push"),
         reads_payment_secret=True,  # ticket purchases, subscriptions, the payment webhook
+        reads_cursor_keys=True,  # every list route's page cursors
         # A recorded Space's start and end start and stop its composition (GetComposition reads
         # where it writes); replays are presigned GETs; ending lands the replay when it can
         # (starts and follows its remux, writes the live captions' WebVTT or starts a

@@ -8,6 +8,7 @@ Resources, by what the app reads in chalicelib/config.py:
 | SPACES_JWT_ISSUER / _AUDIENCE / JWKS_URL  | Cognito user pool and the mobile app client                 |
 | SPACES_IVS_PUBLIC_KEY_ARN                 | AWS::IVS::PublicKey from the public half in SSM             |
 | SPACES_IVS_PRIVATE_KEY_SECRET_ARN         | the private half in Secrets Manager (made by infra.ivs_key)  |
+| SPACES_CURSOR_KEYS_SECRET_ARN             | the list cursors' signing keys in Secrets Manager (made here, a generated string) |
 | SPACES_SCHEDULE_GROUP / _SCHEDULER_ROLE_ARN / _SCHEDULE_DLQ_ARN | Scheduler group, its execution role, its DLQ |
 | SPACES_FANOUT_QUEUE / SPACES_PUSH_QUEUE   | SQS queues, each with a dead-letter queue                   |
 | (none: Lambda reads the stream)           | the participants table's stream -> `fold_participant_counts`, failed batches to the count-fold DLQ |
@@ -35,6 +36,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_wafv2 as wafv2
@@ -147,6 +149,7 @@ class SpacesStack(Stack):
         self._schedules()
         self._identity()
         self._media_keys()
+        self._cursor_keys()
         self._recordings()
         self._chat_log()
         self._push_applications()
@@ -517,6 +520,30 @@ class SpacesStack(Stack):
             self,
         )
 
+    def _cursor_keys(self) -> None:
+        s = self.settings
+        # The keys list cursors are signed with (chalicelib/adapters/cursors.py). Made by the
+        # stack, so a new stage needs no manual step: a plain string is one key. Letters and
+        # digits only: nothing a shell or JSON quoting trips on, and a value never starts with
+        # "{", which the app would read as the rotation form `{"keys": [newest, ...]}`.
+        # Destroyed with the stack in every stage: losing it only fails the cursors in flight.
+        self.cursor_keys_secret = secretsmanager.Secret(
+            self,
+            "CursorKeys",
+            secret_name=s.cursor_keys_secret,
+            description=f"{s.prefix}: HMAC keys of the list routes' page cursors (docs/operations.md)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        accept(
+            self.cursor_keys_secret,
+            "AwsSolutions-SMG4",
+            "rotated by hand (docs/operations.md, 'Rotating the cursor keys'): a rotation must keep the old "
+            "key listed until the cursors signed with it have expired, which a rotation Lambda's single swap cannot",
+        )
+
     # ------------------------------------------------------------------ the app
 
     def _environment(self) -> dict[str, str]:
@@ -533,6 +560,7 @@ class SpacesStack(Stack):
             "SPACES_MEDIA_BACKEND": "ivs",
             "SPACES_IVS_PUBLIC_KEY_ARN": self.ivs_public_key.attr_arn,
             "SPACES_IVS_PRIVATE_KEY_SECRET_ARN": self.ivs_private_key_secret_arn,
+            "SPACES_CURSOR_KEYS_SECRET_ARN": self.cursor_keys_secret.secret_arn,
             # One encoder configuration serves the recordings and the overflow channels: both
             # compose an audio room, whose picture only needs to be small (docs/overflow.md).
             "SPACES_OVERFLOW_ENCODER_CONFIGURATION_ARN": self.recording_encoder.attr_arn,
@@ -633,6 +661,8 @@ class SpacesStack(Stack):
             )
         if profile.reads_payment_secret:
             allow(["secretsmanager:GetSecretValue"], [self._secret_policy_arn(self.settings.stripe_secret)])
+        if profile.reads_cursor_keys:
+            allow(["secretsmanager:GetSecretValue"], [self.cursor_keys_secret.secret_arn])
         if profile.ivs_recording_actions:
             # StartComposition is authorized on the stage, the composition it makes, and the
             # storage and encoder configurations it uses; Get/Stop on the composition.
@@ -859,3 +889,4 @@ class SpacesStack(Stack):
         self.web.outputs(self)
         CfnOutput(self, "RecordingsBucket", value=self.recordings_bucket.bucket_name)
         CfnOutput(self, "ChatLogGroup", value=self.chat_log_group.log_group_name)
+        CfnOutput(self, "CursorKeysSecretArn", value=self.cursor_keys_secret.secret_arn)

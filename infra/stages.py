@@ -164,6 +164,13 @@ class StageSettings:
         return f"{self.prefix}/payments/stripe"
 
     @property
+    def cursor_keys_secret(self) -> str:
+        """Secrets Manager: the keys list cursors are signed with. The stack creates it with a
+        generated string (one key); an operator rotating writes `{"keys": [new, old]}`
+        (docs/operations.md, "Rotating the cursor keys")."""
+        return f"{self.prefix}/cursor-keys"
+
+    @property
     def schedule_group(self) -> str:
         return self.prefix
 

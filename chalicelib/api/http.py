@@ -35,6 +35,19 @@ def _is_dependency_error(exc: Exception) -> bool:
     return isinstance(exc, (BotoCoreError, ClientError, PynamoDBException))
 
 
+MAX_CAUSE_CHARS = 500  # enough for DynamoDB's error code and message, bounded for the log line
+
+
+def cause_of(exc: BaseException) -> str | None:
+    """What the dependency answered, as the adapter chained it (`raise ... from exc`): its repr,
+    cut to MAX_CAUSE_CHARS. The client's message stays generic; the log says what happened."""
+    cause = exc.__cause__
+    if cause is None:
+        return None
+    text = repr(cause)
+    return text if len(text) <= MAX_CAUSE_CHARS else text[: MAX_CAUSE_CHARS - 1] + "…"
+
+
 def endpoint(status: int = 200):
     """Wrap a view: its dict result becomes the JSON body, any DomainError the contract's error."""
 
@@ -45,7 +58,7 @@ def endpoint(status: int = 200):
                 result = view(*args, **kwargs)
             except DomainError as exc:
                 if exc.status >= 500:
-                    logger.warning("dependency failed", code=exc.code, error=exc.message)
+                    logger.warning("dependency failed", code=exc.code, error=exc.message, cause=cause_of(exc))
                 return error_response(exc)
             except Exception as exc:
                 if _is_dependency_error(exc):

@@ -83,3 +83,13 @@ def grants_of_function(template: dict, function_id: str) -> dict[str, list[str]]
         for action in as_list(statement.get("Action", [])):
             by_action.setdefault(action, []).extend(flatten(r) for r in as_list(statement["Resource"]))
     return by_action
+
+
+def app_setting_names() -> set[str]:
+    """Every environment variable the app's Settings reads (chalicelib/config.py derives each
+    from its field: `max_cohosts` from SPACES_MAX_COHOSTS, unless the field names its own)."""
+    from dataclasses import fields
+
+    from chalicelib.config import Settings, env_names
+
+    return {name for f in fields(Settings) for name in env_names(f)}

@@ -101,9 +101,11 @@ def test_ivs_secret_and_scheduler_grants_are_scoped(templates, stage):
         "ivschat:DisconnectUser",
     ):
         assert by_action[action] and all(r.endswith(":room/*") for r in by_action[action]), by_action[action]
+    [cursor_keys] = resources_of(template, "AWS::SecretsManager::Secret")  # made by the stack
     assert by_action["secretsmanager:GetSecretValue"] == [
         f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/ivs-private-key-v1-??????",
         f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/payments/stripe-??????",
+        f"<{cursor_keys}>",
     ]
     for fid in PAYMENT_WORKERS:
         secrets = [
