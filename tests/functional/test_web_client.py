@@ -45,8 +45,8 @@ def test_the_page_and_its_modules_are_served_with_their_content_types_and_no_tok
 
 
 def test_the_page_loads_nothing_from_another_origin():
-    """Every URL in the page's own files is relative (the SDK bundles are put next to them)."""
-    bundles = ("amazon-ivs-web-broadcast.js", "amazon-ivs-chat-messaging.js")
+    """Every URL in the page's own files is relative (the SDK and hls.js bundles are put next to them)."""
+    bundles = ("amazon-ivs-web-broadcast.js", "amazon-ivs-chat-messaging.js", "hls.min.js")
     for path in (ROOT / "web" / "static").iterdir():
         if path.suffix in (".html", ".js", ".css") and path.name not in bundles:
             text = path.read_text()

@@ -4,6 +4,7 @@ assertion, not what a row says."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -30,7 +31,22 @@ def new_stage() -> str:
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """The scenario on an event loop of its own thread: a worker that ran the browser tests holds
+    Playwright's loop on the main thread, where asyncio.run refuses to start another."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["result"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - raised again on the test's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def near(frequency, target) -> bool:

@@ -16,6 +16,8 @@ DEPLOYED = {
     "expire_ticket_holds": "rate(1 minute)",
     "renew_subscriptions": "rate(15 minutes)",
     "land_recordings": "rate(1 minute)",
+    "drain_media_queue": "rate(1 minute)",
+    "refill_stage_pool": "rate(1 minute)",
 }
 
 
