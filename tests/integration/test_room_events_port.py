@@ -325,3 +325,18 @@ def test_of_reactions_sent_at_once_exactly_one_passes(dynamodb_local):
 
     assert results.count(0) == 1
     assert all(w > 0 for w in results if w)
+
+
+def test_a_room_whose_delete_answer_was_lost_is_forgotten_by_the_next_delete(log):
+    from tests.support.faults import inject_dynamodb_faults
+
+    room = log.create_room("sp-lost")
+    with inject_dynamodb_faults(seed=1) as faults:
+        faults.fail_next("UpdateItem", "lost_response")  # the delete is applied, its answer lost
+        with pytest.raises(DependencyFailed):
+            log.delete_room(room)
+    assert room in [r for r, _, _ in log.list_rooms()], "not known to be deleted yet"
+
+    log.delete_room(room)  # the orphan sweep's retry: already deleted
+
+    assert room not in [r for r, _, _ in log.list_rooms()], "the sweep would try it forever"
