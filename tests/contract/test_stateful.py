@@ -7,7 +7,8 @@ so the fuzzer reaches Spaces in every state instead of mostly 404s. Every respon
 same checks as the stateless run (tests/contract/test_schemathesis.py): no server error, and a
 status code, content type, headers and body that openapi.yaml allows.
 
-The calls go to a real `chalice local` (tests/support/local_stack.py) as gina, a seeded user who may
+The run is limited to POST /spaces and the operations it links to, so most steps act on Spaces
+that exist. The calls go to a real `chalice local` (tests/support/local_stack.py) as gina, a seeded user who may
 host and whom the stateless run never uses, so the two runs never take each other's Spaces.
 
     make test                                    # a few short scenarios (SPACES_FUZZ_EXAMPLES=12)
@@ -34,10 +35,26 @@ STEPS = int(os.environ.get("SPACES_FUZZ_STEPS", "12"))
 
 
 @pytest.mark.slow
-def test_linked_calls_honour_the_contract(local_stack, capsys):
+def test_linked_calls_honour_the_contract(local_stack, capsys, monkeypatch):
     import schemathesis
+    from schemathesis.specs.openapi import stateful
 
-    schema = schemathesis.openapi.from_path(SPEC_PATH)
+    # Schemathesis starts scenarios only at operations it expects to succeed with random data, and
+    # rules POST /spaces out because its body names users (cohost_ids) that no operation creates.
+    # Those fields are optional: POST /spaces is where every scenario here should start.
+    likely_root = stateful.is_likely_root_transition
+    monkeypatch.setattr(
+        stateful,
+        "is_likely_root_transition",
+        lambda operation, *args: operation.label == "POST /spaces" or likely_root(operation, *args),
+    )
+
+    # The operations POST /spaces links to, and POST /spaces itself: left with every operation
+    # the state machine spends most steps on random ids (404s) and rarely creates a Space.
+    full = schemathesis.openapi.from_path(SPEC_PATH)
+    create = full.raw_schema["paths"]["/spaces"]["post"]
+    linked = {link["operationId"] for link in create["responses"]["201"]["links"].values()}
+    schema = full.include(operation_id=["create_space", *sorted(linked)])
     counts: Counter = Counter()
 
     class Workflow(schema.as_state_machine()):
