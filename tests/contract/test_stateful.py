@@ -65,8 +65,22 @@ def test_linked_calls_honour_the_contract(local_stack, capsys, monkeypatch):
         def get_call_kwargs(self, case):
             return {"base_url": local_stack.base_url, "timeout": 30}
 
+        def setup(self):
+            self.created: list[str] = []
+
+        def teardown(self):
+            # Scenarios share one stack: free gina's live slot and scheduled slots (10) for the
+            # next scenario, or it would only ever see 409 host_already_live / too_many_scheduled.
+            import requests
+
+            for space_id in self.created:
+                for action in ("end", "cancel"):
+                    requests.post(f"{local_stack.base_url}/spaces/{space_id}/{action}", headers=local_stack.auth(CALLER), timeout=30)
+
         def after_call(self, response, case):
             super().after_call(response, case)
+            if case.operation.label == "POST /spaces" and response.status_code == 201:
+                self.created.append(response.json()["id"])
             counts["requests"] += 1
             counts["server_errors"] += response.status_code >= 500
             counts[f"{case.operation.label} {response.status_code}"] += 1
