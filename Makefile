@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PYTEST_WORKERS ?= 2
-# Schemathesis examples per API operation in `make fuzz` (`make test` runs 12).
+# Schemathesis examples per API operation, and stateful scenarios, in `make fuzz` (`make test` runs 12).
 FUZZ_EXAMPLES ?= 500
 
 .PHONY: help venv web chromium run token test test-quick fuzz demo bench load clean distclean
@@ -34,7 +34,7 @@ help:
 	@echo "make token USER=<id>       print a bearer token for <id> (last line); works without the stack"
 	@echo "make test                  every test, slow ones included ($(PYTEST_WORKERS) workers)"
 	@echo "make test-quick            tests not marked slow"
-	@echo "make fuzz                  contract fuzzing of openapi.yaml, long run ($(FUZZ_EXAMPLES) examples per operation)"
+	@echo "make fuzz                  contract fuzzing of openapi.yaml, long run: per operation ($(FUZZ_EXAMPLES) examples each) and stateful (as many linked scenarios)"
 	@echo "make demo                  play a whole Space against the running stack"
 	@echo "make bench                 run the benchmarks in bench/ (writes bench/results.json)"
 	@echo "make load                  200 clients x 20 requests (join/leave/list) against a running make run (bench/load.py)"

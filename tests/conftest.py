@@ -237,10 +237,13 @@ class Api:
     GET the participant counts catch up with what earlier calls did (`settle`), as they do in
     AWS within about a second."""
 
-    def __init__(self, client, keys, settle=None):
+    def __init__(self, client, keys, settle=None, contract=True):
         self._client = client
         self._keys = keys
         self._settle = settle or (lambda: None)
+        # Every response is held to openapi.yaml (tests/support/openapi_responses.py); a test
+        # that must see an undocumented answer says so with `Api(..., contract=False)`.
+        self._contract = contract
 
     def token(self, user_id: str, **overrides) -> str:
         from scripts.keys import mint_local_jwt
@@ -250,6 +253,8 @@ class Api:
     def call(self, method: str, path: str, user: str | None = None, body=None, headers=None):
         import json
 
+        from tests.support.openapi_responses import check_response
+
         if method == "GET":  # what shows counts
             self._settle()
 
@@ -258,9 +263,10 @@ class Api:
             all_headers["Authorization"] = f"Bearer {self.token(user)}"
         payload = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
         response = self._client.http.request(method, path, headers=all_headers, body=payload or b"")
-        is_json = (response.headers.get("Content-Type") or "application/json").startswith("application/json")
         is_json = response.headers.get("Content-Type", "application/json").startswith("application/json")
         response.data = json.loads(response.body) if response.body and is_json else None
+        if self._contract:
+            check_response(method, path, response.status_code, response.headers, response.body, all_headers)
         return response
 
     def get(self, path, user=None, **kw):

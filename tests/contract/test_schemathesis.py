@@ -45,6 +45,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support.openapi_responses import check_response
+
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi.yaml"
 CALLER = "alice"  # seeded with 1,200 followers: may host
@@ -108,6 +110,7 @@ class SpaceWorld:
             f"server error while preparing a Space to fuzz against: {method} {path} as {user}"
             f" with body {body!r} -> {response.status_code} {response.text[:500]}"
         )
+        check_response(method, path, response.status_code, response.headers, response.content)
         return response
 
     def _state(self, space_id: str, user: str) -> Optional[str]:

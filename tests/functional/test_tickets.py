@@ -210,7 +210,9 @@ def test_a_webhook_with_a_bad_signature_is_400_and_changes_nothing(api, deps, se
     payload, headers = deps.payments.webhook(payment["payment_id"])
     forged = api.call("POST", "/webhooks/payments", None, payload, headers={"x-fake-signature": "0" * 64})
     assert (forged.status_code, forged.data["code"]) == (400, "invalid_webhook_signature")
-    tampered = api.call("POST", "/webhooks/payments", None, payload.replace(b"payment_succeeded", b"payment_failed"), headers=headers)
+    changed = payload.replace(b"payment_intent.succeeded", b"payment_intent.payment_failed")
+    assert changed != payload
+    tampered = api.call("POST", "/webhooks/payments", None, changed, headers=headers)
     assert tampered.status_code == 400
     sales = api.get(f"/spaces/{space['id']}/tickets", seller).data
     assert (sales["held"], sales["sold"]) == (1, 0)

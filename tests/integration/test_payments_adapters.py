@@ -33,6 +33,7 @@ from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.ports import InvalidWebhook, PaymentDeclined, PaymentEvent, RenewalHandle
 from tests.support.fake_stripe import FakeStripeHttp, connection_error
+from tests.support.payments import FakePayments
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_test_contract"
@@ -288,6 +289,16 @@ class TestSandboxContract(PaymentsContract):
     @pytest.fixture
     def provider(self, outbox):
         return SandboxPayments(SECRET, outbox)
+
+
+class TestFakeContract(PaymentsContract):
+    """The fake behind every functional test is held to what the real providers promise."""
+
+    secret = SECRET
+
+    @pytest.fixture
+    def provider(self):
+        return FakePayments(SECRET)
 
 
 # ---------------------------------------------------------------------- Stripe: request shapes
@@ -924,3 +935,9 @@ class TestSandboxRenewals(RenewalContract, CardUpdateContract):
 
         assert first.kind == "payment_succeeded"
         assert (renewal.kind, renewal.decline_code) == ("payment_failed", "authentication_required")
+
+
+class TestFakeRenewals(RenewalContract, CardUpdateContract):
+    @pytest.fixture
+    def provider(self):
+        return FakePayments(SECRET)

@@ -100,9 +100,14 @@ class DynamoRoomEvents:
                 condition=RoomEventModel.room.exists() & RoomEventModel.deleted_at.does_not_exist(),
             )
         except UpdateError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return  # gone already (or never made): success, as DeleteRoom's ResourceNotFound
-            raise _unavailable("DeleteRoom", exc) from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise _unavailable("DeleteRoom", exc) from exc
+            # Gone already (or never made): success, as DeleteRoom's ResourceNotFound. An earlier
+            # delete may have been applied with its answer lost: forget the room now, or
+            # list_rooms would hand it to the orphan sweep forever.
+            with self._lock:
+                self.rooms.pop(room, None)
+            return
         with self._lock:
             self.deleted.append(room)
             self.rooms.pop(room, None)
