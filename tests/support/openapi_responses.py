@@ -11,11 +11,10 @@ checked here: there is no operation to hold them to.
 """
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -47,18 +46,6 @@ def _checks():
         response_headers_conformance,
         response_schema_conformance,
     ]
-
-
-def _known_drift(label: str, status: int, body: Any) -> bool:
-    """Drift already being fixed elsewhere; remove each entry once its fix lands.
-
-    accept_invitation's 200 lacks `events`, which openapi.yaml marks required (issue "Hardening",
-    fixed in the API, not here). Only that one missing field is excused: anything else wrong with
-    that response still fails.
-    """
-    if label == "POST /spaces/{space_id}/invitations/accept" and status == 200 and isinstance(body, dict):
-        return "events" not in body
-    return False
 
 
 def check_response(
@@ -95,22 +82,11 @@ def check_response(
     try:
         case.validate_response(response, checks=_checks())
     except FailureGroup as failure:
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        if _known_drift(operation.label, status, parsed) and _only_missing_events(failure):
-            return
         reasons = "\n".join(f"- {exc.title}: {getattr(exc, 'message', exc)}" for exc in failure.exceptions)
         raise ContractDrift(
             f"{method.upper()} {path} -> {status} does not match openapi.yaml ({operation.label}):\n"
             f"{reasons}\nbody: {(body or b'')[:800]!r}"
         ) from None
-
-
-def _only_missing_events(failure) -> bool:
-    messages = [str(getattr(exc, "message", exc)) for exc in failure.exceptions]
-    return bool(messages) and all(re.search(r"""["']events["'] is a required property""", m) for m in messages)
 
 
 def _path_parameters(template: str, path: str) -> dict[str, str]:
