@@ -63,7 +63,8 @@ def test_an_aws_stage_creates_stages_on_ivs_with_the_stage_tags(aws_stage):
         stage = deps.media.create_stage("01SPACE")
         ivs.assert_no_pending_responses()
 
-    assert isinstance(aws_stage.media(), IvsMedia)
+    # Requests reach IVS through the adapter behind the deferred-call queue (docs/capacity.md).
+    assert isinstance(aws_stage.media()._inner, IvsMedia)
     assert (stage.arn, stage.events_url, stage.whip_url) == (STAGE_ARN, "wss://events.example", "https://whip.example")
 
 
