@@ -22,8 +22,9 @@ STAGE_ARN = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEf123456"
 
 
 @pytest.fixture
-def aws_stage(configure_bootstrap, keys, moto_url):
-    """bootstrap configured as the prod stage, its secrets in moto's Secrets Manager."""
+def aws_stage(configure_bootstrap, keys, moto_url, settings_env):
+    """bootstrap configured as the prod stage, its secrets in moto's Secrets Manager, its tables
+    (the IVS limiter's bucket among them) on the session's DynamoDB Local."""
     from tests.support.moto_server import boto_client
 
     secrets = boto_client("secretsmanager", moto_url)
