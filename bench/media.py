@@ -104,12 +104,14 @@ async def _fan_out(server) -> tuple[list[dict], int]:
                 "server_cores": (cpu1 - cpu0) / (t1 - t0),
                 "server_ratio": sent / FRAMES_PER_S,
                 "dropped": stats1["frames_dropped"] - stats0["frames_dropped"],
+                # Frames more than 250 ms late when a sender asked for them (the server fell behind).
+                "stale": stats1["frames_stale"] - stats0["frames_stale"],
                 "worst_ratio": min(rates) / FRAMES_PER_S,
                 "median_ratio": statistics.median(rates) / FRAMES_PER_S,
             }
             steps.append(step)
             print(f"  media fan-out: {target} subscribers, server {step['server_cores']:.2f} cores, sent "
-                  f"{step['server_ratio']:.0%} of frames ({step['dropped']} dropped); received: worst "
+                  f"{step['server_ratio']:.0%} of frames ({step['dropped']} dropped, {step['stale']} stale); received: worst "
                   f"{step['worst_ratio']:.0%} / median {step['median_ratio']:.0%}", flush=True)
             if step["server_ratio"] < BREAK_UP:
                 break

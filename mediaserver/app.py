@@ -6,7 +6,8 @@
     DELETE /sessions/{id}               leave
     GET    /health                      no auth
     /control/...                        the API's MediaPort; loopback peers with the shared secret
-    GET    /hls/{stage_id}/{file}       overflow HLS of a stage's mixed audio (when started)
+    GET    /hls/{stage_id}/{file}?token=  overflow HLS of a stage's mixed audio (when started), for
+                                        the bearer of a playback token of the stage's channel
 
 Refusals are JSON {"code", "message"}, checked in the order 401, 403, 404, then 4xx of the body,
 and logged. docs/media.md is the reference.
@@ -21,6 +22,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Optional
+from urllib.parse import quote
 
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -241,9 +243,24 @@ async def control_delete_stage(request: web.Request) -> web.Response:
 async def control_overflow_start(request: web.Request) -> web.Response:
     _control(request)
     stage_id = request.match_info["stage_id"]
+    body = await _json(request)
+    channel_arn = body.get("channel_arn")
     if stage_id in request.app[ROOMS].deleted:
         raise Refused(404, "stage_not_found", "the stage was deleted")
-    return web.json_response({"playlist": request.app[HLS].start(stage_id)})
+    if not isinstance(channel_arn, str) or not channel_arn:
+        raise Refused(422, "invalid_channel_arn", "channel_arn (whose playback tokens are let in) is required")
+    return web.json_response({"playlist": request.app[HLS].start(stage_id, channel_arn)})
+
+
+async def control_playback_revoke(request: web.Request) -> web.Response:
+    _control(request)
+    body = await _json(request)
+    channel_arn, viewer_id = body.get("channel_arn"), body.get("viewer_id")
+    if not all(isinstance(v, str) and v for v in (channel_arn, viewer_id)):
+        raise Refused(422, "invalid_revocation", "channel_arn and viewer_id (strings) are required")
+    request.app[HLS].revoke(channel_arn, viewer_id)
+    log.info("control playback revoked channel=%s viewer=%s", channel_arn, viewer_id)
+    return web.json_response({})
 
 
 async def control_overflow_stop(request: web.Request) -> web.Response:
@@ -257,13 +274,26 @@ HLS_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t"}
 PLAYLIST_WAIT_SECONDS = 8.0
 
 
+def _with_token(playlist: str, token: str) -> str:
+    """The playlist with the token on every segment URI: the player fetches segments as the
+    playlist names them, so the token of the playlist URL reaches them (hls.js or native HLS)."""
+    suffix = "?token=" + quote(token, safe="")
+    return "\n".join(
+        line + suffix if line and not line.startswith("#") else line for line in playlist.split("\n")
+    )
+
+
 async def hls_file(request: web.Request) -> web.StreamResponse:
-    """A stage's overflow playlist or segment. The first playlist appears once a segment is cut:
+    """A stage's overflow playlist or segment, for the bearer of a playback token of the stage's
+    channel (`?token=`, as in the join's `playback_url`; its signature, `exp`, channel, and no
+    revocation are checked on every request). The first playlist appears once a segment is cut:
     a request for it waits that long rather than answer 404 to a player that just started."""
     stage_id, name = request.match_info["stage_id"], request.match_info["name"]
+    token = request.query.get("token", "")
+    overflow = request.app[HLS]
+    overflow.admit(stage_id, request.app[VERIFIER].viewer(token), token)
     if not HLS_NAME.match(name):
         raise Refused(404, "not_found", "no such HLS file")
-    overflow = request.app[HLS]
     path = overflow.file(stage_id, name)
     deadline = asyncio.get_running_loop().time() + PLAYLIST_WAIT_SECONDS
     while path is None and name.endswith(".m3u8") and stage_id in overflow.mixers:
@@ -273,8 +303,12 @@ async def hls_file(request: web.Request) -> web.StreamResponse:
         path = overflow.file(stage_id, name)
     if path is None:
         raise Refused(404, "not_found", "no such HLS file (is the stage in overflow?)")
+    if name.endswith(".m3u8"):
+        body = _with_token(path.read_text(), token).encode()
+    else:
+        body = path.read_bytes()
     return web.Response(
-        body=path.read_bytes(),
+        body=body,
         content_type=HLS_TYPES[name.rsplit(".", 1)[1]],
         headers={"Cache-Control": "no-cache" if name.endswith(".m3u8") else "max-age=60"},
     )
@@ -322,6 +356,7 @@ def make_app(
     app.router.add_get("/control/stats", control_stats)
     app.router.add_post("/control/stages/{stage_id}/overflow", control_overflow_start)
     app.router.add_delete("/control/stages/{stage_id}/overflow", control_overflow_stop)
+    app.router.add_post("/control/playback/revoke", control_playback_revoke)
     app.router.add_get("/hls/{stage_id}/{name}", hls_file)
     app.router.add_route("OPTIONS", "/{tail:.*}", lambda request: web.Response(status=204))
 

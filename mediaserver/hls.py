@@ -20,6 +20,7 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from mediaserver.auth import Refused, Viewer
 from mediaserver.rooms import Rooms
 
 log = logging.getLogger("mediaserver")
@@ -31,6 +32,7 @@ MAX_BUFFER = RATE  # at most 1 s per input: a stalled mix never grows without bo
 SEGMENT_SECONDS = 1
 PLAYLIST_SEGMENTS = 6
 PLAYLIST = "index.m3u8"
+PLAYING_IDLE_SECONDS = 30.0  # a player silent that long has stopped: its expired token is done
 
 
 class _Input:
@@ -54,9 +56,10 @@ class _Input:
 
 
 class Mixer:
-    def __init__(self, stage_id: str, directory: Path):
+    def __init__(self, stage_id: str, directory: Path, channel_arn: str):
         self.stage_id = stage_id
         self.directory = directory
+        self.channel_arn = channel_arn  # the private channel whose playback tokens let a listener in
         self.inputs: dict[int, _Input] = {}
         self.tasks: set[asyncio.Task] = set()
         self._container = None
@@ -136,19 +139,26 @@ class Mixer:
 
 
 class Overflow:
-    """The mixers of the stages in overflow."""
+    """The mixers of the stages in overflow, and the viewers refused for good."""
 
     def __init__(self, rooms: Rooms, directory: Path):
         self.rooms = rooms
         self.directory = directory
         self.mixers: dict[str, Mixer] = {}
+        # channel arn -> viewer ids revoked (a removed listener): their tokens are refused from
+        # then on, as IVS's StartViewerSessionRevocation does. A removed user gets no new token.
+        self.revoked: dict[str, set[str]] = {}
+        # Playback tokens in use: token -> when last presented (monotonic). IVS checks `exp` when
+        # playback starts and lets it go on; a player here asks for the playlist every second, so
+        # a token presented before its `exp` stays good while its player keeps asking.
+        self.playing: dict[str, float] = {}
 
     def playlist_path(self, stage_id: str) -> str:
         return f"/hls/{stage_id}/{PLAYLIST}"
 
-    def start(self, stage_id: str) -> str:
+    def start(self, stage_id: str, channel_arn: str) -> str:
         if stage_id not in self.mixers:
-            mixer = Mixer(stage_id, self.directory / stage_id)
+            mixer = Mixer(stage_id, self.directory / stage_id, channel_arn)
             mixer.start()
             self.mixers[stage_id] = mixer
             # Publishers now on stage, then every one that connects later.
@@ -169,6 +179,27 @@ class Overflow:
     async def stop_all(self) -> None:
         for stage_id in list(self.mixers):
             await self.stop(stage_id)
+
+    def revoke(self, channel_arn: str, viewer_id: str) -> None:
+        self.revoked.setdefault(channel_arn, set()).add(viewer_id)
+
+    def admit(self, stage_id: str, viewer: Viewer, token: str) -> None:
+        """Refused(401) for a token past its `exp` (unless its playback started before), 403
+        unless it is for this stage's channel and not revoked; a stage not in overflow lets the
+        caller answer 404."""
+        now = time.monotonic()
+        for idle in [t for t, seen in self.playing.items() if now - seen > PLAYING_IDLE_SECONDS]:
+            del self.playing[idle]
+        if viewer.exp <= time.time() and token not in self.playing:
+            raise Refused(401, "token_expired", "the playback token has expired")
+        mixer = self.mixers.get(stage_id)
+        if mixer is None:
+            return
+        if viewer.channel_arn != mixer.channel_arn:
+            raise Refused(403, "wrong_channel", "the playback token is for another channel")
+        if viewer.viewer_id in self.revoked.get(mixer.channel_arn, ()):
+            raise Refused(403, "viewer_revoked", "this viewer's playback was revoked")
+        self.playing[token] = now
 
     def running(self) -> int:
         return len(self.mixers)

@@ -34,9 +34,45 @@ TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 # an offer and went away must not hold a slot).
 CONNECT_TIMEOUT_SECONDS = 20.0
 QUEUE_FRAMES = 10  # 200 ms of audio per slot and subscriber, at most
-# Frames handed to subscribers' senders, and frames dropped because a sender fell behind by more
-# than QUEUE_FRAMES: the benchmark's measure of whether the server keeps up.
-COUNTERS = {"frames_sent": 0, "frames_dropped": 0}
+# A frame further behind real time than this when a sender asks for it is dropped, not sent:
+# late speech is worse than a gap (a muted speaker's last words must not arrive seconds later).
+MAX_LAG_SECONDS = 0.25
+# How fast the lag baseline may rise (seconds per second): well above any sound card's clock
+# drift against ours (~0.0001), so a publisher whose clock runs slow is never dropped for it.
+BASELINE_CREEP = 0.002
+# Frames handed to subscribers' senders; frames dropped because a sender fell behind by more
+# than QUEUE_FRAMES; frames dropped because they were more than MAX_LAG_SECONDS late. The
+# benchmark's measure of whether the server keeps up.
+COUNTERS = {"frames_sent": 0, "frames_dropped": 0, "frames_stale": 0}
+
+
+class Lag:
+    """How far behind real time a publisher's frames reach us.
+
+    A frame's media time (its pts: aiortc stamps decoded audio with the RTP timestamp, which
+    advances with the publisher's sampling clock, gaps included) against our clock: the smallest
+    `clock - media time` seen is the baseline (the network's own, unavoidable delay), and a
+    frame's lag is how far beyond that baseline it arrives. Audio held anywhere upstream (socket
+    buffers, aiortc's receive queue, the relay) while the machine is overloaded shows as lag.
+    """
+
+    def __init__(self, clock: Callable[[], float]):
+        self._clock = clock
+        self._baseline: Optional[float] = None
+        self._seen = 0.0
+
+    def of(self, frame: AudioFrame) -> float:
+        media = frame.time
+        if media is None:
+            return 0.0  # nothing to go by: never dropped
+        now = self._clock()
+        offset = now - media
+        if self._baseline is None:
+            self._baseline = offset
+        else:
+            self._baseline = min(self._baseline + BASELINE_CREEP * (now - self._seen), offset)
+        self._seen = now
+        return offset - self._baseline
 
 
 class SlotTrack(MediaStreamTrack):
@@ -46,19 +82,27 @@ class SlotTrack(MediaStreamTrack):
     the oldest go first when the sender falls behind), which absorbs the bursts the network and
     decoder deliver without dropping frames, and bounds the lag when the machine is overloaded.
 
+    The queue bounds only what waits here: a frame that reaches it late (held upstream while the
+    machine was overloaded) is dropped when it is more than `MAX_LAG_SECONDS` behind (`Lag`), and
+    counted as `frames_stale`.
+
     Its timestamps are its own (a running sample count that also advances over silent gaps), so
     they keep rising when the slot passes from one publisher to the next: the sender's RTP
-    timestamps never jump back.
+    timestamps never jump back. They never fall more than `MAX_LAG_SECONDS` behind our clock
+    either (after late frames were dropped they jump ahead), so the listener's jitter buffer
+    sees a gap, not a backlog to play out.
     """
 
     kind = "audio"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
+        self._clock = clock
         self._frames: deque[AudioFrame] = deque(maxlen=QUEUE_FRAMES)
         self._ready = asyncio.Event()
         self._pump: Optional[asyncio.Task] = None
-        self._started = time.monotonic()
+        self._lag = Lag(clock)
+        self._started = clock()
         self._pts = 0
 
     @property
@@ -68,7 +112,8 @@ class SlotTrack(MediaStreamTrack):
     def attach(self, source: MediaStreamTrack) -> None:
         self.detach()
         # After a silent gap the clock moves on by the gap, so timing stays true to the wall.
-        self._pts = max(self._pts, int((time.monotonic() - self._started) * SAMPLE_RATE))
+        self._pts = max(self._pts, self._wall_samples())
+        self._lag = Lag(self._clock)  # another publisher, another sampling clock
         self._pump = asyncio.ensure_future(self._run_pump(source))
 
     def detach(self) -> None:
@@ -93,20 +138,30 @@ class SlotTrack(MediaStreamTrack):
                 self._pump = None
 
     async def recv(self) -> AudioFrame:
-        while not self._frames:
+        while True:
+            while not self._frames:
+                if self.readyState != "live":
+                    raise MediaStreamError
+                self._ready.clear()
+                await self._ready.wait()
             if self.readyState != "live":
                 raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
-        if self.readyState != "live":
-            raise MediaStreamError
-        return self._restamp(self._frames.popleft())
+            frame = self._frames.popleft()
+            if self._lag.of(frame) <= MAX_LAG_SECONDS:
+                return self._restamp(frame)
+            COUNTERS["frames_stale"] += 1
+
+    def _wall_samples(self) -> int:
+        return int((self._clock() - self._started) * SAMPLE_RATE)
 
     def _restamp(self, frame: AudioFrame) -> AudioFrame:
         # The relay hands the same frame to every subscriber, whose encoders run in threads:
         # each gets its own copy to stamp.
         out = AudioFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name)
         out.sample_rate = frame.sample_rate
+        wall = self._wall_samples()
+        if wall - self._pts > MAX_LAG_SECONDS * SAMPLE_RATE:
+            self._pts = wall  # fallen behind (frames were dropped): jump, do not lag
         out.pts = self._pts
         out.time_base = TIME_BASE
         self._pts += frame.samples

@@ -29,7 +29,8 @@ With `media_server_url` (the `local` stage of `make run`: the local media server
 docs/media.md), the stage's effects are real: a stage's `whip` endpoint is the server's WHIP URL
 and `endpoints()` adds its WHEP URL; `disconnect_participant` and `delete_stage` call the server's
 loopback control API (closing those WebRTC connections); overflow makes the server mix the stage
-into HLS and the playback URL is its playlist. Control calls time out quickly; a failed
+into HLS and the playback URL is its playlist, which the server serves only to bearers of
+playback tokens of that channel (`revoke_playback` tells it whom to refuse from then on). Control calls time out quickly; a failed
 disconnect or delete is logged, not raised (the in-memory record stands, as before).
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ import urllib.request
 from datetime import datetime, timezone
 
 
+from chalicelib.adapters.ivs_tokens import playback_viewer_id
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.recording import restart_token
 from chalicelib.domain.spaces import OverflowInfo, StageInfo
@@ -332,16 +334,20 @@ class LocalMedia:
                 if sid == space_id:
                     return next(info for s, info in self.overflow_started if info.composition_arn == arn)
             cid = _random(_ALNUM, 12)
+            channel_arn = f"arn:aws:ivs:{self.region}:{self.account_id}:channel/{cid}"
             playback_url = PLAYBACK_URL_TEMPLATE.format(
                 host=_random(_LOWER_ALNUM, 12), region=self.region, account=self.account_id, cid=cid
             )
             if self.media_server_url:
-                started = self._control("POST", f"/control/stages/{_stage_id(stage_arn)}/overflow")
+                # The server lets in the playback tokens of this channel only.
+                started = self._control(
+                    "POST", f"/control/stages/{_stage_id(stage_arn)}/overflow", {"channel_arn": channel_arn}
+                )
                 if started is None:
                     raise DependencyFailed("local media server: overflow HLS did not start", code="media_unavailable")
                 playback_url = self.media_server_url + started["playlist"]
             info = OverflowInfo(
-                channel_arn=f"arn:aws:ivs:{self.region}:{self.account_id}:channel/{cid}",
+                channel_arn=channel_arn,
                 playback_url=playback_url,
                 composition_arn=f"arn:aws:ivs:{self.region}:{self.account_id}:composition/{_random(_ALNUM, 12)}",
             )
@@ -398,6 +404,10 @@ class LocalMedia:
         with self._lock:
             self._maybe_fail("revoke_playback")
             self.playback_revoked.append((channel_arn, user_id))
+        # The media server refuses that viewer's playback token from now on.
+        self._control(
+            "POST", "/control/playback/revoke", {"channel_arn": channel_arn, "viewer_id": playback_viewer_id(user_id)}
+        )
 
     def _maybe_fail(self, method_name: str) -> None:
         left = self._failures.get(method_name, 0)

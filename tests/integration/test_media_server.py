@@ -4,6 +4,7 @@ assertion, not what a row says."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -537,8 +538,34 @@ def _decode_segment(data: bytes):
     return np.concatenate(chunks) if chunks else np.zeros(0)
 
 
+CHANNEL_PREFIX = "arn:aws:ivs:us-east-1:123456789012:channel/"
+
+
+async def fetch(url: str) -> tuple[int, bytes, str]:
+    async with ClientSession() as http:
+        async with http.get(url) as response:
+            return response.status, await response.read(), response.content_type
+
+
+def segment_uris(playlist: str) -> list[str]:
+    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
+
+
+async def playlist_with_segments(url: str, count: int = 1) -> str:
+    """The playlist once it names `count` segments (the mixer cuts one a second)."""
+    for _ in range(40):
+        status, body, _ = await fetch(url)
+        assert status == 200, body
+        playlist = body.decode()
+        if len(segment_uris(playlist)) >= count:
+            return playlist
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"fewer than {count} segments: {playlist}")
+
+
 def test_overflow_hls_carries_the_stages_mixed_audio(media_server):
-    stage = new_stage()
+    stage, channel = new_stage(), CHANNEL_PREFIX + new_stage()
+    token = media_server.playback_token(channel)
 
     async def scenario():
         host = await publish(media_server.url, stage, media_server.token(stage, publish=True), ToneTrack(440))
@@ -546,31 +573,115 @@ def test_overflow_hls_carries_the_stages_mixed_audio(media_server):
             listener = await subscribe(media_server.url, stage, media_server.token(stage, publish=False))
             assert await hears(listener, 440)  # the publisher's audio flows
             await listener.close()
-            status, body = media_server.control("POST", f"/control/stages/{stage}/overflow")
+            status, body = media_server.control("POST", f"/control/stages/{stage}/overflow", {"channel_arn": channel})
             assert status == 200 and body == {"playlist": f"/hls/{stage}/index.m3u8"}
-            async with ClientSession() as http:
-                segment = None
-                for _ in range(20):  # a few segments in: past the mixer's first, partly silent one
-                    async with http.get(media_server.url + body["playlist"]) as response:
-                        assert response.status == 200
-                        playlist = await response.text()
-                    names = [line for line in playlist.splitlines() if line.endswith(".ts")]
-                    if len(names) >= 3:
-                        segment = names[-1]
-                        break
-                    await asyncio.sleep(0.5)
-                assert segment, playlist
-                assert playlist.startswith("#EXTM3U")
-                async with http.get(f"{media_server.url}/hls/{stage}/{segment}") as response:
-                    assert response.status == 200 and response.content_type == "video/mp2t"
-                    data = await response.read()
+            playlist_url = f"{media_server.url}{body['playlist']}?token={token}"
+            # A few segments in: past the mixer's first, partly silent one.
+            playlist = await playlist_with_segments(playlist_url, 3)
+            assert playlist.startswith("#EXTM3U")
+            status, data, content_type = await fetch(f"{media_server.url}/hls/{stage}/{segment_uris(playlist)[-1]}")
+            assert status == 200 and content_type == "video/mp2t"
             audio = _decode_segment(data)
             assert len(audio) > 0 and near(dominant_frequency(audio), 440)  # AAC decodes to floats
             assert media_server.control("DELETE", f"/control/stages/{stage}/overflow")[0] == 200
-            async with ClientSession() as http:
-                async with http.get(media_server.url + body["playlist"]) as response:
-                    assert response.status == 404
+            assert (await fetch(playlist_url))[0] == 404
         finally:
             await host.pc.close()
 
     run(scenario())
+
+
+def test_overflow_hls_is_served_only_with_a_playback_token_of_the_stages_channel(media_server):
+    from chalicelib.adapters.ivs_tokens import IvsTokenMinter
+    from scripts.keys import generate_ivs_keypair
+
+    stage, channel = new_stage(), CHANNEL_PREFIX + new_stage()
+    token = media_server.playback_token(channel)
+    forger = IvsTokenMinter(generate_ivs_keypair()[0], "arn:aws:ivs:us-east-1:123456789012:public-key/x", 3600)
+    refusals = {
+        "": (401, "token_missing"),
+        forger.mint_playback(channel, user_id="mallory", now=datetime.now(timezone.utc))[0]: (401, "token_invalid"),
+        media_server.token(stage, publish=False): (401, "token_invalid"),  # a participant token is no playback token
+        media_server.playback_token(channel, now=datetime.now(timezone.utc) - timedelta(hours=2)): (401, "token_expired"),
+        media_server.playback_token(CHANNEL_PREFIX + new_stage()): (403, "wrong_channel"),
+    }
+
+    async def scenario():
+        assert media_server.control("POST", f"/control/stages/{stage}/overflow", {"channel_arn": channel})[0] == 200
+        try:
+            base = f"{media_server.url}/hls/{stage}"
+            playlist = await playlist_with_segments(f"{base}/index.m3u8?token={token}")
+            # The token of the playlist URL is on every segment URI, so the player carries it on.
+            segment = segment_uris(playlist)[-1]
+            assert segment.endswith(f".ts?token={token}")
+            assert (await fetch(f"{base}/{segment}"))[0] == 200
+            bare = segment.split("?")[0]
+            for bad, (status, code) in refusals.items():
+                for url in (f"{base}/index.m3u8?token={bad}", f"{base}/{bare}?token={bad}"):
+                    got, body, _ = await fetch(url)
+                    assert (got, json.loads(body)["code"]) == (status, code), url
+            assert (await fetch(f"{base}/nothing.ts?token={token}"))[0] == 404  # 401/403 first, then 404
+        finally:
+            media_server.control("DELETE", f"/control/stages/{stage}/overflow")
+
+    run(scenario())
+
+
+def test_a_revoked_viewer_is_refused_the_playlist_and_its_segments_through_the_api_adapter(media_server):
+    from chalicelib.adapters.local_media import LocalMedia
+
+    media = LocalMedia(media_server_url=media_server.url, control_secret=media_server.control_secret)
+    stage_info = media.create_stage("space-overflow")
+    info = media.start_overflow("space-overflow", stage_info.arn)
+    assert info.playback_url == f"{media_server.url}/hls/{stage_info.stage_id}/index.m3u8"
+    removed, stays = media_server.playback_token(info.channel_arn, user_id="mallory"), media_server.playback_token(info.channel_arn)
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        try:
+            playlist = await playlist_with_segments(f"{info.playback_url}?token={removed}")
+            segment = f"{media_server.url}/hls/{stage_info.stage_id}/{segment_uris(playlist)[-1]}"
+            assert (await fetch(segment))[0] == 200
+            await loop.run_in_executor(None, media.revoke_playback, info.channel_arn, "mallory")
+            for url in (f"{info.playback_url}?token={removed}", segment):
+                status, body, _ = await fetch(url)
+                assert (status, json.loads(body)["code"]) == (403, "viewer_revoked")
+            assert (await fetch(f"{info.playback_url}?token={stays}"))[0] == 200  # only that viewer
+        finally:
+            await loop.run_in_executor(None, media.stop_overflow, info)
+
+    run(scenario())
+
+
+def test_a_playback_started_before_its_token_expired_goes_on(media_server):
+    stage, channel = new_stage(), CHANNEL_PREFIX + new_stage()
+    # Minted an hour ago less 3 s (the test minter's tokens live an hour): expires in 3 s.
+    now = datetime.now(timezone.utc)
+    started, unused = (media_server.playback_token(channel, user_id=u, now=now - timedelta(seconds=3597))
+                       for u in ("carol", "dave"))
+
+    async def scenario():
+        assert media_server.control("POST", f"/control/stages/{stage}/overflow", {"channel_arn": channel})[0] == 200
+        try:
+            url = f"{media_server.url}/hls/{stage}/index.m3u8?token="
+            assert (await fetch(url + started))[0] == 200
+            while datetime.now(timezone.utc) < now + timedelta(seconds=4):
+                assert (await fetch(url + started))[0] == 200  # the player keeps asking
+                await asyncio.sleep(0.5)
+            assert (await fetch(url + started))[0] == 200
+            status, body, _ = await fetch(url + unused)  # as old, but never started: refused
+            assert (status, json.loads(body)["code"]) == (401, "token_expired")
+        finally:
+            media_server.control("DELETE", f"/control/stages/{stage}/overflow")
+
+    run(scenario())
+
+
+def test_overflow_control_needs_the_channel_whose_tokens_it_admits(media_server):
+    stage = new_stage()
+    status, body = media_server.control("POST", f"/control/stages/{stage}/overflow", {})
+    assert (status, body["code"]) == (422, "invalid_channel_arn")
+    token = media_server.playback_token(CHANNEL_PREFIX + stage)
+    assert run(fetch(f"{media_server.url}/hls/{stage}/index.m3u8?token={token}"))[0] == 404  # nothing started
+    status, body = media_server.control("POST", "/control/playback/revoke", {"channel_arn": "x"})
+    assert (status, body["code"]) == (422, "invalid_revocation")

@@ -4,6 +4,7 @@
 
     def test_x(media_server):
         token = media_server.token("stage1", publish=True)      # an IVS participant token
+        media_server.playback_token(channel_arn)                 # an overflow playback token
         media_server.whip_url("stage1"), media_server.whep_url("stage1")
         media_server.control("POST", "/control/stages/stage1/disconnect", {...})
         media_server.stats()                                     # peer connections, tasks
@@ -66,15 +67,11 @@ class MediaServer:
         now: Optional[datetime] = None,
     ) -> str:
         """A participant token as the API mints it (same minter, same key pair)."""
-        from chalicelib.adapters.ivs_tokens import IvsTokenMinter, new_participant_id
+        from chalicelib.adapters.ivs_tokens import new_participant_id
         from chalicelib.domain.spaces import StageInfo
 
-        if self._minter is None:
-            self._minter = IvsTokenMinter(
-                self.private_key_path.read_bytes(), "arn:aws:ivs:us-east-1:123456789012:public-key/test", 3600
-            )
         stage = StageInfo(arn=STAGE_ARN_PREFIX + stage_id, events_url="", whip_url=self.whip_url(stage_id))
-        return self._minter.mint(
+        return self.minter().mint(
             stage,
             participant_id=participant_id or new_participant_id(),
             user_id=user_id,
@@ -82,6 +79,19 @@ class MediaServer:
             now=now or datetime.now(timezone.utc),
             attributes={"user_id": user_id},
         ).token
+
+    def playback_token(self, channel_arn: str, *, user_id: str = "carol", now: Optional[datetime] = None) -> str:
+        """A playback token of a private overflow channel, as the API mints it for a join."""
+        return self.minter().mint_playback(channel_arn, user_id=user_id, now=now or datetime.now(timezone.utc))[0]
+
+    def minter(self):
+        from chalicelib.adapters.ivs_tokens import IvsTokenMinter
+
+        if self._minter is None:
+            self._minter = IvsTokenMinter(
+                self.private_key_path.read_bytes(), "arn:aws:ivs:us-east-1:123456789012:public-key/test", 3600
+            )
+        return self._minter
 
     def control(self, method: str, path: str, body: Optional[dict] = None, secret: Optional[str] = None):
         """(status, JSON body) of a control API call, with the shared secret unless given."""
