@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -21,6 +20,7 @@ from tests.support.media_clients import (
     wait_until,
 )
 from tests.support.media_server import STAGE_ARN_PREFIX, media_server, running_media_server  # noqa: F401
+from tests.support.own_loop import run
 
 pytestmark = pytest.mark.slow
 
@@ -29,25 +29,6 @@ TOLERANCE_HZ = 20
 
 def new_stage() -> str:
     return uuid.uuid4().hex[:12]
-
-
-def run(coro):
-    """The scenario on an event loop of its own thread: a worker that ran the browser tests holds
-    Playwright's loop on the main thread, where asyncio.run refuses to start another."""
-    outcome: dict = {}
-
-    def target():
-        try:
-            outcome["result"] = asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 - raised again on the test's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=target)
-    worker.start()
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
 
 
 def near(frequency, target) -> bool:

@@ -12,6 +12,7 @@ from av import AudioFrame
 
 from mediaserver import rooms
 from mediaserver.rooms import MAX_LAG_SECONDS, SAMPLE_RATE, Lag, SlotTrack
+from tests.support.own_loop import run
 
 FRAME = 960  # 20 ms at 48 kHz
 NETWORK = 0.05  # the publisher's ordinary delay to us
@@ -84,7 +85,7 @@ def test_audio_held_back_by_an_overloaded_machine_is_dropped_not_delivered_late(
     after = [(i, on_time(i)) for i in range(150, 160)]
     assert stalled[-1][1] < after[0][1]
 
-    sent = asyncio.run(through_the_slot(before + stalled + after))
+    sent = run(through_the_slot(before + stalled + after))
 
     assert [i for i, _ in sent] == list(range(10)) + list(range(150, 160))
     assert rooms.COUNTERS["frames_stale"] == 50
@@ -97,7 +98,7 @@ def test_ordinary_jitter_and_a_slow_sound_card_clock_drop_nothing(monkeypatch):
     monkeypatch.setitem(rooms.COUNTERS, "frames_stale", 0)
     jitter = [0.0, 0.08, 0.02, 0.15, 0.01, 0.12]  # seconds, up to 150 ms
     arrivals = [(i, on_time(i) + jitter[i % len(jitter)]) for i in range(300)]
-    sent = asyncio.run(through_the_slot(arrivals))
+    sent = run(through_the_slot(arrivals))
     assert [i for i, _ in sent] == list(range(300)) and rooms.COUNTERS["frames_stale"] == 0
 
 
