@@ -32,12 +32,27 @@ STAGE_CONTROL = frozenset(
         "list_participants",
     }
 )
+# IVS Chat's room control plane: CreateRoom and DeleteRoom are 5 TPS per account each, not
+# adjustable; a second bucket (bootstrap.chat_bucket) wraps the `ivschat` client with these.
+# SendEvent, DisconnectUser (100 TPS) and CreateChatToken (200 TPS) are not counted here.
+ROOM_CONTROL = frozenset({"create_room", "delete_room", "get_room", "update_room", "list_rooms"})
 MEDIA_BUSY = "media_busy"
 
 
 class LimitedClient:
-    def __init__(self, client, bucket, *, reserve: float = 0, max_wait: float = 2.0, sleep=time.sleep, on_wait=None):
+    def __init__(
+        self,
+        client,
+        bucket,
+        *,
+        reserve: float = 0,
+        max_wait: float = 2.0,
+        sleep=time.sleep,
+        on_wait=None,
+        operations: frozenset[str] = STAGE_CONTROL,
+    ):
         self._client = client
+        self._operations = operations
         self._bucket = bucket
         self._reserve = reserve
         self._max_wait = max_wait
@@ -47,7 +62,7 @@ class LimitedClient:
 
     def __getattr__(self, name):
         attr = getattr(self._client, name)
-        if name not in STAGE_CONTROL:
+        if name not in self._operations:
             return attr
 
         def limited(*args, **kwargs):

@@ -362,7 +362,7 @@ def _with_room(deps: Deps, space: Space) -> Space:
     undone like the stage if the write fails). If the room cannot be made, the stage just made
     is released and the request fails: no live Space without its room."""
     try:
-        return replace(space, room_arn=room_events.open_room(deps, space.id))
+        return replace(space, room_arn=stage_pool.acquire_room(deps, space.id))
     except DependencyFailed:
         _release_stage(deps, space)
         raise
