@@ -53,7 +53,7 @@ def drain_media_queue(deps: Deps, budget_seconds: float | None = None) -> int:
             if not queue.lease(call, LEASE_SECONDS):
                 continue  # another drain (or the request itself) has it
             adapter = getattr(deps, target) if target else None
-            if adapter is None:
+            if target is None or adapter is None:
                 logger.error("unknown queued media call dropped", operation=call.operation)
                 queue.done(call)
                 continue
