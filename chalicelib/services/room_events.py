@@ -26,6 +26,7 @@ from chalicelib.domain.spaces import LIVE, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services import orphans
 from chalicelib.services.context import Deps
+from chalicelib.services.stage_pool import resolve_pooled
 
 if TYPE_CHECKING:
     from chalicelib.port_protocols import RoomEventLog
@@ -66,12 +67,10 @@ def reconcile_rooms(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECOND
     """Delete chat rooms no live Space uses (services/orphans.py). Returns how many."""
     if deps.room_events is None:
         return 0
-    from chalicelib.services.stage_pool import resolve_pooled
-
     # Pooled rooms are tagged with a pool id, not a Space: a ready one is not an orphan.
     return orphans.sweep(
         deps,
-        resolve_pooled(deps, deps.room_events.list_rooms(), deps.room_pool) if deps.room_pool else deps.room_events.list_rooms(),
+        resolve_pooled(deps.room_pool, deps.room_events.list_rooms()),
         in_use=lambda space, room: space.room_arn == room,
         delete=deps.room_events.delete_room,
         what="room",

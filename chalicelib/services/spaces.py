@@ -274,7 +274,7 @@ def reconcile_stages(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECON
     """Delete stages no live Space uses (services/orphans.py). Returns how many."""
     return orphans.sweep(
         deps,
-        stage_pool.resolve_pooled(deps, deps.media.list_stages()),
+        stage_pool.resolve_pooled(deps.stage_pool, deps.media.list_stages()),
         in_use=lambda space, arn: space.stage is not None and space.stage.arn == arn,
         delete=deps.media.delete_stage,
         what="stage",

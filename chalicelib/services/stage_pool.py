@@ -122,11 +122,10 @@ def _refill(deps: Deps, pool, create, quota: int, kind: str, budget_seconds: flo
     return added
 
 
-def resolve_pooled(deps: Deps, listed, pool=None):
+def resolve_pooled(pool, listed):
     """The orphan sweep's view of this app's stages (or rooms, given the room pool): a pooled one
     still ready is left alone; a claimed one is judged by the Space that claimed it; any other
     keeps its tag."""
-    pool = deps.stage_pool if pool is None else pool
     listed = list(listed)
     if pool is None or not any(space_id.startswith(POOL_ID_PREFIX) for _, space_id, _ in listed):
         return listed

@@ -160,3 +160,26 @@ def test_an_empty_room_pool_falls_back_to_create_room_then_503_when_the_limiter_
     with pytest.raises(DependencyFailed) as caught:
         pool_service.acquire_room(deps, "some-space")
     assert caught.value.code == MEDIA_BUSY and caught.value.retry_after >= 1
+
+
+def test_the_room_orphan_sweep_keeps_ready_and_claimed_pool_rooms(stubbed_chat, host):
+    deps, stubber, _, _ = stubbed_chat
+    ready, claimed, orphan = (ROOM.format(f"{name:0<12}") for name in ("ready", "claimed", "orphan"))
+    deps.room_pool.add(claimed)
+    live = space_service.start_space(deps, host, scheduled_space(deps, host).id)
+    assert live.room_arn == claimed
+    deps.room_pool.add(ready)
+    old = str(int(deps.clock.now().timestamp()) - 3600)  # all past the grace period
+    stubber.add_response(
+        "list_rooms",
+        {"rooms": [
+            {"arn": arn, "id": arn.rsplit("/", 1)[1], "tags": {"app": "spaces", "stage": "test", "space_id": f"pool-{i}", "created_at": old}}
+            for i, arn in enumerate((ready, claimed, orphan))
+        ]},
+        {"maxResults": 50},
+    )
+    stubber.add_response("delete_room", {}, {"identifier": orphan})
+    from chalicelib.services import room_events
+
+    assert room_events.reconcile_rooms(deps) == 1
+    stubber.assert_no_pending_responses()  # the orphan deleted; the ready and the claimed kept
