@@ -10,6 +10,9 @@ the limit holds however many Lambdas run, and no call site has to remember it.
 Priority is a property of the client: bootstrap builds one for requests (`reserve=0`: any token,
 waiting at most `max_wait` seconds, then 503 with Retry-After) and one for work that can wait
 (`reserve=1`: never takes the last token, so a request always finds one first).
+
+The same wrapper, given `operations=ROOM_CONTROL` and a bucket of its own, limits IVS Chat's
+room calls (CreateRoom, DeleteRoom: 5 a second each, not adjustable) on the `ivschat` client.
 """
 from __future__ import annotations
 
