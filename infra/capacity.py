@@ -202,19 +202,19 @@ PROFILES: dict[str, Profile] = {
             },
             levels={
                 "live_stage": 2500,
-                "pooled_stage": 2000,
+                "pooled_stage": 2200,  # the 2,000 scheduled + the 10 % margin
                 "recorded_or_overflowing_space": 250,
                 "listener": 600_000,
                 "stage_listener_biggest_space": 9_000,
                 "speaker_biggest_space": 12,
             },
             assumptions=(
-                "2,000 scheduled Spaces start in the minute, their stages pooled ahead; 1,500 of "
-                "the last hour's end in the same minute",
+                "2,000 scheduled Spaces start in the minute, their stages and chat rooms pooled "
+                "ahead; 1,500 of the last hour's end in the same minute",
                 "each scheduled Space has 100 reminders (200,000 pushes) and 200 listeners who "
                 "join over two minutes (3,333 joins/s)",
-                "the pool holds the 2,000 stages before the minute (so the stage quota must fit "
-                "live + pool), and refills after it",
+                "the pool holds the 2,000 stages and a margin of 200 before the minute (so the "
+                "stage quota must fit live + pool), and refills after it; the room pool likewise",
             ),
         ),
         Profile(
