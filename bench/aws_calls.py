@@ -41,10 +41,10 @@ def _list_live(deps):
 class Window:
     """Per-request slices of what the recorders saw."""
 
-    def __init__(self, ivs: env.StubbedIvs):
+    def __init__(self, ivs: env.StubbedIvs, *more_clients):
         self.hash_keys = hash_key_names()
         self.api = ApiCallRecorder()
-        for client in dynamodb_clients() + [ivs.client]:
+        for client in dynamodb_clients() + [ivs.client, *more_clients]:
             self.api.attach(client)
 
     def measure(self, requests: int, setup, request) -> dict:
@@ -62,12 +62,14 @@ class Window:
                     items_written += len(written_partition_keys(op, params, self.hash_keys))
         total = sum(len(calls) for calls in per_request)
         ivs = sum(1 for calls in per_request for svc, _ in calls if svc == "ivs-realtime")
+        chat = sum(1 for calls in per_request for svc, _ in calls if svc == "ivschat")
         ops = Counter(f"{svc}:{op}" for calls in per_request for svc, op in calls)
         return {
             "requests": requests,
             "per_request": total / requests,
             "ivs_per_request": ivs / requests,
             "ivs_calls": ivs,
+            "ivs_chat_per_request": chat / requests,
             "ops": {name: count / requests for name, count in sorted(ops.items())},
             "items_read": items_read / requests,
             "items_written": items_written / requests,

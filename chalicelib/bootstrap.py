@@ -257,6 +257,68 @@ class _AdoptingPool:
         return stage
 
 
+def chat_bucket():
+    """The account's token bucket for IVS Chat's CreateRoom/DeleteRoom (5 TPS each, not
+    adjustable): the same sizing as the stage bucket (docs/capacity.md)."""
+
+    def build():
+        from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
+        from chalicelib.adapters.dynamodb.models import share_one_connection
+
+        s = settings()
+        share_one_connection()
+        return DynamoTokenBucket("ivs-chat-rooms", rate=s.chat_control_rate, burst=s.chat_control_burst)
+
+    return _once("chat_bucket", build)
+
+
+def _chat_rooms(reserve: float, max_wait: float):
+    """IVS Chat rooms whose room calls take tokens with this priority (as `_media_adapter`);
+    rooms keep their logging configuration and review handler wherever they are created."""
+
+    def build():
+        from chalicelib.adapters.ivs_chat import IvsChatRooms
+        from chalicelib.adapters.ivs_limiter import ROOM_CONTROL, LimitedClient
+
+        s = settings()
+        client = _once("ivschat_client", lambda: _boto3_client("ivschat"))
+        return IvsChatRooms(
+            LimitedClient(client, chat_bucket(), reserve=reserve, max_wait=max_wait, operations=ROOM_CONTROL),
+            tags={"app": "spaces", "stage": s.stage},
+            max_message_rate=s.room_max_message_rate,
+            max_message_length=s.room_max_message_length,
+            review_handler_arn=s.chat_review_handler_arn,
+            logging_configuration_arn=s.chat_logging_configuration_arn,
+        )
+
+    return _once(f"chat_rooms_{reserve}_{max_wait}", build)
+
+
+def background_room_events():
+    """For the room pool job: IVS Chat rooms whose room calls never take the last token. None
+    where room events are the local event log (no IVS Chat: nothing to pool)."""
+    if not settings().room_events_over_ivs_chat:
+        return None
+    return _chat_rooms(reserve=1, max_wait=BACKGROUND_MAX_WAIT_SECONDS)
+
+
+def room_pool():
+    """The pool of ready IVS Chat rooms (None with the local event log or the pool turned off)."""
+
+    def build():
+        s = settings()
+        if not (s.stage_pool_enabled and s.room_events_over_ivs_chat):
+            return _NONE
+        from chalicelib.adapters.dynamodb.models import share_one_connection
+        from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool
+
+        share_one_connection()
+        return DynamoRoomPool()
+
+    pool = _once("room_pool", build)
+    return None if pool is _NONE else pool
+
+
 def room_events():
     """IVS Chat rooms when the media backend is IVS (or the local stage names an IVS Chat
     endpoint: the same adapter, its client reaching the emulator through the standard
@@ -267,13 +329,13 @@ def room_events():
         if s.room_events_over_ivs_chat:
             from chalicelib.adapters.ivs_chat import IvsChatRooms
 
-            return IvsChatRooms(
-                _boto3_client("ivschat"),
-                tags={"app": "spaces", "stage": s.stage},
-                max_message_rate=s.room_max_message_rate,
-                max_message_length=s.room_max_message_length,
-                review_handler_arn=s.chat_review_handler_arn,
-                logging_configuration_arn=s.chat_logging_configuration_arn,
+            from chalicelib.adapters.deferred_media import DeferredRooms
+
+            # Deleting a room can wait: queued like a stage delete, tried at once with a spare token.
+            return DeferredRooms(
+                _chat_rooms(reserve=0, max_wait=s.ivs_request_max_wait_seconds),
+                now=_chat_rooms(reserve=1, max_wait=0),
+                queue=media_queue(),
             )
         from chalicelib.adapters.dynamodb.models import share_one_connection
         from chalicelib.adapters.dynamodb.room_events import DynamoRoomEvents
@@ -511,6 +573,8 @@ def deps() -> Deps:
             stage_pool=stage_pool(),
             media_queue=_lazy(media_queue),
             background_media=_lazy(background_media),
+            room_pool=room_pool(),
+            background_room_events=_lazy(background_room_events),
             tokens=_lazy(token_minter),
             telemetry=PowertoolsTelemetry(metrics()),
             reminders=DynamoReminderRepository(shards=s.reminder_shards),

@@ -212,7 +212,15 @@ class Settings:
     stage_pool_lookahead_minutes: int = 15
     stage_pool_lead_minutes: int = 2
     stage_pool_min_size: int = 2
+    # Extra ready stages, as a percentage of the scheduled starts ahead (unscheduled starts in a
+    # peak minute).
+    stage_pool_margin_percent: int = 10
     stage_quota: int = 100
+    # IVS Chat rooms per account and region (adjustable; confirm the figure in Service Quotas),
+    # the room pool's ceiling; CreateRoom/DeleteRoom get a bucket of their own at the same rate.
+    room_quota: int = 50_000
+    chat_control_rate: int = 4
+    chat_control_burst: int = 2
     stage_quota_headroom: int = 5
 
     tracing_enabled: bool = False

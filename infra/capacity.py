@@ -55,17 +55,17 @@ OPERATIONS: dict[str, Operation] = {
             "ddb.table_rru": 4,
             "ddb.partition_wcu": 3,  # the "live" list key (2, transactional) + the pool's available index (1)
             "ivs_rt.stage_control_tps": 0,  # a pooled stage: no IVS call (see no_pool)
-            "ivschat.room_control_tps": 1,  # CreateRoom: still one per start
+            "ivschat.room_control_tps": 0,  # a pooled room: no IVS Chat call (see no_pool)
             "ivs_rt.composition_control_tps": 0.1,  # one in ten Spaces recorded: StartComposition
             "scheduler.schedule_api_tps": 2,  # the Space's two pending schedules are deleted
         },
-        note="a start claims a pooled stage (0 IVS calls) and creates its IVS Chat room",
+        note="a start claims a pooled stage and a pooled IVS Chat room (0 IVS, 0 IVS Chat calls)",
     ),
     "pool_refill": Operation(
         RATE,
-        {"ivs_rt.stage_control_tps": 1, "ddb.table_wru": 1},
-        deferred=frozenset({"ivs_rt.stage_control_tps"}),
-        note="the pool job creates the stage a start took (CreateStage, queued)",
+        {"ivs_rt.stage_control_tps": 1, "ivschat.room_control_tps": 1, "ddb.table_wru": 2},
+        deferred=frozenset({"ivs_rt.stage_control_tps", "ivschat.room_control_tps"}),
+        note="the pool jobs create the stage and the room a start took (CreateStage, CreateRoom: queued)",
     ),
     "end_space": Operation(
         RATE,
@@ -74,10 +74,10 @@ OPERATIONS: dict[str, Operation] = {
             "lambda.concurrency": 0.3,
             "ddb.table_wru": 12,
             "ivs_rt.stage_control_tps": 1,  # DeleteStage: queued
-            "ivschat.room_control_tps": 1,  # DeleteRoom
+            "ivschat.room_control_tps": 1,  # DeleteRoom: queued
             "ivschat.send_event_tps": 1,  # space_ended
         },
-        deferred=frozenset({"ivs_rt.stage_control_tps"}),
+        deferred=frozenset({"ivs_rt.stage_control_tps", "ivschat.room_control_tps"}),
     ),
     "join": Operation(
         RATE,
@@ -138,8 +138,9 @@ OPERATIONS: dict[str, Operation] = {
     "schedule_space": Operation(RATE, {"apigw.rps": 1, "scheduler.schedule_api_tps": 2, "ddb.table_wru": 8}),
 }
 
-# The pool changes what a start costs: without it each start is a CreateStage on the request.
-NO_POOL_START = {"ivs_rt.stage_control_tps": 1}
+# The pools change what a start costs: without them each start is a CreateStage and a CreateRoom
+# on the request.
+NO_POOL_START = {"ivs_rt.stage_control_tps": 1, "ivschat.room_control_tps": 1}
 NO_POOL_REMOVED = ("pool_refill", "pooled_stage")
 
 
@@ -201,19 +202,19 @@ PROFILES: dict[str, Profile] = {
             },
             levels={
                 "live_stage": 2500,
-                "pooled_stage": 2000,
+                "pooled_stage": 2200,  # the 2,000 scheduled + the 10 % margin
                 "recorded_or_overflowing_space": 250,
                 "listener": 600_000,
                 "stage_listener_biggest_space": 9_000,
                 "speaker_biggest_space": 12,
             },
             assumptions=(
-                "2,000 scheduled Spaces start in the minute, their stages pooled ahead; 1,500 of "
-                "the last hour's end in the same minute",
+                "2,000 scheduled Spaces start in the minute, their stages and chat rooms pooled "
+                "ahead; 1,500 of the last hour's end in the same minute",
                 "each scheduled Space has 100 reminders (200,000 pushes) and 200 listeners who "
                 "join over two minutes (3,333 joins/s)",
-                "the pool holds the 2,000 stages before the minute (so the stage quota must fit "
-                "live + pool), and refills after it",
+                "the pool holds the 2,000 stages and a margin of 200 before the minute (so the "
+                "stage quota must fit live + pool), and refills after it; the room pool likewise",
             ),
         ),
         Profile(
@@ -284,7 +285,7 @@ def operations_for(pool: bool = True) -> dict[str, Operation]:
         return OPERATIONS
     ops = {k: v for k, v in OPERATIONS.items() if k not in NO_POOL_REMOVED}
     start = ops["start_space"]
-    ops["start_space"] = Operation(start.kind, {**start.costs, **NO_POOL_START}, note="CreateStage on the request")
+    ops["start_space"] = Operation(start.kind, {**start.costs, **NO_POOL_START}, note="CreateStage and CreateRoom on the request")
     return ops
 
 

@@ -163,8 +163,11 @@ PROFILES: tuple[LambdaProfile, ...] = (
         chalice_name="reconcile_rooms",
         logical_id="ReconcileRooms",
         kind="worker",
-        # Lists this app's chat rooms (by tag), reads the Space each names, deletes the orphans.
-        reads=frozenset({"spaces"}),
+        # Lists this app's chat rooms (by tag), reads the Space each names (a pooled room: the
+        # room pool, ready or claimed), deletes the orphans (queued; tried at once with a spare
+        # token of the chat bucket).
+        reads=frozenset({"spaces", "stage-pool", "media-queue", "rate-limits"}),
+        writes=frozenset({"media-queue", "rate-limits"}),
         lists_chat_rooms=True,
         ivs_chat_room_actions=("ivschat:DeleteRoom",),
     ),
@@ -184,10 +187,12 @@ PROFILES: tuple[LambdaProfile, ...] = (
         chalice_name="drain_media_queue",
         logical_id="DrainMediaQueue",
         kind="worker",
-        # The queued IVS calls (leased, made, deleted) at the rate the shared bucket leaves over.
+        # The queued IVS calls (leased, made, deleted) at the rate the shared bucket leaves over;
+        # the queued chat room deletes at the rate the chat bucket leaves over.
         reads=frozenset({"media-queue", "rate-limits"}),
         writes=frozenset({"media-queue", "rate-limits"}),
         ivs_stage_actions=("ivs:DeleteStage", "ivs:DisconnectParticipant"),
+        ivs_chat_room_actions=("ivschat:DeleteRoom",),
     ),
     LambdaProfile(
         chalice_name="refill_stage_pool",
@@ -198,6 +203,17 @@ PROFILES: tuple[LambdaProfile, ...] = (
         reads=frozenset({"discovery", "stage-pool", "rate-limits"}),
         writes=frozenset({"stage-pool", "rate-limits"}),
         ivs_stage_actions=("ivs:CreateStage", "ivs:TagResource"),
+    ),
+    LambdaProfile(
+        chalice_name="refill_room_pool",
+        logical_id="RefillRoomPool",
+        kind="worker",
+        # The same demand counts; creates (and tags) IVS Chat rooms under the chat bucket, naming
+        # the stage's logging configuration and review handler as a start would, adds them to the
+        # pool (the stage-pool table's "rooms" partition).
+        reads=frozenset({"discovery", "stage-pool", "rate-limits"}),
+        writes=frozenset({"stage-pool", "rate-limits"}),
+        ivs_chat_room_actions=("ivschat:CreateRoom", "ivschat:TagResource"),
     ),
     LambdaProfile(
         chalice_name="refresh_live_ranks",

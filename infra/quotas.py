@@ -106,7 +106,9 @@ QUOTAS: tuple[Quota, ...] = (
     Quota(
         "ivschat.room_control_tps", "IVS Chat", "CreateRoom / DeleteRoom",
         5, "calls/s", RATE, "account+region, each operation", False, IVS_CHAT, True,
-        "not adjustable: pool rooms like stages (not built), or room events without IVS Chat",
+        "not adjustable: rooms are pooled like stages (0 calls on a start); a Space costs a "
+        "CreateRoom and a queued DeleteRoom at the chat bucket's 4/s (~7,200 Spaces/hour): then cells",
+        app_ceiling=4,  # the chat bucket, sized like the stage bucket
     ),
     Quota(
         "ivschat.send_event_tps", "IVS Chat", "SendEvent",

@@ -10,6 +10,9 @@ the limit holds however many Lambdas run, and no call site has to remember it.
 Priority is a property of the client: bootstrap builds one for requests (`reserve=0`: any token,
 waiting at most `max_wait` seconds, then 503 with Retry-After) and one for work that can wait
 (`reserve=1`: never takes the last token, so a request always finds one first).
+
+The same wrapper, given `operations=ROOM_CONTROL` and a bucket of its own, limits IVS Chat's
+room calls (CreateRoom, DeleteRoom: 5 a second each, not adjustable) on the `ivschat` client.
 """
 from __future__ import annotations
 
@@ -32,12 +35,27 @@ STAGE_CONTROL = frozenset(
         "list_participants",
     }
 )
+# IVS Chat's room control plane: CreateRoom and DeleteRoom are 5 TPS per account each, not
+# adjustable; a second bucket (bootstrap.chat_bucket) wraps the `ivschat` client with these.
+# SendEvent, DisconnectUser (100 TPS) and CreateChatToken (200 TPS) are not counted here.
+ROOM_CONTROL = frozenset({"create_room", "delete_room", "get_room", "update_room", "list_rooms"})
 MEDIA_BUSY = "media_busy"
 
 
 class LimitedClient:
-    def __init__(self, client, bucket, *, reserve: float = 0, max_wait: float = 2.0, sleep=time.sleep, on_wait=None):
+    def __init__(
+        self,
+        client,
+        bucket,
+        *,
+        reserve: float = 0,
+        max_wait: float = 2.0,
+        sleep=time.sleep,
+        on_wait=None,
+        operations: frozenset[str] = STAGE_CONTROL,
+    ):
         self._client = client
+        self._operations = operations
         self._bucket = bucket
         self._reserve = reserve
         self._max_wait = max_wait
@@ -47,7 +65,7 @@ class LimitedClient:
 
     def __getattr__(self, name):
         attr = getattr(self._client, name)
-        if name not in STAGE_CONTROL:
+        if name not in self._operations:
             return attr
 
         def limited(*args, **kwargs):

@@ -75,6 +75,11 @@ JOBS: tuple[Job, ...] = (
     Job("refill_stage_pool", "rate(1 minute)", 5.0,
         (Step("stage_pool", "refill_stage_pool", "stages_added"),),
         "create stages ahead of the Spaces about to start, within the rate and the stage quota"),
+    # A Lambda of its own, beside the stage refill: IVS Chat has its own 5 TPS and its own bucket,
+    # so both pools fill in the same minute (each run up to 50 s).
+    Job("refill_room_pool", "rate(1 minute)", 5.0,
+        (Step("stage_pool", "refill_room_pool", "rooms_added"),),
+        "create IVS Chat rooms ahead of the Spaces about to start, within IVS Chat's room rate"),
 )
 
 

@@ -15,7 +15,7 @@ from chalicelib.domain.users import HostingRules
 if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have no port yet
     from chalicelib.adapters.dynamodb.media_queue import DynamoMediaQueue
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
-    from chalicelib.adapters.dynamodb.stage_pool import DynamoStagePool
+    from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
     from chalicelib.adapters.dynamodb.reminders import DynamoDeviceRepository, DynamoPushClaims, DynamoReminderRepository
     from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
     from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
@@ -126,6 +126,10 @@ class Deps:
     stage_pool: DynamoStagePool | None = None
     media_queue: DynamoMediaQueue | None = None
     background_media: MediaPort | None = None
+    # The same for IVS Chat rooms (CreateRoom/DeleteRoom: 5 TPS too): ready rooms a start claims
+    # and the room events adapter whose client gives way to requests. None: starts call CreateRoom.
+    room_pool: DynamoRoomPool | None = None
+    background_room_events: RoomEventsPort | None = None
     # Until room events land, what services/recording.py `_announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list | None = None

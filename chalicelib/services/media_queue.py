@@ -17,7 +17,12 @@ from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
-OPERATIONS = ("delete_stage", "disconnect_participant")
+# Each queued operation, and the Deps adapter (giving way to requests) that makes it.
+OPERATIONS = {
+    "delete_stage": "background_media",
+    "disconnect_participant": "background_media",
+    "delete_room": "background_room_events",  # IVS Chat: a bucket of its own
+}
 MAX_ATTEMPTS = 8
 LEASE_SECONDS = 60
 BUSY = "media_busy"
@@ -26,13 +31,14 @@ BUSY = "media_busy"
 def drain_media_queue(deps: Deps, budget_seconds: float | None = None) -> int:
     """Make queued calls until the queue is empty or the time budget is spent. Returns how many
     calls were made."""
-    queue, media = deps.media_queue, deps.background_media
-    if queue is None or media is None:
+    queue = deps.media_queue
+    if queue is None or deps.background_media is None:
         return 0
     budget = deps.settings.media_queue_drain_seconds if budget_seconds is None else budget_seconds
     started = deps.clock.now().timestamp()
     made = 0
     oldest_wait_ms = 0
+    busy: set[str] = set()  # adapters out of tokens for this run
     while deps.clock.now().timestamp() - started < budget:
         calls = queue.peek()
         if not calls:
@@ -41,18 +47,25 @@ def drain_media_queue(deps: Deps, budget_seconds: float | None = None) -> int:
         for call in calls:
             if deps.clock.now().timestamp() - started >= budget:
                 break
+            target = OPERATIONS.get(call.operation)
+            if target in busy:
+                continue
             if not queue.lease(call, LEASE_SECONDS):
                 continue  # another drain (or the request itself) has it
-            if call.operation not in OPERATIONS:
+            adapter = getattr(deps, target) if target else None
+            if target is None or adapter is None:
                 logger.error("unknown queued media call dropped", operation=call.operation)
                 queue.done(call)
                 continue
             try:
-                getattr(media, call.operation)(*call.args)
+                getattr(adapter, call.operation)(*call.args)
             except DependencyFailed as exc:
                 if exc.code == BUSY:
-                    queue.release(call)  # out of time for a token: the next run takes it
-                    return _finish(deps, made, oldest_wait_ms)
+                    # Out of time for a token: the next run takes it; the other bucket's calls
+                    # (stages or rooms) go on.
+                    queue.release(call)
+                    busy.add(target)
+                    continue
                 _failed(deps, queue, call)
                 continue
             queue.done(call)

@@ -26,6 +26,7 @@ from chalicelib.domain.spaces import LIVE, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services import orphans
 from chalicelib.services.context import Deps
+from chalicelib.services.stage_pool import resolve_pooled
 
 if TYPE_CHECKING:
     from chalicelib.port_protocols import RoomEventLog
@@ -47,13 +48,6 @@ def transport(deps: Deps) -> str:
 # --------------------------------------------------------------------------- the room's life
 
 
-def open_room(deps: Deps, space_id: str) -> str | None:
-    """Create a Space's room. Raises DependencyFailed; None when the app has no room events."""
-    if deps.room_events is None:
-        return None
-    return deps.room_events.create_room(space_id)
-
-
 def release_room(deps: Deps, space_id: str, room: str | None) -> bool:
     """Delete a room, retrying a few times. False when it is still there (the caller keeps
     `release_pending`, and `release_pending_media` tries again later)."""
@@ -73,9 +67,10 @@ def reconcile_rooms(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECOND
     """Delete chat rooms no live Space uses (services/orphans.py). Returns how many."""
     if deps.room_events is None:
         return 0
+    # Pooled rooms are tagged with a pool id, not a Space: a ready one is not an orphan.
     return orphans.sweep(
         deps,
-        deps.room_events.list_rooms(),
+        resolve_pooled(deps.room_pool, deps.room_events.list_rooms()),
         in_use=lambda space, room: space.room_arn == room,
         delete=deps.room_events.delete_room,
         what="room",

@@ -274,7 +274,7 @@ def reconcile_stages(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECON
     """Delete stages no live Space uses (services/orphans.py). Returns how many."""
     return orphans.sweep(
         deps,
-        stage_pool.resolve_pooled(deps, deps.media.list_stages()),
+        stage_pool.resolve_pooled(deps.stage_pool, deps.media.list_stages()),
         in_use=lambda space, arn: space.stage is not None and space.stage.arn == arn,
         delete=deps.media.delete_stage,
         what="stage",
@@ -362,7 +362,7 @@ def _with_room(deps: Deps, space: Space) -> Space:
     undone like the stage if the write fails). If the room cannot be made, the stage just made
     is released and the request fails: no live Space without its room."""
     try:
-        return replace(space, room_arn=room_events.open_room(deps, space.id))
+        return replace(space, room_arn=stage_pool.acquire_room(deps, space.id))
     except DependencyFailed:
         _release_stage(deps, space)
         raise

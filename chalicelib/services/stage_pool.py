@@ -10,6 +10,8 @@ the missing stages through the client that gives way to requests, within its tim
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
@@ -45,15 +47,44 @@ def pool_rules(deps: Deps) -> rules.PoolRules:
         min_size=s.stage_pool_min_size,
         stage_quota=s.stage_quota,
         quota_headroom=s.stage_quota_headroom,
+        margin_percent=s.stage_pool_margin_percent,
     )
+
+
+def acquire_room(deps: Deps, space_id: str) -> str | None:
+    """A start's IVS Chat room: a ready one from the room pool (no IVS Chat call), else
+    CreateRoom through the request-priority chat client (its limiter: 503 `media_busy` with
+    Retry-After when no token comes in time). None when the app has no room events."""
+    pool = deps.room_pool
+    if pool is not None and deps.room_events is not None:
+        room = pool.claim(space_id)
+        if room is not None:
+            deps.telemetry.count("RoomPoolHit")
+            return room
+        deps.telemetry.count("RoomPoolEmpty")
+        logger.info("room pool empty: creating a room on the request", space_id=space_id)
+    return deps.room_events.create_room(space_id) if deps.room_events is not None else None
 
 
 def refill_stage_pool(deps: Deps, budget_seconds: float | None = None) -> int:
     """Create the stages the pool is short of. Returns how many were added."""
-    pool, media = deps.stage_pool, deps.background_media
-    if pool is None or media is None:
+    media = deps.background_media
+    if deps.stage_pool is None or media is None:
         return 0
-    r = pool_rules(deps)
+    return _refill(deps, deps.stage_pool, media.create_stage, deps.settings.stage_quota, "stage", budget_seconds)
+
+
+def refill_room_pool(deps: Deps, budget_seconds: float | None = None) -> int:
+    """Create the IVS Chat rooms the room pool is short of: the same demand as stages (every
+    start takes one of each), within the room quota. Returns how many were added."""
+    rooms = deps.background_room_events
+    if deps.room_pool is None or rooms is None:  # the local event log: no rooms to pool
+        return 0
+    return _refill(deps, deps.room_pool, rooms.create_room, deps.settings.room_quota, "room", budget_seconds)
+
+
+def _refill(deps: Deps, pool, create, quota: int, kind: str, budget_seconds: float | None) -> int:
+    r = replace(pool_rules(deps), stage_quota=quota)
     now = deps.clock.now().timestamp()
     budget = deps.settings.media_queue_drain_seconds if budget_seconds is None else budget_seconds
     available = pool.available_count()
@@ -70,17 +101,17 @@ def refill_stage_pool(deps: Deps, budget_seconds: float | None = None) -> int:
         if deps.clock.now().timestamp() - now >= budget:
             break
         try:
-            stage = media.create_stage(f"{POOL_ID_PREFIX}{new_ulid()}")
+            made = create(f"{POOL_ID_PREFIX}{new_ulid()}")
         except DependencyFailed as exc:
-            logger.warning("stage pool refill stopped", reason=exc.code, added=added, missing=missing)
+            logger.warning(f"{kind} pool refill stopped", reason=exc.code, added=added, missing=missing)
             break
-        pool.add(stage)
+        pool.add(made)
         added += 1
     pool.note_refill(available + added, scheduled)
     if added:
-        deps.telemetry.count("StagePoolRefilled", added)
+        deps.telemetry.count(f"{kind.capitalize()}PoolRefilled", added)
     logger.info(
-        "stage pool refilled",
+        f"{kind} pool refilled",
         available=available + added,
         added=added,
         target=target,
@@ -91,10 +122,10 @@ def refill_stage_pool(deps: Deps, budget_seconds: float | None = None) -> int:
     return added
 
 
-def resolve_pooled(deps: Deps, listed):
-    """The orphan sweep's view of this app's stages: a pooled stage still ready is left alone; a
-    claimed one is judged by the Space that claimed it; any other keeps its tag."""
-    pool = deps.stage_pool
+def resolve_pooled(pool, listed):
+    """The orphan sweep's view of this app's stages (or rooms, given the room pool): a pooled one
+    still ready is left alone; a claimed one is judged by the Space that claimed it; any other
+    keeps its tag."""
     listed = list(listed)
     if pool is None or not any(space_id.startswith(POOL_ID_PREFIX) for _, space_id, _ in listed):
         return listed

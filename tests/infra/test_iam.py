@@ -241,3 +241,17 @@ def test_the_renewal_job_may_send_only_to_the_push_queue(templates, stage):
 
     assert queues_sent_to("RenewSubscriptions") == {f"spaces-{stage}-push"}
     assert f"spaces-{stage}-push" in queues_sent_to("APIHandler")
+
+
+def test_the_room_pool_job_may_create_rooms_and_nothing_a_request_does(templates, stage):
+    template = templates[stage]
+    by_action: dict[str, list] = {}
+    for statement in statements_of_role(template, role_of_function(template, "RefillRoomPool")):
+        for action in _actions(statement):
+            by_action.setdefault(action, []).extend(_resources(statement))
+    for action in ("ivschat:CreateRoom", "ivschat:TagResource"):
+        assert by_action[action] and all(r.endswith(":room/*") for r in by_action[action]), by_action[action]
+    assert not {"ivschat:CreateChatToken", "ivschat:SendEvent", "ivschat:DeleteRoom", "ivs:CreateStage"} & set(by_action)
+    # Queued room deletes are made by the drain job.
+    drain = {a for s in statements_of_role(template, role_of_function(template, "DrainMediaQueue")) for a in _actions(s)}
+    assert "ivschat:DeleteRoom" in drain and "ivschat:CreateRoom" not in drain

@@ -93,3 +93,25 @@ def test_an_aws_stage_takes_stripe_with_the_signing_secret_from_secrets_manager(
     assert isinstance(aws_stage.payments(), StripePayments)
     assert event.kind == "payment_succeeded"
     assert aws_stage.payments()._client._requestor.api_key == "sk_live_x"
+
+
+def test_an_aws_stage_pools_chat_rooms_and_limits_their_calls_with_a_bucket_of_their_own(aws_stage):
+    from chalicelib.adapters.deferred_media import DeferredRooms
+    from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool
+    from chalicelib.adapters.ivs_limiter import ROOM_CONTROL, LimitedClient
+
+    deps = aws_stage.deps()
+    assert isinstance(deps.room_pool, DynamoRoomPool)
+    rooms = aws_stage.room_events()
+    assert isinstance(rooms, DeferredRooms)  # DeleteRoom queued like DeleteStage
+    for client in (rooms._inner._client, aws_stage.background_room_events()._client):
+        assert isinstance(client, LimitedClient) and client._operations == ROOM_CONTROL
+        assert client._bucket is aws_stage.chat_bucket() and client._bucket is not aws_stage.ivs_bucket()
+
+
+def test_the_local_stage_keeps_its_event_log_and_pools_no_rooms(configure_bootstrap):
+    from chalicelib.adapters.dynamodb.room_events import DynamoRoomEvents
+
+    bootstrap = configure_bootstrap(SPACES_MEDIA_BACKEND="local", SPACES_CHAT_ENDPOINT_URL="")
+    assert bootstrap.room_pool() is None and bootstrap.background_room_events() is None
+    assert isinstance(bootstrap.room_events(), DynamoRoomEvents)

@@ -7,6 +7,9 @@ This stand-in counts each operation's calls over the last second of `FakeTime` a
 them out. Requests are validated against the real ivs-realtime model by botocore before they
 reach it (as Stubber does), and answers are checked against the operation's output shape
 (tests/support/offline_aws.py).
+
+`ThrottlingIvsChat` is the same for `ivschat` at IVS Chat's rates: CreateRoom and DeleteRoom 5
+calls a second each, SendEvent and DisconnectUser 100, CreateChatToken 200 (none adjustable).
 """
 from __future__ import annotations
 
@@ -50,28 +53,32 @@ class FakeTime:
 
 
 class ThrottlingIvs:
+    SERVICE = "ivs-realtime"
+
     def __init__(self, time: FakeTime, *, limit: int = LIMIT_PER_SECOND, region: str = "us-east-1",
                  account: str = "123456789012"):
         self.time = time
         self.limit = limit
         self.region, self.account = region, account
-        self.client = offline_client("ivs-realtime")
+        self.client = offline_client(self.SERVICE)
         self.calls: list[tuple[float, str]] = []  # answered, (time, operation)
         self.throttled: list[tuple[float, str]] = []
         self.stages: set[str] = set()
         self._recent: dict[str, deque] = defaultdict(deque)
         self._lock = threading.Lock()
         self._id = f"throttling-ivs-{uuid.uuid4().hex}"
-        self.client.meta.events.register("before-call.ivs-realtime", self._before_call, unique_id=self._id)
+        self.client.meta.events.register(f"before-call.{self.SERVICE}", self._before_call, unique_id=self._id)
 
     def close(self) -> None:
-        self.client.meta.events.unregister("before-call.ivs-realtime", unique_id=self._id)
+        self.client.meta.events.unregister(f"before-call.{self.SERVICE}", unique_id=self._id)
 
     def count(self, operation: str) -> int:
         return sum(1 for _, op in self.calls if op == operation)
 
-    def max_per_second(self, operations=FAMILY) -> int:
-        """The most calls of `operations` answered within any one second (sliding)."""
+    def max_per_second(self, operations=None) -> int:
+        """The most calls of `operations` (the throttled family) answered within any one second
+        (sliding)."""
+        operations = self._limits() if operations is None else operations
         times = sorted(t for t, op in self.calls if op in operations)
         best, lo = 0, 0
         for hi, t in enumerate(times):
@@ -82,17 +89,21 @@ class ThrottlingIvs:
 
     def _before_call(self, model, params, **_):
         op, now = model.name, self.time()
+        limit = self._limits().get(op)
         with self._lock:
-            if op in FAMILY:
+            if limit is not None:
                 recent = self._recent[op]
                 while recent and recent[0] <= now - 1.0:
                     recent.popleft()
-                if len(recent) >= self.limit:
+                if len(recent) >= limit:
                     self.throttled.append((now, op))
                     return error_answer("ThrottlingException", 429)
                 recent.append(now)
             self.calls.append((now, op))
             return answer(model, self._answer(op))
+
+    def _limits(self) -> dict[str, int]:
+        return dict.fromkeys(FAMILY, self.limit)
 
     def _answer(self, op: str) -> dict:
         if op == "CreateStage":
@@ -109,3 +120,35 @@ class ThrottlingIvs:
         if op == "ListStages":
             return {"stages": []}
         raise AssertionError(f"the throttling IVS stand-in does not answer {op}")
+
+
+CHAT_LIMITS = {"CreateRoom": 5, "DeleteRoom": 5, "SendEvent": 100, "DisconnectUser": 100, "CreateChatToken": 200}
+
+
+class ThrottlingIvsChat(ThrottlingIvs):
+    """IVS Chat's control plane at its real per-operation rates (`rooms`: the rooms it holds)."""
+
+    SERVICE = "ivschat"
+
+    def __init__(self, time: FakeTime, **kwargs):
+        super().__init__(time, **kwargs)
+        self.rooms = self.stages
+
+    def _limits(self) -> dict[str, int]:
+        return CHAT_LIMITS
+
+    def _answer(self, op: str) -> dict:
+        if op == "CreateRoom":
+            room_id = "".join(secrets.choice(_ALNUM) for _ in range(12))
+            arn = f"arn:aws:ivschat:{self.region}:{self.account}:room/{room_id}"
+            self.rooms.add(arn)
+            return {"arn": arn, "id": room_id}
+        if op == "DeleteRoom":
+            return {}
+        if op == "SendEvent":
+            return {"id": uuid.uuid4().hex}
+        if op == "DisconnectUser":
+            return {}
+        if op == "ListRooms":
+            return {"rooms": []}
+        raise AssertionError(f"the throttling IVS Chat stand-in does not answer {op}")

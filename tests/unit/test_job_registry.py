@@ -18,6 +18,7 @@ DEPLOYED = {
     "land_recordings": "rate(1 minute)",
     "drain_media_queue": "rate(1 minute)",
     "refill_stage_pool": "rate(1 minute)",
+    "refill_room_pool": "rate(1 minute)",
 }
 
 

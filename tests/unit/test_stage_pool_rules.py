@@ -4,8 +4,16 @@ from chalicelib.domain.stage_pool import PoolRules, recent_start_rate, target_si
 RULES = PoolRules(lookahead_minutes=15, lead_minutes=2, min_size=2, stage_quota=100, quota_headroom=5)
 
 
-def test_the_pool_holds_the_scheduled_starts_ahead_plus_recent_demand():
-    assert target_size(RULES, scheduled_soon=30, recent_starts_per_minute=4.5, live_stages=10) == 30 + 9
+def test_the_pool_holds_the_scheduled_starts_ahead_plus_a_margin_plus_recent_demand():
+    assert target_size(RULES, scheduled_soon=30, recent_starts_per_minute=4.5, live_stages=10) == 30 + 3 + 9
+
+
+def test_the_margin_leaves_ready_stages_for_unscheduled_starts_at_a_peak():
+    big = PoolRules(stage_quota=5000)
+    assert big.margin_percent == 10
+    assert target_size(big, scheduled_soon=2000, recent_starts_per_minute=0, live_stages=0) == 2200
+    no_margin = PoolRules(stage_quota=5000, margin_percent=0)
+    assert target_size(no_margin, scheduled_soon=2000, recent_starts_per_minute=0, live_stages=0) == 2000
 
 
 def test_a_quiet_account_keeps_the_minimum():

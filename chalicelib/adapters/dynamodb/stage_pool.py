@@ -10,6 +10,9 @@ item.
 
 The claimed record is what the orphan sweep reads to tell a claimed stage (tagged with a pool id,
 not a Space id) from an orphan; it expires two days after the claim, long after the stage is gone.
+
+IVS Chat rooms are pooled the same way (`DynamoRoomPool`: the partition "rooms" of the same
+table, the room's ARN where a stage's would be): CreateRoom is 5 TPS per account too.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from chalicelib.adapters.dynamodb.models import DiscoveryModel, StagePoolModel
 from chalicelib.domain.spaces import StageInfo
 
 AVAILABLE = "available"
+ROOMS = "rooms"
 META = "meta"
 CLAIM_TTL_SECONDS = 2 * 86400
 CANDIDATES = 10
@@ -37,18 +41,22 @@ def _claimed_key(arn: str) -> str:
     return f"claimed#{arn}"
 
 
-class DynamoStagePool:
-    def __init__(self, *, pool: str = AVAILABLE, clock_ms=None, rng: random.Random | None = None):
-        # `pool`: the partition of ready stages (tests give each its own); claims are per stage.
-        self._pool = pool
-        self._meta = META if pool == AVAILABLE else f"{META}#{pool}"
+class _DynamoPool:
+    """Ready resources (stages or rooms) claimed by a conditional write; `stage_arn` holds the
+    resource's ARN whichever it is."""
+
+    DEFAULT_POOL = AVAILABLE
+
+    def __init__(self, *, pool: str | None = None, clock_ms=None, rng: random.Random | None = None):
+        # `pool`: the partition of ready resources (tests give each its own); claims are per ARN.
+        self._pool = pool or self.DEFAULT_POOL
+        self._meta = META if self._pool == AVAILABLE else f"{META}#{self._pool}"
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._rng = rng or random.Random()
 
     # ------------------------------------------------------------------ the request path
 
-    def claim(self, space_id: str) -> StageInfo | None:
-        """A ready stage, now this Space's alone; None when the pool is empty."""
+    def _claim_item(self, space_id: str) -> StagePoolModel | None:
         tried: set[str] = set()
         for _ in range(ROUNDS):
             candidates = [item for item in self._ready(CANDIDATES) if item.sk not in tried]
@@ -58,7 +66,7 @@ class DynamoStagePool:
             for item in candidates:
                 tried.add(item.sk)
                 if self._take(item, space_id):
-                    return StageInfo(arn=item.stage_arn, events_url=item.events_url, whip_url=item.whip_url)
+                    return item
         return None
 
     def _take(self, item: StagePoolModel, space_id: str) -> bool:
@@ -90,17 +98,10 @@ class DynamoStagePool:
 
     # ------------------------------------------------------------------ the pool job
 
-    def add(self, stage: StageInfo) -> None:
+    def _add(self, arn: str, **attributes) -> None:
         now = self._clock_ms()
         try:
-            StagePoolModel(
-                self._pool,
-                f"{now:013d}#{stage.arn}",
-                stage_arn=stage.arn,
-                events_url=stage.events_url,
-                whip_url=stage.whip_url,
-                created_ms=now,
-            ).save()
+            StagePoolModel(self._pool, f"{now:013d}#{arn}", stage_arn=arn, created_ms=now, **attributes).save()
         except Exception as exc:  # noqa: BLE001
             raise dependency_failure(exc) from exc
 
@@ -117,7 +118,7 @@ class DynamoStagePool:
             raise dependency_failure(exc) from exc
 
     def claimed_by(self, stage_arn: str) -> str | None:
-        """The Space that claimed this pooled stage, if one did (within two days)."""
+        """The Space that claimed this pooled resource, if one did (within two days)."""
         try:
             return StagePoolModel.get(_claimed_key(stage_arn), "-", consistent_read=True).space_id
         except DoesNotExist:
@@ -155,3 +156,29 @@ class DynamoStagePool:
         except Exception as exc:  # noqa: BLE001
             raise dependency_failure(exc) from exc
         return scheduled, live
+
+
+class DynamoStagePool(_DynamoPool):
+    def claim(self, space_id: str) -> StageInfo | None:
+        """A ready stage, now this Space's alone; None when the pool is empty."""
+        item = self._claim_item(space_id)
+        if item is None:
+            return None
+        return StageInfo(arn=item.stage_arn, events_url=item.events_url, whip_url=item.whip_url)
+
+    def add(self, stage: StageInfo) -> None:
+        self._add(stage.arn, events_url=stage.events_url, whip_url=stage.whip_url)
+
+
+class DynamoRoomPool(_DynamoPool):
+    """Ready IVS Chat rooms: a start claims one instead of calling CreateRoom."""
+
+    DEFAULT_POOL = ROOMS
+
+    def claim(self, space_id: str) -> str | None:
+        """A ready room's ARN, now this Space's alone; None when the pool is empty."""
+        item = self._claim_item(space_id)
+        return None if item is None else item.stage_arn
+
+    def add(self, room_arn: str) -> None:
+        self._add(room_arn)
