@@ -79,3 +79,9 @@ def test_the_browser_listener_passes_other_origins_and_undocumented_paths():
 def test_a_body_the_browser_lost_is_recorded():
     lost = _BrowserResponse(f"{BASE}/spaces/01SPACE", 404, RuntimeError("navigated"))
     assert "body unavailable" in browser_drift(lost, BASE)[0]
+
+
+def test_a_redirect_is_checked_without_its_body():
+    headers = {"location": "/web/index.html", "x-request-id": "req-1"}
+    redirect = _BrowserResponse(f"{BASE}/", 302, RuntimeError("unavailable for redirect responses"), headers)
+    assert browser_drift(redirect, BASE) == []
