@@ -104,8 +104,8 @@ def browser_drift(response, base_url: str) -> list[str]:
     try:
         # A redirect's body is never kept by the browser; its status and headers are checked.
         body = b"" if 300 <= response.status < 400 else response.body()
-    except Exception as exc:  # noqa: BLE001 - Playwright drops a body when the page navigates away
-        return [f"{request.method} {path} -> {response.status}: body unavailable ({exc})"]
+    except Exception:  # noqa: BLE001 - the page navigated away or closed (a long poll at teardown)
+        return []  # no body left to hold to the document
     try:
         check_response(request.method, path, response.status, response.headers, body, request.headers)
     except ContractDrift as exc:

@@ -76,9 +76,10 @@ def test_the_browser_listener_passes_other_origins_and_undocumented_paths():
     assert browser_drift(_BrowserResponse(f"{BASE}/web/vendor/x/y.js", 200, b"x", {}), BASE) == []
 
 
-def test_a_body_the_browser_lost_is_recorded():
-    lost = _BrowserResponse(f"{BASE}/spaces/01SPACE", 404, RuntimeError("navigated"))
-    assert "body unavailable" in browser_drift(lost, BASE)[0]
+def test_a_body_the_browser_lost_is_not_drift():
+    # A long poll answered as the test closes the page: nothing left to check.
+    lost = _BrowserResponse(f"{BASE}/spaces/01SPACE", 200, RuntimeError("Target page, context or browser has been closed"))
+    assert browser_drift(lost, BASE) == []
 
 
 def test_a_redirect_is_checked_without_its_body():
