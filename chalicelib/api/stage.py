@@ -4,6 +4,7 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
 from chalicelib.api.views import space_view
+from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
 
@@ -27,7 +28,14 @@ def _call(use_case, space_id, *args):
 @endpoint()
 def join(space_id):
     # Optional body: {"recording_consent": true} (a co-host of a recorded Space).
-    return _call(stage.join_space, space_id, json_body(bp.current_request, required=False))
+    try:
+        body = json_body(bp.current_request, required=False)
+    except BadRequest:
+        # Not JSON, or over the bounds: still 403 first for a caller the Space refuses. The
+        # size bound is checked before any parsing, and only a bad body pays these reads.
+        stage.check_may_join(bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id))
+        raise
+    return _call(stage.join_space, space_id, body)
 
 
 @bp.route("/spaces/{space_id}/leave", methods=["POST"])

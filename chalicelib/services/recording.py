@@ -452,19 +452,26 @@ def require_audience(deps: Deps, space: Space, user_id: str) -> None:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
     if deps.recordings.is_blocked(space.creator_id, user_id):
         raise Forbidden("the host has blocked you", code="blocked_by_host")
-    if not space.needs_pass(user_id) or user_id in space.consents:
+    if not space.needs_pass(user_id) or user_id in space.consents or holds_pass(deps, space, user_id):
         return
     if space.access == TICKETED:
+        raise Forbidden("this Space was ticketed: its replay is for ticket holders", code="ticket_required")
+    raise Forbidden(
+        f"this Space is for {space.creator_id}'s subscribers: subscribe to hear it",
+        code="subscription_required",
+    )
+
+
+def holds_pass(deps: Deps, space: Space, user_id: str) -> bool:
+    """Whether the user has the pass a ticketed or subscriber-only Space asks of a listener: a
+    paid ticket, or a subscription granting access now (what a join's transaction checks)."""
+    if space.access == TICKETED:
         ticket = deps.tickets.get(space.id, user_id)
-        if ticket is None or ticket.status != PAID:
-            raise Forbidden("this Space was ticketed: its replay is for ticket holders", code="ticket_required")
-    elif space.access == SUBSCRIBERS:
+        return ticket is not None and ticket.status == PAID
+    if space.access == SUBSCRIBERS:
         sub = deps.subscriptions.get(space.creator_id, user_id)
-        if sub is None or not sub.grants_access(deps.clock.now()):
-            raise Forbidden(
-                f"this Space is for {space.creator_id}'s subscribers: subscribe to hear it",
-                code="subscription_required",
-            )
+        return sub is not None and sub.grants_access(deps.clock.now())
+    return True
 
 
 # ------------------------------------------------------------------------ replays

@@ -102,10 +102,7 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     try:
         consent = validate_consent(body)
     except BadRequest:
-        # Who first, then what: a caller the Space refuses (removed, blocked) hears 403, not
-        # what is wrong with the body. Only a bad body pays this read.
-        refused_space, refused_known = deps.spaces.get_with_participant(space_id, user_id)
-        room_events.check_allowed(deps, refused_space, refused_known, user_id)
+        check_may_join(deps, user_id, space_id)
         raise
     cached = deps.media_cache.get(space_id)
     known: Participant | None = None
@@ -197,6 +194,17 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     if publish is False:
         joined["recording_consent_required"] = True
     return joined
+
+
+def check_may_join(deps: Deps, user_id: str, space_id: str) -> None:
+    """The 403 (or 404) a join would get, for a join whose body is wrong: who first, then what.
+    A caller the Space refuses (removed, blocked, without the ticket or subscription it asks
+    for) hears that, not what is wrong with the body. Only a bad body pays these reads; a valid
+    join checks all of it inside its one write."""
+    space, known = deps.spaces.get_with_participant(space_id, user_id)
+    room_events.check_allowed(deps, space, known, user_id)
+    if space.needs_pass(user_id) and not recording.holds_pass(deps, space, user_id):
+        raise _no_pass(space)
 
 
 def _pass_kind(access: str) -> str | None:

@@ -45,7 +45,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support.openapi_responses import check_response
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi.yaml"
@@ -101,16 +100,11 @@ class SpaceWorld:
 
     def _call(self, method: str, path: str, user: str, body: Any = None):
         """A plain, valid request; a server error here fails the test like a fuzzed one would."""
-        import requests
-
-        response = requests.request(
-            method, self.stack.base_url + path, json=body, headers=self.stack.auth(user), timeout=30
-        )
+        response = self.stack.request(method, path, user, json=body)
         assert response.status_code < 500, (
             f"server error while preparing a Space to fuzz against: {method} {path} as {user}"
             f" with body {body!r} -> {response.status_code} {response.text[:500]}"
         )
-        check_response(method, path, response.status_code, response.headers, response.content)
         return response
 
     def _state(self, space_id: str, user: str) -> Optional[str]:

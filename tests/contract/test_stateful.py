@@ -75,11 +75,9 @@ def test_linked_calls_honour_the_contract(local_stack, capsys, monkeypatch):
         def teardown(self):
             # Scenarios share one stack: free gina's live slot and scheduled slots (10) for the
             # next scenario, or it would only ever see 409 host_already_live / too_many_scheduled.
-            import requests
-
             for space_id in self.created:
                 for action in ("end", "cancel"):
-                    requests.post(f"{local_stack.base_url}/spaces/{space_id}/{action}", headers=local_stack.auth(CALLER), timeout=30)
+                    local_stack.request("POST", f"/spaces/{space_id}/{action}", CALLER)
 
         def after_call(self, response, case):
             super().after_call(response, case)

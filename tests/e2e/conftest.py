@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.local_stack import ROOT, running_local_stack
+from tests.support.openapi_responses import browser_drift
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -87,6 +88,8 @@ class Person:
     refused: list[str] = field(default_factory=list)
     requested: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    # API answers the page received that openapi.yaml does not allow (checked as they arrive).
+    drift: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -120,9 +123,14 @@ def _people(browser, stack):
 
         context.route("**/*", only_loopback)
         page.on("pageerror", lambda error: person.page_errors.append(str(error)))
+        context.on("response", lambda response: person.drift.extend(browser_drift(response, stack.base_url)))
         made.append(person)
         return person
 
     yield open_as
     for person in made:
         person.context.close()
+    drift = [f"{person.name}: {entry}" for person in made for entry in person.drift]
+    if drift:
+        pytest.fail("the web client received answers openapi.yaml does not allow:\n" + "\n\n".join(drift))
+

@@ -151,7 +151,7 @@ def _tone_people(tone_browsers, stack):
     yield open_as
     for person in opened:
         for space_id in person.started:
-            requests.post(f"{stack.base_url}/spaces/{space_id}/end", headers=stack.auth(person.name), timeout=30)
+            stack.request("POST", f"/spaces/{space_id}/end", person.name)
     for gen in closers:
         next(gen, None)
 
@@ -455,8 +455,7 @@ def test_8_an_overflow_listener_hears_the_host_through_hls(overflow_voices, over
     # join answers playback: probe with joins of people who are not in the test
     def overflowing(n=[0]):
         n[0] += 1
-        response = requests.post(f"{overflow_stack.base_url}/spaces/{space_id}/join",
-                                 headers=overflow_stack.auth(f"probe{n[0]}"), json={}, timeout=10)
+        response = overflow_stack.request("POST", f"/spaces/{space_id}/join", f"probe{n[0]}", json={}, timeout=10)
         return response.status_code == 200 and response.json()["media"]["kind"] == "playback"
 
     until(overflowing, CONNECT_S, "the Space moves to overflow", interval=2)

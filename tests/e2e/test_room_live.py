@@ -3,9 +3,6 @@ as room events, a recorded Space's indicator and the consent a speaker gives bef
 a subscriber-only Space that a listener subscribes to (sandbox provider) and then joins."""
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 
 from tests.e2e.test_web_client import shoot, sign_in
@@ -14,13 +11,9 @@ pytestmark = pytest.mark.slow
 
 
 def call(stack, user: str, method: str, path: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{stack.base_url}{path}", data=None if body is None else json.dumps(body).encode(), method=method,
-        headers={"Content-Type": "application/json", **stack.auth(user)},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status in (200, 201), response.status
-        return json.loads(response.read())
+    response = stack.request(method, path, user, json=body)
+    assert response.status_code in (200, 201), (response.status_code, response.text[:500])
+    return response.json()
 
 
 def space_id_of(page) -> str:

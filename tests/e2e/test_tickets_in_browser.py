@@ -3,9 +3,6 @@ the page sells one through the local stage's sandbox provider (its webhook confi
 later), and the buyer then joins. Nothing is loaded from outside 127.0.0.1."""
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 
 from tests.e2e.test_web_client import shoot, sign_in
@@ -14,17 +11,12 @@ pytestmark = pytest.mark.slow
 
 
 def create_ticketed_space(stack, host: str) -> dict:
-    body = json.dumps({
+    response = stack.request("POST", "/spaces", host, json={
         "title": "Paid in the browser", "access": "ticketed",
         "ticket": {"price_cents": 500, "currency": "USD", "capacity": 10},
-    }).encode()
-    request = urllib.request.Request(
-        f"{stack.base_url}/spaces", data=body, method="POST",
-        headers={"Content-Type": "application/json", **stack.auth(host)},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 201
-        return json.loads(response.read())
+    })
+    assert response.status_code == 201, response.text[:500]
+    return response.json()
 
 
 def test_a_listener_buys_a_ticket_then_joins(people, web_stack, artifacts):

@@ -2,6 +2,7 @@
 drives (tests/support/payments.py): holds, webhooks, the media gate, cancel and refund."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -313,6 +314,26 @@ def test_joining_a_ticketed_space_takes_a_paid_ticket(api, deps, seller, new_use
     assert api.get(f"/spaces/{space['id']}", buyer).data["participant_count"] == 1
 
 
+def test_a_join_without_a_ticket_is_403_before_its_body_is_judged(api, deps, seller, new_user):
+    space = ticketed(api, seller, scheduled=False)
+    stranger, buyer = new_user("stranger"), new_user("buyer")
+    settle(api, deps, buy(api, space["id"], buyer).data["payment"]["payment_id"])
+    bodies = {
+        "invalid_recording_consent": {"recording_consent": "maybe"},
+        "invalid_json": "{not json",
+        "body_too_large": json.dumps({"recording_consent": True, "pad": "x" * 70_000}),
+        "body_too_deep": "[" * 40 + "]" * 40,
+    }
+    for code, bad in bodies.items():
+        refused = api.post(f"/spaces/{space['id']}/join", stranger, bad)
+        assert (refused.status_code, refused.data["code"]) == (403, "ticket_required"), code
+
+        # With a paid ticket the body is what is wrong, and nothing joined
+        judged = api.post(f"/spaces/{space['id']}/join", buyer, bad)
+        assert (judged.status_code, judged.data["code"]) == (400, code)
+    assert api.get(f"/spaces/{space['id']}", buyer).data["participant_count"] == 0
+
+
 def test_hosts_and_invited_speakers_join_a_ticketed_space_free(api, seller, new_user):
     cohost, invitee = new_user("cohost"), new_user("invitee")
     space = ticketed(api, seller, scheduled=False, cohost_ids=[cohost], speaker_ids=[invitee])
@@ -418,6 +439,20 @@ def test_a_subscriber_only_space_admits_active_subscribers(api, deps, host, new_
     assert canceled.data["subscription"]["status"] == "canceled"
     # Canceling stops renewal; the paid month still admits.
     assert api.post(f"/spaces/{space['id']}/join", fan).status_code == 200
+
+
+def test_a_join_without_a_subscription_is_403_before_its_body_is_judged(api, deps, host, new_user):
+    space = api.post("/spaces", host, {"title": "For my subscribers", "access": "subscribers"}).data
+    stranger, fan = new_user("stranger"), new_user("fan")
+    bad = {"recording_consent": "maybe"}
+
+    refused = api.post(f"/spaces/{space['id']}/join", stranger, bad)
+    assert (refused.status_code, refused.data["code"]) == (403, "subscription_required")
+
+    started = api.post(f"/users/{host}/subscription", fan, {"tier": "tier_2"}).data
+    settle(api, deps, started["payment"]["payment_id"])
+    judged = api.post(f"/spaces/{space['id']}/join", fan, bad)
+    assert (judged.status_code, judged.data["code"]) == (400, "invalid_recording_consent")
 
 
 def test_subscriptions_refuse_bad_tiers_and_oneself(api, host):

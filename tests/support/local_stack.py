@@ -65,6 +65,19 @@ class LocalStack:
     def auth(self, user_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user_id)}"}
 
+    def request(self, method: str, path: str, user: str | None = None, *, json=None, timeout: float = 30):
+        """One HTTP call to the stack's API as `user` (anonymous when None), its answer held to
+        openapi.yaml (tests/support/openapi_responses.py): every call a test makes through here
+        fails on a status, header or body shape the document does not allow."""
+        import requests
+
+        from tests.support.openapi_responses import check_response
+
+        headers = self.auth(user) if user else {}
+        response = requests.request(method, self.base_url + path, json=json, headers=headers, timeout=timeout)
+        check_response(method, path, response.status_code, response.headers, response.content, headers)
+        return response
+
     def log_tail(self, limit: int = 4000) -> str:
         """The end of `chalice local`'s output without its access-log lines (tracebacks, app logs)."""
         try:

@@ -1,7 +1,8 @@
 """Every response a test sees, held to openapi.yaml.
 
-One check, used by the functional suite's `Api` client (tests/conftest.py) and by the end-to-end
-HTTP callers: the response's status code is one the operation declares, its content type and
+One check, used by the functional suite's `Api` client (tests/conftest.py), by the end-to-end and
+contract suites' HTTP calls (`LocalStack.request`) and by the browser tests' response listener
+(`browser_drift`): the response's status code is one the operation declares, its content type and
 headers are the declared ones, and its body validates against the declared schema. The checks are
 Schemathesis' own (the ones `make fuzz` runs), applied to responses the tests produce, so a shape
 that drifts from the document fails the test that saw it, with the operation and the reason.
@@ -87,6 +88,29 @@ def check_response(
             f"{method.upper()} {path} -> {status} does not match openapi.yaml ({operation.label}):\n"
             f"{reasons}\nbody: {(body or b'')[:800]!r}"
         ) from None
+
+
+def browser_drift(response, base_url: str) -> list[str]:
+    """What is wrong with a Playwright response a page received, if it is an answer of the
+    stack's own API (same origin as `base_url`) that openapi.yaml does not allow: the browser
+    tests' `page.on("response")` listener. Another origin (the media server) passes through, and
+    so do paths the document does not describe. The listener records; the test fails at
+    teardown (an exception in a Playwright event handler would only be swallowed)."""
+    url = urlsplit(response.url)
+    if f"{url.scheme}://{url.netloc}" != base_url:
+        return []
+    request = response.request
+    path = url.path + (f"?{url.query}" if url.query else "")
+    try:
+        # A redirect's body is never kept by the browser; its status and headers are checked.
+        body = b"" if 300 <= response.status < 400 else response.body()
+    except Exception:  # noqa: BLE001 - the page navigated away or closed (a long poll at teardown)
+        return []  # no body left to hold to the document
+    try:
+        check_response(request.method, path, response.status, response.headers, body, request.headers)
+    except ContractDrift as exc:
+        return [str(exc)]
+    return []
 
 
 def _path_parameters(template: str, path: str) -> dict[str, str]:
