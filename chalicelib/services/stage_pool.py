@@ -27,16 +27,22 @@ logger = Logger(child=True, service=SERVICE_NAME)
 POOL_ID_PREFIX = "pool-"
 
 
+def _claim_from(deps: Deps, pool, space_id: str, kind: str):
+    """A ready stage or room from `pool` (metrics `<kind>PoolHit` / `<kind>PoolEmpty`), or None
+    when the pool is empty and the caller must create one on the request."""
+    claimed = pool.claim(space_id)
+    if claimed is not None:
+        deps.telemetry.count(f"{kind}PoolHit")
+        return claimed
+    deps.telemetry.count(f"{kind}PoolEmpty")
+    logger.info(f"{kind.lower()} pool empty: creating a {kind.lower()} on the request", space_id=space_id)
+    return None
+
+
 def acquire_stage(deps: Deps, space_id: str) -> StageInfo:
     pool = deps.stage_pool
-    if pool is not None:
-        stage = pool.claim(space_id)
-        if stage is not None:
-            deps.telemetry.count("StagePoolHit")
-            return stage
-        deps.telemetry.count("StagePoolEmpty")
-        logger.info("stage pool empty: creating a stage on the request", space_id=space_id)
-    return deps.media.create_stage(space_id)
+    stage = _claim_from(deps, pool, space_id, "Stage") if pool is not None else None
+    return stage if stage is not None else deps.media.create_stage(space_id)
 
 
 def pool_rules(deps: Deps) -> rules.PoolRules:
@@ -55,15 +61,11 @@ def acquire_room(deps: Deps, space_id: str) -> str | None:
     """A start's IVS Chat room: a ready one from the room pool (no IVS Chat call), else
     CreateRoom through the request-priority chat client (its limiter: 503 `media_busy` with
     Retry-After when no token comes in time). None when the app has no room events."""
+    if deps.room_events is None:
+        return None
     pool = deps.room_pool
-    if pool is not None and deps.room_events is not None:
-        room = pool.claim(space_id)
-        if room is not None:
-            deps.telemetry.count("RoomPoolHit")
-            return room
-        deps.telemetry.count("RoomPoolEmpty")
-        logger.info("room pool empty: creating a room on the request", space_id=space_id)
-    return deps.room_events.create_room(space_id) if deps.room_events is not None else None
+    room = _claim_from(deps, pool, space_id, "Room") if pool is not None else None
+    return room if room is not None else deps.room_events.create_room(space_id)
 
 
 def refill_stage_pool(deps: Deps, budget_seconds: float | None = None) -> int:
