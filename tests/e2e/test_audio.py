@@ -332,6 +332,7 @@ def test_2_a_listener_token_cannot_publish(voices):
 
 
 def approve(host, speaker_page_person, user_id: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     page = speaker_page_person.page
@@ -345,8 +346,13 @@ def approve(host, speaker_page_person, user_id: str) -> None:
     def on_stage() -> bool:
         if page.locator("#my-status").inner_text() == "You are a speaker.":
             return True
-        if accept.is_visible() and accept.is_enabled():  # disabled: the page is accepting by itself
-            accept.click(timeout=5_000)
+        try:
+            # The button may vanish between the two looks (the page took the stage by itself):
+            # a short look, never Playwright's 90 s wait for an element that is gone.
+            if accept.is_visible() and accept.is_enabled(timeout=1_000):  # disabled: accepting by itself
+                accept.click(timeout=5_000)
+        except PlaywrightTimeout:
+            pass
         return False
 
     until(on_stage, CONNECT_S, "the approved listener is on stage", interval=0.5)
