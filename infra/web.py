@@ -15,6 +15,8 @@ Nothing of this was deployed here (no AWS account): see docs/web-client.md.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import CfnOutput, CfnParameter, Duration, RemovalPolicy
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -25,6 +27,9 @@ from constructs import Construct
 
 from infra.nag import accept
 from infra.stages import StageSettings
+
+# The viewer-request function that refuses TLS 1.0 and 1.1 whatever the certificate (see the file).
+TLS_FLOOR_FUNCTION = Path(__file__).with_name("edge") / "tls_floor.js"
 
 # The parameter `make deploy` fills with the edge stack's output (infra/waf.py EdgeStack).
 WEB_ACL_PARAMETER = "WebAclArn"
@@ -59,6 +64,23 @@ class WebClient(Construct):
                 domain_names=[settings.web_domain],
                 certificate=acm.Certificate.from_certificate_arn(self, "Certificate", settings.web_certificate_arn),
             )
+        # TLS 1.2 or later on every request: the minimum protocol below binds only with a
+        # certificate of the stage's own (web_domain); the function binds with any certificate.
+        tls_floor = cloudfront.Function(
+            self,
+            "TlsFloor",
+            comment="Refuse viewers on TLS 1.0 / 1.1 (CloudFront-Viewer-TLS)",
+            code=cloudfront.FunctionCode.from_file(file_path=str(TLS_FLOOR_FUNCTION)),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+        viewer_tls = cloudfront.OriginRequestPolicy(
+            self,
+            "ViewerTls",
+            comment="Give the viewer's TLS version to the TLS floor function",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list("CloudFront-Viewer-TLS"),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -70,6 +92,10 @@ class WebClient(Construct):
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                origin_request_policy=viewer_tls,
+                function_associations=[cloudfront.FunctionAssociation(
+                    function=tls_floor, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                )],
                 compress=True,
             ),
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
@@ -84,7 +110,7 @@ class WebClient(Construct):
             self.url = f"https://{self.distribution.distribution_domain_name}/"
             accept(self.distribution, "AwsSolutions-CFR4",
                    "no web_domain for this stage: CloudFront's *.cloudfront.net certificate takes no minimum "
-                   "protocol; set web_domain and web_certificate_arn (infra/stages.py) to pin TLSv1.2_2021")
+                   "protocol, so the TlsFloor viewer-request function refuses TLS 1.0 / 1.1 instead")
         accept(self.distribution, "AwsSolutions-CFR1", "a worldwide audience: no country is excluded")
         accept(self.distribution, "AwsSolutions-CFR3",
                "static public files of the web client, no personal data in the requests; the API's access log "

@@ -2,6 +2,10 @@
 hosted UI client whose tokens the API accepts, and none of the local stage's web routes."""
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -74,3 +78,37 @@ def test_the_api_has_no_local_web_route_and_answers_the_page_cross_origin(templa
 def test_publish_web_finds_every_output_it_reads(templates, stage):
     outputs = templates[stage]["Outputs"]
     assert {"ApiUrl", "WebBucketName", "WebDistributionId", "WebUrl", "WebClientId", "HostedUiDomain"} <= set(outputs)
+
+
+def test_viewers_on_tls_1_0_or_1_1_are_refused_whatever_the_certificate(cdk_templates, templates, stage):
+    """CloudFront's own certificate ignores the minimum protocol: a viewer-request function reads
+    CloudFront-Viewer-TLS (which the origin request policy makes CloudFront set) and refuses TLS
+    1.0 / 1.1. The function's code is run here, in node, on the events CloudFront would pass."""
+    template = cdk_templates[stage]
+    template.has_resource_properties("AWS::CloudFront::OriginRequestPolicy", {"OriginRequestPolicyConfig": Match.object_like({
+        "HeadersConfig": {"HeaderBehavior": "whitelist", "Headers": ["CloudFront-Viewer-TLS"]},
+    })})
+    [function] = resources_of(templates[stage], "AWS::CloudFront::Function").values()
+    assert function["Properties"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    [distribution] = resources_of(templates[stage], "AWS::CloudFront::Distribution").values()
+    behaviour = distribution["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    [association] = behaviour["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    assert "OriginRequestPolicyId" in behaviour
+
+    code = function["Properties"]["FunctionCode"]
+    script = code + """
+const cases = JSON.parse(process.argv[1]);
+const out = cases.map(h => {
+  const request = {method: 'GET', uri: '/index.html', headers: h === null ? {} : {'cloudfront-viewer-tls': {value: h}}};
+  const result = handler({version: '1.0', request: request});
+  return result === request ? 'pass' : result.statusCode;
+});
+console.log(JSON.stringify(out));
+"""
+    cases = ["TLSv1:ECDHE-RSA-AES128-SHA", "TLSv1.1:ECDHE-RSA-AES128-SHA", "TLSv1.2:ECDHE-RSA-AES128-GCM-SHA256",
+             "TLSv1.3:TLS_AES_128_GCM_SHA256", "SSLv3:RC4-MD5", None]
+    node = shutil.which("node")
+    assert node, "node is needed by the CDK tests already (jsii)"
+    run = subprocess.run([node, "-e", script, json.dumps(cases)], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(run.stdout) == [403, 403, "pass", "pass", 403, "pass"]
