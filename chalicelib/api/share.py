@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import datetime, timezone
 from html import escape
 
 from aws_lambda_powertools import Logger
@@ -88,7 +89,7 @@ def price_text(price: Price) -> str:
 
 
 def _state_text(card: ShareCard) -> str:
-    when = card.start_time.strftime("%-d %b %Y, %H:%M UTC") if card.start_time else None
+    when = _human_time(card.start_time) if card.start_time else None
     if card.state == LIVE:
         return f"Live now, since {when}" if when else "Live now"
     if card.state == SCHEDULED:
@@ -98,6 +99,10 @@ def _state_text(card: ShareCard) -> str:
     if card.state == CANCELED:
         return "Canceled"
     return card.state or ""
+
+
+def _human_time(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%-d %b %Y, %H:%M UTC")
 
 
 def _meta_tags(card: ShareCard, description: str) -> list[tuple[str, str, str]]:
@@ -133,7 +138,7 @@ def _meta_tags(card: ShareCard, description: str) -> list[tuple[str, str, str]]:
                  ("name", "spaces:listener_count", str(card.listener_count))]
     elif card.state == SCHEDULED and card.start_time:
         tags += [("name", "twitter:label2", "Starts"),
-                 ("name", "twitter:data2", card.start_time.strftime("%-d %b %Y, %H:%M UTC"))]
+                 ("name", "twitter:data2", _human_time(card.start_time))]
     return tags
 
 
@@ -182,5 +187,7 @@ def _error_page(exc: DomainError, web_client_url: str) -> Response:
 
 def _page(status: int, html: str, extra: dict[str, str] | None = None) -> Response:
     cache = f"public, max-age={CACHE_SECONDS}" if status in (200, 404) else "no-store"
-    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": cache, **SECURITY_HEADERS, **(extra or {})}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8", "Cache-Control": cache, **SECURITY_HEADERS, **(extra or {})
+    }
     return Response(body=html, status_code=status, headers=headers)
