@@ -87,6 +87,10 @@ class Settings:
     # AWS stage (there the web client signs in with Cognito's hosted UI).
     local_signin_key_path: str = ""
     local_demo_users: tuple[str, ...] = setting((), parse=_csv)
+    # Where the web client is served (infra/ passes the CloudFront distribution's URL, ending in
+    # "/"). The share page (GET /s/{id}) links to `<this>#/spaces/<id>`; empty (the local stage),
+    # it links to the API's own `/web/index.html`.
+    web_client_url: str = ""
     # The keys page cursors are signed with (JSON {"keys": [newest, ...]}, each a random string of
     # 16+ characters; in Secrets Manager a plain string is one key): a file locally
     # (scripts/keys.py), a Secrets Manager secret in AWS.

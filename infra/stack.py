@@ -15,6 +15,7 @@ Resources, by what the app reads in chalicelib/config.py:
 | SPACES_SNS_APNS_ARN / SPACES_SNS_FCM_ARN  | SNS platform applications (custom resource, infra/push_apps)|
 | SPACES_RECORDINGS_BUCKET / _IVS_STORAGE_CONFIGURATION_ARN / _IVS_ENCODER_CONFIGURATION_ARN | the recordings bucket (lifecycle = retention + 1 day) and IVS's storage and encoder configurations |
 | SPACES_MEDIACONVERT_ROLE_ARN              | the role MediaConvert remuxes recordings with (reads the bucket, writes `replays/`) |
+| SPACES_WEB_CLIENT_URL                     | the web client's CloudFront URL (infra/web.py): the share page `/s/{id}` links there |
 | SPACES_CHAT_LOGGING_CONFIGURATION_ARN     | the IVS Chat logging configuration rooms are created with, writing to the log group `/spaces/<stage>/chat-messages` |
 
 The web client (infra/web.py): an S3 bucket behind CloudFront for its files, and a second Cognito
@@ -558,6 +559,8 @@ class SpacesStack(Stack):
             "SPACES_JWT_AUDIENCE": f"{self.app_client.user_pool_client_id},{self.web.app_client.user_pool_client_id}",
             "SPACES_JWKS_URL": f"{issuer}/.well-known/jwks.json",
             "SPACES_MEDIA_BACKEND": "ivs",
+            # The share page (GET /s/{id}) opens the web client on the Space it describes.
+            "SPACES_WEB_CLIENT_URL": self.web.url,
             "SPACES_IVS_PUBLIC_KEY_ARN": self.ivs_public_key.attr_arn,
             "SPACES_IVS_PRIVATE_KEY_SECRET_ARN": self.ivs_private_key_secret_arn,
             "SPACES_CURSOR_KEYS_SECRET_ARN": self.cursor_keys_secret.secret_arn,

@@ -10,8 +10,9 @@ from chalicelib.domain.text import check_query
 
 # Routes that carry no bearer token: liveness, provider webhooks (the signature is the auth), and
 # the local stage's web client: its files and the sign-in that hands out the token
-# (chalicelib/api/web.py, registered only when SPACES_STAGE is `local`).
-PUBLIC_PREFIXES = ("/health", "/webhooks/", "/web/")
+# (chalicelib/api/web.py, registered only when SPACES_STAGE is `local`); and the share page of a
+# Space (chalicelib/api/share.py), which chat apps' link crawlers fetch without a token.
+PUBLIC_PREFIXES = ("/health", "/webhooks/", "/web/", "/s/")
 PUBLIC_PATHS = ("/", "/local/sign-in")
 
 

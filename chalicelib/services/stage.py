@@ -364,7 +364,7 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
 def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
     """In a recorded Space the body must carry `{"recording_consent": true}` (stored with its
     time, in the same write that puts the user on stage); else 422 and no token."""
-    space = deps.spaces.get(space_id, with_count=False)
+    space, listening = deps.spaces.get_with_participant(space_id, user_id)
     stage = _live_stage(space)
     if space.role_of(user_id) == SPEAKER:
         # Accepted already (perhaps the answer was lost): hand out speaker media again.
@@ -372,7 +372,13 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
     if user_id not in space.invited:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
     consent_at = recording.consent_for_stage(deps, space, user_id, body)
-    participant_id = _new_participant_id()
+    # The listener keeps its participant id: the publish token names the participant already
+    # connected, so the client can go on stage on its live connection (IVS exchanges a token in
+    # place only for the same participant; the local media server keeps the WHEP subscription
+    # and never plays a participant its own audio). The write is conditional on that id, so a
+    # leave and rejoin in between (a new id) is refused rather than handed a stale one.
+    kept = listening.participant_id if listening is not None and listening.connected else None
+    participant_id = kept or _new_participant_id()
     try:
         deps.spaces.accept_invitation(
             space_id,
@@ -381,6 +387,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
             deps.clock.now(),
             max_on_stage=deps.settings.max_on_stage,
             consent_at=consent_at,
+            participant_was=kept,
         )
     except Refused as exc:
         if exc.part == "participant":

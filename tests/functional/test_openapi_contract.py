@@ -17,9 +17,11 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # Routes that carry no bearer token (chalicelib/api/middleware.py PUBLIC_PREFIXES / _PATHS): liveness,
-# the payment provider's webhook (signed), and the local stage's web client (page, files, sign-in).
+# the payment provider's webhook (signed), the local stage's web client (page, files, sign-in) and
+# a Space's share page (link crawlers carry no token).
 UNAUTHENTICATED = {
     ("GET", "/health"),
+    ("GET", "/s/{space_id}"),
     ("POST", "/webhooks/payments"),
     ("GET", "/"),
     ("GET", "/web/{name}"),

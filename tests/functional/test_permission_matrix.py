@@ -23,6 +23,8 @@ A `-` in an actor's column is a cell not asserted yet (reported, waiting for a f
 
 The web client's routes (`/`, `/web/{name}`, `/local/sign-in`) exist only in the local stage and
 need no token: anyone, signed in or not, gets the page and may sign in locally as any user.
+A Space's share page (`/s/{space_id}`) needs no token either: it is what a link crawler reads, the
+same page for everyone (a token, if sent, is not even read), showing only what a stranger may know.
 
 `blocked` is a user the host blocked: they may not join the host's Space (403
 `blocked_by_host`), nor be in its room (events, chat token, reactions), and otherwise get what a
@@ -44,6 +46,7 @@ ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "rem
 MATRIX = """
 route                                                    | target   | given           | anonymous | stranger | listener | speaker | cohost | host | removed | blocked
 GET    /health                                           | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+GET    /s/{space_id}                                     | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200
 GET    /                                                 | -        | -               | 302       | 302      | 302      | 302     | 302    | 302  | 302     | 302
 GET    /web/{name}                                       | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200
 POST   /local/sign-in                                    | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200

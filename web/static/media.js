@@ -26,7 +26,7 @@ class Media {
 
   get carriesAudio() { return Boolean(this.transport && this.transport.carriesAudio); }
 
-  // A new token means a new connection: the old one is left first.
+  // A new connection: the old one is left first.
   async connect(media) {
     await this.disconnect();
     if (!media) return;
@@ -39,6 +39,25 @@ class Media {
     transport.setMicMuted(this.micMuted);
     await transport.connect(media);
     if (this.micMuted) transport.setMicMuted(true);
+  }
+
+  // Coming on stage (an accepted invitation): the same participant, now with a token that may
+  // publish. Where the transport can take that token on its live connection, what the page hears
+  // never stops: locally the WHEP subscription stays and a WHIP publish is added; on IVS the SDK
+  // exchanges the token in place (self-signed tokens, SDK 1.33 and later). Otherwise (overflow
+  // playback, another participant id, an SDK without the exchange) a new connection.
+  async promote(media) {
+    const transport = this.transport;
+    if (media && transport && transport.canPromote && transport.canPromote(media)) {
+      try {
+        await transport.promote(media);
+        if (this.micMuted) transport.setMicMuted(true);
+        return;
+      } catch (err) {
+        this.onStatus(`Audio: reconnecting to go on stage (${err.message}).`);
+      }
+    }
+    await this.connect(media);
   }
 
   setMicMuted(muted) {
@@ -78,28 +97,37 @@ function loadSdk() {
   return sdkPromise;
 }
 
+function publishes(media) { return (media.capabilities || []).includes("PUBLISH"); }
+
 class IvsAudio {
   constructor(onStatus) {
     this.onStatus = onStatus;
     this.carriesAudio = true;
     this.stage = null;
+    this.participantId = null;
+    this.publishing = false;
     this.localStreams = [];
     this.players = new Map();
   }
 
-  // A new token means a new connection (IVS cannot change a live participant's capabilities).
+  async microphone() {
+    const { LocalStageStream } = await loadSdk();
+    const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+    return mic.getAudioTracks().map((track) => new LocalStageStream(track));
+  }
+
   async connect(media) {
     const sdk = await loadSdk();
-    const { Stage, StageEvents, SubscribeType, LocalStageStream, StreamType } = sdk;
-    const publish = (media.capabilities || []).includes("PUBLISH");
-    this.localStreams = [];
-    if (publish) {
-      const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
-      this.localStreams = mic.getAudioTracks().map((track) => new LocalStageStream(track));
-    }
+    const { Stage, StageEvents, SubscribeType, StreamType } = sdk;
+    const publish = publishes(media);
+    this.participantId = media.participant_id || null;
+    this.publishing = publish;
+    this.localStreams = publish ? await this.microphone() : [];
+    // The strategy reads the transport's state, not this call's: a token exchange changes it
+    // and the SDK asks the strategy again.
     const strategy = {
       stageStreamsToPublish: () => this.localStreams,
-      shouldPublishParticipant: () => publish,
+      shouldPublishParticipant: () => this.publishing,
       shouldSubscribeToParticipant: () => SubscribeType.AUDIO_ONLY,
     };
     const stage = new Stage(media.token, strategy);
@@ -119,6 +147,29 @@ class IvsAudio {
     this.stage = stage;
     await stage.join();
     this.onStatus(publish ? "Audio: connected; your microphone is live." : "Audio: connected (listening).");
+  }
+
+  // Token exchange (Stage.exchangeToken, Web Broadcast SDK 1.33+): IVS accepts it only for
+  // self-signed tokens whose jti (participant id), topic, resource, whip_url and events_url are
+  // those of the token joined with, which is why the API keeps the participant id on accept.
+  canPromote(media) {
+    return Boolean(this.stage && typeof this.stage.exchangeToken === "function" && !media.whep
+      && media.kind !== "playback" && media.participant_id && media.participant_id === this.participantId);
+  }
+
+  async promote(media) {
+    const streams = publishes(media) ? await this.microphone() : [];
+    this.localStreams = streams;
+    this.publishing = streams.length > 0;
+    try {
+      await this.stage.exchangeToken(media.token);
+    } catch (err) {
+      for (const stream of streams) stream.mediaStreamTrack.stop();
+      this.localStreams = [];
+      this.publishing = false;
+      throw err;
+    }
+    this.onStatus(this.publishing ? "Audio: connected; your microphone is live." : "Audio: connected (listening).");
   }
 
   stopPlayer(id) {

@@ -312,7 +312,9 @@ export class Room {
       this.handRaised = false;
       this.role = accepted.role;
       announce("You are now a speaker.");
-      await this.media.connect(accepted.media).catch((err) => { this.audioStatus = `Audio unavailable: ${err.message}`; });
+      // The same connection where the transport allows it: listening goes on while the
+      // microphone starts publishing (media.js promote).
+      await this.media.promote(accepted.media).catch((err) => { this.audioStatus = `Audio unavailable: ${err.message}`; });
     });
   }
 
@@ -621,7 +623,7 @@ export class Room {
     } else if (this.needsConsent) {
       out.push(this.button("consent", "Agree to be recorded and speak", () => this.act("consent", async () => {
         const joined = await this.join({ recording_consent: true });
-        if (joined) await this.media.connect(joined.media).catch(() => {});
+        if (joined) await this.media.promote(joined.media).catch(() => {});
       }, { success: "You agreed to be recorded: your microphone can publish." }), { primary: true }));
     } else {
       if (this.media.carriesAudio) {

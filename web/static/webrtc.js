@@ -3,7 +3,8 @@
 // - everyone subscribes by WHEP: one offer of 12 recvonly audio transceivers (the "slots", one per
 //   possible publisher), non-trickle; the server fills a slot when a publisher arrives and empties
 //   it when they leave, so a later speaker is heard without renegotiating;
-// - people on stage (a token with PUBLISH) also publish their microphone by WHIP (RFC 9725);
+// - people on stage (a token with PUBLISH) also publish their microphone by WHIP (RFC 9725); a
+//   listener who comes on stage keeps its WHEP session and adds the WHIP publish (`promote`);
 // - `GET {session}` says who is in which slot: read after connecting and every 1.5 s, to label
 //   the slots and drive the speaking indicator;
 // - leaving DELETEs both sessions; a connection the server closes (removed, the Space ended) is
@@ -70,6 +71,7 @@ export class LocalAudio {
 
   reset() {
     this.token = null;
+    this.participantId = null;
     this.connections = []; // {kind: "whep" | "whip", pc, location, state, closedBy}
     this.slots = new Map(); // mid -> {mid, transceiver, audio, meter, participantId, userId}
     this.mic = null;
@@ -82,6 +84,7 @@ export class LocalAudio {
 
   async connect(media) {
     this.token = media.token;
+    this.participantId = media.participant_id || null;
     const publish = (media.capabilities || []).includes("PUBLISH");
     await this.subscribe(media.whep);
     this.timers.push(setInterval(() => this.readSlots(), SLOT_POLL_MS));
@@ -95,6 +98,22 @@ export class LocalAudio {
       }
     }
     this.onStatus(publish ? "Audio: connected; your microphone is live." : "Audio: connected (listening).");
+  }
+
+  // Coming on stage as the same participant: the WHEP subscription stays as it is (nothing heard
+  // is interrupted, and the server never plays a participant its own audio, so the new publish is
+  // not heard back) and the microphone is published by WHIP with the new token.
+  canPromote(media) {
+    const whep = this.connections.find((c) => c.kind === "whep");
+    return Boolean(media.whep && media.whip && (media.capabilities || []).includes("PUBLISH")
+      && media.participant_id && media.participant_id === this.participantId
+      && whep && whep.location && !whep.closedBy && !this.connections.some((c) => c.kind === "whip"));
+  }
+
+  async promote(media) {
+    this.token = media.token;
+    await this.publish(media.whip);
+    this.onStatus("Audio: connected; your microphone is live.");
   }
 
   watch(connection) {
