@@ -130,7 +130,7 @@ class Deps:
     # and the room events adapter whose client gives way to requests. None: starts call CreateRoom.
     room_pool: DynamoRoomPool | None = None
     background_room_events: RoomEventsPort | None = None
-    # Until room events land, what services/recording.py `_announce` would have told each room,
+    # Until room events land, what services/recording.py `announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list | None = None
 

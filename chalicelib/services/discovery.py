@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.paging import page_limit
 from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, iso, search_words
 from chalicelib.domain.text import MAX_SEARCH_CHARS
 from chalicelib.domain.users import validate_user_id
@@ -9,7 +10,6 @@ from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services.context import Deps
 from chalicelib.services.users import blockers_of
 
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 RANKED = {"space_id": str, "rank": int}  # a ranked list's cursor: the last entry's rank and id
 
 
@@ -24,7 +24,7 @@ def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST
     topic, host_id, query = params.get("topic"), params.get("host_id"), params.get("q")
     if sum(1 for f in (topic, host_id, query, following) if f) > 1:
         raise BadRequest("use one of topic, host_id, q and following at a time", code="too_many_filters")
-    limit = _limit(params.get("limit"))
+    limit = page_limit(params.get("limit"))
     if following:
         return _following(deps, user_id, state, limit, page)
     if query:
@@ -156,14 +156,3 @@ def _summary(item, space_id: str, count: int | None) -> dict:
         "is_ticketed": item.access == "ticketed",
     }
 
-
-def _limit(raw) -> int:
-    if raw in (None, ""):
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest("limit must be a whole number", code="invalid_limit") from exc
-    if not 1 <= value <= MAX_LIMIT:
-        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}", code="invalid_limit")
-    return value

@@ -50,6 +50,7 @@ from chalicelib.domain.tickets import (
 from chalicelib.ports import PaymentDeclined, PaymentEvent, Refused, RenewalHandle
 from chalicelib.services.context import Deps
 from chalicelib.services.reminders import SUBSCRIPTION_PUSH
+from chalicelib.services.ticket_views import payment_view, subscription_view
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -261,8 +262,6 @@ def update_card(deps: Deps, sub: Subscription, tier: str | None, payment_method:
     /subscription again). Answers like the first subscribe: the subscription and the payment to
     complete; its webhook (or an instant success) makes the subscription active for that
     period and saves the new method for the next renewals."""
-    from chalicelib.services.tickets import payment_view, subscription_view
-
     if tier is not None and tier != sub.tier:
         raise RuleViolation(
             f"your subscription is {sub.tier}; pay it before changing tier", code="tier_change_not_supported"

@@ -15,6 +15,7 @@ from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.permissions import (
     require_can_moderate,
@@ -41,12 +42,6 @@ from chalicelib.services import recording, room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
-
-
-def _new_participant_id() -> str:
-    from chalicelib.adapters.ivs_tokens import new_participant_id
-
-    return new_participant_id()
 
 
 def _media(
@@ -135,7 +130,7 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     # second try once the Space is read (rare: they are few, and mostly joined cold).
     needs_pass = _pass_kind(access) if space is None or space.needs_pass(user_id) else None
 
-    participant_id = _new_participant_id()
+    participant_id = new_participant_id()
     for _ in range(2):
         try:
             outcome = deps.spaces.join(
@@ -372,7 +367,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
     if user_id not in space.invited:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
     consent_at = recording.consent_for_stage(deps, space, user_id, body)
-    participant_id = _new_participant_id()
+    participant_id = new_participant_id()
     try:
         deps.spaces.accept_invitation(
             space_id,
