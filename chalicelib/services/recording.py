@@ -25,6 +25,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, Gone, NotFound, RuleViolation
+from chalicelib.domain.events import SpaceEnded, SpaceStarted
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.recording import (
@@ -111,6 +112,16 @@ def started(deps: Deps, space: Space) -> None:
     if space.recording and space.recording_info is not None:
         deps.telemetry.count("RecordingStarted")
         announce(deps, space, "recording", state="on", started_at=iso(space.recording_info.started_at))
+
+
+def announce_recording_on(deps: Deps, event: SpaceStarted) -> None:
+    """Reaction to SpaceStarted (services/dispatch.py)."""
+    started(deps, event.space)
+
+
+def stop_recording_after_end(deps: Deps, event: SpaceEnded) -> None:
+    """Reaction to SpaceEnded (services/dispatch.py): runs before the stage is released."""
+    stop_after_end(deps, event.space)
 
 
 def discard(deps: Deps, space: Space) -> None:

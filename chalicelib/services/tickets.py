@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, RuleViolation
+from chalicelib.domain.events import SpaceCanceled
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space, iso
@@ -291,11 +292,12 @@ def expire_hold(deps: Deps, space_id: str, buyer_id: str, now) -> bool:
 # ---------------------------------------------------------------------------------- refunds
 
 
-def request_refunds(deps: Deps, space: Space) -> None:
+def queue_refunds(deps: Deps, event: SpaceCanceled) -> None:
     """Queue the refund of a canceled ticketed Space (done by `refund_space`, in the ticket
-    worker). Sent again on every cancel retry: refunding is idempotent."""
-    if space.access == TICKETED:
-        deps.tickets_queue.send_batch([{"kind": "refund_space", "space_id": space.id}])
+    worker). Sent again on every cancel retry: refunding is idempotent. Raises DependencyFailed:
+    the cancel answers 503 and the client retries it."""
+    if event.space.access == TICKETED:
+        deps.tickets_queue.send_batch([{"kind": "refund_space", "space_id": event.space.id}])
 
 
 def refund_space(deps: Deps, space_id: str) -> dict:
