@@ -16,6 +16,7 @@ from chalicelib.domain.events import (
     BlockedWhileLive,
     LiveCountsRefreshed,
     SpaceCanceled,
+    SpaceCreated,
     SpaceEnded,
     SpaceStarted,
     SpeakerAdded,
@@ -240,3 +241,15 @@ def test_blocking_someone_in_the_live_space_publishes_blocked_while_live_and_fai
     deps.dispatcher = lambda deps, event: [failure]
     with pytest.raises(DependencyFailed):
         users.block(deps, "alice", "bob")
+
+
+def test_creating_a_scheduled_space_publishes_space_created_and_no_start():
+    from chalicelib.domain.users import User
+
+    published = []
+    deps = make_deps(published, scheduler=Mock())
+    deps.users.get.return_value = User("alice", follower_count=5_000)
+    body = {"title": "Launch", "scheduled_start": "2026-12-07T20:00:00Z", "speaker_ids": ["bob"]}
+    space = spaces.create_space(deps, "alice", body)
+    assert published == [SpaceCreated(space, by="alice")]
+    assert space.state == SCHEDULED and space.invited_user_ids == ["bob"]
