@@ -23,6 +23,22 @@ class SpaceCreated:
 
 
 @dataclass(frozen=True)
+class SpaceEdited:
+    """The host edited a Space: `space` as read before, `edited` as written. `start_moved`: the
+    edit named a scheduled start (its schedules are put again, even at the same time)."""
+
+    space: Space
+    edited: Space
+    by: str
+    start_moved: bool
+
+    @property
+    def changed_details(self) -> list[str]:
+        """The details a room hears changed: title, topics."""
+        return [name for name in ("title", "topics") if getattr(self.edited, name) != getattr(self.space, name)]
+
+
+@dataclass(frozen=True)
 class SpaceStarted:
     """A Space went live. `from_schedule`: it was scheduled before (its reminder subscribers are
     told it is live now); False for a Space created live."""
@@ -96,6 +112,7 @@ class LiveCountsRefreshed:
 
 EVENT_TYPES: tuple[type, ...] = (
     SpaceCreated,
+    SpaceEdited,
     SpaceStarted,
     SpaceEnded,
     SpaceCanceled,

@@ -27,6 +27,7 @@ from chalicelib.domain.events import (
     LiveCountsRefreshed,
     SpaceCanceled,
     SpaceCreated,
+    SpaceEdited,
     SpaceEnded,
     SpaceStarted,
     SpeakerAdded,
@@ -43,6 +44,10 @@ Handler = Callable[[Deps, Any], None]
 HANDLERS: dict[type, tuple[Handler, ...]] = {
     SpaceCreated: (
         reminders.tell_invited_people,  # co-hosts and invited speakers named at creation
+    ),
+    SpaceEdited: (
+        reminders.move_schedules,  # failing, the edit answers 503 and the client's retry moves them
+        room_events.announce_space_updated,
     ),
     SpaceStarted: (
         recording.announce_recording_on,

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, NotFound, RuleViolation
-from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceStarted
+from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceStarted
 from chalicelib.domain.reminders import (
     CANCELED,
     HOST_HEADS_UP,
@@ -195,6 +195,13 @@ def tell_subscribers_live_now(deps: Deps, event: SpaceStarted) -> None:
     announce failed, the start schedule still fires, late rather than never)."""
     if event.from_schedule and _announce_or_log(deps, event.space, START):
         unschedule_or_log(deps, event.space.id)
+
+
+def move_schedules(deps: Deps, event: SpaceEdited) -> None:
+    """An edit that names the scheduled start puts the schedules again (raises DependencyFailed:
+    the edit answers 503 and its retry moves them)."""
+    if event.start_moved:
+        schedule_moments(deps, event.edited)
 
 
 def drop_schedules(deps: Deps, event: SpaceCanceled) -> None:

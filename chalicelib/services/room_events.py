@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
-from chalicelib.domain.events import SpaceEnded, SpeakerAdded, SpeakerRemoved
+from chalicelib.domain.events import SpaceEdited, SpaceEnded, SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services import orphans
@@ -120,6 +120,13 @@ def emit_to(deps: Deps, space_id: str, name: str, **attributes) -> bool:
 def announce_space_ended(deps: Deps, event: SpaceEnded) -> None:
     """`space_ended`, to the room of the Space as it was live (the room goes after this)."""
     emit(deps, event.space, ev.SPACE_ENDED, by=event.by)
+
+
+def announce_space_updated(deps: Deps, event: SpaceEdited) -> None:
+    """`space_updated` when a live Space's title or topics changed."""
+    changed = event.changed_details
+    if event.space.state == LIVE and changed:
+        emit(deps, event.space, ev.SPACE_UPDATED, fields=",".join(changed), by=event.by)
 
 
 def announce_speaker_added(deps: Deps, event: SpeakerAdded) -> None:

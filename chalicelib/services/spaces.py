@@ -19,11 +19,10 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, RuleViolation
-from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEnded, SpaceStarted
+from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain import recording as recording_rules
-from chalicelib.domain.room_events import SPACE_UPDATED
 from chalicelib.domain.spaces import (
     CANCELED,
     LIVE,
@@ -117,13 +116,12 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
     except Refused as exc:
         current = deps.spaces.get(space_id, with_count=False)
         raise Conflict(f"Space {space_id} changed to {current.state}; try again", code=f"space_{current.state}") from exc
-    if "scheduled_start" in body:
-        # After the write: if the scheduler fails, the client's retry of the same PATCH moves the
-        # schedules again, and a schedule left at the old time sees the new start and stays quiet.
-        reminders.schedule_moments(deps, updated)
-    changed = [name for name in ("title", "topics") if getattr(updated, name) != getattr(space, name)]
-    if space.state == LIVE and changed:
-        room_events.emit(deps, space, SPACE_UPDATED, fields=",".join(changed), by=user_id)
+    # Schedules moved, the room told. If the scheduler fails, the PATCH answers 503 and its
+    # retry moves the schedules again; a schedule left at the old time sees the new start and
+    # stays quiet.
+    failures = deps.publish(SpaceEdited(space, updated, by=user_id, start_moved="scheduled_start" in body))
+    if failures:
+        raise failures[0]
     return deps.spaces.get(space_id)
 
 

@@ -17,6 +17,7 @@ from chalicelib.domain.events import (
     LiveCountsRefreshed,
     SpaceCanceled,
     SpaceCreated,
+    SpaceEdited,
     SpaceEnded,
     SpaceStarted,
     SpeakerAdded,
@@ -253,3 +254,20 @@ def test_creating_a_scheduled_space_publishes_space_created_and_no_start():
     space = spaces.create_space(deps, "alice", body)
     assert published == [SpaceCreated(space, by="alice")]
     assert space.state == SCHEDULED and space.invited_user_ids == ["bob"]
+
+
+def test_editing_publishes_space_edited_and_answers_503_when_moving_the_schedules_failed():
+    published = []
+    scheduled = a_space(SCHEDULED, scheduled_start=datetime(2026, 12, 7, 20, 0, tzinfo=timezone.utc))
+    deps = make_deps(published)
+    deps.spaces.get.return_value = scheduled
+    spaces.patch_space(deps, "alice", scheduled.id, {"title": "New title"})
+    [edited] = published
+    assert isinstance(edited, SpaceEdited) and edited.space is scheduled and edited.by == "alice"
+    assert edited.edited.title == "New title" and edited.changed_details == ["title"]
+    assert edited.start_moved is False
+
+    failure = DependencyFailed("scheduler down", code="scheduler_unavailable")
+    deps.dispatcher = lambda deps, event: [failure]
+    with pytest.raises(DependencyFailed):
+        spaces.patch_space(deps, "alice", scheduled.id, {"scheduled_start": "2026-12-07T21:00:00Z"})
