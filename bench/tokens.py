@@ -10,7 +10,7 @@ DURATION_S = 2.0
 
 def run() -> tuple[list[dict], list[str]]:
     from chalicelib import bootstrap
-    from chalicelib.adapters.ivs_tokens import new_participant_id
+    from chalicelib.domain.ids import new_participant_id
     from chalicelib.domain.spaces import StageInfo
 
     from bench.environment import random_stage_arn

@@ -595,9 +595,18 @@ def deps() -> Deps:
             replays=_lazy(replays),
             transcription=_lazy(transcription),
             remux=_lazy(remux),
+            dispatcher=publish_event,
         )
 
     return _once("deps", build)
+
+
+def publish_event(deps: Deps, event: object) -> list[Exception]:
+    """`Deps.dispatcher`: the dispatcher and the reactions it names are imported by the first
+    event a Lambda publishes, not by every cold start (a join publishes nothing)."""
+    from chalicelib.services import dispatch
+
+    return dispatch.publish(deps, event)
 
 
 def _lazy(factory: Callable[[], T]) -> T:

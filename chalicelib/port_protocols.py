@@ -4,7 +4,7 @@ only bootstrap knows both. The values that cross them (dataclasses, exceptions) 
 
 Services and `Deps` are typed with these, and the type checker (mypy.ini, tests/unit/test_types.py)
 holds the adapters that bootstrap wires to them. They are real classes, importable at run time
-(`from chalicelib.ports import MediaPort` works too), but nothing on a request path imports this
+(`from chalicelib.port_protocols import MediaPort`), but nothing on a request path imports this
 module: building Protocol classes costs a few milliseconds, so the modules that use them only
 as annotations import them under TYPE_CHECKING.
 """

@@ -1,8 +1,8 @@
 """The values that cross the ports: dataclasses and exceptions, real classes every layer uses.
 
 The ports themselves (the Protocol classes services depend on and adapters implement) are in
-`chalicelib/port_protocols.py`; they are importable from here too (`from chalicelib.ports import
-MediaPort`), built on first use, so a Lambda that only needs these values does not pay for them."""
+`chalicelib/port_protocols.py`, which imports these values: the dependency goes one way only, so
+a Lambda that needs just these values never builds the Protocol classes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -167,32 +167,6 @@ class RemuxStatus:
     state: str  # "RUNNING" | "COMPLETE" | "ERROR"
     failure: str | None = None  # why, for an ERROR
 
-
-_PROTOCOLS = frozenset({
-    "Clock",
-    "MediaPort",
-    "TokenMinter",
-    "RoomEventsPort",
-    "RoomEventLog",
-    "Telemetry",
-    "UserRepository",
-    "PushPort",
-    "SchedulerPort",
-    "QueuePort",
-    "PaymentsPort",
-    "ReplayStorePort",
-    "TranscriptionPort",
-    "RemuxPort",
-})
-
-
-def __getattr__(name: str) -> Any:
-    """`chalicelib.ports.<Port>` at run time: the Protocol, imported on first use (PEP 562)."""
-    if name in _PROTOCOLS:
-        from chalicelib import port_protocols
-
-        return getattr(port_protocols, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class PageCursor:

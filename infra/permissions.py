@@ -227,9 +227,16 @@ PROFILES: tuple[LambdaProfile, ...] = (
         # Every run also asks IVS whether each overflow composition still runs, and starts it
         # again into the same channel when IVS stopped it (docs/overflow.md).
         ivs_composition_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
-        # ... and each live recorded Space's composition (found on the sparse recording_pending
-        # index), started again into the recordings bucket when IVS stopped it, the new segment
-        # appended to the Space (docs/recording.md).
+    ),
+    LambdaProfile(
+        chalice_name="keep_recordings_running",
+        logical_id="KeepRecordingsRunning",
+        kind="worker",
+        # Each live recorded Space (the sparse recording_pending index, value "live") and its
+        # composition, started again into the recordings bucket when IVS stopped it, the new
+        # segment appended to the Space (docs/recording.md).
+        reads=frozenset({"spaces"}),
+        writes=frozenset({"spaces"}),
         ivs_recording_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
     ),
     LambdaProfile(

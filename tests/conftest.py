@@ -188,6 +188,7 @@ def deps(settings_env, aws):
         transcription=TranscribeJobs(aws.transcribe, bucket=settings.recordings_bucket),
         remux=LocalRemux(replays),
         room_announcements=[],
+        dispatcher=bootstrap.publish_event,
     )
     bootstrap.override(deps=built)
     yield built

@@ -1,7 +1,15 @@
-"""AWS SDK failures, translated the same way by every adapter: by error code, never by message."""
+"""AWS SDK failures, translated the same way by every adapter: by error code, never by message.
+
+`aws_call` is the one way an adapter makes an SDK call: an error code the caller expects (a
+delete of something already gone, a create of something that exists) answers None, any other
+AWS error or no answer at all is DependencyFailed with the adapter's code (a 503 with
+Retry-After), and anything else, a bug, propagates untouched.
+"""
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, Callable, Collection, NoReturn, TypeVar
+
+T = TypeVar("T")
 
 from chalicelib.domain.errors import DependencyFailed
 
@@ -29,3 +37,22 @@ def raise_unavailable(service: str, operation: str, exc: Exception, *, code: str
     if isinstance(exc, (BotoConnectionError, HTTPClientError)):
         raise DependencyFailed(f"{service} {operation} unreachable ({type(exc).__name__})", code=code) from exc
     raise exc
+
+
+def aws_call(
+    service: str,
+    operation: str,
+    method: Callable[..., T],
+    *,
+    code: str,
+    tolerate: Collection[str] = (),
+    **params: Any,
+) -> T | None:
+    """`method(**params)`; None when it fails with an error code in `tolerate`; else its failure
+    translated by `raise_unavailable` (DependencyFailed(code), or the bug itself)."""
+    try:
+        return method(**params)
+    except Exception as exc:
+        if tolerate and client_error_code(exc) in tolerate:
+            return None
+        raise_unavailable(service, operation, exc, code=code)

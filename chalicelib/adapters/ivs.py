@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
+from chalicelib.adapters.aws_errors import aws_call
 from chalicelib.domain.errors import DependencyFailed, RuleViolation
 from chalicelib.domain.recording import restart_token
 from chalicelib.domain.spaces import OverflowInfo, StageInfo
@@ -302,12 +302,8 @@ class IvsMedia:
 
     @staticmethod
     def _call(operation: str, method, *, gone_is_ok: bool = False, **params: Any):
-        try:
-            return method(**params)
-        except Exception as exc:
-            if gone_is_ok and client_error_code(exc) == NOT_FOUND:
-                return None
-            raise_unavailable("IVS", operation, exc, code=MEDIA_UNAVAILABLE)
+        gone = (NOT_FOUND,) if gone_is_ok else ()
+        return aws_call("IVS", operation, method, code=MEDIA_UNAVAILABLE, tolerate=gone, **params)
 
 
 def _recording_prefix(composition: dict) -> str | None:

@@ -27,7 +27,7 @@ import re
 import time
 from typing import Any
 
-from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
+from chalicelib.adapters.aws_errors import aws_call
 from chalicelib.domain.room_events import validate_event_name
 from chalicelib.ports import ChatToken
 
@@ -140,9 +140,5 @@ class IvsChatRooms:
 
     @staticmethod
     def _call(operation: str, method, *, gone_is_ok: bool = False, **params: Any):
-        try:
-            return method(**params)
-        except Exception as exc:
-            if gone_is_ok and client_error_code(exc) == NOT_FOUND:
-                return None
-            raise_unavailable("IVS Chat", operation, exc, code=ROOM_EVENTS_UNAVAILABLE)
+        gone = (NOT_FOUND,) if gone_is_ok else ()
+        return aws_call("IVS Chat", operation, method, code=ROOM_EVENTS_UNAVAILABLE, tolerate=gone, **params)

@@ -39,7 +39,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from datetime import datetime, timedelta, timezone
 
 from chalicelib.domain.spaces import StageInfo
@@ -63,11 +62,6 @@ def playback_viewer_id(user_id: str) -> str:
     """A user's `aws:viewer-id`: stable (revocation names it later), within IVS's 40 characters
     (user ids may be 64), and not the user id itself (IVS asks for nothing identifying there)."""
     return hashlib.sha256(f"spaces-viewer:{user_id}".encode()).hexdigest()[:VIEWER_ID_LENGTH]
-
-
-def new_participant_id() -> str:
-    """128 random bits, URL-safe, 22 characters: a valid IVS participant id (and JWT jti)."""
-    return secrets.token_urlsafe(16)
 
 
 def generate_es384_keypair() -> tuple[bytes, bytes]:

@@ -24,7 +24,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
+from chalicelib.adapters.aws_errors import aws_call
 from chalicelib.domain.errors import DependencyFailed
 
 SCHEDULER_UNAVAILABLE = "scheduler_unavailable"
@@ -93,14 +93,13 @@ class EventBridgeScheduler:
 
     def put_one_time(self, name: str, at: datetime, payload: dict) -> None:
         definition = self._definition(validate_schedule_name(name), at, payload)
-        try:
-            self._client.create_schedule(**definition)
-            return
-        except Exception as exc:
-            if client_error_code(exc) != CONFLICT:
-                _raise_translated("CreateSchedule", exc)
-        # It exists (a reschedule, or a retried request): replace it whole.
-        self._call("UpdateSchedule", self._client.update_schedule, **definition)
+        created = aws_call(
+            "Scheduler", "CreateSchedule", self._client.create_schedule,
+            code=SCHEDULER_UNAVAILABLE, tolerate=(CONFLICT,), **definition,
+        )
+        if created is None:
+            # It exists (a reschedule, or a retried request): replace it whole.
+            self._call("UpdateSchedule", self._client.update_schedule, **definition)
 
     def delete(self, name: str) -> None:
         self._call(
@@ -152,14 +151,11 @@ class EventBridgeScheduler:
     # ------------------------------------------------------------------ internals
 
     def _names(self) -> list[str]:
-        names: list[str] = []
-        try:
+        def every_name() -> list[str]:
             pages = self._client.get_paginator("list_schedules").paginate(GroupName=self._group)
-            for page in pages:
-                names.extend(summary["Name"] for summary in page.get("Schedules", []))
-        except Exception as exc:
-            _raise_translated("ListSchedules", exc)
-        return names
+            return [summary["Name"] for page in pages for summary in page.get("Schedules", [])]
+
+        return aws_call("Scheduler", "ListSchedules", every_name, code=SCHEDULER_UNAVAILABLE) or []
 
     def _definition(self, name: str, at: datetime, payload: dict) -> dict:
         return {
@@ -184,13 +180,5 @@ class EventBridgeScheduler:
 
     @staticmethod
     def _call(operation: str, method, *, gone_is_ok: bool = False, **params):
-        try:
-            return method(**params)
-        except Exception as exc:
-            if gone_is_ok and client_error_code(exc) == NOT_FOUND:
-                return None
-            _raise_translated(operation, exc)
-
-
-def _raise_translated(operation: str, exc: Exception):
-    raise_unavailable("Scheduler", operation, exc, code=SCHEDULER_UNAVAILABLE)
+        gone = (NOT_FOUND,) if gone_is_ok else ()
+        return aws_call("Scheduler", operation, method, code=SCHEDULER_UNAVAILABLE, tolerate=gone, **params)

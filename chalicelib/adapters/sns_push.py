@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
+from chalicelib.adapters.aws_errors import aws_call, client_error_code, raise_unavailable
 from chalicelib.domain.errors import BadRequest, DependencyFailed
 from chalicelib.domain.reminders import PushMessage
 from chalicelib.ports import EndpointGone
@@ -127,12 +127,10 @@ class SnsPush:
         return arn
 
     def delete_endpoint(self, endpoint_arn: str) -> None:
-        try:
-            self._client.delete_endpoint(EndpointArn=endpoint_arn)
-        except Exception as exc:
-            if client_error_code(exc) == NOT_FOUND:
-                return
-            _raise_unavailable("DeleteEndpoint", exc)
+        aws_call(
+            "SNS", "DeleteEndpoint", self._client.delete_endpoint,
+            code=PUSH_UNAVAILABLE, tolerate=(NOT_FOUND,), EndpointArn=endpoint_arn,
+        )
 
     def publish(self, endpoint_arn: str, platform: str, message: PushMessage) -> None:
         self._application(platform)  # an unknown platform is a bug upstream: fail loudly
@@ -170,10 +168,7 @@ class SnsPush:
 
     @staticmethod
     def _call(operation: str, method, **params):
-        try:
-            return method(**params)
-        except Exception as exc:
-            _raise_unavailable(operation, exc)
+        return aws_call("SNS", operation, method, code=PUSH_UNAVAILABLE, **params)
 
 
 def _raise_unavailable(operation: str, exc: Exception):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 
-from chalicelib.adapters.aws_errors import raise_unavailable
+from chalicelib.adapters.aws_errors import aws_call
 from chalicelib.domain.errors import DependencyFailed
 
 QUEUE_UNAVAILABLE = "queue_unavailable"
@@ -121,7 +121,4 @@ class SqsQueue:
 
     @staticmethod
     def _call(operation: str, method, **params):
-        try:
-            return method(**params)
-        except Exception as exc:
-            raise_unavailable("SQS", operation, exc, code=QUEUE_UNAVAILABLE)
+        return aws_call("SQS", operation, method, code=QUEUE_UNAVAILABLE, **params)

@@ -1,7 +1,9 @@
-"""Identifiers: ULIDs (time-ordered, 26 Crockford base32 characters) for Spaces."""
+"""Identifiers: ULIDs (time-ordered, 26 Crockford base32 characters) for Spaces; random ids for
+media participants."""
 from __future__ import annotations
 
 import os
+import secrets
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -15,3 +17,8 @@ def new_ulid(now_ms: int | None = None) -> str:
         chars.append(_ALPHABET[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def new_participant_id() -> str:
+    """128 random bits, URL-safe, 22 characters: a valid IVS participant id (and JWT jti)."""
+    return secrets.token_urlsafe(16)

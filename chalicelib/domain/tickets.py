@@ -149,6 +149,25 @@ class Subscription:
         return bool(self.customer_id and self.payment_method_id)
 
 
+# What the renewal job does with a subscription its index says is due (services/renewals.py).
+RENEWAL_SKIP, RENEWAL_LAPSE, RENEWAL_CHARGE = "skip", "lapse", "charge"
+
+
+def renewal_step(sub: Subscription | None, now: datetime) -> str:
+    """RENEWAL_SKIP: not due (gone, canceled, renewed meanwhile), or the subscriber is paying
+    with a new card right now. RENEWAL_LAPSE: no saved method (paid before renewal existed), or
+    the provider stayed unavailable for the whole grace; access lasts as long as the period
+    that was paid. RENEWAL_CHARGE: charge the next period."""
+    if sub is None or sub.status not in RENEWABLE or sub.renew_at is None or sub.renew_at > now:
+        return RENEWAL_SKIP
+    if sub.claimed_by == CLAIMED_BY_UPDATE and sub.claim_until is not None and sub.claim_until > now:
+        return RENEWAL_SKIP
+    assert sub.current_period_end is not None  # an active subscription has a period
+    if not sub.can_renew or now >= sub.current_period_end + RENEWAL_GRACE:
+        return RENEWAL_LAPSE
+    return RENEWAL_CHARGE
+
+
 def access_until(sub: Subscription) -> datetime | None:
     """When the subscriber's access ends unless a renewal is paid."""
     if sub.current_period_end is None:

@@ -42,9 +42,13 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
+    # The counts it sums are published (LiveCountsRefreshed): overflow starts and restarts react.
     Job("refresh_live_ranks", "rate(1 minute)", 10.0,
         (Step("discovery", "refresh_live_ranks", "changed"),),
-        "copy participant counts into the live lists' ranks; start overflow; keep compositions running"),
+        "copy participant counts into the live lists' ranks; start and restart overflow audiences"),
+    Job("keep_recordings_running", "rate(1 minute)", 10.0,
+        (Step("recording", "keep_alive", "restarted"),),
+        "start again the recordings of live Spaces whose composition IVS stopped on its own"),
     Job("release_pending_media", "rate(5 minutes)", 60.0,
         (Step("spaces", "release_pending_media", "released"),),
         "delete the stages and rooms of ended Spaces whose first delete failed"),

@@ -13,7 +13,7 @@ from chalicelib.domain.recording import Caption, caption_seq, validate_caption
 from chalicelib.domain.spaces import PUBLISHING_ROLES, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
-from chalicelib.services.recording import _announce, require_audience
+from chalicelib.services.recording import announce, require_audience
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -62,7 +62,7 @@ def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
         require_live(current)
         raise Forbidden("you are no longer on stage", code="not_on_stage") from exc
     view = caption_view(caption)
-    _announce(deps, space, "caption", **{k: v for k, v in view.items() if k != "space_id"})
+    announce(deps, space, "caption", **{k: v for k, v in view.items() if k != "space_id"})
     deps.telemetry.count("CaptionPosted")
     return view
 

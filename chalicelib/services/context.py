@@ -130,9 +130,13 @@ class Deps:
     # and the room events adapter whose client gives way to requests. None: starts call CreateRoom.
     room_pool: DynamoRoomPool | None = None
     background_room_events: RoomEventsPort | None = None
-    # Until room events land, what services/recording.py `_announce` would have told each room,
+    # Until room events land, what services/recording.py `announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list | None = None
+
+    # Domain events: who reacts to what a use case publishes (services/dispatch.py `publish`,
+    # wired by bootstrap and the tests). Unwired, publishing raises rather than drop reactions.
+    dispatcher: Callable[[Deps, object], list[Exception]] | None = None
 
     blockers_cache: BlockersCache = NOT_WIRED  # built in __post_init__ unless given
     # The "blocked by someone" filter's shards (services/users.py blockers_of), a minute.
@@ -153,6 +157,13 @@ class Deps:
             self.followees_cache = MediaCache(60)
         if self.lists_cache is None:
             self.lists_cache = MediaCache(10)
+
+    def publish(self, event: object) -> list[Exception]:
+        """Hand a domain event (chalicelib/domain/events.py) to its reactions, after the write
+        that made it happen committed; returns the failures, each already logged."""
+        if self.dispatcher is None:
+            raise RuntimeError("these Deps have no dispatcher: wire chalicelib.services.dispatch.publish")
+        return self.dispatcher(self, event)
 
     @property
     def hosting_rules(self) -> HostingRules:

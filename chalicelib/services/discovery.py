@@ -1,46 +1,32 @@
 """GET /spaces: the Spaces tab. Every page is one Query on a list built for it (never a Scan)."""
 from __future__ import annotations
 
+from chalicelib.domain.discovery import list_key, list_request
 from chalicelib.domain.errors import BadRequest
-from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, iso, search_words
+from chalicelib.domain.events import LiveCountsRefreshed
+from chalicelib.domain.paging import page_limit
+from chalicelib.domain.spaces import LIVE, SCHEDULED, iso, search_words
 from chalicelib.domain.text import MAX_SEARCH_CHARS
-from chalicelib.domain.users import validate_user_id
 from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services.context import Deps
 from chalicelib.services.users import blockers_of
 
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 RANKED = {"space_id": str, "rank": int}  # a ranked list's cursor: the last entry's rank and id
 
 
 def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
-    state = params.get("state") or LIVE
-    if state not in (LIVE, SCHEDULED):
-        raise BadRequest("state must be 'live' or 'scheduled'", code="invalid_state")
-    following = params.get("following")
-    if following not in (None, "", "true", "false"):
-        raise BadRequest("following must be true or false", code="invalid_following")
-    following = following == "true"
-    topic, host_id, query = params.get("topic"), params.get("host_id"), params.get("q")
-    if sum(1 for f in (topic, host_id, query, following) if f) > 1:
-        raise BadRequest("use one of topic, host_id, q and following at a time", code="too_many_filters")
-    limit = _limit(params.get("limit"))
-    if following:
+    request = list_request(params)
+    state = request.state
+    limit = page_limit(params.get("limit"))
+    if request.following:
         return _following(deps, user_id, state, limit, page)
-    if query:
-        return _search(deps, user_id, state, query, limit, page)
-    list_key = state
-    if topic:
-        topic = topic.strip().lower()
-        if not TOPIC_PATTERN.match(topic):
-            raise BadRequest("topic must be a lowercase slug", code="invalid_topics")
-        list_key = f"{state}#topic#{topic}"
-    elif host_id:
-        list_key = f"{state}#host#{validate_user_id(host_id)}"
+    if request.query:
+        return _search(deps, user_id, state, request.query, limit, page)
+    key = list_key(request)
 
     after = page.after(RANKED)
     # Live: most listeners first. Scheduled: soonest first.
-    items, last = deps.spaces.discovery_page(list_key, ascending=state == SCHEDULED, limit=limit, after=after)
+    items, last = deps.spaces.discovery_page(key, ascending=state == SCHEDULED, limit=limit, after=after)
     hidden = blockers_of(deps, user_id)
     return {
         "spaces": [
@@ -124,17 +110,13 @@ def _window(deps: Deps, state: str) -> list:
 
 
 def refresh_live_ranks(deps: Deps) -> int:
-    """Copy participant counts into the live lists' ranks, and start the overflow audience of
-    any Space that nears its stage's capacity (the counts are summed once for both). Keeps the
-    live Spaces' compositions running: overflow ones, and recordings (docs/recording.md)."""
-    from chalicelib.services import overflow, recording
-
+    """Copy participant counts into the live lists' ranks. The counts, summed once, are then
+    published (LiveCountsRefreshed): the overflow reactions start the audience of any Space that
+    nears its stage's capacity and restart the overflow compositions IVS stopped."""
     counts: dict[str, int] = {}
     overflowing: set[str] = set()
     changed = deps.spaces.refresh_live_ranks(counts_out=counts, overflowing_out=overflowing)
-    overflow.start_needed(deps, counts)
-    overflow.keep_alive(deps, overflowing)
-    recording.keep_alive(deps)
+    deps.publish(LiveCountsRefreshed(counts, frozenset(overflowing)))
     return changed
 
 
@@ -156,14 +138,3 @@ def _summary(item, space_id: str, count: int | None) -> dict:
         "is_ticketed": item.access == "ticketed",
     }
 
-
-def _limit(raw) -> int:
-    if raw in (None, ""):
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest("limit must be a whole number", code="invalid_limit") from exc
-    if not 1 <= value <= MAX_LIMIT:
-        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}", code="invalid_limit")
-    return value

@@ -36,45 +36,55 @@ def drain_media_queue(deps: Deps, budget_seconds: float | None = None) -> int:
         return 0
     budget = deps.settings.media_queue_drain_seconds if budget_seconds is None else budget_seconds
     started = deps.clock.now().timestamp()
+
+    def time_left() -> bool:
+        return deps.clock.now().timestamp() - started < budget
+
     made = 0
     oldest_wait_ms = 0
     busy: set[str] = set()  # adapters out of tokens for this run
-    while deps.clock.now().timestamp() - started < budget:
+    while time_left():
         calls = queue.peek()
         if not calls:
             break
         progressed = False
         for call in calls:
-            if deps.clock.now().timestamp() - started >= budget:
+            if not time_left():
                 break
-            target = OPERATIONS.get(call.operation)
-            if target in busy:
+            if not _make(deps, queue, call, busy):
                 continue
-            if not queue.lease(call, LEASE_SECONDS):
-                continue  # another drain (or the request itself) has it
-            adapter = getattr(deps, target) if target else None
-            if target is None or adapter is None:
-                logger.error("unknown queued media call dropped", operation=call.operation)
-                queue.done(call)
-                continue
-            try:
-                getattr(adapter, call.operation)(*call.args)
-            except DependencyFailed as exc:
-                if exc.code == BUSY:
-                    # Out of time for a token: the next run takes it; the other bucket's calls
-                    # (stages or rooms) go on.
-                    queue.release(call)
-                    busy.add(target)
-                    continue
-                _failed(deps, queue, call)
-                continue
-            queue.done(call)
             made += 1
             progressed = True
             oldest_wait_ms = max(oldest_wait_ms, int(deps.clock.now().timestamp() * 1000) - call.enqueued_ms)
         if not progressed:
             break
     return _finish(deps, made, oldest_wait_ms)
+
+
+def _make(deps: Deps, queue, call, busy: set[str]) -> bool:
+    """Lease one queued call and make it through its adapter. True when it was made; a call
+    another drain holds, or whose adapter is out of tokens this run, is left for later."""
+    target = OPERATIONS.get(call.operation)
+    if target in busy or not queue.lease(call, LEASE_SECONDS):
+        return False  # out of tokens, or another drain (or the request itself) has it
+    adapter = getattr(deps, target) if target else None
+    if target is None or adapter is None:
+        logger.error("unknown queued media call dropped", operation=call.operation)
+        queue.done(call)
+        return False
+    try:
+        getattr(adapter, call.operation)(*call.args)
+    except DependencyFailed as exc:
+        if exc.code == BUSY:
+            # Out of time for a token: the next run takes it; the other bucket's calls (stages
+            # or rooms) go on.
+            queue.release(call)
+            busy.add(target)
+        else:
+            _failed(deps, queue, call)
+        return False
+    queue.done(call)
+    return True
 
 
 def _failed(deps: Deps, queue, call) -> None:

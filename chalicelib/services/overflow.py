@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed, NotFound
+from chalicelib.domain.events import LiveCountsRefreshed
 from chalicelib.domain.spaces import LIVE, OverflowInfo, Space
 from chalicelib.ports import Refused
 from chalicelib.services import compositions, orphans
@@ -45,6 +46,17 @@ def start_needed(deps: Deps, counts: dict[str, int]) -> int:
         except DependencyFailed:
             logger.warning("overflow start failed; next run retries", space_id=space_id, count=count)
     return started
+
+
+def start_overflows_needed(deps: Deps, event: LiveCountsRefreshed) -> None:
+    """Reaction to the rank job's counts (services/dispatch.py): `start_needed`."""
+    start_needed(deps, event.counts)
+
+
+def restart_stopped_overflows(deps: Deps, event: LiveCountsRefreshed) -> None:
+    """Reaction to the rank job's counts (services/dispatch.py): `keep_alive` for the Spaces its
+    live list flags as overflowing."""
+    keep_alive(deps, event.overflowing)
 
 
 def start_overflow(deps: Deps, space_id: str) -> int:

@@ -25,7 +25,9 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, Gone, NotFound, RuleViolation
+from chalicelib.domain.events import SpaceEnded, SpaceStarted
 from chalicelib.domain.permissions import require_creator
+from chalicelib.domain import room_events as ev
 from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
@@ -51,7 +53,7 @@ from chalicelib.domain.recording import (
 from chalicelib.domain.spaces import SCHEDULED, SUBSCRIBERS, TICKETED, Space, iso
 from chalicelib.domain.tickets import PAID
 from chalicelib.ports import Refused
-from chalicelib.services import compositions
+from chalicelib.services import compositions, room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -63,15 +65,12 @@ _JOB_NAME_FORBIDDEN = re.compile(r"[^0-9a-zA-Z._-]")
 # ------------------------------------------------------------------------ telling the room
 
 
-def _announce(deps: Deps, space: Space, name: str, **attrs) -> None:
+def announce(deps: Deps, space: Space, name: str, **attrs) -> None:
     """THE ONE place this feature tells a Space's room something: recording turned on or off
     (`recording_state`), a caption segment (`caption`). Through room events (best effort, like
     every room event); tests may also collect what was announced in `deps.room_announcements`.
     A caption too long for an event's 1 KB of attributes goes without its text
     (`text_omitted`): clients read it with GET /spaces/{id}/captions."""
-    from chalicelib.domain import room_events as ev
-    from chalicelib.services import room_events
-
     if deps.room_announcements is not None:
         deps.room_announcements.append((space.id, name, dict(attrs)))
     try:
@@ -112,7 +111,17 @@ def started(deps: Deps, space: Space) -> None:
     """After the write that made a recorded Space live."""
     if space.recording and space.recording_info is not None:
         deps.telemetry.count("RecordingStarted")
-        _announce(deps, space, "recording", state="on", started_at=iso(space.recording_info.started_at))
+        announce(deps, space, "recording", state="on", started_at=iso(space.recording_info.started_at))
+
+
+def announce_recording_on(deps: Deps, event: SpaceStarted) -> None:
+    """Reaction to SpaceStarted (services/dispatch.py)."""
+    started(deps, event.space)
+
+
+def stop_recording_after_end(deps: Deps, event: SpaceEnded) -> None:
+    """Reaction to SpaceEnded (services/dispatch.py): runs before the stage is released."""
+    stop_after_end(deps, event.space)
 
 
 def discard(deps: Deps, space: Space) -> None:
@@ -151,7 +160,7 @@ def stop_after_end(deps: Deps, space: Space) -> None:
         # IVS stops the composition itself a minute after the stage empties (it is deleted next).
         deps.telemetry.count("RecordingStopDeferred")
     deps.telemetry.count("RecordingStopped")
-    _announce(deps, space, "recording", state="off")
+    announce(deps, space, "recording", state="off")
     try:
         _learn_prefix(deps, space.id, info, arn, prefix)
         land(deps, space.id)

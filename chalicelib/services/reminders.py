@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, NotFound, RuleViolation
+from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceStarted
 from chalicelib.domain.reminders import (
     CANCELED,
     HOST_HEADS_UP,
@@ -159,6 +160,58 @@ def announce(deps: Deps, space: Space, moment: str, user_ids: list[str] | None =
     if user_ids is not None:
         body["user_ids"] = list(user_ids)
     deps.fanout_queue.send_batch([body])
+
+
+def unschedule_or_log(deps: Deps, space_id: str) -> None:
+    """Best effort: a schedule left behind checks the Space when it fires and stays quiet."""
+    try:
+        unschedule_moments(deps, space_id)
+    except DependencyFailed:
+        logger.warning("schedule delete failed", space_id=space_id)
+
+
+def _announce_or_log(deps: Deps, space: Space, moment: str, user_ids: list[str] | None = None) -> bool:
+    try:
+        announce(deps, space, moment, user_ids)
+        return True
+    except DependencyFailed:
+        logger.warning("announce failed", space_id=space.id, moment=moment)
+        deps.telemetry.count("AnnounceFailed")
+        return False
+
+
+# ------------------------------------------------------------------- reactions to domain events
+
+
+def tell_invited_people(deps: Deps, event: SpaceCreated) -> None:
+    """The co-hosts and speakers a host named when creating the Space hear they were invited."""
+    invitees = list(event.space.cohosts) + event.space.invited_user_ids
+    if invitees:
+        _announce_or_log(deps, event.space, INVITED, invitees)
+
+
+def tell_subscribers_live_now(deps: Deps, event: SpaceStarted) -> None:
+    """"Live now" goes out at once; only then are the pending schedules removed (if the
+    announce failed, the start schedule still fires, late rather than never)."""
+    if event.from_schedule and _announce_or_log(deps, event.space, START):
+        unschedule_or_log(deps, event.space.id)
+
+
+def move_schedules(deps: Deps, event: SpaceEdited) -> None:
+    """An edit that names the scheduled start puts the schedules again (raises DependencyFailed:
+    the edit answers 503 and its retry moves them)."""
+    if event.start_moved:
+        schedule_moments(deps, event.edited)
+
+
+def drop_schedules(deps: Deps, event: SpaceCanceled) -> None:
+    unschedule_or_log(deps, event.space.id)
+
+
+def tell_subscribers_canceled(deps: Deps, event: SpaceCanceled) -> None:
+    """Raises DependencyFailed: the cancel answers 503 and its retry announces again (pushes
+    are deduplicated per device)."""
+    announce(deps, event.space, CANCELED)
 
 
 # ------------------------------------------------------------------------------------ fan-out

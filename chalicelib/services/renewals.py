@@ -33,16 +33,18 @@ from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
 from chalicelib.domain.reminders import RENEWAL_DECLINED, SUBSCRIPTION_LAPSED
 from chalicelib.domain.tickets import (
     CARD_UPDATE_HOLD,
-    CLAIMED_BY_UPDATE,
     RENEWABLE,
     RENEWAL_ATTEMPTS,
     RENEWAL_CLAIM,
     RENEWAL_GRACE,
+    RENEWAL_LAPSE,
+    RENEWAL_SKIP,
     RENEWAL_RETRY,
     SUBSCRIPTION_DAYS,
     Subscription,
     card_update_key,
     card_update_reference,
+    renewal_step,
     parse_renewal_id,
     renewal_key,
     renewal_reference,
@@ -50,6 +52,7 @@ from chalicelib.domain.tickets import (
 from chalicelib.ports import PaymentDeclined, PaymentEvent, Refused, RenewalHandle
 from chalicelib.services.context import Deps
 from chalicelib.services.reminders import SUBSCRIPTION_PUSH
+from chalicelib.services.ticket_views import payment_view, subscription_view
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -72,13 +75,11 @@ def renew_subscriptions(deps: Deps) -> int:
 def renew_one(deps: Deps, creator_id: str, subscriber_id: str, now: datetime) -> str | None:
     """One due subscription. None when there was nothing to do (not due, or another run has it)."""
     sub = deps.subscriptions.get(creator_id, subscriber_id)
-    if sub is None or sub.status not in RENEWABLE or sub.renew_at is None or sub.renew_at > now:
+    step = renewal_step(sub, now)
+    if step == RENEWAL_SKIP:
         return None
-    if sub.claimed_by == CLAIMED_BY_UPDATE and sub.claim_until is not None and sub.claim_until > now:
-        return None  # the subscriber is paying with a new card right now
-    if not sub.can_renew or now >= _grace_end(sub):
-        # No saved method (paid before renewal existed), or the provider stayed unavailable for
-        # the whole grace: end it. Access lasts as long as the period that was paid.
+    assert sub is not None  # renewal_step skips a missing one
+    if step == RENEWAL_LAPSE:
         return _lapse(deps, sub)
     try:
         deps.subscriptions.claim_renewal(sub, now, now + RENEWAL_CLAIM)
@@ -261,8 +262,6 @@ def update_card(deps: Deps, sub: Subscription, tier: str | None, payment_method:
     /subscription again). Answers like the first subscribe: the subscription and the payment to
     complete; its webhook (or an instant success) makes the subscription active for that
     period and saves the new method for the next renewals."""
-    from chalicelib.services.tickets import payment_view, subscription_view
-
     if tier is not None and tier != sub.tier:
         raise RuleViolation(
             f"your subscription is {sub.tier}; pay it before changing tier", code="tier_change_not_supported"

@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
+from chalicelib.domain.events import SpaceEdited, SpaceEnded, SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services import orphans
@@ -110,6 +111,37 @@ def emit_to(deps: Deps, space_id: str, name: str, **attributes) -> bool:
         deps.telemetry.count("RoomEventFailed")
         return False
     return emit(deps, space, name, **attributes)
+
+
+# ------------------------------------------------------------------- reactions to domain events
+# (services/dispatch.py): each sends its one event, best effort like every emit.
+
+
+def announce_space_ended(deps: Deps, event: SpaceEnded) -> None:
+    """`space_ended`, to the room of the Space as it was live (the room goes after this)."""
+    emit(deps, event.space, ev.SPACE_ENDED, by=event.by)
+
+
+def announce_space_updated(deps: Deps, event: SpaceEdited) -> None:
+    """`space_updated` when a live Space's title or topics changed."""
+    changed = event.changed_details
+    if event.space.state == LIVE and changed:
+        emit(deps, event.space, ev.SPACE_UPDATED, fields=",".join(changed), by=event.by)
+
+
+def announce_speaker_added(deps: Deps, event: SpeakerAdded) -> None:
+    emit(deps, event.space, ev.SPEAKER_ADDED, user_id=event.user_id)
+
+
+def announce_speaker_removed(deps: Deps, event: SpeakerRemoved) -> None:
+    attributes = {"user_id": event.user_id}
+    if event.by is not None:
+        attributes["by"] = event.by
+    attributes["reason"] = event.reason
+    if event.space is not None:
+        emit(deps, event.space, ev.SPEAKER_REMOVED, **attributes)
+    else:
+        emit_to(deps, event.space_id, ev.SPEAKER_REMOVED, **attributes)
 
 
 def recording_state_changed(deps: Deps, space: Space, *, recording: bool, by: str) -> bool:

@@ -5,6 +5,10 @@ Media and database are two systems; the order of calls keeps them consistent:
   that write is refused or fails, so no live Space is ever without a stage;
 - ending commits `ended` first (the Space can never be stuck live), then deletes the stage; a
   failed delete leaves `release_pending` on the item and `release_pending_media` retries it.
+
+What follows a committed transition (recording, room events, media release, reminders,
+refunds) is not called from here: each use case publishes a domain event
+(chalicelib/domain/events.py) and services/dispatch.py lists who reacts.
 """
 from __future__ import annotations
 
@@ -14,13 +18,11 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
-from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, NotFound, RuleViolation
+from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, RuleViolation
+from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
-from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain import recording as recording_rules
-from chalicelib.domain.reminders import INVITED, START
-from chalicelib.domain.room_events import SPACE_ENDED, SPACE_UPDATED
 from chalicelib.domain.spaces import (
     CANCELED,
     LIVE,
@@ -33,12 +35,11 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain.users import hosting_eligibility
 from chalicelib.ports import Refused
-from chalicelib.services import orphans, overflow, recording, reminders, room_events, stage_pool, tickets
+from chalicelib.services import orphans, recording, reminders, room_events, stage_pool
+from chalicelib.services.media_release import release_stage
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
-
-STAGE_DELETE_ATTEMPTS = 3
 
 
 def create_space(deps: Deps, user_id: str, body: dict) -> Space:
@@ -93,13 +94,11 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     except DependencyFailed:
         if not _write_landed(deps, space):
             raise
-    invitees = list(space.cohosts) + space.invited_user_ids
-    if invitees:
-        _announce_or_log(deps, space, INVITED, invitees)
     deps.telemetry.count("SpaceCreated")
+    deps.publish(SpaceCreated(space, by=user_id))
     if space.state == LIVE:
         deps.telemetry.count("SpaceStarted")
-        recording.started(deps, space)
+        deps.publish(SpaceStarted(space, by=user_id, from_schedule=False))
     logger.info("space created", space_id=space.id, state=space.state, creator_id=user_id)
     return space
 
@@ -117,13 +116,12 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
     except Refused as exc:
         current = deps.spaces.get(space_id, with_count=False)
         raise Conflict(f"Space {space_id} changed to {current.state}; try again", code=f"space_{current.state}") from exc
-    if "scheduled_start" in body:
-        # After the write: if the scheduler fails, the client's retry of the same PATCH moves the
-        # schedules again, and a schedule left at the old time sees the new start and stays quiet.
-        reminders.schedule_moments(deps, updated)
-    changed = [name for name in ("title", "topics") if getattr(updated, name) != getattr(space, name)]
-    if space.state == LIVE and changed:
-        room_events.emit(deps, space, SPACE_UPDATED, fields=",".join(changed), by=user_id)
+    # Schedules moved, the room told. If the scheduler fails, the PATCH answers 503 and its
+    # retry moves the schedules again; a schedule left at the old time sees the new start and
+    # stays quiet.
+    failures = deps.publish(SpaceEdited(space, updated, by=user_id, start_moved="scheduled_start" in body))
+    if failures:
+        raise failures[0]
     return deps.spaces.get(space_id)
 
 
@@ -147,7 +145,7 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
             lambda blocks: deps.spaces.start(space, stage, deps.clock.now(), room_arn=room, blocked_filter=blocks),
         )
     except Refused as exc:
-        _release_stage(deps, replace(space, stage=stage), recording_too=True)
+        release_stage(deps, replace(space, stage=stage), recording_too=True)
         room_events.release_room(deps, space.id, room)
         if exc.part == "host_busy":
             raise _host_busy(deps, user_id) from exc
@@ -157,12 +155,8 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
             raise
     deps.telemetry.count("SpaceStarted")
     logger.info("space started", space_id=space_id)
-    recording.started(deps, space)
     started = deps.spaces.get(space_id)
-    # "Live now" goes out at once; only then are the pending schedules removed (if the announce
-    # failed, the start schedule still fires, late rather than never).
-    if _announce_or_log(deps, started, START):
-        _unschedule_or_log(deps, space_id)
+    deps.publish(SpaceStarted(started, by=user_id, from_schedule=True))
     return started
 
 
@@ -192,23 +186,14 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     deps.media_cache.drop(space_id)
     deps.telemetry.count("SpaceEnded")
     logger.info("space ended", space_id=space_id)
-    recording.stop_after_end(deps, space)  # before the stage goes: the composition ends cleanly
-    # Everyone in the room hears the end before the room goes away.
-    room_events.emit(deps, space, SPACE_ENDED, by=user_id)
     # Read again after the end: an overflow the job recorded while this request ran is on it.
     try:
         ended = deps.spaces.get(space_id, with_count=False)
     except DependencyFailed:
         ended = None  # release what the first read saw; the answer is read again below
-    released = overflow.release_overflow(deps, space_id, (ended and ended.overflow) or space.overflow)
-    released = _release_stage(deps, space) & room_events.release_room(deps, space_id, space.room_arn) & released
-    if (space.stage is not None or space.room_arn is not None) and released:
-        try:
-            deps.spaces.mark_media_released(space_id)
-        except DependencyFailed:
-            # The Space is ended and its stage gone; the sweeper deletes it again (idempotent)
-            # and clears the flag. Not worth failing a request that did what it was asked.
-            logger.warning("could not clear release_pending", space_id=space_id)
+    # Recording stopped, the room told, the media released (or left release_pending): each a
+    # reaction that defers its own failures, so the end stands whatever they meet.
+    deps.publish(SpaceEnded(space, ended, by=user_id))
     return ended if ended is not None else deps.spaces.get(space_id, with_count=False)
 
 
@@ -232,11 +217,12 @@ def cancel_space(deps: Deps, user_id: str, space_id: str) -> Space:
         deps.telemetry.count("SpaceCanceled")
         logger.info("space canceled", space_id=space_id)
     canceled = deps.spaces.get(space_id)
-    _unschedule_or_log(deps, space_id)
-    # Refunds are queued before the news goes out: a 503 from either makes the client retry the
-    # cancel, which queues and announces again (both are idempotent).
-    tickets.request_refunds(deps, canceled)
-    reminders.announce(deps, canceled, CANCELED_MOMENT)
+    # Schedules dropped, refunds queued, subscribers told. A failure to queue the refunds or to
+    # tell is a 503 after the others ran: the client retries the cancel, which queues and
+    # announces again (both idempotent).
+    failures = deps.publish(SpaceCanceled(canceled, by=user_id))
+    if failures:
+        raise failures[0]
     return canceled
 
 
@@ -305,28 +291,10 @@ def _write_landed(deps: Deps, intended: Space) -> bool:
 
 def _undo_outside_effects(deps: Deps, space: Space) -> None:
     if space.state == LIVE:
-        _release_stage(deps, space, recording_too=True)
+        release_stage(deps, space, recording_too=True)
         room_events.release_room(deps, space.id, space.room_arn)
     else:
-        _unschedule_or_log(deps, space.id)
-
-
-def _announce_or_log(deps: Deps, space: Space, moment: str, user_ids: list[str] | None = None) -> bool:
-    try:
-        reminders.announce(deps, space, moment, user_ids)
-        return True
-    except DependencyFailed:
-        logger.warning("announce failed", space_id=space.id, moment=moment)
-        deps.telemetry.count("AnnounceFailed")
-        return False
-
-
-def _unschedule_or_log(deps: Deps, space_id: str) -> None:
-    """Best effort: a schedule left behind checks the Space when it fires and stays quiet."""
-    try:
-        reminders.unschedule_moments(deps, space_id)
-    except DependencyFailed:
-        logger.warning("schedule delete failed", space_id=space_id)
+        reminders.unschedule_or_log(deps, space.id)
 
 
 def _start_recording_or_release(deps: Deps, space: Space) -> Space:
@@ -335,26 +303,9 @@ def _start_recording_or_release(deps: Deps, space: Space) -> Space:
     try:
         return recording.start_for(deps, space)
     except DomainError:
-        _release_stage(deps, space)
+        release_stage(deps, space)
         room_events.release_room(deps, space.id, space.room_arn)
         raise
-
-
-def _release_stage(deps: Deps, space: Space, *, recording_too: bool = False) -> bool:
-    """Delete a Space's stage, retrying a few times. False when it is still there.
-    `recording_too`: the Space was not written live, so stop the composition started for it."""
-    if recording_too:
-        recording.discard(deps, space)
-    if space.stage is None:
-        return True
-    for attempt in range(1, STAGE_DELETE_ATTEMPTS + 1):
-        try:
-            deps.media.delete_stage(space.stage.arn)
-            return True
-        except DependencyFailed:
-            logger.warning("stage delete failed", space_id=space.id, attempt=attempt)
-    deps.telemetry.count("StageReleaseDeferred")
-    return False
 
 
 def _with_room(deps: Deps, space: Space) -> Space:
@@ -364,5 +315,5 @@ def _with_room(deps: Deps, space: Space) -> Space:
     try:
         return replace(space, room_arn=stage_pool.acquire_room(deps, space.id))
     except DependencyFailed:
-        _release_stage(deps, space)
+        release_stage(deps, space)
         raise

@@ -15,6 +15,9 @@ from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.events import BlockedWhileLive, SpeakerAdded, SpeakerRemoved
+from chalicelib.domain.ids import new_participant_id
+from chalicelib.domain.joining import LiveJoinInfo
 from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.permissions import (
     require_can_moderate,
@@ -26,7 +29,6 @@ from chalicelib.domain.spaces import (
     LISTENER,
     PUBLISHING_ROLES,
     SPEAKER,
-    SUBSCRIBERS,
     TICKETED,
     OverflowInfo,
     Space,
@@ -36,17 +38,11 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain.users import validate_user_id
 from chalicelib.domain import room_events as ev
-from chalicelib.ports import Participant, Refused
+from chalicelib.ports import JoinOutcome, Participant, Refused
 from chalicelib.services import recording, room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
-
-
-def _new_participant_id() -> str:
-    from chalicelib.adapters.ivs_tokens import new_participant_id
-
-    return new_participant_id()
 
 
 def _media(
@@ -104,83 +100,25 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     except BadRequest:
         check_may_join(deps, user_id, space_id)
         raise
-    cached = deps.media_cache.get(space_id)
-    known: Participant | None = None
-    space: Space | None = None
-    if cached is None:
-        space, known = deps.spaces.get_with_participant(space_id, user_id)
-        # Whether it records cannot change while live: cached with the stage.
-        cached = (
-            _live_stage(space),
-            space.creator_id,
-            space.access,
-            space.recording,
-            space.overflow,
-            frozenset(space.invited),
-            space.blocked_filter,
-        )
-        deps.media_cache.put(space_id, cached)
-    stage, creator_id, access, recorded, overflow, invited, blocked_filter = cached
-    # Overflow on: a listener who connects now gets the channel, not the stage. Hosts, speakers
-    # (the stored participant says so) and people invited to speak (as of the last read, ≤ the
-    # cache's life; accepting the invitation gives a stage token anyway) keep the stage.
-    if space is not None:
-        may_playback = overflow is not None and space.role_of(user_id) == LISTENER and user_id not in space.invited
-    else:
-        may_playback = overflow is not None and user_id != creator_id and user_id not in invited
+    live, space, known = _live_join_info(deps, space_id, user_id)
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
-    # A ticket or subscription is checked inside the join's own transaction. Warm, the Space is
-    # not read, so everyone is asked for one first; hosts, speakers and invitees are let in on a
-    # second try once the Space is read (rare: they are few, and mostly joined cold).
-    needs_pass = _pass_kind(access) if space is None or space.needs_pass(user_id) else None
-
-    participant_id = _new_participant_id()
-    for _ in range(2):
-        try:
-            outcome = deps.spaces.join(
-                space_id,
-                user_id,
-                known=known,
-                participant_id=participant_id,
-                now=deps.clock.now(),
-                host_id=creator_id,
-                # Only a user the host may have blocked before going live pays a block check; a
-                # block made since marks the participant item, which every join reads.
-                check_block=host_may_have_blocked(blocked_filter, user_id),
-                needs_pass=needs_pass,
-                playback=may_playback,
-            )
-            break
-        except Refused as exc:
-            if exc.part == "removed":
-                raise Forbidden("you were removed from this Space", code="removed_from_space") from exc
-            if exc.part == "blocked":
-                raise Forbidden("the host has blocked you", code="blocked_by_host") from exc
-            if exc.part == "no_pass":
-                if space is None:
-                    space, known = deps.spaces.get_with_participant(space_id, user_id)
-                    may_playback = may_playback and space.role_of(user_id) == LISTENER and user_id not in space.invited
-                    if not space.needs_pass(user_id):
-                        needs_pass = None
-                        continue
-                raise _no_pass(space) from exc
-            raise Conflict("your place in this Space changed while joining; try again", code="join_conflict") from exc
+    outcome, space, participant_id = _write_join(deps, space_id, user_id, live, space, known)
     role = outcome.participant.role
     if outcome.newly_connected:
         deps.telemetry.count("ListenerJoined" if role == LISTENER else "SpeakerJoined")
     # Recording consent: the host gave it by turning recording on, speakers when accepting; only
     # co-hosts (named by the host) may be on stage without it (one read, for a handful of people).
     publish = None
-    if role == COHOST and recorded:
+    if role == COHOST and live.recorded:
         publish = recording.cohost_may_publish(deps, space, space_id, user_id, consent)
     pid = outcome.participant.participant_id or participant_id
-    if outcome.participant.playback and overflow is not None and role not in PUBLISHING_ROLES:
-        media = _playback_media(deps, overflow, user_id, pid)
+    if outcome.participant.playback and live.overflow is not None and role not in PUBLISHING_ROLES:
+        media = _playback_media(deps, live.overflow, user_id, pid)
         if outcome.newly_connected:
             deps.telemetry.count("PlaybackListenerJoined")
     else:
-        media = _media(deps, stage, user_id, pid, role, publish=publish)
+        media = _media(deps, live.stage, user_id, pid, role, publish=publish)
     joined = {
         "space_id": space_id,
         "role": role,
@@ -196,6 +134,68 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     return joined
 
 
+def _live_join_info(deps: Deps, space_id: str, user_id: str) -> tuple[LiveJoinInfo, Space | None, Participant | None]:
+    """What the join needs of the Space: from this container's cache (warm: no read, the Space
+    and the caller's participant item unknown), or read with the participant item in one
+    BatchGetItem (cold) and cached."""
+    cached = deps.media_cache.get(space_id)
+    if cached is not None:
+        return cached, None, None
+    space, known = deps.spaces.get_with_participant(space_id, user_id)
+    live = LiveJoinInfo.of(space, _live_stage(space))
+    deps.media_cache.put(space_id, live)
+    return live, space, known
+
+
+def _write_join(
+    deps: Deps, space_id: str, user_id: str, live: LiveJoinInfo, space: Space | None, known: Participant | None
+) -> tuple[JoinOutcome, Space | None, str]:
+    """The join's one write, and a second only when a warm join asked a host, speaker or invitee
+    for a pass (read then, once). Returns the outcome, the Space if it was read, and the
+    participant id the write proposed."""
+    participant_id = new_participant_id()
+
+    def write(needs_pass: str | None, playback: bool) -> JoinOutcome:
+        return deps.spaces.join(
+            space_id,
+            user_id,
+            known=known,
+            participant_id=participant_id,
+            now=deps.clock.now(),
+            host_id=live.creator_id,
+            # Only a user the host may have blocked before going live pays a block check; a
+            # block made since marks the participant item, which every join reads.
+            check_block=host_may_have_blocked(live.blocked_filter, user_id),
+            needs_pass=needs_pass,
+            playback=playback,
+        )
+
+    playback = live.may_get_playback(user_id, space)
+    try:
+        return write(live.pass_needed(user_id, space), playback), space, participant_id
+    except Refused as exc:
+        if exc.part != "no_pass" or space is not None:
+            raise _join_refused(exc, space) from exc
+        space, known = deps.spaces.get_with_participant(space_id, user_id)
+        if space.needs_pass(user_id):
+            raise _no_pass(space) from exc
+    try:
+        return write(None, playback and live.may_get_playback(user_id, space)), space, participant_id
+    except Refused as exc:
+        raise _join_refused(exc, space) from exc
+
+
+def _join_refused(exc: Refused, space: Space | None) -> Exception:
+    """The error a refused join write means (the part of its condition that failed)."""
+    if exc.part == "removed":
+        return Forbidden("you were removed from this Space", code="removed_from_space")
+    if exc.part == "blocked":
+        return Forbidden("the host has blocked you", code="blocked_by_host")
+    if exc.part == "no_pass" and space is not None:
+        return _no_pass(space)
+    return Conflict("your place in this Space changed while joining; try again", code="join_conflict")
+
+
 def check_may_join(deps: Deps, user_id: str, space_id: str) -> None:
     """The 403 (or 404) a join would get, for a join whose body is wrong: who first, then what.
     A caller the Space refuses (removed, blocked, without the ticket or subscription it asks
@@ -205,10 +205,6 @@ def check_may_join(deps: Deps, user_id: str, space_id: str) -> None:
     room_events.check_allowed(deps, space, known, user_id)
     if space.needs_pass(user_id) and not recording.holds_pass(deps, space, user_id):
         raise _no_pass(space)
-
-
-def _pass_kind(access: str) -> str | None:
-    return {TICKETED: "ticket", SUBSCRIBERS: "subscription"}.get(access)
 
 
 def _no_pass(space: Space) -> Forbidden:
@@ -243,7 +239,7 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
             if before is not None and before.connected:
                 swept += 1
                 if before.role == SPEAKER:  # a speaker who vanished stepped off the stage
-                    room_events.emit_to(deps, space_id, ev.SPEAKER_REMOVED, user_id=user_id, reason="timed_out")
+                    deps.publish(SpeakerRemoved(space_id, user_id, reason="timed_out"))
     if swept:
         deps.telemetry.count("ParticipantTimedOut", swept)
     return swept
@@ -260,7 +256,7 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
     if before.connected:
         deps.telemetry.count("ParticipantLeft")
         if before.role == SPEAKER:  # a speaker who leaves steps off the stage
-            room_events.emit(deps, space, ev.SPEAKER_REMOVED, user_id=user_id, reason="left")
+            deps.publish(SpeakerRemoved(space_id, user_id, reason="left", space=space))
     return {"space_id": space_id, "left": True}
 
 
@@ -378,7 +374,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
     # and never plays a participant its own audio). The write is conditional on that id, so a
     # leave and rejoin in between (a new id) is refused rather than handed a stale one.
     kept = listening.participant_id if listening is not None and listening.connected else None
-    participant_id = kept or _new_participant_id()
+    participant_id = kept or new_participant_id()
     try:
         deps.spaces.accept_invitation(
             space_id,
@@ -401,7 +397,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
             f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full"
         ) from exc
     deps.telemetry.count("SpeakerAdded")
-    room_events.emit(deps, space, ev.SPEAKER_ADDED, user_id=user_id)
+    deps.publish(SpeakerAdded(space, user_id))
     if consent_at is not None:
         deps.telemetry.count("RecordingConsentGiven")
     return {
@@ -439,10 +435,8 @@ def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Spa
         raise Conflict("that user is not a speaker", code="not_a_speaker")
     _step_down(deps, space, target, SPEAKER)
     deps.telemetry.count("SpeakerRemoved")
-    room_events.emit(
-        deps, space, ev.SPEAKER_REMOVED, user_id=target, by=actor_id,
-        reason="stepped_down" if actor_id == target else "demoted",
-    )
+    reason = "stepped_down" if actor_id == target else "demoted"
+    deps.publish(SpeakerRemoved(space_id, target, reason=reason, by=actor_id, space=space))
     return deps.spaces.get(space_id)
 
 
@@ -561,6 +555,11 @@ def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) ->
     # Their chat connection too (they may hold a chat token without having joined the stage).
     room_events.disconnect_from_room(deps, space, target, "removed by a moderator", best_effort=False)
     return {"space_id": space_id, "user_id": target, "removed": True}
+
+
+def remove_blocked_user(deps: Deps, event: BlockedWhileLive) -> None:
+    """Reaction to a host blocking someone in their live Space (services/users.py block)."""
+    remove_participant(deps, event.host_id, event.space_id, event.user_id)
 
 
 def _step_down(deps: Deps, space: Space, target: str, from_role: str) -> None:

@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, RuleViolation
+from chalicelib.domain.events import SpaceCanceled
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space, iso
@@ -27,32 +28,32 @@ from chalicelib.domain.tickets import (
     PAID,
     REFUNDING,
     RELEASED,
-    RENEWABLE,
     SUB_PAST_DUE,
     SUB_PENDING,
     SUBSCRIPTION_CURRENCY,
     SUBSCRIPTION_DAYS,
     Subscription,
     Ticket,
-    access_until,
     parse_reference,
     subscription_reference,
     ticket_reference,
     validate_payment_method,
     validate_tier,
 )
+from chalicelib.domain.paging import page_limit
 from chalicelib.domain.users import validate_user_id
 from chalicelib.ports import (
     FIRST_PAGE,
     InvalidWebhook,
     PageCursor,
-    Payment,
     PaymentDeclined,
     PaymentEvent,
     Refused,
     RenewalHandle,
 )
+from chalicelib.services import reminders, renewals
 from chalicelib.services.context import Deps
+from chalicelib.services.ticket_views import payment_view, subscription_view, ticket_view
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -206,8 +207,6 @@ def handle_payment_event(deps: Deps, event: PaymentEvent) -> bool:
     if kind == "ticket":
         return _ticket_event(deps, a, b, object_id, event)
     if kind in ("renew", "update"):
-        from chalicelib.services import renewals
-
         handler = renewals.renewal_event if kind == "renew" else renewals.card_update_event
         return handler(deps, a, b, object_id, event)
     return _subscription_event(deps, a, b, object_id, event)
@@ -293,11 +292,12 @@ def expire_hold(deps: Deps, space_id: str, buyer_id: str, now) -> bool:
 # ---------------------------------------------------------------------------------- refunds
 
 
-def request_refunds(deps: Deps, space: Space) -> None:
+def queue_refunds(deps: Deps, event: SpaceCanceled) -> None:
     """Queue the refund of a canceled ticketed Space (done by `refund_space`, in the ticket
-    worker). Sent again on every cancel retry: refunding is idempotent."""
-    if space.access == TICKETED:
-        deps.tickets_queue.send_batch([{"kind": "refund_space", "space_id": space.id}])
+    worker). Sent again on every cancel retry: refunding is idempotent. Raises DependencyFailed:
+    the cancel answers 503 and the client retries it."""
+    if event.space.access == TICKETED:
+        deps.tickets_queue.send_batch([{"kind": "refund_space", "space_id": event.space.id}])
 
 
 def refund_space(deps: Deps, space_id: str) -> dict:
@@ -321,8 +321,6 @@ def refund_space(deps: Deps, space_id: str) -> dict:
         if not cursor:
             break
     if buyers:
-        from chalicelib.services import reminders
-
         reminders.announce(deps, space, CANCELED_MOMENT, buyers)
     if refunded:
         deps.telemetry.count("TicketRefunded", refunded)
@@ -373,21 +371,6 @@ def process_ticket_job(deps: Deps, body: dict) -> dict:
 # ---------------------------------------------------------------------------------- reading
 
 
-def ticket_view(ticket: Ticket) -> dict:
-    return {
-        "ticket_id": ticket.ticket_id,
-        "space_id": ticket.space_id,
-        "buyer_id": ticket.buyer_id,
-        "status": ticket.status,
-        "price_cents": ticket.price_cents,
-        "currency": ticket.currency,
-        "created_at": iso(ticket.created_at),
-        "hold_expires_at": iso(ticket.hold_expires_at) if ticket.status == HELD else None,
-        "paid_at": iso(ticket.paid_at),
-        "refunded_at": iso(ticket.refunded_at),
-    }
-
-
 def space_sales(deps: Deps, user_id: str, space_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
     """The host's view: seats and money, and the buyers page by page."""
     space = deps.spaces.get(space_id, with_count=False)
@@ -395,7 +378,7 @@ def space_sales(deps: Deps, user_id: str, space_id: str, params: dict, page: Pag
         raise Forbidden("only the host sees a Space's sales", code="not_host")
     if space.ticket is None or space.sales is None:
         raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
-    limit = _limit(params.get("limit"))
+    limit = page_limit(params.get("limit"))
     tickets, last = deps.tickets.for_space(space_id, limit=limit, after=page.after({"buyer_id": str}))
     s = space.sales
     return {
@@ -414,16 +397,10 @@ def space_sales(deps: Deps, user_id: str, space_id: str, params: dict, page: Pag
 
 
 def my_tickets(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
-    limit = _limit(params.get("limit"))
+    limit = page_limit(params.get("limit"))
     after = page.after({"bought_key": str, "space_id": str})
     tickets, last = deps.tickets.for_buyer(user_id, limit=limit, after=after)
     return {"tickets": [ticket_view(t) for t in tickets], "next_cursor": page.seal(last)}
-
-
-def _limit(raw) -> int:
-    from chalicelib.services.discovery import _limit as discovery_limit
-
-    return discovery_limit(raw)
 
 
 # ---------------------------------------------------------------------------------- subscriptions
@@ -456,8 +433,6 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> di
         if current is not None and current.status == SUB_PAST_DUE:
             # Still subscribed, but the renewal was declined: pay the overdue period with the
             # method given now (the same subscription, never a second one).
-            from chalicelib.services import renewals
-
             return renewals.update_card(deps, current, body.get("tier"), payment_method)
         raise Conflict(
             f"you already subscribe to {creator_id}",
@@ -489,18 +464,6 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> di
         _activate(deps, sub, payment.payment_id, payment.renewal)
     current = deps.subscriptions.get(creator_id, subscriber_id) or sub
     return {"subscription": subscription_view(current), "payment": payment_view(payment)}
-
-
-def payment_view(payment: Payment) -> dict:
-    """The payment a subscribe answer asks the app to complete (with `client_secret`)."""
-    return {
-        "provider": payment.provider,
-        "payment_id": payment.payment_id,
-        "client_secret": payment.client_secret,
-        "status": payment.status,
-        "amount_cents": payment.amount_cents,
-        "currency": payment.currency,
-    }
 
 
 def unsubscribe(deps: Deps, subscriber_id: str, creator_id: str) -> dict:
@@ -552,20 +515,3 @@ def _activate(deps: Deps, sub: Subscription, payment_id: str, handle: RenewalHan
     deps.telemetry.count("SubscriptionStarted")
     return True
 
-
-def subscription_view(sub: Subscription) -> dict:
-    return {
-        "creator_id": sub.creator_id,
-        "subscriber_id": sub.subscriber_id,
-        "tier": sub.tier,
-        "price_cents": sub.price_cents,
-        "currency": sub.currency,
-        "status": sub.status,
-        "current_period_end": iso(sub.current_period_end),
-        "created_at": iso(sub.created_at),
-        # Whether the job will charge the next period, and when access ends without it
-        # (past_due: the grace's end).
-        "renews": sub.status in RENEWABLE and sub.renew_at is not None,
-        "renewal_attempts": sub.renewal_attempts,
-        "access_until": iso(access_until(sub)),
-    }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from chalicelib.domain import blocked_filter as bf
 from chalicelib.domain.errors import RuleViolation
+from chalicelib.domain.events import BlockedWhileLive
 from chalicelib.domain.users import hosting_eligibility, validate_user_id
 from chalicelib.services.context import Deps
 
@@ -68,9 +69,11 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
         deps.spaces.mark_blocked(live_space_id, target_id, now)
         current = deps.spaces.get_participant(live_space_id, target_id, consistent=True)
         if current is not None and current.participant_id and not current.removed:  # they had joined
-            from chalicelib.services.stage import remove_participant
-
-            remove_participant(deps, blocker_id, live_space_id, target_id)
+            # Removed from the Space (services/stage.py); failing, the block answers 503 and
+            # its retry removes them.
+            failures = deps.publish(BlockedWhileLive(live_space_id, blocker_id, target_id))
+            if failures:
+                raise failures[0]
     if created:
         deps.telemetry.count("UserBlocked")
     return {"user_id": target_id, "blocked": True, "changed": created}

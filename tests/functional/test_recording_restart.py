@@ -13,7 +13,6 @@ import pytest
 from chalicelib.adapters.local_media import LocalMedia
 from chalicelib.domain.recording import RecordingSegment
 from chalicelib.services import recording
-from chalicelib.services.discovery import refresh_live_ranks
 from chalicelib.services.recording import land_recordings
 from tests.support.clock import FixedClock
 
@@ -71,14 +70,14 @@ def test_a_recording_ivs_stopped_is_started_again_as_a_new_segment(api, deps, ho
     first = info_of(deps, space_id)
     assert first.segments == (RecordingSegment(first.composition_arn, first.prefix),)
 
-    # A run while it records changes nothing
-    refresh_live_ranks(deps)
+    # A run of the keep_recordings_running job while it records changes nothing
+    recording.keep_alive(deps)
     assert restarts_for(deps, space_id) == []
 
     # When IVS stops it, the next run starts another composition, once, and appends the segment
     stops_by_itself(deps, space_id)
-    refresh_live_ranks(deps)
-    refresh_live_ranks(deps)
+    recording.keep_alive(deps)
+    recording.keep_alive(deps)
 
     info = info_of(deps, space_id)
     assert restarts_for(deps, space_id) == [1], "the second run found the new composition running"

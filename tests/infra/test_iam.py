@@ -179,12 +179,12 @@ def test_overflow_grants_are_scoped_to_channels_and_compositions(templates, stag
     assert all(r.endswith(":channel/*") for r in job["ivs:DeleteChannel"])
     for action in ("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition"):
         kinds = sorted({r.rsplit(":", 1)[-1] for r in job[action]})
-        # Overflow compositions into channels, and recordings restarted into the bucket with the
-        # stack's storage and encoder configurations (docs/recording.md).
-        assert kinds == [
-            "<RecordingEncoder.Arn>", "<RecordingStorage.Arn>",
-            "channel/*", "composition/*", "encoder-configuration/*", "stage/*",
-        ], job[action]
+        # Overflow compositions into channels (docs/overflow.md).
+        assert kinds == ["channel/*", "composition/*", "encoder-configuration/*", "stage/*"], job[action]
+        # Recordings restarted into the bucket with the stack's storage and encoder
+        # configurations, by a job of their own (docs/recording.md), never into a channel.
+        kinds = sorted({r.rsplit(":", 1)[-1] for r in grants("KeepRecordingsRunning")[action]})
+        assert kinds == ["<RecordingEncoder.Arn>", "<RecordingStorage.Arn>", "composition/*", "stage/*"]
     for fid in ("APIHandler", "ReleasePendingMedia"):
         other = grants(fid)
         # The API starts compositions of recorded Spaces (into the recordings bucket), never into
@@ -198,7 +198,7 @@ def test_overflow_grants_are_scoped_to_channels_and_compositions(templates, stag
     assert api["ivs:StartViewerSessionRevocation"] and all(
         r.endswith(":channel/*") for r in api["ivs:StartViewerSessionRevocation"]
     )
-    for fid in ("RefreshLiveRanks", "ReleasePendingMedia", "SweepPresence"):
+    for fid in ("RefreshLiveRanks", "ReleasePendingMedia", "SweepPresence", "KeepRecordingsRunning"):
         assert "ivs:StartViewerSessionRevocation" not in grants(fid)
     for fid in ("ReminderFanout", "PushWorker", "SweepPresence"):
         assert not any("Channel" in a or "Composition" in a for a in grants(fid))

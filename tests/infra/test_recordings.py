@@ -168,12 +168,12 @@ def test_workers_other_than_the_landing_job_cannot_touch_recordings(templates, s
         assert not any(a.startswith(("s3:", "transcribe:", "mediaconvert:")) for a in grants), function_id
         assert not any("RecordingRemuxRole" in r for rs in grants.values() for r in rs), function_id
         # Compositions: the overflow ones (docs/overflow.md) - the rank job starts them, the
-        # release job stops them - and, for the rank job only, a recording IVS stopped while its
-        # Space is live, started again on the recordings' storage configuration
-        # (docs/recording.md); nothing of the bucket itself.
-        if function_id not in ("RefreshLiveRanks", "ReleasePendingMedia"):
+        # release job stops them - and, for the keep_recordings_running job only, a recording
+        # IVS stopped while its Space is live, started again on the recordings' storage
+        # configuration (docs/recording.md); nothing of the bucket itself.
+        if function_id not in ("RefreshLiveRanks", "ReleasePendingMedia", "KeepRecordingsRunning"):
             assert not any("Composition" in a for a in grants), function_id
-        if function_id == "RefreshLiveRanks":
+        if function_id == "KeepRecordingsRunning":
             restart = [a for a, rs in grants.items() if any("RecordingStorage" in r for r in rs)]
             assert sorted(restart) == ["ivs:GetComposition", "ivs:StartComposition", "ivs:StopComposition", "ivs:TagResource"]
         else:

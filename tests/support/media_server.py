@@ -67,7 +67,7 @@ class MediaServer:
         now: Optional[datetime] = None,
     ) -> str:
         """A participant token as the API mints it (same minter, same key pair)."""
-        from chalicelib.adapters.ivs_tokens import new_participant_id
+        from chalicelib.domain.ids import new_participant_id
         from chalicelib.domain.spaces import StageInfo
 
         stage = StageInfo(arn=STAGE_ARN_PREFIX + stage_id, events_url="", whip_url=self.whip_url(stage_id))

@@ -11,11 +11,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from chalicelib.adapters.ivs_tokens import (
-    IvsTokenMinter,
-    generate_es384_keypair,
-    new_participant_id,
-)
+from chalicelib.adapters.ivs_tokens import IvsTokenMinter, generate_es384_keypair
+from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.spaces import StageInfo
 
 ROOT = Path(__file__).resolve().parents[2]

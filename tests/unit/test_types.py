@@ -24,7 +24,7 @@ def test_the_ports_are_importable_at_run_time_and_cost_a_request_nothing():
         "import sys; import app; "
         "from chalicelib.services import recording, renewals, room_events, stage, tickets; "
         "loaded = 'chalicelib.port_protocols' in sys.modules; "
-        "from typing import Protocol; from chalicelib.ports import MediaPort, RoomEventLog, UserRepository; "
+        "from typing import Protocol; from chalicelib.port_protocols import MediaPort, RoomEventLog, UserRepository; "
         "print(loaded, all(Protocol in p.__mro__ for p in (MediaPort, RoomEventLog, UserRepository)))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
