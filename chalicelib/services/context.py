@@ -18,11 +18,11 @@ if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have
     from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
     from chalicelib.adapters.dynamodb.reminders import DynamoDeviceRepository, DynamoPushClaims, DynamoReminderRepository
     from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
-    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
     from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.port_protocols import (
-        Clock, MediaPort, PaymentsPort, PushPort, QueuePort, RemuxPort, ReplayStorePort, RoomEventsPort,
-        SchedulerPort, Telemetry, TokenMinter, TranscriptionPort, UserRepository,
+        Clock, ListingRepository, MediaPort, OverflowClaimRepository, ParticipantRepository, PaymentsPort,
+        PushPort, QueuePort, RemuxPort, ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository,
+        StageMemberRepository, Telemetry, TokenMinter, TranscriptionPort, UserRepository,
     )
 
 
@@ -90,8 +90,12 @@ class NullTelemetry:
 class Deps:
     settings: Settings
     users: UserRepository
-    # The Space repository has no port of its own yet: services use the adapter's methods.
-    spaces: DynamoSpaceRepository
+    # The Space aggregate, one repository per consistency boundary (chalicelib/port_protocols.py).
+    spaces: SpaceRepository  # lifecycle: create, read, transitions, edits
+    participants: ParticipantRepository  # joins, leaves, presence, blocks, removals
+    stage_members: StageMemberRepository  # hands, invitations, speakers, co-hosts, mutes
+    overflow_claims: OverflowClaimRepository  # the overflow audience's claim and state
+    listings: ListingRepository  # the Spaces tab: discovery lists and search
     media: MediaPort
     tokens: TokenMinter
     clock: Clock = field(default_factory=SystemClock)

@@ -14,7 +14,7 @@ def fold(deps: Deps, records: list[dict]) -> int:
     """Apply one batch of stream records; returns how many participants moved a counter. Raises
     DependencyFailed when the database keeps failing, so the batch is delivered again (the fold
     is idempotent)."""
-    moved = deps.spaces.fold_count_records(records)
+    moved = deps.participants.fold_count_records(records)
     if moved:
         deps.telemetry.count("ParticipantCountsFolded", moved)
     return moved

@@ -40,7 +40,7 @@ def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST
 
     after = page.after(RANKED)
     # Live: most listeners first. Scheduled: soonest first.
-    items, last = deps.spaces.discovery_page(list_key, ascending=state == SCHEDULED, limit=limit, after=after)
+    items, last = deps.listings.discovery_page(list_key, ascending=state == SCHEDULED, limit=limit, after=after)
     hidden = blockers_of(deps, user_id)
     return {
         "spaces": [
@@ -62,7 +62,7 @@ def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: 
         raise BadRequest("q needs a word of at least 2 letters or digits", code="invalid_query")
     driver = max(words, key=len)
     after = page.after({"term": str})
-    items, last = deps.spaces.search_page(state, driver, limit=limit, after=after)
+    items, last = deps.listings.search_page(state, driver, limit=limit, after=after)
     spaces, seen = [], set(blockers_of(deps, user_id))
     for item in items:
         title_words = search_words(item.title)
@@ -114,10 +114,10 @@ def _window(deps: Deps, state: str) -> list:
     items = deps.lists_cache.get(state)
     if items is None:
         if state == LIVE:
-            items = deps.spaces.discovery_window(LIVE, max_items=LIST_WINDOW_ITEMS)
+            items = deps.listings.discovery_window(LIVE, max_items=LIST_WINDOW_ITEMS)
         else:
             horizon = deps.clock.now().timestamp() + SCHEDULED_WINDOW_DAYS * 86400
-            items = deps.spaces.discovery_window(SCHEDULED, max_items=LIST_WINDOW_ITEMS, rank_below=int(horizon))
+            items = deps.listings.discovery_window(SCHEDULED, max_items=LIST_WINDOW_ITEMS, rank_below=int(horizon))
         items = sorted(items, key=lambda i: _order(state, int(i.rank), i.space_id))
         deps.lists_cache.put(state, items)
     return items
@@ -131,7 +131,7 @@ def refresh_live_ranks(deps: Deps) -> int:
 
     counts: dict[str, int] = {}
     overflowing: set[str] = set()
-    changed = deps.spaces.refresh_live_ranks(counts_out=counts, overflowing_out=overflowing)
+    changed = deps.listings.refresh_live_ranks(counts_out=counts, overflowing_out=overflowing)
     overflow.start_needed(deps, counts)
     overflow.keep_alive(deps, overflowing)
     recording.keep_alive(deps)

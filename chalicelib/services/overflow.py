@@ -58,7 +58,7 @@ def start_overflow(deps: Deps, space_id: str) -> int:
     if space.state != LIVE or space.stage is None or space.overflow is not None:
         return 0
     now = deps.clock.now()
-    if not deps.spaces.claim_overflow(space_id, now, lease_seconds=deps.settings.overflow_claim_lease_seconds):
+    if not deps.overflow_claims.claim_overflow(space_id, now, lease_seconds=deps.settings.overflow_claim_lease_seconds):
         return 0  # another run holds it, or it is on already
     try:
         info = deps.media.start_overflow(space_id, space.stage.arn)
@@ -67,7 +67,7 @@ def start_overflow(deps: Deps, space_id: str) -> int:
         deps.telemetry.count("OverflowStartFailed")
         raise
     try:
-        deps.spaces.set_overflow(space_id, info)
+        deps.overflow_claims.set_overflow(space_id, info)
     except Refused:
         # The Space ended while the composition started: nobody will play it back.
         logger.info("space ended while its overflow started; stopping it", space_id=space_id)
@@ -105,7 +105,7 @@ def _keep_alive(deps: Deps, space: Space) -> int:
         deps,
         space_id,
         new_arn,
-        record=lambda: deps.spaces.replace_overflow_composition(space_id, info.composition_arn, new_arn, info.restarts + 1),
+        record=lambda: deps.overflow_claims.replace_overflow_composition(space_id, info.composition_arn, new_arn, info.restarts + 1),
         names=lambda: _names_overflow(deps, space_id, new_arn),
         discard=lambda: deps.media.stop_overflow(OverflowInfo("", info.playback_url, new_arn)),
         what="overflow",
@@ -158,6 +158,6 @@ def release_for(deps: Deps, space: Space) -> bool:
 
 def _give_back(deps: Deps, space_id: str) -> None:
     try:
-        deps.spaces.release_overflow_claim(space_id)
+        deps.overflow_claims.release_overflow_claim(space_id)
     except DependencyFailed:
         logger.warning("overflow claim kept; it expires after the lease", space_id=space_id)

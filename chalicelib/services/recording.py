@@ -447,7 +447,7 @@ def require_audience(deps: Deps, space: Space, user_id: str) -> None:
     subscription, unless they were the hosts, on stage, invited, or recorded."""
     if user_id == space.creator_id:
         return
-    participant = deps.spaces.get_participant(space.id, user_id)
+    participant = deps.participants.get_participant(space.id, user_id)
     if participant is not None and participant.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
     if deps.recordings.is_blocked(space.creator_id, user_id):

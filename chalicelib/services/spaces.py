@@ -244,7 +244,7 @@ def release_pending_media(deps: Deps, limit: int = 50) -> int:
     """Retry deleting the stages and rooms of ended Spaces whose first delete failed. Returns
     how many Spaces were cleared."""
     released = 0
-    overflows = deps.spaces.release_pending_overflows(limit)
+    overflows = deps.overflow_claims.release_pending_overflows(limit)
     for space_id, stage_arn, room_arn in deps.spaces.release_pending_media(limit):
         try:
             if space_id in overflows:  # before the stage: the composition reads from it

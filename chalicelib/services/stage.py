@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
-from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound
 from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.permissions import (
     require_can_moderate,
@@ -23,6 +23,7 @@ from chalicelib.domain.permissions import (
 )
 from chalicelib.domain.spaces import (
     COHOST,
+    HOST,
     LISTENER,
     PUBLISHING_ROLES,
     SPEAKER,
@@ -31,6 +32,8 @@ from chalicelib.domain.spaces import (
     OverflowInfo,
     Space,
     StageInfo,
+    require_cohost_room,
+    takes_playback,
     iso,
     require_live,
 )
@@ -125,9 +128,11 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     # (the stored participant says so) and people invited to speak (as of the last read, ≤ the
     # cache's life; accepting the invitation gives a stage token anyway) keep the stage.
     if space is not None:
-        may_playback = overflow is not None and space.role_of(user_id) == LISTENER and user_id not in space.invited
+        may_playback = takes_playback(overflow is not None, space.role_of(user_id), user_id in space.invited)
     else:
-        may_playback = overflow is not None and user_id != creator_id and user_id not in invited
+        # Warm: only the host's role is known without a read; the stored role decides again.
+        role_guess = HOST if user_id == creator_id else LISTENER
+        may_playback = takes_playback(overflow is not None, role_guess, user_id in invited)
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
     # A ticket or subscription is checked inside the join's own transaction. Warm, the Space is
@@ -138,7 +143,7 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     participant_id = _new_participant_id()
     for _ in range(2):
         try:
-            outcome = deps.spaces.join(
+            outcome = deps.participants.join(
                 space_id,
                 user_id,
                 known=known,
@@ -160,7 +165,7 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
             if exc.part == "no_pass":
                 if space is None:
                     space, known = deps.spaces.get_with_participant(space_id, user_id)
-                    may_playback = may_playback and space.role_of(user_id) == LISTENER and user_id not in space.invited
+                    may_playback = may_playback and takes_playback(True, space.role_of(user_id), user_id in space.invited)
                     if not space.needs_pass(user_id):
                         needs_pass = None
                         continue
@@ -225,7 +230,7 @@ def _no_pass(space: Space) -> Forbidden:
 
 def sweep_live_presence(deps: Deps) -> int:
     """The presence sweep over every live Space (the scheduled job)."""
-    return sweep_presence(deps, deps.spaces.live_space_ids())
+    return sweep_presence(deps, deps.listings.live_space_ids())
 
 
 def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
@@ -235,9 +240,9 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
     cutoff = now - timedelta(seconds=deps.settings.presence_timeout_seconds)
     swept = 0
     for space_id in space_ids:
-        for user_id, last_seen in deps.spaces.stale_participants(space_id, cutoff):
+        for user_id, last_seen in deps.participants.stale_participants(space_id, cutoff):
             try:
-                before = deps.spaces.leave(space_id, user_id, now, if_last_seen=last_seen)
+                before = deps.participants.leave(space_id, user_id, now, if_last_seen=last_seen)
             except Refused:
                 continue  # seen again meanwhile
             if before is not None and before.connected:
@@ -252,7 +257,7 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
 def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
     space = deps.spaces.get(space_id, with_count=False)
     try:
-        before = deps.spaces.leave(space_id, user_id, deps.clock.now())
+        before = deps.participants.leave(space_id, user_id, deps.clock.now())
     except Refused as exc:
         raise Conflict("your place in this Space changed while leaving; try again", code="leave_conflict") from exc
     if before is None or before.participant_id is None:  # never joined (a ban or block mark only)
@@ -266,7 +271,7 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
 
 def participants(deps: Deps, user_id: str, space_id: str) -> dict:
     space = deps.spaces.get(space_id)
-    requests = deps.spaces.pending_requests(space_id) if space.state == "live" else []
+    requests = deps.stage_members.pending_requests(space_id) if space.state == "live" else []
     view: dict[str, Any] = {
         "space_id": space_id,
         "host_ids": space.host_ids,
@@ -288,7 +293,7 @@ def participants(deps: Deps, user_id: str, space_id: str) -> dict:
 
 def _my_standing(deps: Deps, space: Space, user_id: str, requests) -> dict:
     """The caller's place in the Space: one GetItem, so a polling client learns it was removed."""
-    me = deps.spaces.get_participant(space.id, user_id) if space.state == "live" else None
+    me = deps.participants.get_participant(space.id, user_id) if space.state == "live" else None
     return {
         "user_id": user_id,
         "role": space.role_of(user_id),
@@ -307,7 +312,7 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
     if user_id in space.invited:
         raise Conflict("you are already invited to speak: accept the invitation", code="already_invited")
     try:
-        raised = deps.spaces.raise_hand(space_id, user_id, deps.clock.now())
+        raised = deps.stage_members.raise_hand(space_id, user_id, deps.clock.now())
     except Refused as exc:
         if exc.part == "participant":
             _explain_participant(deps, space_id, user_id, exc)
@@ -322,7 +327,7 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
 
 def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict:
     space = deps.spaces.get(space_id, with_count=False)
-    lowered = deps.spaces.lower_hand(space_id, user_id)
+    lowered = deps.stage_members.lower_hand(space_id, user_id)
     if lowered:
         room_events.emit(deps, space, ev.HAND_LOWERED, user_id=user_id)
     return {"space_id": space_id, "hand_raised": False, "changed": lowered}
@@ -338,14 +343,14 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
     now = deps.clock.now()
     approved = True
     try:
-        deps.spaces.approve_request(space_id, target, now)
+        deps.stage_members.approve_request(space_id, target, now)
     except Refused as exc:
         if exc.part != "request":
             _explain_invite_refusal(deps, space_id, target, exc)
         approved = False
     if not approved:
         try:
-            deps.spaces.invite(space_id, target, now)
+            deps.stage_members.invite(space_id, target, now)
         except Refused as exc:
             _explain_invite_refusal(deps, space_id, target, exc)
     deps.telemetry.count("SpeakerRequestApproved" if approved else "SpeakerInvited")
@@ -374,12 +379,12 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
     consent_at = recording.consent_for_stage(deps, space, user_id, body)
     participant_id = _new_participant_id()
     try:
-        deps.spaces.accept_invitation(
+        deps.stage_members.accept_invitation(
             space_id,
             user_id,
             participant_id,
             deps.clock.now(),
-            max_on_stage=deps.settings.max_on_stage,
+            rules=deps.space_rules,
             consent_at=consent_at,
         )
     except Refused as exc:
@@ -411,7 +416,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
 
 def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
     space = deps.spaces.get(space_id, with_count=False)
-    changed = deps.spaces.decline_invitation(space_id, user_id, deps.clock.now())
+    changed = deps.stage_members.decline_invitation(space_id, user_id, deps.clock.now())
     if not changed:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
     room_events.emit(deps, space, ev.INVITATION_DECLINED, user_id=user_id)
@@ -447,29 +452,25 @@ def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
     role = space.role_of(target)
     if role in (COHOST, "host"):
         raise Conflict("that user is already a host", code="already_cohost")
-    if len(space.cohosts) >= deps.settings.max_cohosts:
-        raise RuleViolation(f"a Space has at most {deps.settings.max_cohosts} co-hosts", code="too_many_cohosts")
+    rules = deps.space_rules
+    require_cohost_room(space, rules)
     try:
-        deps.spaces.add_cohost(
+        deps.stage_members.add_cohost(
             space_id,
             target,
             was_speaker=role == SPEAKER,
             now=deps.clock.now(),
-            max_cohosts=deps.settings.max_cohosts,
-            max_on_stage=deps.settings.max_on_stage,
+            rules=rules,
         )
     except Refused as exc:
         if exc.part == "participant":
             _explain_participant(deps, space_id, target, exc)
         current = deps.spaces.get(space_id, with_count=False)
         require_live(current)
-        if len(current.cohosts) >= deps.settings.max_cohosts:
-            raise RuleViolation(
-                f"a Space has at most {deps.settings.max_cohosts} co-hosts", code="too_many_cohosts"
-            ) from exc
+        require_cohost_room(current, rules)  # the cap, as the condition enforced it
         if current.role_of(target) != role:
             raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
-        raise Conflict(f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full") from exc
+        raise Conflict(f"the stage is full ({rules.max_on_stage} people)", code="stage_full") from exc
     deps.telemetry.count("CohostAdded")
     room_events.emit(deps, space, ev.COHOST_ADDED, user_id=target, by=actor_id, from_role=role)
     return deps.spaces.get(space_id)
@@ -501,7 +502,7 @@ def mute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     if space.role_of(target) == LISTENER:
         raise Conflict("only people on stage can be muted", code="not_on_stage")
     try:
-        muted = deps.spaces.set_muted(space_id, target, True, deps.clock.now())
+        muted = deps.stage_members.set_muted(space_id, target, True, deps.clock.now())
     except Refused as exc:
         raise Conflict("that user left the stage meanwhile", code="not_on_stage") from exc
     if muted:  # muting someone already muted changes nothing and announces nothing
@@ -518,7 +519,7 @@ def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     if actor_id != target:
         raise Forbidden("only the speaker can unmute themself", code="self_only")
     try:
-        unmuted = deps.spaces.set_muted(space_id, target, False, deps.clock.now())
+        unmuted = deps.stage_members.set_muted(space_id, target, False, deps.clock.now())
     except Refused as exc:
         raise Conflict("the Space is no longer live", code="space_not_live") from exc
     if unmuted:
@@ -537,10 +538,10 @@ def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) ->
     require_can_moderate(space, actor_id, target, "remove")
     if space.state not in ("live", "scheduled"):
         require_live(space)
-    current = deps.spaces.get_participant(space_id, target)
+    current = deps.participants.get_participant(space_id, target)
     if current is None or not current.removed:
         try:
-            deps.spaces.remove_participant(space_id, target, actor_id, current, deps.clock.now())
+            deps.participants.remove_participant(space_id, target, actor_id, current, deps.clock.now())
         except Refused as exc:
             raise Conflict("that user's place changed meanwhile; try again", code="participant_changed") from exc
         deps.telemetry.count("ParticipantRemoved")
@@ -557,9 +558,9 @@ def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) ->
 
 
 def _step_down(deps: Deps, space: Space, target: str, from_role: str) -> None:
-    current = deps.spaces.get_participant(space.id, target)
+    current = deps.participants.get_participant(space.id, target)
     try:
-        deps.spaces.step_down(space.id, target, from_role, deps.clock.now())
+        deps.stage_members.step_down(space.id, target, from_role, deps.clock.now())
     except Refused as exc:
         raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
     # Their publish token must stop working: cut the connection, the app rejoins as a listener.
@@ -572,7 +573,7 @@ def _step_down(deps: Deps, space: Space, target: str, from_role: str) -> None:
 
 
 def _explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception) -> None:
-    current = deps.spaces.get_participant(space_id, user_id)
+    current = deps.participants.get_participant(space_id, user_id)
     if current is not None and current.removed:
         raise Forbidden("that user was removed from this Space", code="removed_from_space") from exc
     if current is None or not current.connected:

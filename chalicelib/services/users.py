@@ -65,8 +65,8 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
     live_space_id = deps.users.live_space_of(blocker_id)
     if live_space_id:
         # Marked before looking: a join landing meanwhile either sees the mark or is found below.
-        deps.spaces.mark_blocked(live_space_id, target_id, now)
-        current = deps.spaces.get_participant(live_space_id, target_id, consistent=True)
+        deps.participants.mark_blocked(live_space_id, target_id, now)
+        current = deps.participants.get_participant(live_space_id, target_id, consistent=True)
         if current is not None and current.participant_id and not current.removed:  # they had joined
             from chalicelib.services.stage import remove_participant
 
@@ -81,7 +81,7 @@ def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict:
     removed = deps.users.unblock(blocker_id, target_id)
     live_space_id = deps.users.live_space_of(blocker_id)
     if live_space_id:
-        deps.spaces.clear_blocked(live_space_id, target_id)
+        deps.participants.clear_blocked(live_space_id, target_id)
     return {"user_id": target_id, "blocked": False, "changed": removed}
 
 
