@@ -1,0 +1,43 @@
+"""The media plane and the token minter in memory: what a use case asked of them is kept."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.spaces import StageInfo
+from chalicelib.ports import MediaToken
+
+
+class FakeMedia:
+    def __init__(self) -> None:
+        self.disconnected: list[tuple[str, str, str]] = []  # (stage_arn, participant_id, reason)
+        self.revoked: list[tuple[str, str]] = []  # (channel_arn, user_id)
+
+    def endpoints(self, stage: StageInfo) -> dict[str, str]:
+        return {"whip": stage.whip_url, "events": stage.events_url}
+
+    def disconnect_participant(self, stage_arn: str, participant_id: str, reason: str) -> None:
+        self.disconnected.append((stage_arn, participant_id, reason))
+
+    def revoke_playback(self, channel_arn: str, user_id: str) -> None:
+        self.revoked.append((channel_arn, user_id))
+
+
+class FakeTokens:
+    """Tokens that say what they grant (no signature)."""
+
+    def mint(
+        self,
+        stage: StageInfo,
+        *,
+        participant_id: str,
+        user_id: str,
+        publish: bool,
+        now: datetime,
+        attributes: dict[str, Any] | None = None,
+    ) -> MediaToken:
+        token = f"{stage.stage_id}:{participant_id}:{'publish' if publish else 'subscribe'}"
+        return MediaToken(token, participant_id, now + timedelta(hours=1), publish, True)
+
+    def mint_playback(self, channel_arn: str, *, user_id: str, now: datetime) -> tuple[str, datetime]:
+        return f"playback:{user_id}", now + timedelta(hours=1)
