@@ -41,13 +41,13 @@ class MediaCache:
     deleted stage, which connects to nothing.
     """
 
-    def __init__(self, ttl_seconds: float, monotonic=time.monotonic):
+    def __init__(self, ttl_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl_seconds
         self._monotonic = monotonic
-        self._entries: dict[str, tuple[float, object]] = {}
+        self._entries: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, space_id: str):
+    def get(self, space_id: str) -> Any:
         """What `put` stored for this Space, while fresh; else None."""
         with self._lock:
             entry = self._entries.get(space_id)
@@ -58,7 +58,7 @@ class MediaCache:
                 return None
             return entry[1]
 
-    def put(self, space_id: str, value) -> None:
+    def put(self, space_id: str, value: Any) -> None:
         if self._ttl <= 0:
             return
         with self._lock:
@@ -136,7 +136,7 @@ class Deps:
     background_room_events: RoomEventsPort | None = None
     # Until room events land, what services/recording.py `_announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
-    room_announcements: list | None = None
+    room_announcements: list[Any] | None = None
 
     blockers_cache: BlockersCache = NOT_WIRED  # built in __post_init__ unless given
     # The "blocked by someone" filter's shards (services/users.py blockers_of), a minute.
@@ -146,7 +146,7 @@ class Deps:
     followees_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
     lists_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.media_cache is None:
             self.media_cache = MediaCache(self.settings.media_cache_seconds)
         if self.blockers_cache is None:

@@ -1,8 +1,10 @@
 """GET /spaces: the Spaces tab. Every page is one Query on a list built for it (never a Scan)."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.domain.errors import BadRequest
-from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, iso, search_words
+from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, Listing, iso, search_words
 from chalicelib.domain.text import MAX_SEARCH_CHARS
 from chalicelib.domain.users import validate_user_id
 from chalicelib.ports import FIRST_PAGE, PageCursor
@@ -13,7 +15,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 RANKED = {"space_id": str, "rank": int}  # a ranked list's cursor: the last entry's rank and id
 
 
-def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
+def list_spaces(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
     state = params.get("state") or LIVE
     if state not in (LIVE, SCHEDULED):
         raise BadRequest("state must be 'live' or 'scheduled'", code="invalid_state")
@@ -52,7 +54,7 @@ def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST
     }
 
 
-def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: PageCursor) -> dict:
+def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: PageCursor) -> dict[str, Any]:
     """Title search: every word of `q` must start a word of the title, accents and case aside.
     The longest word drives the one Query; the others filter its page."""
     if len(query) > MAX_SEARCH_CHARS:
@@ -86,7 +88,7 @@ LIST_WINDOW_ITEMS = 20_000
 SCHEDULED_WINDOW_DAYS = 7
 
 
-def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCursor) -> dict:
+def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCursor) -> dict[str, Any]:
     followees = deps.followees_cache.get(user_id)
     if followees is None:
         followees = frozenset(deps.users.followees(user_id, FOLLOWEES_CONSIDERED))
@@ -105,13 +107,13 @@ def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCurso
     }
 
 
-def _order(state: str, rank: int, space_id: str) -> tuple:
+def _order(state: str, rank: int, space_id: str) -> tuple[int, str]:
     return (-rank, space_id) if state == LIVE else (rank, space_id)
 
 
-def _window(deps: Deps, state: str) -> list:
+def _window(deps: Deps, state: str) -> list[Listing]:
     """The live list, or the scheduled one's next days, sorted for the page; per container."""
-    items = deps.lists_cache.get(state)
+    items: list[Listing] | None = deps.lists_cache.get(state)
     if items is None:
         if state == LIVE:
             items = deps.listings.discovery_window(LIVE, max_items=LIST_WINDOW_ITEMS)
@@ -138,7 +140,7 @@ def refresh_live_ranks(deps: Deps) -> int:
     return changed
 
 
-def _summary(item, space_id: str, count: int | None) -> dict:
+def _summary(item: Listing, space_id: str, count: int | None) -> dict[str, Any]:
     """A list entry. Live lists carry the participant count as of the last rank refresh;
     search results carry none (null): open the Space for it."""
     return {
@@ -157,7 +159,7 @@ def _summary(item, space_id: str, count: int | None) -> dict:
     }
 
 
-def _limit(raw) -> int:
+def _limit(raw: Any) -> int:
     if raw in (None, ""):
         return DEFAULT_LIMIT
     try:

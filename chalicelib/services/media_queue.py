@@ -9,11 +9,16 @@ token expires.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.services.context import Deps
+
+if TYPE_CHECKING:  # annotations only
+    from chalicelib.adapters.dynamodb.media_queue import DynamoMediaQueue, QueuedCall
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -77,7 +82,7 @@ def drain_media_queue(deps: Deps, budget_seconds: float | None = None) -> int:
     return _finish(deps, made, oldest_wait_ms)
 
 
-def _failed(deps: Deps, queue, call) -> None:
+def _failed(deps: Deps, queue: DynamoMediaQueue, call: QueuedCall) -> None:
     if call.attempts + 1 >= MAX_ATTEMPTS:
         logger.error("queued media call abandoned", operation=call.operation, call_args=call.args, attempts=call.attempts + 1)
         deps.telemetry.count("MediaCallAbandoned")

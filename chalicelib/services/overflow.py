@@ -9,6 +9,7 @@ item carries (cold) or the container's cache holds (warm): no IVS call, no extra
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from aws_lambda_powertools import Logger
 
@@ -84,7 +85,7 @@ def start_overflow(deps: Deps, space_id: str) -> int:
     return 1
 
 
-def keep_alive(deps: Deps, space_ids) -> int:
+def keep_alive(deps: Deps, space_ids: Iterable[str]) -> int:
     """Start again the overflow compositions IVS stopped on its own (a minute without any
     publisher, or a broadcast failure), into the same channel, so playback listeners hear the
     stage again. Called by the rank job with the Spaces its "live" list flags (no extra read to
@@ -137,7 +138,7 @@ def reconcile_channels(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SEC
     )
 
 
-def release_overflow(deps: Deps, space_id: str, info) -> bool:
+def release_overflow(deps: Deps, space_id: str, info: OverflowInfo | None) -> bool:
     """Stop the composition and delete the channel, a few attempts. False when still there
     (the release job retries: the Space keeps release_pending)."""
     if info is None:

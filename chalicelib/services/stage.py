@@ -6,7 +6,7 @@ when this container already knows the Space's stage, two when it does not.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -54,7 +54,7 @@ def _new_participant_id() -> str:
 
 def _media(
     deps: Deps, stage: StageInfo, user_id: str, participant_id: str, role: str, *, publish: bool | None = None
-) -> dict:
+) -> dict[str, Any]:
     """`publish`: override the role's right (a co-host of a recorded Space who has not consented
     listens until they do)."""
     token = deps.tokens.mint(
@@ -77,7 +77,7 @@ def _media(
     }
 
 
-def _playback_media(deps: Deps, overflow: OverflowInfo, user_id: str, participant_id: str) -> dict:
+def _playback_media(deps: Deps, overflow: OverflowInfo, user_id: str, participant_id: str) -> dict[str, Any]:
     """An overflow listener's media: the private channel's playback URL (low-latency HLS) with a
     playback token signed here (no IVS call), no stage."""
     token, expires_at = deps.tokens.mint_playback(overflow.channel_arn, user_id=user_id, now=deps.clock.now())
@@ -99,7 +99,7 @@ def _live_stage(space: Space) -> StageInfo:
     return space.stage
 
 
-def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
+def join_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """`body` may carry `{"recording_consent": true}`: a co-host of a recorded Space consents to
     being recorded, and only then gets PUBLISH."""
     try:
@@ -254,7 +254,7 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
     return swept
 
 
-def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
+def leave_space(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
     try:
         before = deps.participants.leave(space_id, user_id, deps.clock.now())
@@ -269,7 +269,7 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
     return {"space_id": space_id, "left": True}
 
 
-def participants(deps: Deps, user_id: str, space_id: str) -> dict:
+def participants(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id)
     requests = deps.stage_members.pending_requests(space_id) if space.state == "live" else []
     view: dict[str, Any] = {
@@ -291,7 +291,9 @@ def participants(deps: Deps, user_id: str, space_id: str) -> dict:
     return view
 
 
-def _my_standing(deps: Deps, space: Space, user_id: str, requests) -> dict:
+def _my_standing(
+    deps: Deps, space: Space, user_id: str, requests: list[tuple[str, datetime]]
+) -> dict[str, Any]:
     """The caller's place in the Space: one GetItem, so a polling client learns it was removed."""
     me = deps.participants.get_participant(space.id, user_id) if space.state == "live" else None
     return {
@@ -304,7 +306,7 @@ def _my_standing(deps: Deps, space: Space, user_id: str, requests) -> dict:
     }
 
 
-def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
+def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
     require_live(space)
     if space.role_of(user_id) != LISTENER:
@@ -325,7 +327,7 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
     return {"space_id": space_id, "hand_raised": True, "changed": raised}
 
 
-def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict:
+def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
     lowered = deps.stage_members.lower_hand(space_id, user_id)
     if lowered:
@@ -333,7 +335,7 @@ def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict:
     return {"space_id": space_id, "hand_raised": False, "changed": lowered}
 
 
-def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
+def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Approve a raised hand, or invite a listener who did not raise one. Either way the user
     gets an invitation and comes on stage by accepting it."""
     space = deps.spaces.get(space_id, with_count=False)
@@ -366,7 +368,7 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
     }
 
 
-def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
+def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """In a recorded Space the body must carry `{"recording_consent": true}` (stored with its
     time, in the same write that puts the user on stage); else 422 and no token."""
     space = deps.spaces.get(space_id, with_count=False)
@@ -414,7 +416,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
     }
 
 
-def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
+def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
     changed = deps.stage_members.decline_invitation(space_id, user_id, deps.clock.now())
     if not changed:
@@ -444,7 +446,7 @@ def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Spa
     return deps.spaces.get(space_id)
 
 
-def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
+def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict[str, Any]) -> Space:
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, actor_id, "add co-hosts")
     target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
@@ -527,7 +529,7 @@ def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     return deps.spaces.get(space_id)
 
 
-def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) -> dict:
+def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) -> dict[str, Any]:
     """Disconnect someone and bar them from rejoining this Space.
 
     The ban is written first, so no new join can slip in; then the media connection is cut. If

@@ -1,6 +1,8 @@
 """Use cases on users: profiles with hosting eligibility, follow and unfollow."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.domain import blocked_filter as bf
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.users import hosting_eligibility, validate_user_id
@@ -13,7 +15,7 @@ BLOCKED_FILTER = bf.FilterShape(shards=4, bits_per_shard=1 << 18, hashes=5)
 FILTER_CACHE_KEY = "blocked-filter"
 
 
-def get_profile(deps: Deps, user_id: str) -> dict:
+def get_profile(deps: Deps, user_id: str) -> dict[str, Any]:
     user = deps.users.get(validate_user_id(user_id), deps.clock.now())
     eligibility = hosting_eligibility(user, deps.hosting_rules)
     return {
@@ -25,7 +27,7 @@ def get_profile(deps: Deps, user_id: str) -> dict:
     }
 
 
-def follow(deps: Deps, follower_id: str, followee_id: str) -> dict:
+def follow(deps: Deps, follower_id: str, followee_id: str) -> dict[str, Any]:
     validate_user_id(followee_id)
     if follower_id == followee_id:
         raise RuleViolation("you cannot follow yourself", code="cannot_follow_self")
@@ -35,7 +37,7 @@ def follow(deps: Deps, follower_id: str, followee_id: str) -> dict:
     return {"user_id": followee_id, "following": True, "changed": created}
 
 
-def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict:
+def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict[str, Any]:
     validate_user_id(followee_id)
     if follower_id == followee_id:
         return {"user_id": followee_id, "following": False, "changed": False}
@@ -45,7 +47,7 @@ def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict:
     return {"user_id": followee_id, "following": False, "changed": removed}
 
 
-def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
+def block(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
     """Block a user: they cannot join the blocker's Spaces nor see them in discovery. If the
     blocker is live now and the user is in that Space, they are removed from it too."""
     validate_user_id(target_id)
@@ -76,7 +78,7 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
     return {"user_id": target_id, "blocked": True, "changed": created}
 
 
-def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict:
+def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
     validate_user_id(target_id)
     removed = deps.users.unblock(blocker_id, target_id)
     live_space_id = deps.users.live_space_of(blocker_id)
@@ -98,7 +100,7 @@ def blockers_of(deps: Deps, user_id: str) -> frozenset[str]:
     others (blocked, or a false positive) cost one Query on the blocked_by index, remembered a
     minute. So a block shows in discovery within a minute, as before the filter.
     """
-    cached = deps.blockers_cache.get(user_id)
+    cached: frozenset[str] | None = deps.blockers_cache.get(user_id)
     if cached is not None:
         return cached
     shards = deps.blocked_filter_cache.get(FILTER_CACHE_KEY)
