@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.fakes.media import FakeMedia, FakeTokens
 from tests.fakes.spaces import SpaceStore
+from tests.fakes.users import FakeUserRepository
 
 
 class FakeClock:
@@ -30,7 +31,7 @@ class CountingTelemetry:
 
 
 def fake_deps(store: SpaceStore | None = None, *, at: datetime | None = None, **settings: Any) -> Any:
-    """Deps on fakes: the Space repositories over `store`, media and tokens in memory, a fixed
+    """Deps on fakes: the Space and user repositories over `store`, media and tokens in memory, a fixed
     clock, a telemetry that remembers, the default settings with `settings` changed. Ports the
     use cases under test do not reach stay unwired."""
     from chalicelib.config import Settings
@@ -39,7 +40,7 @@ def fake_deps(store: SpaceStore | None = None, *, at: datetime | None = None, **
     store = store or SpaceStore()
     return Deps(
         settings=replace(Settings(), **settings),
-        users=None,
+        users=FakeUserRepository(store),
         media=FakeMedia(),
         tokens=FakeTokens(),
         clock=FakeClock(at or datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)),

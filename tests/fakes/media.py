@@ -10,8 +10,17 @@ from chalicelib.ports import MediaToken
 
 class FakeMedia:
     def __init__(self) -> None:
+        self.stages: dict[str, str] = {}  # stage arn -> space id
         self.disconnected: list[tuple[str, str, str]] = []  # (stage_arn, participant_id, reason)
         self.revoked: list[tuple[str, str]] = []  # (channel_arn, user_id)
+
+    def create_stage(self, space_id: str) -> StageInfo:
+        arn = f"arn:aws:ivs:us-east-1:123456789012:stage/{space_id}"
+        self.stages[arn] = space_id
+        return StageInfo(arn=arn, events_url=f"wss://events/{space_id}", whip_url=f"https://whip/{space_id}")
+
+    def delete_stage(self, stage_arn: str) -> None:
+        self.stages.pop(stage_arn, None)
 
     def endpoints(self, stage: StageInfo) -> dict[str, str]:
         return {"whip": stage.whip_url, "events": stage.events_url}

@@ -76,15 +76,19 @@ class _Host:
 
 @dataclass
 class SpaceStore:
-    """The tables: Space rows, participant rows, raised hands, hosts, and what a join checks
-    (blocks by host, passes by Space). Tests may seed `blocks` and `passes` directly."""
+    """The tables: Space rows, participant rows, raised hands, hosts, users and what a join
+    checks (blocks by host, passes by Space). Tests may seed `passes` directly."""
 
     count_shards: int = 10
     spaces: dict[str, _SpaceRow] = field(default_factory=dict)
     participants: dict[tuple[str, str], _ParticipantRow] = field(default_factory=dict)
     requests: dict[tuple[str, str], datetime] = field(default_factory=dict)
     hosts: dict[str, _Host] = field(default_factory=dict)
-    host_filter_versions: dict[str, int] = field(default_factory=dict)
+    # Users (tests/fakes/users.py keeps them): counts, follows, blocks and the blocked filters.
+    users: dict[str, list[int]] = field(default_factory=dict)  # user id -> [followers, following]
+    follows: set[tuple[str, str]] = field(default_factory=set)  # (follower, followee)
+    host_filters: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # host -> (bits, version)
+    blocked_filter_shards: dict[int, tuple[bytes, int]] = field(default_factory=dict)
     blocks: set[tuple[str, str]] = field(default_factory=set)  # (host_id, user_id)
     passes: set[tuple[str, str]] = field(default_factory=set)  # (space_id, user_id)
 
@@ -149,7 +153,8 @@ class FakeSpaceRepository(_Repo):
         return row.space.state == space.state and row.space.stage == space.stage
 
     def _filter_unchanged(self, host_id: str, blocked_filter: tuple[bytes | None, int | None]) -> bool:
-        return self._store.host_filter_versions.get(host_id) == blocked_filter[1]
+        stored = self._store.host_filters.get(host_id)
+        return (stored[1] if stored else None) == blocked_filter[1]
 
     def create(
         self,
