@@ -199,6 +199,18 @@ def require_cohost_room(space: Space, rules: SpaceRules) -> None:
         raise RuleViolation(f"a Space has at most {rules.max_cohosts} co-hosts", code="too_many_cohosts")
 
 
+def join_refusal(removed: bool, blocked: bool) -> str | None:
+    """Why a user's own place in a Space refuses their join, named as the participants
+    repository's Refused part: a removed user never comes back; one the host blocked while the
+    Space was live neither, until unblocked. The join's write enforces the same (its condition:
+    no `removed_at`, no `blocked_at` on the participant item). None: their place lets them in."""
+    if removed:
+        return "removed"
+    if blocked:
+        return "blocked"
+    return None
+
+
 def takes_playback(overflow_on: bool, role: str, invited: bool) -> bool:
     """Who listens on the overflow channel instead of the stage (docs/overflow.md): with the
     overflow on, a listener not invited to speak. Hosts, speakers and invitees keep the stage.

@@ -133,8 +133,6 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | N
         # Warm: only the host's role is known without a read; the stored role decides again.
         role_guess = HOST if user_id == creator_id else LISTENER
         may_playback = takes_playback(overflow is not None, role_guess, user_id in invited)
-    if known is not None and known.removed:
-        raise Forbidden("you were removed from this Space", code="removed_from_space")
     # A ticket or subscription is checked inside the join's own transaction. Warm, the Space is
     # not read, so everyone is asked for one first; hosts, speakers and invitees are let in on a
     # second try once the Space is read (rare: they are few, and mostly joined cold).

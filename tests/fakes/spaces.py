@@ -32,6 +32,7 @@ from chalicelib.domain.spaces import (
     Space,
     SpaceRules,
     StageInfo,
+    join_refusal,
     search_words,
     takes_playback,
 )
@@ -286,10 +287,9 @@ class FakeParticipantRepository(_Repo):
         playback: bool = False,
     ) -> JoinOutcome:
         p = self._store.participant(space_id, user_id)
-        if p is not None and p.removed:
-            raise Refused("removed")
-        if p is not None and p.blocked:
-            raise Refused("blocked")
+        refusal = join_refusal(p.removed, p.blocked) if p is not None else None
+        if refusal is not None:
+            raise Refused(refusal)
         if p is not None and p.connected:
             # A reconnect keeps the participant id the user is connected with.
             p.participant_id = p.participant_id or participant_id

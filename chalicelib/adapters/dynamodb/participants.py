@@ -28,7 +28,7 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, participant_from_raw, to_participant
 from chalicelib.adapters.dynamodb.tickets import subscription_grants_access
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
-from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, takes_playback
+from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, join_refusal, takes_playback
 from chalicelib.domain.tickets import PAID
 from chalicelib.ports import JoinOutcome, Participant, Refused
 
@@ -103,10 +103,9 @@ class DynamoParticipantRepository(SpaceTables):
         """
         key = ParticipantModel.key_for(space_id, user_id)
         for _ in range(3):
-            if known is not None and known.removed:
-                raise Refused("removed")
-            if known is not None and known.blocked:
-                raise Refused("blocked")
+            refusal = join_refusal(known.removed, known.blocked) if known is not None else None
+            if refusal is not None:
+                raise Refused(refusal)
             if known is not None and known.connected:
                 return self._reconnect(space_id, user_id, known, participant_id, now)
             shard = self.shard_for(user_id)
