@@ -83,6 +83,17 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class QueuedCall:
+    """An IVS call waiting in the media queue (docs/capacity.md)."""
+
+    seq: str
+    operation: str
+    args: list[Any]
+    attempts: int
+    enqueued_ms: int
+
+
+@dataclass(frozen=True)
 class JoinOutcome:
     participant: Participant
     newly_connected: bool
@@ -181,6 +192,13 @@ _PROTOCOLS = frozenset({
     "StageMemberRepository",
     "OverflowClaimRepository",
     "ListingRepository",
+    "ReminderRepository",
+    "DeviceRepository",
+    "PushClaims",
+    "TicketRepository",
+    "SubscriptionRepository",
+    "RateLimits",
+    "MediaQueuePort",
     "PushPort",
     "SchedulerPort",
     "QueuePort",
@@ -198,6 +216,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(port_protocols, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# A list page's last key as plain values (strings, whole numbers): what a repository returns and
+# takes back, and what the API seals into an opaque cursor (chalicelib/api/pages.py).
+PageKey = dict[str, Any]
 
 
 class PageCursor:

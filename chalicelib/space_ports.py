@@ -13,13 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.ports import JoinOutcome, Participant
+from chalicelib.ports import JoinOutcome, PageKey, Participant
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.spaces import Listing, OverflowInfo, Space, SpaceRules, StageInfo
-
-
-PageKey = dict[str, Any]  # a page's last key as plain values (str, int); the API seals it
 
 
 class SpaceRepository(Protocol):

@@ -13,16 +13,13 @@ from chalicelib.domain.tickets import TicketRules
 from chalicelib.domain.users import HostingRules
 
 if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have no port yet
-    from chalicelib.adapters.dynamodb.media_queue import DynamoMediaQueue
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
-    from chalicelib.adapters.dynamodb.reminders import DynamoDeviceRepository, DynamoPushClaims, DynamoReminderRepository
-    from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
-    from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.port_protocols import (
-        Clock, ListingRepository, MediaPort, OverflowClaimRepository, ParticipantRepository, PaymentsPort,
-        PushPort, QueuePort, RemuxPort, ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository,
-        StageMemberRepository, Telemetry, TokenMinter, TranscriptionPort, UserRepository,
+        Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, OverflowClaimRepository,
+        ParticipantRepository, PaymentsPort, PushClaims, PushPort, QueuePort, RateLimits, ReminderRepository,
+        RemuxPort, ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository, StageMemberRepository,
+        SubscriptionRepository, Telemetry, TicketRepository, TokenMinter, TranscriptionPort, UserRepository,
     )
 
 
@@ -102,23 +99,23 @@ class Deps:
     telemetry: Telemetry = field(default_factory=NullTelemetry)
     media_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
     # Reminders and pushes (None where a caller does not need them).
-    reminders: DynamoReminderRepository = NOT_WIRED
-    devices: DynamoDeviceRepository = NOT_WIRED
-    push_claims: DynamoPushClaims = NOT_WIRED
+    reminders: ReminderRepository = NOT_WIRED
+    devices: DeviceRepository = NOT_WIRED
+    push_claims: PushClaims = NOT_WIRED
     push: PushPort = NOT_WIRED
     scheduler: SchedulerPort = NOT_WIRED
     fanout_queue: QueuePort = NOT_WIRED
     push_queue: QueuePort = NOT_WIRED
     sleep: Callable[[float], Any] = time.sleep  # backoff between publish attempts (tests pass a no-op)
     # Ticket sales and subscriptions (None where a caller does not need them).
-    tickets: DynamoTicketRepository = NOT_WIRED
+    tickets: TicketRepository = NOT_WIRED
     payments: PaymentsPort = NOT_WIRED
     tickets_queue: QueuePort = NOT_WIRED  # refunds of canceled Spaces
-    subscriptions: DynamoSubscriptionRepository = NOT_WIRED
+    subscriptions: SubscriptionRepository = NOT_WIRED
     # Room events (None: an app wired without them; emit then sends nothing).
     room_events: RoomEventsPort = NOT_WIRED
-    reactions: DynamoReactionLimits = NOT_WIRED
-    chat_limits: DynamoReactionLimits = NOT_WIRED  # messages sent straight to IVS Chat
+    reactions: RateLimits = NOT_WIRED
+    chat_limits: RateLimits = NOT_WIRED  # messages sent straight to IVS Chat
     # Recording, replays and captions (None where a caller does not need them).
     recordings: DynamoRecordingRepository = NOT_WIRED
     replays: ReplayStorePort = NOT_WIRED
@@ -128,7 +125,7 @@ class Deps:
     # calls that can wait, and the media adapter whose IVS client gives way to requests (the
     # pool and queue jobs use it). None: starts call CreateStage and calls are made at once.
     stage_pool: DynamoStagePool | None = None
-    media_queue: DynamoMediaQueue | None = None
+    media_queue: MediaQueuePort | None = None
     background_media: MediaPort | None = None
     # The same for IVS Chat rooms (CreateRoom/DeleteRoom: 5 TPS too): ready rooms a start claims
     # and the room events adapter whose client gives way to requests. None: starts call CreateRoom.

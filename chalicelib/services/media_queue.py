@@ -18,7 +18,8 @@ from chalicelib.domain.errors import DependencyFailed
 from chalicelib.services.context import Deps
 
 if TYPE_CHECKING:  # annotations only
-    from chalicelib.adapters.dynamodb.media_queue import DynamoMediaQueue, QueuedCall
+    from chalicelib.port_protocols import MediaQueuePort
+    from chalicelib.ports import QueuedCall
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -82,7 +83,7 @@ def drain_media_queue(deps: Deps, budget_seconds: float | None = None) -> int:
     return _finish(deps, made, oldest_wait_ms)
 
 
-def _failed(deps: Deps, queue: DynamoMediaQueue, call: QueuedCall) -> None:
+def _failed(deps: Deps, queue: MediaQueuePort, call: QueuedCall) -> None:
     if call.attempts + 1 >= MAX_ATTEMPTS:
         logger.error("queued media call abandoned", operation=call.operation, call_args=call.args, attempts=call.attempts + 1)
         deps.telemetry.count("MediaCallAbandoned")

@@ -37,9 +37,7 @@ from chalicelib.domain.spaces import (
     takes_playback,
 )
 from chalicelib.domain.tickets import Sales
-from chalicelib.ports import JoinOutcome, Participant, Refused
-
-PageKey = dict[str, Any]
+from chalicelib.ports import JoinOutcome, PageKey, Participant, Refused
 
 
 def _stamp(now: datetime) -> str:

@@ -18,8 +18,7 @@ from chalicelib.adapters.dynamodb.models import CounterModel, DiscoveryModel, Ti
 from chalicelib.adapters.dynamodb.pages import last_values, start_key
 from chalicelib.adapters.dynamodb.space_items import SpaceTables
 from chalicelib.domain.spaces import LIVE, SCHEDULED, Listing, Space, search_words
-
-PageKey = dict[str, Any]
+from chalicelib.ports import PageKey
 
 
 def _listing(item: DiscoveryModel | TitleSearchModel, rank: int = 0) -> Listing:
