@@ -76,7 +76,7 @@ class _Host:
 @dataclass
 class SpaceStore:
     """The tables: Space rows, participant rows, raised hands, hosts, users and what a join
-    checks (blocks by host, passes by Space). Tests may seed `passes` directly."""
+    checks (blocks by host, paid tickets, subscriptions). Tests may seed `passes` and `subscribers`."""
 
     count_shards: int = 10
     spaces: dict[str, _SpaceRow] = field(default_factory=dict)
@@ -89,7 +89,8 @@ class SpaceStore:
     host_filters: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # host -> (bits, version)
     blocked_filter_shards: dict[int, tuple[bytes, int]] = field(default_factory=dict)
     blocks: set[tuple[str, str]] = field(default_factory=set)  # (host_id, user_id)
-    passes: set[tuple[str, str]] = field(default_factory=set)  # (space_id, user_id)
+    passes: set[tuple[str, str]] = field(default_factory=set)  # paid tickets: (space_id, user_id)
+    subscribers: set[tuple[str, str]] = field(default_factory=set)  # paid-up: (host_id, user_id)
 
     def host(self, user_id: str) -> _Host:
         return self.hosts.setdefault(user_id, _Host())
@@ -295,7 +296,9 @@ class FakeParticipantRepository(_Repo):
             return JoinOutcome(_participant(space_id, user_id, p), newly_connected=False)
         if check_block and host_id is not None and (host_id, user_id) in self._store.blocks:
             raise Refused("blocked")
-        if needs_pass and (space_id, user_id) not in self._store.passes:
+        if needs_pass == "ticket" and (space_id, user_id) not in self._store.passes:
+            raise Refused("no_pass")
+        if needs_pass == "subscription" and (host_id, user_id) not in self._store.subscribers:
             raise Refused("no_pass")
         p = p or self._store.participants.setdefault((space_id, user_id), _ParticipantRow())
         p.connected, p.participant_id, p.last_seen = True, participant_id, int(now.timestamp())

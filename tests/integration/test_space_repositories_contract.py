@@ -15,7 +15,7 @@ import pytest
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.spaces import COHOST, ENDED, LISTENER, LIVE, SCHEDULED, SPEAKER, OverflowInfo, SpaceRules, StageInfo
-from chalicelib.domain.tickets import TicketRules
+from chalicelib.domain.tickets import PAID, TicketRules
 from chalicelib.ports import Refused
 
 RULES = SpaceRules(
@@ -33,7 +33,8 @@ def new_space(space_id, creator_id, body, now, rules, ticket_rules):
 
 
 class Repos:
-    def __init__(self, repositories, settle):
+    def __init__(self, repositories, settle, grant_ticket):
+        self.grant_ticket = grant_ticket  # (space_id, user_id): a paid ticket for the Space
         self.spaces = repositories["spaces"]
         self.participants = repositories["participants"]
         self.stage_members = repositories["stage_members"]
@@ -47,12 +48,21 @@ def repos(request):
     if request.param == "memory":
         from tests.fakes.spaces import SpaceStore
 
-        return Repos(SpaceStore().repositories(), settle=lambda: None)
+        store = SpaceStore()
+        return Repos(store.repositories(), settle=lambda: None, grant_ticket=lambda s, u: store.passes.add((s, u)))
     request.getfixturevalue("dynamodb_local")
     settle = request.getfixturevalue("settle_counts")
     from chalicelib.adapters.dynamodb.spaces import space_repositories
 
-    return Repos(space_repositories(count_shards=4), settle=settle)
+    from chalicelib.adapters.dynamodb.models import TicketModel
+
+    def grant_ticket(space_id, user_id):
+        TicketModel(
+            space_id, user_id, ticket_id=_id("T"), status=PAID, price_cents=500, currency="USD",
+            created_at=NOW, bought_key=f"{NOW.isoformat()}#{space_id}", paid_at=NOW,
+        ).save()
+
+    return Repos(space_repositories(count_shards=4), settle=settle, grant_ticket=grant_ticket)
 
 
 def _id(prefix: str) -> str:
@@ -250,6 +260,19 @@ def test_the_presence_sweep_finds_who_was_not_seen_and_spares_a_fresh_heartbeat(
         repos.participants.leave(space.id, stale, NOW, if_last_seen=found[stale] - 1)
     repos.participants.leave(space.id, stale, NOW, if_last_seen=found[stale])
     assert not repos.participants.get_participant(space.id, stale, consistent=True).connected
+
+
+def test_a_join_that_needs_a_ticket_is_refused_without_one_and_let_in_with_it(repos):
+    space = _live(repos)
+    buyer, stranger = _id("u"), _id("u")
+    repos.grant_ticket(space.id, buyer)
+
+    with pytest.raises(Refused) as refused:
+        repos.participants.join(space.id, stranger, known=None, participant_id="p1", now=NOW, check_block=False, needs_pass="ticket")
+    let_in = repos.participants.join(space.id, buyer, known=None, participant_id="p2", now=NOW, check_block=False, needs_pass="ticket")
+
+    assert refused.value.part == "no_pass" and let_in.newly_connected
+    assert repos.participants.get_participant(space.id, stranger) is None
 
 
 def test_playback_goes_to_a_listener_who_connects_while_the_overflow_is_on(repos):

@@ -131,6 +131,29 @@ def test_an_invited_listener_keeps_the_stage_when_the_overflow_is_on(deps):
     assert rejoined["media"]["kind"] == "stage"
 
 
+def test_a_ticketed_space_lets_in_buyers_and_the_host_and_refuses_others(deps, store):
+    space = _live_space(deps, access="ticketed", ticket={"price_cents": 500, "currency": "USD", "capacity": 10})
+    store.passes.add((space.id, "buyer"))
+
+    with pytest.raises(Forbidden) as refused:
+        stage.join_space(deps, "stranger", space.id)
+
+    assert refused.value.code == "ticket_required"
+    assert stage.join_space(deps, "buyer", space.id)["role"] == LISTENER
+    assert stage.join_space(deps, HOST, space.id)["role"] == "host"
+
+
+def test_a_subscribers_only_space_lets_in_subscribers_of_its_host(deps, store):
+    space = _live_space(deps, access="subscribers")
+    store.subscribers.add((HOST, "fan"))
+
+    with pytest.raises(Forbidden) as refused:
+        stage.join_space(deps, "stranger", space.id)
+
+    assert refused.value.code == "subscription_required"
+    assert stage.join_space(deps, "fan", space.id)["role"] == LISTENER
+
+
 def test_joining_a_space_that_ended_is_refused(deps):
     space = _live_space(deps)
     deps.spaces.end(space, deps.clock.now())
