@@ -151,9 +151,11 @@ class StageMemberRepository(Protocol):
         *,
         rules: SpaceRules,
         consent_at: datetime | None = None,
+        participant_was: str | None = None,
     ) -> None:
         """Invited -> speaker, within `rules.max_on_stage`; a recorded Space needs the user's
-        recording consent (given now as `consent_at`, or before)."""
+        recording consent (given now as `consent_at`, or before). `participant_was`: the
+        participant id the caller read; Refused "participant" if it changed meanwhile."""
 
     def decline_invitation(self, space_id: str, user_id: str, now: datetime) -> bool: ...
 

@@ -432,6 +432,7 @@ class FakeStageMembers(_Repo):
         *,
         rules: SpaceRules,
         consent_at: datetime | None = None,
+        participant_was: str | None = None,
     ) -> None:
         row = self._store.row(space_id)
         consented = consent_at is not None or (row is not None and (not row.space.recording or user_id in row.space.consents))
@@ -439,6 +440,8 @@ class FakeStageMembers(_Repo):
             raise Refused("space")
         p = self._store.participant(space_id, user_id)
         if p is None or not p.connected or p.removed or p.role != LISTENER:
+            raise Refused("participant")
+        if participant_was is not None and p.participant_id != participant_was:
             raise Refused("participant")
         consents = {**row.space.consents, user_id: _stamp(consent_at)} if consent_at else row.space.consents
         invited = {k: v for k, v in row.space.invited.items() if k != user_id}

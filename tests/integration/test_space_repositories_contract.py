@@ -346,6 +346,27 @@ def test_the_stage_cap_refuses_one_speaker_too_many(repos):
     assert set(repos.spaces.get(space.id).speakers) == set(users[:3])
 
 
+def test_accepting_on_the_listening_connection_is_refused_if_that_connection_changed(repos):
+    space = _live(repos)
+    user, first = _joined(repos, space)
+    repos.stage_members.invite(space.id, user, NOW)
+    repos.participants.leave(space.id, user, NOW)
+    _, second = _joined(repos, space, user)
+
+    with pytest.raises(Refused) as refused:
+        repos.stage_members.accept_invitation(
+            space.id, user, first.participant.participant_id, NOW, rules=RULES,
+            participant_was=first.participant.participant_id,
+        )
+    repos.stage_members.accept_invitation(
+        space.id, user, second.participant.participant_id, NOW, rules=RULES,
+        participant_was=second.participant.participant_id,
+    )
+
+    assert refused.value.part == "participant"
+    assert repos.participants.get_participant(space.id, user, consistent=True).role == SPEAKER
+
+
 def test_the_cohost_cap_of_the_rules_is_the_one_the_write_enforces(repos):
     space = _live(repos)
     users = [_joined(repos, space)[0] for _ in range(3)]

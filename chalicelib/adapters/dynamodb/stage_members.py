@@ -140,9 +140,11 @@ class DynamoStageMembers(SpaceTables):
         *,
         rules: SpaceRules,
         consent_at: datetime | None = None,
+        participant_was: str | None = None,
     ) -> None:
         """`consent_at`: the user consents to being recorded now. Without it, a recorded Space
-        refuses them unless they consented before (the `space` part fails)."""
+        refuses them unless they consented before (the `space` part fails). `participant_was`:
+        the participant id the caller read; the write is refused (`participant`) if it changed."""
         consent_actions, consent_condition = [], (
             (SpaceModel.recording == False)  # noqa: E712 (PynamoDB condition)
             | SpaceModel.recording.does_not_exist()
@@ -157,6 +159,13 @@ class DynamoStageMembers(SpaceTables):
         )
         if consent_condition is not None:
             condition = condition & consent_condition
+        participant_condition = (
+            (ParticipantModel.connected == True)  # noqa: E712
+            & ParticipantModel.removed_at.does_not_exist()
+            & (ParticipantModel.role == LISTENER)
+        )
+        if participant_was is not None:
+            participant_condition = participant_condition & (ParticipantModel.participant_id == participant_was)
         try:
             with transaction(self._connection) as tx:
                 tx.update(
@@ -180,9 +189,7 @@ class DynamoStageMembers(SpaceTables):
                         # On stage now, with a stage token, even if they listened on overflow.
                         ParticipantModel.media_kind.remove(),
                     ],
-                    condition=(ParticipantModel.connected == True)  # noqa: E712
-                    & ParticipantModel.removed_at.does_not_exist()
-                    & (ParticipantModel.role == LISTENER),
+                    condition=participant_condition,
                 )
                 tx.delete("request", SpeakerRequestModel(space_id, user_id))
         except ConditionsFailed as exc:
