@@ -142,7 +142,7 @@ class StubbedIvs:
 def make_deps(ivs: StubbedIvs):
     """Like the `deps` fixture of tests/conftest.py, with the IVS adapter over the stubbed client."""
     from chalicelib import bootstrap
-    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+    from chalicelib.adapters.dynamodb.spaces import space_repositories
     from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.adapters.dynamodb.users import DynamoUserRepository
     from chalicelib.config import get_settings
@@ -154,7 +154,7 @@ def make_deps(ivs: StubbedIvs):
     built = Deps(
         settings=settings,
         users=DynamoUserRepository(),
-        spaces=DynamoSpaceRepository(count_shards=settings.participant_count_shards),
+        **space_repositories(count_shards=settings.participant_count_shards),
         media=ivs.media,
         tokens=bootstrap.token_minter(),
         tickets=DynamoTicketRepository(),

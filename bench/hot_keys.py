@@ -134,7 +134,7 @@ def _fold_burst(deps, space_id: str, users: list[str], recorder) -> int:
         for start in range(0, len(batch), FOLD_BATCH):
             recorder.tag.value = second * RATE  # counted in that simulated second
             try:
-                deps.spaces.fold_count_records(batch[start : start + FOLD_BATCH])
+                deps.participants.fold_count_records(batch[start : start + FOLD_BATCH])
             finally:
                 recorder.tag.value = None
             batches += 1

@@ -240,7 +240,7 @@ def _build_deps(moto_url: str):
         DynamoPushClaims,
         DynamoReminderRepository,
     )
-    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+    from chalicelib.adapters.dynamodb.spaces import space_repositories
     from chalicelib.adapters.dynamodb.users import DynamoUserRepository
     from chalicelib.adapters.scheduler import EventBridgeScheduler
     from chalicelib.adapters.sns_push import SnsPush
@@ -263,7 +263,7 @@ def _build_deps(moto_url: str):
     deps = Deps(
         settings=settings,
         users=DynamoUserRepository(),
-        spaces=DynamoSpaceRepository(count_shards=settings.participant_count_shards),
+        **space_repositories(count_shards=settings.participant_count_shards),
         media=bootstrap.media(),
         tokens=bootstrap.token_minter(),
         reminders=DynamoReminderRepository(shards=settings.reminder_shards),

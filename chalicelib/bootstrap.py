@@ -555,7 +555,7 @@ def deps() -> Deps:
         from chalicelib.adapters.dynamodb.models import share_one_connection
         from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
         from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
-        from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+        from chalicelib.adapters.dynamodb.spaces import space_repositories
         from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
         from chalicelib.adapters.telemetry import PowertoolsTelemetry
@@ -568,7 +568,7 @@ def deps() -> Deps:
         return Deps(
             settings=s,
             users=DynamoUserRepository(),
-            spaces=DynamoSpaceRepository(count_shards=s.participant_count_shards),
+            **space_repositories(count_shards=s.participant_count_shards),
             media=_lazy(media),
             stage_pool=stage_pool(),
             media_queue=_lazy(media_queue),

@@ -1,6 +1,7 @@
 """The ports: the interfaces services depend on, as Protocol classes. Adapters implement them;
 only bootstrap knows both. The values that cross them (dataclasses, exceptions) are in
-`chalicelib/ports.py`.
+`chalicelib/ports.py`. The Space aggregate's repositories are declared in `chalicelib/space_ports.py`,
+the other repositories in `chalicelib/repository_ports.py`; all are importable from here.
 
 Services and `Deps` are typed with these, and the type checker (mypy.ini, tests/unit/test_types.py)
 holds the adapters that bootstrap wires to them. They are real classes, importable at run time
@@ -26,6 +27,18 @@ from chalicelib.ports import (
     RoomEvent,
     TranscriptionStatus,
 )
+from chalicelib.repository_ports import DeviceRepository as DeviceRepository
+from chalicelib.repository_ports import MediaQueuePort as MediaQueuePort
+from chalicelib.repository_ports import PushClaims as PushClaims
+from chalicelib.repository_ports import RateLimits as RateLimits
+from chalicelib.repository_ports import ReminderRepository as ReminderRepository
+from chalicelib.repository_ports import SubscriptionRepository as SubscriptionRepository
+from chalicelib.repository_ports import TicketRepository as TicketRepository
+from chalicelib.space_ports import ListingRepository as ListingRepository
+from chalicelib.space_ports import OverflowClaimRepository as OverflowClaimRepository
+from chalicelib.space_ports import ParticipantRepository as ParticipantRepository
+from chalicelib.space_ports import SpaceRepository as SpaceRepository
+from chalicelib.space_ports import StageMemberRepository as StageMemberRepository
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.blocked_filter import FilterShape, Slot

@@ -83,6 +83,17 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class QueuedCall:
+    """An IVS call waiting in the media queue (docs/capacity.md)."""
+
+    seq: str
+    operation: str
+    args: list[Any]
+    attempts: int
+    enqueued_ms: int
+
+
+@dataclass(frozen=True)
 class JoinOutcome:
     participant: Participant
     newly_connected: bool
@@ -167,6 +178,11 @@ class RemuxStatus:
     state: str  # "RUNNING" | "COMPLETE" | "ERROR"
     failure: str | None = None  # why, for an ERROR
 
+
+
+# A list page's last key as plain values (strings, whole numbers): what a repository returns and
+# takes back, and what the API seals into an opaque cursor (chalicelib/api/pages.py).
+PageKey = dict[str, Any]
 
 
 class PageCursor:

@@ -158,7 +158,7 @@ def deps(settings_env, aws):
     built = Deps(
         settings=settings,
         users=_users_repo(),
-        spaces=_spaces_repo(settings),
+        **_space_repos(settings),
         media=LocalMedia(region=settings.region, account_id=settings.account_id, recordings_store=replays),
         tokens=bootstrap.token_minter(),
         telemetry=RecordingTelemetry(),
@@ -201,19 +201,19 @@ def _users_repo():
     return DynamoUserRepository()
 
 
-def _spaces_repo(settings):
-    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+def _space_repos(settings):
+    from chalicelib.adapters.dynamodb.spaces import space_repositories
 
-    return DynamoSpaceRepository(count_shards=settings.participant_count_shards)
+    return space_repositories(count_shards=settings.participant_count_shards)
 
 
 @pytest.fixture(scope="session")
 def count_pump(dynamodb_local):
     """DynamoDB Local's participants stream -> the count fold, as the Lambda does in AWS."""
-    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+    from chalicelib.adapters.dynamodb.participants import DynamoParticipantRepository
     from chalicelib.adapters.dynamodb.streams import participants_pump
 
-    return participants_pump(DynamoSpaceRepository().fold_count_records)
+    return participants_pump(DynamoParticipantRepository().fold_count_records)
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.spaces import LISTENER, SUBSCRIBERS, TICKETED, OverflowInfo, Space, StageInfo
+from chalicelib.domain.spaces import (
+    HOST, LISTENER, SUBSCRIBERS, TICKETED, OverflowInfo, Space, StageInfo, takes_playback,
+)
 
 # The pass a paid Space's listener must hold, by the Space's access.
 PASS_KINDS = {TICKETED: "ticket", SUBSCRIBERS: "subscription"}
@@ -44,11 +46,11 @@ class LiveJoinInfo:
         """With the overflow on, a listener who connects now gets the channel, not the stage.
         Hosts, speakers (the Space read says so) and people invited to speak keep the stage.
         Warm (`space` None), only the host and the invited are known to keep it."""
-        if self.overflow is None:
-            return False
+        overflow_on = self.overflow is not None
         if space is not None:
-            return space.role_of(user_id) == LISTENER and user_id not in space.invited
-        return user_id != self.creator_id and user_id not in self.invited
+            return takes_playback(overflow_on, space.role_of(user_id), user_id in space.invited)
+        role_guess = HOST if user_id == self.creator_id else LISTENER
+        return takes_playback(overflow_on, role_guess, user_id in self.invited)
 
     def pass_needed(self, user_id: str, space: Space | None) -> str | None:
         """"ticket", "subscription" or None: what the join's write checks the user holds. Warm,

@@ -173,6 +173,51 @@ class Space:
         return self.role_of(user_id) == LISTENER and user_id not in self.invited
 
 
+
+@dataclass(frozen=True)
+class Listing:
+    """One entry of a discovery list or of a title search: what the Spaces tab shows of a Space
+    without reading the Space. `rank` orders a list: a live Space's participant count as of the
+    last rank refresh, a scheduled one's start in epoch seconds; 0 for a search result."""
+
+    space_id: str
+    state: str
+    title: str
+    creator_id: str
+    topics: tuple[str, ...] = ()
+    scheduled_start: datetime | None = None
+    started_at: datetime | None = None
+    access: str = PUBLIC
+    rank: int = 0
+    overflow: bool = False  # the live list's entry of a Space whose overflow is on
+
+
+def require_cohost_room(space: Space, rules: SpaceRules) -> None:
+    """The co-host cap for adding one more. The repository's add_cohost condition enforces the
+    same `rules.max_cohosts` (`size(cohosts) < max`), so a race past this check is refused there."""
+    if len(space.cohosts) >= rules.max_cohosts:
+        raise RuleViolation(f"a Space has at most {rules.max_cohosts} co-hosts", code="too_many_cohosts")
+
+
+def join_refusal(removed: bool, blocked: bool) -> str | None:
+    """Why a user's own place in a Space refuses their join, named as the participants
+    repository's Refused part: a removed user never comes back; one the host blocked while the
+    Space was live neither, until unblocked. The join's write enforces the same (its condition:
+    no `removed_at`, no `blocked_at` on the participant item). None: their place lets them in."""
+    if removed:
+        return "removed"
+    if blocked:
+        return "blocked"
+    return None
+
+
+def takes_playback(overflow_on: bool, role: str, invited: bool) -> bool:
+    """Who listens on the overflow channel instead of the stage (docs/overflow.md): with the
+    overflow on, a listener not invited to speak. Hosts, speakers and invitees keep the stage.
+    The participants repository applies it again to the role it finds stored."""
+    return overflow_on and role == LISTENER and not invited
+
+
 def _by_time(entries: dict[str, Any]) -> list[str]:
     return [uid for uid, _ in sorted(entries.items(), key=lambda kv: (str(kv[1]), kv[0]))]
 

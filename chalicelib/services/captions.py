@@ -2,6 +2,8 @@
 page by page (and, once the Space ends, as its replay's WebVTT: services/recording.py)."""
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger
@@ -20,7 +22,7 @@ logger = Logger(child=True, service=SERVICE_NAME)
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
-def caption_view(caption: Caption) -> dict:
+def caption_view(caption: Caption) -> dict[str, Any]:
     return {
         "id": caption.caption_id,
         "space_id": caption.space_id,
@@ -33,7 +35,7 @@ def caption_view(caption: Caption) -> dict:
     }
 
 
-def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
+def post_caption(deps: Deps, user_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Only someone on stage of a live Space captions. The write itself checks it (a speaker
     demoted meanwhile is refused), then the room is told (event `caption`). Who may send is
     checked before what was sent: a listener learns nothing about the body's rules."""
@@ -67,7 +69,7 @@ def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
     return view
 
 
-def list_captions(deps: Deps, user_id: str, space_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
+def list_captions(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
     """Segments in time order, `limit` at a time; `after` (or `cursor`) is the previous page's
     `next_cursor`. Anyone allowed into the Space may read, in any state."""
     limit = _limit(params.get("limit"))
@@ -83,7 +85,7 @@ def list_captions(deps: Deps, user_id: str, space_id: str, params: dict, page: P
     }
 
 
-def _limit(raw) -> int:
+def _limit(raw: Any) -> int:
     if raw is None:
         return DEFAULT_LIMIT
     try:

@@ -13,16 +13,13 @@ from chalicelib.domain.tickets import TicketRules
 from chalicelib.domain.users import HostingRules
 
 if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have no port yet
-    from chalicelib.adapters.dynamodb.media_queue import DynamoMediaQueue
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
-    from chalicelib.adapters.dynamodb.reminders import DynamoDeviceRepository, DynamoPushClaims, DynamoReminderRepository
-    from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
-    from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
-    from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.port_protocols import (
-        Clock, MediaPort, PaymentsPort, PushPort, QueuePort, RemuxPort, ReplayStorePort, RoomEventsPort,
-        SchedulerPort, Telemetry, TokenMinter, TranscriptionPort, UserRepository,
+        Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, OverflowClaimRepository,
+        ParticipantRepository, PaymentsPort, PushClaims, PushPort, QueuePort, RateLimits, ReminderRepository,
+        RemuxPort, ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository, StageMemberRepository,
+        SubscriptionRepository, Telemetry, TicketRepository, TokenMinter, TranscriptionPort, UserRepository,
     )
 
 
@@ -41,13 +38,13 @@ class MediaCache:
     deleted stage, which connects to nothing.
     """
 
-    def __init__(self, ttl_seconds: float, monotonic=time.monotonic):
+    def __init__(self, ttl_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl_seconds
         self._monotonic = monotonic
-        self._entries: dict[str, tuple[float, object]] = {}
+        self._entries: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, space_id: str):
+    def get(self, space_id: str) -> Any:
         """What `put` stored for this Space, while fresh; else None."""
         with self._lock:
             entry = self._entries.get(space_id)
@@ -58,7 +55,7 @@ class MediaCache:
                 return None
             return entry[1]
 
-    def put(self, space_id: str, value) -> None:
+    def put(self, space_id: str, value: Any) -> None:
         if self._ttl <= 0:
             return
         with self._lock:
@@ -90,31 +87,35 @@ class NullTelemetry:
 class Deps:
     settings: Settings
     users: UserRepository
-    # The Space repository has no port of its own yet: services use the adapter's methods.
-    spaces: DynamoSpaceRepository
+    # The Space aggregate, one repository per consistency boundary (chalicelib/port_protocols.py).
+    spaces: SpaceRepository  # lifecycle: create, read, transitions, edits
+    participants: ParticipantRepository  # joins, leaves, presence, blocks, removals
+    stage_members: StageMemberRepository  # hands, invitations, speakers, co-hosts, mutes
+    overflow_claims: OverflowClaimRepository  # the overflow audience's claim and state
+    listings: ListingRepository  # the Spaces tab: discovery lists and search
     media: MediaPort
     tokens: TokenMinter
     clock: Clock = field(default_factory=SystemClock)
     telemetry: Telemetry = field(default_factory=NullTelemetry)
     media_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
     # Reminders and pushes (None where a caller does not need them).
-    reminders: DynamoReminderRepository = NOT_WIRED
-    devices: DynamoDeviceRepository = NOT_WIRED
-    push_claims: DynamoPushClaims = NOT_WIRED
+    reminders: ReminderRepository = NOT_WIRED
+    devices: DeviceRepository = NOT_WIRED
+    push_claims: PushClaims = NOT_WIRED
     push: PushPort = NOT_WIRED
     scheduler: SchedulerPort = NOT_WIRED
     fanout_queue: QueuePort = NOT_WIRED
     push_queue: QueuePort = NOT_WIRED
     sleep: Callable[[float], Any] = time.sleep  # backoff between publish attempts (tests pass a no-op)
     # Ticket sales and subscriptions (None where a caller does not need them).
-    tickets: DynamoTicketRepository = NOT_WIRED
+    tickets: TicketRepository = NOT_WIRED
     payments: PaymentsPort = NOT_WIRED
     tickets_queue: QueuePort = NOT_WIRED  # refunds of canceled Spaces
-    subscriptions: DynamoSubscriptionRepository = NOT_WIRED
+    subscriptions: SubscriptionRepository = NOT_WIRED
     # Room events (None: an app wired without them; emit then sends nothing).
     room_events: RoomEventsPort = NOT_WIRED
-    reactions: DynamoReactionLimits = NOT_WIRED
-    chat_limits: DynamoReactionLimits = NOT_WIRED  # messages sent straight to IVS Chat
+    reactions: RateLimits = NOT_WIRED
+    chat_limits: RateLimits = NOT_WIRED  # messages sent straight to IVS Chat
     # Recording, replays and captions (None where a caller does not need them).
     recordings: DynamoRecordingRepository = NOT_WIRED
     replays: ReplayStorePort = NOT_WIRED
@@ -124,7 +125,7 @@ class Deps:
     # calls that can wait, and the media adapter whose IVS client gives way to requests (the
     # pool and queue jobs use it). None: starts call CreateStage and calls are made at once.
     stage_pool: DynamoStagePool | None = None
-    media_queue: DynamoMediaQueue | None = None
+    media_queue: MediaQueuePort | None = None
     background_media: MediaPort | None = None
     # The same for IVS Chat rooms (CreateRoom/DeleteRoom: 5 TPS too): ready rooms a start claims
     # and the room events adapter whose client gives way to requests. None: starts call CreateRoom.
@@ -132,7 +133,7 @@ class Deps:
     background_room_events: RoomEventsPort | None = None
     # Until room events land, what services/recording.py `announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
-    room_announcements: list | None = None
+    room_announcements: list[Any] | None = None
 
     # Domain events: who reacts to what a use case publishes (services/dispatch.py `publish`,
     # wired by bootstrap and the tests). Unwired, publishing raises rather than drop reactions.
@@ -146,7 +147,7 @@ class Deps:
     followees_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
     lists_cache: MediaCache = NOT_WIRED  # built in __post_init__ unless given
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.media_cache is None:
             self.media_cache = MediaCache(self.settings.media_cache_seconds)
         if self.blockers_cache is None:

@@ -7,14 +7,16 @@ In AWS the fold is the Lambda `fold_participant_counts` on the table's stream (b
 """
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.services.context import Deps
 
 
-def fold(deps: Deps, records: list[dict]) -> int:
+def fold(deps: Deps, records: list[dict[str, Any]]) -> int:
     """Apply one batch of stream records; returns how many participants moved a counter. Raises
     DependencyFailed when the database keeps failing, so the batch is delivered again (the fold
     is idempotent)."""
-    moved = deps.spaces.fold_count_records(records)
+    moved = deps.participants.fold_count_records(records)
     if moved:
         deps.telemetry.count("ParticipantCountsFolded", moved)
     return moved

@@ -1,11 +1,13 @@
 """GET /spaces: the Spaces tab. Every page is one Query on a list built for it (never a Scan)."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.domain.discovery import list_key, list_request
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.events import LiveCountsRefreshed
 from chalicelib.domain.paging import page_limit
-from chalicelib.domain.spaces import LIVE, SCHEDULED, iso, search_words
+from chalicelib.domain.spaces import LIVE, SCHEDULED, Listing, iso, search_words
 from chalicelib.domain.text import MAX_SEARCH_CHARS
 from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services.context import Deps
@@ -14,7 +16,7 @@ from chalicelib.services.users import blockers_of
 RANKED = {"space_id": str, "rank": int}  # a ranked list's cursor: the last entry's rank and id
 
 
-def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
+def list_spaces(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
     request = list_request(params)
     state = request.state
     limit = page_limit(params.get("limit"))
@@ -26,7 +28,7 @@ def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST
 
     after = page.after(RANKED)
     # Live: most listeners first. Scheduled: soonest first.
-    items, last = deps.spaces.discovery_page(key, ascending=state == SCHEDULED, limit=limit, after=after)
+    items, last = deps.listings.discovery_page(key, ascending=state == SCHEDULED, limit=limit, after=after)
     hidden = blockers_of(deps, user_id)
     return {
         "spaces": [
@@ -38,7 +40,7 @@ def list_spaces(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST
     }
 
 
-def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: PageCursor) -> dict:
+def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: PageCursor) -> dict[str, Any]:
     """Title search: every word of `q` must start a word of the title, accents and case aside.
     The longest word drives the one Query; the others filter its page."""
     if len(query) > MAX_SEARCH_CHARS:
@@ -48,7 +50,7 @@ def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: 
         raise BadRequest("q needs a word of at least 2 letters or digits", code="invalid_query")
     driver = max(words, key=len)
     after = page.after({"term": str})
-    items, last = deps.spaces.search_page(state, driver, limit=limit, after=after)
+    items, last = deps.listings.search_page(state, driver, limit=limit, after=after)
     spaces, seen = [], set(blockers_of(deps, user_id))
     for item in items:
         title_words = search_words(item.title)
@@ -72,7 +74,7 @@ LIST_WINDOW_ITEMS = 20_000
 SCHEDULED_WINDOW_DAYS = 7
 
 
-def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCursor) -> dict:
+def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCursor) -> dict[str, Any]:
     followees = deps.followees_cache.get(user_id)
     if followees is None:
         followees = frozenset(deps.users.followees(user_id, FOLLOWEES_CONSIDERED))
@@ -91,19 +93,19 @@ def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCurso
     }
 
 
-def _order(state: str, rank: int, space_id: str) -> tuple:
+def _order(state: str, rank: int, space_id: str) -> tuple[int, str]:
     return (-rank, space_id) if state == LIVE else (rank, space_id)
 
 
-def _window(deps: Deps, state: str) -> list:
+def _window(deps: Deps, state: str) -> list[Listing]:
     """The live list, or the scheduled one's next days, sorted for the page; per container."""
-    items = deps.lists_cache.get(state)
+    items: list[Listing] | None = deps.lists_cache.get(state)
     if items is None:
         if state == LIVE:
-            items = deps.spaces.discovery_window(LIVE, max_items=LIST_WINDOW_ITEMS)
+            items = deps.listings.discovery_window(LIVE, max_items=LIST_WINDOW_ITEMS)
         else:
             horizon = deps.clock.now().timestamp() + SCHEDULED_WINDOW_DAYS * 86400
-            items = deps.spaces.discovery_window(SCHEDULED, max_items=LIST_WINDOW_ITEMS, rank_below=int(horizon))
+            items = deps.listings.discovery_window(SCHEDULED, max_items=LIST_WINDOW_ITEMS, rank_below=int(horizon))
         items = sorted(items, key=lambda i: _order(state, int(i.rank), i.space_id))
         deps.lists_cache.put(state, items)
     return items
@@ -115,12 +117,12 @@ def refresh_live_ranks(deps: Deps) -> int:
     nears its stage's capacity and restart the overflow compositions IVS stopped."""
     counts: dict[str, int] = {}
     overflowing: set[str] = set()
-    changed = deps.spaces.refresh_live_ranks(counts_out=counts, overflowing_out=overflowing)
+    changed = deps.listings.refresh_live_ranks(counts_out=counts, overflowing_out=overflowing)
     deps.publish(LiveCountsRefreshed(counts, frozenset(overflowing)))
     return changed
 
 
-def _summary(item, space_id: str, count: int | None) -> dict:
+def _summary(item: Listing, space_id: str, count: int | None) -> dict[str, Any]:
     """A list entry. Live lists carry the participant count as of the last rank refresh;
     search results carry none (null): open the Space for it."""
     return {

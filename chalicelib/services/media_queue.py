@@ -9,11 +9,17 @@ token expires.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.services.context import Deps
+
+if TYPE_CHECKING:  # annotations only
+    from chalicelib.port_protocols import MediaQueuePort
+    from chalicelib.ports import QueuedCall
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -61,7 +67,7 @@ def drain_media_queue(deps: Deps, budget_seconds: float | None = None) -> int:
     return _finish(deps, made, oldest_wait_ms)
 
 
-def _make(deps: Deps, queue, call, busy: set[str]) -> bool:
+def _make(deps: Deps, queue: MediaQueuePort, call: QueuedCall, busy: set[str]) -> bool:
     """Lease one queued call and make it through its adapter. True when it was made; a call
     another drain holds, or whose adapter is out of tokens this run, is left for later."""
     target = OPERATIONS.get(call.operation)
@@ -87,7 +93,7 @@ def _make(deps: Deps, queue, call, busy: set[str]) -> bool:
     return True
 
 
-def _failed(deps: Deps, queue, call) -> None:
+def _failed(deps: Deps, queue: MediaQueuePort, call: QueuedCall) -> None:
     if call.attempts + 1 >= MAX_ATTEMPTS:
         logger.error("queued media call abandoned", operation=call.operation, call_args=call.args, attempts=call.attempts + 1)
         deps.telemetry.count("MediaCallAbandoned")

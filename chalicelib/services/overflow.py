@@ -9,6 +9,7 @@ item carries (cold) or the container's cache holds (warm): no IVS call, no extra
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from aws_lambda_powertools import Logger
 
@@ -70,7 +71,7 @@ def start_overflow(deps: Deps, space_id: str) -> int:
     if space.state != LIVE or space.stage is None or space.overflow is not None:
         return 0
     now = deps.clock.now()
-    if not deps.spaces.claim_overflow(space_id, now, lease_seconds=deps.settings.overflow_claim_lease_seconds):
+    if not deps.overflow_claims.claim_overflow(space_id, now, lease_seconds=deps.settings.overflow_claim_lease_seconds):
         return 0  # another run holds it, or it is on already
     try:
         info = deps.media.start_overflow(space_id, space.stage.arn)
@@ -79,7 +80,7 @@ def start_overflow(deps: Deps, space_id: str) -> int:
         deps.telemetry.count("OverflowStartFailed")
         raise
     try:
-        deps.spaces.set_overflow(space_id, info)
+        deps.overflow_claims.set_overflow(space_id, info)
     except Refused:
         # The Space ended while the composition started: nobody will play it back.
         logger.info("space ended while its overflow started; stopping it", space_id=space_id)
@@ -96,7 +97,7 @@ def start_overflow(deps: Deps, space_id: str) -> int:
     return 1
 
 
-def keep_alive(deps: Deps, space_ids) -> int:
+def keep_alive(deps: Deps, space_ids: Iterable[str]) -> int:
     """Start again the overflow compositions IVS stopped on its own (a minute without any
     publisher, or a broadcast failure), into the same channel, so playback listeners hear the
     stage again. Called by the rank job with the Spaces its "live" list flags (no extra read to
@@ -117,7 +118,7 @@ def _keep_alive(deps: Deps, space: Space) -> int:
         deps,
         space_id,
         new_arn,
-        record=lambda: deps.spaces.replace_overflow_composition(space_id, info.composition_arn, new_arn, info.restarts + 1),
+        record=lambda: deps.overflow_claims.replace_overflow_composition(space_id, info.composition_arn, new_arn, info.restarts + 1),
         names=lambda: _names_overflow(deps, space_id, new_arn),
         discard=lambda: deps.media.stop_overflow(OverflowInfo("", info.playback_url, new_arn)),
         what="overflow",
@@ -149,7 +150,7 @@ def reconcile_channels(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SEC
     )
 
 
-def release_overflow(deps: Deps, space_id: str, info) -> bool:
+def release_overflow(deps: Deps, space_id: str, info: OverflowInfo | None) -> bool:
     """Stop the composition and delete the channel, a few attempts. False when still there
     (the release job retries: the Space keeps release_pending)."""
     if info is None:
@@ -170,6 +171,6 @@ def release_for(deps: Deps, space: Space) -> bool:
 
 def _give_back(deps: Deps, space_id: str) -> None:
     try:
-        deps.spaces.release_overflow_claim(space_id)
+        deps.overflow_claims.release_overflow_claim(space_id)
     except DependencyFailed:
         logger.warning("overflow claim kept; it expires after the lease", space_id=space_id)

@@ -17,6 +17,8 @@ Order of effects, as for stages (services/spaces.py):
 """
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from dataclasses import replace
 from datetime import datetime
@@ -65,7 +67,7 @@ _JOB_NAME_FORBIDDEN = re.compile(r"[^0-9a-zA-Z._-]")
 # ------------------------------------------------------------------------ telling the room
 
 
-def announce(deps: Deps, space: Space, name: str, **attrs) -> None:
+def announce(deps: Deps, space: Space, name: str, **attrs: Any) -> None:
     """THE ONE place this feature tells a Space's room something: recording turned on or off
     (`recording_state`), a caption segment (`caption`). Through room events (best effort, like
     every room event); tests may also collect what was announced in `deps.room_announcements`.
@@ -243,7 +245,7 @@ def _records(deps: Deps, space_id: str, composition_arn: str) -> bool:
 # ------------------------------------------------------------------------ consent
 
 
-def consent_for_stage(deps: Deps, space: Space, user_id: str, body: dict | None) -> datetime | None:
+def consent_for_stage(deps: Deps, space: Space, user_id: str, body: dict[str, Any] | None) -> datetime | None:
     """Accepting an invitation in a recorded Space: the time of the user's consent (to store
     with their coming on stage), None when none is needed (not recorded, or consented before).
     Without `recording_consent: true` the user stays a listener: 422 recording_consent_required."""
@@ -456,7 +458,7 @@ def require_audience(deps: Deps, space: Space, user_id: str) -> None:
     subscription, unless they were the hosts, on stage, invited, or recorded."""
     if user_id == space.creator_id:
         return
-    participant = deps.spaces.get_participant(space.id, user_id)
+    participant = deps.participants.get_participant(space.id, user_id)
     if participant is not None and participant.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
     if deps.recordings.is_blocked(space.creator_id, user_id):
@@ -512,7 +514,7 @@ def _replay_of(deps: Deps, space_id: str, user_id: str) -> tuple[Space, Recordin
     return space, info, until, now
 
 
-def get_replay(deps: Deps, user_id: str, space_id: str) -> dict:
+def get_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space, info, until, now = _replay_of(deps, space_id, user_id)
     # Short-lived, and never outliving the retention.
     ttl = max(1, min(deps.settings.replay_url_seconds, int((until - now).total_seconds())))
@@ -544,7 +546,7 @@ def replay_captions(deps: Deps, user_id: str, space_id: str) -> str:
     return text
 
 
-def delete_replay(deps: Deps, user_id: str, space_id: str) -> dict:
+def delete_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     """The host deletes a replay: marked deleted first (no URL is handed out from then on), then
     its objects go. A 503 from S3 is retried by repeating the request."""
     space = deps.spaces.get(space_id, with_count=False)

@@ -10,7 +10,10 @@ The pipeline, each stage idempotent because Scheduler, SQS and Lambda may all de
 """
 from __future__ import annotations
 
+from typing import Any
+
 import random
+from collections.abc import Iterator
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger
@@ -55,7 +58,7 @@ SUBSCRIPTION_PUSH = "subscription"
 # ------------------------------------------------------------------------------------ devices
 
 
-def register_device(deps: Deps, user_id: str, body: dict) -> dict:
+def register_device(deps: Deps, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
     platform, token = validate_device(body)
     device_id = device_id_for(platform, token)
     previous = deps.devices.get(device_id)
@@ -82,7 +85,7 @@ def register_device(deps: Deps, user_id: str, body: dict) -> dict:
     return {"device_id": device_id, "platform": platform, "user_id": user_id}
 
 
-def remove_device(deps: Deps, user_id: str, device_id: str) -> dict:
+def remove_device(deps: Deps, user_id: str, device_id: str) -> dict[str, Any]:
     device = deps.devices.get(device_id)
     if device is None or device.user_id != user_id or not deps.devices.remove(user_id, device_id):
         raise NotFound("no such device of yours", code="device_not_found")
@@ -93,7 +96,7 @@ def remove_device(deps: Deps, user_id: str, device_id: str) -> dict:
 # ------------------------------------------------------------------------------------ reminders
 
 
-def set_reminder(deps: Deps, user_id: str, space_id: str) -> dict:
+def set_reminder(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
     _require_scheduled(space)
     try:
@@ -106,13 +109,13 @@ def set_reminder(deps: Deps, user_id: str, space_id: str) -> dict:
     return _reminder_view(deps, space_id, True, changed)
 
 
-def clear_reminder(deps: Deps, user_id: str, space_id: str) -> dict:
+def clear_reminder(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     deps.spaces.get(space_id, with_count=False)
     changed = deps.reminders.clear_reminder(space_id, user_id)
     return _reminder_view(deps, space_id, False, changed)
 
 
-def _reminder_view(deps: Deps, space_id: str, is_set: bool, changed: bool) -> dict:
+def _reminder_view(deps: Deps, space_id: str, is_set: bool, changed: bool) -> dict[str, Any]:
     return {
         "space_id": space_id,
         "reminder_set": is_set,
@@ -132,7 +135,7 @@ def _require_scheduled(space: Space) -> None:
 # ------------------------------------------------------------------------------------ schedules
 
 
-def _payload(space: Space, moment: str) -> dict:
+def _payload(space: Space, moment: str) -> dict[str, Any]:
     return {"kind": "fire", "space_id": space.id, "moment": moment, "scheduled_start": iso(space.scheduled_start)}
 
 
@@ -217,7 +220,7 @@ def tell_subscribers_canceled(deps: Deps, event: SpaceCanceled) -> None:
 # ------------------------------------------------------------------------------------ fan-out
 
 
-def handle_fanout(deps: Deps, body: dict) -> None:
+def handle_fanout(deps: Deps, body: dict[str, Any]) -> None:
     kind = body.get("kind")
     if kind == "fire":
         fire(deps, body)
@@ -227,7 +230,7 @@ def handle_fanout(deps: Deps, body: dict) -> None:
         logger.error("unknown fan-out message dropped", body=body)
 
 
-def fire(deps: Deps, body: dict) -> None:
+def fire(deps: Deps, body: dict[str, Any]) -> None:
     """A moment is due: decide whether it still applies, then who hears about it."""
     space_id, moment = body.get("space_id"), body.get("moment")
     if moment not in MOMENTS or not isinstance(space_id, str):
@@ -260,7 +263,7 @@ def fire(deps: Deps, body: dict) -> None:
     logger.info("moment fired", space_id=space_id, moment=moment)
 
 
-def _still_applies(space: Space, moment: str, body: dict) -> bool:
+def _still_applies(space: Space, moment: str, body: dict[str, Any]) -> bool:
     if moment == CANCELED:
         return space.state == STATE_CANCELED
     if space.state in (STATE_CANCELED, ENDED):
@@ -272,7 +275,7 @@ def _still_applies(space: Space, moment: str, body: dict) -> bool:
     return True
 
 
-def _same_start(space: Space, body: dict) -> bool:
+def _same_start(space: Space, body: dict[str, Any]) -> bool:
     """A schedule from before a reschedule carries the old start: it must not fire."""
     sent = body.get("scheduled_start")
     if sent is None or space.scheduled_start is None:
@@ -283,7 +286,7 @@ def _same_start(space: Space, body: dict) -> bool:
         return False
 
 
-def expand(deps: Deps, body: dict) -> None:
+def expand(deps: Deps, body: dict[str, Any]) -> None:
     """Turn one subscriber shard into push batches, a bounded number of pages per invocation."""
     shard: int = body["shard"]  # expand messages are made by `fire`, always with their shard
     cursor = body.get("cursor")
@@ -300,7 +303,7 @@ def expand(deps: Deps, body: dict) -> None:
     deps.fanout_queue.send_batch([{**body, "cursor": cursor}])
 
 
-def _chunks(items: list, size: int):
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -308,7 +311,7 @@ def _chunks(items: list, size: int):
 # ------------------------------------------------------------------------------------ delivery
 
 
-def deliver(deps: Deps, body: dict) -> dict:
+def deliver(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     """Push one batch. Every device gets it at most once, however often this runs.
 
     A batch is a Space's moment (reminders), or a subscription notice (`kind` "subscription",
@@ -348,7 +351,7 @@ def deliver(deps: Deps, body: dict) -> dict:
     return {"sent": len(sent), "skipped": len(targets) - len(owned), "log": log[:20]}
 
 
-def _push_of(body: dict) -> tuple[str, str, PushMessage]:
+def _push_of(body: dict[str, Any]) -> tuple[str, str, PushMessage]:
     """(claim subject, moment, message) of a push batch."""
     if body.get("kind") == SUBSCRIPTION_PUSH:
         notice = body["notice"]
@@ -358,7 +361,7 @@ def _push_of(body: dict) -> tuple[str, str, PushMessage]:
     return ctx.space_id, ctx.moment, push_for(ctx, body.get("audience", "subscribers"))
 
 
-def _settle(deps: Deps, subject: str, moment: str, sent: list, failed: list) -> None:
+def _settle(deps: Deps, subject: str, moment: str, sent: list[Any], failed: list[Any]) -> None:
     """Record sends (and release failed claims), retrying: a send left unrecorded is the one way
     a push could go out twice."""
     if not sent and not failed:
@@ -373,7 +376,7 @@ def _settle(deps: Deps, subject: str, moment: str, sent: list, failed: list) -> 
             deps.sleep(0.1 * 2**attempt)
 
 
-def _publish_with_retries(deps: Deps, arn: str, platform: str, message) -> str:
+def _publish_with_retries(deps: Deps, arn: str, platform: str, message: PushMessage) -> str:
     attempts = deps.settings.push_publish_attempts
     for attempt in range(attempts):
         try:

@@ -24,7 +24,7 @@ Order of effects, so no period is ever paid twice and none is given away:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from aws_lambda_powertools import Logger
 
@@ -257,7 +257,7 @@ def _tell(deps: Deps, sub: Subscription, notice: str) -> None:
 # ---------------------------------------------------------------------------- card updates
 
 
-def update_card(deps: Deps, sub: Subscription, tier: str | None, payment_method: str | None) -> dict:
+def update_card(deps: Deps, sub: Subscription, tier: str | None, payment_method: str | None) -> dict[str, Any]:
     """A past-due subscriber pays the overdue period with a new payment method (POST
     /subscription again). Answers like the first subscribe: the subscription and the payment to
     complete; its webhook (or an instant success) makes the subscription active for that

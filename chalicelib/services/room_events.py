@@ -31,6 +31,7 @@ from chalicelib.services.stage_pool import resolve_pooled
 
 if TYPE_CHECKING:
     from chalicelib.port_protocols import RoomEventLog
+    from chalicelib.ports import Participant
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -83,7 +84,7 @@ def reconcile_rooms(deps: Deps, grace_seconds: int = orphans.ORPHAN_GRACE_SECOND
 # --------------------------------------------------------------------------- sending events
 
 
-def emit(deps: Deps, space: Space, name: str, **attributes) -> bool:
+def emit(deps: Deps, space: Space, name: str, **attributes: Any) -> bool:
     """Send one server event to the Space's room, best effort. True when it went out."""
     room = space.room_arn
     if room is None or deps.room_events is None or space.state != LIVE:
@@ -102,7 +103,7 @@ def emit(deps: Deps, space: Space, name: str, **attributes) -> bool:
     return True
 
 
-def emit_to(deps: Deps, space_id: str, name: str, **attributes) -> bool:
+def emit_to(deps: Deps, space_id: str, name: str, **attributes: Any) -> bool:
     """`emit` for a caller that holds only the Space's id (a job): the read is best effort too."""
     try:
         space = deps.spaces.get(space_id, with_count=False)
@@ -167,7 +168,7 @@ def disconnect_from_room(deps: Deps, space: Space, user_id: str, reason: str, *,
 # --------------------------------------------------------------------------- reaching the room
 
 
-def join_events(deps: Deps, space_id: str) -> dict:
+def join_events(deps: Deps, space_id: str) -> dict[str, Any]:
     """The join response's `events`: where this client gets the room's events. Costs nothing:
     no database read, no AWS call."""
     base = f"/spaces/{space_id}/events"
@@ -180,7 +181,7 @@ def join_events(deps: Deps, space_id: str) -> dict:
     return {"transport": "local", "url": base, "token_url": f"{base}/token"}
 
 
-def chat_token(deps: Deps, user_id: str, space_id: str) -> dict:
+def chat_token(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     """Chat credentials for the Space's room, with the caller's capabilities: everyone may send
     (reactions); the host and co-hosts may also delete messages and disconnect users. A change
     of role (co-host added or removed) needs a new token: clients ask again on those events."""
@@ -211,7 +212,7 @@ def chat_token(deps: Deps, user_id: str, space_id: str) -> dict:
     return answer
 
 
-def read_events(deps: Deps, user_id: str, space_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
+def read_events(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
     """GET /spaces/{id}/events on the local transport: events after the cursor, oldest first,
     waiting up to `wait` seconds for one when there are none yet (polling the log with a Query).
     """
@@ -229,12 +230,12 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict, page: Pag
 
     space = _allowed_space(deps, user_id, space_id)
     room = _room_of(space)
-    mark = page.after({"seq": int})  # `after`: a next_cursor of this route, or "latest"
+    mark: dict[str, Any] | str | None = page.after({"seq": int})  # `after`: a next_cursor of this route, or "latest"
     if mark == LATEST:
         after = log.latest(room)
     elif mark is None:
         after = 0
-    elif mark["seq"] >= 0:
+    elif isinstance(mark, dict) and mark["seq"] >= 0:
         after = mark["seq"]
     else:
         raise BadRequest("after must be a next_cursor from this route, or 'latest'", code="invalid_cursor")
@@ -258,7 +259,7 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict, page: Pag
 # --------------------------------------------------------------------------- reactions
 
 
-def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
+def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """A reaction from someone in the Space, sent to the room as a `reaction` event; at most one
     per user per `reaction_interval_ms` (429 `reaction_rate_limited` with Retry-After)."""
     space, participant = deps.spaces.get_with_participant(space_id, user_id)
@@ -286,7 +287,7 @@ def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
 MESSAGE_KEY_PREFIX = "chat:"
 
 
-def review_message(deps: Deps, event: dict) -> dict:
+def review_message(deps: Deps, event: dict[str, Any]) -> dict[str, Any]:
     """IVS Chat's message review handler (a Lambda IVS calls for every SendMessage a client makes
     straight to a room; docs/room-events.md): at most one message per user per room every
     `chat_message_interval_ms`, decided by the same conditional write as reactions.
@@ -322,7 +323,7 @@ def _allowed_space(deps: Deps, user_id: str, space_id: str) -> Space:
     return space
 
 
-def check_allowed(deps: Deps, space: Space, participant, user_id: str) -> None:
+def check_allowed(deps: Deps, space: Space, participant: Participant | None, user_id: str) -> None:
     """Who may be in a Space's room: anyone who may see the Space, except people removed from
     it and people the host blocked (they cannot join either)."""
     if participant is not None and participant.removed:
@@ -339,7 +340,7 @@ def _room_of(space: Space) -> str:
     return space.room_arn
 
 
-def _number(raw, name: str, low: float, high: float, default: float) -> float:
+def _number(raw: Any, name: str, low: float, high: float, default: float) -> float:
     if raw in (None, ""):
         return default
     try:

@@ -12,6 +12,9 @@ refunds) is not called from here: each use case publishes a domain event
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from dataclasses import replace
 
 from aws_lambda_powertools import Logger
@@ -42,7 +45,7 @@ from chalicelib.services.context import Deps
 logger = Logger(child=True, service=SERVICE_NAME)
 
 
-def create_space(deps: Deps, user_id: str, body: dict) -> Space:
+def create_space(deps: Deps, user_id: str, body: dict[str, Any]) -> Space:
     now = deps.clock.now()
     space = new_space(
         space_id=new_ulid(),
@@ -73,7 +76,7 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
         space = _start_recording_or_release(deps, space)
     else:
         reminders.schedule_moments(deps, space)
-    def write(blocks=(None, None)):
+    def write(blocks: tuple[bytes | None, int | None] = (None, None)) -> None:
         deps.spaces.create(space, max_scheduled=deps.settings.max_scheduled_per_host, blocked_filter=blocks)
 
     try:
@@ -107,7 +110,7 @@ def get_space(deps: Deps, space_id: str) -> Space:
     return deps.spaces.get(space_id)
 
 
-def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
+def patch_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any]) -> Space:
     space = deps.spaces.get(space_id)  # with its count: a live Space's listings keep their rank
     require_creator(space, user_id, "edit this Space")
     updated = apply_patch(space, body, deps.clock.now(), deps.space_rules)
@@ -125,7 +128,7 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
     return deps.spaces.get(space_id)
 
 
-def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> Space:
+def start_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None = None) -> Space:
     """`body` may carry `{"recording": true|false}`: the host turns recording on or off now."""
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "start this Space")
@@ -160,7 +163,7 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
     return started
 
 
-def _going_live(deps: Deps, host_id: str, write) -> None:
+def _going_live(deps: Deps, host_id: str, write: Callable[[tuple[bytes | None, int | None]], None]) -> None:
     """A write that takes a Space live (a start, or a creation live), given the host's blocked
     filter to copy onto the Space (joins read it there; docs/joins.md). A block landing between
     the read and the write changes the filter, and the write is refused ("blocks"): read again."""
@@ -230,7 +233,7 @@ def release_pending_media(deps: Deps, limit: int = 50) -> int:
     """Retry deleting the stages and rooms of ended Spaces whose first delete failed. Returns
     how many Spaces were cleared."""
     released = 0
-    overflows = deps.spaces.release_pending_overflows(limit)
+    overflows = deps.overflow_claims.release_pending_overflows(limit)
     for space_id, stage_arn, room_arn in deps.spaces.release_pending_media(limit):
         try:
             if space_id in overflows:  # before the stage: the composition reads from it

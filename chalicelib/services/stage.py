@@ -6,7 +6,7 @@ when this container already knows the Space's stage, two when it does not.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -26,6 +26,7 @@ from chalicelib.domain.permissions import (
 )
 from chalicelib.domain.spaces import (
     COHOST,
+    HOST,
     LISTENER,
     PUBLISHING_ROLES,
     SPEAKER,
@@ -33,6 +34,8 @@ from chalicelib.domain.spaces import (
     OverflowInfo,
     Space,
     StageInfo,
+    require_cohost_room,
+    takes_playback,
     iso,
     require_live,
 )
@@ -47,7 +50,7 @@ logger = Logger(child=True, service=SERVICE_NAME)
 
 def _media(
     deps: Deps, stage: StageInfo, user_id: str, participant_id: str, role: str, *, publish: bool | None = None
-) -> dict:
+) -> dict[str, Any]:
     """`publish`: override the role's right (a co-host of a recorded Space who has not consented
     listens until they do)."""
     token = deps.tokens.mint(
@@ -70,7 +73,7 @@ def _media(
     }
 
 
-def _playback_media(deps: Deps, overflow: OverflowInfo, user_id: str, participant_id: str) -> dict:
+def _playback_media(deps: Deps, overflow: OverflowInfo, user_id: str, participant_id: str) -> dict[str, Any]:
     """An overflow listener's media: the private channel's playback URL (low-latency HLS) with a
     playback token signed here (no IVS call), no stage."""
     token, expires_at = deps.tokens.mint_playback(overflow.channel_arn, user_id=user_id, now=deps.clock.now())
@@ -92,7 +95,7 @@ def _live_stage(space: Space) -> StageInfo:
     return space.stage
 
 
-def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
+def join_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """`body` may carry `{"recording_consent": true}`: a co-host of a recorded Space consents to
     being recorded, and only then gets PUBLISH."""
     try:
@@ -156,7 +159,7 @@ def _write_join(
     participant_id = new_participant_id()
 
     def write(needs_pass: str | None, playback: bool) -> JoinOutcome:
-        return deps.spaces.join(
+        return deps.participants.join(
             space_id,
             user_id,
             known=known,
@@ -221,7 +224,7 @@ def _no_pass(space: Space) -> Forbidden:
 
 def sweep_live_presence(deps: Deps) -> int:
     """The presence sweep over every live Space (the scheduled job)."""
-    return sweep_presence(deps, deps.spaces.live_space_ids())
+    return sweep_presence(deps, deps.listings.live_space_ids())
 
 
 def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
@@ -231,9 +234,9 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
     cutoff = now - timedelta(seconds=deps.settings.presence_timeout_seconds)
     swept = 0
     for space_id in space_ids:
-        for user_id, last_seen in deps.spaces.stale_participants(space_id, cutoff):
+        for user_id, last_seen in deps.participants.stale_participants(space_id, cutoff):
             try:
-                before = deps.spaces.leave(space_id, user_id, now, if_last_seen=last_seen)
+                before = deps.participants.leave(space_id, user_id, now, if_last_seen=last_seen)
             except Refused:
                 continue  # seen again meanwhile
             if before is not None and before.connected:
@@ -245,10 +248,10 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
     return swept
 
 
-def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
+def leave_space(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
     try:
-        before = deps.spaces.leave(space_id, user_id, deps.clock.now())
+        before = deps.participants.leave(space_id, user_id, deps.clock.now())
     except Refused as exc:
         raise Conflict("your place in this Space changed while leaving; try again", code="leave_conflict") from exc
     if before is None or before.participant_id is None:  # never joined (a ban or block mark only)
@@ -260,9 +263,9 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict:
     return {"space_id": space_id, "left": True}
 
 
-def participants(deps: Deps, user_id: str, space_id: str) -> dict:
+def participants(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id)
-    requests = deps.spaces.pending_requests(space_id) if space.state == "live" else []
+    requests = deps.stage_members.pending_requests(space_id) if space.state == "live" else []
     view: dict[str, Any] = {
         "space_id": space_id,
         "host_ids": space.host_ids,
@@ -282,9 +285,11 @@ def participants(deps: Deps, user_id: str, space_id: str) -> dict:
     return view
 
 
-def _my_standing(deps: Deps, space: Space, user_id: str, requests) -> dict:
+def _my_standing(
+    deps: Deps, space: Space, user_id: str, requests: list[tuple[str, datetime]]
+) -> dict[str, Any]:
     """The caller's place in the Space: one GetItem, so a polling client learns it was removed."""
-    me = deps.spaces.get_participant(space.id, user_id) if space.state == "live" else None
+    me = deps.participants.get_participant(space.id, user_id) if space.state == "live" else None
     return {
         "user_id": user_id,
         "role": space.role_of(user_id),
@@ -295,7 +300,7 @@ def _my_standing(deps: Deps, space: Space, user_id: str, requests) -> dict:
     }
 
 
-def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
+def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
     require_live(space)
     if space.role_of(user_id) != LISTENER:
@@ -303,7 +308,7 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
     if user_id in space.invited:
         raise Conflict("you are already invited to speak: accept the invitation", code="already_invited")
     try:
-        raised = deps.spaces.raise_hand(space_id, user_id, deps.clock.now())
+        raised = deps.stage_members.raise_hand(space_id, user_id, deps.clock.now())
     except Refused as exc:
         if exc.part == "participant":
             _explain_participant(deps, space_id, user_id, exc)
@@ -316,15 +321,15 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict:
     return {"space_id": space_id, "hand_raised": True, "changed": raised}
 
 
-def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict:
+def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
-    lowered = deps.spaces.lower_hand(space_id, user_id)
+    lowered = deps.stage_members.lower_hand(space_id, user_id)
     if lowered:
         room_events.emit(deps, space, ev.HAND_LOWERED, user_id=user_id)
     return {"space_id": space_id, "hand_raised": False, "changed": lowered}
 
 
-def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
+def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Approve a raised hand, or invite a listener who did not raise one. Either way the user
     gets an invitation and comes on stage by accepting it."""
     space = deps.spaces.get(space_id, with_count=False)
@@ -334,14 +339,14 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
     now = deps.clock.now()
     approved = True
     try:
-        deps.spaces.approve_request(space_id, target, now)
+        deps.stage_members.approve_request(space_id, target, now)
     except Refused as exc:
         if exc.part != "request":
             _explain_invite_refusal(deps, space_id, target, exc)
         approved = False
     if not approved:
         try:
-            deps.spaces.invite(space_id, target, now)
+            deps.stage_members.invite(space_id, target, now)
         except Refused as exc:
             _explain_invite_refusal(deps, space_id, target, exc)
     deps.telemetry.count("SpeakerRequestApproved" if approved else "SpeakerInvited")
@@ -357,7 +362,7 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
     }
 
 
-def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
+def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """In a recorded Space the body must carry `{"recording_consent": true}` (stored with its
     time, in the same write that puts the user on stage); else 422 and no token."""
     space, listening = deps.spaces.get_with_participant(space_id, user_id)
@@ -376,12 +381,12 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
     kept = listening.participant_id if listening is not None and listening.connected else None
     participant_id = kept or new_participant_id()
     try:
-        deps.spaces.accept_invitation(
+        deps.stage_members.accept_invitation(
             space_id,
             user_id,
             participant_id,
             deps.clock.now(),
-            max_on_stage=deps.settings.max_on_stage,
+            rules=deps.space_rules,
             consent_at=consent_at,
             participant_was=kept,
         )
@@ -412,9 +417,9 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
     }
 
 
-def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict:
+def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
-    changed = deps.spaces.decline_invitation(space_id, user_id, deps.clock.now())
+    changed = deps.stage_members.decline_invitation(space_id, user_id, deps.clock.now())
     if not changed:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
     room_events.emit(deps, space, ev.INVITATION_DECLINED, user_id=user_id)
@@ -440,7 +445,7 @@ def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Spa
     return deps.spaces.get(space_id)
 
 
-def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
+def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict[str, Any]) -> Space:
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, actor_id, "add co-hosts")
     target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
@@ -448,29 +453,25 @@ def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
     role = space.role_of(target)
     if role in (COHOST, "host"):
         raise Conflict("that user is already a host", code="already_cohost")
-    if len(space.cohosts) >= deps.settings.max_cohosts:
-        raise RuleViolation(f"a Space has at most {deps.settings.max_cohosts} co-hosts", code="too_many_cohosts")
+    rules = deps.space_rules
+    require_cohost_room(space, rules)
     try:
-        deps.spaces.add_cohost(
+        deps.stage_members.add_cohost(
             space_id,
             target,
             was_speaker=role == SPEAKER,
             now=deps.clock.now(),
-            max_cohosts=deps.settings.max_cohosts,
-            max_on_stage=deps.settings.max_on_stage,
+            rules=rules,
         )
     except Refused as exc:
         if exc.part == "participant":
             _explain_participant(deps, space_id, target, exc)
         current = deps.spaces.get(space_id, with_count=False)
         require_live(current)
-        if len(current.cohosts) >= deps.settings.max_cohosts:
-            raise RuleViolation(
-                f"a Space has at most {deps.settings.max_cohosts} co-hosts", code="too_many_cohosts"
-            ) from exc
+        require_cohost_room(current, rules)  # the cap, as the condition enforced it
         if current.role_of(target) != role:
             raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
-        raise Conflict(f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full") from exc
+        raise Conflict(f"the stage is full ({rules.max_on_stage} people)", code="stage_full") from exc
     deps.telemetry.count("CohostAdded")
     room_events.emit(deps, space, ev.COHOST_ADDED, user_id=target, by=actor_id, from_role=role)
     return deps.spaces.get(space_id)
@@ -502,7 +503,7 @@ def mute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     if space.role_of(target) == LISTENER:
         raise Conflict("only people on stage can be muted", code="not_on_stage")
     try:
-        muted = deps.spaces.set_muted(space_id, target, True, deps.clock.now())
+        muted = deps.stage_members.set_muted(space_id, target, True, deps.clock.now())
     except Refused as exc:
         raise Conflict("that user left the stage meanwhile", code="not_on_stage") from exc
     if muted:  # muting someone already muted changes nothing and announces nothing
@@ -519,7 +520,7 @@ def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     if actor_id != target:
         raise Forbidden("only the speaker can unmute themself", code="self_only")
     try:
-        unmuted = deps.spaces.set_muted(space_id, target, False, deps.clock.now())
+        unmuted = deps.stage_members.set_muted(space_id, target, False, deps.clock.now())
     except Refused as exc:
         raise Conflict("the Space is no longer live", code="space_not_live") from exc
     if unmuted:
@@ -527,7 +528,7 @@ def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     return deps.spaces.get(space_id)
 
 
-def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) -> dict:
+def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) -> dict[str, Any]:
     """Disconnect someone and bar them from rejoining this Space.
 
     The ban is written first, so no new join can slip in; then the media connection is cut. If
@@ -538,10 +539,10 @@ def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) ->
     require_can_moderate(space, actor_id, target, "remove")
     if space.state not in ("live", "scheduled"):
         require_live(space)
-    current = deps.spaces.get_participant(space_id, target)
+    current = deps.participants.get_participant(space_id, target)
     if current is None or not current.removed:
         try:
-            deps.spaces.remove_participant(space_id, target, actor_id, current, deps.clock.now())
+            deps.participants.remove_participant(space_id, target, actor_id, current, deps.clock.now())
         except Refused as exc:
             raise Conflict("that user's place changed meanwhile; try again", code="participant_changed") from exc
         deps.telemetry.count("ParticipantRemoved")
@@ -563,9 +564,9 @@ def remove_blocked_user(deps: Deps, event: BlockedWhileLive) -> None:
 
 
 def _step_down(deps: Deps, space: Space, target: str, from_role: str) -> None:
-    current = deps.spaces.get_participant(space.id, target)
+    current = deps.participants.get_participant(space.id, target)
     try:
-        deps.spaces.step_down(space.id, target, from_role, deps.clock.now())
+        deps.stage_members.step_down(space.id, target, from_role, deps.clock.now())
     except Refused as exc:
         raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
     # Their publish token must stop working: cut the connection, the app rejoins as a listener.
@@ -578,7 +579,7 @@ def _step_down(deps: Deps, space: Space, target: str, from_role: str) -> None:
 
 
 def _explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception) -> None:
-    current = deps.spaces.get_participant(space_id, user_id)
+    current = deps.participants.get_participant(space_id, user_id)
     if current is not None and current.removed:
         raise Forbidden("that user was removed from this Space", code="removed_from_space") from exc
     if current is None or not current.connected:

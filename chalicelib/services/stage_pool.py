@@ -10,7 +10,9 @@ the missing stages through the client that gives way to requests, within its tim
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -27,7 +29,7 @@ logger = Logger(child=True, service=SERVICE_NAME)
 POOL_ID_PREFIX = "pool-"
 
 
-def _claim_from(deps: Deps, pool, space_id: str, kind: str):
+def _claim_from(deps: Deps, pool: Any, space_id: str, kind: str) -> Any:
     """A ready stage or room from `pool` (metrics `<kind>PoolHit` / `<kind>PoolEmpty`), or None
     when the pool is empty and the caller must create one on the request."""
     claimed = pool.claim(space_id)
@@ -85,7 +87,9 @@ def refill_room_pool(deps: Deps, budget_seconds: float | None = None) -> int:
     return _refill(deps, deps.room_pool, rooms.create_room, deps.settings.room_quota, "room", budget_seconds)
 
 
-def _refill(deps: Deps, pool, create, quota: int, kind: str, budget_seconds: float | None) -> int:
+def _refill(
+    deps: Deps, pool: Any, create: Callable[[str], Any], quota: int, kind: str, budget_seconds: float | None
+) -> int:
     r = replace(pool_rules(deps), stage_quota=quota)
     now = deps.clock.now().timestamp()
     budget = deps.settings.media_queue_drain_seconds if budget_seconds is None else budget_seconds
@@ -124,7 +128,7 @@ def _refill(deps: Deps, pool, create, quota: int, kind: str, budget_seconds: flo
     return added
 
 
-def resolve_pooled(pool, listed):
+def resolve_pooled(pool: Any, listed: Iterable[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
     """The orphan sweep's view of this app's stages (or rooms, given the room pool): a pooled one
     still ready is left alone; a claimed one is judged by the Space that claimed it; any other
     keeps its tag."""

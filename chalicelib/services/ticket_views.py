@@ -3,12 +3,14 @@
 for a view."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.domain.spaces import iso
 from chalicelib.domain.tickets import HELD, RENEWABLE, Subscription, Ticket, access_until
 from chalicelib.ports import Payment
 
 
-def ticket_view(ticket: Ticket) -> dict:
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
     return {
         "ticket_id": ticket.ticket_id,
         "space_id": ticket.space_id,
@@ -23,7 +25,7 @@ def ticket_view(ticket: Ticket) -> dict:
     }
 
 
-def payment_view(payment: Payment) -> dict:
+def payment_view(payment: Payment) -> dict[str, Any]:
     """The payment a subscribe answer asks the app to complete (with `client_secret`)."""
     return {
         "provider": payment.provider,
@@ -35,7 +37,7 @@ def payment_view(payment: Payment) -> dict:
     }
 
 
-def subscription_view(sub: Subscription) -> dict:
+def subscription_view(sub: Subscription) -> dict[str, Any]:
     return {
         "creator_id": sub.creator_id,
         "subscriber_id": sub.subscriber_id,

@@ -10,8 +10,10 @@ Order of effects, so no money or seat is ever lost:
 """
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
@@ -63,7 +65,7 @@ REFUND_PAGE = 100
 # ---------------------------------------------------------------------------------- buying
 
 
-def buy_ticket(deps: Deps, buyer_id: str, space_id: str, body: dict) -> dict:
+def buy_ticket(deps: Deps, buyer_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
     unknown = set(body) - {"payment_method"}
     if unknown:
         raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="invalid_body")
@@ -182,7 +184,7 @@ def _let_go(deps: Deps, ticket: Ticket, to_status: str) -> bool:
 # ---------------------------------------------------------------------------------- webhooks
 
 
-def handle_webhook(deps: Deps, payload: bytes, headers: dict) -> dict:
+def handle_webhook(deps: Deps, payload: bytes, headers: dict[str, Any]) -> dict[str, Any]:
     """A provider webhook. Invalid signature -> InvalidWebhook (the route answers 400)."""
     try:
         event = deps.payments.parse_webhook(payload, headers)
@@ -273,7 +275,7 @@ def expire_holds(deps: Deps) -> int:
     return expired
 
 
-def expire_hold(deps: Deps, space_id: str, buyer_id: str, now) -> bool:
+def expire_hold(deps: Deps, space_id: str, buyer_id: str, now: datetime) -> bool:
     """One hold past its time: void its payment, then return the seat. True when let go."""
     ticket = deps.tickets.get(space_id, buyer_id)
     if ticket is None or ticket.status != HELD or (ticket.hold_expires_at and ticket.hold_expires_at > now):
@@ -300,7 +302,7 @@ def queue_refunds(deps: Deps, event: SpaceCanceled) -> None:
         deps.tickets_queue.send_batch([{"kind": "refund_space", "space_id": event.space.id}])
 
 
-def refund_space(deps: Deps, space_id: str) -> dict:
+def refund_space(deps: Deps, space_id: str) -> dict[str, Any]:
     """Refund every paid ticket of a canceled Space and let go of every hold, then tell the
     buyers. Safe to run again at any point: each ticket moves by conditional writes."""
     space = deps.spaces.get(space_id, with_count=False)
@@ -361,7 +363,7 @@ def _refund_one(deps: Deps, ticket: Ticket) -> str | None:
     return None
 
 
-def process_ticket_job(deps: Deps, body: dict) -> dict:
+def process_ticket_job(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("kind") == "refund_space" and isinstance(body.get("space_id"), str):
         return refund_space(deps, body["space_id"])
     logger.warning("unknown ticket job", body=body)
@@ -371,7 +373,7 @@ def process_ticket_job(deps: Deps, body: dict) -> dict:
 # ---------------------------------------------------------------------------------- reading
 
 
-def space_sales(deps: Deps, user_id: str, space_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
+def space_sales(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
     """The host's view: seats and money, and the buyers page by page."""
     space = deps.spaces.get(space_id, with_count=False)
     if user_id != space.creator_id:
@@ -396,7 +398,7 @@ def space_sales(deps: Deps, user_id: str, space_id: str, params: dict, page: Pag
     }
 
 
-def my_tickets(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST_PAGE) -> dict:
+def my_tickets(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
     limit = page_limit(params.get("limit"))
     after = page.after({"bought_key": str, "space_id": str})
     tickets, last = deps.tickets.for_buyer(user_id, limit=limit, after=after)
@@ -406,7 +408,7 @@ def my_tickets(deps: Deps, user_id: str, params: dict, page: PageCursor = FIRST_
 # ---------------------------------------------------------------------------------- subscriptions
 
 
-def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> dict:
+def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict[str, Any]) -> dict[str, Any]:
     creator_id = validate_user_id(creator_id)
     unknown = set(body) - {"tier", "payment_method"}
     if unknown:
@@ -466,7 +468,7 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict) -> di
     return {"subscription": subscription_view(current), "payment": payment_view(payment)}
 
 
-def unsubscribe(deps: Deps, subscriber_id: str, creator_id: str) -> dict:
+def unsubscribe(deps: Deps, subscriber_id: str, creator_id: str) -> dict[str, Any]:
     creator_id = validate_user_id(creator_id)
     current = deps.subscriptions.get(creator_id, subscriber_id)
     if current is None or not current.grants_access(deps.clock.now()):

@@ -1,6 +1,8 @@
 """Use cases on users: profiles with hosting eligibility, follow and unfollow."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.domain import blocked_filter as bf
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.events import BlockedWhileLive
@@ -14,7 +16,7 @@ BLOCKED_FILTER = bf.FilterShape(shards=4, bits_per_shard=1 << 18, hashes=5)
 FILTER_CACHE_KEY = "blocked-filter"
 
 
-def get_profile(deps: Deps, user_id: str) -> dict:
+def get_profile(deps: Deps, user_id: str) -> dict[str, Any]:
     user = deps.users.get(validate_user_id(user_id), deps.clock.now())
     eligibility = hosting_eligibility(user, deps.hosting_rules)
     return {
@@ -26,7 +28,7 @@ def get_profile(deps: Deps, user_id: str) -> dict:
     }
 
 
-def follow(deps: Deps, follower_id: str, followee_id: str) -> dict:
+def follow(deps: Deps, follower_id: str, followee_id: str) -> dict[str, Any]:
     validate_user_id(followee_id)
     if follower_id == followee_id:
         raise RuleViolation("you cannot follow yourself", code="cannot_follow_self")
@@ -36,7 +38,7 @@ def follow(deps: Deps, follower_id: str, followee_id: str) -> dict:
     return {"user_id": followee_id, "following": True, "changed": created}
 
 
-def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict:
+def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict[str, Any]:
     validate_user_id(followee_id)
     if follower_id == followee_id:
         return {"user_id": followee_id, "following": False, "changed": False}
@@ -46,7 +48,7 @@ def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict:
     return {"user_id": followee_id, "following": False, "changed": removed}
 
 
-def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
+def block(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
     """Block a user: they cannot join the blocker's Spaces nor see them in discovery. If the
     blocker is live now and the user is in that Space, they are removed from it too."""
     validate_user_id(target_id)
@@ -66,8 +68,8 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
     live_space_id = deps.users.live_space_of(blocker_id)
     if live_space_id:
         # Marked before looking: a join landing meanwhile either sees the mark or is found below.
-        deps.spaces.mark_blocked(live_space_id, target_id, now)
-        current = deps.spaces.get_participant(live_space_id, target_id, consistent=True)
+        deps.participants.mark_blocked(live_space_id, target_id, now)
+        current = deps.participants.get_participant(live_space_id, target_id, consistent=True)
         if current is not None and current.participant_id and not current.removed:  # they had joined
             # Removed from the Space (services/stage.py); failing, the block answers 503 and
             # its retry removes them.
@@ -79,12 +81,12 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict:
     return {"user_id": target_id, "blocked": True, "changed": created}
 
 
-def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict:
+def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
     validate_user_id(target_id)
     removed = deps.users.unblock(blocker_id, target_id)
     live_space_id = deps.users.live_space_of(blocker_id)
     if live_space_id:
-        deps.spaces.clear_blocked(live_space_id, target_id)
+        deps.participants.clear_blocked(live_space_id, target_id)
     return {"user_id": target_id, "blocked": False, "changed": removed}
 
 
@@ -101,7 +103,7 @@ def blockers_of(deps: Deps, user_id: str) -> frozenset[str]:
     others (blocked, or a false positive) cost one Query on the blocked_by index, remembered a
     minute. So a block shows in discovery within a minute, as before the filter.
     """
-    cached = deps.blockers_cache.get(user_id)
+    cached: frozenset[str] | None = deps.blockers_cache.get(user_id)
     if cached is not None:
         return cached
     shards = deps.blocked_filter_cache.get(FILTER_CACHE_KEY)

@@ -2,6 +2,8 @@
 sign-in that stands in for Cognito's hosted UI."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import json
 
 from chalicelib.config import Settings
@@ -9,12 +11,16 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.spaces import iso
 from chalicelib.domain.users import validate_user_id
 
+if TYPE_CHECKING:  # annotations only
+    from chalicelib.adapters.web_assets import StaticFiles
+    from chalicelib.port_protocols import Clock
+
 # Seconds between two polls of a room; the room-events long-poll will replace polling.
 POLL_INTERVAL_MS = 2000
 CONFIG_FILE = "config.json"
 
 
-def client_config(settings: Settings) -> dict:
+def client_config(settings: Settings) -> dict[str, Any]:
     """What the page needs to know about the stage it runs against (served as config.json; in
     AWS stages infra/publish_web.py writes the same shape from the stack's outputs)."""
     real_media = settings.media_backend == "ivs"
@@ -31,7 +37,7 @@ def client_config(settings: Settings) -> dict:
     }
 
 
-def static_asset(files, settings: Settings, name: str) -> tuple[str, str]:
+def static_asset(files: StaticFiles, settings: Settings, name: str) -> tuple[str, str]:
     """(body, content type) of one of the page's files; config.json is made from the settings."""
     if name == CONFIG_FILE:
         return json.dumps(client_config(settings), indent=2), "application/json"
@@ -41,7 +47,7 @@ def static_asset(files, settings: Settings, name: str) -> tuple[str, str]:
     return found
 
 
-def local_sign_in(issuer, clock, body: dict) -> dict:
+def local_sign_in(issuer: Any, clock: Clock, body: dict[str, Any]) -> dict[str, Any]:
     """A bearer token for any user id, as `make token` prints. Only the local stage has an
     issuer (a signing key in SPACES_LOCAL_SIGNIN_KEY_PATH); anywhere else this is 404."""
     if issuer is None:

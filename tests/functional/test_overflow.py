@@ -223,7 +223,7 @@ def test_a_failed_revocation_is_a_503_and_repeating_the_removal_retries_it(small
     deps.media.fail_next("revoke_playback")
     with pytest.raises(DependencyFailed):
         stage_service.remove_participant(deps, host, space.id, listener)
-    assert deps.spaces.get_participant(space.id, listener).removed  # the ban stands
+    assert deps.participants.get_participant(space.id, listener).removed  # the ban stands
     stage_service.remove_participant(deps, host, space.id, listener)
     assert deps.media.playback_revoked == [(info.channel_arn, listener)]
 

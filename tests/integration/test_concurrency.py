@@ -80,7 +80,7 @@ def test_two_cohosts_approving_the_same_request_one_succeeds_one_gets_409(deps, 
 
     assert outcome_counts(results) == Counter({"ok": 1, 409: 1}), results
     assert [r for r in results if r[0] == 409][0][1] == "already_invited"
-    assert deps.spaces.pending_requests(space.id) == []
+    assert deps.stage_members.pending_requests(space.id) == []
     assert deps.spaces.get(space.id).invited_user_ids == [asker]
 
 

@@ -64,8 +64,8 @@ def test_a_batch_delivered_twice_counts_once(deps, host, new_user, captured):
     joins = [r for r in records if r["dynamodb"]["NewImage"].get("participant_id")]
     assert len(joins) == 6
 
-    assert deps.spaces.fold_count_records(records) == 6
-    assert deps.spaces.fold_count_records(records) == 0
+    assert deps.participants.fold_count_records(records) == 6
+    assert deps.participants.fold_count_records(records) == 0
     assert count(deps, space.id) == 6
 
 
@@ -80,7 +80,7 @@ def test_records_folded_out_of_order_leave_the_count_exact(deps, host, new_user,
     records = ours(captured(), space.id)
 
     for record in reversed(records):
-        deps.spaces.fold_count_records([record])
+        deps.participants.fold_count_records([record])
 
     assert count(deps, space.id) == 1
 
@@ -104,11 +104,11 @@ def test_a_batch_that_failed_halfway_is_retried_without_double_counting(deps, ho
 
     monkeypatch.setattr(client, "transact_write_items", fail_second)
     with pytest.raises(Exception):
-        deps.spaces.fold_count_records(records)
+        deps.participants.fold_count_records(records)
     monkeypatch.setattr(client, "transact_write_items", real)
     assert 0 < count(deps, space.id) < 20
 
-    deps.spaces.fold_count_records(records)
+    deps.participants.fold_count_records(records)
 
     assert count(deps, space.id) == 20
 
@@ -127,7 +127,7 @@ def test_concurrent_folds_of_the_same_records_count_each_participant_once(deps, 
     def fold():
         barrier.wait()
         try:
-            deps.spaces.fold_count_records(records)
+            deps.participants.fold_count_records(records)
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 

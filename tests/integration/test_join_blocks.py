@@ -151,12 +151,12 @@ def test_blocks_racing_joins_never_leave_a_blocked_user_connected(deps, host, ne
 
     assert not errors, errors
     for user in blocked:
-        participant = deps.spaces.get_participant(space.id, user, consistent=True)
+        participant = deps.participants.get_participant(space.id, user, consistent=True)
         assert participant is not None and not participant.connected, user
         # Refused at the door, or (joined just before the block) removed by it.
         assert refused_as_blocked(deps, user, space.id, codes=("blocked_by_host", "removed_from_space"))
     for user in users[4:]:
-        assert deps.spaces.get_participant(space.id, user, consistent=True).connected
+        assert deps.participants.get_participant(space.id, user, consistent=True).connected
     settle_counts()
     assert deps.spaces.get(space.id).participant_count == 1 + 4
 

@@ -175,8 +175,8 @@ def test_a_join_while_overflow_is_on_still_costs_one_dynamodb_call_and_no_ivs_ca
         "https://a1b2c3d4e5f6.us-east-1.playback.live-video.net/api/video/v1/x.m3u8",
         "arn:aws:ivs:us-east-1:123456789012:composition/CoMpOsItIoN1",
     )
-    assert deps.spaces.claim_overflow(space.id, utcnow(), lease_seconds=300)
-    deps.spaces.set_overflow(space.id, info)
+    assert deps.overflow_claims.claim_overflow(space.id, utcnow(), lease_seconds=300)
+    deps.overflow_claims.set_overflow(space.id, info)
     deps.media_cache.drop(space.id)
     recorder.reset()
 

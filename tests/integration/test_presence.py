@@ -31,14 +31,14 @@ def test_a_vanished_listener_drops_out_and_a_refreshing_one_stays(deps, host, ne
         clock.advance(timeout // 2)
         stage_service.join_space(deps, faithful, space.id)
     clock.advance(10)
-    assert space.id in deps.spaces.live_space_ids()  # what the job sweeps
+    assert space.id in deps.listings.live_space_ids()  # what the job sweeps
     swept = stage_service.sweep_presence(deps, [space.id])  # only this test's Space
 
     assert swept == 1
     settle_counts()  # the count fold catches up (about a second in AWS)
     assert deps.spaces.get(space.id).participant_count == 1
-    assert deps.spaces.get_participant(space.id, vanished).connected is False
-    assert deps.spaces.get_participant(space.id, faithful).connected is True
+    assert deps.participants.get_participant(space.id, vanished).connected is False
+    assert deps.participants.get_participant(space.id, faithful).connected is True
     assert "ParticipantTimedOut" in deps.telemetry.events
 
 
@@ -77,13 +77,13 @@ def test_a_heartbeat_that_races_the_sweep_wins(deps, host, new_user, settle_coun
     listener = new_user()
     stage_service.join_space(deps, listener, space.id)
     clock.advance(deps.settings.presence_timeout_seconds + 1)
-    [(user_id, last_seen)] = deps.spaces.stale_participants(space.id, clock.now() - timedelta(seconds=1))
+    [(user_id, last_seen)] = deps.participants.stale_participants(space.id, clock.now() - timedelta(seconds=1))
 
     stage_service.join_space(deps, listener, space.id)  # the heartbeat lands first
     from chalicelib.ports import Refused
 
     try:
-        deps.spaces.leave(space.id, user_id, clock.now(), if_last_seen=last_seen)
+        deps.participants.leave(space.id, user_id, clock.now(), if_last_seen=last_seen)
         raced = False
     except Refused:
         raced = True

@@ -8,7 +8,11 @@ from unittest.mock import Mock
 
 import pytest
 
+from chalicelib.adapters.dynamodb.listings import DynamoListingRepository
+from chalicelib.adapters.dynamodb.overflow_claims import DynamoOverflowClaims
+from chalicelib.adapters.dynamodb.participants import DynamoParticipantRepository
 from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
+from chalicelib.adapters.dynamodb.stage_members import DynamoStageMembers
 from chalicelib.config import Settings
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.events import (
@@ -50,6 +54,10 @@ class FixedClock:
 def make_deps(published=None, **parts):
     """Deps whose dispatcher records each event (and runs no reaction)."""
     parts.setdefault("spaces", Mock(spec=DynamoSpaceRepository))
+    parts.setdefault("participants", Mock(spec=DynamoParticipantRepository))
+    parts.setdefault("stage_members", Mock(spec=DynamoStageMembers))
+    parts.setdefault("overflow_claims", Mock(spec=DynamoOverflowClaims))
+    parts.setdefault("listings", Mock(spec=DynamoListingRepository))
     deps = Deps(
         settings=Settings(),
         users=parts.pop("users", Mock()),
@@ -188,7 +196,7 @@ def test_the_rank_job_publishes_the_counts_it_summed():
         overflowing_out.add("01B")
         return 2
 
-    deps.spaces.refresh_live_ranks.side_effect = refresh
+    deps.listings.refresh_live_ranks.side_effect = refresh
     assert discovery.refresh_live_ranks(deps) == 2
     assert published == [LiveCountsRefreshed({"01A": 5, "01B": 900}, frozenset({"01B"}))]
 
@@ -198,10 +206,10 @@ def test_a_speaker_leaving_or_timing_out_publishes_speaker_removed():
     deps = make_deps(published)
     live = a_space(speakers={"bob": NOW.isoformat()})
     deps.spaces.get.return_value = live
-    deps.spaces.leave.return_value = Participant("01SPACE", "bob", role="speaker", connected=True, participant_id="p1")
+    deps.participants.leave.return_value = Participant("01SPACE", "bob", role="speaker", connected=True, participant_id="p1")
     stage.leave_space(deps, "bob", live.id)
-    deps.spaces.stale_participants.return_value = [("carol", NOW)]
-    deps.spaces.leave.return_value = Participant("01SPACE", "carol", role="speaker", connected=True, participant_id="p2")
+    deps.participants.stale_participants.return_value = [("carol", NOW)]
+    deps.participants.leave.return_value = Participant("01SPACE", "carol", role="speaker", connected=True, participant_id="p2")
     stage.sweep_presence(deps, [live.id])
     assert published == [
         SpeakerRemoved(live.id, "bob", reason="left", space=live),
@@ -214,7 +222,7 @@ def test_a_moderator_moving_a_speaker_off_stage_publishes_speaker_removed():
     deps = make_deps(published)
     live = a_space(speakers={"bob": NOW.isoformat()})
     deps.spaces.get.return_value = live
-    deps.spaces.get_participant.return_value = None
+    deps.participants.get_participant.return_value = None
     stage.remove_speaker(deps, "alice", live.id, "bob")
     assert published == [SpeakerRemoved(live.id, "bob", reason="demoted", by="alice", space=live)]
 
@@ -235,7 +243,7 @@ def test_blocking_someone_in_the_live_space_publishes_blocked_while_live_and_fai
     published = []
     deps = make_deps(published)
     deps.users.live_space_of.return_value = "01SPACE"
-    deps.spaces.get_participant.return_value = Participant("01SPACE", "bob", role="listener", connected=True, participant_id="p1")
+    deps.participants.get_participant.return_value = Participant("01SPACE", "bob", role="listener", connected=True, participant_id="p1")
     users.block(deps, "alice", "bob")
     assert published == [BlockedWhileLive("01SPACE", "alice", "bob")]
 

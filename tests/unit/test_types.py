@@ -1,5 +1,5 @@
 """The type checker runs with the tests: mypy over chalicelib/ with the repository's mypy.ini
-(strict on the domain and the ports, mypy's defaults elsewhere) finds nothing."""
+(strict on the domain, the services and the ports, mypy's defaults elsewhere) finds nothing."""
 import subprocess
 import sys
 from pathlib import Path

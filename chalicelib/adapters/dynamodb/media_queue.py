@@ -9,24 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 
 from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import MediaQueueModel
 from chalicelib.domain.ids import new_ulid
+from chalicelib.ports import QueuedCall
 
 QUEUE = "ivs"
-
-
-@dataclass(frozen=True)
-class QueuedCall:
-    seq: str
-    operation: str
-    args: list
-    attempts: int
-    enqueued_ms: int
 
 
 def _call(item: MediaQueueModel) -> QueuedCall:

@@ -1,8 +1,11 @@
 """PynamoDB models: the tables, their keys and indexes, defined once.
 
 Table names come from the stage's prefix (`SPACES_TABLE_PREFIX`), so tests, the local stack and
-each AWS stage use their own tables. `infra/` and `create_tables()` both derive the tables from
-these classes; nothing copies a key schema by hand.
+each AWS stage use their own tables (table_meta.py). `infra/` and `create_tables()` both derive
+the tables from these classes; nothing copies a key schema by hand. The tables of users, Spaces,
+participants and discovery are here; ticket sales in models_commerce.py, reminders and devices in
+models_reminders.py, room events and the IVS control plane in models_operations.py. Every model
+is importable from this module, and ALL_MODELS lists them all.
 
 Key design (see docs/data-model.md):
 - participants are keyed by `space_id#user_id`, not by space: 100,000 joins a minute then spread
@@ -12,7 +15,6 @@ Key design (see docs/data-model.md):
 """
 from __future__ import annotations
 
-import os
 import zlib
 from typing import Any
 
@@ -35,30 +37,33 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-
-def _prefix() -> str:
-    return os.environ.get("SPACES_TABLE_PREFIX", "spaces-local")
-
-
-class _Meta:
-    @staticmethod
-    def build(suffix: str, *, stream_view_type: str | None = None):
-        attrs = {
-            "table_name": f"{_prefix()}-{suffix}",
-            "suffix": suffix,
-            "billing_mode": "PAY_PER_REQUEST",
-            "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-        }
-        if stream_view_type:
-            attrs["stream_view_type"] = stream_view_type
-        host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-        if host:
-            attrs["host"] = host
-        return type("Meta", (), attrs)
+from chalicelib.adapters.dynamodb.models_commerce import (  # noqa: F401 (the tables, from one module)
+    OpenHoldsIndex,
+    RenewalsDueIndex,
+    SubscriptionModel,
+    TicketModel,
+    TicketsByBuyerIndex,
+)
+from chalicelib.adapters.dynamodb.models_operations import (  # noqa: F401
+    CaptionModel,
+    IdempotencyModel,
+    MediaQueueModel,
+    RateLimitModel,
+    ReactionLimitModel,
+    RoomEventModel,
+    StagePoolModel,
+)
+from chalicelib.adapters.dynamodb.models_reminders import (  # noqa: F401
+    DeviceModel,
+    PushClaimModel,
+    ReminderModel,
+    UserDevicesModel,
+)
+from chalicelib.adapters.dynamodb.table_meta import TableMeta
 
 
 class UserModel(Model):
-    Meta = _Meta.build("users")
+    Meta = TableMeta.build("users")
 
     user_id = UnicodeAttribute(hash_key=True)
     follower_count = NumberAttribute(default=0)
@@ -79,7 +84,7 @@ class FollowersIndex(GlobalSecondaryIndex):
 
 
 class FollowModel(Model):
-    Meta = _Meta.build("follows")
+    Meta = TableMeta.build("follows")
 
     follower_id = UnicodeAttribute(hash_key=True)
     followee_id = UnicodeAttribute(range_key=True)
@@ -106,7 +111,7 @@ class BlockModel(Model):
     (host, listener) item, and keyed by host those checks would all land on one partition key.
     """
 
-    Meta = _Meta.build("blocks")
+    Meta = TableMeta.build("blocks")
 
     pair = UnicodeAttribute(hash_key=True)  # "<blocker_id>#<blocked_id>"
     blocker_id = UnicodeAttribute()
@@ -125,7 +130,7 @@ class BlockedFilterModel(Model):
     ids never hold "~"). Items have no `blocked_id`, so the blocked_by index never sees them.
     `version` guards the read-modify-write of a block against a concurrent one."""
 
-    Meta = _Meta.build("blocks")
+    Meta = TableMeta.build("blocks")
 
     pair = UnicodeAttribute(hash_key=True)
     bits = BinaryAttribute(legacy_encoding=False)
@@ -181,7 +186,7 @@ class RecordingPendingIndex(GlobalSecondaryIndex):
 # `ListAttribute(of=UnicodeAttribute)` holds strings; pynamodb's annotations say it holds
 # UnicodeAttribute objects, hence the ignore on each such list.
 class SpaceModel(Model):
-    Meta = _Meta.build("spaces")
+    Meta = TableMeta.build("spaces")
 
     space_id = UnicodeAttribute(hash_key=True)
     state = UnicodeAttribute()
@@ -288,7 +293,7 @@ class ParticipantModel(Model):
     (services/counts.py): `counted` says whether this participant is in its shard's counter, and
     the fold moves `counted` to `connected` and the counter with it, in one transaction."""
 
-    Meta = _Meta.build("participants", stream_view_type="NEW_IMAGE")
+    Meta = TableMeta.build("participants", stream_view_type="NEW_IMAGE")
 
     key = UnicodeAttribute(hash_key=True)  # "<space_id>#<user_id>"
     space_id = UnicodeAttribute()
@@ -318,7 +323,7 @@ class ParticipantModel(Model):
 class SpeakerRequestModel(Model):
     """A raised hand. Few per Space, read together by moderators: keyed by Space."""
 
-    Meta = _Meta.build("speaker-requests")
+    Meta = TableMeta.build("speaker-requests")
 
     space_id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True)
@@ -328,7 +333,7 @@ class SpeakerRequestModel(Model):
 class CounterModel(Model):
     """One shard of a sharded counter: key "<name>#<shard>"."""
 
-    Meta = _Meta.build("counters")
+    Meta = TableMeta.build("counters")
 
     key = UnicodeAttribute(hash_key=True)
     n = NumberAttribute(default=0)
@@ -341,54 +346,6 @@ class CounterModel(Model):
     def shard_of(user_id: str, shards: int) -> int:
         """A user's shard: stable, so their leave / unsubscribe hits the shard their join did."""
         return zlib.crc32(user_id.encode()) % shards
-
-
-class ReminderModel(Model):
-    """A "set reminder" tap. Keyed by `space_id#shard` so a million subscribers spread over
-    `reminder_shards` partition keys; the fan-out Queries each shard (never a Scan)."""
-
-    Meta = _Meta.build("reminders")
-
-    bucket = UnicodeAttribute(hash_key=True)  # "<space_id>#<shard>"
-    user_id = UnicodeAttribute(range_key=True)
-    created_at = UTCDateTimeAttribute()
-
-
-class DeviceModel(Model):
-    """One push token (as an SNS endpoint), keyed by a hash of platform and token: one endpoint
-    per token, and a token that moves to another user moves with its item."""
-
-    Meta = _Meta.build("devices")
-
-    device_id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute()
-    platform = UnicodeAttribute()
-    endpoint_arn = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-
-
-class UserDevicesModel(Model):
-    """A user's devices in one item (device id -> {arn, platform}), so the push worker reads the
-    devices of 100 users with one BatchGetItem."""
-
-    Meta = _Meta.build("user-devices")
-
-    user_id = UnicodeAttribute(hash_key=True)
-    devices: MapAttribute[str, Any] = MapAttribute(default=dict)
-
-
-class PushClaimModel(Model):
-    """Effectively-once pushes: one item per (space, moment, device), written conditionally
-    BEFORE the push is sent. `sending` while in flight, `sent` once delivered; a failed send
-    deletes its claim so a retry can claim it again. Expires by TTL after a week."""
-
-    Meta = _Meta.build("push-claims")
-
-    key = UnicodeAttribute(hash_key=True)  # "<space_id>#<moment>#<device_id>"
-    user_id = UnicodeAttribute()
-    status = UnicodeAttribute()
-    claimed_at = NumberAttribute()  # epoch seconds, compared against the claim lease
-    expires_at = TTLAttribute()
 
 
 class DiscoveryRankIndex(LocalSecondaryIndex):
@@ -411,7 +368,7 @@ class DiscoveryModel(Model):
     for scheduled ones. Each item carries the summary a list shows, so a page is one Query.
     """
 
-    Meta = _Meta.build("discovery")
+    Meta = TableMeta.build("discovery")
 
     list_key = UnicodeAttribute(hash_key=True)
     space_id = UnicodeAttribute(range_key=True)
@@ -434,7 +391,7 @@ class TitleSearchModel(Model):
     first two letters, sorted by `word#space_id`: a word-prefix search is one Query with
     begins_with. Written in the same transactions as the discovery lists."""
 
-    Meta = _Meta.build("title-search")
+    Meta = TableMeta.build("title-search")
 
     bucket = UnicodeAttribute(hash_key=True)  # "<state>#<first two letters>"
     term = UnicodeAttribute(range_key=True)  # "<word>#<space_id>"
@@ -446,215 +403,6 @@ class TitleSearchModel(Model):
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
     access = UnicodeAttribute(default="public")  # a list shows ticketed / subscriber Spaces locked
-
-
-class TicketsByBuyerIndex(GlobalSecondaryIndex):
-    """A buyer's tickets, newest first: GET /me/tickets."""
-
-    class Meta:
-        index_name = "by_buyer"
-        projection = AllProjection()
-
-    buyer_id = UnicodeAttribute(hash_key=True)
-    bought_key = UnicodeAttribute(range_key=True)  # "<created_at ISO>#<space_id>"
-
-
-class OpenHoldsIndex(GlobalSecondaryIndex):
-    """Sparse: only held tickets carry `hold_shard`; the expiry job Queries each shard for holds
-    past their time. Sharded so a sale's burst of holds spreads over several index keys."""
-
-    class Meta:
-        index_name = "open_holds"
-        projection = KeysOnlyProjection()
-
-    hold_shard = UnicodeAttribute(hash_key=True)  # "holds#<shard>"
-    hold_expires = NumberAttribute(range_key=True)  # epoch seconds
-
-
-class TicketModel(Model):
-    """One buyer's ticket for one Space (one per buyer: the key is the pair). Queried by Space
-    for the host's sales and for refunds."""
-
-    Meta = _Meta.build("tickets")
-
-    space_id = UnicodeAttribute(hash_key=True)
-    buyer_id = UnicodeAttribute(range_key=True)
-    ticket_id = UnicodeAttribute()
-    status = UnicodeAttribute()
-    price_cents = NumberAttribute()
-    currency = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    bought_key = UnicodeAttribute()
-    provider = UnicodeAttribute(null=True)
-    payment_id = UnicodeAttribute(null=True)
-    paid_at = UTCDateTimeAttribute(null=True)
-    refunded_at = UTCDateTimeAttribute(null=True)
-    refund_id = UnicodeAttribute(null=True)
-    hold_shard = UnicodeAttribute(null=True)
-    hold_expires = NumberAttribute(null=True)
-    by_buyer = TicketsByBuyerIndex()
-    open_holds = OpenHoldsIndex()
-
-
-class RenewalsDueIndex(GlobalSecondaryIndex):
-    """Sparse: only subscriptions the renewal job will charge (active or past due) carry
-    `renew_shard`; the job Queries each shard for those whose `renew_at` has come. Canceling or
-    lapsing removes the attribute, so those never show up again. Sharded so renewals of one
-    busy day spread over several index keys."""
-
-    class Meta:
-        index_name = "renewals_due"
-        projection = KeysOnlyProjection()
-
-    renew_shard = UnicodeAttribute(hash_key=True)  # "renew#<shard>"
-    renew_at = NumberAttribute(range_key=True)  # epoch seconds
-
-
-class SubscriptionModel(Model):
-    """`subscriber_id` subscribes to `creator_id` (Super Follows). The join of a subscriber-only
-    Space checks this item in its transaction."""
-
-    Meta = _Meta.build("subscriptions")
-
-    creator_id = UnicodeAttribute(hash_key=True)
-    subscriber_id = UnicodeAttribute(range_key=True)
-    subscription_id = UnicodeAttribute()
-    tier = UnicodeAttribute()
-    price_cents = NumberAttribute()
-    currency = UnicodeAttribute()
-    status = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    period_end = NumberAttribute(null=True)  # epoch seconds; access lasts until then
-    provider = UnicodeAttribute(null=True)
-    payment_id = UnicodeAttribute(null=True)
-    # Renewal (chalicelib/domain/tickets.py): the paid period's number, declined attempts to pay
-    # the next one, when the job next charges, and a job run's claim on the charge.
-    period = NumberAttribute(null=True)
-    renewal_attempts = NumberAttribute(null=True)
-    renew_shard = UnicodeAttribute(null=True)
-    renew_at = NumberAttribute(null=True)
-    claim_until = NumberAttribute(null=True)
-    customer_id = UnicodeAttribute(null=True)
-    payment_method_id = UnicodeAttribute(null=True)
-    # A past-due subscriber's card updates (services/renewals.py update_card): how many were
-    # started, the latest one's payment (voided by the job before it charges the saved card),
-    # and who holds `claim_until`: "job" or "update".
-    update_attempts = NumberAttribute(null=True)
-    update_payment_id = UnicodeAttribute(null=True)
-    claimed_by = UnicodeAttribute(null=True)
-    renewals_due = RenewalsDueIndex()
-
-
-class RoomEventModel(Model):
-    """The local room-events adapter's event log (`make run` and tests; IVS Chat in AWS stages
-    keeps no log). One partition per room, events in send order under `seq` 1, 2, 3 ...
-
-    Item `seq` 0 is the room itself: `head` is the last seq sent, `deleted_at` marks a deleted
-    room. Each event is written in one transaction with the head moving from n-1 to n, so a
-    reader never sees event n+1 before event n: a cursor (the last seq read) never skips one.
-    Events expire by TTL (filtered on read too, since TTL deletes lazily).
-    """
-
-    Meta = _Meta.build("room-events")
-
-    room = UnicodeAttribute(hash_key=True)  # the room id (an IVS Chat-shaped room ARN)
-    seq = NumberAttribute(range_key=True)  # 0: the room's head item; 1, 2, ...: events
-    space_id = UnicodeAttribute(null=True)
-    name = UnicodeAttribute(null=True)
-    attributes: MapAttribute[str, Any] = MapAttribute(null=True)
-    sent_at = UTCDateTimeAttribute(null=True)
-    head = NumberAttribute(null=True)
-    deleted_at = UTCDateTimeAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
-
-
-class ReactionLimitModel(Model):
-    """Per-user reaction rate limit in a Space: one item per (space, user) holding when their
-    last reaction was accepted; a reaction is a conditional write on `last_at` being old enough."""
-
-    Meta = _Meta.build("reaction-limits")
-
-    key = UnicodeAttribute(hash_key=True)  # "<space_id>#<user_id>"
-    last_at = NumberAttribute()  # epoch milliseconds of the last accepted reaction
-    expires_at = TTLAttribute()
-
-    @staticmethod
-    def key_for(space_id: str, user_id: str) -> str:
-        return f"{space_id}#{user_id}"
-
-
-class CaptionModel(Model):
-    """Live caption segments of a Space, in time order: `seq` is "<start_ms, 11 digits>#<ULID>",
-    so a page of captions (and the replay's WebVTT) is one Query on the Space's key. Expire by
-    TTL with the replay they belong to."""
-
-    Meta = _Meta.build("captions")
-
-    space_id = UnicodeAttribute(hash_key=True)
-    seq = UnicodeAttribute(range_key=True)
-    user_id = UnicodeAttribute()
-    text = UnicodeAttribute()
-    language = UnicodeAttribute()
-    start_ms = NumberAttribute()
-    end_ms = NumberAttribute()
-    created_at = UTCDateTimeAttribute()
-    expires_at = TTLAttribute(null=True)
-
-
-class IdempotencyModel(Model):
-    """The record store of Powertools idempotency (its default schema: key `id`, TTL on
-    `expiration`). Declared here so the local stack, the tests and infra/ create it like the rest."""
-
-    Meta = _Meta.build("idempotency")
-
-    id = UnicodeAttribute(hash_key=True)
-    expiration = TTLAttribute(null=True)
-
-
-class RateLimitModel(Model):
-    """Shared token buckets, one item per bucket: the IVS control-plane limiter
-    (adapters/dynamodb/limiter.py). Taken by a conditional write on `version`."""
-
-    Meta = _Meta.build("rate-limits")
-
-    bucket = UnicodeAttribute(hash_key=True)
-    tokens = NumberAttribute()
-    updated_ms = NumberAttribute()
-    # +1 on every write: two writers at the same millisecond (or a frozen test clock) still clash.
-    version = NumberAttribute(default=0)
-
-
-class MediaQueueModel(Model):
-    """IVS calls that can wait (DeleteStage, DisconnectParticipant), drained at the limiter's rate
-    (adapters/dynamodb/media_queue.py). `seq` is `<enqueued ms, 13 digits>#<ULID>`: oldest first."""
-
-    Meta = _Meta.build("media-queue")
-
-    queue = UnicodeAttribute(hash_key=True)
-    seq = UnicodeAttribute(range_key=True)
-    operation = UnicodeAttribute()
-    args = UnicodeAttribute()  # JSON list of the call's arguments
-    attempts = NumberAttribute(default=0)
-    lease_until_ms = NumberAttribute(null=True)
-
-
-class StagePoolModel(Model):
-    """The stage pool (adapters/dynamodb/stage_pool.py). Stages ready to use: `pool` "available",
-    `sk` `<created ms, 13 digits>#<arn>`. A stage a Space claimed: `pool` "claimed#<arn>", `sk`
-    "-", with the Space (kept two days for the orphan sweep). The refill job's notes: "meta"."""
-
-    Meta = _Meta.build("stage-pool")
-
-    pool = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    stage_arn = UnicodeAttribute(null=True)
-    events_url = UnicodeAttribute(null=True)
-    whip_url = UnicodeAttribute(null=True)
-    space_id = UnicodeAttribute(null=True)
-    created_ms = NumberAttribute(null=True)
-    available = NumberAttribute(null=True)  # meta: stages ready when the last refill ended
-    scheduled = NumberAttribute(null=True)  # meta: scheduled Spaces it counted ahead
-    expires = TTLAttribute(null=True)
 
 
 ALL_MODELS = (

@@ -1,0 +1,216 @@
+"""The Space aggregate's ports: one repository per consistency boundary, each a Protocol that
+services type against (`Deps.spaces`, `participants`, `stage_members`, `overflow_claims`,
+`listings`). Re-exported by `chalicelib/port_protocols.py` with the other ports.
+
+Implemented by adapters/dynamodb/spaces.py, participants.py, stage_members.py,
+overflow_claims.py and listings.py, and in memory by tests/fakes/spaces.py; one contract suite
+(tests/integration/test_space_repositories_contract.py) runs against both. A write whose
+condition fails raises Refused(part): the part names which rule refused it, and services turn
+it into the precise domain error. Every other failure of the database raises DependencyFailed.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chalicelib.ports import JoinOutcome, PageKey, Participant
+
+if TYPE_CHECKING:  # annotations only
+    from chalicelib.domain.spaces import Listing, OverflowInfo, Space, SpaceRules, StageInfo
+
+
+class SpaceRepository(Protocol):
+    """The Space's lifecycle: create, read, transitions, edits."""
+
+    def get(self, space_id: str, *, with_count: bool = True) -> Space:
+        """The Space, with its participant (live only) and subscriber counts unless
+        `with_count=False`. NotFound `space_not_found`."""
+
+    def get_with_participant(self, space_id: str, user_id: str) -> tuple[Space, Participant | None]:
+        """The Space (without counts) and one user's participant, in one round trip."""
+
+    def landed(self, space: Space) -> bool | None:
+        """After a write whose answer was lost: is the Space stored in the state and on the
+        stage that write gave it? None when even a consistent read fails."""
+
+    def create(
+        self,
+        space: Space,
+        *,
+        max_scheduled: int,
+        blocked_filter: tuple[bytes | None, int | None] = (None, None),
+    ) -> None:
+        """Store a new Space with its host and co-host participants and its listings.
+        Refused: "exists", "host_busy" (live: the host is live elsewhere), "too_many_scheduled"
+        (the host has `max_scheduled`), "blocks" (the host's blocked filter changed)."""
+
+    def start(
+        self,
+        space: Space,
+        stage: StageInfo,
+        now: datetime,
+        *,
+        room_arn: str | None = None,
+        blocked_filter: tuple[bytes | None, int | None] = (None, None),
+    ) -> None:
+        """scheduled -> live on `stage`. Refused "state", "host_busy" or "blocks"."""
+
+    def end(self, space: Space, now: datetime) -> None:
+        """live -> ended; its media is then pending release. Refused "state"."""
+
+    def cancel(self, space: Space, now: datetime) -> None:
+        """scheduled -> canceled. Refused "state"."""
+
+    def update_details(self, before: Space, after: Space) -> None:
+        """Title, topics, scheduled start (and the listings with them). Refused "state"."""
+
+    def release_pending(self, limit: int = 50) -> list[tuple[str, str]]:
+        """Ended Spaces whose stage still needs deleting: (space_id, stage_arn)."""
+
+    def release_pending_media(self, limit: int = 50) -> list[tuple[str, str | None, str | None]]:
+        """Ended Spaces whose stage or room still needs deleting: (space_id, stage_arn, room_arn)."""
+
+    def mark_media_released(self, space_id: str) -> None: ...
+
+
+class ParticipantRepository(Protocol):
+    """Who is in a Space: joins, leaves, presence, blocks and removals."""
+
+    def get_participant(self, space_id: str, user_id: str, *, consistent: bool = False) -> Participant | None: ...
+
+    def shard_for(self, user_id: str) -> int:
+        """The counter and presence shard of a user."""
+
+    def fold_count_records(self, records: list[dict[str, Any]]) -> int:
+        """Move the participant counters by the participant changes a stream batch shows."""
+
+    def join(
+        self,
+        space_id: str,
+        user_id: str,
+        *,
+        known: Participant | None,
+        participant_id: str,
+        now: datetime,
+        host_id: str | None = None,
+        check_block: bool = True,
+        needs_pass: str | None = None,
+        playback: bool = False,
+    ) -> JoinOutcome:
+        """Connect a user (`known`: the participant as read, or None as a guess that they are
+        new). Refused: "removed", "blocked" (by `host_id`), "no_pass" (`needs_pass` "ticket"
+        or "subscription" missing), "changed" (the item kept changing under a reconnect).
+        `playback`: a listener who connects now takes the overflow channel."""
+
+    def leave(
+        self, space_id: str, user_id: str, now: datetime, *, if_last_seen: int | None = None
+    ) -> Participant | None:
+        """Disconnect a user (a speaker steps off the stage); returns the participant as it was.
+        `if_last_seen`: only if not seen since. Refused "changed"."""
+
+    def stale_participants(self, space_id: str, cutoff: datetime, limit: int = 500) -> list[tuple[str, int]]:
+        """Connected participants not seen since `cutoff`: [(user_id, last_seen epoch)]."""
+
+    def mark_blocked(self, space_id: str, user_id: str, now: datetime) -> None:
+        """The host blocked `user_id` during the Space: no join of theirs succeeds from now on."""
+
+    def clear_blocked(self, space_id: str, user_id: str) -> None: ...
+
+    def remove_participant(
+        self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime
+    ) -> None:
+        """Ban a user: off the stage, disconnected, never let back in. Refused "changed" when
+        the participant is no longer `current`."""
+
+
+class StageMemberRepository(Protocol):
+    """Who is on a live Space's stage: hands, invitations, speakers, co-hosts, mutes.
+    Refused parts: "space" (the Space is not live, or the user's stage place is not as the
+    call needs), "participant" (not connected, removed, or not a listener), "request"."""
+
+    def pending_requests(self, space_id: str, limit: int = 100) -> list[tuple[str, datetime]]:
+        """Raised hands: (user_id, raised_at), in user id order."""
+
+    def raise_hand(self, space_id: str, user_id: str, now: datetime) -> bool:
+        """True when the hand went up, False when it was already up."""
+
+    def lower_hand(self, space_id: str, user_id: str) -> bool: ...
+
+    def invite(self, space_id: str, user_id: str, now: datetime) -> None: ...
+
+    def approve_request(self, space_id: str, user_id: str, now: datetime) -> None:
+        """Answer a raised hand with an invitation; of two answers exactly one wins (the other
+        is Refused "request")."""
+
+    def accept_invitation(
+        self,
+        space_id: str,
+        user_id: str,
+        participant_id: str,
+        now: datetime,
+        *,
+        rules: SpaceRules,
+        consent_at: datetime | None = None,
+        participant_was: str | None = None,
+    ) -> None:
+        """Invited -> speaker, within `rules.max_on_stage`; a recorded Space needs the user's
+        recording consent (given now as `consent_at`, or before). `participant_was`: the
+        participant id the caller read; Refused "participant" if it changed meanwhile."""
+
+    def decline_invitation(self, space_id: str, user_id: str, now: datetime) -> bool: ...
+
+    def step_down(self, space_id: str, user_id: str, from_role: str, now: datetime) -> None:
+        """A speaker or co-host goes back to listening."""
+
+    def add_cohost(self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules) -> None:
+        """Make a user a co-host, within `rules.max_cohosts` and (from the audience)
+        `rules.max_on_stage`."""
+
+    def set_muted(self, space_id: str, user_id: str, muted: bool, now: datetime) -> bool:
+        """True when the mute state changed, False when it already was as asked."""
+
+
+class OverflowClaimRepository(Protocol):
+    """A live Space's overflow audience: the claim to start it, and what it is once started."""
+
+    def claim_overflow(self, space_id: str, now: datetime, *, lease_seconds: int) -> bool:
+        """Of any number of callers exactly one gets True (a claim older than `lease_seconds`
+        may be taken again). False when the Space is not live or is claimed."""
+
+    def set_overflow(self, space_id: str, info: OverflowInfo) -> None:
+        """Record the started overflow (and flag the live listing). Refused "state"."""
+
+    def replace_overflow_composition(self, space_id: str, old_arn: str, new_arn: str, restarts: int) -> None:
+        """Refused "state" when the Space ended or another run replaced `old_arn` first."""
+
+    def release_overflow_claim(self, space_id: str) -> None:
+        """Give a failed start back, so the next run retries it."""
+
+    def release_pending_overflows(self, limit: int = 50) -> dict[str, OverflowInfo]:
+        """Ended Spaces pending media release whose overflow channel may still exist."""
+
+
+class ListingRepository(Protocol):
+    """The Spaces tab: discovery lists in rank order, and title search."""
+
+    def discovery_page(
+        self, list_key: str, *, ascending: bool, limit: int, after: PageKey | None
+    ) -> tuple[list[Listing], PageKey | None]:
+        """One page of a list (`live`, `scheduled`, `<state>#topic#<t>`, `<state>#host#<id>`)."""
+
+    def discovery_window(self, list_key: str, *, max_items: int, rank_below: int | None = None) -> list[Listing]:
+        """A whole list (or its ranks below `rank_below`), in rank order, up to `max_items`."""
+
+    def search_page(
+        self, state: str, word: str, *, limit: int, after: PageKey | None
+    ) -> tuple[list[Listing], PageKey | None]:
+        """Spaces of `state` with a title word starting with `word`."""
+
+    def live_space_ids(self) -> list[str]: ...
+
+    def refresh_live_ranks(
+        self, counts_out: dict[str, int] | None = None, overflowing_out: set[str] | None = None
+    ) -> int:
+        """Copy each live Space's participant count into its listings' rank; returns how many
+        listings changed. `counts_out` receives every live Space's count, `overflowing_out` the
+        live Spaces whose overflow is on."""

@@ -1,0 +1,58 @@
+"""In-memory fakes of the ports, for service tests that need no DynamoDB, AWS or Java.
+
+`fake_deps()` wires them into a `Deps`; the Space repositories' fakes are held to the DynamoDB
+adapters by tests/integration/test_space_repositories_contract.py.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from tests.fakes.media import FakeMedia, FakeTokens
+from tests.fakes.spaces import SpaceStore
+from tests.fakes.users import FakeUserRepository
+
+
+class FakeClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class CountingTelemetry:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def count(self, event: str, value: int = 1) -> None:
+        self.events.extend([event] * value)
+
+
+def fake_deps(store: SpaceStore | None = None, *, at: datetime | None = None, **settings: Any) -> Any:
+    """Deps on fakes: the Space and user repositories over `store`, media and tokens in memory, a fixed
+    clock, a telemetry that remembers, the default settings with `settings` changed. Ports the
+    use cases under test do not reach stay unwired."""
+    from chalicelib.config import Settings
+    from chalicelib.services.context import Deps
+
+    store = store or SpaceStore()
+    return Deps(
+        settings=replace(Settings(), **settings),
+        users=FakeUserRepository(store),
+        media=FakeMedia(),
+        tokens=FakeTokens(),
+        clock=FakeClock(at or datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)),
+        telemetry=CountingTelemetry(),
+        dispatcher=_keep_event,
+        **store.repositories(),
+    )
+
+
+def _keep_event(deps: Any, event: object) -> list[Exception]:
+    """A dispatcher that runs no reaction: it keeps the event for the test to read."""
+    if not hasattr(deps, "published"):
+        deps.published = []
+    deps.published.append(event)
+    return []
