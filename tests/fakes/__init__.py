@@ -45,14 +45,16 @@ def fake_deps(store: SpaceStore | None = None, *, at: datetime | None = None, **
         tokens=FakeTokens(),
         clock=FakeClock(at or datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)),
         telemetry=CountingTelemetry(),
-        dispatcher=_keep_event,
+        dispatcher=_dispatch_and_keep,
         **store.repositories(),
     )
 
 
-def _keep_event(deps: Any, event: object) -> list[Exception]:
-    """A dispatcher that runs no reaction: it keeps the event for the test to read."""
+def _dispatch_and_keep(deps: Any, event: object) -> list[Exception]:
+    """The real dispatcher (its reactions run on the fakes), keeping each event for the test."""
+    from chalicelib.services import dispatch
+
     if not hasattr(deps, "published"):
         deps.published = []
     deps.published.append(event)
-    return []
+    return dispatch.publish(deps, event)
