@@ -55,9 +55,9 @@ def test_a_listener_who_left_and_joined_again_meanwhile_is_not_handed_the_old_pa
     assert rejoined != listening.participant_id
 
     with pytest.raises(Refused) as refused:
-        deps.spaces.accept_invitation(
+        deps.stage_members.accept_invitation(
             space_id, listener, listening.participant_id, deps.clock.now(),
-            max_on_stage=12, participant_was=listening.participant_id,
+            rules=deps.space_rules, participant_was=listening.participant_id,
         )
     assert refused.value.part == "participant"
     # Nothing changed: still a listener, still invited, and accepting now names the new participant
