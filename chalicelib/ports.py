@@ -33,21 +33,6 @@ class MediaToken:
 
 
 @dataclass(frozen=True)
-class CompositionStatus:
-    running: bool
-    prefix: str | None = None
-
-
-@dataclass(frozen=True)
-class RecordingHandle:
-    """A recording just started: its composition, and its S3 prefix when already known."""
-
-    composition_arn: str
-    started_at: datetime
-    prefix: str | None = None
-
-
-@dataclass(frozen=True)
 class ChatToken:
     """Credentials for one user's connection to a Space's chat room (IVS Chat CreateChatToken)."""
 
@@ -162,12 +147,6 @@ class TranscriptionStatus:
     failure: str | None = None
 
 
-@dataclass(frozen=True)
-class RemuxStatus:
-    state: str  # "RUNNING" | "COMPLETE" | "ERROR"
-    failure: str | None = None  # why, for an ERROR
-
-
 _PROTOCOLS = frozenset({
     "Clock",
     "MediaPort",
@@ -182,7 +161,7 @@ _PROTOCOLS = frozenset({
     "PaymentsPort",
     "ReplayStorePort",
     "TranscriptionPort",
-    "RemuxPort",
+    "MixerPort",
 })
 
 

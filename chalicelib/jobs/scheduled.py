@@ -66,7 +66,7 @@ JOBS: tuple[Job, ...] = (
         "charge the subscriptions whose renewal is due"),
     Job("land_recordings", "rate(1 minute)", 10.0,
         (Step("recording", "land_recordings", "changed"),),
-        "land the replays IVS finished writing; follow their remux and transcription"),
+        "mix the replays whose recordings IVS finished writing; cut clips; follow transcriptions"),
     # IVS calls that could wait (stage deletes, disconnects of removed users), at the rate the
     # control plane leaves over after requests (docs/capacity.md).
     Job("drain_media_queue", "rate(1 minute)", 5.0,

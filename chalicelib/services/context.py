@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have
     from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
     from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.port_protocols import (
-        Clock, MediaPort, PaymentsPort, PushPort, QueuePort, RemuxPort, ReplayStorePort, RoomEventsPort,
+        Clock, MediaPort, PaymentsPort, PushPort, QueuePort, MixerPort, ReplayStorePort, RoomEventsPort,
         SchedulerPort, Telemetry, TokenMinter, TranscriptionPort, UserRepository,
     )
 
@@ -119,7 +119,7 @@ class Deps:
     recordings: DynamoRecordingRepository = NOT_WIRED
     replays: ReplayStorePort = NOT_WIRED
     transcription: TranscriptionPort = NOT_WIRED
-    remux: RemuxPort = NOT_WIRED  # the HLS recording -> one audio file
+    mixer: MixerPort = NOT_WIRED  # participant recordings -> one replay file; clips
     # The IVS control plane (docs/capacity.md): ready stages a start claims, the queue of IVS
     # calls that can wait, and the media adapter whose IVS client gives way to requests (the
     # pool and queue jobs use it). None: starts call CreateStage and calls are made at once.

@@ -126,15 +126,14 @@ def _window(deps: Deps, state: str) -> list:
 def refresh_live_ranks(deps: Deps) -> int:
     """Copy participant counts into the live lists' ranks, and start the overflow audience of
     any Space that nears its stage's capacity (the counts are summed once for both). Keeps the
-    live Spaces' compositions running: overflow ones, and recordings (docs/recording.md)."""
-    from chalicelib.services import overflow, recording
+    live Spaces' overflow compositions running (docs/overflow.md)."""
+    from chalicelib.services import overflow
 
     counts: dict[str, int] = {}
     overflowing: set[str] = set()
     changed = deps.spaces.refresh_live_ranks(counts_out=counts, overflowing_out=overflowing)
     overflow.start_needed(deps, counts)
     overflow.keep_alive(deps, overflowing)
-    recording.keep_alive(deps)
     return changed
 
 

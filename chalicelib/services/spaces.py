@@ -67,7 +67,7 @@ def create_space(deps: Deps, user_id: str, body: dict) -> Space:
     # Outside effects first, undone if the database refuses: no live Space without a stage, no
     # scheduled Space without its reminders. A schedule left behind finds no Space and does nothing.
     if space.state == LIVE:
-        space = replace(space, stage=stage_pool.acquire_stage(deps, space.id))
+        space = replace(space, stage=recording.acquire_stage(deps, space))
         space = _with_room(deps, space)
         space = _start_recording_or_release(deps, space)
     else:
@@ -136,7 +136,7 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
         raise transition_refused(space, "start")
     if wanted is not None:
         space = recording.with_recording(space, wanted, deps.clock.now())
-    stage = stage_pool.acquire_stage(deps, space.id)  # a pooled stage: no IVS call
+    stage = recording.acquire_stage(deps, space)  # pooled (no IVS call) unless recorded
     space = _with_room(deps, replace(space, stage=stage))
     room = space.room_arn
     space = _start_recording_or_release(deps, space)
@@ -147,7 +147,7 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = Non
             lambda blocks: deps.spaces.start(space, stage, deps.clock.now(), room_arn=room, blocked_filter=blocks),
         )
     except Refused as exc:
-        _release_stage(deps, replace(space, stage=stage), recording_too=True)
+        _release_stage(deps, replace(space, stage=stage))
         room_events.release_room(deps, space.id, room)
         if exc.part == "host_busy":
             raise _host_busy(deps, user_id) from exc
@@ -192,7 +192,7 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     deps.media_cache.drop(space_id)
     deps.telemetry.count("SpaceEnded")
     logger.info("space ended", space_id=space_id)
-    recording.stop_after_end(deps, space)  # before the stage goes: the composition ends cleanly
+    recording.on_space_ended(deps, space)
     # Everyone in the room hears the end before the room goes away.
     room_events.emit(deps, space, SPACE_ENDED, by=user_id)
     # Read again after the end: an overflow the job recorded while this request ran is on it.
@@ -305,7 +305,7 @@ def _write_landed(deps: Deps, intended: Space) -> bool:
 
 def _undo_outside_effects(deps: Deps, space: Space) -> None:
     if space.state == LIVE:
-        _release_stage(deps, space, recording_too=True)
+        _release_stage(deps, space)
         room_events.release_room(deps, space.id, space.room_arn)
     else:
         _unschedule_or_log(deps, space.id)
@@ -330,8 +330,8 @@ def _unschedule_or_log(deps: Deps, space_id: str) -> None:
 
 
 def _start_recording_or_release(deps: Deps, space: Space) -> Space:
-    """A recorded Space's composition starts on its new stage before the Space is written live;
-    if it cannot, the stage goes again and the request fails with nothing changed."""
+    """A recorded Space's recording is noted before the Space is written live; if that fails,
+    the stage goes again and the request fails with nothing changed."""
     try:
         return recording.start_for(deps, space)
     except DomainError:
@@ -340,11 +340,8 @@ def _start_recording_or_release(deps: Deps, space: Space) -> Space:
         raise
 
 
-def _release_stage(deps: Deps, space: Space, *, recording_too: bool = False) -> bool:
-    """Delete a Space's stage, retrying a few times. False when it is still there.
-    `recording_too`: the Space was not written live, so stop the composition started for it."""
-    if recording_too:
-        recording.discard(deps, space)
+def _release_stage(deps: Deps, space: Space) -> bool:
+    """Delete a Space's stage, retrying a few times. False when it is still there."""
     if space.stage is None:
         return True
     for attempt in range(1, STAGE_DELETE_ATTEMPTS + 1):

@@ -43,10 +43,13 @@ from chalicelib.services.context import Deps
 logger = Logger(child=True, service=SERVICE_NAME)
 
 
-def _new_participant_id() -> str:
+def _new_participant_id(space_id: str, user_id: str) -> str:
+    """Random, prefixed with the user's speaker tag in this Space: a recorded Space's participant
+    recordings are named by participant id, and the tag tells the mixing job whose they are."""
     from chalicelib.adapters.ivs_tokens import new_participant_id
+    from chalicelib.domain.recording import tagged_participant_id
 
-    return new_participant_id()
+    return tagged_participant_id(space_id, user_id, new_participant_id())
 
 
 def _media(
@@ -135,7 +138,7 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
     # second try once the Space is read (rare: they are few, and mostly joined cold).
     needs_pass = _pass_kind(access) if space is None or space.needs_pass(user_id) else None
 
-    participant_id = _new_participant_id()
+    participant_id = _new_participant_id(space_id, user_id)
     for _ in range(2):
         try:
             outcome = deps.spaces.join(
@@ -372,7 +375,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
     if user_id not in space.invited:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
     consent_at = recording.consent_for_stage(deps, space, user_id, body)
-    participant_id = _new_participant_id()
+    participant_id = _new_participant_id(space_id, user_id)
     try:
         deps.spaces.accept_invitation(
             space_id,
