@@ -677,6 +677,10 @@ class SpacesStack(Stack):
             "environment_variables": self._environment(),
             "tags": {"app": APP_NAME, "stage": s.name},
         }
+        # PyAV and numpy for the landing job's mixing go in through vendor/ (infra/vendor.py).
+        from infra.vendor import ensure_vendored
+
+        ensure_vendored()
         with fresh_app_import():
             self.chalice = Chalice(self, "ChaliceApp", source_dir=str(ROOT), stage_config=stage_config)
         template = packaged_template(self.chalice)
