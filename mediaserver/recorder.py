@@ -107,7 +107,7 @@ class Recorder:
     async def record(self, stage_id: str, participant_id: str, track: MediaStreamTrack) -> Optional[str]:
         """Record `track` until it ends; the recording's prefix (None if no frame ever came)."""
         work = tempfile.mkdtemp(prefix="rec-")
-        writer: Optional[_HlsWriter] = None
+        writer: Optional[HlsWriter] = None
         prefix = None
         try:
             while True:
@@ -124,7 +124,7 @@ class Recorder:
                         "participant_id": participant_id,
                         "media": {"hls": {"path": "media/hls", "playlist": "multivariant.m3u8"}},
                     })
-                    writer = _HlsWriter(os.path.join(work, "high"))
+                    writer = HlsWriter(os.path.join(work, "high"))
                 writer.write(frame)
             if writer is None:
                 return None
@@ -159,10 +159,11 @@ class Recorder:
         await asyncio.to_thread(self.store.put_bytes, key, json.dumps(document).encode(), "application/json")
 
 
-class _HlsWriter:
-    """AAC mono 48 kHz into HLS (MPEG-TS segments), silence filling gaps in the source's time."""
+class HlsWriter:
+    """AAC mono 48 kHz into HLS (MPEG-TS segments), silence filling gaps in the source's time.
+    `write` takes aiortc's frames; `write_samples` 48 kHz mono float samples (the tests' tones)."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, segment_seconds: int = SEGMENT_SECONDS):
         import av
 
         os.makedirs(directory, exist_ok=True)
@@ -171,7 +172,7 @@ class _HlsWriter:
             "w",
             format="hls",
             options={
-                "hls_time": str(SEGMENT_SECONDS),
+                "hls_time": str(segment_seconds),
                 "hls_playlist_type": "vod",
                 "hls_segment_filename": os.path.join(directory, "seg%d.ts"),
             },
@@ -193,6 +194,9 @@ class _HlsWriter:
                 self._encode(np.zeros(due - self._written, dtype=np.float32))
         for out in self._resampler.resample(frame):
             self._encode(out.to_ndarray().reshape(-1).astype(np.float32))
+
+    def write_samples(self, samples) -> None:
+        self._encode(samples)
 
     def _encode(self, samples) -> None:
         import av

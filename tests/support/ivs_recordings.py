@@ -27,31 +27,12 @@ def tone(freq: float, seconds: float, amplitude: float = 0.4) -> np.ndarray:
 
 
 def encode_hls(samples: np.ndarray, directory: str, segment_seconds: int = 2) -> None:
-    import av
+    """`samples` as the local media server's recorder encodes a publisher (AAC, MPEG-TS HLS)."""
+    from mediaserver.recorder import HlsWriter
 
-    os.makedirs(directory, exist_ok=True)
-    container = av.open(
-        os.path.join(directory, "playlist.m3u8"),
-        "w",
-        format="hls",
-        options={
-            "hls_time": str(segment_seconds),
-            "hls_playlist_type": "vod",
-            "hls_segment_filename": os.path.join(directory, "seg%d.ts"),
-        },
-    )
-    stream = container.add_stream("aac", rate=RATE, layout="mono")
-    pts = 0
-    for start in range(0, len(samples), 1024):
-        piece = samples[start : start + 1024]
-        frame = av.AudioFrame.from_ndarray(piece.reshape(1, -1), format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = RATE, pts
-        pts += len(piece)
-        for packet in stream.encode(frame):
-            container.mux(packet)
-    for packet in stream.encode(None):
-        container.mux(packet)
-    container.close()
+    writer = HlsWriter(directory, segment_seconds=segment_seconds)
+    writer.write_samples(samples)
+    writer.close()
 
 
 def write_recording(
