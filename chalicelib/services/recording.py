@@ -358,7 +358,19 @@ def _make_available(deps: Deps, space: Space, info: RecordingInfo, duration_ms: 
         deps.telemetry.count("ReplayAvailable")
         logger.info("replay available", space_id=space.id, version=info.mix_version, transcript=transcript_state)
         _cut_clips(deps, space, replace(info, replay_state=AVAILABLE, duration_ms=duration_ms))
+    else:
+        _discard_unused_mix(deps, space.id, info.media_key)
     return landed
+
+
+def _discard_unused_mix(deps: Deps, space_id: str, media_key: str) -> None:
+    """A mix that will never be served (a withdrawal asked for the next version while it ran, or
+    the replay was deleted) is deleted: it may hold the voice of someone who withdrew. Unless the
+    replay names that very file (another run of the same version landed it first)."""
+    current = deps.spaces.get(space_id, with_count=False).recording_info
+    if current is None or current.media_key != media_key:
+        deps.replays.delete_keys([media_key])
+        logger.info("unused mix deleted", space_id=space_id, media_key=media_key)
 
 
 def _follow_transcription(deps: Deps, space: Space, info: RecordingInfo) -> bool:

@@ -212,3 +212,25 @@ def test_mixing_twice_or_concurrently_makes_one_replay(api, deps, host, two_tone
     assert mixed == [f"replays/{space_id}/replay-1.m4a"], "one mix"
     assert deps.replays.list_keys(f"replays/{space_id}") == [f"replays/{space_id}/replay-1.m4a"]
     assert deps.spaces.get(space_id, with_count=False).recording_info.replay_state == "available"
+
+
+def test_a_mix_overtaken_by_a_withdrawal_is_deleted_and_mixed_again_without_them(api, deps, host, two_tones, monkeypatch):
+    space_id, speaker = two_tones
+    real_put = deps.replays.put_bytes
+
+    def withdraw_before_the_upload(key, data, content_type, **kw):
+        # The withdrawal lands while version 1 (with the speaker) is being mixed: after the
+        # recordings were read, before the file is uploaded.
+        if key.endswith("/replay-1.m4a"):
+            assert api.delete(f"/spaces/{space_id}/recording/consent", speaker).status_code == 200
+        return real_put(key, data, content_type, **kw)
+
+    monkeypatch.setattr(deps.replays, "put_bytes", withdraw_before_the_upload)
+    end(api, space_id, host)
+    monkeypatch.setattr(deps.replays, "put_bytes", real_put)
+
+    assert deps.replays.get_bytes(f"replays/{space_id}/replay-1.m4a") is None, "never served, and gone"
+    recording.land_recordings(deps)
+    audio, _ = replay_audio(api, deps, space_id, host)
+    assert deps.spaces.get(space_id, with_count=False).recording_info.media_key == f"replays/{space_id}/replay-2.m4a"
+    assert all(tone_level(audio, s, SPEAKER_HZ) < 0.05 for s in range(10))
