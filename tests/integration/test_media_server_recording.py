@@ -11,11 +11,10 @@ import pytest
 from aiohttp import web
 
 from chalicelib.adapters.audio_mix import PyAvMixer
-from chalicelib.domain.recording import participant_recordings, playlist_key
-from chalicelib.domain.recording import Track
+from chalicelib.domain.recording import Track, participant_recordings, playlist_key
 from mediaserver.app import make_app
 from mediaserver.recorder import Recorder
-from tests.support.ivs_recordings import RATE, decode, dominant_per_second
+from tests.support.ivs_recordings import decode, dominant_per_second
 from tests.support.media_clients import ToneTrack, publish
 from tests.support.own_loop import run
 
