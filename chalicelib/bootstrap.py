@@ -159,7 +159,7 @@ def _media_adapter(reserve: float, max_wait: float):
             LimitedClient(_ivs_client(), ivs_bucket(), reserve=reserve, max_wait=max_wait),
             tags={"app": "spaces", "stage": s.stage},
             storage_configuration_arn=s.ivs_storage_configuration_arn,
-            encoder_configuration_arn=s.ivs_encoder_configuration_arn,
+            reconnect_window_seconds=s.recording_reconnect_window_seconds,
             # Overflow channels: the low-latency API, built with the adapter (once per container).
             channels=_once("ivs_client", lambda: _boto3_client("ivs")),
             overflow_encoder_configuration_arn=s.overflow_encoder_configuration_arn,
@@ -168,11 +168,10 @@ def _media_adapter(reserve: float, max_wait: float):
     def build_local():
         from chalicelib.adapters.local_media import LocalMedia
 
-        # Locally a stopped recording leaves a placeholder in the local S3 (docs/recording.md).
+        # With the media server, a recorded stage's publishers are recorded into the local S3.
         return LocalMedia(
             region=s.region,
             account_id=s.account_id,
-            recordings_store=_Lazy(replays),
             media_server_url=s.media_server_url,
             control_secret=s.media_control_secret,
         )
@@ -436,26 +435,16 @@ def transcription():
     return _once("transcription", build)
 
 
-def remux():
-    """MediaConvert where the media backend is IVS (regional endpoint: no DescribeEndpoints);
-    locally a placeholder writer into the local S3."""
+def mixer():
+    """PyAV over the recordings bucket, the same in every stage (the landing job's process
+    mixes; PyAV is imported only when it does)."""
 
     def build():
-        s = settings()
-        if s.media_backend == "ivs":
-            from chalicelib.adapters.mediaconvert import MediaConvertRemux
+        from chalicelib.adapters.audio_mix import PyAvMixer
 
-            return MediaConvertRemux(
-                _boto3_client("mediaconvert"),
-                bucket=s.recordings_bucket,
-                role_arn=s.mediaconvert_role_arn,
-                metadata={"app": "spaces", "stage": s.stage},
-            )
-        from chalicelib.adapters.local_remux import LocalRemux
+        return PyAvMixer(_Lazy(replays))
 
-        return LocalRemux(_Lazy(replays))
-
-    return _once("remux", build)
+    return _once("mixer", build)
 
 
 def payments():
@@ -594,7 +583,7 @@ def deps() -> Deps:
             recordings=DynamoRecordingRepository(),
             replays=_lazy(replays),
             transcription=_lazy(transcription),
-            remux=_lazy(remux),
+            mixer=_lazy(mixer),
             dispatcher=publish_event,
         )
 

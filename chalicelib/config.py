@@ -184,26 +184,22 @@ class Settings:
     recordings_bucket: str = "spaces-local-recordings"
     replay_retention_days: int = 30
     replay_url_seconds: int = 300
-    # A recording IVS has not finished writing this long after the end is given up (failed).
+    # Participant recordings none of which IVS has finished writing this long after the end are
+    # given up (failed). Once one finished, the others are waited for `replay_segment_wait_seconds`
+    # after the end; then the replay is mixed from those that finished.
     replay_landing_deadline_seconds: int = 6 * 3600
-    # A recording IVS stopped on its own while the Space was live is started again (a new
-    # segment) at most `recording_max_restarts` times per Space. Once the Space ended, the replay
-    # waits for every segment; `replay_segment_wait_seconds` after the stop it is remuxed from the
-    # segments that landed (with none landed it waits until the landing deadline, then fails).
-    recording_max_restarts: int = 20
     replay_segment_wait_seconds: int = 1800
-    # Made once per deployment by infra/ (AWS::IVS::StorageConfiguration / EncoderConfiguration).
+    # A mix claimed this long ago whose job never finished (its Lambda died) is claimed again.
+    replay_mix_timeout_seconds: int = 900
+    # CreateStage `recordingReconnectWindowSeconds` (0-300): a publisher who reconnects within it
+    # goes on in the same recording. 0: every connection is its own recording with its own start
+    # time, so the mix places each at its true offset (how IVS lays out a merged recording's gap
+    # is not documented).
+    recording_reconnect_window_seconds: int = 0
+    # Made once per deployment by infra/ (AWS::IVS::StorageConfiguration): where IVS writes.
     ivs_storage_configuration_arn: str = ""
-    ivs_encoder_configuration_arn: str = ""
     # The language Amazon Transcribe assumes for replays nobody captioned live.
     transcribe_language: str = "en-US"
-    # The HLS recording is remuxed into one audio file by MediaConvert, which reads and writes the
-    # bucket with this role (made by infra/); without it an AWS stage refuses to record. A failed
-    # remux is started again up to `replay_remux_attempts` jobs in all, and a job still running
-    # `replay_remux_timeout_seconds` after its start counts as failed.
-    mediaconvert_role_arn: str = ""
-    replay_remux_attempts: int = 3
-    replay_remux_timeout_seconds: int = 3 * 3600
 
     # The IVS control-plane limiter and the stage pool (docs/capacity.md). One token bucket for
     # the account's stage calls (IVS: 5 a second, not adjustable): 4 a second with a burst of 2

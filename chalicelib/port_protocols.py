@@ -16,13 +16,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.ports import (
     ChatToken,
-    CompositionStatus,
     MediaToken,
     Payment,
     PaymentEvent,
     PresignedUrl,
-    RecordingHandle,
-    RemuxStatus,
     RenewalHandle,
     RoomEvent,
     TranscriptionStatus,
@@ -42,6 +39,7 @@ from chalicelib.space_ports import StageMemberRepository as StageMemberRepositor
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.blocked_filter import FilterShape, Slot
+    from chalicelib.domain.recording import Track
     from chalicelib.domain.reminders import PushMessage
     from chalicelib.domain.spaces import OverflowInfo, StageInfo
     from chalicelib.domain.users import User
@@ -54,8 +52,11 @@ class Clock(Protocol):
 class MediaPort(Protocol):
     """The media plane (IVS real-time stages)."""
 
-    def create_stage(self, space_id: str) -> StageInfo:
-        """Provision a stage for a Space. May raise DependencyFailed."""
+    def create_stage(self, space_id: str, *, record: bool = False) -> StageInfo:
+        """Provision a stage for a Space. `record`: with individual participant recording of
+        every publisher's audio into the recordings bucket (docs/recording.md). May raise
+        DependencyFailed, or RuleViolation `recording_not_available` when this deployment has
+        no recording configured."""
 
     def delete_stage(self, stage_arn: str) -> None:
         """Delete a stage (disconnects everyone). Deleting a stage already gone succeeds."""
@@ -93,27 +94,6 @@ class MediaPort(Protocol):
         """Stop a user's playback of a private overflow channel and refuse their tokens
         (StartViewerSessionRevocation of the viewer id their tokens carry). May raise
         DependencyFailed."""
-
-    # Recording (docs/recording.md): one server-side composition of the stage's publishers,
-    # written to the recordings bucket.
-
-    def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:
-        """Start recording a stage. May raise DependencyFailed, or RuleViolation
-        `recording_not_available` when this deployment has no recording configured."""
-
-    def stop_recording(self, composition_arn: str) -> str | None:
-        """Stop a recording; returns the S3 prefix it was written under when the media service
-        can still tell (None otherwise). A recording already stopped is not an error."""
-
-    def recording_status(self, composition_arn: str) -> CompositionStatus:
-        """Whether a recording's composition still runs (IVS stops one on its own a minute
-        without publishers, or on a failure), and its S3 prefix when IVS still reports it.
-        May raise DependencyFailed."""
-
-    def restart_recording(self, space_id: str, stage_arn: str, restart: int) -> RecordingHandle:
-        """Start another composition of the stage into the recordings bucket (a new segment,
-        under the new prefix IVS gives every composition), idempotent per (Space, `restart`).
-        May raise DependencyFailed."""
 
 
 class TokenMinter(Protocol):
@@ -319,6 +299,16 @@ class ReplayStorePort(Protocol):
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix`; returns how many. Nothing there is not an error."""
 
+    def get_bytes(self, key: str) -> bytes | None: ...
+
+    def put_bytes(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
+        """`if_absent`: write only if no object is there (False when one was)."""
+
+    def list_keys(self, prefix: str, limit: int = 100_000) -> list[str]:
+        """The keys under `prefix/`, in key order."""
+
+    def delete_keys(self, keys: list[str]) -> int: ...
+
 
 class TranscriptionPort(Protocol):
     """Batch speech-to-text of a recording (Amazon Transcribe) into WebVTT subtitles."""
@@ -330,21 +320,14 @@ class TranscriptionPort(Protocol):
     def status(self, job_name: str) -> TranscriptionStatus: ...
 
 
-class RemuxPort(Protocol):
-    """Remuxes a recording (its segments' HLS playlists in the recordings bucket) into ONE audio file in the
-    same bucket (AWS Elemental MediaConvert in AWS stages; a placeholder writer locally), so a
-    single presigned URL plays the replay and Transcribe can read it.
+class MixerPort(Protocol):
+    """Mixes participant recordings (HLS in the recordings bucket) into ONE audio file in the
+    same bucket, and cuts clips out of it (PyAV, in the landing job's process). Failures raise
+    DependencyFailed(code="mix_unavailable")."""
 
-    Failures of the outside system raise DependencyFailed(code="remux_unavailable").
-    """
+    def mix(self, tracks: list[Track], output_key: str) -> int:
+        """Mix `tracks` at their offsets into `output_key` (.m4a, written only if absent);
+        returns its length in ms."""
 
-    configured: bool  # False: this deployment cannot remux, so it must not record
-
-    def start(self, name: str, source_keys: list[str], output_key: str) -> str:
-        """Start remuxing `source_keys`, one after the other in this order, into `output_key`
-        (ends in .m4a); returns the job id.
-        `name` identifies the attempt: starting the same name again soon after returns the same
-        job (a retried landing)."""
-
-    def status(self, job_id: str) -> RemuxStatus:
-        """Where a job is. A job the service does not know is ERROR."""
+    def cut(self, source_key: str, start_ms: int, duration_ms: int, output_key: str) -> int:
+        """Cut a piece of the file at `source_key` into `output_key` (.m4a); its length in ms."""

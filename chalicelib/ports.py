@@ -33,21 +33,6 @@ class MediaToken:
 
 
 @dataclass(frozen=True)
-class CompositionStatus:
-    running: bool
-    prefix: str | None = None
-
-
-@dataclass(frozen=True)
-class RecordingHandle:
-    """A recording just started: its composition, and its S3 prefix when already known."""
-
-    composition_arn: str
-    started_at: datetime
-    prefix: str | None = None
-
-
-@dataclass(frozen=True)
 class ChatToken:
     """Credentials for one user's connection to a Space's chat room (IVS Chat CreateChatToken)."""
 
@@ -171,12 +156,6 @@ class TranscriptionStatus:
     state: str  # "QUEUED" | "IN_PROGRESS" | "COMPLETED" | "FAILED"
     subtitle_key: str | None = None  # the WebVTT file in the bucket, once COMPLETED
     failure: str | None = None
-
-
-@dataclass(frozen=True)
-class RemuxStatus:
-    state: str  # "RUNNING" | "COMPLETE" | "ERROR"
-    failure: str | None = None  # why, for an ERROR
 
 
 

@@ -54,9 +54,10 @@ OPERATIONS: dict[str, Operation] = {
             "ddb.table_wru": 12,  # hottest table (discovery): 1 + topics + host list items, transactional (x2)
             "ddb.table_rru": 4,
             "ddb.partition_wcu": 3,  # the "live" list key (2, transactional) + the pool's available index (1)
-            "ivs_rt.stage_control_tps": 0,  # a pooled stage: no IVS call (see no_pool)
+            # a pooled stage: no IVS call (see no_pool); but one Space in ten is recorded, and a
+            # recorded Space's stage is created at its start (docs/recording.md)
+            "ivs_rt.stage_control_tps": 0.1,
             "ivschat.room_control_tps": 0,  # a pooled room: no IVS Chat call (see no_pool)
-            "ivs_rt.composition_control_tps": 0.1,  # one in ten Spaces recorded: StartComposition
             "scheduler.schedule_api_tps": 2,  # the Space's two pending schedules are deleted
         },
         note="a start claims a pooled stage and a pooled IVS Chat room (0 IVS, 0 IVS Chat calls)",
@@ -108,7 +109,8 @@ OPERATIONS: dict[str, Operation] = {
     "overflow_listener": Operation(LEVEL, {"ivs_ll.concurrent_views": 1}),
     "live_stage": Operation(LEVEL, {"ivs_rt.stages": 1}, note="a live Space's stage"),
     "pooled_stage": Operation(LEVEL, {"ivs_rt.stages": 1}, note="a stage waiting in the pool"),
-    "recorded_or_overflowing_space": Operation(LEVEL, {"ivs_rt.compositions": 1}),
+    # Overflow only: recording uses individual participant recording, no composition.
+    "overflowing_space": Operation(LEVEL, {"ivs_rt.compositions": 1}),
     "overflow_start": Operation(
         RATE, {"ivs_ll.channel_control_tps": 1, "ivs_rt.composition_control_tps": 1}
     ),
@@ -176,7 +178,7 @@ PROFILES: dict[str, Profile] = {
             levels={
                 "live_stage": 500,
                 "pooled_stage": 50,
-                "recorded_or_overflowing_space": 50,
+                "overflowing_space": 0,  # the biggest Space (8,000) stays under the overflow threshold
                 "listener": 300_000,
                 "stage_listener_biggest_space": 8_000,
                 "speaker_biggest_space": 12,
@@ -203,7 +205,7 @@ PROFILES: dict[str, Profile] = {
             levels={
                 "live_stage": 2500,
                 "pooled_stage": 2200,  # the 2,000 scheduled + the 10 % margin
-                "recorded_or_overflowing_space": 250,
+                "overflowing_space": 1,  # the biggest Space (9,000) reaches 90 % of its stage
                 "listener": 600_000,
                 "stage_listener_biggest_space": 9_000,
                 "speaker_biggest_space": 12,
@@ -232,7 +234,7 @@ PROFILES: dict[str, Profile] = {
             },
             levels={
                 "live_stage": 1,
-                "recorded_or_overflowing_space": 1,
+                "overflowing_space": 1,
                 "listener": 1_000_000,
                 "stage_listener_biggest_space": 9_000,
                 "overflow_listener": 991_000,

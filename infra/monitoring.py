@@ -41,8 +41,8 @@ BUSINESS_GROUPS = (
     (
         "Recording and replays",
         (
-            "RecordingStarted", "RecordingStopped", "RecordingRestarted", "RecordingConsentGiven", "ReplayAvailable",
-            "ReplayServed", "ReplayDeleted", "TranscriptReady", "CaptionPosted",
+            "RecordingStarted", "RecordingStopped", "RecordingConsentGiven", "RecordingConsentWithdrawn",
+            "ReplayAvailable", "ReplayServed", "ReplayDeleted", "ClipCreated", "ClipCut", "TranscriptReady", "CaptionPosted",
         ),
     ),
     (
@@ -60,8 +60,7 @@ BUSINESS_GROUPS = (
         "Things that went wrong",
         (
             "StageReleaseDeferred", "RoomReleaseDeferred", "DisconnectFailed", "AnnounceFailed", "OutcomeUnknown",
-            "RecordingStopDeferred", "RecordingRestartCapReached", "ReplaySegmentMissing", "ReplayRemuxFailed",
-            "ReplayFailed", "TranscriptFailed", "LatePaymentRefunded", "OrphanPaymentRefunded",
+            "ReplaySegmentMissing", "ReplayFailed", "TranscriptFailed", "LatePaymentRefunded", "OrphanPaymentRefunded",
             "OverflowStartFailed", "OverflowReleaseDeferred",
         ),
     ),

@@ -33,8 +33,6 @@ LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 IVS_LIST_STAGES = ("ivs:ListStages", "ivs:ListChannels")
 IVS_CHAT_LIST_ROOMS = ("ivschat:ListRooms",)
 ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES + IVS_CHAT_LIST_ROOMS + DYNAMODB_LIST_STREAMS)
-# Remuxing a landed recording into one audio file (docs/recording.md): start a job, follow it.
-REMUX_ACTIONS = ("mediaconvert:CreateJob", "mediaconvert:GetJob")
 
 # Tables only the push worker touches. Every other table is the API's (the routes reach nearly
 # all of them, and a table added to ALL_MODELS for a route is then usable without an infra change).
@@ -75,14 +73,16 @@ class LambdaProfile:
     # serves a list route opens and seals page cursors (chalicelib/api/pages.py). No job does:
     # none reaches chalicelib/api/pages.py or bootstrap.cursors().
     reads_cursor_keys: bool = False
-    # Recording (docs/recording.md): the IVS composition, the recordings bucket, Transcribe.
+    # Recording (docs/recording.md): creating a stage that records into the stack's storage
+    # configuration (granted on that configuration too), the recordings bucket, Transcribe.
     ivs_recording_actions: tuple[str, ...] = ()
     recordings_object_actions: tuple[str, ...] = ()  # on the bucket's objects
     lists_recordings: bool = False  # s3:ListBucket on the recordings bucket (deleting a replay)
     transcription_actions: tuple[str, ...] = ()  # on this stage's transcription jobs
-    # MediaConvert jobs remuxing a recording into one file (on the account's jobs and default
-    # queue), with iam:PassRole on exactly the role MediaConvert reads and writes the bucket with.
-    remux_actions: tuple[str, ...] = ()
+    # Mixes recordings in process (PyAV): more memory and time than the other workers.
+    memory_mb: int | None = None
+    timeout_s: int | None = None
+    ephemeral_storage_mb: int | None = None
 
 
 PROFILES: tuple[LambdaProfile, ...] = (
@@ -117,15 +117,15 @@ PROFILES: tuple[LambdaProfile, ...] = (
         sends_to=("fanout", "tickets", "push"),
         reads_payment_secret=True,  # ticket purchases, subscriptions, the payment webhook
         reads_cursor_keys=True,  # every list route's page cursors
-        # A recorded Space's start and end start and stop its composition (GetComposition reads
-        # where it writes); replays are presigned GETs; ending lands the replay when it can
-        # (starts and follows its remux, writes the live captions' WebVTT or starts a
-        # transcription), the host deletes one.
-        ivs_recording_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
+        # A recorded Space's start creates its stage with participant recording into the
+        # stack's storage configuration; replays and clips are presigned GETs; ending lands the
+        # replay when the recordings are already there (mixing needs PyAV: it is imported there
+        # only when it runs, see bench/imports.py), a withdrawal deletes the speaker's raw files,
+        # a clip's description is written, the host deletes a replay.
+        ivs_recording_actions=("ivs:CreateStage",),
         recordings_object_actions=("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
         lists_recordings=True,
         transcription_actions=("transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"),
-        remux_actions=REMUX_ACTIONS,
     ),
     LambdaProfile(
         chalice_name="release_pending_media",
@@ -229,17 +229,6 @@ PROFILES: tuple[LambdaProfile, ...] = (
         ivs_composition_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
     ),
     LambdaProfile(
-        chalice_name="keep_recordings_running",
-        logical_id="KeepRecordingsRunning",
-        kind="worker",
-        # Each live recorded Space (the sparse recording_pending index, value "live") and its
-        # composition, started again into the recordings bucket when IVS stopped it, the new
-        # segment appended to the Space (docs/recording.md).
-        reads=frozenset({"spaces"}),
-        writes=frozenset({"spaces"}),
-        ivs_recording_actions=("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition", "ivs:TagResource"),
-    ),
-    LambdaProfile(
         chalice_name="sweep_presence",
         logical_id="SweepPresence",
         kind="worker",
@@ -304,13 +293,19 @@ PROFILES: tuple[LambdaProfile, ...] = (
         kind="worker",
         # The sparse recording_pending index, each Space, its caption segments.
         reads=frozenset({"spaces", "captions"}),
-        writes=frozenset({"spaces"}),  # processing -> available | failed, transcript states
-        # Reads IVS's end marker, writes the live captions' WebVTT; Transcribe reads the
-        # replay's file and writes its subtitles with this role's permissions. MediaConvert
-        # remuxes with its own role (passed, never assumed here).
-        recordings_object_actions=("s3:GetObject", "s3:PutObject"),
+        writes=frozenset({"spaces"}),  # processing -> mixing -> available | failed, transcript states
+        # Lists and reads the participant recordings IVS wrote, writes the mixed replay (a
+        # conditional PutObject), its clips and the live captions' WebVTT, deletes the raw
+        # files of a speaker who withdrew; Transcribe reads the replay's file and writes its
+        # subtitles with this role's permissions.
+        recordings_object_actions=("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+        lists_recordings=True,
         transcription_actions=("transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"),
-        remux_actions=REMUX_ACTIONS,
+        # Decoding and encoding audio in process: 2 GB (Lambda gives CPU with memory), 15 min
+        # (Lambda's most), 4 GB of /tmp for the recordings copied in and the mix written out.
+        memory_mb=2048,
+        timeout_s=900,
+        ephemeral_storage_mb=4096,
     ),
 )
 

@@ -13,8 +13,7 @@ Resources, by what the app reads in chalicelib/config.py:
 | SPACES_FANOUT_QUEUE / SPACES_PUSH_QUEUE   | SQS queues, each with a dead-letter queue                   |
 | (none: Lambda reads the stream)           | the participants table's stream -> `fold_participant_counts`, failed batches to the count-fold DLQ |
 | SPACES_SNS_APNS_ARN / SPACES_SNS_FCM_ARN  | SNS platform applications (custom resource, infra/push_apps)|
-| SPACES_RECORDINGS_BUCKET / _IVS_STORAGE_CONFIGURATION_ARN / _IVS_ENCODER_CONFIGURATION_ARN | the recordings bucket (lifecycle = retention + 1 day) and IVS's storage and encoder configurations |
-| SPACES_MEDIACONVERT_ROLE_ARN              | the role MediaConvert remuxes recordings with (reads the bucket, writes `replays/`) |
+| SPACES_RECORDINGS_BUCKET / _IVS_STORAGE_CONFIGURATION_ARN | the recordings bucket (lifecycle = retention + 1 day) and IVS's storage configuration (participant recordings) |
 | SPACES_WEB_CLIENT_URL                     | the web client's CloudFront URL (infra/web.py): the share page `/s/{id}` links there |
 | SPACES_CHAT_LOGGING_CONFIGURATION_ARN     | the IVS Chat logging configuration rooms are created with, writing to the log group `/spaces/<stage>/chat-messages` |
 
@@ -78,7 +77,7 @@ def _retention(days: int) -> logs.RetentionDays:
 # Why the Lambda roles hold resource wildcards (tests/infra/test_iam.py checks that no action is one).
 _WILDCARD_RESOURCES = (
     "resources the app creates at run time (IVS stages, channels, compositions, chat rooms, schedules, "
-    "transcription and MediaConvert jobs, push endpoints, recording objects) and a table's indexes and "
+    "transcription jobs, push endpoints, recording objects) and a table's indexes and "
     "stream: named under this stage's prefix, account and region; '*' only for X-Ray and List actions, "
     "which take no resource"
 )
@@ -357,26 +356,8 @@ class SpacesStack(Stack):
                 bucket_name=self.recordings_bucket.bucket_name
             ),
         )
-        # MediaConvert reads a landed recording (the HLS playlist and its segments, under IVS's
-        # prefix: `<stage id>/...`, so every object) and writes the replay's single file, only
-        # under `replays/` (chalicelib/domain/recording.py replay_files_prefix). Nothing else.
-        self.remux_role = iam.Role(
-            self,
-            "RecordingRemuxRole",
-            description=f"{s.prefix}: MediaConvert remuxes recordings into replay files (docs/recording.md)",
-            assumed_by=iam.ServicePrincipal("mediaconvert.amazonaws.com"),
-        )
-        self.remux_role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.recordings_bucket.arn_for_objects("*")])
-        )
-        self.remux_role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.recordings_bucket.arn_for_objects("replays/*")])
-        )
-        accept_wildcard_resources(
-            self.remux_role,
-            [self.recordings_bucket.arn_for_objects("*"), self.recordings_bucket.arn_for_objects("replays/*")],
-            "recording objects are named by IVS at run time: every object of this bucket read, written under replays/",
-        )
+        # The overflow channels' encoder configuration (docs/overflow.md): an audio room's
+        # picture only needs to be small. Recording uses no composition, so no encoder.
         width, height, framerate, bitrate = s.recording_video
         self.recording_encoder = ivs.CfnEncoderConfiguration(
             self,
@@ -564,8 +545,6 @@ class SpacesStack(Stack):
             "SPACES_IVS_PUBLIC_KEY_ARN": self.ivs_public_key.attr_arn,
             "SPACES_IVS_PRIVATE_KEY_SECRET_ARN": self.ivs_private_key_secret_arn,
             "SPACES_CURSOR_KEYS_SECRET_ARN": self.cursor_keys_secret.secret_arn,
-            # One encoder configuration serves the recordings and the overflow channels: both
-            # compose an audio room, whose picture only needs to be small (docs/overflow.md).
             "SPACES_OVERFLOW_ENCODER_CONFIGURATION_ARN": self.recording_encoder.attr_arn,
             "SPACES_SCHEDULE_GROUP": s.schedule_group,
             "SPACES_SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
@@ -583,8 +562,6 @@ class SpacesStack(Stack):
             "SPACES_SNS_FCM_ARN": self.push_app_arns["android"],
             "SPACES_RECORDINGS_BUCKET": self.recordings_bucket.bucket_name,
             "SPACES_IVS_STORAGE_CONFIGURATION_ARN": self.recording_storage.attr_arn,
-            "SPACES_IVS_ENCODER_CONFIGURATION_ARN": self.recording_encoder.attr_arn,
-            "SPACES_MEDIACONVERT_ROLE_ARN": self.remux_role.role_arn,
             # Rooms name the message review handler (a name, not a token: no cycle with the
             # function, which gets this environment too).
             "SPACES_CHAT_REVIEW_HANDLER_ARN": self._arn(
@@ -667,17 +644,9 @@ class SpacesStack(Stack):
         if profile.reads_cursor_keys:
             allow(["secretsmanager:GetSecretValue"], [self.cursor_keys_secret.secret_arn])
         if profile.ivs_recording_actions:
-            # StartComposition is authorized on the stage, the composition it makes, and the
-            # storage and encoder configurations it uses; Get/Stop on the composition.
-            allow(
-                profile.ivs_recording_actions,
-                [
-                    self._arn("ivs", "stage", "*"),
-                    self._arn("ivs", "composition", "*"),
-                    self.recording_storage.attr_arn,
-                    self.recording_encoder.attr_arn,
-                ],
-            )
+            # CreateStage of a stage that records: on the stage, and on the storage configuration
+            # it names (whether IAM checks the latter for CreateStage is not verified here).
+            allow(profile.ivs_recording_actions, [self._arn("ivs", "stage", "*"), self.recording_storage.attr_arn])
         if profile.recordings_object_actions:
             allow(profile.recordings_object_actions, [self.recordings_bucket.arn_for_objects("*")])
         if profile.lists_recordings:
@@ -685,15 +654,6 @@ class SpacesStack(Stack):
         if profile.transcription_actions:
             # Job names are "<table prefix>-<space id>" (services/recording.py).
             allow(profile.transcription_actions, [self._arn("transcribe", "transcription-job", f"{self.settings.prefix}-*")])
-        if profile.remux_actions:
-            # CreateJob on a job in the account's default queue (the app names no queue), GetJob
-            # on the job; the job runs as the remux role, which only these functions may pass.
-            allow(profile.remux_actions, [self._arn("mediaconvert", "jobs", "*"), self._arn("mediaconvert", "queues", "Default")])
-            allow(
-                ["iam:PassRole"],
-                [self.remux_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}},
-            )
         if profile.sends_to:
             allow(permissions.SQS_SEND, [self.queues[q].queue_arn for q in profile.sends_to])
         if profile.consumes:
@@ -720,6 +680,10 @@ class SpacesStack(Stack):
             "environment_variables": self._environment(),
             "tags": {"app": APP_NAME, "stage": s.name},
         }
+        # PyAV and numpy for the landing job's mixing go in through vendor/ (infra/vendor.py).
+        from infra.vendor import ensure_vendored
+
+        ensure_vendored()
         with fresh_app_import():
             self.chalice = Chalice(self, "ChaliceApp", source_dir=str(ROOT), stage_config=stage_config)
         template = packaged_template(self.chalice)
@@ -742,6 +706,12 @@ class SpacesStack(Stack):
             fn = self.chalice.get_resource(logical_id)
             fn.add_property_override("FunctionName", name)
             fn.add_property_override("Role", role.role_arn)
+            if profile.memory_mb:
+                fn.add_property_override("MemorySize", profile.memory_mb)
+            if profile.timeout_s:
+                fn.add_property_override("Timeout", profile.timeout_s)
+            if profile.ephemeral_storage_mb:
+                fn.add_property_override("EphemeralStorage", {"Size": profile.ephemeral_storage_mb})
             if profile.kind == "api":
                 fn.add_property_override("MemorySize", s.api_memory_mb)
                 fn.add_property_override("Timeout", s.api_timeout_s)

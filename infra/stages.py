@@ -98,10 +98,10 @@ class StageSettings:
     # SPACES_REPLAY_RETENTION_DAYS); the recordings bucket's lifecycle rule deletes objects one
     # day after that, counted from their creation (a Space lasts at most a day).
     replay_retention_days: int = 30
-    # The composition's video (IVS compositions always encode video; an audio Space's is a grid of
-    # avatars-less tiles): the smallest sensible size, to keep the encoding in IVS's SD tier.
     # Versions of recordings overwritten or deleted are kept this many days (docs/recording.md).
     noncurrent_recordings_days: int = 7
+    # The overflow compositions' video (IVS compositions always encode video; an audio Space's is
+    # a grid of tiles): the smallest sensible size, to keep the encoding in IVS's SD tier.
     recording_video: tuple[int, int, int, int] = (640, 360, 15, 500_000)  # width, height, fps, bps
 
     # Product settings (chalicelib/config.py) a stage overrides, as SPACES_* variables.

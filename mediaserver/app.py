@@ -19,6 +19,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Optional
@@ -29,6 +30,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from mediaserver.auth import Participant, Refused, TokenVerifier
 from mediaserver.hls import Overflow
+from mediaserver.recorder import Recorder, S3Store
 from mediaserver.rooms import COUNTERS, SLOTS, Rooms, Session, Subscriber
 
 log = logging.getLogger("mediaserver")
@@ -37,6 +39,7 @@ ROOMS = web.AppKey("rooms", Rooms)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 SECRET = web.AppKey("control_secret", str)
 HLS = web.AppKey("hls", Overflow)
+RECORDER = web.AppKey("recorder", Recorder)
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -235,9 +238,20 @@ async def control_delete_stage(request: web.Request) -> web.Response:
     _control(request)
     stage_id = request.match_info["stage_id"]
     await request.app[HLS].stop(stage_id)
+    request.app[RECORDER].forget(request.app[ROOMS], stage_id)
     closed = await request.app[ROOMS].delete_stage(stage_id)
     log.info("control delete stage=%s closed=%d", stage_id, closed)
     return web.json_response({"closed": closed})
+
+
+async def control_recording_start(request: web.Request) -> web.Response:
+    """The API created a recorded stage: record each of its publishers into the bucket."""
+    _control(request)
+    stage_id = request.match_info["stage_id"]
+    if stage_id in request.app[ROOMS].deleted:
+        raise Refused(404, "stage_not_found", "the stage was deleted")
+    request.app[RECORDER].watch(request.app[ROOMS], stage_id)
+    return web.json_response({"recording": True})
 
 
 async def control_overflow_start(request: web.Request) -> web.Response:
@@ -340,12 +354,16 @@ def make_app(
     control_secret: str,
     max_subscribers: int = 100,
     hls_dir: Optional[Path] = None,
+    recorder: Optional[Recorder] = None,
 ) -> web.Application:
     app = web.Application(middlewares=[cors_and_refusals], client_max_size=256 * 1024)
     app[ROOMS] = Rooms(max_subscribers=max_subscribers)
     app[VERIFIER] = TokenVerifier(public_key_pem)
     app[SECRET] = control_secret
     app[HLS] = Overflow(app[ROOMS], hls_dir or Path(".local/hls"))
+    # The recordings bucket the API reads (its default name, or SPACES_RECORDINGS_BUCKET).
+    bucket = os.environ.get("SPACES_RECORDINGS_BUCKET", "spaces-local-recordings")
+    app[RECORDER] = recorder or Recorder(lambda: S3Store(bucket))
     app.router.add_get("/health", health)
     app.router.add_post("/stages/{stage_id}/whip", whip)
     app.router.add_post("/stages/{stage_id}/whep", whep)
@@ -355,6 +373,7 @@ def make_app(
     app.router.add_delete("/control/stages/{stage_id}", control_delete_stage)
     app.router.add_get("/control/stats", control_stats)
     app.router.add_post("/control/stages/{stage_id}/overflow", control_overflow_start)
+    app.router.add_put("/control/stages/{stage_id}/recording", control_recording_start)
     app.router.add_delete("/control/stages/{stage_id}/overflow", control_overflow_stop)
     app.router.add_post("/control/playback/revoke", control_playback_revoke)
     app.router.add_get("/hls/{stage_id}/{name}", hls_file)
@@ -363,6 +382,7 @@ def make_app(
     async def stop_everything(app: web.Application) -> None:
         await app[HLS].stop_all()
         await app[ROOMS].close_all()
+        await app[RECORDER].drain()  # recordings of the closed publishers are uploaded
 
     app.on_shutdown.append(stop_everything)
     return app

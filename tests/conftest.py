@@ -132,7 +132,7 @@ def deps(settings_env, aws):
     from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits, DynamoRoomEvents
     from chalicelib.adapters.local_media import LocalMedia
-    from chalicelib.adapters.local_remux import LocalRemux
+    from chalicelib.adapters.audio_mix import PyAvMixer
     from chalicelib.adapters.s3_replays import S3Replays
     from chalicelib.adapters.scheduler import EventBridgeScheduler
     from chalicelib.adapters.transcribe import TranscribeJobs
@@ -159,7 +159,7 @@ def deps(settings_env, aws):
         settings=settings,
         users=_users_repo(),
         **_space_repos(settings),
-        media=LocalMedia(region=settings.region, account_id=settings.account_id, recordings_store=replays),
+        media=LocalMedia(region=settings.region, account_id=settings.account_id),
         tokens=bootstrap.token_minter(),
         telemetry=RecordingTelemetry(),
         reminders=DynamoReminderRepository(shards=settings.reminder_shards),
@@ -186,7 +186,7 @@ def deps(settings_env, aws):
         recordings=DynamoRecordingRepository(),
         replays=replays,
         transcription=TranscribeJobs(aws.transcribe, bucket=settings.recordings_bucket),
-        remux=LocalRemux(replays),
+        mixer=PyAvMixer(replays),
         room_announcements=[],
         dispatcher=bootstrap.publish_event,
     )

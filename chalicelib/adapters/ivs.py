@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib.adapters.aws_errors import aws_call
 from chalicelib.domain.errors import DependencyFailed, RuleViolation
-from chalicelib.domain.recording import restart_token
 from chalicelib.domain.spaces import OverflowInfo, StageInfo
-from chalicelib.ports import CompositionStatus, RecordingHandle
 
 MEDIA_UNAVAILABLE = "media_unavailable"
 NOT_FOUND = "ResourceNotFoundException"
@@ -41,22 +38,21 @@ def stage_name_for(space_id: str) -> str:
     return (_NAME_PREFIX + _NAME_FORBIDDEN.sub("-", space_id))[:_NAME_MAX]
 
 
-# StartComposition `idempotencyToken`: [a-zA-Z0-9-_]*, 1-64 characters (ivs-realtime API model).
-_TOKEN_MAX = 64
+# Participant recordings' HLS segments (2-10 s in the model): long ones mean fewer objects to list
+# and fetch when mixing; the mix does not care about segment boundaries.
+HLS_SEGMENT_SECONDS = 10
+
 # A composition in these states runs (or is about to); STOPPING, STOPPED, FAILED or gone do not.
 RUNNING_STATES = ("STARTING", "ACTIVE")
-
-
-def _token(text: str) -> str:
-    return _NAME_FORBIDDEN.sub("-", text)[:_TOKEN_MAX]
 
 
 class IvsMedia:
     """MediaPort implemented with the IVS real-time stage API.
 
-    Recording is a server-side composition of the stage into the recordings bucket
-    (StartComposition with an S3 destination): the storage configuration (the bucket) and the
-    encoder configuration are made once per deployment by infra/ and passed in here.
+    Recording is IVS individual participant recording, audio only: a recorded Space's stage is
+    created with `autoParticipantRecordingConfiguration`, and IVS writes each publisher's audio
+    into the recordings bucket (the storage configuration, made once per deployment by infra/).
+    No composition is used for recording; compositions are for overflow only.
     """
 
     def __init__(
@@ -66,7 +62,7 @@ class IvsMedia:
         tags: dict | None = None,
         clock=time.time,
         storage_configuration_arn: str = "",
-        encoder_configuration_arn: str = "",
+        reconnect_window_seconds: int = 0,
         channels=None,
         overflow_encoder_configuration_arn: str = "",
         channel_type: str = OVERFLOW_CHANNEL_TYPE,
@@ -75,19 +71,20 @@ class IvsMedia:
         self._tags = dict(tags or {})
         self._clock = clock
         self._storage_configuration_arn = storage_configuration_arn
-        self._encoder_configuration_arn = encoder_configuration_arn
+        self._reconnect_window_seconds = reconnect_window_seconds
         # Overflow audiences (docs/overflow.md): the low-latency `ivs` client and the encoder
         # configuration the stack creates once per deployment for them.
         self._channels = channels
         self._overflow_encoder_configuration_arn = overflow_encoder_configuration_arn
         self._channel_type = channel_type
 
-    def create_stage(self, space_id: str) -> StageInfo:
+    def create_stage(self, space_id: str, *, record: bool = False) -> StageInfo:
         # created_at lets the orphan sweep leave alone a stage whose Space is being written now.
         tags = {**self._tags, "space_id": space_id, "created_at": str(int(self._clock()))}
-        response = self._call(
-            "CreateStage", self._client.create_stage, name=stage_name_for(space_id), tags=tags
-        )
+        params: dict[str, Any] = {"name": stage_name_for(space_id), "tags": tags}
+        if record:
+            params["autoParticipantRecordingConfiguration"] = self._recording_configuration()
+        response = self._call("CreateStage", self._client.create_stage, **params)
         stage = response["stage"]
         endpoints = stage.get("endpoints") or {}
         events_url, whip_url = endpoints.get("events"), endpoints.get("whip")
@@ -141,58 +138,17 @@ class IvsMedia:
 
     # ------------------------------------------------------------------ recording
 
-    def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:
-        stage_id = stage_arn.rsplit("/", 1)[-1]
-        # One composition per stage: a retried start (lost answer) returns the same one.
-        return self._record(space_id, stage_arn, _token(f"{space_id}-{stage_id}"))
-
-    def restart_recording(self, space_id: str, stage_arn: str, restart: int) -> RecordingHandle:
-        # IVS gives every composition its own recording prefix: the new segment never writes
-        # over the stopped one's files. The token makes two job runs' restarts one composition.
-        return self._record(space_id, stage_arn, _token(restart_token(space_id, restart)))
-
-    def recording_status(self, composition_arn: str) -> CompositionStatus:
-        composition = self._composition(composition_arn)
-        if composition is None:
-            return CompositionStatus(running=False)
-        return CompositionStatus(
-            running=composition.get("state") in RUNNING_STATES, prefix=_recording_prefix(composition)
-        )
-
-    def _record(self, space_id: str, stage_arn: str, idempotency_token: str) -> RecordingHandle:
-        if not (self._storage_configuration_arn and self._encoder_configuration_arn):
-            raise RuleViolation(
-                "recording is not configured in this deployment", code="recording_not_available"
-            )
-        composition = self._start_composition(
-            stage_arn,
-            idempotency_token,
-            {
-                "name": "replay",
-                "s3": {
-                    "storageConfigurationArn": self._storage_configuration_arn,
-                    "encoderConfigurationArns": [self._encoder_configuration_arn],
-                    "recordingConfiguration": {"format": "HLS"},
-                },
-            },
-            {**self._tags, "space_id": space_id},
-        )
-        return RecordingHandle(
-            composition_arn=composition["arn"],
-            started_at=_started_at(composition, self._clock),
-            prefix=_recording_prefix(composition),
-        )
-
-    def stop_recording(self, composition_arn: str) -> str | None:
-        # The S3 prefix is reported on the composition's destination once it writes; a stopped
-        # composition is deleted a few minutes later, so ask before stopping it.
-        prefix = None
-        try:
-            prefix = self.recording_status(composition_arn).prefix
-        except DependencyFailed:
-            prefix = None  # the stop matters more than the prefix; the landing job looks again
-        self._call("StopComposition", self._client.stop_composition, gone_is_ok=True, arn=composition_arn)
-        return prefix
+    def _recording_configuration(self) -> dict[str, Any]:
+        """Every publisher's audio, nothing else, as HLS into the recordings bucket (each
+        connection its own recording unless a reconnect window is set: config.py)."""
+        if not self._storage_configuration_arn:
+            raise RuleViolation("recording is not configured in this deployment", code="recording_not_available")
+        return {
+            "storageConfigurationArn": self._storage_configuration_arn,
+            "mediaTypes": ["AUDIO_ONLY"],
+            "recordingReconnectWindowSeconds": self._reconnect_window_seconds,
+            "hlsConfiguration": {"targetSegmentDurationSeconds": HLS_SEGMENT_SECONDS},
+        }
 
     # ------------------------------------------------------------------ overflow
 
@@ -305,17 +261,3 @@ class IvsMedia:
         gone = (NOT_FOUND,) if gone_is_ok else ()
         return aws_call("IVS", operation, method, code=MEDIA_UNAVAILABLE, tolerate=gone, **params)
 
-
-def _recording_prefix(composition: dict) -> str | None:
-    for destination in composition.get("destinations") or []:
-        prefix = ((destination.get("detail") or {}).get("s3") or {}).get("recordingPrefix")
-        if prefix:
-            return prefix.strip("/")
-    return None
-
-
-def _started_at(composition: dict, clock) -> datetime:
-    started = composition.get("startTime")
-    if isinstance(started, datetime):
-        return started.astimezone(timezone.utc)
-    return datetime.fromtimestamp(clock(), timezone.utc)

@@ -15,15 +15,10 @@ What happened is public, for assertions: `stages` (live stages, arn -> space_id)
 ((stage_arn, participant_id, reason) per call). `fail_next("create_stage", times=2)` makes the
 next two calls of that method raise DependencyFailed, as IVS throttling or an outage would.
 
-Recording: the local media server does not record, so no audio is recorded. `start_recording` hands
-out a composition ARN of IVS's shape and remembers it (`recordings`, arn -> state); on
-`stop_recording` it writes, when given a store (the local S3 of `make run`), what IVS leaves in
-the bucket once a recording is complete: `<prefix>/events/recording-ended.json` and a placeholder
-playlist with no segments, so replays, their URLs and transcription run end to end locally.
-Nothing stops a local composition on its own (nothing composes locally): tests do it with
-`composition_stops_by_itself`, and `restart_recording` starts another under its own prefix, once
-per idempotency token, as IVS does. A recording's state is also kept in the store
-(`local-media/...`) so the worker process of `make run` sees the compositions the API started.
+Recording: a stage created with `record=True` is remembered (`recorded_stages`); with the media
+server, the server is told to record every publisher of that stage into the local S3 in the
+layout IVS uses for individual participant recordings (docs/media.md, docs/recording.md), so
+the landing and mixing job runs on real audio. Without a media server nothing is recorded.
 
 With `media_server_url` (the `local` stage of `make run`: the local media server, mediaserver/,
 docs/media.md), the stage's effects are real: a stage's `whip` endpoint is the server's WHIP URL
@@ -43,14 +38,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
 
 
 from chalicelib.adapters.ivs_tokens import playback_viewer_id
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.recording import restart_token
 from chalicelib.domain.spaces import OverflowInfo, StageInfo
-from chalicelib.ports import CompositionStatus, RecordingHandle
 
 EVENTS_URL = "wss://global.events.live-video.net"
 WHIP_URL_TEMPLATE = "https://{host}.global-bm.whip.live-video.net"
@@ -64,25 +56,12 @@ _METHODS = (
     "delete_stage",
     "disconnect_participant",
     "list_stages",
-    "start_recording",
-    "stop_recording",
     "start_overflow",
     "stop_overflow",
     "revoke_playback",
     "overflow_running",
     "restart_overflow",
     "list_overflow_channels",
-    "recording_status",
-    "restart_recording",
-)
-COMPOSITION_ARN_PATTERN = re.compile(r"^arn:aws:ivs:[a-z0-9-]+:[0-9]+:composition/[a-zA-Z0-9-]+$")
-PLACEHOLDER_PLAYLIST = (
-    "#EXTM3U\n"
-    "# Spaces local stack: the local media server does not record, so no audio was recorded.\n"
-    "#EXT-X-VERSION:3\n"
-    "#EXT-X-TARGETDURATION:1\n"
-    "#EXT-X-PLAYLIST-TYPE:VOD\n"
-    "#EXT-X-ENDLIST\n"
 )
 # Without a media server the overflow fake hands out playback URLs of this shape (an IVS channel's
 # playbackUrl) that nothing serves; with one, the server's HLS playlist (docs/overflow.md).
@@ -105,7 +84,6 @@ class LocalMedia:
         region: str = "us-east-1",
         account_id: str = "123456789012",
         clock=time.time,
-        recordings_store=None,
         media_server_url: str = "",
         control_secret: str = "",
     ):
@@ -114,13 +92,8 @@ class LocalMedia:
         self.region = region
         self.account_id = account_id
         self.clock = clock
-        # ReplayStorePort (or None): where stop_recording leaves its placeholder recording.
-        self.recordings_store = recordings_store
-        self.recordings: dict[str, dict] = {}
-        # Restarted recordings: idempotency token -> composition arn (IVS returns the first
-        # composition for a token used again), and every restart asked for, in order.
-        self.recording_tokens: dict[str, str] = {}
-        self.recording_restarts: list[tuple[str, int]] = []  # (space id, restart) per call
+        # Stages created with individual participant recording (stage arn -> space id).
+        self.recorded_stages: dict[str, str] = {}
         self.stages: dict[str, str] = {}
         self.created_at: dict[str, int] = {}
         self.created: list[StageInfo] = []
@@ -147,7 +120,7 @@ class LocalMedia:
         with self._lock:
             self._failures[method_name] = self._failures.get(method_name, 0) + times
 
-    def create_stage(self, space_id: str) -> StageInfo:
+    def create_stage(self, space_id: str, *, record: bool = False) -> StageInfo:
         with self._lock:
             self._maybe_fail("create_stage")
             arn = self._new_arn()
@@ -162,7 +135,12 @@ class LocalMedia:
             self.stages[arn] = space_id
             self.created_at[arn] = int(self.clock())
             self.created.append(info)
-            return info
+            if record:
+                self.recorded_stages[arn] = space_id
+        if record:
+            # The media server records this stage's publishers (nothing happens without one).
+            self._control("PUT", f"/control/stages/{_stage_id(arn)}/recording", {"space_id": space_id})
+        return info
 
     def list_stages(self) -> list[tuple[str, str, int]]:
         with self._lock:
@@ -222,108 +200,6 @@ class LocalMedia:
 
             Logger(child=True, service=SERVICE_NAME).warning("media server control call failed", method=method, path=path, error=str(exc))
             return None
-
-    def start_recording(self, space_id: str, stage_arn: str) -> RecordingHandle:
-        _check_arn(stage_arn)
-        with self._lock:
-            self._maybe_fail("start_recording")
-            return self._record(space_id, stage_arn)
-
-    def restart_recording(self, space_id: str, stage_arn: str, restart: int) -> RecordingHandle:
-        _check_arn(stage_arn)
-        with self._lock:
-            self._maybe_fail("restart_recording")
-            if stage_arn not in self.stages:
-                # IVS: ResourceNotFoundException, which IvsMedia reports as media_unavailable (a
-                # Space whose stage is being deleted, or, in tests, another test's Space).
-                raise DependencyFailed(f"local media: no stage {stage_arn}", code="media_unavailable")
-            self.recording_restarts.append((space_id, restart))
-            token = restart_token(space_id, restart)
-            known = self.recording_tokens.get(token)
-            if known is not None:
-                recording = self.recordings[known]
-                return RecordingHandle(
-                    composition_arn=known,
-                    started_at=datetime.fromtimestamp(recording["started"], timezone.utc),
-                    prefix=recording["prefix"],
-                )
-            handle = self._record(space_id, stage_arn)
-            self.recording_tokens[token] = handle.composition_arn
-            return handle
-
-    def recording_status(self, composition_arn: str) -> CompositionStatus:
-        with self._lock:
-            self._maybe_fail("recording_status")
-            recording = self.recordings.get(composition_arn)
-        if recording is None and self.recordings_store is not None:
-            # Started by another process (under `make run` the API starts compositions, the
-            # worker's rank job checks them): its state is kept in the local bucket.
-            text = self.recordings_store.get_text(_state_key(composition_arn))
-            recording = json.loads(text) if text else None
-        if recording is None:
-            return CompositionStatus(running=False)  # IVS: a composition it deleted, or never made
-        return CompositionStatus(running=recording["state"] == "ACTIVE", prefix=recording["prefix"])
-
-    def _record(self, space_id: str, stage_arn: str) -> RecordingHandle:
-        if stage_arn not in self.stages:
-            # IVS answers ResourceNotFound for a stage that does not exist: a bug here.
-            raise ValueError(f"no stage {stage_arn}: create it before recording it")
-        composition_id = _random(_ALNUM, 12)
-        arn = f"arn:aws:ivs:{self.region}:{self.account_id}:composition/{composition_id}"
-        started = self.clock()
-        prefix = f"{stage_arn.rsplit('/', 1)[-1]}/{composition_id}"
-        self.recordings[arn] = {
-            "space_id": space_id,
-            "stage_arn": stage_arn,
-            "state": "ACTIVE",
-            "started": started,
-            "prefix": prefix,
-        }
-        self._keep_state(arn)
-        return RecordingHandle(
-            composition_arn=arn, started_at=datetime.fromtimestamp(started, timezone.utc), prefix=prefix
-        )
-
-    def stop_recording(self, composition_arn: str) -> str | None:
-        if not COMPOSITION_ARN_PATTERN.match(composition_arn):
-            raise ValueError(f"{composition_arn!r} is not an IVS composition ARN")
-        with self._lock:
-            self._maybe_fail("stop_recording")
-        return self._stop(composition_arn)
-
-    def _stop(self, composition_arn: str, *, writes: bool = True) -> str | None:
-        with self._lock:
-            recording = self.recordings.get(composition_arn)
-            if recording is None or recording["state"] == "STOPPED":
-                return recording["prefix"] if recording else None
-            recording["state"] = "STOPPED"
-            recording["stopped"] = self.clock()
-        self._keep_state(composition_arn)
-        if writes and self.recordings_store is not None:
-            self._write_placeholder(recording)
-        return recording["prefix"]
-
-    def _keep_state(self, composition_arn: str) -> None:
-        if self.recordings_store is not None:
-            recording = self.recordings[composition_arn]
-            state = {"state": recording["state"], "prefix": recording["prefix"]}
-            self.recordings_store.put_text(_state_key(composition_arn), json.dumps(state), "application/json")
-
-    def _write_placeholder(self, recording: dict) -> None:
-        prefix = recording["prefix"]
-        duration_ms = int(max(recording["stopped"] - recording["started"], 0) * 1000)
-        self.recordings_store.put_text(
-            f"{prefix}/media/hls/multivariant.m3u8", PLACEHOLDER_PLAYLIST, "application/vnd.apple.mpegurl"
-        )
-        ended = {
-            "version": "v1",
-            "stage_arn": recording["stage_arn"],
-            "recording_status": "RECORDING_ENDED",
-            "local_placeholder": "no audio is recorded by the local stack",
-            "media": {"hls": {"path": "media/hls", "playlist": "multivariant.m3u8", "duration_ms": duration_ms}},
-        }
-        # Written last, as IVS does: its presence means the recording is complete.
-        self.recordings_store.put_text(f"{prefix}/events/recording-ended.json", json.dumps(ended), "application/json")
 
     def start_overflow(self, space_id: str, stage_arn: str) -> OverflowInfo:
         _check_arn(stage_arn)
@@ -392,13 +268,10 @@ class LocalMedia:
             self.overflow_restarted.append((space_id, arn))
             return arn
 
-    def composition_stops_by_itself(self, composition_arn: str, *, writes_recording: bool = True) -> None:
-        """What IVS does a minute after the last publisher left, or when broadcasting fails. A
-        recording's composition then completes its files, as on a stop (unless
-        `writes_recording` is False: a segment whose files never land)."""
+    def composition_stops_by_itself(self, composition_arn: str) -> None:
+        """What IVS does a minute after the last publisher left, or when broadcasting fails."""
         with self._lock:
             self.compositions.pop(composition_arn, None)
-        self._stop(composition_arn, writes=writes_recording)
 
     def revoke_playback(self, channel_arn: str, user_id: str) -> None:
         with self._lock:
@@ -422,12 +295,6 @@ class LocalMedia:
             arn = f"arn:aws:ivs:{self.region}:{self.account_id}:stage/{_random(_ALNUM, 12)}"
             if arn not in self.stages and arn not in self.deleted:
                 return arn
-
-
-def _state_key(composition_arn: str) -> str:
-    """Where the local stack keeps a composition's state for its other processes (nothing of
-    IVS's layout: IVS keeps it in its own service)."""
-    return f"local-media/compositions/{composition_arn.rsplit('/', 1)[-1]}.json"
 
 
 def _stage_id(stage_arn: str) -> str:

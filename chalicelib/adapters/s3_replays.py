@@ -16,6 +16,8 @@ from chalicelib.ports import PresignedUrl
 
 STORAGE_UNAVAILABLE = "storage_unavailable"
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+# A conditional PutObject that found the object there (S3 answers 412; 409 on a concurrent one).
+_ALREADY_THERE = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 # SigV4 presigned URLs live at most 7 days (S3's limit).
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 
@@ -61,12 +63,34 @@ class S3Replays:
         except Exception as exc:
             raise_unavailable("S3", "PutObject", exc, code=STORAGE_UNAVAILABLE)
 
-    def delete_prefix(self, prefix: str) -> int:
-        """Every object under `prefix/` (a page of ListObjectsV2, then one DeleteObjects per page
-        of up to 1,000 keys). Deleting again finds nothing: idempotent."""
+    def get_bytes(self, key: str) -> bytes | None:
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except Exception as exc:
+            if client_error_code(exc) in _MISSING:
+                return None
+            raise_unavailable("S3", "GetObject", exc, code=STORAGE_UNAVAILABLE)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
+        """Write an object. `if_absent`: a conditional write (If-None-Match: *) that leaves an
+        object already there alone; False when it was there."""
+        params = {"Bucket": self.bucket, "Key": key, "Body": data, "ContentType": content_type}
+        if if_absent:
+            params["IfNoneMatch"] = "*"
+        try:
+            self._client.put_object(**params)
+            return True
+        except Exception as exc:
+            if if_absent and client_error_code(exc) in _ALREADY_THERE:
+                return False
+            raise_unavailable("S3", "PutObject", exc, code=STORAGE_UNAVAILABLE)
+
+    def list_keys(self, prefix: str, limit: int = 100_000) -> list[str]:
+        """The keys under `prefix/`, in key order (ListObjectsV2 pages of 1,000)."""
         prefix = prefix.strip("/") + "/"
-        deleted, token = 0, None
-        while True:
+        keys: list[str] = []
+        token = None
+        while len(keys) < limit:
             params = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
             if token:
                 params["ContinuationToken"] = token
@@ -74,24 +98,29 @@ class S3Replays:
                 page = self._client.list_objects_v2(**params)
             except Exception as exc:
                 raise_unavailable("S3", "ListObjectsV2", exc, code=STORAGE_UNAVAILABLE)
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:
-                try:
-                    result = self._client.delete_objects(
-                        Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
-                    )
-                except Exception as exc:
-                    raise_unavailable("S3", "DeleteObjects", exc, code=STORAGE_UNAVAILABLE)
-                if result.get("Errors"):
-                    from chalicelib.domain.errors import DependencyFailed
-
-                    raise DependencyFailed(
-                        f"S3 DeleteObjects left {len(result['Errors'])} objects", code=STORAGE_UNAVAILABLE
-                    )
-                deleted += len(keys)
+            keys += [item["Key"] for item in page.get("Contents", [])]
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
-                return deleted
+                break
+        return keys[:limit]
+
+    def delete_keys(self, keys: list[str]) -> int:
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            try:
+                result = self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            except Exception as exc:
+                raise_unavailable("S3", "DeleteObjects", exc, code=STORAGE_UNAVAILABLE)
+            if result.get("Errors"):
+                from chalicelib.domain.errors import DependencyFailed
+
+                raise DependencyFailed(f"S3 DeleteObjects left {len(result['Errors'])} objects", code=STORAGE_UNAVAILABLE)
+        return len(keys)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Every object under `prefix/` (ListObjectsV2, then DeleteObjects per 1,000 keys).
+        Deleting again finds nothing: idempotent."""
+        return self.delete_keys(self.list_keys(prefix))
 
 
 def presigned_expiry(url: str) -> datetime:

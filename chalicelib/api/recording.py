@@ -1,8 +1,9 @@
-"""Replays and captions of a Space (docs/recording.md)."""
+"""Replays, consent withdrawal, clips and captions of a Space (docs/recording.md)."""
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
@@ -49,3 +50,38 @@ def list_captions(space_id):
     request = bp.current_request
     page = RequestPage(request, names=("after", "cursor"))
     return captions.list_captions(bootstrap.deps(), *_caller_and_space(space_id), request.query_params or {}, page)
+
+
+@bp.route("/spaces/{space_id}/recording/consent", methods=["DELETE"])
+@endpoint()
+def withdraw_consent(space_id):
+    return recording.withdraw_consent(bootstrap.deps(), *_caller_and_space(space_id))
+
+
+@bp.route("/spaces/{space_id}/clips", methods=["POST"])
+@idempotent(bp)
+@endpoint(status=201)
+def create_clip(space_id):
+    caller, space_id = _caller_and_space(space_id)
+    # The body is read after the permission checks (401, 403, 404 come before 400).
+    return recording.create_clip(bootstrap.deps(), caller, space_id, lambda: json_body(bp.current_request))
+
+
+@bp.route("/spaces/{space_id}/clips", methods=["GET"])
+@endpoint()
+def list_clips(space_id):
+    params = bp.current_request.query_params or {}
+    return recording.list_clips(bootstrap.deps(), *_caller_and_space(space_id), params)
+
+
+@bp.route("/spaces/{space_id}/clipping", methods=["PUT"])
+@endpoint()
+def set_clipping(space_id):
+    caller, space_id = _caller_and_space(space_id)
+    return recording.set_clipping(bootstrap.deps(), caller, space_id, lambda: json_body(bp.current_request))
+
+
+@bp.route("/clips/{clip_id}", methods=["GET"])
+@endpoint()
+def get_clip(clip_id):
+    return recording.get_clip(bootstrap.deps(), current_user_id(bp.current_request), clip_id)

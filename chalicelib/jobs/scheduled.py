@@ -46,9 +46,6 @@ JOBS: tuple[Job, ...] = (
     Job("refresh_live_ranks", "rate(1 minute)", 10.0,
         (Step("discovery", "refresh_live_ranks", "changed"),),
         "copy participant counts into the live lists' ranks; start and restart overflow audiences"),
-    Job("keep_recordings_running", "rate(1 minute)", 10.0,
-        (Step("recording", "keep_alive", "restarted"),),
-        "start again the recordings of live Spaces whose composition IVS stopped on its own"),
     Job("release_pending_media", "rate(5 minutes)", 60.0,
         (Step("spaces", "release_pending_media", "released"),),
         "delete the stages and rooms of ended Spaces whose first delete failed"),
@@ -70,7 +67,7 @@ JOBS: tuple[Job, ...] = (
         "charge the subscriptions whose renewal is due"),
     Job("land_recordings", "rate(1 minute)", 10.0,
         (Step("recording", "land_recordings", "changed"),),
-        "land the replays IVS finished writing; follow their remux and transcription"),
+        "mix the replays whose recordings IVS finished writing; cut clips; follow transcriptions"),
     # IVS calls that could wait (stage deletes, disconnects of removed users), at the rate the
     # control plane leaves over after requests (docs/capacity.md).
     Job("drain_media_queue", "rate(1 minute)", 5.0,

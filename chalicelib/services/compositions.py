@@ -1,6 +1,5 @@
-"""Keeping a live Space's server-side compositions running, shared by the overflow audience
-(docs/overflow.md: a composition into a channel) and the recording (docs/recording.md: a
-composition into the recordings bucket).
+"""Keeping a live Space's server-side compositions running: the overflow audience's
+(docs/overflow.md: a composition into a channel). Recording uses no composition.
 
 IVS stops a composition on its own (a minute without publishers, a failure). Every minute the rank
 job asks IVS about each one and starts another under a deterministic idempotency token; the new

@@ -16,9 +16,9 @@ if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
     from chalicelib.port_protocols import (
-        Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, OverflowClaimRepository,
+        Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, MixerPort, OverflowClaimRepository,
         ParticipantRepository, PaymentsPort, PushClaims, PushPort, QueuePort, RateLimits, ReminderRepository,
-        RemuxPort, ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository, StageMemberRepository,
+        ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository, StageMemberRepository,
         SubscriptionRepository, Telemetry, TicketRepository, TokenMinter, TranscriptionPort, UserRepository,
     )
 
@@ -120,7 +120,7 @@ class Deps:
     recordings: DynamoRecordingRepository = NOT_WIRED
     replays: ReplayStorePort = NOT_WIRED
     transcription: TranscriptionPort = NOT_WIRED
-    remux: RemuxPort = NOT_WIRED  # the HLS recording -> one audio file
+    mixer: MixerPort = NOT_WIRED  # participant recordings -> one replay file; clips
     # The IVS control plane (docs/capacity.md): ready stages a start claims, the queue of IVS
     # calls that can wait, and the media adapter whose IVS client gives way to requests (the
     # pool and queue jobs use it). None: starts call CreateStage and calls are made at once.

@@ -54,7 +54,7 @@ HANDLERS: dict[type, tuple[Handler, ...]] = {
         reminders.tell_subscribers_live_now,  # then drops the start schedules
     ),
     SpaceEnded: (
-        recording.stop_recording_after_end,  # before the stage goes: the composition ends cleanly
+        recording.land_replay_after_end,  # says so in the room, then lands the replay if it is complete
         room_events.announce_space_ended,  # everyone in the room hears it before the room goes
         media_release.release_media_after_end,  # overflow, stage, room; else release_pending
     ),

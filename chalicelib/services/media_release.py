@@ -13,7 +13,7 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.events import SpaceEnded
 from chalicelib.domain.spaces import Space
-from chalicelib.services import overflow, recording, room_events
+from chalicelib.services import overflow, room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -21,11 +21,9 @@ logger = Logger(child=True, service=SERVICE_NAME)
 STAGE_DELETE_ATTEMPTS = 3
 
 
-def release_stage(deps: Deps, space: Space, *, recording_too: bool = False) -> bool:
-    """Delete a Space's stage, retrying a few times. False when it is still there.
-    `recording_too`: the Space was not written live, so stop the composition started for it."""
-    if recording_too:
-        recording.discard(deps, space)
+def release_stage(deps: Deps, space: Space) -> bool:
+    """Delete a Space's stage, retrying a few times. False when it is still there. (A recorded
+    stage records each participant into the bucket by itself: deleting it ends that too.)"""
     if space.stage is None:
         return True
     for attempt in range(1, STAGE_DELETE_ATTEMPTS + 1):

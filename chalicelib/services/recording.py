@@ -1,66 +1,75 @@
-"""Use cases of recording: consent, the composition's start and stop, the replay's landing,
-reading and deleting replays, and who may hear them. docs/recording.md tells the whole story.
+"""Use cases of recording: consent and its withdrawal, the recorded stage, the replay's landing
+and mixing, clips, reading and deleting replays, and who may hear them. docs/recording.md tells
+the whole story.
 
-Order of effects, as for stages (services/spaces.py):
-- a recorded Space's composition starts right after its stage is created and BEFORE the write
-  that makes it live; if IVS refuses, the stage is released and the request fails with nothing
-  changed, so no Space is ever live claiming a recording it does not have;
-- while live, the rank job keeps the recording's composition running (`keep_alive`): one IVS
-  stopped on its own is started again, a new segment under its own S3 prefix, at most
-  `recording_max_restarts` times;
-- ending commits first (with the replay `processing` and on the landing job's sparse index),
-  then stops the composition; IVS writes the last files asynchronously, so the replay lands
-  when every segment's end marker is in the bucket (checked at once, then by
-  `land_recordings`; after `replay_segment_wait_seconds` without some, from those that landed):
-  the segments' HLS recordings are remuxed, in order, into one audio file, and the replay is
-  available once that file exists.
+- a recorded Space gets its own stage, created with IVS individual participant recording (audio
+  only), not one from the pool (pooled stages record nothing; each stage serves one Space);
+  no composition is involved;
+- ending commits first (the replay `processing`, on the landing job's sparse index); IVS writes
+  the last files asynchronously, so `on_space_ended` tries once and the landing job
+  (`land_recordings`) goes on: once every participant recording ended (or, past the wait, those
+  that did), one run claims the mix (a conditional write), mixes the consenting speakers'
+  recordings at their offsets into one file (PyAV), and makes it available;
+- a withdrawal asks for the next version of the replay: the job mixes it again without them,
+  and cuts every clip again from it.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
-from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, Gone, NotFound, RuleViolation
-from chalicelib.domain.events import SpaceEnded, SpaceStarted
-from chalicelib.domain.permissions import require_creator
+from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, Gone, NotFound, RuleViolation
 from chalicelib.domain import room_events as ev
+from chalicelib.domain.events import SpaceEnded, SpaceStarted
+from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.permissions import require_creator
 from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
     FAILED,
+    MIXING,
     PROCESSING,
-    REMUXING,
     TRANSCRIPT_FAILED,
     TRANSCRIPT_LIVE,
     TRANSCRIPT_READY,
     TRANSCRIPT_RUNNING,
-    LandedSegment,
+    Clip,
     RecordingInfo,
+    Track,
     available_until,
     build_webvtt,
+    clip_keys,
     consent_required,
     landing_plan,
-    parse_recording_end,
-    replay_duration_ms,
+    mix_members,
+    new_clip_id,
+    offset_ms,
+    participant_recordings,
+    playlist_key,
+    recording_started_at,
     replay_file_key,
     replay_files_prefix,
+    space_of_clip,
+    speaker_tag,
+    validate_clip,
     validate_consent,
+    withdrawal_window_open,
+    ENDED_MARKER,
+    STARTED_MARKER,
 )
-from chalicelib.domain.spaces import SCHEDULED, SUBSCRIBERS, TICKETED, Space, iso
+from chalicelib.domain.spaces import ENDED, LIVE, SCHEDULED, SUBSCRIBERS, TICKETED, Space, StageInfo, iso
 from chalicelib.domain.tickets import PAID
-from chalicelib.ports import Refused
-from chalicelib.services import compositions, room_events
+from chalicelib.ports import PresignedUrl, Refused
+from chalicelib.services import room_events, stage_pool
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
-STOP_ATTEMPTS = 3
 _JOB_NAME_FORBIDDEN = re.compile(r"[^0-9a-zA-Z._-]")
 
 
@@ -69,10 +78,11 @@ _JOB_NAME_FORBIDDEN = re.compile(r"[^0-9a-zA-Z._-]")
 
 def announce(deps: Deps, space: Space, name: str, **attrs: Any) -> None:
     """THE ONE place this feature tells a Space's room something: recording turned on or off
-    (`recording_state`), a caption segment (`caption`). Through room events (best effort, like
-    every room event); tests may also collect what was announced in `deps.room_announcements`.
-    A caption too long for an event's 1 KB of attributes goes without its text
-    (`text_omitted`): clients read it with GET /spaces/{id}/captions."""
+    (`recording_state`), a caption segment (`caption`), a withdrawn consent
+    (`recording_consent_withdrawn`). Through room events (best effort, like every room event);
+    tests may also collect what was announced in `deps.room_announcements`. A caption too long
+    for an event's 1 KB of attributes goes without its text (`text_omitted`): clients read it
+    with GET /spaces/{id}/captions."""
     if deps.room_announcements is not None:
         deps.room_announcements.append((space.id, name, dict(attrs)))
     try:
@@ -82,7 +92,7 @@ def announce(deps: Deps, space: Space, name: str, **attrs: Any) -> None:
     room_events.emit(deps, space, ev.RECORDING_STATE if name == "recording" else name, **attrs)
 
 
-# ------------------------------------------------------------------------ starting and stopping
+# ------------------------------------------------------------------------ the recorded stage
 
 
 def with_recording(space: Space, on: bool, now: datetime) -> Space:
@@ -90,23 +100,24 @@ def with_recording(space: Space, on: bool, now: datetime) -> Space:
     return replace(space, recording=on, consents={space.creator_id: iso(now)} if on else {})
 
 
+def acquire_stage(deps: Deps, space: Space) -> StageInfo:
+    """The stage a Space goes live on. A recorded Space's is created now, with individual
+    participant recording (a pooled stage was created without it, and IVS takes the
+    configuration only at creation); the others come from the pool."""
+    if not space.recording:
+        return stage_pool.acquire_stage(deps, space.id)
+    return deps.media.create_stage(space.id, record=True)
+
+
 def start_for(deps: Deps, space: Space) -> Space:
-    """Start the composition of a recorded Space on its (new) stage; the Space, with its
-    recording, to be written live. Raises DependencyFailed / RuleViolation if IVS cannot."""
+    """The Space, with its recording, to be written live: offset 0 of the replay is now, and IVS
+    writes under the stage's id."""
     if not space.recording:
         return space
-    if not deps.remux.configured:
-        # A recording this deployment could not make playable (nor transcribe) is not made.
-        raise RuleViolation("recording is not configured in this deployment", code="recording_not_available")
     assert space.stage is not None  # started on the stage the Space just got
-    handle = deps.media.start_recording(space.id, space.stage.arn)
-    logger.info("recording started", space_id=space.id, composition_arn=handle.composition_arn)
-    return replace(
-        space,
-        recording_info=RecordingInfo(
-            started_at=handle.started_at, composition_arn=handle.composition_arn, prefix=handle.prefix
-        ),
-    )
+    info = RecordingInfo(started_at=deps.clock.now(), prefix=space.stage.stage_id)
+    logger.info("recording started", space_id=space.id, prefix=info.prefix)
+    return replace(space, recording_info=info)
 
 
 def started(deps: Deps, space: Space) -> None:
@@ -121,125 +132,23 @@ def announce_recording_on(deps: Deps, event: SpaceStarted) -> None:
     started(deps, event.space)
 
 
-def stop_recording_after_end(deps: Deps, event: SpaceEnded) -> None:
-    """Reaction to SpaceEnded (services/dispatch.py): runs before the stage is released."""
-    stop_after_end(deps, event.space)
+def land_replay_after_end(deps: Deps, event: SpaceEnded) -> None:
+    """Reaction to SpaceEnded (services/dispatch.py)."""
+    on_space_ended(deps, event.space)
 
 
-def discard(deps: Deps, space: Space) -> None:
-    """Best effort, when the Space the composition was started for was not written live: stop
-    it (IVS also stops a composition a minute after its stage empties or is deleted)."""
-    info = space.recording_info
-    if info is None or not info.composition_arn:
+def on_space_ended(deps: Deps, space: Space) -> None:
+    """Recording's reaction to a Space having ended (committed): say so, and try to land the
+    replay at once (the landing job goes on from there: IVS finishes writing asynchronously).
+    Never raises for an outside failure."""
+    if not space.recording or space.recording_info is None:
         return
-    try:
-        deps.media.stop_recording(info.composition_arn)
-    except DependencyFailed:
-        logger.warning("could not stop an unused composition", space_id=space.id, composition_arn=info.composition_arn)
-
-
-def stop_after_end(deps: Deps, space: Space) -> None:
-    """The Space ended (committed): stop its composition, then try to land the replay at once
-    (locally the recording is complete on stop; in AWS the landing job usually lands it)."""
-    info = space.recording_info
-    if not space.recording or info is None or not info.composition_arn:
-        return
-    arn = info.composition_arn
-    try:
-        # Read again: the rank job may have restarted the composition after `space` was read.
-        info = deps.spaces.get(space.id, with_count=False).recording_info or info
-        arn = info.composition_arn or arn
-    except DependencyFailed:
-        pass
-    prefix = None
-    for attempt in range(1, STOP_ATTEMPTS + 1):
-        try:
-            prefix = deps.media.stop_recording(arn)
-            break
-        except DependencyFailed:
-            logger.warning("recording stop failed", space_id=space.id, attempt=attempt)
-    else:
-        # IVS stops the composition itself a minute after the stage empties (it is deleted next).
-        deps.telemetry.count("RecordingStopDeferred")
     deps.telemetry.count("RecordingStopped")
     announce(deps, space, "recording", state="off")
     try:
-        _learn_prefix(deps, space.id, info, arn, prefix)
         land(deps, space.id)
     except DependencyFailed:
         logger.warning("replay not landed at the end; the landing job will", space_id=space.id)
-
-
-def _learn_prefix(deps: Deps, space_id: str, info: RecordingInfo, composition_arn: str, prefix: str | None) -> None:
-    """Keep where IVS writes a composition, once (IVS deletes a stopped composition a few
-    minutes later, and with it the only place that says)."""
-    known = next((s.prefix for s in info.segments if s.composition_arn == composition_arn), None)
-    if prefix and prefix != known:
-        deps.recordings.set_prefix(space_id, composition_arn, prefix)
-
-
-# ------------------------------------------------------------------------ keeping it running
-
-
-def keep_alive(deps: Deps) -> int:
-    """The rank job, every minute: start again the recordings IVS stopped on its own while their
-    Space is live (a minute without publishers, a failure), so the rest of the Space is recorded.
-    Finds them with one Query (the sparse `recording_pending` index, value "live"), then per
-    Space one GetItem and one GetComposition. Returns how many were restarted."""
-    try:
-        space_ids = deps.recordings.live_recorded()
-    except DependencyFailed:
-        logger.warning("live recordings not listed; next run retries")
-        return 0
-    return compositions.check_each(deps, space_ids, lambda space: _keep_recording(deps, space), what="recording")
-
-
-def _keep_recording(deps: Deps, space: Space) -> int:
-    space_id, info = space.id, space.recording_info
-    if not space.recording or info is None or not info.composition_arn:
-        return 0
-    status = deps.media.recording_status(info.composition_arn)
-    if status.running:
-        _learn_prefix(deps, space_id, info, info.composition_arn, status.prefix)
-        return 0
-    cap = deps.settings.recording_max_restarts
-    if info.restarts >= cap:
-        # The rest of this Space is not recorded; it leaves the job's list (counted once).
-        if deps.recordings.stop_watching(space_id, info.composition_arn):
-            deps.telemetry.count("RecordingRestartCapReached")
-            logger.warning("recording stopped again after its last restart; not restarted", space_id=space_id, restarts=info.restarts)
-        return 0
-    restart = info.restarts + 1
-    stopped_arn = info.composition_arn
-    assert space.stage is not None  # a live Space has its stage
-    handle = deps.media.restart_recording(space_id, space.stage.arn, restart)
-    restarted = compositions.record_restart(
-        deps,
-        space_id,
-        handle.composition_arn,
-        record=lambda: deps.recordings.add_segment(
-            space_id,
-            stopped_arn=stopped_arn,
-            stopped_prefix=status.prefix,
-            new_arn=handle.composition_arn,
-            new_prefix=handle.prefix,
-            restarts=restart,
-            max_restarts=cap,
-        ),
-        names=lambda: _records(deps, space_id, handle.composition_arn),
-        discard=lambda: deps.media.stop_recording(handle.composition_arn),
-        what="recording",
-        metric="RecordingRestarted",
-        discard_failed_metric="RecordingStopDeferred",
-    )
-    if restarted:
-        logger.info("recording composition restarted", space_id=space_id, composition_arn=handle.composition_arn, restarts=restart)
-    return restarted
-
-
-def _records(deps: Deps, space_id: str, composition_arn: str) -> bool:
-    info = deps.spaces.get(space_id, with_count=False).recording_info
-    return info is not None and any(s.composition_arn == composition_arn for s in info.segments)
 
 
 # ------------------------------------------------------------------------ consent
@@ -276,12 +185,76 @@ def cohost_may_publish(deps: Deps, space: Space | None, space_id: str, user_id: 
     return True
 
 
-# ------------------------------------------------------------------------ landing
+# ------------------------------------------------------------------------ withdrawing consent
+
+
+def withdraw_consent(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+    """`DELETE /spaces/{id}/recording/consent`: the caller is no longer in the replay. While
+    live, or after the end until the replay expires. Their audio is left out of the replay (mixed
+    again without them) and of every clip (cut again), their raw recordings are deleted, their
+    caption segments leave the replay's WebVTT; the host is told (room event while live; the
+    replay answer lists withdrawals for the host)."""
+    space = deps.spaces.get(space_id, with_count=False)
+    if not space.recording or user_id not in space.consents:
+        raise NotFound(f"you have not consented to be recorded in Space {space_id}", code="consent_not_found")
+    info = space.recording_info or RecordingInfo()
+    if user_id in info.withdrawals:
+        return _withdrawal_answer(space_id, user_id, info.withdrawals[user_id])
+    now = deps.clock.now()
+    if space.state == SCHEDULED:
+        raise Conflict(f"Space {space_id} has not started: nothing is recorded yet", code="replay_not_ready")
+    if space.state == ENDED and not withdrawal_window_open(space.ended_at, now, deps.settings.replay_retention_days):
+        raise Gone(f"the replay of Space {space_id} has expired", code="replay_expired")
+    ended = space.state != LIVE
+    try:
+        deps.recordings.withdraw_consent(space_id, user_id, now, ended=ended)
+    except Refused as exc:
+        current = deps.spaces.get(space_id, with_count=False)
+        if current.recording_info and user_id in current.recording_info.withdrawals:
+            return _withdrawal_answer(space_id, user_id, current.recording_info.withdrawals[user_id])
+        if ended and current.recording_info and current.recording_info.replay_state in (FAILED, DELETED):
+            raise NotFound(f"Space {space_id} has no replay any more", code="replay_not_found") from exc
+        raise Conflict(f"Space {space_id} changed; try again", code=f"space_{current.state}") from exc
+    deps.telemetry.count("RecordingConsentWithdrawn")
+    logger.info("recording consent withdrawn", space_id=space_id, user_id=user_id, live=not ended)
+    if ended:
+        _remove_withdrawn_audio(deps, space, info, user_id)
+    else:
+        announce(deps, space, "recording_consent_withdrawn", user_id=user_id)
+    return _withdrawal_answer(space_id, user_id, iso(now))
+
+
+def _withdrawal_answer(space_id: str, user_id: str, when: str) -> dict[str, Any]:
+    return {"space_id": space_id, "user_id": user_id, "withdrawn_at": _to_second(when)}
+
+
+def _to_second(stamp: str) -> str:
+    """A stored time (to the microsecond) as the API shows times (to the second)."""
+    return iso(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+
+
+def _remove_withdrawn_audio(deps: Deps, space: Space, info: RecordingInfo, user_id: str) -> None:
+    """At once, not when the job next runs: their raw recordings, the replay file with them in
+    it, and the clips' audio cut from it (the clips are cut again from the next version)."""
+    tag = speaker_tag(space.id, user_id)
+    doomed: list[str] = []
+    if info.prefix:
+        for rec in participant_recordings(info.prefix, deps.replays.list_keys(info.prefix)):
+            if rec.participant_id.split("-", 1)[0] == tag:
+                doomed += deps.replays.list_keys(rec.prefix)
+    doomed += [k for k in deps.replays.list_keys(replay_files_prefix(space.id))]
+    doomed += [k for k in deps.replays.list_keys(f"clips/{space.id}") if k.endswith(".m4a")]
+    if doomed:
+        deps.replays.delete_keys(doomed)
+
+
+# ------------------------------------------------------------------------ landing and mixing
 
 
 def land_recordings(deps: Deps, limit: int = 50) -> int:
-    """The scheduled job: land the replays IVS has finished writing, follow transcriptions.
-    Returns how many Spaces changed. A Query on the sparse `recording_pending` index."""
+    """The scheduled job: mix the replays whose recordings IVS finished writing, cut clips,
+    follow transcriptions. Returns how many Spaces changed. A Query on the sparse
+    `recording_pending` index."""
     changed = 0
     for space_id in deps.recordings.pending(limit):
         try:
@@ -295,140 +268,119 @@ def land_recordings(deps: Deps, limit: int = 50) -> int:
 
 
 def land(deps: Deps, space_id: str, *, from_job: bool = False) -> bool:
-    """One Space's next steps, as far as they go now: processing -> remuxing (its recording is
-    complete in the bucket: a remux job starts) -> available (the job wrote the replay's file),
-    or a running transcription -> its WebVTT. True when something changed."""
+    """One Space's next steps, as far as they go now: processing -> mixing -> available (its
+    recordings ended: one run mixes them), then clips cut and a running transcription followed.
+    True when something changed."""
     space = deps.spaces.get(space_id, with_count=False)
     info = space.recording_info
-    if info is not None and info.replay_state == PROCESSING:
+    if info is None or info.replay_state in (None, FAILED, DELETED):
+        if from_job:
+            deps.recordings.drop_pending(space_id)  # deleted or failed meanwhile: nothing left to do
+        return False
+    if info.replay_state in (PROCESSING, MIXING):
         return _land_recording(deps, space, info)
-    if info is not None and info.replay_state == REMUXING:
-        return _follow_remux(deps, space, info)
-    if info is not None and info.replay_state == AVAILABLE and info.transcript_state == TRANSCRIPT_RUNNING:
-        return _follow_transcription(deps, space, info)
-    if from_job:
-        deps.recordings.drop_pending(space_id)  # deleted or failed meanwhile: nothing left to do
-    return False
+    changed = False
+    if info.transcript_state == TRANSCRIPT_RUNNING:
+        changed = _follow_transcription(deps, space, info)
+    elif from_job:
+        # Off the index before looking at clips: a clip made after this is put back on it.
+        deps.recordings.drop_pending(space_id)
+    return _cut_clips(deps, space, info) or changed
 
 
 def _land_recording(deps: Deps, space: Space, info: RecordingInfo) -> bool:
-    """processing -> remuxing once every segment's recording is complete (or, past the segment
-    wait, those that are), or -> failed when none is by the landing deadline."""
+    """processing -> mixing -> available once every participant recording ended (or, past the
+    wait, those that did), or -> failed when none did by the landing deadline."""
     now = deps.clock.now()
-    landed = _landed_segments(deps, info)
+    if info.replay_state == MIXING and info.mix_started_at is not None:
+        if (now - info.mix_started_at).total_seconds() <= deps.settings.replay_mix_timeout_seconds:
+            return False  # another run is mixing this version
+    recordings = participant_recordings(info.prefix or "", deps.replays.list_keys(info.prefix)) if info.prefix else []
     stopped = info.stopped_at or space.ended_at
     waited = (now - stopped).total_seconds() if stopped is not None else 0.0
     plan = landing_plan(
-        info.segments,
-        landed,
+        recordings,
         waited,
         segment_wait_seconds=deps.settings.replay_segment_wait_seconds,
         deadline_seconds=deps.settings.replay_landing_deadline_seconds,
     )
-    if plan == "fail":
-        if deps.recordings.fail(space.id):
-            deps.telemetry.count("ReplayFailed")
-            logger.warning("no recording arrived; replay failed", space_id=space.id, prefix=info.prefix)
-            return True
-        return False
     if plan == "wait":
         return False
-    source_keys = [item.source_key for item in landed]
-    duration_ms = replay_duration_ms(landed)
-    if duration_ms is None and len(info.segments) == 1 and info.started_at and info.stopped_at:
-        duration_ms = int((info.stopped_at - info.started_at).total_seconds() * 1000)
-    job = deps.remux.start(_remux_name(deps, space.id, 1), source_keys, replay_file_key(space.id))
-    if not deps.recordings.start_remux(space.id, job_id=job, source_keys=source_keys, duration_ms=duration_ms, now=now):
-        return False  # another landing started it (the same job, within MediaConvert's minute), or deleted
-    missing = [s.composition_arn for s in info.segments if s not in {item.segment for item in landed}]
-    if missing:
-        deps.telemetry.count("ReplaySegmentMissing", len(missing))
-        logger.warning("replay remuxed without segments that never landed", space_id=space.id, missing=missing)
-    logger.info("recording landed; remux started", space_id=space.id, remux_job=job, segments=len(source_keys))
-    _follow_remux(
-        deps,
-        space,
-        replace(
-            info, replay_state=REMUXING, source_keys=tuple(source_keys), remux_job=job, remux_attempts=1, remux_started_at=now
-        ),
-    )
-    return True
+    kept, dropped = mix_members(space.id, recordings, space.consents, info.withdrawals)
+    if plan == "fail" or not kept:
+        if deps.recordings.fail(space.id, version=info.mix_version):
+            deps.telemetry.count("ReplayFailed")
+            logger.warning("nothing to mix; replay failed", space_id=space.id, recordings=len(recordings))
+            return True
+        return False
+    stale_before = now - timedelta(seconds=deps.settings.replay_mix_timeout_seconds)
+    if not deps.recordings.claim_mix(space.id, version=info.mix_version, now=now, stale_before=stale_before):
+        return False  # another run claimed it (or a withdrawal asked for the next version)
+    if dropped:
+        # Raw files of a withdrawn (or never consenting) speaker never stay in the bucket.
+        deps.replays.delete_keys([k for rec in dropped for k in deps.replays.list_keys(rec.prefix)])
+    tracks = [
+        Track(
+            user_id=user,
+            prefix=rec.prefix,
+            playlist_key=playlist_key(deps.replays.get_json(f"{rec.prefix}/{ENDED_MARKER}"), rec.prefix),
+            offset_ms=offset_ms(
+                info.started_at, recording_started_at(deps.replays.get_json(f"{rec.prefix}/{STARTED_MARKER}"), rec.prefix)
+            ),
+        )
+        for user, rec in kept
+    ]
+    media_key = replay_file_key(space.id, info.mix_version)
+    duration_ms = deps.mixer.mix(tracks, media_key)
+    left_out = len([r for r in recordings if not r.ended]) + len(dropped)
+    if left_out:
+        deps.telemetry.count("ReplaySegmentMissing", len([r for r in recordings if not r.ended]))
+    logger.info("replay mixed", space_id=space.id, version=info.mix_version, tracks=len(tracks), left_out=left_out)
+    return _make_available(deps, space, replace(info, media_key=media_key), duration_ms)
 
 
-def _landed_segments(deps: Deps, info: RecordingInfo) -> list[LandedSegment]:
-    """The segments whose recording IVS finished writing (its end marker is in the bucket), in
-    order, with the playlist and duration the marker names."""
-    landed = []
-    for segment in info.segments:
-        if not segment.prefix:
-            continue  # where IVS writes it is not known yet: not landed
-        ended = deps.replays.get_json(f"{segment.prefix}/events/recording-ended.json")
-        if ended is not None:
-            source_key, duration_ms = parse_recording_end(ended, segment.prefix)
-            landed.append(LandedSegment(segment, source_key, duration_ms))
-    return landed
-
-
-def _remux_name(deps: Deps, space_id: str, attempt: int) -> str:
-    return f"{deps.settings.table_prefix}-{space_id}-{attempt}"
-
-
-def _follow_remux(deps: Deps, space: Space, info: RecordingInfo) -> bool:
-    """remuxing -> available when the job completed; a failed (or stuck) job is started again
-    while attempts are left, then the replay fails."""
-    remux_job = info.remux_job
-    assert remux_job is not None  # remuxing: the job was stored with the state
-    status = deps.remux.status(remux_job)
-    if status.state == "COMPLETE":
-        return _make_available(deps, space, info)
-    now = deps.clock.now()
-    if status.state != "ERROR":
-        started = info.remux_started_at
-        if started is None or (now - started).total_seconds() <= deps.settings.replay_remux_timeout_seconds:
-            return False
-        status = replace(status, failure=f"still running after {deps.settings.replay_remux_timeout_seconds} s")
-    deps.telemetry.count("ReplayRemuxFailed")
-    logger.warning("replay remux failed", space_id=space.id, remux_job=remux_job, attempt=info.remux_attempts, reason=status.failure)
-    if info.remux_attempts < deps.settings.replay_remux_attempts:
-        attempt = info.remux_attempts + 1
-        job = deps.remux.start(_remux_name(deps, space.id, attempt), list(info.source_keys), replay_file_key(space.id))
-        return deps.recordings.retry_remux(space.id, failed_job=remux_job, job_id=job, now=now)
-    if deps.recordings.fail(space.id, remux_job=remux_job):
-        deps.telemetry.count("ReplayFailed")
-        logger.warning("no remux succeeded; replay failed", space_id=space.id, attempts=info.remux_attempts)
-        return True
-    return False
-
-
-def _make_available(deps: Deps, space: Space, info: RecordingInfo) -> bool:
+def _make_available(deps: Deps, space: Space, info: RecordingInfo, duration_ms: int) -> bool:
     """The replay's file exists: prepare its captions, then make it available."""
-    remux_job = info.remux_job
-    assert remux_job is not None  # made available from a finished remux job
-    media_key = replay_file_key(space.id)
+    assert info.media_key is not None
     job = transcript_key = None
-    if deps.recordings.has_captions(space.id):
-        # Captioned live: the replay's WebVTT is those segments, stored next to the recording so
-        # a replay answer can hand out a URL for it too.
-        transcript_key = f"captions/{space.id}/live.vtt"
-        deps.replays.put_text(transcript_key, build_webvtt(deps.recordings.all_captions(space.id)), "text/vtt")
+    captions = [c for c in deps.recordings.all_captions(space.id) if c.user_id not in info.withdrawals] if deps.recordings.has_captions(space.id) else []
+    if captions:
+        # Captioned live: the replay's WebVTT is those segments (of the speakers still in it),
+        # stored next to the recording so a replay answer can hand out a URL for it too.
+        transcript_key = f"captions/{space.id}/live-{info.mix_version}.vtt"
+        deps.replays.put_text(transcript_key, build_webvtt(captions), "text/vtt")
         transcript_state = TRANSCRIPT_LIVE
     else:
-        # Transcribe reads one media file (not HLS): the remuxed one.
-        job = _JOB_NAME_FORBIDDEN.sub("-", f"{deps.settings.table_prefix}-{space.id}")[:200]
-        deps.transcription.start(job, media_key, f"captions/{space.id}/transcript.json", deps.settings.transcribe_language)
+        # Transcribe reads one media file: the mixed one (a job name per version).
+        job = _JOB_NAME_FORBIDDEN.sub("-", f"{deps.settings.table_prefix}-{space.id}-{info.mix_version}")[:200]
+        deps.transcription.start(job, info.media_key, f"captions/{space.id}/transcript-{info.mix_version}.json", deps.settings.transcribe_language)
         transcript_state = TRANSCRIPT_RUNNING
     landed = deps.recordings.land(
         space.id,
-        remux_job=remux_job,
-        media_key=media_key,
+        version=info.mix_version,
+        media_key=info.media_key,
+        duration_ms=duration_ms,
         transcript_state=transcript_state,
         transcription_job=job,
         transcript_key=transcript_key,
     )
     if landed:
         deps.telemetry.count("ReplayAvailable")
-        logger.info("replay available", space_id=space.id, transcript=transcript_state)
+        logger.info("replay available", space_id=space.id, version=info.mix_version, transcript=transcript_state)
+        _cut_clips(deps, space, replace(info, replay_state=AVAILABLE, duration_ms=duration_ms))
+    else:
+        _discard_unused_mix(deps, space.id, info.media_key)
     return landed
+
+
+def _discard_unused_mix(deps: Deps, space_id: str, media_key: str) -> None:
+    """A mix that will never be served (a withdrawal asked for the next version while it ran, or
+    the replay was deleted) is deleted: it may hold the voice of someone who withdrew. Unless the
+    replay names that very file (another run of the same version landed it first)."""
+    current = deps.spaces.get(space_id, with_count=False).recording_info
+    if current is None or current.media_key != media_key:
+        deps.replays.delete_keys([media_key])
+        logger.info("unused mix deleted", space_id=space_id, media_key=media_key)
 
 
 def _follow_transcription(deps: Deps, space: Space, info: RecordingInfo) -> bool:
@@ -447,6 +399,142 @@ def _follow_transcription(deps: Deps, space: Space, info: RecordingInfo) -> bool
             deps.telemetry.count("TranscriptFailed")
         return done
     return False
+
+
+# ------------------------------------------------------------------------ clips
+
+
+def _clips_of(deps: Deps, space_id: str) -> list[Clip]:
+    clips = []
+    for key in deps.replays.list_keys(f"clips/{space_id}"):
+        if key.endswith(".json"):
+            doc = deps.replays.get_json(key)
+            if doc:
+                clips.append(Clip.from_json(doc))
+    return clips
+
+
+def _cut_clips(deps: Deps, space: Space, info: RecordingInfo) -> bool:
+    """Cut every clip not yet cut from the current replay version (new clips, and all of them
+    after a withdrawal). The job does it, never a request: PyAV stays off request paths."""
+    if info.replay_state != AVAILABLE or not info.media_key:
+        return False
+    cut = 0
+    for clip in _clips_of(deps, space.id):
+        if clip.cut_from == info.mix_version:
+            continue
+        meta_key, audio_key = clip_keys(space.id, clip.clip_id)
+        deps.mixer.cut(info.media_key, clip.start_ms, clip.duration_ms, audio_key)
+        deps.replays.put_text(meta_key, _json(replace(clip, cut_from=info.mix_version).to_json()), "application/json")
+        cut += 1
+    if cut:
+        deps.telemetry.count("ClipCut", cut)
+    return cut > 0
+
+
+def _json(doc: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _recorded_space_for_clips(deps: Deps, user_id: str, space_id: str) -> tuple[Space, RecordingInfo]:
+    space = deps.spaces.get(space_id, with_count=False)
+    if not space.recording:
+        raise NotFound(f"Space {space_id} was not recorded", code="replay_not_found")
+    require_audience(deps, space, user_id)
+    info = space.recording_info or RecordingInfo()
+    return space, info
+
+
+def create_clip(deps: Deps, user_id: str, space_id: str, read_body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`POST /spaces/{id}/clips {start_ms, duration_ms}`: anyone who may hear the Space, while
+    live or while its replay is served, unless the host turned clipping off. The clip's audio is
+    cut by the landing job from the replay (409 `clip_not_ready` until then)."""
+    space, info = _recorded_space_for_clips(deps, user_id, space_id)
+    if not info.clipping:
+        raise Forbidden(f"the host turned clipping off for Space {space_id}", code="clipping_off")
+    if info.replay_state in (FAILED, DELETED):
+        raise NotFound(f"Space {space_id} has no replay to clip", code="replay_not_found")
+    start_ms, duration_ms = validate_clip(read_body())
+    now = deps.clock.now()
+    if space.state == SCHEDULED or info.started_at is None:
+        raise Conflict(f"Space {space_id} has not started", code="replay_not_ready")
+    if space.state == ENDED:
+        until = available_until(space.ended_at, deps.settings.replay_retention_days)
+        if until is None or now >= until:
+            raise Gone(f"the replay of Space {space_id} has expired", code="replay_expired")
+    length_ms = info.duration_ms if info.duration_ms is not None else int((((info.stopped_at or now) - info.started_at).total_seconds()) * 1000)
+    if start_ms + duration_ms > length_ms:
+        raise RuleViolation(f"the clip ends after the recording ({length_ms} ms)", code="clip_out_of_range")
+    clip = Clip(new_clip_id(space_id, new_ulid()), space_id, user_id, start_ms, duration_ms, now.replace(microsecond=0))
+    meta_key, _ = clip_keys(space_id, clip.clip_id)
+    deps.replays.put_text(meta_key, _json(clip.to_json()), "application/json")
+    if space.state == ENDED:
+        try:
+            deps.recordings.mark_pending(space_id)  # the landing job cuts it
+        except Refused:
+            pass  # the replay failed or was deleted meanwhile: the clip is never cut
+    deps.telemetry.count("ClipCreated")
+    return _clip_view(clip, None)
+
+
+def _clip_view(clip: Clip, url: PresignedUrl | None) -> dict[str, Any]:
+    view = {k: v for k, v in clip.to_json().items() if k != "cut_from"}
+    view["ready"] = clip.cut_from is not None
+    if url is not None:
+        view["url"], view["expires_at"] = url.url, iso(url.expires_at)
+    return view
+
+
+def get_clip(deps: Deps, user_id: str, clip_id: str) -> dict[str, Any]:
+    """`GET /clips/{id}`: a presigned URL (5 minutes, never past the replay's end) to whoever
+    may hear the Space."""
+    space_id = space_of_clip(clip_id)
+    doc = deps.replays.get_json(clip_keys(space_id, clip_id)[0]) if space_id else None
+    if doc is None:
+        raise NotFound(f"clip {clip_id[:80]!r} does not exist", code="clip_not_found")
+    clip = Clip.from_json(doc)
+    space, info = _recorded_space_for_clips(deps, user_id, clip.space_id)
+    if info.replay_state == DELETED:
+        raise NotFound(f"the replay of Space {space.id} was deleted, and its clips with it", code="clip_not_found")
+    now = deps.clock.now()
+    until = available_until(space.ended_at, deps.settings.replay_retention_days)
+    if until is not None and now >= until:
+        raise Gone(f"clips of Space {space.id} expired with its replay on {iso(until)}", code="clip_expired")
+    if info.replay_state != AVAILABLE or clip.cut_from != info.mix_version or until is None:
+        raise Conflict("the clip is still being cut", code="clip_not_ready")
+    ttl = max(1, min(deps.settings.replay_url_seconds, int((until - now).total_seconds())))
+    return _clip_view(clip, deps.replays.presign_get(clip_keys(space.id, clip.clip_id)[1], ttl))
+
+
+def list_clips(deps: Deps, user_id: str, space_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`GET /spaces/{id}/clips`: the Space's clips, oldest first (their ids sort by time)."""
+    _recorded_space_for_clips(deps, user_id, space_id)
+    limit = params.get("limit", "50")
+    if not str(limit).isdigit() or not 1 <= int(limit) <= 100:
+        raise BadRequest("limit must be 1-100", code="invalid_limit")
+    after = params.get("after") or ""
+    clips = sorted((c for c in _clips_of(deps, space_id) if c.clip_id > after), key=lambda c: c.clip_id)
+    page = clips[: int(limit)]
+    return {
+        "space_id": space_id,
+        "clips": [_clip_view(c, None) for c in page],
+        "next_cursor": page[-1].clip_id if len(clips) > len(page) else None,
+    }
+
+
+def set_clipping(deps: Deps, user_id: str, space_id: str, read_body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`PUT /spaces/{id}/clipping {"enabled": bool}`: the host turns clipping on or off."""
+    space = deps.spaces.get(space_id, with_count=False)
+    require_creator(space, user_id, "turn clipping on or off")
+    if not space.recording:
+        raise NotFound(f"Space {space_id} is not recorded", code="replay_not_found")
+    body = read_body()
+    if set(body) - {"enabled"} or not isinstance(body.get("enabled"), bool):
+        raise BadRequest('send {"enabled": true|false}', code="invalid_body")
+    deps.recordings.set_clipping(space_id, body["enabled"])
+    return {"space_id": space_id, "clipping": body["enabled"]}
 
 
 # ------------------------------------------------------------------------ the audience
@@ -524,7 +612,7 @@ def get_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     if info.transcript_key and info.transcript_state in (TRANSCRIPT_LIVE, TRANSCRIPT_READY):
         captions = deps.replays.presign_get(info.transcript_key, ttl).url
     deps.telemetry.count("ReplayServed")
-    return {
+    answer: dict[str, object] = {
         "space_id": space.id,
         "url": media.url,
         "expires_at": iso(media.expires_at),
@@ -532,7 +620,12 @@ def get_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         "available_until": iso(until),
         "captions_url": captions,
         "captions": info.transcript_state or "none",
+        "clipping": info.clipping,
     }
+    if user_id == space.creator_id:
+        # The host is told who withdrew their consent, and when (their audio is not in the file).
+        answer["withdrawals"] = [{"user_id": u, "withdrawn_at": _to_second(at)} for u, at in sorted(info.withdrawals.items())]
+    return answer
 
 
 def replay_captions(deps: Deps, user_id: str, space_id: str) -> str:
@@ -557,10 +650,10 @@ def delete_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     if info.replay_state is None:
         raise Conflict(f"Space {space_id} is still live: end it first", code="replay_not_ready")
     changed = deps.recordings.delete_replay(space_id)
-    prefixes = {s.prefix for s in info.segments if s.prefix} | ({info.prefix} if info.prefix else set())
-    removed = sum(deps.replays.delete_prefix(prefix) for prefix in sorted(prefixes))
+    removed = deps.replays.delete_prefix(info.prefix) if info.prefix else 0
     removed += deps.replays.delete_prefix(replay_files_prefix(space_id))
     removed += deps.replays.delete_prefix(f"captions/{space_id}")
+    removed += deps.replays.delete_prefix(f"clips/{space_id}")
     if changed:
         deps.telemetry.count("ReplayDeleted")
         logger.info("replay deleted", space_id=space_id, objects=removed)

@@ -71,7 +71,7 @@ def create_space(deps: Deps, user_id: str, body: dict[str, Any]) -> Space:
     # Outside effects first, undone if the database refuses: no live Space without a stage, no
     # scheduled Space without its reminders. A schedule left behind finds no Space and does nothing.
     if space.state == LIVE:
-        space = replace(space, stage=stage_pool.acquire_stage(deps, space.id))
+        space = replace(space, stage=recording.acquire_stage(deps, space))
         space = _with_room(deps, space)
         space = _start_recording_or_release(deps, space)
     else:
@@ -137,7 +137,7 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | 
         raise transition_refused(space, "start")
     if wanted is not None:
         space = recording.with_recording(space, wanted, deps.clock.now())
-    stage = stage_pool.acquire_stage(deps, space.id)  # a pooled stage: no IVS call
+    stage = recording.acquire_stage(deps, space)  # pooled (no IVS call) unless recorded
     space = _with_room(deps, replace(space, stage=stage))
     room = space.room_arn
     space = _start_recording_or_release(deps, space)
@@ -148,7 +148,7 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | 
             lambda blocks: deps.spaces.start(space, stage, deps.clock.now(), room_arn=room, blocked_filter=blocks),
         )
     except Refused as exc:
-        release_stage(deps, replace(space, stage=stage), recording_too=True)
+        release_stage(deps, replace(space, stage=stage))
         room_events.release_room(deps, space.id, room)
         if exc.part == "host_busy":
             raise _host_busy(deps, user_id) from exc
@@ -294,15 +294,15 @@ def _write_landed(deps: Deps, intended: Space) -> bool:
 
 def _undo_outside_effects(deps: Deps, space: Space) -> None:
     if space.state == LIVE:
-        release_stage(deps, space, recording_too=True)
+        release_stage(deps, space)
         room_events.release_room(deps, space.id, space.room_arn)
     else:
         reminders.unschedule_or_log(deps, space.id)
 
 
 def _start_recording_or_release(deps: Deps, space: Space) -> Space:
-    """A recorded Space's composition starts on its new stage before the Space is written live;
-    if it cannot, the stage goes again and the request fails with nothing changed."""
+    """A recorded Space's recording is noted before the Space is written live; if that fails,
+    the stage goes again and the request fails with nothing changed."""
     try:
         return recording.start_for(deps, space)
     except DomainError:

@@ -18,7 +18,7 @@ from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, For
 from chalicelib.domain.events import BlockedWhileLive, SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.joining import LiveJoinInfo
-from chalicelib.domain.recording import validate_consent
+from chalicelib.domain.recording import tagged_participant_id, validate_consent
 from chalicelib.domain.permissions import (
     require_can_moderate,
     require_creator,
@@ -46,6 +46,12 @@ from chalicelib.services import recording, room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
+
+
+def _new_participant_id(space_id: str, user_id: str) -> str:
+    """Random, prefixed with the user's speaker tag in this Space: a recorded Space's participant
+    recordings are named by participant id, and the tag tells the mixing job whose they are."""
+    return tagged_participant_id(space_id, user_id, new_participant_id())
 
 
 def _media(
@@ -156,7 +162,7 @@ def _write_join(
     """The join's one write, and a second only when a warm join asked a host, speaker or invitee
     for a pass (read then, once). Returns the outcome, the Space if it was read, and the
     participant id the write proposed."""
-    participant_id = new_participant_id()
+    participant_id = _new_participant_id(space_id, user_id)
 
     def write(needs_pass: str | None, playback: bool) -> JoinOutcome:
         return deps.participants.join(
@@ -379,7 +385,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict[str, A
     # and never plays a participant its own audio). The write is conditional on that id, so a
     # leave and rejoin in between (a new id) is refused rather than handed a stale one.
     kept = listening.participant_id if listening is not None and listening.connected else None
-    participant_id = kept or new_participant_id()
+    participant_id = kept or _new_participant_id(space_id, user_id)
     try:
         deps.stage_members.accept_invitation(
             space_id,

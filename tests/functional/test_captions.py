@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import webvtt
+from tests.support.ivs_recordings import speaks
 
 pytestmark = pytest.mark.usefixtures("deps")
 
@@ -179,6 +180,7 @@ def test_the_replay_captions_are_the_live_segments_as_valid_webvtt(api, deps, ho
     ]
     for user, text, start, end in lines:
         assert api.post(f"/spaces/{space_id}/captions", user, caption(text, start, end)).status_code == 200
+    speaks(deps, space_id, host, freq=440, start_s=0, end_s=1)
     assert api.post(f"/spaces/{space_id}/end", host).status_code == 200
 
     response = api.get(f"/spaces/{space_id}/replay/captions", listener)
@@ -204,6 +206,7 @@ def test_a_replay_nobody_captioned_is_transcribed_and_its_subtitles_are_served(a
     from chalicelib.services.recording import land
 
     space_id, _, listener = stage_of()
+    speaks(deps, space_id, host, freq=440, start_s=0, end_s=1)
     assert api.post(f"/spaces/{space_id}/end", host).status_code == 200
 
     replay = api.get(f"/spaces/{space_id}/replay", listener).data
@@ -213,14 +216,14 @@ def test_a_replay_nobody_captioned_is_transcribed_and_its_subtitles_are_served(a
 
     job = deps.spaces.get(space_id, with_count=False).recording_info.transcription_job
     started = aws.transcribe.get_transcription_job(TranscriptionJobName=job)["TranscriptionJob"]
-    # Transcribe reads one media file, not HLS: the remuxed .m4a.
-    assert started["Media"]["MediaFileUri"] == f"s3://{aws.recordings_bucket}/replays/{space_id}/replay.m4a"
+    # Transcribe reads one media file, not HLS: the mixed .m4a.
+    assert started["Media"]["MediaFileUri"] == f"s3://{aws.recordings_bucket}/replays/{space_id}/replay-1.m4a"
     assert started["Subtitles"]["Formats"] == ["vtt"]
     # moto runs no speech recognition and writes no files: put where Transcribe writes its
     # subtitles (next to OutputKey) what it would have written.
     aws.s3.put_object(
         Bucket=aws.recordings_bucket,
-        Key=f"captions/{space_id}/transcript.vtt",
+        Key=f"captions/{space_id}/transcript-1.vtt",
         Body=b"WEBVTT\n\n1\n00:00:00.000 --> 00:00:02.000\nHello from Transcribe.\n",
         ContentType="text/vtt",
     )

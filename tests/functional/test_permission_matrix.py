@@ -17,7 +17,9 @@ the host or a participant takes before the cell's request: `invite:listener` (th
 listener on stage), `raise:listener` (the listener raises a hand), `mute:speaker` (the host mutes
 the speaker), `device:listener` (the listener registers a phone for pushes; `{device_id}` is it),
 `recorded:ended` (the Space is built recorded, everyone on stage consenting, and then ended, so its
-replay is available: a public Space's replay is for everyone but removed and blocked users).
+replay is available: a public Space's replay is for everyone but removed and blocked users; the
+host and the speaker consented, so they may withdraw; a clip is for the same audience), and
+`clip:listener` (the same, then the listener clips the replay and the landing job cuts it).
 
 A `-` in an actor's column is a cell not asserted yet (reported, waiting for a fix).
 
@@ -94,6 +96,11 @@ GET    /spaces/{space_id}/captions                       | -        | -         
 GET    /spaces/{space_id}/replay                         | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
 DELETE /spaces/{space_id}/replay                         | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
 GET    /spaces/{space_id}/replay/captions                | -        | recorded:ended  | 401       | 409      | 409      | 409     | 409    | 409  | 403     | 403
+DELETE /spaces/{space_id}/recording/consent              | -        | recorded:ended  | 401       | 404      | 404      | 200     | 404    | 200  | 404     | 404
+POST   /spaces/{space_id}/clips                          | -        | recorded:ended  | 401       | 201      | 201      | 201     | 201    | 201  | 403     | 403
+GET    /spaces/{space_id}/clips                          | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
+PUT    /spaces/{space_id}/clipping                       | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
+GET    /clips/{clip_id}                                  | -        | clip:listener   | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -107,6 +114,8 @@ BODIES = {
     ("POST", "/spaces/{space_id}/reactions"): {"emoji": "👏"},
     ("POST", "/local/sign-in"): {"user_id": "matrix-visitor"},
     ("POST", "/spaces/{space_id}/captions"): {"text": "hello", "language": "en", "start_ms": 0, "end_ms": 900},
+    ("POST", "/spaces/{space_id}/clips"): {"start_ms": 0, "duration_ms": 500},
+    ("PUT", "/spaces/{space_id}/clipping"): {"enabled": False},
 }
 
 
@@ -160,7 +169,7 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
     from chalicelib.services import spaces as space_service
     from chalicelib.services import stage
 
-    recorded = given == "recorded:ended"
+    recorded = given in ("recorded:ended", "clip:listener")
     space_id = space_service.create_space(deps, host, {"title": "Matrix", "recording": recorded}).id
     for user in (host, people["listener"], people["speaker"], people["cohost"], people["removed"], people["audience"]):
         stage.join_space(deps, user, space_id)
@@ -183,8 +192,17 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
             stage.raise_hand(deps, people[role], space_id)
         elif action == "mute":
             stage.mute(deps, host, space_id, people[role])
-        elif action == "recorded":
+        elif action in ("recorded", "clip"):
+            from tests.support.ivs_recordings import speaks
+
+            speaks(deps, space_id, host, freq=440, start_s=0, end_s=1)  # what IVS would have written
             space_service.end_space(deps, host, space_id)
+            if action == "clip":
+                from chalicelib.services import recording
+
+                body = {"start_ms": 0, "duration_ms": 500}
+                made["clip_id"] = recording.create_clip(deps, people[role], space_id, lambda: body)["clip_id"]
+                recording.land_recordings(deps)
         else:
             raise AssertionError(f"unknown given step {given!r}")
     return space_id, made

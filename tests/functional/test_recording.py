@@ -1,6 +1,6 @@
 """Recording with consent, through the HTTP API: the host turns it on, everyone else on stage
-consents before getting a publish token, and the recording (an IVS composition; here the local
-media adapter) starts and stops with the Space."""
+consents before getting a publish token, and the Space goes live on a stage of its own created
+with participant recording (here the local media adapter), not a pooled one."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,9 +35,10 @@ def invite(api, space_id, host, user):
     return response.data
 
 
-def composition_of(deps, space_id):
-    [(arn, recording)] = [(a, r) for a, r in deps.media.recordings.items() if r["space_id"] == space_id]
-    return arn, recording
+def recorded_stage_of(deps, space_id):
+    """The stage created with participant recording for the Space (there is exactly one)."""
+    [arn] = [arn for arn, sid in deps.media.recorded_stages.items() if sid == space_id]
+    return arn
 
 
 # ---------------------------------------------------------------- turning it on
@@ -48,21 +49,19 @@ def test_a_space_created_with_recording_on_is_live_and_recording(api, deps, host
 
     assert space["recording"] is True and space["state"] == "live"
     assert space["recording_started_at"] is not None
-    arn, recording = composition_of(deps, space["id"])
+    arn = recorded_stage_of(deps, space["id"])
     stored = deps.spaces.get(space["id"], with_count=False)
-    assert recording["state"] == "ACTIVE"
-    assert recording["stage_arn"] == stored.stage.arn
-    assert stored.recording_info.composition_arn == arn
-    assert stored.recording_info.prefix == recording["prefix"]
+    assert stored.stage.arn == arn, "a stage created for it, with recording"
+    assert stored.recording_info.prefix == stored.stage.stage_id, "where IVS writes its recordings"
     assert set(stored.consents) == {host}, "the host consents by turning recording on"
     assert deps.room_announcements[-1][:2] == (space["id"], "recording")
 
 
-def test_a_space_without_recording_starts_no_composition(api, deps, host):
+def test_a_space_without_recording_gets_a_stage_that_records_nothing(api, deps, host):
     space = api.post("/spaces", host, {"title": "Off the record"}).data
 
     assert space["recording"] is False and space["recording_started_at"] is None
-    assert not [r for r in deps.media.recordings.values() if r["space_id"] == space["id"]]
+    assert space["id"] not in deps.media.recorded_stages.values()
 
 
 def test_recording_must_be_a_boolean(api, host):
@@ -80,8 +79,7 @@ def test_the_host_turns_recording_on_when_starting_a_scheduled_space(api, deps, 
 
     assert started.status_code == 200, started.data
     assert started.data["recording"] is True and started.data["recording_started_at"] is not None
-    _, recording = composition_of(deps, space["id"])
-    assert recording["state"] == "ACTIVE"
+    assert deps.spaces.get(space["id"], with_count=False).stage.arn == recorded_stage_of(deps, space["id"])
     assert set(deps.spaces.get(space["id"], with_count=False).consents) == {host}
 
 
@@ -93,7 +91,7 @@ def test_the_host_may_turn_recording_off_at_the_start(api, deps, host):
     started = api.post(f"/spaces/{space['id']}/start", host, {"recording": False})
 
     assert started.status_code == 200 and started.data["recording"] is False
-    assert not [r for r in deps.media.recordings.values() if r["space_id"] == space["id"]]
+    assert space["id"] not in deps.media.recorded_stages.values()
 
 
 def test_starting_without_a_body_keeps_the_choice_made_at_creation(api, deps, host):
@@ -103,7 +101,7 @@ def test_starting_without_a_body_keeps_the_choice_made_at_creation(api, deps, ho
     started = api.post(f"/spaces/{space['id']}/start", host)
 
     assert started.status_code == 200 and started.data["recording"] is True
-    composition_of(deps, space["id"])
+    recorded_stage_of(deps, space["id"])
 
 
 @pytest.mark.parametrize("body, code", [({"recording": "on"}, "invalid_recording"), ({"title": "x"}, "invalid_body")])
@@ -117,15 +115,14 @@ def test_a_malformed_start_body_is_400_and_the_space_stays_scheduled(api, host, 
     assert api.get(f"/spaces/{space['id']}", host).data["state"] == "scheduled"
 
 
-def test_when_the_recording_cannot_start_nothing_goes_live(api, deps, host):
-    deps.media.fail_next("start_recording")
+def test_when_the_recorded_stage_cannot_be_created_nothing_goes_live(api, deps, host):
+    deps.media.fail_next("create_stage")
     stages_before = len(deps.media.created)
 
     response = api.post("/spaces", host, {"title": "Doomed", "recording": True})
 
     assert response.status_code == 503 and response.data["code"] == "media_unavailable"
-    [stage] = deps.media.created[stages_before:]
-    assert stage.arn in deps.media.deleted, "the stage made for it is released"
+    assert deps.media.created[stages_before:] == [], "no pooled stage is taken instead"
     again = api.post("/spaces", host, {"title": "Second try", "recording": True})
     assert again.status_code == 201, "the host is not left hosting a live Space"
 
@@ -225,35 +222,32 @@ def test_listeners_of_a_recorded_space_are_not_asked_for_consent(api, host, new_
 # ---------------------------------------------------------------- stopping
 
 
-def test_ending_the_space_stops_the_recording_and_its_replay_lands(api, deps, host):
+def test_ending_the_space_lands_its_replay_once_the_recordings_are_there(api, deps, host):
+    from tests.support.ivs_recordings import speaks
+
     space = recorded_space(api, host)
-    arn, recording = composition_of(deps, space["id"])
+    speaks(deps, space["id"], host, freq=440, start_s=0, end_s=1)
 
     ended = api.post(f"/spaces/{space['id']}/end", host)
 
     assert ended.status_code == 200 and ended.data["state"] == "ended"
-    assert recording["state"] == "STOPPED"
     info = deps.spaces.get(space["id"], with_count=False).recording_info
     assert info.stopped_at is not None
-    assert info.replay_state == "available", "locally the recording is complete when it stops"
-    assert info.source_key == f"{recording['prefix']}/media/hls/multivariant.m3u8"
-    assert info.media_key == f"replays/{space['id']}/replay.m4a", "remuxed into one file"
+    assert info.replay_state == "available", "the recording had ended: mixed at once"
+    assert info.media_key == f"replays/{space['id']}/replay-1.m4a", "mixed into one file"
     assert deps.room_announcements[-1][1:] == ("recording", {"state": "off"})
 
 
-def test_a_recording_whose_stop_fails_is_still_ended_and_lands_later(api, deps, host):
+def test_a_replay_whose_recordings_are_not_there_yet_lands_later(api, deps, host):
+    from chalicelib.services.recording import land_recordings
+    from tests.support.ivs_recordings import speaks
+
     space = recorded_space(api, host)
-    _, recording = composition_of(deps, space["id"])
-    deps.media.fail_next("stop_recording", times=3)
 
     ended = api.post(f"/spaces/{space['id']}/end", host)
 
     assert ended.status_code == 200 and ended.data["state"] == "ended"
-    assert deps.telemetry.events.count("RecordingStopDeferred") == 1
     assert deps.spaces.get(space["id"], with_count=False).recording_info.replay_state == "processing"
-    # IVS stops the composition itself once the stage is gone; here, the test does.
-    deps.media.stop_recording(next(a for a, r in deps.media.recordings.items() if r is recording))
-    from chalicelib.services.recording import land_recordings
-
+    speaks(deps, space["id"], host, freq=440, start_s=0, end_s=1)  # IVS finishes writing
     assert land_recordings(deps) >= 1
     assert deps.spaces.get(space["id"], with_count=False).recording_info.replay_state == "available"

@@ -13,13 +13,17 @@ from chalicelib.adapters.dynamodb.models import SpaceModel
 from chalicelib.domain.spaces import iso, parse_iso, utcnow
 from tests.support import presigned
 from tests.support.clock import FixedClock
+from tests.support.ivs_recordings import speaks
 
 pytestmark = pytest.mark.usefixtures("deps")
 
 
 def ended_recorded_space(api, host, **extra):
+    from chalicelib import bootstrap
+
     space = api.post("/spaces", host, {"title": "Replay me", "recording": True, **extra})
     assert space.status_code == 201, space.data
+    speaks(bootstrap.deps(), space.data["id"], host, freq=440, start_s=0, end_s=1)
     ended = api.post(f"/spaces/{space.data['id']}/end", host)
     assert ended.status_code == 200, ended.data
     return ended.data
@@ -34,7 +38,7 @@ def test_a_public_replay_is_a_short_lived_presigned_url_that_really_fetches_the_
     assert response.status_code == 200, response.data
     replay = response.data
     media_key = deps.spaces.get(space["id"], with_count=False).recording_info.media_key
-    assert media_key == f"replays/{space['id']}/replay.m4a", "the remuxed file, not the HLS playlist"
+    assert media_key == f"replays/{space['id']}/replay-1.m4a", "the mixed file, not the HLS playlists"
     url = presigned.read(replay["url"])
     assert unquote(url.path) == f"/{deps.settings.recordings_bucket}/{media_key}"
     assert url.params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
@@ -45,8 +49,8 @@ def test_a_public_replay_is_a_short_lived_presigned_url_that_really_fetches_the_
     assert not presigned.check(replay["url"].replace("X-Amz-Expires=300", "X-Amz-Expires=3000"), "testing", at=url.signed_at)
     fetched = requests.get(replay["url"], timeout=10)
     assert fetched.status_code == 200
-    # One object plays the whole replay: the local remux's placeholder for the .m4a file.
-    assert fetched.headers["Content-Type"] == "audio/mp4" and "no audio was recorded" in fetched.text
+    # One object plays the whole replay: AAC in MP4 (an "ftyp" box first).
+    assert fetched.headers["Content-Type"] == "audio/mp4" and fetched.content[4:8] == b"ftyp"
     ended_at = parse_iso(space["ended_at"], "ended_at")
     assert replay["available_until"] == iso(ended_at + timedelta(days=30))
     assert replay["duration_seconds"] >= 0
@@ -71,7 +75,7 @@ def test_a_live_recorded_space_has_no_replay_yet(api, host, new_user):
 
 def test_a_replay_still_processing_is_not_ready(api, deps, host, new_user):
     space = api.post("/spaces", host, {"title": "Slow storage", "recording": True}).data
-    deps.media.recordings_store = None  # as in AWS right after the stop: nothing written yet
+    # As in AWS right after the end: IVS has written nothing yet.
     api.post(f"/spaces/{space['id']}/end", host)
 
     response = api.get(f"/spaces/{space['id']}/replay", new_user())
@@ -154,6 +158,7 @@ def test_a_ticketed_replay_is_for_paid_ticket_holders_and_the_hosts(api, deps, s
     paid = api.post(f"/spaces/{space['id']}/tickets", buyer, {}, headers={"Idempotency-Key": uuid.uuid4().hex})
     _settle(api, deps, paid.data["payment"]["payment_id"])
     api.post(f"/spaces/{space['id']}/tickets", holder, {}, headers={"Idempotency-Key": uuid.uuid4().hex})  # never paid
+    speaks(deps, space["id"], seller, freq=440, start_s=0, end_s=1)
     api.post(f"/spaces/{space['id']}/end", seller)
 
     def status(user):
@@ -172,6 +177,7 @@ def test_a_subscriber_only_replay_is_for_active_subscribers(api, deps, host, new
     fan, stranger = new_user("fan"), new_user("stranger")
     started = api.post(f"/users/{host}/subscription", fan, {"tier": "tier_1"})
     _settle(api, deps, started.data["payment"]["payment_id"])
+    speaks(deps, space["id"], host, freq=440, start_s=0, end_s=1)
     api.post(f"/spaces/{space['id']}/end", host)
 
     assert api.get(f"/spaces/{space['id']}/replay", fan).status_code == 200
@@ -182,7 +188,7 @@ def test_a_subscriber_only_replay_is_for_active_subscribers(api, deps, host, new
     assert api.get(f"/spaces/{space['id']}/replay", fan).data["code"] == "subscription_required"
 
 
-def test_a_speaker_who_was_recorded_may_hear_the_replay_of_a_ticketed_space(api, seller, new_user):
+def test_a_speaker_who_was_recorded_may_hear_the_replay_of_a_ticketed_space(api, deps, seller, new_user):
     speaker = new_user("speaker")
     body = {"title": "Paid panel", "recording": True, "access": "ticketed", "speaker_ids": [speaker],
             "ticket": {"price_cents": 499, "currency": "USD", "capacity": 10}}
@@ -190,6 +196,7 @@ def test_a_speaker_who_was_recorded_may_hear_the_replay_of_a_ticketed_space(api,
     assert api.post(f"/spaces/{space['id']}/join", speaker).status_code == 200  # invited: no ticket needed
     assert api.post(f"/spaces/{space['id']}/invitations/accept", speaker, {"recording_consent": True}).status_code == 200
     api.post(f"/spaces/{space['id']}/leave", speaker)  # off the stage, still on the recording
+    speaks(deps, space["id"], speaker, freq=660, start_s=0, end_s=1)
     api.post(f"/spaces/{space['id']}/end", seller)
 
     assert api.get(f"/spaces/{space['id']}/replay", speaker).status_code == 200
@@ -205,7 +212,12 @@ def test_the_host_deletes_the_replay_and_its_objects(api, deps, aws, host, new_u
     api.post(f"/spaces/{space['id']}/speakers", host, {"user_id": speaker})
     api.post(f"/spaces/{space['id']}/invitations/accept", speaker, {"recording_consent": True})
     api.post(f"/spaces/{space['id']}/captions", speaker, {"text": "oops", "language": "en", "start_ms": 0, "end_ms": 500})
+    speaks(deps, space["id"], speaker, freq=660, start_s=0, end_s=1)
     api.post(f"/spaces/{space['id']}/end", host)
+    clip = api.post(f"/spaces/{space['id']}/clips", speaker, {"start_ms": 0, "duration_ms": 500}).data
+    from chalicelib.services.recording import land_recordings
+
+    land_recordings(deps)  # the clip is cut
     info = deps.spaces.get(space["id"], with_count=False).recording_info
     url = api.get(f"/spaces/{space['id']}/replay", speaker).data["url"]
 
@@ -214,13 +226,16 @@ def test_the_host_deletes_the_replay_and_its_objects(api, deps, aws, host, new_u
         return [o["Key"] for o in listed.get("Contents", [])]
 
     assert keys(info.prefix) and keys(f"replays/{space['id']}/") and keys(f"captions/{space['id']}/")
+    assert keys(f"clips/{space['id']}/") == [f"clips/{space['id']}/{clip['clip_id']}.{ext}" for ext in ("json", "m4a")]
+    everything = [k for p in (info.prefix, f"replays/{space['id']}/", f"captions/{space['id']}/", f"clips/{space['id']}/") for k in keys(p)]
     assert api.delete(f"/spaces/{space['id']}/replay", speaker).status_code == 403
 
     deleted = api.delete(f"/spaces/{space['id']}/replay", host)
 
     assert deleted.status_code == 200 and deleted.data["deleted"] is True
-    assert deleted.data["objects_deleted"] == 4  # playlist, end marker, replay file, captions
+    assert deleted.data["objects_deleted"] == len(everything)  # recordings, replay, captions, clips
     assert keys(info.prefix) == [] and keys(f"replays/{space['id']}/") == [] and keys(f"captions/{space['id']}/") == []
+    assert keys(f"clips/{space['id']}/") == []
     assert requests.get(url, timeout=10).status_code == 404, "a URL handed out before is dead"
     gone = api.get(f"/spaces/{space['id']}/replay", speaker)
     assert gone.status_code == 404 and gone.data["code"] == "replay_not_found"

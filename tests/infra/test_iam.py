@@ -95,7 +95,9 @@ def test_ivs_secret_and_scheduler_grants_are_scoped(templates, stage):
         for action in _actions(statement):
             by_action.setdefault(action, []).extend(_resources(statement))
     for action in ("ivs:CreateStage", "ivs:DeleteStage", "ivs:DisconnectParticipant"):
-        assert by_action[action] and all(r.endswith(":stage/*") for r in by_action[action]), by_action[action]
+        # CreateStage also names the recordings' storage configuration (a recorded Space's stage).
+        allowed = [r for r in by_action[action] if not (action == "ivs:CreateStage" and r == "<RecordingStorage.Arn>")]
+        assert allowed and all(r.endswith(":stage/*") for r in allowed), by_action[action]
     for action in (
         "ivschat:CreateRoom", "ivschat:DeleteRoom", "ivschat:CreateChatToken", "ivschat:SendEvent",
         "ivschat:DisconnectUser",
@@ -115,15 +117,14 @@ def test_ivs_secret_and_scheduler_grants_are_scoped(templates, stage):
         assert secrets == [f"arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:spaces-{stage}/payments/stripe-??????"]
     for action in ("scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"):
         assert all(r.endswith(f":schedule/spaces-{stage}/*") for r in by_action[action]), by_action[action]
-    # Two roles, each passed only to the service that assumes it: the Scheduler's execution role
-    # (reminder schedules) and MediaConvert's (remuxing recordings, docs/recording.md).
+    # One role, passed only to the service that assumes it: the Scheduler's execution role
+    # (reminder schedules). Recording passes none (no MediaConvert: docs/recording.md).
     pass_role = [s for s in api if "iam:PassRole" in _actions(s)]
-    assert len(pass_role) == 2
+    assert len(pass_role) == 1
     passed = {s["Condition"]["StringEquals"]["iam:PassedToService"]: [ref_id(r) for r in as_list(s["Resource"])] for s in pass_role}
     assert all(s["Condition"].keys() == {"StringEquals"} for s in pass_role)
     assert passed == {
         "scheduler.amazonaws.com": [_role_trusted_by(template, "scheduler.amazonaws.com")],
-        "mediaconvert.amazonaws.com": [_role_trusted_by(template, "mediaconvert.amazonaws.com")],
     }
 
 
@@ -179,18 +180,14 @@ def test_overflow_grants_are_scoped_to_channels_and_compositions(templates, stag
     assert all(r.endswith(":channel/*") for r in job["ivs:DeleteChannel"])
     for action in ("ivs:StartComposition", "ivs:GetComposition", "ivs:StopComposition"):
         kinds = sorted({r.rsplit(":", 1)[-1] for r in job[action]})
-        # Overflow compositions into channels (docs/overflow.md).
+        # Overflow compositions into channels only: recording uses none (docs/recording.md).
         assert kinds == ["channel/*", "composition/*", "encoder-configuration/*", "stage/*"], job[action]
-        # Recordings restarted into the bucket with the stack's storage and encoder
-        # configurations, by a job of their own (docs/recording.md), never into a channel.
-        kinds = sorted({r.rsplit(":", 1)[-1] for r in grants("KeepRecordingsRunning")[action]})
-        assert kinds == ["<RecordingEncoder.Arn>", "<RecordingStorage.Arn>", "composition/*", "stage/*"]
     for fid in ("APIHandler", "ReleasePendingMedia"):
         other = grants(fid)
-        # The API starts compositions of recorded Spaces (into the recordings bucket), never into
-        # a channel: it cannot make one.
+        # Neither starts a composition: the API records with participant recording, and it
+        # cannot make a channel.
         assert "ivs:CreateChannel" not in other
-        assert not any(r.endswith(":channel/*") for r in other.get("ivs:StartComposition", []))
+        assert "ivs:StartComposition" not in other
         assert other["ivs:StopComposition"] and other["ivs:DeleteChannel"]
     assert "ivs:StartComposition" not in grants("ReleasePendingMedia")
     # Only the API revokes a viewer's playback (a moderator's removal), on channels only
@@ -198,7 +195,7 @@ def test_overflow_grants_are_scoped_to_channels_and_compositions(templates, stag
     assert api["ivs:StartViewerSessionRevocation"] and all(
         r.endswith(":channel/*") for r in api["ivs:StartViewerSessionRevocation"]
     )
-    for fid in ("RefreshLiveRanks", "ReleasePendingMedia", "SweepPresence", "KeepRecordingsRunning"):
+    for fid in ("RefreshLiveRanks", "ReleasePendingMedia", "SweepPresence"):
         assert "ivs:StartViewerSessionRevocation" not in grants(fid)
     for fid in ("ReminderFanout", "PushWorker", "SweepPresence"):
         assert not any("Channel" in a or "Composition" in a for a in grants(fid))

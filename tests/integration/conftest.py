@@ -1,4 +1,4 @@
-"""Fixtures of the adapter tests of services moto does not have (IVS, IVS Chat, MediaConvert):
+"""Fixtures of the adapter tests of services moto does not have (IVS, IVS Chat):
 a test module names its service in `AWS_SERVICE` and gets an offline client and a Stubber on it.
 And `configure_bootstrap`, for tests of what bootstrap builds from a stage's settings."""
 from __future__ import annotations

@@ -9,7 +9,6 @@ from chalicelib.jobs.scheduled import JOBS
 # The scheduled Lambdas as deployed (infra/ and the alarms know them by these names and rates).
 DEPLOYED = {
     "refresh_live_ranks": "rate(1 minute)",
-    "keep_recordings_running": "rate(1 minute)",
     "release_pending_media": "rate(5 minutes)",
     "sweep_presence": "rate(1 minute)",
     "reconcile_stages": "rate(15 minutes)",

@@ -8,16 +8,21 @@ import pytest
 from chalicelib.domain.errors import BadRequest, RuleViolation
 from chalicelib.domain.recording import (
     Caption,
-    LandedSegment,
-    RecordingSegment,
+    ParticipantRecording,
     available_until,
     build_webvtt,
     caption_seq,
     landing_plan,
-    parse_recording_end,
-    replay_duration_ms,
-    restart_token,
+    mix_members,
+    offset_ms,
+    participant_recordings,
+    playlist_key,
+    recording_started_at,
+    space_of_clip,
+    speaker_tag,
+    tagged_participant_id,
     validate_caption,
+    validate_clip,
     validate_consent,
     validate_start_body,
     vtt_timestamp,
@@ -119,61 +124,109 @@ def test_a_replay_is_available_for_the_retention_to_the_second():
     assert available_until(None, 30) is None
 
 
-def test_the_recording_end_marker_gives_the_media_key_and_duration():
+def test_the_recording_end_marker_gives_the_playlist():
     document = {"media": {"hls": {"path": "media/hls", "playlist": "multivariant.m3u8", "duration_ms": 3_600_123}}}
 
-    assert parse_recording_end(document, "stage/session/comp/") == ("stage/session/comp/media/hls/multivariant.m3u8", 3_600_123)
-    assert parse_recording_end({}, "p") == ("p/media/hls/multivariant.m3u8", None)
-    assert parse_recording_end({"media": {"hls": {"duration_ms": "long"}}}, "p")[1] is None
+    assert playlist_key(document, "stage/session/p1/123") == "stage/session/p1/123/media/hls/multivariant.m3u8"
+    assert playlist_key({}, "p") == "p/media/hls/multivariant.m3u8"
+    assert playlist_key({"media": {"hls": {"path": 3}}}, "p") == "p/media/hls/multivariant.m3u8"
 
 
-def test_a_replay_file_is_one_m4a_under_the_spaces_own_replays_prefix():
+def test_a_replay_file_is_one_m4a_per_version_under_the_spaces_own_replays_prefix():
     from chalicelib.domain.recording import replay_file_key, replay_files_prefix
 
-    assert replay_file_key("01JD2Z6R9V3M8K4T5N7Q1W2E3R") == "replays/01JD2Z6R9V3M8K4T5N7Q1W2E3R/replay.m4a"
-    assert replay_file_key("sp1").startswith(replay_files_prefix("sp1") + "/")
+    assert replay_file_key("01JD2Z6R9V3M8K4T5N7Q1W2E3R", 1) == "replays/01JD2Z6R9V3M8K4T5N7Q1W2E3R/replay-1.m4a"
+    assert replay_file_key("sp1", 2).startswith(replay_files_prefix("sp1") + "/")
 
 
-# ---------------------------------------------------------------- landing a recording of segments
+# ---------------------------------------------------------------- participant recordings
 
-SEGMENTS = tuple(RecordingSegment(f"arn:aws:ivs:us-east-1:123456789012:composition/C{n}", f"stage/C{n}") for n in (1, 2, 3))
+STAGE = "AbCdEfGh1234"
+
+
+def keys_of(prefix, *markers):
+    return [f"{prefix}/events/recording-{m}.json" for m in markers] + [f"{prefix}/media/hls/high/seg0.ts"]
+
+
+def test_recordings_are_found_by_their_started_marker_and_ended_by_their_end_marker():
+    a, b = f"{STAGE}/st-1/p1-x/1700000000000", f"{STAGE}/st-1/p2-y/1700000005000"
+    keys = keys_of(a, "started", "ended") + keys_of(b, "started") + [f"{STAGE}/st-1/p3/1/media/x.ts"]
+
+    found = participant_recordings(STAGE, keys)
+
+    assert found == [ParticipantRecording(a, "p1-x", ended=True), ParticipantRecording(b, "p2-y", ended=False)]
+
+
+def test_a_recording_started_at_comes_from_its_marker_else_from_its_directory_name():
+    assert recording_started_at({"recording_started_at": "2026-11-24T18:00:05.250Z"}, "x/1") == T0 + timedelta(seconds=5.25)
+    assert recording_started_at({}, f"{STAGE}/s/p/{int(T0.timestamp() * 1000)}") == T0
+    assert recording_started_at(None, "s/p/not-a-time") is None
+    assert offset_ms(T0, T0 + timedelta(seconds=5)) == 5000
+    assert offset_ms(T0, T0 - timedelta(seconds=1)) == 0, "never before the start"
+
+
+def rec(n, ended=True, failed=False):
+    return ParticipantRecording(f"{STAGE}/s/p{n}/1", f"p{n}", ended=ended, failed=failed)
+
+
 WAIT, DEADLINE = 1800, 21600
 
 
-def landed(*indexes, duration_ms=60_000):
-    return [LandedSegment(SEGMENTS[i], f"stage/C{i + 1}/media/hls/multivariant.m3u8", duration_ms) for i in indexes]
+def plan(recordings, waited):
+    return landing_plan(recordings, waited, segment_wait_seconds=WAIT, deadline_seconds=DEADLINE)
 
 
-def plan(landed_segments, waited):
-    return landing_plan(SEGMENTS, landed_segments, waited, segment_wait_seconds=WAIT, deadline_seconds=DEADLINE)
+def test_a_replay_is_mixed_at_once_when_every_recording_ended():
+    assert plan([rec(1), rec(2), rec(3, ended=False, failed=True)], waited=0) == "mix"
 
 
-def test_a_recording_is_remuxed_at_once_when_every_segment_landed():
-    assert plan(landed(0, 1, 2), waited=0) == "remux"
+def test_a_recording_still_being_written_is_waited_for_until_the_wait_is_over():
+    assert plan([rec(1), rec(2, ended=False)], waited=WAIT) == "wait"
+    assert plan([rec(1), rec(2, ended=False)], waited=WAIT + 1) == "mix"
 
 
-def test_a_missing_segment_is_waited_for_until_the_segment_wait_is_over():
-    assert plan(landed(0, 2), waited=WAIT) == "wait"
-    assert plan(landed(0, 2), waited=WAIT + 1) == "remux"
-
-
-def test_with_no_segment_landed_it_waits_until_the_deadline_then_fails():
+def test_with_no_recording_ended_it_waits_until_the_deadline_then_fails():
     assert plan([], waited=WAIT + 1) == "wait"
-    assert plan([], waited=DEADLINE) == "wait"
+    assert plan([rec(1, ended=False)], waited=DEADLINE) == "wait"
     assert plan([], waited=DEADLINE + 1) == "fail"
 
 
-def test_a_segment_wait_longer_than_the_deadline_is_cut_to_the_deadline():
-    assert landing_plan(SEGMENTS, landed(0), DEADLINE + 1, segment_wait_seconds=10 * DEADLINE, deadline_seconds=DEADLINE) == "remux"
+def test_only_consenting_speakers_who_did_not_withdraw_are_mixed():
+    space = "01JD2Z6R9V3M8K4T5N7Q1W2E3R"
+    host, speaker, gone, stranger = "host", "speaker", "withdrew", "never-consented"
+    recs = [
+        ParticipantRecording(f"{STAGE}/s/{tagged_participant_id(space, user, 'r')}/1", tagged_participant_id(space, user, "r"), ended=True)
+        for user in (host, speaker, gone, stranger)
+    ]
+
+    kept, dropped = mix_members(space, recs, {host: "t", speaker: "t", gone: "t"}, {gone: "t"})
+
+    assert [user for user, _ in kept] == [host, speaker]
+    assert dropped == recs[2:]
 
 
-def test_the_replay_lasts_as_long_as_its_segments_together_unless_one_is_unknown():
-    assert replay_duration_ms(landed(0, 1, 2, duration_ms=60_000)) == 180_000
-    assert replay_duration_ms(landed(0) + landed(1, duration_ms=None)) is None
-    assert replay_duration_ms([]) is None
+def test_a_speaker_tag_is_per_space_and_fits_a_participant_id():
+    pid = tagged_participant_id("sp1", "u1", "A" * 22)
+    assert len(pid) <= 64 and pid.startswith(speaker_tag("sp1", "u1") + "-")
+    assert speaker_tag("sp1", "u1") != speaker_tag("sp2", "u1")
 
 
-def test_each_restart_has_its_own_token_apart_from_the_overflow_ones():
-    tokens = {restart_token("01JD2Z6R9V3M8K4T5N7Q1W2E3R", n) for n in range(1, 21)}
-    assert len(tokens) == 20
-    assert "01JD2Z6R9V3M8K4T5N7Q1W2E3R-restart-1" not in tokens
+# ---------------------------------------------------------------- clips
+
+
+def test_a_clip_is_at_most_30_seconds():
+    assert validate_clip({"start_ms": 0, "duration_ms": 30_000}) == (0, 30_000)
+    with pytest.raises(RuleViolation) as caught:
+        validate_clip({"start_ms": 0, "duration_ms": 30_001})
+    assert caught.value.code == "clip_too_long"
+
+
+@pytest.mark.parametrize("body", [{}, {"start_ms": -1, "duration_ms": 5}, {"start_ms": 0, "duration_ms": True}, {"start_ms": 0, "duration_ms": 5, "x": 1}])
+def test_a_clip_body_must_be_two_non_negative_integers(body):
+    with pytest.raises(BadRequest):
+        validate_clip(body)
+
+
+def test_a_clip_id_names_its_space():
+    assert space_of_clip("sp1-01JD2Z6R9V3M8K4T5N7Q1W2E3R") == "sp1"
+    assert space_of_clip("sp1-short") is None and space_of_clip("../x-01JD2Z6R9V3M8K4T5N7Q1W2E3R") is None

@@ -170,10 +170,9 @@ class MediaReleasePendingIndex(GlobalSecondaryIndex):
 
 
 class RecordingPendingIndex(GlobalSecondaryIndex):
-    """Sparse: ended recorded Spaces whose replay has not landed yet or whose transcription runs
-    carry `recording_pending` = "1"; the landing job Queries it (never a Scan). Live recorded
-    Spaces carry "live" until they end: the rank job Queries that value to keep their
-    compositions running (docs/recording.md, "When IVS stops the composition")."""
+    """Sparse: ended recorded Spaces whose replay has not been mixed yet (or must be mixed again
+    after a withdrawal) or whose transcription runs carry `recording_pending` = "1"; the landing
+    job Queries it (never a Scan)."""
 
     class Meta:
         index_name = "recording_pending"
@@ -236,33 +235,25 @@ class SpaceModel(Model):
     tickets_gross_cents = NumberAttribute(null=True)
 
     # Recording (chalicelib/domain/recording.py, docs/recording.md). `consents`: user id -> when
-    # they agreed to be recorded; the rest describes the IVS composition and the replay it left.
+    # they agreed to be recorded; `consent_withdrawals`: user id -> when they withdrew; the rest
+    # says where IVS writes the participant recordings (the stage id) and describes the replay.
     consents: MapAttribute[str, Any] = MapAttribute(default=dict)
+    consent_withdrawals: MapAttribute[str, Any] = MapAttribute(null=True)
     recording_started_at = UTCDateTimeAttribute(null=True)
-    composition_arn = UnicodeAttribute(null=True)
     recording_prefix = UnicodeAttribute(null=True)
     recording_stopped_at = UTCDateTimeAttribute(null=True)
     replay_state = UnicodeAttribute(null=True)
     replay_media_key = UnicodeAttribute(null=True)
     replay_duration_ms = NumberAttribute(null=True)
-    # The HLS playlist IVS wrote, and the MediaConvert job making one audio file of it.
-    replay_source_key = UnicodeAttribute(null=True)
-    remux_job = UnicodeAttribute(null=True)
-    remux_attempts = NumberAttribute(null=True)
-    remux_started_at = UTCDateTimeAttribute(null=True)
+    # Every mix writes version n of the replay; a withdrawal asks for n + 1. When the job mixing
+    # it claimed it (a claim older than the mix timeout may be taken over).
+    mix_version = NumberAttribute(null=True)
+    mix_started_at = UTCDateTimeAttribute(null=True)
+    clipping_off = BooleanAttribute(null=True)
     transcript_state = UnicodeAttribute(null=True)
     transcription_job = UnicodeAttribute(null=True)
     transcript_key = UnicodeAttribute(null=True)
     recording_pending = UnicodeAttribute(null=True)
-    # A recording is one or more compositions ("segments"): IVS may stop one on its own while the
-    # Space is live, and the rank job starts another. Their ARNs in order (the first written with
-    # the Space's start, each restart appended), the S3 prefix of each as "<arn> <prefix>" facts
-    # (learned when IVS reports them; appended, so no nested path has to exist), how many
-    # restarts, and the playlists the remux job reads, in order.
-    recording_compositions: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
-    recording_prefixes: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
-    recording_restarts = NumberAttribute(null=True)
-    replay_source_keys: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     # The host's blocked-users filter as it was when the Space went live (the start transaction
     # checks the filter item's version), absent when the host had blocked nobody. Blocks made
     # later mark the participant item instead (`ParticipantModel.blocked_at`). docs/joins.md.

@@ -7,12 +7,12 @@ requests could race on is a condition in the write:
 - a caption is written in one transaction with a check that its author is on stage of a live
   Space, so a speaker demoted a moment ago cannot slip one in;
 - a co-host's consent is written only while they are a co-host of a recorded Space;
-- a restarted recording's new segment is appended only while the Space is live, still names the
-  stopped composition as current and is under its restart cap, so two job runs append one;
-- each replay transition (processing -> remuxing | failed, remuxing -> remuxing (a new job) |
-  available | failed, -> deleted) is conditional on the state it leaves (and, from remuxing, on
-  the job it followed), so the landing job, a second landing and a host's delete never undo
-  each other.
+- the mix of a replay version is claimed by one conditional write (processing, that version, or
+  a claim gone stale): of two job runs at once one mixes, the other does nothing; the replay
+  becomes available only if that version is still the one asked for (a withdrawal meanwhile
+  asks for the next);
+- a withdrawal is written once per user (it must be someone who consented and has not
+  withdrawn) and asks for the next version in the same write.
 
 The helpers at the top are what `adapters/dynamodb/spaces.py` adds to its own writes (create,
 start, end) and reads, so those stay single writes.
@@ -30,19 +30,17 @@ from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
     FAILED,
+    MIXING,
     PROCESSING,
-    REMUXING,
     TRANSCRIPT_RUNNING,
     Caption,
     RecordingInfo,
-    RecordingSegment,
 )
 from chalicelib.ports import Refused
 
-LIVE = "live"  # chalicelib.domain.spaces.LIVE (not imported: domain.spaces imports this module's domain)
-# `recording_pending` while the Space is live (the rank job keeps its composition running), and
-# once it ended until the replay landed (the landing job).
-WATCHED, LANDING = "live", "1"
+LIVE, ENDED = "live", "ended"  # chalicelib.domain.spaces (not imported: it imports this module's domain)
+# `recording_pending` once a recorded Space ended, until its replay is mixed and transcribed.
+LANDING = "1"
 
 
 def _stamp(now: datetime) -> str:
@@ -52,47 +50,23 @@ def _stamp(now: datetime) -> str:
 # ------------------------------------------------------------------ what the Space writes carry
 
 
-def _segments_of(m: SpaceModel) -> tuple[RecordingSegment, ...]:
-    """The recording's compositions in order, each with its prefix when known. A Space recorded
-    before segments existed has one: `composition_arn` under `recording_prefix`."""
-    arns = list(m.recording_compositions or ([m.composition_arn] if m.composition_arn else []))
-    learned = dict(fact.split(" ", 1) for fact in (m.recording_prefixes or []) if " " in fact)
-    if arns and m.recording_prefix:
-        learned.setdefault(arns[0], m.recording_prefix)
-    return tuple(RecordingSegment(arn, learned.get(arn)) for arn in arns)
-
-
-def prefix_fact(composition_arn: str, prefix: str) -> str:
-    return f"{composition_arn} {prefix}"
-
-
-def _append(attribute, values: list, missing: list | None = None):
-    """SET attribute = list_append(if_not_exists(attribute, missing), values): no read, and an
-    item that has no list yet gets one."""
-    return attribute.set((attribute | (missing or [])).append(values))
-
-
 def recording_info_of(m: SpaceModel) -> RecordingInfo | None:
-    if not m.composition_arn and not m.replay_state:
+    if not m.recording_started_at and not m.replay_state:
         return None
-    sources = list(m.replay_source_keys or ([m.replay_source_key] if m.replay_source_key else []))
     return RecordingInfo(
         started_at=m.recording_started_at,
-        composition_arn=m.composition_arn,
         prefix=m.recording_prefix,
-        segments=_segments_of(m),
-        restarts=int(m.recording_restarts or 0),
         stopped_at=m.recording_stopped_at,
         replay_state=m.replay_state,
         media_key=m.replay_media_key,
         duration_ms=int(m.replay_duration_ms) if m.replay_duration_ms is not None else None,
-        source_keys=tuple(sources),
-        remux_job=m.remux_job,
-        remux_attempts=int(m.remux_attempts or 0),
-        remux_started_at=m.remux_started_at,
+        mix_version=int(m.mix_version or 1),
+        mix_started_at=m.mix_started_at,
         transcript_state=m.transcript_state,
         transcription_job=m.transcription_job,
         transcript_key=m.transcript_key,
+        withdrawals=dict(m.consent_withdrawals.as_dict() if m.consent_withdrawals else {}),
+        clipping=not m.clipping_off,
     )
 
 
@@ -101,30 +75,19 @@ def recording_item_fields(space) -> dict:
     fields: dict = {"consents": dict(space.consents)}
     info = space.recording_info
     if info is not None:
-        fields.update(
-            recording_started_at=info.started_at,
-            composition_arn=info.composition_arn,
-            recording_prefix=info.prefix,
-            recording_compositions=[info.composition_arn],
-            recording_pending=WATCHED,
-        )
+        fields.update(recording_started_at=info.started_at, recording_prefix=info.prefix)
     return fields
 
 
 def recording_start_actions(space) -> list:
     """The start transaction's part: recording as decided at the start (the host may turn it on
-    or off then), the host's consent, and the composition when one started."""
+    or off then), the host's consent, and where IVS records the stage."""
     if not space.recording:
         return [SpaceModel.recording.set(False)]
     actions = [SpaceModel.recording.set(True), SpaceModel.consents.set(dict(space.consents))]
     info = space.recording_info
     if info is not None:
-        actions += [
-            SpaceModel.recording_started_at.set(info.started_at),
-            SpaceModel.composition_arn.set(info.composition_arn),
-            SpaceModel.recording_compositions.set([info.composition_arn]),
-            SpaceModel.recording_pending.set(WATCHED),
-        ]
+        actions.append(SpaceModel.recording_started_at.set(info.started_at))
         if info.prefix:
             actions.append(SpaceModel.recording_prefix.set(info.prefix))
     return actions
@@ -133,11 +96,12 @@ def recording_start_actions(space) -> list:
 def recording_end_actions(space, now: datetime) -> list:
     """The end transaction's part: a recorded Space's replay starts processing, and the landing
     job will find it on the sparse `recording_pending` index."""
-    if not space.recording or space.recording_info is None or not space.recording_info.composition_arn:
+    if not space.recording or space.recording_info is None:
         return []
     return [
         SpaceModel.recording_stopped_at.set(now),
         SpaceModel.replay_state.set(PROCESSING),
+        SpaceModel.mix_version.set(1),
         SpaceModel.recording_pending.set(LANDING),
     ]
 
@@ -230,123 +194,80 @@ class DynamoRecordingRepository:
             (SpaceModel.state == LIVE) & (SpaceModel.recording == True) & SpaceModel.cohosts[user_id].exists(),  # noqa: E712
         )
 
+    def withdraw_consent(self, space_id: str, user_id: str, now: datetime, *, ended: bool) -> None:
+        """The user withdraws their consent: kept with its time, once. After the end, the replay
+        is asked for again without them (the next version; back to processing and onto the
+        landing job's index). Refused("space") when they never consented, already withdrew, the
+        Space is no longer in the state read, or its replay failed or was deleted."""
+        condition = SpaceModel.consents[user_id].exists() & (SpaceModel.state == (ENDED if ended else LIVE))
+        actions = []
+        if ended:
+            condition = condition & SpaceModel.replay_state.is_in(PROCESSING, MIXING, AVAILABLE)
+            actions = [
+                SpaceModel.mix_version.add(1),
+                SpaceModel.replay_state.set(PROCESSING),
+                SpaceModel.replay_media_key.remove(),
+                SpaceModel.mix_started_at.remove(),
+                SpaceModel.recording_pending.set(LANDING),
+            ]
+        try:  # the usual case: someone withdrew before, the map exists
+            self._update(
+                space_id,
+                [SpaceModel.consent_withdrawals[user_id].set(_stamp(now)), *actions],
+                condition & SpaceModel.consent_withdrawals.exists() & SpaceModel.consent_withdrawals[user_id].does_not_exist(),
+            )
+        except Refused:
+            self._update(
+                space_id,
+                [SpaceModel.consent_withdrawals.set({user_id: _stamp(now)}), *actions],
+                condition & SpaceModel.consent_withdrawals.does_not_exist(),
+            )
+
+    def set_clipping(self, space_id: str, enabled: bool) -> None:
+        action = SpaceModel.clipping_off.remove() if enabled else SpaceModel.clipping_off.set(True)
+        self._update(space_id, [action], SpaceModel.space_id.exists())
+
     # ------------------------------------------------------------------ the replay
 
-    def set_prefix(self, space_id: str, composition_arn: str, prefix: str) -> None:
-        """Where IVS writes one of the recording's compositions."""
-        self._update(
-            space_id, [_append(SpaceModel.recording_prefixes, [prefix_fact(composition_arn, prefix)])], SpaceModel.space_id.exists()
-        )
-
     def pending(self, limit: int = 50) -> list[str]:
-        """Recorded Spaces whose replay has not landed or whose transcription runs (a Query on
+        """Recorded Spaces whose replay is to be mixed or whose transcription runs (a Query on
         the sparse index)."""
-        return self._pending(LANDING, limit)
-
-    def live_recorded(self, limit: int = 1000) -> list[str]:
-        """Live recorded Spaces whose composition the rank job keeps running (the same sparse
-        index, its "live" value: one Query, never a Scan)."""
-        return self._pending(WATCHED, limit)
-
-    def _pending(self, value: str, limit: int) -> list[str]:
         try:
-            return [m.space_id for m in SpaceModel.recording_pending_index.query(value, limit=limit)]
+            return [m.space_id for m in SpaceModel.recording_pending_index.query(LANDING, limit=limit)]
         except Exception as exc:
             raise dependency_failure(exc) from exc
 
-    def add_segment(
-        self,
-        space_id: str,
-        *,
-        stopped_arn: str,
-        stopped_prefix: str | None,
-        new_arn: str,
-        new_prefix: str | None,
-        restarts: int,
-        max_restarts: int,
-    ) -> None:
-        """A restarted recording: `new_arn` becomes the current composition and is appended to
-        the segments, on condition the Space is live, still records `stopped_arn` as current, and
-        has fewer than `max_restarts` restarts; so of two job runs restarting the same composition
-        one writes. Refused("space") otherwise. What IVS reported of the prefixes is kept."""
-        facts = [prefix_fact(arn, p) for arn, p in ((stopped_arn, stopped_prefix), (new_arn, new_prefix)) if p]
-        actions = [
-            SpaceModel.composition_arn.set(new_arn),
-            _append(SpaceModel.recording_compositions, [new_arn], missing=[stopped_arn]),
-            SpaceModel.recording_restarts.set(restarts),
-        ]
-        if facts:
-            actions.append(_append(SpaceModel.recording_prefixes, facts))
-        self._update(
-            space_id,
-            actions,
-            (SpaceModel.state == LIVE)
-            & (SpaceModel.composition_arn == stopped_arn)
-            & (SpaceModel.recording_pending == WATCHED)
-            & (SpaceModel.recording_restarts.does_not_exist() | (SpaceModel.recording_restarts < max_restarts)),
-        )
-
-    def stop_watching(self, space_id: str, composition_arn: str) -> bool:
-        """The live Space's recording is not restarted any more (its cap is reached): it leaves
-        the rank job's list. True for the one call that took it off."""
+    def claim_mix(self, space_id: str, *, version: int, now: datetime, stale_before: datetime) -> bool:
+        """processing -> mixing for `version`, or a mixing claim older than `stale_before` taken
+        over (its job died). True for the one run that may mix."""
         return self._transition(
             space_id,
-            [SpaceModel.recording_pending.remove()],
-            (SpaceModel.state == LIVE) & (SpaceModel.composition_arn == composition_arn) & (SpaceModel.recording_pending == WATCHED),
-        )
-
-    def start_remux(
-        self,
-        space_id: str,
-        *,
-        job_id: str,
-        source_keys: list[str],
-        duration_ms: int | None,
-        now: datetime,
-    ) -> bool:
-        """processing -> remuxing: the recording is complete (its segments landed) and its first
-        remux job runs on their playlists, in order. False when the replay is no longer
-        processing (another landing won, or deleted)."""
-        actions = [
-            SpaceModel.replay_state.set(REMUXING),
-            SpaceModel.replay_source_keys.set(list(source_keys)),
-            SpaceModel.replay_source_key.set(source_keys[0]),
-            SpaceModel.remux_job.set(job_id),
-            SpaceModel.remux_attempts.set(1),
-            SpaceModel.remux_started_at.set(now),
-        ]
-        if duration_ms is not None:
-            actions.append(SpaceModel.replay_duration_ms.set(duration_ms))
-        return self._transition(space_id, actions, SpaceModel.replay_state == PROCESSING)
-
-    def retry_remux(self, space_id: str, *, failed_job: str, job_id: str, now: datetime) -> bool:
-        """remuxing -> remuxing with a new job, on condition the failed one is still current."""
-        return self._transition(
-            space_id,
-            [
-                SpaceModel.remux_job.set(job_id),
-                SpaceModel.remux_attempts.add(1),
-                SpaceModel.remux_started_at.set(now),
-            ],
-            self._remuxing_with(failed_job),
+            [SpaceModel.replay_state.set(MIXING), SpaceModel.mix_started_at.set(now)],
+            (SpaceModel.mix_version == version)
+            & (
+                (SpaceModel.replay_state == PROCESSING)
+                | ((SpaceModel.replay_state == MIXING) & (SpaceModel.mix_started_at < stale_before))
+            ),
         )
 
     def land(
         self,
         space_id: str,
         *,
-        remux_job: str,
+        version: int,
         media_key: str,
+        duration_ms: int,
         transcript_state: str,
         transcription_job: str | None = None,
         transcript_key: str | None = None,
     ) -> bool:
-        """remuxing -> available, once `remux_job` wrote the replay's file. Stays on the pending
-        index while a transcription runs. False when the replay is no longer remuxing with that
-        job (deleted meanwhile, or another landing moved on)."""
+        """mixing -> available, once `version`'s file is written. Stays on the pending index
+        while a transcription runs. False when that version is no longer the one being mixed
+        (a withdrawal asked for the next, or deleted)."""
         actions = [
             SpaceModel.replay_state.set(AVAILABLE),
             SpaceModel.replay_media_key.set(media_key),
+            SpaceModel.replay_duration_ms.set(duration_ms),
             SpaceModel.transcript_state.set(transcript_state),
         ]
         if transcription_job:
@@ -355,7 +276,7 @@ class DynamoRecordingRepository:
             actions.append(SpaceModel.transcript_key.set(transcript_key))
         if transcript_state != TRANSCRIPT_RUNNING:
             actions.append(SpaceModel.recording_pending.remove())
-        return self._transition(space_id, actions, self._remuxing_with(remux_job))
+        return self._transition(space_id, actions, (SpaceModel.replay_state == MIXING) & (SpaceModel.mix_version == version))
 
     def finish_transcript(self, space_id: str, *, state: str, transcript_key: str | None) -> bool:
         """A transcription ended (ready or failed); the Space leaves the pending index."""
@@ -364,13 +285,21 @@ class DynamoRecordingRepository:
             actions.append(SpaceModel.transcript_key.set(transcript_key))
         return self._transition(space_id, actions, SpaceModel.transcript_state == TRANSCRIPT_RUNNING)
 
-    def fail(self, space_id: str, *, remux_job: str | None = None) -> bool:
-        """processing -> failed (no recording appeared in time), or, given the job that failed
-        last, remuxing -> failed (no remux succeeded)."""
+    def fail(self, space_id: str, *, version: int) -> bool:
+        """processing | mixing -> failed: no recording appeared in time, or nothing is left to
+        mix (everyone recorded withdrew)."""
         return self._transition(
             space_id,
             [SpaceModel.replay_state.set(FAILED), SpaceModel.recording_pending.remove()],
-            self._remuxing_with(remux_job) if remux_job else SpaceModel.replay_state == PROCESSING,
+            SpaceModel.replay_state.is_in(PROCESSING, MIXING) & (SpaceModel.mix_version == version),
+        )
+
+    def mark_pending(self, space_id: str) -> None:
+        """Put an ended Space with a replay back on the landing job's index (a clip to cut)."""
+        self._update(
+            space_id,
+            [SpaceModel.recording_pending.set(LANDING)],
+            SpaceModel.replay_state.is_in(PROCESSING, MIXING, AVAILABLE),
         )
 
     def drop_pending(self, space_id: str) -> None:
@@ -398,10 +327,6 @@ class DynamoRecordingRepository:
 
     # ------------------------------------------------------------------ helpers
 
-    @staticmethod
-    def _remuxing_with(job_id: str):
-        return (SpaceModel.replay_state == REMUXING) & (SpaceModel.remux_job == job_id)
-
     def _transition(self, space_id: str, actions: list, condition) -> bool:
         try:
             self._update(space_id, actions, condition)
@@ -417,3 +342,4 @@ class DynamoRecordingRepository:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise Refused("space") from exc
             raise dependency_failure(exc) from exc
+
