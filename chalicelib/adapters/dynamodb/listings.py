@@ -171,41 +171,53 @@ class DynamoListingRepository(SpaceTables):
         BatchGetItem. `counts_out`, when given, receives every live Space's count (the overflow
         job decides on them without reading the counters again); `overflowing_out` the live
         Spaces whose overflow is on."""
-        changed = 0
         try:
             live = list(DiscoveryModel.query("live"))
         except Exception as exc:
             raise dependency_failure(exc) from exc
+        changed = 0
         for start in range(0, len(live), 10):
             chunk = live[start : start + 10]
-            keys = {
-                CounterModel.key_for("participants", item.space_id, shard): item.space_id
-                for item in chunk
-                for shard in range(self._shards)
-            }
-            counts: dict[str, int] = dict.fromkeys((i.space_id for i in chunk), 0)
-            try:
-                for counter in CounterModel.batch_get(list(keys)):
-                    counts[keys[counter.key]] += int(counter.n or 0)
-            except Exception as exc:
-                raise dependency_failure(exc) from exc
+            counts = self._participant_counts([item.space_id for item in chunk])
             for item in chunk:
-                count = max(counts[item.space_id], 0)
+                count = counts[item.space_id]
                 if overflowing_out is not None and item.overflow:
                     overflowing_out.add(item.space_id)
                 if counts_out is not None:
                     counts_out[item.space_id] = count
-                if int(item.rank) == count:
-                    continue
-                for list_key in _list_keys(LIVE, tuple(item.topics or ()), item.creator_id):
-                    try:
-                        DiscoveryModel(list_key, item.space_id).update(
-                            actions=[DiscoveryModel.rank.set(count)],
-                            condition=DiscoveryModel.space_id.exists(),
-                        )
-                        changed += 1
-                    except UpdateError as exc:
-                        if error_code(exc) != "ConditionalCheckFailedException":  # ended meanwhile
-                            raise dependency_failure(exc) from exc
+                if int(item.rank) != count:
+                    changed += self._set_live_rank(item, count)
         return changed
 
+    def _participant_counts(self, space_ids: list[str]) -> dict[str, int]:
+        """Each Space's participant count (its counter shards summed, never below 0): one
+        BatchGetItem for up to 10 Spaces."""
+        keys = {
+            CounterModel.key_for("participants", space_id, shard): space_id
+            for space_id in space_ids
+            for shard in range(self._shards)
+        }
+        counts: dict[str, int] = dict.fromkeys(space_ids, 0)
+        try:
+            for counter in CounterModel.batch_get(list(keys)):
+                counts[keys[counter.key]] += int(counter.n or 0)
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return {space_id: max(n, 0) for space_id, n in counts.items()}
+
+    @staticmethod
+    def _set_live_rank(item: DiscoveryModel, count: int) -> int:
+        """Set `count` as the rank of every live listing of `item`'s Space; how many changed. A
+        listing gone meanwhile (the Space ended) is left gone."""
+        changed = 0
+        for list_key in _list_keys(LIVE, tuple(item.topics or ()), item.creator_id):
+            try:
+                DiscoveryModel(list_key, item.space_id).update(
+                    actions=[DiscoveryModel.rank.set(count)],
+                    condition=DiscoveryModel.space_id.exists(),
+                )
+                changed += 1
+            except UpdateError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":  # ended meanwhile
+                    raise dependency_failure(exc) from exc
+        return changed
