@@ -174,10 +174,13 @@ class DynamoDeviceRepository:
         try:
             with transaction(self._connection) as tx:
                 tx.delete("device", DeviceModel(device_id), condition=DeviceModel.user_id == user_id)
+                # A user with no device map (never registered one) would make the REMOVE an
+                # invalid document path, a rejected request rather than "not theirs".
                 tx.update(
                     "owner",
                     UserDevicesModel(user_id),
                     actions=[UserDevicesModel.devices[device_id].remove()],
+                    condition=UserDevicesModel.devices.exists(),
                 )
         except ConditionsFailed:
             return False
