@@ -1,4 +1,4 @@
-"""In-memory fakes of the rate limits and the media queue (chalicelib/repository_ports.py), with
+"""In-memory fakes of the SQS queues (QueuePort), the rate limits and the media queue (chalicelib/repository_ports.py), with
 the rules of their DynamoDB adapters (adapters/dynamodb/room_events.py `DynamoReactionLimits`,
 adapters/dynamodb/media_queue.py): a user's action passes when their last one is at least the
 interval old; a queued call is leased by one drain at a time, oldest first, until its lease runs
@@ -12,6 +12,20 @@ from typing import Any, Callable
 
 from chalicelib.domain.ids import new_ulid
 from chalicelib.ports import QueuedCall
+
+
+class FakeQueue:
+    """A queue that keeps what was sent, for the test to hand to the consumer it feeds."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def send_batch(self, bodies: list[dict[str, Any]]) -> None:
+        self.bodies.extend(bodies)
+
+    def take(self) -> list[dict[str, Any]]:
+        taken, self.bodies = self.bodies, []
+        return taken
 
 
 class FakeRateLimits:

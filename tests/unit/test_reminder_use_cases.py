@@ -16,23 +16,12 @@ from chalicelib.domain.spaces import iso
 from chalicelib.ports import EndpointGone
 from chalicelib.services import reminders
 from tests.fakes import fake_deps
+from tests.fakes.queues import FakeQueue
 from tests.fakes.reminders import FakeDeviceRepository, FakePushClaims, FakeReminderRepository
 from tests.fakes.spaces import SpaceStore
 
 HOST = "host1"
 TOKEN = "a" * 64  # an APNs device token
-
-
-class Queue:
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-
-    def send_batch(self, bodies: list[dict]) -> None:
-        self.bodies.extend(bodies)
-
-    def take(self) -> list[dict]:
-        taken, self.bodies = self.bodies, []
-        return taken
 
 
 class Push:
@@ -68,8 +57,8 @@ def deps(store):
         devices=FakeDeviceRepository(),
         push_claims=FakePushClaims(),
         push=Push(),
-        fanout_queue=Queue(),
-        push_queue=Queue(),
+        fanout_queue=FakeQueue(),
+        push_queue=FakeQueue(),
     )
 
 

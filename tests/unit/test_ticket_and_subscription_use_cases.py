@@ -16,20 +16,11 @@ from chalicelib.domain.errors import Conflict, RuleViolation
 from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDED, SUB_ACTIVE, SUB_CANCELED, SUB_PAST_DUE
 from chalicelib.services import renewals, tickets
 from tests.fakes import fake_deps
+from tests.fakes.queues import FakeQueue
 from tests.fakes.spaces import SpaceStore
 
 HOST = "host1"
 SECRET = "whsec_unit"
-
-
-class Outbox:
-    """Where the sandbox provider puts its signed webhook events."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict] = []
-
-    def send_batch(self, messages: list[dict]) -> None:
-        self.messages.extend(messages)
 
 
 @pytest.fixture
@@ -39,27 +30,18 @@ def store():
 
 @pytest.fixture
 def outbox():
-    return Outbox()
-
-
-class Queue:
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-
-    def send_batch(self, bodies: list[dict]) -> None:
-        self.bodies.extend(bodies)
+    """Where the sandbox provider puts its signed webhook events."""
+    return FakeQueue()
 
 
 @pytest.fixture
 def deps(store, outbox):
-    return replace(fake_deps(store), payments=SandboxPayments(SECRET, outbox), push_queue=Queue())
+    return replace(fake_deps(store), payments=SandboxPayments(SECRET, outbox), push_queue=FakeQueue())
 
 
 def deliver(deps, outbox) -> list[dict]:
     """Hand every webhook the provider sent so far to the app, as the provider POSTs them."""
-    answers = [tickets.handle_webhook(deps, m["payload"].encode(), m["headers"]) for m in outbox.messages]
-    outbox.messages.clear()
-    return answers
+    return [tickets.handle_webhook(deps, m["payload"].encode(), m["headers"]) for m in outbox.take()]
 
 
 def _on_sale(deps, capacity=2, space_id="S1"):
@@ -94,10 +76,10 @@ def test_a_ticket_is_held_until_the_providers_webhook_says_paid(deps, outbox):
 def test_a_redelivered_webhook_changes_nothing(deps, outbox):
     _on_sale(deps)
     tickets.buy_ticket(deps, "bob", "S1", {})
-    event = outbox.messages[0]
+    event = outbox.bodies[0]
     deliver(deps, outbox)
 
-    outbox.messages.append(event)
+    outbox.bodies.append(event)
     answers = deliver(deps, outbox)
 
     assert answers == [{"received": True, "handled": False}] and _sales(deps) == (0, 1, 0, 500)
@@ -185,13 +167,13 @@ def test_a_hold_whose_payment_went_through_is_settled_by_the_expiry_job_not_expi
 def test_a_payment_after_the_hold_expired_takes_a_free_seat_again(deps, outbox):
     _on_sale(deps, capacity=1)
     tickets.buy_ticket(deps, "bob", "S1", {})
-    late = list(outbox.messages)
-    outbox.messages.clear()
+    late = list(outbox.bodies)
+    outbox.bodies.clear()
     deps.clock.at += timedelta(seconds=deps.settings.ticket_hold_seconds + 1)
     bob = deps.tickets.get("S1", "bob")
     deps.tickets.release(bob, EXPIRED, deps.clock.now())  # as the job would, had the payment not been voided
 
-    outbox.messages.extend(late)
+    outbox.bodies.extend(late)
     deliver(deps, outbox)
 
     assert deps.tickets.get("S1", "bob").status == PAID and _sales(deps) == (0, 1, 0, 500)
@@ -200,12 +182,12 @@ def test_a_payment_after_the_hold_expired_takes_a_free_seat_again(deps, outbox):
 def test_a_payment_after_the_seat_went_to_someone_else_is_refunded(deps, outbox):
     _on_sale(deps, capacity=1)
     tickets.buy_ticket(deps, "bob", "S1", {})
-    late = list(outbox.messages)
-    outbox.messages.clear()
+    late = list(outbox.bodies)
+    outbox.bodies.clear()
     deps.tickets.release(deps.tickets.get("S1", "bob"), EXPIRED, deps.clock.now())
     tickets.buy_ticket(deps, "carol", "S1", {})
 
-    outbox.messages.extend(late)
+    outbox.bodies.extend(late)
     deliver(deps, outbox)
 
     assert deps.tickets.get("S1", "bob").status == REFUNDED

@@ -51,19 +51,26 @@ def _rank(space: Space, state: str) -> int:
     return int(space.participant_count)
 
 
+def _summary(space: Space, state: str) -> dict[str, Any]:
+    """What a list item and a search item both show of the Space (the `Listing` a page returns)."""
+    return {
+        "title": space.title,
+        "creator_id": space.creator_id,
+        "topics": list(space.topics),
+        "state": state,
+        "scheduled_start": space.scheduled_start,
+        "started_at": space.started_at,
+        "access": space.access,
+    }
+
+
 def _discovery_items(space: Space, state: str) -> list[DiscoveryModel]:
     return [
         DiscoveryModel(
             list_key,
             space.id,
             rank=_rank(space, state),
-            title=space.title,
-            creator_id=space.creator_id,
-            topics=list(space.topics),
-            state=state,
-            scheduled_start=space.scheduled_start,
-            started_at=space.started_at,
-            access=space.access,
+            **_summary(space, state),
             # Re-put listings (a live PATCH) keep the overflow flag the rank job reads.
             overflow=True if list_key == LIVE and space.overflow is not None else None,
         )
@@ -82,18 +89,7 @@ def put_listings(tx: Any, space: Space, state: str) -> None:
     for bucket, term in _search_keys(space, state):
         tx.save(
             f"search:{bucket}:{term}",
-            TitleSearchModel(
-                bucket,
-                term,
-                space_id=space.id,
-                title=space.title,
-                creator_id=space.creator_id,
-                topics=list(space.topics),
-                state=state,
-                scheduled_start=space.scheduled_start,
-                started_at=space.started_at,
-                access=space.access,
-            ),
+            TitleSearchModel(bucket, term, space_id=space.id, **_summary(space, state)),
         )
 
 
