@@ -24,6 +24,19 @@ class FakeClock:
         return self.at
 
 
+class ManualClock:
+    """An epoch clock (seconds or milliseconds, as the adapter under test counts) that a test
+    moves by hand through `at`; each read moves it on by `tick` first."""
+
+    def __init__(self, at: float, *, tick: float = 0) -> None:
+        self.at = at
+        self.tick = tick
+
+    def __call__(self) -> float:
+        self.at += self.tick
+        return self.at
+
+
 class CountingTelemetry:
     def __init__(self) -> None:
         self.events: list[str] = []

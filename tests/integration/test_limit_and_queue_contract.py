@@ -10,23 +10,17 @@ from typing import Any
 
 import pytest
 
+from tests.fakes import ManualClock
+
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)
 INTERVAL_MS = 2000
-
-
-class ClockMs:
-    def __init__(self) -> None:
-        self.at = 1_800_000_000_000
-
-    def __call__(self) -> int:
-        return self.at
 
 
 @dataclass
 class Repos:
     limits: Any
     queue: Any
-    clock: ClockMs
+    clock: ManualClock
 
 
 def _id(prefix: str) -> str:
@@ -35,7 +29,7 @@ def _id(prefix: str) -> str:
 
 @pytest.fixture(params=["dynamodb", "memory"])
 def repos(request):
-    clock = ClockMs()
+    clock = ManualClock(1_800_000_000_000)
     if request.param == "memory":
         from tests.fakes.queues import FakeMediaQueue, FakeRateLimits
 

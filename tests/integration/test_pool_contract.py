@@ -11,15 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.spaces import StageInfo
-
-
-class ClockMs:
-    def __init__(self) -> None:
-        self.at = 1_800_000_000_000
-
-    def __call__(self) -> int:
-        self.at += 1  # every add a later creation time, as the adapter's key orders them
-        return self.at
+from tests.fakes import ManualClock
 
 
 @dataclass
@@ -34,7 +26,7 @@ def _id(prefix: str) -> str:
 
 @pytest.fixture(params=["dynamodb", "memory"])
 def pools(request):
-    clock = ClockMs()
+    clock = ManualClock(1_800_000_000_000, tick=1)  # every add a later creation time, as the adapter's key orders them
     if request.param == "memory":
         from tests.fakes.pools import FakeRoomPool, FakeStagePool
 

@@ -18,6 +18,7 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.spaces import SpaceRules
 from chalicelib.domain.tickets import TicketRules
 from chalicelib.ports import Refused
+from tests.fakes import ManualClock
 
 RULES = SpaceRules(
     max_cohosts=2, max_on_stage=4, max_scheduled_per_host=2, max_schedule_ahead_days=30, max_topics=3,
@@ -29,26 +30,18 @@ SHARDS = 4
 LEASE = 300
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.at
-
-
 @dataclass
 class Repos:
     spaces: Any
     reminders: Any
     devices: Any
     claims: Any
-    clock: Clock
+    clock: ManualClock
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
 def repos(request):
-    clock = Clock()
+    clock = ManualClock(1_800_000_000.0)
     if request.param == "memory":
         from tests.fakes.reminders import FakeDeviceRepository, FakePushClaims, FakeReminderRepository
         from tests.fakes.spaces import SpaceStore
