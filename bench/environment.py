@@ -143,7 +143,8 @@ def make_deps(ivs: StubbedIvs):
     """Like the `deps` fixture of tests/conftest.py, with the IVS adapter over the stubbed client."""
     from chalicelib import bootstrap
     from chalicelib.adapters.dynamodb.spaces import space_repositories
-    from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
+    from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+    from chalicelib.adapters.dynamodb.tickets import DynamoTicketRepository
     from chalicelib.adapters.dynamodb.users import DynamoUserRepository
     from chalicelib.config import get_settings
     from chalicelib.services.context import Deps

@@ -129,7 +129,8 @@ def deps(settings_env, aws):
         DynamoReminderRepository,
     )
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
-    from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
+    from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+    from chalicelib.adapters.dynamodb.tickets import DynamoTicketRepository
     from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits, DynamoRoomEvents
     from chalicelib.adapters.local_media import LocalMedia
     from chalicelib.adapters.audio_mix import PyAvMixer

@@ -51,19 +51,26 @@ def _rank(space: Space, state: str) -> int:
     return int(space.participant_count)
 
 
+def _summary(space: Space, state: str) -> dict[str, Any]:
+    """What a list item and a search item both show of the Space (the `Listing` a page returns)."""
+    return {
+        "title": space.title,
+        "creator_id": space.creator_id,
+        "topics": list(space.topics),
+        "state": state,
+        "scheduled_start": space.scheduled_start,
+        "started_at": space.started_at,
+        "access": space.access,
+    }
+
+
 def _discovery_items(space: Space, state: str) -> list[DiscoveryModel]:
     return [
         DiscoveryModel(
             list_key,
             space.id,
             rank=_rank(space, state),
-            title=space.title,
-            creator_id=space.creator_id,
-            topics=list(space.topics),
-            state=state,
-            scheduled_start=space.scheduled_start,
-            started_at=space.started_at,
-            access=space.access,
+            **_summary(space, state),
             # Re-put listings (a live PATCH) keep the overflow flag the rank job reads.
             overflow=True if list_key == LIVE and space.overflow is not None else None,
         )
@@ -82,18 +89,7 @@ def put_listings(tx: Any, space: Space, state: str) -> None:
     for bucket, term in _search_keys(space, state):
         tx.save(
             f"search:{bucket}:{term}",
-            TitleSearchModel(
-                bucket,
-                term,
-                space_id=space.id,
-                title=space.title,
-                creator_id=space.creator_id,
-                topics=list(space.topics),
-                state=state,
-                scheduled_start=space.scheduled_start,
-                started_at=space.started_at,
-                access=space.access,
-            ),
+            TitleSearchModel(bucket, term, space_id=space.id, **_summary(space, state)),
         )
 
 
@@ -171,41 +167,53 @@ class DynamoListingRepository(SpaceTables):
         BatchGetItem. `counts_out`, when given, receives every live Space's count (the overflow
         job decides on them without reading the counters again); `overflowing_out` the live
         Spaces whose overflow is on."""
-        changed = 0
         try:
             live = list(DiscoveryModel.query("live"))
         except Exception as exc:
             raise dependency_failure(exc) from exc
+        changed = 0
         for start in range(0, len(live), 10):
             chunk = live[start : start + 10]
-            keys = {
-                CounterModel.key_for("participants", item.space_id, shard): item.space_id
-                for item in chunk
-                for shard in range(self._shards)
-            }
-            counts: dict[str, int] = dict.fromkeys((i.space_id for i in chunk), 0)
-            try:
-                for counter in CounterModel.batch_get(list(keys)):
-                    counts[keys[counter.key]] += int(counter.n or 0)
-            except Exception as exc:
-                raise dependency_failure(exc) from exc
+            counts = self._participant_counts([item.space_id for item in chunk])
             for item in chunk:
-                count = max(counts[item.space_id], 0)
+                count = counts[item.space_id]
                 if overflowing_out is not None and item.overflow:
                     overflowing_out.add(item.space_id)
                 if counts_out is not None:
                     counts_out[item.space_id] = count
-                if int(item.rank) == count:
-                    continue
-                for list_key in _list_keys(LIVE, tuple(item.topics or ()), item.creator_id):
-                    try:
-                        DiscoveryModel(list_key, item.space_id).update(
-                            actions=[DiscoveryModel.rank.set(count)],
-                            condition=DiscoveryModel.space_id.exists(),
-                        )
-                        changed += 1
-                    except UpdateError as exc:
-                        if error_code(exc) != "ConditionalCheckFailedException":  # ended meanwhile
-                            raise dependency_failure(exc) from exc
+                if int(item.rank) != count:
+                    changed += self._set_live_rank(item, count)
         return changed
 
+    def _participant_counts(self, space_ids: list[str]) -> dict[str, int]:
+        """Each Space's participant count (its counter shards summed, never below 0): one
+        BatchGetItem for up to 10 Spaces."""
+        keys = {
+            CounterModel.key_for("participants", space_id, shard): space_id
+            for space_id in space_ids
+            for shard in range(self._shards)
+        }
+        counts: dict[str, int] = dict.fromkeys(space_ids, 0)
+        try:
+            for counter in CounterModel.batch_get(list(keys)):
+                counts[keys[counter.key]] += int(counter.n or 0)
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return {space_id: max(n, 0) for space_id, n in counts.items()}
+
+    @staticmethod
+    def _set_live_rank(item: DiscoveryModel, count: int) -> int:
+        """Set `count` as the rank of every live listing of `item`'s Space; how many changed. A
+        listing gone meanwhile (the Space ended) is left gone."""
+        changed = 0
+        for list_key in _list_keys(LIVE, tuple(item.topics or ()), item.creator_id):
+            try:
+                DiscoveryModel(list_key, item.space_id).update(
+                    actions=[DiscoveryModel.rank.set(count)],
+                    condition=DiscoveryModel.space_id.exists(),
+                )
+                changed += 1
+            except UpdateError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":  # ended meanwhile
+                    raise dependency_failure(exc) from exc
+        return changed

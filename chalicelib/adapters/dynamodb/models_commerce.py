@@ -1,4 +1,4 @@
-"""The tables of ticket sales and subscriptions (adapters/dynamodb/tickets.py)."""
+"""The tables of ticket sales and subscriptions (adapters/dynamodb/tickets.py, subscriptions.py)."""
 from __future__ import annotations
 
 from pynamodb.attributes import (

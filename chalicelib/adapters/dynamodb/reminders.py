@@ -174,10 +174,13 @@ class DynamoDeviceRepository:
         try:
             with transaction(self._connection) as tx:
                 tx.delete("device", DeviceModel(device_id), condition=DeviceModel.user_id == user_id)
+                # A user with no device map (never registered one) would make the REMOVE an
+                # invalid document path, a rejected request rather than "not theirs".
                 tx.update(
                     "owner",
                     UserDevicesModel(user_id),
                     actions=[UserDevicesModel.devices[device_id].remove()],
+                    condition=UserDevicesModel.devices.exists(),
                 )
         except ConditionsFailed:
             return False
@@ -208,13 +211,22 @@ class DynamoPushClaims:
     def key(space_id: str, moment: str, device_id: str) -> str:
         return f"{space_id}#{moment}#{device_id}"
 
+    def _item(self, space_id: str, moment: str, user_id: str, device_id: str, status: str, now: int) -> PushClaimModel:
+        """A claim as stored at `now` (epoch seconds), kept CLAIM_RETENTION for a retry to find."""
+        return PushClaimModel(
+            self.key(space_id, moment, device_id),
+            user_id=user_id,
+            status=status,
+            claimed_at=now,
+            expires_at=datetime.fromtimestamp(now, timezone.utc) + CLAIM_RETENTION,
+        )
+
     def claim(self, space_id: str, moment: str, targets: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Claim (user_id, device_id) targets before sending; returns the ones this caller owns.
 
         A target already sent, or being sent by someone else within the lease, is not returned.
         """
         now = int(self._clock())
-        expires = datetime.fromtimestamp(now, timezone.utc) + CLAIM_RETENTION
         claimable = (PushClaimModel.key.does_not_exist()) | (
             (PushClaimModel.status == "sending") & (PushClaimModel.claimed_at < now - self._lease)
         )
@@ -226,17 +238,7 @@ class DynamoPushClaims:
                 try:
                     with transaction(self._connection) as tx:
                         for user_id, device_id in pending:
-                            tx.save(
-                                device_id,
-                                PushClaimModel(
-                                    self.key(space_id, moment, device_id),
-                                    user_id=user_id,
-                                    status="sending",
-                                    claimed_at=now,
-                                    expires_at=expires,
-                                ),
-                                condition=claimable,
-                            )
+                            tx.save(device_id, self._item(space_id, moment, user_id, device_id, "sending", now), condition=claimable)
                 except ConditionsFailed as exc:
                     # Those already claimed drop out; the rest are claimed in the next round.
                     pending = [t for t in pending if t[1] not in exc.names]
@@ -248,19 +250,10 @@ class DynamoPushClaims:
     def settle(self, space_id: str, moment: str, sent: list[tuple[str, str]], failed: list[tuple[str, str]]) -> None:
         """Mark sent claims `sent`; delete failed ones so a retry can claim them again."""
         now = int(self._clock())
-        expires = datetime.fromtimestamp(now, timezone.utc) + CLAIM_RETENTION
         try:
             with PushClaimModel.batch_write() as batch:
                 for user_id, device_id in sent:
-                    batch.save(
-                        PushClaimModel(
-                            self.key(space_id, moment, device_id),
-                            user_id=user_id,
-                            status="sent",
-                            claimed_at=now,
-                            expires_at=expires,
-                        )
-                    )
+                    batch.save(self._item(space_id, moment, user_id, device_id, "sent", now))
                 for _, device_id in failed:
                     batch.delete(PushClaimModel(self.key(space_id, moment, device_id)))
         except Exception as exc:

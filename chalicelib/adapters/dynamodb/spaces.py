@@ -129,6 +129,8 @@ class DynamoSpaceRepository(SpaceTables):
         return to_space(space_item), (to_participant(participant_item) if participant_item else None)
 
     def _batch_get(self, space_id: str, *, participant_key: str | None = None, counters: tuple = ()):
+        """The Space item, the participant item at `participant_key` and the sum of each of
+        `counters`' shards (never below 0), in one BatchGetItem (more only for unprocessed keys)."""
         request = {SpaceModel.Meta.table_name: {"Keys": [{"space_id": {"S": space_id}}]}}
         if participant_key:
             request[ParticipantModel.Meta.table_name] = {"Keys": [{"key": {"S": participant_key}}]}
@@ -139,19 +141,28 @@ class DynamoSpaceRepository(SpaceTables):
         }
         if counter_keys:
             request[CounterModel.Meta.table_name] = {"Keys": [{"key": {"S": k}} for k in counter_keys]}
+        found = self._batch_get_items(request)
         space_item = participant_item = None
+        for raw in found.get(SpaceModel.Meta.table_name, []):
+            space_item = SpaceModel.from_raw_data(raw)
+        for raw in found.get(ParticipantModel.Meta.table_name, []):
+            participant_item = ParticipantModel.from_raw_data(raw)
         counts = dict.fromkeys(counters, 0)
+        for raw in found.get(CounterModel.Meta.table_name, []):
+            counter = CounterModel.from_raw_data(raw)
+            counts[counter_keys[counter.key]] += int(counter.n or 0)
+        return space_item, participant_item, {name: max(n, 0) for name, n in counts.items()}
+
+    def _batch_get_items(self, request: dict) -> dict[str, list[dict]]:
+        """table name -> the raw items BatchGetItem returned for `request`, asking again for
+        unprocessed keys up to 5 times in all; keys still unprocessed then are a dependency
+        failure, never a silently missing item."""
+        found: dict[str, list[dict]] = {}
         try:
             for _ in range(5):
                 response = self._connection.client.batch_get_item(RequestItems=request)
-                responses = response.get("Responses", {})
-                for raw in responses.get(SpaceModel.Meta.table_name, []):
-                    space_item = SpaceModel.from_raw_data(raw)
-                for raw in responses.get(ParticipantModel.Meta.table_name, []):
-                    participant_item = ParticipantModel.from_raw_data(raw)
-                for raw in responses.get(CounterModel.Meta.table_name, []):
-                    counter = CounterModel.from_raw_data(raw)
-                    counts[counter_keys[counter.key]] += int(counter.n or 0)
+                for table, raws in response.get("Responses", {}).items():
+                    found.setdefault(table, []).extend(raws)
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -159,7 +170,7 @@ class DynamoSpaceRepository(SpaceTables):
             raise dependency_failure(exc) from exc
         if request:
             raise dependency_failure(RuntimeError("BatchGetItem left keys unprocessed"))
-        return space_item, participant_item, {name: max(n, 0) for name, n in counts.items()}
+        return found
 
     def landed(self, space: Space) -> bool | None:
         """After a write whose answer was lost: is the Space stored in the state (and on the
