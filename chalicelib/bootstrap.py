@@ -545,7 +545,8 @@ def deps() -> Deps:
         from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
         from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
         from chalicelib.adapters.dynamodb.spaces import space_repositories
-        from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
+        from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
+        from chalicelib.adapters.dynamodb.tickets import DynamoTicketRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
         from chalicelib.adapters.telemetry import PowertoolsTelemetry
         from chalicelib.services.context import Deps

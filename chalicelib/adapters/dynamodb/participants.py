@@ -26,7 +26,7 @@ from chalicelib.adapters.dynamodb.models import (
     TicketModel,
 )
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, participant_from_raw, to_participant
-from chalicelib.adapters.dynamodb.tickets import subscription_grants_access
+from chalicelib.adapters.dynamodb.subscriptions import subscription_grants_access
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, join_refusal, takes_playback
 from chalicelib.domain.tickets import PAID

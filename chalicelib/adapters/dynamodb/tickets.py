@@ -28,12 +28,6 @@ from chalicelib.domain.spaces import LIVE, SCHEDULED, TICKETED
 from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REBUYABLE, REFUNDED, REFUNDING, RELEASED, Ticket
 from chalicelib.ports import Refused
 
-# Still imported from here by bootstrap.py and participants.py, which other changes own today;
-# new code imports them from subscriptions.py, and this line goes once those two do.
-from chalicelib.adapters.dynamodb.subscriptions import (  # noqa: F401
-    DynamoSubscriptionRepository,
-    subscription_grants_access,
-)
 
 HOLD_SHARDS = 10
 CONFLICT_ATTEMPTS = 12
