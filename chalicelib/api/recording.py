@@ -2,7 +2,7 @@
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import as_dict, command, current_user_id, endpoint
 from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
@@ -39,8 +39,9 @@ def replay_captions(space_id):
 @bp.route("/spaces/{space_id}/captions", methods=["POST"])
 @endpoint()
 def post_caption(space_id):
-    body = json_body(bp.current_request)
-    return captions.post_caption(bootstrap.deps(), *_caller_and_space(space_id), body)
+    deps, (user_id, space_id) = bootstrap.deps(), _caller_and_space(space_id)
+    body = command(bp.current_request, as_dict, authorize=lambda: captions.may_caption(deps, user_id, space_id))
+    return captions.post_caption(deps, user_id, space_id, body)
 
 
 @bp.route("/spaces/{space_id}/captions", methods=["GET"])

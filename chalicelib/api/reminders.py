@@ -2,7 +2,7 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import as_dict, command, current_user_id, endpoint
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
 
@@ -29,7 +29,8 @@ def clear_reminder(space_id):
 @endpoint(status=201)
 def register_device():
     request = bp.current_request
-    return reminders.register_device(bootstrap.deps(), current_user_id(request), json_body(request))
+    body = command(request, as_dict, authorize=None)  # one's own devices: nobody to refuse first
+    return reminders.register_device(bootstrap.deps(), current_user_id(request), body)
 
 
 @bp.route("/me/devices/{device_id}", methods=["DELETE"])

@@ -2,21 +2,27 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import as_dict, command, current_user_id, endpoint
 from chalicelib.api.views import space_view
-from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
 
+spaces = service("spaces")
 stage = service("stage")
 
 bp = Blueprint(__name__)
 
 
-def _call(use_case, space_id, *args):
-    """Run a stage use case as the caller, on a validated Space id; Space results become views."""
-    user_id = current_user_id(bp.current_request)
-    result = use_case(bootstrap.deps(), user_id, validate_space_id(space_id), *args)
+def _call(use_case, space_id, *args, parse=None, authorize=None, required=True):
+    """Run a stage use case as the caller, on a validated Space id; Space results become views.
+    With `parse`, the body is read (http.command) and given to the use case after `args`;
+    `authorize(deps, user_id, space_id)` is the use case's own check of the caller."""
+    deps, user_id, space_id = bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id)
+    if parse is not None:
+        check = None if authorize is None else (lambda: authorize(deps, user_id, space_id))
+        args = (*args, command(bp.current_request, parse, authorize=check, required=required))
+    result = use_case(deps, user_id, space_id, *args)
     if isinstance(result, dict) and "space" in result:
         result = {**result, "space": space_view(result["space"])}
     elif not isinstance(result, dict):
@@ -27,15 +33,14 @@ def _call(use_case, space_id, *args):
 @bp.route("/spaces/{space_id}/join", methods=["POST"])
 @endpoint()
 def join(space_id):
-    # Optional body: {"recording_consent": true} (a co-host of a recorded Space).
-    try:
-        body = json_body(bp.current_request, required=False)
-    except BadRequest:
-        # Not JSON, or over the bounds: still 403 first for a caller the Space refuses. The
-        # size bound is checked before any parsing, and only a bad body pays these reads.
-        stage.check_may_join(bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id))
-        raise
-    return _call(stage.join_space, space_id, body)
+    # Optional body: {"recording_consent": true} (a co-host of a recorded Space). The join checks
+    # who may join inside its one write, so the consent is judged here, before it.
+    return _call(stage.join_space, space_id, parse=_consent_body, authorize=stage.check_may_join, required=False)
+
+
+def _consent_body(body: dict) -> dict:
+    validate_consent(body)
+    return body
 
 
 @bp.route("/spaces/{space_id}/leave", methods=["POST"])
@@ -65,14 +70,17 @@ def lower_hand(space_id):
 @bp.route("/spaces/{space_id}/speakers", methods=["POST"])
 @endpoint()
 def add_speaker(space_id):
-    return _call(stage.add_speaker, space_id, json_body(bp.current_request))
+    return _call(stage.add_speaker, space_id, parse=as_dict, authorize=stage.may_bring_on_stage)
 
 
 @bp.route("/spaces/{space_id}/invitations/accept", methods=["POST"])
 @endpoint()
 def accept_invitation(space_id):
     # Optional body: {"recording_consent": true}, required when the Space is recorded.
-    return _call(stage.accept_invitation, space_id, json_body(bp.current_request, required=False))
+    return _call(
+        stage.accept_invitation, space_id, parse=as_dict, required=False,
+        authorize=lambda deps, _user_id, space_id: spaces.get_space(deps, space_id),
+    )
 
 
 @bp.route("/spaces/{space_id}/invitations/decline", methods=["POST"])
@@ -90,7 +98,7 @@ def remove_speaker(space_id, user_id):
 @bp.route("/spaces/{space_id}/cohosts", methods=["POST"])
 @endpoint()
 def add_cohost(space_id):
-    return _call(stage.add_cohost, space_id, json_body(bp.current_request))
+    return _call(stage.add_cohost, space_id, parse=as_dict, authorize=stage.may_name_cohosts)
 
 
 @bp.route("/spaces/{space_id}/cohosts/{user_id}", methods=["DELETE"])

@@ -10,7 +10,7 @@ import os
 from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib import bootstrap
-from chalicelib.api.http import endpoint, json_body
+from chalicelib.api.http import as_dict, command, endpoint
 from chalicelib.lazy import service
 
 web = service("web")
@@ -57,4 +57,5 @@ def asset(name):
 @endpoint()
 def local_sign_in():
     request = bp.current_request
-    return web.local_sign_in(bootstrap.local_token_issuer(), bootstrap.deps().clock, json_body(request))
+    body = command(request, as_dict, authorize=None)  # the sign-in: nobody is known yet
+    return web.local_sign_in(bootstrap.local_token_issuer(), bootstrap.deps().clock, body)

@@ -10,7 +10,7 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.recording import Caption, caption_seq, validate_caption
-from chalicelib.domain.spaces import PUBLISHING_ROLES, iso, require_live
+from chalicelib.domain.spaces import PUBLISHING_ROLES, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
 from chalicelib.services.recording import _announce, require_audience
@@ -33,14 +33,20 @@ def caption_view(caption: Caption) -> dict:
     }
 
 
-def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
-    """Only someone on stage of a live Space captions. The write itself checks it (a speaker
-    demoted meanwhile is refused), then the room is told (event `caption`). Who may send is
-    checked before what was sent: a listener learns nothing about the body's rules."""
+def may_caption(deps: Deps, user_id: str, space_id: str) -> Space:
+    """Who may caption: someone on stage of a live Space (404, 409, 403)."""
     space = deps.spaces.get(space_id, with_count=False)
     require_live(space)
     if space.role_of(user_id) not in PUBLISHING_ROLES:
         raise Forbidden("only the host, co-hosts and speakers can send captions", code="not_on_stage")
+    return space
+
+
+def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
+    """Only someone on stage of a live Space captions. The write itself checks it (a speaker
+    demoted meanwhile is refused), then the room is told (event `caption`). Who may send is
+    checked before what was sent: a listener learns nothing about the body's rules."""
+    space = may_caption(deps, user_id, space_id)
     text, language, start_ms, end_ms = validate_caption(body)
     now = deps.clock.now()
     caption = Caption(

@@ -108,9 +108,15 @@ def get_space(deps: Deps, space_id: str) -> Space:
     return deps.spaces.get(space_id)
 
 
-def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
+def may_edit(deps: Deps, user_id: str, space_id: str) -> Space:
+    """Who may edit a Space: its creator (404, 403). Read before the edit is judged."""
     space = deps.spaces.get(space_id)  # with its count: a live Space's listings keep their rank
     require_creator(space, user_id, "edit this Space")
+    return space
+
+
+def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
+    space = may_edit(deps, user_id, space_id)
     updated = apply_patch(space, body, deps.clock.now(), deps.space_rules)
     try:
         deps.spaces.update_details(space, updated)
@@ -127,10 +133,16 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
     return deps.spaces.get(space_id)
 
 
-def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> Space:
-    """`body` may carry `{"recording": true|false}`: the host turns recording on or off now."""
+def may_start(deps: Deps, user_id: str, space_id: str) -> Space:
+    """Who may start a Space: its creator (404, 403). Read before the body is judged."""
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "start this Space")
+    return space
+
+
+def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> Space:
+    """`body` may carry `{"recording": true|false}`: the host turns recording on or off now."""
+    space = may_start(deps, user_id, space_id)
     wanted = recording_rules.validate_start_body(body)  # who first, then what (403 before 400)
     if space.state != "scheduled":
         raise transition_refused(space, "start")

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
-from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.permissions import (
     require_can_moderate,
@@ -99,11 +99,7 @@ def _live_stage(space: Space) -> StageInfo:
 def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
     """`body` may carry `{"recording_consent": true}`: a co-host of a recorded Space consents to
     being recorded, and only then gets PUBLISH."""
-    try:
-        consent = validate_consent(body)
-    except BadRequest:
-        check_may_join(deps, user_id, space_id)
-        raise
+    consent = validate_consent(body)  # the route parsed it after `check_may_join` (403 before 400)
     cached = deps.media_cache.get(space_id)
     known: Participant | None = None
     space: Space | None = None
@@ -197,10 +193,10 @@ def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None
 
 
 def check_may_join(deps: Deps, user_id: str, space_id: str) -> None:
-    """The 403 (or 404) a join would get, for a join whose body is wrong: who first, then what.
-    A caller the Space refuses (removed, blocked, without the ticket or subscription it asks
-    for) hears that, not what is wrong with the body. Only a bad body pays these reads; a valid
-    join checks all of it inside its one write."""
+    """The 403 (or 404) a join would get, read before a bad body is refused: a caller the Space
+    refuses (removed, blocked, without the ticket or subscription it asks for) hears that, not
+    what is wrong with the body. Only a bad body pays these reads; a valid join checks all of it
+    inside its one write."""
     space, known = deps.spaces.get_with_participant(space_id, user_id)
     room_events.check_allowed(deps, space, known, user_id)
     if space.needs_pass(user_id) and not recording.holds_pass(deps, space, user_id):
@@ -328,11 +324,17 @@ def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict:
     return {"space_id": space_id, "hand_raised": False, "changed": lowered}
 
 
+def may_bring_on_stage(deps: Deps, actor_id: str, space_id: str) -> Space:
+    """Who may invite speakers: the host and co-hosts (404, 403)."""
+    space = deps.spaces.get(space_id, with_count=False)
+    require_moderator(space, actor_id, "bring people on stage")
+    return space
+
+
 def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
     """Approve a raised hand, or invite a listener who did not raise one. Either way the user
     gets an invitation and comes on stage by accepting it."""
-    space = deps.spaces.get(space_id, with_count=False)
-    require_moderator(space, actor_id, "bring people on stage")
+    space = may_bring_on_stage(deps, actor_id, space_id)
     target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
     require_live(space)
     now = deps.clock.now()
@@ -439,9 +441,15 @@ def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Spa
     return deps.spaces.get(space_id)
 
 
-def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
+def may_name_cohosts(deps: Deps, actor_id: str, space_id: str) -> Space:
+    """Who may name co-hosts: the host (404, 403)."""
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, actor_id, "add co-hosts")
+    return space
+
+
+def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
+    space = may_name_cohosts(deps, actor_id, space_id)
     target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
     require_live(space)
     role = space.role_of(target)

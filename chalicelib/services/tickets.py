@@ -63,11 +63,11 @@ REFUND_PAGE = 100
 
 
 def buy_ticket(deps: Deps, buyer_id: str, space_id: str, body: dict) -> dict:
+    space = deps.spaces.get(space_id, with_count=False)  # 404 before the body is judged
     unknown = set(body) - {"payment_method"}
     if unknown:
         raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="invalid_body")
     payment_method = validate_payment_method(body)
-    space = deps.spaces.get(space_id, with_count=False)
     if space.access != TICKETED or space.ticket is None:
         raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
     _require_on_sale(space)
