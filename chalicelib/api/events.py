@@ -2,11 +2,12 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import as_dict, command, current_user_id, endpoint
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 room_events = service("room_events")
 
 bp = Blueprint(__name__)
@@ -34,5 +35,5 @@ def chat_token(space_id):
 def send_reaction(space_id):
     request = bp.current_request
     deps, user_id, space_id = bootstrap.deps(), current_user_id(request), validate_space_id(space_id)
-    body = command(request, as_dict, authorize=lambda: room_events.may_react(deps, user_id, space_id))
-    return room_events.send_reaction(deps, user_id, space_id, body)
+    reaction = command(request, body.reaction, authorize=lambda: room_events.may_react(deps, user_id, space_id))
+    return room_events.send_reaction(deps, user_id, space_id, reaction)

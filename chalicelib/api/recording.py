@@ -2,11 +2,12 @@
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.api.http import as_dict, command, current_user_id, endpoint
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 captions = service("captions")
 recording = service("recording")
 
@@ -40,8 +41,8 @@ def replay_captions(space_id):
 @endpoint()
 def post_caption(space_id):
     deps, (user_id, space_id) = bootstrap.deps(), _caller_and_space(space_id)
-    body = command(bp.current_request, as_dict, authorize=lambda: captions.may_caption(deps, user_id, space_id))
-    return captions.post_caption(deps, user_id, space_id, body)
+    posted = command(bp.current_request, body.caption, authorize=lambda: captions.may_caption(deps, user_id, space_id))
+    return captions.post_caption(deps, user_id, space_id, posted)
 
 
 @bp.route("/spaces/{space_id}/captions", methods=["GET"])

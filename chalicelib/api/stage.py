@@ -2,32 +2,35 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import as_dict, command, current_user_id, endpoint
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.views import space_view
-from chalicelib.domain.recording import validate_consent
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 spaces = service("spaces")
 stage = service("stage")
 
 bp = Blueprint(__name__)
 
 
-def _call(use_case, space_id, *args, parse=None, authorize=None, required=True):
-    """Run a stage use case as the caller, on a validated Space id; Space results become views.
-    With `parse`, the body is read (http.command) and given to the use case after `args`;
-    `authorize(deps, user_id, space_id)` is the use case's own check of the caller."""
+def _as_is(result: dict) -> dict:
+    return result
+
+
+def _call(use_case, space_id, *args, view=_as_is, parse=None, authorize=None, required=True):
+    """Run a stage use case as the caller, on a validated Space id, and show its result with
+    `view`. With `parse`, the body is read into the use case's command (http.command) and given
+    after `args`; `authorize(deps, user_id, space_id)` is the use case's own check of the caller."""
     deps, user_id, space_id = bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id)
     if parse is not None:
         check = None if authorize is None else (lambda: authorize(deps, user_id, space_id))
         args = (*args, command(bp.current_request, parse, authorize=check, required=required))
-    result = use_case(deps, user_id, space_id, *args)
-    if isinstance(result, dict) and "space" in result:
-        result = {**result, "space": space_view(result["space"])}
-    elif not isinstance(result, dict):
-        result = space_view(result)
-    return result
+    return view(use_case(deps, user_id, space_id, *args))
+
+
+def _invitation_view(result: dict) -> dict:
+    return {**result, "space": space_view(result["space"])}
 
 
 @bp.route("/spaces/{space_id}/join", methods=["POST"])
@@ -35,12 +38,7 @@ def _call(use_case, space_id, *args, parse=None, authorize=None, required=True):
 def join(space_id):
     # Optional body: {"recording_consent": true} (a co-host of a recorded Space). The join checks
     # who may join inside its one write, so the consent is judged here, before it.
-    return _call(stage.join_space, space_id, parse=_consent_body, authorize=stage.check_may_join, required=False)
-
-
-def _consent_body(body: dict) -> dict:
-    validate_consent(body)
-    return body
+    return _call(stage.join_space, space_id, parse=body.join, authorize=stage.check_may_join, required=False)
 
 
 @bp.route("/spaces/{space_id}/leave", methods=["POST"])
@@ -70,7 +68,9 @@ def lower_hand(space_id):
 @bp.route("/spaces/{space_id}/speakers", methods=["POST"])
 @endpoint()
 def add_speaker(space_id):
-    return _call(stage.add_speaker, space_id, parse=as_dict, authorize=stage.may_bring_on_stage)
+    return _call(
+        stage.add_speaker, space_id, view=_invitation_view, parse=body.invite_speaker, authorize=stage.may_bring_on_stage
+    )
 
 
 @bp.route("/spaces/{space_id}/invitations/accept", methods=["POST"])
@@ -78,7 +78,7 @@ def add_speaker(space_id):
 def accept_invitation(space_id):
     # Optional body: {"recording_consent": true}, required when the Space is recorded.
     return _call(
-        stage.accept_invitation, space_id, parse=as_dict, required=False,
+        stage.accept_invitation, space_id, parse=body.accept_invitation, required=False,
         authorize=lambda deps, _user_id, space_id: spaces.get_space(deps, space_id),
     )
 
@@ -92,31 +92,31 @@ def decline_invitation(space_id):
 @bp.route("/spaces/{space_id}/speakers/{user_id}", methods=["DELETE"])
 @endpoint()
 def remove_speaker(space_id, user_id):
-    return _call(stage.remove_speaker, space_id, user_id)
+    return _call(stage.remove_speaker, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/cohosts", methods=["POST"])
 @endpoint()
 def add_cohost(space_id):
-    return _call(stage.add_cohost, space_id, parse=as_dict, authorize=stage.may_name_cohosts)
+    return _call(stage.add_cohost, space_id, view=space_view, parse=body.name_cohost, authorize=stage.may_name_cohosts)
 
 
 @bp.route("/spaces/{space_id}/cohosts/{user_id}", methods=["DELETE"])
 @endpoint()
 def remove_cohost(space_id, user_id):
-    return _call(stage.remove_cohost, space_id, user_id)
+    return _call(stage.remove_cohost, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/mute", methods=["POST"])
 @endpoint()
 def mute(space_id, user_id):
-    return _call(stage.mute, space_id, user_id)
+    return _call(stage.mute, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/unmute", methods=["POST"])
 @endpoint()
 def unmute(space_id, user_id):
-    return _call(stage.unmute, space_id, user_id)
+    return _call(stage.unmute, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/remove", methods=["POST"])

@@ -46,15 +46,6 @@ def schedule_times(scheduled_start: datetime, now: datetime, heads_up: timedelta
     return times
 
 
-def validate_device(body: dict[str, Any]) -> tuple[str, str]:
-    platform, token = body.get("platform"), body.get("token")
-    if platform not in PLATFORMS:
-        raise BadRequest("platform must be 'ios' or 'android'", code="invalid_platform")
-    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
-        raise BadRequest("token must be the APNs or FCM device token string", code="invalid_token_value")
-    return platform, token
-
-
 def device_id_for(platform: str, token: str) -> str:
     """Stable id of a push token: registering the same token again finds the same device."""
     return hashlib.sha256(f"{platform}:{token}".encode()).hexdigest()[:32]

@@ -9,7 +9,8 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.ids import new_ulid
-from chalicelib.domain.recording import Caption, caption_seq, validate_caption
+from chalicelib.domain.commands import PostCaption
+from chalicelib.domain.recording import Caption, caption_seq
 from chalicelib.domain.spaces import PUBLISHING_ROLES, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
@@ -42,12 +43,12 @@ def may_caption(deps: Deps, user_id: str, space_id: str) -> Space:
     return space
 
 
-def post_caption(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
+def post_caption(deps: Deps, user_id: str, space_id: str, posted: PostCaption) -> dict:
     """Only someone on stage of a live Space captions. The write itself checks it (a speaker
     demoted meanwhile is refused), then the room is told (event `caption`). Who may send is
     checked before what was sent: a listener learns nothing about the body's rules."""
     space = may_caption(deps, user_id, space_id)
-    text, language, start_ms, end_ms = validate_caption(body)
+    text, language, start_ms, end_ms = posted.text, posted.language, posted.start_ms, posted.end_ms
     now = deps.clock.now()
     caption = Caption(
         space_id=space_id,

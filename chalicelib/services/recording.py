@@ -46,7 +46,6 @@ from chalicelib.domain.recording import (
     replay_duration_ms,
     replay_file_key,
     replay_files_prefix,
-    validate_consent,
 )
 from chalicelib.domain.spaces import SCHEDULED, SUBSCRIBERS, TICKETED, Space, iso
 from chalicelib.domain.tickets import PAID
@@ -234,11 +233,10 @@ def _records(deps: Deps, space_id: str, composition_arn: str) -> bool:
 # ------------------------------------------------------------------------ consent
 
 
-def consent_for_stage(deps: Deps, space: Space, user_id: str, body: dict | None) -> datetime | None:
+def consent_for_stage(deps: Deps, space: Space, user_id: str, consent: bool) -> datetime | None:
     """Accepting an invitation in a recorded Space: the time of the user's consent (to store
     with their coming on stage), None when none is needed (not recorded, or consented before).
     Without `recording_consent: true` the user stays a listener: 422 recording_consent_required."""
-    consent = validate_consent(body)
     if not space.recording or user_id in space.consents:
         return None
     if not consent:

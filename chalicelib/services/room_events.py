@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
+from chalicelib.domain.commands import SendReaction
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Participant
@@ -233,11 +234,11 @@ def may_react(deps: Deps, user_id: str, space_id: str) -> tuple[Space, Participa
     return space, participant
 
 
-def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict) -> dict:
+def send_reaction(deps: Deps, user_id: str, space_id: str, reaction: SendReaction) -> dict:
     """A reaction from someone in the Space, sent to the room as a `reaction` event; at most one
     per user per `reaction_interval_ms` (429 `reaction_rate_limited` with Retry-After)."""
     space, participant = may_react(deps, user_id, space_id)
-    emoji = ev.validate_reaction(body)  # who first, then what (403 before 400)
+    emoji = reaction.emoji
     require_live(space)
     if participant is None or not participant.connected:
         raise Conflict("join the Space to react", code="not_in_space")

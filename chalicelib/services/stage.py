@@ -15,7 +15,7 @@ from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
-from chalicelib.domain.recording import validate_consent
+from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, JoinSpace, NameCohost
 from chalicelib.domain.permissions import (
     require_can_moderate,
     require_creator,
@@ -96,10 +96,10 @@ def _live_stage(space: Space) -> StageInfo:
     return space.stage
 
 
-def join_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
-    """`body` may carry `{"recording_consent": true}`: a co-host of a recorded Space consents to
-    being recorded, and only then gets PUBLISH."""
-    consent = validate_consent(body)  # the route parsed it after `check_may_join` (403 before 400)
+def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSpace()) -> dict:
+    """`join.recording_consent`: a co-host of a recorded Space consents to being recorded, and
+    only then gets PUBLISH."""
+    consent = join.recording_consent
     cached = deps.media_cache.get(space_id)
     known: Participant | None = None
     space: Space | None = None
@@ -331,11 +331,11 @@ def may_bring_on_stage(deps: Deps, actor_id: str, space_id: str) -> Space:
     return space
 
 
-def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
+def add_speaker(deps: Deps, actor_id: str, space_id: str, invite: InviteSpeaker) -> dict:
     """Approve a raised hand, or invite a listener who did not raise one. Either way the user
     gets an invitation and comes on stage by accepting it."""
     space = may_bring_on_stage(deps, actor_id, space_id)
-    target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
+    target = invite.user_id
     require_live(space)
     now = deps.clock.now()
     approved = True
@@ -363,8 +363,10 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict) -> dict:
     }
 
 
-def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> dict:
-    """In a recorded Space the body must carry `{"recording_consent": true}` (stored with its
+def accept_invitation(
+    deps: Deps, user_id: str, space_id: str, accept: AcceptInvitation = AcceptInvitation()
+) -> dict:
+    """In a recorded Space the user must consent (`accept.recording_consent`, stored with its
     time, in the same write that puts the user on stage); else 422 and no token."""
     space = deps.spaces.get(space_id, with_count=False)
     stage = _live_stage(space)
@@ -373,7 +375,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
         return join_space(deps, user_id, space_id)
     if user_id not in space.invited:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
-    consent_at = recording.consent_for_stage(deps, space, user_id, body)
+    consent_at = recording.consent_for_stage(deps, space, user_id, accept.recording_consent)
     participant_id = _new_participant_id()
     try:
         deps.spaces.accept_invitation(
@@ -391,7 +393,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict | None
         require_live(current)
         if user_id not in current.invited:
             raise Conflict("you have no invitation to speak in this Space", code="no_invitation") from exc
-        recording.consent_for_stage(deps, current, user_id, body)
+        recording.consent_for_stage(deps, current, user_id, accept.recording_consent)
         raise Conflict(
             f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full"
         ) from exc
@@ -448,9 +450,9 @@ def may_name_cohosts(deps: Deps, actor_id: str, space_id: str) -> Space:
     return space
 
 
-def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict) -> Space:
+def add_cohost(deps: Deps, actor_id: str, space_id: str, name: NameCohost) -> Space:
     space = may_name_cohosts(deps, actor_id, space_id)
-    target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
+    target = name.user_id
     require_live(space)
     role = space.role_of(target)
     if role in (COHOST, "host"):

@@ -1,0 +1,99 @@
+"""JSON bodies -> the use cases' commands (chalicelib/domain/commands.py): every body field's
+name, kind and error code, as openapi.yaml documents them. Each parser takes the JSON object
+`http.json_body` read and returns its command, or raises the documented 400 (422 for a value of
+the right kind against a rule). Routes hand these to `http.command`, which judges the caller
+first; routes import this module lazily (on their first body), so a cold start does not pay for
+the command classes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.commands import (
+    AcceptInvitation,
+    InviteSpeaker,
+    JoinSpace,
+    NameCohost,
+    PostCaption,
+    RegisterDevice,
+    SendReaction,
+)
+from chalicelib.domain.errors import BadRequest, RuleViolation
+from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, is_language_tag
+from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
+from chalicelib.domain.room_events import REACTIONS
+from chalicelib.domain.users import validate_user_id
+
+Body = dict[str, Any]
+
+
+def recording_consent(body: Body | None) -> bool:
+    """`recording_consent` of a join or accept body: absent means no."""
+    value = (body or {}).get("recording_consent", False)
+    if not isinstance(value, bool):
+        raise BadRequest("recording_consent must be true or false", code="invalid_recording_consent")
+    return value
+
+
+def join(body: Body) -> JoinSpace:
+    return JoinSpace(recording_consent=recording_consent(body))
+
+
+def accept_invitation(body: Body) -> AcceptInvitation:
+    return AcceptInvitation(recording_consent=recording_consent(body))
+
+
+def invite_speaker(body: Body) -> InviteSpeaker:
+    return InviteSpeaker(user_id=validate_user_id(body.get("user_id")))
+
+
+def name_cohost(body: Body) -> NameCohost:
+    return NameCohost(user_id=validate_user_id(body.get("user_id")))
+
+
+def reaction(body: Body) -> SendReaction:
+    emoji = body.get("emoji")
+    if not isinstance(emoji, str) or emoji not in REACTIONS:
+        raise BadRequest(f"emoji must be one of {' '.join(REACTIONS)}", code="invalid_reaction")
+    return SendReaction(emoji=emoji)
+
+
+def device(body: Body) -> RegisterDevice:
+    platform, token = body.get("platform"), body.get("token")
+    if not isinstance(platform, str) or platform not in PLATFORMS:
+        raise BadRequest("platform must be 'ios' or 'android'", code="invalid_platform")
+    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
+        raise BadRequest("token must be the APNs or FCM device token string", code="invalid_token_value")
+    return RegisterDevice(platform=platform, token=token)
+
+
+CAPTION_FIELDS = {"text", "language", "start_ms", "end_ms"}
+
+
+def caption(body: Body) -> PostCaption:
+    """A caption segment; its text collapsed to one line (WebVTT cue text must not carry a blank
+    line) before its length is checked."""
+    unknown = set(body) - CAPTION_FIELDS
+    if unknown:
+        raise BadRequest(f"unknown caption fields: {', '.join(sorted(unknown))}", code="invalid_caption")
+    text, language = body.get("text"), body.get("language")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("text is required: 1 to 500 characters", code="invalid_caption")
+    text = " ".join(text.split())
+    if len(text) > CAPTION_MAX_TEXT:
+        raise RuleViolation(f"a caption is at most {CAPTION_MAX_TEXT} characters", code="caption_too_long")
+    if not isinstance(language, str) or not is_language_tag(language):
+        raise BadRequest('language must be a BCP 47 tag such as "en" or "en-US"', code="invalid_language")
+    start_ms, end_ms = _offset_ms(body, "start_ms"), _offset_ms(body, "end_ms")
+    if end_ms < start_ms:
+        raise RuleViolation("end_ms must not be before start_ms", code="caption_ends_before_start")
+    if end_ms > CAPTION_MAX_OFFSET_MS:
+        raise RuleViolation("captions are offsets within a Space's 24 hours", code="caption_out_of_range")
+    return PostCaption(text=text, language=language, start_ms=start_ms, end_ms=end_ms)
+
+
+def _offset_ms(body: Body, name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_caption")
+    return value

@@ -1,0 +1,47 @@
+"""What a caller asks a use case to do, as typed values: the routes (chalicelib/api/bodies.py)
+read them from JSON bodies, services take them, tests and jobs build them directly. No wire
+knowledge here: field names on the wire, their checks and their error codes live in api/."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class JoinSpace:
+    # A co-host of a recorded Space consents to being recorded (else they only listen).
+    recording_consent: bool = False
+
+
+@dataclass(frozen=True)
+class AcceptInvitation:
+    # Needed to come on stage in a recorded Space.
+    recording_consent: bool = False
+
+
+@dataclass(frozen=True)
+class InviteSpeaker:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class NameCohost:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class SendReaction:
+    emoji: str
+
+
+@dataclass(frozen=True)
+class PostCaption:
+    text: str  # one line, at most CAPTION_MAX_TEXT characters (domain/recording.py)
+    language: str  # a BCP 47 tag
+    start_ms: int  # offsets within the Space, start_ms <= end_ms
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class RegisterDevice:
+    platform: str  # "ios" | "android"
+    token: str  # the APNs or FCM device token
