@@ -11,20 +11,33 @@ from typing import Any
 
 from chalicelib.domain.commands import (
     AcceptInvitation,
+    BuyTicket,
     InviteSpeaker,
     JoinSpace,
+    LocalSignIn,
     NameCohost,
     PostCaption,
     RegisterDevice,
     SendReaction,
+    StartSpace,
+    Subscribe,
 )
 from chalicelib.domain.errors import BadRequest, RuleViolation
 from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, is_language_tag
 from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
 from chalicelib.domain.room_events import REACTIONS
+from chalicelib.domain.tickets import SUBSCRIPTION_TIERS
 from chalicelib.domain.users import validate_user_id
 
 Body = dict[str, Any]
+
+
+def start_space(body: Body) -> StartSpace:
+    _only(body, {"recording"}, hint="; start accepts recording")
+    recording = body.get("recording")
+    if "recording" in body and not isinstance(recording, bool):  # null too
+        raise BadRequest("recording must be true or false", code="invalid_recording")
+    return StartSpace(recording=recording)
 
 
 def recording_consent(body: Body | None) -> bool:
@@ -97,3 +110,36 @@ def _offset_ms(body: Body, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_caption")
     return value
+
+
+def buy_ticket(body: Body) -> BuyTicket:
+    _only(body, {"payment_method"})
+    return BuyTicket(payment_method=_payment_method(body))
+
+
+def subscribe(body: Body) -> Subscribe:
+    _only(body, {"tier", "payment_method"})
+    tier = body.get("tier")
+    if "tier" in body and (not isinstance(tier, str) or tier not in SUBSCRIPTION_TIERS):  # null too
+        raise BadRequest(f"tier must be one of {', '.join(SUBSCRIPTION_TIERS)}", code="invalid_tier")
+    return Subscribe(tier=tier, payment_method=_payment_method(body))
+
+
+def local_sign_in(body: Body) -> LocalSignIn:
+    return LocalSignIn(user_id=validate_user_id(body.get("user_id")))
+
+
+def _only(body: Body, fields: set[str], hint: str = "") -> None:
+    unknown = set(body) - fields
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}{hint}", code="invalid_body")
+
+
+def _payment_method(body: Body) -> str | None:
+    """An optional saved or test payment method to confirm with at once (`pm_...`)."""
+    method = body.get("payment_method")
+    if method is None:
+        return None
+    if not isinstance(method, str) or not method.startswith("pm_") or not 4 <= len(method) <= 255:
+        raise BadRequest("payment_method must be a payment method id like pm_card_visa", code="invalid_payment_method")
+    return method

@@ -6,8 +6,9 @@ from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
 from chalicelib.api.views import space_view
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 discovery = service("discovery")
 spaces = service("spaces")
 
@@ -46,8 +47,8 @@ def start_space(space_id):
     request = bp.current_request
     deps, user_id, space_id = bootstrap.deps(), current_user_id(request), validate_space_id(space_id)
     # optional: {"recording": true|false}
-    body = command(request, as_dict, authorize=lambda: spaces.may_start(deps, user_id, space_id), required=False)
-    return space_view(spaces.start_space(deps, user_id, space_id, body))
+    start = command(request, body.start_space, authorize=lambda: spaces.may_start(deps, user_id, space_id), required=False)
+    return space_view(spaces.start_space(deps, user_id, space_id, start))
 
 
 @bp.route("/spaces/{space_id}/end", methods=["POST"])

@@ -2,12 +2,13 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import as_dict, command, current_user_id, endpoint
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 spaces = service("spaces")
 tickets = service("tickets")
 
@@ -20,8 +21,8 @@ bp = Blueprint(__name__)
 def buy_ticket(space_id):
     request = bp.current_request
     deps, space_id = bootstrap.deps(), validate_space_id(space_id)
-    body = command(request, as_dict, authorize=lambda: spaces.get_space(deps, space_id), required=False)
-    return tickets.buy_ticket(deps, current_user_id(request), space_id, body)
+    buy = command(request, body.buy_ticket, authorize=lambda: spaces.get_space(deps, space_id), required=False)
+    return tickets.buy_ticket(deps, current_user_id(request), space_id, buy)
 
 
 @bp.route("/spaces/{space_id}/tickets", methods=["GET"])
@@ -46,8 +47,8 @@ def my_tickets():
 @endpoint(status=201)
 def subscribe(user_id):
     request = bp.current_request
-    body = command(request, as_dict, authorize=None, required=False)  # nobody to refuse first
-    return tickets.subscribe(bootstrap.deps(), current_user_id(request), user_id, body)
+    subscription = command(request, body.subscribe, authorize=None, required=False)  # nobody to refuse first
+    return tickets.subscribe(bootstrap.deps(), current_user_id(request), user_id, subscription)
 
 
 @bp.route("/users/{user_id}/subscription", methods=["DELETE"])

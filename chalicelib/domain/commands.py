@@ -7,6 +7,12 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class StartSpace:
+    # True / False: the host turns recording on or off now; None keeps the choice made at creation.
+    recording: bool | None = None
+
+
+@dataclass(frozen=True)
 class JoinSpace:
     # A co-host of a recorded Space consents to being recorded (else they only listen).
     recording_consent: bool = False
@@ -45,3 +51,19 @@ class PostCaption:
 class RegisterDevice:
     platform: str  # "ios" | "android"
     token: str  # the APNs or FCM device token
+
+
+@dataclass(frozen=True)
+class BuyTicket:
+    payment_method: str | None = None  # a saved or test method to confirm at once; else pay later
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    tier: str | None = None  # None: tier_1 for a new subscription, the current tier for a past-due one
+    payment_method: str | None = None
+
+
+@dataclass(frozen=True)
+class LocalSignIn:
+    user_id: str

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.errors import BadRequest, RuleViolation
+from chalicelib.domain.errors import RuleViolation
 
 PROCESSING, REMUXING, AVAILABLE, FAILED, DELETED = "processing", "remuxing", "available", "failed", "deleted"
 # Captions of a replay: from the live segments, from a Transcribe job, or none yet.
@@ -117,20 +117,6 @@ def consent_required(space_id: str) -> RuleViolation:
         code="recording_consent_required",
         details={"recording": True},
     )
-
-
-def validate_start_body(body: dict[str, Any] | None) -> bool | None:
-    """`POST /start`'s optional body: `{"recording": true|false}` turns recording on or off at the
-    start; None keeps what the Space was created with."""
-    body = body or {}
-    unknown = set(body) - {"recording"}
-    if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}; start accepts recording", code="invalid_body")
-    if "recording" not in body:
-        return None
-    if not isinstance(body["recording"], bool):
-        raise BadRequest("recording must be true or false", code="invalid_recording")
-    return body["recording"]
 
 
 def is_language_tag(value: str) -> bool:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.tickets import RENEWAL_GRACE
 
 HOST_HEADS_UP, START, CANCELED, INVITED = "host_heads_up", "start", "canceled", "invited"

@@ -8,9 +8,6 @@ best-effort: clients re-sync with GET /spaces/{id}/participants (docs/room-event
 """
 from __future__ import annotations
 
-from typing import Any
-
-from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.spaces import COHOST, HOST
 
 # Every event name the backend sends. Clients ignore names they do not know.

@@ -14,11 +14,11 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
+from chalicelib.domain.commands import StartSpace
 from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, NotFound, RuleViolation
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
-from chalicelib.domain import recording as recording_rules
 from chalicelib.domain.reminders import INVITED, START
 from chalicelib.domain.room_events import SPACE_ENDED, SPACE_UPDATED
 from chalicelib.domain.spaces import (
@@ -140,10 +140,10 @@ def may_start(deps: Deps, user_id: str, space_id: str) -> Space:
     return space
 
 
-def start_space(deps: Deps, user_id: str, space_id: str, body: dict | None = None) -> Space:
-    """`body` may carry `{"recording": true|false}`: the host turns recording on or off now."""
+def start_space(deps: Deps, user_id: str, space_id: str, start: StartSpace = StartSpace()) -> Space:
+    """`start.recording`: the host turns recording on or off now (None keeps it as created)."""
     space = may_start(deps, user_id, space_id)
-    wanted = recording_rules.validate_start_body(body)  # who first, then what (403 before 400)
+    wanted = start.recording
     if space.state != "scheduled":
         raise transition_refused(space, "start")
     if wanted is not None:

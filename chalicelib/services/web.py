@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from chalicelib.config import Settings
+from chalicelib.domain.commands import LocalSignIn
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.spaces import iso
-from chalicelib.domain.users import validate_user_id
 
 # Seconds between two polls of a room; the room-events long-poll will replace polling.
 POLL_INTERVAL_MS = 2000
@@ -41,12 +41,12 @@ def static_asset(files, settings: Settings, name: str) -> tuple[str, str]:
     return found
 
 
-def local_sign_in(issuer, clock, body: dict) -> dict:
+def local_sign_in(issuer, clock, sign_in: LocalSignIn) -> dict:
     """A bearer token for any user id, as `make token` prints. Only the local stage has an
     issuer (a signing key in SPACES_LOCAL_SIGNIN_KEY_PATH); anywhere else this is 404."""
     if issuer is None:
         raise NotFound("local sign-in is not available on this stage", code="local_sign_in_disabled")
-    user_id = validate_user_id(body.get("user_id"))
+    user_id = sign_in.user_id
     issued = issuer.issue(user_id, clock.now())
     return {
         "user_id": user_id,

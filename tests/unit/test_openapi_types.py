@@ -29,12 +29,21 @@ REQUESTS = [
     ("ReactionRequest", bodies.reaction, {"emoji": "👏"}),
     ("DeviceRequest", bodies.device, {"platform": "ios", "token": "apns-token-0123"}),
     ("CaptionRequest", bodies.caption, {"text": "hello", "language": "en-US", "start_ms": 10, "end_ms": 900}),
+    ("StartSpaceRequest", bodies.start_space, {"recording": True}),
+    ("BuyTicketRequest", bodies.buy_ticket, {"payment_method": "pm_card_visa"}),
+    ("SubscribeRequest", bodies.subscribe, {"tier": "tier_2", "payment_method": "pm_card_visa"}),
+    ("POST /local/sign-in", bodies.local_sign_in, {"user_id": "alice"}),
 ]
 IDS = [f"{schema}->{parse.__name__}" for schema, parse, _ in REQUESTS]
 
 
 def _schema(name: str) -> dict:
-    schema = SCHEMAS[name]
+    """A component schema by name, or the inline request schema of "METHOD /path"."""
+    if " " in name:
+        method, path = name.split(" ")
+        schema = SPEC["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+    else:
+        schema = SCHEMAS[name]
     assert schema.get("type") == "object", name
     return schema
 

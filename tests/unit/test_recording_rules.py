@@ -17,11 +17,11 @@ from chalicelib.domain.recording import (
     parse_recording_end,
     replay_duration_ms,
     restart_token,
-    validate_start_body,
     vtt_timestamp,
 )
 from chalicelib.api.bodies import caption as parse_caption
 from chalicelib.api.bodies import recording_consent
+from chalicelib.api.bodies import start_space as parse_start
 from tests.support import webvtt
 
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
@@ -105,10 +105,9 @@ def test_consent_must_be_a_boolean(value):
 
 
 def test_the_start_body_turns_recording_on_off_or_leaves_it():
-    assert validate_start_body(None) is None
-    assert validate_start_body({}) is None
-    assert validate_start_body({"recording": True}) is True
-    assert validate_start_body({"recording": False}) is False
+    assert parse_start({}).recording is None
+    assert parse_start({"recording": True}).recording is True
+    assert parse_start({"recording": False}).recording is False
 
 
 def test_a_replay_is_available_for_the_retention_to_the_second():
