@@ -4,6 +4,7 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.pages import RequestPage
+from chalicelib.api.views import caption_page_view, caption_view
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
@@ -42,7 +43,7 @@ def replay_captions(space_id):
 def post_caption(space_id):
     deps, (user_id, space_id) = bootstrap.deps(), _caller_and_space(space_id)
     posted = command(bp.current_request, body.caption, authorize=lambda: captions.may_caption(deps, user_id, space_id))
-    return captions.post_caption(deps, user_id, space_id, posted)
+    return caption_view(captions.post_caption(deps, user_id, space_id, posted))
 
 
 @bp.route("/spaces/{space_id}/captions", methods=["GET"])
@@ -50,4 +51,6 @@ def post_caption(space_id):
 def list_captions(space_id):
     request = bp.current_request
     page = RequestPage(request, names=("after", "cursor"))
-    return captions.list_captions(bootstrap.deps(), *_caller_and_space(space_id), request.query_params or {}, page)
+    user_id, space_id = _caller_and_space(space_id)
+    shown, next_cursor = captions.list_captions(bootstrap.deps(), user_id, space_id, request.query_params or {}, page)
+    return caption_page_view(space_id, shown, next_cursor)

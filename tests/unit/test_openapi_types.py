@@ -123,3 +123,16 @@ def test_the_space_view_produces_exactly_the_space_schema():
 
     _produces_exactly(view, SCHEMAS["Space"])
     _produces_exactly(view["ticket"], SCHEMAS["Space"]["properties"]["ticket"])
+
+
+def test_the_caption_views_produce_exactly_the_caption_schemas():
+    from chalicelib.api.views import caption_page_view, caption_view
+    from chalicelib.domain.recording import Caption
+
+    caption = Caption(
+        space_id="01JD2Z6R9V3M8K4T5N7Q1W2E3R", seq="00000000010#01JD2Z6R9V3M8K4T5N7Q1W2E3S", user_id="alice",
+        text="hello", language="en", start_ms=10, end_ms=900, created_at=datetime(2026, 11, 24, tzinfo=timezone.utc),
+    )
+
+    _produces_exactly(caption_view(caption), SCHEMAS["Caption"])
+    _produces_exactly(caption_page_view(caption.space_id, [caption], None), SCHEMAS["CaptionPage"])
