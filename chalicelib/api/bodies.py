@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.domain.commands import (
     AcceptInvitation,
     BuyTicket,
+    EditSpace,
     InviteSpeaker,
     JoinSpace,
     LocalSignIn,
@@ -26,10 +27,42 @@ from chalicelib.domain.errors import BadRequest, RuleViolation
 from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, is_language_tag
 from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
 from chalicelib.domain.room_events import REACTIONS
+from chalicelib.domain.spaces import parse_iso
+from chalicelib.domain.text import require_clean_text
 from chalicelib.domain.tickets import SUBSCRIPTION_TIERS
 from chalicelib.domain.users import validate_user_id
 
 Body = dict[str, Any]
+
+
+PATCHABLE = ("scheduled_start", "title", "topics")
+
+
+def edit_space(body: Body) -> EditSpace:
+    """PATCH's body. Kinds and text here; lengths, counts, times and what the Space's state
+    allows are the domain's rules (domain/spaces.py apply_patch)."""
+    unknown = set(body) - set(PATCHABLE)
+    if unknown:
+        raise BadRequest(
+            f"cannot change {', '.join(sorted(unknown))}; PATCH accepts {', '.join(PATCHABLE)}",
+            code="field_not_patchable",
+        )
+    if not body:
+        raise BadRequest("nothing to change", code="empty_patch")
+    title = body.get("title")
+    if "title" in body:
+        if not isinstance(title, str) or not title.strip():
+            raise BadRequest("title is required and must be a non-empty string", code="invalid_title")
+        title = require_clean_text(title.strip(), "title", code="invalid_title")
+    topics = body.get("topics")
+    if topics is not None and (not isinstance(topics, list) or not all(isinstance(t, str) for t in topics)):
+        raise BadRequest("topics must be a list of strings", code="invalid_topics")
+    start = body.get("scheduled_start")
+    return EditSpace(
+        title=title,
+        topics=None if "topics" not in body else tuple(topics or ()),
+        scheduled_start=parse_iso(start, "scheduled_start") if "scheduled_start" in body else None,
+    )
 
 
 def start_space(body: Body) -> StartSpace:

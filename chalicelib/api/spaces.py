@@ -36,8 +36,8 @@ def get_space(space_id):
 def patch_space(space_id):
     request = bp.current_request
     deps, user_id, space_id = bootstrap.deps(), current_user_id(request), validate_space_id(space_id)
-    body = command(request, as_dict, authorize=lambda: spaces.may_edit(deps, user_id, space_id))
-    return space_view(spaces.patch_space(deps, user_id, space_id, body))
+    edit = command(request, body.edit_space, authorize=lambda: spaces.may_edit(deps, user_id, space_id))
+    return space_view(spaces.patch_space(deps, user_id, space_id, edit))
 
 
 @bp.route("/spaces/{space_id}/start", methods=["POST"])

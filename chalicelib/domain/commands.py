@@ -4,6 +4,16 @@ knowledge here: field names on the wire, their checks and their error codes live
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class EditSpace:
+    """What a host changes in a Space; None leaves a field as it is."""
+
+    title: str | None = None
+    topics: tuple[str, ...] | None = None  # () clears them
+    scheduled_start: datetime | None = None
 
 
 @dataclass(frozen=True)

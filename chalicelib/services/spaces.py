@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
-from chalicelib.domain.commands import StartSpace
+from chalicelib.domain.commands import EditSpace, StartSpace
 from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, NotFound, RuleViolation
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
@@ -115,15 +115,15 @@ def may_edit(deps: Deps, user_id: str, space_id: str) -> Space:
     return space
 
 
-def patch_space(deps: Deps, user_id: str, space_id: str, body: dict) -> Space:
+def patch_space(deps: Deps, user_id: str, space_id: str, edit: EditSpace) -> Space:
     space = may_edit(deps, user_id, space_id)
-    updated = apply_patch(space, body, deps.clock.now(), deps.space_rules)
+    updated = apply_patch(space, edit, deps.clock.now(), deps.space_rules)
     try:
         deps.spaces.update_details(space, updated)
     except Refused as exc:
         current = deps.spaces.get(space_id, with_count=False)
         raise Conflict(f"Space {space_id} changed to {current.state}; try again", code=f"space_{current.state}") from exc
-    if "scheduled_start" in body:
+    if edit.scheduled_start is not None:
         # After the write: if the scheduler fails, the client's retry of the same PATCH moves the
         # schedules again, and a schedule left at the old time sees the new start and stays quiet.
         reminders.schedule_moments(deps, updated)

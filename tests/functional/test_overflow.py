@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from chalicelib.adapters.ivs_tokens import playback_viewer_id
-from chalicelib.domain.commands import InviteSpeaker
+from chalicelib.domain.commands import EditSpace, InviteSpeaker
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import discovery
@@ -314,7 +314,7 @@ def test_renaming_an_overflowing_space_keeps_its_composition_watched(small, host
     space = overflowing(deps, host, new_user)
     [info] = started_for(deps, space.id)
 
-    space_service.patch_space(deps, host, space.id, {"title": "famous, renamed"})
+    space_service.patch_space(deps, host, space.id, EditSpace(title="famous, renamed"))
     deps.media.composition_stops_by_itself(info.composition_arn)
     refresh_live_ranks(deps)
 

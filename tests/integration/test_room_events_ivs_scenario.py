@@ -12,7 +12,7 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
 from chalicelib.adapters.ivs_chat import IvsChatRooms
-from chalicelib.domain.commands import InviteSpeaker, NameCohost
+from chalicelib.domain.commands import EditSpace, InviteSpeaker, NameCohost
 from chalicelib.services import room_events
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
@@ -181,8 +181,8 @@ def test_every_other_change_sends_its_one_event_too(ivs_chat, host, new_user):
     stage_service.remove_speaker(deps, host, space.id, speaker)
     stage_service.add_cohost(deps, host, space.id, NameCohost(cohost))
     stage_service.remove_cohost(deps, host, space.id, cohost)
-    space_service.patch_space(deps, host, space.id, {"title": "Everything, renamed"})
-    space_service.patch_space(deps, host, space.id, {"title": "Everything, renamed"})  # same title: nothing
+    space_service.patch_space(deps, host, space.id, EditSpace(title="Everything, renamed"))
+    space_service.patch_space(deps, host, space.id, EditSpace(title="Everything, renamed"))  # same title: nothing
     space_service.end_space(deps, host, space.id)
 
     assert recorder.operations("ivschat").count("SendEvent") == 13
