@@ -149,7 +149,7 @@ def run(deps, ivs: env.StubbedIvs) -> tuple[list[dict], list[str], dict]:
             "ticket": {"price_cents": 500, "currency": "USD", "capacity": 10_000},
         }).id
         scenarios["purchase_ticket"] = window.measure(
-            REQUESTS, lambda i: env.new_id("buyer"), lambda buyer: tickets.buy_ticket(deps, buyer, ticketed, {})
+            REQUESTS, lambda i: env.new_id("buyer"), lambda buyer: tickets.buy_ticket(deps, buyer, ticketed)
         )
 
         followee = env.seed_host("followee")

@@ -70,6 +70,7 @@ def run_trial(deps, seller: str | None = None, *, seats=50, attempts=1000, threa
     from chalicelib.domain.errors import DomainError
     from chalicelib.domain.spaces import iso
     from chalicelib.services import spaces as space_service
+    from chalicelib.domain.commands import BuyTicket
     from chalicelib.services import tickets
 
     rng = random.Random(seed)
@@ -111,8 +112,7 @@ def run_trial(deps, seller: str | None = None, *, seats=50, attempts=1000, threa
                 in_flight[0] += 1
                 in_flight[1] = max(in_flight[1], in_flight[0])
             try:
-                body = {} if methods[how] is None else {"payment_method": methods[how]}
-                answer = tickets.buy_ticket(deps, buyer, space.id, body)
+                answer = tickets.buy_ticket(deps, buyer, space.id, BuyTicket(payment_method=methods[how]))
                 outcome = (201, answer["ticket"]["status"])
                 if answer["payment"]["status"] == "pending":
                     pending.put((answer["payment"]["payment_id"], local.random() < 0.8))

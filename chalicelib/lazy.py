@@ -24,6 +24,11 @@ class LazyModule:
         return f"<lazy module {self._name!r}>"
 
 
+def bodies() -> LazyModule:
+    """`chalicelib.api.bodies` (the commands' parsers), imported by the first request with a body."""
+    return LazyModule("chalicelib.api.bodies")
+
+
 def service(name: str) -> LazyModule:
     """`chalicelib.services.<name>`, imported on first use."""
     return LazyModule(f"chalicelib.services.{name}")

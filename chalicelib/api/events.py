@@ -2,11 +2,12 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 room_events = service("room_events")
 
 bp = Blueprint(__name__)
@@ -33,6 +34,6 @@ def chat_token(space_id):
 @endpoint()
 def send_reaction(space_id):
     request = bp.current_request
-    return room_events.send_reaction(
-        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), json_body(request)
-    )
+    deps, user_id, space_id = bootstrap.deps(), current_user_id(request), validate_space_id(space_id)
+    reaction = command(request, body.reaction, authorize=lambda: room_events.may_react(deps, user_id, space_id))
+    return room_events.send_reaction(deps, user_id, space_id, reaction)

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalice import Response
 
-from chalicelib.domain.errors import BadRequest, DependencyFailed, DomainError, Throttled
+from chalicelib.domain.errors import BadRequest, DependencyFailed, DomainError, RuleViolation, Throttled
 from chalicelib.domain.text import parse_json_body
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -87,6 +87,39 @@ def json_body(request, *, required: bool = True) -> dict:
         raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
+    return body
+
+
+C = TypeVar("C")
+
+
+def command(
+    request,
+    parse: Callable[[dict], C],
+    *,
+    authorize: Callable[[], object] | None,
+    required: bool = True,
+) -> C:
+    """The request's body as the use case's command (`parse` turns the JSON object into it).
+
+    Who may act is judged before what was sent (401, 403, 404, then 400/422), on every route
+    with a body: when the body is not JSON, breaks the bounds or is not a valid command,
+    `authorize` runs first. It is the use case's own read-only check of the caller and the
+    target (the use case makes the same call before it acts), so a caller who may not act hears
+    its 403/404 whatever the body holds, and only then does a caller who may hear the 400/422.
+    A valid body pays nothing for this. `authorize=None` says the route has nobody to refuse
+    before the body (any signed-in caller may try it).
+    """
+    try:
+        return parse(json_body(request, required=required))
+    except (BadRequest, RuleViolation):
+        if authorize is not None:
+            authorize()
+        raise
+
+
+def as_dict(body: dict) -> dict:
+    """The parse of a route whose use case still reads the JSON object itself."""
     return body
 
 

@@ -2,12 +2,14 @@
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import command, current_user_id, endpoint, json_body
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
+from chalicelib.api.views import caption_page_view, caption_view
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 captions = service("captions")
 recording = service("recording")
 
@@ -40,8 +42,9 @@ def replay_captions(space_id):
 @bp.route("/spaces/{space_id}/captions", methods=["POST"])
 @endpoint()
 def post_caption(space_id):
-    body = json_body(bp.current_request)
-    return captions.post_caption(bootstrap.deps(), *_caller_and_space(space_id), body)
+    deps, (user_id, space_id) = bootstrap.deps(), _caller_and_space(space_id)
+    posted = command(bp.current_request, body.caption, authorize=lambda: captions.may_caption(deps, user_id, space_id))
+    return caption_view(captions.post_caption(deps, user_id, space_id, posted))
 
 
 @bp.route("/spaces/{space_id}/captions", methods=["GET"])
@@ -49,7 +52,9 @@ def post_caption(space_id):
 def list_captions(space_id):
     request = bp.current_request
     page = RequestPage(request, names=("after", "cursor"))
-    return captions.list_captions(bootstrap.deps(), *_caller_and_space(space_id), request.query_params or {}, page)
+    user_id, space_id = _caller_and_space(space_id)
+    shown, next_cursor = captions.list_captions(bootstrap.deps(), user_id, space_id, request.query_params or {}, page)
+    return caption_page_view(space_id, shown, next_cursor)
 
 
 @bp.route("/spaces/{space_id}/recording/consent", methods=["DELETE"])

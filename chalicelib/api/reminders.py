@@ -2,10 +2,11 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 reminders = service("reminders")
 
 bp = Blueprint(__name__)
@@ -29,7 +30,8 @@ def clear_reminder(space_id):
 @endpoint(status=201)
 def register_device():
     request = bp.current_request
-    return reminders.register_device(bootstrap.deps(), current_user_id(request), json_body(request))
+    device = command(request, body.device, authorize=None)  # one's own devices: nobody to refuse first
+    return reminders.register_device(bootstrap.deps(), current_user_id(request), device)
 
 
 @bp.route("/me/devices/{device_id}", methods=["DELETE"])

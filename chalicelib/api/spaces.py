@@ -1,13 +1,14 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import as_dict, command, current_user_id, endpoint
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
 from chalicelib.api.views import space_view
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 discovery = service("discovery")
 spaces = service("spaces")
 
@@ -19,7 +20,8 @@ bp = Blueprint(__name__)
 @endpoint(status=201)
 def create_space():
     request = bp.current_request
-    space = spaces.create_space(bootstrap.deps(), current_user_id(request), json_body(request))
+    body = command(request, as_dict, authorize=None)  # anyone signed in may try to host
+    space = spaces.create_space(bootstrap.deps(), current_user_id(request), body)
     return space_view(space)
 
 
@@ -33,10 +35,9 @@ def get_space(space_id):
 @endpoint()
 def patch_space(space_id):
     request = bp.current_request
-    space = spaces.patch_space(
-        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), json_body(request)
-    )
-    return space_view(space)
+    deps, user_id, space_id = bootstrap.deps(), current_user_id(request), validate_space_id(space_id)
+    edit = command(request, body.edit_space, authorize=lambda: spaces.may_edit(deps, user_id, space_id))
+    return space_view(spaces.patch_space(deps, user_id, space_id, edit))
 
 
 @bp.route("/spaces/{space_id}/start", methods=["POST"])
@@ -44,8 +45,10 @@ def patch_space(space_id):
 @endpoint()
 def start_space(space_id):
     request = bp.current_request
-    body = json_body(request, required=False)  # optional: {"recording": true|false}
-    return space_view(spaces.start_space(bootstrap.deps(), current_user_id(request), validate_space_id(space_id), body))
+    deps, user_id, space_id = bootstrap.deps(), current_user_id(request), validate_space_id(space_id)
+    # optional: {"recording": true|false}
+    start = command(request, body.start_space, authorize=lambda: spaces.may_start(deps, user_id, space_id), required=False)
+    return space_view(spaces.start_space(deps, user_id, space_id, start))
 
 
 @bp.route("/spaces/{space_id}/end", methods=["POST"])

@@ -2,40 +2,43 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.views import space_view
-from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
+spaces = service("spaces")
 stage = service("stage")
 
 bp = Blueprint(__name__)
 
 
-def _call(use_case, space_id, *args):
-    """Run a stage use case as the caller, on a validated Space id; Space results become views."""
-    user_id = current_user_id(bp.current_request)
-    result = use_case(bootstrap.deps(), user_id, validate_space_id(space_id), *args)
-    if isinstance(result, dict) and "space" in result:
-        result = {**result, "space": space_view(result["space"])}
-    elif not isinstance(result, dict):
-        result = space_view(result)
+def _as_is(result: dict) -> dict:
     return result
+
+
+def _call(use_case, space_id, *args, view=_as_is, parse=None, authorize=None, required=True):
+    """Run a stage use case as the caller, on a validated Space id, and show its result with
+    `view`. With `parse`, the body is read into the use case's command (http.command) and given
+    after `args`; `authorize(deps, user_id, space_id)` is the use case's own check of the caller."""
+    deps, user_id, space_id = bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id)
+    if parse is not None:
+        check = None if authorize is None else (lambda: authorize(deps, user_id, space_id))
+        args = (*args, command(bp.current_request, parse, authorize=check, required=required))
+    return view(use_case(deps, user_id, space_id, *args))
+
+
+def _invitation_view(result: dict) -> dict:
+    return {**result, "space": space_view(result["space"])}
 
 
 @bp.route("/spaces/{space_id}/join", methods=["POST"])
 @endpoint()
 def join(space_id):
-    # Optional body: {"recording_consent": true} (a co-host of a recorded Space).
-    try:
-        body = json_body(bp.current_request, required=False)
-    except BadRequest:
-        # Not JSON, or over the bounds: still 403 first for a caller the Space refuses. The
-        # size bound is checked before any parsing, and only a bad body pays these reads.
-        stage.check_may_join(bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id))
-        raise
-    return _call(stage.join_space, space_id, body)
+    # Optional body: {"recording_consent": true} (a co-host of a recorded Space). The join checks
+    # who may join inside its one write, so the consent is judged here, before it.
+    return _call(stage.join_space, space_id, parse=body.join, authorize=stage.check_may_join, required=False)
 
 
 @bp.route("/spaces/{space_id}/leave", methods=["POST"])
@@ -65,14 +68,19 @@ def lower_hand(space_id):
 @bp.route("/spaces/{space_id}/speakers", methods=["POST"])
 @endpoint()
 def add_speaker(space_id):
-    return _call(stage.add_speaker, space_id, json_body(bp.current_request))
+    return _call(
+        stage.add_speaker, space_id, view=_invitation_view, parse=body.invite_speaker, authorize=stage.may_bring_on_stage
+    )
 
 
 @bp.route("/spaces/{space_id}/invitations/accept", methods=["POST"])
 @endpoint()
 def accept_invitation(space_id):
     # Optional body: {"recording_consent": true}, required when the Space is recorded.
-    return _call(stage.accept_invitation, space_id, json_body(bp.current_request, required=False))
+    return _call(
+        stage.accept_invitation, space_id, parse=body.accept_invitation, required=False,
+        authorize=lambda deps, _user_id, space_id: spaces.get_space(deps, space_id),
+    )
 
 
 @bp.route("/spaces/{space_id}/invitations/decline", methods=["POST"])
@@ -84,31 +92,31 @@ def decline_invitation(space_id):
 @bp.route("/spaces/{space_id}/speakers/{user_id}", methods=["DELETE"])
 @endpoint()
 def remove_speaker(space_id, user_id):
-    return _call(stage.remove_speaker, space_id, user_id)
+    return _call(stage.remove_speaker, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/cohosts", methods=["POST"])
 @endpoint()
 def add_cohost(space_id):
-    return _call(stage.add_cohost, space_id, json_body(bp.current_request))
+    return _call(stage.add_cohost, space_id, view=space_view, parse=body.name_cohost, authorize=stage.may_name_cohosts)
 
 
 @bp.route("/spaces/{space_id}/cohosts/{user_id}", methods=["DELETE"])
 @endpoint()
 def remove_cohost(space_id, user_id):
-    return _call(stage.remove_cohost, space_id, user_id)
+    return _call(stage.remove_cohost, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/mute", methods=["POST"])
 @endpoint()
 def mute(space_id, user_id):
-    return _call(stage.mute, space_id, user_id)
+    return _call(stage.mute, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/unmute", methods=["POST"])
 @endpoint()
 def unmute(space_id, user_id):
-    return _call(stage.unmute, space_id, user_id)
+    return _call(stage.unmute, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/remove", methods=["POST"])

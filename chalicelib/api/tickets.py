@@ -2,12 +2,14 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import current_user_id, endpoint, json_body
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
 from chalicelib.domain.spaces import validate_space_id
-from chalicelib.lazy import service
+from chalicelib.lazy import bodies, service
 
+body = bodies()
+spaces = service("spaces")
 tickets = service("tickets")
 
 bp = Blueprint(__name__)
@@ -18,8 +20,9 @@ bp = Blueprint(__name__)
 @endpoint(status=201)
 def buy_ticket(space_id):
     request = bp.current_request
-    body = json_body(request, required=False)
-    return tickets.buy_ticket(bootstrap.deps(), current_user_id(request), validate_space_id(space_id), body)
+    deps, space_id = bootstrap.deps(), validate_space_id(space_id)
+    buy = command(request, body.buy_ticket, authorize=lambda: spaces.get_space(deps, space_id), required=False)
+    return tickets.buy_ticket(deps, current_user_id(request), space_id, buy)
 
 
 @bp.route("/spaces/{space_id}/tickets", methods=["GET"])
@@ -44,8 +47,8 @@ def my_tickets():
 @endpoint(status=201)
 def subscribe(user_id):
     request = bp.current_request
-    body = json_body(request, required=False)
-    return tickets.subscribe(bootstrap.deps(), current_user_id(request), user_id, body)
+    subscription = command(request, body.subscribe, authorize=None, required=False)  # nobody to refuse first
+    return tickets.subscribe(bootstrap.deps(), current_user_id(request), user_id, subscription)
 
 
 @bp.route("/users/{user_id}/subscription", methods=["DELETE"])

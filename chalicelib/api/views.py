@@ -1,6 +1,7 @@
 """How domain objects look on the wire (the contract's field names, X API v2 Space object)."""
 from __future__ import annotations
 
+from chalicelib.domain.recording import Caption
 from chalicelib.domain.spaces import Space, iso
 
 
@@ -43,3 +44,20 @@ def _ticket_view(space: Space) -> dict | None:
         "sold": sales.sold if sales else 0,
         "remaining": sales.remaining if sales else space.ticket.capacity,
     }
+
+
+def caption_view(caption: Caption) -> dict:
+    return {
+        "id": caption.caption_id,
+        "space_id": caption.space_id,
+        "user_id": caption.user_id,
+        "text": caption.text,
+        "language": caption.language,
+        "start_ms": caption.start_ms,
+        "end_ms": caption.end_ms,
+        "created_at": iso(caption.created_at),
+    }
+
+
+def caption_page_view(space_id: str, captions: list[Caption], next_cursor: str | None) -> dict:
+    return {"space_id": space_id, "captions": [caption_view(c) for c in captions], "next_cursor": next_cursor}

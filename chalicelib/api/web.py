@@ -10,9 +10,10 @@ import os
 from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib import bootstrap
-from chalicelib.api.http import endpoint, json_body
-from chalicelib.lazy import service
+from chalicelib.api.http import command, endpoint
+from chalicelib.lazy import bodies, service
 
+body = bodies()
 web = service("web")
 
 bp = Blueprint(__name__)
@@ -57,4 +58,5 @@ def asset(name):
 @endpoint()
 def local_sign_in():
     request = bp.current_request
-    return web.local_sign_in(bootstrap.local_token_issuer(), bootstrap.deps().clock, json_body(request))
+    sign_in = command(request, body.local_sign_in, authorize=None)  # the sign-in: nobody is known yet
+    return web.local_sign_in(bootstrap.local_token_issuer(), bootstrap.deps().clock, sign_in)

@@ -96,14 +96,6 @@ def caption_seq(start_ms: int, ulid: str) -> str:
     return f"{start_ms:011d}#{ulid}"
 
 
-def validate_consent(body: dict[str, Any] | None) -> bool:
-    """`recording_consent` of an accept or join body: absent means no."""
-    value = (body or {}).get("recording_consent", False)
-    if not isinstance(value, bool):
-        raise BadRequest("recording_consent must be true or false", code="invalid_recording_consent")
-    return value
-
-
 def consent_required(space_id: str) -> RuleViolation:
     return RuleViolation(
         f"Space {space_id} is recorded: coming on stage needs your consent; send "
@@ -113,46 +105,9 @@ def consent_required(space_id: str) -> RuleViolation:
     )
 
 
-def validate_start_body(body: dict[str, Any] | None) -> bool | None:
-    """`POST /start`'s optional body: `{"recording": true|false}` turns recording on or off at the
-    start; None keeps what the Space was created with."""
-    body = body or {}
-    unknown = set(body) - {"recording"}
-    if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}; start accepts recording", code="invalid_body")
-    if "recording" not in body:
-        return None
-    if not isinstance(body["recording"], bool):
-        raise BadRequest("recording must be true or false", code="invalid_recording")
-    return body["recording"]
-
-
-def _offset_ms(body: dict[str, Any], name: str) -> int:
-    value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_caption")
-    return value
-
-
-def validate_caption(body: dict[str, Any]) -> tuple[str, str, int, int]:
-    """(text, language, start_ms, end_ms) of a caption segment."""
-    unknown = set(body) - {"text", "language", "start_ms", "end_ms"}
-    if unknown:
-        raise BadRequest(f"unknown caption fields: {', '.join(sorted(unknown))}", code="invalid_caption")
-    text, language = body.get("text"), body.get("language")
-    if not isinstance(text, str) or not text.strip():
-        raise BadRequest("text is required: 1 to 500 characters", code="invalid_caption")
-    text = " ".join(text.split())  # one line: WebVTT cue text must not carry a blank line
-    if len(text) > CAPTION_MAX_TEXT:
-        raise RuleViolation(f"a caption is at most {CAPTION_MAX_TEXT} characters", code="caption_too_long")
-    if not isinstance(language, str) or not _LANGUAGE.match(language):
-        raise BadRequest('language must be a BCP 47 tag such as "en" or "en-US"', code="invalid_language")
-    start_ms, end_ms = _offset_ms(body, "start_ms"), _offset_ms(body, "end_ms")
-    if end_ms < start_ms:
-        raise RuleViolation("end_ms must not be before start_ms", code="caption_ends_before_start")
-    if end_ms > CAPTION_MAX_OFFSET_MS:
-        raise RuleViolation("captions are offsets within a Space's 24 hours", code="caption_out_of_range")
-    return text, language, start_ms, end_ms
+def is_language_tag(value: str) -> bool:
+    """A BCP 47 tag such as "en", "en-US", "zh-Hant-TW" or "es-419"."""
+    return _LANGUAGE.match(value) is not None
 
 
 def available_until(ended_at: datetime | None, retention_days: int) -> datetime | None:

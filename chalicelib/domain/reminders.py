@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.tickets import RENEWAL_GRACE
 
 HOST_HEADS_UP, START, CANCELED, INVITED = "host_heads_up", "start", "canceled", "invited"
@@ -44,15 +43,6 @@ def schedule_times(scheduled_start: datetime, now: datetime, heads_up: timedelta
     if scheduled_start - heads_up > now:
         times[HOST_HEADS_UP] = scheduled_start - heads_up
     return times
-
-
-def validate_device(body: dict[str, Any]) -> tuple[str, str]:
-    platform, token = body.get("platform"), body.get("token")
-    if platform not in PLATFORMS:
-        raise BadRequest("platform must be 'ios' or 'android'", code="invalid_platform")
-    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
-        raise BadRequest("token must be the APNs or FCM device token string", code="invalid_token_value")
-    return platform, token
 
 
 def device_id_for(platform: str, token: str) -> str:

@@ -8,9 +8,6 @@ best-effort: clients re-sync with GET /spaces/{id}/participants (docs/room-event
 """
 from __future__ import annotations
 
-from typing import Any
-
-from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.spaces import COHOST, HOST
 
 # Every event name the backend sends. Clients ignore names they do not know.
@@ -93,10 +90,3 @@ def validate_event_name(name: str) -> str:
     if not name or len(name) > MAX_EVENT_NAME:
         raise ValueError(f"event name {name!r} must be 1..{MAX_EVENT_NAME} characters")
     return name
-
-
-def validate_reaction(body: dict[str, Any]) -> str:
-    emoji = body.get("emoji")
-    if not isinstance(emoji, str) or emoji not in REACTIONS:
-        raise BadRequest(f"emoji must be one of {' '.join(REACTIONS)}", code="invalid_reaction")
-    return emoji

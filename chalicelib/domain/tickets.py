@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeGuard
+from typing import TypeGuard
 
 from chalicelib.domain.errors import BadRequest, RuleViolation
 
@@ -208,25 +208,6 @@ def validate_ticket_offer(value: object, rules: TicketRules) -> TicketOffer:
             f"a ticketed Space has 1 to {rules.max_capacity} tickets", code="capacity_out_of_range"
         )
     return TicketOffer(price_cents=price, currency=currency, capacity=capacity)
-
-
-def validate_tier(body: dict[str, Any]) -> tuple[str, int]:
-    tier = body.get("tier", "tier_1")
-    if not isinstance(tier, str) or tier not in SUBSCRIPTION_TIERS:
-        raise BadRequest(
-            f"tier must be one of {', '.join(SUBSCRIPTION_TIERS)}", code="invalid_tier"
-        )
-    return tier, SUBSCRIPTION_TIERS[tier]
-
-
-def validate_payment_method(body: dict[str, Any]) -> str | None:
-    """An optional saved or test payment method to confirm with at once (`pm_...`)."""
-    method = body.get("payment_method")
-    if method is None:
-        return None
-    if not isinstance(method, str) or not method.startswith("pm_") or not 4 <= len(method) <= 255:
-        raise BadRequest("payment_method must be a payment method id like pm_card_visa", code="invalid_payment_method")
-    return method
 
 
 def _is_int(value: object) -> TypeGuard[int]:

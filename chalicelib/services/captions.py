@@ -11,8 +11,9 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.ids import new_ulid
-from chalicelib.domain.recording import Caption, caption_seq, validate_caption
-from chalicelib.domain.spaces import PUBLISHING_ROLES, iso, require_live
+from chalicelib.domain.commands import PostCaption
+from chalicelib.domain.recording import Caption, caption_seq
+from chalicelib.domain.spaces import PUBLISHING_ROLES, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
 from chalicelib.services.recording import announce, require_audience
@@ -22,28 +23,21 @@ logger = Logger(child=True, service=SERVICE_NAME)
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
-def caption_view(caption: Caption) -> dict[str, Any]:
-    return {
-        "id": caption.caption_id,
-        "space_id": caption.space_id,
-        "user_id": caption.user_id,
-        "text": caption.text,
-        "language": caption.language,
-        "start_ms": caption.start_ms,
-        "end_ms": caption.end_ms,
-        "created_at": iso(caption.created_at),
-    }
-
-
-def post_caption(deps: Deps, user_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Only someone on stage of a live Space captions. The write itself checks it (a speaker
-    demoted meanwhile is refused), then the room is told (event `caption`). Who may send is
-    checked before what was sent: a listener learns nothing about the body's rules."""
+def may_caption(deps: Deps, user_id: str, space_id: str) -> Space:
+    """Who may caption: someone on stage of a live Space (404, 409, 403)."""
     space = deps.spaces.get(space_id, with_count=False)
     require_live(space)
     if space.role_of(user_id) not in PUBLISHING_ROLES:
         raise Forbidden("only the host, co-hosts and speakers can send captions", code="not_on_stage")
-    text, language, start_ms, end_ms = validate_caption(body)
+    return space
+
+
+def post_caption(deps: Deps, user_id: str, space_id: str, posted: PostCaption) -> Caption:
+    """Only someone on stage of a live Space captions. The write itself checks it (a speaker
+    demoted meanwhile is refused), then the room is told (event `caption`). Who may send is
+    checked before what was sent: a listener learns nothing about the body's rules."""
+    space = may_caption(deps, user_id, space_id)
+    text, language, start_ms, end_ms = posted.text, posted.language, posted.start_ms, posted.end_ms
     now = deps.clock.now()
     caption = Caption(
         space_id=space_id,
@@ -63,26 +57,28 @@ def post_caption(deps: Deps, user_id: str, space_id: str, body: dict[str, Any]) 
         current = deps.spaces.get(space_id, with_count=False)
         require_live(current)
         raise Forbidden("you are no longer on stage", code="not_on_stage") from exc
-    view = caption_view(caption)
-    announce(deps, space, "caption", **{k: v for k, v in view.items() if k != "space_id"})
+    # The room's `caption` event (docs/room-events.md): the segment, without the Space it is in.
+    announce(
+        deps, space, "caption", id=caption.caption_id, user_id=user_id, text=text, language=language,
+        start_ms=start_ms, end_ms=end_ms, created_at=iso(now),
+    )
     deps.telemetry.count("CaptionPosted")
-    return view
+    return caption
 
 
-def list_captions(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
-    """Segments in time order, `limit` at a time; `after` (or `cursor`) is the previous page's
-    `next_cursor`. Anyone allowed into the Space may read, in any state."""
+def list_captions(
+    deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
+) -> tuple[list[Caption], str | None]:
+    """Segments in time order, `limit` at a time, and the cursor of the next page (None on the
+    last); `after` (or `cursor`) is the previous page's. Anyone allowed into the Space may read,
+    in any state."""
     limit = _limit(params.get("limit"))
     space = deps.spaces.get(space_id, with_count=False)
     require_audience(deps, space, user_id)
     mark = page.after({"seq": str})
     after = _checked_seq(mark["seq"]) if mark else None
     captions, last = deps.recordings.captions_page(space_id, limit=limit, after=after)
-    return {
-        "space_id": space_id,
-        "captions": [caption_view(c) for c in captions],
-        "next_cursor": page.seal({"seq": last} if last else None),
-    }
+    return captions, page.seal({"seq": last} if last else None)
 
 
 def _limit(raw: Any) -> int:

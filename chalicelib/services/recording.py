@@ -57,7 +57,6 @@ from chalicelib.domain.recording import (
     space_of_clip,
     speaker_tag,
     validate_clip,
-    validate_consent,
     withdrawal_window_open,
     ENDED_MARKER,
     STARTED_MARKER,
@@ -154,11 +153,10 @@ def on_space_ended(deps: Deps, space: Space) -> None:
 # ------------------------------------------------------------------------ consent
 
 
-def consent_for_stage(deps: Deps, space: Space, user_id: str, body: dict[str, Any] | None) -> datetime | None:
+def consent_for_stage(deps: Deps, space: Space, user_id: str, consent: bool) -> datetime | None:
     """Accepting an invitation in a recorded Space: the time of the user's consent (to store
     with their coming on stage), None when none is needed (not recorded, or consented before).
     Without `recording_consent: true` the user stays a listener: 422 recording_consent_required."""
-    consent = validate_consent(body)
     if not space.recording or user_id in space.consents:
         return None
     if not consent:

@@ -36,8 +36,8 @@ from chalicelib.domain.reminders import (
     schedule_times,
     subscription_push,
     subscription_push_subject,
-    validate_device,
 )
+from chalicelib.domain.commands import RegisterDevice
 from chalicelib.domain.spaces import CANCELED as STATE_CANCELED
 from chalicelib.domain.spaces import ENDED, LIVE, SCHEDULED, Space, iso, parse_iso
 from chalicelib.ports import EndpointGone, Refused
@@ -58,8 +58,8 @@ SUBSCRIPTION_PUSH = "subscription"
 # ------------------------------------------------------------------------------------ devices
 
 
-def register_device(deps: Deps, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    platform, token = validate_device(body)
+def register_device(deps: Deps, user_id: str, device: RegisterDevice) -> dict[str, Any]:
+    platform, token = device.platform, device.token
     device_id = device_id_for(platform, token)
     previous = deps.devices.get(device_id)
     endpoint_arn = deps.push.create_endpoint(platform, token, user_id)

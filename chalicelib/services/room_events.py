@@ -21,10 +21,11 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
+from chalicelib.domain.commands import SendReaction
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.events import SpaceEdited, SpaceEnded, SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
-from chalicelib.ports import FIRST_PAGE, PageCursor
+from chalicelib.ports import FIRST_PAGE, PageCursor, Participant
 from chalicelib.services import orphans
 from chalicelib.services.context import Deps
 from chalicelib.services.stage_pool import resolve_pooled
@@ -259,12 +260,18 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict[str, Any],
 # --------------------------------------------------------------------------- reactions
 
 
-def send_reaction(deps: Deps, user_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A reaction from someone in the Space, sent to the room as a `reaction` event; at most one
-    per user per `reaction_interval_ms` (429 `reaction_rate_limited` with Retry-After)."""
+def may_react(deps: Deps, user_id: str, space_id: str) -> tuple[Space, Participant | None]:
+    """Who may react: anyone allowed in the room (404, 403); the Space and their place in it."""
     space, participant = deps.spaces.get_with_participant(space_id, user_id)
     check_allowed(deps, space, participant, user_id)
-    emoji = ev.validate_reaction(body)  # who first, then what (403 before 400)
+    return space, participant
+
+
+def send_reaction(deps: Deps, user_id: str, space_id: str, reaction: SendReaction) -> dict[str, Any]:
+    """A reaction from someone in the Space, sent to the room as a `reaction` event; at most one
+    per user per `reaction_interval_ms` (429 `reaction_rate_limited` with Retry-After)."""
+    space, participant = may_react(deps, user_id, space_id)
+    emoji = reaction.emoji
     require_live(space)
     if participant is None or not participant.connected:
         raise Conflict("join the Space to react", code="not_in_space")

@@ -21,7 +21,8 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
-from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, RuleViolation
+from chalicelib.domain.commands import EditSpace, StartSpace
+from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, NotFound, RuleViolation
 from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
@@ -110,10 +111,16 @@ def get_space(deps: Deps, space_id: str) -> Space:
     return deps.spaces.get(space_id)
 
 
-def patch_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any]) -> Space:
+def may_edit(deps: Deps, user_id: str, space_id: str) -> Space:
+    """Who may edit a Space: its creator (404, 403). Read before the edit is judged."""
     space = deps.spaces.get(space_id)  # with its count: a live Space's listings keep their rank
     require_creator(space, user_id, "edit this Space")
-    updated = apply_patch(space, body, deps.clock.now(), deps.space_rules)
+    return space
+
+
+def patch_space(deps: Deps, user_id: str, space_id: str, edit: EditSpace) -> Space:
+    space = may_edit(deps, user_id, space_id)
+    updated = apply_patch(space, edit, deps.clock.now(), deps.space_rules)
     try:
         deps.spaces.update_details(space, updated)
     except Refused as exc:
@@ -122,17 +129,23 @@ def patch_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any]) -
     # Schedules moved, the room told. If the scheduler fails, the PATCH answers 503 and its
     # retry moves the schedules again; a schedule left at the old time sees the new start and
     # stays quiet.
-    failures = deps.publish(SpaceEdited(space, updated, by=user_id, start_moved="scheduled_start" in body))
+    failures = deps.publish(SpaceEdited(space, updated, by=user_id, start_moved=edit.scheduled_start is not None))
     if failures:
         raise failures[0]
     return deps.spaces.get(space_id)
 
 
-def start_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None = None) -> Space:
-    """`body` may carry `{"recording": true|false}`: the host turns recording on or off now."""
+def may_start(deps: Deps, user_id: str, space_id: str) -> Space:
+    """Who may start a Space: its creator (404, 403). Read before the body is judged."""
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "start this Space")
-    wanted = recording_rules.validate_start_body(body)  # who first, then what (403 before 400)
+    return space
+
+
+def start_space(deps: Deps, user_id: str, space_id: str, start: StartSpace = StartSpace()) -> Space:
+    """`start.recording`: the host turns recording on or off now (None keeps it as created)."""
+    space = may_start(deps, user_id, space_id)
+    wanted = start.recording
     if space.state != "scheduled":
         raise transition_refused(space, "start")
     if wanted is not None:

@@ -14,11 +14,12 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
+from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, JoinSpace, NameCohost
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.events import BlockedWhileLive, SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.joining import LiveJoinInfo
-from chalicelib.domain.recording import tagged_participant_id, validate_consent
+from chalicelib.domain.recording import tagged_participant_id
 from chalicelib.domain.permissions import (
     require_can_moderate,
     require_creator,
@@ -101,14 +102,10 @@ def _live_stage(space: Space) -> StageInfo:
     return space.stage
 
 
-def join_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`body` may carry `{"recording_consent": true}`: a co-host of a recorded Space consents to
-    being recorded, and only then gets PUBLISH."""
-    try:
-        consent = validate_consent(body)
-    except BadRequest:
-        check_may_join(deps, user_id, space_id)
-        raise
+def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSpace()) -> dict[str, Any]:
+    """`join.recording_consent`: a co-host of a recorded Space consents to being recorded, and
+    only then gets PUBLISH."""
+    consent = join.recording_consent
     live, space, known = _live_join_info(deps, space_id, user_id)
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
@@ -206,10 +203,10 @@ def _join_refused(exc: Refused, space: Space | None) -> Exception:
 
 
 def check_may_join(deps: Deps, user_id: str, space_id: str) -> None:
-    """The 403 (or 404) a join would get, for a join whose body is wrong: who first, then what.
-    A caller the Space refuses (removed, blocked, without the ticket or subscription it asks
-    for) hears that, not what is wrong with the body. Only a bad body pays these reads; a valid
-    join checks all of it inside its one write."""
+    """The 403 (or 404) a join would get, read before a bad body is refused: a caller the Space
+    refuses (removed, blocked, without the ticket or subscription it asks for) hears that, not
+    what is wrong with the body. Only a bad body pays these reads; a valid join checks all of it
+    inside its one write."""
     space, known = deps.spaces.get_with_participant(space_id, user_id)
     room_events.check_allowed(deps, space, known, user_id)
     if space.needs_pass(user_id) and not recording.holds_pass(deps, space, user_id):
@@ -335,12 +332,18 @@ def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     return {"space_id": space_id, "hand_raised": False, "changed": lowered}
 
 
-def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Approve a raised hand, or invite a listener who did not raise one. Either way the user
-    gets an invitation and comes on stage by accepting it."""
+def may_bring_on_stage(deps: Deps, actor_id: str, space_id: str) -> Space:
+    """Who may invite speakers: the host and co-hosts (404, 403)."""
     space = deps.spaces.get(space_id, with_count=False)
     require_moderator(space, actor_id, "bring people on stage")
-    target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
+    return space
+
+
+def add_speaker(deps: Deps, actor_id: str, space_id: str, invite: InviteSpeaker) -> dict[str, Any]:
+    """Approve a raised hand, or invite a listener who did not raise one. Either way the user
+    gets an invitation and comes on stage by accepting it."""
+    space = may_bring_on_stage(deps, actor_id, space_id)
+    target = invite.user_id
     require_live(space)
     now = deps.clock.now()
     approved = True
@@ -368,8 +371,10 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, body: dict[str, Any]) 
     }
 
 
-def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """In a recorded Space the body must carry `{"recording_consent": true}` (stored with its
+def accept_invitation(
+    deps: Deps, user_id: str, space_id: str, accept: AcceptInvitation = AcceptInvitation()
+) -> dict[str, Any]:
+    """In a recorded Space the user must consent (`accept.recording_consent`, stored with its
     time, in the same write that puts the user on stage); else 422 and no token."""
     space, listening = deps.spaces.get_with_participant(space_id, user_id)
     stage = _live_stage(space)
@@ -378,7 +383,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict[str, A
         return join_space(deps, user_id, space_id)
     if user_id not in space.invited:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
-    consent_at = recording.consent_for_stage(deps, space, user_id, body)
+    consent_at = recording.consent_for_stage(deps, space, user_id, accept.recording_consent)
     # The listener keeps its participant id: the publish token names the participant already
     # connected, so the client can go on stage on its live connection (IVS exchanges a token in
     # place only for the same participant; the local media server keeps the WHEP subscription
@@ -403,7 +408,7 @@ def accept_invitation(deps: Deps, user_id: str, space_id: str, body: dict[str, A
         require_live(current)
         if user_id not in current.invited:
             raise Conflict("you have no invitation to speak in this Space", code="no_invitation") from exc
-        recording.consent_for_stage(deps, current, user_id, body)
+        recording.consent_for_stage(deps, current, user_id, accept.recording_consent)
         raise Conflict(
             f"the stage is full ({deps.settings.max_on_stage} people)", code="stage_full"
         ) from exc
@@ -451,10 +456,16 @@ def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Spa
     return deps.spaces.get(space_id)
 
 
-def add_cohost(deps: Deps, actor_id: str, space_id: str, body: dict[str, Any]) -> Space:
+def may_name_cohosts(deps: Deps, actor_id: str, space_id: str) -> Space:
+    """Who may name co-hosts: the host (404, 403)."""
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, actor_id, "add co-hosts")
-    target = validate_user_id(body.get("user_id"))  # who first, then what (403 before 400)
+    return space
+
+
+def add_cohost(deps: Deps, actor_id: str, space_id: str, name: NameCohost) -> Space:
+    space = may_name_cohosts(deps, actor_id, space_id)
+    target = name.user_id
     require_live(space)
     role = space.role_of(target)
     if role in (COHOST, "host"):

@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, RuleViolation
 from chalicelib.domain.events import SpaceCanceled
+from chalicelib.domain.commands import BuyTicket, Subscribe
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space, iso
@@ -34,13 +35,12 @@ from chalicelib.domain.tickets import (
     SUB_PENDING,
     SUBSCRIPTION_CURRENCY,
     SUBSCRIPTION_DAYS,
+    SUBSCRIPTION_TIERS,
     Subscription,
     Ticket,
     parse_reference,
     subscription_reference,
     ticket_reference,
-    validate_payment_method,
-    validate_tier,
 )
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.users import validate_user_id
@@ -60,17 +60,15 @@ from chalicelib.services.ticket_views import payment_view, subscription_view, ti
 logger = Logger(child=True, service=SERVICE_NAME)
 
 REFUND_PAGE = 100
+DEFAULT_TIER = "tier_1"  # openapi.yaml SubscribeRequest.tier's default
 
 
 # ---------------------------------------------------------------------------------- buying
 
 
-def buy_ticket(deps: Deps, buyer_id: str, space_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(body) - {"payment_method"}
-    if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="invalid_body")
-    payment_method = validate_payment_method(body)
+def buy_ticket(deps: Deps, buyer_id: str, space_id: str, buy: BuyTicket = BuyTicket()) -> dict[str, Any]:
     space = deps.spaces.get(space_id, with_count=False)
+    payment_method = buy.payment_method
     if space.access != TICKETED or space.ticket is None:
         raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
     _require_on_sale(space)
@@ -408,13 +406,11 @@ def my_tickets(deps: Deps, user_id: str, params: dict[str, Any], page: PageCurso
 # ---------------------------------------------------------------------------------- subscriptions
 
 
-def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def subscribe(deps: Deps, subscriber_id: str, creator_id: str, request: Subscribe = Subscribe()) -> dict[str, Any]:
     creator_id = validate_user_id(creator_id)
-    unknown = set(body) - {"tier", "payment_method"}
-    if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="invalid_body")
-    tier, price = validate_tier(body)
-    payment_method = validate_payment_method(body)
+    tier = request.tier or DEFAULT_TIER
+    price = SUBSCRIPTION_TIERS[tier]
+    payment_method = request.payment_method
     if creator_id == subscriber_id:
         raise RuleViolation("you cannot subscribe to yourself", code="self_subscription")
     now = deps.clock.now()
@@ -435,7 +431,7 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, body: dict[str, A
         if current is not None and current.status == SUB_PAST_DUE:
             # Still subscribed, but the renewal was declined: pay the overdue period with the
             # method given now (the same subscription, never a second one).
-            return renewals.update_card(deps, current, body.get("tier"), payment_method)
+            return renewals.update_card(deps, current, request.tier, payment_method)
         raise Conflict(
             f"you already subscribe to {creator_id}",
             code="already_subscribed",

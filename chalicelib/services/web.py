@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 import json
 
 from chalicelib.config import Settings
+from chalicelib.domain.commands import LocalSignIn
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.spaces import iso
-from chalicelib.domain.users import validate_user_id
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.adapters.web_assets import StaticFiles
@@ -47,12 +47,12 @@ def static_asset(files: StaticFiles, settings: Settings, name: str) -> tuple[str
     return found
 
 
-def local_sign_in(issuer: Any, clock: Clock, body: dict[str, Any]) -> dict[str, Any]:
+def local_sign_in(issuer: Any, clock: Clock, sign_in: LocalSignIn) -> dict[str, Any]:
     """A bearer token for any user id, as `make token` prints. Only the local stage has an
     issuer (a signing key in SPACES_LOCAL_SIGNIN_KEY_PATH); anywhere else this is 404."""
     if issuer is None:
         raise NotFound("local sign-in is not available on this stage", code="local_sign_in_disabled")
-    user_id = validate_user_id(body.get("user_id"))
+    user_id = sign_in.user_id
     issued = issuer.issue(user_id, clock.now())
     return {
         "user_id": user_id,

@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from chalicelib.adapters.ivs_tokens import playback_viewer_id
-
+from chalicelib.domain.commands import EditSpace, InviteSpeaker
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import discovery
@@ -112,7 +112,7 @@ def test_a_playback_listener_invited_to_speak_gets_a_stage_token(small, host, ne
     listener = new_user("late")
     assert stage_service.join_space(deps, listener, space.id)["media"]["kind"] == "playback"
 
-    stage_service.add_speaker(deps, host, space.id, {"user_id": listener})
+    stage_service.add_speaker(deps, host, space.id, InviteSpeaker(listener))
     # Invited: joining again (a cold read knows the invitation) hands out the stage
     deps.media_cache.drop(space.id)
     accepted = stage_service.accept_invitation(deps, listener, space.id)
@@ -314,7 +314,7 @@ def test_renaming_an_overflowing_space_keeps_its_composition_watched(small, host
     space = overflowing(deps, host, new_user)
     [info] = started_for(deps, space.id)
 
-    space_service.patch_space(deps, host, space.id, {"title": "famous, renamed"})
+    space_service.patch_space(deps, host, space.id, EditSpace(title="famous, renamed"))
     deps.media.composition_stops_by_itself(info.composition_arn)
     refresh_live_ranks(deps)
 

@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import uuid
 
+from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, NameCohost, RegisterDevice
+
 ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed", "blocked")
 
 MATRIX = """
@@ -173,9 +175,9 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
     space_id = space_service.create_space(deps, host, {"title": "Matrix", "recording": recorded}).id
     for user in (host, people["listener"], people["speaker"], people["cohost"], people["removed"], people["audience"]):
         stage.join_space(deps, user, space_id)
-    stage.add_speaker(deps, host, space_id, {"user_id": people["speaker"]})
-    stage.accept_invitation(deps, people["speaker"], space_id, {"recording_consent": True})
-    stage.add_cohost(deps, host, space_id, {"user_id": people["cohost"]})
+    stage.add_speaker(deps, host, space_id, InviteSpeaker(people["speaker"]))
+    stage.accept_invitation(deps, people["speaker"], space_id, AcceptInvitation(recording_consent=True))
+    stage.add_cohost(deps, host, space_id, NameCohost(people["cohost"]))
     stage.remove_participant(deps, host, space_id, people["removed"])
     from chalicelib.services import users as user_service
 
@@ -184,10 +186,10 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
     if given is not None:
         action, role = given.split(":")
         if action == "device":
-            body = {"platform": "android", "token": f"fcm-{uuid.uuid4().hex}"}
-            made["device_id"] = reminders.register_device(deps, people[role], body)["device_id"]
+            device = RegisterDevice(platform="android", token=f"fcm-{uuid.uuid4().hex}")
+            made["device_id"] = reminders.register_device(deps, people[role], device)["device_id"]
         elif action == "invite":
-            stage.add_speaker(deps, host, space_id, {"user_id": people[role]})
+            stage.add_speaker(deps, host, space_id, InviteSpeaker(people[role]))
         elif action == "raise":
             stage.raise_hand(deps, people[role], space_id)
         elif action == "mute":

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.commands import InviteSpeaker, NameCohost
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import users as user_service
@@ -71,11 +72,11 @@ def test_two_cohosts_approving_the_same_request_one_succeeds_one_gets_409(deps, 
     for user in cohosts + [asker]:
         stage_service.join_space(deps, user, space.id)
     for user in cohosts:
-        stage_service.add_cohost(deps, host, space.id, {"user_id": user})
+        stage_service.add_cohost(deps, host, space.id, NameCohost(user))
     stage_service.raise_hand(deps, asker, space.id)
 
     results = race(
-        *[lambda c=c: stage_service.add_speaker(deps, c, space.id, {"user_id": asker}) for c in cohosts]
+        *[lambda c=c: stage_service.add_speaker(deps, c, space.id, InviteSpeaker(asker)) for c in cohosts]
     )
 
     assert outcome_counts(results) == Counter({"ok": 1, 409: 1}), results
@@ -112,7 +113,7 @@ def test_the_last_seat_on_stage_goes_to_exactly_one_speaker(deps, host, new_user
     invitees = [new_user("s") for _ in range(6)]
     for user in invitees:
         stage_service.join_space(deps, user, space.id)
-        stage_service.add_speaker(deps, host, space.id, {"user_id": user})
+        stage_service.add_speaker(deps, host, space.id, InviteSpeaker(user))
 
     results = race(*[lambda u=u: stage_service.accept_invitation(deps, u, space.id) for u in invitees])
 

@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 from chalicelib.adapters.dynamodb.models import SpaceModel
 from chalicelib.adapters.ivs import IvsMedia
 from chalicelib.adapters.ivs_chat import IvsChatRooms
+from chalicelib.domain.commands import EditSpace
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
@@ -112,7 +113,7 @@ def test_the_recorder_sees_writes_to_the_space_item(ivs_deps, chat, host, new_us
     recorder.reset()
     chat[1].add_response("send_event", {"id": "EvtAbCdEf1234"})  # the room hears the new title
 
-    space_service.patch_space(deps, host, space.id, {"title": "renamed"})
+    space_service.patch_space(deps, host, space.id, EditSpace(title="renamed"))
 
     assert recorder.writes_to(SpaceModel.Meta.table_name) == ["TransactWriteItems:Update"]
     assert recorder.operations("ivschat") == ["SendEvent"], "and it sees IVS Chat calls"

@@ -12,6 +12,7 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
 from chalicelib.adapters.ivs_chat import IvsChatRooms
+from chalicelib.domain.commands import EditSpace, InviteSpeaker, NameCohost
 from chalicelib.services import room_events
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
@@ -86,7 +87,7 @@ def test_a_whole_space_sends_exactly_the_expected_room_events_in_order(ivs_chat,
     stage_service.join_space(deps, listener, space.id)
     stage_service.raise_hand(deps, listener, space.id)
     stage_service.raise_hand(deps, listener, space.id)  # already up: nothing to tell
-    stage_service.add_speaker(deps, host, space.id, {"user_id": listener})
+    stage_service.add_speaker(deps, host, space.id, InviteSpeaker(listener))
     stage_service.accept_invitation(deps, listener, space.id)
     stage_service.mute(deps, host, space.id, listener)
     stage_service.mute(deps, host, space.id, listener)  # already muted: nothing to tell
@@ -170,18 +171,18 @@ def test_every_other_change_sends_its_one_event_too(ivs_chat, host, new_user):
     stage_service.raise_hand(deps, listener, space.id)
     stage_service.lower_hand(deps, listener, space.id)
     stage_service.lower_hand(deps, listener, space.id)  # already down: nothing to tell
-    stage_service.add_speaker(deps, host, space.id, {"user_id": listener})
+    stage_service.add_speaker(deps, host, space.id, InviteSpeaker(listener))
     stage_service.decline_invitation(deps, listener, space.id)
-    stage_service.add_speaker(deps, host, space.id, {"user_id": speaker})
+    stage_service.add_speaker(deps, host, space.id, InviteSpeaker(speaker))
     stage_service.accept_invitation(deps, speaker, space.id)
     stage_service.mute(deps, host, space.id, speaker)
     stage_service.unmute(deps, speaker, space.id, speaker)
     stage_service.unmute(deps, speaker, space.id, speaker)  # not muted: nothing to tell
     stage_service.remove_speaker(deps, host, space.id, speaker)
-    stage_service.add_cohost(deps, host, space.id, {"user_id": cohost})
+    stage_service.add_cohost(deps, host, space.id, NameCohost(cohost))
     stage_service.remove_cohost(deps, host, space.id, cohost)
-    space_service.patch_space(deps, host, space.id, {"title": "Everything, renamed"})
-    space_service.patch_space(deps, host, space.id, {"title": "Everything, renamed"})  # same title: nothing
+    space_service.patch_space(deps, host, space.id, EditSpace(title="Everything, renamed"))
+    space_service.patch_space(deps, host, space.id, EditSpace(title="Everything, renamed"))  # same title: nothing
     space_service.end_space(deps, host, space.id)
 
     assert recorder.operations("ivschat").count("SendEvent") == 13

@@ -14,6 +14,7 @@ from chalicelib.adapters.dynamodb.participants import DynamoParticipantRepositor
 from chalicelib.adapters.dynamodb.spaces import DynamoSpaceRepository
 from chalicelib.adapters.dynamodb.stage_members import DynamoStageMembers
 from chalicelib.config import Settings
+from chalicelib.domain.commands import EditSpace
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.events import (
     EVENT_TYPES,
@@ -270,7 +271,7 @@ def test_editing_publishes_space_edited_and_answers_503_when_moving_the_schedule
     scheduled = a_space(SCHEDULED, scheduled_start=datetime(2026, 12, 7, 20, 0, tzinfo=timezone.utc))
     deps = make_deps(published)
     deps.spaces.get.return_value = scheduled
-    spaces.patch_space(deps, "alice", scheduled.id, {"title": "New title"})
+    spaces.patch_space(deps, "alice", scheduled.id, EditSpace(title="New title"))
     [edited] = published
     assert isinstance(edited, SpaceEdited) and edited.space is scheduled and edited.by == "alice"
     assert edited.edited.title == "New title" and edited.changed_details == ["title"]
@@ -279,4 +280,4 @@ def test_editing_publishes_space_edited_and_answers_503_when_moving_the_schedule
     failure = DependencyFailed("scheduler down", code="scheduler_unavailable")
     deps.dispatcher = lambda deps, event: [failure]
     with pytest.raises(DependencyFailed):
-        spaces.patch_space(deps, "alice", scheduled.id, {"scheduled_start": "2026-12-07T21:00:00Z"})
+        spaces.patch_space(deps, "alice", scheduled.id, EditSpace(scheduled_start=datetime(2026, 12, 7, 21, 0, tzinfo=timezone.utc)))

@@ -21,12 +21,12 @@ from chalicelib.domain.recording import (
     space_of_clip,
     speaker_tag,
     tagged_participant_id,
-    validate_caption,
     validate_clip,
-    validate_consent,
-    validate_start_body,
     vtt_timestamp,
 )
+from chalicelib.api.bodies import caption as parse_caption
+from chalicelib.api.bodies import recording_consent
+from chalicelib.api.bodies import start_space as parse_start
 from tests.support import webvtt
 
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
@@ -81,40 +81,38 @@ def test_sort_keys_order_segments_by_start_then_arrival():
 
 @pytest.mark.parametrize("language", ["en", "en-US", "pt-BR", "zh-Hant-TW", "es-419", "yue"])
 def test_bcp47_languages_are_accepted(language):
-    assert validate_caption({"text": "x", "language": language, "start_ms": 0, "end_ms": 1})[1] == language
+    assert parse_caption({"text": "x", "language": language, "start_ms": 0, "end_ms": 1}).language == language
 
 
 @pytest.mark.parametrize("language", ["", "e", "english", "en_US", "en-", "12", None, 5])
 def test_other_languages_are_refused(language):
     with pytest.raises(BadRequest):
-        validate_caption({"text": "x", "language": language, "start_ms": 0, "end_ms": 1})
+        parse_caption({"text": "x", "language": language, "start_ms": 0, "end_ms": 1})
 
 
 def test_caption_text_is_collapsed_to_one_line_before_its_length_is_checked():
-    text, *_ = validate_caption({"text": "  two\n\nlines  ", "language": "en", "start_ms": 0, "end_ms": 1})
-    assert text == "two lines"
-    assert len(validate_caption({"text": "a \n " * 200, "language": "en", "start_ms": 0, "end_ms": 1})[0]) == 399
+    assert parse_caption({"text": "  two\n\nlines  ", "language": "en", "start_ms": 0, "end_ms": 1}).text == "two lines"
+    assert len(parse_caption({"text": "a \n " * 200, "language": "en", "start_ms": 0, "end_ms": 1}).text) == 399
     with pytest.raises(RuleViolation):
-        validate_caption({"text": "ab" * 251, "language": "en", "start_ms": 0, "end_ms": 1})
+        parse_caption({"text": "ab" * 251, "language": "en", "start_ms": 0, "end_ms": 1})
 
 
 @pytest.mark.parametrize("body, expected", [(None, False), ({}, False), ({"recording_consent": True}, True),
                                             ({"recording_consent": False}, False)])
 def test_consent_is_an_explicit_true(body, expected):
-    assert validate_consent(body) is expected
+    assert recording_consent(body) is expected
 
 
 @pytest.mark.parametrize("value", ["true", 1, None, []])
 def test_consent_must_be_a_boolean(value):
     with pytest.raises(BadRequest):
-        validate_consent({"recording_consent": value})
+        recording_consent({"recording_consent": value})
 
 
 def test_the_start_body_turns_recording_on_off_or_leaves_it():
-    assert validate_start_body(None) is None
-    assert validate_start_body({}) is None
-    assert validate_start_body({"recording": True}) is True
-    assert validate_start_body({"recording": False}) is False
+    assert parse_start({}).recording is None
+    assert parse_start({"recording": True}).recording is True
+    assert parse_start({"recording": False}).recording is False
 
 
 def test_a_replay_is_available_for_the_retention_to_the_second():

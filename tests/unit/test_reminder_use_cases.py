@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain.commands import RegisterDevice
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, NotFound, RuleViolation
 from chalicelib.domain.reminders import START
@@ -126,25 +127,25 @@ def test_a_reminder_for_no_space_is_not_found(deps):
 def test_a_user_registers_at_most_max_devices(deps):
     deps = replace(deps, settings=replace(deps.settings, max_devices_per_user=2))
     for n in range(2):
-        reminders.register_device(deps, "bob", {"platform": "ios", "token": _token(n)})
+        reminders.register_device(deps, "bob", RegisterDevice("ios", _token(n)))
 
     with pytest.raises(RuleViolation) as refused:
-        reminders.register_device(deps, "bob", {"platform": "ios", "token": _token(9)})
+        reminders.register_device(deps, "bob", RegisterDevice("ios", _token(9)))
 
     assert refused.value.code == "too_many_devices" and len(deps.devices.devices_for(["bob"])["bob"]) == 2
 
 
 def test_a_device_registered_by_someone_else_moves_to_them(deps):
-    first = reminders.register_device(deps, "bob", {"platform": "ios", "token": TOKEN})
+    first = reminders.register_device(deps, "bob", RegisterDevice("ios", TOKEN))
 
-    reminders.register_device(deps, "carol", {"platform": "ios", "token": TOKEN})
+    reminders.register_device(deps, "carol", RegisterDevice("ios", TOKEN))
 
     assert deps.devices.get(first["device_id"]).user_id == "carol"
     assert deps.devices.devices_for(["bob"]).get("bob", []) == [] and len(deps.devices.devices_for(["carol"])["carol"]) == 1
 
 
 def test_only_its_owner_removes_a_device(deps):
-    device = reminders.register_device(deps, "bob", {"platform": "ios", "token": TOKEN})["device_id"]
+    device = reminders.register_device(deps, "bob", RegisterDevice("ios", TOKEN))["device_id"]
 
     with pytest.raises(NotFound):
         reminders.remove_device(deps, "carol", device)
@@ -157,7 +158,7 @@ def test_the_start_reaches_every_subscriber_device_and_the_host_once_however_oft
     space = _scheduled(deps)
     subscribers = [f"user{n}" for n in range(6)]
     for n, user in enumerate(subscribers + [HOST]):
-        reminders.register_device(deps, user, {"platform": "ios", "token": _token(n)})
+        reminders.register_device(deps, user, RegisterDevice("ios", _token(n)))
     for user in subscribers:
         reminders.set_reminder(deps, user, space.id)
 
@@ -170,7 +171,7 @@ def test_the_start_reaches_every_subscriber_device_and_the_host_once_however_oft
 
 def test_a_device_the_push_service_says_is_gone_is_forgotten(deps):
     space = _scheduled(deps)
-    device = reminders.register_device(deps, "bob", {"platform": "ios", "token": TOKEN})["device_id"]
+    device = reminders.register_device(deps, "bob", RegisterDevice("ios", TOKEN))["device_id"]
     reminders.set_reminder(deps, "bob", space.id)
     deps.push.gone.add(deps.devices.get(device).endpoint_arn)
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain.commands import InviteSpeaker, NameCohost
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, Forbidden, RuleViolation
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, OverflowInfo, StageInfo
@@ -41,7 +42,7 @@ def _live_space(deps, space_id="S1", **body):
 def _on_stage(deps, space, user):
     stage.join_space(deps, user, space.id)
     stage.raise_hand(deps, user, space.id)
-    stage.add_speaker(deps, HOST, space.id, {"user_id": user})
+    stage.add_speaker(deps, HOST, space.id, InviteSpeaker(user))
     return stage.accept_invitation(deps, user, space.id)
 
 
@@ -121,7 +122,7 @@ def test_with_the_overflow_on_a_new_listener_plays_the_channel_and_the_host_keep
 def test_an_invited_listener_keeps_the_stage_when_the_overflow_is_on(deps):
     space = _live_space(deps)
     stage.join_space(deps, "ann", space.id)
-    stage.add_speaker(deps, HOST, space.id, {"user_id": "ann"})
+    stage.add_speaker(deps, HOST, space.id, InviteSpeaker("ann"))
     deps.overflow_claims.claim_overflow(space.id, deps.clock.now(), lease_seconds=60)
     deps.overflow_claims.set_overflow(space.id, OverflowInfo("arn:channel", "https://play", "arn:comp"))
     stage.leave_space(deps, "ann", space.id)
@@ -202,9 +203,9 @@ def test_of_two_moderators_answering_one_hand_the_second_hears_it_was_answered(d
     stage.join_space(deps, "ann", space.id)
     stage.raise_hand(deps, "ann", space.id)
 
-    stage.add_speaker(deps, HOST, space.id, {"user_id": "ann"})
+    stage.add_speaker(deps, HOST, space.id, InviteSpeaker("ann"))
     with pytest.raises(Conflict) as second:
-        stage.add_speaker(deps, "co1", space.id, {"user_id": "ann"})
+        stage.add_speaker(deps, "co1", space.id, InviteSpeaker("ann"))
 
     assert second.value.code == "already_invited"
     assert deps.telemetry.events.count("SpeakerRequestApproved") == 1
@@ -216,7 +217,7 @@ def test_a_listener_cannot_bring_anyone_on_stage(deps):
     stage.join_space(deps, "bob", space.id)
 
     with pytest.raises(Forbidden) as refused:
-        stage.add_speaker(deps, "bob", space.id, {"user_id": "ann"})
+        stage.add_speaker(deps, "bob", space.id, InviteSpeaker("ann"))
 
     assert refused.value.code == "moderator_only"
 
@@ -227,7 +228,7 @@ def test_the_stage_holds_at_most_max_on_stage_people(store):
     for user in ("ann", "bob"):
         _on_stage(deps, space, user)
     stage.join_space(deps, "cat", space.id)
-    stage.add_speaker(deps, HOST, space.id, {"user_id": "cat"})
+    stage.add_speaker(deps, HOST, space.id, InviteSpeaker("cat"))
 
     with pytest.raises(Conflict) as refused:
         stage.accept_invitation(deps, "cat", space.id)
@@ -239,7 +240,7 @@ def test_the_stage_holds_at_most_max_on_stage_people(store):
 def test_a_declined_invitation_is_gone(deps):
     space = _live_space(deps)
     stage.join_space(deps, "ann", space.id)
-    stage.add_speaker(deps, HOST, space.id, {"user_id": "ann"})
+    stage.add_speaker(deps, HOST, space.id, InviteSpeaker("ann"))
 
     stage.decline_invitation(deps, "ann", space.id)
 
@@ -255,7 +256,7 @@ def test_a_speaker_made_cohost_keeps_their_place_on_stage(deps):
     space = _live_space(deps)
     _on_stage(deps, space, "ann")
 
-    after = stage.add_cohost(deps, HOST, space.id, {"user_id": "ann"})
+    after = stage.add_cohost(deps, HOST, space.id, NameCohost("ann"))
 
     assert "ann" in after.cohosts and "ann" not in after.speakers
     assert deps.participants.get_participant(space.id, "ann").role == COHOST
@@ -266,7 +267,7 @@ def test_a_space_has_at_most_max_cohosts_cohosts(deps):
     stage.join_space(deps, "ann", space.id)
 
     with pytest.raises(RuleViolation) as refused:
-        stage.add_cohost(deps, HOST, space.id, {"user_id": "ann"})
+        stage.add_cohost(deps, HOST, space.id, NameCohost("ann"))
 
     assert refused.value.code == "too_many_cohosts"
 
@@ -288,7 +289,7 @@ def test_a_cohost_added_meanwhile_is_reported_as_the_cap_the_write_refused(deps,
     deps.spaces.get = stale_first_read
 
     with pytest.raises(RuleViolation) as refused:
-        stage.add_cohost(deps, HOST, space.id, {"user_id": "ann"})
+        stage.add_cohost(deps, HOST, space.id, NameCohost("ann"))
 
     assert refused.value.code == "too_many_cohosts"
     assert "ann" not in real_get(space.id).cohosts
@@ -299,7 +300,7 @@ def test_only_the_host_adds_cohosts(deps):
     stage.join_space(deps, "ann", space.id)
 
     with pytest.raises(Forbidden) as refused:
-        stage.add_cohost(deps, "co1", space.id, {"user_id": "ann"})
+        stage.add_cohost(deps, "co1", space.id, NameCohost("ann"))
 
     assert refused.value.code == "host_only"
 

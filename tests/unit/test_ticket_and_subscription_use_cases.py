@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain.commands import BuyTicket, Subscribe
 from chalicelib.adapters.payments.sandbox import AUTHENTICATION_TOKEN, DECLINE_TOKEN, SandboxPayments
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, RuleViolation
@@ -64,7 +65,7 @@ def _sales(deps, space_id="S1"):
 def test_a_ticket_is_held_until_the_providers_webhook_says_paid(deps, outbox):
     _on_sale(deps)
 
-    bought = tickets.buy_ticket(deps, "bob", "S1", {})
+    bought = tickets.buy_ticket(deps, "bob", "S1", BuyTicket())
     held = _sales(deps)
     answers = deliver(deps, outbox)
 
@@ -75,7 +76,7 @@ def test_a_ticket_is_held_until_the_providers_webhook_says_paid(deps, outbox):
 
 def test_a_redelivered_webhook_changes_nothing(deps, outbox):
     _on_sale(deps)
-    tickets.buy_ticket(deps, "bob", "S1", {})
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket())
     event = outbox.bodies[0]
     deliver(deps, outbox)
 
@@ -87,10 +88,10 @@ def test_a_redelivered_webhook_changes_nothing(deps, outbox):
 
 def test_the_last_seat_goes_to_one_buyer_and_the_next_is_told_sold_out(deps):
     _on_sale(deps, capacity=1)
-    tickets.buy_ticket(deps, "bob", "S1", {})
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket())
 
     with pytest.raises(Conflict) as sold_out:
-        tickets.buy_ticket(deps, "carol", "S1", {})
+        tickets.buy_ticket(deps, "carol", "S1", BuyTicket())
 
     assert sold_out.value.code == "sold_out" and deps.tickets.get("S1", "carol") is None
     assert "TicketSoldOut" in deps.telemetry.events
@@ -98,21 +99,21 @@ def test_the_last_seat_goes_to_one_buyer_and_the_next_is_told_sold_out(deps):
 
 def test_a_buyer_who_holds_a_ticket_is_told_so(deps):
     _on_sale(deps)
-    tickets.buy_ticket(deps, "bob", "S1", {})
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket())
 
     with pytest.raises(Conflict) as again:
-        tickets.buy_ticket(deps, "bob", "S1", {})
+        tickets.buy_ticket(deps, "bob", "S1", BuyTicket())
 
     assert again.value.code == "ticket_pending" and _sales(deps) == (1, 0, 0, 0)
 
 
 def test_a_declined_card_returns_the_seat_and_the_buyer_may_try_again(deps, outbox):
     _on_sale(deps, capacity=1)
-    tickets.buy_ticket(deps, "bob", "S1", {"payment_method": DECLINE_TOKEN})
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket(payment_method=DECLINE_TOKEN))
 
     deliver(deps, outbox)
     failed = deps.tickets.get("S1", "bob")
-    tickets.buy_ticket(deps, "bob", "S1", {})
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket())
     deliver(deps, outbox)
 
     assert failed.status == FAILED
@@ -123,7 +124,7 @@ def test_the_host_needs_no_ticket(deps):
     _on_sale(deps)
 
     with pytest.raises(Conflict) as refused:
-        tickets.buy_ticket(deps, HOST, "S1", {})
+        tickets.buy_ticket(deps, HOST, "S1", BuyTicket())
 
     assert refused.value.code == "ticket_not_needed"
 
@@ -136,19 +137,19 @@ def test_a_free_space_sells_no_tickets(deps):
     deps.spaces.create(space, max_scheduled=10)
 
     with pytest.raises(RuleViolation) as refused:
-        tickets.buy_ticket(deps, "bob", "S2", {})
+        tickets.buy_ticket(deps, "bob", "S2", BuyTicket())
 
     assert refused.value.code == "not_ticketed"
 
 
 def test_an_unpaid_hold_expires_and_frees_its_seat(deps):
     _on_sale(deps, capacity=1)
-    tickets.buy_ticket(deps, "bob", "S1", {"payment_method": DECLINE_TOKEN})  # its outcome not yet delivered
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket(payment_method=DECLINE_TOKEN))  # its outcome not yet delivered
 
     before = tickets.expire_holds(deps)
     deps.clock.at += timedelta(seconds=deps.settings.ticket_hold_seconds + 1)
     expired = tickets.expire_holds(deps)
-    tickets.buy_ticket(deps, "carol", "S1", {})
+    tickets.buy_ticket(deps, "carol", "S1", BuyTicket())
 
     assert (before, expired) == (0, 1)
     assert deps.tickets.get("S1", "bob").status == EXPIRED and deps.tickets.get("S1", "carol").status == HELD
@@ -156,7 +157,7 @@ def test_an_unpaid_hold_expires_and_frees_its_seat(deps):
 
 def test_a_hold_whose_payment_went_through_is_settled_by_the_expiry_job_not_expired(deps):
     _on_sale(deps, capacity=1)
-    tickets.buy_ticket(deps, "bob", "S1", {})  # succeeded at the provider, its webhook not yet here
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket())  # succeeded at the provider, its webhook not yet here
 
     deps.clock.at += timedelta(seconds=deps.settings.ticket_hold_seconds + 1)
     expired = tickets.expire_holds(deps)
@@ -166,7 +167,7 @@ def test_a_hold_whose_payment_went_through_is_settled_by_the_expiry_job_not_expi
 
 def test_a_payment_after_the_hold_expired_takes_a_free_seat_again(deps, outbox):
     _on_sale(deps, capacity=1)
-    tickets.buy_ticket(deps, "bob", "S1", {})
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket())
     late = list(outbox.bodies)
     outbox.bodies.clear()
     deps.clock.at += timedelta(seconds=deps.settings.ticket_hold_seconds + 1)
@@ -181,11 +182,11 @@ def test_a_payment_after_the_hold_expired_takes_a_free_seat_again(deps, outbox):
 
 def test_a_payment_after_the_seat_went_to_someone_else_is_refunded(deps, outbox):
     _on_sale(deps, capacity=1)
-    tickets.buy_ticket(deps, "bob", "S1", {})
+    tickets.buy_ticket(deps, "bob", "S1", BuyTicket())
     late = list(outbox.bodies)
     outbox.bodies.clear()
     deps.tickets.release(deps.tickets.get("S1", "bob"), EXPIRED, deps.clock.now())
-    tickets.buy_ticket(deps, "carol", "S1", {})
+    tickets.buy_ticket(deps, "carol", "S1", BuyTicket())
 
     outbox.bodies.extend(late)
     deliver(deps, outbox)
@@ -199,7 +200,7 @@ def test_a_payment_after_the_seat_went_to_someone_else_is_refunded(deps, outbox)
 
 
 def test_a_subscription_is_active_once_its_first_payment_lands(deps, outbox):
-    answer = tickets.subscribe(deps, "bob", HOST, {"tier": "tier_1"})
+    answer = tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
 
     pending = deps.subscriptions.get(HOST, "bob").status
     deliver(deps, outbox)
@@ -210,17 +211,17 @@ def test_a_subscription_is_active_once_its_first_payment_lands(deps, outbox):
 
 
 def test_a_subscriber_cannot_subscribe_twice(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, {"tier": "tier_1"})
+    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
 
     with pytest.raises(Conflict) as again:
-        tickets.subscribe(deps, "bob", HOST, {"tier": "tier_2"})
+        tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_2"))
 
     assert again.value.code == "already_subscribed" and deps.subscriptions.get(HOST, "bob").tier == "tier_1"
 
 
 def test_a_declined_first_payment_leaves_no_subscription(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, {"tier": "tier_1", "payment_method": DECLINE_TOKEN})
+    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=DECLINE_TOKEN))
 
     deliver(deps, outbox)
 
@@ -228,7 +229,7 @@ def test_a_declined_first_payment_leaves_no_subscription(deps, outbox):
 
 
 def test_unsubscribing_keeps_access_until_the_paid_period_ends(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, {"tier": "tier_1"})
+    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
 
     first = tickets.unsubscribe(deps, "bob", HOST)
@@ -242,13 +243,13 @@ def test_unsubscribing_keeps_access_until_the_paid_period_ends(deps, outbox):
 
 def test_no_one_subscribes_to_themselves(deps):
     with pytest.raises(RuleViolation) as refused:
-        tickets.subscribe(deps, HOST, HOST, {"tier": "tier_1"})
+        tickets.subscribe(deps, HOST, HOST, Subscribe(tier="tier_1"))
 
     assert refused.value.code == "self_subscription" and deps.subscriptions.get(HOST, HOST) is None
 
 
 def test_a_due_renewal_is_charged_by_one_run_and_extends_the_period_once(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, {"tier": "tier_1"})
+    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
     first = deps.subscriptions.get(HOST, "bob")
     deps.clock.at = first.renew_at + timedelta(seconds=1)
@@ -264,7 +265,7 @@ def test_a_due_renewal_is_charged_by_one_run_and_extends_the_period_once(deps, o
 
 
 def test_a_declined_renewal_is_past_due_and_the_subscriber_is_told(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, {"tier": "tier_1", "payment_method": AUTHENTICATION_TOKEN})
+    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=AUTHENTICATION_TOKEN))
     deliver(deps, outbox)
     deps.clock.at = deps.subscriptions.get(HOST, "bob").renew_at + timedelta(seconds=1)
 

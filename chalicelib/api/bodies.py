@@ -1,0 +1,178 @@
+"""JSON bodies -> the use cases' commands (chalicelib/domain/commands.py): every body field's
+name, kind and error code, as openapi.yaml documents them. Each parser takes the JSON object
+`http.json_body` read and returns its command, or raises the documented 400 (422 for a value of
+the right kind against a rule). Routes hand these to `http.command`, which judges the caller
+first; routes import this module lazily (on their first body), so a cold start does not pay for
+the command classes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.commands import (
+    AcceptInvitation,
+    BuyTicket,
+    EditSpace,
+    InviteSpeaker,
+    JoinSpace,
+    LocalSignIn,
+    NameCohost,
+    PostCaption,
+    RegisterDevice,
+    SendReaction,
+    StartSpace,
+    Subscribe,
+)
+from chalicelib.domain.errors import BadRequest, RuleViolation
+from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, is_language_tag
+from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
+from chalicelib.domain.room_events import REACTIONS
+from chalicelib.domain.spaces import parse_iso
+from chalicelib.domain.text import require_clean_text
+from chalicelib.domain.tickets import SUBSCRIPTION_TIERS
+from chalicelib.domain.users import validate_user_id
+
+Body = dict[str, Any]
+
+
+PATCHABLE = ("scheduled_start", "title", "topics")
+
+
+def edit_space(body: Body) -> EditSpace:
+    """PATCH's body. Kinds and text here; lengths, counts, times and what the Space's state
+    allows are the domain's rules (domain/spaces.py apply_patch)."""
+    unknown = set(body) - set(PATCHABLE)
+    if unknown:
+        raise BadRequest(
+            f"cannot change {', '.join(sorted(unknown))}; PATCH accepts {', '.join(PATCHABLE)}",
+            code="field_not_patchable",
+        )
+    if not body:
+        raise BadRequest("nothing to change", code="empty_patch")
+    title = body.get("title")
+    if "title" in body:
+        if not isinstance(title, str) or not title.strip():
+            raise BadRequest("title is required and must be a non-empty string", code="invalid_title")
+        title = require_clean_text(title.strip(), "title", code="invalid_title")
+    topics = body.get("topics")
+    if topics is not None and (not isinstance(topics, list) or not all(isinstance(t, str) for t in topics)):
+        raise BadRequest("topics must be a list of strings", code="invalid_topics")
+    start = body.get("scheduled_start")
+    return EditSpace(
+        title=title,
+        topics=None if "topics" not in body else tuple(topics or ()),
+        scheduled_start=parse_iso(start, "scheduled_start") if "scheduled_start" in body else None,
+    )
+
+
+def start_space(body: Body) -> StartSpace:
+    _only(body, {"recording"}, hint="; start accepts recording")
+    recording = body.get("recording")
+    if "recording" in body and not isinstance(recording, bool):  # null too
+        raise BadRequest("recording must be true or false", code="invalid_recording")
+    return StartSpace(recording=recording)
+
+
+def recording_consent(body: Body | None) -> bool:
+    """`recording_consent` of a join or accept body: absent means no."""
+    value = (body or {}).get("recording_consent", False)
+    if not isinstance(value, bool):
+        raise BadRequest("recording_consent must be true or false", code="invalid_recording_consent")
+    return value
+
+
+def join(body: Body) -> JoinSpace:
+    return JoinSpace(recording_consent=recording_consent(body))
+
+
+def accept_invitation(body: Body) -> AcceptInvitation:
+    return AcceptInvitation(recording_consent=recording_consent(body))
+
+
+def invite_speaker(body: Body) -> InviteSpeaker:
+    return InviteSpeaker(user_id=validate_user_id(body.get("user_id")))
+
+
+def name_cohost(body: Body) -> NameCohost:
+    return NameCohost(user_id=validate_user_id(body.get("user_id")))
+
+
+def reaction(body: Body) -> SendReaction:
+    emoji = body.get("emoji")
+    if not isinstance(emoji, str) or emoji not in REACTIONS:
+        raise BadRequest(f"emoji must be one of {' '.join(REACTIONS)}", code="invalid_reaction")
+    return SendReaction(emoji=emoji)
+
+
+def device(body: Body) -> RegisterDevice:
+    platform, token = body.get("platform"), body.get("token")
+    if not isinstance(platform, str) or platform not in PLATFORMS:
+        raise BadRequest("platform must be 'ios' or 'android'", code="invalid_platform")
+    if not isinstance(token, str) or not TOKEN_PATTERN.match(token):
+        raise BadRequest("token must be the APNs or FCM device token string", code="invalid_token_value")
+    return RegisterDevice(platform=platform, token=token)
+
+
+CAPTION_FIELDS = {"text", "language", "start_ms", "end_ms"}
+
+
+def caption(body: Body) -> PostCaption:
+    """A caption segment; its text collapsed to one line (WebVTT cue text must not carry a blank
+    line) before its length is checked."""
+    unknown = set(body) - CAPTION_FIELDS
+    if unknown:
+        raise BadRequest(f"unknown caption fields: {', '.join(sorted(unknown))}", code="invalid_caption")
+    text, language = body.get("text"), body.get("language")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("text is required: 1 to 500 characters", code="invalid_caption")
+    text = " ".join(text.split())
+    if len(text) > CAPTION_MAX_TEXT:
+        raise RuleViolation(f"a caption is at most {CAPTION_MAX_TEXT} characters", code="caption_too_long")
+    if not isinstance(language, str) or not is_language_tag(language):
+        raise BadRequest('language must be a BCP 47 tag such as "en" or "en-US"', code="invalid_language")
+    start_ms, end_ms = _offset_ms(body, "start_ms"), _offset_ms(body, "end_ms")
+    if end_ms < start_ms:
+        raise RuleViolation("end_ms must not be before start_ms", code="caption_ends_before_start")
+    if end_ms > CAPTION_MAX_OFFSET_MS:
+        raise RuleViolation("captions are offsets within a Space's 24 hours", code="caption_out_of_range")
+    return PostCaption(text=text, language=language, start_ms=start_ms, end_ms=end_ms)
+
+
+def _offset_ms(body: Body, name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_caption")
+    return value
+
+
+def buy_ticket(body: Body) -> BuyTicket:
+    _only(body, {"payment_method"})
+    return BuyTicket(payment_method=_payment_method(body))
+
+
+def subscribe(body: Body) -> Subscribe:
+    _only(body, {"tier", "payment_method"})
+    tier = body.get("tier")
+    if "tier" in body and (not isinstance(tier, str) or tier not in SUBSCRIPTION_TIERS):  # null too
+        raise BadRequest(f"tier must be one of {', '.join(SUBSCRIPTION_TIERS)}", code="invalid_tier")
+    return Subscribe(tier=tier, payment_method=_payment_method(body))
+
+
+def local_sign_in(body: Body) -> LocalSignIn:
+    return LocalSignIn(user_id=validate_user_id(body.get("user_id")))
+
+
+def _only(body: Body, fields: set[str], hint: str = "") -> None:
+    unknown = set(body) - fields
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}{hint}", code="invalid_body")
+
+
+def _payment_method(body: Body) -> str | None:
+    """An optional saved or test payment method to confirm with at once (`pm_...`)."""
+    method = body.get("payment_method")
+    if method is None:
+        return None
+    if not isinstance(method, str) or not method.startswith("pm_") or not 4 <= len(method) <= 255:
+        raise BadRequest("payment_method must be a payment method id like pm_card_visa", code="invalid_payment_method")
+    return method

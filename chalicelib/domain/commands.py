@@ -1,0 +1,79 @@
+"""What a caller asks a use case to do, as typed values: the routes (chalicelib/api/bodies.py)
+read them from JSON bodies, services take them, tests and jobs build them directly. No wire
+knowledge here: field names on the wire, their checks and their error codes live in api/."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class EditSpace:
+    """What a host changes in a Space; None leaves a field as it is."""
+
+    title: str | None = None
+    topics: tuple[str, ...] | None = None  # () clears them
+    scheduled_start: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StartSpace:
+    # True / False: the host turns recording on or off now; None keeps the choice made at creation.
+    recording: bool | None = None
+
+
+@dataclass(frozen=True)
+class JoinSpace:
+    # A co-host of a recorded Space consents to being recorded (else they only listen).
+    recording_consent: bool = False
+
+
+@dataclass(frozen=True)
+class AcceptInvitation:
+    # Needed to come on stage in a recorded Space.
+    recording_consent: bool = False
+
+
+@dataclass(frozen=True)
+class InviteSpeaker:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class NameCohost:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class SendReaction:
+    emoji: str
+
+
+@dataclass(frozen=True)
+class PostCaption:
+    text: str  # one line, at most CAPTION_MAX_TEXT characters (domain/recording.py)
+    language: str  # a BCP 47 tag
+    start_ms: int  # offsets within the Space, start_ms <= end_ms
+    end_ms: int
+
+
+@dataclass(frozen=True)
+class RegisterDevice:
+    platform: str  # "ios" | "android"
+    token: str  # the APNs or FCM device token
+
+
+@dataclass(frozen=True)
+class BuyTicket:
+    payment_method: str | None = None  # a saved or test method to confirm at once; else pay later
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    tier: str | None = None  # None: tier_1 for a new subscription, the current tier for a past-due one
+    payment_method: str | None = None
+
+
+@dataclass(frozen=True)
+class LocalSignIn:
+    user_id: str

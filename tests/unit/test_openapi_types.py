@@ -1,0 +1,148 @@
+"""openapi.yaml, field by field, against the types at the edge: each request schema a route reads
+into a command (chalicelib/api/bodies.py -> chalicelib/domain/commands.py) names exactly the
+command's fields, requires exactly the fields without a default, and its parser reads every one
+of them; each view (chalicelib/api/views.py) produces exactly its schema's properties, every
+required one included."""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chalicelib.api import bodies
+from chalicelib.domain import commands
+from chalicelib.domain.errors import BadRequest
+
+SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+SCHEMAS = SPEC["components"]["schemas"]
+
+# (request schema, the route's parser, a valid body naming every property of the schema)
+REQUESTS = [
+    ("ConsentRequest", bodies.join, {"recording_consent": True}),
+    ("ConsentRequest", bodies.accept_invitation, {"recording_consent": True}),
+    ("UserIdRequest", bodies.invite_speaker, {"user_id": "alice"}),
+    ("UserIdRequest", bodies.name_cohost, {"user_id": "alice"}),
+    ("ReactionRequest", bodies.reaction, {"emoji": "👏"}),
+    ("DeviceRequest", bodies.device, {"platform": "ios", "token": "apns-token-0123"}),
+    ("CaptionRequest", bodies.caption, {"text": "hello", "language": "en-US", "start_ms": 10, "end_ms": 900}),
+    ("StartSpaceRequest", bodies.start_space, {"recording": True}),
+    ("PatchSpaceRequest", bodies.edit_space, {"title": "Renamed", "topics": ["music"], "scheduled_start": "2026-11-25T18:00:00Z"}),
+    ("BuyTicketRequest", bodies.buy_ticket, {"payment_method": "pm_card_visa"}),
+    ("SubscribeRequest", bodies.subscribe, {"tier": "tier_2", "payment_method": "pm_card_visa"}),
+    ("POST /local/sign-in", bodies.local_sign_in, {"user_id": "alice"}),
+]
+IDS = [f"{schema}->{parse.__name__}" for schema, parse, _ in REQUESTS]
+
+
+def _schema(name: str) -> dict:
+    """A component schema by name, or the inline request schema of "METHOD /path"."""
+    if " " in name:
+        method, path = name.split(" ")
+        schema = SPEC["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+    else:
+        schema = SCHEMAS[name]
+    assert schema.get("type") == "object", name
+    return schema
+
+
+def _command_type(parse) -> type:
+    command = typing.get_type_hints(parse)["return"]
+    assert dataclasses.is_dataclass(command) and command.__module__ == commands.__name__, parse
+    return command
+
+
+@pytest.mark.parametrize("name, parse, example", REQUESTS, ids=IDS)
+def test_a_request_schema_names_exactly_the_commands_fields(name, parse, example):
+    fields = {f.name: f for f in dataclasses.fields(_command_type(parse))}
+    schema = _schema(name)
+
+    assert set(schema["properties"]) == set(fields)
+    without_default = {
+        n for n, f in fields.items() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    assert set(schema.get("required", [])) == without_default
+
+
+@pytest.mark.parametrize("name, parse, example", REQUESTS, ids=IDS)
+def test_the_parser_reads_every_property_and_refuses_a_body_without_a_required_one(name, parse, example):
+    schema = _schema(name)
+    assert set(example) == set(schema["properties"]), "the example names every property"
+
+    assert {k: _on_the_wire(v) for k, v in dataclasses.asdict(parse(example)).items()} == example
+    for prop in schema["properties"]:
+        rest = {k: v for k, v in example.items() if k != prop}
+        if prop in schema.get("required", []):
+            with pytest.raises(BadRequest):
+                parse(rest)
+        elif rest:  # (an empty PATCH is refused as a whole)
+            assert _on_the_wire(getattr(parse(rest), prop)) != example[prop], f"{prop} is read from the body"
+
+
+def _on_the_wire(value):
+    """A command's value as JSON carries it: times as ISO 8601 UTC strings, tuples as lists."""
+    from chalicelib.domain.spaces import iso
+
+    if isinstance(value, datetime):
+        return iso(value)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def test_every_command_is_read_by_some_route():
+    parsed = {_command_type(parse) for _, parse, _ in REQUESTS}
+    defined = {
+        c for c in vars(commands).values()
+        if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == commands.__name__
+    }
+
+    assert defined == parsed
+
+
+def _space():
+    from chalicelib.domain.spaces import SpaceRules, new_space
+    from chalicelib.domain.tickets import TicketRules
+
+    return new_space(
+        space_id="01JD2Z6R9V3M8K4T5N7Q1W2E3R",
+        creator_id="host",
+        body={"title": "Views", "access": "ticketed", "ticket": {"price_cents": 500, "capacity": 10},
+              "scheduled_start": "2026-11-25T18:00:00Z", "topics": ["music"]},
+        now=datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc),
+        rules=SpaceRules(
+            max_cohosts=2, max_on_stage=13, max_scheduled_per_host=10, max_schedule_ahead_days=30,
+            max_topics=3, max_title_length=140,
+        ),
+        ticket_rules=TicketRules(
+            min_price_cents=100, max_price_cents=99900, currencies=("USD",), max_capacity=10000, hold_seconds=900,
+        ),
+    )
+
+
+def _produces_exactly(view: dict, schema: dict) -> None:
+    assert set(view) == set(schema["properties"])
+    assert set(schema.get("required", [])) <= set(view)
+
+
+def test_the_space_view_produces_exactly_the_space_schema():
+    from chalicelib.api.views import space_view
+
+    view = space_view(_space())
+
+    _produces_exactly(view, SCHEMAS["Space"])
+    _produces_exactly(view["ticket"], SCHEMAS["Space"]["properties"]["ticket"])
+
+
+def test_the_caption_views_produce_exactly_the_caption_schemas():
+    from chalicelib.api.views import caption_page_view, caption_view
+    from chalicelib.domain.recording import Caption
+
+    caption = Caption(
+        space_id="01JD2Z6R9V3M8K4T5N7Q1W2E3R", seq="00000000010#01JD2Z6R9V3M8K4T5N7Q1W2E3S", user_id="alice",
+        text="hello", language="en", start_ms=10, end_ms=900, created_at=datetime(2026, 11, 24, tzinfo=timezone.utc),
+    )
+
+    _produces_exactly(caption_view(caption), SCHEMAS["Caption"])
+    _produces_exactly(caption_page_view(caption.space_id, [caption], None), SCHEMAS["CaptionPage"])
