@@ -165,6 +165,8 @@ def make_deps(ivs: StubbedIvs):
         # Scheduled Spaces (the ticket benchmarks sell seats of one) make reminder schedules;
         # their cost is the reminders benchmark's, not these.
         scheduler=_MemoryScheduler(),
+        # Reactions to domain events run as in the app (services/dispatch.py).
+        dispatcher=bootstrap.publish_event,
     )
     bootstrap.override(deps=built)
     return built

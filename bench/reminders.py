@@ -262,6 +262,7 @@ def _build_deps(moto_url: str):
     bootstrap.reset()
     deps = Deps(
         settings=settings,
+        dispatcher=bootstrap.publish_event,  # reactions to domain events run as in the app
         users=DynamoUserRepository(),
         **space_repositories(count_shards=settings.participant_count_shards),
         media=bootstrap.media(),
