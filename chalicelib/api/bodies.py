@@ -16,15 +16,17 @@ from chalicelib.domain.commands import (
     InviteSpeaker,
     JoinSpace,
     LocalSignIn,
+    MakeClip,
     NameCohost,
     PostCaption,
     RegisterDevice,
     SendReaction,
+    SetClipping,
     StartSpace,
     Subscribe,
 )
 from chalicelib.domain.errors import BadRequest, RuleViolation
-from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, is_language_tag
+from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, check_clip, is_language_tag
 from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
 from chalicelib.domain.room_events import REACTIONS
 from chalicelib.domain.spaces import parse_iso
@@ -176,3 +178,26 @@ def _payment_method(body: Body) -> str | None:
     if not isinstance(method, str) or not method.startswith("pm_") or not 4 <= len(method) <= 255:
         raise BadRequest("payment_method must be a payment method id like pm_card_visa", code="invalid_payment_method")
     return method
+
+
+def clip(body: Body) -> MakeClip:
+    """`POST /spaces/{id}/clips`: two non-negative whole milliseconds; the window's rules are the
+    domain's (domain/recording.py check_clip: 422)."""
+    unknown = set(body) - {"start_ms", "duration_ms"}
+    if unknown:
+        raise BadRequest(f"unknown clip fields: {', '.join(sorted(unknown))}", code="invalid_clip")
+    values = []
+    for name in ("start_ms", "duration_ms"):
+        value = body.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_clip")
+        values.append(value)
+    check_clip(*values)
+    return MakeClip(start_ms=values[0], duration_ms=values[1])
+
+
+def clipping(body: Body) -> SetClipping:
+    """`PUT /spaces/{id}/clipping {"enabled": true|false}`."""
+    if set(body) - {"enabled"} or not isinstance(body.get("enabled"), bool):
+        raise BadRequest('send {"enabled": true|false}', code="invalid_body")
+    return SetClipping(enabled=body["enabled"])

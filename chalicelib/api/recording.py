@@ -2,7 +2,7 @@
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.api.http import command, current_user_id, endpoint, json_body
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
 from chalicelib.api.views import caption_page_view, caption_view
@@ -68,8 +68,9 @@ def withdraw_consent(space_id):
 @endpoint(status=201)
 def create_clip(space_id):
     caller, space_id = _caller_and_space(space_id)
-    # The body is read after the permission checks (401, 403, 404 come before 400).
-    return recording.create_clip(bootstrap.deps(), caller, space_id, lambda: json_body(bp.current_request))
+    deps = bootstrap.deps()
+    make = command(bp.current_request, body.clip, authorize=lambda: recording.may_clip(deps, caller, space_id))
+    return recording.create_clip(deps, caller, space_id, make)
 
 
 @bp.route("/spaces/{space_id}/clips", methods=["GET"])
@@ -83,7 +84,11 @@ def list_clips(space_id):
 @endpoint()
 def set_clipping(space_id):
     caller, space_id = _caller_and_space(space_id)
-    return recording.set_clipping(bootstrap.deps(), caller, space_id, lambda: json_body(bp.current_request))
+    deps = bootstrap.deps()
+    clipping = command(
+        bp.current_request, body.clipping, authorize=lambda: recording.may_set_clipping(deps, caller, space_id)
+    )
+    return recording.set_clipping(deps, caller, space_id, clipping)
 
 
 @bp.route("/clips/{clip_id}", methods=["GET"])

@@ -77,3 +77,14 @@ class Subscribe:
 @dataclass(frozen=True)
 class LocalSignIn:
     user_id: str
+
+
+@dataclass(frozen=True)
+class MakeClip:
+    start_ms: int  # where the clip starts in the replay
+    duration_ms: int  # 1 ms to 30 s (domain/recording.py CLIP_MAX_MS)
+
+
+@dataclass(frozen=True)
+class SetClipping:
+    enabled: bool

@@ -366,27 +366,14 @@ def clip_keys(space_id: str, clip_id: str) -> tuple[str, str]:
     return f"{base}.json", f"{base}.m4a"
 
 
-def validate_clip(body: dict[str, Any] | None) -> tuple[int, int]:
-    """(start_ms, duration_ms) of `POST /spaces/{id}/clips`: offsets into the replay, at most
-    30 s long."""
-    body = body or {}
-    unknown = set(body) - {"start_ms", "duration_ms"}
-    if unknown:
-        raise BadRequest(f"unknown clip fields: {', '.join(sorted(unknown))}", code="invalid_clip")
-    values = []
-    for name in ("start_ms", "duration_ms"):
-        value = body.get(name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise BadRequest(f"{name} must be a non-negative integer (milliseconds)", code="invalid_clip")
-        values.append(value)
-    start_ms, duration_ms = values
+def check_clip(start_ms: int, duration_ms: int) -> None:
+    """The rules of a clip's window: at least 1 ms, at most 30 s, within the Space's 24 hours."""
     if duration_ms == 0:
         raise RuleViolation("a clip lasts at least 1 ms", code="clip_empty")
     if duration_ms > CLIP_MAX_MS:
         raise RuleViolation(f"a clip is at most {CLIP_MAX_MS // 1000} seconds", code="clip_too_long")
     if start_ms > CAPTION_MAX_OFFSET_MS:
         raise RuleViolation("a clip starts within the Space's 24 hours", code="clip_out_of_range")
-    return start_ms, duration_ms
 
 
 def withdrawal_window_open(ended_at: datetime | None, now: datetime, retention_days: int) -> bool:

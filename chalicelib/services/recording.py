@@ -26,6 +26,7 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, Gone, NotFound, RuleViolation
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.events import SpaceEnded, SpaceStarted
+from chalicelib.domain.commands import MakeClip, SetClipping
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain.recording import (
@@ -56,7 +57,6 @@ from chalicelib.domain.recording import (
     replay_files_prefix,
     space_of_clip,
     speaker_tag,
-    validate_clip,
     withdrawal_window_open,
     ENDED_MARKER,
     STARTED_MARKER,
@@ -445,16 +445,23 @@ def _recorded_space_for_clips(deps: Deps, user_id: str, space_id: str) -> tuple[
     return space, info
 
 
-def create_clip(deps: Deps, user_id: str, space_id: str, read_body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """`POST /spaces/{id}/clips {start_ms, duration_ms}`: anyone who may hear the Space, while
-    live or while its replay is served, unless the host turned clipping off. The clip's audio is
-    cut by the landing job from the replay (409 `clip_not_ready` until then)."""
+def may_clip(deps: Deps, user_id: str, space_id: str) -> tuple[Space, RecordingInfo]:
+    """Who may clip, and whether this Space can be clipped (404, 403), judged before the body:
+    anyone who may hear a recorded Space, unless the host turned clipping off."""
     space, info = _recorded_space_for_clips(deps, user_id, space_id)
     if not info.clipping:
         raise Forbidden(f"the host turned clipping off for Space {space_id}", code="clipping_off")
     if info.replay_state in (FAILED, DELETED):
         raise NotFound(f"Space {space_id} has no replay to clip", code="replay_not_found")
-    start_ms, duration_ms = validate_clip(read_body())
+    return space, info
+
+
+def create_clip(deps: Deps, user_id: str, space_id: str, make: MakeClip) -> dict[str, Any]:
+    """`POST /spaces/{id}/clips {start_ms, duration_ms}`: while live or while its replay is
+    served. The clip's audio is cut by the landing job from the replay (409 `clip_not_ready`
+    until then)."""
+    space, info = may_clip(deps, user_id, space_id)
+    start_ms, duration_ms = make.start_ms, make.duration_ms
     now = deps.clock.now()
     if space.state == SCHEDULED or info.started_at is None:
         raise Conflict(f"Space {space_id} has not started", code="replay_not_ready")
@@ -522,17 +529,20 @@ def list_clips(deps: Deps, user_id: str, space_id: str, params: dict[str, Any]) 
     }
 
 
-def set_clipping(deps: Deps, user_id: str, space_id: str, read_body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """`PUT /spaces/{id}/clipping {"enabled": bool}`: the host turns clipping on or off."""
+def may_set_clipping(deps: Deps, user_id: str, space_id: str) -> Space:
+    """Who may turn clipping on or off: the host of a recorded Space (404, 403)."""
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "turn clipping on or off")
     if not space.recording:
         raise NotFound(f"Space {space_id} is not recorded", code="replay_not_found")
-    body = read_body()
-    if set(body) - {"enabled"} or not isinstance(body.get("enabled"), bool):
-        raise BadRequest('send {"enabled": true|false}', code="invalid_body")
-    deps.recordings.set_clipping(space_id, body["enabled"])
-    return {"space_id": space_id, "clipping": body["enabled"]}
+    return space
+
+
+def set_clipping(deps: Deps, user_id: str, space_id: str, clipping: SetClipping) -> dict[str, Any]:
+    """`PUT /spaces/{id}/clipping {"enabled": bool}`: the host turns clipping on or off."""
+    may_set_clipping(deps, user_id, space_id)
+    deps.recordings.set_clipping(space_id, clipping.enabled)
+    return {"space_id": space_id, "clipping": clipping.enabled}
 
 
 # ------------------------------------------------------------------------ the audience

@@ -202,8 +202,9 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
             if action == "clip":
                 from chalicelib.services import recording
 
-                body = {"start_ms": 0, "duration_ms": 500}
-                made["clip_id"] = recording.create_clip(deps, people[role], space_id, lambda: body)["clip_id"]
+                from chalicelib.domain.commands import MakeClip
+
+                made["clip_id"] = recording.create_clip(deps, people[role], space_id, MakeClip(0, 500))["clip_id"]
                 recording.land_recordings(deps)
         else:
             raise AssertionError(f"unknown given step {given!r}")

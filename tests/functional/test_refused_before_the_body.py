@@ -38,6 +38,10 @@ REFUSED = {
     ("POST", "/spaces/{space_id}/reactions"): ("blocked", "blocked_by_host"),
     ("POST", "/spaces/{space_id}/captions"): ("listener", "not_on_stage"),
     ("POST", "/spaces/{space_id}/tickets"): None,
+    # This world's Space is not recorded (404 replay_not_found for everyone); who may clip a
+    # recorded one is tests/functional/test_clips.py's.
+    ("POST", "/spaces/{space_id}/clips"): None,
+    ("PUT", "/spaces/{space_id}/clipping"): ("stranger", "host_only"),
 }
 
 # Routes with a body where no signed-in caller is refused before the body is read, and no

@@ -34,6 +34,8 @@ REQUESTS = [
     ("BuyTicketRequest", bodies.buy_ticket, {"payment_method": "pm_card_visa"}),
     ("SubscribeRequest", bodies.subscribe, {"tier": "tier_2", "payment_method": "pm_card_visa"}),
     ("POST /local/sign-in", bodies.local_sign_in, {"user_id": "alice"}),
+    ("ClipRequest", bodies.clip, {"start_ms": 1000, "duration_ms": 30000}),
+    ("PUT /spaces/{space_id}/clipping", bodies.clipping, {"enabled": False}),
 ]
 IDS = [f"{schema}->{parse.__name__}" for schema, parse, _ in REQUESTS]
 

@@ -21,10 +21,11 @@ from chalicelib.domain.recording import (
     space_of_clip,
     speaker_tag,
     tagged_participant_id,
-    validate_clip,
     vtt_timestamp,
 )
 from chalicelib.api.bodies import caption as parse_caption
+from chalicelib.api.bodies import clip as parse_clip
+from chalicelib.domain.commands import MakeClip
 from chalicelib.api.bodies import recording_consent
 from chalicelib.api.bodies import start_space as parse_start
 from tests.support import webvtt
@@ -213,16 +214,16 @@ def test_a_speaker_tag_is_per_space_and_fits_a_participant_id():
 
 
 def test_a_clip_is_at_most_30_seconds():
-    assert validate_clip({"start_ms": 0, "duration_ms": 30_000}) == (0, 30_000)
+    assert parse_clip({"start_ms": 0, "duration_ms": 30_000}) == MakeClip(0, 30_000)
     with pytest.raises(RuleViolation) as caught:
-        validate_clip({"start_ms": 0, "duration_ms": 30_001})
+        parse_clip({"start_ms": 0, "duration_ms": 30_001})
     assert caught.value.code == "clip_too_long"
 
 
 @pytest.mark.parametrize("body", [{}, {"start_ms": -1, "duration_ms": 5}, {"start_ms": 0, "duration_ms": True}, {"start_ms": 0, "duration_ms": 5, "x": 1}])
 def test_a_clip_body_must_be_two_non_negative_integers(body):
     with pytest.raises(BadRequest):
-        validate_clip(body)
+        parse_clip(body)
 
 
 def test_a_clip_id_names_its_space():
