@@ -26,18 +26,18 @@ def _ivs_client():
     return once("ivs_realtime_client", lambda: boto3_client("ivs-realtime"))
 
 
+def _token_bucket(bucket_id: str, rate: float, burst: float):
+    from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
+    from chalicelib.adapters.dynamodb.models import share_one_connection
+
+    share_one_connection()
+    return DynamoTokenBucket(bucket_id, rate=rate, burst=burst)
+
+
 def ivs_bucket():
     """The account's one token bucket for IVS stage calls (docs/capacity.md)."""
-
-    def build():
-        from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
-        from chalicelib.adapters.dynamodb.models import share_one_connection
-
-        s = settings()
-        share_one_connection()
-        return DynamoTokenBucket("ivs-stage-control", rate=s.ivs_control_rate, burst=s.ivs_control_burst)
-
-    return once("ivs_bucket", build)
+    s = settings()
+    return once("ivs_bucket", lambda: _token_bucket("ivs-stage-control", s.ivs_control_rate, s.ivs_control_burst))
 
 
 def media_adapter(reserve: float, max_wait: float):
@@ -152,16 +152,8 @@ class _AdoptingPool:
 def chat_bucket():
     """The account's token bucket for IVS Chat's CreateRoom/DeleteRoom (5 TPS each, not
     adjustable): the same sizing as the stage bucket (docs/capacity.md)."""
-
-    def build():
-        from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
-        from chalicelib.adapters.dynamodb.models import share_one_connection
-
-        s = settings()
-        share_one_connection()
-        return DynamoTokenBucket("ivs-chat-rooms", rate=s.chat_control_rate, burst=s.chat_control_burst)
-
-    return once("chat_bucket", build)
+    s = settings()
+    return once("chat_bucket", lambda: _token_bucket("ivs-chat-rooms", s.chat_control_rate, s.chat_control_burst))
 
 
 def _chat_rooms(reserve: float, max_wait: float):
