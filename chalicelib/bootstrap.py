@@ -256,12 +256,10 @@ def _secret_string(arn: str, field: str, code: str = "payments_unavailable"):
     docs/operations.md), its `field`."""
     import json
 
-    from chalicelib.adapters.aws_errors import raise_unavailable
+    from chalicelib.adapters.aws_errors import aws_call
 
-    try:
-        value = secrets_client().get_secret_value(SecretId=arn)["SecretString"]
-    except Exception as exc:
-        raise_unavailable("Secrets Manager", "GetSecretValue", exc, code=code)
+    secret = aws_call("Secrets Manager", "GetSecretValue", secrets_client().get_secret_value, code=code, SecretId=arn)
+    value = (secret or {})["SecretString"]
     if value.lstrip().startswith("{"):
         return json.loads(value)[field]
     return value
