@@ -86,7 +86,7 @@ def _world(base_deps):
         settings=replace(s, stage_quota=5000, stage_pool_min_size=2),
         clock=SimClock(time),
         media=DeferredMedia(media(0, s.ivs_request_max_wait_seconds), now=media(1, 0), queue=queue),
-        background_media=media(1, 5),  # bootstrap.BACKGROUND_MAX_WAIT_SECONDS
+        background_media=media(1, 5),  # media_wiring.BACKGROUND_MAX_WAIT_SECONDS
         stage_pool=DynamoStagePool(pool=env.new_id("pool"), clock_ms=time.ms),
         room_events=DeferredRooms(rooms(0, s.ivs_request_max_wait_seconds), now=rooms(1, 0), queue=queue),
         background_room_events=rooms(1, 5),

@@ -3,37 +3,36 @@
 Everything is built lazily, on first use, once per container (Lambda reuses the module between
 invocations), never at import time of a route module and never per request. Tests replace the
 wiring with `override()`.
+
+This module is the container's core: the settings, the cache (`once`, `override`, `reset`, kept in
+`chalicelib/container.py` so the wiring modules build into the same one without importing this
+module back), the app's own parts (logging, auth, cursors, payments, the recordings bucket) and
+`deps()`, which puts every part into the services' `Deps`. IVS, IVS Chat and the pools are wired in
+`chalicelib/media_wiring.py`; their accessors are importable from here too (`bootstrap.media()`).
 """
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Callable, TypeVar, cast
 
-from chalicelib.config import SERVICE_NAME, Settings, get_settings
+from chalicelib.config import SERVICE_NAME, Settings
+# `override`, `reset`, `NONE` and the media accessors are imported for callers too: app code, jobs
+# and tests reach the whole container as `bootstrap.<part>`.
+from chalicelib.container import NONE, boto3_client, built, once, override, reset, secrets_client, settings
+from chalicelib.media_wiring import (
+    background_media,
+    background_room_events,
+    media,
+    media_queue,
+    room_events,
+    room_pool,
+    stage_pool,
+    token_minter,
+)
 
 if TYPE_CHECKING:  # annotations only: the app's cold start imports no port it does not use
     from chalicelib.services.context import Deps
 
 T = TypeVar("T")
-
-_lock = threading.RLock()
-_built: dict = {}
-_NONE = object()  # "built, and there is nothing": _once treats None as not built yet
-
-
-def _once(name: str, factory: Callable[[], T]) -> T:
-    value = _built.get(name)
-    if value is None:
-        with _lock:
-            value = _built.get(name)
-            if value is None:
-                value = factory()
-                _built[name] = value
-    return value
-
-
-def settings() -> Settings:
-    return get_settings()
 
 
 def logger():
@@ -42,7 +41,7 @@ def logger():
 
         return Logger(service=SERVICE_NAME)
 
-    return _once("logger", build)
+    return once("logger", build)
 
 
 def metrics():
@@ -51,7 +50,7 @@ def metrics():
 
         return Metrics(namespace="Spaces", service=SERVICE_NAME)
 
-    return _once("metrics", build)
+    return once("metrics", build)
 
 
 def tracer():
@@ -60,11 +59,11 @@ def tracer():
 
         return Tracer(service=SERVICE_NAME, disabled=not settings().tracing_enabled)
 
-    return _once("tracer", build)
+    return once("tracer", build)
 
 
 def flush_metrics() -> None:
-    telemetry = deps().telemetry if "deps" in _built else None
+    telemetry = deps().telemetry if built("deps") is not None else None
     flush = getattr(telemetry, "flush", None)
     if flush is not None:
         flush()
@@ -79,7 +78,7 @@ def verifier():
             issuer=s.jwt_issuer, audience=s.jwt_audience, jwks_path=s.jwks_path, jwks_url=s.jwks_url
         )
 
-    return _once("verifier", build)
+    return once("verifier", build)
 
 
 def local_token_issuer():
@@ -89,15 +88,15 @@ def local_token_issuer():
     def build():
         s = settings()
         if not s.local_signin_key_path or not s.jwks_path:
-            return _NONE
+            return NONE
         from chalicelib.adapters.local_auth import LocalTokenIssuer
 
         return LocalTokenIssuer(
             s.local_signin_key_path, s.jwks_path, issuer=s.jwt_issuer, audience=s.jwt_audience
         )
 
-    issuer = _once("local_token_issuer", build)
-    return None if issuer is _NONE else issuer
+    issuer = once("local_token_issuer", build)
+    return None if issuer is NONE else issuer
 
 
 def static_files():
@@ -106,253 +105,7 @@ def static_files():
 
         return StaticFiles()
 
-    return _once("static_files", build)
-
-
-def _boto3_client(service: str, **kwargs):
-    import boto3
-
-    return boto3.session.Session().client(service, region_name=settings().region, **kwargs)
-
-
-def _secrets_client():
-    return _once("secretsmanager_client", lambda: _boto3_client("secretsmanager"))
-
-
-def _ivs_private_key(s: Settings) -> bytes:
-    if s.ivs_private_key_path:
-        with open(s.ivs_private_key_path, "rb") as fh:
-            return fh.read()
-    if s.ivs_private_key_secret_arn:
-        secret = _secrets_client().get_secret_value(SecretId=s.ivs_private_key_secret_arn)
-        return secret["SecretString"].encode()
-    raise RuntimeError("no IVS private key configured (SPACES_IVS_PRIVATE_KEY_PATH or _SECRET_ARN)")
-
-
-def _ivs_client():
-    return _once("ivs_realtime_client", lambda: _boto3_client("ivs-realtime"))
-
-
-def ivs_bucket():
-    """The account's one token bucket for IVS stage calls (docs/capacity.md)."""
-
-    def build():
-        from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
-        from chalicelib.adapters.dynamodb.models import share_one_connection
-
-        s = settings()
-        share_one_connection()
-        return DynamoTokenBucket("ivs-stage-control", rate=s.ivs_control_rate, burst=s.ivs_control_burst)
-
-    return _once("ivs_bucket", build)
-
-
-def _media_adapter(reserve: float, max_wait: float):
-    """The MediaPort over IVS whose stage calls take tokens with this priority; locally the one
-    in-process adapter (no quota to keep)."""
-    s = settings()
-    if s.media_backend == "ivs":
-        from chalicelib.adapters.ivs import IvsMedia
-        from chalicelib.adapters.ivs_limiter import LimitedClient
-
-        return IvsMedia(
-            LimitedClient(_ivs_client(), ivs_bucket(), reserve=reserve, max_wait=max_wait),
-            tags={"app": "spaces", "stage": s.stage},
-            storage_configuration_arn=s.ivs_storage_configuration_arn,
-            reconnect_window_seconds=s.recording_reconnect_window_seconds,
-            # Overflow channels: the low-latency API, built with the adapter (once per container).
-            channels=_once("ivs_client", lambda: _boto3_client("ivs")),
-            overflow_encoder_configuration_arn=s.overflow_encoder_configuration_arn,
-        )
-
-    def build_local():
-        from chalicelib.adapters.local_media import LocalMedia
-
-        # With the media server, a recorded stage's publishers are recorded into the local S3.
-        return LocalMedia(
-            region=s.region,
-            account_id=s.account_id,
-            media_server_url=s.media_server_url,
-            control_secret=s.media_control_secret,
-        )
-
-    return _once("local_media", build_local)
-
-
-def media_queue():
-    def build():
-        from chalicelib.adapters.dynamodb.media_queue import DynamoMediaQueue
-        from chalicelib.adapters.dynamodb.models import share_one_connection
-
-        share_one_connection()
-        return DynamoMediaQueue()
-
-    return _once("media_queue", build)
-
-
-# How long a job's IVS call waits for a token before the job gives up until its next run: short,
-# so a job (its budget checked between calls) always ends inside its Lambda timeout.
-BACKGROUND_MAX_WAIT_SECONDS = 5
-
-
-def background_media():
-    """For the pool and queue jobs: waits a few seconds at most for a token, never takes the
-    last one (requests go first)."""
-    return _once("background_media", lambda: _media_adapter(reserve=1, max_wait=BACKGROUND_MAX_WAIT_SECONDS))
-
-
-def media():
-    """The requests' MediaPort: stage calls take any token, waiting a moment at most; deleting
-    stages and disconnecting participants are queued and tried at once only with a spare token."""
-
-    def build():
-        from chalicelib.adapters.deferred_media import DeferredMedia
-
-        s = settings()
-        return DeferredMedia(
-            _media_adapter(reserve=0, max_wait=s.ivs_request_max_wait_seconds),
-            now=_media_adapter(reserve=1, max_wait=0),
-            queue=media_queue(),
-        )
-
-    return _once("media", build)
-
-
-def stage_pool():
-    """The pool of ready stages (None where the setting turns it off)."""
-
-    def build():
-        if not settings().stage_pool_enabled:
-            return _NONE
-        from chalicelib.adapters.dynamodb.models import share_one_connection
-        from chalicelib.adapters.dynamodb.stage_pool import DynamoStagePool
-
-        share_one_connection()
-        pool = DynamoStagePool()
-        if settings().media_backend != "ivs":
-            return _AdoptingPool(pool, _media_adapter(0, 0))
-        return pool
-
-    pool = _once("stage_pool", build)
-    return None if pool is _NONE else pool
-
-
-class _AdoptingPool:
-    """Locally the pool's stages are made by the worker's in-process media adapter: the API's
-    adapter learns a stage when a start claims it, so recording and sweeps know it."""
-
-    def __init__(self, pool, local_media):
-        self._pool = pool
-        self._media = local_media
-
-    def __getattr__(self, name):
-        return getattr(self._pool, name)
-
-    def claim(self, space_id: str):
-        stage = self._pool.claim(space_id)
-        if stage is not None:
-            self._media.stages.setdefault(stage.arn, space_id)
-            self._media.created_at.setdefault(stage.arn, int(self._media.clock()))
-        return stage
-
-
-def chat_bucket():
-    """The account's token bucket for IVS Chat's CreateRoom/DeleteRoom (5 TPS each, not
-    adjustable): the same sizing as the stage bucket (docs/capacity.md)."""
-
-    def build():
-        from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
-        from chalicelib.adapters.dynamodb.models import share_one_connection
-
-        s = settings()
-        share_one_connection()
-        return DynamoTokenBucket("ivs-chat-rooms", rate=s.chat_control_rate, burst=s.chat_control_burst)
-
-    return _once("chat_bucket", build)
-
-
-def _chat_rooms(reserve: float, max_wait: float):
-    """IVS Chat rooms whose room calls take tokens with this priority (as `_media_adapter`);
-    rooms keep their logging configuration and review handler wherever they are created."""
-
-    def build():
-        from chalicelib.adapters.ivs_chat import IvsChatRooms
-        from chalicelib.adapters.ivs_limiter import ROOM_CONTROL, LimitedClient
-
-        s = settings()
-        client = _once("ivschat_client", lambda: _boto3_client("ivschat"))
-        return IvsChatRooms(
-            LimitedClient(client, chat_bucket(), reserve=reserve, max_wait=max_wait, operations=ROOM_CONTROL),
-            tags={"app": "spaces", "stage": s.stage},
-            max_message_rate=s.room_max_message_rate,
-            max_message_length=s.room_max_message_length,
-            review_handler_arn=s.chat_review_handler_arn,
-            logging_configuration_arn=s.chat_logging_configuration_arn,
-        )
-
-    return _once(f"chat_rooms_{reserve}_{max_wait}", build)
-
-
-def background_room_events():
-    """For the room pool job: IVS Chat rooms whose room calls never take the last token. None
-    where room events are the local event log (no IVS Chat: nothing to pool)."""
-    if not settings().room_events_over_ivs_chat:
-        return None
-    return _chat_rooms(reserve=1, max_wait=BACKGROUND_MAX_WAIT_SECONDS)
-
-
-def room_pool():
-    """The pool of ready IVS Chat rooms (None with the local event log or the pool turned off)."""
-
-    def build():
-        s = settings()
-        if not (s.stage_pool_enabled and s.room_events_over_ivs_chat):
-            return _NONE
-        from chalicelib.adapters.dynamodb.models import share_one_connection
-        from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool
-
-        share_one_connection()
-        return DynamoRoomPool()
-
-    pool = _once("room_pool", build)
-    return None if pool is _NONE else pool
-
-
-def room_events():
-    """IVS Chat rooms when the media backend is IVS (or the local stage names an IVS Chat
-    endpoint: the same adapter, its client reaching the emulator through the standard
-    AWS_ENDPOINT_URL_IVSCHAT); the DynamoDB event log otherwise."""
-
-    def build():
-        s = settings()
-        if s.room_events_over_ivs_chat:
-            from chalicelib.adapters.ivs_chat import IvsChatRooms
-
-            from chalicelib.adapters.deferred_media import DeferredRooms
-
-            # Deleting a room can wait: queued like a stage delete, tried at once with a spare token.
-            return DeferredRooms(
-                _chat_rooms(reserve=0, max_wait=s.ivs_request_max_wait_seconds),
-                now=_chat_rooms(reserve=1, max_wait=0),
-                queue=media_queue(),
-            )
-        from chalicelib.adapters.dynamodb.models import share_one_connection
-        from chalicelib.adapters.dynamodb.room_events import DynamoRoomEvents
-
-        share_one_connection()
-        return DynamoRoomEvents(region=s.region, account_id=s.account_id, ttl_seconds=s.room_event_ttl_seconds)
-
-    return _once("room_events", build)
-
-
-def token_minter():
-    def build():
-        from chalicelib.adapters.ivs_tokens import IvsTokenMinter
-
-        s = settings()
-        return IvsTokenMinter(_ivs_private_key(s), s.ivs_public_key_arn, s.media_token_ttl_seconds)
-
-    return _once("token_minter", build)
+    return once("static_files", build)
 
 
 def idempotency_store():
@@ -370,7 +123,7 @@ def idempotency_store():
             boto3_client=IdempotencyModel._get_connection().connection.client,
         )
 
-    return _once("idempotency_store", build)
+    return once("idempotency_store", build)
 
 
 def push():
@@ -378,9 +131,9 @@ def push():
         from chalicelib.adapters.sns_push import SnsPush
 
         s = settings()
-        return SnsPush(_boto3_client("sns"), platform_apps={"ios": s.sns_apns_arn, "android": s.sns_fcm_arn})
+        return SnsPush(boto3_client("sns"), platform_apps={"ios": s.sns_apns_arn, "android": s.sns_fcm_arn})
 
-    return _once("push", build)
+    return once("push", build)
 
 
 def scheduler():
@@ -390,28 +143,30 @@ def scheduler():
 
         s = settings()
         return EventBridgeScheduler(
-            _boto3_client("scheduler"),
+            boto3_client("scheduler"),
             group_name=s.schedule_group,
             target_arn=queue_arn(s, s.fanout_queue),
             role_arn=s.scheduler_role_arn,
             dead_letter_arn=s.schedule_dlq_arn,
         )
 
-    return _once("scheduler", build)
+    return once("scheduler", build)
 
 
 def queue(name: str):
     def build():
         from chalicelib.adapters.sqs import SqsQueue
 
-        return SqsQueue(_once("sqs_client", lambda: _boto3_client("sqs")), queue_name=name)
+        return SqsQueue(once("sqs_client", lambda: boto3_client("sqs")), queue_name=name)
 
-    return _once(f"queue:{name}", build)
+    return once(f"queue:{name}", build)
 
 
 # The sandbox payment provider takes no money and trusts a signing secret written in this repo:
 # it runs only where nothing is real.
 SANDBOX_PAYMENT_STAGES = ("local", "test")
+
+
 def replays():
     """The recordings bucket (S3, SigV4 so presigned URLs work in every region)."""
 
@@ -420,19 +175,19 @@ def replays():
 
         from chalicelib.adapters.s3_replays import S3Replays
 
-        client = _boto3_client("s3", config=Config(signature_version="s3v4"))
+        client = boto3_client("s3", config=Config(signature_version="s3v4"))
         return S3Replays(client, bucket=settings().recordings_bucket)
 
-    return _once("replays", build)
+    return once("replays", build)
 
 
 def transcription():
     def build():
         from chalicelib.adapters.transcribe import TranscribeJobs
 
-        return TranscribeJobs(_boto3_client("transcribe"), bucket=settings().recordings_bucket)
+        return TranscribeJobs(boto3_client("transcribe"), bucket=settings().recordings_bucket)
 
-    return _once("transcription", build)
+    return once("transcription", build)
 
 
 def mixer():
@@ -444,7 +199,7 @@ def mixer():
 
         return PyAvMixer(_Lazy(replays))
 
-    return _once("mixer", build)
+    return once("mixer", build)
 
 
 def payments():
@@ -467,7 +222,7 @@ def payments():
             return SandboxPayments(s.payments_webhook_secret, payments_outbox())
         raise RuntimeError(f"SPACES_PAYMENTS_PROVIDER is {s.payments_provider!r}: expected sandbox or stripe")
 
-    return _once("payments", build)
+    return once("payments", build)
 
 
 def payments_outbox():
@@ -501,12 +256,10 @@ def _secret_string(arn: str, field: str, code: str = "payments_unavailable"):
     docs/operations.md), its `field`."""
     import json
 
-    from chalicelib.adapters.aws_errors import raise_unavailable
+    from chalicelib.adapters.aws_errors import aws_call
 
-    try:
-        value = _secrets_client().get_secret_value(SecretId=arn)["SecretString"]
-    except Exception as exc:
-        raise_unavailable("Secrets Manager", "GetSecretValue", exc, code=code)
+    secret = aws_call("Secrets Manager", "GetSecretValue", secrets_client().get_secret_value, code=code, SecretId=arn)
+    value = (secret or {})["SecretString"]
     if value.lstrip().startswith("{"):
         return json.loads(value)[field]
     return value
@@ -531,7 +284,7 @@ def cursors():
             raise RuntimeError("no cursor signing keys configured (SPACES_CURSOR_KEYS_PATH or _SECRET_ARN)")
         return CursorCodec([k.encode() for k in ([keys] if isinstance(keys, str) else keys)])
 
-    return _once("cursors", build)
+    return once("cursors", build)
 
 
 def deps() -> Deps:
@@ -588,7 +341,7 @@ def deps() -> Deps:
             dispatcher=publish_event,
         )
 
-    return _once("deps", build)
+    return once("deps", build)
 
 
 def publish_event(deps: Deps, event: object) -> list[Exception]:
@@ -615,14 +368,3 @@ class _Lazy:
         if self._target is None:
             self._target = self._factory()
         return getattr(self._target, name)
-
-
-def override(**parts) -> None:
-    """Tests: replace built parts (e.g. deps=Deps(...), verifier=...)."""
-    with _lock:
-        _built.update(parts)
-
-
-def reset() -> None:
-    with _lock:
-        _built.clear()

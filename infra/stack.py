@@ -652,7 +652,7 @@ class SpacesStack(Stack):
         if profile.lists_recordings:
             allow(["s3:ListBucket"], [self.recordings_bucket.bucket_arn])
         if profile.transcription_actions:
-            # Job names are "<table prefix>-<space id>" (services/recording.py).
+            # Job names are "<table prefix>-<space id>" (services/replay_landing.py).
             allow(profile.transcription_actions, [self._arn("transcribe", "transcription-job", f"{self.settings.prefix}-*")])
         if profile.sends_to:
             allow(permissions.SQS_SEND, [self.queues[q].queue_arn for q in profile.sends_to])

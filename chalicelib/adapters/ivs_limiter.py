@@ -36,7 +36,7 @@ STAGE_CONTROL = frozenset(
     }
 )
 # IVS Chat's room control plane: CreateRoom and DeleteRoom are 5 TPS per account each, not
-# adjustable; a second bucket (bootstrap.chat_bucket) wraps the `ivschat` client with these.
+# adjustable; a second bucket (media_wiring.chat_bucket) wraps the `ivschat` client with these.
 # SendEvent, DisconnectUser (100 TPS) and CreateChatToken (200 TPS) are not counted here.
 ROOM_CONTROL = frozenset({"create_room", "delete_room", "get_room", "update_room", "list_rooms"})
 MEDIA_BUSY = "media_busy"

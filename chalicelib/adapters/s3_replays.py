@@ -1,17 +1,19 @@
 """ReplayStorePort over the recordings bucket (S3): presigned replay URLs, the recordings IVS
 leaves there, the replays' WebVTT files, deletion.
 
-The boto3 S3 client is injected (bootstrap builds it once per container, SigV4). Failures are
-translated by error code: a missing object is None, every other error (and no answer at all) is
+The boto3 S3 client is injected (bootstrap builds it once per container, SigV4). Every S3 call
+goes through `aws_call` (adapters/aws_errors.py), which translates failures by error code: a
+missing object is None, every other error (and no answer at all) is
 `DependencyFailed(code="storage_unavailable")`.
 """
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
+from chalicelib.adapters.aws_errors import aws_call
 from chalicelib.ports import PresignedUrl
 
 STORAGE_UNAVAILABLE = "storage_unavailable"
@@ -47,29 +49,20 @@ class S3Replays:
         return document if isinstance(document, dict) else None
 
     def get_text(self, key: str) -> str | None:
-        try:
-            response = self._client.get_object(Bucket=self.bucket, Key=key)
-            return response["Body"].read().decode("utf-8")
-        except Exception as exc:
-            if client_error_code(exc) in _MISSING:
-                return None
-            raise_unavailable("S3", "GetObject", exc, code=STORAGE_UNAVAILABLE)
+        data = self.get_bytes(key)
+        return None if data is None else data.decode("utf-8")
 
     def put_text(self, key: str, text: str, content_type: str) -> None:
-        try:
-            self._client.put_object(
-                Bucket=self.bucket, Key=key, Body=text.encode("utf-8"), ContentType=content_type
-            )
-        except Exception as exc:
-            raise_unavailable("S3", "PutObject", exc, code=STORAGE_UNAVAILABLE)
+        self.put_bytes(key, text.encode("utf-8"), content_type)
 
     def get_bytes(self, key: str) -> bytes | None:
-        try:
-            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except Exception as exc:
-            if client_error_code(exc) in _MISSING:
-                return None
-            raise_unavailable("S3", "GetObject", exc, code=STORAGE_UNAVAILABLE)
+        def read() -> bytes:
+            # The body is read inside the call: a connection lost while streaming it is an
+            # outage like any other.
+            body: bytes = self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return body
+
+        return aws_call("S3", "GetObject", read, code=STORAGE_UNAVAILABLE, tolerate=_MISSING)
 
     def put_bytes(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
         """Write an object. `if_absent`: a conditional write (If-None-Match: *) that leaves an
@@ -77,13 +70,9 @@ class S3Replays:
         params = {"Bucket": self.bucket, "Key": key, "Body": data, "ContentType": content_type}
         if if_absent:
             params["IfNoneMatch"] = "*"
-        try:
-            self._client.put_object(**params)
-            return True
-        except Exception as exc:
-            if if_absent and client_error_code(exc) in _ALREADY_THERE:
-                return False
-            raise_unavailable("S3", "PutObject", exc, code=STORAGE_UNAVAILABLE)
+        tolerate = _ALREADY_THERE if if_absent else ()
+        put = aws_call("S3", "PutObject", self._client.put_object, code=STORAGE_UNAVAILABLE, tolerate=tolerate, **params)
+        return put is not None
 
     def list_keys(self, prefix: str, limit: int = 100_000) -> list[str]:
         """The keys under `prefix/`, in key order (ListObjectsV2 pages of 1,000)."""
@@ -91,13 +80,10 @@ class S3Replays:
         keys: list[str] = []
         token = None
         while len(keys) < limit:
-            params = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
+            params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
             if token:
                 params["ContinuationToken"] = token
-            try:
-                page = self._client.list_objects_v2(**params)
-            except Exception as exc:
-                raise_unavailable("S3", "ListObjectsV2", exc, code=STORAGE_UNAVAILABLE)
+            page = aws_call("S3", "ListObjectsV2", self._client.list_objects_v2, code=STORAGE_UNAVAILABLE, **params) or {}
             keys += [item["Key"] for item in page.get("Contents", [])]
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
@@ -107,10 +93,10 @@ class S3Replays:
     def delete_keys(self, keys: list[str]) -> int:
         for start in range(0, len(keys), 1000):
             batch = [{"Key": key} for key in keys[start : start + 1000]]
-            try:
-                result = self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
-            except Exception as exc:
-                raise_unavailable("S3", "DeleteObjects", exc, code=STORAGE_UNAVAILABLE)
+            result = aws_call(
+                "S3", "DeleteObjects", self._client.delete_objects, code=STORAGE_UNAVAILABLE,
+                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True},
+            ) or {}
             if result.get("Errors"):
                 from chalicelib.domain.errors import DependencyFailed
 

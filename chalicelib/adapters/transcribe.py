@@ -1,7 +1,7 @@
 """TranscriptionPort over Amazon Transcribe batch jobs: a replay's recording in the recordings
 bucket -> WebVTT subtitles written back into the same bucket.
 
-The boto3 `transcribe` client is injected. Transcribe writes with the caller's permissions (no
+The boto3 `transcribe` client is injected; its calls go through `aws_call` (adapters/aws_errors.py). Transcribe writes with the caller's permissions (no
 data-access role is passed), so the function that starts a job needs s3:GetObject on the
 recording and s3:PutObject on the output key (infra/permissions.py).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from chalicelib.adapters.aws_errors import client_error_code, raise_unavailable
+from chalicelib.adapters.aws_errors import aws_call
 from chalicelib.ports import TranscriptionStatus
 
 TRANSCRIPTION_UNAVAILABLE = "transcription_unavailable"
@@ -21,30 +21,35 @@ class TranscribeJobs:
         self.bucket = bucket
 
     def start(self, job_name: str, media_key: str, output_key: str, language: str) -> None:
-        try:
-            self._client.start_transcription_job(
-                TranscriptionJobName=job_name,
-                Media={"MediaFileUri": f"s3://{self.bucket}/{media_key}"},
-                OutputBucketName=self.bucket,
-                OutputKey=output_key,
-                LanguageCode=language,
-                Subtitles={"Formats": ["vtt"], "OutputStartIndex": 1},
-            )
-        except Exception as exc:
+        aws_call(
+            "Transcribe",
+            "StartTranscriptionJob",
+            self._client.start_transcription_job,
+            code=TRANSCRIPTION_UNAVAILABLE,
             # A job of this name exists: a landing retried after its first start went through.
-            if client_error_code(exc) == "ConflictException":
-                return
-            raise_unavailable("Transcribe", "StartTranscriptionJob", exc, code=TRANSCRIPTION_UNAVAILABLE)
+            tolerate=("ConflictException",),
+            TranscriptionJobName=job_name,
+            Media={"MediaFileUri": f"s3://{self.bucket}/{media_key}"},
+            OutputBucketName=self.bucket,
+            OutputKey=output_key,
+            LanguageCode=language,
+            Subtitles={"Formats": ["vtt"], "OutputStartIndex": 1},
+        )
 
     def status(self, job_name: str) -> TranscriptionStatus:
-        try:
-            job = self._client.get_transcription_job(TranscriptionJobName=job_name)["TranscriptionJob"]
-        except Exception as exc:
-            if client_error_code(exc) in ("NotFoundException", "BadRequestException"):
-                # Transcribe answers an unknown job name with BadRequest ("couldn't be found"):
-                # either way there is no job to wait for.
-                return TranscriptionStatus(state="FAILED", failure="no such transcription job")
-            raise_unavailable("Transcribe", "GetTranscriptionJob", exc, code=TRANSCRIPTION_UNAVAILABLE)
+        answer = aws_call(
+            "Transcribe",
+            "GetTranscriptionJob",
+            self._client.get_transcription_job,
+            code=TRANSCRIPTION_UNAVAILABLE,
+            # Transcribe answers an unknown job name with BadRequest ("couldn't be found"): either
+            # way there is no job to wait for.
+            tolerate=("NotFoundException", "BadRequestException"),
+            TranscriptionJobName=job_name,
+        )
+        if answer is None:
+            return TranscriptionStatus(state="FAILED", failure="no such transcription job")
+        job = answer["TranscriptionJob"]
         state = job.get("TranscriptionJobStatus", "QUEUED")
         if state != "COMPLETED":
             return TranscriptionStatus(state=state, failure=job.get("FailureReason"))

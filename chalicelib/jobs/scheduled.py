@@ -66,7 +66,7 @@ JOBS: tuple[Job, ...] = (
         (Step("renewals", "renew_subscriptions", "renewed"),),
         "charge the subscriptions whose renewal is due"),
     Job("land_recordings", "rate(1 minute)", 10.0,
-        (Step("recording", "land_recordings", "changed"),),
+        (Step("replay_landing", "land_recordings", "changed"),),
         "mix the replays whose recordings IVS finished writing; cut clips; follow transcriptions"),
     # IVS calls that could wait (stage deletes, disconnects of removed users), at the rate the
     # control plane leaves over after requests (docs/capacity.md).

@@ -1,24 +1,22 @@
-"""Use cases of recording: consent and its withdrawal, the recorded stage, the replay's landing
-and mixing, clips, reading and deleting replays, and who may hear them. docs/recording.md tells
+"""Use cases of recording: consent and its withdrawal, the recorded stage, clips, reading and
+deleting replays, and who may hear them. The replay's landing and mixing after the end, and the
+cutting of clips, are the landing job's (`services/replay_landing.py`). docs/recording.md tells
 the whole story.
 
 - a recorded Space gets its own stage, created with IVS individual participant recording (audio
   only), not one from the pool (pooled stages record nothing; each stage serves one Space);
   no composition is involved;
 - ending commits first (the replay `processing`, on the landing job's sparse index); IVS writes
-  the last files asynchronously, so `on_space_ended` tries once and the landing job
-  (`land_recordings`) goes on: once every participant recording ended (or, past the wait, those
-  that did), one run claims the mix (a conditional write), mixes the consenting speakers'
-  recordings at their offsets into one file (PyAV), and makes it available;
+  the last files asynchronously, so `on_space_ended` tries to land the replay once and the
+  landing job (`replay_landing.land_recordings`) goes on;
 - a withdrawal asks for the next version of the replay: the job mixes it again without them,
   and cuts every clip again from it.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
@@ -33,43 +31,29 @@ from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
     FAILED,
-    MIXING,
-    PROCESSING,
-    TRANSCRIPT_FAILED,
     TRANSCRIPT_LIVE,
     TRANSCRIPT_READY,
     TRANSCRIPT_RUNNING,
     Clip,
     RecordingInfo,
-    Track,
     available_until,
-    build_webvtt,
     clip_keys,
     consent_required,
-    landing_plan,
-    mix_members,
     new_clip_id,
-    offset_ms,
     participant_recordings,
-    playlist_key,
-    recording_started_at,
-    replay_file_key,
     replay_files_prefix,
     space_of_clip,
     speaker_tag,
     withdrawal_window_open,
-    ENDED_MARKER,
-    STARTED_MARKER,
 )
 from chalicelib.domain.spaces import ENDED, LIVE, SCHEDULED, SUBSCRIBERS, TICKETED, Space, StageInfo, iso
 from chalicelib.domain.tickets import PAID
 from chalicelib.ports import PresignedUrl, Refused
 from chalicelib.services import room_events, stage_pool
 from chalicelib.services.context import Deps
+from chalicelib.services.replay_landing import land, save_clip, stored_clips
 
 logger = Logger(child=True, service=SERVICE_NAME)
-
-_JOB_NAME_FORBIDDEN = re.compile(r"[^0-9a-zA-Z._-]")
 
 
 # ------------------------------------------------------------------------ telling the room
@@ -246,194 +230,7 @@ def _remove_withdrawn_audio(deps: Deps, space: Space, info: RecordingInfo, user_
         deps.replays.delete_keys(doomed)
 
 
-# ------------------------------------------------------------------------ landing and mixing
-
-
-def land_recordings(deps: Deps, limit: int = 50) -> int:
-    """The scheduled job: mix the replays whose recordings IVS finished writing, cut clips,
-    follow transcriptions. Returns how many Spaces changed. A Query on the sparse
-    `recording_pending` index."""
-    changed = 0
-    for space_id in deps.recordings.pending(limit):
-        try:
-            if land(deps, space_id, from_job=True):
-                changed += 1
-        except DependencyFailed:
-            logger.warning("replay landing failed; next run retries", space_id=space_id)
-        except NotFound:
-            deps.recordings.drop_pending(space_id)
-    return changed
-
-
-def land(deps: Deps, space_id: str, *, from_job: bool = False) -> bool:
-    """One Space's next steps, as far as they go now: processing -> mixing -> available (its
-    recordings ended: one run mixes them), then clips cut and a running transcription followed.
-    True when something changed."""
-    space = deps.spaces.get(space_id, with_count=False)
-    info = space.recording_info
-    if info is None or info.replay_state in (None, FAILED, DELETED):
-        if from_job:
-            deps.recordings.drop_pending(space_id)  # deleted or failed meanwhile: nothing left to do
-        return False
-    if info.replay_state in (PROCESSING, MIXING):
-        return _land_recording(deps, space, info)
-    changed = False
-    if info.transcript_state == TRANSCRIPT_RUNNING:
-        changed = _follow_transcription(deps, space, info)
-    elif from_job:
-        # Off the index before looking at clips: a clip made after this is put back on it.
-        deps.recordings.drop_pending(space_id)
-    return _cut_clips(deps, space, info) or changed
-
-
-def _land_recording(deps: Deps, space: Space, info: RecordingInfo) -> bool:
-    """processing -> mixing -> available once every participant recording ended (or, past the
-    wait, those that did), or -> failed when none did by the landing deadline."""
-    now = deps.clock.now()
-    if info.replay_state == MIXING and info.mix_started_at is not None:
-        if (now - info.mix_started_at).total_seconds() <= deps.settings.replay_mix_timeout_seconds:
-            return False  # another run is mixing this version
-    recordings = participant_recordings(info.prefix or "", deps.replays.list_keys(info.prefix)) if info.prefix else []
-    stopped = info.stopped_at or space.ended_at
-    waited = (now - stopped).total_seconds() if stopped is not None else 0.0
-    plan = landing_plan(
-        recordings,
-        waited,
-        segment_wait_seconds=deps.settings.replay_segment_wait_seconds,
-        deadline_seconds=deps.settings.replay_landing_deadline_seconds,
-    )
-    if plan == "wait":
-        return False
-    kept, dropped = mix_members(space.id, recordings, space.consents, info.withdrawals)
-    if plan == "fail" or not kept:
-        if deps.recordings.fail(space.id, version=info.mix_version):
-            deps.telemetry.count("ReplayFailed")
-            logger.warning("nothing to mix; replay failed", space_id=space.id, recordings=len(recordings))
-            return True
-        return False
-    stale_before = now - timedelta(seconds=deps.settings.replay_mix_timeout_seconds)
-    if not deps.recordings.claim_mix(space.id, version=info.mix_version, now=now, stale_before=stale_before):
-        return False  # another run claimed it (or a withdrawal asked for the next version)
-    if dropped:
-        # Raw files of a withdrawn (or never consenting) speaker never stay in the bucket.
-        deps.replays.delete_keys([k for rec in dropped for k in deps.replays.list_keys(rec.prefix)])
-    tracks = [
-        Track(
-            user_id=user,
-            prefix=rec.prefix,
-            playlist_key=playlist_key(deps.replays.get_json(f"{rec.prefix}/{ENDED_MARKER}"), rec.prefix),
-            offset_ms=offset_ms(
-                info.started_at, recording_started_at(deps.replays.get_json(f"{rec.prefix}/{STARTED_MARKER}"), rec.prefix)
-            ),
-        )
-        for user, rec in kept
-    ]
-    media_key = replay_file_key(space.id, info.mix_version)
-    duration_ms = deps.mixer.mix(tracks, media_key)
-    left_out = len([r for r in recordings if not r.ended]) + len(dropped)
-    if left_out:
-        deps.telemetry.count("ReplaySegmentMissing", len([r for r in recordings if not r.ended]))
-    logger.info("replay mixed", space_id=space.id, version=info.mix_version, tracks=len(tracks), left_out=left_out)
-    return _make_available(deps, space, replace(info, media_key=media_key), duration_ms)
-
-
-def _make_available(deps: Deps, space: Space, info: RecordingInfo, duration_ms: int) -> bool:
-    """The replay's file exists: prepare its captions, then make it available."""
-    assert info.media_key is not None
-    job = transcript_key = None
-    captions = [c for c in deps.recordings.all_captions(space.id) if c.user_id not in info.withdrawals] if deps.recordings.has_captions(space.id) else []
-    if captions:
-        # Captioned live: the replay's WebVTT is those segments (of the speakers still in it),
-        # stored next to the recording so a replay answer can hand out a URL for it too.
-        transcript_key = f"captions/{space.id}/live-{info.mix_version}.vtt"
-        deps.replays.put_text(transcript_key, build_webvtt(captions), "text/vtt")
-        transcript_state = TRANSCRIPT_LIVE
-    else:
-        # Transcribe reads one media file: the mixed one (a job name per version).
-        job = _JOB_NAME_FORBIDDEN.sub("-", f"{deps.settings.table_prefix}-{space.id}-{info.mix_version}")[:200]
-        deps.transcription.start(job, info.media_key, f"captions/{space.id}/transcript-{info.mix_version}.json", deps.settings.transcribe_language)
-        transcript_state = TRANSCRIPT_RUNNING
-    landed = deps.recordings.land(
-        space.id,
-        version=info.mix_version,
-        media_key=info.media_key,
-        duration_ms=duration_ms,
-        transcript_state=transcript_state,
-        transcription_job=job,
-        transcript_key=transcript_key,
-    )
-    if landed:
-        deps.telemetry.count("ReplayAvailable")
-        logger.info("replay available", space_id=space.id, version=info.mix_version, transcript=transcript_state)
-        _cut_clips(deps, space, replace(info, replay_state=AVAILABLE, duration_ms=duration_ms))
-    else:
-        _discard_unused_mix(deps, space.id, info.media_key)
-    return landed
-
-
-def _discard_unused_mix(deps: Deps, space_id: str, media_key: str) -> None:
-    """A mix that will never be served (a withdrawal asked for the next version while it ran, or
-    the replay was deleted) is deleted: it may hold the voice of someone who withdrew. Unless the
-    replay names that very file (another run of the same version landed it first)."""
-    current = deps.spaces.get(space_id, with_count=False).recording_info
-    if current is None or current.media_key != media_key:
-        deps.replays.delete_keys([media_key])
-        logger.info("unused mix deleted", space_id=space_id, media_key=media_key)
-
-
-def _follow_transcription(deps: Deps, space: Space, info: RecordingInfo) -> bool:
-    transcription_job = info.transcription_job
-    assert transcription_job is not None  # a running transcription has its job
-    status = deps.transcription.status(transcription_job)
-    if status.state == "COMPLETED" and status.subtitle_key:
-        done = deps.recordings.finish_transcript(space.id, state=TRANSCRIPT_READY, transcript_key=status.subtitle_key)
-        if done:
-            deps.telemetry.count("TranscriptReady")
-        return done
-    if status.state in ("COMPLETED", "FAILED"):
-        logger.warning("transcription failed", space_id=space.id, reason=status.failure)
-        done = deps.recordings.finish_transcript(space.id, state=TRANSCRIPT_FAILED, transcript_key=None)
-        if done:
-            deps.telemetry.count("TranscriptFailed")
-        return done
-    return False
-
-
 # ------------------------------------------------------------------------ clips
-
-
-def _clips_of(deps: Deps, space_id: str) -> list[Clip]:
-    clips = []
-    for key in deps.replays.list_keys(f"clips/{space_id}"):
-        if key.endswith(".json"):
-            doc = deps.replays.get_json(key)
-            if doc:
-                clips.append(Clip.from_json(doc))
-    return clips
-
-
-def _cut_clips(deps: Deps, space: Space, info: RecordingInfo) -> bool:
-    """Cut every clip not yet cut from the current replay version (new clips, and all of them
-    after a withdrawal). The job does it, never a request: PyAV stays off request paths."""
-    if info.replay_state != AVAILABLE or not info.media_key:
-        return False
-    cut = 0
-    for clip in _clips_of(deps, space.id):
-        if clip.cut_from == info.mix_version:
-            continue
-        meta_key, audio_key = clip_keys(space.id, clip.clip_id)
-        deps.mixer.cut(info.media_key, clip.start_ms, clip.duration_ms, audio_key)
-        deps.replays.put_text(meta_key, _json(replace(clip, cut_from=info.mix_version).to_json()), "application/json")
-        cut += 1
-    if cut:
-        deps.telemetry.count("ClipCut", cut)
-    return cut > 0
-
-
-def _json(doc: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(doc, separators=(",", ":"))
 
 
 def _recorded_space_for_clips(deps: Deps, user_id: str, space_id: str) -> tuple[Space, RecordingInfo]:
@@ -473,8 +270,7 @@ def create_clip(deps: Deps, user_id: str, space_id: str, make: MakeClip) -> dict
     if start_ms + duration_ms > length_ms:
         raise RuleViolation(f"the clip ends after the recording ({length_ms} ms)", code="clip_out_of_range")
     clip = Clip(new_clip_id(space_id, new_ulid()), space_id, user_id, start_ms, duration_ms, now.replace(microsecond=0))
-    meta_key, _ = clip_keys(space_id, clip.clip_id)
-    deps.replays.put_text(meta_key, _json(clip.to_json()), "application/json")
+    save_clip(deps, clip)
     if space.state == ENDED:
         try:
             deps.recordings.mark_pending(space_id)  # the landing job cuts it
@@ -520,7 +316,7 @@ def list_clips(deps: Deps, user_id: str, space_id: str, params: dict[str, Any]) 
     if not str(limit).isdigit() or not 1 <= int(limit) <= 100:
         raise BadRequest("limit must be 1-100", code="invalid_limit")
     after = params.get("after") or ""
-    clips = sorted((c for c in _clips_of(deps, space_id) if c.clip_id > after), key=lambda c: c.clip_id)
+    clips = sorted((c for c in stored_clips(deps, space_id) if c.clip_id > after), key=lambda c: c.clip_id)
     page = clips[: int(limit)]
     return {
         "space_id": space_id,

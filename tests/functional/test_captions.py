@@ -203,7 +203,7 @@ def _transcription_started(deps, space_id) -> bool:
 
 
 def test_a_replay_nobody_captioned_is_transcribed_and_its_subtitles_are_served(api, deps, host, stage_of, aws):
-    from chalicelib.services.recording import land
+    from chalicelib.services.replay_landing import land
 
     space_id, _, listener = stage_of()
     speaks(deps, space_id, host, freq=440, start_s=0, end_s=1)

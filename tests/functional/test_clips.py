@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from chalicelib.services.recording import land_recordings
+from chalicelib.services.replay_landing import land_recordings
 from tests.support.ivs_recordings import speaks
 
 pytestmark = pytest.mark.usefixtures("deps")

@@ -239,7 +239,7 @@ def test_ending_the_space_lands_its_replay_once_the_recordings_are_there(api, de
 
 
 def test_a_replay_whose_recordings_are_not_there_yet_lands_later(api, deps, host):
-    from chalicelib.services.recording import land_recordings
+    from chalicelib.services.replay_landing import land_recordings
     from tests.support.ivs_recordings import speaks
 
     space = recorded_space(api, host)

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from chalicelib.services import recording
+from chalicelib.services import recording, replay_landing
 from tests.support.ivs_recordings import RATE, decode, dominant_per_second, speaks
 
 pytestmark = [pytest.mark.usefixtures("deps"), pytest.mark.slow]
@@ -107,7 +107,7 @@ def test_the_replay_waits_for_every_recording_to_end(api, deps, host, new_user):
     end(api, space_id, host)
 
     assert api.get(f"/spaces/{space_id}/replay", host).data["code"] == "replay_not_ready"
-    assert recording.land_recordings(deps) == 0
+    assert replay_landing.land_recordings(deps) == 0
 
 
 def test_a_withdrawn_speaker_is_absent_from_the_replay_and_from_an_earlier_clip(api, deps, host, new_user, two_tones):
@@ -115,7 +115,7 @@ def test_a_withdrawn_speaker_is_absent_from_the_replay_and_from_an_earlier_clip(
     end(api, space_id, host)
     clip = api.post(f"/spaces/{space_id}/clips", host, {"start_ms": 6000, "duration_ms": 3000})
     assert clip.status_code == 201, clip.data
-    recording.land_recordings(deps)  # the job cuts it
+    replay_landing.land_recordings(deps)  # the job cuts it
     clip_before = decode(deps.replays.get_bytes(f"clips/{space_id}/{clip.data['clip_id']}.m4a"))
     assert tone_level(clip_before, 1, SPEAKER_HZ) > 0.5, "the clip had the speaker in it"
     raw_before = [k for k in deps.replays.list_keys(deps.spaces.get(space_id, with_count=False).recording_info.prefix)]
@@ -125,7 +125,7 @@ def test_a_withdrawn_speaker_is_absent_from_the_replay_and_from_an_earlier_clip(
     assert withdrawn.status_code == 200, withdrawn.data
     assert api.get(f"/spaces/{space_id}/replay", host).data["code"] == "replay_not_ready", "never the old file"
     assert api.get(f"/clips/{clip.data['clip_id']}", host).data["code"] == "clip_not_ready"
-    recording.land_recordings(deps)
+    replay_landing.land_recordings(deps)
     audio, replay = replay_audio(api, deps, space_id, host)
     for second in range(0, 10):
         assert dominant_per_second(audio)[second] == pytest.approx(HOST_HZ, abs=20), second
@@ -200,13 +200,13 @@ def test_mixing_twice_or_concurrently_makes_one_replay(api, deps, host, two_tone
     monkeypatch.setattr(recording, "on_space_ended", lambda deps, space: None)  # only the job lands
     end(api, space_id, host)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(recording.land(deps, space_id, from_job=True))) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: results.append(replay_landing.land(deps, space_id, from_job=True))) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     monkeypatch.setattr(deps.recordings, "claim_mix", real_claim)
-    again = recording.land(deps, space_id, from_job=True)  # and a run afterwards
+    again = replay_landing.land(deps, space_id, from_job=True)  # and a run afterwards
 
     assert sorted(results) == [False, False, True] and again is False
     assert mixed == [f"replays/{space_id}/replay-1.m4a"], "one mix"
@@ -230,7 +230,7 @@ def test_a_mix_overtaken_by_a_withdrawal_is_deleted_and_mixed_again_without_them
     monkeypatch.setattr(deps.replays, "put_bytes", real_put)
 
     assert deps.replays.get_bytes(f"replays/{space_id}/replay-1.m4a") is None, "never served, and gone"
-    recording.land_recordings(deps)
+    replay_landing.land_recordings(deps)
     audio, _ = replay_audio(api, deps, space_id, host)
     assert deps.spaces.get(space_id, with_count=False).recording_info.media_key == f"replays/{space_id}/replay-2.m4a"
     assert all(tone_level(audio, s, SPEAKER_HZ) < 0.05 for s in range(10))

@@ -215,7 +215,7 @@ def test_the_host_deletes_the_replay_and_its_objects(api, deps, aws, host, new_u
     speaks(deps, space["id"], speaker, freq=660, start_s=0, end_s=1)
     api.post(f"/spaces/{space['id']}/end", host)
     clip = api.post(f"/spaces/{space['id']}/clips", speaker, {"start_ms": 0, "duration_ms": 500}).data
-    from chalicelib.services.recording import land_recordings
+    from chalicelib.services.replay_landing import land_recordings
 
     land_recordings(deps)  # the clip is cut
     info = deps.spaces.get(space["id"], with_count=False).recording_info

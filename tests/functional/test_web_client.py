@@ -96,7 +96,7 @@ def test_local_sign_in_refuses_a_malformed_user_id(api, body):
 def test_without_a_local_signing_key_sign_in_is_404(api, settings_env):
     from chalicelib import bootstrap
 
-    bootstrap.override(local_token_issuer=bootstrap._NONE)
+    bootstrap.override(local_token_issuer=bootstrap.NONE)
 
     response = api.post("/local/sign-in", body={"user_id": "web-visitor"})
 

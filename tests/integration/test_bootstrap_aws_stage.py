@@ -98,6 +98,7 @@ def test_an_aws_stage_takes_stripe_with_the_signing_secret_from_secrets_manager(
 def test_an_aws_stage_pools_chat_rooms_and_limits_their_calls_with_a_bucket_of_their_own(aws_stage):
     from chalicelib.adapters.deferred_media import DeferredRooms
     from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool
+    from chalicelib import media_wiring
     from chalicelib.adapters.ivs_limiter import ROOM_CONTROL, LimitedClient
 
     deps = aws_stage.deps()
@@ -106,7 +107,7 @@ def test_an_aws_stage_pools_chat_rooms_and_limits_their_calls_with_a_bucket_of_t
     assert isinstance(rooms, DeferredRooms)  # DeleteRoom queued like DeleteStage
     for client in (rooms._inner._client, aws_stage.background_room_events()._client):
         assert isinstance(client, LimitedClient) and client._operations == ROOM_CONTROL
-        assert client._bucket is aws_stage.chat_bucket() and client._bucket is not aws_stage.ivs_bucket()
+        assert client._bucket is media_wiring.chat_bucket() and client._bucket is not media_wiring.ivs_bucket()
 
 
 def test_the_local_stage_keeps_its_event_log_and_pools_no_rooms(configure_bootstrap):

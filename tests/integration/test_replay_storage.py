@@ -113,6 +113,13 @@ class TestObjects:
         left = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
         assert left == ["rec2/y", "record-other/x"]
 
+    def test_a_write_if_absent_leaves_an_object_already_there_alone(self, store, s3, bucket):
+        assert store.put_bytes("mix/1.m4a", b"first", "audio/mp4", if_absent=True) is True
+        assert store.put_bytes("mix/1.m4a", b"second", "audio/mp4", if_absent=True) is False
+
+        assert store.get_bytes("mix/1.m4a") == b"first"
+        assert store.get_bytes("mix/none.m4a") is None
+
     def test_a_bucket_that_does_not_exist_is_storage_unavailable(self, s3):
         missing = S3Replays(s3, bucket=f"missing-{uuid.uuid4().hex[:8]}")
 

@@ -13,6 +13,7 @@ from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
 from chalicelib.adapters.dynamodb.stage_pool import DynamoStagePool
 from chalicelib.adapters.ivs import IvsMedia
 from chalicelib.adapters.ivs_limiter import MEDIA_BUSY, LimitedClient
+from chalicelib import media_wiring
 from chalicelib.api.http import error_response
 from chalicelib.domain.errors import DependencyFailed, DomainError
 from chalicelib.services import spaces as space_service
@@ -159,7 +160,7 @@ def test_the_local_stage_runs_a_pool_of_local_stages(settings_env, configure_boo
     assert len(ready) >= 2
     space = space_service.create_space(deps, host, {"title": "local pool"})
     assert space.stage.arn in ready
-    local = bootstrap._media_adapter(0, 0)
+    local = media_wiring.media_adapter(0, 0)
     assert isinstance(local, LocalMedia) and local.stages[space.stage.arn]
     space_service.end_space(deps, host, space.id)
     assert space.stage.arn in local.deleted

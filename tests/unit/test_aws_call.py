@@ -46,3 +46,20 @@ def test_no_answer_at_all_is_dependency_failed_too():
 def test_a_bug_is_not_disguised_as_an_outage():
     with pytest.raises(KeyError):
         aws_call("SQS", "SendMessageBatch", failing(KeyError("Id")), code="queue_unavailable")
+
+
+def test_only_the_sns_adapter_still_translates_aws_errors_by_hand():
+    """Every other adapter (and bootstrap's secrets lookup) calls through `aws_call`: a module that
+    imports `raise_unavailable` or `client_error_code` catches SDK errors itself. SNS keeps its
+    own, where an error code is an answer (a token SNS refuses, an endpoint that is gone)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    by_hand = set()
+    for path in sorted((root / "chalicelib").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "chalicelib.adapters.aws_errors":
+                if {a.name for a in node.names} & {"raise_unavailable", "client_error_code"}:
+                    by_hand.add(path.relative_to(root).as_posix())
+    assert by_hand == {"chalicelib/adapters/sns_push.py"}

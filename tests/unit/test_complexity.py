@@ -11,12 +11,10 @@ from radon.visitors import Class
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 15
 
-# Over the limit today, each in a module another change is rewriting (the recording pipeline's
-# rewrite): it comes off this list there. The list only
-# shrinks: an entry at or under the limit, or gone, fails below so it is removed.
-KNOWN_OVER = {
-    "chalicelib/services/recording.py": {"_land_recording"},
-}
+# Over the limit today, each in a module another change is rewriting: it comes off this list
+# there. The list only shrinks: an entry at or under the limit, or gone, fails below so it is
+# removed. Empty now: a function over the limit is split before it lands.
+KNOWN_OVER: dict[str, set[str]] = {}
 
 
 def complexities(root: Path = ROOT) -> dict[tuple[str, str], int]:
