@@ -139,6 +139,7 @@ def ivs_bucket():
     def build():
         from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
         from chalicelib.adapters.dynamodb.models import share_one_connection
+        from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
 
         s = settings()
         share_one_connection()
@@ -596,6 +597,7 @@ def deps() -> Deps:
             transcription=_lazy(transcription),
             remux=_lazy(remux),
             dispatcher=publish_event,
+            moderation_log=DynamoModerationLog(),
         )
 
     return _once("deps", build)

@@ -35,6 +35,7 @@ from chalicelib.repository_ports import ReminderRepository as ReminderRepository
 from chalicelib.repository_ports import SubscriptionRepository as SubscriptionRepository
 from chalicelib.repository_ports import TicketRepository as TicketRepository
 from chalicelib.space_ports import ListingRepository as ListingRepository
+from chalicelib.space_ports import ModerationLogRepository as ModerationLogRepository
 from chalicelib.space_ports import OverflowClaimRepository as OverflowClaimRepository
 from chalicelib.space_ports import ParticipantRepository as ParticipantRepository
 from chalicelib.space_ports import SpaceRepository as SpaceRepository

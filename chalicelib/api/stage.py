@@ -9,6 +9,7 @@ from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import service
 
 stage = service("stage")
+moderation = service("moderation")
 
 bp = Blueprint(__name__)
 
@@ -114,4 +115,13 @@ def unmute(space_id, user_id):
 @bp.route("/spaces/{space_id}/participants/{user_id}/remove", methods=["POST"])
 @endpoint()
 def remove_participant(space_id, user_id):
-    return _call(stage.remove_participant, space_id, user_id)
+    # Optional body: {"reason": "..."}, kept in the moderation ledger (docs/moderation.md).
+    try:
+        body = json_body(bp.current_request, required=False)
+    except BadRequest:
+        # Not JSON: 403 still comes first for a caller who may not remove (as the join does).
+        moderation.check_may_remove(
+            bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id), user_id
+        )
+        raise
+    return _call(stage.remove_participant, space_id, user_id, body)

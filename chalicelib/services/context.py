@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
     from chalicelib.port_protocols import (
-        Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, OverflowClaimRepository,
+        Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, ModerationLogRepository,
+        OverflowClaimRepository,
         ParticipantRepository, PaymentsPort, PushClaims, PushPort, QueuePort, RateLimits, ReminderRepository,
         RemuxPort, ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository, StageMemberRepository,
         SubscriptionRepository, Telemetry, TicketRepository, TokenMinter, TranscriptionPort, UserRepository,
@@ -134,6 +135,8 @@ class Deps:
     # Until room events land, what services/recording.py `announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list[Any] | None = None
+    # The moderation ledger's reads (docs/moderation.md); entries are written by the acts.
+    moderation_log: ModerationLogRepository = NOT_WIRED
 
     # Domain events: who reacts to what a use case publishes (services/dispatch.py `publish`,
     # wired by bootstrap and the tests). Unwired, publishing raises rather than drop reactions.

@@ -94,6 +94,8 @@ GET    /spaces/{space_id}/captions                       | -        | -         
 GET    /spaces/{space_id}/replay                         | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
 DELETE /spaces/{space_id}/replay                         | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
 GET    /spaces/{space_id}/replay/captions                | -        | recorded:ended  | 401       | 409      | 409      | 409     | 409    | 409  | 403     | 403
+GET    /spaces/{space_id}/moderation-log                 | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+GET    /me/moderation                                    | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.

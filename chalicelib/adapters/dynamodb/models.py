@@ -44,6 +44,7 @@ from chalicelib.adapters.dynamodb.models_commerce import (  # noqa: F401 (the ta
     TicketModel,
     TicketsByBuyerIndex,
 )
+from chalicelib.adapters.dynamodb.models_moderation import ModerationEntryModel  # noqa: F401
 from chalicelib.adapters.dynamodb.models_operations import (  # noqa: F401
     CaptionModel,
     IdempotencyModel,
@@ -428,6 +429,7 @@ ALL_MODELS = (
     RateLimitModel,
     MediaQueueModel,
     StagePoolModel,
+    ModerationEntryModel,
 )
 
 

@@ -1,0 +1,37 @@
+"""The moderation ledger's table (docs/moderation.md): append-only.
+
+Entries are only ever put, each in the transaction of the act it records, on condition the key is
+new; the API's role may PutItem and Query it and nothing else (infra/permissions.py).
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.adapters.dynamodb.table_meta import TableMeta
+
+
+class ByTargetIndex(GlobalSecondaryIndex):
+    """`GET /me/moderation`: every act done to one user, in time order."""
+
+    class Meta:
+        index_name = "by_target"
+        projection = AllProjection()
+
+    target_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+
+
+class ModerationEntryModel(Model):
+    Meta = TableMeta.build("moderation-log")
+
+    space_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)  # ULID of the act's time: a Space's log in time order
+    act = UnicodeAttribute()
+    actor_id = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    reason = UnicodeAttribute(null=True)
+
+    by_target = ByTargetIndex()

@@ -1,0 +1,116 @@
+"""The moderation ledger through the API: acts show up once in the Space's log and in the target's
+own, readers are the host and co-hosts, and a refused act leaves no trace."""
+import pytest
+
+
+@pytest.fixture
+def live(api, host):
+    space = api.post("/spaces", host, {"title": "Moderated"}).data
+
+    def join(user):
+        response = api.post(f"/spaces/{space['id']}/join", user)
+        assert response.status_code == 200, response.data
+
+    return space["id"], join
+
+
+def _speaker(api, space_id, join, host, user):
+    join(user)
+    api.post(f"/spaces/{space_id}/speakers", host, {"user_id": user})
+    assert api.post(f"/spaces/{space_id}/invitations/accept", user).status_code == 200
+
+
+def test_each_act_is_one_entry_in_the_space_log_and_the_targets_own(api, live, host, new_user):
+    space_id, join = live
+    speaker, listener = new_user(), new_user()
+    _speaker(api, space_id, join, host, speaker)
+    join(listener)
+
+    assert api.post(f"/spaces/{space_id}/participants/{speaker}/mute", host).status_code == 200
+    assert api.post(f"/spaces/{space_id}/participants/{speaker}/mute", host).status_code == 200  # no change
+    assert api.delete(f"/spaces/{space_id}/speakers/{speaker}", host).status_code == 200
+    removed = api.post(f"/spaces/{space_id}/participants/{listener}/remove", host, {"reason": "spam links"})
+    assert removed.status_code == 200
+    assert api.post(f"/spaces/{space_id}/participants/{listener}/remove", host).status_code == 200  # again
+
+    log = api.get(f"/spaces/{space_id}/moderation-log", host)
+    assert log.status_code == 200, log.data
+    assert [(e["act"], e["target_id"], e["actor_id"]) for e in log.data["entries"]] == [
+        ("mute", speaker, host), ("demote", speaker, host), ("remove", listener, host),
+    ]
+    assert log.data["entries"][2]["reason"] == "spam links"
+    mine = api.get("/me/moderation", listener)
+    assert [(e["act"], e["space_id"]) for e in mine.data["entries"]] == [("remove", space_id)]
+
+
+def test_stepping_down_yourself_is_not_moderation(api, live, host, new_user):
+    space_id, join = live
+    speaker = new_user()
+    _speaker(api, space_id, join, host, speaker)
+
+    assert api.delete(f"/spaces/{space_id}/speakers/{speaker}", speaker).status_code == 200
+
+    assert api.get(f"/spaces/{space_id}/moderation-log", host).data["entries"] == []
+
+
+def test_a_bad_reason_is_400_and_removes_nobody(api, live, host, new_user):
+    space_id, join = live
+    listener = new_user()
+    join(listener)
+
+    for reason in ("", "x" * 281, "line\nbreak", 7):
+        response = api.post(f"/spaces/{space_id}/participants/{listener}/remove", host, {"reason": reason})
+        assert response.status_code == 400 and response.data["code"] == "invalid_reason", reason
+
+    assert api.get(f"/spaces/{space_id}/moderation-log", host).data["entries"] == []
+    assert api.post(f"/spaces/{space_id}/join", listener).status_code == 200
+
+
+def test_a_malformed_body_is_403_for_who_may_not_remove_and_400_for_who_may(api, live, host, new_user):
+    space_id, join = live
+    listener, other = new_user(), new_user()
+    join(listener)
+    join(other)
+    path = f"/spaces/{space_id}/participants/{other}/remove"
+
+    refused = api.call("POST", path, listener, "{not json")
+    assert refused.status_code == 403 and refused.data["code"] == "moderator_only"
+    bad = api.call("POST", path, host, "{not json")
+    assert bad.status_code == 400 and bad.data["code"] == "invalid_json"
+    assert api.post(f"/spaces/{space_id}/join", other).status_code == 200  # still in
+
+
+def test_only_the_host_and_cohosts_read_a_spaces_log(api, live, host, new_user):
+    space_id, join = live
+    cohost, listener = new_user(), new_user()
+    join(cohost)
+    join(listener)
+    api.post(f"/spaces/{space_id}/cohosts", host, {"user_id": cohost})
+
+    assert api.get(f"/spaces/{space_id}/moderation-log", cohost).status_code == 200
+    refused = api.get(f"/spaces/{space_id}/moderation-log", listener)
+    assert refused.status_code == 403 and refused.data["code"] == "moderator_only"
+    assert api.get("/spaces/S00000000000000000000000000/moderation-log", host).status_code in (400, 404)
+
+
+def test_the_log_pages_with_signed_cursors(api, live, host, new_user):
+    space_id, join = live
+    targets = [new_user() for _ in range(5)]
+    for user in targets:
+        join(user)
+        assert api.post(f"/spaces/{space_id}/participants/{user}/remove", host).status_code == 200
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        path = f"/spaces/{space_id}/moderation-log?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = api.get(path, host)
+        assert page.status_code == 200, page.data
+        seen += [e["target_id"] for e in page.data["entries"]]
+        pages += 1
+        cursor = page.data["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == targets and pages == 3
+    tampered = api.get(f"/spaces/{space_id}/moderation-log?limit=2&cursor=abc", host)
+    assert tampered.status_code == 400
