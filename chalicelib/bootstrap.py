@@ -139,7 +139,6 @@ def ivs_bucket():
     def build():
         from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
         from chalicelib.adapters.dynamodb.models import share_one_connection
-        from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
 
         s = settings()
         share_one_connection()
@@ -554,6 +553,7 @@ def deps() -> Deps:
             DynamoReminderRepository,
         )
         from chalicelib.adapters.dynamodb.models import share_one_connection
+        from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
         from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
         from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
         from chalicelib.adapters.dynamodb.spaces import space_repositories
