@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib.ports import JoinOutcome, PageKey, Participant
 
 if TYPE_CHECKING:  # annotations only
-    from chalicelib.domain.moderation import ModerationEntry
+    from chalicelib.domain.moderation import Appeal, ModerationEntry
     from chalicelib.domain.spaces import Listing, OverflowInfo, Space, SpaceRules, StageInfo
 
 
@@ -238,3 +238,20 @@ class ModerationLogRepository(Protocol):
         self, target_id: str, *, limit: int, after: dict[str, Any] | None = None
     ) -> tuple[list[ModerationEntry], dict[str, Any] | None]:
         """One page of every act done to `target_id`, oldest first."""
+
+
+class AppealRepository(Protocol):
+    """Removed users' appeals (one per user and Space) and lifting a removal."""
+
+    def appeal(self, appeal: Appeal) -> None:
+        """Keep the appeal. Refused "appealed" when the user already appealed in this Space,
+        "participant" when they are not removed (both enforced by the write)."""
+
+    def for_space(
+        self, space_id: str, *, limit: int, after: dict[str, Any] | None = None
+    ) -> tuple[list[Appeal], dict[str, Any] | None]:
+        """One page of a Space's appeals, by user id."""
+
+    def lift_removal(self, space_id: str, user_id: str, entry: ModerationEntry) -> None:
+        """The user may join again; `entry` goes into the ledger in the same write. Refused
+        "participant" when the user is not removed."""

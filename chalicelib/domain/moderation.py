@@ -13,15 +13,34 @@ from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.text import require_clean_text
 
-# The acts the ledger records. Wired today (written with their act): REMOVE, DEMOTE, COHOST_REMOVED,
-# MUTE. The others are named so the log's readers and the docs share one list.
+# The acts the ledger records, each written with its act (docs/moderation.md lists what is not yet).
 REMOVE = "remove"
 DEMOTE = "demote"
 COHOST_REMOVED = "cohost_removed"
 MUTE = "mute"
-ACTS = frozenset({REMOVE, DEMOTE, COHOST_REMOVED, MUTE})
+LIFT = "lift_removal"
+ACTS = frozenset({REMOVE, DEMOTE, COHOST_REMOVED, MUTE, LIFT})
 
 MAX_REASON_CHARS = 280
+MAX_APPEAL_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """A removed user's one appeal against their removal from a Space."""
+
+    space_id: str
+    user_id: str
+    text: str
+    created_at: datetime
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "space_id": self.space_id,
+            "user_id": self.user_id,
+            "text": self.text,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+        }
 
 
 @dataclass(frozen=True)
@@ -65,3 +84,15 @@ def validate_reason(body: dict[str, Any] | None) -> str | None:
     if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
         raise BadRequest(f"reason must be text of 1 to {MAX_REASON_CHARS} characters", code="invalid_reason")
     return require_clean_text(reason.strip(), "reason", code="invalid_reason")
+
+
+def validate_appeal(body: dict[str, Any] | None) -> str:
+    """An appeal's `text`: 1 to 500 characters of clean text (newlines allowed), nothing else."""
+    body = body or {}
+    unknown = set(body) - {"text"}
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="invalid_body")
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_APPEAL_CHARS:
+        raise BadRequest(f"text must be text of 1 to {MAX_APPEAL_CHARS} characters", code="invalid_appeal")
+    return require_clean_text(text.strip(), "text", code="invalid_appeal", multiline=True)

@@ -1,13 +1,16 @@
-"""Reading the moderation ledger (docs/moderation.md). Entries are written by the acts themselves
-(services/stage.py), in the same transaction; nothing here writes, edits or deletes one."""
+"""The moderation ledger's reads, appeals and lifting a removal (docs/moderation.md). Entries are
+written by the acts themselves, in the same transaction (services/stage.py, and `lift_removal`
+here); nothing edits or deletes one."""
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.moderation import ModerationEntry
+from chalicelib.domain.errors import Conflict, Forbidden
+from chalicelib.domain.moderation import LIFT, Appeal, ModerationEntry, entry_for, validate_appeal, validate_reason
 from chalicelib.domain.paging import page_limit
-from chalicelib.domain.permissions import require_can_moderate, require_moderator
-from chalicelib.ports import FIRST_PAGE, PageCursor
+from chalicelib.domain.permissions import require_can_moderate, require_creator, require_moderator
+from chalicelib.domain.users import validate_user_id
+from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
 
 
@@ -38,3 +41,56 @@ def my_moderation(deps: Deps, user_id: str, params: dict[str, Any], page: PageCu
 
 def _page(entries: list[ModerationEntry], next_cursor: str | None) -> dict[str, Any]:
     return {"entries": [e.view() for e in entries], "next_cursor": next_cursor}
+
+
+def check_may_appeal(deps: Deps, user_id: str, space_id: str) -> None:
+    deps.spaces.get(space_id, with_count=False)  # 404 for a Space that does not exist
+    current = deps.participants.get_participant(space_id, user_id)
+    if current is None or not current.removed:
+        raise Forbidden("only a user removed from this Space may appeal", code="not_removed")
+
+
+def check_may_lift(deps: Deps, user_id: str, space_id: str) -> None:
+    require_creator(deps.spaces.get(space_id, with_count=False), user_id, "lift a removal")
+
+
+def appeal(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    """`POST /spaces/{id}/appeal`: a removed user's one appeal in this Space (a second is 409)."""
+    check_may_appeal(deps, user_id, space_id)
+    made = Appeal(space_id, user_id, validate_appeal(body), deps.clock.now())
+    try:
+        deps.appeals.appeal(made)
+    except Refused as exc:
+        if exc.part == "appealed":
+            raise Conflict("you already appealed in this Space", code="already_appealed") from exc
+        raise Conflict("your removal was lifted meanwhile: join again", code="not_removed") from exc
+    deps.telemetry.count("RemovalAppealed")
+    return made.view()
+
+
+def appeals(
+    deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
+) -> dict[str, Any]:
+    """`GET /spaces/{id}/appeals`: for the host and co-hosts, by user id."""
+    space = deps.spaces.get(space_id, with_count=False)
+    require_moderator(space, user_id, "read this Space's appeals")
+    limit = page_limit(params.get("limit"))
+    found, last = deps.appeals.for_space(space_id, limit=limit, after=page.after({"user_id": str}))
+    return {"appeals": [a.view() for a in found], "next_cursor": page.seal(last)}
+
+
+def lift_removal(
+    deps: Deps, actor_id: str, space_id: str, target: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`POST /spaces/{id}/removals/{user_id}/lift`: the host lets a removed user join again; the
+    lift and its ledger entry are one write."""
+    check_may_lift(deps, actor_id, space_id)
+    validate_user_id(target)
+    reason = validate_reason(body)
+    entry = entry_for(space_id, LIFT, actor_id, target, deps.clock.now(), reason)
+    try:
+        deps.appeals.lift_removal(space_id, target, entry)
+    except Refused as exc:
+        raise Conflict("that user is not removed from this Space", code="not_removed") from exc
+    deps.telemetry.count("RemovalLifted")
+    return {"space_id": space_id, "user_id": target, "removed": False}

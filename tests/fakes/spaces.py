@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.moderation import ModerationEntry
+from chalicelib.domain.moderation import Appeal, ModerationEntry
 from chalicelib.domain.spaces import (
     CANCELED,
     COHOST,
@@ -93,6 +93,7 @@ class SpaceStore:
     passes: set[tuple[str, str]] = field(default_factory=set)  # paid tickets: (space_id, user_id)
     subscribers: set[tuple[str, str]] = field(default_factory=set)  # paid-up: (host_id, user_id)
     ledger: list[ModerationEntry] = field(default_factory=list)  # the moderation log, appended to
+    appeals: dict[tuple[str, str], Appeal] = field(default_factory=dict)  # (space_id, user_id)
 
     def append(self, entry: ModerationEntry | None) -> None:
         """Keep a moderation ledger entry, as the act's transaction puts it (never replaced)."""
@@ -125,6 +126,7 @@ class SpaceStore:
             "overflow_claims": FakeOverflowClaims(self),
             "listings": FakeListingRepository(self),
             "moderation_log": FakeModerationLog(self),
+            "appeals": FakeAppeals(self),
         }
 
 
@@ -152,6 +154,34 @@ class FakeModerationLog:
             entries = [e for e in entries if e.entry_id > after["entry_id"]]
         page = entries[:limit]
         return page, (key(page[-1]) if len(page) == limit else None)
+
+
+class FakeAppeals:
+    def __init__(self, store: SpaceStore) -> None:
+        self._store = store
+
+    def appeal(self, appeal: Appeal) -> None:
+        key = (appeal.space_id, appeal.user_id)
+        p = self._store.participant(*key)
+        if p is None or not p.removed:
+            raise Refused("participant")
+        if key in self._store.appeals:
+            raise Refused("appealed")
+        self._store.appeals[key] = appeal
+
+    def for_space(self, space_id: str, *, limit: int, after: dict | None = None):
+        appeals = sorted((a for a in self._store.appeals.values() if a.space_id == space_id), key=lambda a: a.user_id)
+        if after is not None:
+            appeals = [a for a in appeals if a.user_id > after["user_id"]]
+        page = appeals[:limit]
+        return page, ({"user_id": page[-1].user_id} if len(page) == limit else None)
+
+    def lift_removal(self, space_id: str, user_id: str, entry: ModerationEntry) -> None:
+        p = self._store.participant(space_id, user_id)
+        if p is None or not p.removed:
+            raise Refused("participant")
+        p.removed = False
+        self._store.append(entry)
 
 
 def _participant(space_id: str, user_id: str, p: _ParticipantRow) -> Participant:

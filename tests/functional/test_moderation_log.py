@@ -114,3 +114,38 @@ def test_the_log_pages_with_signed_cursors(api, live, host, new_user):
     assert seen == targets and pages == 3
     tampered = api.get(f"/spaces/{space_id}/moderation-log?limit=2&cursor=abc", host)
     assert tampered.status_code == 400
+
+
+def test_a_removed_user_appeals_once_and_the_host_lifts_the_removal(api, live, host, new_user):
+    space_id, join = live
+    cohost, listener, bystander = new_user(), new_user(), new_user()
+    join(cohost)
+    join(listener)
+    join(bystander)
+    api.post(f"/spaces/{space_id}/cohosts", host, {"user_id": cohost})
+    api.post(f"/spaces/{space_id}/participants/{listener}/remove", cohost, {"reason": "shouting"})
+
+    not_removed = api.post(f"/spaces/{space_id}/appeal", bystander, {"text": "me too"})
+    assert not_removed.status_code == 403 and not_removed.data["code"] == "not_removed"
+    bad = api.post(f"/spaces/{space_id}/appeal", listener, {"text": ""})
+    assert bad.status_code == 400 and bad.data["code"] == "invalid_appeal"
+    first = api.post(f"/spaces/{space_id}/appeal", listener, {"text": "I was reading a quote"})
+    assert first.status_code == 201, first.data
+    again = api.post(f"/spaces/{space_id}/appeal", listener, {"text": "please"})
+    assert again.status_code == 409 and again.data["code"] == "already_appealed"
+
+    seen = api.get(f"/spaces/{space_id}/appeals", cohost)
+    assert [(a["user_id"], a["text"]) for a in seen.data["appeals"]] == [(listener, "I was reading a quote")]
+    assert api.get(f"/spaces/{space_id}/appeals", bystander).status_code == 403
+
+    assert api.post(f"/spaces/{space_id}/removals/{listener}/lift", cohost).status_code == 403  # host only
+    lifted = api.post(f"/spaces/{space_id}/removals/{listener}/lift", host, {"reason": "fair appeal"})
+    assert lifted.status_code == 200, lifted.data
+    twice = api.post(f"/spaces/{space_id}/removals/{listener}/lift", host)
+    assert twice.status_code == 409 and twice.data["code"] == "not_removed"
+
+    assert api.post(f"/spaces/{space_id}/join", listener).status_code == 200
+    mine = api.get("/me/moderation", listener).data["entries"]
+    assert [(e["act"], e["actor_id"], e["reason"]) for e in mine] == [
+        ("remove", cohost, "shouting"), ("lift_removal", host, "fair appeal"),
+    ]

@@ -96,6 +96,9 @@ DELETE /spaces/{space_id}/replay                         | -        | recorded:e
 GET    /spaces/{space_id}/replay/captions                | -        | recorded:ended  | 401       | 409      | 409      | 409     | 409    | 409  | 403     | 403
 GET    /spaces/{space_id}/moderation-log                 | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
 GET    /me/moderation                                    | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /spaces/{space_id}/appeal                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 403  | 201     | 403
+GET    /spaces/{space_id}/appeals                        | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/removals/{user_id}/lift        | removed  | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -109,6 +112,7 @@ BODIES = {
     ("POST", "/spaces/{space_id}/reactions"): {"emoji": "👏"},
     ("POST", "/local/sign-in"): {"user_id": "matrix-visitor"},
     ("POST", "/spaces/{space_id}/captions"): {"text": "hello", "language": "en", "start_ms": 0, "end_ms": 900},
+    ("POST", "/spaces/{space_id}/appeal"): {"text": "I was quoting someone"},
 }
 
 

@@ -12,18 +12,19 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.moderation import DEMOTE, MUTE, REMOVE, entry_for
+from chalicelib.domain.moderation import DEMOTE, LIFT, MUTE, REMOVE, Appeal, entry_for
 from chalicelib.domain.spaces import SPEAKER
 from chalicelib.ports import Refused
 from tests.integration.test_space_repositories_contract import NOW, RULES, _id, _joined, _live
 
 
 class Ledger:
-    def __init__(self, repositories, log):
+    def __init__(self, repositories, log, appeals):
         self.spaces = repositories["spaces"]
         self.participants = repositories["participants"]
         self.stage_members = repositories["stage_members"]
         self.log = log
+        self.appeals = appeals
 
 
 @pytest.fixture(params=["dynamodb", "memory"])
@@ -32,12 +33,12 @@ def repos(request):
         from tests.fakes.spaces import SpaceStore
 
         repositories = SpaceStore().repositories()
-        return Ledger(repositories, repositories["moderation_log"])
+        return Ledger(repositories, repositories["moderation_log"], repositories["appeals"])
     request.getfixturevalue("dynamodb_local")
-    from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
+    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog
     from chalicelib.adapters.dynamodb.spaces import space_repositories
 
-    return Ledger(space_repositories(count_shards=4), DynamoModerationLog())
+    return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals())
 
 
 def _all(read, key, limit=100):
@@ -153,15 +154,61 @@ def test_the_log_has_no_way_to_change_an_entry(repos):
     assert names == {"for_space", "for_target"}
 
 
+def _removed(repos, space):
+    user, joined = _joined(repos, space)
+    entry = entry_for(space.id, REMOVE, space.creator_id, user, NOW)
+    repos.participants.remove_participant(space.id, user, space.creator_id, joined.participant, NOW, entry)
+    return user
+
+
+def test_a_removed_user_appeals_once(repos):
+    space = _live(repos)
+    user = _removed(repos, space)
+
+    repos.appeals.appeal(Appeal(space.id, user, "I was quoting someone", NOW))
+    with pytest.raises(Refused) as again:
+        repos.appeals.appeal(Appeal(space.id, user, "please", NOW))
+
+    assert again.value.part == "appealed"
+    assert repos.appeals.for_space(space.id, limit=10)[0] == [Appeal(space.id, user, "I was quoting someone", NOW)]
+
+
+def test_only_a_removed_user_can_appeal(repos):
+    space = _live(repos)
+    user, _ = _joined(repos, space)
+
+    with pytest.raises(Refused) as refused:
+        repos.appeals.appeal(Appeal(space.id, user, "why not", NOW))
+
+    assert refused.value.part == "participant"
+    assert repos.appeals.for_space(space.id, limit=10)[0] == []
+
+
+def test_a_lifted_removal_lets_the_user_join_again_and_is_logged_once(repos):
+    space = _live(repos)
+    user = _removed(repos, space)
+    lift = entry_for(space.id, LIFT, space.creator_id, user, NOW + timedelta(minutes=1))
+
+    repos.appeals.lift_removal(space.id, user, lift)
+    with pytest.raises(Refused):
+        repos.appeals.lift_removal(space.id, user, entry_for(space.id, LIFT, space.creator_id, user, NOW))
+
+    known = repos.participants.get_participant(space.id, user, consistent=True)
+    assert not known.removed
+    repos.participants.join(space.id, user, known=known, participant_id=_id("p"), now=NOW, check_block=False)
+    assert repos.participants.get_participant(space.id, user, consistent=True).connected
+    assert [e.act for e in _all(repos.log.for_target, user)] == [REMOVE, LIFT]
+
+
 # ------------------------------------------------------------------- DynamoDB Local only
 
 
 @pytest.fixture
 def dynamo(dynamodb_local):
-    from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
+    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog
     from chalicelib.adapters.dynamodb.spaces import space_repositories
 
-    return Ledger(space_repositories(count_shards=4), DynamoModerationLog())
+    return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals())
 
 
 def test_two_moderators_removing_one_user_at_once_write_one_entry(dynamo):

@@ -44,7 +44,7 @@ from chalicelib.adapters.dynamodb.models_commerce import (  # noqa: F401 (the ta
     TicketModel,
     TicketsByBuyerIndex,
 )
-from chalicelib.adapters.dynamodb.models_moderation import ModerationEntryModel  # noqa: F401
+from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel  # noqa: F401
 from chalicelib.adapters.dynamodb.models_operations import (  # noqa: F401
     CaptionModel,
     IdempotencyModel,
@@ -430,6 +430,7 @@ ALL_MODELS = (
     MediaQueueModel,
     StagePoolModel,
     ModerationEntryModel,
+    AppealModel,
 )
 
 

@@ -1,4 +1,4 @@
-"""The moderation ledger's table (docs/moderation.md): append-only.
+"""The moderation ledger's table (docs/moderation.md), append-only, and removed users' appeals.
 
 Entries are only ever put, each in the transaction of the act it records, on condition the key is
 new; the API's role may PutItem and Query it and nothing else (infra/permissions.py).
@@ -35,3 +35,14 @@ class ModerationEntryModel(Model):
     reason = UnicodeAttribute(null=True)
 
     by_target = ByTargetIndex()
+
+
+class AppealModel(Model):
+    """One appeal per removed user and Space: put on condition the key is new."""
+
+    Meta = TableMeta.build("appeals")
+
+    space_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    text = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()

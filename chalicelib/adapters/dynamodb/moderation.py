@@ -1,15 +1,20 @@
-"""The moderation ledger on DynamoDB: entries go in with their act's transaction, pages come out.
+"""The moderation ledger on DynamoDB: entries go in with their act's transaction, pages come out;
+and appeals against a removal, and lifting one.
 
-There is no update or delete here, on purpose: the log is append-only (docs/moderation.md).
+There is no update or delete of an entry here, on purpose: the log is append-only
+(docs/moderation.md).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure
-from chalicelib.adapters.dynamodb.models_moderation import ModerationEntryModel
+from chalicelib.adapters.dynamodb.models import ParticipantModel
+from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel
 from chalicelib.adapters.dynamodb.pages import last_values, start_key
-from chalicelib.domain.moderation import ModerationEntry
+from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain.moderation import Appeal, ModerationEntry
+from chalicelib.ports import Refused
 
 
 def add_entry(tx: Any, entry: ModerationEntry | None) -> None:
@@ -62,3 +67,53 @@ class DynamoModerationLog:
         except Exception as exc:
             raise dependency_failure(exc) from exc
         return items, last_values(result.last_evaluated_key, "target_id")
+
+
+class DynamoAppeals:
+    """Removed users' appeals, and the host lifting a removal (with its ledger entry)."""
+
+    def __init__(self, connection: Any = None) -> None:
+        self._connection = connection if connection is not None else ParticipantModel._get_connection().connection
+
+    def appeal(self, appeal: Appeal) -> None:
+        """Put the appeal on condition it is the user's first for this Space (Refused "appealed")
+        and they are still removed (Refused "participant"), in one transaction."""
+        try:
+            with transaction(self._connection) as tx:
+                tx.check(
+                    "participant", ParticipantModel, ParticipantModel.key_for(appeal.space_id, appeal.user_id),
+                    condition=ParticipantModel.removed_at.exists(),
+                )
+                tx.save(
+                    "appealed",
+                    AppealModel(appeal.space_id, appeal.user_id, text=appeal.text, created_at=appeal.created_at),
+                    condition=AppealModel.user_id.does_not_exist(),
+                )
+        except ConditionsFailed as exc:
+            raise Refused("appealed" if "appealed" in exc else "participant") from exc
+
+    def for_space(self, space_id: str, *, limit: int, after: dict | None = None):
+        """One page of a Space's appeals by user id: (appeals, last key or None). One Query."""
+        try:
+            result = AppealModel.query(
+                space_id, limit=limit, page_size=limit, last_evaluated_key=start_key(after, space_id=space_id)
+            )
+            items = [Appeal(m.space_id, m.user_id, m.text, m.created_at) for m in result]
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        return items, last_values(result.last_evaluated_key, "space_id")
+
+    def lift_removal(self, space_id: str, user_id: str, entry: ModerationEntry) -> None:
+        """Let a removed user join again: `removed_at` goes (every join's condition reads it),
+        with the ledger entry, in one transaction. Refused "participant" if they are not removed."""
+        try:
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "participant",
+                    ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
+                    actions=[ParticipantModel.removed_at.remove(), ParticipantModel.removed_by.remove()],
+                    condition=ParticipantModel.removed_at.exists(),
+                )
+                add_entry(tx, entry)
+        except ConditionsFailed as exc:
+            raise Refused("participant") from exc
