@@ -153,13 +153,14 @@ def test_path_parameters_match_the_path_template(spec):
 
 
 def test_success_status_and_error_bodies(spec):
-    """POST /spaces answers 201, GET / redirects to the web page (302), every other route 200;
+    """POST /spaces (and the other creations listed) answers 201, GET / redirects to the web page (302), every other route 200;
     every 503 documents Retry-After."""
     special = {
         ("POST", "/spaces"): "201",
         ("POST", "/me/devices"): "201",
         ("POST", "/spaces/{space_id}/tickets"): "201",
         ("POST", "/users/{user_id}/subscription"): "201",
+        ("POST", "/spaces/{space_id}/appeal"): "201",
         ("GET", "/"): "302",
     }
     problems = []
