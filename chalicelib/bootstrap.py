@@ -553,7 +553,7 @@ def deps() -> Deps:
             DynamoReminderRepository,
         )
         from chalicelib.adapters.dynamodb.models import share_one_connection
-        from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog
+        from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
         from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
         from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
         from chalicelib.adapters.dynamodb.spaces import space_repositories
@@ -599,6 +599,7 @@ def deps() -> Deps:
             dispatcher=publish_event,
             moderation_log=DynamoModerationLog(),
             appeals=DynamoAppeals(),
+            reports=DynamoReports(),
         )
 
     return _once("deps", build)

@@ -39,6 +39,7 @@ from chalicelib.space_ports import ListingRepository as ListingRepository
 from chalicelib.space_ports import ModerationLogRepository as ModerationLogRepository
 from chalicelib.space_ports import OverflowClaimRepository as OverflowClaimRepository
 from chalicelib.space_ports import ParticipantRepository as ParticipantRepository
+from chalicelib.space_ports import ReportRepository as ReportRepository
 from chalicelib.space_ports import SpaceRepository as SpaceRepository
 from chalicelib.space_ports import StageMemberRepository as StageMemberRepository
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib.ports import JoinOutcome, PageKey, Participant
 
 if TYPE_CHECKING:  # annotations only
-    from chalicelib.domain.moderation import Appeal, ModerationEntry
+    from chalicelib.domain.moderation import Appeal, ModerationEntry, Report
     from chalicelib.domain.spaces import Listing, OverflowInfo, Space, SpaceRules, StageInfo
 
 
@@ -255,3 +255,18 @@ class AppealRepository(Protocol):
     def lift_removal(self, space_id: str, user_id: str, entry: ModerationEntry) -> None:
         """The user may join again; `entry` goes into the ledger in the same write. Refused
         "participant" when the user is not removed."""
+
+
+class ReportRepository(Protocol):
+    """Reports of a Space or a person in it (docs/moderation.md)."""
+
+    def report(self, report: Report) -> None:
+        """Keep the report; Refused "reported" when this reporter already reported this target here."""
+
+    def open_reports(self, limit: int = 100) -> list[Report]:
+        """The oldest open reports, for operators."""
+
+    def for_space(self, space_id: str) -> list[Report]: ...
+
+    def resolve(self, space_id: str, target: str, reporter_id: str, resolution: str, now: datetime) -> None:
+        """Close an open report; Refused "report" when it is not open."""

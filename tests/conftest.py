@@ -128,7 +128,7 @@ def deps(settings_env, aws):
         DynamoPushClaims,
         DynamoReminderRepository,
     )
-    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog
+    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.tickets import DynamoSubscriptionRepository, DynamoTicketRepository
     from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits, DynamoRoomEvents
@@ -192,6 +192,7 @@ def deps(settings_env, aws):
         dispatcher=bootstrap.publish_event,
         moderation_log=DynamoModerationLog(),
         appeals=DynamoAppeals(),
+        reports=DynamoReports(),
     )
     bootstrap.override(deps=built)
     yield built

@@ -69,3 +69,16 @@ def lift_removal(space_id, user_id):
         raise
     return moderation.lift_removal(bootstrap.deps(), actor, space_id, user_id, body)
 
+
+
+@bp.route("/spaces/{space_id}/reports", methods=["POST"])
+@endpoint(status=201)
+def report(space_id):
+    request = bp.current_request
+    user_id, space_id = current_user_id(request), validate_space_id(space_id)
+    try:
+        body = json_body(request)
+    except BadRequest:
+        moderation.check_may_report(bootstrap.deps(), user_id, space_id)  # 404 and 403 before 400
+        raise
+    return moderation.report(bootstrap.deps(), user_id, space_id, body)

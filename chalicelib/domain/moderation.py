@@ -96,3 +96,56 @@ def validate_appeal(body: dict[str, Any] | None) -> str:
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_APPEAL_CHARS:
         raise BadRequest(f"text must be text of 1 to {MAX_APPEAL_CHARS} characters", code="invalid_appeal")
     return require_clean_text(text.strip(), "text", code="invalid_appeal", multiline=True)
+
+
+# ------------------------------------------------------------------------------------ reports
+
+REPORT_REASONS = ("spam", "harassment", "hate", "violence", "sexual_content", "misinformation", "other")
+MAX_REPORT_CHARS = 500
+SPACE_TARGET = "space"  # a report of the Space itself; otherwise the target is a user id
+OPEN, RESOLVED = "open", "resolved"
+
+
+@dataclass(frozen=True)
+class Report:
+    space_id: str
+    reporter_id: str
+    target: str  # SPACE_TARGET or the reported user's id
+    reason: str
+    text: str | None
+    created_at: datetime
+    status: str = OPEN
+    resolution: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "space_id": self.space_id,
+            "reporter_id": self.reporter_id,
+            "target": self.target,
+            "reason": self.reason,
+            "text": self.text,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "status": self.status,
+        }
+
+
+def validate_report(body: dict[str, Any] | None) -> tuple[str, str | None, str | None]:
+    """A report's body: `reason` from REPORT_REASONS, optional `text` (1-500 characters, newlines
+    allowed) and optional `user_id` (absent: the Space itself is reported). Returns
+    (reason, text, user_id)."""
+    body = body or {}
+    unknown = set(body) - {"reason", "text", "user_id"}
+    if unknown:
+        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", code="invalid_body")
+    reason = body.get("reason")
+    if reason not in REPORT_REASONS:
+        raise BadRequest(f"reason must be one of {', '.join(REPORT_REASONS)}", code="invalid_reason")
+    text = body.get("text")
+    if text is not None:
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_REPORT_CHARS:
+            raise BadRequest(f"text must be text of 1 to {MAX_REPORT_CHARS} characters", code="invalid_report")
+        text = require_clean_text(text.strip(), "text", code="invalid_report", multiline=True)
+    user_id = body.get("user_id")
+    if user_id is not None and not isinstance(user_id, str):
+        raise BadRequest("user_id must be a user id", code="invalid_user_id")
+    return reason, text, user_id

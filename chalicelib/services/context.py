@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
     from chalicelib.port_protocols import (
-        AppealRepository, Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, ModerationLogRepository,
+        AppealRepository, Clock, DeviceRepository, ReportRepository, ListingRepository, MediaPort, MediaQueuePort, ModerationLogRepository,
         OverflowClaimRepository,
         ParticipantRepository, PaymentsPort, PushClaims, PushPort, QueuePort, RateLimits, ReminderRepository,
         RemuxPort, ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository, StageMemberRepository,
@@ -138,6 +138,7 @@ class Deps:
     # The moderation ledger's reads (docs/moderation.md); entries are written by the acts.
     moderation_log: ModerationLogRepository = NOT_WIRED
     appeals: AppealRepository = NOT_WIRED  # removed users' appeals, lifting a removal
+    reports: ReportRepository = NOT_WIRED  # reports of Spaces and people, for operators
 
     # Domain events: who reacts to what a use case publishes (services/dispatch.py `publish`,
     # wired by bootstrap and the tests). Unwired, publishing raises rather than drop reactions.

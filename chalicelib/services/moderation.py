@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, Forbidden
-from chalicelib.domain.moderation import LIFT, Appeal, ModerationEntry, entry_for, validate_appeal, validate_reason
+from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
+from chalicelib.domain.moderation import (
+    LIFT, SPACE_TARGET, Appeal, ModerationEntry, Report, entry_for, validate_appeal, validate_reason, validate_report,
+)
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.permissions import require_can_moderate, require_creator, require_moderator
 from chalicelib.domain.users import validate_user_id
@@ -94,3 +96,28 @@ def lift_removal(
         raise Conflict("that user is not removed from this Space", code="not_removed") from exc
     deps.telemetry.count("RemovalLifted")
     return {"space_id": space_id, "user_id": target, "removed": False}
+
+
+def check_may_report(deps: Deps, user_id: str, space_id: str) -> None:
+    """Any participant, now or before (removed users too): someone who joined this Space."""
+    deps.spaces.get(space_id, with_count=False)  # 404 for a Space that does not exist
+    current = deps.participants.get_participant(space_id, user_id)
+    if current is None or current.participant_id is None:
+        raise Forbidden("only people who joined this Space may report it", code="not_participant")
+
+
+def report(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    """`POST /spaces/{id}/reports`: report the Space, or a person in it (`user_id`), once per
+    reporter and target (a conditional write: the second is 409)."""
+    check_may_report(deps, user_id, space_id)
+    reason, text, target_user = validate_report(body)
+    target = SPACE_TARGET if target_user is None else validate_user_id(target_user)
+    if target == user_id:
+        raise BadRequest("you cannot report yourself", code="invalid_user_id")
+    made = Report(space_id, user_id, target, reason, text, deps.clock.now())
+    try:
+        deps.reports.report(made)
+    except Refused as exc:
+        raise Conflict("you already reported this", code="already_reported") from exc
+    deps.telemetry.count("ReportFiled")
+    return made.view()

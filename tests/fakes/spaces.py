@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.moderation import Appeal, ModerationEntry
+from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
 from chalicelib.domain.spaces import (
     CANCELED,
     COHOST,
@@ -94,6 +94,7 @@ class SpaceStore:
     subscribers: set[tuple[str, str]] = field(default_factory=set)  # paid-up: (host_id, user_id)
     ledger: list[ModerationEntry] = field(default_factory=list)  # the moderation log, appended to
     appeals: dict[tuple[str, str], Appeal] = field(default_factory=dict)  # (space_id, user_id)
+    reports: dict[tuple[str, str, str], Report] = field(default_factory=dict)  # (space, target, reporter)
 
     def append(self, entry: ModerationEntry | None) -> None:
         """Keep a moderation ledger entry, as the act's transaction puts it (never replaced)."""
@@ -127,6 +128,7 @@ class SpaceStore:
             "listings": FakeListingRepository(self),
             "moderation_log": FakeModerationLog(self),
             "appeals": FakeAppeals(self),
+            "reports": FakeReports(self),
         }
 
 
@@ -182,6 +184,30 @@ class FakeAppeals:
             raise Refused("participant")
         p.removed = False
         self._store.append(entry)
+
+
+class FakeReports:
+    def __init__(self, store: SpaceStore) -> None:
+        self._store = store
+
+    def report(self, report: Report) -> None:
+        key = (report.space_id, report.target, report.reporter_id)
+        if key in self._store.reports:
+            raise Refused("reported")
+        self._store.reports[key] = report
+
+    def open_reports(self, limit: int = 100) -> list[Report]:
+        found = [r for r in self._store.reports.values() if r.status == OPEN]
+        return sorted(found, key=lambda r: r.created_at)[:limit]
+
+    def for_space(self, space_id: str) -> list[Report]:
+        return sorted((r for r in self._store.reports.values() if r.space_id == space_id), key=lambda r: (r.target, r.reporter_id))
+
+    def resolve(self, space_id: str, target: str, reporter_id: str, resolution: str, now: datetime) -> None:
+        found = self._store.reports.get((space_id, target, reporter_id))
+        if found is None or found.status != OPEN:
+            raise Refused("report")
+        self._store.reports[(space_id, target, reporter_id)] = replace(found, status=RESOLVED, resolution=resolution)
 
 
 def _participant(space_id: str, user_id: str, p: _ParticipantRow) -> Participant:

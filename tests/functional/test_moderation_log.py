@@ -149,3 +149,41 @@ def test_a_removed_user_appeals_once_and_the_host_lifts_the_removal(api, live, h
     assert [(e["act"], e["actor_id"], e["reason"]) for e in mine] == [
         ("remove", cohost, "shouting"), ("lift_removal", host, "fair appeal"),
     ]
+
+
+def test_a_participant_reports_a_space_or_a_person_once_and_operators_resolve_it(api, live, host, new_user):
+    import io
+    import json
+
+    from chalicelib.adapters.dynamodb.moderation import DynamoReports
+    from scripts import reports as cli
+
+    space_id, join = live
+    listener, speaker_of_hate, stranger = new_user(), new_user(), new_user()
+    join(listener)
+    join(speaker_of_hate)
+    path = f"/spaces/{space_id}/reports"
+
+    refused = api.post(path, stranger, {"reason": "spam"})
+    assert refused.status_code == 403 and refused.data["code"] == "not_participant"
+    bad = api.post(path, listener, {"reason": "i-do-not-like-it"})
+    assert bad.status_code == 400 and bad.data["code"] == "invalid_reason"
+    of_space = api.post(path, listener, {"reason": "spam"})
+    assert of_space.status_code == 201 and of_space.data["target"] == "space"
+    of_person = api.post(path, listener, {"reason": "hate", "text": "slurs at 10:02", "user_id": speaker_of_hate})
+    assert of_person.status_code == 201, of_person.data
+    twice = api.post(path, listener, {"reason": "other", "user_id": speaker_of_hate})
+    assert twice.status_code == 409 and twice.data["code"] == "already_reported"
+
+    out = io.StringIO()
+    assert cli.main(["show", space_id], reports=DynamoReports(), out=out) == 0
+    shown = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {(r["target"], r["reason"], r["status"]) for r in shown} == {
+        ("space", "spam", "open"), (speaker_of_hate, "hate", "open"),
+    }
+    assert cli.main(["resolve", space_id, "space", listener, "no spam found"], reports=DynamoReports(), out=out) == 0
+    assert cli.main(["resolve", space_id, "space", listener, "again"], reports=DynamoReports(), out=out) == 1
+    out = io.StringIO()
+    cli.main(["list", "--limit", "1000"], reports=DynamoReports(), out=out)
+    still_open = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["target"] for r in still_open if r["space_id"] == space_id] == [speaker_of_hate]

@@ -99,6 +99,7 @@ GET    /me/moderation                                    | -        | -         
 POST   /spaces/{space_id}/appeal                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 403  | 201     | 403
 GET    /spaces/{space_id}/appeals                        | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
 POST   /spaces/{space_id}/removals/{user_id}/lift        | removed  | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
+POST   /spaces/{space_id}/reports                        | -        | -               | 401       | 403      | 201      | 201     | 201    | 201  | 201     | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -113,6 +114,7 @@ BODIES = {
     ("POST", "/local/sign-in"): {"user_id": "matrix-visitor"},
     ("POST", "/spaces/{space_id}/captions"): {"text": "hello", "language": "en", "start_ms": 0, "end_ms": 900},
     ("POST", "/spaces/{space_id}/appeal"): {"text": "I was quoting someone"},
+    ("POST", "/spaces/{space_id}/reports"): {"reason": "spam"},
 }
 
 

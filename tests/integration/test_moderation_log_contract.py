@@ -12,14 +12,15 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.moderation import DEMOTE, LIFT, MUTE, REMOVE, Appeal, entry_for
+from chalicelib.domain.moderation import DEMOTE, LIFT, MUTE, REMOVE, SPACE_TARGET, Appeal, Report, entry_for
 from chalicelib.domain.spaces import SPEAKER
 from chalicelib.ports import Refused
 from tests.integration.test_space_repositories_contract import NOW, RULES, _id, _joined, _live
 
 
 class Ledger:
-    def __init__(self, repositories, log, appeals):
+    def __init__(self, repositories, log, appeals, reports):
+        self.reports = reports
         self.spaces = repositories["spaces"]
         self.participants = repositories["participants"]
         self.stage_members = repositories["stage_members"]
@@ -33,12 +34,12 @@ def repos(request):
         from tests.fakes.spaces import SpaceStore
 
         repositories = SpaceStore().repositories()
-        return Ledger(repositories, repositories["moderation_log"], repositories["appeals"])
+        return Ledger(repositories, repositories["moderation_log"], repositories["appeals"], repositories["reports"])
     request.getfixturevalue("dynamodb_local")
-    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog
+    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
     from chalicelib.adapters.dynamodb.spaces import space_repositories
 
-    return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals())
+    return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals(), DynamoReports())
 
 
 def _all(read, key, limit=100):
@@ -200,15 +201,38 @@ def test_a_lifted_removal_lets_the_user_join_again_and_is_logged_once(repos):
     assert [e.act for e in _all(repos.log.for_target, user)] == [REMOVE, LIFT]
 
 
+def test_a_report_is_kept_once_per_reporter_and_target_and_resolved_once(repos):
+    space = _live(repos)
+    reporter, other = _id("r"), _id("u")
+    of_space = Report(space.id, reporter, SPACE_TARGET, "spam", None, NOW)
+    of_person = Report(space.id, reporter, other, "harassment", "kept shouting", NOW + timedelta(seconds=1))
+
+    repos.reports.report(of_space)
+    repos.reports.report(of_person)
+    with pytest.raises(Refused) as again:
+        repos.reports.report(replace(of_person, reason="other"))
+
+    assert again.value.part == "reported"
+    assert {(r.target, r.reason) for r in repos.reports.for_space(space.id)} == {
+        (SPACE_TARGET, "spam"), (other, "harassment"),
+    }
+    assert of_space in repos.reports.open_reports(limit=1000)
+    repos.reports.resolve(space.id, SPACE_TARGET, reporter, "warned the host", NOW)
+    with pytest.raises(Refused):
+        repos.reports.resolve(space.id, SPACE_TARGET, reporter, "again", NOW)
+    still_open = [(r.space_id, r.target) for r in repos.reports.open_reports(limit=1000)]
+    assert (space.id, SPACE_TARGET) not in still_open and (space.id, other) in still_open
+
+
 # ------------------------------------------------------------------- DynamoDB Local only
 
 
 @pytest.fixture
 def dynamo(dynamodb_local):
-    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog
+    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
     from chalicelib.adapters.dynamodb.spaces import space_repositories
 
-    return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals())
+    return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals(), DynamoReports())
 
 
 def test_two_moderators_removing_one_user_at_once_write_one_entry(dynamo):

@@ -44,7 +44,7 @@ from chalicelib.adapters.dynamodb.models_commerce import (  # noqa: F401 (the ta
     TicketModel,
     TicketsByBuyerIndex,
 )
-from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel  # noqa: F401
+from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel, ReportModel  # noqa: F401
 from chalicelib.adapters.dynamodb.models_operations import (  # noqa: F401
     CaptionModel,
     IdempotencyModel,
@@ -431,6 +431,7 @@ ALL_MODELS = (
     StagePoolModel,
     ModerationEntryModel,
     AppealModel,
+    ReportModel,
 )
 
 

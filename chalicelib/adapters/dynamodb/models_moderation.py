@@ -46,3 +46,36 @@ class AppealModel(Model):
     user_id = UnicodeAttribute(range_key=True)
     text = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+
+
+class OpenReportsIndex(GlobalSecondaryIndex):
+    """Sparse: only open reports carry `open_queue`, so the operators' CLI Queries what is left to
+    do, oldest first, and a resolved report leaves the index."""
+
+    class Meta:
+        index_name = "open_reports"
+        projection = AllProjection()
+
+    open_queue = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ReportModel(Model):
+    """One report per (Space, target, reporter): put on condition the key is new."""
+
+    Meta = TableMeta.build("reports")
+
+    space_id = UnicodeAttribute(hash_key=True)
+    target_reporter = UnicodeAttribute(range_key=True)  # "<target>#<reporter_id>"
+    reporter_id = UnicodeAttribute()
+    target = UnicodeAttribute()  # "space" or a user id
+    reason = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    created_key = UnicodeAttribute()  # "<created_at iso>#<space_id>#<target_reporter>"
+    status = UnicodeAttribute(default="open")
+    open_queue = UnicodeAttribute(null=True)  # "open" while open (the sparse index's key)
+    resolution = UnicodeAttribute(null=True)
+    resolved_at = UTCDateTimeAttribute(null=True)
+
+    open_reports = OpenReportsIndex()
