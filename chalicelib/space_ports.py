@@ -56,8 +56,9 @@ class SpaceRepository(Protocol):
     ) -> None:
         """scheduled -> live on `stage`. Refused "state", "host_busy" or "blocks"."""
 
-    def end(self, space: Space, now: datetime) -> None:
-        """live -> ended; its media is then pending release. Refused "state"."""
+    def end(self, space: Space, now: datetime, entry: ModerationEntry | None = None) -> None:
+        """live -> ended; its media is then pending release. Refused "state". `entry` (an
+        operator's end) goes into the moderation ledger in the same write."""
 
     def cancel(self, space: Space, now: datetime) -> None:
         """scheduled -> canceled. Refused "state"."""

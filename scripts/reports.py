@@ -7,6 +7,10 @@ the sparse `open_reports` index, oldest first: one Query, never a Scan.
     list [--limit N]                              open reports, oldest first
     show SPACE_ID                                 every report of one Space, open or not
     resolve SPACE_ID TARGET REPORTER_ID NOTE      close one open report with a note
+    end SPACE_ID REASON                           end a live Space, logged with actor "operator"
+
+`end` runs the whole end (stage, room and recording released) with the stage's settings, as the
+API would (chalicelib/bootstrap.py reads them from the environment).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from chalicelib.domain.spaces import utcnow
 from chalicelib.ports import Refused
 
 
-def main(argv: list[str] | None = None, reports: Any = None, out: Any = sys.stdout) -> int:
+def main(argv: list[str] | None = None, reports: Any = None, out: Any = sys.stdout, deps: Any = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.reports", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="open reports, oldest first")
@@ -30,7 +34,12 @@ def main(argv: list[str] | None = None, reports: Any = None, out: Any = sys.stdo
     resolve = commands.add_parser("resolve", help="close one open report")
     for name in ("space_id", "target", "reporter_id", "note"):
         resolve.add_argument(name)
+    end = commands.add_parser("end", help="end a live Space as an operator")
+    end.add_argument("space_id")
+    end.add_argument("reason")
     args = parser.parse_args(argv)
+    if args.command == "end":
+        return _end(args.space_id, args.reason, deps, out)
     reports = reports or DynamoReports()
 
     if args.command == "list":
@@ -47,6 +56,21 @@ def main(argv: list[str] | None = None, reports: Any = None, out: Any = sys.stdo
         return 0
     for r in found:
         print(json.dumps({**r.view(), "resolution": r.resolution}), file=out)
+    return 0
+
+
+def _end(space_id: str, reason: str, deps: Any, out: Any) -> int:
+    from chalicelib import bootstrap
+    from chalicelib.domain.errors import DomainError
+    from chalicelib.domain.moderation import validate_reason
+    from chalicelib.services import moderation
+
+    try:
+        result = moderation.operator_end(deps or bootstrap.deps(), space_id, validate_reason({"reason": reason}) or reason)
+    except DomainError as exc:
+        print(f"{exc.code}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result), file=out)
     return 0
 
 

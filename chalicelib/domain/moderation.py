@@ -19,7 +19,9 @@ DEMOTE = "demote"
 COHOST_REMOVED = "cohost_removed"
 MUTE = "mute"
 LIFT = "lift_removal"
-ACTS = frozenset({REMOVE, DEMOTE, COHOST_REMOVED, MUTE, LIFT})
+OPERATOR_END = "operator_end"  # an operator ended the Space; the target is its host
+OPERATOR = "operator"  # the actor of operators' acts (they act through scripts/reports.py)
+ACTS = frozenset({REMOVE, DEMOTE, COHOST_REMOVED, MUTE, LIFT, OPERATOR_END})
 
 MAX_REASON_CHARS = 280
 MAX_APPEAL_CHARS = 500

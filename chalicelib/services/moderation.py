@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
 from chalicelib.domain.moderation import (
-    LIFT, SPACE_TARGET, Appeal, ModerationEntry, Report, entry_for, validate_appeal, validate_reason, validate_report,
+    LIFT, OPERATOR, OPERATOR_END, SPACE_TARGET, Appeal, ModerationEntry, Report, entry_for, validate_appeal, validate_reason, validate_report,
 )
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.permissions import require_can_moderate, require_creator, require_moderator
@@ -121,3 +121,14 @@ def report(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | None)
         raise Conflict("you already reported this", code="already_reported") from exc
     deps.telemetry.count("ReportFiled")
     return made.view()
+
+
+def operator_end(deps: Deps, space_id: str, reason: str) -> dict[str, Any]:
+    """An operator ends a live Space (scripts/reports.py `end`): the same end as the host's, its
+    ledger entry (actor "operator", target the host) in the end's own transaction."""
+    from chalicelib.services import spaces
+
+    space = deps.spaces.get(space_id, with_count=False)
+    entry = entry_for(space_id, OPERATOR_END, OPERATOR, space.creator_id, deps.clock.now(), reason)
+    ended = spaces.end_live_space(deps, space, OPERATOR, entry)
+    return {"space_id": ended.id, "state": ended.state}

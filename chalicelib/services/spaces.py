@@ -24,6 +24,7 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, RuleViolation
 from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain import recording as recording_rules
 from chalicelib.domain.spaces import (
@@ -180,15 +181,21 @@ def _going_live(deps: Deps, host_id: str, write: Callable[[tuple[bytes | None, i
 def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "end this Space")
+    return end_live_space(deps, space, user_id)
+
+
+def end_live_space(deps: Deps, space: Space, by: str, entry: ModerationEntry | None = None) -> Space:
+    """The end itself, once the caller may end `space` (its host, or an operator with `entry`)."""
+    space_id = space.id
     if space.state != LIVE:
         raise transition_refused(space, "end")
     try:
-        deps.spaces.end(space, deps.clock.now())
+        deps.spaces.end(space, deps.clock.now(), entry)
     except Refused as exc:
         raise transition_refused(deps.spaces.get(space_id, with_count=False), "end") from exc
     deps.media_cache.drop(space_id)
     deps.telemetry.count("SpaceEnded")
-    logger.info("space ended", space_id=space_id)
+    logger.info("space ended", space_id=space_id, by=by)
     # Read again after the end: an overflow the job recorded while this request ran is on it.
     try:
         ended = deps.spaces.get(space_id, with_count=False)
@@ -196,7 +203,7 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
         ended = None  # release what the first read saw; the answer is read again below
     # Recording stopped, the room told, the media released (or left release_pending): each a
     # reaction that defers its own failures, so the end stands whatever they meet.
-    deps.publish(SpaceEnded(space, ended, by=user_id))
+    deps.publish(SpaceEnded(space, ended, by=by))
     return ended if ended is not None else deps.spaces.get(space_id, with_count=False)
 
 

@@ -308,7 +308,7 @@ class FakeSpaceRepository(_Repo):
         host.live_space_id = space.id
         host.scheduled -= 1
 
-    def end(self, space: Space, now: datetime) -> None:
+    def end(self, space: Space, now: datetime, entry: ModerationEntry | None = None) -> None:
         row = self._store.row(space.id)
         host = self._store.host(space.creator_id)
         if row is None or row.space.state != LIVE or host.live_space_id != space.id:
@@ -316,6 +316,7 @@ class FakeSpaceRepository(_Repo):
         self._store.edit(space.id, state=ENDED, ended_at=now, updated_at=now)
         row.release_pending = True
         host.live_space_id = None
+        self._store.append(entry)
 
     def cancel(self, space: Space, now: datetime) -> None:
         row = self._store.row(space.id)

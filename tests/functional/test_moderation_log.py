@@ -187,3 +187,20 @@ def test_a_participant_reports_a_space_or_a_person_once_and_operators_resolve_it
     cli.main(["list", "--limit", "1000"], reports=DynamoReports(), out=out)
     still_open = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["target"] for r in still_open if r["space_id"] == space_id] == [speaker_of_hate]
+
+
+def test_an_operator_ends_a_space_and_the_end_is_in_the_ledger_once(api, deps, live, host):
+    import io
+
+    from scripts import reports as cli
+
+    space_id, _ = live
+
+    assert cli.main(["end", space_id, "illegal content"], deps=deps, out=io.StringIO()) == 0
+    assert cli.main(["end", space_id, "again"], deps=deps, out=io.StringIO()) == 1  # already ended
+
+    assert api.get(f"/spaces/{space_id}", host).data["state"] == "ended"
+    entries = api.get(f"/spaces/{space_id}/moderation-log", host).data["entries"]
+    assert [(e["act"], e["actor_id"], e["target_id"], e["reason"]) for e in entries] == [
+        ("operator_end", "operator", host, "illegal content"),
+    ]
