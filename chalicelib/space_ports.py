@@ -271,3 +271,7 @@ class ReportRepository(Protocol):
 
     def resolve(self, space_id: str, target: str, reporter_id: str, resolution: str, now: datetime) -> None:
         """Close an open report; Refused "report" when it is not open."""
+
+    def bar_host(self, user_id: str, entry: ModerationEntry) -> None:
+        """An operator bars `user_id` from hosting; `entry` goes into the ledger in the same
+        write. Refused "user" when they already are barred."""

@@ -8,8 +8,9 @@ the sparse `open_reports` index, oldest first: one Query, never a Scan.
     show SPACE_ID                                 every report of one Space, open or not
     resolve SPACE_ID TARGET REPORTER_ID NOTE      close one open report with a note
     end SPACE_ID REASON                           end a live Space, logged with actor "operator"
+    bar SPACE_ID USER_ID REASON                   bar a user from hosting, logged in that Space
 
-`end` runs the whole end (stage, room and recording released) with the stage's settings, as the
+`end` and `bar` build the app's dependencies; `end` runs the whole end (stage, room and recording released) with the stage's settings, as the
 API would (chalicelib/bootstrap.py reads them from the environment).
 """
 from __future__ import annotations
@@ -37,9 +38,12 @@ def main(argv: list[str] | None = None, reports: Any = None, out: Any = sys.stdo
     end = commands.add_parser("end", help="end a live Space as an operator")
     end.add_argument("space_id")
     end.add_argument("reason")
+    bar = commands.add_parser("bar", help="bar a user from hosting")
+    for name in ("space_id", "user_id", "reason"):
+        bar.add_argument(name)
     args = parser.parse_args(argv)
-    if args.command == "end":
-        return _end(args.space_id, args.reason, deps, out)
+    if args.command in ("end", "bar"):
+        return _operator_act(args, deps, out)
     reports = reports or DynamoReports()
 
     if args.command == "list":
@@ -59,14 +63,19 @@ def main(argv: list[str] | None = None, reports: Any = None, out: Any = sys.stdo
     return 0
 
 
-def _end(space_id: str, reason: str, deps: Any, out: Any) -> int:
+def _operator_act(args: argparse.Namespace, deps: Any, out: Any) -> int:
     from chalicelib import bootstrap
     from chalicelib.domain.errors import DomainError
     from chalicelib.domain.moderation import validate_reason
     from chalicelib.services import moderation
 
+    deps = deps or bootstrap.deps()
     try:
-        result = moderation.operator_end(deps or bootstrap.deps(), space_id, validate_reason({"reason": reason}) or reason)
+        reason = validate_reason({"reason": args.reason}) or args.reason
+        if args.command == "end":
+            result = moderation.operator_end(deps, args.space_id, reason)
+        else:
+            result = moderation.operator_bar_host(deps, args.space_id, args.user_id, reason)
     except DomainError as exc:
         print(f"{exc.code}: {exc}", file=sys.stderr)
         return 1

@@ -20,8 +20,9 @@ COHOST_REMOVED = "cohost_removed"
 MUTE = "mute"
 LIFT = "lift_removal"
 OPERATOR_END = "operator_end"  # an operator ended the Space; the target is its host
+BAR_HOST = "bar_host"  # an operator barred the target from hosting (logged in the reported Space)
 OPERATOR = "operator"  # the actor of operators' acts (they act through scripts/reports.py)
-ACTS = frozenset({REMOVE, DEMOTE, COHOST_REMOVED, MUTE, LIFT, OPERATOR_END})
+ACTS = frozenset({REMOVE, DEMOTE, COHOST_REMOVED, MUTE, LIFT, OPERATOR_END, BAR_HOST})
 
 MAX_REASON_CHARS = 280
 MAX_APPEAL_CHARS = 500

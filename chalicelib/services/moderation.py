@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
 from chalicelib.domain.moderation import (
-    LIFT, OPERATOR, OPERATOR_END, SPACE_TARGET, Appeal, ModerationEntry, Report, entry_for, validate_appeal, validate_reason, validate_report,
+    BAR_HOST, LIFT, OPERATOR, OPERATOR_END, SPACE_TARGET, Appeal, ModerationEntry, Report, entry_for, validate_appeal, validate_reason, validate_report,
 )
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.permissions import require_can_moderate, require_creator, require_moderator
@@ -132,3 +132,15 @@ def operator_end(deps: Deps, space_id: str, reason: str) -> dict[str, Any]:
     entry = entry_for(space_id, OPERATOR_END, OPERATOR, space.creator_id, deps.clock.now(), reason)
     ended = spaces.end_live_space(deps, space, OPERATOR, entry)
     return {"space_id": ended.id, "state": ended.state}
+
+
+def operator_bar_host(deps: Deps, space_id: str, user_id: str, reason: str) -> dict[str, Any]:
+    """An operator bars `user_id` from hosting (creating and starting Spaces are 403 from now on),
+    logged in the Space the reports were about, in the same write as the flag."""
+    deps.spaces.get(space_id, with_count=False)  # the Space must exist: its log keeps the entry
+    entry = entry_for(space_id, BAR_HOST, OPERATOR, validate_user_id(user_id), deps.clock.now(), reason)
+    try:
+        deps.reports.bar_host(user_id, entry)
+    except Refused as exc:
+        raise Conflict("that user is already barred from hosting", code="already_barred") from exc
+    return {"user_id": user_id, "barred_from_hosting": True}

@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
-from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, RuleViolation
+from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, Forbidden, RuleViolation
 from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.moderation import ModerationEntry
@@ -37,7 +37,7 @@ from chalicelib.domain.spaces import (
     new_space,
     transition_refused,
 )
-from chalicelib.domain.users import hosting_eligibility
+from chalicelib.domain.users import User, hosting_eligibility
 from chalicelib.ports import Refused
 from chalicelib.services import orphans, recording, reminders, room_events, stage_pool
 from chalicelib.services.media_release import release_stage
@@ -58,7 +58,9 @@ def create_space(deps: Deps, user_id: str, body: dict[str, Any]) -> Space:
     )
     # Public Spaces need only the follower count; the 30-day history is the ticketed rule's.
     ticketed = space.access == TICKETED
-    eligibility = hosting_eligibility(deps.users.get(user_id, now, with_history=ticketed), deps.hosting_rules)
+    user = deps.users.get(user_id, now, with_history=ticketed)
+    _require_not_barred(user)
+    eligibility = hosting_eligibility(user, deps.hosting_rules)
     if not eligibility.can_host:
         raise RuleViolation(eligibility.reason or "not eligible to host", code="not_eligible_to_host")
     if ticketed and not eligibility.can_host_ticketed:
@@ -133,6 +135,9 @@ def start_space(deps: Deps, user_id: str, space_id: str, body: dict[str, Any] | 
     """`body` may carry `{"recording": true|false}`: the host turns recording on or off now."""
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "start this Space")
+    # One GetItem more per start. A bar landing between this read and the start's write lets that
+    # one start through (docs/moderation.md); every later create and start sees it.
+    _require_not_barred(deps.users.get(user_id, deps.clock.now(), with_history=False))
     wanted = recording_rules.validate_start_body(body)  # who first, then what (403 before 400)
     if space.state != "scheduled":
         raise transition_refused(space, "start")
@@ -176,6 +181,11 @@ def _going_live(deps: Deps, host_id: str, write: Callable[[tuple[bytes | None, i
             if exc.part != "blocks":
                 raise
     raise DependencyFailed("the host's blocks kept changing; try again", code="write_conflict", retry_after=1)
+
+
+def _require_not_barred(user: User) -> None:
+    if user.barred_from_hosting:
+        raise Forbidden("an operator barred this account from hosting", code="barred_from_hosting")
 
 
 def end_space(deps: Deps, user_id: str, space_id: str) -> Space:

@@ -95,6 +95,7 @@ class SpaceStore:
     ledger: list[ModerationEntry] = field(default_factory=list)  # the moderation log, appended to
     appeals: dict[tuple[str, str], Appeal] = field(default_factory=dict)  # (space_id, user_id)
     reports: dict[tuple[str, str, str], Report] = field(default_factory=dict)  # (space, target, reporter)
+    barred_hosts: set[str] = field(default_factory=set)  # users an operator barred from hosting
 
     def append(self, entry: ModerationEntry | None) -> None:
         """Keep a moderation ledger entry, as the act's transaction puts it (never replaced)."""
@@ -208,6 +209,12 @@ class FakeReports:
         if found is None or found.status != OPEN:
             raise Refused("report")
         self._store.reports[(space_id, target, reporter_id)] = replace(found, status=RESOLVED, resolution=resolution)
+
+    def bar_host(self, user_id: str, entry: ModerationEntry) -> None:
+        if user_id in self._store.barred_hosts:
+            raise Refused("user")
+        self._store.barred_hosts.add(user_id)
+        self._store.append(entry)
 
 
 def _participant(space_id: str, user_id: str, p: _ParticipantRow) -> Participant:

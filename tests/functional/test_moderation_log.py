@@ -204,3 +204,26 @@ def test_an_operator_ends_a_space_and_the_end_is_in_the_ledger_once(api, deps, l
     assert [(e["act"], e["actor_id"], e["target_id"], e["reason"]) for e in entries] == [
         ("operator_end", "operator", host, "illegal content"),
     ]
+
+
+def test_an_operator_bars_a_host_who_then_may_neither_create_nor_start(api, deps, host):
+    import io
+
+    from scripts import reports as cli
+
+    from datetime import datetime, timedelta, timezone
+
+    start_at = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    scheduled = api.post("/spaces", host, {"title": "Later", "scheduled_start": start_at})
+    assert scheduled.status_code == 201, scheduled.data
+    space_id = scheduled.data["id"]
+
+    assert cli.main(["bar", space_id, host, "repeated hate"], deps=deps, out=io.StringIO()) == 0
+    assert cli.main(["bar", space_id, host, "again"], deps=deps, out=io.StringIO()) == 1  # already barred
+
+    create = api.post("/spaces", host, {"title": "Back again"})
+    assert create.status_code == 403 and create.data["code"] == "barred_from_hosting"
+    start = api.post(f"/spaces/{space_id}/start", host)
+    assert start.status_code == 403 and start.data["code"] == "barred_from_hosting"
+    entries = api.get("/me/moderation", host).data["entries"]
+    assert [(e["act"], e["actor_id"], e["space_id"]) for e in entries] == [("bar_host", "operator", space_id)]

@@ -73,6 +73,8 @@ class UserModel(Model):
     scheduled_count = NumberAttribute(default=0)
     # The user's live Space, if any: one live Space per host, enforced by attribute_not_exists.
     live_space_id = UnicodeAttribute(null=True)
+    # Set by an operator (scripts/reports.py `bar`): this user may not create or start Spaces.
+    hosting_barred_at = UTCDateTimeAttribute(null=True)
 
 
 class FollowersIndex(GlobalSecondaryIndex):

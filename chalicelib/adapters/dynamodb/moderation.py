@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
-from chalicelib.adapters.dynamodb.models import ParticipantModel
+from chalicelib.adapters.dynamodb.models import ParticipantModel, UserModel
 from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel, ReportModel
 from chalicelib.adapters.dynamodb.pages import last_values, start_key
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
@@ -127,7 +127,19 @@ def _report(m: ReportModel) -> Report:
 
 
 class DynamoReports:
-    """Reports of a Space or a person in it; operators read and resolve them (scripts/reports.py)."""
+    """Reports of a Space or a person in it; operators read and resolve them, and bar hosts
+    (scripts/reports.py)."""
+
+    def bar_host(self, user_id: str, entry: ModerationEntry) -> None:
+        try:
+            with transaction(UserModel._get_connection().connection) as tx:
+                tx.update(
+                    "user", UserModel(user_id), actions=[UserModel.hosting_barred_at.set(entry.at)],
+                    condition=UserModel.hosting_barred_at.does_not_exist(),
+                )
+                add_entry(tx, entry)
+        except ConditionsFailed as exc:
+            raise Refused("user") from exc
 
     def report(self, report: Report) -> None:
         """One report per reporter and target in a Space: Refused "reported" for a second."""
