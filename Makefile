@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # Schemathesis examples per API operation, and stateful scenarios, in `make fuzz` (`make test` runs 12).
 FUZZ_EXAMPLES ?= 500
 
-.PHONY: help venv web chromium run token test test-quick fuzz demo bench load clean distclean
+.PHONY: help venv web chromium run token reports test test-quick fuzz demo bench load clean distclean
 
 # The web client (web/static/, served by `chalice local` at /web/) loads two IVS SDKs from its own
 # origin, both installed from npm by `make web` (pinned in web/package-lock.json): the real-time
@@ -36,6 +36,7 @@ help:
 	@echo "make test-quick            tests not marked slow"
 	@echo "make fuzz                  contract fuzzing of openapi.yaml, long run: per operation ($(FUZZ_EXAMPLES) examples each) and stateful (as many linked scenarios)"
 	@echo "make demo                  play a whole Space against the running stack"
+	@echo "make reports ARGS=list     operators: open reports of the local stack (list | show SPACE | resolve SPACE TARGET REPORTER NOTE)"
 	@echo "make bench                 run the benchmarks in bench/ (writes bench/results.json)"
 	@echo "make load                  200 clients x 20 requests (join/leave/list) against a running make run (bench/load.py)"
 	@echo "make synth                 synthesize the CDK stacks offline into cdk.out/ (dev and prod)"
@@ -87,6 +88,13 @@ token: venv
 	@if [ "$(origin USER)" != "command line" ] || [ -z "$(USER)" ]; then \
 	  echo "usage: make token USER=<user id>" >&2; exit 2; fi
 	@$(PY) -m scripts.keys token '$(USER)'
+
+# Operators' reports CLI (scripts/reports.py) against the local stack's DynamoDB Local; in an AWS
+# stage run `python -m scripts.reports` with that stage's SPACES_TABLE_PREFIX and credentials.
+reports: venv
+	@SPACES_TABLE_PREFIX=$${SPACES_TABLE_PREFIX:-spaces-local} AWS_ENDPOINT_URL_DYNAMODB=$${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:8100} \
+	  AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+	  AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m scripts.reports $(or $(ARGS),list)
 
 test: venv web chromium
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

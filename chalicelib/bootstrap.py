@@ -295,6 +295,7 @@ def deps() -> Deps:
             DynamoReminderRepository,
         )
         from chalicelib.adapters.dynamodb.models import share_one_connection
+        from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
         from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
         from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
         from chalicelib.adapters.dynamodb.spaces import space_repositories
@@ -339,6 +340,9 @@ def deps() -> Deps:
             transcription=_lazy(transcription),
             mixer=_lazy(mixer),
             dispatcher=publish_event,
+            moderation_log=DynamoModerationLog(),
+            appeals=DynamoAppeals(),
+            reports=DynamoReports(),
         )
 
     return once("deps", build)

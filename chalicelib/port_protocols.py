@@ -31,9 +31,12 @@ from chalicelib.repository_ports import RateLimits as RateLimits
 from chalicelib.repository_ports import ReminderRepository as ReminderRepository
 from chalicelib.repository_ports import SubscriptionRepository as SubscriptionRepository
 from chalicelib.repository_ports import TicketRepository as TicketRepository
+from chalicelib.space_ports import AppealRepository as AppealRepository
 from chalicelib.space_ports import ListingRepository as ListingRepository
+from chalicelib.space_ports import ModerationLogRepository as ModerationLogRepository
 from chalicelib.space_ports import OverflowClaimRepository as OverflowClaimRepository
 from chalicelib.space_ports import ParticipantRepository as ParticipantRepository
+from chalicelib.space_ports import ReportRepository as ReportRepository
 from chalicelib.space_ports import SpaceRepository as SpaceRepository
 from chalicelib.space_ports import StageMemberRepository as StageMemberRepository
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib.ports import JoinOutcome, PageKey, Participant
 
 if TYPE_CHECKING:  # annotations only
+    from chalicelib.domain.moderation import Appeal, ModerationEntry, Report
     from chalicelib.domain.spaces import Listing, OverflowInfo, Space, SpaceRules, StageInfo
 
 
@@ -55,8 +56,9 @@ class SpaceRepository(Protocol):
     ) -> None:
         """scheduled -> live on `stage`. Refused "state", "host_busy" or "blocks"."""
 
-    def end(self, space: Space, now: datetime) -> None:
-        """live -> ended; its media is then pending release. Refused "state"."""
+    def end(self, space: Space, now: datetime, entry: ModerationEntry | None = None) -> None:
+        """live -> ended; its media is then pending release. Refused "state". `entry` (an
+        operator's end) goes into the moderation ledger in the same write."""
 
     def cancel(self, space: Space, now: datetime) -> None:
         """scheduled -> canceled. Refused "state"."""
@@ -117,10 +119,12 @@ class ParticipantRepository(Protocol):
     def clear_blocked(self, space_id: str, user_id: str) -> None: ...
 
     def remove_participant(
-        self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime
+        self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime,
+        entry: ModerationEntry | None = None,
     ) -> None:
         """Ban a user: off the stage, disconnected, never let back in. Refused "changed" when
-        the participant is no longer `current`."""
+        the participant is no longer `current`. `entry` is appended to the moderation ledger in
+        the same write: both or neither."""
 
 
 class StageMemberRepository(Protocol):
@@ -159,15 +163,21 @@ class StageMemberRepository(Protocol):
 
     def decline_invitation(self, space_id: str, user_id: str, now: datetime) -> bool: ...
 
-    def step_down(self, space_id: str, user_id: str, from_role: str, now: datetime) -> None:
-        """A speaker or co-host goes back to listening."""
+    def step_down(
+        self, space_id: str, user_id: str, from_role: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> None:
+        """A speaker or co-host goes back to listening; `entry` (a moderator's act) is
+        appended to the moderation ledger in the same write."""
 
     def add_cohost(self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules) -> None:
         """Make a user a co-host, within `rules.max_cohosts` and (from the audience)
         `rules.max_on_stage`."""
 
-    def set_muted(self, space_id: str, user_id: str, muted: bool, now: datetime) -> bool:
-        """True when the mute state changed, False when it already was as asked."""
+    def set_muted(
+        self, space_id: str, user_id: str, muted: bool, now: datetime, entry: ModerationEntry | None = None
+    ) -> bool:
+        """True when the mute state changed, False when it already was as asked; `entry` is
+        appended to the moderation ledger only when the state changed, in the same write."""
 
 
 class OverflowClaimRepository(Protocol):
@@ -214,3 +224,54 @@ class ListingRepository(Protocol):
         """Copy each live Space's participant count into its listings' rank; returns how many
         listings changed. `counts_out` receives every live Space's count, `overflowing_out` the
         live Spaces whose overflow is on."""
+
+
+class ModerationLogRepository(Protocol):
+    """The moderation ledger (docs/moderation.md). Append-only: entries are written only by the
+    acts above (their `entry` argument), so this port reads and nothing else."""
+
+    def for_space(
+        self, space_id: str, *, limit: int, after: dict[str, Any] | None = None
+    ) -> tuple[list[ModerationEntry], dict[str, Any] | None]:
+        """One page of a Space's log, oldest first, and the key to continue from (None: last page)."""
+
+    def for_target(
+        self, target_id: str, *, limit: int, after: dict[str, Any] | None = None
+    ) -> tuple[list[ModerationEntry], dict[str, Any] | None]:
+        """One page of every act done to `target_id`, oldest first."""
+
+
+class AppealRepository(Protocol):
+    """Removed users' appeals (one per user and Space) and lifting a removal."""
+
+    def appeal(self, appeal: Appeal) -> None:
+        """Keep the appeal. Refused "appealed" when the user already appealed in this Space,
+        "participant" when they are not removed (both enforced by the write)."""
+
+    def for_space(
+        self, space_id: str, *, limit: int, after: dict[str, Any] | None = None
+    ) -> tuple[list[Appeal], dict[str, Any] | None]:
+        """One page of a Space's appeals, by user id."""
+
+    def lift_removal(self, space_id: str, user_id: str, entry: ModerationEntry) -> None:
+        """The user may join again; `entry` goes into the ledger in the same write. Refused
+        "participant" when the user is not removed."""
+
+
+class ReportRepository(Protocol):
+    """Reports of a Space or a person in it (docs/moderation.md)."""
+
+    def report(self, report: Report) -> None:
+        """Keep the report; Refused "reported" when this reporter already reported this target here."""
+
+    def open_reports(self, limit: int = 100) -> list[Report]:
+        """The oldest open reports, for operators."""
+
+    def for_space(self, space_id: str) -> list[Report]: ...
+
+    def resolve(self, space_id: str, target: str, reporter_id: str, resolution: str, now: datetime) -> None:
+        """Close an open report; Refused "report" when it is not open."""
+
+    def bar_host(self, user_id: str, entry: ModerationEntry) -> None:
+        """An operator bars `user_id` from hosting; `entry` goes into the ledger in the same
+        write. Refused "user" when they already are barred."""

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 DYNAMODB_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 # TransactWriteItems is authorized per item as PutItem / UpdateItem / DeleteItem / ConditionCheckItem.
 DYNAMODB_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+# An append-only table (the moderation ledger, docs/moderation.md): entries are put and read, never
+# updated or deleted, so the API gets PutItem on the table and Query on it and its indexes.
+DYNAMODB_APPEND = ("dynamodb:PutItem",)
+DYNAMODB_QUERY = ("dynamodb:Query",)
 # A transaction of Update actions only (the count fold) needs nothing but UpdateItem.
 DYNAMODB_UPDATE = ("dynamodb:UpdateItem",)
 # What Lambda's event source mapping reads a table's stream with, as the function's role: the
@@ -37,7 +41,9 @@ ACTIONS_WITHOUT_RESOURCE_TYPES = frozenset(XRAY + IVS_LIST_STAGES + IVS_CHAT_LIS
 # Tables only the push worker touches. Every other table is the API's (the routes reach nearly
 # all of them, and a table added to ALL_MODELS for a route is then usable without an infra change).
 WORKER_ONLY_TABLES = frozenset({"push-claims"})
-API_TABLES = "every table but the worker-only ones"
+# Tables no role may update or delete in: only a profile's `appends` reaches them.
+APPEND_ONLY_TABLES = frozenset({"moderation-log"})
+API_TABLES = "every table but the worker-only and append-only ones"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class LambdaProfile:
     reads: frozenset[str] | str = frozenset()
     writes: frozenset[str] | str = frozenset()
     updates: frozenset[str] = frozenset()  # UpdateItem only, on tables not in `writes`
+    appends: frozenset[str] = frozenset()  # PutItem and Query only: the append-only tables
     # A table whose stream is this function's event source (infra/stack.py binds it). The role
     # reads that stream and may send to the mapping's on-failure queue, which Lambda writes a
     # failed batch's description to with this role.
@@ -92,6 +99,7 @@ PROFILES: tuple[LambdaProfile, ...] = (
         kind="api",
         reads=API_TABLES,
         writes=API_TABLES,
+        appends=APPEND_ONLY_TABLES,  # the moderation ledger: acts put entries, two routes Query them
         # Start creates the stage (tagged with the Space), end deletes it, removal and demotion
         # disconnect a participant. Participant tokens are minted in-process: no CreateParticipantToken.
         ivs_stage_actions=("ivs:CreateStage", "ivs:TagResource", "ivs:DeleteStage", "ivs:DisconnectParticipant"),
@@ -324,7 +332,7 @@ def profile_for(logical_id: str) -> LambdaProfile:
 
 def tables_of(selection: frozenset[str] | str, all_suffixes: list[str]) -> list[str]:
     if selection == API_TABLES:
-        return [s for s in all_suffixes if s not in WORKER_ONLY_TABLES]
+        return [s for s in all_suffixes if s not in WORKER_ONLY_TABLES | APPEND_ONLY_TABLES]
     unknown = set(selection) - set(all_suffixes)
     if unknown:
         raise SystemExit(f"infra/permissions.py names tables the models do not declare: {sorted(unknown)}")

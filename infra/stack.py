@@ -599,6 +599,10 @@ class SpacesStack(Stack):
             allow(permissions.DYNAMODB_READ, [a for t in reads for a in self.tables[t].resource_arns])
         if writes:
             allow(permissions.DYNAMODB_WRITE, [self.tables[t].arn for t in writes])
+        appends = permissions.tables_of(profile.appends, suffixes)
+        if appends:
+            allow(permissions.DYNAMODB_APPEND, [self.tables[t].arn for t in appends])
+            allow(permissions.DYNAMODB_QUERY, [a for t in appends for a in self.tables[t].resource_arns])
         updates = permissions.tables_of(profile.updates, suffixes)
         if updates:
             allow(permissions.DYNAMODB_UPDATE, [self.tables[t].arn for t in updates])

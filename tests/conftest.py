@@ -128,6 +128,7 @@ def deps(settings_env, aws):
         DynamoPushClaims,
         DynamoReminderRepository,
     )
+    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
     from chalicelib.adapters.dynamodb.tickets import DynamoTicketRepository
@@ -190,6 +191,9 @@ def deps(settings_env, aws):
         mixer=PyAvMixer(replays),
         room_announcements=[],
         dispatcher=bootstrap.publish_event,
+        moderation_log=DynamoModerationLog(),
+        appeals=DynamoAppeals(),
+        reports=DynamoReports(),
     )
     bootstrap.override(deps=built)
     yield built

@@ -10,6 +10,7 @@ from chalicelib.lazy import bodies, service
 body = bodies()
 spaces = service("spaces")
 stage = service("stage")
+moderation = service("moderation")
 
 bp = Blueprint(__name__)
 
@@ -122,4 +123,10 @@ def unmute(space_id, user_id):
 @bp.route("/spaces/{space_id}/participants/{user_id}/remove", methods=["POST"])
 @endpoint()
 def remove_participant(space_id, user_id):
-    return _call(stage.remove_participant, space_id, user_id)
+    # Optional body: {"reason": "..."}, kept in the moderation ledger (docs/moderation.md).
+    deps, actor, space_id = bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id)
+    why = command(
+        bp.current_request, body.reason, required=False,
+        authorize=lambda: moderation.check_may_remove(deps, actor, space_id, user_id),
+    )
+    return _call(stage.remove_participant, space_id, user_id, why)

@@ -25,6 +25,8 @@ class User:
     following_count: int = 0
     # Spaces this user hosted that ended in the last 30 days (kept by the Space lifecycle).
     spaces_hosted_30d: int = 0
+    # An operator barred this user from hosting (docs/moderation.md): creating and starting are 403.
+    barred_from_hosting: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
     from chalicelib.port_protocols import (
-        Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, MixerPort, OverflowClaimRepository,
-        ParticipantRepository, PaymentsPort, PushClaims, PushPort, QueuePort, RateLimits, ReminderRepository,
-        ReplayStorePort, RoomEventsPort, SchedulerPort, SpaceRepository, StageMemberRepository,
-        SubscriptionRepository, Telemetry, TicketRepository, TokenMinter, TranscriptionPort, UserRepository,
+        AppealRepository, Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, MixerPort,
+        ModerationLogRepository, OverflowClaimRepository, ParticipantRepository, PaymentsPort, PushClaims,
+        PushPort, QueuePort, RateLimits, ReminderRepository, ReplayStorePort, ReportRepository, RoomEventsPort,
+        SchedulerPort, SpaceRepository, StageMemberRepository, SubscriptionRepository, Telemetry,
+        TicketRepository, TokenMinter, TranscriptionPort, UserRepository,
     )
 
 
@@ -134,6 +135,10 @@ class Deps:
     # Until room events land, what services/recording.py `announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
     room_announcements: list[Any] | None = None
+    # The moderation ledger's reads (docs/moderation.md); entries are written by the acts.
+    moderation_log: ModerationLogRepository = NOT_WIRED
+    appeals: AppealRepository = NOT_WIRED  # removed users' appeals, lifting a removal
+    reports: ReportRepository = NOT_WIRED  # reports of Spaces and people, for operators
 
     # Domain events: who reacts to what a use case publishes (services/dispatch.py `publish`,
     # wired by bootstrap and the tests). Unwired, publishing raises rather than drop reactions.

@@ -22,9 +22,10 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.commands import EditSpace, StartSpace
-from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, NotFound, RuleViolation
+from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain import recording as recording_rules
 from chalicelib.domain.spaces import (
@@ -37,7 +38,7 @@ from chalicelib.domain.spaces import (
     new_space,
     transition_refused,
 )
-from chalicelib.domain.users import hosting_eligibility
+from chalicelib.domain.users import User, hosting_eligibility
 from chalicelib.ports import Refused
 from chalicelib.services import orphans, recording, reminders, room_events, stage_pool
 from chalicelib.services.media_release import release_stage
@@ -58,7 +59,9 @@ def create_space(deps: Deps, user_id: str, body: dict[str, Any]) -> Space:
     )
     # Public Spaces need only the follower count; the 30-day history is the ticketed rule's.
     ticketed = space.access == TICKETED
-    eligibility = hosting_eligibility(deps.users.get(user_id, now, with_history=ticketed), deps.hosting_rules)
+    user = deps.users.get(user_id, now, with_history=ticketed)
+    _require_not_barred(user)
+    eligibility = hosting_eligibility(user, deps.hosting_rules)
     if not eligibility.can_host:
         raise RuleViolation(eligibility.reason or "not eligible to host", code="not_eligible_to_host")
     if ticketed and not eligibility.can_host_ticketed:
@@ -139,6 +142,9 @@ def may_start(deps: Deps, user_id: str, space_id: str) -> Space:
     """Who may start a Space: its creator (404, 403). Read before the body is judged."""
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "start this Space")
+    # One GetItem more per start. A bar landing between this read and the start's write lets that
+    # one start through (docs/moderation.md); every later create and start sees it.
+    _require_not_barred(deps.users.get(user_id, deps.clock.now(), with_history=False))
     return space
 
 
@@ -190,18 +196,29 @@ def _going_live(deps: Deps, host_id: str, write: Callable[[tuple[bytes | None, i
     raise DependencyFailed("the host's blocks kept changing; try again", code="write_conflict", retry_after=1)
 
 
+def _require_not_barred(user: User) -> None:
+    if user.barred_from_hosting:
+        raise Forbidden("an operator barred this account from hosting", code="barred_from_hosting")
+
+
 def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "end this Space")
+    return end_live_space(deps, space, user_id)
+
+
+def end_live_space(deps: Deps, space: Space, by: str, entry: ModerationEntry | None = None) -> Space:
+    """The end itself, once the caller may end `space` (its host, or an operator with `entry`)."""
+    space_id = space.id
     if space.state != LIVE:
         raise transition_refused(space, "end")
     try:
-        deps.spaces.end(space, deps.clock.now())
+        deps.spaces.end(space, deps.clock.now(), entry)
     except Refused as exc:
         raise transition_refused(deps.spaces.get(space_id, with_count=False), "end") from exc
     deps.media_cache.drop(space_id)
     deps.telemetry.count("SpaceEnded")
-    logger.info("space ended", space_id=space_id)
+    logger.info("space ended", space_id=space_id, by=by)
     # Read again after the end: an overflow the job recorded while this request ran is on it.
     try:
         ended = deps.spaces.get(space_id, with_count=False)
@@ -209,7 +226,7 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
         ended = None  # release what the first read saw; the answer is read again below
     # Recording stopped, the room told, the media released (or left release_pending): each a
     # reaction that defers its own failures, so the end stands whatever they meet.
-    deps.publish(SpaceEnded(space, ended, by=user_id))
+    deps.publish(SpaceEnded(space, ended, by=by))
     return ended if ended is not None else deps.spaces.get(space_id, with_count=False)
 
 

@@ -14,11 +14,14 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
-from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, JoinSpace, NameCohost
+from chalicelib.domain.commands import AcceptInvitation, GiveReason, InviteSpeaker, JoinSpace, NameCohost
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.events import BlockedWhileLive, SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.joining import LiveJoinInfo
+from chalicelib.domain.moderation import (
+    COHOST_REMOVED, DEMOTE, MUTE, REMOVE, ModerationEntry, entry_for,
+)
 from chalicelib.domain.recording import tagged_participant_id
 from chalicelib.domain.permissions import (
     require_can_moderate,
@@ -449,7 +452,7 @@ def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Spa
         raise Conflict("that user is a co-host: remove the co-host role instead", code="target_is_cohost")
     if role != SPEAKER:
         raise Conflict("that user is not a speaker", code="not_a_speaker")
-    _step_down(deps, space, target, SPEAKER)
+    _step_down(deps, space, target, SPEAKER, _ledger_entry(deps, space_id, DEMOTE, actor_id, target))
     deps.telemetry.count("SpeakerRemoved")
     reason = "stepped_down" if actor_id == target else "demoted"
     deps.publish(SpeakerRemoved(space_id, target, reason=reason, by=actor_id, space=space))
@@ -502,7 +505,7 @@ def remove_cohost(deps: Deps, actor_id: str, space_id: str, target: str) -> Spac
     require_live(space)
     if space.role_of(target) != COHOST:
         raise Conflict("that user is not a co-host", code="not_a_cohost")
-    _step_down(deps, space, target, COHOST)
+    _step_down(deps, space, target, COHOST, _ledger_entry(deps, space_id, COHOST_REMOVED, actor_id, target))
     deps.telemetry.count("CohostRemoved")
     room_events.emit(deps, space, ev.COHOST_REMOVED, user_id=target, by=actor_id)
     # A chat connection keeps the capabilities it was opened with: close it, the app reconnects
@@ -520,7 +523,8 @@ def mute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     if space.role_of(target) == LISTENER:
         raise Conflict("only people on stage can be muted", code="not_on_stage")
     try:
-        muted = deps.stage_members.set_muted(space_id, target, True, deps.clock.now())
+        entry = _ledger_entry(deps, space_id, MUTE, actor_id, target)
+        muted = deps.stage_members.set_muted(space_id, target, True, deps.clock.now(), entry)
     except Refused as exc:
         raise Conflict("that user left the stage meanwhile", code="not_on_stage") from exc
     if muted:  # muting someone already muted changes nothing and announces nothing
@@ -545,21 +549,26 @@ def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
     return deps.spaces.get(space_id)
 
 
-def remove_participant(deps: Deps, actor_id: str, space_id: str, target: str) -> dict[str, Any]:
+def remove_participant(
+    deps: Deps, actor_id: str, space_id: str, target: str, why: GiveReason = GiveReason()
+) -> dict[str, Any]:
     """Disconnect someone and bar them from rejoining this Space.
 
-    The ban is written first, so no new join can slip in; then the media connection is cut. If
-    IVS fails, the ban stands and the client gets 503: repeating the request retries the cut.
+    The ban is written first, with its moderation ledger entry in the same transaction, so no
+    new join can slip in; then the media connection is cut. If IVS fails, the ban stands and the
+    client gets 503: repeating the request retries the cut (and logs nothing more: already removed).
     """
     validate_user_id(target)
     space = deps.spaces.get(space_id, with_count=False)
     require_can_moderate(space, actor_id, target, "remove")
     if space.state not in ("live", "scheduled"):
         require_live(space)
+    reason = why.reason
     current = deps.participants.get_participant(space_id, target)
     if current is None or not current.removed:
+        entry = _ledger_entry(deps, space_id, REMOVE, actor_id, target, reason)
         try:
-            deps.participants.remove_participant(space_id, target, actor_id, current, deps.clock.now())
+            deps.participants.remove_participant(space_id, target, actor_id, current, deps.clock.now(), entry)
         except Refused as exc:
             raise Conflict("that user's place changed meanwhile; try again", code="participant_changed") from exc
         deps.telemetry.count("ParticipantRemoved")
@@ -580,10 +589,10 @@ def remove_blocked_user(deps: Deps, event: BlockedWhileLive) -> None:
     remove_participant(deps, event.host_id, event.space_id, event.user_id)
 
 
-def _step_down(deps: Deps, space: Space, target: str, from_role: str) -> None:
+def _step_down(deps: Deps, space: Space, target: str, from_role: str, entry: ModerationEntry | None) -> None:
     current = deps.participants.get_participant(space.id, target)
     try:
-        deps.stage_members.step_down(space.id, target, from_role, deps.clock.now())
+        deps.stage_members.step_down(space.id, target, from_role, deps.clock.now(), entry)
     except Refused as exc:
         raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
     # Their publish token must stop working: cut the connection, the app rejoins as a listener.
@@ -593,6 +602,16 @@ def _step_down(deps: Deps, space: Space, target: str, from_role: str) -> None:
         except DependencyFailed:
             logger.warning("disconnect after step-down failed", space_id=space.id, user_id=target)
             deps.telemetry.count("DisconnectFailed")
+
+
+def _ledger_entry(
+    deps: Deps, space_id: str, act: str, actor_id: str, target: str, reason: str | None = None
+) -> ModerationEntry | None:
+    """The ledger entry of a moderator's act on someone else; None when users act on themselves
+    (stepping down, muting oneself), which is not moderation."""
+    if actor_id == target:
+        return None
+    return entry_for(space_id, act, actor_id, target, deps.clock.now(), reason)
 
 
 def _explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
 from chalicelib.domain.spaces import (
     CANCELED,
     COHOST,
@@ -91,6 +92,16 @@ class SpaceStore:
     blocks: set[tuple[str, str]] = field(default_factory=set)  # (host_id, user_id)
     passes: set[tuple[str, str]] = field(default_factory=set)  # paid tickets: (space_id, user_id)
     subscribers: set[tuple[str, str]] = field(default_factory=set)  # paid-up: (host_id, user_id)
+    ledger: list[ModerationEntry] = field(default_factory=list)  # the moderation log, appended to
+    appeals: dict[tuple[str, str], Appeal] = field(default_factory=dict)  # (space_id, user_id)
+    reports: dict[tuple[str, str, str], Report] = field(default_factory=dict)  # (space, target, reporter)
+    barred_hosts: set[str] = field(default_factory=set)  # users an operator barred from hosting
+
+    def append(self, entry: ModerationEntry | None) -> None:
+        """Keep a moderation ledger entry, as the act's transaction puts it (never replaced)."""
+        if entry is not None:
+            assert all(e.entry_id != entry.entry_id or e.space_id != entry.space_id for e in self.ledger)
+            self.ledger.append(entry)
 
     def host(self, user_id: str) -> _Host:
         return self.hosts.setdefault(user_id, _Host())
@@ -116,7 +127,94 @@ class SpaceStore:
             "stage_members": FakeStageMembers(self),
             "overflow_claims": FakeOverflowClaims(self),
             "listings": FakeListingRepository(self),
+            "moderation_log": FakeModerationLog(self),
+            "appeals": FakeAppeals(self),
+            "reports": FakeReports(self),
         }
+
+
+class FakeModerationLog:
+    """The moderation ledger's reads over `SpaceStore.ledger`, paged like the DynamoDB Query:
+    by entry id, with the last entry's key to continue from."""
+
+    def __init__(self, store: SpaceStore) -> None:
+        self._store = store
+
+    def for_space(self, space_id: str, *, limit: int, after: dict | None = None):
+        entries = [e for e in self._store.ledger if e.space_id == space_id]
+        return self._page(entries, limit, after, lambda e: {"entry_id": e.entry_id})
+
+    def for_target(self, target_id: str, *, limit: int, after: dict | None = None):
+        entries = [e for e in self._store.ledger if e.target_id == target_id]
+        return self._page(entries, limit, after, lambda e: {"entry_id": e.entry_id, "space_id": e.space_id})
+
+    @staticmethod
+    def _page(entries: list[ModerationEntry], limit: int, after: dict | None, key: Any):
+        entries = sorted(entries, key=lambda e: (e.entry_id, e.space_id))
+        if after is not None and "space_id" in after:  # by target: (entry_id, space_id), as the index
+            entries = [e for e in entries if (e.entry_id, e.space_id) > (after["entry_id"], after["space_id"])]
+        elif after is not None:
+            entries = [e for e in entries if e.entry_id > after["entry_id"]]
+        page = entries[:limit]
+        return page, (key(page[-1]) if len(page) == limit else None)
+
+
+class FakeAppeals:
+    def __init__(self, store: SpaceStore) -> None:
+        self._store = store
+
+    def appeal(self, appeal: Appeal) -> None:
+        key = (appeal.space_id, appeal.user_id)
+        p = self._store.participant(*key)
+        if p is None or not p.removed:
+            raise Refused("participant")
+        if key in self._store.appeals:
+            raise Refused("appealed")
+        self._store.appeals[key] = appeal
+
+    def for_space(self, space_id: str, *, limit: int, after: dict | None = None):
+        appeals = sorted((a for a in self._store.appeals.values() if a.space_id == space_id), key=lambda a: a.user_id)
+        if after is not None:
+            appeals = [a for a in appeals if a.user_id > after["user_id"]]
+        page = appeals[:limit]
+        return page, ({"user_id": page[-1].user_id} if len(page) == limit else None)
+
+    def lift_removal(self, space_id: str, user_id: str, entry: ModerationEntry) -> None:
+        p = self._store.participant(space_id, user_id)
+        if p is None or not p.removed:
+            raise Refused("participant")
+        p.removed = False
+        self._store.append(entry)
+
+
+class FakeReports:
+    def __init__(self, store: SpaceStore) -> None:
+        self._store = store
+
+    def report(self, report: Report) -> None:
+        key = (report.space_id, report.target, report.reporter_id)
+        if key in self._store.reports:
+            raise Refused("reported")
+        self._store.reports[key] = report
+
+    def open_reports(self, limit: int = 100) -> list[Report]:
+        found = [r for r in self._store.reports.values() if r.status == OPEN]
+        return sorted(found, key=lambda r: r.created_at)[:limit]
+
+    def for_space(self, space_id: str) -> list[Report]:
+        return sorted((r for r in self._store.reports.values() if r.space_id == space_id), key=lambda r: (r.target, r.reporter_id))
+
+    def resolve(self, space_id: str, target: str, reporter_id: str, resolution: str, now: datetime) -> None:
+        found = self._store.reports.get((space_id, target, reporter_id))
+        if found is None or found.status != OPEN:
+            raise Refused("report")
+        self._store.reports[(space_id, target, reporter_id)] = replace(found, status=RESOLVED, resolution=resolution)
+
+    def bar_host(self, user_id: str, entry: ModerationEntry) -> None:
+        if user_id in self._store.barred_hosts:
+            raise Refused("user")
+        self._store.barred_hosts.add(user_id)
+        self._store.append(entry)
 
 
 def _participant(space_id: str, user_id: str, p: _ParticipantRow) -> Participant:
@@ -217,7 +315,7 @@ class FakeSpaceRepository(_Repo):
         host.live_space_id = space.id
         host.scheduled -= 1
 
-    def end(self, space: Space, now: datetime) -> None:
+    def end(self, space: Space, now: datetime, entry: ModerationEntry | None = None) -> None:
         row = self._store.row(space.id)
         host = self._store.host(space.creator_id)
         if row is None or row.space.state != LIVE or host.live_space_id != space.id:
@@ -225,6 +323,7 @@ class FakeSpaceRepository(_Repo):
         self._store.edit(space.id, state=ENDED, ended_at=now, updated_at=now)
         row.release_pending = True
         host.live_space_id = None
+        self._store.append(entry)
 
     def cancel(self, space: Space, now: datetime) -> None:
         row = self._store.row(space.id)
@@ -341,7 +440,8 @@ class FakeParticipantRepository(_Repo):
             p.blocked = False
 
     def remove_participant(
-        self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime
+        self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime,
+        entry: ModerationEntry | None = None,
     ) -> None:
         p = self._store.participant(space_id, user_id)
         row = self._store.row(space_id)
@@ -362,6 +462,7 @@ class FakeParticipantRepository(_Repo):
         p = p or self._store.participants.setdefault((space_id, user_id), _ParticipantRow())
         p.removed, p.connected, p.role, p.last_seen = True, False, LISTENER, None
         self._store.requests.pop((space_id, user_id), None)
+        self._store.append(entry)
 
 
 def _leave_stage(row: _SpaceRow, user_id: str, collection: dict[str, Any], now: datetime) -> None:
@@ -460,7 +561,9 @@ class FakeStageMembers(_Repo):
         self._store.edit(space_id, invited={k: v for k, v in row.space.invited.items() if k != user_id}, updated_at=now)
         return True
 
-    def step_down(self, space_id: str, user_id: str, from_role: str, now: datetime) -> None:
+    def step_down(
+        self, space_id: str, user_id: str, from_role: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> None:
         row = self._store.row(space_id)
         p = self._store.participant(space_id, user_id)
         collection = None if row is None else (row.space.speakers if from_role == SPEAKER else row.space.cohosts)
@@ -468,6 +571,7 @@ class FakeStageMembers(_Repo):
             raise Refused("space")
         _leave_stage(row, user_id, collection, now)
         p.role = LISTENER
+        self._store.append(entry)
 
     def add_cohost(self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules) -> None:
         row = self._store.row(space_id)
@@ -497,7 +601,9 @@ class FakeStageMembers(_Repo):
         self._store.participants[(space_id, user_id)].role = COHOST
         self._store.requests.pop((space_id, user_id), None)
 
-    def set_muted(self, space_id: str, user_id: str, muted: bool, now: datetime) -> bool:
+    def set_muted(
+        self, space_id: str, user_id: str, muted: bool, now: datetime, entry: ModerationEntry | None = None
+    ) -> bool:
         row = self._store.row(space_id)
         if row is None or row.space.state != LIVE:
             raise Refused("space")
@@ -511,6 +617,7 @@ class FakeStageMembers(_Repo):
         if user_id in row.space.muted:
             return False
         self._store.edit(space_id, muted={**row.space.muted, user_id: _stamp(now)}, updated_at=now)
+        self._store.append(entry)
         return True
 
 

@@ -22,7 +22,7 @@ class FakeUserRepository:
     def get(self, user_id: str, now: datetime, *, with_history: bool = True) -> User:
         followers, following = self._store.users.get(user_id, [0, 0])
         hosted = self.spaces_hosted_since(user_id, now - timedelta(days=30)) if with_history else 0
-        return User(user_id, followers, following, hosted)
+        return User(user_id, followers, following, hosted, barred_from_hosting=user_id in self._store.barred_hosts)
 
     def set_follower_count(self, user_id: str, followers: int) -> None:
         self._counts(user_id)[0] = followers

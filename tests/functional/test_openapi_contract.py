@@ -161,6 +161,8 @@ def test_success_status_and_error_bodies(spec):
         ("POST", "/spaces/{space_id}/tickets"): "201",
         ("POST", "/users/{user_id}/subscription"): "201",
         ("POST", "/spaces/{space_id}/clips"): "201",
+        ("POST", "/spaces/{space_id}/appeal"): "201",
+        ("POST", "/spaces/{space_id}/reports"): "201",
         ("GET", "/"): "302",
     }
     problems = []

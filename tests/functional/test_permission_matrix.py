@@ -103,6 +103,12 @@ POST   /spaces/{space_id}/clips                          | -        | recorded:e
 GET    /spaces/{space_id}/clips                          | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
 PUT    /spaces/{space_id}/clipping                       | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
 GET    /clips/{clip_id}                                  | -        | clip:listener   | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
+GET    /spaces/{space_id}/moderation-log                 | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+GET    /me/moderation                                    | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
+POST   /spaces/{space_id}/appeal                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 403  | 201     | 403
+GET    /spaces/{space_id}/appeals                        | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+POST   /spaces/{space_id}/removals/{user_id}/lift        | removed  | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
+POST   /spaces/{space_id}/reports                        | -        | -               | 401       | 403      | 201      | 201     | 201    | 201  | 201     | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -118,6 +124,8 @@ BODIES = {
     ("POST", "/spaces/{space_id}/captions"): {"text": "hello", "language": "en", "start_ms": 0, "end_ms": 900},
     ("POST", "/spaces/{space_id}/clips"): {"start_ms": 0, "duration_ms": 500},
     ("PUT", "/spaces/{space_id}/clipping"): {"enabled": False},
+    ("POST", "/spaces/{space_id}/appeal"): {"text": "I was quoting someone"},
+    ("POST", "/spaces/{space_id}/reports"): {"reason": "spam"},
 }
 
 

@@ -42,6 +42,11 @@ REFUSED = {
     # recorded one is tests/functional/test_clips.py's.
     ("POST", "/spaces/{space_id}/clips"): None,
     ("PUT", "/spaces/{space_id}/clipping"): ("stranger", "host_only"),
+    # The moderation ledger's routes ({user_id}: the listener).
+    ("POST", "/spaces/{space_id}/participants/{user_id}/remove"): ("stranger", "moderator_only"),
+    ("POST", "/spaces/{space_id}/removals/{user_id}/lift"): ("stranger", "host_only"),
+    ("POST", "/spaces/{space_id}/appeal"): ("listener", "not_removed"),
+    ("POST", "/spaces/{space_id}/reports"): ("stranger", "not_participant"),
 }
 
 # Routes with a body where no signed-in caller is refused before the body is read, and no
@@ -109,7 +114,8 @@ def test_a_caller_who_may_not_act_hears_403_whatever_the_body(api, world, route)
     role, code = REFUSED[route]
     before = what_everyone_sees(api, world)
 
-    _refusals(api, method, template.format(space_id=world["space_id"]), world[role], (403, code))
+    path = template.format(space_id=world["space_id"], user_id=world["listener"])
+    _refusals(api, method, path, world[role], (403, code))
 
     assert what_everyone_sees(api, world) == before
 
@@ -118,4 +124,5 @@ def test_a_caller_who_may_not_act_hears_403_whatever_the_body(api, world, route)
 def test_a_space_that_does_not_exist_is_404_whatever_the_body(api, new_user, route):
     method, template = route
 
-    _refusals(api, method, template.format(space_id=new_ulid()), new_user("caller"), (404, "space_not_found"))
+    path = template.format(space_id=new_ulid(), user_id=new_user("target"))
+    _refusals(api, method, path, new_user("caller"), (404, "space_not_found"))

@@ -252,3 +252,22 @@ def test_the_room_pool_job_may_create_rooms_and_nothing_a_request_does(templates
     # Queued room deletes are made by the drain job.
     drain = {a for s in statements_of_role(template, role_of_function(template, "DrainMediaQueue")) for a in _actions(s)}
     assert "ivschat:DeleteRoom" in drain and "ivschat:CreateRoom" not in drain
+
+
+def test_the_moderation_ledger_can_only_be_appended_to_and_read(templates, stage):
+    """docs/moderation.md: no role may update or delete an entry; only the API reaches the table."""
+    template = templates[stage]
+    tables = {k: v["Properties"]["TableName"] for k, v in resources_of(template, "AWS::DynamoDB::Table").items()}
+    ledger = f"spaces-{stage}-moderation-log"
+    actions_by_function: dict[str, set[str]] = {}
+    for fid in _app_functions(template):
+        for statement in statements_of_role(template, role_of_function(template, fid)):
+            if not any(a.startswith("dynamodb:") for a in _actions(statement)):
+                continue
+            for resource in as_list(statement["Resource"]):
+                if resource == "*":
+                    continue
+                table_id = ref_id(resource) or ref_id(resource.get("Fn::Join", [None, [None]])[1][0])
+                if tables[table_id] == ledger:
+                    actions_by_function.setdefault(fid, set()).update(_actions(statement))
+    assert actions_by_function == {"APIHandler": {"dynamodb:PutItem", "dynamodb:Query"}}

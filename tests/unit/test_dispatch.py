@@ -29,6 +29,7 @@ from chalicelib.domain.events import (
     SpeakerRemoved,
 )
 from chalicelib.domain.spaces import LIVE, SCHEDULED, OverflowInfo, Space, StageInfo
+from chalicelib.domain.users import User
 from chalicelib.ports import Participant
 from chalicelib.services import discovery, dispatch, spaces, stage, users
 from chalicelib.services.context import Deps
@@ -164,6 +165,7 @@ def test_starting_a_scheduled_space_publishes_space_started_from_its_schedule(mo
     deps = make_deps(published)
     deps.spaces.get.side_effect = [scheduled, started]
     deps.users.host_blocks_filter.return_value = None
+    deps.users.get.return_value = User("alice")  # a start reads whether an operator barred the host
     monkeypatch.setattr(spaces.stage_pool, "acquire_stage", lambda deps, space_id: STAGE)
     monkeypatch.setattr(spaces.stage_pool, "acquire_room", lambda deps, space_id: "arn:room")
     assert spaces.start_space(deps, "alice", scheduled.id) is started

@@ -36,6 +36,9 @@ REQUESTS = [
     ("POST /local/sign-in", bodies.local_sign_in, {"user_id": "alice"}),
     ("ClipRequest", bodies.clip, {"start_ms": 1000, "duration_ms": 30000}),
     ("PUT /spaces/{space_id}/clipping", bodies.clipping, {"enabled": False}),
+    ("RemoveRequest", bodies.reason, {"reason": "spamming the stage"}),
+    ("AppealRequest", bodies.appeal, {"text": "I was quoting someone"}),
+    ("ReportRequest", bodies.report, {"reason": "spam", "text": "links", "user_id": "bob"}),
 ]
 IDS = [f"{schema}->{parse.__name__}" for schema, parse, _ in REQUESTS]
 

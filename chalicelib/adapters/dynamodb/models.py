@@ -44,6 +44,7 @@ from chalicelib.adapters.dynamodb.models_commerce import (  # noqa: F401 (the ta
     TicketModel,
     TicketsByBuyerIndex,
 )
+from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel, ReportModel  # noqa: F401
 from chalicelib.adapters.dynamodb.models_operations import (  # noqa: F401
     CaptionModel,
     IdempotencyModel,
@@ -72,6 +73,8 @@ class UserModel(Model):
     scheduled_count = NumberAttribute(default=0)
     # The user's live Space, if any: one live Space per host, enforced by attribute_not_exists.
     live_space_id = UnicodeAttribute(null=True)
+    # Set by an operator (scripts/reports.py `bar`): this user may not create or start Spaces.
+    hosting_barred_at = UTCDateTimeAttribute(null=True)
 
 
 class FollowersIndex(GlobalSecondaryIndex):
@@ -419,6 +422,9 @@ ALL_MODELS = (
     RateLimitModel,
     MediaQueueModel,
     StagePoolModel,
+    ModerationEntryModel,
+    AppealModel,
+    ReportModel,
 )
 
 

@@ -25,9 +25,11 @@ from chalicelib.adapters.dynamodb.models import (
     SubscriptionModel,
     TicketModel,
 )
+from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, participant_from_raw, to_participant
 from chalicelib.adapters.dynamodb.subscriptions import subscription_grants_access
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, join_refusal, takes_playback
 from chalicelib.domain.tickets import PAID
 from chalicelib.ports import JoinOutcome, Participant, Refused
@@ -362,9 +364,11 @@ class DynamoParticipantRepository(SpaceTables):
                 raise dependency_failure(exc) from exc
 
     def remove_participant(
-        self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime
+        self, space_id: str, user_id: str, by: str, current: Participant | None, now: datetime,
+        entry: ModerationEntry | None = None,
     ) -> None:
-        """Ban a user from this Space: off the stage, disconnected, and never let back in."""
+        """Ban a user from this Space: off the stage, disconnected, and never let back in.
+        `entry` goes into the moderation ledger in the same transaction."""
         key = ParticipantModel.key_for(space_id, user_id)
         try:
             with transaction(self._connection) as tx:
@@ -409,6 +413,7 @@ class DynamoParticipantRepository(SpaceTables):
                     space_condition = collection[user_id].exists()
                 tx.update("space", SpaceModel(space_id), actions=space_actions, condition=space_condition)
                 tx.delete("request", SpeakerRequestModel(space_id, user_id))
+                add_entry(tx, entry)
         except ConditionsFailed as exc:
             raise Refused("changed") from exc
 

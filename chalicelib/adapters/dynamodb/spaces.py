@@ -31,6 +31,7 @@ from chalicelib.adapters.dynamodb.models import (
     SpaceModel,
     UserModel,
 )
+from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.overflow_claims import DynamoOverflowClaims
 from chalicelib.adapters.dynamodb.participants import DynamoParticipantRepository
 from chalicelib.adapters.dynamodb.recording import (
@@ -42,6 +43,7 @@ from chalicelib.adapters.dynamodb.space_items import SpaceTables, to_participant
 from chalicelib.adapters.dynamodb.stage_members import DynamoStageMembers
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.spaces import COHOST, HOST, LIVE, SCHEDULED, Space, StageInfo, iso
 from chalicelib.ports import Participant, Refused
 
@@ -333,8 +335,9 @@ class DynamoSpaceRepository(SpaceTables):
                 raise Refused("state") from exc
             raise Refused("host_busy" if "host" in exc else "blocks") from exc
 
-    def end(self, space: Space, now: datetime) -> None:
-        """live -> ended, and the host may go live again. The stage is released afterwards."""
+    def end(self, space: Space, now: datetime, entry: ModerationEntry | None = None) -> None:
+        """live -> ended, and the host may go live again. The stage is released afterwards.
+        `entry` (an operator's end) goes into the moderation ledger in the same transaction."""
         try:
             with transaction(self._connection) as tx:
                 tx.update(
@@ -356,6 +359,7 @@ class DynamoSpaceRepository(SpaceTables):
                     condition=(UserModel.live_space_id == space.id),
                 )
                 delete_listings(tx, space, LIVE)
+                add_entry(tx, entry)
         except ConditionsFailed as exc:
             raise Refused("state") from exc
 

@@ -19,8 +19,10 @@ from pynamodb.expressions.condition import size
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import ParticipantModel, SpaceModel, SpeakerRequestModel
+from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, stamp, to_space
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.spaces import COHOST, LISTENER, LIVE, SPEAKER, SpaceRules
 from chalicelib.ports import Refused
 
@@ -207,8 +209,11 @@ class DynamoStageMembers(SpaceTables):
             raise dependency_failure(exc) from exc
         return True
 
-    def step_down(self, space_id: str, user_id: str, from_role: str, now: datetime) -> None:
-        """A speaker or co-host goes back to listening (demote, or co-host removed)."""
+    def step_down(
+        self, space_id: str, user_id: str, from_role: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> None:
+        """A speaker or co-host goes back to listening (demote, or co-host removed); `entry`, a
+        moderator's act, goes into the moderation ledger in the same transaction."""
         collection = SpaceModel.speakers if from_role == SPEAKER else SpaceModel.cohosts
         try:
             with transaction(self._connection) as tx:
@@ -229,6 +234,7 @@ class DynamoStageMembers(SpaceTables):
                     actions=[ParticipantModel.role.set(LISTENER)],
                     condition=ParticipantModel.key.exists(),
                 )
+                add_entry(tx, entry)
         except ConditionsFailed as exc:
             raise Refused("space") from exc
 
@@ -266,10 +272,13 @@ class DynamoStageMembers(SpaceTables):
         except ConditionsFailed as exc:
             raise Refused("space" if "space" in exc else "participant") from exc
 
-    def set_muted(self, space_id: str, user_id: str, muted: bool, now: datetime) -> bool:
+    def set_muted(
+        self, space_id: str, user_id: str, muted: bool, now: datetime, entry: ModerationEntry | None = None
+    ) -> bool:
         """True when the mute state changed, False when it already was as asked (muting twice
         writes nothing, so it announces nothing). Refused("space") when the Space is not live or,
-        to mute, the user is not on stage."""
+        to mute, the user is not on stage. With `entry` (a moderator's mute) the update becomes a
+        transaction that also puts the ledger entry, so a mute that changed nothing logs nothing."""
         on_stage = (
             SpaceModel.speakers[user_id].exists()
             | SpaceModel.cohosts[user_id].exists()
@@ -281,10 +290,16 @@ class DynamoStageMembers(SpaceTables):
         else:
             actions = [SpaceModel.muted[user_id].remove()]
             condition = (SpaceModel.state == LIVE) & SpaceModel.muted[user_id].exists()
+        actions.append(SpaceModel.updated_at.set(now))
         try:
-            SpaceModel(space_id).update(actions=actions + [SpaceModel.updated_at.set(now)], condition=condition)
-        except UpdateError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+            if entry is None:
+                SpaceModel(space_id).update(actions=actions, condition=condition)
+            else:
+                with transaction(self._connection) as tx:
+                    tx.update("space", SpaceModel(space_id), actions=actions, condition=condition)
+                    add_entry(tx, entry)
+        except (UpdateError, ConditionsFailed) as exc:
+            if isinstance(exc, UpdateError) and error_code(exc) != "ConditionalCheckFailedException":
                 raise dependency_failure(exc) from exc
             # Only on this failure path: was it already so, or is the Space / the user elsewhere?
             try:

@@ -30,8 +30,9 @@ class DynamoUserRepository:
         try:
             item = UserModel.get(user_id)
             followers, following = int(item.follower_count), int(item.following_count)
+            barred = item.hosting_barred_at is not None
         except DoesNotExist:
-            followers, following = 0, 0
+            followers, following, barred = 0, 0, False
         except Exception as exc:  # PynamoDB GetError and connection failures
             raise dependency_failure(exc) from exc
         return User(
@@ -39,6 +40,7 @@ class DynamoUserRepository:
             follower_count=followers,
             following_count=following,
             spaces_hosted_30d=self.spaces_hosted_since(user_id, now - timedelta(days=30)) if with_history else 0,
+            barred_from_hosting=barred,
         )
 
     def live_space_of(self, user_id: str) -> str | None:

@@ -1,0 +1,112 @@
+"""The moderation ledger: what an entry says, which acts it records, and the reason's bounds.
+
+An entry is written in the same DynamoDB transaction as the act it records (docs/moderation.md), so
+the log holds exactly the acts that happened. Nothing here imports AWS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.text import require_clean_text
+
+# The acts the ledger records, each written with its act (docs/moderation.md lists what is not yet).
+REMOVE = "remove"
+DEMOTE = "demote"
+COHOST_REMOVED = "cohost_removed"
+MUTE = "mute"
+LIFT = "lift_removal"
+OPERATOR_END = "operator_end"  # an operator ended the Space; the target is its host
+BAR_HOST = "bar_host"  # an operator barred the target from hosting (logged in the reported Space)
+OPERATOR = "operator"  # the actor of operators' acts (they act through scripts/reports.py)
+ACTS = frozenset({REMOVE, DEMOTE, COHOST_REMOVED, MUTE, LIFT, OPERATOR_END, BAR_HOST})
+
+MAX_REASON_CHARS = 280
+MAX_APPEAL_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """A removed user's one appeal against their removal from a Space."""
+
+    space_id: str
+    user_id: str
+    text: str
+    created_at: datetime
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "space_id": self.space_id,
+            "user_id": self.user_id,
+            "text": self.text,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+@dataclass(frozen=True)
+class ModerationEntry:
+    """One act: `actor_id` did `act` to `target_id` in `space_id` at `at`, for `reason`."""
+
+    space_id: str
+    entry_id: str  # a ULID: entries of a Space sort by time
+    act: str
+    actor_id: str
+    target_id: str
+    at: datetime
+    reason: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "space_id": self.space_id,
+            "act": self.act,
+            "actor_id": self.actor_id,
+            "target_id": self.target_id,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "reason": self.reason,
+        }
+
+
+def entry_for(space_id: str, act: str, actor_id: str, target_id: str, at: datetime,
+              reason: str | None = None) -> ModerationEntry:
+    if act not in ACTS:
+        raise ValueError(f"not a moderation act: {act}")
+    return ModerationEntry(
+        space_id, new_ulid(int(at.timestamp() * 1000)), act, actor_id, target_id, at, reason
+    )
+
+
+# ------------------------------------------------------------------------------------ reports
+
+REPORT_REASONS = ("spam", "harassment", "hate", "violence", "sexual_content", "misinformation", "other")
+MAX_REPORT_CHARS = 500
+SPACE_TARGET = "space"  # a report of the Space itself; otherwise the target is a user id
+OPEN, RESOLVED = "open", "resolved"
+
+
+@dataclass(frozen=True)
+class Report:
+    space_id: str
+    reporter_id: str
+    target: str  # SPACE_TARGET or the reported user's id
+    reason: str
+    text: str | None
+    created_at: datetime
+    status: str = OPEN
+    resolution: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "space_id": self.space_id,
+            "reporter_id": self.reporter_id,
+            "target": self.target,
+            "reason": self.reason,
+            "text": self.text,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "status": self.status,
+        }
+
+
