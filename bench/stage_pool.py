@@ -234,7 +234,7 @@ def _top_of_hour(deps, ivs, chat, time) -> dict:
 
 def _raid(deps, ivs, chat, time) -> dict:
     from chalicelib.domain.errors import DomainError, Forbidden
-    from chalicelib.services import spaces, stage
+    from chalicelib.services import spaces, stage, stage_moderation
 
     host = env.seed_host("raided")
     space = spaces.create_space(deps, host, {"title": "raided"})
@@ -249,7 +249,7 @@ def _raid(deps, ivs, chat, time) -> dict:
     for i, user in enumerate(listeners):
         time.advance_to(t0 + i * 60 / REMOVALS)
         try:
-            stage.remove_participant(deps, host, space.id, user)
+            stage_moderation.remove_participant(deps, host, space.id, user)
         except DomainError:
             errors += 1
             continue

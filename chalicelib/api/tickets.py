@@ -11,6 +11,7 @@ from chalicelib.lazy import bodies, service
 body = bodies()
 spaces = service("spaces")
 tickets = service("tickets")
+subscriptions = service("subscriptions")
 
 bp = Blueprint(__name__)
 
@@ -48,13 +49,13 @@ def my_tickets():
 def subscribe(user_id):
     request = bp.current_request
     subscription = command(request, body.subscribe, authorize=None, required=False)  # nobody to refuse first
-    return tickets.subscribe(bootstrap.deps(), current_user_id(request), user_id, subscription)
+    return subscriptions.subscribe(bootstrap.deps(), current_user_id(request), user_id, subscription)
 
 
 @bp.route("/users/{user_id}/subscription", methods=["DELETE"])
 @endpoint()
 def unsubscribe(user_id):
-    return tickets.unsubscribe(bootstrap.deps(), current_user_id(bp.current_request), user_id)
+    return subscriptions.unsubscribe(bootstrap.deps(), current_user_id(bp.current_request), user_id)
 
 
 # No bearer token: the provider's signature over the raw body is the authentication

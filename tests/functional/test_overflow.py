@@ -10,6 +10,7 @@ from chalicelib.adapters.ivs_tokens import playback_viewer_id
 from chalicelib.domain.commands import EditSpace, InviteSpeaker
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
+from chalicelib.services import stage_moderation as moderation_service
 from chalicelib.services import discovery
 
 _settle = []
@@ -201,7 +202,7 @@ def test_removing_a_playback_listener_revokes_their_playback(small, host, new_us
     [info] = started_for(deps, space.id)
     disconnects_before = list(deps.media.disconnected)
 
-    stage_service.remove_participant(deps, host, space.id, listener)
+    moderation_service.remove_participant(deps, host, space.id, listener)
 
     # Their viewer sessions of the private channel are revoked; the stage is not touched
     assert deps.media.playback_revoked == [(info.channel_arn, listener)]
@@ -222,9 +223,9 @@ def test_a_failed_revocation_is_a_503_and_repeating_the_removal_retries_it(small
 
     deps.media.fail_next("revoke_playback")
     with pytest.raises(DependencyFailed):
-        stage_service.remove_participant(deps, host, space.id, listener)
+        moderation_service.remove_participant(deps, host, space.id, listener)
     assert deps.participants.get_participant(space.id, listener).removed  # the ban stands
-    stage_service.remove_participant(deps, host, space.id, listener)
+    moderation_service.remove_participant(deps, host, space.id, listener)
     assert deps.media.playback_revoked == [(info.channel_arn, listener)]
 
 

@@ -15,6 +15,7 @@ from chalicelib.domain.errors import DomainError
 from chalicelib.domain.commands import InviteSpeaker, NameCohost
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
+from chalicelib.services import stage_moderation as moderation_service
 from chalicelib.services import users as user_service
 
 
@@ -72,7 +73,7 @@ def test_two_cohosts_approving_the_same_request_one_succeeds_one_gets_409(deps, 
     for user in cohosts + [asker]:
         stage_service.join_space(deps, user, space.id)
     for user in cohosts:
-        stage_service.add_cohost(deps, host, space.id, NameCohost(user))
+        moderation_service.add_cohost(deps, host, space.id, NameCohost(user))
     stage_service.raise_hand(deps, asker, space.id)
 
     results = race(

@@ -31,7 +31,7 @@ from chalicelib.domain.events import (
 from chalicelib.domain.spaces import LIVE, SCHEDULED, OverflowInfo, Space, StageInfo
 from chalicelib.domain.users import User
 from chalicelib.ports import Participant
-from chalicelib.services import discovery, dispatch, spaces, stage, users
+from chalicelib.services import discovery, dispatch, spaces, stage, stage_moderation, users
 from chalicelib.services.context import Deps
 
 NOW = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)
@@ -226,7 +226,7 @@ def test_a_moderator_moving_a_speaker_off_stage_publishes_speaker_removed():
     live = a_space(speakers={"bob": NOW.isoformat()})
     deps.spaces.get.return_value = live
     deps.participants.get_participant.return_value = None
-    stage.remove_speaker(deps, "alice", live.id, "bob")
+    stage_moderation.remove_speaker(deps, "alice", live.id, "bob")
     assert published == [SpeakerRemoved(live.id, "bob", reason="demoted", by="alice", space=live)]
 
 

@@ -15,7 +15,7 @@ from chalicelib.adapters.payments.sandbox import AUTHENTICATION_TOKEN, DECLINE_T
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, RuleViolation
 from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDED, SUB_ACTIVE, SUB_CANCELED, SUB_PAST_DUE
-from chalicelib.services import renewals, tickets
+from chalicelib.services import renewals, subscriptions, tickets
 from tests.fakes import fake_deps
 from tests.fakes.queues import FakeQueue
 from tests.fakes.spaces import SpaceStore
@@ -200,7 +200,7 @@ def test_a_payment_after_the_seat_went_to_someone_else_is_refunded(deps, outbox)
 
 
 def test_a_subscription_is_active_once_its_first_payment_lands(deps, outbox):
-    answer = tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
+    answer = subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
 
     pending = deps.subscriptions.get(HOST, "bob").status
     deliver(deps, outbox)
@@ -211,17 +211,17 @@ def test_a_subscription_is_active_once_its_first_payment_lands(deps, outbox):
 
 
 def test_a_subscriber_cannot_subscribe_twice(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
 
     with pytest.raises(Conflict) as again:
-        tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_2"))
+        subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_2"))
 
     assert again.value.code == "already_subscribed" and deps.subscriptions.get(HOST, "bob").tier == "tier_1"
 
 
 def test_a_declined_first_payment_leaves_no_subscription(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=DECLINE_TOKEN))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=DECLINE_TOKEN))
 
     deliver(deps, outbox)
 
@@ -229,11 +229,11 @@ def test_a_declined_first_payment_leaves_no_subscription(deps, outbox):
 
 
 def test_unsubscribing_keeps_access_until_the_paid_period_ends(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
 
-    first = tickets.unsubscribe(deps, "bob", HOST)
-    second = tickets.unsubscribe(deps, "bob", HOST)
+    first = subscriptions.unsubscribe(deps, "bob", HOST)
+    second = subscriptions.unsubscribe(deps, "bob", HOST)
     sub = deps.subscriptions.get(HOST, "bob")
 
     assert (first["changed"], second["changed"]) == (True, False)
@@ -243,13 +243,13 @@ def test_unsubscribing_keeps_access_until_the_paid_period_ends(deps, outbox):
 
 def test_no_one_subscribes_to_themselves(deps):
     with pytest.raises(RuleViolation) as refused:
-        tickets.subscribe(deps, HOST, HOST, Subscribe(tier="tier_1"))
+        subscriptions.subscribe(deps, HOST, HOST, Subscribe(tier="tier_1"))
 
     assert refused.value.code == "self_subscription" and deps.subscriptions.get(HOST, HOST) is None
 
 
 def test_a_due_renewal_is_charged_by_one_run_and_extends_the_period_once(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
     first = deps.subscriptions.get(HOST, "bob")
     deps.clock.at = first.renew_at + timedelta(seconds=1)
@@ -265,7 +265,7 @@ def test_a_due_renewal_is_charged_by_one_run_and_extends_the_period_once(deps, o
 
 
 def test_a_declined_renewal_is_past_due_and_the_subscriber_is_told(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=AUTHENTICATION_TOKEN))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=AUTHENTICATION_TOKEN))
     deliver(deps, outbox)
     deps.clock.at = deps.subscriptions.get(HOST, "bob").renew_at + timedelta(seconds=1)
 
