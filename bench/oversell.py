@@ -70,6 +70,7 @@ def run_trial(deps, seller: str | None = None, *, seats=50, attempts=1000, threa
     from chalicelib.domain.errors import DomainError
     from chalicelib.domain.spaces import iso
     from chalicelib.services import spaces as space_service
+    from chalicelib.api.bodies import create_space as space_request
     from chalicelib.domain.commands import BuyTicket
     from chalicelib.services import tickets
 
@@ -79,12 +80,12 @@ def run_trial(deps, seller: str | None = None, *, seats=50, attempts=1000, threa
     space = space_service.create_space(
         deps,
         seller,
-        {
+        space_request({
             "title": "Oversell trial",
             "scheduled_start": start,
             "access": "ticketed",
             "ticket": {"price_cents": 500, "currency": "USD", "capacity": seats},
-        },
+        }),
     )
     pool = [f"buyer-{uuid.uuid4().hex[:8]}" for _ in range(buyers)]
     plan = [(rng.choice(pool), rng.choice(("instant", "pending", "pending", "declined"))) for _ in range(attempts)]

@@ -44,6 +44,7 @@ from __future__ import annotations
 import uuid
 
 from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, NameCohost, RegisterDevice
+from chalicelib.api.bodies import create_space as space_request
 
 ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed", "blocked")
 
@@ -180,7 +181,7 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
     from chalicelib.services import stage, stage_moderation
 
     recorded = given in ("recorded:ended", "clip:listener")
-    space_id = space_service.create_space(deps, host, {"title": "Matrix", "recording": recorded}).id
+    space_id = space_service.create_space(deps, host, space_request({"title": "Matrix", "recording": recorded})).id
     for user in (host, people["listener"], people["speaker"], people["cohost"], people["removed"], people["audience"]):
         stage.join_space(deps, user, space_id)
     stage.add_speaker(deps, host, space_id, InviteSpeaker(people["speaker"]))

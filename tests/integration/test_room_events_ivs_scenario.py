@@ -17,6 +17,7 @@ from chalicelib.services import room_events
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import stage_moderation as moderation_service
+from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder
 
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
@@ -58,7 +59,7 @@ def test_a_whole_space_sends_exactly_the_expected_room_events_in_order(ivs_chat,
     deps, stubber, recorder = ivs_chat
     listener = new_user("listener")
     later = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    space = space_service.create_space(deps, host, {"title": "Stubbed", "scheduled_start": later})
+    space = space_service.create_space(deps, host, space_request({"title": "Stubbed", "scheduled_start": later}))
     assert recorder.operations("ivschat") == [], "a scheduled Space has no room"
 
     stubber.add_response(
@@ -110,7 +111,7 @@ def test_a_whole_space_sends_exactly_the_expected_room_events_in_order(ivs_chat,
 def test_the_join_makes_no_ivs_chat_call_and_the_token_route_makes_one(ivs_chat, host, new_user):
     deps, stubber, recorder = ivs_chat
     stubber.add_response("create_room", {"arn": ROOM, "id": "AbCdEfGh1234"})
-    space = space_service.create_space(deps, host, {"title": "Tokens"})
+    space = space_service.create_space(deps, host, space_request({"title": "Tokens"}))
     listener = new_user("listener")
     recorder.reset()
 
@@ -146,7 +147,7 @@ def test_the_join_makes_no_ivs_chat_call_and_the_token_route_makes_one(ivs_chat,
 def test_every_other_change_sends_its_one_event_too(ivs_chat, host, new_user):
     deps, stubber, recorder = ivs_chat
     stubber.add_response("create_room", {"arn": ROOM, "id": "AbCdEfGh1234"})
-    space = space_service.create_space(deps, host, {"title": "Everything"})
+    space = space_service.create_space(deps, host, space_request({"title": "Everything"}))
     listener, speaker, cohost = new_user("listener"), new_user("speaker"), new_user("cohost")
     for user in (listener, speaker, cohost):
         stage_service.join_space(deps, user, space.id)

@@ -257,13 +257,14 @@ def test_blocking_someone_in_the_live_space_publishes_blocked_while_live_and_fai
 
 
 def test_creating_a_scheduled_space_publishes_space_created_and_no_start():
+    from chalicelib.api.bodies import create_space as space_request
     from chalicelib.domain.users import User
 
     published = []
     deps = make_deps(published, scheduler=Mock())
     deps.users.get.return_value = User("alice", follower_count=5_000)
     body = {"title": "Launch", "scheduled_start": "2026-12-07T20:00:00Z", "speaker_ids": ["bob"]}
-    space = spaces.create_space(deps, "alice", body)
+    space = spaces.create_space(deps, "alice", space_request(body))
     assert published == [SpaceCreated(space, by="alice")]
     assert space.state == SCHEDULED and space.invited_user_ids == ["bob"]
 

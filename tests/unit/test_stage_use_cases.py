@@ -13,6 +13,7 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, Forbidden, RuleViolation
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, OverflowInfo, StageInfo
 from chalicelib.services import stage, stage_moderation
+from chalicelib.api.bodies import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.spaces import SpaceStore
 
@@ -31,7 +32,7 @@ def deps(store):
 
 def _live_space(deps, space_id="S1", **body):
     space = domain.new_space(
-        space_id=space_id, creator_id=HOST, body={"title": "Live jazz", **body}, now=deps.clock.now(),
+        space_id=space_id, creator_id=HOST, request=space_request({"title": "Live jazz", **body}), now=deps.clock.now(),
         rules=deps.space_rules, ticket_rules=deps.ticket_rules,
     )
     stage_info = StageInfo(arn=f"arn:aws:ivs:us-east-1:1:stage/{space_id}", events_url="wss://events", whip_url="https://whip")

@@ -16,6 +16,7 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, RuleViolation
 from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDED, SUB_ACTIVE, SUB_CANCELED, SUB_PAST_DUE
 from chalicelib.services import renewals, subscriptions, tickets
+from chalicelib.api.bodies import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.queues import FakeQueue
 from tests.fakes.spaces import SpaceStore
@@ -48,7 +49,7 @@ def deliver(deps, outbox) -> list[dict]:
 def _on_sale(deps, capacity=2, space_id="S1"):
     space = domain.new_space(
         space_id=space_id, creator_id=HOST, now=deps.clock.now(), rules=deps.space_rules, ticket_rules=deps.ticket_rules,
-        body={"title": "Paid jazz", "access": "ticketed", "ticket": {"price_cents": 500, "currency": "USD", "capacity": capacity}},
+        request=space_request({"title": "Paid jazz", "access": "ticketed", "ticket": {"price_cents": 500, "currency": "USD", "capacity": capacity}}),
     )
     deps.spaces.create(space, max_scheduled=10)
     return space
@@ -131,7 +132,7 @@ def test_the_host_needs_no_ticket(deps):
 
 def test_a_free_space_sells_no_tickets(deps):
     space = domain.new_space(
-        space_id="S2", creator_id=HOST, body={"title": "Free"}, now=deps.clock.now(), rules=deps.space_rules,
+        space_id="S2", creator_id=HOST, request=space_request({"title": "Free"}), now=deps.clock.now(), rules=deps.space_rules,
         ticket_rules=deps.ticket_rules,
     )
     deps.spaces.create(space, max_scheduled=10)
