@@ -8,7 +8,6 @@ settles activates it, once (the activation is conditional on the pending state).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -27,17 +26,20 @@ from chalicelib.domain.tickets import (
     subscription_reference,
 )
 from chalicelib.domain.users import validate_user_id
-from chalicelib.ports import PaymentDeclined, PaymentEvent, Refused, RenewalHandle
+from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, Refused, RenewalHandle
 from chalicelib.services import renewals
 from chalicelib.services.context import Deps
-from chalicelib.services.ticket_views import payment_view, subscription_view
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
 DEFAULT_TIER = "tier_1"  # openapi.yaml SubscribeRequest.tier's default
 
 
-def subscribe(deps: Deps, subscriber_id: str, creator_id: str, request: Subscribe = Subscribe()) -> dict[str, Any]:
+def subscribe(
+    deps: Deps, subscriber_id: str, creator_id: str, request: Subscribe = Subscribe()
+) -> tuple[Subscription, Payment]:
+    """The subscription as it stands and the payment the app completes (pending until its
+    webhook, or active at once)."""
     creator_id = validate_user_id(creator_id)
     tier = request.tier or DEFAULT_TIER
     price = SUBSCRIPTION_TIERS[tier]
@@ -92,23 +94,25 @@ def subscribe(deps: Deps, subscriber_id: str, creator_id: str, request: Subscrib
     if payment.status == "succeeded":
         _activate(deps, sub, payment.payment_id, payment.renewal)
     current = deps.subscriptions.get(creator_id, subscriber_id) or sub
-    return {"subscription": subscription_view(current), "payment": payment_view(payment)}
+    return current, payment
 
 
-def unsubscribe(deps: Deps, subscriber_id: str, creator_id: str) -> dict[str, Any]:
+def unsubscribe(deps: Deps, subscriber_id: str, creator_id: str) -> tuple[str, Subscription | None, bool]:
+    """(creator, the subscription canceled now or before, whether this call canceled it); None
+    when no subscription granted access."""
     creator_id = validate_user_id(creator_id)
     current = deps.subscriptions.get(creator_id, subscriber_id)
     if current is None or not current.grants_access(deps.clock.now()):
         if current is not None and current.status == SUB_PENDING:
             _forget_pending(deps, current)
-        return {"creator_id": creator_id, "subscribed": False, "changed": False}
+        return creator_id, None, False
     try:
         deps.subscriptions.cancel(creator_id, subscriber_id)
         changed = True
     except Refused:
         changed = False  # already canceled
     current = deps.subscriptions.get(creator_id, subscriber_id) or current
-    return {"subscription": subscription_view(current), "changed": changed}
+    return creator_id, current, changed
 
 
 def _forget_pending(deps: Deps, sub: Subscription) -> None:

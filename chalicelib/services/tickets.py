@@ -23,7 +23,7 @@ from chalicelib.domain.events import SpaceCanceled
 from chalicelib.domain.commands import BuyTicket
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
-from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space, iso
+from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space
 from chalicelib.domain.tickets import (
     EXPIRED,
     FAILED,
@@ -40,13 +40,13 @@ from chalicelib.ports import (
     FIRST_PAGE,
     InvalidWebhook,
     PageCursor,
+    Payment,
     PaymentDeclined,
     PaymentEvent,
     Refused,
 )
 from chalicelib.services import reminders, renewals, subscriptions
 from chalicelib.services.context import Deps
-from chalicelib.services.ticket_views import ticket_view
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -56,7 +56,9 @@ REFUND_PAGE = 100
 # ---------------------------------------------------------------------------------- buying
 
 
-def buy_ticket(deps: Deps, buyer_id: str, space_id: str, buy: BuyTicket = BuyTicket()) -> dict[str, Any]:
+def buy_ticket(deps: Deps, buyer_id: str, space_id: str, buy: BuyTicket = BuyTicket()) -> tuple[Ticket, Payment]:
+    """The ticket (held, or paid at once) and the payment the app completes (api/views.py
+    purchase_view)."""
     space = deps.spaces.get(space_id, with_count=False)
     payment_method = buy.payment_method
     if space.access != TICKETED or space.ticket is None:
@@ -110,18 +112,7 @@ def buy_ticket(deps: Deps, buyer_id: str, space_id: str, buy: BuyTicket = BuyTic
         _settle(deps, ticket, payment.payment_id)
         ticket = deps.tickets.get(space_id, buyer_id) or ticket
     logger.info("ticket held", space_id=space_id, buyer_id=buyer_id, ticket_id=ticket.ticket_id)
-    return {
-        "ticket": ticket_view(ticket),
-        "payment": {
-            "provider": payment.provider,
-            "payment_id": payment.payment_id,
-            "client_secret": payment.client_secret,
-            "status": "succeeded" if ticket.status == PAID else payment.status,
-            "amount_cents": payment.amount_cents,
-            "currency": payment.currency,
-            "pay_before": iso(ticket.hold_expires_at),
-        },
-    }
+    return ticket, payment
 
 
 def _require_on_sale(space: Space) -> None:
@@ -361,7 +352,7 @@ def process_ticket_job(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- reading
 
 
-def space_sales(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
+def space_sales(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> tuple[Space, list[Ticket], str | None]:
     """The host's view: seats and money, and the buyers page by page."""
     space = deps.spaces.get(space_id, with_count=False)
     if user_id != space.creator_id:
@@ -370,24 +361,11 @@ def space_sales(deps: Deps, user_id: str, space_id: str, params: dict[str, Any],
         raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
     limit = page_limit(params.get("limit"))
     tickets, last = deps.tickets.for_space(space_id, limit=limit, after=page.after({"buyer_id": str}))
-    s = space.sales
-    return {
-        "space_id": space_id,
-        "price_cents": space.ticket.price_cents,
-        "currency": space.ticket.currency,
-        "capacity": s.capacity,
-        "sold": s.sold,
-        "held": s.held,
-        "refunded": s.refunded,
-        "remaining": s.remaining,
-        "gross_cents": s.gross_cents,
-        "tickets": [ticket_view(t) for t in tickets],
-        "next_cursor": page.seal(last),
-    }
+    return space, tickets, page.seal(last)
 
 
-def my_tickets(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
+def my_tickets(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> tuple[list[Ticket], str | None]:
     limit = page_limit(params.get("limit"))
     after = page.after({"bought_key": str, "space_id": str})
     tickets, last = deps.tickets.for_buyer(user_id, limit=limit, after=after)
-    return {"tickets": [ticket_view(t) for t in tickets], "next_cursor": page.seal(last)}
+    return tickets, page.seal(last)
