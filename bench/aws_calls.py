@@ -81,6 +81,7 @@ class Window:
 
 def run(deps, ivs: env.StubbedIvs) -> tuple[list[dict], list[str], dict]:
     from chalicelib.services import spaces, stage, users
+    from chalicelib.api.bodies import create_space as space_request
 
     window = Window(ivs)
     scenarios: dict[str, dict] = {}
@@ -133,7 +134,7 @@ def run(deps, ivs: env.StubbedIvs) -> tuple[list[dict], list[str], dict]:
             return host
 
         scenarios["create_space"] = window.measure(
-            REQUESTS, create_setup, lambda host: spaces.create_space(deps, host, {"title": "bench create"})
+            REQUESTS, create_setup, lambda host: spaces.create_space(deps, host, space_request({"title": "bench create"}))
         )
 
         # Buy a ticket (POST /spaces/{id}/tickets): read the Space, hold a seat, record the
@@ -142,12 +143,12 @@ def run(deps, ivs: env.StubbedIvs) -> tuple[list[dict], list[str], dict]:
         from chalicelib.services import tickets
 
         seller = make_seller(deps, "bench-seller")
-        ticketed = spaces.create_space(deps, seller, {
+        ticketed = spaces.create_space(deps, seller, space_request({
             "title": "bench tickets",
             "scheduled_start": (deps.clock.now() + __import__("datetime").timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "access": "ticketed",
             "ticket": {"price_cents": 500, "currency": "USD", "capacity": 10_000},
-        }).id
+        })).id
         scenarios["purchase_ticket"] = window.measure(
             REQUESTS, lambda i: env.new_id("buyer"), lambda buyer: tickets.buy_ticket(deps, buyer, ticketed)
         )

@@ -201,9 +201,10 @@ def seed_host(prefix: str = "host") -> str:
 
 def live_space(deps, ivs: StubbedIvs, title: str) -> str:
     from chalicelib.services import spaces
+    from chalicelib.api.bodies import create_space as space_request
 
     ivs.expect_create_stage()
-    return spaces.create_space(deps, seed_host(), {"title": title}).id
+    return spaces.create_space(deps, seed_host(), space_request({"title": title})).id
 
 
 def temporary_directory() -> tempfile.TemporaryDirectory:

@@ -70,8 +70,10 @@ def run_trial(deps, seller: str | None = None, *, seats=50, attempts=1000, threa
     from chalicelib.domain.errors import DomainError
     from chalicelib.domain.spaces import iso
     from chalicelib.services import spaces as space_service
+    from chalicelib.api.bodies import create_space as space_request
     from chalicelib.domain.commands import BuyTicket
     from chalicelib.services import tickets
+    from chalicelib.api.views import purchase_view
 
     rng = random.Random(seed)
     seller = seller or make_seller(deps)  # a host has at most 10 scheduled Spaces: one per trial
@@ -79,12 +81,12 @@ def run_trial(deps, seller: str | None = None, *, seats=50, attempts=1000, threa
     space = space_service.create_space(
         deps,
         seller,
-        {
+        space_request({
             "title": "Oversell trial",
             "scheduled_start": start,
             "access": "ticketed",
             "ticket": {"price_cents": 500, "currency": "USD", "capacity": seats},
-        },
+        }),
     )
     pool = [f"buyer-{uuid.uuid4().hex[:8]}" for _ in range(buyers)]
     plan = [(rng.choice(pool), rng.choice(("instant", "pending", "pending", "declined"))) for _ in range(attempts)]
@@ -112,7 +114,7 @@ def run_trial(deps, seller: str | None = None, *, seats=50, attempts=1000, threa
                 in_flight[0] += 1
                 in_flight[1] = max(in_flight[1], in_flight[0])
             try:
-                answer = tickets.buy_ticket(deps, buyer, space.id, BuyTicket(payment_method=methods[how]))
+                answer = purchase_view(*tickets.buy_ticket(deps, buyer, space.id, BuyTicket(payment_method=methods[how])))
                 outcome = (201, answer["ticket"]["status"])
                 if answer["payment"]["status"] == "pending":
                     pending.put((answer["payment"]["payment_id"], local.random() < 0.8))

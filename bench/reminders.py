@@ -366,11 +366,12 @@ def _scheduled_space(deps) -> tuple[str, dict]:
     from chalicelib.adapters.dynamodb.users import DynamoUserRepository
     from chalicelib.domain.reminders import START, schedule_name
     from chalicelib.services import spaces
+    from chalicelib.api.bodies import create_space as space_request
 
     host = f"bench-host-{uuid.uuid4().hex[:10]}"
     DynamoUserRepository().set_follower_count(host, 1200)
     start = (deps.clock.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    space = spaces.create_space(deps, host, {"title": "Bench launch party", "scheduled_start": start})
+    space = spaces.create_space(deps, host, space_request({"title": "Bench launch party", "scheduled_start": start}))
     schedule = deps.scheduler.get(schedule_name(space.id, START))
     if schedule is None:
         raise RuntimeError("create_space made no `start` schedule: nothing to fire")

@@ -129,9 +129,10 @@ def _drain_after(deps, services, time, since: float, *operations: str) -> dict[s
 
 def _schedule(deps, hosts, at: datetime) -> list:
     from chalicelib.services import spaces
+    from chalicelib.api.bodies import create_space as space_request
 
     start = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return [spaces.create_space(deps, host, {"title": "top of the hour", "scheduled_start": start}) for host in hosts]
+    return [spaces.create_space(deps, host, space_request({"title": "top of the hour", "scheduled_start": start})) for host in hosts]
 
 
 def _start_calls(deps, ivs, chat) -> dict:
@@ -157,12 +158,13 @@ def _start_calls(deps, ivs, chat) -> dict:
 def _top_of_hour(deps, ivs, chat, time) -> dict:
     from chalicelib.domain.errors import DomainError
     from chalicelib.services import spaces
+    from chalicelib.api.bodies import create_space as space_request
 
     t0 = time()
     top = (datetime.fromtimestamp(t0, timezone.utc) + timedelta(hours=1)).replace(second=0, microsecond=0)
     T = top.timestamp()
     # The previous hour's Spaces, live now (their stages made on request: the pool starts empty).
-    previous = [spaces.create_space(deps, env.seed_host("prev"), {"title": "previous hour"}) for _ in range(ENDS)]
+    previous = [spaces.create_space(deps, env.seed_host("prev"), space_request({"title": "previous hour"})) for _ in range(ENDS)]
     scheduled = _schedule(deps, [env.seed_host("top") for _ in range(STARTS)], top)
     # The pool job, every minute from 20 minutes before the hour.
     minute = T - 20 * 60
@@ -234,10 +236,11 @@ def _top_of_hour(deps, ivs, chat, time) -> dict:
 
 def _raid(deps, ivs, chat, time) -> dict:
     from chalicelib.domain.errors import DomainError, Forbidden
-    from chalicelib.services import spaces, stage
+    from chalicelib.services import spaces, stage, stage_moderation
+    from chalicelib.api.bodies import create_space as space_request
 
     host = env.seed_host("raided")
-    space = spaces.create_space(deps, host, {"title": "raided"})
+    space = spaces.create_space(deps, host, space_request({"title": "raided"}))
     listeners = [env.new_id("raider") for _ in range(REMOVALS)]
     for user in listeners:
         stage.join_space(deps, user, space.id)
@@ -249,7 +252,7 @@ def _raid(deps, ivs, chat, time) -> dict:
     for i, user in enumerate(listeners):
         time.advance_to(t0 + i * 60 / REMOVALS)
         try:
-            stage.remove_participant(deps, host, space.id, user)
+            stage_moderation.remove_participant(deps, host, space.id, user)
         except DomainError:
             errors += 1
             continue

@@ -15,6 +15,7 @@ from chalicelib.domain.commands import (
     ReportAbuse,
     AcceptInvitation,
     BuyTicket,
+    CreateSpace,
     EditSpace,
     InviteSpeaker,
     JoinSpace,
@@ -33,15 +34,55 @@ from chalicelib.domain.moderation import MAX_APPEAL_CHARS, MAX_REASON_CHARS, MAX
 from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, check_clip, is_language_tag
 from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
 from chalicelib.domain.room_events import REACTIONS
-from chalicelib.domain.spaces import parse_iso
+from chalicelib.domain.spaces import parse_iso, validate_access, validate_user_list
 from chalicelib.domain.text import require_clean_text
-from chalicelib.domain.tickets import SUBSCRIPTION_TIERS
+from chalicelib.domain.tickets import SUBSCRIPTION_TIERS, parse_ticket_offer
 from chalicelib.domain.users import validate_user_id
 
 Body = dict[str, Any]
 
 
 PATCHABLE = ("scheduled_start", "title", "topics")
+
+
+def create_space(body: Body) -> CreateSpace:
+    """POST /spaces' body (unknown fields ignored). Kinds and text here, each field on its own;
+    lengths, counts, times and what goes with what (a ticket only with access `ticketed`) are
+    the domain's rules (domain/spaces.py new_space)."""
+    title = _title(body)
+    topics = _topics(body)
+    access = validate_access(body.get("access"))
+    ticket = body.get("ticket")
+    recording = body.get("recording", False)
+    if not isinstance(recording, bool):
+        raise BadRequest("recording must be true or false", code="invalid_recording")
+    cohost_ids = validate_user_list(body.get("cohost_ids"), "cohost_ids")
+    speaker_ids = validate_user_list(body.get("speaker_ids"), "speaker_ids")
+    start = body.get("scheduled_start")
+    return CreateSpace(
+        title=title,
+        topics=tuple(topics or ()),
+        scheduled_start=None if start is None else parse_iso(start, "scheduled_start"),
+        access=access,
+        ticket=None if ticket is None else parse_ticket_offer(ticket),
+        cohost_ids=cohost_ids,
+        speaker_ids=speaker_ids,
+        recording=recording,
+    )
+
+
+def _title(body: Body) -> str:
+    title = body.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise BadRequest("title is required and must be a non-empty string", code="invalid_title")
+    return require_clean_text(title.strip(), "title", code="invalid_title")
+
+
+def _topics(body: Body) -> list[str] | None:
+    topics = body.get("topics")
+    if topics is not None and (not isinstance(topics, list) or not all(isinstance(t, str) for t in topics)):
+        raise BadRequest("topics must be a list of strings", code="invalid_topics")
+    return topics
 
 
 def edit_space(body: Body) -> EditSpace:
@@ -55,14 +96,8 @@ def edit_space(body: Body) -> EditSpace:
         )
     if not body:
         raise BadRequest("nothing to change", code="empty_patch")
-    title = body.get("title")
-    if "title" in body:
-        if not isinstance(title, str) or not title.strip():
-            raise BadRequest("title is required and must be a non-empty string", code="invalid_title")
-        title = require_clean_text(title.strip(), "title", code="invalid_title")
-    topics = body.get("topics")
-    if topics is not None and (not isinstance(topics, list) or not all(isinstance(t, str) for t in topics)):
-        raise BadRequest("topics must be a list of strings", code="invalid_topics")
+    title = _title(body) if "title" in body else None
+    topics = _topics(body)
     start = body.get("scheduled_start")
     return EditSpace(
         title=title,

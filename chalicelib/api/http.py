@@ -118,11 +118,6 @@ def command(
         raise
 
 
-def as_dict(body: dict) -> dict:
-    """The parse of a route whose use case still reads the JSON object itself."""
-    return body
-
-
 def current_user_id(request) -> str:
     """The verified caller, set by the auth middleware (chalicelib/api/middleware.py)."""
     return request.context["authorizer"]["principalId"]

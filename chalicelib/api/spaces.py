@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import as_dict, command, current_user_id, endpoint
+from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
 from chalicelib.api.views import space_view
@@ -20,8 +20,8 @@ bp = Blueprint(__name__)
 @endpoint(status=201)
 def create_space():
     request = bp.current_request
-    body = command(request, as_dict, authorize=None)  # anyone signed in may try to host
-    space = spaces.create_space(bootstrap.deps(), current_user_id(request), body)
+    create = command(request, body.create_space, authorize=None)  # anyone signed in may try to host
+    space = spaces.create_space(bootstrap.deps(), current_user_id(request), create)
     return space_view(space)
 
 

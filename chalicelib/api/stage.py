@@ -1,4 +1,5 @@
-"""Being in a Space: join, leave, hands, invitations, the stage and moderation."""
+"""Being in a Space: join, leave, hands, invitations, the stage and moderation
+(services/stage.py and services/stage_moderation.py)."""
 from chalice import Blueprint
 
 from chalicelib import bootstrap
@@ -10,6 +11,7 @@ from chalicelib.lazy import bodies, service
 body = bodies()
 spaces = service("spaces")
 stage = service("stage")
+stage_moderation = service("stage_moderation")
 moderation = service("moderation")
 
 bp = Blueprint(__name__)
@@ -93,31 +95,31 @@ def decline_invitation(space_id):
 @bp.route("/spaces/{space_id}/speakers/{user_id}", methods=["DELETE"])
 @endpoint()
 def remove_speaker(space_id, user_id):
-    return _call(stage.remove_speaker, space_id, user_id, view=space_view)
+    return _call(stage_moderation.remove_speaker, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/cohosts", methods=["POST"])
 @endpoint()
 def add_cohost(space_id):
-    return _call(stage.add_cohost, space_id, view=space_view, parse=body.name_cohost, authorize=stage.may_name_cohosts)
+    return _call(stage_moderation.add_cohost, space_id, view=space_view, parse=body.name_cohost, authorize=stage_moderation.may_name_cohosts)
 
 
 @bp.route("/spaces/{space_id}/cohosts/{user_id}", methods=["DELETE"])
 @endpoint()
 def remove_cohost(space_id, user_id):
-    return _call(stage.remove_cohost, space_id, user_id, view=space_view)
+    return _call(stage_moderation.remove_cohost, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/mute", methods=["POST"])
 @endpoint()
 def mute(space_id, user_id):
-    return _call(stage.mute, space_id, user_id, view=space_view)
+    return _call(stage_moderation.mute, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/unmute", methods=["POST"])
 @endpoint()
 def unmute(space_id, user_id):
-    return _call(stage.unmute, space_id, user_id, view=space_view)
+    return _call(stage_moderation.unmute, space_id, user_id, view=space_view)
 
 
 @bp.route("/spaces/{space_id}/participants/{user_id}/remove", methods=["POST"])
@@ -129,4 +131,4 @@ def remove_participant(space_id, user_id):
         bp.current_request, body.reason, required=False,
         authorize=lambda: moderation.check_may_remove(deps, actor, space_id, user_id),
     )
-    return _call(stage.remove_participant, space_id, user_id, why)
+    return _call(stage_moderation.remove_participant, space_id, user_id, why)

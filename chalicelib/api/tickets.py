@@ -5,12 +5,16 @@ from chalicelib import bootstrap
 from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
+from chalicelib.api.views import (
+    purchase_view, sales_view, subscription_payment_view, tickets_page_view, unsubscribed_view,
+)
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
 body = bodies()
 spaces = service("spaces")
 tickets = service("tickets")
+subscriptions = service("subscriptions")
 
 bp = Blueprint(__name__)
 
@@ -22,24 +26,26 @@ def buy_ticket(space_id):
     request = bp.current_request
     deps, space_id = bootstrap.deps(), validate_space_id(space_id)
     buy = command(request, body.buy_ticket, authorize=lambda: spaces.get_space(deps, space_id), required=False)
-    return tickets.buy_ticket(deps, current_user_id(request), space_id, buy)
+    return purchase_view(*tickets.buy_ticket(deps, current_user_id(request), space_id, buy))
 
 
 @bp.route("/spaces/{space_id}/tickets", methods=["GET"])
 @endpoint()
 def space_sales(space_id):
     request = bp.current_request
-    return tickets.space_sales(
+    return sales_view(*tickets.space_sales(
         bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {},
         RequestPage(request),
-    )
+    ))
 
 
 @bp.route("/me/tickets", methods=["GET"])
 @endpoint()
 def my_tickets():
     request = bp.current_request
-    return tickets.my_tickets(bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request))
+    return tickets_page_view(
+        *tickets.my_tickets(bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request))
+    )
 
 
 @bp.route("/users/{user_id}/subscription", methods=["POST"])
@@ -48,13 +54,14 @@ def my_tickets():
 def subscribe(user_id):
     request = bp.current_request
     subscription = command(request, body.subscribe, authorize=None, required=False)  # nobody to refuse first
-    return tickets.subscribe(bootstrap.deps(), current_user_id(request), user_id, subscription)
+    answer = subscriptions.subscribe(bootstrap.deps(), current_user_id(request), user_id, subscription)
+    return subscription_payment_view(*answer)
 
 
 @bp.route("/users/{user_id}/subscription", methods=["DELETE"])
 @endpoint()
 def unsubscribe(user_id):
-    return tickets.unsubscribe(bootstrap.deps(), current_user_id(bp.current_request), user_id)
+    return unsubscribed_view(*subscriptions.unsubscribe(bootstrap.deps(), current_user_id(bp.current_request), user_id))
 
 
 # No bearer token: the provider's signature over the raw body is the authentication

@@ -1,8 +1,12 @@
 """How domain objects look on the wire (the contract's field names, X API v2 Space object)."""
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.domain.recording import Caption
 from chalicelib.domain.spaces import Space, iso
+from chalicelib.domain.tickets import HELD, PAID, RENEWABLE, Subscription, Ticket, access_until
+from chalicelib.ports import Payment
 
 
 def space_view(space: Space) -> dict:
@@ -61,3 +65,95 @@ def caption_view(caption: Caption) -> dict:
 
 def caption_page_view(space_id: str, captions: list[Caption], next_cursor: str | None) -> dict:
     return {"space_id": space_id, "captions": [caption_view(c) for c in captions], "next_cursor": next_cursor}
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.ticket_id,
+        "space_id": ticket.space_id,
+        "buyer_id": ticket.buyer_id,
+        "status": ticket.status,
+        "price_cents": ticket.price_cents,
+        "currency": ticket.currency,
+        "created_at": iso(ticket.created_at),
+        "hold_expires_at": iso(ticket.hold_expires_at) if ticket.status == HELD else None,
+        "paid_at": iso(ticket.paid_at),
+        "refunded_at": iso(ticket.refunded_at),
+    }
+
+
+def payment_view(payment: Payment) -> dict[str, Any]:
+    """The payment a subscribe answer asks the app to complete (with `client_secret`)."""
+    return {
+        "provider": payment.provider,
+        "payment_id": payment.payment_id,
+        "client_secret": payment.client_secret,
+        "status": payment.status,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+    }
+
+
+def subscription_view(sub: Subscription) -> dict[str, Any]:
+    return {
+        "creator_id": sub.creator_id,
+        "subscriber_id": sub.subscriber_id,
+        "tier": sub.tier,
+        "price_cents": sub.price_cents,
+        "currency": sub.currency,
+        "status": sub.status,
+        "current_period_end": iso(sub.current_period_end),
+        "created_at": iso(sub.created_at),
+        # Whether the job will charge the next period, and when access ends without it
+        # (past_due: the grace's end).
+        "renews": sub.status in RENEWABLE and sub.renew_at is not None,
+        "renewal_attempts": sub.renewal_attempts,
+        "access_until": iso(access_until(sub)),
+    }
+
+
+def purchase_view(ticket: Ticket, payment: Payment) -> dict[str, Any]:
+    """A buy's answer: the ticket, and the payment the app completes before `pay_before`."""
+    return {
+        "ticket": ticket_view(ticket),
+        "payment": {
+            **payment_view(payment),
+            # Paid at once (a saved card): the ticket says so even if the payment read pending.
+            "status": "succeeded" if ticket.status == PAID else payment.status,
+            "pay_before": iso(ticket.hold_expires_at),
+        },
+    }
+
+
+def sales_view(space: Space, tickets: list[Ticket], next_cursor: str | None) -> dict[str, Any]:
+    """The host's view of a ticketed Space's sales: seats and money, and a page of buyers."""
+    assert space.ticket is not None and space.sales is not None  # the use case refused others
+    s = space.sales
+    return {
+        "space_id": space.id,
+        "price_cents": space.ticket.price_cents,
+        "currency": space.ticket.currency,
+        "capacity": s.capacity,
+        "sold": s.sold,
+        "held": s.held,
+        "refunded": s.refunded,
+        "remaining": s.remaining,
+        "gross_cents": s.gross_cents,
+        "tickets": [ticket_view(t) for t in tickets],
+        "next_cursor": next_cursor,
+    }
+
+
+def tickets_page_view(tickets: list[Ticket], next_cursor: str | None) -> dict[str, Any]:
+    return {"tickets": [ticket_view(t) for t in tickets], "next_cursor": next_cursor}
+
+
+def subscription_payment_view(sub: Subscription, payment: Payment) -> dict[str, Any]:
+    return {"subscription": subscription_view(sub), "payment": payment_view(payment)}
+
+
+def unsubscribed_view(creator_id: str, sub: Subscription | None, changed: bool) -> dict[str, Any]:
+    """`sub` None: there was no subscription granting access (nothing to cancel)."""
+    if sub is None:
+        return {"creator_id": creator_id, "subscribed": False, "changed": False}
+    return {"subscription": subscription_view(sub), "changed": changed}

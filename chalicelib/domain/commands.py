@@ -6,6 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.domain.tickets import TicketOffer
+
+
+@dataclass(frozen=True)
+class CreateSpace:
+    """A new Space as its host describes it: live now, or scheduled for `scheduled_start`."""
+
+    title: str
+    topics: tuple[str, ...] = ()
+    scheduled_start: datetime | None = None
+    access: str = "public"  # domain/spaces.py ACCESS_MODES
+    ticket: TicketOffer | None = None  # with access "ticketed" only
+    cohost_ids: tuple[str, ...] = ()
+    speaker_ids: tuple[str, ...] = ()
+    recording: bool = False
+
 
 @dataclass(frozen=True)
 class EditSpace:

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, overload
 from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
 from chalicelib.domain.recording import RecordingInfo
 from chalicelib.domain.text import require_clean_text
-from chalicelib.domain.tickets import Sales, TicketOffer, TicketRules, validate_ticket_offer
+from chalicelib.domain.tickets import Sales, TicketOffer, TicketRules, check_ticket_offer
 
 if TYPE_CHECKING:  # an annotation only: the commands load with the first request that has a body
-    from chalicelib.domain.commands import EditSpace
+    from chalicelib.domain.commands import CreateSpace, EditSpace
 
 SCHEDULED, LIVE, ENDED, CANCELED = "scheduled", "live", "ended", "canceled"
 STATES = (SCHEDULED, LIVE, ENDED, CANCELED)
@@ -253,10 +253,6 @@ def validate_topics(topics: object, rules: SpaceRules) -> tuple[str, ...]:
     return cleaned
 
 
-def validate_scheduled_start(value: object, now: datetime, rules: SpaceRules) -> datetime:
-    return check_start_time(parse_iso(value, "scheduled_start"), now, rules)
-
-
 def check_start_time(start: datetime, now: datetime, rules: SpaceRules) -> datetime:
     """A scheduled start in the future, within the rules' horizon."""
     if start <= now:
@@ -291,25 +287,20 @@ def new_space(
     *,
     space_id: str,
     creator_id: str,
-    body: dict[str, Any],
+    request: CreateSpace,
     now: datetime,
     rules: SpaceRules,
     ticket_rules: TicketRules,
 ) -> Space:
-    """Validate a create request and build the Space it describes (not yet stored)."""
-    title = validate_title(body.get("title"), rules)
-    topics = validate_topics(body.get("topics"), rules)
-    access = validate_access(body.get("access"))
-    ticket = None
-    if access == TICKETED:
-        ticket = validate_ticket_offer(body.get("ticket"), ticket_rules)
-    elif body.get("ticket") is not None:
-        raise BadRequest("ticket is only allowed with access 'ticketed'", code="invalid_ticket")
-    recording = body.get("recording", False)
-    if not isinstance(recording, bool):
-        raise BadRequest("recording must be true or false", code="invalid_recording")
-    cohost_ids = validate_user_list(body.get("cohost_ids"), "cohost_ids")
-    speaker_ids = validate_user_list(body.get("speaker_ids"), "speaker_ids")
+    """Hold a create request to the rules and build the Space it describes (not yet stored). The
+    request's kinds and text were checked where it was read (api/bodies.py create_space); here
+    are the lengths, counts, times and what goes with what."""
+    title = validate_title(request.title, rules)
+    topics = validate_topics(list(request.topics), rules)
+    access = request.access
+    ticket = _ticket_offer(access, request.ticket, ticket_rules)
+    recording = request.recording
+    cohost_ids, speaker_ids = request.cohost_ids, request.speaker_ids
     if creator_id in cohost_ids or creator_id in speaker_ids:
         raise RuleViolation("the creator is already the host", code="creator_is_host")
     if len(cohost_ids) > rules.max_cohosts:
@@ -323,8 +314,8 @@ def new_space(
 
     scheduled_start = None
     state = LIVE
-    if body.get("scheduled_start") is not None:
-        scheduled_start = validate_scheduled_start(body["scheduled_start"], now, rules)
+    if request.scheduled_start is not None:
+        scheduled_start = check_start_time(request.scheduled_start, now, rules)
         state = SCHEDULED
 
     stamp = iso(now)
@@ -349,6 +340,17 @@ def new_space(
         # The host consents to being recorded by turning recording on; nobody else does yet.
         consents={creator_id: stamp} if recording else {},
     )
+
+
+def _ticket_offer(access: str, offer: TicketOffer | None, rules: TicketRules) -> TicketOffer | None:
+    """A ticketed Space sells on the terms given, held to the rules; no other Space has terms."""
+    if access != TICKETED:
+        if offer is not None:
+            raise BadRequest("ticket is only allowed with access 'ticketed'", code="invalid_ticket")
+        return None
+    if offer is None:
+        raise BadRequest("a ticketed Space needs ticket {price_cents, currency, capacity}", code="invalid_ticket")
+    return check_ticket_offer(offer, rules)
 
 
 def apply_patch(space: Space, edit: EditSpace, now: datetime, rules: SpaceRules) -> Space:

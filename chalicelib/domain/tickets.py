@@ -177,8 +177,9 @@ def access_until(sub: Subscription) -> datetime | None:
     return sub.current_period_end
 
 
-def validate_ticket_offer(value: object, rules: TicketRules) -> TicketOffer:
-    """`ticket {price_cents, currency, capacity}` of a ticketed Space's create request."""
+def parse_ticket_offer(value: object) -> TicketOffer:
+    """`ticket {price_cents, currency, capacity}` of a ticketed Space's create request: its kinds
+    (400 invalid_ticket); the rules are check_ticket_offer's."""
     if not isinstance(value, dict):
         raise BadRequest(
             "a ticketed Space needs ticket {price_cents, currency, capacity}", code="invalid_ticket"
@@ -193,7 +194,12 @@ def validate_ticket_offer(value: object, rules: TicketRules) -> TicketOffer:
         raise BadRequest("ticket.capacity must be an integer", code="invalid_ticket")
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
         raise BadRequest("ticket.currency must be an ISO 4217 code such as USD", code="invalid_ticket")
-    currency = currency.upper()
+    return TicketOffer(price_cents=price, currency=currency.upper(), capacity=capacity)
+
+
+def check_ticket_offer(offer: TicketOffer, rules: TicketRules) -> TicketOffer:
+    """The offer held to the sale rules (currencies, price and capacity bounds)."""
+    price, currency, capacity = offer.price_cents, offer.currency, offer.capacity
     if currency not in rules.currencies:
         raise RuleViolation(
             f"tickets are sold in {', '.join(rules.currencies)}", code="currency_not_supported"
@@ -207,7 +213,7 @@ def validate_ticket_offer(value: object, rules: TicketRules) -> TicketOffer:
         raise RuleViolation(
             f"a ticketed Space has 1 to {rules.max_capacity} tickets", code="capacity_out_of_range"
         )
-    return TicketOffer(price_cents=price, currency=currency, capacity=capacity)
+    return offer
 
 
 def _is_int(value: object) -> TypeGuard[int]:

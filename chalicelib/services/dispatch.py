@@ -33,7 +33,9 @@ from chalicelib.domain.events import (
     SpeakerAdded,
     SpeakerRemoved,
 )
-from chalicelib.services import media_release, overflow, recording, reminders, room_events, stage, tickets
+from chalicelib.services import (
+    media_release, overflow, recording, reminders, room_events, stage, stage_moderation, tickets,
+)
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -65,7 +67,7 @@ HANDLERS: dict[type, tuple[Handler, ...]] = {
     ),
     SpeakerAdded: (room_events.announce_speaker_added,),
     SpeakerRemoved: (room_events.announce_speaker_removed,),
-    BlockedWhileLive: (stage.remove_blocked_user,),
+    BlockedWhileLive: (stage_moderation.remove_blocked_user,),
     LiveCountsRefreshed: (
         overflow.start_overflows_needed,
         overflow.restart_stopped_overflows,

@@ -1,5 +1,5 @@
 """The moderation ledger's reads, appeals and lifting a removal (docs/moderation.md). Entries are
-written by the acts themselves, in the same transaction (services/stage.py, and `lift_removal`
+written by the acts themselves, in the same transaction (services/stage_moderation.py, and `lift_removal`
 here); nothing edits or deletes one."""
 from __future__ import annotations
 

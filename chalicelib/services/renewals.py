@@ -49,10 +49,9 @@ from chalicelib.domain.tickets import (
     renewal_key,
     renewal_reference,
 )
-from chalicelib.ports import PaymentDeclined, PaymentEvent, Refused, RenewalHandle
+from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, Refused, RenewalHandle
 from chalicelib.services.context import Deps
 from chalicelib.services.reminders import SUBSCRIPTION_PUSH
-from chalicelib.services.ticket_views import payment_view, subscription_view
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -257,7 +256,7 @@ def _tell(deps: Deps, sub: Subscription, notice: str) -> None:
 # ---------------------------------------------------------------------------- card updates
 
 
-def update_card(deps: Deps, sub: Subscription, tier: str | None, payment_method: str | None) -> dict[str, Any]:
+def update_card(deps: Deps, sub: Subscription, tier: str | None, payment_method: str | None) -> tuple[Subscription, Payment]:
     """A past-due subscriber pays the overdue period with a new payment method (POST
     /subscription again). Answers like the first subscribe: the subscription and the payment to
     complete; its webhook (or an instant success) makes the subscription active for that
@@ -312,7 +311,7 @@ def update_card(deps: Deps, sub: Subscription, tier: str | None, payment_method:
     if payment.status == "succeeded":
         _renewed(deps, sub, period, payment.payment_id, payment.renewal)
     current = deps.subscriptions.get(sub.creator_id, sub.subscriber_id) or sub
-    return {"subscription": subscription_view(current), "payment": payment_view(payment)}
+    return current, payment
 
 
 def _end_card_update(deps: Deps, sub: Subscription, attempt: int) -> bool:

@@ -13,7 +13,6 @@ refunds) is not called from here: each use case publishes a domain event
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from dataclasses import replace
 
@@ -21,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
-from chalicelib.domain.commands import EditSpace, StartSpace
+from chalicelib.domain.commands import CreateSpace, EditSpace, StartSpace
 from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
@@ -47,12 +46,12 @@ from chalicelib.services.context import Deps
 logger = Logger(child=True, service=SERVICE_NAME)
 
 
-def create_space(deps: Deps, user_id: str, body: dict[str, Any]) -> Space:
+def create_space(deps: Deps, user_id: str, request: CreateSpace) -> Space:
     now = deps.clock.now()
     space = new_space(
         space_id=new_ulid(),
         creator_id=user_id,
-        body=body,
+        request=request,
         now=now,
         rules=deps.space_rules,
         ticket_rules=deps.ticket_rules,

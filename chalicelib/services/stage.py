@@ -1,4 +1,5 @@
-"""Use cases of being in a Space: join, leave, hands, invitations, the stage, moderation.
+"""Use cases of being in a Space: join, leave, presence, hands, invitations (the moderation acts
+on people in it: services/stage_moderation.py).
 
 The join path is the hot path (100,000 joins a minute for a famous host): it makes no IVS call
 (tokens are minted in-process), never writes the Space item, and costs one DynamoDB round trip
@@ -14,23 +15,15 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
-from chalicelib.domain.commands import AcceptInvitation, GiveReason, InviteSpeaker, JoinSpace, NameCohost
-from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, RuleViolation
-from chalicelib.domain.events import BlockedWhileLive, SpeakerAdded, SpeakerRemoved
+from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, JoinSpace
+from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound
+from chalicelib.domain.events import SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.joining import LiveJoinInfo
-from chalicelib.domain.moderation import (
-    COHOST_REMOVED, DEMOTE, MUTE, REMOVE, ModerationEntry, entry_for,
-)
 from chalicelib.domain.recording import tagged_participant_id
-from chalicelib.domain.permissions import (
-    require_can_moderate,
-    require_creator,
-    require_moderator,
-)
+from chalicelib.domain.permissions import require_moderator
 from chalicelib.domain.spaces import (
     COHOST,
-    HOST,
     LISTENER,
     PUBLISHING_ROLES,
     SPEAKER,
@@ -38,12 +31,9 @@ from chalicelib.domain.spaces import (
     OverflowInfo,
     Space,
     StageInfo,
-    require_cohost_room,
-    takes_playback,
     iso,
     require_live,
 )
-from chalicelib.domain.users import validate_user_id
 from chalicelib.domain import room_events as ev
 from chalicelib.ports import JoinOutcome, Participant, Refused
 from chalicelib.services import recording, room_events
@@ -317,7 +307,7 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         raised = deps.stage_members.raise_hand(space_id, user_id, deps.clock.now())
     except Refused as exc:
         if exc.part == "participant":
-            _explain_participant(deps, space_id, user_id, exc)
+            explain_participant(deps, space_id, user_id, exc)
         current = deps.spaces.get(space_id, with_count=False)
         require_live(current)
         raise Conflict("you were invited to speak meanwhile: accept the invitation", code="already_invited") from exc
@@ -406,7 +396,7 @@ def accept_invitation(
         )
     except Refused as exc:
         if exc.part == "participant":
-            _explain_participant(deps, space_id, user_id, exc)
+            explain_participant(deps, space_id, user_id, exc)
         current = deps.spaces.get(space_id, with_count=False)
         require_live(current)
         if user_id not in current.invited:
@@ -440,181 +430,9 @@ def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict[str, Any
     return {"space_id": space_id, "declined": True}
 
 
-def remove_speaker(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
-    """Back to listening: the speaker themself, or a moderator."""
-    validate_user_id(target)
-    space = deps.spaces.get(space_id, with_count=False)
-    require_live(space)
-    if actor_id != target:
-        require_can_moderate(space, actor_id, target, "move off the stage")
-    role = space.role_of(target)
-    if role == COHOST:
-        raise Conflict("that user is a co-host: remove the co-host role instead", code="target_is_cohost")
-    if role != SPEAKER:
-        raise Conflict("that user is not a speaker", code="not_a_speaker")
-    _step_down(deps, space, target, SPEAKER, _ledger_entry(deps, space_id, DEMOTE, actor_id, target))
-    deps.telemetry.count("SpeakerRemoved")
-    reason = "stepped_down" if actor_id == target else "demoted"
-    deps.publish(SpeakerRemoved(space_id, target, reason=reason, by=actor_id, space=space))
-    return deps.spaces.get(space_id)
-
-
-def may_name_cohosts(deps: Deps, actor_id: str, space_id: str) -> Space:
-    """Who may name co-hosts: the host (404, 403)."""
-    space = deps.spaces.get(space_id, with_count=False)
-    require_creator(space, actor_id, "add co-hosts")
-    return space
-
-
-def add_cohost(deps: Deps, actor_id: str, space_id: str, name: NameCohost) -> Space:
-    space = may_name_cohosts(deps, actor_id, space_id)
-    target = name.user_id
-    require_live(space)
-    role = space.role_of(target)
-    if role in (COHOST, "host"):
-        raise Conflict("that user is already a host", code="already_cohost")
-    rules = deps.space_rules
-    require_cohost_room(space, rules)
-    try:
-        deps.stage_members.add_cohost(
-            space_id,
-            target,
-            was_speaker=role == SPEAKER,
-            now=deps.clock.now(),
-            rules=rules,
-        )
-    except Refused as exc:
-        if exc.part == "participant":
-            _explain_participant(deps, space_id, target, exc)
-        current = deps.spaces.get(space_id, with_count=False)
-        require_live(current)
-        require_cohost_room(current, rules)  # the cap, as the condition enforced it
-        if current.role_of(target) != role:
-            raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
-        raise Conflict(f"the stage is full ({rules.max_on_stage} people)", code="stage_full") from exc
-    deps.telemetry.count("CohostAdded")
-    room_events.emit(deps, space, ev.COHOST_ADDED, user_id=target, by=actor_id, from_role=role)
-    return deps.spaces.get(space_id)
-
-
-def remove_cohost(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
-    validate_user_id(target)
-    space = deps.spaces.get(space_id, with_count=False)
-    if actor_id != target:
-        require_creator(space, actor_id, "remove co-hosts")
-    require_live(space)
-    if space.role_of(target) != COHOST:
-        raise Conflict("that user is not a co-host", code="not_a_cohost")
-    _step_down(deps, space, target, COHOST, _ledger_entry(deps, space_id, COHOST_REMOVED, actor_id, target))
-    deps.telemetry.count("CohostRemoved")
-    room_events.emit(deps, space, ev.COHOST_REMOVED, user_id=target, by=actor_id)
-    # A chat connection keeps the capabilities it was opened with: close it, the app reconnects
-    # with a listener's token.
-    room_events.disconnect_from_room(deps, space, target, "co-host role removed", best_effort=True)
-    return deps.spaces.get(space_id)
-
-
-def mute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
-    validate_user_id(target)
-    space = deps.spaces.get(space_id, with_count=False)
-    require_live(space)
-    if actor_id != target:
-        require_can_moderate(space, actor_id, target, "mute")
-    if space.role_of(target) == LISTENER:
-        raise Conflict("only people on stage can be muted", code="not_on_stage")
-    try:
-        entry = _ledger_entry(deps, space_id, MUTE, actor_id, target)
-        muted = deps.stage_members.set_muted(space_id, target, True, deps.clock.now(), entry)
-    except Refused as exc:
-        raise Conflict("that user left the stage meanwhile", code="not_on_stage") from exc
-    if muted:  # muting someone already muted changes nothing and announces nothing
-        deps.telemetry.count("SpeakerMuted")
-        room_events.emit(deps, space, ev.MUTED, user_id=target, by=actor_id)
-    return deps.spaces.get(space_id)
-
-
-def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
-    """Only the muted speaker unmutes: a moderator can silence, never open someone's mic."""
-    validate_user_id(target)
-    space = deps.spaces.get(space_id, with_count=False)
-    require_live(space)
-    if actor_id != target:
-        raise Forbidden("only the speaker can unmute themself", code="self_only")
-    try:
-        unmuted = deps.stage_members.set_muted(space_id, target, False, deps.clock.now())
-    except Refused as exc:
-        raise Conflict("the Space is no longer live", code="space_not_live") from exc
-    if unmuted:
-        room_events.emit(deps, space, ev.UNMUTED, user_id=target)
-    return deps.spaces.get(space_id)
-
-
-def remove_participant(
-    deps: Deps, actor_id: str, space_id: str, target: str, why: GiveReason = GiveReason()
-) -> dict[str, Any]:
-    """Disconnect someone and bar them from rejoining this Space.
-
-    The ban is written first, with its moderation ledger entry in the same transaction, so no
-    new join can slip in; then the media connection is cut. If IVS fails, the ban stands and the
-    client gets 503: repeating the request retries the cut (and logs nothing more: already removed).
-    """
-    validate_user_id(target)
-    space = deps.spaces.get(space_id, with_count=False)
-    require_can_moderate(space, actor_id, target, "remove")
-    if space.state not in ("live", "scheduled"):
-        require_live(space)
-    reason = why.reason
-    current = deps.participants.get_participant(space_id, target)
-    if current is None or not current.removed:
-        entry = _ledger_entry(deps, space_id, REMOVE, actor_id, target, reason)
-        try:
-            deps.participants.remove_participant(space_id, target, actor_id, current, deps.clock.now(), entry)
-        except Refused as exc:
-            raise Conflict("that user's place changed meanwhile; try again", code="participant_changed") from exc
-        deps.telemetry.count("ParticipantRemoved")
-        logger.info("participant removed", space_id=space_id, user_id=target, by=actor_id)
-        room_events.emit(deps, space, ev.PARTICIPANT_REMOVED, user_id=target, by=actor_id)
-    if current is not None and current.playback and space.overflow is not None:
-        # An overflow listener is not on the stage: revoke their playback of the private channel.
-        deps.media.revoke_playback(space.overflow.channel_arn, target)
-    elif current is not None and current.participant_id and space.stage is not None:
-        deps.media.disconnect_participant(space.stage.arn, current.participant_id, "removed by a moderator")
-    # Their chat connection too (they may hold a chat token without having joined the stage).
-    room_events.disconnect_from_room(deps, space, target, "removed by a moderator", best_effort=False)
-    return {"space_id": space_id, "user_id": target, "removed": True}
-
-
-def remove_blocked_user(deps: Deps, event: BlockedWhileLive) -> None:
-    """Reaction to a host blocking someone in their live Space (services/users.py block)."""
-    remove_participant(deps, event.host_id, event.space_id, event.user_id)
-
-
-def _step_down(deps: Deps, space: Space, target: str, from_role: str, entry: ModerationEntry | None) -> None:
-    current = deps.participants.get_participant(space.id, target)
-    try:
-        deps.stage_members.step_down(space.id, target, from_role, deps.clock.now(), entry)
-    except Refused as exc:
-        raise Conflict("that user's role changed meanwhile; try again", code="role_changed") from exc
-    # Their publish token must stop working: cut the connection, the app rejoins as a listener.
-    if current is not None and current.participant_id and space.stage is not None:
-        try:
-            deps.media.disconnect_participant(space.stage.arn, current.participant_id, "moved off the stage")
-        except DependencyFailed:
-            logger.warning("disconnect after step-down failed", space_id=space.id, user_id=target)
-            deps.telemetry.count("DisconnectFailed")
-
-
-def _ledger_entry(
-    deps: Deps, space_id: str, act: str, actor_id: str, target: str, reason: str | None = None
-) -> ModerationEntry | None:
-    """The ledger entry of a moderator's act on someone else; None when users act on themselves
-    (stepping down, muting oneself), which is not moderation."""
-    if actor_id == target:
-        return None
-    return entry_for(space_id, act, actor_id, target, deps.clock.now(), reason)
-
-
-def _explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception) -> None:
+def explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception) -> None:
+    """Raise the error a refused write about `user_id`'s participant item means (also read by
+    services/stage_moderation.py when naming a co-host)."""
     current = deps.participants.get_participant(space_id, user_id)
     if current is not None and current.removed:
         raise Forbidden("that user was removed from this Space", code="removed_from_space") from exc
@@ -627,7 +445,7 @@ def _explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception
 
 def _explain_invite_refusal(deps: Deps, space_id: str, target: str, exc: Refused) -> None:
     if exc.part == "participant":
-        _explain_participant(deps, space_id, target, exc)
+        explain_participant(deps, space_id, target, exc)
     current = deps.spaces.get(space_id, with_count=False)
     require_live(current)
     if target in current.invited:

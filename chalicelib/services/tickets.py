@@ -1,4 +1,4 @@
-"""Use cases of ticketed and subscriber-only Spaces: buy, settle, expire, refund, subscribe.
+"""Use cases of ticketed Spaces: buy, settle, expire, refund (subscribing: services/subscriptions.py).
 
 Order of effects, so no money or seat is ever lost:
 - a seat is HELD in the database before the provider is asked for a payment; if the provider
@@ -20,10 +20,10 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, RuleViolation
 from chalicelib.domain.events import SpaceCanceled
-from chalicelib.domain.commands import BuyTicket, Subscribe
+from chalicelib.domain.commands import BuyTicket
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
-from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space, iso
+from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space
 from chalicelib.domain.tickets import (
     EXPIRED,
     FAILED,
@@ -31,42 +31,34 @@ from chalicelib.domain.tickets import (
     PAID,
     REFUNDING,
     RELEASED,
-    SUB_PAST_DUE,
-    SUB_PENDING,
-    SUBSCRIPTION_CURRENCY,
-    SUBSCRIPTION_DAYS,
-    SUBSCRIPTION_TIERS,
-    Subscription,
     Ticket,
     parse_reference,
-    subscription_reference,
     ticket_reference,
 )
 from chalicelib.domain.paging import page_limit
-from chalicelib.domain.users import validate_user_id
 from chalicelib.ports import (
     FIRST_PAGE,
     InvalidWebhook,
     PageCursor,
+    Payment,
     PaymentDeclined,
     PaymentEvent,
     Refused,
-    RenewalHandle,
 )
-from chalicelib.services import reminders, renewals
+from chalicelib.services import reminders, renewals, subscriptions
 from chalicelib.services.context import Deps
-from chalicelib.services.ticket_views import payment_view, subscription_view, ticket_view
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
 REFUND_PAGE = 100
-DEFAULT_TIER = "tier_1"  # openapi.yaml SubscribeRequest.tier's default
 
 
 # ---------------------------------------------------------------------------------- buying
 
 
-def buy_ticket(deps: Deps, buyer_id: str, space_id: str, buy: BuyTicket = BuyTicket()) -> dict[str, Any]:
+def buy_ticket(deps: Deps, buyer_id: str, space_id: str, buy: BuyTicket = BuyTicket()) -> tuple[Ticket, Payment]:
+    """The ticket (held, or paid at once) and the payment the app completes (api/views.py
+    purchase_view)."""
     space = deps.spaces.get(space_id, with_count=False)
     payment_method = buy.payment_method
     if space.access != TICKETED or space.ticket is None:
@@ -120,18 +112,7 @@ def buy_ticket(deps: Deps, buyer_id: str, space_id: str, buy: BuyTicket = BuyTic
         _settle(deps, ticket, payment.payment_id)
         ticket = deps.tickets.get(space_id, buyer_id) or ticket
     logger.info("ticket held", space_id=space_id, buyer_id=buyer_id, ticket_id=ticket.ticket_id)
-    return {
-        "ticket": ticket_view(ticket),
-        "payment": {
-            "provider": payment.provider,
-            "payment_id": payment.payment_id,
-            "client_secret": payment.client_secret,
-            "status": "succeeded" if ticket.status == PAID else payment.status,
-            "amount_cents": payment.amount_cents,
-            "currency": payment.currency,
-            "pay_before": iso(ticket.hold_expires_at),
-        },
-    }
+    return ticket, payment
 
 
 def _require_on_sale(space: Space) -> None:
@@ -209,7 +190,7 @@ def handle_payment_event(deps: Deps, event: PaymentEvent) -> bool:
     if kind in ("renew", "update"):
         handler = renewals.renewal_event if kind == "renew" else renewals.card_update_event
         return handler(deps, a, b, object_id, event)
-    return _subscription_event(deps, a, b, object_id, event)
+    return subscriptions.subscription_event(deps, a, b, object_id, event)
 
 
 def _ticket_event(deps: Deps, space_id: str, buyer_id: str, ticket_id: str, event: PaymentEvent) -> bool:
@@ -371,7 +352,7 @@ def process_ticket_job(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- reading
 
 
-def space_sales(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
+def space_sales(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> tuple[Space, list[Ticket], str | None]:
     """The host's view: seats and money, and the buyers page by page."""
     space = deps.spaces.get(space_id, with_count=False)
     if user_id != space.creator_id:
@@ -380,136 +361,11 @@ def space_sales(deps: Deps, user_id: str, space_id: str, params: dict[str, Any],
         raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
     limit = page_limit(params.get("limit"))
     tickets, last = deps.tickets.for_space(space_id, limit=limit, after=page.after({"buyer_id": str}))
-    s = space.sales
-    return {
-        "space_id": space_id,
-        "price_cents": space.ticket.price_cents,
-        "currency": space.ticket.currency,
-        "capacity": s.capacity,
-        "sold": s.sold,
-        "held": s.held,
-        "refunded": s.refunded,
-        "remaining": s.remaining,
-        "gross_cents": s.gross_cents,
-        "tickets": [ticket_view(t) for t in tickets],
-        "next_cursor": page.seal(last),
-    }
+    return space, tickets, page.seal(last)
 
 
-def my_tickets(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
+def my_tickets(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> tuple[list[Ticket], str | None]:
     limit = page_limit(params.get("limit"))
     after = page.after({"bought_key": str, "space_id": str})
     tickets, last = deps.tickets.for_buyer(user_id, limit=limit, after=after)
-    return {"tickets": [ticket_view(t) for t in tickets], "next_cursor": page.seal(last)}
-
-
-# ---------------------------------------------------------------------------------- subscriptions
-
-
-def subscribe(deps: Deps, subscriber_id: str, creator_id: str, request: Subscribe = Subscribe()) -> dict[str, Any]:
-    creator_id = validate_user_id(creator_id)
-    tier = request.tier or DEFAULT_TIER
-    price = SUBSCRIPTION_TIERS[tier]
-    payment_method = request.payment_method
-    if creator_id == subscriber_id:
-        raise RuleViolation("you cannot subscribe to yourself", code="self_subscription")
-    now = deps.clock.now()
-    sub = Subscription(
-        creator_id=creator_id,
-        subscriber_id=subscriber_id,
-        tier=tier,
-        price_cents=price,
-        currency=SUBSCRIPTION_CURRENCY,
-        status=SUB_PENDING,
-        created_at=now,
-        subscription_id=new_ulid(),
-    )
-    try:
-        deps.subscriptions.start(sub, now)
-    except Refused as exc:
-        current = deps.subscriptions.get(creator_id, subscriber_id)
-        if current is not None and current.status == SUB_PAST_DUE:
-            # Still subscribed, but the renewal was declined: pay the overdue period with the
-            # method given now (the same subscription, never a second one).
-            return renewals.update_card(deps, current, request.tier, payment_method)
-        raise Conflict(
-            f"you already subscribe to {creator_id}",
-            code="already_subscribed",
-            details={"current_period_end": iso(current.current_period_end)} if current else None,
-        ) from exc
-    try:
-        payment = deps.payments.create_payment(
-            reference=subscription_reference(sub),
-            amount_cents=price,
-            currency=SUBSCRIPTION_CURRENCY,
-            description=f"Subscription to {creator_id} ({tier})",
-            idempotency_key=f"sub-{sub.subscription_id}",
-            payment_method=payment_method,
-            metadata={"creator_id": creator_id, "subscriber_id": subscriber_id},
-            save_for_renewal=True,
-        )
-    except PaymentDeclined as exc:
-        _forget_pending(deps, sub)
-        raise RuleViolation("the payment was declined; no money was taken", code="payment_declined") from exc
-    except DependencyFailed:
-        _forget_pending(deps, sub)
-        raise
-    try:
-        deps.subscriptions.set_payment(sub, payment.provider, payment.payment_id)
-    except (Refused, DependencyFailed):
-        logger.warning("payment id not recorded on subscription", subscription_id=sub.subscription_id)
-    if payment.status == "succeeded":
-        _activate(deps, sub, payment.payment_id, payment.renewal)
-    current = deps.subscriptions.get(creator_id, subscriber_id) or sub
-    return {"subscription": subscription_view(current), "payment": payment_view(payment)}
-
-
-def unsubscribe(deps: Deps, subscriber_id: str, creator_id: str) -> dict[str, Any]:
-    creator_id = validate_user_id(creator_id)
-    current = deps.subscriptions.get(creator_id, subscriber_id)
-    if current is None or not current.grants_access(deps.clock.now()):
-        if current is not None and current.status == SUB_PENDING:
-            _forget_pending(deps, current)
-        return {"creator_id": creator_id, "subscribed": False, "changed": False}
-    try:
-        deps.subscriptions.cancel(creator_id, subscriber_id)
-        changed = True
-    except Refused:
-        changed = False  # already canceled
-    current = deps.subscriptions.get(creator_id, subscriber_id) or current
-    return {"subscription": subscription_view(current), "changed": changed}
-
-
-def _forget_pending(deps: Deps, sub: Subscription) -> None:
-    try:
-        deps.subscriptions.fail(sub)
-    except (Refused, DependencyFailed):
-        logger.warning("pending subscription left", subscription_id=sub.subscription_id)
-
-
-def _subscription_event(deps: Deps, creator_id: str, subscriber_id: str, sub_id: str, event: PaymentEvent) -> bool:
-    current = deps.subscriptions.get(creator_id, subscriber_id)
-    matches = current is not None and current.subscription_id == sub_id
-    if event.kind == "payment_succeeded":
-        if current is not None and matches and current.status == SUB_PENDING:
-            return _activate(deps, current, event.payment_id, event.renewal)
-        if not matches:
-            deps.payments.refund(event.payment_id, idempotency_key=f"refund-{sub_id}")
-            deps.telemetry.count("OrphanPaymentRefunded")
-            return True
-        return False
-    if event.kind in ("payment_failed", "payment_canceled") and current is not None and matches and current.status == SUB_PENDING:
-        _forget_pending(deps, current)
-        return True
-    return False
-
-
-def _activate(deps: Deps, sub: Subscription, payment_id: str, handle: RenewalHandle | None) -> bool:
-    period_end = deps.clock.now() + timedelta(days=SUBSCRIPTION_DAYS)
-    try:
-        deps.subscriptions.activate(sub, payment_id, period_end, handle)
-    except Refused:
-        return False
-    deps.telemetry.count("SubscriptionStarted")
-    return True
-
+    return tickets, page.seal(last)

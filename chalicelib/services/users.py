@@ -71,7 +71,7 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
         deps.participants.mark_blocked(live_space_id, target_id, now)
         current = deps.participants.get_participant(live_space_id, target_id, consistent=True)
         if current is not None and current.participant_id and not current.removed:  # they had joined
-            # Removed from the Space (services/stage.py); failing, the block answers 503 and
+            # Removed from the Space (services/stage_moderation.py); failing, the block answers 503 and
             # its retry removes them.
             failures = deps.publish(BlockedWhileLive(live_space_id, blocker_id, target_id))
             if failures:

@@ -10,7 +10,9 @@ from chalicelib.adapters.ivs_tokens import playback_viewer_id
 from chalicelib.domain.commands import EditSpace, InviteSpeaker
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
+from chalicelib.services import stage_moderation as moderation_service
 from chalicelib.services import discovery
+from chalicelib.api.bodies import create_space as space_request
 
 _settle = []
 
@@ -40,7 +42,7 @@ def started_for(deps, space_id):
 
 def overflowing(deps, host, new_user):
     """A live Space with 3 listeners (the `small` capacity) after one rank job run: overflow on."""
-    space = space_service.create_space(deps, host, {"title": "famous"})
+    space = space_service.create_space(deps, host, space_request({"title": "famous"}))
     for _ in range(3):
         stage_service.join_space(deps, new_user(), space.id)
     refresh_live_ranks(deps)
@@ -60,7 +62,7 @@ def playback_claims(media: dict, keys) -> dict:
 
 def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, host, new_user, keys, settle_counts):
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
+    space = space_service.create_space(deps, host, space_request({"title": "famous"}))
     early = [new_user("early") for _ in range(3)]
     for user in early:
         assert stage_service.join_space(deps, user, space.id)["media"]["kind"] == "stage"
@@ -125,7 +127,7 @@ def test_a_playback_listener_invited_to_speak_gets_a_stage_token(small, host, ne
 
 def test_a_failed_start_is_retried_by_the_next_run(small, host, new_user):
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
+    space = space_service.create_space(deps, host, space_request({"title": "famous"}))
     for _ in range(3):
         stage_service.join_space(deps, new_user(), space.id)
     deps.media.fail_next("start_overflow", times=50)  # every Space this run touches fails
@@ -162,7 +164,7 @@ def test_a_failed_stop_is_retried_by_the_release_job(small, host, new_user):
 
 
 def test_below_the_threshold_nothing_starts(deps, host, new_user):
-    space = space_service.create_space(deps, host, {"title": "small"})
+    space = space_service.create_space(deps, host, space_request({"title": "small"}))
     stage_service.join_space(deps, new_user(), space.id)
 
     refresh_live_ranks(deps)
@@ -183,7 +185,7 @@ def test_both_join_answers_match_the_documented_schema(small, host, new_user):
     validator = OAS30Validator(schema)
 
     deps = small
-    space = space_service.create_space(deps, host, {"title": "famous"})
+    space = space_service.create_space(deps, host, space_request({"title": "famous"}))
     answers = [stage_service.join_space(deps, new_user(), space.id) for _ in range(3)]
     refresh_live_ranks(deps)
     answers.append(stage_service.join_space(deps, new_user(), space.id))
@@ -201,7 +203,7 @@ def test_removing_a_playback_listener_revokes_their_playback(small, host, new_us
     [info] = started_for(deps, space.id)
     disconnects_before = list(deps.media.disconnected)
 
-    stage_service.remove_participant(deps, host, space.id, listener)
+    moderation_service.remove_participant(deps, host, space.id, listener)
 
     # Their viewer sessions of the private channel are revoked; the stage is not touched
     assert deps.media.playback_revoked == [(info.channel_arn, listener)]
@@ -222,9 +224,9 @@ def test_a_failed_revocation_is_a_503_and_repeating_the_removal_retries_it(small
 
     deps.media.fail_next("revoke_playback")
     with pytest.raises(DependencyFailed):
-        stage_service.remove_participant(deps, host, space.id, listener)
+        moderation_service.remove_participant(deps, host, space.id, listener)
     assert deps.participants.get_participant(space.id, listener).removed  # the ban stands
-    stage_service.remove_participant(deps, host, space.id, listener)
+    moderation_service.remove_participant(deps, host, space.id, listener)
     assert deps.media.playback_revoked == [(info.channel_arn, listener)]
 
 

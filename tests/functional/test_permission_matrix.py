@@ -44,6 +44,7 @@ from __future__ import annotations
 import uuid
 
 from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, NameCohost, RegisterDevice
+from chalicelib.api.bodies import create_space as space_request
 
 ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed", "blocked")
 
@@ -177,16 +178,16 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
     Returns its id and the ids the `given` step made (`device_id`)."""
     from chalicelib.services import reminders
     from chalicelib.services import spaces as space_service
-    from chalicelib.services import stage
+    from chalicelib.services import stage, stage_moderation
 
     recorded = given in ("recorded:ended", "clip:listener")
-    space_id = space_service.create_space(deps, host, {"title": "Matrix", "recording": recorded}).id
+    space_id = space_service.create_space(deps, host, space_request({"title": "Matrix", "recording": recorded})).id
     for user in (host, people["listener"], people["speaker"], people["cohost"], people["removed"], people["audience"]):
         stage.join_space(deps, user, space_id)
     stage.add_speaker(deps, host, space_id, InviteSpeaker(people["speaker"]))
     stage.accept_invitation(deps, people["speaker"], space_id, AcceptInvitation(recording_consent=True))
-    stage.add_cohost(deps, host, space_id, NameCohost(people["cohost"]))
-    stage.remove_participant(deps, host, space_id, people["removed"])
+    stage_moderation.add_cohost(deps, host, space_id, NameCohost(people["cohost"]))
+    stage_moderation.remove_participant(deps, host, space_id, people["removed"])
     from chalicelib.services import users as user_service
 
     user_service.block(deps, host, people["blocked"])
@@ -201,7 +202,7 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
         elif action == "raise":
             stage.raise_hand(deps, people[role], space_id)
         elif action == "mute":
-            stage.mute(deps, host, space_id, people[role])
+            stage_moderation.mute(deps, host, space_id, people[role])
         elif action in ("recorded", "clip"):
             from tests.support.ivs_recordings import speaks
 

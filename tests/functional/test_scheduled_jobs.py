@@ -20,8 +20,9 @@ def test_each_scheduled_job_runs_and_reports_a_count(deps, host, name, counted):
 
     from app import app
     from chalicelib.services import spaces as space_service
+    from chalicelib.api.bodies import create_space as space_request
 
-    space_service.create_space(deps, host, {"title": "a live Space for the jobs to see"})
+    space_service.create_space(deps, host, space_request({"title": "a live Space for the jobs to see"}))
     with Client(app) as client:
         event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
         result = client.lambda_.invoke(name, event)

@@ -36,6 +36,7 @@ from chalicelib.domain.tickets import (
     TicketRules,
 )
 from chalicelib.ports import Refused, RenewalHandle
+from chalicelib.api.bodies import create_space as space_request
 
 RULES = SpaceRules(
     max_cohosts=2, max_on_stage=4, max_scheduled_per_host=2, max_schedule_ahead_days=30, max_topics=3,
@@ -79,7 +80,7 @@ def _id(prefix: str) -> str:
 def _on_sale(repos, capacity: int = 2):
     space = domain.new_space(
         space_id=_id("S"), creator_id=_id("h"), now=NOW, rules=RULES, ticket_rules=TICKETS,
-        body={"title": "Paid jazz", "access": "ticketed", "ticket": {"price_cents": 500, "currency": "USD", "capacity": capacity}},
+        request=space_request({"title": "Paid jazz", "access": "ticketed", "ticket": {"price_cents": 500, "currency": "USD", "capacity": capacity}}),
     )
     repos.spaces.create(space, max_scheduled=RULES.max_scheduled_per_host)
     return space
@@ -137,7 +138,7 @@ def test_a_sold_out_space_refuses_the_next_hold_and_a_freed_seat_takes_it(repos)
 
 
 def test_a_hold_on_a_space_that_sells_no_tickets_is_refused(repos):
-    space = domain.new_space(space_id=_id("S"), creator_id=_id("h"), body={"title": "Free"}, now=NOW, rules=RULES, ticket_rules=TICKETS)
+    space = domain.new_space(space_id=_id("S"), creator_id=_id("h"), request=space_request({"title": "Free"}), now=NOW, rules=RULES, ticket_rules=TICKETS)
     repos.spaces.create(space, max_scheduled=2)
 
     with pytest.raises(Refused) as refused:

@@ -15,7 +15,9 @@ from chalicelib.domain.errors import DomainError
 from chalicelib.domain.commands import InviteSpeaker, NameCohost
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
+from chalicelib.services import stage_moderation as moderation_service
 from chalicelib.services import users as user_service
+from chalicelib.api.bodies import create_space as space_request
 
 
 def race(*calls):
@@ -45,7 +47,7 @@ def outcome_counts(results):
 @pytest.fixture
 def scheduled(deps, host):
     start = (deps.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return space_service.create_space(deps, host, {"title": "race", "scheduled_start": start})
+    return space_service.create_space(deps, host, space_request({"title": "race", "scheduled_start": start}))
 
 
 def test_of_concurrent_starts_exactly_one_wins_and_no_stage_leaks(deps, host, scheduled):
@@ -58,7 +60,7 @@ def test_of_concurrent_starts_exactly_one_wins_and_no_stage_leaks(deps, host, sc
 
 
 def test_of_concurrent_live_creates_by_one_host_exactly_one_wins(deps, host):
-    results = race(*[lambda: space_service.create_space(deps, host, {"title": "dup"})] * 5)
+    results = race(*[lambda: space_service.create_space(deps, host, space_request({"title": "dup"}))] * 5)
 
     counts = outcome_counts(results)
     assert counts["ok"] == 1 and counts[409] == 4, results
@@ -66,13 +68,13 @@ def test_of_concurrent_live_creates_by_one_host_exactly_one_wins(deps, host):
 
 
 def test_two_cohosts_approving_the_same_request_one_succeeds_one_gets_409(deps, host, new_user):
-    space = space_service.create_space(deps, host, {"title": "mods"})
+    space = space_service.create_space(deps, host, space_request({"title": "mods"}))
     cohosts = [new_user("co") for _ in range(2)]
     asker = new_user("asker")
     for user in cohosts + [asker]:
         stage_service.join_space(deps, user, space.id)
     for user in cohosts:
-        stage_service.add_cohost(deps, host, space.id, NameCohost(user))
+        moderation_service.add_cohost(deps, host, space.id, NameCohost(user))
     stage_service.raise_hand(deps, asker, space.id)
 
     results = race(
@@ -97,7 +99,7 @@ def test_concurrent_follows_keep_counts_exact(deps, new_user):
 
 
 def test_concurrent_joins_count_every_listener_once(deps, host, new_user, settle_counts):
-    space = space_service.create_space(deps, host, {"title": "crowd"})
+    space = space_service.create_space(deps, host, space_request({"title": "crowd"}))
     listeners = [new_user("l") for _ in range(24)]
 
     results = race(*[lambda u=u: stage_service.join_space(deps, u, space.id) for u in listeners + listeners[:8]])
@@ -109,7 +111,7 @@ def test_concurrent_joins_count_every_listener_once(deps, host, new_user, settle
 
 def test_the_last_seat_on_stage_goes_to_exactly_one_speaker(deps, host, new_user):
     deps.settings = replace(deps.settings, max_on_stage=3)
-    space = space_service.create_space(deps, host, {"title": "small stage"})
+    space = space_service.create_space(deps, host, space_request({"title": "small stage"}))
     invitees = [new_user("s") for _ in range(6)]
     for user in invitees:
         stage_service.join_space(deps, user, space.id)
@@ -122,7 +124,7 @@ def test_the_last_seat_on_stage_goes_to_exactly_one_speaker(deps, host, new_user
 
 
 def test_ending_twice_at_once_ends_once(deps, host):
-    space = space_service.create_space(deps, host, {"title": "bye"})
+    space = space_service.create_space(deps, host, space_request({"title": "bye"}))
 
     results = race(*[lambda: space_service.end_space(deps, host, space.id)] * 4)
 

@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
+from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import dynamodb_clients
 
 
@@ -43,7 +44,7 @@ def ours(records, space_id):
 
 
 def test_joins_and_leaves_are_counted_once_the_stream_is_folded(deps, host, new_user, settle_counts):
-    space = space_service.create_space(deps, host, {"title": "fold"})
+    space = space_service.create_space(deps, host, space_request({"title": "fold"}))
     settle_counts()
     users = [new_user() for _ in range(12)]
     for user in users:
@@ -57,7 +58,7 @@ def test_joins_and_leaves_are_counted_once_the_stream_is_folded(deps, host, new_
 
 
 def test_a_batch_delivered_twice_counts_once(deps, host, new_user, captured):
-    space = space_service.create_space(deps, host, {"title": "twice"})
+    space = space_service.create_space(deps, host, space_request({"title": "twice"}))
     for _ in range(6):
         stage_service.join_space(deps, new_user(), space.id)
     records = ours(captured(), space.id)
@@ -72,7 +73,7 @@ def test_a_batch_delivered_twice_counts_once(deps, host, new_user, captured):
 def test_records_folded_out_of_order_leave_the_count_exact(deps, host, new_user, captured):
     """A join's record folded after the leave's (another invocation was slower) is outdated: its
     condition fails and nothing is counted."""
-    space = space_service.create_space(deps, host, {"title": "reordered"})
+    space = space_service.create_space(deps, host, space_request({"title": "reordered"}))
     user, stays = new_user(), new_user()
     stage_service.join_space(deps, user, space.id)
     stage_service.join_space(deps, stays, space.id)
@@ -88,7 +89,7 @@ def test_records_folded_out_of_order_leave_the_count_exact(deps, host, new_user,
 def test_a_batch_that_failed_halfway_is_retried_without_double_counting(deps, host, new_user, captured, monkeypatch):
     """The first shard's transaction commits, then the database fails: the whole batch comes
     again (as Lambda retries it), and the part already folded is skipped by its condition."""
-    space = space_service.create_space(deps, host, {"title": "retried"})
+    space = space_service.create_space(deps, host, space_request({"title": "retried"}))
     for _ in range(20):  # over several shards
         stage_service.join_space(deps, new_user(), space.id)
     records = ours(captured(), space.id)
@@ -114,7 +115,7 @@ def test_a_batch_that_failed_halfway_is_retried_without_double_counting(deps, ho
 
 
 def test_concurrent_folds_of_the_same_records_count_each_participant_once(deps, host, new_user, captured):
-    space = space_service.create_space(deps, host, {"title": "parallel"})
+    space = space_service.create_space(deps, host, space_request({"title": "parallel"}))
     users = [new_user() for _ in range(30)]
     for user in users:
         stage_service.join_space(deps, user, space.id)
@@ -144,7 +145,7 @@ def test_concurrent_folds_of_the_same_records_count_each_participant_once(deps, 
 def test_the_fold_lambda_takes_lambdas_event_shape(deps, host, new_user, captured):
     from chalicelib.jobs.counts import fold_participant_counts
 
-    space = space_service.create_space(deps, host, {"title": "lambda"})
+    space = space_service.create_space(deps, host, space_request({"title": "lambda"}))
     stage_service.join_space(deps, new_user(), space.id)
     event = {"Records": [{**r, "eventSource": "aws:dynamodb", "awsRegion": "us-east-1"} for r in captured()]}
 

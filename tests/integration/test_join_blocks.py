@@ -17,6 +17,7 @@ from chalicelib.domain.errors import Forbidden
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import users as user_service
+from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
 
 
@@ -31,7 +32,7 @@ def recorder():
 
 def scheduled(deps, host):
     start = (deps.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return space_service.create_space(deps, host, {"title": "later", "scheduled_start": start})
+    return space_service.create_space(deps, host, space_request({"title": "later", "scheduled_start": start}))
 
 
 def refused_as_blocked(deps, user, space_id, codes=("blocked_by_host",)) -> bool:
@@ -61,7 +62,7 @@ def test_a_user_blocked_before_the_space_went_live_is_checked_in_the_join_transa
 
 def test_a_block_made_while_live_reaches_a_container_that_read_the_space_before_it(deps, host, new_user):
     troll = new_user("troll")
-    space = space_service.create_space(deps, host, {"title": "live"})
+    space = space_service.create_space(deps, host, space_request({"title": "live"}))
     stage_service.join_space(deps, new_user(), space.id)  # the Space (no blocks) is cached now
 
     user_service.block(deps, host, troll)
@@ -73,7 +74,7 @@ def test_a_block_made_while_live_reaches_a_container_that_read_the_space_before_
 
 def test_unblocking_while_live_lets_them_join_again(deps, host, new_user):
     troll = new_user("troll")
-    space = space_service.create_space(deps, host, {"title": "live"})
+    space = space_service.create_space(deps, host, space_request({"title": "live"}))
     user_service.block(deps, host, troll)
     assert refused_as_blocked(deps, troll, space.id)
 
@@ -119,7 +120,7 @@ def test_a_block_landing_while_the_space_goes_live_is_never_lost(deps, host, new
 def test_blocks_racing_joins_never_leave_a_blocked_user_connected(deps, host, new_user, settle_counts):
     """Threads: 8 users join while the host blocks 4 of them. Each blocked user ends refused or
     removed, never connected; the others are connected, and the count says so."""
-    space = space_service.create_space(deps, host, {"title": "race"})
+    space = space_service.create_space(deps, host, space_request({"title": "race"}))
     stage_service.join_space(deps, new_user(), space.id)  # a warm container
     users = [new_user("u") for _ in range(8)]
     blocked = users[:4]
@@ -165,7 +166,7 @@ def test_a_user_blocked_before_a_space_is_created_live_is_refused(deps, host, ne
     """Created live (no scheduled step): the creation copies the host's filter as a start does."""
     troll = new_user("troll")
     user_service.block(deps, host, troll)
-    space = space_service.create_space(deps, host, {"title": "live at once"})
+    space = space_service.create_space(deps, host, space_request({"title": "live at once"}))
     stage_service.join_space(deps, new_user(), space.id)  # a warm container
 
     assert refused_as_blocked(deps, troll, space.id)

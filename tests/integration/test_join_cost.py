@@ -18,6 +18,7 @@ from chalicelib.adapters.ivs_chat import IvsChatRooms
 from chalicelib.domain.commands import EditSpace
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
+from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
 from tests.support.offline_aws import offline_client as _stubbed
 
@@ -65,7 +66,7 @@ def ivs_deps(deps, chat):
 
 def test_a_cold_join_costs_two_dynamodb_calls_and_no_ivs_call(ivs_deps, host, new_user):
     deps, recorder = ivs_deps
-    space = space_service.create_space(deps, host, {"title": "cost"})
+    space = space_service.create_space(deps, host, space_request({"title": "cost"}))
     deps.media_cache.drop(space.id)
     recorder.reset()
 
@@ -79,7 +80,7 @@ def test_a_cold_join_costs_two_dynamodb_calls_and_no_ivs_call(ivs_deps, host, ne
 
 def test_a_warm_join_costs_one_dynamodb_call(ivs_deps, host, new_user):
     deps, recorder = ivs_deps
-    space = space_service.create_space(deps, host, {"title": "cost"})
+    space = space_service.create_space(deps, host, space_request({"title": "cost"}))
     stage_service.join_space(deps, new_user(), space.id)  # warms this container's cache
     recorder.reset()
 
@@ -93,7 +94,7 @@ def test_a_warm_join_costs_one_dynamodb_call(ivs_deps, host, new_user):
 
 def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, host, new_user):
     deps, recorder = ivs_deps
-    space = space_service.create_space(deps, host, {"title": "cost"})
+    space = space_service.create_space(deps, host, space_request({"title": "cost"}))
     listener = new_user()
     stage_service.join_space(deps, listener, space.id)
     recorder.reset()
@@ -109,7 +110,7 @@ def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, h
 def test_the_recorder_sees_writes_to_the_space_item(ivs_deps, chat, host, new_user):
     """The checks above would pass vacuously if the recorder could not see table names."""
     deps, recorder = ivs_deps
-    space = space_service.create_space(deps, host, {"title": "cost"})
+    space = space_service.create_space(deps, host, space_request({"title": "cost"}))
     recorder.reset()
     chat[1].add_response("send_event", {"id": "EvtAbCdEf1234"})  # the room hears the new title
 
@@ -130,7 +131,7 @@ def test_a_join_burst_writes_no_shared_key_and_the_fold_writes_each_count_shard_
     from chalicelib.adapters.dynamodb.models import ALL_MODELS, CounterModel
 
     deps, recorder = ivs_deps
-    space = space_service.create_space(deps, host, {"title": "burst"})
+    space = space_service.create_space(deps, host, space_request({"title": "burst"}))
     settle_counts()
     recorder.reset()
 
@@ -169,7 +170,7 @@ def test_a_join_while_overflow_is_on_still_costs_one_dynamodb_call_and_no_ivs_ca
     from chalicelib.domain.spaces import OverflowInfo, utcnow
 
     deps, recorder = ivs_deps
-    space = space_service.create_space(deps, host, {"title": "famous"})
+    space = space_service.create_space(deps, host, space_request({"title": "famous"}))
     # Given the overflow the job would have started (recorded directly: no IVS call to stub)
     info = OverflowInfo(
         "arn:aws:ivs:us-east-1:123456789012:channel/abcdEFGH1234",

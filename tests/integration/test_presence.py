@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
+from chalicelib.api.bodies import create_space as space_request
 
 
 class Clock:
@@ -20,7 +21,7 @@ class Clock:
 def test_a_vanished_listener_drops_out_and_a_refreshing_one_stays(deps, host, new_user, settle_counts):
     clock = Clock(deps.clock.now())
     deps.clock = clock
-    space = space_service.create_space(deps, host, {"title": "presence"})
+    space = space_service.create_space(deps, host, space_request({"title": "presence"}))
     vanished, faithful = new_user("gone"), new_user("here")
     stage_service.join_space(deps, vanished, space.id)
     joined = stage_service.join_space(deps, faithful, space.id)
@@ -45,7 +46,7 @@ def test_a_vanished_listener_drops_out_and_a_refreshing_one_stays(deps, host, ne
 def test_nobody_is_swept_before_the_timeout(deps, host, new_user, settle_counts):
     clock = Clock(deps.clock.now())
     deps.clock = clock
-    space = space_service.create_space(deps, host, {"title": "presence"})
+    space = space_service.create_space(deps, host, space_request({"title": "presence"}))
     stage_service.join_space(deps, new_user(), space.id)
 
     clock.advance(deps.settings.presence_timeout_seconds - 5)
@@ -58,7 +59,7 @@ def test_nobody_is_swept_before_the_timeout(deps, host, new_user, settle_counts)
 def test_a_swept_listener_who_comes_back_is_counted_again(deps, host, new_user, settle_counts):
     clock = Clock(deps.clock.now())
     deps.clock = clock
-    space = space_service.create_space(deps, host, {"title": "presence"})
+    space = space_service.create_space(deps, host, space_request({"title": "presence"}))
     listener = new_user()
     stage_service.join_space(deps, listener, space.id)
     clock.advance(deps.settings.presence_timeout_seconds + 1)
@@ -73,7 +74,7 @@ def test_a_swept_listener_who_comes_back_is_counted_again(deps, host, new_user, 
 def test_a_heartbeat_that_races_the_sweep_wins(deps, host, new_user, settle_counts):
     clock = Clock(deps.clock.now())
     deps.clock = clock
-    space = space_service.create_space(deps, host, {"title": "presence"})
+    space = space_service.create_space(deps, host, space_request({"title": "presence"}))
     listener = new_user()
     stage_service.join_space(deps, listener, space.id)
     clock.advance(deps.settings.presence_timeout_seconds + 1)

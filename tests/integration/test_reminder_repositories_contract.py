@@ -18,6 +18,7 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.spaces import SpaceRules
 from chalicelib.domain.tickets import TicketRules
 from chalicelib.ports import Refused
+from chalicelib.api.bodies import create_space as space_request
 from tests.fakes import ManualClock
 
 RULES = SpaceRules(
@@ -69,7 +70,7 @@ def _space(repos, scheduled=True):
     body: dict[str, Any] = {"title": "Jazz later"}
     if scheduled:
         body["scheduled_start"] = (NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    space = domain.new_space(space_id=_id("S"), creator_id=_id("h"), body=body, now=NOW, rules=RULES, ticket_rules=TICKETS)
+    space = domain.new_space(space_id=_id("S"), creator_id=_id("h"), request=space_request(body), now=NOW, rules=RULES, ticket_rules=TICKETS)
     repos.spaces.create(space, max_scheduled=RULES.max_scheduled_per_host)
     return space
 

@@ -16,6 +16,8 @@ from chalicelib.domain.commands import EditSpace, InviteSpeaker, NameCohost
 from chalicelib.services import room_events
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
+from chalicelib.services import stage_moderation as moderation_service
+from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder
 
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
@@ -57,7 +59,7 @@ def test_a_whole_space_sends_exactly_the_expected_room_events_in_order(ivs_chat,
     deps, stubber, recorder = ivs_chat
     listener = new_user("listener")
     later = (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    space = space_service.create_space(deps, host, {"title": "Stubbed", "scheduled_start": later})
+    space = space_service.create_space(deps, host, space_request({"title": "Stubbed", "scheduled_start": later}))
     assert recorder.operations("ivschat") == [], "a scheduled Space has no room"
 
     stubber.add_response(
@@ -89,9 +91,9 @@ def test_a_whole_space_sends_exactly_the_expected_room_events_in_order(ivs_chat,
     stage_service.raise_hand(deps, listener, space.id)  # already up: nothing to tell
     stage_service.add_speaker(deps, host, space.id, InviteSpeaker(listener))
     stage_service.accept_invitation(deps, listener, space.id)
-    stage_service.mute(deps, host, space.id, listener)
-    stage_service.mute(deps, host, space.id, listener)  # already muted: nothing to tell
-    stage_service.remove_participant(deps, host, space.id, listener)
+    moderation_service.mute(deps, host, space.id, listener)
+    moderation_service.mute(deps, host, space.id, listener)  # already muted: nothing to tell
+    moderation_service.remove_participant(deps, host, space.id, listener)
     space_service.end_space(deps, host, space.id)
 
     assert recorder.operations("ivschat") == [
@@ -109,7 +111,7 @@ def test_a_whole_space_sends_exactly_the_expected_room_events_in_order(ivs_chat,
 def test_the_join_makes_no_ivs_chat_call_and_the_token_route_makes_one(ivs_chat, host, new_user):
     deps, stubber, recorder = ivs_chat
     stubber.add_response("create_room", {"arn": ROOM, "id": "AbCdEfGh1234"})
-    space = space_service.create_space(deps, host, {"title": "Tokens"})
+    space = space_service.create_space(deps, host, space_request({"title": "Tokens"}))
     listener = new_user("listener")
     recorder.reset()
 
@@ -145,7 +147,7 @@ def test_the_join_makes_no_ivs_chat_call_and_the_token_route_makes_one(ivs_chat,
 def test_every_other_change_sends_its_one_event_too(ivs_chat, host, new_user):
     deps, stubber, recorder = ivs_chat
     stubber.add_response("create_room", {"arn": ROOM, "id": "AbCdEfGh1234"})
-    space = space_service.create_space(deps, host, {"title": "Everything"})
+    space = space_service.create_space(deps, host, space_request({"title": "Everything"}))
     listener, speaker, cohost = new_user("listener"), new_user("speaker"), new_user("cohost")
     for user in (listener, speaker, cohost):
         stage_service.join_space(deps, user, space.id)
@@ -175,12 +177,12 @@ def test_every_other_change_sends_its_one_event_too(ivs_chat, host, new_user):
     stage_service.decline_invitation(deps, listener, space.id)
     stage_service.add_speaker(deps, host, space.id, InviteSpeaker(speaker))
     stage_service.accept_invitation(deps, speaker, space.id)
-    stage_service.mute(deps, host, space.id, speaker)
-    stage_service.unmute(deps, speaker, space.id, speaker)
-    stage_service.unmute(deps, speaker, space.id, speaker)  # not muted: nothing to tell
-    stage_service.remove_speaker(deps, host, space.id, speaker)
-    stage_service.add_cohost(deps, host, space.id, NameCohost(cohost))
-    stage_service.remove_cohost(deps, host, space.id, cohost)
+    moderation_service.mute(deps, host, space.id, speaker)
+    moderation_service.unmute(deps, speaker, space.id, speaker)
+    moderation_service.unmute(deps, speaker, space.id, speaker)  # not muted: nothing to tell
+    moderation_service.remove_speaker(deps, host, space.id, speaker)
+    moderation_service.add_cohost(deps, host, space.id, NameCohost(cohost))
+    moderation_service.remove_cohost(deps, host, space.id, cohost)
     space_service.patch_space(deps, host, space.id, EditSpace(title="Everything, renamed"))
     space_service.patch_space(deps, host, space.id, EditSpace(title="Everything, renamed"))  # same title: nothing
     space_service.end_space(deps, host, space.id)

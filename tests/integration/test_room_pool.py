@@ -19,6 +19,7 @@ from chalicelib.adapters.ivs_limiter import MEDIA_BUSY, ROOM_CONTROL, LimitedCli
 from chalicelib.domain.errors import DependencyFailed, DomainError
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage_pool as pool_service
+from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder
 
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/{}"
@@ -32,7 +33,7 @@ def own_room_pool() -> DynamoRoomPool:
 
 def scheduled_space(deps, host):
     start = (deps.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return space_service.create_space(deps, host, {"title": "pooled room", "scheduled_start": start})
+    return space_service.create_space(deps, host, space_request({"title": "pooled room", "scheduled_start": start}))
 
 
 class CountingRooms:

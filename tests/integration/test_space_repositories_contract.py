@@ -17,6 +17,7 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.spaces import COHOST, ENDED, LISTENER, LIVE, SCHEDULED, SPEAKER, OverflowInfo, SpaceRules, StageInfo
 from chalicelib.domain.tickets import PAID, TicketRules
 from chalicelib.ports import Refused
+from chalicelib.api.bodies import create_space as space_request
 
 RULES = SpaceRules(
     max_cohosts=2, max_on_stage=4, max_scheduled_per_host=2, max_schedule_ahead_days=30, max_topics=3,
@@ -28,7 +29,7 @@ NOW = datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)
 
 def new_space(space_id, creator_id, body, now, rules, ticket_rules):
     return domain.new_space(
-        space_id=space_id, creator_id=creator_id, body=body, now=now, rules=rules, ticket_rules=ticket_rules
+        space_id=space_id, creator_id=creator_id, request=space_request(body), now=now, rules=rules, ticket_rules=ticket_rules
     )
 
 

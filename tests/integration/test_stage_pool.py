@@ -18,6 +18,7 @@ from chalicelib.api.http import error_response
 from chalicelib.domain.errors import DependencyFailed, DomainError
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage_pool as pool_service
+from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder
 from tests.support.throttling_ivs import FakeTime, ThrottlingIvs
 
@@ -35,7 +36,7 @@ def fill(pool, media, n):
 
 def scheduled_space(deps, host):
     start = (deps.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return space_service.create_space(deps, host, {"title": "pooled", "scheduled_start": start})
+    return space_service.create_space(deps, host, space_request({"title": "pooled", "scheduled_start": start}))
 
 
 @pytest.mark.slow
@@ -158,7 +159,7 @@ def test_the_local_stage_runs_a_pool_of_local_stages(settings_env, configure_boo
     pool_service.refill_stage_pool(deps, budget_seconds=30)
     ready = deps.stage_pool.available_arns()
     assert len(ready) >= 2
-    space = space_service.create_space(deps, host, {"title": "local pool"})
+    space = space_service.create_space(deps, host, space_request({"title": "local pool"}))
     assert space.stage.arn in ready
     local = media_wiring.media_adapter(0, 0)
     assert isinstance(local, LocalMedia) and local.stages[space.stage.arn]

@@ -14,6 +14,7 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.spaces import SpaceRules
 from chalicelib.domain.tickets import TicketRules
 from chalicelib.ports import Refused
+from chalicelib.api.bodies import create_space as space_request
 
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)
 RULES = SpaceRules(max_cohosts=2, max_on_stage=12, max_scheduled_per_host=10, max_schedule_ahead_days=30, max_topics=3, max_title_length=140)
@@ -48,7 +49,7 @@ def _id(prefix: str) -> str:
 
 def _live(world, host, blocked_filter=(None, None)):
     space = domain.new_space(
-        space_id=_id("S"), creator_id=host, body={"title": "Talk"}, now=NOW, rules=RULES, ticket_rules=TICKETS
+        space_id=_id("S"), creator_id=host, request=space_request({"title": "Talk"}), now=NOW, rules=RULES, ticket_rules=TICKETS
     )
     world.spaces.create(space, max_scheduled=10, blocked_filter=blocked_filter)
     return space

@@ -8,6 +8,7 @@ import pytest
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, RuleViolation
 from chalicelib.domain.spaces import LIVE
 from chalicelib.services import discovery, spaces, stage, users
+from chalicelib.api.bodies import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.spaces import SpaceStore
 
@@ -28,7 +29,7 @@ def _host(deps, user_id, followers=1000):
 
 
 def _go_live(deps, host, title="Jazz at noon", topics=("jazz",)):
-    return spaces.create_space(deps, _host(deps, host), {"title": title, "topics": list(topics)})
+    return spaces.create_space(deps, _host(deps, host), space_request({"title": title, "topics": list(topics)}))
 
 
 def _ids(page):
@@ -51,7 +52,7 @@ def test_a_host_without_enough_followers_cannot_go_live_and_no_stage_is_made(dep
     _host(deps, "newbie", followers=10)
 
     with pytest.raises(RuleViolation) as refused:
-        spaces.create_space(deps, "newbie", {"title": "Hello"})
+        spaces.create_space(deps, "newbie", space_request({"title": "Hello"}))
 
     assert refused.value.code == "not_eligible_to_host"
     assert deps.media.stages == {}

@@ -31,7 +31,7 @@ from chalicelib.domain.events import (
 from chalicelib.domain.spaces import LIVE, SCHEDULED, OverflowInfo, Space, StageInfo
 from chalicelib.domain.users import User
 from chalicelib.ports import Participant
-from chalicelib.services import discovery, dispatch, spaces, stage, users
+from chalicelib.services import discovery, dispatch, spaces, stage, stage_moderation, users
 from chalicelib.services.context import Deps
 
 NOW = datetime(2026, 12, 6, 20, 0, tzinfo=timezone.utc)
@@ -226,7 +226,7 @@ def test_a_moderator_moving_a_speaker_off_stage_publishes_speaker_removed():
     live = a_space(speakers={"bob": NOW.isoformat()})
     deps.spaces.get.return_value = live
     deps.participants.get_participant.return_value = None
-    stage.remove_speaker(deps, "alice", live.id, "bob")
+    stage_moderation.remove_speaker(deps, "alice", live.id, "bob")
     assert published == [SpeakerRemoved(live.id, "bob", reason="demoted", by="alice", space=live)]
 
 
@@ -257,13 +257,14 @@ def test_blocking_someone_in_the_live_space_publishes_blocked_while_live_and_fai
 
 
 def test_creating_a_scheduled_space_publishes_space_created_and_no_start():
+    from chalicelib.api.bodies import create_space as space_request
     from chalicelib.domain.users import User
 
     published = []
     deps = make_deps(published, scheduler=Mock())
     deps.users.get.return_value = User("alice", follower_count=5_000)
     body = {"title": "Launch", "scheduled_start": "2026-12-07T20:00:00Z", "speaker_ids": ["bob"]}
-    space = spaces.create_space(deps, "alice", body)
+    space = spaces.create_space(deps, "alice", space_request(body))
     assert published == [SpaceCreated(space, by="alice")]
     assert space.state == SCHEDULED and space.invited_user_ids == ["bob"]
 

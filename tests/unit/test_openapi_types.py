@@ -30,6 +30,11 @@ REQUESTS = [
     ("DeviceRequest", bodies.device, {"platform": "ios", "token": "apns-token-0123"}),
     ("CaptionRequest", bodies.caption, {"text": "hello", "language": "en-US", "start_ms": 10, "end_ms": 900}),
     ("StartSpaceRequest", bodies.start_space, {"recording": True}),
+    ("CreateSpaceRequest", bodies.create_space, {
+        "title": "Launch", "topics": ["music"], "scheduled_start": "2026-11-25T18:00:00Z", "access": "ticketed",
+        "ticket": {"price_cents": 500, "currency": "USD", "capacity": 10}, "cohost_ids": ["carol"],
+        "speaker_ids": ["dave"], "recording": True,
+    }),
     ("PatchSpaceRequest", bodies.edit_space, {"title": "Renamed", "topics": ["music"], "scheduled_start": "2026-11-25T18:00:00Z"}),
     ("BuyTicketRequest", bodies.buy_ticket, {"payment_method": "pm_card_visa"}),
     ("SubscribeRequest", bodies.subscribe, {"tier": "tier_2", "payment_method": "pm_card_visa"}),
@@ -107,14 +112,15 @@ def test_every_command_is_read_by_some_route():
 
 
 def _space():
+    from chalicelib.api.bodies import create_space as space_request
     from chalicelib.domain.spaces import SpaceRules, new_space
     from chalicelib.domain.tickets import TicketRules
 
     return new_space(
         space_id="01JD2Z6R9V3M8K4T5N7Q1W2E3R",
         creator_id="host",
-        body={"title": "Views", "access": "ticketed", "ticket": {"price_cents": 500, "capacity": 10},
-              "scheduled_start": "2026-11-25T18:00:00Z", "topics": ["music"]},
+        request=space_request({"title": "Views", "access": "ticketed", "ticket": {"price_cents": 500, "capacity": 10},
+              "scheduled_start": "2026-11-25T18:00:00Z", "topics": ["music"]}),
         now=datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc),
         rules=SpaceRules(
             max_cohosts=2, max_on_stage=13, max_scheduled_per_host=10, max_schedule_ahead_days=30,

@@ -16,6 +16,7 @@ from chalicelib.domain.reminders import START
 from chalicelib.domain.spaces import iso
 from chalicelib.ports import EndpointGone
 from chalicelib.services import reminders
+from chalicelib.api.bodies import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.queues import FakeQueue
 from tests.fakes.reminders import FakeDeviceRepository, FakePushClaims, FakeReminderRepository
@@ -66,7 +67,7 @@ def deps(store):
 def _scheduled(deps, space_id="S1"):
     start = (deps.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     space = domain.new_space(
-        space_id=space_id, creator_id=HOST, body={"title": "Jazz later", "scheduled_start": start}, now=deps.clock.now(),
+        space_id=space_id, creator_id=HOST, request=space_request({"title": "Jazz later", "scheduled_start": start}), now=deps.clock.now(),
         rules=deps.space_rules, ticket_rules=deps.ticket_rules,
     )
     deps.spaces.create(space, max_scheduled=10)
@@ -108,7 +109,7 @@ def test_clearing_a_reminder_uncounts_it(deps):
 
 def test_a_live_space_takes_no_reminders(deps):
     space = domain.new_space(
-        space_id="S2", creator_id=HOST, body={"title": "Now"}, now=deps.clock.now(), rules=deps.space_rules,
+        space_id="S2", creator_id=HOST, request=space_request({"title": "Now"}), now=deps.clock.now(), rules=deps.space_rules,
         ticket_rules=deps.ticket_rules,
     )
     deps.spaces.create(space, max_scheduled=10)

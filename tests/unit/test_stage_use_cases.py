@@ -12,7 +12,8 @@ from chalicelib.domain.commands import InviteSpeaker, NameCohost
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, Forbidden, RuleViolation
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, OverflowInfo, StageInfo
-from chalicelib.services import stage
+from chalicelib.services import stage, stage_moderation
+from chalicelib.api.bodies import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.spaces import SpaceStore
 
@@ -31,7 +32,7 @@ def deps(store):
 
 def _live_space(deps, space_id="S1", **body):
     space = domain.new_space(
-        space_id=space_id, creator_id=HOST, body={"title": "Live jazz", **body}, now=deps.clock.now(),
+        space_id=space_id, creator_id=HOST, request=space_request({"title": "Live jazz", **body}), now=deps.clock.now(),
         rules=deps.space_rules, ticket_rules=deps.ticket_rules,
     )
     stage_info = StageInfo(arn=f"arn:aws:ivs:us-east-1:1:stage/{space_id}", events_url="wss://events", whip_url="https://whip")
@@ -74,7 +75,7 @@ def test_the_host_joins_able_to_publish(deps):
 def test_a_removed_listener_cannot_join_again(deps):
     space = _live_space(deps)
     stage.join_space(deps, "ann", space.id)
-    stage.remove_participant(deps, HOST, space.id, "ann")
+    stage_moderation.remove_participant(deps, HOST, space.id, "ann")
 
     with pytest.raises(Forbidden) as refused:
         stage.join_space(deps, "ann", space.id)
@@ -87,7 +88,7 @@ def test_a_removed_listener_is_refused_even_when_the_container_remembers_the_spa
     space = _live_space(deps)
     stage.join_space(deps, "bob", space.id)  # warms the cache
     stage.join_space(deps, "ann", space.id)
-    stage.remove_participant(deps, HOST, space.id, "ann")
+    stage_moderation.remove_participant(deps, HOST, space.id, "ann")
 
     with pytest.raises(Forbidden) as refused:
         stage.join_space(deps, "ann", space.id)
@@ -256,7 +257,7 @@ def test_a_speaker_made_cohost_keeps_their_place_on_stage(deps):
     space = _live_space(deps)
     _on_stage(deps, space, "ann")
 
-    after = stage.add_cohost(deps, HOST, space.id, NameCohost("ann"))
+    after = stage_moderation.add_cohost(deps, HOST, space.id, NameCohost("ann"))
 
     assert "ann" in after.cohosts and "ann" not in after.speakers
     assert deps.participants.get_participant(space.id, "ann").role == COHOST
@@ -267,7 +268,7 @@ def test_a_space_has_at_most_max_cohosts_cohosts(deps):
     stage.join_space(deps, "ann", space.id)
 
     with pytest.raises(RuleViolation) as refused:
-        stage.add_cohost(deps, HOST, space.id, NameCohost("ann"))
+        stage_moderation.add_cohost(deps, HOST, space.id, NameCohost("ann"))
 
     assert refused.value.code == "too_many_cohosts"
 
@@ -289,7 +290,7 @@ def test_a_cohost_added_meanwhile_is_reported_as_the_cap_the_write_refused(deps,
     deps.spaces.get = stale_first_read
 
     with pytest.raises(RuleViolation) as refused:
-        stage.add_cohost(deps, HOST, space.id, NameCohost("ann"))
+        stage_moderation.add_cohost(deps, HOST, space.id, NameCohost("ann"))
 
     assert refused.value.code == "too_many_cohosts"
     assert "ann" not in real_get(space.id).cohosts
@@ -300,7 +301,7 @@ def test_only_the_host_adds_cohosts(deps):
     stage.join_space(deps, "ann", space.id)
 
     with pytest.raises(Forbidden) as refused:
-        stage.add_cohost(deps, "co1", space.id, NameCohost("ann"))
+        stage_moderation.add_cohost(deps, "co1", space.id, NameCohost("ann"))
 
     assert refused.value.code == "host_only"
 
@@ -312,11 +313,11 @@ def test_muting_twice_changes_and_announces_once_and_only_the_speaker_unmutes(de
     space = _live_space(deps)
     _on_stage(deps, space, "ann")
 
-    stage.mute(deps, HOST, space.id, "ann")
-    stage.mute(deps, HOST, space.id, "ann")
+    stage_moderation.mute(deps, HOST, space.id, "ann")
+    stage_moderation.mute(deps, HOST, space.id, "ann")
     with pytest.raises(Forbidden):
-        stage.unmute(deps, HOST, space.id, "ann")
-    unmuted = stage.unmute(deps, "ann", space.id, "ann")
+        stage_moderation.unmute(deps, HOST, space.id, "ann")
+    unmuted = stage_moderation.unmute(deps, "ann", space.id, "ann")
 
     assert deps.telemetry.events.count("SpeakerMuted") == 1
     assert "ann" not in unmuted.muted
@@ -327,7 +328,7 @@ def test_a_listener_cannot_be_muted(deps):
     stage.join_space(deps, "ann", space.id)
 
     with pytest.raises(Conflict) as refused:
-        stage.mute(deps, HOST, space.id, "ann")
+        stage_moderation.mute(deps, HOST, space.id, "ann")
 
     assert refused.value.code == "not_on_stage"
 
@@ -336,7 +337,7 @@ def test_a_removed_speaker_leaves_the_stage_and_their_connection_is_cut(deps):
     space = _live_space(deps)
     accepted = _on_stage(deps, space, "ann")
 
-    stage.remove_participant(deps, HOST, space.id, "ann")
+    stage_moderation.remove_participant(deps, HOST, space.id, "ann")
 
     assert "ann" not in deps.spaces.get(space.id).speakers
     assert [(p, reason) for _, p, reason in deps.media.disconnected] == [
@@ -351,7 +352,7 @@ def test_removing_an_overflow_listener_revokes_their_playback(deps):
     deps.overflow_claims.set_overflow(space.id, OverflowInfo("arn:channel", "https://play", "arn:comp"))
     stage.join_space(deps, "ann", space.id)
 
-    stage.remove_participant(deps, HOST, space.id, "ann")
+    stage_moderation.remove_participant(deps, HOST, space.id, "ann")
 
     assert deps.media.revoked == [("arn:channel", "ann")] and deps.media.disconnected == []
 
@@ -360,7 +361,7 @@ def test_a_demoted_speaker_listens_again_and_their_publishing_connection_is_cut(
     space = _live_space(deps)
     _on_stage(deps, space, "ann")
 
-    after = stage.remove_speaker(deps, HOST, space.id, "ann")
+    after = stage_moderation.remove_speaker(deps, HOST, space.id, "ann")
 
     assert "ann" not in after.speakers
     assert deps.participants.get_participant(space.id, "ann").role == LISTENER

@@ -15,7 +15,8 @@ from chalicelib.adapters.payments.sandbox import AUTHENTICATION_TOKEN, DECLINE_T
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, RuleViolation
 from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDED, SUB_ACTIVE, SUB_CANCELED, SUB_PAST_DUE
-from chalicelib.services import renewals, tickets
+from chalicelib.services import renewals, subscriptions, tickets
+from chalicelib.api.bodies import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.queues import FakeQueue
 from tests.fakes.spaces import SpaceStore
@@ -48,7 +49,7 @@ def deliver(deps, outbox) -> list[dict]:
 def _on_sale(deps, capacity=2, space_id="S1"):
     space = domain.new_space(
         space_id=space_id, creator_id=HOST, now=deps.clock.now(), rules=deps.space_rules, ticket_rules=deps.ticket_rules,
-        body={"title": "Paid jazz", "access": "ticketed", "ticket": {"price_cents": 500, "currency": "USD", "capacity": capacity}},
+        request=space_request({"title": "Paid jazz", "access": "ticketed", "ticket": {"price_cents": 500, "currency": "USD", "capacity": capacity}}),
     )
     deps.spaces.create(space, max_scheduled=10)
     return space
@@ -69,7 +70,7 @@ def test_a_ticket_is_held_until_the_providers_webhook_says_paid(deps, outbox):
     held = _sales(deps)
     answers = deliver(deps, outbox)
 
-    assert bought["ticket"]["status"] == HELD and bought["payment"]["status"] == "pending" and held == (1, 0, 0, 0)
+    assert bought[0].status == HELD and bought[1].status == "pending" and held == (1, 0, 0, 0)
     assert answers == [{"received": True, "handled": True}]
     assert deps.tickets.get("S1", "bob").status == PAID and _sales(deps) == (0, 1, 0, 500)
 
@@ -131,7 +132,7 @@ def test_the_host_needs_no_ticket(deps):
 
 def test_a_free_space_sells_no_tickets(deps):
     space = domain.new_space(
-        space_id="S2", creator_id=HOST, body={"title": "Free"}, now=deps.clock.now(), rules=deps.space_rules,
+        space_id="S2", creator_id=HOST, request=space_request({"title": "Free"}), now=deps.clock.now(), rules=deps.space_rules,
         ticket_rules=deps.ticket_rules,
     )
     deps.spaces.create(space, max_scheduled=10)
@@ -200,28 +201,28 @@ def test_a_payment_after_the_seat_went_to_someone_else_is_refunded(deps, outbox)
 
 
 def test_a_subscription_is_active_once_its_first_payment_lands(deps, outbox):
-    answer = tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
+    answer = subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
 
     pending = deps.subscriptions.get(HOST, "bob").status
     deliver(deps, outbox)
     sub = deps.subscriptions.get(HOST, "bob")
 
-    assert answer["subscription"]["status"] == pending == "pending"
+    assert answer[0].status == pending == "pending"
     assert sub.status == SUB_ACTIVE and sub.current_period_end is not None and sub.can_renew
 
 
 def test_a_subscriber_cannot_subscribe_twice(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
 
     with pytest.raises(Conflict) as again:
-        tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_2"))
+        subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_2"))
 
     assert again.value.code == "already_subscribed" and deps.subscriptions.get(HOST, "bob").tier == "tier_1"
 
 
 def test_a_declined_first_payment_leaves_no_subscription(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=DECLINE_TOKEN))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=DECLINE_TOKEN))
 
     deliver(deps, outbox)
 
@@ -229,27 +230,27 @@ def test_a_declined_first_payment_leaves_no_subscription(deps, outbox):
 
 
 def test_unsubscribing_keeps_access_until_the_paid_period_ends(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
 
-    first = tickets.unsubscribe(deps, "bob", HOST)
-    second = tickets.unsubscribe(deps, "bob", HOST)
+    first = subscriptions.unsubscribe(deps, "bob", HOST)
+    second = subscriptions.unsubscribe(deps, "bob", HOST)
     sub = deps.subscriptions.get(HOST, "bob")
 
-    assert (first["changed"], second["changed"]) == (True, False)
+    assert (first[2], second[2]) == (True, False)
     assert sub.status == SUB_CANCELED and sub.grants_access(deps.clock.now())
     assert not sub.grants_access(sub.current_period_end + timedelta(seconds=1))
 
 
 def test_no_one_subscribes_to_themselves(deps):
     with pytest.raises(RuleViolation) as refused:
-        tickets.subscribe(deps, HOST, HOST, Subscribe(tier="tier_1"))
+        subscriptions.subscribe(deps, HOST, HOST, Subscribe(tier="tier_1"))
 
     assert refused.value.code == "self_subscription" and deps.subscriptions.get(HOST, HOST) is None
 
 
 def test_a_due_renewal_is_charged_by_one_run_and_extends_the_period_once(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1"))
     deliver(deps, outbox)
     first = deps.subscriptions.get(HOST, "bob")
     deps.clock.at = first.renew_at + timedelta(seconds=1)
@@ -265,7 +266,7 @@ def test_a_due_renewal_is_charged_by_one_run_and_extends_the_period_once(deps, o
 
 
 def test_a_declined_renewal_is_past_due_and_the_subscriber_is_told(deps, outbox):
-    tickets.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=AUTHENTICATION_TOKEN))
+    subscriptions.subscribe(deps, "bob", HOST, Subscribe(tier="tier_1", payment_method=AUTHENTICATION_TOKEN))
     deliver(deps, outbox)
     deps.clock.at = deps.subscriptions.get(HOST, "bob").renew_at + timedelta(seconds=1)
 

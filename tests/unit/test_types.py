@@ -22,7 +22,7 @@ def test_mypy_finds_no_error(monkeypatch):
 def test_the_ports_are_importable_at_run_time_and_cost_a_request_nothing():
     code = (
         "import sys; import app; "
-        "from chalicelib.services import recording, renewals, room_events, stage, tickets; "
+        "from chalicelib.services import recording, renewals, room_events, stage, stage_moderation, subscriptions, tickets; "
         "loaded = 'chalicelib.port_protocols' in sys.modules; "
         "from typing import Protocol; from chalicelib.port_protocols import MediaPort, RoomEventLog, UserRepository; "
         "print(loaded, all(Protocol in p.__mro__ for p in (MediaPort, RoomEventLog, UserRepository)))"
