@@ -191,6 +191,9 @@ class Settings:
     replay_segment_wait_seconds: int = 1800
     # A mix claimed this long ago whose job never finished (its Lambda died) is claimed again.
     replay_mix_timeout_seconds: int = 900
+    # A version's mix claimed this many times without landing (each run failed or died) fails the
+    # replay instead of being claimed again every `replay_mix_timeout_seconds` for ever.
+    replay_mix_max_attempts: int = 3
     # CreateStage `recordingReconnectWindowSeconds` (0-300): a publisher who reconnects within it
     # goes on in the same recording. 0: every connection is its own recording with its own start
     # time, so the mix places each at its true offset (how IVS lays out a merged recording's gap

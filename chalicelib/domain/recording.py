@@ -68,6 +68,7 @@ class RecordingInfo:
     # of the job mixing it and since when.
     mix_version: int = 1
     mix_started_at: datetime | None = None
+    mix_attempts: int = 0  # how many runs claimed this version's mix
     duration_ms: int | None = None
     transcript_state: str | None = None
     transcription_job: str | None = None

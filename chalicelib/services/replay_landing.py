@@ -114,8 +114,14 @@ def _land_recording(deps: Deps, space: Space, info: RecordingInfo) -> bool:
             logger.warning("nothing to mix; replay failed", space_id=space.id, recordings=len(recordings))
             return True
         return False
+    if info.mix_attempts >= deps.settings.replay_mix_max_attempts:
+        return _give_up_mixing(deps, space, info)
     stale_before = now - timedelta(seconds=deps.settings.replay_mix_timeout_seconds)
-    if not deps.recordings.claim_mix(space.id, version=info.mix_version, now=now, stale_before=stale_before):
+    claimed = deps.recordings.claim_mix(
+        space.id, version=info.mix_version, now=now, stale_before=stale_before,
+        max_attempts=deps.settings.replay_mix_max_attempts,
+    )
+    if not claimed:
         return False  # another run claimed it (or a withdrawal asked for the next version)
     if dropped:
         # Raw files of a withdrawn (or never consenting) speaker never stay in the bucket.
@@ -129,6 +135,17 @@ def _land_recording(deps: Deps, space: Space, info: RecordingInfo) -> bool:
         deps.telemetry.count("ReplaySegmentMissing", missing)
     logger.info("replay mixed", space_id=space.id, version=info.mix_version, tracks=len(tracks), left_out=left_out)
     return _make_available(deps, space, replace(info, media_key=media_key), duration_ms)
+
+
+def _give_up_mixing(deps: Deps, space: Space, info: RecordingInfo) -> bool:
+    """Every allowed run claimed this version's mix and none landed it (each failed or died):
+    the replay fails, rather than costing a 15-minute run every `replay_mix_timeout_seconds`."""
+    if not deps.recordings.fail(space.id, version=info.mix_version):
+        return False
+    deps.telemetry.count("ReplayMixFailed")
+    logger.error("replay mix failed every attempt; replay failed", space_id=space.id,
+                 version=info.mix_version, attempts=info.mix_attempts)
+    return True
 
 
 def _mixing_elsewhere(deps: Deps, info: RecordingInfo, now: datetime) -> bool:

@@ -209,13 +209,15 @@ def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
 def end_live_space(deps: Deps, space: Space, by: str, entry: ModerationEntry | None = None) -> Space:
     """The end itself, once the caller may end `space` (its host, or an operator with `entry`)."""
     space_id = space.id
+    # This container forgets the live Space first: an end whose answer was lost (503, yet the
+    # write landed) must not leave warm joins here going to the write as if it were still live.
+    deps.media_cache.drop(space_id)
     if space.state != LIVE:
         raise transition_refused(space, "end")
     try:
         deps.spaces.end(space, deps.clock.now(), entry)
     except Refused as exc:
         raise transition_refused(deps.spaces.get(space_id, with_count=False), "end") from exc
-    deps.media_cache.drop(space_id)
     deps.telemetry.count("SpaceEnded")
     logger.info("space ended", space_id=space_id, by=by)
     # Read again after the end: an overflow the job recorded while this request ran is on it.

@@ -18,6 +18,7 @@ from av import AudioFrame
 from chalicelib.domain.recording import tagged_participant_id
 from mediaserver.recorder import Recorder
 from tests.support.ivs_recordings import RATE, decode, dominant_per_second
+from tests.support.own_loop import run
 
 pytestmark = [pytest.mark.usefixtures("deps"), pytest.mark.slow]
 
@@ -56,7 +57,7 @@ def test_what_the_recorder_writes_is_mixed_into_the_replay(api, deps, host):
     recorder = Recorder(lambda: deps.replays, clock=lambda: starts)
     participant = tagged_participant_id(space_id, host, "local1")
 
-    prefix = asyncio.run(recorder.record(info.prefix, participant, FramesTrack(660, 4, gap_after=2, gap=1)))
+    prefix = run(recorder.record(info.prefix, participant, FramesTrack(660, 4, gap_after=2, gap=1)))
 
     assert prefix.startswith(f"{info.prefix}/st-local/{participant}/")
     assert {k.rsplit("/", 1)[-1] for k in deps.replays.list_keys(prefix)} >= {

@@ -107,7 +107,10 @@ def test_the_replay_waits_for_every_recording_to_end(api, deps, host, new_user):
     end(api, space_id, host)
 
     assert api.get(f"/spaces/{space_id}/replay", host).data["code"] == "replay_not_ready"
-    assert replay_landing.land_recordings(deps) == 0
+    # This Space's landing (the job's table holds other tests' Spaces too): it waits.
+    assert replay_landing.land(deps, space_id, from_job=True) is False
+    assert deps.spaces.get(space_id, with_count=False).recording_info.replay_state == "processing"
+    assert api.get(f"/spaces/{space_id}/replay", host).data["code"] == "replay_not_ready"
 
 
 def test_a_withdrawn_speaker_is_absent_from_the_replay_and_from_an_earlier_clip(api, deps, host, new_user, two_tones):
@@ -234,3 +237,31 @@ def test_a_mix_overtaken_by_a_withdrawal_is_deleted_and_mixed_again_without_them
     audio, _ = replay_audio(api, deps, space_id, host)
     assert deps.spaces.get(space_id, with_count=False).recording_info.media_key == f"replays/{space_id}/replay-2.m4a"
     assert all(tone_level(audio, s, SPEAKER_HZ) < 0.05 for s in range(10))
+
+
+def test_a_mix_that_fails_every_attempt_fails_the_replay_instead_of_retrying_for_ever(api, deps, host, two_tones, monkeypatch):
+    """Each claim of a version's mix counts; past `replay_mix_max_attempts` the replay fails
+    rather than a 15-minute run being paid every `replay_mix_timeout_seconds` for ever."""
+    from dataclasses import replace
+
+    space_id, _ = two_tones
+    attempts = []
+
+    def broken_mix(tracks, key):
+        attempts.append(key)
+        raise RuntimeError("the decoder crashed")
+
+    monkeypatch.setattr(deps.mixer, "mix", broken_mix)
+    monkeypatch.setattr(recording, "on_space_ended", lambda deps, space: None)  # only the job lands
+    # Every claim is stale at once: the next run takes the mix over, as after a dead Lambda.
+    monkeypatch.setattr(deps, "settings", replace(deps.settings, replay_mix_timeout_seconds=0))
+    end(api, space_id, host)
+    for _ in range(6):
+        try:
+            replay_landing.land(deps, space_id, from_job=True)
+        except RuntimeError:
+            pass
+
+    assert len(attempts) == deps.settings.replay_mix_max_attempts == 3
+    info = deps.spaces.get(space_id, with_count=False).recording_info
+    assert info.replay_state == "failed" and info.mix_attempts == 3

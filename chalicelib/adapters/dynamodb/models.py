@@ -252,6 +252,7 @@ class SpaceModel(Model):
     # it claimed it (a claim older than the mix timeout may be taken over).
     mix_version = NumberAttribute(null=True)
     mix_started_at = UTCDateTimeAttribute(null=True)
+    mix_attempts = NumberAttribute(null=True)  # claims of the current version's mix
     clipping_off = BooleanAttribute(null=True)
     transcript_state = UnicodeAttribute(null=True)
     transcription_job = UnicodeAttribute(null=True)

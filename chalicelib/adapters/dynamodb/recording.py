@@ -62,6 +62,7 @@ def recording_info_of(m: SpaceModel) -> RecordingInfo | None:
         duration_ms=int(m.replay_duration_ms) if m.replay_duration_ms is not None else None,
         mix_version=int(m.mix_version or 1),
         mix_started_at=m.mix_started_at,
+        mix_attempts=int(m.mix_attempts or 0),
         transcript_state=m.transcript_state,
         transcription_job=m.transcription_job,
         transcript_key=m.transcript_key,
@@ -208,6 +209,7 @@ class DynamoRecordingRepository:
                 SpaceModel.replay_state.set(PROCESSING),
                 SpaceModel.replay_media_key.remove(),
                 SpaceModel.mix_started_at.remove(),
+                SpaceModel.mix_attempts.remove(),
                 SpaceModel.recording_pending.set(LANDING),
             ]
         try:  # the usual case: someone withdrew before, the map exists
@@ -237,13 +239,17 @@ class DynamoRecordingRepository:
         except Exception as exc:
             raise dependency_failure(exc) from exc
 
-    def claim_mix(self, space_id: str, *, version: int, now: datetime, stale_before: datetime) -> bool:
+    def claim_mix(
+        self, space_id: str, *, version: int, now: datetime, stale_before: datetime, max_attempts: int
+    ) -> bool:
         """processing -> mixing for `version`, or a mixing claim older than `stale_before` taken
-        over (its job died). True for the one run that may mix."""
+        over (its job died), while fewer than `max_attempts` runs claimed it. True for the one run
+        that may mix."""
         return self._transition(
             space_id,
-            [SpaceModel.replay_state.set(MIXING), SpaceModel.mix_started_at.set(now)],
+            [SpaceModel.replay_state.set(MIXING), SpaceModel.mix_started_at.set(now), SpaceModel.mix_attempts.add(1)],
             (SpaceModel.mix_version == version)
+            & (SpaceModel.mix_attempts.does_not_exist() | (SpaceModel.mix_attempts < max_attempts))
             & (
                 (SpaceModel.replay_state == PROCESSING)
                 | ((SpaceModel.replay_state == MIXING) & (SpaceModel.mix_started_at < stale_before))
