@@ -28,7 +28,10 @@ from chalicelib.repository_ports import DeviceRepository as DeviceRepository
 from chalicelib.repository_ports import MediaQueuePort as MediaQueuePort
 from chalicelib.repository_ports import PushClaims as PushClaims
 from chalicelib.repository_ports import RateLimits as RateLimits
+from chalicelib.repository_ports import RecordingRepository as RecordingRepository
 from chalicelib.repository_ports import ReminderRepository as ReminderRepository
+from chalicelib.repository_ports import RoomPool as RoomPool
+from chalicelib.repository_ports import StagePool as StagePool
 from chalicelib.repository_ports import SubscriptionRepository as SubscriptionRepository
 from chalicelib.repository_ports import TicketRepository as TicketRepository
 from chalicelib.space_ports import AppealRepository as AppealRepository

@@ -1,5 +1,6 @@
 """The ports of the other repositories services use: reminders, devices and push claims, tickets
-and subscriptions, rate limits, and the queue of IVS calls that can wait. Re-exported by
+and subscriptions, rate limits, the queue of IVS calls that can wait, the pools of ready stages
+and rooms, and recordings (consent, replays, captions). Re-exported by
 `chalicelib/port_protocols.py`; `Deps` types its fields with them, and mypy holds the DynamoDB
 adapters that bootstrap wires to them. A conditional write that fails raises Refused(part).
 """
@@ -9,6 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only
+    from chalicelib.domain.recording import Caption
+    from chalicelib.domain.spaces import StageInfo
     from chalicelib.domain.tickets import Subscription, Ticket
     from chalicelib.ports import PageKey, QueuedCall, RenewalHandle
 
@@ -223,3 +226,107 @@ class MediaQueuePort(Protocol):
         """Give a lease back unused (the drain ran out of time)."""
 
     def depth(self) -> int: ...
+
+
+class ResourcePool(Protocol):
+    """What the stage and room pools share: the ready resources a start claims instead of calling
+    the control plane (docs/capacity.md), and the refill job's bookkeeping
+    (adapters/dynamodb/stage_pool.py)."""
+
+    def available_count(self) -> int: ...
+
+    def available_arns(self) -> set[str]:
+        """The ARNs of the ready (unclaimed) resources."""
+
+    def claimed_by(self, stage_arn: str) -> str | None:
+        """The Space that claimed this pooled resource, if one did: the orphan sweep tells a
+        claimed resource from an orphan with it."""
+
+    def last_refill(self) -> tuple[int | None, int, int | None]:
+        """(resources ready when the last refill ended, scheduled Spaces it counted ahead, when
+        in epoch ms), or (None, 0, None)."""
+
+    def note_refill(self, available: int, scheduled: int) -> None: ...
+
+    def demand(self, now_s: float, lookahead_s: float) -> tuple[int, int]:
+        """(scheduled Spaces starting within `lookahead_s`, live Spaces)."""
+
+
+class StagePool(ResourcePool, Protocol):
+    """Ready IVS stages. Each is claimed by exactly one Space."""
+
+    def claim(self, space_id: str) -> StageInfo | None:
+        """A ready stage, now this Space's alone; None when the pool is empty."""
+
+    def add(self, stage: StageInfo) -> None: ...
+
+
+class RoomPool(ResourcePool, Protocol):
+    """Ready IVS Chat rooms (by ARN). Each is claimed by exactly one Space."""
+
+    def claim(self, space_id: str) -> str | None:
+        """A ready room's ARN, now this Space's alone; None when the pool is empty."""
+
+    def add(self, room_arn: str) -> None: ...
+
+
+class RecordingRepository(Protocol):
+    """Recording consent, the replay's states and the caption segments
+    (adapters/dynamodb/recording.py; docs/recording.md). Every transition is one conditional
+    write: a method answering bool says whether this call made the transition; the others raise
+    Refused("space") when their condition fails."""
+
+    def add_caption(self, caption: Caption, *, expires_at: datetime) -> None:
+        """Store a segment, on condition its author is on stage of the live Space."""
+
+    def captions_page(self, space_id: str, *, limit: int, after: str | None) -> tuple[list[Caption], str | None]:
+        """Up to `limit` segments after the `after` sort key, in order, and the key to go on
+        from (None on the last page)."""
+
+    def has_captions(self, space_id: str) -> bool: ...
+
+    def all_captions(self, space_id: str, max_items: int = 50_000) -> list[Caption]: ...
+
+    def record_consent(self, space_id: str, user_id: str, now: datetime) -> None:
+        """A co-host of a live, recorded Space consents to being recorded."""
+
+    def withdraw_consent(self, space_id: str, user_id: str, now: datetime, *, ended: bool) -> None:
+        """Withdraw a consent, once; after the end the replay is asked for again without them."""
+
+    def set_clipping(self, space_id: str, enabled: bool) -> None: ...
+
+    def pending(self, limit: int = 50) -> list[str]:
+        """Recorded Spaces whose replay is to be mixed or whose transcription runs (a Query)."""
+
+    def claim_mix(
+        self, space_id: str, *, version: int, now: datetime, stale_before: datetime, max_attempts: int
+    ) -> bool:
+        """processing -> mixing for `version` (or a stale claim taken over), for one run only."""
+
+    def land(
+        self,
+        space_id: str,
+        *,
+        version: int,
+        media_key: str,
+        duration_ms: int,
+        transcript_state: str,
+        transcription_job: str | None = None,
+        transcript_key: str | None = None,
+    ) -> bool:
+        """mixing -> available, while `version` is still the one being mixed."""
+
+    def finish_transcript(self, space_id: str, *, state: str, transcript_key: str | None) -> bool: ...
+
+    def fail(self, space_id: str, *, version: int) -> bool:
+        """processing | mixing -> failed."""
+
+    def mark_pending(self, space_id: str) -> None:
+        """Put an ended Space with a replay back on the landing job's index (a clip to cut)."""
+
+    def drop_pending(self, space_id: str) -> None: ...
+
+    def delete_replay(self, space_id: str) -> bool:
+        """-> deleted. False when it already was."""
+
+    def is_blocked(self, host_id: str, user_id: str) -> bool: ...

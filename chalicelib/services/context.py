@@ -12,15 +12,14 @@ from chalicelib.domain.spaces import SpaceRules
 from chalicelib.domain.tickets import TicketRules
 from chalicelib.domain.users import HostingRules
 
-if TYPE_CHECKING:  # annotations only: the ports, and the repositories that have no port yet
-    from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
-    from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool, DynamoStagePool
+if TYPE_CHECKING:  # annotations only: the ports
     from chalicelib.port_protocols import (
         AppealRepository, Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, MixerPort,
         ModerationLogRepository, OverflowClaimRepository, ParticipantRepository, PaymentsPort, PushClaims,
-        PushPort, QueuePort, RateLimits, ReminderRepository, ReplayStorePort, ReportRepository, RoomEventsPort,
-        SchedulerPort, SpaceRepository, StageMemberRepository, SubscriptionRepository, Telemetry,
-        TicketRepository, TokenMinter, TranscriptionPort, UserRepository,
+        PushPort, QueuePort, RateLimits, RecordingRepository, ReminderRepository, ReplayStorePort,
+        ReportRepository, RoomEventsPort, RoomPool, SchedulerPort, SpaceRepository, StageMemberRepository,
+        StagePool, SubscriptionRepository, Telemetry, TicketRepository, TokenMinter, TranscriptionPort,
+        UserRepository,
     )
 
 
@@ -118,19 +117,19 @@ class Deps:
     reactions: RateLimits = NOT_WIRED
     chat_limits: RateLimits = NOT_WIRED  # messages sent straight to IVS Chat
     # Recording, replays and captions (None where a caller does not need them).
-    recordings: DynamoRecordingRepository = NOT_WIRED
+    recordings: RecordingRepository = NOT_WIRED
     replays: ReplayStorePort = NOT_WIRED
     transcription: TranscriptionPort = NOT_WIRED
     mixer: MixerPort = NOT_WIRED  # participant recordings -> one replay file; clips
     # The IVS control plane (docs/capacity.md): ready stages a start claims, the queue of IVS
     # calls that can wait, and the media adapter whose IVS client gives way to requests (the
     # pool and queue jobs use it). None: starts call CreateStage and calls are made at once.
-    stage_pool: DynamoStagePool | None = None
+    stage_pool: StagePool | None = None
     media_queue: MediaQueuePort | None = None
     background_media: MediaPort | None = None
     # The same for IVS Chat rooms (CreateRoom/DeleteRoom: 5 TPS too): ready rooms a start claims
     # and the room events adapter whose client gives way to requests. None: starts call CreateRoom.
-    room_pool: DynamoRoomPool | None = None
+    room_pool: RoomPool | None = None
     background_room_events: RoomEventsPort | None = None
     # Until room events land, what services/recording.py `announce` would have told each room,
     # as (space_id, name, attributes), when a list is given here (tests); None in production.
