@@ -17,8 +17,15 @@ def _ivs_private_key(s: Settings) -> bytes:
         with open(s.ivs_private_key_path, "rb") as fh:
             return fh.read()
     if s.ivs_private_key_secret_arn:
-        secret = secrets_client().get_secret_value(SecretId=s.ivs_private_key_secret_arn)
-        return secret["SecretString"].encode()
+        from chalicelib.adapters.aws_errors import aws_call
+
+        # Read on a container's first join: an outage is that join's 503 under the code an
+        # untranslated SDK error had before (api/http.py), so clients see no change.
+        secret = aws_call(
+            "Secrets Manager", "GetSecretValue", secrets_client().get_secret_value,
+            code="dependency_unavailable", SecretId=s.ivs_private_key_secret_arn,
+        )
+        return (secret or {})["SecretString"].encode()
     raise RuntimeError("no IVS private key configured (SPACES_IVS_PRIVATE_KEY_PATH or _SECRET_ARN)")
 
 

@@ -1,13 +1,14 @@
 """AWS SDK failures, translated the same way by every adapter: by error code, never by message.
 
 `aws_call` is the one way an adapter makes an SDK call: an error code the caller expects (a
-delete of something already gone, a create of something that exists) answers None, any other
-AWS error or no answer at all is DependencyFailed with the adapter's code (a 503 with
-Retry-After), and anything else, a bug, propagates untouched.
+delete of something already gone, a create of something that exists) answers None, an error code
+that means something to the caller (an SNS endpoint that is gone, a device token SNS refuses) is
+raised as the caller's own exception, any other AWS error or no answer at all is DependencyFailed
+with the adapter's code (a 503 with Retry-After), and anything else, a bug, propagates untouched.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Collection, NoReturn, TypeVar
+from typing import Any, Callable, Collection, Mapping, NoReturn, TypeVar
 
 T = TypeVar("T")
 
@@ -46,13 +47,21 @@ def aws_call(
     *,
     code: str,
     tolerate: Collection[str] = (),
+    meaning: Mapping[str, Callable[[], Exception | None]] | None = None,
     **params: Any,
 ) -> T | None:
-    """`method(**params)`; None when it fails with an error code in `tolerate`; else its failure
-    translated by `raise_unavailable` (DependencyFailed(code), or the bug itself)."""
+    """`method(**params)`; None when it fails with an error code in `tolerate`; the exception
+    `meaning[error code]()` builds, raised from the SDK's (a builder may answer None: that code
+    means nothing more this time); else the failure translated by `raise_unavailable`
+    (DependencyFailed(code), or the bug itself)."""
     try:
         return method(**params)
     except Exception as exc:
-        if tolerate and client_error_code(exc) in tolerate:
+        error = client_error_code(exc)
+        if tolerate and error in tolerate:
             return None
+        if meaning and error is not None and error in meaning:
+            translated = meaning[error]()
+            if translated is not None:
+                raise translated from exc
         raise_unavailable(service, operation, exc, code=code)

@@ -67,7 +67,7 @@ class S3Replays:
     def put_bytes(self, key: str, data: bytes, content_type: str, *, if_absent: bool = False) -> bool:
         """Write an object. `if_absent`: a conditional write (If-None-Match: *) that leaves an
         object already there alone; False when it was there."""
-        params = {"Bucket": self.bucket, "Key": key, "Body": data, "ContentType": content_type}
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": data, "ContentType": content_type}
         if if_absent:
             params["IfNoneMatch"] = "*"
         tolerate = _ALREADY_THERE if if_absent else ()

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.adapters.aws_errors import aws_call, client_error_code, raise_unavailable
+from chalicelib.adapters.aws_errors import aws_call
 from chalicelib.domain.errors import BadRequest, DependencyFailed
 from chalicelib.domain.reminders import PushMessage
 from chalicelib.ports import EndpointGone
@@ -92,31 +92,22 @@ class SnsPush:
         the same endpoint whoever registers it.
         """
         application_arn = self._application(platform)
-        try:
-            created = self._client.create_platform_endpoint(
-                PlatformApplicationArn=application_arn, Token=token
-            )
-        except Exception as exc:
-            if client_error_code(exc) == INVALID_PARAMETER:
-                raise BadRequest(
-                    "the push service refused this device token", code=INVALID_TOKEN
-                ) from exc
-            _raise_unavailable("CreatePlatformEndpoint", exc)
-        arn = created["EndpointArn"]
+        refused = {
+            INVALID_PARAMETER: lambda: BadRequest("the push service refused this device token", code=INVALID_TOKEN)
+        }
+        create = {"PlatformApplicationArn": application_arn, "Token": token}
+        arn = self._call("CreatePlatformEndpoint", self._client.create_platform_endpoint, meaning=refused, **create)[
+            "EndpointArn"
+        ]
 
-        try:
-            attributes = self._client.get_endpoint_attributes(EndpointArn=arn)["Attributes"]
-        except Exception as exc:
-            if client_error_code(exc) != NOT_FOUND:
-                _raise_unavailable("GetEndpointAttributes", exc)
+        read = self._call(
+            "GetEndpointAttributes", self._client.get_endpoint_attributes, tolerate=(NOT_FOUND,), EndpointArn=arn
+        )
+        if read is None:
             # Deleted between the two calls (a concurrent unregister): create it afresh.
-            return self._call(
-                "CreatePlatformEndpoint",
-                self._client.create_platform_endpoint,
-                PlatformApplicationArn=application_arn,
-                Token=token,
-            )["EndpointArn"]
+            return self._call("CreatePlatformEndpoint", self._client.create_platform_endpoint, **create)["EndpointArn"]
 
+        attributes = read["Attributes"]
         if attributes.get("Token") != token or attributes.get("Enabled", "true").lower() != "true":
             self._call(
                 "SetEndpointAttributes",
@@ -127,27 +118,25 @@ class SnsPush:
         return arn
 
     def delete_endpoint(self, endpoint_arn: str) -> None:
-        aws_call(
-            "SNS", "DeleteEndpoint", self._client.delete_endpoint,
-            code=PUSH_UNAVAILABLE, tolerate=(NOT_FOUND,), EndpointArn=endpoint_arn,
-        )
+        self._call("DeleteEndpoint", self._client.delete_endpoint, tolerate=(NOT_FOUND,), EndpointArn=endpoint_arn)
 
     def publish(self, endpoint_arn: str, platform: str, message: PushMessage) -> None:
         self._application(platform)  # an unknown platform is a bug upstream: fail loudly
-        try:
-            self._client.publish(
-                TargetArn=endpoint_arn,
-                MessageStructure="json",
-                Message=json.dumps(message_structure(message)),
-            )
-            return
-        except Exception as exc:
-            code = client_error_code(exc)
-            if code in (ENDPOINT_DISABLED, NOT_FOUND):
-                raise EndpointGone(endpoint_arn) from exc
-            if code == INVALID_PARAMETER and self._endpoint_is_gone(endpoint_arn):
-                raise EndpointGone(endpoint_arn) from exc
-            _raise_unavailable("Publish", exc)
+
+        def gone() -> EndpointGone:
+            return EndpointGone(endpoint_arn)
+
+        def gone_if_so() -> EndpointGone | None:
+            return gone() if self._endpoint_is_gone(endpoint_arn) else None
+
+        self._call(
+            "Publish",
+            self._client.publish,
+            meaning={ENDPOINT_DISABLED: gone, NOT_FOUND: gone, INVALID_PARAMETER: gone_if_so},
+            TargetArn=endpoint_arn,
+            MessageStructure="json",
+            Message=json.dumps(message_structure(message)),
+        )
 
     # ------------------------------------------------------------------ internals
 
@@ -159,17 +148,19 @@ class SnsPush:
     def _endpoint_is_gone(self, endpoint_arn: str) -> bool:
         """Settles an ambiguous Publish failure by asking about the endpoint itself."""
         try:
-            attributes = self._client.get_endpoint_attributes(EndpointArn=endpoint_arn)["Attributes"]
-        except Exception as exc:
-            if client_error_code(exc) == NOT_FOUND:
-                return True
+            read = self._call(
+                "GetEndpointAttributes",
+                self._client.get_endpoint_attributes,
+                tolerate=(NOT_FOUND,),
+                EndpointArn=endpoint_arn,
+            )
+        except DependencyFailed:
             return False  # cannot tell: let the caller retry the publish
-        return attributes.get("Enabled", "true").lower() != "true"
+        if read is None:
+            return True
+        return read["Attributes"].get("Enabled", "true").lower() != "true"
 
     @staticmethod
-    def _call(operation: str, method, **params):
-        return aws_call("SNS", operation, method, code=PUSH_UNAVAILABLE, **params)
-
-
-def _raise_unavailable(operation: str, exc: Exception):
-    raise_unavailable("SNS", operation, exc, code=PUSH_UNAVAILABLE)
+    def _call(operation: str, method, **options):
+        """`aws_call` for SNS: every failure not named in `tolerate` / `meaning` is push_unavailable."""
+        return aws_call("SNS", operation, method, code=PUSH_UNAVAILABLE, **options)

@@ -48,10 +48,35 @@ def test_a_bug_is_not_disguised_as_an_outage():
         aws_call("SQS", "SendMessageBatch", failing(KeyError("Id")), code="queue_unavailable")
 
 
-def test_only_the_sns_adapter_still_translates_aws_errors_by_hand():
-    """Every other adapter (and bootstrap's secrets lookup) calls through `aws_call`: a module that
-    imports `raise_unavailable` or `client_error_code` catches SDK errors itself. SNS keeps its
-    own, where an error code is an answer (a token SNS refuses, an endpoint that is gone)."""
+def test_an_error_code_with_a_meaning_raises_the_callers_exception_from_the_sdks():
+    gone = failing(client_error("EndpointDisabled"))
+    with pytest.raises(LookupError) as raised:
+        aws_call("SNS", "Publish", gone, code="push_unavailable", meaning={"EndpointDisabled": lambda: LookupError("gone")})
+    assert isinstance(raised.value.__cause__, ClientError)
+
+
+def test_a_meaning_that_answers_none_leaves_the_failure_an_outage():
+    asked = []
+
+    def not_this_time():
+        asked.append(True)
+        return None
+
+    with pytest.raises(DependencyFailed) as raised:
+        aws_call("SNS", "Publish", failing(client_error("InvalidParameter")), code="push_unavailable",
+                 meaning={"InvalidParameter": not_this_time})
+    assert asked == [True] and raised.value.message == "SNS Publish failed (InvalidParameter)"
+
+
+def test_a_meaning_for_another_code_is_not_consulted():
+    with pytest.raises(DependencyFailed):
+        aws_call("SNS", "Publish", failing(client_error("Throttled")), code="push_unavailable",
+                 meaning={"NotFound": lambda: LookupError("gone")})
+
+
+def test_no_module_translates_aws_errors_by_hand():
+    """Every adapter (and the wiring's secrets lookups) calls through `aws_call`: a module that
+    imports `raise_unavailable` or `client_error_code` catches SDK errors itself."""
     import ast
     from pathlib import Path
 
@@ -62,4 +87,30 @@ def test_only_the_sns_adapter_still_translates_aws_errors_by_hand():
             if isinstance(node, ast.ImportFrom) and node.module == "chalicelib.adapters.aws_errors":
                 if {a.name for a in node.names} & {"raise_unavailable", "client_error_code"}:
                     by_hand.add(path.relative_to(root).as_posix())
-    assert by_hand == {"chalicelib/adapters/sns_push.py"}
+    assert by_hand == set()
+
+
+def test_the_ivs_key_lookup_goes_through_aws_call(monkeypatch):
+    """The participant-token key read from Secrets Manager on a container's first join: a
+    Secrets Manager outage is a 503 with the code an untranslated SDK error had (no client-visible
+    change), raised from the SDK's error; the secret's string is the key."""
+    from dataclasses import replace
+
+    from chalicelib import media_wiring
+    from chalicelib.config import Settings
+    from tests.support.offline_aws import offline_client, stubbed
+
+    client = offline_client("secretsmanager")
+    monkeypatch.setattr(media_wiring, "secrets_client", lambda: client)
+    settings = replace(Settings(), ivs_private_key_path="", ivs_private_key_secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:k")
+    with stubbed(client) as stub:
+        stub.add_client_error("get_secret_value", "InternalServiceError", http_status_code=500,
+                              expected_params={"SecretId": settings.ivs_private_key_secret_arn})
+        stub.add_response("get_secret_value", {"SecretString": "-----BEGIN PRIVATE KEY-----"},
+                          {"SecretId": settings.ivs_private_key_secret_arn})
+        with pytest.raises(DependencyFailed) as raised:
+            media_wiring._ivs_private_key(settings)
+        assert raised.value.code == "dependency_unavailable" and raised.value.status == 503
+        assert isinstance(raised.value.__cause__, ClientError)
+        assert raised.value.message == "Secrets Manager GetSecretValue failed (InternalServiceError)"
+        assert media_wiring._ivs_private_key(settings) == b"-----BEGIN PRIVATE KEY-----"
