@@ -1,4 +1,4 @@
-"""In-memory fakes of the SQS queues (QueuePort), the rate limits and the media queue (chalicelib/repository_ports.py), with
+"""In-memory fakes of the SQS queues (QueuePort; its contract: tests/integration/test_outside_ports_contract.py), the rate limits and the media queue (chalicelib/repository_ports.py), with
 the rules of their DynamoDB adapters (adapters/dynamodb/room_events.py `DynamoReactionLimits`,
 adapters/dynamodb/media_queue.py): a user's action passes when their last one is at least the
 interval old; a queued call is leased by one drain at a time, oldest first, until its lease runs
@@ -6,6 +6,7 @@ out. tests/integration/test_limit_and_queue_contract.py runs the same tests on b
 """
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from typing import Any, Callable
@@ -15,13 +16,17 @@ from chalicelib.ports import QueuedCall
 
 
 class FakeQueue:
-    """A queue that keeps what was sent, for the test to hand to the consumer it feeds."""
+    """A queue that keeps what was sent, for the test to hand to the consumer it feeds. Bodies
+    travel as JSON, as in SQS: what cannot be encoded is refused (TypeError) before anything is
+    sent, and the consumer gets a copy, never the sender's own dict
+    (tests/integration/test_outside_ports_contract.py holds it to SqsQueue)."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
 
     def send_batch(self, bodies: list[dict[str, Any]]) -> None:
-        self.bodies.extend(bodies)
+        encoded = [json.dumps(body, sort_keys=True, separators=(",", ":")) for body in bodies]
+        self.bodies.extend(json.loads(body) for body in encoded)
 
     def take(self) -> list[dict[str, Any]]:
         taken, self.bodies = self.bodies, []

@@ -1,4 +1,5 @@
-"""IvsMedia against a real boto3 `ivs-realtime` client, and the MediaPort contract.
+"""IvsMedia against a real boto3 `ivs-realtime` client, and the MediaPort contract (run on
+IvsMedia, LocalMedia and the in-memory FakeMedia).
 
 moto has no ivs-realtime, so the client is a real one whose HTTP layer never runs:
 - `botocore.stub.Stubber` checks every request against the real API model (types, required
@@ -339,6 +340,20 @@ class TestLocalMediaContract(MediaPortContract):
     @pytest.fixture
     def media(self):
         return LocalMedia()
+
+    def make_unavailable(self, media, method_name):
+        media.fail_next(method_name)
+
+
+class TestFakeMediaContract(MediaPortContract):
+    """The in-memory fake the service tests run on (tests/fakes/media.py), held to the same
+    contract so it cannot drift from the adapters."""
+
+    @pytest.fixture
+    def media(self):
+        from tests.fakes.media import FakeMedia
+
+        return FakeMedia()
 
     def make_unavailable(self, media, method_name):
         media.fail_next(method_name)

@@ -14,36 +14,16 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, NotFound, RuleViolation
 from chalicelib.domain.reminders import START
 from chalicelib.domain.spaces import iso
-from chalicelib.ports import EndpointGone
 from chalicelib.services import reminders
 from chalicelib.api.bodies import create_space as space_request
 from tests.fakes import fake_deps
+from tests.fakes.push import FakePush
 from tests.fakes.queues import FakeQueue
 from tests.fakes.reminders import FakeDeviceRepository, FakePushClaims, FakeReminderRepository
 from tests.fakes.spaces import SpaceStore
 
 HOST = "host1"
 TOKEN = "a" * 64  # an APNs device token
-
-
-class Push:
-    """The push service: endpoints by token, what was sent, and endpoints it says are gone."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.gone: set[str] = set()
-        self.deleted: list[str] = []
-
-    def create_endpoint(self, platform: str, token: str, user_id: str) -> str:
-        return f"arn:aws:sns:us-east-1:1:endpoint/{platform}/{token[:8]}"
-
-    def delete_endpoint(self, endpoint_arn: str) -> None:
-        self.deleted.append(endpoint_arn)
-
-    def publish(self, endpoint_arn: str, platform: str, message) -> None:
-        if endpoint_arn in self.gone:
-            raise EndpointGone(endpoint_arn)
-        self.sent.append((endpoint_arn, message.title))
 
 
 @pytest.fixture
@@ -58,7 +38,7 @@ def deps(store):
         reminders=FakeReminderRepository(store, shards=4),
         devices=FakeDeviceRepository(),
         push_claims=FakePushClaims(),
-        push=Push(),
+        push=FakePush(),
         fanout_queue=FakeQueue(),
         push_queue=FakeQueue(),
     )
