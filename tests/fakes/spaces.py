@@ -7,8 +7,9 @@ changes anything, and refuses with the same `Refused(part)`. The contract suite
 DynamoDB adapters, so the two cannot drift apart.
 
 What they do not model: DynamoDB's sharded counters (a live Space's participant count here is its
-connected participants, the value the count fold settles on), recording item fields, and the
-eventual consistency of indexes.
+connected participants, the value the count fold settles on) and the eventual consistency of
+indexes. The recording fields are the Space's `consents` and `recording_info`; tests/fakes/recording.py
+moves them on.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.recording import PROCESSING
 from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
 from chalicelib.domain.spaces import (
     CANCELED,
@@ -96,6 +98,7 @@ class SpaceStore:
     appeals: dict[tuple[str, str], Appeal] = field(default_factory=dict)  # (space_id, user_id)
     reports: dict[tuple[str, str, str], Report] = field(default_factory=dict)  # (space, target, reporter)
     barred_hosts: set[str] = field(default_factory=set)  # users an operator barred from hosting
+    recording_pending: set[str] = field(default_factory=set)  # the landing job's index (tests/fakes/recording.py)
 
     def append(self, entry: ModerationEntry | None) -> None:
         """Keep a moderation ledger entry, as the act's transaction puts it (never replaced)."""
@@ -320,7 +323,13 @@ class FakeSpaceRepository(_Repo):
         host = self._store.host(space.creator_id)
         if row is None or row.space.state != LIVE or host.live_space_id != space.id:
             raise Refused("state")
-        self._store.edit(space.id, state=ENDED, ended_at=now, updated_at=now)
+        changes: dict[str, Any] = dict(state=ENDED, ended_at=now, updated_at=now)
+        if space.recording and space.recording_info is not None:  # adapters' recording_end_actions
+            changes["recording_info"] = replace(
+                row.space.recording_info or space.recording_info, stopped_at=now, replay_state=PROCESSING, mix_version=1
+            )
+            self._store.recording_pending.add(space.id)
+        self._store.edit(space.id, **changes)
         row.release_pending = True
         host.live_space_id = None
         self._store.append(entry)
