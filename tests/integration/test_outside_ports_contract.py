@@ -5,7 +5,9 @@ the Protocols' docstrings, chalicelib/port_protocols.py):
 - PushPort: FakePush (tests/fakes/push.py) and SnsPush over a moto server;
 - SchedulerPort: FakeScheduler (tests/fakes/scheduler.py) and EventBridgeScheduler over moto;
 - QueuePort: FakeQueue (tests/fakes/queues.py) and SqsQueue over moto;
-- TokenMinter: FakeTokens (tests/fakes/media.py) and IvsTokenMinter (in-process: its real thing).
+- TokenMinter: FakeTokens (tests/fakes/media.py) and IvsTokenMinter (in-process: its real thing);
+- ReplayStorePort: FakeReplayStore (tests/fakes/storage.py) and S3Replays over moto;
+- TranscriptionPort: FakeTranscription (tests/fakes/storage.py) and TranscribeJobs over moto.
 
 MediaPort's contract runs on FakeMedia, LocalMedia and IvsMedia in test_ivs_adapter.py, RoomEventsPort's
 in test_room_events_port.py, PaymentsPort's in test_payments_adapters.py.
@@ -302,3 +304,116 @@ class TestTokenMinterContract:
         second, _ = minter.port.mint_playback(channel, user_id="u2", now=NOW)
 
         assert first != second and expires > NOW
+
+
+# ---------------------------------------------------------------- ReplayStorePort
+
+
+@pytest.fixture(params=["fake", "s3"])
+def bucket(request):
+    if request.param == "fake":
+        from tests.fakes.storage import FakeReplayStore
+
+        return FakeReplayStore()
+    from botocore.config import Config
+
+    from chalicelib.adapters.s3_replays import S3Replays
+
+    s3 = boto_client("s3", request.getfixturevalue("moto_endpoint"), config=Config(signature_version="s3v4"))
+    name = f"replays-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name)
+    return S3Replays(s3, bucket=name)
+
+
+def _seconds_apart(later, earlier) -> float:
+    return (later.expires_at - earlier.expires_at).total_seconds()
+
+
+class TestReplayStoreContract:
+    def test_objects_round_trip_and_missing_ones_read_as_none(self, bucket):
+        bucket.put_text("p/events/recording-ended.json", json.dumps({"media": {"hls": {}}}), "application/json")
+        bucket.put_bytes("p/mix.m4a", b"\x00\x01audio", "audio/mp4")
+
+        assert bucket.get_json("p/events/recording-ended.json") == {"media": {"hls": {}}}
+        assert bucket.get_bytes("p/mix.m4a") == b"\x00\x01audio"
+        assert bucket.get_json("p/missing.json") is None and bucket.get_text("p/missing.vtt") is None
+        assert bucket.get_bytes("p/missing.m4a") is None
+
+    def test_a_json_document_that_is_not_an_object_reads_as_none(self, bucket):
+        bucket.put_text("p/broken.json", "not json", "application/json")
+        bucket.put_text("p/list.json", "[1, 2]", "application/json")
+
+        assert bucket.get_json("p/broken.json") is None and bucket.get_json("p/list.json") is None
+
+    def test_a_write_if_absent_leaves_an_object_already_there_alone(self, bucket):
+        assert bucket.put_bytes("mix/1.m4a", b"first", "audio/mp4", if_absent=True) is True
+        assert bucket.put_bytes("mix/1.m4a", b"second", "audio/mp4", if_absent=True) is False
+
+        assert bucket.get_bytes("mix/1.m4a") == b"first"
+
+    def test_a_prefix_is_a_folder_listed_in_key_order(self, bucket):
+        for key in ("rec/b/2.ts", "rec/a/1.ts", "rec/events/x.json", "record-other/x", "rec2/y"):
+            bucket.put_text(key, "x", "text/plain")
+
+        assert bucket.list_keys("rec") == ["rec/a/1.ts", "rec/b/2.ts", "rec/events/x.json"]
+        assert bucket.list_keys("rec/", limit=2) == ["rec/a/1.ts", "rec/b/2.ts"]
+        assert bucket.list_keys("nothing") == []
+
+    def test_deleting_a_prefix_deletes_everything_under_it_once(self, bucket):
+        for key in ("rec/a/1.ts", "rec/a/2.ts", "rec2/y"):
+            bucket.put_text(key, "x", "text/plain")
+
+        assert bucket.delete_prefix("rec") == 2
+        assert bucket.delete_prefix("rec/") == 0
+        assert bucket.get_text("rec/a/1.ts") is None and bucket.get_text("rec2/y") == "x"
+
+    def test_deleting_keys_counts_them_and_keys_not_there_are_fine(self, bucket):
+        bucket.put_text("clips/1.m4a", "x", "audio/mp4")
+
+        assert bucket.delete_keys(["clips/1.m4a", "clips/never.m4a"]) == 2
+        assert bucket.get_text("clips/1.m4a") is None
+
+    def test_a_presigned_url_lives_the_seconds_asked_within_seven_days(self, bucket):
+        bucket.put_text("rec/a.m3u8", "#EXTM3U\n", "application/vnd.apple.mpegurl")
+        minute = bucket.presign_get("rec/a.m3u8", 60)
+
+        assert 539 <= _seconds_apart(bucket.presign_get("rec/a.m3u8", 600), minute) <= 541
+        assert 7 * 86400 - 61 <= _seconds_apart(bucket.presign_get("rec/a.m3u8", 10**9), minute) <= 7 * 86400 - 59
+        assert bucket.presign_get("rec/a.m3u8", 60).url != bucket.presign_get("rec/b.m3u8", 60).url
+
+
+# ---------------------------------------------------------------- TranscriptionPort
+
+
+@pytest.fixture(params=["fake", "transcribe"])
+def transcription(request):
+    if request.param == "fake":
+        from tests.fakes.storage import FakeTranscription
+
+        return FakeTranscription()
+    from chalicelib.adapters.transcribe import TranscribeJobs
+
+    client = boto_client("transcribe", request.getfixturevalue("moto_endpoint"))
+    return TranscribeJobs(client, bucket=f"replays-{uuid.uuid4().hex[:10]}")
+
+
+class TestTranscriptionContract:
+    def test_a_job_finishes_with_its_subtitles_next_to_its_output_key(self, transcription):
+        name = f"spaces-test-{uuid.uuid4().hex[:8]}"
+        transcription.start(name, "rec/media/hls/multivariant.m3u8", "captions/sp1/transcript.json", "en-US")
+
+        looks = [transcription.status(name) for _ in range(5)]
+
+        assert {look.state for look in looks} <= {"QUEUED", "IN_PROGRESS", "COMPLETED"}
+        assert looks[-1].state == "COMPLETED" and looks[-1].subtitle_key == "captions/sp1/transcript.vtt"
+
+    def test_starting_the_same_job_again_is_not_an_error(self, transcription):
+        name = f"spaces-test-{uuid.uuid4().hex[:8]}"
+
+        transcription.start(name, "rec/a.m3u8", "captions/sp1/transcript.json", "en-US")
+        transcription.start(name, "rec/a.m3u8", "captions/sp1/transcript.json", "en-US")
+
+    def test_an_unknown_job_reads_as_failed(self, transcription):
+        status = transcription.status(f"never-started-{uuid.uuid4().hex[:8]}")
+
+        assert status.state == "FAILED" and status.subtitle_key is None
