@@ -6,7 +6,8 @@ never `record/`); deleting what is not there deletes nothing; a presigned URL li
 asked, within S3's seven days. A transcription job started twice is one job, an unknown one reads
 as FAILED, and a finished one's WebVTT sits next to its output key. Transcription moves one state
 a look (QUEUED, IN_PROGRESS, COMPLETED), as moto's does. tests/integration/test_outside_ports_contract.py
-runs the same tests on these and on the adapters over moto.
+runs the same tests on these and on the adapters over moto; tests/integration/test_mixer_contract.py
+holds `FakeMixer` to PyAvMixer.
 """
 from __future__ import annotations
 
@@ -85,3 +86,36 @@ class FakeTranscription:
         if state != "COMPLETED":
             return TranscriptionStatus(state=state)
         return TranscriptionStatus(state=state, subtitle_key=job["output_key"].rsplit(".", 1)[0] + ".vtt")
+
+
+class FakeMixer:
+    """MixerPort without audio: a "mix" is a small JSON document holding its length, which is
+    every track's offset plus the `duration_ms` IVS wrote in that recording's recording-ended.json;
+    a clip of it is the part of that length asked for. As PyAvMixer: a track whose playlist is not
+    in the bucket, or a replay that is not, is DependencyFailed(mix_unavailable); a mix is written
+    only if absent, a clip overwrites."""
+
+    def __init__(self, store: FakeReplayStore) -> None:
+        self._store = store
+
+    def mix(self, tracks: list[Any], output_key: str) -> int:
+        from chalicelib.domain.errors import DependencyFailed
+
+        length = 0
+        for track in tracks:
+            if track.playlist_key not in self._store.list_keys(track.prefix.rstrip("/") + "/media"):
+                raise DependencyFailed(f"playlist {track.playlist_key} is not in the bucket", code="mix_unavailable")
+            ended = self._store.get_json(f"{track.prefix.rstrip('/')}/events/recording-ended.json") or {}
+            length = max(length, track.offset_ms + int(ended.get("media", {}).get("hls", {}).get("duration_ms", 0)))
+        self._store.put_bytes(output_key, json.dumps({"fake_mix_ms": length}).encode(), "audio/mp4", if_absent=True)
+        return length
+
+    def cut(self, source_key: str, start_ms: int, duration_ms: int, output_key: str) -> int:
+        from chalicelib.domain.errors import DependencyFailed
+
+        source = self._store.get_json(source_key)
+        if source is None:
+            raise DependencyFailed(f"replay {source_key} is not in the bucket", code="mix_unavailable")
+        length = max(0, min(start_ms + duration_ms, int(source["fake_mix_ms"])) - start_ms)
+        self._store.put_text(output_key, json.dumps({"fake_mix_ms": length}), "audio/mp4")
+        return length

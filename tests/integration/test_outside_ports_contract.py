@@ -10,7 +10,7 @@ the Protocols' docstrings, chalicelib/port_protocols.py):
 - TranscriptionPort: FakeTranscription (tests/fakes/storage.py) and TranscribeJobs over moto.
 
 MediaPort's contract runs on FakeMedia, LocalMedia and IvsMedia in test_ivs_adapter.py, RoomEventsPort's
-in test_room_events_port.py, PaymentsPort's in test_payments_adapters.py.
+in test_room_events_port.py, PaymentsPort's in test_payments_adapters.py, MixerPort's in test_mixer_contract.py.
 
 Each backend gives the port and a way to observe or steer it as the outside system would (what
 reached an endpoint, an endpoint the push service disabled, what a consumer receives, what a
