@@ -17,7 +17,8 @@ only in the error *message*: AWS's own sample regex-parses it, which this codeba
 decide by error code only). SNS does not use CustomUserData; who owns a device is the devices
 table's business, so the endpoint carries only the token and moving a token is a no-op here.
 
-Failures, by error code only:
+Failures, by error code only, each declared to `aws_call` (adapters/aws_errors.py) as tolerated or
+with its meaning:
 
 - Publish: EndpointDisabled (SNS disabled the endpoint after APNs/FCM reported the token
   invalid) and NotFound (the endpoint was deleted) raise `EndpointGone`: the caller forgets the
