@@ -239,9 +239,10 @@ class AnalyticsRepository(Protocol):
         """Every listening session of the Space (a Query per shard, never a Scan)."""
 
     def count_event(
-        self, space_id: str, kind: str, event_id: str, user_id: str, expires_at: datetime, amount: int = 1
+        self, space_id: str, event_id: str, user_id: str, expires_at: datetime, amounts: dict[str, int]
     ) -> bool:
-        """Add `amount` to the Space's `kind` total once per `event_id`; False if it was counted."""
+        """Add each of `amounts` (kind -> how much) to the Space's totals, all together and once
+        per (kinds, `event_id`); False if it was counted before."""
 
     def totals(self, space_id: str) -> dict[str, int]:
         """The Space's event totals by kind (chalicelib/domain/analytics.py COUNTED)."""

@@ -8,6 +8,7 @@ dispatcher; the act stands.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.analytics import (
@@ -72,26 +73,26 @@ def _tickets(space: Space) -> TicketRevenue | None:
 # ------------------------------------------------------------------ reactions to domain events
 
 
-def _count(deps: Deps, space_id: str, kind: str, event_id: str, user_id: str, at: Any, amount: int = 1) -> bool:
+def _count(deps: Deps, space_id: str, event_id: str, user_id: str, at: datetime, amounts: dict[str, int]) -> bool:
     if deps.analytics is None:
         return False
     until = expires_at(at, deps.settings.replay_retention_days)
-    return deps.analytics.count_event(space_id, kind, event_id, user_id, until, amount)
+    return deps.analytics.count_event(space_id, event_id, user_id, until, amounts)
 
 
 def count_reaction(deps: Deps, event: ReactionSent) -> None:
-    _count(deps, event.space_id, REACTION, event.event_id, event.user_id, event.at)
+    _count(deps, event.space_id, event.event_id, event.user_id, event.at, {REACTION: 1})
 
 
 def count_replay_play(deps: Deps, event: ReplayPlayed) -> None:
     """A play, and a unique replay listener the first time this user plays it (the user's id is
     that marker's id)."""
-    _count(deps, event.space_id, REPLAY_PLAY, event.event_id, event.user_id, event.at)
-    _count(deps, event.space_id, REPLAY_LISTENER, event.user_id, event.user_id, event.at)
+    _count(deps, event.space_id, event.event_id, event.user_id, event.at, {REPLAY_PLAY: 1})
+    _count(deps, event.space_id, event.user_id, event.user_id, event.at, {REPLAY_LISTENER: 1})
 
 
 def count_clip(deps: Deps, event: ClipMade) -> None:
-    _count(deps, event.space_id, CLIP, event.event_id, event.user_id, event.at)
+    _count(deps, event.space_id, event.event_id, event.user_id, event.at, {CLIP: 1})
 
 
 def count_subscription(deps: Deps, event: SubscriptionPaid) -> None:
@@ -105,5 +106,5 @@ def count_subscription(deps: Deps, event: SubscriptionPaid) -> None:
     space = deps.spaces.get(space_id, with_count=False)
     if space.access != SUBSCRIBERS or space.state != LIVE:
         return
-    _count(deps, space_id, SUBSCRIPTION, event.event_id, event.subscriber_id, event.at)
-    _count(deps, space_id, SUBSCRIPTION_CENTS, event.event_id, event.subscriber_id, event.at, event.price_cents)
+    amounts = {SUBSCRIPTION: 1, SUBSCRIPTION_CENTS: event.price_cents}
+    _count(deps, space_id, event.event_id, event.subscriber_id, event.at, amounts)

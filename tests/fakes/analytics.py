@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib.adapters.dynamodb.analytics import session_changes
+from chalicelib.adapters.dynamodb.analytics import event_marker, session_changes
 from chalicelib.domain.analytics import COUNTED, ListeningSession
 
 
@@ -19,7 +19,7 @@ class FakeAnalytics:
         self._shards = shards
         # (space, user, start ms) -> [end ms | None, spoke]
         self.sessions_kept: dict[tuple[str, str, int], list[Any]] = {}
-        self._markers: set[tuple[str, str, str]] = set()
+        self._markers: set[tuple[str, str]] = set()
         self._totals: dict[str, dict[str, int]] = {}
 
     def fold_participant_records(self, records: list[dict[str, Any]], retention_days: int) -> int:
@@ -42,16 +42,15 @@ class FakeAnalytics:
         ]
 
     def count_event(
-        self, space_id: str, kind: str, event_id: str, user_id: str, expires_at: datetime, amount: int = 1
+        self, space_id: str, event_id: str, user_id: str, expires_at: datetime, amounts: dict[str, int]
     ) -> bool:
-        if kind not in COUNTED:
-            raise ValueError(f"not a counted kind: {kind}")
-        marker = (space_id, kind, event_id)
+        marker = (space_id, event_marker(amounts, event_id))
         if marker in self._markers:
             return False
         self._markers.add(marker)
         totals = self._totals.setdefault(space_id, dict.fromkeys(COUNTED, 0))
-        totals[kind] += amount
+        for kind, amount in amounts.items():
+            totals[kind] += amount
         return True
 
     def totals(self, space_id: str) -> dict[str, int]:

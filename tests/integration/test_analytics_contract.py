@@ -10,7 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.domain.analytics import CLIP, REACTION, REPLAY_LISTENER, ListeningSession
+from chalicelib.domain.analytics import (
+    CLIP, REACTION, REPLAY_LISTENER, SUBSCRIPTION, SUBSCRIPTION_CENTS, ListeningSession,
+)
 
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)
 RETENTION = 30
@@ -123,17 +125,28 @@ def test_sessions_are_the_spaces_own(store):
 def test_an_event_counts_once_per_id_and_totals_add_up_across_users(store):
     space, _ = _ids()
     until = at(86400 * 32)
-    assert store.count_event(space, REACTION, "e1", "alice", until)
-    assert not store.count_event(space, REACTION, "e1", "alice", until)
-    assert store.count_event(space, REACTION, "e2", "bob", until)
-    assert store.count_event(space, REPLAY_LISTENER, "alice", "alice", until)
-    assert not store.count_event(space, REPLAY_LISTENER, "alice", "alice", until)
-    assert store.count_event(space, CLIP, "c1", "carol", until, amount=1)
+    assert store.count_event(space, "e1", "alice", until, {REACTION: 1})
+    assert not store.count_event(space, "e1", "alice", until, {REACTION: 1})
+    assert store.count_event(space, "e2", "bob", until, {REACTION: 1})
+    # A user id as the event id (unique replay listeners) is its own kind's marker.
+    assert store.count_event(space, "alice", "alice", until, {REPLAY_LISTENER: 1})
+    assert not store.count_event(space, "alice", "alice", until, {REPLAY_LISTENER: 1})
+    assert store.count_event(space, "c1", "carol", until, {CLIP: 1})
     totals = store.totals(space)
     assert (totals[REACTION], totals[REPLAY_LISTENER], totals[CLIP]) == (2, 1, 1)
     assert store.totals(_ids()[0])[REACTION] == 0
 
 
+def test_an_events_amounts_are_counted_together(store):
+    space, _ = _ids()
+    until = at(86400 * 32)
+    for _ in range(2):
+        store.count_event(space, "sub1", "bob", until, {SUBSCRIPTION: 1, SUBSCRIPTION_CENTS: 499})
+    store.count_event(space, "sub2", "cy", until, {SUBSCRIPTION: 1, SUBSCRIPTION_CENTS: 999})
+    totals = store.totals(space)
+    assert (totals[SUBSCRIPTION], totals[SUBSCRIPTION_CENTS]) == (2, 1498)
+
+
 def test_an_unknown_kind_is_refused(store):
     with pytest.raises(ValueError):
-        store.count_event("S1", "likes", "e1", "alice", at(1))
+        store.count_event("S1", "e1", "alice", at(1), {"likes": 1})

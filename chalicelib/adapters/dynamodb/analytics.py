@@ -161,13 +161,15 @@ class DynamoAnalytics:
         return found
 
     def count_event(
-        self, space_id: str, kind: str, event_id: str, user_id: str, expires_at: datetime, amount: int = 1
+        self, space_id: str, event_id: str, user_id: str, expires_at: datetime, amounts: dict[str, int]
     ) -> bool:
-        if kind not in COUNTED:
-            raise ValueError(f"not a counted kind: {kind}")
+        marker = event_marker(amounts, event_id)
         shard = CounterModel.shard_of(user_id, self._shards)
         table = AnalyticsModel.Meta.table_name
         expires = {"N": str(int(expires_at.timestamp()))}
+        kinds = sorted(amounts)
+        names = {f"#n{i}": kind for i, kind in enumerate(kinds)}
+        values = {f":n{i}": {"N": str(amounts[kind])} for i, kind in enumerate(kinds)}
         try:
             self.client.transact_write_items(
                 TransactItems=[
@@ -176,7 +178,7 @@ class DynamoAnalytics:
                             "TableName": table,
                             "Item": {
                                 "key": {"S": f"{AnalyticsModel.key_for(space_id, shard)}#m"},
-                                "item": {"S": f"e#{kind}#{event_id}"},
+                                "item": {"S": marker},
                                 "expires": expires,
                             },
                             "ConditionExpression": "attribute_not_exists(#k)",
@@ -190,9 +192,10 @@ class DynamoAnalytics:
                                 "key": {"S": AnalyticsModel.key_for(space_id, shard)},
                                 "item": {"S": TOTALS},
                             },
-                            "UpdateExpression": "ADD #n :n SET #x = :x",
-                            "ExpressionAttributeNames": {"#n": kind, "#x": "expires"},
-                            "ExpressionAttributeValues": {":n": {"N": str(amount)}, ":x": expires},
+                            "UpdateExpression": "ADD " + ", ".join(f"#n{i} :n{i}" for i in range(len(kinds)))
+                            + " SET #x = :x",
+                            "ExpressionAttributeNames": {**names, "#x": "expires"},
+                            "ExpressionAttributeValues": {**values, ":x": expires},
                         }
                     },
                 ]
@@ -222,6 +225,15 @@ class DynamoAnalytics:
         except Exception as exc:
             raise dependency_failure(exc) from exc
         return totals
+
+
+def event_marker(amounts: dict[str, int], event_id: str) -> str:
+    """The marker that says an event was counted: its kinds and its id (a user id, for the
+    unique-listener kinds, cannot collide with another kind's event id)."""
+    unknown = set(amounts) - set(COUNTED)
+    if not amounts or unknown:
+        raise ValueError(f"not counted kinds: {sorted(unknown) or 'none'}")
+    return f"e#{'+'.join(sorted(amounts))}#{event_id}"
 
 
 def _marker_existed(exc: Exception) -> bool:
