@@ -5,8 +5,8 @@
   record folded twice writes the same thing;
 - `c`: the shard's event totals (reactions, replay plays, replay listeners, clips,
   subscriptions), each moved in the transaction that puts the event's marker;
-- markers (`e#<kind>#<event_id>`, `u#<kind>#<user_id>`) live in the partition `<space>#<shard>#m`,
-  so reading the analytics never reads them.
+- markers (`e#<kinds>#<event_id>`; a user's id for unique replay listeners) live in the
+  partition `<space>#<shard>#m`, so reading the analytics never reads them.
 
 Everything expires by TTL with the Space's replay (domain/analytics.py `expires_at`).
 """
