@@ -289,6 +289,7 @@ def cursors():
 
 def deps() -> Deps:
     def build() -> Deps:
+        from chalicelib.adapters.dynamodb.analytics import DynamoAnalytics
         from chalicelib.adapters.dynamodb.reminders import (
             DynamoDeviceRepository,
             DynamoPushClaims,
@@ -343,6 +344,7 @@ def deps() -> Deps:
             moderation_log=DynamoModerationLog(),
             appeals=DynamoAppeals(),
             reports=DynamoReports(),
+            analytics=DynamoAnalytics(shards=s.participant_count_shards),
         )
 
     return once("deps", build)

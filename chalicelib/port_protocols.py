@@ -24,6 +24,7 @@ from chalicelib.ports import (
     RoomEvent,
     TranscriptionStatus,
 )
+from chalicelib.repository_ports import AnalyticsRepository as AnalyticsRepository
 from chalicelib.repository_ports import DeviceRepository as DeviceRepository
 from chalicelib.repository_ports import MediaQueuePort as MediaQueuePort
 from chalicelib.repository_ports import PushClaims as PushClaims

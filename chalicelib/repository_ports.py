@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.recording import Caption
     from chalicelib.domain.spaces import StageInfo
+    from chalicelib.domain.analytics import ListeningSession
     from chalicelib.domain.tickets import Subscription, Ticket
     from chalicelib.ports import PageKey, QueuedCall, RenewalHandle
 
@@ -330,3 +331,23 @@ class RecordingRepository(Protocol):
         """-> deleted. False when it already was."""
 
     def is_blocked(self, host_id: str, user_id: str) -> bool: ...
+class AnalyticsRepository(Protocol):
+    """What host analytics keep about a Space (docs/analytics.md): its listening sessions, folded
+    from the participants stream, and its counted events. Every write is idempotent: a stream
+    batch folded twice, or an event counted twice, changes nothing the second time."""
+
+    def fold_participant_records(self, records: list[dict[str, Any]], retention_days: int) -> int:
+        """Fold a batch of the participants stream (Lambda's record shape) into sessions; returns
+        how many sessions were written."""
+
+    def sessions(self, space_id: str) -> list[ListeningSession]:
+        """Every listening session of the Space (a Query per shard, never a Scan)."""
+
+    def count_event(
+        self, space_id: str, event_id: str, user_id: str, expires_at: datetime, amounts: dict[str, int]
+    ) -> bool:
+        """Add each of `amounts` (kind -> how much) to the Space's totals, all together and once
+        per (kinds, `event_id`); False if it was counted before."""
+
+    def totals(self, space_id: str) -> dict[str, int]:
+        """The Space's event totals by kind (chalicelib/domain/analytics.py COUNTED)."""

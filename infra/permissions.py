@@ -163,8 +163,10 @@ PROFILES: tuple[LambdaProfile, ...] = (
         kind="worker",
         # The participants stream's batches: one TransactWriteItems of Update actions per
         # (Space, shard), SET counted on participants and ADD n on the shard's counter
-        # (adapters/dynamodb/counts.py). No read, no put, no delete.
-        updates=frozenset({"participants", "counters"}),
+        # (adapters/dynamodb/counts.py); then the same batch's listening sessions for host
+        # analytics, one UpdateItem (SETs) each (adapters/dynamodb/analytics.py). No read, no
+        # put, no delete.
+        updates=frozenset({"participants", "counters", "analytics"}),
         consumes_stream="participants",
     ),
     LambdaProfile(

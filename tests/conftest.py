@@ -128,6 +128,7 @@ def deps(settings_env, aws):
         DynamoPushClaims,
         DynamoReminderRepository,
     )
+    from chalicelib.adapters.dynamodb.analytics import DynamoAnalytics
     from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
@@ -194,6 +195,7 @@ def deps(settings_env, aws):
         moderation_log=DynamoModerationLog(),
         appeals=DynamoAppeals(),
         reports=DynamoReports(),
+        analytics=DynamoAnalytics(shards=settings.participant_count_shards),
     )
     bootstrap.override(deps=built)
     yield built

@@ -14,7 +14,7 @@ from chalicelib.domain.users import HostingRules
 
 if TYPE_CHECKING:  # annotations only: the ports
     from chalicelib.port_protocols import (
-        AppealRepository, Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, MixerPort,
+        AnalyticsRepository, AppealRepository, Clock, DeviceRepository, ListingRepository, MediaPort, MediaQueuePort, MixerPort,
         ModerationLogRepository, OverflowClaimRepository, ParticipantRepository, PaymentsPort, PushClaims,
         PushPort, QueuePort, RateLimits, RecordingRepository, ReminderRepository, ReplayStorePort,
         ReportRepository, RoomEventsPort, RoomPool, SchedulerPort, SpaceRepository, StageMemberRepository,
@@ -138,6 +138,8 @@ class Deps:
     moderation_log: ModerationLogRepository = NOT_WIRED
     appeals: AppealRepository = NOT_WIRED  # removed users' appeals, lifting a removal
     reports: ReportRepository = NOT_WIRED  # reports of Spaces and people, for operators
+    # Host analytics (docs/analytics.md): listening sessions and counted events.
+    analytics: AnalyticsRepository = NOT_WIRED
 
     # Domain events: who reacts to what a use case publishes (services/dispatch.py `publish`,
     # wired by bootstrap and the tests). Unwired, publishing raises rather than drop reactions.

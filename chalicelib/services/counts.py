@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.services import analytics
 from chalicelib.services.context import Deps
 
 
@@ -19,4 +20,5 @@ def fold(deps: Deps, records: list[dict[str, Any]]) -> int:
     moved = deps.participants.fold_count_records(records)
     if moved:
         deps.telemetry.count("ParticipantCountsFolded", moved)
+    analytics.fold(deps, records)  # the same batch's listening sessions (docs/analytics.md)
     return moved

@@ -24,7 +24,11 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.events import (
     BlockedWhileLive,
+    ClipMade,
     LiveCountsRefreshed,
+    ReactionSent,
+    ReplayPlayed,
+    SubscriptionPaid,
     SpaceCanceled,
     SpaceCreated,
     SpaceEdited,
@@ -34,7 +38,7 @@ from chalicelib.domain.events import (
     SpeakerRemoved,
 )
 from chalicelib.services import (
-    media_release, overflow, recording, reminders, room_events, stage, stage_moderation, tickets,
+    analytics, media_release, overflow, recording, reminders, room_events, stage, stage_moderation, tickets,
 )
 from chalicelib.services.context import Deps
 
@@ -72,6 +76,11 @@ HANDLERS: dict[type, tuple[Handler, ...]] = {
         overflow.start_overflows_needed,
         overflow.restart_stopped_overflows,
     ),
+    # Host analytics' totals (docs/analytics.md): each counted once per event id.
+    ReactionSent: (analytics.count_reaction,),
+    ReplayPlayed: (analytics.count_replay_play,),
+    ClipMade: (analytics.count_clip,),
+    SubscriptionPaid: (analytics.count_subscription,),
 }
 
 

@@ -23,7 +23,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, Gone, NotFound, RuleViolation
 from chalicelib.domain import room_events as ev
-from chalicelib.domain.events import SpaceEnded, SpaceStarted
+from chalicelib.domain.events import ClipMade, ReplayPlayed, SpaceEnded, SpaceStarted
 from chalicelib.domain.commands import MakeClip, SetClipping
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.permissions import require_creator
@@ -277,6 +277,7 @@ def create_clip(deps: Deps, user_id: str, space_id: str, make: MakeClip) -> dict
         except Refused:
             pass  # the replay failed or was deleted meanwhile: the clip is never cut
     deps.telemetry.count("ClipCreated")
+    deps.publish(ClipMade(space_id, user_id, clip.clip_id, now))
     return _clip_view(clip, None)
 
 
@@ -416,6 +417,7 @@ def get_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     if info.transcript_key and info.transcript_state in (TRANSCRIPT_LIVE, TRANSCRIPT_READY):
         captions = deps.replays.presign_get(info.transcript_key, ttl).url
     deps.telemetry.count("ReplayServed")
+    deps.publish(ReplayPlayed(space.id, user_id, new_ulid(), now))
     answer: dict[str, object] = {
         "space_id": space.id,
         "url": media.url,

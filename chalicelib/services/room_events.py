@@ -23,7 +23,8 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.commands import SendReaction
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
-from chalicelib.domain.events import SpaceEdited, SpaceEnded, SpeakerAdded, SpeakerRemoved
+from chalicelib.domain.events import ReactionSent, SpaceEdited, SpaceEnded, SpeakerAdded, SpeakerRemoved
+from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.spaces import LIVE, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Participant
 from chalicelib.services import orphans
@@ -286,6 +287,7 @@ def send_reaction(deps: Deps, user_id: str, space_id: str, reaction: SendReactio
     # The reaction IS the event: if it cannot be sent, say so (503) rather than pretend.
     deps.room_events.send_event(room, ev.REACTION, ev.event_attributes(user_id=user_id, emoji=emoji))
     deps.telemetry.count("ReactionSent")
+    deps.publish(ReactionSent(space_id, user_id, new_ulid(), deps.clock.now()))
     return {"space_id": space_id, "emoji": emoji, "sent": True}
 
 

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.commands import Subscribe
 from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
+from chalicelib.domain.events import SubscriptionPaid
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.spaces import iso
 from chalicelib.domain.tickets import (
@@ -148,5 +149,9 @@ def _activate(deps: Deps, sub: Subscription, payment_id: str, handle: RenewalHan
     except Refused:
         return False
     deps.telemetry.count("SubscriptionStarted")
+    paid = SubscriptionPaid(
+        sub.creator_id, sub.subscriber_id, sub.subscription_id, sub.price_cents, sub.currency, deps.clock.now()
+    )
+    deps.publish(paid)
     return True
 

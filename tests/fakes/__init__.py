@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
+from tests.fakes.analytics import FakeAnalytics
 from tests.fakes.commerce import FakeSubscriptionRepository, FakeTicketRepository
 from tests.fakes.media import FakeMedia, FakeTokens
 from tests.fakes.spaces import SpaceStore
@@ -63,6 +64,7 @@ def fake_deps(store: SpaceStore | None = None, *, at: datetime | None = None, **
         dispatcher=_dispatch_and_keep,
         tickets=FakeTicketRepository(store),
         subscriptions=FakeSubscriptionRepository(),
+        analytics=FakeAnalytics(store.count_shards),
         **store.repositories(),
     )
 

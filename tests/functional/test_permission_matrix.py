@@ -110,6 +110,7 @@ POST   /spaces/{space_id}/appeal                         | -        | -         
 GET    /spaces/{space_id}/appeals                        | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
 POST   /spaces/{space_id}/removals/{user_id}/lift        | removed  | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
 POST   /spaces/{space_id}/reports                        | -        | -               | 401       | 403      | 201      | 201     | 201    | 201  | 201     | 403
+GET    /spaces/{space_id}/analytics                      | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.

@@ -1,6 +1,6 @@
 """The count fold in the stack: the participants table's stream feeds `fold_participant_counts`
 through an event source mapping (halving and retrying a failing batch, then recording it in a
-dead-letter queue), the fold's role may only update participants and counters and read that
+dead-letter queue), the fold's role may only update participants, counters and analytics and read that
 stream, and a fold that falls behind or gives a batch up pages someone (docs/operations.md)."""
 from __future__ import annotations
 
@@ -70,11 +70,12 @@ def test_a_failing_batch_is_halved_retried_then_recorded_in_the_dead_letter_queu
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
 
 
-def test_the_fold_may_only_update_participants_and_counters_and_read_their_stream(templates, stage):
+def test_the_fold_may_only_update_participants_counters_and_analytics_and_read_their_stream(templates, stage):
     template = templates[stage]
     grants = grants_of_function(template, FOLD)
     participants = f"<{_table_id(template, 'participants')}.Arn>"
     counters = f"<{_table_id(template, 'counters')}.Arn>"
+    analytics = f"<{_table_id(template, 'analytics')}.Arn>"
     [dlq] = [
         k for k, v in resources_of(template, "AWS::SQS::Queue").items()
         if v["Properties"]["QueueName"] == f"spaces-{stage}-count-fold-dlq"
@@ -82,7 +83,7 @@ def test_the_fold_may_only_update_participants_and_counters_and_read_their_strea
 
     assert {a: sorted(r) for a, r in grants.items() if not a.startswith(("logs:", "xray:"))} == {
         # A transaction of Update actions is authorized per item as UpdateItem.
-        "dynamodb:UpdateItem": sorted([participants, counters]),
+        "dynamodb:UpdateItem": sorted([participants, counters, analytics]),
         "dynamodb:DescribeStream": [f"{participants}/stream/*"],
         "dynamodb:GetRecords": [f"{participants}/stream/*"],
         "dynamodb:GetShardIterator": [f"{participants}/stream/*"],

@@ -71,6 +71,7 @@ export class Api {
   removeSpeaker(id, userId) { return this.request("DELETE", `/spaces/${id}/speakers/${encodeURIComponent(userId)}`); }
   mute(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/mute`); }
   remove(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/remove`); }
+  analytics(id) { return this.request("GET", `/spaces/${id}/analytics`); }
   setReminder(id) { return this.request("POST", `/spaces/${id}/reminders`); }
   clearReminder(id) { return this.request("DELETE", `/spaces/${id}/reminders`); }
 }

@@ -1,4 +1,5 @@
 // One Space, open: who is there, what I may do, live updates, audio.
+import { analyticsPanel } from "./analytics.js";
 import { announce, alertBanner } from "./announce.js";
 import { h, replace } from "./dom.js";
 import { createMedia } from "./media.js";
@@ -50,7 +51,8 @@ export class Room {
   async open() {
     this.liveRegion = h("div", { id: "room-live" });
     this.moderation = this.moderationForm();
-    replace(this.container, this.liveRegion, this.moderation);
+    this.analytics = analyticsPanel(this.api, this.spaceId);
+    replace(this.container, this.liveRegion, this.moderation, this.analytics);
     try {
       this.space = await this.api.space(this.spaceId);
     } catch (err) {
@@ -386,6 +388,8 @@ export class Room {
     replace(this.liveRegion, ...this.view());
     const moderator = this.space && this.space.state === "live" && this.joined && ["host", "cohost"].includes(this.role);
     this.moderation.hidden = !moderator;
+    // Host analytics: the host and co-hosts, live or after the end (docs/analytics.md).
+    this.analytics.hidden = !(this.space && (this.space.host_ids || []).includes(this.me));
     if (focusedKey) {
       const again = this.liveRegion.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`);
       if (again) again.focus();

@@ -44,6 +44,7 @@ from chalicelib.adapters.dynamodb.models_commerce import (  # noqa: F401 (the ta
     TicketModel,
     TicketsByBuyerIndex,
 )
+from chalicelib.adapters.dynamodb.models_analytics import AnalyticsModel  # noqa: F401
 from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel, ReportModel  # noqa: F401
 from chalicelib.adapters.dynamodb.models_operations import (  # noqa: F401
     CaptionModel,
@@ -426,6 +427,7 @@ ALL_MODELS = (
     ModerationEntryModel,
     AppealModel,
     ReportModel,
+    AnalyticsModel,
 )
 
 
