@@ -72,7 +72,7 @@ def test_a_cold_join_costs_two_dynamodb_calls_and_no_ivs_call(ivs_deps, host, ne
 
     joined = stage_service.join_space(deps, new_user(), space.id)
 
-    assert joined["role"] == "listener"
+    assert joined.role == "listener"
     assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.operations("dynamodb") == ["BatchGetItem", "PutItem"]
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
@@ -101,7 +101,7 @@ def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, h
 
     again = stage_service.join_space(deps, listener, space.id)
 
-    assert again["role"] == "listener"
+    assert again.role == "listener"
     assert len(recorder.operations("dynamodb")) <= 2
     assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
@@ -187,9 +187,9 @@ def test_a_join_while_overflow_is_on_still_costs_one_dynamodb_call_and_no_ivs_ca
     recorder.reset()
     warm = [stage_service.join_space(deps, new_user(), space.id) for _ in range(5)]
 
-    assert [j["media"]["kind"] for j in [cold, *warm]] == ["playback"] * 6
-    assert {j["media"]["playback_url"].split("?token=")[0] for j in warm} == {info.playback_url}
-    assert all(j["media"]["token"] and j["media"]["playback_url"].endswith(j["media"]["token"]) for j in warm)
+    assert [j.media["kind"] for j in [cold, *warm]] == ["playback"] * 6
+    assert {j.media["playback_url"].split("?token=")[0] for j in warm} == {info.playback_url}
+    assert all(j.media["token"] and j.media["playback_url"].endswith(j.media["token"]) for j in warm)
     assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.operations("dynamodb") == ["PutItem"] * 5
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
