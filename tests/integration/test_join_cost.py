@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from chalicelib.adapters.dynamodb.models import SpaceModel
 from chalicelib.adapters.ivs import IvsMedia
 from chalicelib.adapters.ivs_chat import IvsChatRooms
-from chalicelib.domain.commands import EditSpace
+from chalicelib.domain.commands import EditSpace, JoinSpace
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.api.bodies import create_space as space_request
@@ -89,6 +89,20 @@ def test_a_warm_join_costs_one_dynamodb_call(ivs_deps, host, new_user):
 
     assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.operations("dynamodb") == ["PutItem"] * 5
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == []
+
+
+def test_an_incognito_join_is_the_same_one_write(ivs_deps, host, new_user):
+    """Incognito is an attribute of the participant item the join writes anyway (docs/people.md)."""
+    deps, recorder = ivs_deps
+    space = space_service.create_space(deps, host, space_request({"title": "cost"}))
+    stage_service.join_space(deps, new_user(), space.id)  # warms this container's cache
+    recorder.reset()
+
+    joined = stage_service.join_space(deps, new_user(), space.id, JoinSpace(incognito=True))
+
+    assert joined.incognito is True
+    assert recorder.operations("dynamodb") == ["PutItem"]
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
 
 
