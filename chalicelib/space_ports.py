@@ -107,8 +107,8 @@ class ParticipantRepository(Protocol):
         listener who connects now is in no list of people (still counted)."""
 
     def listeners_page(
-        self, space_id: str, *, limit: int, after: dict | None = None
-    ) -> tuple[list[Listener], dict | None]:
+        self, space_id: str, *, limit: int, after: PageKey | None = None
+    ) -> tuple[list[Listener], PageKey | None]:
         """One page of the listener list (connected, not incognito, not on stage), most recent
         join first: ONE Query; (listeners, the last key or None)."""
 

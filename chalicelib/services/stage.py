@@ -122,9 +122,6 @@ def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSp
             deps.telemetry.count("PlaybackListenerJoined")
     else:
         media = _media(deps, live.stage, user_id, pid, role, publish=publish)
-    refused = None
-    if join.incognito and not outcome.participant.incognito:
-        refused = INCOGNITO_OFF if not live.allow_incognito else INCOGNITO_ON_STAGE
     return Joined(
         space_id=space_id,
         role=role,
@@ -133,8 +130,15 @@ def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSp
         events=room_events.join_events(deps, space_id),
         recording_consent_required=publish is False,
         incognito=outcome.participant.incognito,
-        incognito_refused=refused,
+        incognito_refused=_incognito_refused(join, live, outcome.participant),
     )
+
+
+def _incognito_refused(join: JoinSpace, live: LiveJoinInfo, joined: Participant) -> str | None:
+    """Why a join that asked for incognito is not: the host's switch, or a role on stage."""
+    if not join.incognito or joined.incognito:
+        return None
+    return INCOGNITO_OFF if not live.allow_incognito else INCOGNITO_ON_STAGE
 
 
 def _live_join_info(deps: Deps, space_id: str, user_id: str) -> tuple[LiveJoinInfo, Space | None, Participant | None]:

@@ -347,7 +347,10 @@ class FakeSpaceRepository(_Repo):
         expected = SCHEDULED if moves else before.state
         if row is None or row.space.state != expected:
             raise Refused("state")
-        changes: dict[str, Any] = {"updated_at": after.updated_at, "title": after.title, "topics": after.topics}
+        changes: dict[str, Any] = {
+            "updated_at": after.updated_at, "title": after.title, "topics": after.topics,
+            "allow_incognito": after.allow_incognito,
+        }
         if moves:
             changes["scheduled_start"] = after.scheduled_start
         self._store.edit(before.id, **changes)

@@ -58,6 +58,12 @@ class _Way:
     playback: bool
     incognito: bool
 
+    @classmethod
+    def of(cls, role: str, *, playback: bool, incognito: bool) -> _Way:
+        """What the caller asked, as the stored role allows: the overflow channel and incognito
+        are for listeners only."""
+        return cls(takes_playback(playback, role, invited=False), incognito and role == LISTENER)
+
 
 class DynamoParticipantRepository(SpaceTables):
     def get_participant(self, space_id: str, user_id: str, *, consistent: bool = False) -> Participant | None:
@@ -127,8 +133,7 @@ class DynamoParticipantRepository(SpaceTables):
             shard = self.shard_for(user_id)
             role = known.role if known is not None else LISTENER
             # The caller decided with what it read; the stored role (after a retry) decides too.
-            as_playback = takes_playback(playback, role, invited=False)
-            way = _Way(as_playback, incognito and role == LISTENER)
+            way = _Way.of(role, playback=playback, incognito=incognito)
             try:
                 if (check_block and host_id is not None) or needs_pass:
                     self._join_checked(
@@ -151,7 +156,7 @@ class DynamoParticipantRepository(SpaceTables):
                 continue
             return JoinOutcome(
                 Participant(
-                    space_id, user_id, role, True, participant_id, playback=as_playback, incognito=way.incognito
+                    space_id, user_id, role, True, participant_id, playback=way.playback, incognito=way.incognito
                 ),
                 newly_connected=True,
             )
