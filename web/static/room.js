@@ -16,6 +16,7 @@ const SUBSCRIPTION_TIER = { tier: "tier_1", label: "2.99 USD a month" };
 const INCOGNITO_KEY = "spaces.incognito";
 export const wantsIncognito = () => localStorage.getItem(INCOGNITO_KEY) === "1";
 export const setWantsIncognito = (on) => localStorage.setItem(INCOGNITO_KEY, on ? "1" : "0");
+const isHttps = (url) => { try { return new URL(url).protocol === "https:"; } catch { return false; } };
 
 export class Room {
   constructor({ api, config, session, spaceId, container, goHome }) {
@@ -608,7 +609,7 @@ export class Room {
   avatar(id) {
     const person = this.names.get(id);
     // The API holds avatars to https URLs; the page shows nothing else.
-    if (!person || !person.avatar_url || !person.avatar_url.startsWith("https://")) return null;
+    if (!person || !person.avatar_url || !isHttps(person.avatar_url)) return null;
     return h("img", { class: "avatar", src: person.avatar_url, alt: "", width: 24, height: 24, referrerpolicy: "no-referrer" });
   }
 
