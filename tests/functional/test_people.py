@@ -261,3 +261,18 @@ def test_two_thousand_listeners_page_in_pages_of_at_most_100_each_one_query(api,
     assert seen == list(reversed(users)), "every listener exactly once, most recent join first"
     assert pages in (20, 21)  # the last full page may be followed by an empty one
     assert recorder.operations("dynamodb").count("Scan") == 0
+
+
+def test_a_listener_list_cursor_only_works_on_its_own_space(api, host, new_user):
+    space_id = live_space(api, host)
+    other_host = new_user("other", followers=1200)
+    other_id = live_space(api, other_host)
+    for _ in range(3):
+        api.post(f"/spaces/{space_id}/join", new_user())
+    cursor = api.get(f"/spaces/{space_id}/listeners?limit=1", host).data["next_cursor"]
+    assert cursor
+
+    from urllib.parse import quote
+
+    refused = api.get(f"/spaces/{other_id}/listeners?cursor={quote(cursor, safe='')}", other_host)
+    assert (refused.status_code, refused.data["code"]) == (400, "invalid_cursor")
