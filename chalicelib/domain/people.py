@@ -19,6 +19,7 @@ MAX_PROFILES_PER_ANSWER = 100
 # Why a join asked incognito is not (the join still connects, as a listener everyone sees).
 INCOGNITO_OFF = "incognito_off"  # the host turned incognito listening off for this Space
 INCOGNITO_ON_STAGE = "on_stage"  # hosts, co-hosts and speakers are always shown
+INCOGNITO_ALREADY_CONNECTED = "already_connected"  # a heartbeat keeps the choice made when connecting
 
 
 def profile_ids(*groups: list[str]) -> list[str]:

@@ -20,7 +20,15 @@ from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotF
 from chalicelib.domain.events import SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.joining import LiveJoinInfo
-from chalicelib.domain.people import INCOGNITO_OFF, INCOGNITO_ON_STAGE, Joined, Standing, StagePeople, profile_ids
+from chalicelib.domain.people import (
+    INCOGNITO_ALREADY_CONNECTED,
+    INCOGNITO_OFF,
+    INCOGNITO_ON_STAGE,
+    Joined,
+    Standing,
+    StagePeople,
+    profile_ids,
+)
 from chalicelib.domain.recording import tagged_participant_id
 from chalicelib.domain.permissions import require_moderator
 from chalicelib.domain.spaces import (
@@ -130,15 +138,18 @@ def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSp
         events=room_events.join_events(deps, space_id),
         recording_consent_required=publish is False,
         incognito=outcome.participant.incognito,
-        incognito_refused=_incognito_refused(join, live, outcome.participant),
+        incognito_refused=_incognito_refused(join, live, outcome),
     )
 
 
-def _incognito_refused(join: JoinSpace, live: LiveJoinInfo, joined: Participant) -> str | None:
-    """Why a join that asked for incognito is not: the host's switch, or a role on stage."""
-    if not join.incognito or joined.incognito:
+def _incognito_refused(join: JoinSpace, live: LiveJoinInfo, outcome: JoinOutcome) -> str | None:
+    """Why a join that asked for incognito is not: the host's switch, a role on stage, or a
+    connection made before without it (a heartbeat keeps the choice made when connecting)."""
+    if not join.incognito or outcome.participant.incognito:
         return None
-    return INCOGNITO_OFF if not live.allow_incognito else INCOGNITO_ON_STAGE
+    if not live.allow_incognito:
+        return INCOGNITO_OFF
+    return INCOGNITO_ALREADY_CONNECTED if not outcome.newly_connected else INCOGNITO_ON_STAGE
 
 
 def _live_join_info(deps: Deps, space_id: str, user_id: str) -> tuple[LiveJoinInfo, Space | None, Participant | None]:

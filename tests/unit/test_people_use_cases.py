@@ -117,3 +117,13 @@ def test_the_tokens_claims_are_written_only_when_they_differ(deps):
         ("ann", "Ann Lee", None),
     ]
     assert profile == Profile("ann", claimed_name="Ann Lee")
+
+
+def test_a_heartbeat_asking_for_incognito_keeps_the_choice_made_when_connecting(deps):
+    space = _live_space(deps)
+    stage.join_space(deps, "ann", space.id)
+
+    again = stage.join_space(deps, "ann", space.id, INCOGNITO)
+
+    assert (again.incognito, again.incognito_refused) == (False, "already_connected")
+    assert _listed(deps, HOST) == ["ann"]
