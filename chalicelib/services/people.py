@@ -12,7 +12,7 @@ from chalicelib.domain.commands import EditProfile
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.people import ListenerPage
 from chalicelib.domain.permissions import require_may_see_listeners
-from chalicelib.domain.spaces import require_live
+from chalicelib.domain.spaces import LISTENER, require_live
 from chalicelib.domain.users import Profile, claims_of
 from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services.context import Deps
@@ -42,7 +42,7 @@ def listeners(
     """`GET /spaces/{id}/listeners`: most recent join first, ONE Query per page and one
     BatchGetItem of the page's profiles. Who may read it: domain/permissions.py."""
     space = deps.spaces.get(space_id)
-    me = None if space.role_of(user_id) != "listener" else deps.participants.get_participant(space_id, user_id)
+    me = None if space.role_of(user_id) != LISTENER else deps.participants.get_participant(space_id, user_id)
     require_may_see_listeners(space, user_id, bool(me and me.connected and not me.removed))
     require_live(space)
     limit = page_limit(params.get("limit"))
