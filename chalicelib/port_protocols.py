@@ -49,7 +49,8 @@ if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.recording import Track
     from chalicelib.domain.reminders import PushMessage
     from chalicelib.domain.spaces import OverflowInfo, StageInfo
-    from chalicelib.domain.users import User
+    from chalicelib.domain.commands import EditProfile
+    from chalicelib.domain.users import Profile, User
 
 
 class Clock(Protocol):
@@ -201,6 +202,19 @@ class UserRepository(Protocol):
 
     def followees(self, user_id: str, limit: int) -> list[str]:
         """Who `user_id` follows, at most `limit`."""
+
+    # Profiles (docs/people.md), on the same items.
+    def profile(self, user_id: str) -> Profile:
+        """One read; an empty profile for a user never stored."""
+
+    def profiles(self, user_ids: list[str]) -> dict[str, Profile]:
+        """Up to 100 profiles in one request; every id asked for is in the answer."""
+
+    def save_claims(self, user_id: str, name: str | None, picture: str | None) -> None:
+        """Store the token's `name` / `picture` claims as now seen."""
+
+    def edit_profile(self, user_id: str, edit: EditProfile) -> Profile:
+        """The user's own name and avatar ("" clears one); returns the profile as stored."""
 
 
 class PushPort(Protocol):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.people import Listener as Listener  # noqa: F401 (a value the participants port returns)
+
 
 class Refused(Exception):
     """A repository's conditional write was refused. `part` names the condition that failed
@@ -65,6 +67,8 @@ class Participant:
     playback: bool = False
     # The host blocked this user while the Space was live (joins refused while set).
     blocked: bool = False
+    # Joined incognito: counted, in no list of people, until they raise a hand or go on stage.
+    incognito: bool = False
 
 
 @dataclass(frozen=True)

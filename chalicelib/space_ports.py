@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.ports import JoinOutcome, PageKey, Participant
+from chalicelib.ports import JoinOutcome, Listener, PageKey, Participant
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.moderation import Appeal, ModerationEntry, Report
@@ -98,11 +98,19 @@ class ParticipantRepository(Protocol):
         check_block: bool = True,
         needs_pass: str | None = None,
         playback: bool = False,
+        incognito: bool = False,
     ) -> JoinOutcome:
         """Connect a user (`known`: the participant as read, or None as a guess that they are
         new). Refused: "removed", "blocked" (by `host_id`), "no_pass" (`needs_pass` "ticket"
         or "subscription" missing), "changed" (the item kept changing under a reconnect).
-        `playback`: a listener who connects now takes the overflow channel."""
+        `playback`: a listener who connects now takes the overflow channel. `incognito`: a
+        listener who connects now is in no list of people (still counted)."""
+
+    def listeners_page(
+        self, space_id: str, *, limit: int, after: PageKey | None = None
+    ) -> tuple[list[Listener], PageKey | None]:
+        """One page of the listener list (connected, not incognito, not on stage), most recent
+        join first: ONE Query; (listeners, the last key or None)."""
 
     def leave(
         self, space_id: str, user_id: str, now: datetime, *, if_last_seen: int | None = None

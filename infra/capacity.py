@@ -85,10 +85,15 @@ OPERATIONS: dict[str, Operation] = {
         {
             "apigw.rps": 1,
             "lambda.concurrency": 0.05,
-            "ddb.table_wru": 4,  # participant PutItem + presence index + the fold's counted flag (x2)
+            # participant PutItem + presence index + listeners index (docs/people.md) + the fold's
+            # counted flag (x2)
+            "ddb.table_wru": 5,
             "ddb.table_rru": 0.1,  # a cold container reads the Space (1 in 10 joins)
             "ddb.partition_rcu": 0.1,  # ... on the Space's key
-            "ddb.partition_wcu": 0.02,  # the fold moves a counter shard once per stream batch
+            # the fold moves a counter shard once per stream batch. Not counted here: each join also
+            # writes its Space's one key of the listeners index, a per-Space key this model (which
+            # adds every join's units onto one key) cannot place; docs/capacity.md, docs/people.md
+            "ddb.partition_wcu": 0.02,
             "ivs_rt.create_participant_token_tps": 0,  # tokens are minted in-process
             "ivschat.create_chat_token_tps": 1,  # each listener opens the room once per session
         },

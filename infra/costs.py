@@ -34,10 +34,10 @@ LOG_KB_PER_REQUEST = 1.5  # Lambda START/END/REPORT lines + Powertools' EMF metr
 XRAY_SAMPLED = 0.05  # X-Ray's default rule: 1 request/s then 5 %
 HEARTBEATS_PER_HOUR = 3600 / 150  # the join response asks for a heartbeat every 150 s
 # Capacity units per request, from the items each call touches (docs/performance.md):
-# A join: PutItem of its participant item (1) + the presence index entry (1), then the count fold's
-# transactional SET counted (2; docs/joins.md). The fold's counter update (2 per batch and shard) is
-# shared by up to 99 joins: left out.
-JOIN_WRU = 1 + 1 + 2
+# A join: PutItem of its participant item (1) + the presence index entry (1) + the listeners index
+# entry (1, docs/people.md), then the count fold's transactional SET counted (2; docs/joins.md). The
+# fold's counter update (2 per batch and shard) is shared by up to 99 joins: left out.
+JOIN_WRU = 1 + 1 + 1 + 2
 JOIN_COLD_RRU = 1  # BatchGetItem of 2 items, eventually consistent (a cold container, at most once per 10 s)
 HEARTBEAT_WRU = 1 + 2  # one conditional UpdateItem + the presence index entry moved (delete + put)
 

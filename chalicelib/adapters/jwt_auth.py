@@ -14,6 +14,9 @@ from chalicelib.domain.errors import Unauthorized
 from chalicelib.domain.users import USER_ID_PATTERN
 
 ALLOWED_ALGORITHMS = ["RS256"]
+# OpenID Connect's standard claims a profile is seeded from (Cognito ID tokens carry them when the
+# user pool has them).
+PROFILE_CLAIMS = ("name", "picture")
 
 
 class JwtVerifier:
@@ -52,6 +55,11 @@ class JwtVerifier:
 
     def verify(self, authorization: str | None) -> str:
         """The caller's user id from an `Authorization: Bearer <jwt>` header, or Unauthorized."""
+        return self.identify(authorization)[0]
+
+    def identify(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
+        """The caller's user id and the token's standard profile claims (`name`, `picture`, as
+        sent: GET /me checks them before storing them; docs/people.md), or Unauthorized."""
         import jwt
 
         if not authorization:
@@ -88,4 +96,4 @@ class JwtVerifier:
         # or put in a key ("a b", "../x", "alice#x") is not an identity this API serves.
         if not USER_ID_PATTERN.fullmatch(subject):
             raise Unauthorized("the token's subject is not a valid user id", code="invalid_token")
-        return subject
+        return subject, {name: claims[name] for name in PROFILE_CLAIMS if name in claims}

@@ -16,6 +16,7 @@ from chalicelib.domain.commands import (
     AcceptInvitation,
     BuyTicket,
     CreateSpace,
+    EditProfile,
     EditSpace,
     InviteSpeaker,
     JoinSpace,
@@ -37,12 +38,18 @@ from chalicelib.domain.room_events import REACTIONS
 from chalicelib.domain.spaces import parse_iso, validate_access, validate_user_list
 from chalicelib.domain.text import require_clean_text
 from chalicelib.domain.tickets import SUBSCRIPTION_TIERS, parse_ticket_offer
-from chalicelib.domain.users import validate_user_id
+from chalicelib.domain.users import (
+    MAX_AVATAR_URL_CHARS,
+    MAX_DISPLAY_NAME_CHARS,
+    is_avatar_url,
+    is_display_name,
+    validate_user_id,
+)
 
 Body = dict[str, Any]
 
 
-PATCHABLE = ("scheduled_start", "title", "topics")
+PATCHABLE = ("allow_incognito", "scheduled_start", "title", "topics")
 
 
 def create_space(body: Body) -> CreateSpace:
@@ -60,6 +67,7 @@ def create_space(body: Body) -> CreateSpace:
     speaker_ids = validate_user_list(body.get("speaker_ids"), "speaker_ids")
     start = body.get("scheduled_start")
     return CreateSpace(
+        allow_incognito=_flag(body, "allow_incognito", default=True),
         title=title,
         topics=tuple(topics or ()),
         scheduled_start=None if start is None else parse_iso(start, "scheduled_start"),
@@ -100,6 +108,7 @@ def edit_space(body: Body) -> EditSpace:
     topics = _topics(body)
     start = body.get("scheduled_start")
     return EditSpace(
+        allow_incognito=_flag(body, "allow_incognito") if "allow_incognito" in body else None,
         title=title,
         topics=None if "topics" not in body else tuple(topics or ()),
         scheduled_start=parse_iso(start, "scheduled_start") if "scheduled_start" in body else None,
@@ -123,7 +132,43 @@ def recording_consent(body: Body | None) -> bool:
 
 
 def join(body: Body) -> JoinSpace:
-    return JoinSpace(recording_consent=recording_consent(body))
+    return JoinSpace(recording_consent=recording_consent(body), incognito=_flag(body, "incognito"))
+
+
+def _flag(body: Body, name: str, *, default: bool = False) -> bool:
+    """A true / false field; absent is `default`, anything else (null too) a 400."""
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise BadRequest(f"{name} must be true or false", code=f"invalid_{name}")
+    return value
+
+
+PROFILE_FIELDS = {"display_name", "avatar_url"}
+
+
+def edit_profile(body: Body) -> EditProfile:
+    """PATCH /me: `display_name` (1-50 characters of single-line text) and `avatar_url` (an
+    https URL of at most 1,024 characters); "" clears either, so the token's claim shows again."""
+    _only(body, PROFILE_FIELDS, hint="; PATCH /me accepts display_name, avatar_url")
+    if not body:
+        raise BadRequest("nothing to change", code="empty_patch")
+    name, avatar = body.get("display_name"), body.get("avatar_url")
+    for field, value in (("display_name", name), ("avatar_url", avatar)):
+        if field in body and not isinstance(value, str):
+            raise BadRequest(f"{field} must be a string", code=f"invalid_{field}")
+    if name:
+        require_clean_text(name, "display_name", code="invalid_display_name")
+        if not is_display_name(name):
+            raise RuleViolation(
+                f"display_name must be 1-{MAX_DISPLAY_NAME_CHARS} characters, not only spaces",
+                code="invalid_display_name",
+            )
+    if avatar and not is_avatar_url(avatar):
+        raise RuleViolation(
+            f"avatar_url must be an https URL of at most {MAX_AVATAR_URL_CHARS} characters",
+            code="invalid_avatar_url",
+        )
+    return EditProfile(display_name=name.strip() if name else name, avatar_url=avatar)
 
 
 def accept_invitation(body: Body) -> AcceptInvitation:

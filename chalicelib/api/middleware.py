@@ -45,8 +45,9 @@ def http_middleware(event, get_response):
     try:
         try:
             if not _is_public(path):
-                user_id = bootstrap.verifier().verify(headers.get("authorization"))
-                event.context.setdefault("authorizer", {})["principalId"] = user_id
+                user_id, claims = bootstrap.verifier().identify(headers.get("authorization"))
+                # The profile claims ride along for GET /me (api/people.py); nothing else reads them.
+                event.context.setdefault("authorizer", {}).update(claims, principalId=user_id)
                 logger.append_keys(user_id=user_id)
             # Who is asking comes first (401); then the bounds every query string is held to.
             check_query(event.query_params)

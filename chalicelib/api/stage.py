@@ -4,7 +4,7 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import command, current_user_id, endpoint
-from chalicelib.api.views import space_view
+from chalicelib.api.views import joined_view, space_view, stage_people_view
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
@@ -41,7 +41,10 @@ def _invitation_view(result: dict) -> dict:
 def join(space_id):
     # Optional body: {"recording_consent": true} (a co-host of a recorded Space). The join checks
     # who may join inside its one write, so the consent is judged here, before it.
-    return _call(stage.join_space, space_id, parse=body.join, authorize=stage.check_may_join, required=False)
+    # {"incognito": true}: listen unlisted, when the host allows it (docs/people.md).
+    return _call(
+        stage.join_space, space_id, view=joined_view, parse=body.join, authorize=stage.check_may_join, required=False
+    )
 
 
 @bp.route("/spaces/{space_id}/leave", methods=["POST"])
@@ -53,7 +56,7 @@ def leave(space_id):
 @bp.route("/spaces/{space_id}/participants", methods=["GET"])
 @endpoint()
 def participants(space_id):
-    return _call(stage.participants, space_id)
+    return _call(stage.participants, space_id, view=stage_people_view)
 
 
 @bp.route("/spaces/{space_id}/speaker-requests", methods=["POST"])
@@ -81,7 +84,7 @@ def add_speaker(space_id):
 def accept_invitation(space_id):
     # Optional body: {"recording_consent": true}, required when the Space is recorded.
     return _call(
-        stage.accept_invitation, space_id, parse=body.accept_invitation, required=False,
+        stage.accept_invitation, space_id, view=joined_view, parse=body.accept_invitation, required=False,
         authorize=lambda deps, _user_id, space_id: spaces.get_space(deps, space_id),
     )
 

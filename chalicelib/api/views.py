@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.people import Joined, ListenerPage, StagePeople
 from chalicelib.domain.recording import Caption
 from chalicelib.domain.spaces import Space, iso
+from chalicelib.domain.users import Profile
 from chalicelib.domain.tickets import HELD, PAID, RENEWABLE, Subscription, Ticket, access_until
 from chalicelib.ports import Payment
 
@@ -30,6 +32,7 @@ def space_view(space: Space) -> dict:
         "ticket": _ticket_view(space),
         "topics": list(space.topics),
         "recording": space.recording,
+        "allow_incognito": space.allow_incognito,
         # When the recording (IVS composition) started; null when not recorded.
         "recording_started_at": iso(space.recording_info.started_at) if space.recording_info else None,
         "created_at": iso(space.created_at),
@@ -157,3 +160,105 @@ def unsubscribed_view(creator_id: str, sub: Subscription | None, changed: bool) 
     if sub is None:
         return {"creator_id": creator_id, "subscribed": False, "changed": False}
     return {"subscription": subscription_view(sub), "changed": changed}
+
+
+# ---------------------------------------------------------------- people (docs/people.md)
+
+
+def profile_view(profile: Profile) -> dict[str, Any]:
+    """GET / PATCH /me: what others see (`name`, `avatar_url`: the user's own, else the token's
+    claims), and the user's own values apart, so an app can edit them."""
+    return {
+        "user_id": profile.user_id,
+        "name": profile.name,
+        "avatar_url": profile.avatar,
+        "display_name": profile.display_name,
+        "own_avatar_url": profile.avatar_url,
+    }
+
+
+def person_view(user_id: str, profiles: dict[str, Profile]) -> dict[str, Any]:
+    """One person in a list: the id, and the name and avatar to show (null: show the id)."""
+    profile = profiles.get(user_id)
+    return {
+        "user_id": user_id,
+        "name": profile.name if profile else None,
+        "avatar_url": profile.avatar if profile else None,
+    }
+
+
+def joined_view(joined: Joined) -> dict[str, Any]:
+    """A join's (and an accepted invitation's) answer: JoinResponse in openapi.yaml."""
+    view: dict[str, Any] = {
+        "space_id": joined.space_id,
+        "role": joined.role,
+        # media.kind: "stage" (an IVS participant token) or "playback" (the overflow channel).
+        "media": joined.media,
+        # Presence: call join again within this many seconds to keep being counted.
+        "heartbeat_interval_seconds": joined.heartbeat_interval_seconds,
+        # Where room events come from; no call made here (chat tokens: POST .../events/token).
+        "events": joined.events,
+        # Listening unlisted: counted, in no list of people (docs/people.md).
+        "incognito": joined.incognito,
+    }
+    if joined.recording_consent_required:
+        view["recording_consent_required"] = True
+    if joined.incognito_refused is not None:
+        # Asked for incognito and joined as a listener everyone sees: the client decides
+        # whether to stay (leave, or keep listening).
+        view["incognito_refused"] = joined.incognito_refused
+    if joined.recording is not None:
+        view["recording"] = joined.recording
+    return view
+
+
+def stage_people_view(people: StagePeople) -> dict[str, Any]:
+    """GET /spaces/{id}/participants: the id lists clients have relied on, and the same people
+    with names and avatars (`hosts`, `speakers`, `invited`, each raised hand)."""
+    space, profiles = people.space, people.profiles
+    view: dict[str, Any] = {
+        "space_id": space.id,
+        "host_ids": space.host_ids,
+        "speaker_ids": space.speaker_ids,
+        "invited_user_ids": space.invited_user_ids,
+        "muted_user_ids": sorted(space.muted),
+        "participant_count": space.participant_count,
+        "listener_count": max(space.participant_count - space.on_stage_count, 0),
+        "recording": space.recording,
+        "speaker_requests": {"count": people.request_count},
+        "me": {
+            "user_id": people.me.user_id,
+            "role": people.me.role,
+            "connected": people.me.connected,
+            "removed": people.me.removed,
+            "hand_raised": people.me.hand_raised,
+            "invited": people.me.invited,
+            "incognito": people.me.incognito,
+        },
+        "hosts": [person_view(uid, profiles) for uid in space.host_ids],
+        "speakers": [person_view(uid, profiles) for uid in space.speaker_ids],
+        "invited": [person_view(uid, profiles) for uid in space.invited_user_ids],
+        "allow_incognito": space.allow_incognito,
+    }
+    if people.requests is not None:
+        view["speaker_requests"]["requests"] = [
+            {**person_view(uid, profiles), "raised_at": iso(at)} for uid, at in people.requests
+        ]
+    if people.moderator:
+        # How many listen incognito, never who (hosts and co-hosts only).
+        view["incognito_count"] = space.incognito_count
+    return view
+
+
+def listener_page_view(page: ListenerPage) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "space_id": page.space_id,
+        "listeners": [
+            {**person_view(entry.user_id, page.profiles), "joined_at": iso(entry.joined_at)} for entry in page.listeners
+        ],
+        "next_cursor": page.next_cursor,
+        "participant_count": page.participant_count,
+    }
+    if page.incognito_count is not None:
+        view["incognito_count"] = page.incognito_count
+    return view

@@ -21,6 +21,8 @@ class CreateSpace:
     cohost_ids: tuple[str, ...] = ()
     speaker_ids: tuple[str, ...] = ()
     recording: bool = False
+    # Listeners may join incognito (counted, not listed); the host may turn it off.
+    allow_incognito: bool = True
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class EditSpace:
     title: str | None = None
     topics: tuple[str, ...] | None = None  # () clears them
     scheduled_start: datetime | None = None
+    allow_incognito: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class StartSpace:
 class JoinSpace:
     # A co-host of a recorded Space consents to being recorded (else they only listen).
     recording_consent: bool = False
+    # Listen without being shown in any list of people (still counted), when the Space allows it.
+    incognito: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,3 +128,11 @@ class ReportAbuse:
     reason: str  # one of domain/moderation.py REPORT_REASONS
     text: str | None = None
     user_id: str | None = None  # None: the Space itself is reported
+
+
+@dataclass(frozen=True)
+class EditProfile:
+    """PATCH /me: what the user shows others; None leaves a field as it is, "" clears it."""
+
+    display_name: str | None = None
+    avatar_url: str | None = None

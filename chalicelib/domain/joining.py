@@ -29,6 +29,8 @@ class LiveJoinInfo:
     overflow: OverflowInfo | None
     invited: frozenset[str]
     blocked_filter: Any
+    # Whether a listener may join incognito (a PATCH reaches a warm container within the cache's 10 s).
+    allow_incognito: bool = True
 
     @classmethod
     def of(cls, space: Space, stage: StageInfo) -> LiveJoinInfo:
@@ -40,6 +42,7 @@ class LiveJoinInfo:
             overflow=space.overflow,
             invited=frozenset(space.invited),
             blocked_filter=space.blocked_filter,
+            allow_incognito=space.allow_incognito,
         )
 
     def may_get_playback(self, user_id: str, space: Space | None) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from chalicelib.domain.errors import Forbidden
-from chalicelib.domain.spaces import COHOST, HOST, Space
+from chalicelib.domain.spaces import COHOST, HOST, LISTENER, Space
 
 
 def require_creator(space: Space, user_id: str, action: str) -> None:
@@ -25,3 +25,13 @@ def require_can_moderate(space: Space, actor_id: str, target_id: str, action: st
         raise Forbidden(f"you cannot {action} yourself", code="target_is_self")
     if space.role_of(actor_id) == COHOST and space.role_of(target_id) == COHOST:
         raise Forbidden(f"a co-host cannot {action} another co-host", code="target_is_cohost")
+
+
+def require_may_see_listeners(space: Space, user_id: str, connected: bool) -> None:
+    """The listener list (docs/people.md), as on X: everyone in the Space sees who listens: the
+    host, co-hosts and speakers, and anyone connected as a listener (incognito listeners too:
+    they are in the room, just not shown). Not someone outside it: a stranger, a removed or
+    blocked user, a listener who left. (Incognito listeners are never in the list; hosts and
+    co-hosts see how many there are.)"""
+    if space.role_of(user_id) == LISTENER and not connected:
+        raise Forbidden("join this Space to see who listens", code="not_listening")

@@ -129,6 +129,10 @@ class Space:
     overflow: OverflowInfo | None = None
     participant_count: int = 0
     subscriber_count: int = 0
+    # Of participant_count, how many listen incognito (hosts and co-hosts see the number only).
+    incognito_count: int = 0
+    # The host's switch: may listeners join incognito (default yes, as on X).
+    allow_incognito: bool = True
     # Ticketed Spaces: the offer set at creation, and the seats and money so far.
     ticket: TicketOffer | None = None
     sales: Sales | None = None
@@ -333,6 +337,7 @@ def new_space(
         started_at=now if state == LIVE else None,
         access=access,
         recording=recording,
+        allow_incognito=request.allow_incognito,
         ticket=ticket,
         sales=Sales(capacity=ticket.capacity) if ticket else None,
         cohosts={uid: f"{stamp}#{i}" for i, uid in enumerate(cohost_ids)},
@@ -375,6 +380,8 @@ def apply_patch(space: Space, edit: EditSpace, now: datetime, rules: SpaceRules)
                 code="space_not_scheduled",
             )
         changes["scheduled_start"] = check_start_time(edit.scheduled_start, now, rules)
+    if edit.allow_incognito is not None:
+        changes["allow_incognito"] = edit.allow_incognito
     return replace(space, updated_at=now, **changes)
 
 

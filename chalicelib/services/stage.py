@@ -20,6 +20,15 @@ from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotF
 from chalicelib.domain.events import SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.joining import LiveJoinInfo
+from chalicelib.domain.people import (
+    INCOGNITO_ALREADY_CONNECTED,
+    INCOGNITO_OFF,
+    INCOGNITO_ON_STAGE,
+    Joined,
+    Standing,
+    StagePeople,
+    profile_ids,
+)
 from chalicelib.domain.recording import tagged_participant_id
 from chalicelib.domain.permissions import require_moderator
 from chalicelib.domain.spaces import (
@@ -95,14 +104,17 @@ def _live_stage(space: Space) -> StageInfo:
     return space.stage
 
 
-def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSpace()) -> dict[str, Any]:
+def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSpace()) -> Joined:
     """`join.recording_consent`: a co-host of a recorded Space consents to being recorded, and
-    only then gets PUBLISH."""
+    only then gets PUBLISH. `join.incognito`: a listener listens unlisted, when the host allows
+    it; when not, the join still connects them as a listener everyone sees and says why
+    (the client decides whether to stay: docs/people.md)."""
     consent = join.recording_consent
     live, space, known = _live_join_info(deps, space_id, user_id)
     if known is not None and known.removed:
         raise Forbidden("you were removed from this Space", code="removed_from_space")
-    outcome, space, participant_id = _write_join(deps, space_id, user_id, live, space, known)
+    incognito = join.incognito and live.allow_incognito
+    outcome, space, participant_id = _write_join(deps, space_id, user_id, live, space, known, incognito)
     role = outcome.participant.role
     if outcome.newly_connected:
         deps.telemetry.count("ListenerJoined" if role == LISTENER else "SpeakerJoined")
@@ -118,19 +130,26 @@ def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSp
             deps.telemetry.count("PlaybackListenerJoined")
     else:
         media = _media(deps, live.stage, user_id, pid, role, publish=publish)
-    joined = {
-        "space_id": space_id,
-        "role": role,
-        # media.kind: "stage" (an IVS participant token) or "playback" (the overflow channel).
-        "media": media,
-        # Presence: call join again within this many seconds to keep being counted.
-        "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
-        # Where room events come from; no call made here (chat tokens: POST .../events/token).
-        "events": room_events.join_events(deps, space_id),
-    }
-    if publish is False:
-        joined["recording_consent_required"] = True
-    return joined
+    return Joined(
+        space_id=space_id,
+        role=role,
+        media=media,
+        heartbeat_interval_seconds=deps.settings.presence_timeout_seconds // 2,
+        events=room_events.join_events(deps, space_id),
+        recording_consent_required=publish is False,
+        incognito=outcome.participant.incognito,
+        incognito_refused=_incognito_refused(join, live, outcome),
+    )
+
+
+def _incognito_refused(join: JoinSpace, live: LiveJoinInfo, outcome: JoinOutcome) -> str | None:
+    """Why a join that asked for incognito is not: the host's switch, a role on stage, or a
+    connection made before without it (a heartbeat keeps the choice made when connecting)."""
+    if not join.incognito or outcome.participant.incognito:
+        return None
+    if not live.allow_incognito:
+        return INCOGNITO_OFF
+    return INCOGNITO_ALREADY_CONNECTED if not outcome.newly_connected else INCOGNITO_ON_STAGE
 
 
 def _live_join_info(deps: Deps, space_id: str, user_id: str) -> tuple[LiveJoinInfo, Space | None, Participant | None]:
@@ -147,7 +166,13 @@ def _live_join_info(deps: Deps, space_id: str, user_id: str) -> tuple[LiveJoinIn
 
 
 def _write_join(
-    deps: Deps, space_id: str, user_id: str, live: LiveJoinInfo, space: Space | None, known: Participant | None
+    deps: Deps,
+    space_id: str,
+    user_id: str,
+    live: LiveJoinInfo,
+    space: Space | None,
+    known: Participant | None,
+    incognito: bool = False,
 ) -> tuple[JoinOutcome, Space | None, str]:
     """The join's one write, and a second only when a warm join asked a host, speaker or invitee
     for a pass (read then, once). Returns the outcome, the Space if it was read, and the
@@ -167,6 +192,7 @@ def _write_join(
             check_block=host_may_have_blocked(live.blocked_filter, user_id),
             needs_pass=needs_pass,
             playback=playback,
+            incognito=incognito,
         )
 
     playback = live.may_get_playback(user_id, space)
@@ -259,41 +285,37 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     return {"space_id": space_id, "left": True}
 
 
-def participants(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def participants(deps: Deps, user_id: str, space_id: str) -> StagePeople:
+    """Who is on stage, who asked to speak (moderators see who; others the number), the
+    caller's standing, and everyone's profile: one BatchGetItem for the people named. Incognito
+    listeners are in the counts only (moderators see how many: `incognito_count`)."""
     space = deps.spaces.get(space_id)
     requests = deps.stage_members.pending_requests(space_id) if space.state == "live" else []
-    view: dict[str, Any] = {
-        "space_id": space_id,
-        "host_ids": space.host_ids,
-        "speaker_ids": space.speaker_ids,
-        "invited_user_ids": space.invited_user_ids,
-        "muted_user_ids": sorted(space.muted),
-        "participant_count": space.participant_count,
-        "listener_count": max(space.participant_count - space.on_stage_count, 0),
-        "recording": space.recording,
-        "speaker_requests": {"count": len(requests)},
-        "me": _my_standing(deps, space, user_id, requests),
-    }
-    if space.is_moderator(user_id):
-        view["speaker_requests"]["requests"] = [
-            {"user_id": uid, "raised_at": iso(at)} for uid, at in sorted(requests, key=lambda r: (r[1], r[0]))
-        ]
-    return view
+    moderator = space.is_moderator(user_id)
+    shown = sorted(requests, key=lambda r: (r[1], r[0])) if moderator else None
+    named = profile_ids(space.host_ids, space.speaker_ids, space.invited_user_ids, [uid for uid, _ in shown or []])
+    return StagePeople(
+        space=space,
+        request_count=len(requests),
+        requests=shown,
+        me=_my_standing(deps, space, user_id, requests),
+        profiles=deps.users.profiles(named),
+        moderator=moderator,
+    )
 
 
-def _my_standing(
-    deps: Deps, space: Space, user_id: str, requests: list[tuple[str, datetime]]
-) -> dict[str, Any]:
+def _my_standing(deps: Deps, space: Space, user_id: str, requests: list[tuple[str, datetime]]) -> Standing:
     """The caller's place in the Space: one GetItem, so a polling client learns it was removed."""
     me = deps.participants.get_participant(space.id, user_id) if space.state == "live" else None
-    return {
-        "user_id": user_id,
-        "role": space.role_of(user_id),
-        "connected": bool(me and me.connected and not me.removed),
-        "removed": bool(me and me.removed),
-        "hand_raised": any(uid == user_id for uid, _ in requests),
-        "invited": user_id in space.invited,
-    }
+    return Standing(
+        user_id=user_id,
+        role=space.role_of(user_id),
+        connected=bool(me and me.connected and not me.removed),
+        removed=bool(me and me.removed),
+        hand_raised=any(uid == user_id for uid, _ in requests),
+        invited=user_id in space.invited,
+        incognito=bool(me and me.connected and me.incognito),
+    )
 
 
 def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
@@ -366,7 +388,7 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, invite: InviteSpeaker)
 
 def accept_invitation(
     deps: Deps, user_id: str, space_id: str, accept: AcceptInvitation = AcceptInvitation()
-) -> dict[str, Any]:
+) -> Joined:
     """In a recorded Space the user must consent (`accept.recording_consent`, stored with its
     time, in the same write that puts the user on stage); else 422 and no token."""
     space, listening = deps.spaces.get_with_participant(space_id, user_id)
@@ -409,16 +431,16 @@ def accept_invitation(
     deps.publish(SpeakerAdded(space, user_id))
     if consent_at is not None:
         deps.telemetry.count("RecordingConsentGiven")
-    return {
-        "space_id": space_id,
-        "role": SPEAKER,
-        "media": _media(deps, stage, user_id, participant_id, SPEAKER),
+    return Joined(
+        space_id=space_id,
+        role=SPEAKER,
+        media=_media(deps, stage, user_id, participant_id, SPEAKER),
         # JoinResponse (openapi.yaml) requires these: the speaker keeps heartbeating by joining,
         # and reads the room's events where a join says.
-        "heartbeat_interval_seconds": deps.settings.presence_timeout_seconds // 2,
-        "events": room_events.join_events(deps, space_id),
-        "recording": space.recording,
-    }
+        heartbeat_interval_seconds=deps.settings.presence_timeout_seconds // 2,
+        events=room_events.join_events(deps, space_id),
+        recording=space.recording,
+    )
 
 
 def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:

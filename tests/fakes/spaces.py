@@ -40,7 +40,7 @@ from chalicelib.domain.spaces import (
     takes_playback,
 )
 from chalicelib.domain.tickets import Sales
-from chalicelib.ports import JoinOutcome, PageKey, Participant, Refused
+from chalicelib.ports import JoinOutcome, Listener, PageKey, Participant, Refused
 
 
 def _stamp(now: datetime) -> str:
@@ -68,6 +68,8 @@ class _ParticipantRow:
     blocked: bool = False
     playback: bool = False
     last_seen: int | None = None  # set while connected: what the presence sweep reads
+    incognito: bool = False
+    joined_at: datetime | None = None
 
 
 @dataclass
@@ -117,6 +119,9 @@ class SpaceStore:
 
     def connected_count(self, space_id: str) -> int:
         return sum(1 for (s, _), p in self.participants.items() if s == space_id and p.connected)
+
+    def incognito_count(self, space_id: str) -> int:
+        return sum(1 for (s, _), p in self.participants.items() if s == space_id and p.connected and p.incognito)
 
     def edit(self, space_id: str, **changes: Any) -> None:
         row = self.spaces[space_id]
@@ -223,7 +228,7 @@ class FakeReports:
 def _participant(space_id: str, user_id: str, p: _ParticipantRow) -> Participant:
     return Participant(
         space_id, user_id, p.role, p.connected, p.participant_id, removed=p.removed, playback=p.playback,
-        blocked=p.blocked,
+        blocked=p.blocked, incognito=p.incognito,
     )
 
 
@@ -239,7 +244,11 @@ class FakeSpaceRepository(_Repo):
             raise NotFound(f"Space {space_id} does not exist", code="space_not_found")
         space = replace(row.space, overflow=row.overflow if row.overflow_state == "on" else None)
         if with_count and space.state == LIVE:
-            space = replace(space, participant_count=self._store.connected_count(space_id))
+            space = replace(
+                space,
+                participant_count=self._store.connected_count(space_id),
+                incognito_count=self._store.incognito_count(space_id),
+            )
         return space
 
     def get_with_participant(self, space_id: str, user_id: str) -> tuple[Space, Participant | None]:
@@ -347,7 +356,10 @@ class FakeSpaceRepository(_Repo):
         expected = SCHEDULED if moves else before.state
         if row is None or row.space.state != expected:
             raise Refused("state")
-        changes: dict[str, Any] = {"updated_at": after.updated_at, "title": after.title, "topics": after.topics}
+        changes: dict[str, Any] = {
+            "updated_at": after.updated_at, "title": after.title, "topics": after.topics,
+            "allow_incognito": after.allow_incognito,
+        }
         if moves:
             changes["scheduled_start"] = after.scheduled_start
         self._store.edit(before.id, **changes)
@@ -392,6 +404,7 @@ class FakeParticipantRepository(_Repo):
         check_block: bool = True,
         needs_pass: str | None = None,
         playback: bool = False,
+        incognito: bool = False,
     ) -> JoinOutcome:
         p = self._store.participant(space_id, user_id)
         refusal = join_refusal(p.removed, p.blocked) if p is not None else None
@@ -411,6 +424,7 @@ class FakeParticipantRepository(_Repo):
         p = p or self._store.participants.setdefault((space_id, user_id), _ParticipantRow())
         p.connected, p.participant_id, p.last_seen = True, participant_id, int(now.timestamp())
         p.playback = takes_playback(playback, p.role, invited=False)
+        p.incognito, p.joined_at = incognito and p.role == LISTENER, now
         return JoinOutcome(_participant(space_id, user_id, p), newly_connected=True)
 
     def leave(
@@ -431,6 +445,25 @@ class FakeParticipantRepository(_Repo):
         p.connected, p.last_seen = False, None
         self._store.requests.pop((space_id, user_id), None)
         return before
+
+    def listeners_page(
+        self, space_id: str, *, limit: int, after: dict | None = None
+    ) -> tuple[list[Listener], dict | None]:
+        listed = sorted(
+            (
+                (p.joined_at, user_id)
+                for (s, user_id), p in self._store.participants.items()
+                if s == space_id and p.connected and not p.incognito and p.role == LISTENER and p.joined_at
+            ),
+            reverse=True,
+        )
+        if after is not None:
+            edge = (datetime.fromisoformat(after["joined_at"]), after["key"].split("#", 1)[1])
+            listed = [entry for entry in listed if entry < edge]
+        page = listed[:limit]
+        last = page[-1] if len(listed) > limit else None
+        key = None if last is None else {"key": f"{space_id}#{last[1]}", "joined_at": last[0].isoformat()}
+        return [Listener(user_id, at) for at, user_id in page], key
 
     def stale_participants(self, space_id: str, cutoff: datetime, limit: int = 500) -> list[tuple[str, int]]:
         edge = int(cutoff.timestamp())
@@ -498,6 +531,7 @@ class FakeStageMembers(_Repo):
         row = self._store.row(space_id)
         if row is None or row.space.state != LIVE or user_id in row.space.invited:
             raise Refused("space")
+        p.incognito = False  # a raised hand is shown, in the same write
         if (space_id, user_id) in self._store.requests:
             return False
         self._store.requests[(space_id, user_id)] = now
@@ -560,7 +594,7 @@ class FakeStageMembers(_Repo):
             updated_at=now,
         )
         row.on_stage += 1
-        p.role, p.participant_id, p.playback = SPEAKER, participant_id, False
+        p.role, p.participant_id, p.playback, p.incognito = SPEAKER, participant_id, False, False
         self._store.requests.pop((space_id, user_id), None)
 
     def decline_invitation(self, space_id: str, user_id: str, now: datetime) -> bool:

@@ -8,13 +8,37 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain import blocked_filter as bf
 from chalicelib.domain.spaces import ENDED, LIVE
-from chalicelib.domain.users import User
+from chalicelib.domain.commands import EditProfile
+from chalicelib.domain.users import Profile, User
 from tests.fakes.spaces import SpaceStore
 
 
 class FakeUserRepository:
     def __init__(self, store: SpaceStore) -> None:
         self._store = store
+        self.stored_profiles: dict[str, Profile] = {}
+        self.profile_reads: list[list[str]] = []  # each call of `profiles`: the ids asked for
+
+    def profile(self, user_id: str) -> Profile:
+        return self.stored_profiles.get(user_id, Profile(user_id))
+
+    def profiles(self, user_ids: list[str]) -> dict[str, Profile]:
+        wanted = list(dict.fromkeys(user_ids))
+        assert len(wanted) <= 100, "one BatchGetItem holds at most 100 keys"
+        if wanted:
+            self.profile_reads.append(wanted)
+        return {uid: self.profile(uid) for uid in wanted}
+
+    def save_claims(self, user_id: str, name: str | None, picture: str | None) -> None:
+        current = self.profile(user_id)
+        self.stored_profiles[user_id] = Profile(user_id, current.display_name, current.avatar_url, name, picture)
+
+    def edit_profile(self, user_id: str, edit: EditProfile) -> Profile:
+        current = self.profile(user_id)
+        name = current.display_name if edit.display_name is None else (edit.display_name or None)
+        avatar = current.avatar_url if edit.avatar_url is None else (edit.avatar_url or None)
+        self.stored_profiles[user_id] = Profile(user_id, name, avatar, current.claimed_name, current.claimed_picture)
+        return self.stored_profiles[user_id]
 
     def _counts(self, user_id: str) -> list[int]:
         return self._store.users.setdefault(user_id, [0, 0])

@@ -10,6 +10,13 @@ person (a Space is reused only by cells after a read or a 401/403 refusal, which
     cohost     joined, made co-host by the host
     host       the creator, joined
     removed    joined, then removed by the host
+    incognito  joined incognito (`{"incognito": true}`): counted, in no list of people; in the
+               room like any listener, so it gets what a listener gets on every route it acts on
+               itself (docs/people.md)
+    operator   a signed-in operator. Operators act through the command line (`python -m
+               scripts.reports`: read open reports, end a Space, bar a host; docs/moderation.md),
+               never over HTTP: to the API an operator is a user like any other, so this column
+               is, today, exactly what a stranger gets
 
 `target` names whose id fills `{user_id}` (and the `user_id` of a POST body): `audience` is one
 more plain listener, so that acting on it never means acting on oneself. `given` is one more step
@@ -43,74 +50,78 @@ from __future__ import annotations
 
 import uuid
 
-from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, NameCohost, RegisterDevice
+from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, JoinSpace, NameCohost, RegisterDevice
 from chalicelib.api.bodies import create_space as space_request
 
-ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed", "blocked")
+ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed", "blocked", "incognito", "operator")
 
 MATRIX = """
-route                                                    | target   | given           | anonymous | stranger | listener | speaker | cohost | host | removed | blocked
-GET    /health                                           | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-GET    /s/{space_id}                                     | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-GET    /                                                 | -        | -               | 302       | 302      | 302      | 302     | 302    | 302  | 302     | 302
-GET    /web/{name}                                       | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /local/sign-in                                    | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-GET    /users/{user_id}                                  | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /users/{user_id}/follow                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200     | 200
-DELETE /users/{user_id}/follow                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /users/{user_id}/block                            | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200     | 200
-DELETE /users/{user_id}/block                            | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /spaces                                           | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422     | 422
-GET    /spaces                                           | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-GET    /spaces/{space_id}                                | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-PATCH  /spaces/{space_id}                                | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
-POST   /spaces/{space_id}/start                          | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403     | 403
-POST   /spaces/{space_id}/end                            | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
-POST   /spaces/{space_id}/cancel                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403     | 403
-POST   /spaces/{space_id}/join                           | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/leave                          | -        | -               | 401       | 404      | 200      | 200     | 200    | 200  | 200     | 404
-GET    /spaces/{space_id}/participants                   | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /spaces/{space_id}/speaker-requests               | -        | -               | 401       | 409      | 200      | 409     | 409    | 409  | 403     | 409
-DELETE /spaces/{space_id}/speaker-requests               | -        | raise:listener  | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /spaces/{space_id}/speakers                       | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/invitations/accept             | -        | invite:listener | 401       | 409      | 200      | 200     | 409    | 409  | 409     | 409
-POST   /spaces/{space_id}/invitations/decline            | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409     | 409
-DELETE /spaces/{space_id}/speakers/{user_id}             | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/cohosts                        | audience | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
-DELETE /spaces/{space_id}/cohosts/{user_id}              | cohost   | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/participants/{user_id}/mute    | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/participants/{user_id}/unmute  | speaker  | mute:speaker    | 401       | 403      | 403      | 200     | 403    | 403  | 403     | 403
-POST   /spaces/{space_id}/participants/{user_id}/remove  | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
-GET    /spaces/{space_id}/events                         | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/events/token                   | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/reactions                      | -        | -               | 401       | 409      | 200      | 200     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/reminders                      | -        | -               | 401       | 409      | 409      | 409     | 409    | 409  | 409     | 409
-DELETE /spaces/{space_id}/reminders                      | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /me/devices                                       | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201     | 201
-DELETE /me/devices/{device_id}                           | -        | device:listener | 401       | 404      | 200      | 404     | 404    | 404  | 404     | 404
-POST   /spaces/{space_id}/tickets                        | -        | -               | 401       | 422      | 422      | 422     | 422    | 422  | 422     | 422
-GET    /spaces/{space_id}/tickets                        | -        | -               | 401       | 403      | 403      | 403     | 403    | 422  | 403     | 403
-GET    /me/tickets                                       | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /users/{user_id}/subscription                     | host     | -               | 401       | 201      | 201      | 201     | 201    | 422  | 201     | 201
-DELETE /users/{user_id}/subscription                     | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /webhooks/payments                                | -        | -               | 400       | 400      | 400      | 400     | 400    | 400  | 400     | 400
-POST   /spaces/{space_id}/captions                       | -        | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403
-GET    /spaces/{space_id}/captions                       | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
-GET    /spaces/{space_id}/replay                         | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
-DELETE /spaces/{space_id}/replay                         | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
-GET    /spaces/{space_id}/replay/captions                | -        | recorded:ended  | 401       | 409      | 409      | 409     | 409    | 409  | 403     | 403
-DELETE /spaces/{space_id}/recording/consent              | -        | recorded:ended  | 401       | 404      | 404      | 200     | 404    | 200  | 404     | 404
-POST   /spaces/{space_id}/clips                          | -        | recorded:ended  | 401       | 201      | 201      | 201     | 201    | 201  | 403     | 403
-GET    /spaces/{space_id}/clips                          | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
-PUT    /spaces/{space_id}/clipping                       | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
-GET    /clips/{clip_id}                                  | -        | clip:listener   | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403
-GET    /spaces/{space_id}/moderation-log                 | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
-GET    /me/moderation                                    | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200
-POST   /spaces/{space_id}/appeal                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 403  | 201     | 403
-GET    /spaces/{space_id}/appeals                        | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
-POST   /spaces/{space_id}/removals/{user_id}/lift        | removed  | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
-POST   /spaces/{space_id}/reports                        | -        | -               | 401       | 403      | 201      | 201     | 201    | 201  | 201     | 403
-GET    /spaces/{space_id}/analytics                      | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+route                                                   | target   | given           | anonymous | stranger | listener | speaker | cohost | host | removed | blocked | incognito | operator
+GET    /health                                          | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+GET    /s/{space_id}                                    | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+GET    /                                                | -        | -               | 302       | 302      | 302      | 302     | 302    | 302  | 302     | 302     | 302       | 302
+GET    /web/{name}                                      | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /local/sign-in                                   | -        | -               | 200       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+GET    /users/{user_id}                                 | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200     | 200     | 200       | 200
+DELETE /users/{user_id}/follow                          | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /users/{user_id}/block                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 422  | 200     | 200     | 200       | 200
+DELETE /users/{user_id}/block                           | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /spaces                                          | -        | -               | 401       | 422      | 422      | 422     | 422    | 409  | 422     | 422     | 422       | 422
+GET    /spaces                                          | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+GET    /spaces/{space_id}                               | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+PATCH  /spaces/{space_id}                               | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/start                         | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/end                           | -        | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/cancel                        | -        | -               | 401       | 403      | 403      | 403     | 403    | 409  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/join                          | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 200
+POST   /spaces/{space_id}/leave                         | -        | -               | 401       | 404      | 200      | 200     | 200    | 200  | 200     | 404     | 200       | 404
+GET    /spaces/{space_id}/participants                  | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /spaces/{space_id}/speaker-requests              | -        | -               | 401       | 409      | 200      | 409     | 409    | 409  | 403     | 409     | 200       | 409
+DELETE /spaces/{space_id}/speaker-requests              | -        | raise:listener  | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /spaces/{space_id}/speakers                      | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/invitations/accept            | -        | invite:listener | 401       | 409      | 200      | 200     | 409    | 409  | 409     | 409     | 409       | 409
+POST   /spaces/{space_id}/invitations/decline           | -        | invite:listener | 401       | 409      | 200      | 409     | 409    | 409  | 409     | 409     | 409       | 409
+DELETE /spaces/{space_id}/speakers/{user_id}            | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/cohosts                       | audience | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403     | 403       | 403
+DELETE /spaces/{space_id}/cohosts/{user_id}             | cohost   | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/participants/{user_id}/mute   | speaker  | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/participants/{user_id}/unmute | speaker  | mute:speaker    | 401       | 403      | 403      | 200     | 403    | 403  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/participants/{user_id}/remove | audience | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
+GET    /spaces/{space_id}/events                        | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 200
+POST   /spaces/{space_id}/events/token                  | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 200
+POST   /spaces/{space_id}/reactions                     | -        | -               | 401       | 409      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 409
+POST   /spaces/{space_id}/reminders                     | -        | -               | 401       | 409      | 409      | 409     | 409    | 409  | 409     | 409     | 409       | 409
+DELETE /spaces/{space_id}/reminders                     | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /me/devices                                      | -        | -               | 401       | 201      | 201      | 201     | 201    | 201  | 201     | 201     | 201       | 201
+DELETE /me/devices/{device_id}                          | -        | device:listener | 401       | 404      | 200      | 404     | 404    | 404  | 404     | 404     | 404       | 404
+POST   /spaces/{space_id}/tickets                       | -        | -               | 401       | 422      | 422      | 422     | 422    | 422  | 422     | 422     | 422       | 422
+GET    /spaces/{space_id}/tickets                       | -        | -               | 401       | 403      | 403      | 403     | 403    | 422  | 403     | 403     | 403       | 403
+GET    /me/tickets                                      | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /users/{user_id}/subscription                    | host     | -               | 401       | 201      | 201      | 201     | 201    | 422  | 201     | 201     | 201       | 201
+DELETE /users/{user_id}/subscription                    | host     | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /webhooks/payments                               | -        | -               | 400       | 400      | 400      | 400     | 400    | 400  | 400     | 400     | 400       | 400
+POST   /spaces/{space_id}/captions                      | -        | -               | 401       | 403      | 403      | 200     | 200    | 200  | 403     | 403     | 403       | 403
+GET    /spaces/{space_id}/captions                      | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 200
+GET    /spaces/{space_id}/replay                        | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 200
+DELETE /spaces/{space_id}/replay                        | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403     | 403       | 403
+GET    /spaces/{space_id}/replay/captions               | -        | recorded:ended  | 401       | 409      | 409      | 409     | 409    | 409  | 403     | 403     | 409       | 409
+DELETE /spaces/{space_id}/recording/consent             | -        | recorded:ended  | 401       | 404      | 404      | 200     | 404    | 200  | 404     | 404     | 404       | 404
+POST   /spaces/{space_id}/clips                         | -        | recorded:ended  | 401       | 201      | 201      | 201     | 201    | 201  | 403     | 403     | 201       | 201
+GET    /spaces/{space_id}/clips                         | -        | recorded:ended  | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 200
+PUT    /spaces/{space_id}/clipping                      | -        | recorded:ended  | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403     | 403       | 403
+GET    /clips/{clip_id}                                 | -        | clip:listener   | 401       | 200      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 200
+GET    /spaces/{space_id}/moderation-log                | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
+GET    /me/moderation                                   | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+POST   /spaces/{space_id}/appeal                        | -        | -               | 401       | 403      | 403      | 403     | 403    | 403  | 201     | 403     | 403       | 403
+GET    /spaces/{space_id}/appeals                       | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/removals/{user_id}/lift       | removed  | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403     | 403       | 403
+POST   /spaces/{space_id}/reports                       | -        | -               | 401       | 403      | 201      | 201     | 201    | 201  | 201     | 403     | 201       | 403
+GET    /me                                              | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+PATCH  /me                                              | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
+GET    /spaces/{space_id}/listeners                     | -        | -               | 401       | 403      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 403
+
+GET    /spaces/{space_id}/analytics                     | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -128,11 +139,12 @@ BODIES = {
     ("PUT", "/spaces/{space_id}/clipping"): {"enabled": False},
     ("POST", "/spaces/{space_id}/appeal"): {"text": "I was quoting someone"},
     ("POST", "/spaces/{space_id}/reports"): {"reason": "spam"},
+    ("PATCH", "/me"): {"display_name": "Matrix"},
 }
 
 
 # Non-GET routes that cannot change the Space the cells share (the local sign-in mints a token).
-CHANGE_NO_SPACE = {("POST", "/local/sign-in")}
+CHANGE_NO_SPACE = {("POST", "/local/sign-in"), ("PATCH", "/me")}
 
 
 def parse_matrix(text: str) -> dict[tuple[str, str], dict]:
@@ -171,7 +183,7 @@ def test_every_registered_route_has_a_row_in_the_permission_matrix():
     assert not stale, f"matrix rows for routes the app no longer registers: {stale}"
 
 
-PEOPLE = ("stranger", "listener", "speaker", "cohost", "removed", "audience", "blocked")
+PEOPLE = ("stranger", "listener", "speaker", "cohost", "removed", "audience", "blocked", "incognito", "operator")
 
 
 def build_space(deps, host: str, people: dict[str, str], given: str | None) -> tuple[str, dict]:
@@ -185,6 +197,7 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
     space_id = space_service.create_space(deps, host, space_request({"title": "Matrix", "recording": recorded})).id
     for user in (host, people["listener"], people["speaker"], people["cohost"], people["removed"], people["audience"]):
         stage.join_space(deps, user, space_id)
+    stage.join_space(deps, people["incognito"], space_id, JoinSpace(incognito=True))
     stage.add_speaker(deps, host, space_id, InviteSpeaker(people["speaker"]))
     stage.accept_invitation(deps, people["speaker"], space_id, AcceptInvitation(recording_consent=True))
     stage_moderation.add_cohost(deps, host, space_id, NameCohost(people["cohost"]))

@@ -54,6 +54,7 @@ REFUSED = {
 NOTHING_TO_REFUSE_FIRST = {
     ("POST", "/spaces"),  # hosting eligibility is a rule (422), judged with the body
     ("POST", "/me/devices"),  # one's own devices
+    ("PATCH", "/me"),  # one's own profile: 401 first (tests/functional/test_people.py), then the body
     ("POST", "/users/{user_id}/subscription"),  # anyone may subscribe to anyone (but themselves: 422)
     ("POST", "/local/sign-in"),  # nobody is known yet
     ("POST", "/webhooks/payments"),  # the signature over the raw body is the authentication

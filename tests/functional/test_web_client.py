@@ -116,7 +116,7 @@ def test_a_removed_listener_sees_it_in_the_participants_view(api, host, new_user
 
     after = api.get(f"/spaces/{space_id}/participants", listener).data["me"]
     assert before == {"user_id": listener, "role": "listener", "connected": True, "removed": False,
-                      "hand_raised": True, "invited": False}
+                      "hand_raised": True, "invited": False, "incognito": False}
     assert after["removed"] is True and after["connected"] is False
 
 

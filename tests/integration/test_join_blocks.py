@@ -80,7 +80,7 @@ def test_unblocking_while_live_lets_them_join_again(deps, host, new_user):
 
     user_service.unblock(deps, host, troll)
 
-    assert stage_service.join_space(deps, troll, space.id)["role"] == "listener"
+    assert stage_service.join_space(deps, troll, space.id).role == "listener"
 
 
 def test_unblocked_before_going_live_joins_through_the_check(deps, host, new_user):
@@ -91,7 +91,7 @@ def test_unblocked_before_going_live_joins_through_the_check(deps, host, new_use
     user_service.unblock(deps, host, user)
     space_service.start_space(deps, host, space.id)
 
-    assert stage_service.join_space(deps, user, space.id)["role"] == "listener"
+    assert stage_service.join_space(deps, user, space.id).role == "listener"
 
 
 def test_a_block_landing_while_the_space_goes_live_is_never_lost(deps, host, new_user):

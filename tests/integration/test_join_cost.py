@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from chalicelib.adapters.dynamodb.models import SpaceModel
 from chalicelib.adapters.ivs import IvsMedia
 from chalicelib.adapters.ivs_chat import IvsChatRooms
-from chalicelib.domain.commands import EditSpace
+from chalicelib.domain.commands import EditSpace, JoinSpace
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.api.bodies import create_space as space_request
@@ -72,7 +72,7 @@ def test_a_cold_join_costs_two_dynamodb_calls_and_no_ivs_call(ivs_deps, host, ne
 
     joined = stage_service.join_space(deps, new_user(), space.id)
 
-    assert joined["role"] == "listener"
+    assert joined.role == "listener"
     assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.operations("dynamodb") == ["BatchGetItem", "PutItem"]
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
@@ -92,6 +92,20 @@ def test_a_warm_join_costs_one_dynamodb_call(ivs_deps, host, new_user):
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
 
 
+def test_an_incognito_join_is_the_same_one_write(ivs_deps, host, new_user):
+    """Incognito is an attribute of the participant item the join writes anyway (docs/people.md)."""
+    deps, recorder = ivs_deps
+    space = space_service.create_space(deps, host, space_request({"title": "cost"}))
+    stage_service.join_space(deps, new_user(), space.id)  # warms this container's cache
+    recorder.reset()
+
+    joined = stage_service.join_space(deps, new_user(), space.id, JoinSpace(incognito=True))
+
+    assert joined.incognito is True
+    assert recorder.operations("dynamodb") == ["PutItem"]
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == []
+
+
 def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, host, new_user):
     deps, recorder = ivs_deps
     space = space_service.create_space(deps, host, space_request({"title": "cost"}))
@@ -101,7 +115,7 @@ def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, h
 
     again = stage_service.join_space(deps, listener, space.id)
 
-    assert again["role"] == "listener"
+    assert again.role == "listener"
     assert len(recorder.operations("dynamodb")) <= 2
     assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
@@ -187,9 +201,9 @@ def test_a_join_while_overflow_is_on_still_costs_one_dynamodb_call_and_no_ivs_ca
     recorder.reset()
     warm = [stage_service.join_space(deps, new_user(), space.id) for _ in range(5)]
 
-    assert [j["media"]["kind"] for j in [cold, *warm]] == ["playback"] * 6
-    assert {j["media"]["playback_url"].split("?token=")[0] for j in warm} == {info.playback_url}
-    assert all(j["media"]["token"] and j["media"]["playback_url"].endswith(j["media"]["token"]) for j in warm)
+    assert [j.media["kind"] for j in [cold, *warm]] == ["playback"] * 6
+    assert {j.media["playback_url"].split("?token=")[0] for j in warm} == {info.playback_url}
+    assert all(j.media["token"] and j.media["playback_url"].endswith(j.media["token"]) for j in warm)
     assert recorder.operations("ivs-realtime") == [] and recorder.operations("ivschat") == []
     assert recorder.operations("dynamodb") == ["PutItem"] * 5
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []

@@ -26,7 +26,7 @@ def test_a_vanished_listener_drops_out_and_a_refreshing_one_stays(deps, host, ne
     stage_service.join_space(deps, vanished, space.id)
     joined = stage_service.join_space(deps, faithful, space.id)
     timeout = deps.settings.presence_timeout_seconds
-    assert joined["heartbeat_interval_seconds"] == timeout // 2
+    assert joined.heartbeat_interval_seconds == timeout // 2
 
     for _ in range(3):  # the faithful client refreshes on schedule; the other never does
         clock.advance(timeout // 2)

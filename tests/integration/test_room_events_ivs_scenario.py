@@ -117,7 +117,7 @@ def test_the_join_makes_no_ivs_chat_call_and_the_token_route_makes_one(ivs_chat,
 
     joined = stage_service.join_space(deps, listener, space.id)
     assert recorder.operations("ivschat") == []
-    assert joined["events"] == {
+    assert joined.events == {
         "transport": "local",  # the settings say local media; the token route below is what counts
         "url": f"/spaces/{space.id}/events",
         "token_url": f"/spaces/{space.id}/events/token",

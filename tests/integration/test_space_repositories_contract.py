@@ -520,3 +520,49 @@ def test_title_search_finds_words_by_their_start_and_pages_on(repos):
     found = [i.space_id for i in first + rest]
     assert sorted(found) == sorted(s.id for s in spaces) and len(first) == 2 and cursor is not None
     assert all(i.rank == 0 for i in first + rest)
+
+
+# --------------------------------------------------------------------------- people (docs/people.md)
+
+
+def _join_at(repos, space, minutes, *, incognito=False):
+    user_id = _id("u")
+    repos.participants.join(
+        space.id, user_id, known=None, participant_id=_id("p"), now=NOW + timedelta(minutes=minutes),
+        host_id=space.creator_id, check_block=False, incognito=incognito,
+    )
+    return user_id
+
+
+def test_the_listener_list_pages_newest_first_without_incognito_listeners_or_those_who_left(repos):
+    space = _live(repos)
+    first, second, hidden, gone, third = (
+        _join_at(repos, space, 1), _join_at(repos, space, 2), _join_at(repos, space, 3, incognito=True),
+        _join_at(repos, space, 4), _join_at(repos, space, 5),
+    )
+    repos.participants.leave(space.id, gone, NOW + timedelta(minutes=6))
+
+    seen, after = [], None
+    for _ in range(5):
+        page, after = repos.participants.listeners_page(space.id, limit=2, after=after)
+        seen += [entry.user_id for entry in page]
+        if after is None:
+            break
+
+    assert seen == [third, second, first]
+    assert repos.participants.get_participant(space.id, hidden).incognito is True
+    repos.settle()
+    counted = repos.spaces.get(space.id)
+    assert (counted.participant_count, counted.incognito_count) == (4, 1)
+
+
+def test_a_raised_hand_ends_incognito_listening_in_the_same_write(repos):
+    space = _live(repos)
+    hidden = _join_at(repos, space, 1, incognito=True)
+
+    repos.stage_members.raise_hand(space.id, hidden, NOW)
+
+    assert repos.participants.get_participant(space.id, hidden).incognito is False
+    assert [entry.user_id for entry in repos.participants.listeners_page(space.id, limit=10)[0]] == [hidden]
+    repos.settle()
+    assert repos.spaces.get(space.id).incognito_count == 0

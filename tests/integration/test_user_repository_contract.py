@@ -145,3 +145,26 @@ def test_a_host_is_live_in_the_space_they_started_until_it_ends(world):
     assert live == space.id and hosted == 1
     assert world.users.live_space_of(host) is None
     assert world.users.get(host, NOW + timedelta(days=31)).spaces_hosted_30d == 0
+
+
+# --------------------------------------------------------------------------- profiles (docs/people.md)
+
+
+def test_profiles_read_back_as_stored_and_unknown_users_have_empty_ones(world):
+    from chalicelib.domain.commands import EditProfile
+    from chalicelib.domain.users import Profile
+
+    ann, bob, nobody = _id("ann"), _id("bob"), _id("nobody")
+    world.users.save_claims(ann, "Ann", "https://cdn.example/a.png")
+    world.users.edit_profile(ann, EditProfile(display_name="Annie"))
+    edited = world.users.edit_profile(bob, EditProfile(avatar_url="https://cdn.example/b.png"))
+    cleared = world.users.edit_profile(ann, EditProfile(display_name=""))
+
+    assert edited == Profile(bob, avatar_url="https://cdn.example/b.png")
+    assert cleared == Profile(ann, claimed_name="Ann", claimed_picture="https://cdn.example/a.png")
+    assert world.users.profiles([ann, nobody, bob, ann]) == {
+        ann: cleared, nobody: Profile(nobody), bob: edited,
+    }
+    assert world.users.profile(nobody) == Profile(nobody)
+    world.users.save_claims(ann, None, None)
+    assert world.users.profile(ann) == Profile(ann)

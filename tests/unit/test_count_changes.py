@@ -19,7 +19,7 @@ def record(event, user, connected=None, counted=None, shard=3, space="S1"):
 
 def test_a_join_and_a_leave_not_yet_counted_are_changes():
     changes = changes_from_records([record("INSERT", "a", connected=True), record("MODIFY", "b", False, True)])
-    assert changes == [CountChange("S1", "a", 3, True), CountChange("S1", "b", 3, False)]
+    assert changes == [CountChange("S1", "a", 3, True), CountChange("S1", "b", 3, False, counted=True)]
 
 
 def test_records_that_agree_with_the_counter_move_nothing():
@@ -38,6 +38,29 @@ def test_the_latest_record_of_a_participant_wins():
     assert changes_from_records(joined_then_left) == []  # never counted, gone again: nothing to do
     left_then_back = [record("MODIFY", "b", False, True), record("MODIFY", "b", True, True)]
     assert changes_from_records(left_then_back) == []
+
+
+def incognito(record_, flag=True, counted_incognito=None):
+    image = record_["dynamodb"]["NewImage"]
+    image["incognito"] = {"BOOL": flag}
+    if counted_incognito is not None:
+        image["counted_incognito"] = {"BOOL": counted_incognito}
+    return record_
+
+
+def test_an_incognito_join_moves_both_counts_and_its_leave_takes_both_back():
+    [joined] = changes_from_records([incognito(record("INSERT", "a", connected=True))])
+    assert (joined.delta, joined.incognito_delta) == (1, 1)
+    [left] = changes_from_records([incognito(record("MODIFY", "a", False, True), counted_incognito=True)])
+    assert (left.delta, left.incognito_delta) == (-1, -1)
+
+
+def test_a_raised_hand_takes_an_incognito_listener_out_of_the_incognito_count_only():
+    # Raising the hand removed `incognito`; the participant stays connected and counted.
+    record_ = record("MODIFY", "a", connected=True, counted=True)
+    record_["dynamodb"]["NewImage"]["counted_incognito"] = {"BOOL": True}
+    [change] = changes_from_records([record_])
+    assert (change.delta, change.incognito_delta) == (0, -1)
 
 
 def test_removals_are_ignored():

@@ -145,7 +145,7 @@ def test_someone_blocked_while_the_space_is_live_cannot_join_it_until_unblocked(
     users.unblock(deps, "alice", "troll")
 
     assert refused.value.code == "blocked_by_host"
-    assert stage.join_space(deps, "troll", space.id)["role"] == "listener"
+    assert stage.join_space(deps, "troll", space.id).role == "listener"
 
 
 def test_someone_blocked_before_the_space_went_live_is_refused_by_the_join_itself(deps):
@@ -156,4 +156,4 @@ def test_someone_blocked_before_the_space_went_live_is_refused_by_the_join_itsel
         stage.join_space(deps, "troll", space.id)
 
     assert refused.value.code == "blocked_by_host"
-    assert stage.join_space(deps, "friend", space.id)["role"] == "listener"
+    assert stage.join_space(deps, "friend", space.id).role == "listener"

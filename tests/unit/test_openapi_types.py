@@ -22,7 +22,7 @@ SCHEMAS = SPEC["components"]["schemas"]
 
 # (request schema, the route's parser, a valid body naming every property of the schema)
 REQUESTS = [
-    ("ConsentRequest", bodies.join, {"recording_consent": True}),
+    ("JoinRequest", bodies.join, {"recording_consent": True, "incognito": True}),
     ("ConsentRequest", bodies.accept_invitation, {"recording_consent": True}),
     ("UserIdRequest", bodies.invite_speaker, {"user_id": "alice"}),
     ("UserIdRequest", bodies.name_cohost, {"user_id": "alice"}),
@@ -33,9 +33,12 @@ REQUESTS = [
     ("CreateSpaceRequest", bodies.create_space, {
         "title": "Launch", "topics": ["music"], "scheduled_start": "2026-11-25T18:00:00Z", "access": "ticketed",
         "ticket": {"price_cents": 500, "currency": "USD", "capacity": 10}, "cohost_ids": ["carol"],
-        "speaker_ids": ["dave"], "recording": True,
+        "speaker_ids": ["dave"], "recording": True, "allow_incognito": False,
     }),
-    ("PatchSpaceRequest", bodies.edit_space, {"title": "Renamed", "topics": ["music"], "scheduled_start": "2026-11-25T18:00:00Z"}),
+    ("PatchSpaceRequest", bodies.edit_space, {
+        "title": "Renamed", "topics": ["music"], "scheduled_start": "2026-11-25T18:00:00Z", "allow_incognito": False,
+    }),
+    ("EditProfileRequest", bodies.edit_profile, {"display_name": "Ann Lee", "avatar_url": "https://cdn.example/a.png"}),
     ("BuyTicketRequest", bodies.buy_ticket, {"payment_method": "pm_card_visa"}),
     ("SubscribeRequest", bodies.subscribe, {"tier": "tier_2", "payment_method": "pm_card_visa"}),
     ("POST /local/sign-in", bodies.local_sign_in, {"user_id": "alice"}),
@@ -157,3 +160,40 @@ def test_the_caption_views_produce_exactly_the_caption_schemas():
 
     _produces_exactly(caption_view(caption), SCHEMAS["Caption"])
     _produces_exactly(caption_page_view(caption.space_id, [caption], None), SCHEMAS["CaptionPage"])
+
+
+def _people():
+    from chalicelib.domain.people import Joined, Listener, ListenerPage, Standing, StagePeople
+    from chalicelib.domain.users import Profile
+
+    space = _space()
+    at = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+    profiles = {"host": Profile("host", "Hosta"), "ann": Profile("ann", claimed_picture="https://cdn.example/a.png")}
+    standing = Standing("ann", "listener", True, False, True, False, incognito=False)
+    people = StagePeople(space, 1, [("ann", at)], standing, profiles, moderator=True)
+    joined = Joined("S1", "listener", {}, 150, {}, incognito=False, incognito_refused="incognito_off", recording=False)
+    page = ListenerPage("S1", [Listener("ann", at)], profiles, "cursor", 3, 1)
+    return people, joined, page, profiles
+
+
+def test_the_people_views_produce_exactly_their_schemas():
+    from chalicelib.api.views import joined_view, listener_page_view, profile_view, stage_people_view
+
+    people, joined, page, profiles = _people()
+
+    view = stage_people_view(people)
+    _produces_exactly(view, SCHEMAS["ParticipantsView"])
+    _produces_exactly(view["me"], SCHEMAS["ParticipantsView"]["properties"]["me"])
+    _produces_exactly(view["hosts"][0], SCHEMAS["Person"])
+    request_schema = SCHEMAS["ParticipantsView"]["properties"]["speaker_requests"]["properties"]["requests"]["items"]
+    _produces_exactly(view["speaker_requests"]["requests"][0], request_schema)
+    joined_schema = {k: v for k, v in SCHEMAS["JoinResponse"].items() if k != "properties"}
+    joined_schema["properties"] = {
+        k: v for k, v in SCHEMAS["JoinResponse"]["properties"].items() if k != "recording_consent_required"
+    }
+    _produces_exactly(joined_view(joined), joined_schema)
+    listed = listener_page_view(page)
+    _produces_exactly(listed, SCHEMAS["ListenerPage"])
+    _produces_exactly(listed["listeners"][0], SCHEMAS["ListenerPage"]["properties"]["listeners"]["items"])
+    _produces_exactly(profile_view(profiles["ann"]), SCHEMAS["Profile"])
+    assert listed["listeners"][0]["avatar_url"] == "https://cdn.example/a.png", "the claim shows until edited"

@@ -43,6 +43,13 @@ export class Api {
   createSpace(body) { return this.request("POST", "/spaces", body); }
   space(id) { return this.request("GET", `/spaces/${id}`); }
   participants(id) { return this.request("GET", `/spaces/${id}/participants`); }
+  // Who listens (docs/people.md): most recent first, `cursor` from the previous page.
+  listeners(id, cursor) {
+    const query = new URLSearchParams({ limit: "50", ...(cursor ? { cursor } : {}) });
+    return this.request("GET", `/spaces/${id}/listeners?${query}`);
+  }
+  me() { return this.request("GET", "/me"); }
+  editMe(body) { return this.request("PATCH", "/me", body); }
   // A purchase is retried with the same key (a replay answers the first response); a new
   // purchase attempt gets a new one.
   buyTicket(id, key, body = {}) {

@@ -5,7 +5,7 @@ import { alertBanner, announce } from "./announce.js";
 import { currentSession, finishHostedUi, signInLocally, signOut, startHostedUi } from "./auth.js";
 import { Discovery } from "./discovery.js";
 import { h, replace } from "./dom.js";
-import { Room } from "./room.js";
+import { Room, setWantsIncognito, wantsIncognito } from "./room.js";
 
 const view = document.getElementById("view");
 const sessionBar = document.getElementById("session");
@@ -30,7 +30,12 @@ async function boot() {
 
 function renderSessionBar() {
   if (!session) { replace(sessionBar); return; }
-  replace(sessionBar, h("span", { id: "signed-in-as" }, `Signed in as ${session.user_id} `),
+  // Listening incognito: counted in a Space, shown in no list of people (docs/people.md). Taken
+  // by the next Space this page joins.
+  const incognito = h("input", { type: "checkbox", id: "incognito", checked: wantsIncognito(),
+    onchange: (event) => setWantsIncognito(event.target.checked) });
+  replace(sessionBar, h("label", { class: "inline", for: "incognito" }, incognito, "Listen incognito"), " ",
+    h("span", { id: "signed-in-as" }, `Signed in as ${session.user_id} `),
     h("button", { type: "button", onclick: async () => {
       if (current && current.close) await current.close();
       current = null;

@@ -13,6 +13,11 @@ const REACTION_NAMES = Object.fromEntries(REACTIONS);
 const KEEP_REACTIONS = 6;
 const KEEP_CAPTIONS = 4;
 const SUBSCRIPTION_TIER = { tier: "tier_1", label: "2.99 USD a month" };
+// The listener's choice to listen incognito (counted, in no list of people), kept across Spaces.
+const INCOGNITO_KEY = "spaces.incognito";
+export const wantsIncognito = () => localStorage.getItem(INCOGNITO_KEY) === "1";
+export const setWantsIncognito = (on) => localStorage.setItem(INCOGNITO_KEY, on ? "1" : "0");
+const isHttps = (url) => { try { return new URL(url).protocol === "https:"; } catch { return false; } };
 
 export class Room {
   constructor({ api, config, session, spaceId, container, goHome }) {
@@ -32,6 +37,9 @@ export class Room {
     this.reactions = []; // the latest room `reaction` events, newest last
     this.captions = []; // the latest `caption` events, in time order
     this.needsConsent = false; // a co-host of a recorded Space who has not consented yet
+    this.incognito = false; // joined incognito (the join's answer says)
+    this.names = new Map(); // user id -> {name, avatar_url}, from the answers that list people
+    this.listeners = { items: [], next: null, count: null }; // the listener list, page by page
     this.needsSubscription = false; // a subscriber-only Space and no active subscription
     this.subscriptionStatus = "";
     this.error = "";
@@ -96,6 +104,8 @@ export class Room {
 
   async join(body) {
     try {
+      // The first join asks for incognito when the listener chose it; heartbeats keep the choice.
+      if (!this.joined && wantsIncognito()) body = { ...(body || {}), incognito: true };
       const joined = await this.api.join(this.spaceId, body);
       this.changedAt = performance.now();
       const first = !this.joined;
@@ -107,6 +117,11 @@ export class Room {
         if (this.watch) this.watch.useEvents(joined.events);
       }
       this.needsConsent = Boolean(joined.recording_consent_required);
+      this.incognito = Boolean(joined.incognito);
+      if (joined.incognito_refused === "incognito_off" && first) {
+        // The host turned incognito off: we are in as a listener everyone sees. Say so; Leave is there.
+        announce("Incognito listening is off in this Space: you joined as a listener everyone can see.");
+      }
       if (this.needsConsent && first) {
         announce("This Space is recorded: you listen until you agree to be recorded.");
       }
@@ -142,13 +157,21 @@ export class Room {
     if (askedAt < this.changedAt) return;
     this.space = space;
     this.participants = participants;
+    this.rememberNames(participants);
     const me = participants.me || {};
+    this.incognito = Boolean(me.incognito);
     if (space.state === "ended" || space.state === "canceled") {
       if (!this.over) this.becomeOver(space.state);
     } else if (me.removed && !this.removed) {
       this.becomeRemoved();
     } else if (this.joined && !this.removed && !this.over) {
       await this.followMyRole(space, participants, me);
+    }
+    // Who listens changed (the count, the stage, the hands): read the list's first page again.
+    const head = [participants.participant_count, participants.speaker_ids, participants.speaker_requests.count].join("|");
+    if (this.joined && space.state === "live" && !this.removed && head !== this.listenersHead) {
+      this.listenersHead = head;
+      await this.loadListeners();
     }
     this.render();
   }
@@ -362,7 +385,7 @@ export class Room {
     };
     return h("section", { id: "moderation", "aria-labelledby": "moderation-title", hidden: true },
       h("h2", { id: "moderation-title" }, "Moderate"),
-      h("p", { class: "muted" }, "Listeners are counted, not listed: name the person by their user id."),
+      h("p", { class: "muted" }, "Pick a person in the lists above, or name anyone by their user id."),
       h("form", { class: "row", onsubmit: run("invite") },
         h("label", { for: "moderate-user" }, "User id", input),
         h("button", { type: "submit" }, "Invite to speak"),
@@ -412,10 +435,10 @@ export class Room {
     const muted = new Set((p && p.muted_user_ids) || space.muted_user_ids || []);
     const isModerator = this.joined && ["host", "cohost"].includes(this.role) && space.state === "live";
     const speaking = new Set(this.speaking);
-    const who = (id) => [id, id === this.me ? " (you)" : "", muted.has(id) ? " · muted" : ""].join("");
+    const who = (id) => [this.displayName(id), id === this.me ? " (you)" : "", muted.has(id) ? " · muted" : ""].join("");
     // The speaking indicator: this page hears that person's audio now (webrtc.js measures it).
     const name = (id) => h("span", { class: speaking.has(id) ? "speaking" : undefined, dataset: { user: id } },
-      who(id), speaking.has(id) ? " · speaking" : "");
+      this.avatar(id), who(id), speaking.has(id) ? " · speaking" : "");
 
     const header = h("section", { "aria-labelledby": "space-title" },
       h("h2", { id: "space-title" }, space.title, " ",
@@ -449,10 +472,13 @@ export class Room {
           isModerator && id !== this.me ? this.modButtons(id, { speaker: true, muted: muted.has(id) }) : null)))
         : h("p", { class: "muted", id: "speakers" }, "Nobody else is on stage."),
       h("p", { id: "listener-count" }, `Listeners: ${p.listener_count}`),
+      isModerator && p.incognito_count ? h("p", { id: "incognito-count", class: "muted" },
+        `${p.incognito_count} of them listening incognito (counted, not shown).`) : null,
+      this.listenersPanel(isModerator),
       h("p", { id: "hand-count" }, `Raised hands: ${p.speaker_requests.count}`),
       isModerator && p.speaker_requests.requests && p.speaker_requests.requests.length
         ? h("ul", { class: "plain", id: "hands", "aria-label": "Raised hands" }, p.speaker_requests.requests.map((r) => h("li", {},
-          h("span", {}, `${r.user_id} raised a hand`),
+          h("span", {}, this.avatar(r.user_id), `${this.displayName(r.user_id)} raised a hand`),
           this.button(`approve:${r.user_id}`, `Approve ${r.user_id}`, () => this.act(`approve:${r.user_id}`,
             () => this.api.addSpeaker(this.spaceId, r.user_id), { success: `${r.user_id} is invited on stage.` }), { primary: true }),
           this.button(`remove:${r.user_id}`, `Remove ${r.user_id}`, () => this.act(`remove:${r.user_id}`,
@@ -571,6 +597,57 @@ export class Room {
     ];
   }
 
+  // --- people: names, avatars, the listener list (docs/people.md) -----------------------------
+
+  rememberNames(participants) {
+    const lists = [participants.hosts, participants.speakers, participants.invited,
+      participants.speaker_requests && participants.speaker_requests.requests];
+    for (const person of lists.flat().filter(Boolean)) this.names.set(person.user_id, person);
+  }
+
+  displayName(id) {
+    const person = this.names.get(id);
+    return person && person.name ? `${person.name} (${id})` : id;
+  }
+
+  avatar(id) {
+    const person = this.names.get(id);
+    // The API holds avatars to https URLs; the page shows nothing else.
+    if (!person || !person.avatar_url || !isHttps(person.avatar_url)) return null;
+    return h("img", { class: "avatar", src: person.avatar_url, alt: "", width: 24, height: 24, referrerpolicy: "no-referrer" });
+  }
+
+  // The first page again (after a change in who is there), or the next one (`more`).
+  async loadListeners({ more = false } = {}) {
+    try {
+      const page = await this.api.listeners(this.spaceId, more ? this.listeners.next : undefined);
+      for (const person of page.listeners) this.names.set(person.user_id, person);
+      const ids = page.listeners.map((person) => person.user_id);
+      const items = more ? [...this.listeners.items, ...ids.filter((id) => !this.listeners.items.includes(id))] : ids;
+      this.listeners = { items, next: page.next_cursor, count: page.participant_count };
+    } catch (err) {
+      this.listeners = { items: this.listeners.items, next: this.listeners.next, count: null };
+    }
+    this.render();
+  }
+
+  listenersPanel(isModerator) {
+    const { items, next } = this.listeners;
+    return h("section", { id: "listeners-section", "aria-labelledby": "listeners-title" },
+      h("h3", { id: "listeners-title" }, "Listening now"),
+      items.length
+        ? h("ul", { class: "plain", id: "listeners" }, items.map((id) => h("li", {}, this.avatar(id),
+          h("span", { dataset: { user: id } }, this.displayName(id), id === this.me ? " (you)" : ""),
+          isModerator && id !== this.me ? [
+            this.button(`invite:${id}`, `Invite ${id} to speak`, () => this.act(`invite:${id}`,
+              () => this.api.addSpeaker(this.spaceId, id), { success: `${id} is invited to speak.` }), { primary: true }),
+            this.button(`remove:${id}`, `Remove ${id}`, () => this.act(`remove:${id}`,
+              () => this.api.remove(this.spaceId, id), { success: `${id} was removed from the Space.` }), { danger: true }),
+          ] : null)))
+        : h("p", { class: "muted", id: "listeners" }, "Nobody else is listening (incognito listeners are not shown)."),
+      next ? this.button("more-listeners", "More listeners", () => this.loadListeners({ more: true })) : null);
+  }
+
   statusText() {
     if (this.removed) return `You were removed from this Space and cannot rejoin it.${this.over ? " The Space has ended." : ""}`;
     if (this.over) return this.space.state === "ended" ? "The Space has ended." : "The Space was canceled.";
@@ -579,6 +656,7 @@ export class Room {
     }
     if (!this.joined) return "You are not in this Space.";
     const parts = [`You are ${ROLE_NAMES[this.role] || this.role}.`];
+    if (this.incognito) parts.push("You listen incognito: counted, not shown.");
     if (this.handRaised) parts.push("Your hand is raised.");
     if (this.invited) parts.push("You are invited to speak.");
     if (this.muted) parts.push("A host muted you.");

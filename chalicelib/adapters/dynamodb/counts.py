@@ -10,6 +10,12 @@ the stream showed. So:
 - two folds racing on one item: one wins, the other's condition fails or it retries.
 The counter equals the number of `counted` participants at every commit; once the stream is
 drained, that is the number of connected ones. docs/joins.md has the costs.
+
+The same fold keeps the counter's `incognito` field: the participants connected incognito
+(docs/people.md). `counted_incognito` is to it what `counted` is to `n`, moved in the same
+update, conditional on what the stream showed; raising a hand clears `incognito` and the next
+record takes that participant out of the incognito count. No extra write per join: the fold's
+transaction per (Space, shard) and batch only gains one more ADD.
 """
 from __future__ import annotations
 
@@ -28,12 +34,29 @@ ATTEMPTS = 6
 
 @dataclass(frozen=True)
 class CountChange:
-    """A participant whose `connected` differs from `counted`, as a stream record showed it."""
+    """A participant whose `connected` differs from `counted` (or whose incognito standing
+    differs from `counted_incognito`), as a stream record showed it: the new state, and the
+    counted state the record saw (the fold's condition, so a replayed record does nothing)."""
 
     space_id: str
     user_id: str
     shard: int
     connected: bool
+    incognito: bool = False  # as the item said (the raw flag, not yet ANDed with connected)
+    counted: bool = False
+    counted_incognito: bool = False
+
+    @property
+    def listens_incognito(self) -> bool:
+        return self.connected and self.incognito
+
+    @property
+    def delta(self) -> int:
+        return int(self.connected) - int(self.counted)
+
+    @property
+    def incognito_delta(self) -> int:
+        return int(self.listens_incognito) - int(self.counted_incognito)
 
 
 def changes_from_records(records: list[dict]) -> list[CountChange]:
@@ -48,14 +71,22 @@ def changes_from_records(records: list[dict]) -> list[CountChange]:
         key = image.get("key", {}).get("S")
         if not key:
             continue
-        connected = bool(image.get("connected", {}).get("BOOL", False))
-        counted = bool(image.get("counted", {}).get("BOOL", False))
         shard = image.get("count_shard", {}).get("N")
-        if connected == counted or shard is None:
-            latest[key] = None
-            continue
-        latest[key] = CountChange(image["space_id"]["S"], image["user_id"]["S"], int(shard), connected)
+        change = None if shard is None else CountChange(
+            image["space_id"]["S"],
+            image["user_id"]["S"],
+            int(shard),
+            _flag(image, "connected"),
+            incognito=_flag(image, "incognito"),
+            counted=_flag(image, "counted"),
+            counted_incognito=_flag(image, "counted_incognito"),
+        )
+        latest[key] = change if change is not None and (change.delta or change.incognito_delta) else None
     return [change for change in latest.values() if change is not None]
+
+
+def _flag(image: dict, name: str) -> bool:
+    return bool(image.get(name, {}).get("BOOL", False))
 
 
 class ParticipantCounts:
@@ -68,9 +99,9 @@ class ParticipantCounts:
 
     def fold(self, changes: list[CountChange]) -> int:
         """Apply the changes still true; returns how many moved a counter."""
-        groups: dict[tuple[str, int], dict[str, bool]] = defaultdict(dict)
+        groups: dict[tuple[str, int], dict[str, CountChange]] = defaultdict(dict)
         for change in changes:
-            groups[(change.space_id, change.shard)][change.user_id] = change.connected
+            groups[(change.space_id, change.shard)][change.user_id] = change
         moved = 0
         for (space_id, shard), users in groups.items():
             pending = list(users.items())
@@ -78,7 +109,7 @@ class ParticipantCounts:
                 moved += self._fold_chunk(space_id, shard, pending[i : i + CHUNK])
         return moved
 
-    def _fold_chunk(self, space_id: str, shard: int, chunk: list[tuple[str, bool]]) -> int:
+    def _fold_chunk(self, space_id: str, shard: int, chunk: list[tuple[str, CountChange]]) -> int:
         chunk = list(chunk)
         for attempt in range(ATTEMPTS):
             if not chunk:
@@ -103,25 +134,39 @@ class ParticipantCounts:
         raise dependency_failure(RuntimeError("count fold kept conflicting"))
 
     @staticmethod
-    def _items(space_id: str, shard: int, chunk: list[tuple[str, bool]]) -> list[dict]:
+    def _items(space_id: str, shard: int, chunk: list[tuple[str, CountChange]]) -> list[dict]:
         items = []
-        delta = 0
-        for user_id, connected in chunk:
-            delta += 1 if connected else -1
+        delta = incognito_delta = 0
+        for user_id, change in chunk:
+            delta += change.delta
+            incognito_delta += change.incognito_delta
+            flags = {
+                "#incognito": change.incognito,
+                "#counted": change.counted,
+                "#counted_incognito": change.counted_incognito,
+            }
             items.append(
                 {
                     "Update": {
                         "TableName": ParticipantModel.Meta.table_name,
                         "Key": {"key": {"S": ParticipantModel.key_for(space_id, user_id)}},
-                        "UpdateExpression": "SET #counted = :c",
+                        "UpdateExpression": "SET #counted = :c, #counted_incognito = :ci",
                         # Counted only as what the stream showed, and only once.
-                        "ConditionExpression": (
-                            "#connected = :c AND (attribute_not_exists(#counted) OR #counted = :not_c)"
-                            if connected
-                            else "#connected = :c AND #counted = :not_c"
+                        "ConditionExpression": " AND ".join(
+                            ["#connected = :c"] + [_is(name, value) for name, value in flags.items()]
                         ),
-                        "ExpressionAttributeNames": {"#connected": "connected", "#counted": "counted"},
-                        "ExpressionAttributeValues": {":c": {"BOOL": connected}, ":not_c": {"BOOL": not connected}},
+                        "ExpressionAttributeNames": {
+                            "#connected": "connected",
+                            "#counted": "counted",
+                            "#incognito": "incognito",
+                            "#counted_incognito": "counted_incognito",
+                        },
+                        # DynamoDB refuses a value the expressions do not use: name only those used.
+                        "ExpressionAttributeValues": {
+                            ":c": {"BOOL": change.connected},
+                            ":ci": {"BOOL": change.listens_incognito},
+                            **{f":{v}".lower(): {"BOOL": v} for v in set(flags.values())},
+                        },
                     }
                 }
             )
@@ -131,10 +176,15 @@ class ParticipantCounts:
                 "Update": {
                     "TableName": CounterModel.Meta.table_name,
                     "Key": {"key": {"S": CounterModel.key_for("participants", space_id, shard)}},
-                    "UpdateExpression": "ADD #n :d",
-                    "ExpressionAttributeNames": {"#n": "n"},
-                    "ExpressionAttributeValues": {":d": {"N": str(delta)}},
+                    "UpdateExpression": "ADD #n :d, #i :di",
+                    "ExpressionAttributeNames": {"#n": "n", "#i": "incognito"},
+                    "ExpressionAttributeValues": {":d": {"N": str(delta)}, ":di": {"N": str(incognito_delta)}},
                 }
             }
         )
         return items
+
+
+def _is(name: str, value: bool) -> str:
+    """A condition that a flag is as given (absent counts as false)."""
+    return f"{name} = :true" if value else f"(attribute_not_exists({name}) OR {name} = :false)"

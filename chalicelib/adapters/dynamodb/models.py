@@ -76,6 +76,12 @@ class UserModel(Model):
     live_space_id = UnicodeAttribute(null=True)
     # Set by an operator (scripts/reports.py `bar`): this user may not create or start Spaces.
     hosting_barred_at = UTCDateTimeAttribute(null=True)
+    # The profile (docs/people.md): the user's own name and avatar (PATCH /me), and the token's
+    # `name` / `picture` claims as last seen (written only when a token's differ).
+    display_name = UnicodeAttribute(null=True)
+    avatar_url = UnicodeAttribute(null=True)
+    claimed_name = UnicodeAttribute(null=True)
+    claimed_picture = UnicodeAttribute(null=True)
 
 
 class FollowersIndex(GlobalSecondaryIndex):
@@ -255,6 +261,8 @@ class SpaceModel(Model):
     mix_started_at = UTCDateTimeAttribute(null=True)
     mix_attempts = NumberAttribute(null=True)  # claims of the current version's mix
     clipping_off = BooleanAttribute(null=True)
+    # The host turned incognito listening off (absent: allowed, as on X).
+    incognito_off = BooleanAttribute(null=True)
     transcript_state = UnicodeAttribute(null=True)
     transcription_job = UnicodeAttribute(null=True)
     transcript_key = UnicodeAttribute(null=True)
@@ -280,6 +288,20 @@ class PresenceIndex(GlobalSecondaryIndex):
 
     presence_shard = UnicodeAttribute(hash_key=True)  # "<space_id>#<shard>"
     last_seen = NumberAttribute(range_key=True)  # epoch seconds of the last join or heartbeat
+
+
+class ListenersIndex(GlobalSecondaryIndex):
+    """The listener list of a Space, most recent join first: one Query per page. Sparse: only
+    connected participants who are not incognito carry `listed_in` (the Space's id), set by the
+    join's own write and removed by leave and removal. One index key per Space: see
+    docs/people.md for what that means under a join burst."""
+
+    class Meta:
+        index_name = "listeners"
+        projection = IncludeProjection(["role", "user_id"])
+
+    listed_in = UnicodeAttribute(hash_key=True)  # "<space_id>"
+    joined_at = UTCDateTimeAttribute(range_key=True)
 
 
 class ParticipantModel(Model):
@@ -309,7 +331,13 @@ class ParticipantModel(Model):
     counted = BooleanAttribute(null=True)
     # The host blocked this user while the Space was live: joins are refused while it is set.
     blocked_at = UTCDateTimeAttribute(null=True)
+    # Joined incognito: in no list (no `listed_in`), counted in the counter's `incognito` too;
+    # cleared by raising a hand or coming on stage. `counted_incognito`: in that count (the fold).
+    incognito = BooleanAttribute(null=True)
+    counted_incognito = BooleanAttribute(null=True)
+    listed_in = UnicodeAttribute(null=True)
     presence = PresenceIndex()
+    listeners = ListenersIndex()
 
     @staticmethod
     def key_for(space_id: str, user_id: str) -> str:
@@ -333,6 +361,8 @@ class CounterModel(Model):
 
     key = UnicodeAttribute(hash_key=True)
     n = NumberAttribute(default=0)
+    # Participant counters only: of `n`, those listening incognito (the count fold moves both).
+    incognito = NumberAttribute(null=True)
 
     @staticmethod
     def key_for(name: str, space_id: str, shard: int) -> str:

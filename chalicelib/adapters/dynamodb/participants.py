@@ -9,6 +9,7 @@ the same transaction. Counts are not written here: the count fold reads this tab
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,13 +27,14 @@ from chalicelib.adapters.dynamodb.models import (
     TicketModel,
 )
 from chalicelib.adapters.dynamodb.moderation import add_entry
+from chalicelib.adapters.dynamodb.pages import last_values, start_key
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, participant_from_raw, to_participant
 from chalicelib.adapters.dynamodb.subscriptions import subscription_grants_access
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, join_refusal, takes_playback
 from chalicelib.domain.tickets import PAID
-from chalicelib.ports import JoinOutcome, Participant, Refused
+from chalicelib.ports import JoinOutcome, Listener, Participant, Refused
 
 
 def _check_pass(tx: Any, kind: str, space_id: str, host_id: str, user_id: str, now: datetime) -> None:
@@ -47,6 +49,20 @@ def _check_pass(tx: Any, kind: str, space_id: str, host_id: str, user_id: str, n
             condition=subscription_grants_access(now),
         )
 
+
+
+@dataclass(frozen=True)
+class _Way:
+    """How a join connects: by the overflow channel (`playback`), and unlisted (`incognito`)."""
+
+    playback: bool
+    incognito: bool
+
+    @classmethod
+    def of(cls, role: str, *, playback: bool, incognito: bool) -> _Way:
+        """What the caller asked, as the stored role allows: the overflow channel and incognito
+        are for listeners only."""
+        return cls(takes_playback(playback, role, invited=False), incognito and role == LISTENER)
 
 
 class DynamoParticipantRepository(SpaceTables):
@@ -81,6 +97,7 @@ class DynamoParticipantRepository(SpaceTables):
         check_block: bool = True,
         needs_pass: str | None = None,
         playback: bool = False,
+        incognito: bool = False,
     ) -> JoinOutcome:
         """Connect a user. Most joins are ONE single-item write of the participant item: a new
         listener's is a conditional PutItem. The counter is not written here: the count fold
@@ -102,6 +119,9 @@ class DynamoParticipantRepository(SpaceTables):
         `known` is the participant item as read (cold path), or None as a guess that the user is
         new (warm path, nothing read). A wrong guess costs one more round trip, never a wrong
         answer: the failed condition returns the stored item (ALL_OLD) and we retry on it.
+
+        `incognito`: a listener joins unlisted (no `listed_in`), counted in the incognito count
+        too; anyone on stage ignores it. Written in the same one write (docs/people.md).
         """
         key = ParticipantModel.key_for(space_id, user_id)
         for _ in range(3):
@@ -113,17 +133,17 @@ class DynamoParticipantRepository(SpaceTables):
             shard = self.shard_for(user_id)
             role = known.role if known is not None else LISTENER
             # The caller decided with what it read; the stored role (after a retry) decides too.
-            as_playback = takes_playback(playback, role, invited=False)
+            way = _Way.of(role, playback=playback, incognito=incognito)
             try:
                 if (check_block and host_id is not None) or needs_pass:
                     self._join_checked(
-                        space_id, user_id, key, known, participant_id, now, shard, as_playback,
+                        space_id, user_id, key, known, participant_id, now, shard, way,
                         host_id=host_id, check_block=check_block, needs_pass=needs_pass,
                     )
                 elif known is None:
-                    self._join_new(space_id, user_id, key, participant_id, now, shard, as_playback)
+                    self._join_new(space_id, user_id, key, participant_id, now, shard, way)
                 else:
-                    self._join_known(space_id, user_id, key, known, participant_id, now, shard, as_playback)
+                    self._join_known(space_id, user_id, key, known, participant_id, now, shard, way)
             except ConditionsFailed as exc:
                 if "block" in exc:
                     raise Refused("blocked") from exc
@@ -135,7 +155,9 @@ class DynamoParticipantRepository(SpaceTables):
                     known = self.get_participant(space_id, user_id, consistent=True)
                 continue
             return JoinOutcome(
-                Participant(space_id, user_id, role, True, participant_id, playback=as_playback),
+                Participant(
+                    space_id, user_id, role, True, participant_id, playback=way.playback, incognito=way.incognito
+                ),
                 newly_connected=True,
             )
         raise dependency_failure(RuntimeError("join kept racing"))
@@ -151,7 +173,7 @@ class DynamoParticipantRepository(SpaceTables):
             & (ParticipantModel.role == known.role)
         )
 
-    def _join_actions(self, space_id, user_id, participant_id, now, shard, as_playback) -> list:
+    def _join_actions(self, space_id, user_id, participant_id, now, shard, way: _Way) -> list:
         return [
             ParticipantModel.space_id.set(space_id),
             ParticipantModel.user_id.set(user_id),
@@ -161,11 +183,13 @@ class DynamoParticipantRepository(SpaceTables):
             ParticipantModel.count_shard.set(shard),
             ParticipantModel.joined_at.set(now),
             ParticipantModel.left_at.remove(),
-            (ParticipantModel.media_kind.set("playback") if as_playback else ParticipantModel.media_kind.remove()),
+            (ParticipantModel.media_kind.set("playback") if way.playback else ParticipantModel.media_kind.remove()),
+            (ParticipantModel.incognito.set(True) if way.incognito else ParticipantModel.incognito.remove()),
+            (ParticipantModel.listed_in.remove() if way.incognito else ParticipantModel.listed_in.set(space_id)),
             *self._presence(space_id, shard, now),
         ]
 
-    def _join_new(self, space_id, user_id, key, participant_id, now, shard, as_playback) -> None:
+    def _join_new(self, space_id, user_id, key, participant_id, now, shard, way: _Way) -> None:
         """A user never seen in this Space: one PutItem, on condition the item does not exist."""
         item = ParticipantModel(
             key,
@@ -178,7 +202,9 @@ class DynamoParticipantRepository(SpaceTables):
             joined_at=now,
             presence_shard=f"{space_id}#{shard}",
             last_seen=int(now.timestamp()),
-            media_kind="playback" if as_playback else None,
+            media_kind="playback" if way.playback else None,
+            incognito=True if way.incognito else None,
+            listed_in=None if way.incognito else space_id,
         )
         try:
             self._connection.client.put_item(
@@ -194,11 +220,11 @@ class DynamoParticipantRepository(SpaceTables):
                 raise ConditionsFailed(["participant"], {"participant": participant_from_raw(stored)}) from exc
             raise dependency_failure(exc) from exc
 
-    def _join_known(self, space_id, user_id, key, known, participant_id, now, shard, as_playback) -> None:
+    def _join_known(self, space_id, user_id, key, known, participant_id, now, shard, way: _Way) -> None:
         """A user back after leaving: one UpdateItem, on condition nothing changed since the read."""
         try:
             ParticipantModel(key).update(
-                actions=self._join_actions(space_id, user_id, participant_id, now, shard, as_playback),
+                actions=self._join_actions(space_id, user_id, participant_id, now, shard, way),
                 condition=self._join_condition(known),
             )
         except UpdateError as exc:
@@ -207,7 +233,7 @@ class DynamoParticipantRepository(SpaceTables):
             raise dependency_failure(exc) from exc
 
     def _join_checked(
-        self, space_id, user_id, key, known, participant_id, now, shard, as_playback, *, host_id, check_block, needs_pass
+        self, space_id, user_id, key, known, participant_id, now, shard, way: _Way, *, host_id, check_block, needs_pass
     ) -> None:
         """The participant write and the checks it depends on (block, ticket or subscription), in
         one transaction."""
@@ -216,7 +242,7 @@ class DynamoParticipantRepository(SpaceTables):
                 tx.update(
                     "participant",
                     ParticipantModel(key),
-                    actions=self._join_actions(space_id, user_id, participant_id, now, shard, as_playback),
+                    actions=self._join_actions(space_id, user_id, participant_id, now, shard, way),
                     condition=self._join_condition(known),
                     return_values="ALL_OLD",
                 )
@@ -257,7 +283,9 @@ class DynamoParticipantRepository(SpaceTables):
                 raise Refused("changed") from exc
             raise dependency_failure(exc) from exc
         return JoinOutcome(
-            Participant(space_id, user_id, known.role, True, participant_id, playback=known.playback),
+            Participant(
+                space_id, user_id, known.role, True, participant_id, playback=known.playback, incognito=known.incognito
+            ),
             newly_connected=False,
         )
 
@@ -308,6 +336,7 @@ class DynamoParticipantRepository(SpaceTables):
                         ParticipantModel.left_at.set(now),
                         ParticipantModel.role.set(new_role),
                         ParticipantModel.presence_shard.remove(),
+                        ParticipantModel.listed_in.remove(),
                     ],
                     condition=(ParticipantModel.connected == True)  # noqa: E712
                     & (ParticipantModel.role == current.role)
@@ -396,6 +425,7 @@ class DynamoParticipantRepository(SpaceTables):
                             ParticipantModel.connected.set(False),
                             ParticipantModel.role.set(LISTENER),
                             ParticipantModel.presence_shard.remove(),
+                            ParticipantModel.listed_in.remove(),
                         ],
                         condition=ParticipantModel.removed_at.does_not_exist()
                         & (ParticipantModel.connected == current.connected)
@@ -417,3 +447,27 @@ class DynamoParticipantRepository(SpaceTables):
         except ConditionsFailed as exc:
             raise Refused("changed") from exc
 
+
+    def listeners_page(
+        self, space_id: str, *, limit: int, after: dict | None = None
+    ) -> tuple[list[Listener], dict | None]:
+        """One page of the Space's listener list, most recent join first: ONE Query on the
+        sparse `listeners` index (connected, not incognito), people on stage filtered out (a
+        dozen at most, so a page is rarely short; it may be, and its cursor still goes on).
+        Keys are plain: `{"key": ..., "joined_at": ...}`."""
+        try:
+            page = ParticipantModel._get_connection().query(
+                space_id,
+                index_name=ParticipantModel.listeners.Meta.index_name,
+                filter_condition=ParticipantModel.role == LISTENER,
+                limit=limit,
+                scan_index_forward=False,
+                exclusive_start_key=start_key(after, listed_in=space_id),
+            )
+        except Exception as exc:
+            raise dependency_failure(exc) from exc
+        listeners = [
+            Listener(raw["user_id"]["S"], ParticipantModel.joined_at.deserialize(raw["joined_at"]["S"]))
+            for raw in page.get("Items", [])
+        ]
+        return listeners, last_values(page.get("LastEvaluatedKey"), "listed_in")

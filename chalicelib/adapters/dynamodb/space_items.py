@@ -60,6 +60,7 @@ def to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         consents=dict(m.consents.as_dict() if m.consents else {}),
         recording_info=recording_info_of(m),
         blocked_filter=bytes(m.blocked_filter) if m.blocked_filter else None,
+        allow_incognito=not m.incognito_off,
     )
 
 
@@ -102,6 +103,7 @@ def to_participant(m: ParticipantModel) -> Participant:
         removed=m.removed_at is not None,
         playback=m.media_kind == "playback",
         blocked=m.blocked_at is not None,
+        incognito=bool(m.incognito),
     )
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.adapters.dynamodb.batch_reads import batch_get_items
 from chalicelib.adapters.dynamodb.errors import dependency_failure
 from chalicelib.adapters.dynamodb.listings import DynamoListingRepository, delete_listings, put_listings
 from chalicelib.adapters.dynamodb.models import (
@@ -103,6 +104,10 @@ def _copy_blocked_filter(tx: Any, host_id: str, blocked_filter: tuple[bytes | No
 
 
 
+# The sum of the participant counters' `incognito` field, next to the counters' own sums.
+INCOGNITO = "incognito"
+
+
 class DynamoSpaceRepository(SpaceTables):
 
     def get(self, space_id: str, *, with_count: bool = True) -> Space:
@@ -118,8 +123,11 @@ class DynamoSpaceRepository(SpaceTables):
         space_item, _, counts = self._batch_get(space_id, counters=("participants", "subscribers"))
         if space_item is None:
             raise NotFound(f"Space {space_id} does not exist", code="space_not_found")
-        space = to_space(space_item, counts["participants"] if space_item.state == LIVE else 0)
-        return replace(space, subscriber_count=counts["subscribers"])
+        live = space_item.state == LIVE
+        space = to_space(space_item, counts["participants"] if live else 0)
+        return replace(
+            space, subscriber_count=counts["subscribers"], incognito_count=counts[INCOGNITO] if live else 0
+        )
 
     def get_with_participant(self, space_id: str, user_id: str) -> tuple[Space, Participant | None]:
         """The Space and one user's participant item in a single BatchGetItem round trip."""
@@ -149,30 +157,16 @@ class DynamoSpaceRepository(SpaceTables):
             space_item = SpaceModel.from_raw_data(raw)
         for raw in found.get(ParticipantModel.Meta.table_name, []):
             participant_item = ParticipantModel.from_raw_data(raw)
-        counts = dict.fromkeys(counters, 0)
+        counts = dict.fromkeys((*counters, INCOGNITO), 0)
         for raw in found.get(CounterModel.Meta.table_name, []):
             counter = CounterModel.from_raw_data(raw)
             counts[counter_keys[counter.key]] += int(counter.n or 0)
+            # The participant counters also hold how many of `n` listen incognito (the count fold).
+            counts[INCOGNITO] += int(counter.incognito or 0)
         return space_item, participant_item, {name: max(n, 0) for name, n in counts.items()}
 
     def _batch_get_items(self, request: dict) -> dict[str, list[dict]]:
-        """table name -> the raw items BatchGetItem returned for `request`, asking again for
-        unprocessed keys up to 5 times in all; keys still unprocessed then are a dependency
-        failure, never a silently missing item."""
-        found: dict[str, list[dict]] = {}
-        try:
-            for _ in range(5):
-                response = self._connection.client.batch_get_item(RequestItems=request)
-                for table, raws in response.get("Responses", {}).items():
-                    found.setdefault(table, []).extend(raws)
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        if request:
-            raise dependency_failure(RuntimeError("BatchGetItem left keys unprocessed"))
-        return found
+        return batch_get_items(self._connection.client, request)
 
     def landed(self, space: Space) -> bool | None:
         """After a write whose answer was lost: is the Space stored in the state (and on the
@@ -231,6 +225,7 @@ class DynamoSpaceRepository(SpaceTables):
             invited=dict(space.invited),
             muted={},
             on_stage=1 + len(space.cohosts),
+            incognito_off=None if space.allow_incognito else True,
             **recording_item_fields(space),
         )
         if space.ticket:
@@ -393,6 +388,10 @@ class DynamoSpaceRepository(SpaceTables):
             actions.append(SpaceModel.title.set(after.title))
         if after.topics != before.topics:
             actions.append(SpaceModel.topics.set(list(after.topics)))
+        if after.allow_incognito != before.allow_incognito:
+            actions.append(
+                SpaceModel.incognito_off.remove() if after.allow_incognito else SpaceModel.incognito_off.set(True)
+            )
         condition = SpaceModel.state == before.state
         if after.scheduled_start != before.scheduled_start and after.scheduled_start is not None:
             actions.append(SpaceModel.scheduled_start.set(after.scheduled_start))

@@ -48,10 +48,12 @@ class DynamoStageMembers(SpaceTables):
                     SpeakerRequestModel(space_id, user_id, raised_at=now),
                     condition=SpeakerRequestModel.user_id.does_not_exist(),
                 )
-                tx.check(
+                # An update, not a check: raising a hand ends incognito listening (docs/people.md),
+                # in this same write, so the hand is never raised by someone hidden.
+                tx.update(
                     "participant",
-                    ParticipantModel,
-                    ParticipantModel.key_for(space_id, user_id),
+                    ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
+                    actions=[ParticipantModel.incognito.remove(), ParticipantModel.listed_in.set(space_id)],
                     condition=(ParticipantModel.connected == True)  # noqa: E712
                     & ParticipantModel.removed_at.does_not_exist()
                     & (ParticipantModel.role == LISTENER),
@@ -190,6 +192,9 @@ class DynamoStageMembers(SpaceTables):
                         ParticipantModel.participant_id.set(participant_id),
                         # On stage now, with a stage token, even if they listened on overflow.
                         ParticipantModel.media_kind.remove(),
+                        # Shown from now on (docs/people.md); listed again if they step down.
+                        ParticipantModel.incognito.remove(),
+                        ParticipantModel.listed_in.set(space_id),
                     ],
                     condition=participant_condition,
                 )

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.adapters.dynamodb.profiles import DynamoProfiles
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import BlockedFilterModel, BlockModel, FollowModel, SpaceModel, UserModel
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
@@ -19,7 +20,7 @@ from chalicelib.domain.users import User
 FILTER_WRITE_ATTEMPTS = 8
 
 
-class DynamoUserRepository:
+class DynamoUserRepository(DynamoProfiles):
     def __init__(self, connection=None):
         # The PynamoDB connection used for transactions; one per container (bootstrap).
         self._connection = connection or UserModel._get_connection().connection
