@@ -1,7 +1,9 @@
 """Spaces: the Chalice app. Routes live in chalicelib/api, jobs in chalicelib/jobs; no logic here."""
 from chalice import Chalice
 
-from chalicelib.api import events, local_routes, moderation, recording, reminders, share, spaces, stage, tickets, users, web
+from chalicelib.api import (
+    events, local_routes, moderation, pinned, recording, reminders, share, spaces, stage, tickets, users, web,
+)
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import chat as chat_jobs
 from chalicelib.jobs import counts as count_jobs
@@ -30,6 +32,7 @@ app.register_blueprint(events.bp)
 app.register_blueprint(recording.bp)
 app.register_blueprint(share.bp)
 app.register_blueprint(moderation.bp)
+app.register_blueprint(pinned.bp)
 app.register_blueprint(scheduled_jobs.bp)
 app.register_blueprint(reminder_jobs.bp)
 app.register_blueprint(ticket_jobs.bp)

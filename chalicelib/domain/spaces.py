@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, overload
 
 from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
+from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.recording import RecordingInfo
 from chalicelib.domain.text import require_clean_text
 from chalicelib.domain.tickets import Sales, TicketOffer, TicketRules, check_ticket_offer
@@ -138,6 +139,8 @@ class Space:
     recording_info: RecordingInfo | None = None
     # The host's blocked-users filter as of going live (domain/blocked_filter.HOST_BLOCKS).
     blocked_filter: bytes | None = field(default=None, repr=False)
+    # The link a host or co-host pinned while live (domain/pinned.py); None when nothing is.
+    pinned: PinnedPost | None = None
 
     @property
     def host_ids(self) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
+from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.spaces import (
     CANCELED,
     COHOST,
@@ -431,8 +432,15 @@ class FakeParticipantRepository(_Repo):
             if s == space_id and p.connected and p.last_seen is not None and p.last_seen < edge
         ]
 
-    def mark_blocked(self, space_id: str, user_id: str, now: datetime) -> None:
-        self._store.participants.setdefault((space_id, user_id), _ParticipantRow()).blocked = True
+    def mark_blocked(
+        self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> bool:
+        p = self._store.participants.setdefault((space_id, user_id), _ParticipantRow())
+        if p.blocked:
+            return False
+        p.blocked = True
+        self._store.append(entry)
+        return True
 
     def clear_blocked(self, space_id: str, user_id: str) -> None:
         p = self._store.participant(space_id, user_id)
@@ -508,14 +516,17 @@ class FakeStageMembers(_Repo):
         self._store.edit(space_id, invited={**row.space.invited, user_id: _stamp(now)}, updated_at=now)
         self._store.requests.pop((space_id, user_id), None)
 
-    def invite(self, space_id: str, user_id: str, now: datetime) -> None:
+    def invite(self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None) -> None:
         if not self._present(space_id, user_id):
             raise Refused("participant")
         if not self._may_invite(space_id, user_id):
             raise Refused("space")
         self._invite(space_id, user_id, now)
+        self._store.append(entry)
 
-    def approve_request(self, space_id: str, user_id: str, now: datetime) -> None:
+    def approve_request(
+        self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> None:
         if (space_id, user_id) not in self._store.requests:
             raise Refused("request")
         if not self._may_invite(space_id, user_id):
@@ -523,6 +534,7 @@ class FakeStageMembers(_Repo):
         if not self._present(space_id, user_id):
             raise Refused("participant")
         self._invite(space_id, user_id, now)
+        self._store.append(entry)
 
     def accept_invitation(
         self,
@@ -573,7 +585,10 @@ class FakeStageMembers(_Repo):
         p.role = LISTENER
         self._store.append(entry)
 
-    def add_cohost(self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules) -> None:
+    def add_cohost(
+        self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules,
+        entry: ModerationEntry | None = None,
+    ) -> None:
         row = self._store.row(space_id)
         ok = (
             row is not None
@@ -600,6 +615,25 @@ class FakeStageMembers(_Repo):
             row.on_stage += 1
         self._store.participants[(space_id, user_id)].role = COHOST
         self._store.requests.pop((space_id, user_id), None)
+        self._store.append(entry)
+
+    def _pinnable(self, space_id: str, by: str) -> _SpaceRow:
+        row = self._store.row(space_id)
+        if row is None or row.space.state != LIVE or row.space.role_of(by) not in (HOST, COHOST):
+            raise Refused("space")
+        return row
+
+    def pin(self, space_id: str, post: PinnedPost, entry: ModerationEntry) -> None:
+        self._pinnable(space_id, post.pinned_by)
+        self._store.edit(space_id, pinned=post, updated_at=post.pinned_at)
+        self._store.append(entry)
+
+    def unpin(self, space_id: str, by: str, now: datetime, entry: ModerationEntry) -> bool:
+        if self._pinnable(space_id, by).space.pinned is None:
+            return False
+        self._store.edit(space_id, pinned=None, updated_at=now)
+        self._store.append(entry)
+        return True
 
     def set_muted(
         self, space_id: str, user_id: str, muted: bool, now: datetime, entry: ModerationEntry | None = None

@@ -110,6 +110,8 @@ POST   /spaces/{space_id}/appeal                         | -        | -         
 GET    /spaces/{space_id}/appeals                        | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
 POST   /spaces/{space_id}/removals/{user_id}/lift        | removed  | -               | 401       | 403      | 403      | 403     | 403    | 200  | 403     | 403
 POST   /spaces/{space_id}/reports                        | -        | -               | 401       | 403      | 201      | 201     | 201    | 201  | 201     | 403
+PUT    /spaces/{space_id}/pinned                         | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
+DELETE /spaces/{space_id}/pinned                         | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -127,6 +129,7 @@ BODIES = {
     ("PUT", "/spaces/{space_id}/clipping"): {"enabled": False},
     ("POST", "/spaces/{space_id}/appeal"): {"text": "I was quoting someone"},
     ("POST", "/spaces/{space_id}/reports"): {"reason": "spam"},
+    ("PUT", "/spaces/{space_id}/pinned"): {"url": "https://example.com/notes", "text": "Show notes"},
 }
 
 

@@ -71,6 +71,8 @@ export class Api {
   removeSpeaker(id, userId) { return this.request("DELETE", `/spaces/${id}/speakers/${encodeURIComponent(userId)}`); }
   mute(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/mute`); }
   remove(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/remove`); }
+  pin(id, url, text) { return this.request("PUT", `/spaces/${id}/pinned`, { url, text }); }
+  unpin(id) { return this.request("DELETE", `/spaces/${id}/pinned`); }
   setReminder(id) { return this.request("POST", `/spaces/${id}/reminders`); }
   clearReminder(id) { return this.request("DELETE", `/spaces/${id}/reminders`); }
 }

@@ -262,6 +262,12 @@ class SpaceModel(Model):
     # checks the filter item's version), absent when the host had blocked nobody. Blocks made
     # later mark the participant item instead (`ParticipantModel.blocked_at`). docs/joins.md.
     blocked_filter = BinaryAttribute(legacy_encoding=False, null=True)
+    # The pinned post (domain/pinned.py), set and removed together by a host or co-host while
+    # live; absent when nothing is pinned.
+    pinned_url = UnicodeAttribute(null=True)
+    pinned_text = UnicodeAttribute(null=True)
+    pinned_by = UnicodeAttribute(null=True)
+    pinned_at = UTCDateTimeAttribute(null=True)
 
     by_creator = SpacesByCreatorIndex()
     media_release = MediaReleasePendingIndex()
