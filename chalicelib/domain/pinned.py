@@ -57,7 +57,8 @@ def validate_url(url: str) -> str:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
         parts = None
-    if parts is None or parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+    # The scheme as written, not as urlsplit lowercases it: clients check for "https://" too.
+    if parts is None or not url.startswith("https://") or not parts.hostname or "@" in parts.netloc:
         raise RuleViolation(
             "url must be an https link to a host (https://host/...), with no user name",
             code="invalid_pinned_url",
