@@ -231,10 +231,12 @@ class DynamoRecordingRepository:
         """-> changed. The write is conditional on clipping being the other way, so turning it on
         twice changes nothing and logs nothing: `entry` rides in the same transaction."""
         if enabled:
-            action, condition = SpaceModel.clipping_off.remove(), SpaceModel.clipping_off.exists()
+            actions: list = [SpaceModel.clipping_off.remove()]
+            condition = SpaceModel.space_id.exists() & SpaceModel.clipping_off.exists()
         else:
-            action, condition = SpaceModel.clipping_off.set(True), SpaceModel.clipping_off.does_not_exist()
-        return self._logged_transition(space_id, [action], SpaceModel.space_id.exists() & condition, entry)
+            actions = [SpaceModel.clipping_off.set(True)]
+            condition = SpaceModel.space_id.exists() & SpaceModel.clipping_off.does_not_exist()
+        return self._logged_transition(space_id, actions, condition, entry)
 
     # ------------------------------------------------------------------ the replay
 
