@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def test_a_pinned_link_appears_on_a_listeners_page(people, web_stack, artifacts):
     from playwright.sync_api import expect
 
-    host, listener = people("ivy"), people("jack")
+    host, listener = people("hank"), people("bob")
 
     # Given a live Space with a listener
     sign_in(host)
