@@ -185,13 +185,15 @@ class StageMemberRepository(Protocol):
         """Make a user a co-host, within `rules.max_cohosts` and (from the audience)
         `rules.max_on_stage`; `entry` goes into the moderation ledger in the same write."""
 
-    def pin(self, space_id: str, post: PinnedPost, entry: ModerationEntry) -> None:
-        """Pin `post` (replacing the pinned one) with `entry` in the ledger, in one write.
-        Refused "space" unless the Space is live and `post.pinned_by` its host or a co-host."""
+    def pin(self, space: Space, post: PinnedPost, entry: ModerationEntry) -> None:
+        """Pin `post` (replacing the pinned one) on the Space and its list items, with `entry`
+        in the ledger, in one write. Refused "space" unless the Space is live and
+        `post.pinned_by` its host or a co-host; "listings" when its lists moved since `space`
+        was read (read again and retry)."""
 
-    def unpin(self, space_id: str, by: str, now: datetime, entry: ModerationEntry) -> bool:
+    def unpin(self, space: Space, by: str, now: datetime, entry: ModerationEntry) -> bool:
         """Take the pinned post down with `entry`, in one write: True; False when nothing was
-        pinned (nothing written). Refused "space" as `pin`."""
+        pinned (nothing written). Refused as `pin`."""
 
     def set_muted(
         self, space_id: str, user_id: str, muted: bool, now: datetime, entry: ModerationEntry | None = None

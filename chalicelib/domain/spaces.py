@@ -196,6 +196,8 @@ class Listing:
     access: str = PUBLIC
     rank: int = 0
     overflow: bool = False  # the live list's entry of a Space whose overflow is on
+    pinned_url: str | None = None  # the live Space's pinned post (domain/pinned.py), if any
+    pinned_text: str | None = None
 
 
 def require_cohost_room(space: Space, rules: SpaceRules) -> None:

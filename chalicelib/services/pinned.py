@@ -5,14 +5,14 @@ event: a listener who missed it reads `pinned` in the Space's view.
 """
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any, Callable, TypeVar
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.commands import PinPost
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, DependencyFailed
 from chalicelib.domain.moderation import PIN, UNPIN, space_entry
 from chalicelib.domain.permissions import require_moderator
 from chalicelib.domain.pinned import PinnedPost
@@ -22,6 +22,7 @@ from chalicelib.services import room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
+T = TypeVar("T")
 
 
 def may_pin(deps: Deps, actor_id: str, space_id: str) -> Space:
@@ -37,10 +38,10 @@ def pin(deps: Deps, actor_id: str, space_id: str, post: PinPost) -> dict[str, An
     space = may_pin(deps, actor_id, space_id)
     now = deps.clock.now()
     pinned = PinnedPost(post.url, post.text, actor_id, now)
-    try:
-        deps.stage_members.pin(space_id, pinned, space_entry(space_id, PIN, actor_id, now))
-    except Refused as exc:
-        _explain_refusal(deps, actor_id, space_id, exc)
+    _with_lists_as_read(
+        deps, actor_id, space,
+        lambda current: deps.stage_members.pin(current, pinned, space_entry(space_id, PIN, actor_id, now)),
+    )
     deps.telemetry.count("PostPinned")
     logger.info("post pinned", space_id=space_id, by=actor_id)
     room_events.emit(deps, space, ev.POST_PINNED, **pinned.event_attributes())
@@ -52,17 +53,28 @@ def unpin(deps: Deps, actor_id: str, space_id: str) -> dict[str, Any]:
     written or logged (`changed` false), so a retried request is harmless."""
     space = may_pin(deps, actor_id, space_id)
     now = deps.clock.now()
-    try:
-        changed = deps.stage_members.unpin(space_id, actor_id, now, space_entry(space_id, UNPIN, actor_id, now))
-    except Refused as exc:
-        _explain_refusal(deps, actor_id, space_id, exc)
+    changed = _with_lists_as_read(
+        deps, actor_id, space,
+        lambda current: deps.stage_members.unpin(current, actor_id, now, space_entry(space_id, UNPIN, actor_id, now)),
+    )
     if changed:
         deps.telemetry.count("PostUnpinned")
         room_events.emit(deps, space, ev.POST_UNPINNED, by=actor_id)
     return {"space_id": space_id, "pinned": None, "changed": changed}
 
 
-def _explain_refusal(deps: Deps, actor_id: str, space_id: str, exc: Refused) -> NoReturn:
-    """The write's condition failed: the Space ended or the caller stopped being a host meanwhile."""
-    may_pin(deps, actor_id, space_id)
-    raise Conflict("the Space changed meanwhile; try again", code="space_changed") from exc
+LIST_ATTEMPTS = 3
+
+
+def _with_lists_as_read(deps: Deps, actor_id: str, space: Space, write: Callable[[Space], T]) -> T:
+    """Run the pin's write on `space` as read. Its list items are part of the write; when a PATCH
+    moved them meanwhile ("listings"), read the Space again and retry. When the Space ended or the
+    caller stopped being a host, answer as `may_pin` would now (or 409 space_changed)."""
+    for _attempt in range(LIST_ATTEMPTS):
+        try:
+            return write(space)
+        except Refused as exc:
+            space = may_pin(deps, actor_id, space.id)
+            if exc.part != "listings":
+                raise Conflict("the Space changed meanwhile; try again", code="space_changed") from exc
+    raise DependencyFailed("the Space kept changing; try again", code="write_conflict", retry_after=1)

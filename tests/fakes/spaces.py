@@ -623,15 +623,15 @@ class FakeStageMembers(_Repo):
             raise Refused("space")
         return row
 
-    def pin(self, space_id: str, post: PinnedPost, entry: ModerationEntry) -> None:
-        self._pinnable(space_id, post.pinned_by)
-        self._store.edit(space_id, pinned=post, updated_at=post.pinned_at)
+    def pin(self, space: Space, post: PinnedPost, entry: ModerationEntry) -> None:
+        self._pinnable(space.id, post.pinned_by)
+        self._store.edit(space.id, pinned=post, updated_at=post.pinned_at)
         self._store.append(entry)
 
-    def unpin(self, space_id: str, by: str, now: datetime, entry: ModerationEntry) -> bool:
-        if self._pinnable(space_id, by).space.pinned is None:
+    def unpin(self, space: Space, by: str, now: datetime, entry: ModerationEntry) -> bool:
+        if self._pinnable(space.id, by).space.pinned is None:
             return False
-        self._store.edit(space_id, pinned=None, updated_at=now)
+        self._store.edit(space.id, pinned=None, updated_at=now)
         self._store.append(entry)
         return True
 
@@ -708,6 +708,7 @@ class FakeListingRepository(_Repo):
         return Listing(
             s.id, s.state, s.title, s.creator_id, tuple(s.topics), s.scheduled_start, s.started_at, s.access,
             rank=rank, overflow=s.state == LIVE and row.overflow_state == "on",
+            pinned_url=s.pinned.url if s.pinned else None, pinned_text=s.pinned.text if s.pinned else None,
         )
 
     def _list(self, list_key: str) -> list[Listing]:

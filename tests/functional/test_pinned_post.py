@@ -14,7 +14,7 @@ POST = {"url": "https://example.com/notes?ep=12", "text": "Tonight's show notes"
 
 @pytest.fixture
 def live(api, host, new_user):
-    space_id = api.post("/spaces", host, {"title": "Pinned"}).data["id"]
+    space_id = api.post("/spaces", host, {"title": "Pinned notes"}).data["id"]
     cohost, listener = new_user("cohost"), new_user("listener")
     for user in (cohost, listener):
         assert api.post(f"/spaces/{space_id}/join", user).status_code == 200
@@ -37,6 +37,10 @@ def test_a_cohost_pins_a_link_every_view_shows_it_and_the_host_unpins_it(api, li
     assert {k: seen[k] for k in ("url", "text", "pinned_by")} == {**POST, "pinned_by": cohost}
     events = api.get(f"/spaces/{space_id}/events?limit=100", listener).data["events"]
     assert [e["attributes"] for e in events if e["name"] == "post_pinned"] == [{**POST, "by": cohost}]
+    listed = api.get(f"/spaces?host_id={host}", listener).data["spaces"]
+    assert [s["pinned"] for s in listed if s["id"] == space_id] == [POST]
+    found = api.get("/spaces?q=pinned%20notes", listener).data["spaces"]
+    assert [s["pinned"] for s in found if s["id"] == space_id] == [POST]
 
     replaced = api.call("PUT", f"/spaces/{space_id}/pinned", host, {"url": "https://example.org/", "text": "New"})
     assert replaced.status_code == 200
@@ -47,9 +51,25 @@ def test_a_cohost_pins_a_link_every_view_shows_it_and_the_host_unpins_it(api, li
     assert again.status_code == 200 and again.data["changed"] is False
 
     assert api.get(f"/spaces/{space_id}", listener).data["pinned"] is None
+    listed = api.get(f"/spaces?host_id={host}", listener).data["spaces"]
+    assert [s["pinned"] for s in listed if s["id"] == space_id] == [None]
     assert _pinned_acts(api, space_id, host) == [("pin", cohost), ("pin", host), ("unpin", host)]
     names = [e["name"] for e in api.get(f"/spaces/{space_id}/events?limit=100", listener).data["events"]]
     assert names.count("post_pinned") == 2 and names.count("post_unpinned") == 1
+
+
+def test_a_pin_after_the_lists_moved_lands_on_the_new_lists(api, live, host):
+    """A PATCH of title and topics moves the Space's list items; a pin reads the Space after it,
+    and a PATCH after a pin carries the pin to the new items."""
+    space_id, cohost, listener = live
+    assert api.call("PATCH", f"/spaces/{space_id}", host, {"topics": ["jazz"]}).status_code == 200
+
+    assert api.call("PUT", f"/spaces/{space_id}/pinned", cohost, POST).status_code == 200
+    assert api.call("PATCH", f"/spaces/{space_id}", host, {"title": "Pinned again", "topics": ["blues"]}).status_code == 200
+
+    by_topic = api.get("/spaces?topic=blues", listener).data["spaces"]
+    assert [s["pinned"] for s in by_topic if s["id"] == space_id] == [POST]
+    assert [s["id"] for s in api.get("/spaces?topic=jazz", listener).data["spaces"] if s["id"] == space_id] == []
 
 
 @pytest.mark.parametrize("body, code", [

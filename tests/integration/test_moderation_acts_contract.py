@@ -226,3 +226,49 @@ def test_an_end_whose_entry_cannot_be_written_leaves_the_space_live(dynamo):
 
     assert dynamo.spaces.get(space.id, with_count=False).state == "live"
     assert _all(dynamo.log.for_space, space.id) == [first]
+
+
+def test_a_pin_on_lists_that_moved_since_the_read_writes_nothing(dynamo):
+    """The pin rewrites the Space's list items in its own transaction, each on condition it
+    exists: a Space read before its topics changed names items that are gone, so the pin is
+    refused as a whole ("listings", the service reads again) and logs nothing."""
+    from chalicelib.domain.moderation import PIN
+    from chalicelib.domain.pinned import PinnedPost
+    from chalicelib.domain.spaces import apply_patch
+    from chalicelib.domain.commands import EditSpace
+
+    space = _live(dynamo, topics=["jazz"])
+    moved = apply_patch(space, EditSpace(topics=("blues",)), NOW, RULES)
+    dynamo.spaces.update_details(space, moved)
+    post = PinnedPost("https://example.com/", "notes", space.creator_id, NOW)
+
+    with pytest.raises(Refused) as stale:
+        dynamo.stage_members.pin(space, post, space_entry(space.id, PIN, space.creator_id, NOW))
+
+    assert stale.value.part == "listings"
+    assert dynamo.spaces.get(space.id, with_count=False).pinned is None
+    assert _all(dynamo.log.for_space, space.id) == []
+    current = dynamo.spaces.get(space.id, with_count=False)
+    dynamo.stage_members.pin(current, post, space_entry(space.id, PIN, space.creator_id, NOW))
+    assert dynamo.spaces.get(space.id, with_count=False).pinned == post
+
+
+def test_a_patch_read_before_a_pin_is_refused_so_the_lists_keep_the_pin(dynamo):
+    from chalicelib.domain.moderation import PIN
+    from chalicelib.domain.pinned import PinnedPost
+    from chalicelib.domain.spaces import apply_patch
+    from chalicelib.domain.commands import EditSpace
+
+    space = _live(dynamo, topics=["jazz"])
+    dynamo.stage_members.pin(
+        space, PinnedPost("https://example.com/", "notes", space.creator_id, NOW),
+        space_entry(space.id, PIN, space.creator_id, NOW),
+    )
+
+    with pytest.raises(Refused):  # `space` was read before the pin: its listings would drop it
+        dynamo.spaces.update_details(space, apply_patch(space, EditSpace(title="Renamed"), NOW, RULES))
+
+    from chalicelib.adapters.dynamodb.listings import DynamoListingRepository
+
+    listing = DynamoListingRepository().discovery_page(f"live#host#{space.creator_id}", ascending=False, limit=5, after=None)[0]
+    assert [(item.space_id, item.pinned_url) for item in listing] == [(space.id, "https://example.com/")]

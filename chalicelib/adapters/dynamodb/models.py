@@ -384,6 +384,9 @@ class DiscoveryModel(Model):
     # "live" list only: the Space's overflow audience is on, so the rank job (which Queries this
     # list every minute anyway) knows whose composition to keep alive without reading Spaces.
     overflow = BooleanAttribute(null=True)
+    # The live Space's pinned post as a list shows it (set and removed with the pin itself).
+    pinned_url = UnicodeAttribute(null=True)
+    pinned_text = UnicodeAttribute(null=True)
     by_rank = DiscoveryRankIndex()
 
 
@@ -404,6 +407,8 @@ class TitleSearchModel(Model):
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
     access = UnicodeAttribute(default="public")  # a list shows ticketed / subscriber Spaces locked
+    pinned_url = UnicodeAttribute(null=True)  # as on DiscoveryModel
+    pinned_text = UnicodeAttribute(null=True)
 
 
 ALL_MODELS = (

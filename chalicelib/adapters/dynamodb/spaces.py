@@ -393,7 +393,13 @@ class DynamoSpaceRepository(SpaceTables):
             actions.append(SpaceModel.title.set(after.title))
         if after.topics != before.topics:
             actions.append(SpaceModel.topics.set(list(after.topics)))
-        condition = SpaceModel.state == before.state
+        # The list items carry the pinned post as `before` had it: a pin landing meanwhile would
+        # be overwritten by these puts, so the pin must be as read (else Refused, try again).
+        pinned_as_read = (
+            SpaceModel.pinned_at.does_not_exist() if before.pinned is None
+            else SpaceModel.pinned_at == before.pinned.pinned_at
+        )
+        condition = (SpaceModel.state == before.state) & pinned_as_read
         if after.scheduled_start != before.scheduled_start and after.scheduled_start is not None:
             actions.append(SpaceModel.scheduled_start.set(after.scheduled_start))
             condition = SpaceModel.state == SCHEDULED

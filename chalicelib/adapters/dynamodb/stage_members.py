@@ -18,13 +18,14 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import size
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.listings import pin_listings
 from chalicelib.adapters.dynamodb.models import ParticipantModel, SpaceModel, SpeakerRequestModel
 from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, stamp, to_space
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.pinned import PinnedPost
-from chalicelib.domain.spaces import COHOST, HOST, LISTENER, LIVE, SPEAKER, SpaceRules
+from chalicelib.domain.spaces import COHOST, HOST, LISTENER, LIVE, SPEAKER, Space, SpaceRules
 from chalicelib.ports import Refused
 
 
@@ -285,16 +286,17 @@ class DynamoStageMembers(SpaceTables):
 
     # ------------------------------------------------------------------ the pinned post
 
-    def pin(self, space_id: str, post: PinnedPost, entry: ModerationEntry) -> None:
-        """Pin `post` (replacing any pinned one) with its ledger entry, in one transaction, on
-        condition the Space is live and the pinner still a host of it (a co-host removed a moment
-        ago pins nothing). Refused "space" otherwise."""
+    def pin(self, space: Space, post: PinnedPost, entry: ModerationEntry) -> None:
+        """Pin `post` (replacing any pinned one) with its ledger entry and on the Space's list
+        items, in one transaction, on condition the Space is live and the pinner still a host of
+        it (a co-host removed a moment ago pins nothing): Refused "space" otherwise, "listings"
+        when the lists moved since `space` was read (a PATCH of title or topics)."""
         pinner = post.pinned_by
         try:
             with transaction(self._connection) as tx:
                 tx.update(
                     "space",
-                    SpaceModel(space_id),
+                    SpaceModel(space.id),
                     actions=[
                         SpaceModel.pinned_url.set(post.url),
                         SpaceModel.pinned_text.set(post.text),
@@ -305,13 +307,15 @@ class DynamoStageMembers(SpaceTables):
                     condition=(SpaceModel.state == LIVE)
                     & ((SpaceModel.creator_id == pinner) | SpaceModel.cohosts[pinner].exists()),
                 )
+                pin_listings(tx, space, post.url, post.text)
                 add_entry(tx, entry)
         except ConditionsFailed as exc:
-            raise Refused("space") from exc
+            raise Refused("space" if "space" in exc else "listings") from exc
 
-    def unpin(self, space_id: str, by: str, now: datetime, entry: ModerationEntry) -> bool:
-        """-> unpinned. False when nothing was pinned (and `entry`, in the same transaction, is
-        not logged). Refused "space" when the Space is not live or `by` is no longer a host."""
+    def unpin(self, space: Space, by: str, now: datetime, entry: ModerationEntry) -> bool:
+        """-> unpinned (the list items too). False when nothing was pinned (and `entry`, in the
+        same transaction, is not logged). Refused as `pin`."""
+        space_id = space.id
         condition = (SpaceModel.state == LIVE) & ((SpaceModel.creator_id == by) | SpaceModel.cohosts[by].exists())
         try:
             with transaction(self._connection) as tx:
@@ -327,10 +331,11 @@ class DynamoStageMembers(SpaceTables):
                     ],
                     condition=condition & SpaceModel.pinned_url.exists(),
                 )
+                pin_listings(tx, space, None, None)
                 add_entry(tx, entry)
         except ConditionsFailed as exc:
             if "space" not in exc:
-                raise Refused("ledger") from exc
+                raise Refused("listings") from exc
             try:  # only on this failure path: nothing pinned, or not allowed?
                 current = to_space(SpaceModel.get(space_id, consistent_read=True))
             except DoesNotExist:
