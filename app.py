@@ -1,7 +1,10 @@
 """Spaces: the Chalice app. Routes live in chalicelib/api, jobs in chalicelib/jobs; no logic here."""
 from chalice import Chalice
 
-from chalicelib.api import analytics, events, local_routes, moderation, people, recording, reminders, share, spaces, stage, tickets, users, web
+from chalicelib.api import (
+    analytics, events, local_routes, moderation, people, pinned, recording, reminders, share, spaces, stage,
+    tickets, users, web,
+)
 from chalicelib.api.middleware import http_middleware
 from chalicelib.jobs import chat as chat_jobs
 from chalicelib.jobs import counts as count_jobs
@@ -32,6 +35,7 @@ app.register_blueprint(share.bp)
 app.register_blueprint(moderation.bp)
 app.register_blueprint(analytics.bp)
 app.register_blueprint(people.bp)
+app.register_blueprint(pinned.bp)
 app.register_blueprint(scheduled_jobs.bp)
 app.register_blueprint(reminder_jobs.bp)
 app.register_blueprint(ticket_jobs.bp)

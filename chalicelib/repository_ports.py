@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.recording import Caption
     from chalicelib.domain.spaces import StageInfo
     from chalicelib.domain.analytics import ListeningSession
+    from chalicelib.domain.moderation import ModerationEntry
     from chalicelib.domain.tickets import Subscription, Ticket
     from chalicelib.ports import PageKey, QueuedCall, RenewalHandle
 
@@ -294,7 +295,9 @@ class RecordingRepository(Protocol):
     def withdraw_consent(self, space_id: str, user_id: str, now: datetime, *, ended: bool) -> None:
         """Withdraw a consent, once; after the end the replay is asked for again without them."""
 
-    def set_clipping(self, space_id: str, enabled: bool) -> None: ...
+    def set_clipping(self, space_id: str, enabled: bool, entry: ModerationEntry | None = None) -> bool:
+        """-> changed (False when clipping already was `enabled`); `entry`, the host's act, is
+        appended to the moderation ledger in the same write, only when it changed."""
 
     def pending(self, limit: int = 50) -> list[str]:
         """Recorded Spaces whose replay is to be mixed or whose transcription runs (a Query)."""
@@ -327,8 +330,9 @@ class RecordingRepository(Protocol):
 
     def drop_pending(self, space_id: str) -> None: ...
 
-    def delete_replay(self, space_id: str) -> bool:
-        """-> deleted. False when it already was."""
+    def delete_replay(self, space_id: str, entry: ModerationEntry | None = None) -> bool:
+        """-> deleted. False when it already was (and then `entry` is not logged); `entry` goes
+        into the moderation ledger in the same write."""
 
     def is_blocked(self, host_id: str, user_id: str) -> bool: ...
 class AnalyticsRepository(Protocol):

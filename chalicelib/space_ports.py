@@ -17,6 +17,7 @@ from chalicelib.ports import JoinOutcome, Listener, PageKey, Participant
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.moderation import Appeal, ModerationEntry, Report
+    from chalicelib.domain.pinned import PinnedPost
     from chalicelib.domain.spaces import Listing, OverflowInfo, Space, SpaceRules, StageInfo
 
 
@@ -57,8 +58,8 @@ class SpaceRepository(Protocol):
         """scheduled -> live on `stage`. Refused "state", "host_busy" or "blocks"."""
 
     def end(self, space: Space, now: datetime, entry: ModerationEntry | None = None) -> None:
-        """live -> ended; its media is then pending release. Refused "state". `entry` (an
-        operator's end) goes into the moderation ledger in the same write."""
+        """live -> ended; its media is then pending release. Refused "state". `entry` (the
+        host's or an operator's end) goes into the moderation ledger in the same write."""
 
     def cancel(self, space: Space, now: datetime) -> None:
         """scheduled -> canceled. Refused "state"."""
@@ -121,8 +122,12 @@ class ParticipantRepository(Protocol):
     def stale_participants(self, space_id: str, cutoff: datetime, limit: int = 500) -> list[tuple[str, int]]:
         """Connected participants not seen since `cutoff`: [(user_id, last_seen epoch)]."""
 
-    def mark_blocked(self, space_id: str, user_id: str, now: datetime) -> None:
-        """The host blocked `user_id` during the Space: no join of theirs succeeds from now on."""
+    def mark_blocked(
+        self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> bool:
+        """The host blocked `user_id` during the Space: no join of theirs succeeds from now on.
+        True when newly marked; False when already marked, and then `entry` (in the same write)
+        is not logged."""
 
     def clear_blocked(self, space_id: str, user_id: str) -> None: ...
 
@@ -148,11 +153,15 @@ class StageMemberRepository(Protocol):
 
     def lower_hand(self, space_id: str, user_id: str) -> bool: ...
 
-    def invite(self, space_id: str, user_id: str, now: datetime) -> None: ...
+    def invite(self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None) -> None:
+        """Invite a listener to the stage; `entry` is appended to the moderation ledger in the
+        same write (a refused invitation logs nothing)."""
 
-    def approve_request(self, space_id: str, user_id: str, now: datetime) -> None:
+    def approve_request(
+        self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> None:
         """Answer a raised hand with an invitation; of two answers exactly one wins (the other
-        is Refused "request")."""
+        is Refused "request"), and only the winner's `entry` reaches the ledger."""
 
     def accept_invitation(
         self,
@@ -177,9 +186,22 @@ class StageMemberRepository(Protocol):
         """A speaker or co-host goes back to listening; `entry` (a moderator's act) is
         appended to the moderation ledger in the same write."""
 
-    def add_cohost(self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules) -> None:
+    def add_cohost(
+        self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules,
+        entry: ModerationEntry | None = None,
+    ) -> None:
         """Make a user a co-host, within `rules.max_cohosts` and (from the audience)
-        `rules.max_on_stage`."""
+        `rules.max_on_stage`; `entry` goes into the moderation ledger in the same write."""
+
+    def pin(self, space: Space, post: PinnedPost, entry: ModerationEntry) -> None:
+        """Pin `post` (replacing the pinned one) on the Space and its list items, with `entry`
+        in the ledger, in one write. Refused "space" unless the Space is live and
+        `post.pinned_by` its host or a co-host; "listings" when its lists moved since `space`
+        was read (read again and retry)."""
+
+    def unpin(self, space: Space, by: str, now: datetime, entry: ModerationEntry) -> bool:
+        """Take the pinned post down with `entry`, in one write: True; False when nothing was
+        pinned (nothing written). Refused as `pin`."""
 
     def set_muted(
         self, space_id: str, user_id: str, muted: bool, now: datetime, entry: ModerationEntry | None = None

@@ -23,6 +23,7 @@ from chalicelib.domain.commands import (
     LocalSignIn,
     MakeClip,
     NameCohost,
+    PinPost,
     PostCaption,
     RegisterDevice,
     SendReaction,
@@ -31,6 +32,7 @@ from chalicelib.domain.commands import (
     Subscribe,
 )
 from chalicelib.domain.errors import BadRequest, RuleViolation
+from chalicelib.domain.pinned import validate_text, validate_url
 from chalicelib.domain.moderation import MAX_APPEAL_CHARS, MAX_REASON_CHARS, MAX_REPORT_CHARS, REPORT_REASONS
 from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, check_clip, is_language_tag
 from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
@@ -285,6 +287,16 @@ def clipping(body: Body) -> SetClipping:
     if set(body) - {"enabled"} or not isinstance(body.get("enabled"), bool):
         raise BadRequest('send {"enabled": true|false}', code="invalid_body")
     return SetClipping(enabled=body["enabled"])
+
+
+def pin(body: Body) -> PinPost:
+    """`PUT /spaces/{id}/pinned {"url", "text"}`: two strings (400 otherwise); https, lengths and
+    clean text are the domain's rules (domain/pinned.py: 422)."""
+    _only(body, {"url", "text"}, hint="; a pinned post has url and text")
+    url, text = body.get("url"), body.get("text")
+    if not isinstance(url, str) or not isinstance(text, str):
+        raise BadRequest('send {"url": "https://...", "text": "..."}', code="invalid_body")
+    return PinPost(url=validate_url(url), text=validate_text(text))
 
 
 def reason(body: Body) -> GiveReason:

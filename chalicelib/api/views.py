@@ -35,6 +35,8 @@ def space_view(space: Space) -> dict:
         "allow_incognito": space.allow_incognito,
         # When the recording (IVS composition) started; null when not recorded.
         "recording_started_at": iso(space.recording_info.started_at) if space.recording_info else None,
+        # The pinned post ({url, text, pinned_by, pinned_at}), or null.
+        "pinned": space.pinned.view() if space.pinned is not None else None,
         "created_at": iso(space.created_at),
         "updated_at": iso(space.updated_at),
     }

@@ -112,6 +112,14 @@ class SetClipping:
 
 
 @dataclass(frozen=True)
+class PinPost:
+    """A link to pin to a live Space: https, bounded, clean one-line text (domain/pinned.py)."""
+
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
 class GiveReason:
     """A moderation act's optional body: why (kept in the moderation ledger)."""
 

@@ -22,7 +22,22 @@ LIFT = "lift_removal"
 OPERATOR_END = "operator_end"  # an operator ended the Space; the target is its host
 BAR_HOST = "bar_host"  # an operator barred the target from hosting (logged in the reported Space)
 OPERATOR = "operator"  # the actor of operators' acts (they act through scripts/reports.py)
-ACTS = frozenset({REMOVE, DEMOTE, COHOST_REMOVED, MUTE, LIFT, OPERATOR_END, BAR_HOST})
+INVITE = "invite"  # a moderator invited a listener who had not raised a hand
+APPROVE = "approve"  # a moderator answered a raised hand (the user is invited)
+COHOST_ADDED = "cohost_added"
+BLOCK = "block"  # the host blocked the target while this Space was live
+# Acts on the Space itself rather than on a person: their target is the Space's id (a user's own
+# `GET /me/moderation` never lists them, and they do not crowd one index key).
+END = "end"  # the host ended their own Space
+CLIPPING_ON = "clipping_on"
+CLIPPING_OFF = "clipping_off"
+REPLAY_DELETED = "replay_deleted"
+PIN = "pin"  # a moderator pinned a post (or replaced the pinned one)
+UNPIN = "unpin"
+ACTS = frozenset({
+    REMOVE, DEMOTE, COHOST_REMOVED, MUTE, LIFT, OPERATOR_END, BAR_HOST,
+    INVITE, APPROVE, COHOST_ADDED, BLOCK, END, CLIPPING_ON, CLIPPING_OFF, REPLAY_DELETED, PIN, UNPIN,
+})
 
 MAX_REASON_CHARS = 280
 MAX_APPEAL_CHARS = 500
@@ -68,6 +83,11 @@ class ModerationEntry:
             "at": self.at.isoformat().replace("+00:00", "Z"),
             "reason": self.reason,
         }
+
+
+def space_entry(space_id: str, act: str, actor_id: str, at: datetime) -> ModerationEntry:
+    """The entry of an act on the Space itself (end, clipping, replay, pinned post)."""
+    return entry_for(space_id, act, actor_id, space_id, at)
 
 
 def entry_for(space_id: str, act: str, actor_id: str, target_id: str, at: datetime,

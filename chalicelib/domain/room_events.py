@@ -29,6 +29,8 @@ REACTION = "reaction"
 # services/room_events.recording_state_changed). Nothing sends it yet.
 RECORDING_STATE = "recording_state"
 CAPTION = "caption"
+POST_PINNED = "post_pinned"  # url, text, by: the Space's pinned post (domain/pinned.py)
+POST_UNPINNED = "post_unpinned"  # by
 
 EVENT_NAMES = (
     HAND_RAISED,
@@ -47,6 +49,8 @@ EVENT_NAMES = (
     REACTION,
     RECORDING_STATE,
     CAPTION,
+    POST_PINNED,
+    POST_UNPINNED,
 )
 
 MAX_EVENT_NAME = 100

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, overload
 
 from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
+from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.recording import RecordingInfo
 from chalicelib.domain.text import require_clean_text
 from chalicelib.domain.tickets import Sales, TicketOffer, TicketRules, check_ticket_offer
@@ -142,6 +143,8 @@ class Space:
     recording_info: RecordingInfo | None = None
     # The host's blocked-users filter as of going live (domain/blocked_filter.HOST_BLOCKS).
     blocked_filter: bytes | None = field(default=None, repr=False)
+    # The link a host or co-host pinned while live (domain/pinned.py); None when nothing is.
+    pinned: PinnedPost | None = None
 
     @property
     def host_ids(self) -> list[str]:
@@ -197,6 +200,8 @@ class Listing:
     access: str = PUBLIC
     rank: int = 0
     overflow: bool = False  # the live list's entry of a Space whose overflow is on
+    pinned_url: str | None = None  # the live Space's pinned post (domain/pinned.py), if any
+    pinned_text: str | None = None
 
 
 def require_cohost_room(space: Space, rules: SpaceRules) -> None:

@@ -138,5 +138,7 @@ def _summary(item: Listing, space_id: str, count: int | None) -> dict[str, Any]:
         # one takes a ticket or a subscription.
         "access": item.access or "public",
         "is_ticketed": item.access == "ticketed",
+        # The pinned post's link and text ({url, text}), or null; the Space's view has the rest.
+        "pinned": {"url": item.pinned_url, "text": item.pinned_text or ""} if item.pinned_url else None,
     }
 

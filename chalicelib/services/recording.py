@@ -26,6 +26,7 @@ from chalicelib.domain import room_events as ev
 from chalicelib.domain.events import ClipMade, ReplayPlayed, SpaceEnded, SpaceStarted
 from chalicelib.domain.commands import MakeClip, SetClipping
 from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.moderation import CLIPPING_OFF, CLIPPING_ON, REPLAY_DELETED, space_entry
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain.recording import (
     AVAILABLE,
@@ -338,8 +339,12 @@ def may_set_clipping(deps: Deps, user_id: str, space_id: str) -> Space:
 def set_clipping(deps: Deps, user_id: str, space_id: str, clipping: SetClipping) -> dict[str, Any]:
     """`PUT /spaces/{id}/clipping {"enabled": bool}`: the host turns clipping on or off."""
     may_set_clipping(deps, user_id, space_id)
-    deps.recordings.set_clipping(space_id, clipping.enabled)
-    return {"space_id": space_id, "clipping": clipping.enabled}
+    act = CLIPPING_ON if clipping.enabled else CLIPPING_OFF
+    # Logged in the same write; setting it as it already is changes and logs nothing.
+    changed = deps.recordings.set_clipping(
+        space_id, clipping.enabled, space_entry(space_id, act, user_id, deps.clock.now())
+    )
+    return {"space_id": space_id, "clipping": clipping.enabled, "changed": changed}
 
 
 # ------------------------------------------------------------------------ the audience
@@ -455,7 +460,7 @@ def delete_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         raise NotFound(f"Space {space_id} was not recorded", code="replay_not_found")
     if info.replay_state is None:
         raise Conflict(f"Space {space_id} is still live: end it first", code="replay_not_ready")
-    changed = deps.recordings.delete_replay(space_id)
+    changed = deps.recordings.delete_replay(space_id, space_entry(space_id, REPLAY_DELETED, user_id, deps.clock.now()))
     removed = deps.replays.delete_prefix(info.prefix) if info.prefix else 0
     removed += deps.replays.delete_prefix(replay_files_prefix(space_id))
     removed += deps.replays.delete_prefix(f"captions/{space_id}")

@@ -24,7 +24,7 @@ from chalicelib.domain.commands import CreateSpace, EditSpace, StartSpace
 from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
-from chalicelib.domain.moderation import ModerationEntry
+from chalicelib.domain.moderation import END, ModerationEntry, space_entry
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain import recording as recording_rules
 from chalicelib.domain.spaces import (
@@ -203,7 +203,8 @@ def _require_not_barred(user: User) -> None:
 def end_space(deps: Deps, user_id: str, space_id: str) -> Space:
     space = deps.spaces.get(space_id, with_count=False)
     require_creator(space, user_id, "end this Space")
-    return end_live_space(deps, space, user_id)
+    # The host's own end is in the ledger too, in the end's transaction (target: the Space).
+    return end_live_space(deps, space, user_id, space_entry(space_id, END, user_id, deps.clock.now()))
 
 
 def end_live_space(deps: Deps, space: Space, by: str, entry: ModerationEntry | None = None) -> Space:

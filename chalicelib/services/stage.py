@@ -29,6 +29,7 @@ from chalicelib.domain.people import (
     StagePeople,
     profile_ids,
 )
+from chalicelib.domain.moderation import APPROVE, INVITE, entry_for
 from chalicelib.domain.recording import tagged_participant_id
 from chalicelib.domain.permissions import require_moderator
 from chalicelib.domain.spaces import (
@@ -362,15 +363,17 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, invite: InviteSpeaker)
     require_live(space)
     now = deps.clock.now()
     approved = True
+    # Each attempt carries its own ledger entry in its own transaction: only the one that lands
+    # is logged ("approve" for a raised hand, "invite" otherwise).
     try:
-        deps.stage_members.approve_request(space_id, target, now)
+        deps.stage_members.approve_request(space_id, target, now, entry_for(space_id, APPROVE, actor_id, target, now))
     except Refused as exc:
         if exc.part != "request":
             _explain_invite_refusal(deps, space_id, target, exc)
         approved = False
     if not approved:
         try:
-            deps.stage_members.invite(space_id, target, now)
+            deps.stage_members.invite(space_id, target, now, entry_for(space_id, INVITE, actor_id, target, now))
         except Refused as exc:
             _explain_invite_refusal(deps, space_id, target, exc)
     deps.telemetry.count("SpeakerRequestApproved" if approved else "SpeakerInvited")

@@ -13,7 +13,7 @@ from chalicelib.domain.commands import GiveReason, NameCohost
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden
 from chalicelib.domain.events import BlockedWhileLive, SpeakerRemoved
 from chalicelib.domain.moderation import (
-    COHOST_REMOVED, DEMOTE, MUTE, REMOVE, ModerationEntry, entry_for,
+    COHOST_ADDED, COHOST_REMOVED, DEMOTE, MUTE, REMOVE, ModerationEntry, entry_for,
 )
 from chalicelib.domain.permissions import require_can_moderate, require_creator
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, Space, require_cohost_room, require_live
@@ -61,13 +61,15 @@ def add_cohost(deps: Deps, actor_id: str, space_id: str, name: NameCohost) -> Sp
         raise Conflict("that user is already a host", code="already_cohost")
     rules = deps.space_rules
     require_cohost_room(space, rules)
+    now = deps.clock.now()
     try:
         deps.stage_members.add_cohost(
             space_id,
             target,
             was_speaker=role == SPEAKER,
-            now=deps.clock.now(),
+            now=now,
             rules=rules,
+            entry=entry_for(space_id, COHOST_ADDED, actor_id, target, now),
         )
     except Refused as exc:
         if exc.part == "participant":

@@ -6,6 +6,7 @@ from typing import Any
 from chalicelib.domain import blocked_filter as bf
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.events import BlockedWhileLive
+from chalicelib.domain.moderation import BLOCK, entry_for
 from chalicelib.domain.users import hosting_eligibility, validate_user_id
 from chalicelib.services.context import Deps
 
@@ -68,7 +69,10 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
     live_space_id = deps.users.live_space_of(blocker_id)
     if live_space_id:
         # Marked before looking: a join landing meanwhile either sees the mark or is found below.
-        deps.participants.mark_blocked(live_space_id, target_id, now)
+        # Logged ("block") in the mark's own write; a retried block marks and logs nothing more.
+        deps.participants.mark_blocked(
+            live_space_id, target_id, now, entry_for(live_space_id, BLOCK, blocker_id, target_id, now)
+        )
         current = deps.participants.get_participant(live_space_id, target_id, consistent=True)
         if current is not None and current.participant_id and not current.removed:  # they had joined
             # Removed from the Space (services/stage_moderation.py); failing, the block answers 503 and

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
@@ -87,10 +88,15 @@ class FakeRecordingRepository:
             self._store.recording_pending.add(space_id)
         self._store.edit(space_id, recording_info=replace(info, **changes))
 
-    def set_clipping(self, space_id: str, enabled: bool) -> None:
+    def set_clipping(self, space_id: str, enabled: bool, entry: ModerationEntry | None = None) -> bool:
         row = self._row(space_id)
-        if row.space.recording_info is not None:
-            self._store.edit(space_id, recording_info=replace(row.space.recording_info, clipping=enabled))
+        info = row.space.recording_info
+        if (True if info is None else info.clipping) == enabled:
+            return False
+        if info is not None:
+            self._store.edit(space_id, recording_info=replace(info, clipping=enabled))
+        self._store.append(entry)
+        return True
 
     # ------------------------------------------------------------------ the replay
 
@@ -167,12 +173,13 @@ class FakeRecordingRepository:
         self._row(space_id)
         self._store.recording_pending.discard(space_id)
 
-    def delete_replay(self, space_id: str) -> bool:
+    def delete_replay(self, space_id: str, entry: ModerationEntry | None = None) -> bool:
         info = self._info(space_id)
         if info is None or info.replay_state is None or info.replay_state == DELETED:
             return False
         self._store.edit(space_id, recording_info=replace(info, replay_state=DELETED))
         self._store.recording_pending.discard(space_id)
+        self._store.append(entry)
         return True
 
     # ------------------------------------------------------------------ the audience

@@ -21,6 +21,7 @@ from typing import Any
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.recording import PROCESSING
 from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
+from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.spaces import (
     CANCELED,
     COHOST,
@@ -473,8 +474,15 @@ class FakeParticipantRepository(_Repo):
             if s == space_id and p.connected and p.last_seen is not None and p.last_seen < edge
         ]
 
-    def mark_blocked(self, space_id: str, user_id: str, now: datetime) -> None:
-        self._store.participants.setdefault((space_id, user_id), _ParticipantRow()).blocked = True
+    def mark_blocked(
+        self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> bool:
+        p = self._store.participants.setdefault((space_id, user_id), _ParticipantRow())
+        if p.blocked:
+            return False
+        p.blocked = True
+        self._store.append(entry)
+        return True
 
     def clear_blocked(self, space_id: str, user_id: str) -> None:
         p = self._store.participant(space_id, user_id)
@@ -551,14 +559,17 @@ class FakeStageMembers(_Repo):
         self._store.edit(space_id, invited={**row.space.invited, user_id: _stamp(now)}, updated_at=now)
         self._store.requests.pop((space_id, user_id), None)
 
-    def invite(self, space_id: str, user_id: str, now: datetime) -> None:
+    def invite(self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None) -> None:
         if not self._present(space_id, user_id):
             raise Refused("participant")
         if not self._may_invite(space_id, user_id):
             raise Refused("space")
         self._invite(space_id, user_id, now)
+        self._store.append(entry)
 
-    def approve_request(self, space_id: str, user_id: str, now: datetime) -> None:
+    def approve_request(
+        self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> None:
         if (space_id, user_id) not in self._store.requests:
             raise Refused("request")
         if not self._may_invite(space_id, user_id):
@@ -566,6 +577,7 @@ class FakeStageMembers(_Repo):
         if not self._present(space_id, user_id):
             raise Refused("participant")
         self._invite(space_id, user_id, now)
+        self._store.append(entry)
 
     def accept_invitation(
         self,
@@ -616,7 +628,10 @@ class FakeStageMembers(_Repo):
         p.role = LISTENER
         self._store.append(entry)
 
-    def add_cohost(self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules) -> None:
+    def add_cohost(
+        self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules,
+        entry: ModerationEntry | None = None,
+    ) -> None:
         row = self._store.row(space_id)
         ok = (
             row is not None
@@ -643,6 +658,25 @@ class FakeStageMembers(_Repo):
             row.on_stage += 1
         self._store.participants[(space_id, user_id)].role = COHOST
         self._store.requests.pop((space_id, user_id), None)
+        self._store.append(entry)
+
+    def _pinnable(self, space_id: str, by: str) -> _SpaceRow:
+        row = self._store.row(space_id)
+        if row is None or row.space.state != LIVE or row.space.role_of(by) not in (HOST, COHOST):
+            raise Refused("space")
+        return row
+
+    def pin(self, space: Space, post: PinnedPost, entry: ModerationEntry) -> None:
+        self._pinnable(space.id, post.pinned_by)
+        self._store.edit(space.id, pinned=post, updated_at=post.pinned_at)
+        self._store.append(entry)
+
+    def unpin(self, space: Space, by: str, now: datetime, entry: ModerationEntry) -> bool:
+        if self._pinnable(space.id, by).space.pinned is None:
+            return False
+        self._store.edit(space.id, pinned=None, updated_at=now)
+        self._store.append(entry)
+        return True
 
     def set_muted(
         self, space_id: str, user_id: str, muted: bool, now: datetime, entry: ModerationEntry | None = None
@@ -717,6 +751,7 @@ class FakeListingRepository(_Repo):
         return Listing(
             s.id, s.state, s.title, s.creator_id, tuple(s.topics), s.scheduled_start, s.started_at, s.access,
             rank=rank, overflow=s.state == LIVE and row.overflow_state == "on",
+            pinned_url=s.pinned.url if s.pinned else None, pinned_text=s.pinned.text if s.pinned else None,
         )
 
     def _list(self, list_key: str) -> list[Listing]:

@@ -72,7 +72,7 @@ def test_clips_of_a_space_with_clipping_off_are_403_and_only_the_host_switches(a
 
     off = api.call("PUT", f"/spaces/{space_id}/clipping", host, {"enabled": False})
 
-    assert off.status_code == 200 and off.data == {"space_id": space_id, "clipping": False}
+    assert off.status_code == 200 and off.data == {"space_id": space_id, "clipping": False, "changed": True}
     refused = api.post(f"/spaces/{space_id}/clips", listener, {"start_ms": 0, "duration_ms": 1000})
     assert refused.status_code == 403 and refused.data["code"] == "clipping_off"
     assert api.get(f"/spaces/{space_id}/replay", listener).data["clipping"] is False

@@ -120,8 +120,9 @@ POST   /spaces/{space_id}/reports                       | -        | -          
 GET    /me                                              | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
 PATCH  /me                                              | -        | -               | 401       | 200      | 200      | 200     | 200    | 200  | 200     | 200     | 200       | 200
 GET    /spaces/{space_id}/listeners                     | -        | -               | 401       | 403      | 200      | 200     | 200    | 200  | 403     | 403     | 200       | 403
-
 GET    /spaces/{space_id}/analytics                     | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
+PUT    /spaces/{space_id}/pinned                        | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
+DELETE /spaces/{space_id}/pinned                        | -        | -               | 401       | 403      | 403      | 403     | 200    | 200  | 403     | 403     | 403       | 403
 """
 
 # Bodies for the routes that need one; `{target}` becomes the target's user id.
@@ -140,6 +141,7 @@ BODIES = {
     ("POST", "/spaces/{space_id}/appeal"): {"text": "I was quoting someone"},
     ("POST", "/spaces/{space_id}/reports"): {"reason": "spam"},
     ("PATCH", "/me"): {"display_name": "Matrix"},
+    ("PUT", "/spaces/{space_id}/pinned"): {"url": "https://example.com/notes", "text": "Show notes"},
 }
 
 

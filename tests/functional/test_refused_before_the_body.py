@@ -47,6 +47,7 @@ REFUSED = {
     ("POST", "/spaces/{space_id}/removals/{user_id}/lift"): ("stranger", "host_only"),
     ("POST", "/spaces/{space_id}/appeal"): ("listener", "not_removed"),
     ("POST", "/spaces/{space_id}/reports"): ("stranger", "not_participant"),
+    ("PUT", "/spaces/{space_id}/pinned"): ("listener", "moderator_only"),
 }
 
 # Routes with a body where no signed-in caller is refused before the body is read, and no

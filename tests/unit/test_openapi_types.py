@@ -47,6 +47,7 @@ REQUESTS = [
     ("RemoveRequest", bodies.reason, {"reason": "spamming the stage"}),
     ("AppealRequest", bodies.appeal, {"text": "I was quoting someone"}),
     ("ReportRequest", bodies.report, {"reason": "spam", "text": "links", "user_id": "bob"}),
+    ("PinRequest", bodies.pin, {"url": "https://example.com/notes?ep=12", "text": "Tonight's show notes"}),
 ]
 IDS = [f"{schema}->{parse.__name__}" for schema, parse, _ in REQUESTS]
 

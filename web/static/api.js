@@ -79,6 +79,8 @@ export class Api {
   mute(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/mute`); }
   remove(id, userId) { return this.request("POST", `/spaces/${id}/participants/${encodeURIComponent(userId)}/remove`); }
   analytics(id) { return this.request("GET", `/spaces/${id}/analytics`); }
+  pin(id, url, text) { return this.request("PUT", `/spaces/${id}/pinned`, { url, text }); }
+  unpin(id) { return this.request("DELETE", `/spaces/${id}/pinned`); }
   setReminder(id) { return this.request("POST", `/spaces/${id}/reminders`); }
   clearReminder(id) { return this.request("DELETE", `/spaces/${id}/reminders`); }
 }

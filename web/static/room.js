@@ -389,7 +389,35 @@ export class Room {
       h("form", { class: "row", onsubmit: run("invite") },
         h("label", { for: "moderate-user" }, "User id", input),
         h("button", { type: "submit" }, "Invite to speak"),
-        h("button", { type: "button", class: "danger", onclick: run("remove") }, "Remove from Space")));
+        h("button", { type: "button", class: "danger", onclick: run("remove") }, "Remove from Space")),
+      this.pinForm());
+  }
+
+  // Hosts and co-hosts pin one https link with a short text; everyone in the Space sees it.
+  pinForm() {
+    const url = h("input", { id: "pin-url", name: "url", type: "url", required: true, maxlength: 400, pattern: "https://.+", placeholder: "https://" });
+    const text = h("input", { id: "pin-text", name: "text", required: true, maxlength: 120, autocomplete: "off" });
+    const pin = (event) => {
+      event.preventDefault();
+      this.act("pin", () => this.api.pin(this.spaceId, url.value.trim(), text.value.trim()), { success: "The link is pinned." })
+        .then(() => { if (!this.error) { url.value = ""; text.value = ""; } });
+    };
+    return h("form", { class: "row", id: "pin-form", "aria-label": "Pin a link", onsubmit: pin },
+      h("label", { for: "pin-url" }, "Link", url),
+      h("label", { for: "pin-text" }, "Text", text),
+      h("button", { type: "submit" }, "Pin"),
+      h("button", { type: "button", id: "unpin", onclick: () => this.act("unpin", () => this.api.unpin(this.spaceId), { success: "The pinned link is gone." }) }, "Unpin"));
+  }
+
+  // The pinned post, built from text nodes and one attribute: nothing in it is parsed as HTML.
+  // The server only pins https links; a link that is not one is shown as text, not followed.
+  pinnedPanel(pinned) {
+    const safe = typeof pinned.url === "string" && pinned.url.startsWith("https://");
+    return h("section", { id: "pinned", "aria-label": "Pinned link" },
+      h("p", {}, "📌 ", safe
+        ? h("a", { href: pinned.url, target: "_blank", rel: "noopener noreferrer", id: "pinned-link" }, pinned.text)
+        : h("span", { id: "pinned-link" }, pinned.text),
+        h("span", { class: "muted" }, ` · pinned by ${pinned.pinned_by}`)));
   }
 
   // --- rendering --------------------------------------------------------------------------
@@ -490,7 +518,8 @@ export class Room {
       ? this.subscriptionPanel(space) : null;
     const live = space.state === "live" && this.joined && !this.removed && !this.over;
 
-    return [header, status, h("section", { "aria-label": "Actions", class: "row", id: "actions" }, this.actions()),
+    const pinned = space.state === "live" && space.pinned ? this.pinnedPanel(space.pinned) : null;
+    return [header, pinned, status, h("section", { "aria-label": "Actions", class: "row", id: "actions" }, this.actions()),
       live ? this.reactionsPanel() : null, live ? this.captionsPanel() : null, people, tickets, subscription];
   }
 

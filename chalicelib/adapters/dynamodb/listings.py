@@ -33,6 +33,8 @@ def _listing(item: DiscoveryModel | TitleSearchModel, rank: int = 0) -> Listing:
         access=item.access or "public",
         rank=rank,
         overflow=bool(getattr(item, "overflow", None)),
+        pinned_url=item.pinned_url,
+        pinned_text=item.pinned_text,
     )
 
 
@@ -61,6 +63,8 @@ def _summary(space: Space, state: str) -> dict[str, Any]:
         "scheduled_start": space.scheduled_start,
         "started_at": space.started_at,
         "access": space.access,
+        "pinned_url": space.pinned.url if space.pinned else None,
+        "pinned_text": space.pinned.text if space.pinned else None,
     }
 
 
@@ -91,6 +95,28 @@ def put_listings(tx: Any, space: Space, state: str) -> None:
             f"search:{bucket}:{term}",
             TitleSearchModel(bucket, term, space_id=space.id, **_summary(space, state)),
         )
+
+
+def pin_listings(tx: Any, space: Space, url: str | None, text: str | None) -> None:
+    """Set (or, with None, remove) the pinned post on the live Space's list and search items, in
+    the pin's own transaction. Each on condition it exists: a PATCH that moved the Space's lists
+    since `space` was read fails the part ("list:..." / "search:..."), and the caller reads again."""
+    for list_key in discovery_lists(space, LIVE):
+        tx.update(
+            f"list:{list_key}", DiscoveryModel(list_key, space.id),
+            actions=_pin_actions(DiscoveryModel, url, text), condition=DiscoveryModel.space_id.exists(),
+        )
+    for bucket, term in _search_keys(space, LIVE):
+        tx.update(
+            f"search:{bucket}:{term}", TitleSearchModel(bucket, term),
+            actions=_pin_actions(TitleSearchModel, url, text), condition=TitleSearchModel.term.exists(),
+        )
+
+
+def _pin_actions(model: Any, url: str | None, text: str | None) -> list:
+    if url is None:
+        return [model.pinned_url.remove(), model.pinned_text.remove()]
+    return [model.pinned_url.set(url), model.pinned_text.set(text)]
 
 
 def delete_listings(tx: Any, space: Space, state: str, keep: "Space | None" = None) -> None:

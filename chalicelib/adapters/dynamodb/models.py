@@ -271,6 +271,12 @@ class SpaceModel(Model):
     # checks the filter item's version), absent when the host had blocked nobody. Blocks made
     # later mark the participant item instead (`ParticipantModel.blocked_at`). docs/joins.md.
     blocked_filter = BinaryAttribute(legacy_encoding=False, null=True)
+    # The pinned post (domain/pinned.py), set and removed together by a host or co-host while
+    # live; absent when nothing is pinned.
+    pinned_url = UnicodeAttribute(null=True)
+    pinned_text = UnicodeAttribute(null=True)
+    pinned_by = UnicodeAttribute(null=True)
+    pinned_at = UTCDateTimeAttribute(null=True)
 
     by_creator = SpacesByCreatorIndex()
     media_release = MediaReleasePendingIndex()
@@ -409,6 +415,9 @@ class DiscoveryModel(Model):
     # "live" list only: the Space's overflow audience is on, so the rank job (which Queries this
     # list every minute anyway) knows whose composition to keep alive without reading Spaces.
     overflow = BooleanAttribute(null=True)
+    # The live Space's pinned post as a list shows it (set and removed with the pin itself).
+    pinned_url = UnicodeAttribute(null=True)
+    pinned_text = UnicodeAttribute(null=True)
     by_rank = DiscoveryRankIndex()
 
 
@@ -429,6 +438,8 @@ class TitleSearchModel(Model):
     scheduled_start = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
     access = UnicodeAttribute(default="public")  # a list shows ticketed / subscriber Spaces locked
+    pinned_url = UnicodeAttribute(null=True)  # as on DiscoveryModel
+    pinned_text = UnicodeAttribute(null=True)
 
 
 ALL_MODELS = (

@@ -363,22 +363,34 @@ class DynamoParticipantRepository(SpaceTables):
             raise Refused("changed") from exc
         return current
 
-    def mark_blocked(self, space_id: str, user_id: str, now: datetime) -> None:
+    def mark_blocked(
+        self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> bool:
         """The host blocked `user_id` while this Space is live: mark their participant item
-        (creating it if they never came), so no join of theirs succeeds from now on."""
+        (creating it if they never came), so no join of theirs succeeds from now on. True when
+        the mark is new; False when they were marked already (a retried block), and then `entry`,
+        which rides in the mark's own transaction, is not written either."""
         try:
-            ParticipantModel(ParticipantModel.key_for(space_id, user_id)).update(
-                actions=[
-                    ParticipantModel.space_id.set(space_id),
-                    ParticipantModel.user_id.set(user_id),
-                    # What a join's condition compares, for a user who never came.
-                    ParticipantModel.role.set(ParticipantModel.role | LISTENER),
-                    ParticipantModel.connected.set(ParticipantModel.connected | False),
-                    ParticipantModel.blocked_at.set(now),
-                ]
-            )
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "participant",
+                    ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
+                    actions=[
+                        ParticipantModel.space_id.set(space_id),
+                        ParticipantModel.user_id.set(user_id),
+                        # What a join's condition compares, for a user who never came.
+                        ParticipantModel.role.set(ParticipantModel.role | LISTENER),
+                        ParticipantModel.connected.set(ParticipantModel.connected | False),
+                        ParticipantModel.blocked_at.set(now),
+                    ],
+                    condition=ParticipantModel.blocked_at.does_not_exist(),
+                )
+                add_entry(tx, entry)
+        except ConditionsFailed as exc:
+            if "participant" in exc:
+                return False
+            raise Refused("changed") from exc
+        return True
 
     def clear_blocked(self, space_id: str, user_id: str) -> None:
         """Unblocked while the Space is live: their joins are let through again (a removal the

@@ -25,7 +25,9 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import BlockModel, CaptionModel, SpaceModel
+from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
@@ -225,9 +227,16 @@ class DynamoRecordingRepository:
                 condition & SpaceModel.consent_withdrawals.does_not_exist(),
             )
 
-    def set_clipping(self, space_id: str, enabled: bool) -> None:
-        action = SpaceModel.clipping_off.remove() if enabled else SpaceModel.clipping_off.set(True)
-        self._update(space_id, [action], SpaceModel.space_id.exists())
+    def set_clipping(self, space_id: str, enabled: bool, entry: ModerationEntry | None = None) -> bool:
+        """-> changed. The write is conditional on clipping being the other way, so turning it on
+        twice changes nothing and logs nothing: `entry` rides in the same transaction."""
+        if enabled:
+            actions: list = [SpaceModel.clipping_off.remove()]
+            condition = SpaceModel.space_id.exists() & SpaceModel.clipping_off.exists()
+        else:
+            actions = [SpaceModel.clipping_off.set(True)]
+            condition = SpaceModel.space_id.exists() & SpaceModel.clipping_off.does_not_exist()
+        return self._logged_transition(space_id, actions, condition, entry)
 
     # ------------------------------------------------------------------ the replay
 
@@ -312,12 +321,14 @@ class DynamoRecordingRepository:
         """Leave the pending index (a Space the job can do nothing more for)."""
         self._update(space_id, [SpaceModel.recording_pending.remove()], SpaceModel.space_id.exists())
 
-    def delete_replay(self, space_id: str) -> bool:
-        """-> deleted. False when it already was."""
-        return self._transition(
+    def delete_replay(self, space_id: str, entry: ModerationEntry | None = None) -> bool:
+        """-> deleted. False when it already was (and then `entry`, in the same write, is not
+        logged)."""
+        return self._logged_transition(
             space_id,
             [SpaceModel.replay_state.set(DELETED), SpaceModel.recording_pending.remove()],
             SpaceModel.replay_state.exists() & (SpaceModel.replay_state != DELETED),
+            entry,
         )
 
     # ------------------------------------------------------------------ the audience
@@ -338,6 +349,20 @@ class DynamoRecordingRepository:
             self._update(space_id, actions, condition)
         except Refused:
             return False
+        return True
+
+    def _logged_transition(self, space_id: str, actions: list, condition, entry: ModerationEntry | None) -> bool:
+        """`_transition` with a moderation ledger entry in the same write (both or neither)."""
+        if entry is None:
+            return self._transition(space_id, actions, condition)
+        try:
+            with transaction(self._connection) as tx:
+                tx.update("space", SpaceModel(space_id), actions=actions, condition=condition)
+                add_entry(tx, entry)
+        except ConditionsFailed as exc:
+            if "space" in exc:
+                return False
+            raise Refused("ledger") from exc
         return True
 
     @staticmethod

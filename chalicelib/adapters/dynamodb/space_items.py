@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.adapters.dynamodb.models import ParticipantModel, SpaceModel
 from chalicelib.adapters.dynamodb.recording import recording_info_of
+from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.spaces import LISTENER, OverflowInfo, Space, StageInfo
 from chalicelib.domain.tickets import Sales, TicketOffer
 from chalicelib.ports import Participant
@@ -61,7 +62,14 @@ def to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         recording_info=recording_info_of(m),
         blocked_filter=bytes(m.blocked_filter) if m.blocked_filter else None,
         allow_incognito=not m.incognito_off,
+        pinned=_pinned(m),
     )
+
+
+def _pinned(m: SpaceModel) -> PinnedPost | None:
+    if m.pinned_url is None or m.pinned_at is None:
+        return None
+    return PinnedPost(m.pinned_url, m.pinned_text or "", m.pinned_by or "", m.pinned_at)
 
 
 def overflow_of(m: SpaceModel) -> OverflowInfo | None:

@@ -392,7 +392,13 @@ class DynamoSpaceRepository(SpaceTables):
             actions.append(
                 SpaceModel.incognito_off.remove() if after.allow_incognito else SpaceModel.incognito_off.set(True)
             )
-        condition = SpaceModel.state == before.state
+        # The list items carry the pinned post as `before` had it: a pin landing meanwhile would
+        # be overwritten by these puts, so the pin must be as read (else Refused, try again).
+        pinned_as_read = (
+            SpaceModel.pinned_at.does_not_exist() if before.pinned is None
+            else SpaceModel.pinned_at == before.pinned.pinned_at
+        )
+        condition = (SpaceModel.state == before.state) & pinned_as_read
         if after.scheduled_start != before.scheduled_start and after.scheduled_start is not None:
             actions.append(SpaceModel.scheduled_start.set(after.scheduled_start))
             condition = SpaceModel.state == SCHEDULED

@@ -18,12 +18,14 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import size
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.listings import pin_listings
 from chalicelib.adapters.dynamodb.models import ParticipantModel, SpaceModel, SpeakerRequestModel
 from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, stamp, to_space
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.moderation import ModerationEntry
-from chalicelib.domain.spaces import COHOST, LISTENER, LIVE, SPEAKER, SpaceRules
+from chalicelib.domain.pinned import PinnedPost
+from chalicelib.domain.spaces import COHOST, HOST, LISTENER, LIVE, SPEAKER, Space, SpaceRules
 from chalicelib.ports import Refused
 
 
@@ -109,17 +111,23 @@ class DynamoStageMembers(SpaceTables):
             & ParticipantModel.removed_at.does_not_exist(),
         )
 
-    def invite(self, space_id: str, user_id: str, now: datetime) -> None:
+    def invite(self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None) -> None:
+        """`entry`, the invitation's ledger entry, is in the same transaction: an invitation the
+        condition refuses (already invited, on stage) logs nothing."""
         try:
             with transaction(self._connection) as tx:
                 tx.update("space", SpaceModel(space_id), **self._invite_space_update(space_id, user_id, now))
                 tx.check(**self._present_check(space_id, user_id))
                 tx.delete("request", SpeakerRequestModel(space_id, user_id))
+                add_entry(tx, entry)
         except ConditionsFailed as exc:
             raise Refused("participant" if "participant" in exc else "space") from exc
 
-    def approve_request(self, space_id: str, user_id: str, now: datetime) -> None:
-        """Answer a raised hand. Deleting the request is the race's referee: one moderator wins."""
+    def approve_request(
+        self, space_id: str, user_id: str, now: datetime, entry: ModerationEntry | None = None
+    ) -> None:
+        """Answer a raised hand. Deleting the request is the race's referee: one moderator wins,
+        and only the winner's `entry` (in the same transaction) reaches the ledger."""
         try:
             with transaction(self._connection) as tx:
                 tx.delete(
@@ -129,6 +137,7 @@ class DynamoStageMembers(SpaceTables):
                 )
                 tx.update("space", SpaceModel(space_id), **self._invite_space_update(space_id, user_id, now))
                 tx.check(**self._present_check(space_id, user_id))
+                add_entry(tx, entry)
         except ConditionsFailed as exc:
             for part in ("request", "space", "participant"):
                 if part in exc:
@@ -244,8 +253,10 @@ class DynamoStageMembers(SpaceTables):
             raise Refused("space") from exc
 
     def add_cohost(
-        self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules
+        self, space_id: str, user_id: str, *, was_speaker: bool, now: datetime, rules: SpaceRules,
+        entry: ModerationEntry | None = None,
     ) -> None:
+        """`entry` (the host naming a co-host) goes into the ledger in the same transaction."""
         actions = [SpaceModel.cohosts[user_id].set(stamp(now)), SpaceModel.updated_at.set(now)]
         condition = (
             (SpaceModel.state == LIVE)
@@ -274,8 +285,72 @@ class DynamoStageMembers(SpaceTables):
                     & ParticipantModel.removed_at.does_not_exist(),
                 )
                 tx.delete("request", SpeakerRequestModel(space_id, user_id))
+                add_entry(tx, entry)
         except ConditionsFailed as exc:
             raise Refused("space" if "space" in exc else "participant") from exc
+
+    # ------------------------------------------------------------------ the pinned post
+
+    def pin(self, space: Space, post: PinnedPost, entry: ModerationEntry) -> None:
+        """Pin `post` (replacing any pinned one) with its ledger entry and on the Space's list
+        items, in one transaction, on condition the Space is live and the pinner still a host of
+        it (a co-host removed a moment ago pins nothing): Refused "space" otherwise, "listings"
+        when the lists moved since `space` was read (a PATCH of title or topics)."""
+        pinner = post.pinned_by
+        try:
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "space",
+                    SpaceModel(space.id),
+                    actions=[
+                        SpaceModel.pinned_url.set(post.url),
+                        SpaceModel.pinned_text.set(post.text),
+                        SpaceModel.pinned_by.set(pinner),
+                        SpaceModel.pinned_at.set(post.pinned_at),
+                        SpaceModel.updated_at.set(post.pinned_at),
+                    ],
+                    condition=(SpaceModel.state == LIVE)
+                    & ((SpaceModel.creator_id == pinner) | SpaceModel.cohosts[pinner].exists()),
+                )
+                pin_listings(tx, space, post.url, post.text)
+                add_entry(tx, entry)
+        except ConditionsFailed as exc:
+            raise Refused("space" if "space" in exc else "listings") from exc
+
+    def unpin(self, space: Space, by: str, now: datetime, entry: ModerationEntry) -> bool:
+        """-> unpinned (the list items too). False when nothing was pinned (and `entry`, in the
+        same transaction, is not logged). Refused as `pin`."""
+        space_id = space.id
+        condition = (SpaceModel.state == LIVE) & ((SpaceModel.creator_id == by) | SpaceModel.cohosts[by].exists())
+        try:
+            with transaction(self._connection) as tx:
+                tx.update(
+                    "space",
+                    SpaceModel(space_id),
+                    actions=[
+                        SpaceModel.pinned_url.remove(),
+                        SpaceModel.pinned_text.remove(),
+                        SpaceModel.pinned_by.remove(),
+                        SpaceModel.pinned_at.remove(),
+                        SpaceModel.updated_at.set(now),
+                    ],
+                    condition=condition & SpaceModel.pinned_url.exists(),
+                )
+                pin_listings(tx, space, None, None)
+                add_entry(tx, entry)
+        except ConditionsFailed as exc:
+            if "space" not in exc:
+                raise Refused("listings") from exc
+            try:  # only on this failure path: nothing pinned, or not allowed?
+                current = to_space(SpaceModel.get(space_id, consistent_read=True))
+            except DoesNotExist:
+                raise Refused("space") from exc
+            except Exception as read_exc:
+                raise dependency_failure(read_exc) from exc
+            if current.state == LIVE and current.role_of(by) in (HOST, COHOST) and current.pinned is None:
+                return False
+            raise Refused("space") from exc
+        return True
 
     def set_muted(
         self, space_id: str, user_id: str, muted: bool, now: datetime, entry: ModerationEntry | None = None
