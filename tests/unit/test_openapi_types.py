@@ -157,3 +157,24 @@ def test_the_caption_views_produce_exactly_the_caption_schemas():
 
     _produces_exactly(caption_view(caption), SCHEMAS["Caption"])
     _produces_exactly(caption_page_view(caption.space_id, [caption], None), SCHEMAS["CaptionPage"])
+
+
+def _answer(path: str, method: str, status: str = "200") -> dict:
+    return SPEC["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+
+def test_the_reminder_and_device_answers_produce_exactly_their_schemas():
+    from chalicelib.api.reminders import device_view, reminder_view, removed_device_view
+    from chalicelib.domain.reminders import RegisteredDevice, ReminderChange
+
+    _produces_exactly(reminder_view(ReminderChange("S1", True, False, 3)), SCHEMAS["ReminderResult"])
+    _produces_exactly(device_view(RegisteredDevice("ios-abc", "ios", "bob")), SCHEMAS["Device"])
+    _produces_exactly(removed_device_view("ios-abc"), _answer("/me/devices/{device_id}", "delete"))
+
+
+def test_the_local_sign_in_answer_produces_exactly_its_schema():
+    from chalicelib.adapters.local_auth import IssuedToken
+    from chalicelib.api.web import sign_in_view
+
+    issued = IssuedToken(token="t", expires_at=datetime(2026, 11, 24, tzinfo=timezone.utc))
+    _produces_exactly(sign_in_view("alice", issued), _answer("/local/sign-in", "post"))
