@@ -178,3 +178,19 @@ def test_the_local_sign_in_answer_produces_exactly_its_schema():
 
     issued = IssuedToken(token="t", expires_at=datetime(2026, 11, 24, tzinfo=timezone.utc))
     _produces_exactly(sign_in_view("alice", issued), _answer("/local/sign-in", "post"))
+
+
+def test_a_page_of_spaces_produces_exactly_its_schema():
+    from chalicelib.api.views import spaces_page_view
+    from chalicelib.domain.discovery import ListedSpace, SpacesPage
+    from chalicelib.domain.spaces import Listing
+
+    space = _space()
+    listing = Listing(
+        space_id=space.id, state=space.state, title=space.title, creator_id=space.creator_id, topics=space.topics,
+        scheduled_start=space.scheduled_start, started_at=None, access=space.access,
+    )
+    view = spaces_page_view(SpacesPage([ListedSpace(listing, 0)], "c1"))
+
+    _produces_exactly(view, _answer("/spaces", "get"))
+    _produces_exactly(view["spaces"][0], SCHEMAS["SpaceSummary"])
