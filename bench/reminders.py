@@ -446,9 +446,9 @@ class Drain:
         with self._lock:
             self.deleted += 1
             self.handled[body.get("kind") or body.get("audience") or kind] += 1
-            if isinstance(result, dict):
-                self.sent += result.get("sent", 0)
-                self.skipped += result.get("skipped", 0)
+            if result is not None:  # a push batch's Delivery (a fan-out message answers None)
+                self.sent += result.sent
+                self.skipped += result.skipped
             self._last_progress = time.monotonic()
         return True
 

@@ -12,7 +12,8 @@ module back), the app's own parts (logging, auth, cursors, payments, the recordi
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, TypeVar, cast
+import importlib
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from chalicelib.config import SERVICE_NAME, Settings
 # `override`, `reset`, `NONE` and the media accessors are imported for callers too: app code, jobs
@@ -289,19 +290,9 @@ def cursors():
 
 def deps() -> Deps:
     def build() -> Deps:
-        from chalicelib.adapters.dynamodb.analytics import DynamoAnalytics
-        from chalicelib.adapters.dynamodb.reminders import (
-            DynamoDeviceRepository,
-            DynamoPushClaims,
-            DynamoReminderRepository,
-        )
         from chalicelib.adapters.dynamodb.models import share_one_connection
-        from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
         from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits
-        from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
         from chalicelib.adapters.dynamodb.spaces import space_repositories
-        from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
-        from chalicelib.adapters.dynamodb.tickets import DynamoTicketRepository
         from chalicelib.adapters.dynamodb.users import DynamoUserRepository
         from chalicelib.adapters.telemetry import PowertoolsTelemetry
         from chalicelib.services.context import Deps
@@ -309,7 +300,9 @@ def deps() -> Deps:
         s = settings()
         share_one_connection()
         # AWS clients other than DynamoDB are built on first use (lazy proxies), so a join never
-        # pays for creating an SNS or Scheduler client it does not need.
+        # pays for creating an SNS or Scheduler client it does not need; so are the repositories
+        # a join never calls (reminders, tickets, recordings, moderation: `_repository`), so a
+        # cold start does not import their adapter modules.
         return Deps(
             settings=s,
             users=DynamoUserRepository(),
@@ -322,29 +315,29 @@ def deps() -> Deps:
             background_room_events=_lazy(background_room_events),
             tokens=_lazy(token_minter),
             telemetry=PowertoolsTelemetry(metrics()),
-            reminders=DynamoReminderRepository(shards=s.reminder_shards),
-            devices=DynamoDeviceRepository(),
-            push_claims=DynamoPushClaims(lease_seconds=s.push_claim_lease_seconds),
+            reminders=_repository("reminders", "DynamoReminderRepository", shards=s.reminder_shards),
+            devices=_repository("reminders", "DynamoDeviceRepository"),
+            push_claims=_repository("reminders", "DynamoPushClaims", lease_seconds=s.push_claim_lease_seconds),
             push=_lazy(push),
             scheduler=_lazy(scheduler),
             fanout_queue=_lazy(lambda: queue(s.fanout_queue)),
             push_queue=_lazy(lambda: queue(s.push_queue)),
-            tickets=DynamoTicketRepository(),
-            subscriptions=DynamoSubscriptionRepository(),
+            tickets=_repository("tickets", "DynamoTicketRepository"),
+            subscriptions=_repository("subscriptions", "DynamoSubscriptionRepository"),
             tickets_queue=_lazy(lambda: queue(s.tickets_queue)),
             payments=_lazy(payments),
             room_events=_lazy(room_events),
             reactions=DynamoReactionLimits(interval_ms=s.reaction_interval_ms),
             chat_limits=DynamoReactionLimits(interval_ms=s.chat_message_interval_ms),
-            recordings=DynamoRecordingRepository(),
+            recordings=_repository("recording", "DynamoRecordingRepository"),
             replays=_lazy(replays),
             transcription=_lazy(transcription),
             mixer=_lazy(mixer),
             dispatcher=publish_event,
-            moderation_log=DynamoModerationLog(),
-            appeals=DynamoAppeals(),
-            reports=DynamoReports(),
-            analytics=DynamoAnalytics(shards=s.participant_count_shards),
+            moderation_log=_repository("moderation", "DynamoModerationLog"),
+            appeals=_repository("moderation", "DynamoAppeals"),
+            reports=_repository("moderation", "DynamoReports"),
+            analytics=_repository("analytics", "DynamoAnalytics", shards=s.participant_count_shards),
         )
 
     return once("deps", build)
@@ -356,6 +349,16 @@ def publish_event(deps: Deps, event: object) -> list[Exception]:
     from chalicelib.services import dispatch
 
     return dispatch.publish(deps, event)
+
+
+def _repository(module: str, name: str, **kwargs: Any) -> Any:
+    """A lazy `chalicelib.adapters.dynamodb.<module>.<name>(**kwargs)`: the module is imported
+    and the repository built by its first use."""
+
+    def build() -> Any:
+        return getattr(importlib.import_module(f"chalicelib.adapters.dynamodb.{module}"), name)(**kwargs)
+
+    return _lazy(build)
 
 
 def _lazy(factory: Callable[[], T]) -> T:

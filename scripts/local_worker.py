@@ -77,8 +77,8 @@ def tick(deps) -> int:
                 continue
             queue.delete(receipt)
             done += 1
-            if label == "push" and result:
-                for line in result.get("log", []):
+            if label == "push" and result:  # a Delivery (chalicelib/domain/reminders.py)
+                for line in result.log:
                     print(f"[push] {line}", flush=True)
     return done
 

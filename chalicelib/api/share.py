@@ -16,6 +16,7 @@ import base64
 import hashlib
 from datetime import datetime, timezone
 from html import escape
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response
@@ -23,9 +24,11 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed, DomainError, Throttled
-from chalicelib.domain.share import PER_TICKET, Price, ShareCard
 from chalicelib.domain.spaces import CANCELED, ENDED, LIVE, PUBLIC, SCHEDULED, TICKETED, iso, validate_space_id
 from chalicelib.lazy import service
+
+if TYPE_CHECKING:  # annotations only: the share card's module comes with its service, on first use
+    from chalicelib.domain.share import Price, ShareCard
 
 share = service("share")
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -84,6 +87,8 @@ def describe(card: ShareCard) -> str:
 
 
 def price_text(price: Price) -> str:
+    from chalicelib.domain.share import PER_TICKET  # loaded already: the card came from it
+
     amount = f"{price.cents // 100}.{price.cents % 100:02d} {price.currency}"
     return f"{amount} a ticket" if price.per == PER_TICKET else f"from {amount} a month"
 

@@ -4,7 +4,7 @@ from chalicelib import bootstrap
 from chalicelib.api.http import command, current_user_id, endpoint
 from chalicelib.api.idempotency import idempotent
 from chalicelib.api.pages import RequestPage
-from chalicelib.api.views import space_view
+from chalicelib.api.views import space_view, spaces_page_view
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
@@ -70,6 +70,6 @@ def cancel_space(space_id):
 @endpoint()
 def list_spaces():
     request = bp.current_request
-    return discovery.list_spaces(
-        bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request)
+    return spaces_page_view(
+        discovery.list_spaces(bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request))
     )

@@ -1,7 +1,7 @@
 """How domain objects look on the wire (the contract's field names, X API v2 Space object)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.people import Joined, ListenerPage, StagePeople
 from chalicelib.domain.recording import Caption
@@ -9,6 +9,9 @@ from chalicelib.domain.spaces import Space, iso
 from chalicelib.domain.users import Profile
 from chalicelib.domain.tickets import HELD, PAID, RENEWABLE, Subscription, Ticket, access_until
 from chalicelib.ports import Payment
+
+if TYPE_CHECKING:  # annotations only: the discovery domain comes with its service, on first use
+    from chalicelib.domain.discovery import ListedSpace, SpacesPage
 
 
 def space_view(space: Space) -> dict:
@@ -52,6 +55,32 @@ def _ticket_view(space: Space) -> dict | None:
         "capacity": space.ticket.capacity,
         "sold": sales.sold if sales else 0,
         "remaining": sales.remaining if sales else space.ticket.capacity,
+    }
+
+
+def spaces_page_view(page: SpacesPage) -> dict[str, Any]:
+    """A page of the Spaces tab (`GET /spaces`)."""
+    return {"spaces": [space_summary_view(entry) for entry in page.spaces], "next_cursor": page.next_cursor}
+
+
+def space_summary_view(entry: ListedSpace) -> dict[str, Any]:
+    """A list entry: less than `space_view`, from the list's own copy of the Space."""
+    item = entry.listing
+    return {
+        "id": item.space_id,
+        "state": item.state,
+        "title": item.title,
+        "creator_id": item.creator_id,
+        "topics": list(item.topics or []),
+        "participant_count": entry.participant_count,
+        "scheduled_start": iso(item.scheduled_start),
+        "started_at": iso(item.started_at),
+        # Ticketed and subscriber-only Spaces are listed for everyone and shown locked: joining
+        # one takes a ticket or a subscription.
+        "access": item.access or "public",
+        "is_ticketed": item.access == "ticketed",
+        # The pinned post's link and text ({url, text}), or null; the Space's view has the rest.
+        "pinned": {"url": item.pinned_url, "text": item.pinned_text or ""} if item.pinned_url else None,
     }
 
 

@@ -5,13 +5,20 @@ Registered by app.py only when SPACES_STAGE is `local` (`serves_web_client()`), 
 AWS stages have none of these routes: there the page comes from S3 behind CloudFront
 (infra/web.py) and people sign in with Cognito's hosted UI.
 """
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, CORSConfig, Response
 
 from chalicelib import bootstrap
 from chalicelib.api.http import command, endpoint
+from chalicelib.domain.spaces import iso
 from chalicelib.lazy import bodies, service
+
+if TYPE_CHECKING:  # the answer's type only
+    from chalicelib.adapters.local_auth import IssuedToken
 
 body = bodies()
 web = service("web")
@@ -59,4 +66,10 @@ def asset(name):
 def local_sign_in():
     request = bp.current_request
     sign_in = command(request, body.local_sign_in, authorize=None)  # the sign-in: nobody is known yet
-    return web.local_sign_in(bootstrap.local_token_issuer(), bootstrap.deps().clock, sign_in)
+    issued = web.local_sign_in(bootstrap.local_token_issuer(), bootstrap.deps().clock, sign_in)
+    return sign_in_view(sign_in.user_id, issued)
+
+
+def sign_in_view(user_id: str, issued: IssuedToken) -> dict[str, Any]:
+    """The sign-in's answer: what `make token` prints, as the page keeps it."""
+    return {"user_id": user_id, "token": issued.token, "token_type": "Bearer", "expires_at": iso(issued.expires_at)}

@@ -10,8 +10,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import BadRequest
-from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN
+from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, Listing
 from chalicelib.domain.users import validate_user_id
+
+
+@dataclass(frozen=True)
+class ListedSpace:
+    """An entry of a page of Spaces: the listing and the participant count to show with it (the
+    count of the last rank refresh in live lists, 0 in scheduled ones, None in search results:
+    open the Space for it)."""
+    listing: Listing
+    participant_count: int | None
+
+
+@dataclass(frozen=True)
+class SpacesPage:
+    spaces: list[ListedSpace]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)

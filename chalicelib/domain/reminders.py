@@ -33,6 +33,33 @@ class PushMessage:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class RegisteredDevice:
+    """A device pushes go to, as its owner registered it."""
+    device_id: str
+    platform: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class ReminderChange:
+    """A reminder set or cleared: `changed` False when it already was so (setting twice and
+    clearing twice both succeed); the Space's subscriber count read after the change."""
+    space_id: str
+    is_set: bool
+    changed: bool
+    subscriber_count: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one push batch did: pushes sent, devices skipped (another run's claims held them),
+    and the first lines of the local push log."""
+    sent: int
+    skipped: int
+    log: list[str]
+
+
 def schedule_name(space_id: str, moment: str) -> str:
     return f"{space_id}-{moment}"
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.discovery import list_key, list_request
+from chalicelib.domain.discovery import ListedSpace, SpacesPage, list_key, list_request
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.events import LiveCountsRefreshed
 from chalicelib.domain.paging import page_limit
-from chalicelib.domain.spaces import LIVE, SCHEDULED, Listing, iso, search_words
+from chalicelib.domain.spaces import LIVE, SCHEDULED, Listing, search_words
 from chalicelib.domain.text import MAX_SEARCH_CHARS
 from chalicelib.ports import FIRST_PAGE, PageCursor
 from chalicelib.services.context import Deps
@@ -16,7 +16,7 @@ from chalicelib.services.users import blockers_of
 RANKED = {"space_id": str, "rank": int}  # a ranked list's cursor: the last entry's rank and id
 
 
-def list_spaces(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
+def list_spaces(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> SpacesPage:
     request = list_request(params)
     state = request.state
     limit = page_limit(params.get("limit"))
@@ -30,17 +30,13 @@ def list_spaces(deps: Deps, user_id: str, params: dict[str, Any], page: PageCurs
     # Live: most listeners first. Scheduled: soonest first.
     items, last = deps.listings.discovery_page(key, ascending=state == SCHEDULED, limit=limit, after=after)
     hidden = blockers_of(deps, user_id)
-    return {
-        "spaces": [
-            _summary(item, item.space_id, int(item.rank) if item.state == LIVE else 0)
-            for item in items
-            if item.creator_id not in hidden
-        ],
-        "next_cursor": page.seal(last) if last and len(items) == limit else None,
-    }
+    return SpacesPage(
+        [ListedSpace(item, int(item.rank) if item.state == LIVE else 0) for item in items if item.creator_id not in hidden],
+        page.seal(last) if last and len(items) == limit else None,
+    )
 
 
-def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: PageCursor) -> dict[str, Any]:
+def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: PageCursor) -> SpacesPage:
     """Title search: every word of `q` must start a word of the title, accents and case aside.
     The longest word drives the one Query; the others filter its page."""
     if len(query) > MAX_SEARCH_CHARS:
@@ -51,17 +47,15 @@ def _search(deps: Deps, user_id: str, state: str, query: str, limit: int, page: 
     driver = max(words, key=len)
     after = page.after({"term": str})
     items, last = deps.listings.search_page(state, driver, limit=limit, after=after)
-    spaces, seen = [], set(blockers_of(deps, user_id))
+    spaces: list[ListedSpace] = []
+    seen = set(blockers_of(deps, user_id))
     for item in items:
         title_words = search_words(item.title)
         if item.space_id in seen or item.creator_id in seen or not all(any(t.startswith(w) for t in title_words) for w in words):
             continue
         seen.add(item.space_id)
-        spaces.append(_summary(item, item.space_id, count=None))
-    return {
-        "spaces": spaces,
-        "next_cursor": page.seal(last) if last and len(items) == limit else None,
-    }
+        spaces.append(ListedSpace(item, None))
+    return SpacesPage(spaces, page.seal(last) if last and len(items) == limit else None)
 
 
 # "Hosts I follow" (docs/discovery.md): the caller's followees (at most FOLLOWEES_CONSIDERED, one
@@ -74,7 +68,7 @@ LIST_WINDOW_ITEMS = 20_000
 SCHEDULED_WINDOW_DAYS = 7
 
 
-def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCursor) -> dict[str, Any]:
+def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCursor) -> SpacesPage:
     followees = deps.followees_cache.get(user_id)
     if followees is None:
         followees = frozenset(deps.users.followees(user_id, FOLLOWEES_CONSIDERED))
@@ -87,10 +81,10 @@ def _following(deps: Deps, user_id: str, state: str, limit: int, page: PageCurso
         picked = [i for i in picked if _order(state, int(i.rank), i.space_id) > mark]
     shown = picked[:limit]
     last = shown[-1] if len(picked) > limit else None
-    return {
-        "spaces": [_summary(i, i.space_id, int(i.rank) if state == LIVE else 0) for i in shown],
-        "next_cursor": page.seal({"space_id": last.space_id, "rank": int(last.rank)}) if last else None,
-    }
+    return SpacesPage(
+        [ListedSpace(i, int(i.rank) if state == LIVE else 0) for i in shown],
+        page.seal({"space_id": last.space_id, "rank": int(last.rank)}) if last else None,
+    )
 
 
 def _order(state: str, rank: int, space_id: str) -> tuple[int, str]:
@@ -120,25 +114,4 @@ def refresh_live_ranks(deps: Deps) -> int:
     changed = deps.listings.refresh_live_ranks(counts_out=counts, overflowing_out=overflowing)
     deps.publish(LiveCountsRefreshed(counts, frozenset(overflowing)))
     return changed
-
-
-def _summary(item: Listing, space_id: str, count: int | None) -> dict[str, Any]:
-    """A list entry. Live lists carry the participant count as of the last rank refresh;
-    search results carry none (null): open the Space for it."""
-    return {
-        "id": space_id,
-        "state": item.state,
-        "title": item.title,
-        "creator_id": item.creator_id,
-        "topics": list(item.topics or []),
-        "participant_count": count,
-        "scheduled_start": iso(item.scheduled_start),
-        "started_at": iso(item.started_at),
-        # Ticketed and subscriber-only Spaces are listed for everyone and shown locked: joining
-        # one takes a ticket or a subscription.
-        "access": item.access or "public",
-        "is_ticketed": item.access == "ticketed",
-        # The pinned post's link and text ({url, text}), or null; the Space's view has the rest.
-        "pinned": {"url": item.pinned_url, "text": item.pinned_text or ""} if item.pinned_url else None,
-    }
 

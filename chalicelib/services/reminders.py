@@ -28,8 +28,11 @@ from chalicelib.domain.reminders import (
     MOMENTS,
     SCHEDULED_MOMENTS,
     START,
+    Delivery,
     PushContext,
     PushMessage,
+    RegisteredDevice,
+    ReminderChange,
     device_id_for,
     push_for,
     schedule_name,
@@ -58,7 +61,7 @@ SUBSCRIPTION_PUSH = "subscription"
 # ------------------------------------------------------------------------------------ devices
 
 
-def register_device(deps: Deps, user_id: str, device: RegisterDevice) -> dict[str, Any]:
+def register_device(deps: Deps, user_id: str, device: RegisterDevice) -> RegisteredDevice:
     platform, token = device.platform, device.token
     device_id = device_id_for(platform, token)
     previous = deps.devices.get(device_id)
@@ -82,21 +85,20 @@ def register_device(deps: Deps, user_id: str, device: RegisterDevice) -> dict[st
         raise Conflict("this device was registered elsewhere meanwhile; retry", code="device_moved") from exc
     if previous is None or previous.user_id != user_id:
         deps.telemetry.count("DeviceRegistered")
-    return {"device_id": device_id, "platform": platform, "user_id": user_id}
+    return RegisteredDevice(device_id, platform, user_id)
 
 
-def remove_device(deps: Deps, user_id: str, device_id: str) -> dict[str, Any]:
+def remove_device(deps: Deps, user_id: str, device_id: str) -> None:
     device = deps.devices.get(device_id)
     if device is None or device.user_id != user_id or not deps.devices.remove(user_id, device_id):
         raise NotFound("no such device of yours", code="device_not_found")
     deps.push.delete_endpoint(device.endpoint_arn)
-    return {"device_id": device_id, "removed": True}
 
 
 # ------------------------------------------------------------------------------------ reminders
 
 
-def set_reminder(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def set_reminder(deps: Deps, user_id: str, space_id: str) -> ReminderChange:
     space = deps.spaces.get(space_id, with_count=False)
     _require_scheduled(space)
     try:
@@ -106,22 +108,17 @@ def set_reminder(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         raise Conflict("the Space changed meanwhile; retry", code="space_changed") from exc
     if changed:
         deps.telemetry.count("ReminderSet")
-    return _reminder_view(deps, space_id, True, changed)
+    return _change(deps, space_id, True, changed)
 
 
-def clear_reminder(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def clear_reminder(deps: Deps, user_id: str, space_id: str) -> ReminderChange:
     deps.spaces.get(space_id, with_count=False)
     changed = deps.reminders.clear_reminder(space_id, user_id)
-    return _reminder_view(deps, space_id, False, changed)
+    return _change(deps, space_id, False, changed)
 
 
-def _reminder_view(deps: Deps, space_id: str, is_set: bool, changed: bool) -> dict[str, Any]:
-    return {
-        "space_id": space_id,
-        "reminder_set": is_set,
-        "changed": changed,
-        "subscriber_count": deps.spaces.get(space_id).subscriber_count,
-    }
+def _change(deps: Deps, space_id: str, is_set: bool, changed: bool) -> ReminderChange:
+    return ReminderChange(space_id, is_set, changed, deps.spaces.get(space_id).subscriber_count)
 
 
 def _require_scheduled(space: Space) -> None:
@@ -311,7 +308,7 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 # ------------------------------------------------------------------------------------ delivery
 
 
-def deliver(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
+def deliver(deps: Deps, body: dict[str, Any]) -> Delivery:
     """Push one batch. Every device gets it at most once, however often this runs.
 
     A batch is a Space's moment (reminders), or a subscription notice (`kind` "subscription",
@@ -348,7 +345,7 @@ def deliver(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
     if failed:
         deps.telemetry.count("PushFailed", len(failed))
         raise DependencyFailed(f"{len(failed)} pushes failed; the batch will be retried", code="push_unavailable")
-    return {"sent": len(sent), "skipped": len(targets) - len(owned), "log": log[:20]}
+    return Delivery(sent=len(sent), skipped=len(targets) - len(owned), log=log[:20])
 
 
 def _push_of(body: dict[str, Any]) -> tuple[str, str, PushMessage]:

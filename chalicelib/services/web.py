@@ -9,9 +9,9 @@ import json
 from chalicelib.config import Settings
 from chalicelib.domain.commands import LocalSignIn
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.spaces import iso
 
 if TYPE_CHECKING:  # annotations only
+    from chalicelib.adapters.local_auth import IssuedToken, LocalTokenIssuer
     from chalicelib.adapters.web_assets import StaticFiles
     from chalicelib.port_protocols import Clock
 
@@ -47,16 +47,9 @@ def static_asset(files: StaticFiles, settings: Settings, name: str) -> tuple[str
     return found
 
 
-def local_sign_in(issuer: Any, clock: Clock, sign_in: LocalSignIn) -> dict[str, Any]:
+def local_sign_in(issuer: LocalTokenIssuer | None, clock: Clock, sign_in: LocalSignIn) -> IssuedToken:
     """A bearer token for any user id, as `make token` prints. Only the local stage has an
     issuer (a signing key in SPACES_LOCAL_SIGNIN_KEY_PATH); anywhere else this is 404."""
     if issuer is None:
         raise NotFound("local sign-in is not available on this stage", code="local_sign_in_disabled")
-    user_id = sign_in.user_id
-    issued = issuer.issue(user_id, clock.now())
-    return {
-        "user_id": user_id,
-        "token": issued.token,
-        "token_type": "Bearer",
-        "expires_at": iso(issued.expires_at),
-    }
+    return issuer.issue(sign_in.user_id, clock.now())

@@ -142,7 +142,7 @@ def test_a_blocked_viewer_costs_one_more_query_on_their_first_page(api, deps, ho
     assert first_ops == ["Query", "Query"], "the page, then who blocked them (the filter said maybe)"
     assert recorder.operations("dynamodb") == ["Query"]
     # blocked by another host: this host's Space is still listed for them
-    assert [s["id"] for s in first["spaces"]] == [space["id"]]
+    assert [s.listing.space_id for s in first.spaces] == [space["id"]]
 
 
 @pytest.mark.parametrize(

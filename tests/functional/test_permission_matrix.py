@@ -212,7 +212,7 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
         action, role = given.split(":")
         if action == "device":
             device = RegisterDevice(platform="android", token=f"fcm-{uuid.uuid4().hex}")
-            made["device_id"] = reminders.register_device(deps, people[role], device)["device_id"]
+            made["device_id"] = reminders.register_device(deps, people[role], device).device_id
         elif action == "invite":
             stage.add_speaker(deps, host, space_id, InviteSpeaker(people[role]))
         elif action == "raise":

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import timedelta
 
 import boto3
 import pytest
@@ -16,11 +15,11 @@ from chalicelib.adapters.dynamodb.limiter import DynamoTokenBucket
 from chalicelib.adapters.dynamodb.stage_pool import DynamoRoomPool
 from chalicelib.adapters.ivs_chat import IvsChatRooms
 from chalicelib.adapters.ivs_limiter import MEDIA_BUSY, ROOM_CONTROL, LimitedClient
-from chalicelib.domain.errors import DependencyFailed, DomainError
+from chalicelib.domain.errors import DependencyFailed
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage_pool as pool_service
-from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder
+from tests.support.pool_races import scheduled_space, start_all_at_once
 
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/{}"
 LOGGING = "arn:aws:ivschat:us-east-1:123456789012:logging-configuration/log1"
@@ -29,11 +28,6 @@ REVIEW = "arn:aws:lambda:us-east-1:123456789012:function:review"
 
 def own_room_pool() -> DynamoRoomPool:
     return DynamoRoomPool(pool=f"rooms-test-{uuid.uuid4().hex[:10]}")
-
-
-def scheduled_space(deps, host):
-    start = (deps.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return space_service.create_space(deps, host, space_request({"title": "pooled room", "scheduled_start": start}))
 
 
 class CountingRooms:
@@ -64,21 +58,7 @@ def test_32_concurrent_starts_against_a_pool_of_10_rooms_never_share_a_room(deps
         pool.add(room)
     rooms.created.clear()
     spaces = [scheduled_space(deps, new_user("host", followers=1200)) for _ in range(32)]
-    barrier = threading.Barrier(32)
-    results: list = [None] * 32
-
-    def start(i):
-        barrier.wait()
-        try:
-            results[i] = space_service.start_space(deps, spaces[i].creator_id, spaces[i].id)
-        except DomainError as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=start, args=(i,)) for i in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    results = start_all_at_once(deps, spaces)
     assert all(not isinstance(r, Exception) for r in results), results
     room_arns = [r.room_arn for r in results]
     assert len(set(room_arns)) == 32  # no room serves two Spaces

@@ -3,9 +3,7 @@ makes no IVS call; concurrent starts never share a stage; an empty pool falls ba
 CreateStage under the limiter, and to 503 media_busy with Retry-After when that is exhausted."""
 from __future__ import annotations
 
-import threading
 import uuid
-from datetime import timedelta
 
 import pytest
 
@@ -15,11 +13,12 @@ from chalicelib.adapters.ivs import IvsMedia
 from chalicelib.adapters.ivs_limiter import MEDIA_BUSY, LimitedClient
 from chalicelib import media_wiring
 from chalicelib.api.http import error_response
-from chalicelib.domain.errors import DependencyFailed, DomainError
+from chalicelib.domain.errors import DependencyFailed
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage_pool as pool_service
 from chalicelib.api.bodies import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder
+from tests.support.pool_races import scheduled_space, start_all_at_once
 from tests.support.throttling_ivs import FakeTime, ThrottlingIvs
 
 
@@ -34,32 +33,13 @@ def fill(pool, media, n):
     return {s.arn for s in stages}
 
 
-def scheduled_space(deps, host):
-    start = (deps.clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return space_service.create_space(deps, host, space_request({"title": "pooled", "scheduled_start": start}))
-
-
 @pytest.mark.slow
 def test_32_concurrent_starts_against_a_pool_of_10_never_share_a_stage(deps, new_user):
     deps.stage_pool = pool = own_pool()
     pooled = fill(pool, deps.media, 10)
     created_before = len(deps.media.created)
     spaces = [scheduled_space(deps, new_user("host", followers=1200)) for _ in range(32)]
-    barrier = threading.Barrier(32)
-    results: list = [None] * 32
-
-    def start(i):
-        barrier.wait()
-        try:
-            results[i] = space_service.start_space(deps, spaces[i].creator_id, spaces[i].id)
-        except DomainError as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=start, args=(i,)) for i in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    results = start_all_at_once(deps, spaces)
     assert all(not isinstance(r, Exception) for r in results), results
     arns = [r.stage.arn for r in results]
     assert len(set(arns)) == 32  # no stage serves two Spaces

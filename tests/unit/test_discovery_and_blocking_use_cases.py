@@ -33,7 +33,7 @@ def _go_live(deps, host, title="Jazz at noon", topics=("jazz",)):
 
 
 def _ids(page):
-    return [s["id"] for s in page["spaces"]]
+    return [s.listing.space_id for s in page.spaces]
 
 
 # --------------------------------------------------------------------------- going live
@@ -80,7 +80,7 @@ def test_live_spaces_list_most_listeners_first(deps):
     page = discovery.list_spaces(deps, "carol", {})
 
     assert _ids(page) == [busy.id, quiet.id]
-    assert page["spaces"][0]["participant_count"] == 2
+    assert page.spaces[0].participant_count == 2
 
 
 def test_a_topic_list_shows_only_that_topic(deps):
@@ -95,7 +95,7 @@ def test_title_search_matches_the_start_of_every_word_asked(deps):
 
     page = discovery.list_spaces(deps, "carol", {"q": "nig jaz"})
 
-    assert _ids(page) == [hit.id] and page["spaces"][0]["participant_count"] is None
+    assert _ids(page) == [hit.id] and page.spaces[0].participant_count is None
 
 
 def test_hosts_i_follow_shows_only_their_spaces(deps):

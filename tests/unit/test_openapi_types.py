@@ -198,3 +198,38 @@ def test_the_people_views_produce_exactly_their_schemas():
     _produces_exactly(listed["listeners"][0], SCHEMAS["ListenerPage"]["properties"]["listeners"]["items"])
     _produces_exactly(profile_view(profiles["ann"]), SCHEMAS["Profile"])
     assert listed["listeners"][0]["avatar_url"] == "https://cdn.example/a.png", "the claim shows until edited"
+def _answer(path: str, method: str, status: str = "200") -> dict:
+    return SPEC["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+
+def test_the_reminder_and_device_answers_produce_exactly_their_schemas():
+    from chalicelib.api.reminders import device_view, reminder_view, removed_device_view
+    from chalicelib.domain.reminders import RegisteredDevice, ReminderChange
+
+    _produces_exactly(reminder_view(ReminderChange("S1", True, False, 3)), SCHEMAS["ReminderResult"])
+    _produces_exactly(device_view(RegisteredDevice("ios-abc", "ios", "bob")), SCHEMAS["Device"])
+    _produces_exactly(removed_device_view("ios-abc"), _answer("/me/devices/{device_id}", "delete"))
+
+
+def test_the_local_sign_in_answer_produces_exactly_its_schema():
+    from chalicelib.adapters.local_auth import IssuedToken
+    from chalicelib.api.web import sign_in_view
+
+    issued = IssuedToken(token="t", expires_at=datetime(2026, 11, 24, tzinfo=timezone.utc))
+    _produces_exactly(sign_in_view("alice", issued), _answer("/local/sign-in", "post"))
+
+
+def test_a_page_of_spaces_produces_exactly_its_schema():
+    from chalicelib.api.views import spaces_page_view
+    from chalicelib.domain.discovery import ListedSpace, SpacesPage
+    from chalicelib.domain.spaces import Listing
+
+    space = _space()
+    listing = Listing(
+        space_id=space.id, state=space.state, title=space.title, creator_id=space.creator_id, topics=space.topics,
+        scheduled_start=space.scheduled_start, started_at=None, access=space.access,
+    )
+    view = spaces_page_view(SpacesPage([ListedSpace(listing, 0)], "c1"))
+
+    _produces_exactly(view, _answer("/spaces", "get"))
+    _produces_exactly(view["spaces"][0], SCHEMAS["SpaceSummary"])

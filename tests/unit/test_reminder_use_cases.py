@@ -74,7 +74,7 @@ def test_setting_a_reminder_counts_it_once(deps):
     first = reminders.set_reminder(deps, "bob", "S1")
     again = reminders.set_reminder(deps, "bob", "S1")
 
-    assert (first["changed"], again["changed"], again["subscriber_count"]) == (True, False, 1)
+    assert (first.changed, again.changed, again.subscriber_count) == (True, False, 1)
     assert deps.telemetry.events.count("ReminderSet") == 1
 
 
@@ -84,7 +84,7 @@ def test_clearing_a_reminder_uncounts_it(deps):
 
     cleared = reminders.clear_reminder(deps, "bob", "S1")
 
-    assert (cleared["reminder_set"], cleared["changed"], cleared["subscriber_count"]) == (False, True, 0)
+    assert (cleared.is_set, cleared.changed, cleared.subscriber_count) == (False, True, 0)
 
 
 def test_a_live_space_takes_no_reminders(deps):
@@ -121,12 +121,12 @@ def test_a_device_registered_by_someone_else_moves_to_them(deps):
 
     reminders.register_device(deps, "carol", RegisterDevice("ios", TOKEN))
 
-    assert deps.devices.get(first["device_id"]).user_id == "carol"
+    assert deps.devices.get(first.device_id).user_id == "carol"
     assert deps.devices.devices_for(["bob"]).get("bob", []) == [] and len(deps.devices.devices_for(["carol"])["carol"]) == 1
 
 
 def test_only_its_owner_removes_a_device(deps):
-    device = reminders.register_device(deps, "bob", RegisterDevice("ios", TOKEN))["device_id"]
+    device = reminders.register_device(deps, "bob", RegisterDevice("ios", TOKEN)).device_id
 
     with pytest.raises(NotFound):
         reminders.remove_device(deps, "carol", device)
@@ -152,7 +152,7 @@ def test_the_start_reaches_every_subscriber_device_and_the_host_once_however_oft
 
 def test_a_device_the_push_service_says_is_gone_is_forgotten(deps):
     space = _scheduled(deps)
-    device = reminders.register_device(deps, "bob", RegisterDevice("ios", TOKEN))["device_id"]
+    device = reminders.register_device(deps, "bob", RegisterDevice("ios", TOKEN)).device_id
     reminders.set_reminder(deps, "bob", space.id)
     deps.push.gone.add(deps.devices.get(device).endpoint_arn)
 

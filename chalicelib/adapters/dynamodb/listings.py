@@ -15,7 +15,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import CounterModel, DiscoveryModel, TitleSearchModel
-from chalicelib.adapters.dynamodb.pages import last_values, start_key
+from chalicelib.adapters.dynamodb.pages import query_page
 from chalicelib.adapters.dynamodb.space_items import SpaceTables
 from chalicelib.domain.spaces import LIVE, SCHEDULED, Listing, Space, search_words
 from chalicelib.ports import PageKey
@@ -36,6 +36,10 @@ def _listing(item: DiscoveryModel | TitleSearchModel, rank: int = 0) -> Listing:
         pinned_url=item.pinned_url,
         pinned_text=item.pinned_text,
     )
+
+
+def _ranked_listing(item: DiscoveryModel) -> Listing:
+    return _listing(item, int(item.rank))
 
 
 def discovery_lists(space: Space, state: str) -> list[str]:
@@ -137,15 +141,10 @@ class DynamoListingRepository(SpaceTables):
     ) -> tuple[list[Listing], PageKey | None]:
         """One page of a discovery list in rank order: (listings, last key or None). One Query.
         Keys are plain: `{"space_id": ..., "rank": n}` (the list is the request's)."""
-        try:
-            result = DiscoveryModel.by_rank.query(
-                list_key, scan_index_forward=ascending, limit=limit, page_size=limit,
-                last_evaluated_key=start_key(after, list_key=list_key),
-            )
-            items = [_listing(item, int(item.rank)) for item in result]
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return items, last_values(result.last_evaluated_key, "list_key")
+        return query_page(
+            DiscoveryModel.by_rank.query, "list_key", list_key,
+            limit=limit, after=after, convert=_ranked_listing, scan_index_forward=ascending,
+        )
 
     def discovery_window(self, list_key: str, *, max_items: int, rank_below: int | None = None) -> list[Listing]:
         """A whole discovery list (or its part with rank < `rank_below`), in rank order, up to
@@ -153,7 +152,7 @@ class DynamoListingRepository(SpaceTables):
         try:
             condition = DiscoveryModel.rank < rank_below if rank_below is not None else None
             return [
-                _listing(item, int(item.rank))
+                _ranked_listing(item)
                 for item in DiscoveryModel.by_rank.query(list_key, condition, limit=max_items, page_size=1000)
             ]
         except Exception as exc:
@@ -165,18 +164,10 @@ class DynamoListingRepository(SpaceTables):
         """Spaces of `state` with a title word starting with `word` (2+ folded characters):
         (listings, last key or None). One Query. Keys are plain: `{"term": ...}`."""
         bucket = f"{state}#{word[:2]}"
-        try:
-            result = TitleSearchModel.query(
-                bucket,
-                TitleSearchModel.term.startswith(word),
-                limit=limit,
-                page_size=limit,
-                last_evaluated_key=start_key(after, bucket=bucket),
-            )
-            items = [_listing(item) for item in result]
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return items, last_values(result.last_evaluated_key, "bucket")
+        return query_page(
+            TitleSearchModel.query, "bucket", bucket,
+            limit=limit, after=after, convert=_listing, range_key_condition=TitleSearchModel.term.startswith(word),
+        )
 
     def live_space_ids(self) -> list[str]:
         """Every live Space, from the "live" discovery list (a Query, never a Scan)."""

@@ -14,7 +14,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import ParticipantModel, UserModel
 from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel, ReportModel
-from chalicelib.adapters.dynamodb.pages import last_values, start_key
+from chalicelib.adapters.dynamodb.pages import query_page
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
 from chalicelib.ports import Refused
@@ -45,31 +45,22 @@ def _entry(m: ModerationEntryModel) -> ModerationEntry:
     return ModerationEntry(m.space_id, m.entry_id, m.act, m.actor_id, m.target_id, m.at, m.reason)
 
 
+def _appeal(m: AppealModel) -> Appeal:
+    return Appeal(m.space_id, m.user_id, m.text, m.created_at)
+
+
 class DynamoModerationLog:
     def for_space(self, space_id: str, *, limit: int, after: dict | None = None):
         """One page of a Space's log, oldest first: (entries, last key or None). One Query.
         Keys are plain: `{"entry_id": ...}`."""
-        try:
-            result = ModerationEntryModel.query(
-                space_id, limit=limit, page_size=limit, last_evaluated_key=start_key(after, space_id=space_id)
-            )
-            items = [_entry(m) for m in result]
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return items, last_values(result.last_evaluated_key, "space_id")
+        return query_page(ModerationEntryModel.query, "space_id", space_id, limit=limit, after=after, convert=_entry)
 
     def for_target(self, target_id: str, *, limit: int, after: dict | None = None):
         """One page of the acts done to `target_id`, oldest first. One Query on `by_target`.
         Keys are plain: `{"entry_id": ..., "space_id": ...}`."""
-        try:
-            result = ModerationEntryModel.by_target.query(
-                target_id, limit=limit, page_size=limit,
-                last_evaluated_key=start_key(after, target_id=target_id),
-            )
-            items = [_entry(m) for m in result]
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return items, last_values(result.last_evaluated_key, "target_id")
+        return query_page(
+            ModerationEntryModel.by_target.query, "target_id", target_id, limit=limit, after=after, convert=_entry
+        )
 
 
 class DynamoAppeals:
@@ -97,14 +88,7 @@ class DynamoAppeals:
 
     def for_space(self, space_id: str, *, limit: int, after: dict | None = None):
         """One page of a Space's appeals by user id: (appeals, last key or None). One Query."""
-        try:
-            result = AppealModel.query(
-                space_id, limit=limit, page_size=limit, last_evaluated_key=start_key(after, space_id=space_id)
-            )
-            items = [Appeal(m.space_id, m.user_id, m.text, m.created_at) for m in result]
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return items, last_values(result.last_evaluated_key, "space_id")
+        return query_page(AppealModel.query, "space_id", space_id, limit=limit, after=after, convert=_appeal)
 
     def lift_removal(self, space_id: str, user_id: str, entry: ModerationEntry) -> None:
         """Let a removed user join again: `removed_at` goes (every join's condition reads it),

@@ -22,6 +22,7 @@ from chalicelib.adapters.dynamodb.models import (
     SpaceModel,
     UserDevicesModel,
 )
+from chalicelib.adapters.dynamodb.pages import query_page
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.spaces import SCHEDULED
 from chalicelib.ports import Refused
@@ -90,15 +91,11 @@ class DynamoReminderRepository:
         self, space_id: str, shard: int, cursor: str | None, limit: int
     ) -> tuple[list[str], str | None]:
         """One page of a shard's subscribers (a Query, never a Scan) and the cursor after it."""
-        bucket = f"{space_id}#{shard}"
-        last_key = {"bucket": {"S": bucket}, "user_id": {"S": cursor}} if cursor else None
-        try:
-            result = ReminderModel.query(bucket, limit=limit, last_evaluated_key=last_key, page_size=limit)
-            users = [item.user_id for item in result]
-            last = result.last_evaluated_key
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return users, (last["user_id"]["S"] if last else None)
+        users, last = query_page(
+            ReminderModel.query, "bucket", f"{space_id}#{shard}",
+            limit=limit, after={"user_id": cursor} if cursor else None, convert=lambda item: item.user_id,
+        )
+        return users, (last["user_id"] if last else None)
 
 
 class DynamoDeviceRepository:

@@ -20,7 +20,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import SpaceModel, TicketModel
-from chalicelib.adapters.dynamodb.pages import last_values, start_key
+from chalicelib.adapters.dynamodb.pages import query_page
 from chalicelib.adapters.dynamodb.sharded_index import query_shards
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.errors import DependencyFailed
@@ -90,27 +90,15 @@ class DynamoTicketRepository:
     def for_space(self, space_id: str, *, limit: int, after: dict | None = None):
         """One page of a Space's tickets by buyer id: (tickets, last key or None). One Query.
         Keys are plain: `{"buyer_id": ...}`."""
-        try:
-            result = TicketModel.query(
-                space_id, limit=limit, page_size=limit, last_evaluated_key=start_key(after, space_id=space_id)
-            )
-            items = [_to_ticket(m) for m in result]
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return items, last_values(result.last_evaluated_key, "space_id")
+        return query_page(TicketModel.query, "space_id", space_id, limit=limit, after=after, convert=_to_ticket)
 
     def for_buyer(self, buyer_id: str, *, limit: int, after: dict | None = None):
         """One page of a buyer's tickets, newest first: (tickets, last key or None).
         Keys are plain: `{"bought_key": ..., "space_id": ...}`."""
-        try:
-            result = TicketModel.by_buyer.query(
-                buyer_id, scan_index_forward=False, limit=limit, page_size=limit,
-                last_evaluated_key=start_key(after, buyer_id=buyer_id),
-            )
-            items = [_to_ticket(m) for m in result]
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
-        return items, last_values(result.last_evaluated_key, "buyer_id")
+        return query_page(
+            TicketModel.by_buyer.query, "buyer_id", buyer_id,
+            limit=limit, after=after, convert=_to_ticket, scan_index_forward=False,
+        )
 
     def expired_holds(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
         """Holds past their time: [(space_id, buyer_id)]. One Query per shard of the sparse
