@@ -16,7 +16,10 @@ baseline  `import boto3`, `import pynamodb.models`, `from chalice import Chalice
           PynamoDB's own `Connection(...).client` (PynamoDB's client Config).
 
 Both run with the `local` stage's environment from .chalice/config.json (key paths pointed at
-this run's keys, DynamoDB at this run's DynamoDB Local); nothing is sent over the network.
+this run's keys, DynamoDB at this run's DynamoDB Local), but with SPACES_STAGE `bench`, as the
+rest of the bench runs: the local stage alone also registers the web client and patches
+`chalice.local`'s gateway (chalicelib/api/local_routes.py), which no Lambda loads. Nothing is
+sent over the network.
 """
 from __future__ import annotations
 
@@ -79,6 +82,8 @@ def child_environment(keys, dynamodb_url: str) -> dict[str, str]:
             "SPACES_JWKS_PATH": str(keys.jwks),
             "SPACES_IVS_PRIVATE_KEY_PATH": str(keys.ivs_private),
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+            # As a deployed function imports the app: no web client, no chalice.local.
+            "SPACES_STAGE": "bench",
         }
     )
     return {**base, **stage}
