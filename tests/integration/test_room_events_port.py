@@ -1,6 +1,8 @@
 """The RoomEventsPort contract, run against both adapters, and what the local one adds.
 
 - `DynamoRoomEvents` (the local transport) runs against DynamoDB Local.
+- `FakeRoomEvents` (tests/fakes/room_events.py, the unit tests' room) runs in memory, held to
+  the same contract and to the local event log's tests, so it cannot drift from the adapters.
 - `IvsChatRooms` runs over `SimulatedIvsChat`: a stateful stand-in answering on botocore's
   `before-call` event (the hook Stubber uses), so requests and responses are still checked
   against the real ivschat API model; and over HTTP against the IVS Chat emulator of the
@@ -20,6 +22,7 @@ from botocore.validate import ParamValidator
 from chalicelib.adapters.dynamodb.room_events import DynamoReactionLimits, DynamoRoomEvents
 from chalicelib.adapters.ivs_chat import IvsChatRooms
 from chalicelib.domain.errors import DependencyFailed
+from tests.fakes.room_events import FakeRoomEvents
 from tests.integration.test_ivs_chat_adapter import make_client
 
 ROOM_ARN = re.compile(r"^arn:aws:ivschat:[a-z0-9-]+:[0-9]{12}:room/[A-Za-z0-9]{12}$")
@@ -198,12 +201,37 @@ class TestLocalContract(RoomEventsContract):
         rooms.fail_next(method_name)
 
 
-# --- the local event log ----------------------------------------------------------------------
+class TestFakeContract(RoomEventsContract):
+    @pytest.fixture
+    def rooms(self):
+        return FakeRoomEvents()
+
+    def make_unavailable(self, rooms, method_name):
+        rooms.fail_next(method_name)
 
 
-@pytest.fixture
-def log(dynamodb_local):
-    return DynamoRoomEvents(sleep=lambda s: None)
+# --- the local event log (the DynamoDB adapter and the fake) ----------------------------------
+
+
+def _event_log(request, **kwargs):
+    if request.param == "memory":
+        return FakeRoomEvents(**kwargs)
+    request.getfixturevalue("dynamodb_local")
+    return DynamoRoomEvents(sleep=lambda s: None, **kwargs)
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def log(request):
+    return _event_log(request)
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def log_with_clock(request):
+    """A log whose clock the test moves (`log.now[0]`), events kept 60 s."""
+    now = [datetime.now(timezone.utc) - timedelta(seconds=120)]
+    log = _event_log(request, ttl_seconds=60, clock=lambda: now[0])
+    log.now = now
+    return log
 
 
 def test_events_are_read_in_the_order_they_were_sent_from_any_cursor(log):
@@ -243,15 +271,14 @@ def test_concurrent_senders_each_get_their_own_place_and_none_is_lost(log):
         assert [e.attributes["n"] for e in events if e.attributes["user_id"] == f"w{w}"] == ["0", "1", "2", "3", "4"]
 
 
-def test_expired_events_are_skipped_but_the_cursor_moves_past_them(dynamodb_local):
+def test_expired_events_are_skipped_but_the_cursor_moves_past_them(log_with_clock):
     # The last event must not be expired in real time: DynamoDB Local's TTL sweep deletes items
     # whose expiry is in the past (a fixed date in 2026-01 made this test flaky). The first one
     # may be skipped by the read or already swept: either way it is not returned.
-    now = [datetime.now(timezone.utc) - timedelta(seconds=120)]
-    log = DynamoRoomEvents(ttl_seconds=60, clock=lambda: now[0])
+    log = log_with_clock
     room = log.create_room("sp1")
     log.send_event(room, "hand_raised", {"user_id": "old"})
-    now[0] += timedelta(seconds=120)
+    log.now[0] += timedelta(seconds=120)
     log.send_event(room, "hand_raised", {"user_id": "new"})
 
     events, cursor = log.read(room, 0, limit=10)
@@ -327,9 +354,10 @@ def test_of_reactions_sent_at_once_exactly_one_passes(dynamodb_local):
     assert all(w > 0 for w in results if w)
 
 
-def test_a_room_whose_delete_answer_was_lost_is_forgotten_by_the_next_delete(log):
+def test_a_room_whose_delete_answer_was_lost_is_forgotten_by_the_next_delete(dynamodb_local):
     from tests.support.faults import inject_dynamodb_faults
 
+    log = DynamoRoomEvents(sleep=lambda s: None)
     room = log.create_room("sp-lost")
     with inject_dynamodb_faults(seed=1) as faults:
         faults.fail_next("UpdateItem", "lost_response")  # the delete is applied, its answer lost
