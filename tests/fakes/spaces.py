@@ -102,6 +102,9 @@ class SpaceStore:
     reports: dict[tuple[str, str, str], Report] = field(default_factory=dict)  # (space, target, reporter)
     barred_hosts: set[str] = field(default_factory=set)  # users an operator barred from hosting
     recording_pending: set[str] = field(default_factory=set)  # the landing job's index (tests/fakes/recording.py)
+    # The other ports' fakes `fake_deps` (tests/fakes/__init__.py) built on this store, by `Deps`
+    # name: Deps built again on the same store (a later clock) share them, as they share tables.
+    outside: dict[str, Any] = field(default_factory=dict)
 
     def append(self, entry: ModerationEntry | None) -> None:
         """Keep a moderation ledger entry, as the act's transaction puts it (never replaced)."""

@@ -45,7 +45,9 @@ def test_an_eligible_host_goes_live_on_a_new_stage(deps):
     assert space.state == LIVE and space.stage is not None
     assert deps.media.stages == {space.stage.arn: space.id}
     assert deps.users.live_space_of("alice") == space.id
-    assert deps.telemetry.events == ["SpaceCreated", "SpaceStarted"]
+    # The pools are empty (nothing refilled them): the stage and the room are made on the request.
+    assert deps.telemetry.events == ["StagePoolEmpty", "RoomPoolEmpty", "SpaceCreated", "SpaceStarted"]
+    assert deps.room_events.list_rooms() == [(space.room_arn, space.id, int(deps.clock.now().timestamp()))]
 
 
 def test_a_host_without_enough_followers_cannot_go_live_and_no_stage_is_made(deps):
