@@ -71,7 +71,7 @@ class FakeRecordingRepository:
 
     def withdraw_consent(self, space_id: str, user_id: str, now: datetime, *, ended: bool) -> None:
         row = self._row(space_id)
-        info = row.space.recording_info or RecordingInfo()
+        info = self._store.recording_of(space_id)  # a withdrawal before the recording started is kept too
         if (
             user_id not in row.space.consents
             or row.space.state != (ENDED if ended else LIVE)
@@ -86,15 +86,16 @@ class FakeRecordingRepository:
                 mix_attempts=0,
             )
             self._store.recording_pending.add(space_id)
-        self._store.edit(space_id, recording_info=replace(info, **changes))
+        self._store.keep_recording(space_id, replace(info, **changes))
 
     def set_clipping(self, space_id: str, enabled: bool, entry: ModerationEntry | None = None) -> bool:
-        row = self._row(space_id)
-        info = row.space.recording_info
-        if (True if info is None else info.clipping) == enabled:
+        # The adapter's condition names the Space item: no Space, or clipping already so, is False.
+        if self._store.row(space_id) is None:
             return False
-        if info is not None:
-            self._store.edit(space_id, recording_info=replace(info, clipping=enabled))
+        info = self._store.recording_of(space_id)  # kept before the recording starts, as on the item
+        if info.clipping == enabled:
+            return False
+        self._store.keep_recording(space_id, replace(info, clipping=enabled))
         self._store.append(entry)
         return True
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.recording import PROCESSING
+from chalicelib.domain.recording import PROCESSING, RecordingInfo
 from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
 from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.spaces import (
@@ -58,6 +58,10 @@ class _SpaceRow:
     overflow_claimed_at: int = 0
     overflow: OverflowInfo | None = None
     release_pending: bool = False
+    # What the Space item keeps of a recording that has not started (a withdrawal, the clipping
+    # switch): the adapter shows no `recording_info` until the recording started or a replay
+    # exists, yet keeps these attributes for when it does. SpaceStore.recording_of reads both.
+    held_recording: RecordingInfo | None = None
 
 
 @dataclass
@@ -126,6 +130,19 @@ class SpaceStore:
 
     def incognito_count(self, space_id: str) -> int:
         return sum(1 for (s, _), p in self.participants.items() if s == space_id and p.connected and p.incognito)
+
+    def recording_of(self, space_id: str) -> RecordingInfo:
+        """Every recording attribute the Space item holds, shown (`recording_info`) or held."""
+        row = self.spaces[space_id]
+        return row.space.recording_info or row.held_recording or RecordingInfo()
+
+    def keep_recording(self, space_id: str, info: RecordingInfo) -> None:
+        """Store the recording attributes; the Space shows them only once the recording started
+        or a replay exists, as the adapter's `recording_info_of` does."""
+        row = self.spaces[space_id]
+        shown = info.started_at is not None or info.replay_state is not None
+        row.held_recording = None if shown else info
+        row.space = replace(row.space, recording_info=info if shown else None)
 
     def edit(self, space_id: str, **changes: Any) -> None:
         row = self.spaces[space_id]
@@ -325,8 +342,14 @@ class FakeSpaceRepository(_Repo):
         if room_arn:
             changes["room_arn"] = room_arn
         if space.recording:
-            changes.update(consents=dict(space.consents), recording_info=space.recording_info)
+            changes["consents"] = dict(space.consents)
         self._store.edit(space.id, **changes)
+        if space.recording and space.recording_info is not None:  # adapters' recording_start_actions
+            kept = self._store.recording_of(space.id)
+            self._store.keep_recording(
+                space.id,
+                replace(kept, started_at=space.recording_info.started_at, prefix=space.recording_info.prefix or kept.prefix),
+            )
         row.live_rank = 0
         host.live_space_id = space.id
         host.scheduled -= 1
@@ -336,13 +359,13 @@ class FakeSpaceRepository(_Repo):
         host = self._store.host(space.creator_id)
         if row is None or row.space.state != LIVE or host.live_space_id != space.id:
             raise Refused("state")
-        changes: dict[str, Any] = dict(state=ENDED, ended_at=now, updated_at=now)
+        self._store.edit(space.id, state=ENDED, ended_at=now, updated_at=now)
         if space.recording and space.recording_info is not None:  # adapters' recording_end_actions
-            changes["recording_info"] = replace(
-                row.space.recording_info or space.recording_info, stopped_at=now, replay_state=PROCESSING, mix_version=1
+            self._store.keep_recording(
+                space.id,
+                replace(self._store.recording_of(space.id), stopped_at=now, replay_state=PROCESSING, mix_version=1),
             )
             self._store.recording_pending.add(space.id)
-        self._store.edit(space.id, **changes)
         row.release_pending = True
         host.live_space_id = None
         self._store.append(entry)

@@ -18,7 +18,7 @@ from chalicelib.domain.recording import (
     AVAILABLE, DELETED, FAILED, MIXING, PROCESSING, TRANSCRIPT_NONE, TRANSCRIPT_READY, TRANSCRIPT_RUNNING, Caption,
     RecordingInfo,
 )
-from chalicelib.domain.spaces import SpaceRules
+from chalicelib.domain.spaces import SpaceRules, StageInfo
 from chalicelib.domain.tickets import TicketRules
 from chalicelib.ports import Refused
 
@@ -59,14 +59,35 @@ def _id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-def _live(repos, *, recording=True, cohosts=()):
+def _live(repos, *, recording=True, cohosts=(), started=True):
+    """A live Space; `started=False`: recorded, but its recording never started (no stage to
+    record yet, say), so the Space shows no `recording_info`."""
     space = domain.new_space(
         space_id=_id("S"), creator_id=_id("h"), now=NOW, rules=RULES, ticket_rules=TICKETS,
         request=space_request({"title": "Recorded talk", "recording": recording, "cohost_ids": list(cohosts)}),
     )
-    if recording:
+    if recording and started:
         space = replace(space, recording_info=RecordingInfo(started_at=NOW, prefix=_id("stage")))
     repos.spaces.create(space, max_scheduled=RULES.max_scheduled_per_host)
+    return repos.spaces.get(space.id, with_count=False)
+
+
+def _scheduled(repos):
+    """A recorded Space scheduled in an hour: nothing recorded yet."""
+    at = (NOW + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    space = domain.new_space(
+        space_id=_id("S"), creator_id=_id("h"), now=NOW, rules=RULES, ticket_rules=TICKETS,
+        request=space_request({"title": "Recorded later", "recording": True, "scheduled_start": at}),
+    )
+    repos.spaces.create(space, max_scheduled=RULES.max_scheduled_per_host)
+    return repos.spaces.get(space.id, with_count=False)
+
+
+def _start(repos, space):
+    """Start a scheduled Space as the service does: recording from now, on its new stage."""
+    stage = StageInfo(arn=f"arn:aws:ivs:us-east-1:1:stage/{space.id}", events_url="wss://e", whip_url="https://w")
+    recorded = replace(space, recording_info=RecordingInfo(started_at=LATER, prefix=stage.stage_id))
+    repos.spaces.start(recorded, stage, LATER)
     return repos.spaces.get(space.id, with_count=False)
 
 
@@ -246,6 +267,36 @@ def test_clipping_is_turned_off_and_on(repos):
     assert _info(repos, space.id).clipping is False
     repos.recordings.set_clipping(space.id, True)
     assert _info(repos, space.id).clipping is True
+
+
+def test_clipping_turned_off_before_the_recording_starts_is_kept_once_and_holds_when_it_starts(repos):
+    space = _scheduled(repos)
+
+    assert repos.recordings.set_clipping(space.id, True) is False  # on until the host says otherwise
+    assert repos.recordings.set_clipping(space.id, False) is True
+    assert repos.recordings.set_clipping(space.id, False) is False  # already off: nothing changes
+    assert _info(repos, space.id) is None  # nothing recorded yet
+
+    started = _start(repos, space)
+
+    assert (started.recording_info.started_at, started.recording_info.clipping) == (LATER, False)
+    assert repos.recordings.set_clipping(space.id, True) is True and _info(repos, space.id).clipping is True
+
+
+def test_clipping_of_a_space_that_does_not_exist_changes_nothing(repos):
+    assert repos.recordings.set_clipping(_id("S"), False) is False
+
+
+def test_a_withdrawal_before_the_recording_started_is_kept_once_and_asks_for_no_replay(repos):
+    space = _live(repos, started=False)
+
+    repos.recordings.withdraw_consent(space.id, space.creator_id, NOW, ended=False)
+
+    assert _info(repos, space.id) is None  # still nothing recorded
+    with pytest.raises(Refused):
+        repos.recordings.withdraw_consent(space.id, space.creator_id, NOW, ended=False)
+    repos.spaces.end(repos.spaces.get(space.id, with_count=False), LATER)
+    assert _info(repos, space.id) is None and space.id not in repos.recordings.pending(limit=10_000)
 
 
 # --------------------------------------------------------------------------- captions
