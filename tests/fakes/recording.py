@@ -4,7 +4,9 @@ checks the condition the adapter's one write carries before it changes anything,
 the same Refused("space") (Refused("caption") for a segment already stored) or answers False.
 
 The recording and the replay live on the Space (its `consents` and `recording_info`) in the
-`SpaceStore` of tests/fakes/spaces.py, as they live on the Space item; the landing job's index is
+`SpaceStore` of tests/fakes/spaces.py, as they live on the Space item. As on the item, clipping
+turned off and consents withdrawn before the recording started are kept (`SpaceStore.recording_of`)
+though the Space shows no `recording_info` until the recording starts; the landing job's index is
 `SpaceStore.recording_pending`, which the fake Space repository's end fills as the adapter's end
 transaction does. tests/integration/test_recording_repository_contract.py runs the same tests on
 this and on the DynamoDB adapter.

@@ -8,8 +8,9 @@ DynamoDB adapters, so the two cannot drift apart.
 
 What they do not model: DynamoDB's sharded counters (a live Space's participant count here is its
 connected participants, the value the count fold settles on) and the eventual consistency of
-indexes. The recording fields are the Space's `consents` and `recording_info`; tests/fakes/recording.py
-moves them on.
+indexes. The recording fields are the Space's `consents` and `recording_info` (with what a row
+holds before its recording started: `SpaceStore.recording_of`); tests/fakes/recording.py moves
+them on.
 """
 from __future__ import annotations
 
