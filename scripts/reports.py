@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from chalicelib.adapters.dynamodb.moderation import DynamoReports
+from chalicelib.api.moderation import report_view
 from chalicelib.domain.spaces import utcnow
 from chalicelib.ports import Refused
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None, reports: Any = None, out: Any = sys.stdo
         print(json.dumps({"resolved": True}), file=out)
         return 0
     for r in found:
-        print(json.dumps({**r.view(), "resolution": r.resolution}), file=out)
+        print(json.dumps({**report_view(r), "resolution": r.resolution}), file=out)
     return 0
 
 
@@ -73,9 +74,11 @@ def _operator_act(args: argparse.Namespace, deps: Any, out: Any) -> int:
     try:
         reason = parse_reason({"reason": args.reason}).reason or args.reason
         if args.command == "end":
-            result = moderation.operator_end(deps, args.space_id, reason)
+            ended = moderation.operator_end(deps, args.space_id, reason)
+            result = {"space_id": ended.id, "state": ended.state}
         else:
-            result = moderation.operator_bar_host(deps, args.space_id, args.user_id, reason)
+            barred = moderation.operator_bar_host(deps, args.space_id, args.user_id, reason)
+            result = {"user_id": barred.target_id, "barred_from_hosting": True}
     except DomainError as exc:
         print(f"{exc.code}: {exc}", file=sys.stderr)
         return 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.people import Joined, ListenerPage, StagePeople
+from chalicelib.domain.people import Joined, ListenerPage, PlaybackMedia, StageMedia, StagePeople
 from chalicelib.domain.recording import Caption
 from chalicelib.domain.spaces import Space, iso
 from chalicelib.domain.users import Profile
@@ -224,7 +224,7 @@ def joined_view(joined: Joined) -> dict[str, Any]:
         "space_id": joined.space_id,
         "role": joined.role,
         # media.kind: "stage" (an IVS participant token) or "playback" (the overflow channel).
-        "media": joined.media,
+        "media": media_view(joined.media),
         # Presence: call join again within this many seconds to keep being counted.
         "heartbeat_interval_seconds": joined.heartbeat_interval_seconds,
         # Where room events come from; no call made here (chat tokens: POST .../events/token).
@@ -241,6 +241,29 @@ def joined_view(joined: Joined) -> dict[str, Any]:
     if joined.recording is not None:
         view["recording"] = joined.recording
     return view
+
+
+def media_view(media: StageMedia | PlaybackMedia) -> dict[str, Any]:
+    """A join's `media`: the stage's participant token, or an overflow listener's playback."""
+    if isinstance(media, PlaybackMedia):
+        return {
+            "kind": media.kind,
+            "playback_url": f"{media.playback_url}?token={media.token}",
+            "stage_arn": None,
+            "participant_id": media.participant_id,
+            "token": media.token,
+            "expires_at": iso(media.expires_at),
+            "capabilities": [],
+        }
+    return {
+        "kind": media.kind,
+        "stage_arn": media.stage_arn,
+        "participant_id": media.participant_id,
+        "token": media.token,
+        "expires_at": iso(media.expires_at),
+        "capabilities": ["PUBLISH", "SUBSCRIBE"] if media.publish else ["SUBSCRIBE"],
+        **media.endpoints,
+    }
 
 
 def stage_people_view(people: StagePeople) -> dict[str, Any]:

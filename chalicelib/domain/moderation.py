@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.text import require_clean_text
@@ -52,14 +50,6 @@ class Appeal:
     text: str
     created_at: datetime
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "space_id": self.space_id,
-            "user_id": self.user_id,
-            "text": self.text,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
-        }
-
 
 @dataclass(frozen=True)
 class ModerationEntry:
@@ -73,16 +63,21 @@ class ModerationEntry:
     at: datetime
     reason: str | None = None
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "entry_id": self.entry_id,
-            "space_id": self.space_id,
-            "act": self.act,
-            "actor_id": self.actor_id,
-            "target_id": self.target_id,
-            "at": self.at.isoformat().replace("+00:00", "Z"),
-            "reason": self.reason,
-        }
+
+@dataclass(frozen=True)
+class LedgerPage:
+    """One page of the ledger (a Space's, or the acts done to one user), oldest first."""
+
+    entries: list[ModerationEntry]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class AppealPage:
+    """One page of a Space's appeals, by user id."""
+
+    appeals: list[Appeal]
+    next_cursor: str | None
 
 
 def space_entry(space_id: str, act: str, actor_id: str, at: datetime) -> ModerationEntry:
@@ -117,16 +112,3 @@ class Report:
     created_at: datetime
     status: str = OPEN
     resolution: str | None = None
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "space_id": self.space_id,
-            "reporter_id": self.reporter_id,
-            "target": self.target,
-            "reason": self.reason,
-            "text": self.text,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
-            "status": self.status,
-        }
-
-

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from chalicelib.domain.spaces import Space
 from chalicelib.domain.users import Profile
@@ -57,13 +57,39 @@ class StagePeople:
 
 
 @dataclass(frozen=True)
+class StageMedia:
+    """A participant token for the Space's stage: whether it may publish (send audio), when it
+    expires, and where to connect (`endpoints`, named as the media port names them)."""
+
+    kind: ClassVar[str] = "stage"
+    stage_arn: str
+    participant_id: str
+    token: str
+    expires_at: datetime
+    publish: bool
+    endpoints: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PlaybackMedia:
+    """An overflow listener's media: the private channel's playback URL (without the token) and
+    the playback token signed for them; no stage."""
+
+    kind: ClassVar[str] = "playback"
+    playback_url: str
+    participant_id: str
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Joined:
-    """A join's answer: the role, the media credentials (`media`, as the token minter and media
-    port made them), presence and room-events hints, and how incognito went."""
+    """A join's answer: the role, the media credentials (`media`: the stage's token, or an
+    overflow listener's playback), presence and room-events hints, and how incognito went."""
 
     space_id: str
     role: str
-    media: dict[str, Any]
+    media: StageMedia | PlaybackMedia
     heartbeat_interval_seconds: int
     events: dict[str, Any]
     recording_consent_required: bool = False
@@ -72,6 +98,26 @@ class Joined:
     incognito_refused: str | None = None
     # Accepting an invitation says whether the Space is recorded; a join does not (None).
     recording: bool | None = None
+
+
+@dataclass(frozen=True)
+class HandChange:
+    """Raising or lowering one's hand: where it is now, and whether this call moved it."""
+
+    space_id: str
+    hand_raised: bool
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation to speak a moderator just made: to whom, whether it answered a raised hand,
+    and the Space as read after it."""
+
+    space_id: str
+    user_id: str
+    approved_request: bool
+    space: Space
 
 
 @dataclass(frozen=True)

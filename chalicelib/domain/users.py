@@ -44,6 +44,24 @@ class Eligibility:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class UserSummary:
+    """What anyone may read of a user (GET /users/{id}): their counts and whether they may host."""
+
+    user: User
+    eligibility: Eligibility
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One user's follow or block of another after a call: the other user, whether the follow
+    (or block) holds now, and whether this call changed it."""
+
+    user_id: str
+    holds: bool
+    changed: bool
+
+
 def hosting_eligibility(user: User, rules: HostingRules) -> Eligibility:
     """The one rule for who may host, and who may sell tickets.
 

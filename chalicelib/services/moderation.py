@@ -7,10 +7,12 @@ from typing import Any
 
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
 from chalicelib.domain.moderation import (
-    BAR_HOST, LIFT, OPERATOR, OPERATOR_END, SPACE_TARGET, Appeal, ModerationEntry, Report, entry_for,
+    BAR_HOST, LIFT, OPERATOR, OPERATOR_END, SPACE_TARGET, Appeal, AppealPage, LedgerPage, ModerationEntry, Report,
+    entry_for,
 )
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.permissions import require_can_moderate, require_creator, require_moderator
+from chalicelib.domain.spaces import Space
 from chalicelib.domain.users import validate_user_id
 from chalicelib.domain.commands import AppealRemoval, GiveReason, ReportAbuse
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
@@ -25,25 +27,21 @@ def check_may_remove(deps: Deps, user_id: str, space_id: str, target: str) -> No
 
 def space_log(
     deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
-) -> dict[str, Any]:
+) -> LedgerPage:
     """`GET /spaces/{id}/moderation-log`: the Space's acts, oldest first, for its host and co-hosts."""
     space = deps.spaces.get(space_id, with_count=False)
     require_moderator(space, user_id, "read this Space's moderation log")
     limit = page_limit(params.get("limit"))
     entries, last = deps.moderation_log.for_space(space_id, limit=limit, after=page.after({"entry_id": str}))
-    return _page(entries, page.seal(last))
+    return LedgerPage(entries, page.seal(last))
 
 
-def my_moderation(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
+def my_moderation(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> LedgerPage:
     """`GET /me/moderation`: every act done to the caller, in any Space, oldest first."""
     limit = page_limit(params.get("limit"))
     after = page.after({"entry_id": str, "space_id": str})
     entries, last = deps.moderation_log.for_target(user_id, limit=limit, after=after)
-    return _page(entries, page.seal(last))
-
-
-def _page(entries: list[ModerationEntry], next_cursor: str | None) -> dict[str, Any]:
-    return {"entries": [e.view() for e in entries], "next_cursor": next_cursor}
+    return LedgerPage(entries, page.seal(last))
 
 
 def check_may_appeal(deps: Deps, user_id: str, space_id: str) -> None:
@@ -57,7 +55,7 @@ def check_may_lift(deps: Deps, user_id: str, space_id: str) -> None:
     require_creator(deps.spaces.get(space_id, with_count=False), user_id, "lift a removal")
 
 
-def appeal(deps: Deps, user_id: str, space_id: str, request: AppealRemoval) -> dict[str, Any]:
+def appeal(deps: Deps, user_id: str, space_id: str, request: AppealRemoval) -> Appeal:
     """`POST /spaces/{id}/appeal`: a removed user's one appeal in this Space (a second is 409)."""
     check_may_appeal(deps, user_id, space_id)
     made = Appeal(space_id, user_id, request.text, deps.clock.now())
@@ -68,25 +66,25 @@ def appeal(deps: Deps, user_id: str, space_id: str, request: AppealRemoval) -> d
             raise Conflict("you already appealed in this Space", code="already_appealed") from exc
         raise Conflict("your removal was lifted meanwhile: join again", code="not_removed") from exc
     deps.telemetry.count("RemovalAppealed")
-    return made.view()
+    return made
 
 
 def appeals(
     deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
-) -> dict[str, Any]:
+) -> AppealPage:
     """`GET /spaces/{id}/appeals`: for the host and co-hosts, by user id."""
     space = deps.spaces.get(space_id, with_count=False)
     require_moderator(space, user_id, "read this Space's appeals")
     limit = page_limit(params.get("limit"))
     found, last = deps.appeals.for_space(space_id, limit=limit, after=page.after({"user_id": str}))
-    return {"appeals": [a.view() for a in found], "next_cursor": page.seal(last)}
+    return AppealPage(found, page.seal(last))
 
 
 def lift_removal(
     deps: Deps, actor_id: str, space_id: str, target: str, why: GiveReason = GiveReason()
-) -> dict[str, Any]:
+) -> ModerationEntry:
     """`POST /spaces/{id}/removals/{user_id}/lift`: the host lets a removed user join again; the
-    lift and its ledger entry are one write."""
+    lift and its ledger entry are one write. Returns that entry."""
     check_may_lift(deps, actor_id, space_id)
     validate_user_id(target)
     reason = why.reason
@@ -96,7 +94,7 @@ def lift_removal(
     except Refused as exc:
         raise Conflict("that user is not removed from this Space", code="not_removed") from exc
     deps.telemetry.count("RemovalLifted")
-    return {"space_id": space_id, "user_id": target, "removed": False}
+    return entry
 
 
 def check_may_report(deps: Deps, user_id: str, space_id: str) -> None:
@@ -107,7 +105,7 @@ def check_may_report(deps: Deps, user_id: str, space_id: str) -> None:
         raise Forbidden("only people who joined this Space may report it", code="not_participant")
 
 
-def report(deps: Deps, user_id: str, space_id: str, request: ReportAbuse) -> dict[str, Any]:
+def report(deps: Deps, user_id: str, space_id: str, request: ReportAbuse) -> Report:
     """`POST /spaces/{id}/reports`: report the Space, or a person in it (`user_id`), once per
     reporter and target (a conditional write: the second is 409)."""
     check_may_report(deps, user_id, space_id)
@@ -121,27 +119,28 @@ def report(deps: Deps, user_id: str, space_id: str, request: ReportAbuse) -> dic
     except Refused as exc:
         raise Conflict("you already reported this", code="already_reported") from exc
     deps.telemetry.count("ReportFiled")
-    return made.view()
+    return made
 
 
-def operator_end(deps: Deps, space_id: str, reason: str) -> dict[str, Any]:
+def operator_end(deps: Deps, space_id: str, reason: str) -> Space:
     """An operator ends a live Space (scripts/reports.py `end`): the same end as the host's, its
-    ledger entry (actor "operator", target the host) in the end's own transaction."""
+    ledger entry (actor "operator", target the host) in the end's own transaction. Returns the
+    ended Space."""
     from chalicelib.services import spaces
 
     space = deps.spaces.get(space_id, with_count=False)
     entry = entry_for(space_id, OPERATOR_END, OPERATOR, space.creator_id, deps.clock.now(), reason)
-    ended = spaces.end_live_space(deps, space, OPERATOR, entry)
-    return {"space_id": ended.id, "state": ended.state}
+    return spaces.end_live_space(deps, space, OPERATOR, entry)
 
 
-def operator_bar_host(deps: Deps, space_id: str, user_id: str, reason: str) -> dict[str, Any]:
+def operator_bar_host(deps: Deps, space_id: str, user_id: str, reason: str) -> ModerationEntry:
     """An operator bars `user_id` from hosting (creating and starting Spaces are 403 from now on),
-    logged in the Space the reports were about, in the same write as the flag."""
+    logged in the Space the reports were about, in the same write as the flag (the entry
+    returned)."""
     deps.spaces.get(space_id, with_count=False)  # the Space must exist: its log keeps the entry
     entry = entry_for(space_id, BAR_HOST, OPERATOR, validate_user_id(user_id), deps.clock.now(), reason)
     try:
         deps.reports.bar_host(user_id, entry)
     except Refused as exc:
         raise Conflict("that user is already barred from hosting", code="already_barred") from exc
-    return {"user_id": user_id, "barred_from_hosting": True}
+    return entry

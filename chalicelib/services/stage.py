@@ -8,8 +8,6 @@ when this container already knows the Space's stage, two when it does not.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
-
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
@@ -24,7 +22,11 @@ from chalicelib.domain.people import (
     INCOGNITO_ALREADY_CONNECTED,
     INCOGNITO_OFF,
     INCOGNITO_ON_STAGE,
+    HandChange,
+    Invitation,
     Joined,
+    PlaybackMedia,
+    StageMedia,
     Standing,
     StagePeople,
     profile_ids,
@@ -41,7 +43,6 @@ from chalicelib.domain.spaces import (
     OverflowInfo,
     Space,
     StageInfo,
-    iso,
     require_live,
 )
 from chalicelib.domain import room_events as ev
@@ -60,7 +61,7 @@ def _new_participant_id(space_id: str, user_id: str) -> str:
 
 def _media(
     deps: Deps, stage: StageInfo, user_id: str, participant_id: str, role: str, *, publish: bool | None = None
-) -> dict[str, Any]:
+) -> StageMedia:
     """`publish`: override the role's right (a co-host of a recorded Space who has not consented
     listens until they do)."""
     token = deps.tokens.mint(
@@ -71,31 +72,22 @@ def _media(
         now=deps.clock.now(),
         attributes={"user_id": user_id, "role": role},
     )
-    return {
-        "kind": "stage",
-        "stage_arn": stage.arn,
-        "participant_id": participant_id,
-        "token": token.token,
-        "expires_at": iso(token.expires_at),
-        "capabilities": ["PUBLISH", "SUBSCRIBE"] if token.allow_publish else ["SUBSCRIBE"],
+    return StageMedia(
+        stage_arn=stage.arn,
+        participant_id=participant_id,
+        token=token.token,
+        expires_at=token.expires_at,
+        publish=token.allow_publish,
         # Where to connect: `whip` and `events` on IVS; `whip` and `whep` on the local media server.
-        **deps.media.endpoints(stage),
-    }
+        endpoints=deps.media.endpoints(stage),
+    )
 
 
-def _playback_media(deps: Deps, overflow: OverflowInfo, user_id: str, participant_id: str) -> dict[str, Any]:
+def _playback_media(deps: Deps, overflow: OverflowInfo, user_id: str, participant_id: str) -> PlaybackMedia:
     """An overflow listener's media: the private channel's playback URL (low-latency HLS) with a
     playback token signed here (no IVS call), no stage."""
     token, expires_at = deps.tokens.mint_playback(overflow.channel_arn, user_id=user_id, now=deps.clock.now())
-    return {
-        "kind": "playback",
-        "playback_url": f"{overflow.playback_url}?token={token}",
-        "stage_arn": None,
-        "participant_id": participant_id,
-        "token": token,
-        "expires_at": iso(expires_at),
-        "capabilities": [],
-    }
+    return PlaybackMedia(overflow.playback_url, participant_id, token, expires_at)
 
 
 def _live_stage(space: Space) -> StageInfo:
@@ -125,6 +117,7 @@ def join_space(deps: Deps, user_id: str, space_id: str, join: JoinSpace = JoinSp
     if role == COHOST and live.recorded:
         publish = recording.cohost_may_publish(deps, space, space_id, user_id, consent)
     pid = outcome.participant.participant_id or participant_id
+    media: StageMedia | PlaybackMedia
     if outcome.participant.playback and live.overflow is not None and role not in PUBLISHING_ROLES:
         media = _playback_media(deps, live.overflow, user_id, pid)
         if outcome.newly_connected:
@@ -271,7 +264,7 @@ def sweep_presence(deps: Deps, space_ids: list[str]) -> int:
     return swept
 
 
-def leave_space(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def leave_space(deps: Deps, user_id: str, space_id: str) -> None:
     space = deps.spaces.get(space_id, with_count=False)
     try:
         before = deps.participants.leave(space_id, user_id, deps.clock.now())
@@ -283,7 +276,6 @@ def leave_space(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         deps.telemetry.count("ParticipantLeft")
         if before.role == SPEAKER:  # a speaker who leaves steps off the stage
             deps.publish(SpeakerRemoved(space_id, user_id, reason="left", space=space))
-    return {"space_id": space_id, "left": True}
 
 
 def participants(deps: Deps, user_id: str, space_id: str) -> StagePeople:
@@ -319,7 +311,7 @@ def _my_standing(deps: Deps, space: Space, user_id: str, requests: list[tuple[st
     )
 
 
-def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def raise_hand(deps: Deps, user_id: str, space_id: str) -> HandChange:
     space = deps.spaces.get(space_id, with_count=False)
     require_live(space)
     if space.role_of(user_id) != LISTENER:
@@ -337,15 +329,15 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     if raised:
         deps.telemetry.count("HandRaised")
         room_events.emit(deps, space, ev.HAND_RAISED, user_id=user_id)
-    return {"space_id": space_id, "hand_raised": True, "changed": raised}
+    return HandChange(space_id, hand_raised=True, changed=raised)
 
 
-def lower_hand(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def lower_hand(deps: Deps, user_id: str, space_id: str) -> HandChange:
     space = deps.spaces.get(space_id, with_count=False)
     lowered = deps.stage_members.lower_hand(space_id, user_id)
     if lowered:
         room_events.emit(deps, space, ev.HAND_LOWERED, user_id=user_id)
-    return {"space_id": space_id, "hand_raised": False, "changed": lowered}
+    return HandChange(space_id, hand_raised=False, changed=lowered)
 
 
 def may_bring_on_stage(deps: Deps, actor_id: str, space_id: str) -> Space:
@@ -355,7 +347,7 @@ def may_bring_on_stage(deps: Deps, actor_id: str, space_id: str) -> Space:
     return space
 
 
-def add_speaker(deps: Deps, actor_id: str, space_id: str, invite: InviteSpeaker) -> dict[str, Any]:
+def add_speaker(deps: Deps, actor_id: str, space_id: str, invite: InviteSpeaker) -> Invitation:
     """Approve a raised hand, or invite a listener who did not raise one. Either way the user
     gets an invitation and comes on stage by accepting it."""
     space = may_bring_on_stage(deps, actor_id, space_id)
@@ -380,13 +372,7 @@ def add_speaker(deps: Deps, actor_id: str, space_id: str, invite: InviteSpeaker)
     logger.info("speaker invited", space_id=space_id, user_id=target, by=actor_id, approved_request=approved)
     # One event: an approved request is also no longer a raised hand (approved_request says so).
     room_events.emit(deps, space, ev.SPEAKER_INVITED, user_id=target, by=actor_id, approved_request=approved)
-    return {
-        "space_id": space_id,
-        "user_id": target,
-        "status": "invited",
-        "approved_request": approved,
-        "space": deps.spaces.get(space_id),
-    }
+    return Invitation(space_id, target, approved_request=approved, space=deps.spaces.get(space_id))
 
 
 def accept_invitation(
@@ -446,13 +432,12 @@ def accept_invitation(
     )
 
 
-def decline_invitation(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def decline_invitation(deps: Deps, user_id: str, space_id: str) -> None:
     space = deps.spaces.get(space_id, with_count=False)
     changed = deps.stage_members.decline_invitation(space_id, user_id, deps.clock.now())
     if not changed:
         raise Conflict("you have no invitation to speak in this Space", code="no_invitation")
     room_events.emit(deps, space, ev.INVITATION_DECLINED, user_id=user_id)
-    return {"space_id": space_id, "declined": True}
 
 
 def explain_participant(deps: Deps, space_id: str, user_id: str, exc: Exception) -> None:

@@ -4,8 +4,6 @@ ledger entry in the same transaction as the act (services/moderation.py reads th
 """
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
@@ -139,7 +137,7 @@ def unmute(deps: Deps, actor_id: str, space_id: str, target: str) -> Space:
 
 def remove_participant(
     deps: Deps, actor_id: str, space_id: str, target: str, why: GiveReason = GiveReason()
-) -> dict[str, Any]:
+) -> None:
     """Disconnect someone and bar them from rejoining this Space.
 
     The ban is written first, with its moderation ledger entry in the same transaction, so no
@@ -169,7 +167,6 @@ def remove_participant(
         deps.media.disconnect_participant(space.stage.arn, current.participant_id, "removed by a moderator")
     # Their chat connection too (they may hold a chat token without having joined the stage).
     room_events.disconnect_from_room(deps, space, target, "removed by a moderator", best_effort=False)
-    return {"space_id": space_id, "user_id": target, "removed": True}
 
 
 def remove_blocked_user(deps: Deps, event: BlockedWhileLive) -> None:

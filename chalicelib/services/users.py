@@ -1,13 +1,11 @@
 """Use cases on users: profiles with hosting eligibility, follow and unfollow."""
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.domain import blocked_filter as bf
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.events import BlockedWhileLive
 from chalicelib.domain.moderation import BLOCK, entry_for
-from chalicelib.domain.users import hosting_eligibility, validate_user_id
+from chalicelib.domain.users import Relation, UserSummary, hosting_eligibility, validate_user_id
 from chalicelib.services.context import Deps
 
 # The filter's shape is part of its stored data (keys "...#v1#<shard>"): changing it means a new
@@ -17,39 +15,32 @@ BLOCKED_FILTER = bf.FilterShape(shards=4, bits_per_shard=1 << 18, hashes=5)
 FILTER_CACHE_KEY = "blocked-filter"
 
 
-def get_profile(deps: Deps, user_id: str) -> dict[str, Any]:
+def get_profile(deps: Deps, user_id: str) -> UserSummary:
     user = deps.users.get(validate_user_id(user_id), deps.clock.now())
-    eligibility = hosting_eligibility(user, deps.hosting_rules)
-    return {
-        "id": user.id,
-        "follower_count": user.follower_count,
-        "following_count": user.following_count,
-        "can_host": eligibility.can_host,
-        "can_host_ticketed": eligibility.can_host_ticketed,
-    }
+    return UserSummary(user, hosting_eligibility(user, deps.hosting_rules))
 
 
-def follow(deps: Deps, follower_id: str, followee_id: str) -> dict[str, Any]:
+def follow(deps: Deps, follower_id: str, followee_id: str) -> Relation:
     validate_user_id(followee_id)
     if follower_id == followee_id:
         raise RuleViolation("you cannot follow yourself", code="cannot_follow_self")
     created = deps.users.follow(follower_id, followee_id, deps.clock.now())
     if created:
         deps.telemetry.count("UserFollowed")
-    return {"user_id": followee_id, "following": True, "changed": created}
+    return Relation(followee_id, holds=True, changed=created)
 
 
-def unfollow(deps: Deps, follower_id: str, followee_id: str) -> dict[str, Any]:
+def unfollow(deps: Deps, follower_id: str, followee_id: str) -> Relation:
     validate_user_id(followee_id)
     if follower_id == followee_id:
-        return {"user_id": followee_id, "following": False, "changed": False}
+        return Relation(followee_id, holds=False, changed=False)
     removed = deps.users.unfollow(follower_id, followee_id)
     if removed:
         deps.telemetry.count("UserUnfollowed")
-    return {"user_id": followee_id, "following": False, "changed": removed}
+    return Relation(followee_id, holds=False, changed=removed)
 
 
-def block(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
+def block(deps: Deps, blocker_id: str, target_id: str) -> Relation:
     """Block a user: they cannot join the blocker's Spaces nor see them in discovery. If the
     blocker is live now and the user is in that Space, they are removed from it too."""
     validate_user_id(target_id)
@@ -82,16 +73,16 @@ def block(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
                 raise failures[0]
     if created:
         deps.telemetry.count("UserBlocked")
-    return {"user_id": target_id, "blocked": True, "changed": created}
+    return Relation(target_id, holds=True, changed=created)
 
 
-def unblock(deps: Deps, blocker_id: str, target_id: str) -> dict[str, Any]:
+def unblock(deps: Deps, blocker_id: str, target_id: str) -> Relation:
     validate_user_id(target_id)
     removed = deps.users.unblock(blocker_id, target_id)
     live_space_id = deps.users.live_space_of(blocker_id)
     if live_space_id:
         deps.participants.clear_blocked(live_space_id, target_id)
-    return {"user_id": target_id, "blocked": False, "changed": removed}
+    return Relation(target_id, holds=False, changed=removed)
 
 
 def forget_blocked_filter(deps: Deps) -> None:

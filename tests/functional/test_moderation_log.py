@@ -192,12 +192,15 @@ def test_a_participant_reports_a_space_or_a_person_once_and_operators_resolve_it
 
 def test_an_operator_ends_a_space_and_the_end_is_in_the_ledger_once(api, deps, live, host):
     import io
+    import json
 
     from scripts import reports as cli
 
     space_id, _ = live
 
-    assert cli.main(["end", space_id, "illegal content"], deps=deps, out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert cli.main(["end", space_id, "illegal content"], deps=deps, out=out) == 0
+    assert out.getvalue() == json.dumps({"space_id": space_id, "state": "ended"}) + "\n"
     assert cli.main(["end", space_id, "again"], deps=deps, out=io.StringIO()) == 1  # already ended
 
     assert api.get(f"/spaces/{space_id}", host).data["state"] == "ended"
@@ -209,6 +212,7 @@ def test_an_operator_ends_a_space_and_the_end_is_in_the_ledger_once(api, deps, l
 
 def test_an_operator_bars_a_host_who_then_may_neither_create_nor_start(api, deps, host):
     import io
+    import json
 
     from scripts import reports as cli
 
@@ -219,7 +223,9 @@ def test_an_operator_bars_a_host_who_then_may_neither_create_nor_start(api, deps
     assert scheduled.status_code == 201, scheduled.data
     space_id = scheduled.data["id"]
 
-    assert cli.main(["bar", space_id, host, "repeated hate"], deps=deps, out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert cli.main(["bar", space_id, host, "repeated hate"], deps=deps, out=out) == 0
+    assert out.getvalue() == json.dumps({"user_id": host, "barred_from_hosting": True}) + "\n"
     assert cli.main(["bar", space_id, host, "again"], deps=deps, out=io.StringIO()) == 1  # already barred
 
     create = api.post("/spaces", host, {"title": "Back again"})

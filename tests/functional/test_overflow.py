@@ -13,6 +13,7 @@ from chalicelib.services import stage as stage_service
 from chalicelib.services import stage_moderation as moderation_service
 from chalicelib.services import discovery
 from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.views import media_view
 
 _settle = []
 
@@ -65,7 +66,7 @@ def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, ho
     space = space_service.create_space(deps, host, space_request({"title": "famous"}))
     early = [new_user("early") for _ in range(3)]
     for user in early:
-        assert stage_service.join_space(deps, user, space.id).media["kind"] == "stage"
+        assert stage_service.join_space(deps, user, space.id).media.kind == "stage"
 
     # Given 3 listeners and a capacity of 3, when the job runs twice
     refresh_live_ranks(deps)
@@ -82,7 +83,7 @@ def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, ho
     cold = stage_service.join_space(deps, late[0], space.id)
     warm = stage_service.join_space(deps, late[1], space.id)
     for user, joined in zip(late, (cold, warm)):
-        media = joined.media
+        media = media_view(joined.media)  # as the join's answer sends it
         assert joined.role == "listener"
         assert media["kind"] == "playback" and media["stage_arn"] is None
         # A private channel: the URL carries a playback token signed for this user and channel
@@ -97,22 +98,22 @@ def test_overflow_starts_once_and_later_listeners_get_the_playback_url(small, ho
     assert deps.spaces.get(space.id).participant_count == 5
 
     # A playback listener's heartbeat stays on playback; the first listeners keep their stage
-    assert stage_service.join_space(deps, warm_user := new_user("late2"), space.id).media["kind"] == "playback"
-    assert stage_service.join_space(deps, warm_user, space.id).media["kind"] == "playback"
+    assert stage_service.join_space(deps, warm_user := new_user("late2"), space.id).media.kind == "playback"
+    assert stage_service.join_space(deps, warm_user, space.id).media.kind == "playback"
     for user in early:
         again = stage_service.join_space(deps, user, space.id)
-        assert again.media["kind"] == "stage" and again.media["token"]
+        assert again.media.kind == "stage" and again.media.token
 
     # The host always gets a stage token with publish rights
     hosted = stage_service.join_space(deps, host, space.id)
-    assert hosted.media["kind"] == "stage" and "PUBLISH" in hosted.media["capabilities"]
+    assert hosted.media.kind == "stage" and hosted.media.publish
 
 
 def test_a_playback_listener_invited_to_speak_gets_a_stage_token(small, host, new_user):
     deps = small
     space = overflowing(deps, host, new_user)
     listener = new_user("late")
-    assert stage_service.join_space(deps, listener, space.id).media["kind"] == "playback"
+    assert stage_service.join_space(deps, listener, space.id).media.kind == "playback"
 
     stage_service.add_speaker(deps, host, space.id, InviteSpeaker(listener))
     # Invited: joining again (a cold read knows the invitation) hands out the stage
@@ -120,9 +121,9 @@ def test_a_playback_listener_invited_to_speak_gets_a_stage_token(small, host, ne
     accepted = stage_service.accept_invitation(deps, listener, space.id)
 
     assert accepted.role == "speaker"
-    assert accepted.media["kind"] == "stage" and "PUBLISH" in accepted.media["capabilities"]
+    assert accepted.media.kind == "stage" and accepted.media.publish
     # and the speaker's heartbeat keeps the stage
-    assert stage_service.join_space(deps, listener, space.id).media["kind"] == "stage"
+    assert stage_service.join_space(deps, listener, space.id).media.kind == "stage"
 
 
 def test_a_failed_start_is_retried_by_the_next_run(small, host, new_user):
@@ -170,7 +171,7 @@ def test_below_the_threshold_nothing_starts(deps, host, new_user):
     refresh_live_ranks(deps)
 
     assert started_for(deps, space.id) == []
-    assert stage_service.join_space(deps, new_user(), space.id).media["kind"] == "stage"
+    assert stage_service.join_space(deps, new_user(), space.id).media.kind == "stage"
 
 
 def test_both_join_answers_match_the_documented_schema(small, host, new_user):
@@ -190,7 +191,7 @@ def test_both_join_answers_match_the_documented_schema(small, host, new_user):
     refresh_live_ranks(deps)
     answers.append(stage_service.join_space(deps, new_user(), space.id))
 
-    assert [a.media["kind"] for a in answers] == ["stage"] * 3 + ["playback"]
+    assert [a.media.kind for a in answers] == ["stage"] * 3 + ["playback"]
     from chalicelib.api.views import joined_view
 
     for answer in answers:
@@ -201,7 +202,7 @@ def test_removing_a_playback_listener_revokes_their_playback(small, host, new_us
     deps = small
     space = overflowing(deps, host, new_user)
     listener = new_user("late")
-    assert stage_service.join_space(deps, listener, space.id).media["kind"] == "playback"
+    assert stage_service.join_space(deps, listener, space.id).media.kind == "playback"
     [info] = started_for(deps, space.id)
     disconnects_before = list(deps.media.disconnected)
 
@@ -253,7 +254,7 @@ def test_a_composition_ivs_stopped_on_its_own_is_started_again_into_the_same_cha
 
     # Listeners keep the same channel; ending stops the new composition
     late = stage_service.join_space(deps, new_user("late"), space.id)
-    assert late.media["playback_url"].startswith(info.playback_url + "?token=")
+    assert media_view(late.media)["playback_url"].startswith(info.playback_url + "?token=")
     space_service.end_space(deps, host, space.id)
     assert deps.media.overflow_stopped[-1].composition_arn == new_arn
 

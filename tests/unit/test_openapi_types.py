@@ -164,7 +164,7 @@ def test_the_caption_views_produce_exactly_the_caption_schemas():
 
 
 def _people():
-    from chalicelib.domain.people import Joined, Listener, ListenerPage, Standing, StagePeople
+    from chalicelib.domain.people import Joined, Listener, ListenerPage, PlaybackMedia, Standing, StagePeople
     from chalicelib.domain.users import Profile
 
     space = _space()
@@ -172,7 +172,8 @@ def _people():
     profiles = {"host": Profile("host", "Hosta"), "ann": Profile("ann", claimed_picture="https://cdn.example/a.png")}
     standing = Standing("ann", "listener", True, False, True, False, incognito=False)
     people = StagePeople(space, 1, [("ann", at)], standing, profiles, moderator=True)
-    joined = Joined("S1", "listener", {}, 150, {}, incognito=False, incognito_refused="incognito_off", recording=False)
+    media = PlaybackMedia("https://play", "p1", "tok", at)
+    joined = Joined("S1", "listener", media, 150, {}, incognito=False, incognito_refused="incognito_off", recording=False)
     page = ListenerPage("S1", [Listener("ann", at)], profiles, "cursor", 3, 1)
     return people, joined, page, profiles
 
@@ -233,3 +234,74 @@ def test_a_page_of_spaces_produces_exactly_its_schema():
 
     _produces_exactly(view, _answer("/spaces", "get"))
     _produces_exactly(view["spaces"][0], SCHEMAS["SpaceSummary"])
+
+
+def _produces_some_of(view: dict, schema: dict) -> None:
+    """A view of a schema whose properties differ by kind: only its properties, all its required."""
+    assert set(view) <= set(schema["properties"])
+    assert set(schema.get("required", [])) <= set(view)
+
+
+def test_the_join_media_views_produce_the_media_schema():
+    from chalicelib.api.views import media_view
+    from chalicelib.domain.people import PlaybackMedia, StageMedia
+
+    at = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+    endpoints = {"whip": "https://whip", "events": "wss://events"}
+    stage = media_view(StageMedia("arn:stage", "p1", "tok", at, True, endpoints))
+    playback = media_view(PlaybackMedia("https://play", "p2", "tok2", at))
+
+    _produces_some_of(stage, SCHEMAS["MediaCredentials"])
+    _produces_some_of(playback, SCHEMAS["MediaCredentials"])
+    assert (stage["kind"], stage["capabilities"], stage["whip"]) == ("stage", ["PUBLISH", "SUBSCRIBE"], "https://whip")
+    assert (playback["kind"], playback["stage_arn"], playback["capabilities"]) == ("playback", None, [])
+    assert playback["playback_url"] == "https://play?token=tok2"
+
+
+def test_the_stage_answers_produce_exactly_their_schemas():
+    from chalicelib.api.moderation import removed_view
+    from chalicelib.api.stage import declined_view, hand_view, invitation_view, left_view
+    from chalicelib.domain.people import HandChange, Invitation
+
+    invited = invitation_view(Invitation("S1", "ann", approved_request=True, space=_space()))
+
+    _produces_exactly(hand_view(HandChange("S1", hand_raised=True, changed=False)), SCHEMAS["HandResult"])
+    _produces_exactly(invited, SCHEMAS["AddSpeakerResult"])
+    _produces_exactly(invited["space"], SCHEMAS["Space"])
+    _produces_exactly(left_view("S1"), SCHEMAS["LeaveResult"])
+    _produces_exactly(declined_view("S1"), SCHEMAS["DeclineResult"])
+    _produces_exactly(removed_view("S1", "ann"), SCHEMAS["RemoveResult"])
+    lifted = removed_view("S1", "ann", removed=False)
+    _produces_exactly(lifted, _answer("/spaces/{space_id}/removals/{user_id}/lift", "post"))
+    assert lifted["removed"] is False
+
+
+def test_the_moderation_answers_produce_exactly_their_schemas():
+    from chalicelib.api.moderation import appeal_page_view, appeal_view, ledger_page_view, report_view
+    from chalicelib.domain.moderation import MUTE, Appeal, AppealPage, LedgerPage, Report, entry_for
+
+    at = datetime(2026, 11, 24, 18, 0, 0, 250000, tzinfo=timezone.utc)
+    entry = entry_for("S1", MUTE, "host", "ann", at, "shouting")
+    log = ledger_page_view(LedgerPage([entry], "c1"))
+    appeal = Appeal("S1", "ann", "I was quoting", at)
+
+    _produces_exactly(log, SCHEMAS["ModerationLogPage"])
+    _produces_exactly(log["entries"][0], SCHEMAS["ModerationEntry"])
+    assert log["entries"][0]["at"] == "2026-11-24T18:00:00.250000Z", "the ledger keeps its times' microseconds"
+    _produces_exactly(appeal_view(appeal), SCHEMAS["Appeal"])
+    _produces_exactly(appeal_page_view(AppealPage([appeal], None)), _answer("/spaces/{space_id}/appeals", "get"))
+    _produces_exactly(report_view(Report("S1", "bob", "space", "spam", None, at)), SCHEMAS["Report"])
+
+
+def test_the_user_answers_produce_exactly_their_schemas():
+    from chalicelib.api.users import block_view, follow_view, user_view
+    from chalicelib.domain.users import Eligibility, Relation, User, UserSummary
+
+    _produces_exactly(user_view(UserSummary(User("ann", 700, 3), Eligibility(True, False))), SCHEMAS["UserProfile"])
+    followed = follow_view(Relation("star", holds=True, changed=False))
+    blocked = block_view(Relation("troll", holds=False, changed=True))
+
+    _produces_exactly(followed, SCHEMAS["FollowResult"])
+    _produces_exactly(blocked, SCHEMAS["BlockResult"])
+    assert (followed["following"], followed["changed"]) == (True, False)
+    assert (blocked["blocked"], blocked["changed"]) == (False, True)

@@ -56,9 +56,9 @@ def test_a_listener_joins_with_a_subscribe_only_stage_token_and_is_counted_once(
     joined = stage.join_space(deps, "ann", space.id)
     again = stage.join_space(deps, "ann", space.id)
 
-    assert joined.role == LISTENER and joined.media["kind"] == "stage"
-    assert joined.media["capabilities"] == ["SUBSCRIBE"]
-    assert again.media["participant_id"] == joined.media["participant_id"]
+    assert joined.role == LISTENER and joined.media.kind == "stage"
+    assert joined.media.publish is False
+    assert again.media.participant_id == joined.media.participant_id
     assert deps.telemetry.events.count("ListenerJoined") == 1
     assert deps.spaces.get(space.id).participant_count == 1
 
@@ -68,7 +68,7 @@ def test_the_host_joins_able_to_publish(deps):
 
     joined = stage.join_space(deps, HOST, space.id)
 
-    assert joined.role == "host" and joined.media["capabilities"] == ["PUBLISH", "SUBSCRIBE"]
+    assert joined.role == "host" and joined.media.publish is True
     assert deps.telemetry.events == ["SpeakerJoined"]
 
 
@@ -114,9 +114,9 @@ def test_with_the_overflow_on_a_new_listener_plays_the_channel_and_the_host_keep
     listener = stage.join_space(deps, "ann", space.id)
     host = stage.join_space(deps, HOST, space.id)
 
-    assert listener.media["kind"] == "playback"
-    assert listener.media["playback_url"].startswith("https://play?token=")
-    assert host.media["kind"] == "stage"
+    assert listener.media.kind == "playback"
+    assert listener.media.playback_url == "https://play" and listener.media.token
+    assert host.media.kind == "stage"
     assert deps.telemetry.events.count("PlaybackListenerJoined") == 1
 
 
@@ -130,7 +130,7 @@ def test_an_invited_listener_keeps_the_stage_when_the_overflow_is_on(deps):
 
     rejoined = stage.join_space(deps, "ann", space.id)
 
-    assert rejoined.media["kind"] == "stage"
+    assert rejoined.media.kind == "stage"
 
 
 def test_a_ticketed_space_lets_in_buyers_and_the_host_and_refuses_others(deps, store):
@@ -174,7 +174,7 @@ def test_a_raised_hand_goes_up_once_and_is_announced_once(deps):
     first = stage.raise_hand(deps, "ann", space.id)
     second = stage.raise_hand(deps, "ann", space.id)
 
-    assert first["changed"] is True and second["changed"] is False
+    assert first.changed is True and second.changed is False
     assert deps.telemetry.events.count("HandRaised") == 1
 
 
@@ -192,7 +192,7 @@ def test_an_approved_hand_comes_on_stage_by_accepting_and_publishes(deps):
 
     accepted = _on_stage(deps, space, "ann")
 
-    assert accepted.role == SPEAKER and accepted.media["capabilities"] == ["PUBLISH", "SUBSCRIBE"]
+    assert accepted.role == SPEAKER and accepted.media.publish is True
     after = deps.spaces.get(space.id)
     assert "ann" in after.speakers and "ann" not in after.invited
     assert deps.stage_members.pending_requests(space.id) == []
@@ -341,7 +341,7 @@ def test_a_removed_speaker_leaves_the_stage_and_their_connection_is_cut(deps):
 
     assert "ann" not in deps.spaces.get(space.id).speakers
     assert [(p, reason) for _, p, reason in deps.media.disconnected] == [
-        (accepted.media["participant_id"], "removed by a moderator")
+        (accepted.media.participant_id, "removed by a moderator")
     ]
     assert deps.participants.get_participant(space.id, "ann").removed
 
