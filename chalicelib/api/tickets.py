@@ -70,4 +70,10 @@ def unsubscribe(user_id):
 @endpoint()
 def payment_webhook():
     request = bp.current_request
-    return tickets.handle_webhook(bootstrap.deps(), request.raw_body or b"", dict(request.headers or {}))
+    return webhook_view(tickets.handle_webhook(bootstrap.deps(), request.raw_body or b"", dict(request.headers or {})))
+
+
+def webhook_view(handled: bool) -> dict[str, bool]:
+    """The provider is told its event was received (else it delivers it again), and whether it
+    changed anything."""
+    return {"received": True, "handled": handled}

@@ -381,3 +381,67 @@ def withdrawal_window_open(ended_at: datetime | None, now: datetime, retention_d
     """A consent may be withdrawn while live and until the replay expires."""
     until = available_until(ended_at, retention_days)
     return until is None or now < until
+
+
+# ------------------------------------------------------------------ what the use cases answer
+# (shown on the wire by chalicelib/api/recording.py)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A consent withdrawn: whose, in which Space, and when."""
+
+    space_id: str
+    user_id: str
+    withdrawn_at: datetime
+
+
+@dataclass(frozen=True)
+class ServedClip:
+    """A cut clip and the short-lived link to its audio."""
+
+    clip: Clip
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ClipPage:
+    """A page of a Space's clips, oldest first; `next_cursor` the last clip id when more follow."""
+
+    space_id: str
+    clips: list[Clip]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class ClippingChange:
+    """Clipping turned on or off; `changed` False when it already was so."""
+
+    space_id: str
+    enabled: bool
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A replay handed to someone of its audience: the media link (short-lived), how long it is,
+    until when it is kept, its captions, and for the host only (else None) who withdrew."""
+
+    space_id: str
+    url: str
+    expires_at: datetime
+    duration_ms: int | None
+    available_until: datetime
+    captions_url: str | None
+    captions: str
+    clipping: bool
+    withdrawals: list[Withdrawal] | None = None
+
+
+@dataclass(frozen=True)
+class ReplayDeletion:
+    """A replay deleted by its host, and how many stored objects went with it."""
+
+    space_id: str
+    objects_deleted: int

@@ -8,6 +8,9 @@ best-effort: clients re-sync with GET /spaces/{id}/participants (docs/room-event
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from chalicelib.domain.spaces import COHOST, HOST
 
 # Every event name the backend sends. Clients ignore names they do not know.
@@ -64,11 +67,20 @@ MAX_CHAT_SESSION_MINUTES = 180  # CreateChatToken sessionDurationInMinutes: 1..1
 REACTIONS = ("❤️", "😂", "😮", "😢", "👏", "🔥", "💯", "🙏", "👍", "👎")
 
 
-def chat_capabilities(role: str) -> list[str]:
-    """Everyone in the room may send (reactions); hosts and co-hosts also moderate the chat."""
+def chat_capabilities(role: str, *, incognito: bool = False) -> list[str]:
+    """Everyone in the room may send (reactions); hosts and co-hosts also moderate the chat. A
+    listener who listens incognito may not send: IVS Chat shows every message with its sender's
+    id, so they react with POST /reactions, whose event does not name them (`reaction_attributes`)."""
     if role in (HOST, COHOST):
         return [SEND_MESSAGE, DELETE_MESSAGE, DISCONNECT_USER]
-    return [SEND_MESSAGE]
+    return [] if incognito else [SEND_MESSAGE]
+
+
+def reaction_attributes(user_id: str, emoji: str, *, incognito: bool) -> dict[str, str]:
+    """A `reaction` event's attributes: who and what, except that a listener who listens
+    incognito is not named (counted, in no list of people, and not in the reaction feed either:
+    docs/people.md)."""
+    return event_attributes(user_id=None if incognito else user_id, emoji=emoji)
 
 
 def event_attributes(**attrs: object) -> dict[str, str]:
@@ -94,3 +106,32 @@ def validate_event_name(name: str) -> str:
     if not name or len(name) > MAX_EVENT_NAME:
         raise ValueError(f"event name {name!r} must be 1..{MAX_EVENT_NAME} characters")
     return name
+
+
+# ------------------------------------------------------------------ what the use cases answer
+# (shown on the wire by chalicelib/api/events.py)
+
+
+@dataclass(frozen=True)
+class ChatAccess:
+    """Chat credentials for one user's connection to a Space's room, and where to connect:
+    `region` on IVS Chat, `url` for a chat endpoint of the stage's own (or the local event log)."""
+
+    space_id: str
+    transport: str
+    room_arn: str
+    role: str
+    token: str
+    token_expires_at: datetime
+    session_expires_at: datetime
+    capabilities: tuple[str, ...]
+    region: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """A reaction sent to a live Space's room."""
+
+    space_id: str
+    emoji: str

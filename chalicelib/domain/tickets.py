@@ -269,3 +269,12 @@ def parse_reference(reference: str) -> tuple[str, str, str, str] | None:
     if parts[0] in ("renew", "update") and parse_renewal_id(parts[3]) is None:
         return None
     return parts[0], parts[1], parts[2], parts[3]
+
+
+@dataclass(frozen=True)
+class Refunds:
+    """What one run of a canceled Space's refund did: paid tickets refunded, holds let go (both 0
+    for a Space that is not canceled, or whose tickets were all settled by an earlier run)."""
+
+    refunded: int = 0
+    released: int = 0

@@ -36,7 +36,13 @@ from chalicelib.domain.recording import (
     TRANSCRIPT_READY,
     TRANSCRIPT_RUNNING,
     Clip,
+    ClipPage,
+    ClippingChange,
     RecordingInfo,
+    Replay,
+    ReplayDeletion,
+    ServedClip,
+    Withdrawal,
     available_until,
     clip_keys,
     consent_required,
@@ -49,7 +55,7 @@ from chalicelib.domain.recording import (
 )
 from chalicelib.domain.spaces import ENDED, LIVE, SCHEDULED, SUBSCRIBERS, TICKETED, Space, StageInfo, iso
 from chalicelib.domain.tickets import PAID
-from chalicelib.ports import PresignedUrl, Refused
+from chalicelib.ports import Refused
 from chalicelib.services import room_events, stage_pool
 from chalicelib.services.context import Deps
 from chalicelib.services.replay_landing import land, save_clip, stored_clips
@@ -171,7 +177,7 @@ def cohost_may_publish(deps: Deps, space: Space | None, space_id: str, user_id: 
 # ------------------------------------------------------------------------ withdrawing consent
 
 
-def withdraw_consent(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def withdraw_consent(deps: Deps, user_id: str, space_id: str) -> Withdrawal:
     """`DELETE /spaces/{id}/recording/consent`: the caller is no longer in the replay. While
     live, or after the end until the replay expires. Their audio is left out of the replay (mixed
     again without them) and of every clip (cut again), their raw recordings are deleted, their
@@ -182,7 +188,7 @@ def withdraw_consent(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         raise NotFound(f"you have not consented to be recorded in Space {space_id}", code="consent_not_found")
     info = space.recording_info or RecordingInfo()
     if user_id in info.withdrawals:
-        return _withdrawal_answer(space_id, user_id, info.withdrawals[user_id])
+        return Withdrawal(space_id, user_id, _stored_time(info.withdrawals[user_id]))
     now = deps.clock.now()
     if space.state == SCHEDULED:
         raise Conflict(f"Space {space_id} has not started: nothing is recorded yet", code="replay_not_ready")
@@ -194,7 +200,7 @@ def withdraw_consent(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     except Refused as exc:
         current = deps.spaces.get(space_id, with_count=False)
         if current.recording_info and user_id in current.recording_info.withdrawals:
-            return _withdrawal_answer(space_id, user_id, current.recording_info.withdrawals[user_id])
+            return Withdrawal(space_id, user_id, _stored_time(current.recording_info.withdrawals[user_id]))
         if ended and current.recording_info and current.recording_info.replay_state in (FAILED, DELETED):
             raise NotFound(f"Space {space_id} has no replay any more", code="replay_not_found") from exc
         raise Conflict(f"Space {space_id} changed; try again", code=f"space_{current.state}") from exc
@@ -204,16 +210,12 @@ def withdraw_consent(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         _remove_withdrawn_audio(deps, space, info, user_id)
     else:
         announce(deps, space, "recording_consent_withdrawn", user_id=user_id)
-    return _withdrawal_answer(space_id, user_id, iso(now))
+    return Withdrawal(space_id, user_id, now)
 
 
-def _withdrawal_answer(space_id: str, user_id: str, when: str) -> dict[str, Any]:
-    return {"space_id": space_id, "user_id": user_id, "withdrawn_at": _to_second(when)}
-
-
-def _to_second(stamp: str) -> str:
-    """A stored time (to the microsecond) as the API shows times (to the second)."""
-    return iso(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+def _stored_time(stamp: str) -> datetime:
+    """A time as the Space item stores it (ISO 8601, to the microsecond)."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _remove_withdrawn_audio(deps: Deps, space: Space, info: RecordingInfo, user_id: str) -> None:
@@ -254,7 +256,7 @@ def may_clip(deps: Deps, user_id: str, space_id: str) -> tuple[Space, RecordingI
     return space, info
 
 
-def create_clip(deps: Deps, user_id: str, space_id: str, make: MakeClip) -> dict[str, Any]:
+def create_clip(deps: Deps, user_id: str, space_id: str, make: MakeClip) -> Clip:
     """`POST /spaces/{id}/clips {start_ms, duration_ms}`: while live or while its replay is
     served. The clip's audio is cut by the landing job from the replay (409 `clip_not_ready`
     until then)."""
@@ -279,18 +281,10 @@ def create_clip(deps: Deps, user_id: str, space_id: str, make: MakeClip) -> dict
             pass  # the replay failed or was deleted meanwhile: the clip is never cut
     deps.telemetry.count("ClipCreated")
     deps.publish(ClipMade(space_id, user_id, clip.clip_id, now))
-    return _clip_view(clip, None)
+    return clip
 
 
-def _clip_view(clip: Clip, url: PresignedUrl | None) -> dict[str, Any]:
-    view = {k: v for k, v in clip.to_json().items() if k != "cut_from"}
-    view["ready"] = clip.cut_from is not None
-    if url is not None:
-        view["url"], view["expires_at"] = url.url, iso(url.expires_at)
-    return view
-
-
-def get_clip(deps: Deps, user_id: str, clip_id: str) -> dict[str, Any]:
+def get_clip(deps: Deps, user_id: str, clip_id: str) -> ServedClip:
     """`GET /clips/{id}`: a presigned URL (5 minutes, never past the replay's end) to whoever
     may hear the Space."""
     space_id = space_of_clip(clip_id)
@@ -308,10 +302,11 @@ def get_clip(deps: Deps, user_id: str, clip_id: str) -> dict[str, Any]:
     if info.replay_state != AVAILABLE or clip.cut_from != info.mix_version or until is None:
         raise Conflict("the clip is still being cut", code="clip_not_ready")
     ttl = max(1, min(deps.settings.replay_url_seconds, int((until - now).total_seconds())))
-    return _clip_view(clip, deps.replays.presign_get(clip_keys(space.id, clip.clip_id)[1], ttl))
+    link = deps.replays.presign_get(clip_keys(space.id, clip.clip_id)[1], ttl)
+    return ServedClip(clip, link.url, link.expires_at)
 
 
-def list_clips(deps: Deps, user_id: str, space_id: str, params: dict[str, Any]) -> dict[str, Any]:
+def list_clips(deps: Deps, user_id: str, space_id: str, params: dict[str, Any]) -> ClipPage:
     """`GET /spaces/{id}/clips`: the Space's clips, oldest first (their ids sort by time)."""
     _recorded_space_for_clips(deps, user_id, space_id)
     limit = params.get("limit", "50")
@@ -320,11 +315,7 @@ def list_clips(deps: Deps, user_id: str, space_id: str, params: dict[str, Any]) 
     after = params.get("after") or ""
     clips = sorted((c for c in stored_clips(deps, space_id) if c.clip_id > after), key=lambda c: c.clip_id)
     page = clips[: int(limit)]
-    return {
-        "space_id": space_id,
-        "clips": [_clip_view(c, None) for c in page],
-        "next_cursor": page[-1].clip_id if len(clips) > len(page) else None,
-    }
+    return ClipPage(space_id, page, page[-1].clip_id if len(clips) > len(page) else None)
 
 
 def may_set_clipping(deps: Deps, user_id: str, space_id: str) -> Space:
@@ -336,7 +327,7 @@ def may_set_clipping(deps: Deps, user_id: str, space_id: str) -> Space:
     return space
 
 
-def set_clipping(deps: Deps, user_id: str, space_id: str, clipping: SetClipping) -> dict[str, Any]:
+def set_clipping(deps: Deps, user_id: str, space_id: str, clipping: SetClipping) -> ClippingChange:
     """`PUT /spaces/{id}/clipping {"enabled": bool}`: the host turns clipping on or off."""
     may_set_clipping(deps, user_id, space_id)
     act = CLIPPING_ON if clipping.enabled else CLIPPING_OFF
@@ -344,7 +335,7 @@ def set_clipping(deps: Deps, user_id: str, space_id: str, clipping: SetClipping)
     changed = deps.recordings.set_clipping(
         space_id, clipping.enabled, space_entry(space_id, act, user_id, deps.clock.now())
     )
-    return {"space_id": space_id, "clipping": clipping.enabled, "changed": changed}
+    return ClippingChange(space_id, clipping.enabled, changed)
 
 
 # ------------------------------------------------------------------------ the audience
@@ -412,7 +403,7 @@ def _replay_of(deps: Deps, space_id: str, user_id: str) -> tuple[Space, Recordin
     return space, info, until, now
 
 
-def get_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def get_replay(deps: Deps, user_id: str, space_id: str) -> Replay:
     space, info, until, now = _replay_of(deps, space_id, user_id)
     # Short-lived, and never outliving the retention.
     ttl = max(1, min(deps.settings.replay_url_seconds, int((until - now).total_seconds())))
@@ -423,20 +414,21 @@ def get_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         captions = deps.replays.presign_get(info.transcript_key, ttl).url
     deps.telemetry.count("ReplayServed")
     deps.publish(ReplayPlayed(space.id, user_id, new_ulid(), now))
-    answer: dict[str, object] = {
-        "space_id": space.id,
-        "url": media.url,
-        "expires_at": iso(media.expires_at),
-        "duration_seconds": round(info.duration_ms / 1000) if info.duration_ms is not None else None,
-        "available_until": iso(until),
-        "captions_url": captions,
-        "captions": info.transcript_state or "none",
-        "clipping": info.clipping,
-    }
+    withdrawals = None
     if user_id == space.creator_id:
         # The host is told who withdrew their consent, and when (their audio is not in the file).
-        answer["withdrawals"] = [{"user_id": u, "withdrawn_at": _to_second(at)} for u, at in sorted(info.withdrawals.items())]
-    return answer
+        withdrawals = [Withdrawal(space.id, u, _stored_time(at)) for u, at in sorted(info.withdrawals.items())]
+    return Replay(
+        space_id=space.id,
+        url=media.url,
+        expires_at=media.expires_at,
+        duration_ms=info.duration_ms,
+        available_until=until,
+        captions_url=captions,
+        captions=info.transcript_state or "none",
+        clipping=info.clipping,
+        withdrawals=withdrawals,
+    )
 
 
 def replay_captions(deps: Deps, user_id: str, space_id: str) -> str:
@@ -450,7 +442,7 @@ def replay_captions(deps: Deps, user_id: str, space_id: str) -> str:
     return text
 
 
-def delete_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def delete_replay(deps: Deps, user_id: str, space_id: str) -> ReplayDeletion:
     """The host deletes a replay: marked deleted first (no URL is handed out from then on), then
     its objects go. A 503 from S3 is retried by repeating the request."""
     space = deps.spaces.get(space_id, with_count=False)
@@ -468,4 +460,4 @@ def delete_replay(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
     if changed:
         deps.telemetry.count("ReplayDeleted")
         logger.info("replay deleted", space_id=space_id, objects=removed)
-    return {"space_id": space_id, "deleted": True, "objects_deleted": removed}
+    return ReplayDeletion(space_id, removed)

@@ -21,12 +21,13 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
+from chalicelib.domain.room_events import ChatAccess, Reaction
 from chalicelib.domain.commands import SendReaction
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.events import ReactionSent, SpaceEdited, SpaceEnded, SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.ids import new_ulid
-from chalicelib.domain.spaces import LIVE, Space, iso, require_live
-from chalicelib.ports import FIRST_PAGE, PageCursor, Participant
+from chalicelib.domain.spaces import LIVE, Space, require_live
+from chalicelib.ports import FIRST_PAGE, PageCursor, Participant, RoomEvent
 from chalicelib.services import orphans
 from chalicelib.services.context import Deps
 from chalicelib.services.stage_pool import resolve_pooled
@@ -183,15 +184,16 @@ def join_events(deps: Deps, space_id: str) -> dict[str, Any]:
     return {"transport": "local", "url": base, "token_url": f"{base}/token"}
 
 
-def chat_token(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
+def chat_token(deps: Deps, user_id: str, space_id: str) -> ChatAccess:
     """Chat credentials for the Space's room, with the caller's capabilities: everyone may send
-    (reactions); the host and co-hosts may also delete messages and disconnect users. A change
-    of role (co-host added or removed) needs a new token: clients ask again on those events."""
-    space = _allowed_space(deps, user_id, space_id)
+    (reactions) but a listener who listens incognito; the host and co-hosts may also delete
+    messages and disconnect users. A change of role (co-host added or removed) needs a new
+    token: clients ask again on those events."""
+    space, participant = _in_room(deps, user_id, space_id)
     require_live(space)
     room = _room_of(space)
     role = space.role_of(user_id)
-    capabilities = ev.chat_capabilities(role)
+    capabilities = ev.chat_capabilities(role, incognito=participant is not None and participant.incognito)
     minutes = max(1, min(deps.settings.chat_session_minutes, ev.MAX_CHAT_SESSION_MINUTES))
     token = deps.room_events.chat_token(
         room,
@@ -200,23 +202,19 @@ def chat_token(deps: Deps, user_id: str, space_id: str) -> dict[str, Any]:
         session_minutes=minutes,
         attributes=ev.event_attributes(user_id=user_id, role=role),
     )
-    answer = {
-        "space_id": space_id,
-        "transport": transport(deps),
-        "room_arn": room,
-        "role": role,
-        "token": token.token,
-        "token_expires_at": iso(token.token_expires_at),
-        "session_expires_at": iso(token.session_expires_at),
-        "capabilities": list(token.capabilities),
-    }
-    answer.update({k: v for k, v in join_events(deps, space_id).items() if k not in ("transport", "token_url")})
-    return answer
+    where = join_events(deps, space_id)
+    return ChatAccess(
+        space_id, transport(deps), room, role, token.token, token.token_expires_at, token.session_expires_at,
+        tuple(token.capabilities), region=where.get("region"), url=where.get("url"),
+    )
 
 
-def read_events(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> dict[str, Any]:
+def read_events(
+    deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
+) -> tuple[list[RoomEvent], str | None]:
     """GET /spaces/{id}/events on the local transport: events after the cursor, oldest first,
-    waiting up to `wait` seconds for one when there are none yet (polling the log with a Query).
+    waiting up to `wait` seconds for one when there are none yet (polling the log with a Query),
+    and the cursor to read on from.
     """
     if deps.room_events is None or not hasattr(deps.room_events, "read"):
         raise NotFound(
@@ -230,7 +228,7 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict[str, Any],
         raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}", code="invalid_limit")
     limit = int(limit_raw)
 
-    space = _allowed_space(deps, user_id, space_id)
+    space, _ = _in_room(deps, user_id, space_id)
     room = _room_of(space)
     mark: dict[str, Any] | str | None = page.after({"seq": int})  # `after`: a next_cursor of this route, or "latest"
     if mark == LATEST:
@@ -248,14 +246,7 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict[str, Any],
         if events or cursor != after or time.monotonic() + interval > deadline:
             break
         time.sleep(interval)
-    return {
-        "space_id": space_id,
-        "events": [
-            {"id": str(e.seq), "name": e.name, "attributes": e.attributes, "sent_at": iso(e.sent_at)}
-            for e in events
-        ],
-        "next_cursor": page.seal({"seq": cursor}),
-    }
+    return events, page.seal({"seq": cursor})
 
 
 # --------------------------------------------------------------------------- reactions
@@ -263,14 +254,13 @@ def read_events(deps: Deps, user_id: str, space_id: str, params: dict[str, Any],
 
 def may_react(deps: Deps, user_id: str, space_id: str) -> tuple[Space, Participant | None]:
     """Who may react: anyone allowed in the room (404, 403); the Space and their place in it."""
-    space, participant = deps.spaces.get_with_participant(space_id, user_id)
-    check_allowed(deps, space, participant, user_id)
-    return space, participant
+    return _in_room(deps, user_id, space_id)
 
 
-def send_reaction(deps: Deps, user_id: str, space_id: str, reaction: SendReaction) -> dict[str, Any]:
-    """A reaction from someone in the Space, sent to the room as a `reaction` event; at most one
-    per user per `reaction_interval_ms` (429 `reaction_rate_limited` with Retry-After)."""
+def send_reaction(deps: Deps, user_id: str, space_id: str, reaction: SendReaction) -> Reaction:
+    """A reaction from someone in the Space, sent to the room as a `reaction` event (naming them,
+    unless they listen incognito); at most one per user per `reaction_interval_ms` (429
+    `reaction_rate_limited` with Retry-After)."""
     space, participant = may_react(deps, user_id, space_id)
     emoji = reaction.emoji
     require_live(space)
@@ -285,10 +275,10 @@ def send_reaction(deps: Deps, user_id: str, space_id: str, reaction: SendReactio
             retry_after=max(1, math.ceil(wait_ms / 1000)),
         )
     # The reaction IS the event: if it cannot be sent, say so (503) rather than pretend.
-    deps.room_events.send_event(room, ev.REACTION, ev.event_attributes(user_id=user_id, emoji=emoji))
+    deps.room_events.send_event(room, ev.REACTION, ev.reaction_attributes(user_id, emoji, incognito=participant.incognito))
     deps.telemetry.count("ReactionSent")
     deps.publish(ReactionSent(space_id, user_id, new_ulid(), deps.clock.now()))
-    return {"space_id": space_id, "emoji": emoji, "sent": True}
+    return Reaction(space_id, emoji)
 
 
 # --------------------------------------------------------------------------- chat messages
@@ -326,10 +316,11 @@ def review_message(deps: Deps, event: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _allowed_space(deps: Deps, user_id: str, space_id: str) -> Space:
+def _in_room(deps: Deps, user_id: str, space_id: str) -> tuple[Space, Participant | None]:
+    """The Space and the caller's place in it, for anyone allowed in its room (404, 403)."""
     space, participant = deps.spaces.get_with_participant(space_id, user_id)
     check_allowed(deps, space, participant, user_id)
-    return space
+    return space, participant
 
 
 def check_allowed(deps: Deps, space: Space, participant: Participant | None, user_id: str) -> None:

@@ -31,6 +31,7 @@ from chalicelib.domain.tickets import (
     PAID,
     REFUNDING,
     RELEASED,
+    Refunds,
     Ticket,
     parse_reference,
     ticket_reference,
@@ -163,17 +164,17 @@ def _let_go(deps: Deps, ticket: Ticket, to_status: str) -> bool:
 # ---------------------------------------------------------------------------------- webhooks
 
 
-def handle_webhook(deps: Deps, payload: bytes, headers: dict[str, Any]) -> dict[str, Any]:
-    """A provider webhook. Invalid signature -> InvalidWebhook (the route answers 400)."""
+def handle_webhook(deps: Deps, payload: bytes, headers: dict[str, Any]) -> bool:
+    """A provider webhook, received: whether it changed anything (False for an event about
+    nothing of ours, or one redelivered). A signature that does not verify: 400."""
     try:
         event = deps.payments.parse_webhook(payload, headers)
     except InvalidWebhook as exc:
         logger.warning("webhook refused", reason=str(exc))
         raise BadRequest("the webhook signature does not verify", code="invalid_webhook_signature") from exc
     if event is None:
-        return {"received": True, "handled": False}
-    handled = handle_payment_event(deps, event)
-    return {"received": True, "handled": handled}
+        return False
+    return handle_payment_event(deps, event)
 
 
 def handle_payment_event(deps: Deps, event: PaymentEvent) -> bool:
@@ -281,12 +282,12 @@ def queue_refunds(deps: Deps, event: SpaceCanceled) -> None:
         deps.tickets_queue.send_batch([{"kind": "refund_space", "space_id": event.space.id}])
 
 
-def refund_space(deps: Deps, space_id: str) -> dict[str, Any]:
+def refund_space(deps: Deps, space_id: str) -> Refunds:
     """Refund every paid ticket of a canceled Space and let go of every hold, then tell the
     buyers. Safe to run again at any point: each ticket moves by conditional writes."""
     space = deps.spaces.get(space_id, with_count=False)
     if space.state != CANCELED:
-        return {"refunded": 0, "released": 0}
+        return Refunds()
     refunded, released, buyers = 0, 0, []
     cursor = None
     while True:
@@ -306,7 +307,7 @@ def refund_space(deps: Deps, space_id: str) -> dict[str, Any]:
     if refunded:
         deps.telemetry.count("TicketRefunded", refunded)
     logger.info("space refunded", space_id=space_id, refunded=refunded, released=released)
-    return {"refunded": refunded, "released": released}
+    return Refunds(refunded, released)
 
 
 def _refund_one(deps: Deps, ticket: Ticket) -> str | None:
@@ -342,11 +343,12 @@ def _refund_one(deps: Deps, ticket: Ticket) -> str | None:
     return None
 
 
-def process_ticket_job(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
+def process_ticket_job(deps: Deps, body: dict[str, Any]) -> Refunds | None:
+    """One message of the ticket queue; None for a message it does not know (logged, dropped)."""
     if body.get("kind") == "refund_space" and isinstance(body.get("space_id"), str):
         return refund_space(deps, body["space_id"])
     logger.warning("unknown ticket job", body=body)
-    return {}
+    return None
 
 
 # ---------------------------------------------------------------------------------- reading

@@ -1,8 +1,8 @@
 """Incognito listening and the listener list in three browsers (docs/people.md): a host, a listener
 everyone sees and a listener who ticked "Listen incognito". The host's page lists the first and
 not the second, counts both, says one listens incognito, and invites a listener from the list;
-the other listener's page does not show the incognito one either. Nothing is loaded from outside
-127.0.0.1.
+the other listener's page does not show the incognito one either, and the incognito listener's
+reaction names nobody. Nothing is loaded from outside 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -47,6 +47,12 @@ def test_an_incognito_listener_is_counted_but_absent_from_every_list_of_people(p
     expect(seen.page.locator("#listeners")).not_to_contain_text("carol")
     expect(seen.page.locator("#incognito-count")).to_have_count(0)
     shoot(artifacts, 1, "incognito", host, seen, hidden)
+
+    # The incognito listener reacts: everyone sees the reaction, nobody learns who sent it
+    hidden.page.get_by_role("button", name="React with fire").click()
+    for person in (host, seen, hidden):
+        expect(person.page.locator("#reaction-feed")).to_contain_text("🔥 someone")
+        expect(person.page.locator("#reaction-feed")).not_to_contain_text("carol")
 
     # The host invites a listener to speak from the list
     host.page.get_by_role("button", name="Invite hank to speak").click()

@@ -229,7 +229,7 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
 
                 from chalicelib.domain.commands import MakeClip
 
-                made["clip_id"] = recording.create_clip(deps, people[role], space_id, MakeClip(0, 500))["clip_id"]
+                made["clip_id"] = recording.create_clip(deps, people[role], space_id, MakeClip(0, 500)).clip_id
                 replay_landing.land_recordings(deps)
         else:
             raise AssertionError(f"unknown given step {given!r}")

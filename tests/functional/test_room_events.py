@@ -493,6 +493,22 @@ def test_a_reaction_reaches_the_room_and_a_second_one_too_soon_is_429(api, deps,
     assert other.status_code == 200, "the limit is per user"
 
 
+def test_an_incognito_listeners_reaction_does_not_name_them_until_they_show_themselves(api, room, new_user):
+    hidden = new_user("hidden")
+    assert api.post(room.path("/join"), hidden, {"incognito": True}).data["incognito"] is True
+
+    sent = room.changes(lambda: api.post(room.path("/reactions"), hidden, {"emoji": "🔥"}))
+    token = room.token(hidden)
+
+    assert sent == [("reaction", {"emoji": "🔥"})], "counted, in no list, and not named in the feed"
+    # A chat message would carry their id to everyone: they react through POST /reactions only.
+    assert token["capabilities"] == []
+    assert room.token(room.listener)["capabilities"] == ["SEND_MESSAGE"]
+    # Raising a hand shows them (docs/people.md): from then on they may send like everyone.
+    assert api.post(room.path("/speaker-requests"), hidden).status_code == 200
+    assert room.token(hidden)["capabilities"] == ["SEND_MESSAGE"]
+
+
 @pytest.mark.parametrize("body", [None, {}, {"emoji": "lol"}, {"emoji": 7}, {"emoji": "🔥🔥"}])
 def test_a_reaction_must_be_one_of_the_set(api, room, body):
     response = api.post(room.path("/reactions"), room.listener, body)

@@ -140,8 +140,8 @@ def test_the_join_makes_no_ivs_chat_call_and_the_token_route_makes_one(ivs_chat,
     token = room_events.chat_token(deps, listener, space.id)
 
     assert recorder.operations("ivschat") == ["CreateChatToken"]
-    assert token["token"] == "AQICAHh" and token["capabilities"] == ["SEND_MESSAGE"]
-    assert token["room_arn"] == ROOM
+    assert token.token == "AQICAHh" and token.capabilities == ("SEND_MESSAGE",)
+    assert token.room_arn == ROOM
 
 
 def test_every_other_change_sends_its_one_event_too(ivs_chat, host, new_user):

@@ -305,3 +305,51 @@ def test_the_user_answers_produce_exactly_their_schemas():
     _produces_exactly(blocked, SCHEMAS["BlockResult"])
     assert (followed["following"], followed["changed"]) == (True, False)
     assert (blocked["blocked"], blocked["changed"]) == (False, True)
+AT = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+
+
+def test_the_recording_answers_produce_exactly_their_schemas():
+    from chalicelib.api import recording as views
+    from chalicelib.domain.recording import (
+        Clip, ClipPage, ClippingChange, Replay, ReplayDeletion, ServedClip, Withdrawal,
+    )
+
+    clip = Clip("S1-01JD2Z6R9V3M8K4T5N7Q1W2E3S", "S1", "ann", 0, 30000, AT, cut_from=2)
+    withdrawal = Withdrawal("S1", "bob", AT.replace(microsecond=123456))
+    replay = Replay("S1", "https://r", AT, 61500, AT, None, "none", True, withdrawals=[withdrawal])
+
+    _produces_exactly(views.withdrawal_view(withdrawal), SCHEMAS["ConsentWithdrawn"])
+    _produces_exactly(views.served_clip_view(ServedClip(clip, "https://c", AT)), SCHEMAS["Clip"])
+    _produces_exactly(views.clip_view(clip) | {"url": "", "expires_at": ""}, SCHEMAS["Clip"])
+    assert "url" not in views.clip_view(clip), "a clip shows its link only when it is served"
+    page = views.clip_page_view(ClipPage("S1", [clip], None))
+    _produces_exactly(page, SCHEMAS["ClipPage"])
+    _produces_exactly(page["clips"][0] | {"url": "", "expires_at": ""}, SCHEMAS["Clip"])
+    _produces_exactly(views.clipping_view(ClippingChange("S1", False, True)), _answer("/spaces/{space_id}/clipping", "put"))
+    shown = views.replay_view(replay)
+    _produces_exactly(shown, SCHEMAS["Replay"])
+    _produces_exactly(shown["withdrawals"][0], SCHEMAS["Replay"]["properties"]["withdrawals"]["items"])
+    assert (shown["duration_seconds"], shown["withdrawals"][0]["withdrawn_at"]) == (62, "2026-11-24T18:00:00Z")
+    assert "withdrawals" not in views.replay_view(Replay("S1", "https://r", AT, None, AT, None, "none", True))
+    _produces_exactly(views.replay_deletion_view(ReplayDeletion("S1", 4)), SCHEMAS["ReplayDeleted"])
+
+
+def test_the_room_event_answers_produce_exactly_their_schemas():
+    from chalicelib.api.events import chat_access_view, events_page_view, reaction_view
+    from chalicelib.domain.room_events import ChatAccess, Reaction
+    from chalicelib.ports import RoomEvent
+
+    access = ChatAccess("S1", "ivs-chat", "arn:room", "listener", "t", AT, AT, ("SEND_MESSAGE",), "eu-west-1", "wss://x")
+    page = events_page_view("S1", [RoomEvent(7, "reaction", {"emoji": "🔥"}, AT)], "c1")
+
+    _produces_exactly(chat_access_view(access), SCHEMAS["ChatCredentials"])
+    assert "url" not in chat_access_view(dataclasses.replace(access, url=None)), "only a stage with an endpoint of its own"
+    _produces_exactly(page, SCHEMAS["RoomEventsPage"])
+    _produces_exactly(page["events"][0], SCHEMAS["RoomEvent"])
+    _produces_exactly(reaction_view(Reaction("S1", "🔥")), SCHEMAS["ReactionResult"])
+
+
+def test_the_payment_webhook_answer_produces_exactly_its_schema():
+    from chalicelib.api.tickets import webhook_view
+
+    _produces_exactly(webhook_view(False), _answer("/webhooks/payments", "post"))

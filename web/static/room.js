@@ -524,7 +524,9 @@ export class Room {
   }
 
   reactionsPanel() {
-    const name = (r) => `${r.user === this.me ? "You" : r.user} reacted ${REACTION_NAMES[r.emoji] || ""}`.trim();
+    // A reaction from a listener listening incognito names nobody (docs/people.md).
+    const who = (r, you, someone) => (r.user === undefined ? someone : r.user === this.me ? you : r.user);
+    const name = (r) => `${who(r, "You", "Someone")} reacted ${REACTION_NAMES[r.emoji] || ""}`.trim();
     return h("section", { id: "reactions", "aria-labelledby": "reactions-title" },
       h("h2", { id: "reactions-title" }, "Reactions"),
       h("div", { class: "row", role: "group", "aria-label": "Send a reaction" },
@@ -534,7 +536,7 @@ export class Room {
         }, emoji))),
       this.reactions.length
         ? h("ul", { class: "plain", id: "reaction-feed", "aria-live": "polite" },
-          this.reactions.map((r) => h("li", { "aria-label": name(r) }, `${r.emoji} ${r.user === this.me ? "you" : r.user}`)))
+          this.reactions.map((r) => h("li", { "aria-label": name(r) }, `${r.emoji} ${who(r, "you", "someone")}`)))
         : h("p", { class: "muted", id: "reaction-feed" }, "No reactions yet."));
   }
 
