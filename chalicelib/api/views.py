@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.people import Joined, ListenerPage, PlaybackMedia, StageMedia, StagePeople
+from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.recording import Caption
+from chalicelib.domain.room_events import RoomWay
 from chalicelib.domain.spaces import Space, iso
 from chalicelib.domain.users import Profile
 from chalicelib.domain.tickets import HELD, PAID, RENEWABLE, Subscription, Ticket, access_until
@@ -39,7 +41,7 @@ def space_view(space: Space) -> dict:
         # When the recording (IVS composition) started; null when not recorded.
         "recording_started_at": iso(space.recording_info.started_at) if space.recording_info else None,
         # The pinned post ({url, text, pinned_by, pinned_at}), or null.
-        "pinned": space.pinned.view() if space.pinned is not None else None,
+        "pinned": pinned_post_view(space.pinned),
         "created_at": iso(space.created_at),
         "updated_at": iso(space.updated_at),
     }
@@ -61,6 +63,15 @@ def _ticket_view(space: Space) -> dict | None:
 def spaces_page_view(page: SpacesPage) -> dict[str, Any]:
     """A page of the Spaces tab (`GET /spaces`)."""
     return {"spaces": [space_summary_view(entry) for entry in page.spaces], "next_cursor": page.next_cursor}
+
+
+def pinned_post_view(post: PinnedPost | None) -> dict[str, Any] | None:
+    """A pinned post as the Space's view and the pin's answer show it (PinnedPost), or null."""
+    if post is None:
+        return None
+    # pinned_at keeps its microseconds: a client orders pins by it.
+    pinned_at = post.pinned_at.isoformat().replace("+00:00", "Z")
+    return {"url": post.url, "text": post.text, "pinned_by": post.pinned_by, "pinned_at": pinned_at}
 
 
 def space_summary_view(entry: ListedSpace) -> dict[str, Any]:
@@ -218,6 +229,18 @@ def person_view(user_id: str, profiles: dict[str, Profile]) -> dict[str, Any]:
     }
 
 
+def room_way_view(way: RoomWay) -> dict[str, Any]:
+    """A join answer's `events`: IVS Chat's region (and endpoint, if the stage has its own), or
+    the local event log's URL; then the chat token route."""
+    view: dict[str, Any] = {"transport": way.transport}
+    if way.region is not None:
+        view["region"] = way.region
+    if way.url is not None:
+        view["url"] = way.url
+    view["token_url"] = way.token_url
+    return view
+
+
 def joined_view(joined: Joined) -> dict[str, Any]:
     """A join's (and an accepted invitation's) answer: JoinResponse in openapi.yaml."""
     view: dict[str, Any] = {
@@ -228,7 +251,7 @@ def joined_view(joined: Joined) -> dict[str, Any]:
         # Presence: call join again within this many seconds to keep being counted.
         "heartbeat_interval_seconds": joined.heartbeat_interval_seconds,
         # Where room events come from; no call made here (chat tokens: POST .../events/token).
-        "events": joined.events,
+        "events": room_way_view(joined.events),
         # Listening unlisted: counted, in no list of people (docs/people.md).
         "incognito": joined.incognito,
     }

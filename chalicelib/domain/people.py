@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from chalicelib.domain.room_events import RoomWay
 from chalicelib.domain.spaces import Space
 from chalicelib.domain.users import Profile
 
@@ -91,7 +92,7 @@ class Joined:
     role: str
     media: StageMedia | PlaybackMedia
     heartbeat_interval_seconds: int
-    events: dict[str, Any]
+    events: RoomWay
     recording_consent_required: bool = False
     incognito: bool = False
     # Set when the caller asked for incognito and did not get it (INCOGNITO_OFF, INCOGNITO_ON_STAGE).

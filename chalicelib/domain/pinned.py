@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.domain.errors import RuleViolation
@@ -31,17 +30,19 @@ class PinnedPost:
     pinned_by: str
     pinned_at: datetime
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "text": self.text,
-            "pinned_by": self.pinned_by,
-            "pinned_at": self.pinned_at.isoformat().replace("+00:00", "Z"),
-        }
-
     def event_attributes(self) -> dict[str, str]:
         """What the room hears (`post_pinned`): the post as the Space's view shows it."""
         return {"url": self.url, "text": self.text, "by": self.pinned_by}
+
+
+@dataclass(frozen=True)
+class PinChange:
+    """What a pin or an unpin did: the post pinned now (None after an unpin) and, for an unpin,
+    whether anything was taken down (None for a pin, which always writes)."""
+
+    space_id: str
+    pinned: PinnedPost | None
+    changed: bool | None = None
 
 
 def validate_url(url: str) -> str:

@@ -113,6 +113,18 @@ def validate_event_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class RoomWay:
+    """Where a client gets a Space's room events (the join answer's `events`): the transport,
+    the token route, and `region` (IVS Chat) or `url` (a chat endpoint of the stage's own, or the
+    local event log)."""
+
+    transport: str
+    token_url: str
+    region: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class ChatAccess:
     """Chat credentials for one user's connection to a Space's room, and where to connect:
     `region` on IVS Chat, `url` for a chat endpoint of the stage's own (or the local event log)."""

@@ -5,7 +5,7 @@ event: a listener who missed it reads `pinned` in the Space's view.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 from aws_lambda_powertools import Logger
 
@@ -15,7 +15,7 @@ from chalicelib.domain.commands import PinPost
 from chalicelib.domain.errors import Conflict, DependencyFailed
 from chalicelib.domain.moderation import PIN, UNPIN, space_entry
 from chalicelib.domain.permissions import require_moderator
-from chalicelib.domain.pinned import PinnedPost
+from chalicelib.domain.pinned import PinChange, PinnedPost
 from chalicelib.domain.spaces import Space, require_live
 from chalicelib.ports import Refused
 from chalicelib.services import room_events
@@ -33,7 +33,7 @@ def may_pin(deps: Deps, actor_id: str, space_id: str) -> Space:
     return space
 
 
-def pin(deps: Deps, actor_id: str, space_id: str, post: PinPost) -> dict[str, Any]:
+def pin(deps: Deps, actor_id: str, space_id: str, post: PinPost) -> PinChange:
     """`PUT /spaces/{id}/pinned`: pin the link, replacing the one pinned before."""
     space = may_pin(deps, actor_id, space_id)
     now = deps.clock.now()
@@ -45,10 +45,10 @@ def pin(deps: Deps, actor_id: str, space_id: str, post: PinPost) -> dict[str, An
     deps.telemetry.count("PostPinned")
     logger.info("post pinned", space_id=space_id, by=actor_id)
     room_events.emit(deps, space, ev.POST_PINNED, **pinned.event_attributes())
-    return {"space_id": space_id, "pinned": pinned.view()}
+    return PinChange(space_id, pinned)
 
 
-def unpin(deps: Deps, actor_id: str, space_id: str) -> dict[str, Any]:
+def unpin(deps: Deps, actor_id: str, space_id: str) -> PinChange:
     """`DELETE /spaces/{id}/pinned`: take the pinned post down. Nothing pinned: 200, nothing
     written or logged (`changed` false), so a retried request is harmless."""
     space = may_pin(deps, actor_id, space_id)
@@ -60,7 +60,7 @@ def unpin(deps: Deps, actor_id: str, space_id: str) -> dict[str, Any]:
     if changed:
         deps.telemetry.count("PostUnpinned")
         room_events.emit(deps, space, ev.POST_UNPINNED, by=actor_id)
-    return {"space_id": space_id, "pinned": None, "changed": changed}
+    return PinChange(space_id, None, changed)
 
 
 LIST_ATTEMPTS = 3

@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
-from chalicelib.domain.room_events import ChatAccess, Reaction
+from chalicelib.domain.room_events import ChatAccess, Reaction, RoomWay
 from chalicelib.domain.commands import SendReaction
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.events import ReactionSent, SpaceEdited, SpaceEnded, SpeakerAdded, SpeakerRemoved
@@ -171,17 +171,14 @@ def disconnect_from_room(deps: Deps, space: Space, user_id: str, reason: str, *,
 # --------------------------------------------------------------------------- reaching the room
 
 
-def join_events(deps: Deps, space_id: str) -> dict[str, Any]:
+def join_events(deps: Deps, space_id: str) -> RoomWay:
     """The join response's `events`: where this client gets the room's events. Costs nothing:
     no database read, no AWS call."""
     base = f"/spaces/{space_id}/events"
     if transport(deps) == "ivs-chat":
-        where = {"region": deps.settings.region}
-        if deps.settings.chat_endpoint_url:
-            # The messaging endpoint clients connect to instead of the region's own.
-            where["url"] = deps.settings.chat_endpoint_url
-        return {"transport": "ivs-chat", **where, "token_url": f"{base}/token"}
-    return {"transport": "local", "url": base, "token_url": f"{base}/token"}
+        # `url`: the messaging endpoint clients connect to instead of the region's own.
+        return RoomWay("ivs-chat", f"{base}/token", region=deps.settings.region, url=deps.settings.chat_endpoint_url or None)
+    return RoomWay("local", f"{base}/token", url=base)
 
 
 def chat_token(deps: Deps, user_id: str, space_id: str) -> ChatAccess:
@@ -205,7 +202,7 @@ def chat_token(deps: Deps, user_id: str, space_id: str) -> ChatAccess:
     where = join_events(deps, space_id)
     return ChatAccess(
         space_id, transport(deps), room, role, token.token, token.token_expires_at, token.session_expires_at,
-        tuple(token.capabilities), region=where.get("region"), url=where.get("url"),
+        tuple(token.capabilities), region=where.region, url=where.url,
     )
 
 

@@ -18,6 +18,7 @@ from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import stage_moderation as moderation_service
 from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.views import room_way_view
 from tests.support.aws_calls import AwsCallRecorder
 
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
@@ -117,7 +118,7 @@ def test_the_join_makes_no_ivs_chat_call_and_the_token_route_makes_one(ivs_chat,
 
     joined = stage_service.join_space(deps, listener, space.id)
     assert recorder.operations("ivschat") == []
-    assert joined.events == {
+    assert room_way_view(joined.events) == {
         "transport": "local",  # the settings say local media; the token route below is what counts
         "url": f"/spaces/{space.id}/events",
         "token_url": f"/spaces/{space.id}/events/token",

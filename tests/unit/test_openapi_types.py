@@ -165,6 +165,7 @@ def test_the_caption_views_produce_exactly_the_caption_schemas():
 
 def _people():
     from chalicelib.domain.people import Joined, Listener, ListenerPage, PlaybackMedia, Standing, StagePeople
+    from chalicelib.domain.room_events import RoomWay
     from chalicelib.domain.users import Profile
 
     space = _space()
@@ -173,13 +174,15 @@ def _people():
     standing = Standing("ann", "listener", True, False, True, False, incognito=False)
     people = StagePeople(space, 1, [("ann", at)], standing, profiles, moderator=True)
     media = PlaybackMedia("https://play", "p1", "tok", at)
-    joined = Joined("S1", "listener", media, 150, {}, incognito=False, incognito_refused="incognito_off", recording=False)
+    way = RoomWay("local", "/spaces/S1/events/token", url="/spaces/S1/events")
+    joined = Joined("S1", "listener", media, 150, way, incognito=False, incognito_refused="incognito_off", recording=False)
     page = ListenerPage("S1", [Listener("ann", at)], profiles, "cursor", 3, 1)
     return people, joined, page, profiles
 
 
 def test_the_people_views_produce_exactly_their_schemas():
-    from chalicelib.api.views import joined_view, listener_page_view, profile_view, stage_people_view
+    from chalicelib.api.views import joined_view, listener_page_view, profile_view, room_way_view, stage_people_view
+    from chalicelib.domain.room_events import RoomWay
 
     people, joined, page, profiles = _people()
 
@@ -194,6 +197,9 @@ def test_the_people_views_produce_exactly_their_schemas():
         k: v for k, v in SCHEMAS["JoinResponse"]["properties"].items() if k != "recording_consent_required"
     }
     _produces_exactly(joined_view(joined), joined_schema)
+    local_way = joined_view(joined)["events"]
+    assert set(local_way) <= set(SCHEMAS["RoomEventsAccess"]["properties"]) and "region" not in local_way
+    _produces_exactly(room_way_view(RoomWay("ivs-chat", "/t", region="us-east-1", url="wss://chat")), SCHEMAS["RoomEventsAccess"])
     listed = listener_page_view(page)
     _produces_exactly(listed, SCHEMAS["ListenerPage"])
     _produces_exactly(listed["listeners"][0], SCHEMAS["ListenerPage"]["properties"]["listeners"]["items"])
@@ -353,3 +359,15 @@ def test_the_payment_webhook_answer_produces_exactly_its_schema():
     from chalicelib.api.tickets import webhook_view
 
     _produces_exactly(webhook_view(False), _answer("/webhooks/payments", "post"))
+
+
+def test_the_pin_answers_produce_exactly_their_schemas():
+    from chalicelib.api.pinned import pin_change_view
+    from chalicelib.domain.pinned import PinChange, PinnedPost
+
+    at = datetime(2026, 11, 24, 18, 0, 0, 123456, tzinfo=timezone.utc)
+    pinned = pin_change_view(PinChange("S1", PinnedPost("https://example.com/notes", "Show notes", "host", at)))
+    _produces_exactly(pinned, _answer("/spaces/{space_id}/pinned", "put"))
+    _produces_exactly(pinned["pinned"], SCHEMAS["PinnedPost"])
+    assert pinned["pinned"]["pinned_at"] == "2026-11-24T18:00:00.123456Z"
+    _produces_exactly(pin_change_view(PinChange("S1", None, False)), _answer("/spaces/{space_id}/pinned", "delete"))
