@@ -26,6 +26,7 @@ from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, S
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.moderation import END, ModerationEntry, space_entry
 from chalicelib.domain.permissions import require_creator
+from chalicelib.domain.listener_list import listener_shards_for
 from chalicelib.domain import recording as recording_rules
 from chalicelib.domain.spaces import (
     CANCELED,
@@ -61,6 +62,10 @@ def create_space(deps: Deps, user_id: str, request: CreateSpace) -> Space:
     user = deps.users.get(user_id, now, with_history=ticketed)
     _require_not_barred(user)
     eligibility = hosting_eligibility(user, deps.hosting_rules)
+    # A famous host's Space may be joined faster than one listener index key takes: spread it.
+    space = replace(space, listener_shards=listener_shards_for(
+        user.follower_count, deps.settings.listener_shard_min_followers, deps.settings.listener_shards
+    ))
     if not eligibility.can_host:
         raise RuleViolation(eligibility.reason or "not eligible to host", code="not_eligible_to_host")
     if ticketed and not eligibility.can_host_ticketed:
