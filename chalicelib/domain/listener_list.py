@@ -23,12 +23,23 @@ from typing import Union
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.people import Listener
 
-# A shard's place in a walk through the list: not read yet, read to its end, or just after the
+# A shard's place in a walk through the list: not read yet, read to its end, just after the
 # entry (joined_at, user_id) that was read last (the Query's exclusive start, DynamoDB's own paging,
-# so entries that joined in the same microsecond are neither skipped nor repeated).
+# so entries that joined in the same microsecond are neither skipped nor repeated), or `Upto`.
 START = None
 DONE = "done"
-Position = Union[None, str, tuple[datetime, str]]
+
+
+@dataclass(frozen=True)
+class Upto:
+    """A shard read once, none of it taken yet: from its start again next page, but only entries
+    that joined at or before its newest entry then (a Query's key condition), so a listener who
+    joins during the walk does not appear in it (they are newer than everything the walk shows)."""
+
+    joined_at: datetime
+
+
+Position = Union[None, str, tuple[datetime, str], Upto]
 
 
 def listener_shards_for(follower_count: int, min_followers: int, shards: int) -> int:
@@ -68,7 +79,8 @@ def merge_pages(pages: list[ShardPage], positions: list[Position], limit: int) -
     are always a prefix of what it returned (the merge keeps each shard's own order, ties across
     shards by shard number), so a shard's new position is its last taken entry; a shard all of
     whose returned entries were taken moves to where its Query stopped (past people on stage it
-    filtered out), or to DONE. Every page moves some shard on, so a walk always ends."""
+    filtered out), or to DONE; a shard read for the first time with none of it taken is held to
+    `Upto` its newest entry. Every page moves some shard on, so a walk always ends."""
     bound = max((page.last[0] for page in pages if page.last is not None), default=None)
     streams = [
         [(-_micros(entry.joined_at), shard, i, entry) for i, entry in enumerate(page.listeners)]
@@ -90,6 +102,8 @@ def merge_pages(pages: list[ShardPage], positions: list[Position], limit: int) -
         elif taken_per_shard[shard]:
             last = page.listeners[taken_per_shard[shard] - 1]
             moved.append((last.joined_at, last.user_id))
+        elif positions[shard] is START:
+            moved.append(Upto(page.listeners[0].joined_at))
         else:
             moved.append(positions[shard])
     return taken, moved
@@ -112,8 +126,16 @@ def seal_positions(positions: list[Position]) -> str | None:
     if all(position == DONE for position in positions):
         return None
     return json.dumps(
-        [[_micros(p[0]), p[1]] if isinstance(p, tuple) else p for p in positions], separators=(",", ":")
+        [_sealed(p) for p in positions], separators=(",", ":")
     )
+
+
+def _sealed(position: Position) -> object:
+    if isinstance(position, tuple):
+        return [_micros(position[0]), position[1]]
+    if isinstance(position, Upto):
+        return [_micros(position.joined_at)]
+    return position
 
 
 def open_positions(value: str | None, shards: int) -> list[Position]:
@@ -130,7 +152,9 @@ def open_positions(value: str | None, shards: int) -> list[Position]:
         raise BadRequest("cursor is not one this list returned", code="invalid_cursor") from exc
 
 
-def _position(raw: object) -> tuple[datetime, str]:
+def _position(raw: object) -> tuple[datetime, str] | Upto:
+    if isinstance(raw, list) and len(raw) == 1 and isinstance(raw[0], int):
+        return Upto(_EPOCH + timedelta(microseconds=raw[0]))
     if not (isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], int) and isinstance(raw[1], str)):
         raise ValueError("position")
     return _EPOCH + timedelta(microseconds=raw[0]), raw[1]

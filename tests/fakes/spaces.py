@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.recording import PROCESSING
-from chalicelib.domain.listener_list import DONE, Position, ShardPage, listed_in
+from chalicelib.domain.listener_list import DONE, Position, ShardPage, Upto, listed_in
 from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
 from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.spaces import (
@@ -474,7 +474,9 @@ class FakeParticipantRepository(_Repo):
             if position == DONE:
                 pages.append(ShardPage([], None))
                 continue
-            if position is not None:
+            if isinstance(position, Upto):
+                listed = [entry for entry in listed if entry[0] <= position.joined_at]
+            elif position is not None:
                 listed = [entry for entry in listed if entry < position]
             taken = listed[:limit]
             last = taken[-1] if len(listed) > limit else None

@@ -14,6 +14,7 @@ from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.listener_list import (
     DONE,
     ShardPage,
+    Upto,
     listed_in,
     listener_shard,
     listener_shards_for,
@@ -47,7 +48,10 @@ class ModelIndex:
                 continue
             self.queries += 1
             entries = self.shards[shard]
-            start = 0 if position is None else [(e[0], e[1]) for e in entries].index(position) + 1
+            if isinstance(position, Upto):
+                entries, start = [e for e in entries if e[0] <= position.joined_at], 0
+            else:
+                start = 0 if position is None else [(e[0], e[1]) for e in entries].index(position) + 1
             evaluated = entries[start : start + limit]
             more = start + limit < len(entries)
             out.append(
@@ -97,6 +101,26 @@ def test_a_walk_lists_every_listener_exactly_once_newest_first(shards, limit, se
     assert [e.joined_at for e in seen] == sorted((e.joined_at for e in seen), reverse=True), "newest first"
 
 
+def test_listeners_who_join_during_a_walk_are_not_in_it_whatever_shard_they_land_in():
+    """Few listeners, many shards: after the first page most shards have had nothing taken. A
+    joiner landing in any of them is newer than the walk and must not show up later in it."""
+    shards, entries = 10, population(30, 11, ties=False, stage=0)
+    index = ModelIndex(entries, shards, 11)
+    positions, seen, joined_late = open_positions(None, shards), [], []
+    for page_number in range(100):
+        found, positions = merge_pages(index.pages(positions, 3), positions, 3)
+        seen += found
+        if page_number == 0:
+            for i in range(40):  # newer than everyone, spread over every shard
+                late = (T0 + timedelta(days=1, microseconds=i), f"late-{i}", "listener")
+                joined_late.append(late[1])
+                index.shards[listener_shard(late[1], shards)].insert(0, late)
+        if seal_positions(positions) is None:
+            break
+    assert not {e.user_id for e in seen} & set(joined_late)
+    assert {e.user_id for e in seen} == {user for _, user, _ in entries}
+
+
 def test_pages_are_full_when_nothing_is_filtered_out():
     entries = population(500, 9, ties=False, stage=0)
     pages = walk(ModelIndex(entries, 10, 9), 10, 100)
@@ -111,8 +135,8 @@ def test_a_famous_hosts_space_is_sharded_and_an_ordinary_one_is_not():
 
 
 def test_a_cursor_from_another_shape_is_refused():
-    positions = [DONE, None, (T0, "ann")]
-    assert open_positions(seal_positions(positions), 3) == positions
+    positions = [DONE, None, (T0, "ann"), Upto(T0)]
+    assert open_positions(seal_positions(positions), 4) == positions
     for wrong in ('["done"]', "{}", '[[1, 2], null, "done"]', "not json"):
         with pytest.raises(BadRequest):
             open_positions(wrong, 3)

@@ -32,7 +32,7 @@ from chalicelib.adapters.dynamodb.pages import last_values, start_key
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, participant_from_raw, to_participant
 from chalicelib.adapters.dynamodb.subscriptions import subscription_grants_access
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
-from chalicelib.domain.listener_list import DONE, Position, ShardPage, listed_in
+from chalicelib.domain.listener_list import DONE, Position, ShardPage, Upto, listed_in
 from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, join_refusal, takes_playback
 from chalicelib.domain.tickets import PAID
@@ -493,7 +493,7 @@ class DynamoParticipantRepository(SpaceTables):
             if position == DONE:
                 return ShardPage([], None)
             key = f"{space_id}#{shard}"
-            start = None
+            start, upto = None, None
             if isinstance(position, tuple):
                 joined_at, user_id = position
                 start = {
@@ -501,7 +501,9 @@ class DynamoParticipantRepository(SpaceTables):
                     "joined_at": {"S": ParticipantModel.joined_at.serialize(joined_at)},
                     "key": {"S": ParticipantModel.key_for(space_id, user_id)},
                 }
-            page = self._listeners_query(key, limit, start)
+            elif isinstance(position, Upto):
+                upto = ParticipantModel.joined_at <= position.joined_at
+            page = self._listeners_query(key, limit, start, upto)
             last = page.get("LastEvaluatedKey")
             return ShardPage(
                 _listeners_of(page),
@@ -515,12 +517,14 @@ class DynamoParticipantRepository(SpaceTables):
             return list(pool.map(read, range(shards)))
 
     @staticmethod
-    def _listeners_query(listed_in_key: str, limit: int, start: dict | None) -> dict:
+    def _listeners_query(listed_in_key: str, limit: int, start: dict | None, upto: Any = None) -> dict:
         """One Query of the listeners index under one key, newest first, people on stage
-        filtered out (a dozen at most, so a page is rarely short; it may be, and goes on)."""
+        filtered out (a dozen at most, so a page is rarely short; it may be, and goes on).
+        `upto`: a key condition on joined_at."""
         try:
             return ParticipantModel._get_connection().query(
                 listed_in_key,
+                range_key_condition=upto,
                 index_name=ParticipantModel.listeners.Meta.index_name,
                 filter_condition=ParticipantModel.role == LISTENER,
                 limit=limit,
