@@ -190,21 +190,23 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(5)}"
 
 
-def seed_host(prefix: str = "host") -> str:
-    """A user allowed to host (1,200 followers; the threshold is 600)."""
+def seed_host(prefix: str = "host", followers: int = 1200) -> str:
+    """A user allowed to host (1,200 followers by default; the threshold is 600)."""
     from chalicelib.adapters.dynamodb.users import DynamoUserRepository
 
     user_id = new_id(prefix)
-    DynamoUserRepository().set_follower_count(user_id, 1200)
+    DynamoUserRepository().set_follower_count(user_id, followers)
     return user_id
 
 
-def live_space(deps, ivs: StubbedIvs, title: str) -> str:
+def live_space(deps, ivs: StubbedIvs, title: str, followers: int = 1200) -> str:
+    """A live Space of a host with `followers` (a famous host's Space spreads its listener list
+    over shards: docs/people.md)."""
     from chalicelib.services import spaces
     from chalicelib.api.bodies import create_space as space_request
 
     ivs.expect_create_stage()
-    return spaces.create_space(deps, seed_host(), space_request({"title": title})).id
+    return spaces.create_space(deps, seed_host(followers=followers), space_request({"title": title})).id
 
 
 def temporary_directory() -> tempfile.TemporaryDirectory:

@@ -10,6 +10,7 @@ stubbed calls whatever the shared recorder does.
 """
 from __future__ import annotations
 
+import re
 import threading
 
 from tests.support.aws_calls import AwsCallRecorder
@@ -91,4 +92,59 @@ def written_partition_keys(operation: str, params: dict, hash_keys: dict[str, st
                     add(table, request["PutRequest"]["Item"])
                 elif "DeleteRequest" in request:
                     add(table, request["DeleteRequest"]["Key"])
+    return out
+
+
+def index_key_names() -> dict[str, dict[str, str]]:
+    """table name -> {global secondary index name: its partition key attribute}, from the models.
+    An index partition takes about 1,000 writes a second like a table's, and a write whose item
+    carries the index key writes that index partition too."""
+    from pynamodb.indexes import GlobalSecondaryIndex
+
+    from chalicelib.adapters.dynamodb.models import ALL_MODELS
+
+    return {
+        m.Meta.table_name: {
+            name: index._hash_key_attribute().attr_name
+            for name, index in m._indexes.items()
+            if isinstance(index, GlobalSecondaryIndex)
+        }
+        for m in ALL_MODELS
+        if m._indexes
+    }
+
+
+_SET = re.compile(r"(#\w+)\s*=\s*(:\w+)")
+
+
+def written_index_keys(operation: str, params: dict, index_keys: dict[str, dict[str, str]]) -> list[tuple[str, str]]:
+    """("<table>/<index>", index partition key value) for every index entry a PutItem writes or
+    an UpdateItem (alone or in a transaction) sets with `SET #name = :value`. An entry an
+    update removes (REMOVE) also writes its old index partition, which the request does not name:
+    not counted here (a leave's; the joins of a burst set, they do not remove)."""
+    out: list[tuple[str, str]] = []
+
+    def put(table: str, item: dict) -> None:
+        for index, name in index_keys.get(table, {}).items():
+            if name in item:
+                out.append((f"{table}/{index}", _value(item[name])))
+
+    def update(body: dict) -> None:
+        names, values = body.get("ExpressionAttributeNames") or {}, body.get("ExpressionAttributeValues") or {}
+        for index, name in index_keys.get(body["TableName"], {}).items():
+            for placeholder, value in _SET.findall(body.get("UpdateExpression", "")):
+                if names.get(placeholder) == name and value in values:
+                    out.append((f"{body['TableName']}/{index}", _value(values[value])))
+
+    if operation == "PutItem":
+        put(params["TableName"], params["Item"])
+    elif operation == "UpdateItem":
+        update(params)
+    elif operation == "TransactWriteItems":
+        for action in params.get("TransactItems", []):
+            for kind, body in action.items():
+                if kind == "Put":
+                    put(body["TableName"], body["Item"])
+                elif kind == "Update":
+                    update(body)
     return out

@@ -110,6 +110,11 @@ class Settings:
     # How long a container may reuse a live Space's media details on the join path.
     media_cache_seconds: int = 10
     participant_count_shards: int = 10
+    # The listener list of a Space whose host has `listener_shard_min_followers` followers or more
+    # is spread over `listener_shards` index keys (docs/people.md): such a Space may be joined
+    # faster than one index key takes writes (about 1,000 a second).
+    listener_shards: int = 10
+    listener_shard_min_followers: int = 10_000
     # A connected client refreshes its place (POST /join again) within this many seconds, or the
     # presence sweep (every minute) stops counting it.
     presence_timeout_seconds: int = 300

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalicelib.ports import JoinOutcome, Listener, PageKey, Participant
 
 if TYPE_CHECKING:  # annotations only
+    from chalicelib.domain.listener_list import Position, ShardPage
     from chalicelib.domain.moderation import Appeal, ModerationEntry, Report
     from chalicelib.domain.pinned import PinnedPost
     from chalicelib.domain.spaces import Listing, OverflowInfo, Space, SpaceRules, StageInfo
@@ -100,9 +101,10 @@ class ParticipantRepository(Protocol):
         needs_pass: str | None = None,
         playback: bool = False,
         incognito: bool = False,
+        listener_shards: int = 1,
     ) -> JoinOutcome:
         """Connect a user (`known`: the participant as read, or None as a guess that they are
-        new). Refused: "removed", "blocked" (by `host_id`), "no_pass" (`needs_pass` "ticket"
+        new). `listener_shards`: the Space's; where their listener list entry goes. Refused: "removed", "blocked" (by `host_id`), "no_pass" (`needs_pass` "ticket"
         or "subscription" missing), "changed" (the item kept changing under a reconnect).
         `playback`: a listener who connects now takes the overflow channel. `incognito`: a
         listener who connects now is in no list of people (still counted)."""
@@ -111,7 +113,14 @@ class ParticipantRepository(Protocol):
         self, space_id: str, *, limit: int, after: PageKey | None = None
     ) -> tuple[list[Listener], PageKey | None]:
         """One page of the listener list (connected, not incognito, not on stage), most recent
-        join first: ONE Query; (listeners, the last key or None)."""
+        join first: ONE Query; (listeners, the last key or None). A Space with one listener shard."""
+
+    def listener_shard_pages(
+        self, space_id: str, *, shards: int, limit: int, positions: list[Position]
+    ) -> list[ShardPage]:
+        """A Space with `shards` > 1 listener shards: for each shard not DONE, ONE Query of at most
+        `limit` entries from its position (run at once); what each returned and where it stopped.
+        domain/listener_list.py merges them."""
 
     def leave(
         self, space_id: str, user_id: str, now: datetime, *, if_last_seen: int | None = None
@@ -148,8 +157,9 @@ class StageMemberRepository(Protocol):
     def pending_requests(self, space_id: str, limit: int = 100) -> list[tuple[str, datetime]]:
         """Raised hands: (user_id, raised_at), in user id order."""
 
-    def raise_hand(self, space_id: str, user_id: str, now: datetime) -> bool:
-        """True when the hand went up, False when it was already up."""
+    def raise_hand(self, space_id: str, user_id: str, now: datetime, *, listener_shards: int = 1) -> bool:
+        """True when the hand went up, False when it was already up. An incognito listener is
+        listed from now on, under their key for the Space's `listener_shards`."""
 
     def lower_hand(self, space_id: str, user_id: str) -> bool: ...
 
@@ -173,6 +183,7 @@ class StageMemberRepository(Protocol):
         rules: SpaceRules,
         consent_at: datetime | None = None,
         participant_was: str | None = None,
+        listener_shards: int = 1,
     ) -> None:
         """Invited -> speaker, within `rules.max_on_stage`; a recorded Space needs the user's
         recording consent (given now as `consent_at`, or before). `participant_was`: the

@@ -90,14 +90,18 @@ OPERATIONS: dict[str, Operation] = {
             "ddb.table_wru": 5,
             "ddb.table_rru": 0.1,  # a cold container reads the Space (1 in 10 joins)
             "ddb.partition_rcu": 0.1,  # ... on the Space's key
-            # the fold moves a counter shard once per stream batch. Not counted here: each join also
-            # writes its Space's one key of the listeners index, a per-Space key this model (which
-            # adds every join's units onto one key) cannot place; docs/capacity.md, docs/people.md
+            # the fold moves a counter shard once per stream batch. The join's listeners index
+            # entry lands on a per-Space key this model (which adds every join's units onto one
+            # key) cannot place across many Spaces: `famous_join_listing` adds it for one famous
+            # host's Space; docs/capacity.md, docs/people.md
             "ddb.partition_wcu": 0.02,
             "ivs_rt.create_participant_token_tps": 0,  # tokens are minted in-process
             "ivschat.create_chat_token_tps": 1,  # each listener opens the room once per session
         },
     ),
+    # A join into one famous host's Space, on top of "join": its listeners index entry. The Space's
+    # list is spread over 10 index keys (docs/people.md), so each key takes one join in ten.
+    "famous_join_listing": Operation(RATE, {"ddb.partition_wcu": 1 / 10}),
     "listener": Operation(
         LEVEL,
         {
@@ -233,6 +237,7 @@ PROFILES: dict[str, Profile] = {
                 "pool_refill": 1 / 600,
                 "overflow_start": 1 / 600,
                 "join": 1_000_000 / 600,
+                "famous_join_listing": 1_000_000 / 600,  # the same joins' listeners index entries
                 "room_event": 10,
                 "reminder_push": 1_000_000 / 300,
                 "schedule_fires": 1 / 600,

@@ -31,6 +31,8 @@ class LiveJoinInfo:
     blocked_filter: Any
     # Whether a listener may join incognito (a PATCH reaches a warm container within the cache's 10 s).
     allow_incognito: bool = True
+    # Where a listener's entry in the listener list goes (domain/listener_list.py); never changes.
+    listener_shards: int = 1
 
     @classmethod
     def of(cls, space: Space, stage: StageInfo) -> LiveJoinInfo:
@@ -43,6 +45,7 @@ class LiveJoinInfo:
             invited=frozenset(space.invited),
             blocked_filter=space.blocked_filter,
             allow_incognito=space.allow_incognito,
+            listener_shards=space.listener_shards,
         )
 
     def may_get_playback(self, user_id: str, space: Space | None) -> bool:

@@ -134,6 +134,9 @@ class Space:
     incognito_count: int = 0
     # The host's switch: may listeners join incognito (default yes, as on X).
     allow_incognito: bool = True
+    # How many index keys its listener list is spread over, fixed at creation from the host's
+    # follower count (domain/listener_list.py, docs/people.md): 1 for all but famous hosts.
+    listener_shards: int = 1
     # Ticketed Spaces: the offer set at creation, and the seats and money so far.
     ticket: TicketOffer | None = None
     sales: Sales | None = None

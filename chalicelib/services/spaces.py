@@ -24,6 +24,7 @@ from chalicelib.domain.commands import CreateSpace, EditSpace, StartSpace
 from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, Forbidden, NotFound, RuleViolation
 from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.listener_list import listener_shards_for
 from chalicelib.domain.moderation import END, ModerationEntry, space_entry
 from chalicelib.domain.permissions import require_creator
 from chalicelib.domain import recording as recording_rules
@@ -70,6 +71,11 @@ def create_space(deps: Deps, user_id: str, request: CreateSpace) -> Space:
             f"{rules.ticketed_min_spaces_30d} Spaces hosted in the last 30 days",
             code="not_eligible_to_sell_tickets",
         )
+    # A famous host's Space may be joined faster than one listener index key takes: spread it.
+    shards = listener_shards_for(
+        user.follower_count, deps.settings.listener_shard_min_followers, deps.settings.listener_shards
+    )
+    space = replace(space, listener_shards=shards)
 
     # Outside effects first, undone if the database refuses: no live Space without a stage, no
     # scheduled Space without its reminders. A schedule left behind finds no Space and does nothing.

@@ -187,6 +187,7 @@ def _write_join(
             needs_pass=needs_pass,
             playback=playback,
             incognito=incognito,
+            listener_shards=live.listener_shards,
         )
 
     playback = live.may_get_playback(user_id, space)
@@ -319,7 +320,9 @@ def raise_hand(deps: Deps, user_id: str, space_id: str) -> HandChange:
     if user_id in space.invited:
         raise Conflict("you are already invited to speak: accept the invitation", code="already_invited")
     try:
-        raised = deps.stage_members.raise_hand(space_id, user_id, deps.clock.now())
+        raised = deps.stage_members.raise_hand(
+            space_id, user_id, deps.clock.now(), listener_shards=space.listener_shards
+        )
     except Refused as exc:
         if exc.part == "participant":
             explain_participant(deps, space_id, user_id, exc)
@@ -404,6 +407,7 @@ def accept_invitation(
             rules=deps.space_rules,
             consent_at=consent_at,
             participant_was=kept,
+            listener_shards=space.listener_shards,
         )
     except Refused as exc:
         if exc.part == "participant":

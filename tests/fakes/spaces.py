@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.listener_list import DONE, Position, ShardPage, Upto, listed_in
 from chalicelib.domain.recording import PROCESSING, RecordingInfo
 from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
 from chalicelib.domain.pinned import PinnedPost
@@ -76,6 +77,8 @@ class _ParticipantRow:
     last_seen: int | None = None  # set while connected: what the presence sweep reads
     incognito: bool = False
     joined_at: datetime | None = None
+    # The listener index key the last join, raised hand or acceptance wrote (as the adapter's).
+    listed_in: str | None = None
 
 
 @dataclass
@@ -433,6 +436,7 @@ class FakeParticipantRepository(_Repo):
         needs_pass: str | None = None,
         playback: bool = False,
         incognito: bool = False,
+        listener_shards: int = 1,
     ) -> JoinOutcome:
         p = self._store.participant(space_id, user_id)
         refusal = join_refusal(p.removed, p.blocked) if p is not None else None
@@ -453,6 +457,7 @@ class FakeParticipantRepository(_Repo):
         p.connected, p.participant_id, p.last_seen = True, participant_id, int(now.timestamp())
         p.playback = takes_playback(playback, p.role, invited=False)
         p.incognito, p.joined_at = incognito and p.role == LISTENER, now
+        p.listed_in = None if p.incognito else listed_in(space_id, user_id, listener_shards)
         return JoinOutcome(_participant(space_id, user_id, p), newly_connected=True)
 
     def leave(
@@ -474,17 +479,41 @@ class FakeParticipantRepository(_Repo):
         self._store.requests.pop((space_id, user_id), None)
         return before
 
-    def listeners_page(
-        self, space_id: str, *, limit: int, after: dict | None = None
-    ) -> tuple[list[Listener], dict | None]:
-        listed = sorted(
+    def _listed(self, space_id: str, key: str) -> list[tuple[datetime, str]]:
+        """The listener list's entries under one index key, newest first (ties by user id,
+        descending)."""
+        return sorted(
             (
                 (p.joined_at, user_id)
                 for (s, user_id), p in self._store.participants.items()
                 if s == space_id and p.connected and not p.incognito and p.role == LISTENER and p.joined_at
+                and p.listed_in == key
             ),
             reverse=True,
         )
+
+    def listener_shard_pages(
+        self, space_id: str, *, shards: int, limit: int, positions: list[Position]
+    ) -> list[ShardPage]:
+        pages = []
+        for shard, position in enumerate(positions):
+            listed = self._listed(space_id, f"{space_id}#{shard}")
+            if position == DONE:
+                pages.append(ShardPage([], None))
+                continue
+            if isinstance(position, Upto):
+                listed = [entry for entry in listed if entry[0] <= position.joined_at]
+            elif position is not None:
+                listed = [entry for entry in listed if entry < position]
+            taken = listed[:limit]
+            last = taken[-1] if len(listed) > limit else None
+            pages.append(ShardPage([Listener(user_id, at) for at, user_id in taken], last and (last[0], last[1])))
+        return pages
+
+    def listeners_page(
+        self, space_id: str, *, limit: int, after: dict | None = None
+    ) -> tuple[list[Listener], dict | None]:
+        listed = self._listed(space_id, space_id)
         if after is not None:
             edge = (datetime.fromisoformat(after["joined_at"]), after["key"].split("#", 1)[1])
             listed = [entry for entry in listed if entry < edge]
@@ -559,7 +588,7 @@ class FakeStageMembers(_Repo):
         p = self._store.participant(space_id, user_id)
         return p is not None and p.connected and not p.removed
 
-    def raise_hand(self, space_id: str, user_id: str, now: datetime) -> bool:
+    def raise_hand(self, space_id: str, user_id: str, now: datetime, *, listener_shards: int = 1) -> bool:
         p = self._store.participant(space_id, user_id)
         if not self._present(space_id, user_id) or p is None or p.role != LISTENER:
             raise Refused("participant")
@@ -567,6 +596,7 @@ class FakeStageMembers(_Repo):
         if row is None or row.space.state != LIVE or user_id in row.space.invited:
             raise Refused("space")
         p.incognito = False  # a raised hand is shown, in the same write
+        p.listed_in = listed_in(space_id, user_id, listener_shards)
         if (space_id, user_id) in self._store.requests:
             return False
         self._store.requests[(space_id, user_id)] = now
@@ -616,6 +646,7 @@ class FakeStageMembers(_Repo):
         rules: SpaceRules,
         consent_at: datetime | None = None,
         participant_was: str | None = None,
+        listener_shards: int = 1,
     ) -> None:
         row = self._store.row(space_id)
         consented = consent_at is not None or (row is not None and (not row.space.recording or user_id in row.space.consents))
@@ -634,6 +665,7 @@ class FakeStageMembers(_Repo):
         )
         row.on_stage += 1
         p.role, p.participant_id, p.playback, p.incognito = SPEAKER, participant_id, False, False
+        p.listed_in = listed_in(space_id, user_id, listener_shards)
         self._store.requests.pop((space_id, user_id), None)
 
     def decline_invitation(self, space_id: str, user_id: str, now: datetime) -> bool:

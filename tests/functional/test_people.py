@@ -221,46 +221,122 @@ def test_a_left_listener_leaves_the_list_and_a_rejoin_puts_them_first(api, host,
     assert [p["user_id"] for p in api.get(f"/spaces/{space_id}/listeners", host).data["listeners"]] == [first, second]
 
 
-@pytest.mark.slow
-def test_two_thousand_listeners_page_in_pages_of_at_most_100_each_one_query(api, deps, host, recorder):
-    """2,000 listener items (written as the join writes them, in a batch to keep the test
-    short), read back through the route: every listener exactly once, newest first, pages of at
-    most 100, each page ONE Query and one BatchGetItem of profiles."""
+def write_listeners(space_id, count, *, shards=1):
+    """`count` listener items, written as the join writes them (`listed_in` by the Space's shard
+    count), in a batch to keep the tests short; joined 1 ms apart, the last the newest."""
     from datetime import datetime, timedelta, timezone
 
-    space_id = live_space(api, host)
+    from chalicelib.domain.listener_list import listed_in
+
     base = datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)
-    users = [f"lst-{space_id[-6:]}-{i:04d}" for i in range(2000)]
+    users = [f"lst-{space_id[-6:]}-{i:04d}" for i in range(count)]
     with ParticipantModel.batch_write() as batch:
         for i, user in enumerate(users):
             batch.save(
                 ParticipantModel(
                     ParticipantModel.key_for(space_id, user), space_id=space_id, user_id=user, role="listener",
-                    connected=True, joined_at=base + timedelta(milliseconds=i), listed_in=space_id,
+                    connected=True, joined_at=base + timedelta(milliseconds=i),
+                    listed_in=listed_in(space_id, user, shards),
                 )
             )
+    return users
+
+
+def walk_listeners(api, reader, space_id, recorder, limit=100, between_pages=None):
+    """Every page of the listener list through the route: (user ids in order, each page's
+    number of Queries, each page's size). `between_pages(page_number)` runs after each page."""
+    from urllib.parse import quote
+
+    seen, queries, sizes, cursor = [], [], [], None
+    while True:
+        path = f"/spaces/{space_id}/listeners?limit={limit}" + (f"&cursor={quote(cursor, safe='')}" if cursor else "")
+        before = len(recorder.calls)
+        page = api.get(path, reader)
+        assert page.status_code == 200, page.data
+        queries.append([op for _, op, _ in recorder.calls[before:]].count("Query"))
+        sizes.append(len(page.data["listeners"]))
+        seen += [p["user_id"] for p in page.data["listeners"]]
+        cursor = page.data["next_cursor"]
+        if cursor is None:
+            return seen, queries, sizes
+        if between_pages is not None:
+            between_pages(len(sizes))
+
+
+@pytest.mark.slow
+def test_two_thousand_listeners_page_in_pages_of_at_most_100_each_one_query(api, deps, host, recorder):
+    """An ordinary Space (one listener shard): every listener exactly once, newest first, pages
+    of at most 100, each page ONE Query and one BatchGetItem of profiles."""
+    space_id = live_space(api, host)
+    users = write_listeners(space_id, 2000)
     recorder.reset()
 
-    seen, pages, cursor = [], 0, None
-    while True:
-        path = f"/spaces/{space_id}/listeners?limit=100" + (f"&cursor={cursor}" if cursor else "")
-        before = len(recorder.calls)
-        page = api.get(path, host).data
-        ops = [op for _, op, params in recorder.calls[before:] if op == "Query"]
-        assert ops == ["Query"], f"page {pages}: {ops}"
-        assert len(page["listeners"]) <= 100
-        seen += [p["user_id"] for p in page["listeners"]]
-        pages += 1
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-        from urllib.parse import quote
+    seen, queries, sizes = walk_listeners(api, host, space_id, recorder)
 
-        cursor = quote(cursor, safe="")
+    assert set(queries) == {1}, queries
+    assert max(sizes) <= 100
+    assert seen == list(reversed(users)), "every listener exactly once, most recent join first"
+    assert len(sizes) in (20, 21)  # the last full page may be followed by an empty one
+    assert recorder.operations("dynamodb").count("Scan") == 0
+
+
+def famous_space(api, deps, new_user):
+    """A Space whose host has the followers that spread its listener list over shards."""
+    famous = new_user("famous", followers=deps.settings.listener_shard_min_followers)
+    space_id = live_space(api, famous)
+    assert deps.spaces.get(space_id).listener_shards == deps.settings.listener_shards > 1
+    return famous, space_id
+
+
+@pytest.mark.slow
+def test_a_famous_hosts_two_thousand_listeners_page_exactly_with_one_query_per_shard(api, deps, new_user, recorder):
+    """A sharded Space (10 index keys): pages of at most 100, each page one Query per shard not
+    yet read to its end (10 while all have more), every listener exactly once, newest first."""
+    famous, space_id = famous_space(api, deps, new_user)
+    shards = deps.settings.listener_shards
+    users = write_listeners(space_id, 2000, shards=shards)
+    recorder.reset()
+
+    seen, queries, sizes = walk_listeners(api, famous, space_id, recorder)
 
     assert seen == list(reversed(users)), "every listener exactly once, most recent join first"
-    assert pages in (20, 21)  # the last full page may be followed by an empty one
+    assert max(sizes) <= 100 and sizes[:19] == [100] * 19
+    assert queries[0] == shards and max(queries) <= shards, queries
+    assert queries[:19] == [shards] * 19, "each shard still has listeners: each is read once per page"
     assert recorder.operations("dynamodb").count("Scan") == 0
+
+
+def test_joins_and_leaves_while_a_famous_hosts_list_is_paged_repeat_nobody(api, deps, new_user, recorder):
+    """Walking the list while people come and go: a new joiner is newer than where the walk is
+    (seen on the next walk, not this one), a listener who leaves before their page is not shown,
+    and one already shown who leaves and joins again is not shown twice."""
+    famous, space_id = famous_space(api, deps, new_user)
+    listeners = [new_user("l") for _ in range(30)]
+    for user in listeners:
+        assert api.post(f"/spaces/{space_id}/join", user).status_code == 200
+    newcomer = new_user("new")
+    shown_first = []
+
+    def come_and_go(page_number):
+        if page_number == 1:
+            shown_first.extend(seen_so_far())
+            api.post(f"/spaces/{space_id}/join", newcomer)
+            api.post(f"/spaces/{space_id}/leave", listeners[0])  # the oldest: not shown yet
+            api.post(f"/spaces/{space_id}/leave", shown_first[0])
+            api.post(f"/spaces/{space_id}/join", shown_first[0])
+
+    def seen_so_far():
+        page = api.get(f"/spaces/{space_id}/listeners?limit=7", famous).data
+        return [p["user_id"] for p in page["listeners"]]
+
+    seen, _, sizes = walk_listeners(api, famous, space_id, recorder, limit=7, between_pages=come_and_go)
+
+    assert max(sizes) <= 7
+    assert seen[:7] == shown_first
+    assert len(seen) == len(set(seen)), "nobody twice"
+    assert set(seen) == set(listeners) - {listeners[0]}, "everyone who stayed, and nobody new"
+    fresh = [p["user_id"] for p in api.get(f"/spaces/{space_id}/listeners?limit=3", famous).data["listeners"]]
+    assert fresh[:2] == [shown_first[0], newcomer], "a new walk starts with the latest joins"
 
 
 def test_a_listener_list_cursor_only_works_on_its_own_space(api, host, new_user):

@@ -106,6 +106,29 @@ def test_an_incognito_join_is_the_same_one_write(ivs_deps, host, new_user):
     assert recorder.writes_to(SpaceModel.Meta.table_name) == []
 
 
+def test_a_famous_hosts_space_still_takes_a_join_in_one_write_under_the_listeners_shard_key(ivs_deps, new_user):
+    """A Space whose listener list is sharded (docs/people.md): the shard key is in the same one
+    PutItem (warm) and the BatchGetItem + PutItem (cold); no other write."""
+    from chalicelib.domain.listener_list import listener_shard
+
+    deps, recorder = ivs_deps
+    shards = deps.settings.listener_shards
+    famous = new_user("famous", followers=deps.settings.listener_shard_min_followers)
+    space = space_service.create_space(deps, famous, space_request({"title": "cost"}))
+    assert space.listener_shards == shards > 1
+    deps.media_cache.drop(space.id)
+    users = [new_user() for _ in range(4)]
+    recorder.reset()
+
+    for user in users:  # the first is cold, the rest warm
+        stage_service.join_space(deps, user, space.id)
+
+    assert recorder.operations("dynamodb") == ["BatchGetItem"] + ["PutItem"] * 4
+    written = [params["Item"]["listed_in"]["S"] for _, op, params in recorder.calls if op == "PutItem"]
+    assert written == [f"{space.id}#{listener_shard(user, shards)}" for user in users]
+    assert recorder.writes_to(SpaceModel.Meta.table_name) == []
+
+
 def test_a_warm_rejoin_of_a_known_user_still_costs_at_most_two_calls(ivs_deps, host, new_user):
     deps, recorder = ivs_deps
     space = space_service.create_space(deps, host, space_request({"title": "cost"}))

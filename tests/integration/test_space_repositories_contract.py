@@ -529,7 +529,7 @@ def _join_at(repos, space, minutes, *, incognito=False):
     user_id = _id("u")
     repos.participants.join(
         space.id, user_id, known=None, participant_id=_id("p"), now=NOW + timedelta(minutes=minutes),
-        host_id=space.creator_id, check_block=False, incognito=incognito,
+        host_id=space.creator_id, check_block=False, incognito=incognito, listener_shards=space.listener_shards,
     )
     return user_id
 
@@ -566,3 +566,58 @@ def test_a_raised_hand_ends_incognito_listening_in_the_same_write(repos):
     assert [entry.user_id for entry in repos.participants.listeners_page(space.id, limit=10)[0]] == [hidden]
     repos.settle()
     assert repos.spaces.get(space.id).incognito_count == 0
+
+
+# --------------------------------------------------------------------------- a sharded listener list
+
+
+def _sharded_live(repos, shards):
+    from dataclasses import replace
+
+    host = _id("h")
+    space = replace(
+        new_space(_id("S"), host, {"title": "Famous", "topics": ["jazz"]}, NOW, RULES, TICKETS), listener_shards=shards
+    )
+    repos.spaces.create(space, max_scheduled=RULES.max_scheduled_per_host)
+    return space
+
+
+def _sharded_walk(repos, space, limit):
+    """Every page of a sharded listener list as the service reads it: one port call per page,
+    merged by domain/listener_list.py."""
+    from chalicelib.domain.listener_list import merge_pages, open_positions, seal_positions
+
+    positions, pages = open_positions(None, space.listener_shards), []
+    while True:
+        shard_pages = repos.participants.listener_shard_pages(
+            space.id, shards=space.listener_shards, limit=limit, positions=positions
+        )
+        found, positions = merge_pages(shard_pages, positions, limit)
+        pages.append([entry.user_id for entry in found])
+        sealed = seal_positions(positions)
+        if sealed is None:
+            return pages
+        positions = open_positions(sealed, space.listener_shards)  # as the cursor carries them
+        assert len(pages) < 100, "the walk must end"
+
+
+def test_a_sharded_space_keeps_its_shard_count_and_lists_everyone_once_newest_first(repos):
+    space = _sharded_live(repos, 3)
+    assert repos.spaces.get(space.id).listener_shards == 3
+    users = [_join_at(repos, space, minutes) for minutes in range(1, 12)]
+    hidden = _join_at(repos, space, 12, incognito=True)
+    gone = _join_at(repos, space, 13)
+    repos.participants.leave(space.id, gone, NOW + timedelta(minutes=14))
+
+    pages = _sharded_walk(repos, space, limit=2)
+
+    assert all(len(page) <= 2 for page in pages)
+    assert [user for page in pages for user in page] == list(reversed(users))
+    repos.stage_members.raise_hand(space.id, hidden, NOW + timedelta(minutes=15), listener_shards=3)
+    assert [user for page in _sharded_walk(repos, space, limit=5) for user in page][0] == hidden, (
+        "a raised hand is listed, under its shard's key, at its join time (the newest)"
+    )
+
+
+def test_an_ordinary_space_has_one_listener_shard(repos):
+    assert repos.spaces.get(_live(repos).id).listener_shards == 1

@@ -127,3 +127,69 @@ def test_a_heartbeat_asking_for_incognito_keeps_the_choice_made_when_connecting(
 
     assert (again.incognito, again.incognito_refused) == (False, "already_connected")
     assert _listed(deps, HOST) == ["ann"]
+
+
+# ------------------------------------------------------------------ a famous host's sharded list
+
+
+class _SealedPage:
+    """A cursor as the API carries it: the values the use case sealed, through JSON, back."""
+
+    def __init__(self, raw=None):
+        self.raw, self.sealed = raw, None
+
+    def after(self, shape):
+        import json
+
+        values = None if self.raw is None else json.loads(self.raw)
+        assert values is None or set(values) == set(shape)
+        return values
+
+    def seal(self, values):
+        import json
+
+        self.sealed = None if values is None else json.dumps(values)
+        return self.sealed
+
+
+def test_a_famous_hosts_space_is_created_with_sharded_listeners_and_an_ordinary_one_is_not(deps):
+    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.services import spaces
+
+    deps.users.set_follower_count("famous", deps.settings.listener_shard_min_followers)
+    deps.users.set_follower_count("ordinary", deps.settings.listener_shard_min_followers - 1)
+    famous = spaces.create_space(deps, "famous", space_request({"title": "Big"}))
+    ordinary = spaces.create_space(deps, "ordinary", space_request({"title": "Small"}))
+
+    assert deps.spaces.get(famous.id).listener_shards == deps.settings.listener_shards > 1
+    assert deps.spaces.get(ordinary.id).listener_shards == 1
+
+
+def test_a_sharded_list_pages_through_every_listener_once_newest_first_through_the_use_case(deps, store):
+    from dataclasses import replace
+    from datetime import timedelta
+
+    _live_space(deps, "S2")
+    store.row("S2").space = replace(store.row("S2").space, listener_shards=4)  # as created for a famous host
+    users = [f"u{i:02d}" for i in range(23)]
+    for i, user in enumerate(users):
+        deps.clock.at += timedelta(seconds=i % 2)  # joined in pairs: ties within and across shards
+        stage.join_space(deps, user, "S2")
+    hidden = "hidden"
+    stage.join_space(deps, hidden, "S2", INCOGNITO)
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = _SealedPage(cursor)
+        answer = people.listeners(deps, HOST, "S2", {"limit": "5"}, page)
+        assert len(answer.listeners) <= 5
+        seen += [entry.user_id for entry in answer.listeners]
+        pages += 1
+        cursor = page.sealed
+        if cursor is None:
+            break
+
+    assert sorted(seen) == sorted(users) and len(seen) == len(users), "everyone once, nobody incognito"
+    order = {user: (i + 1) // 2 for i, user in enumerate(users)}  # the second each joined in
+    assert [order[user] for user in seen] == sorted((order[user] for user in seen), reverse=True), "newest first"
+    assert pages >= 5

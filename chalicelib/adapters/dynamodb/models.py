@@ -263,6 +263,8 @@ class SpaceModel(Model):
     clipping_off = BooleanAttribute(null=True)
     # The host turned incognito listening off (absent: allowed, as on X).
     incognito_off = BooleanAttribute(null=True)
+    # Index keys of its listener list (domain/listener_list.py), set at creation; absent: 1.
+    listener_shards = NumberAttribute(null=True)
     transcript_state = UnicodeAttribute(null=True)
     transcription_job = UnicodeAttribute(null=True)
     transcript_key = UnicodeAttribute(null=True)
@@ -297,16 +299,17 @@ class PresenceIndex(GlobalSecondaryIndex):
 
 
 class ListenersIndex(GlobalSecondaryIndex):
-    """The listener list of a Space, most recent join first: one Query per page. Sparse: only
-    connected participants who are not incognito carry `listed_in` (the Space's id), set by the
-    join's own write and removed by leave and removal. One index key per Space: see
-    docs/people.md for what that means under a join burst."""
+    """The listener list of a Space, most recent join first. Sparse: only connected participants
+    who are not incognito carry `listed_in`, set by the join's own write and removed by leave and
+    removal. `listed_in` is the Space's id (one Query per page), or "<space_id>#<shard>" for a
+    Space created with `listener_shards` > 1 (a famous host's, whose joins would overrun one
+    index key: one Query per shard per page, merged; domain/listener_list.py, docs/people.md)."""
 
     class Meta:
         index_name = "listeners"
         projection = IncludeProjection(["role", "user_id"])
 
-    listed_in = UnicodeAttribute(hash_key=True)  # "<space_id>"
+    listed_in = UnicodeAttribute(hash_key=True)  # "<space_id>" or "<space_id>#<shard>"
     joined_at = UTCDateTimeAttribute(range_key=True)
 
 

@@ -9,6 +9,7 @@ the same transaction. Counts are not written here: the count fold reads this tab
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from chalicelib.adapters.dynamodb.pages import last_values, start_key
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, participant_from_raw, to_participant
 from chalicelib.adapters.dynamodb.subscriptions import subscription_grants_access
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain.listener_list import DONE, Position, ShardPage, Upto, listed_in
 from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, join_refusal, takes_playback
 from chalicelib.domain.tickets import PAID
@@ -53,16 +55,18 @@ def _check_pass(tx: Any, kind: str, space_id: str, host_id: str, user_id: str, n
 
 @dataclass(frozen=True)
 class _Way:
-    """How a join connects: by the overflow channel (`playback`), and unlisted (`incognito`)."""
+    """How a join connects: by the overflow channel (`playback`), unlisted (`incognito`), and
+    else under which listener index key (`listed_in`: the Space's, or its shard's)."""
 
     playback: bool
     incognito: bool
+    listed_in: str
 
     @classmethod
-    def of(cls, role: str, *, playback: bool, incognito: bool) -> _Way:
+    def of(cls, role: str, *, playback: bool, incognito: bool, listed_in: str) -> _Way:
         """What the caller asked, as the stored role allows: the overflow channel and incognito
         are for listeners only."""
-        return cls(takes_playback(playback, role, invited=False), incognito and role == LISTENER)
+        return cls(takes_playback(playback, role, invited=False), incognito and role == LISTENER, listed_in)
 
 
 class DynamoParticipantRepository(SpaceTables):
@@ -98,6 +102,7 @@ class DynamoParticipantRepository(SpaceTables):
         needs_pass: str | None = None,
         playback: bool = False,
         incognito: bool = False,
+        listener_shards: int = 1,
     ) -> JoinOutcome:
         """Connect a user. Most joins are ONE single-item write of the participant item: a new
         listener's is a conditional PutItem. The counter is not written here: the count fold
@@ -122,6 +127,9 @@ class DynamoParticipantRepository(SpaceTables):
 
         `incognito`: a listener joins unlisted (no `listed_in`), counted in the incognito count
         too; anyone on stage ignores it. Written in the same one write (docs/people.md).
+
+        `listener_shards`: the Space's (fixed at creation): the listener index key this user's
+        entry goes under, in that same write (domain/listener_list.py).
         """
         key = ParticipantModel.key_for(space_id, user_id)
         for _ in range(3):
@@ -133,7 +141,10 @@ class DynamoParticipantRepository(SpaceTables):
             shard = self.shard_for(user_id)
             role = known.role if known is not None else LISTENER
             # The caller decided with what it read; the stored role (after a retry) decides too.
-            way = _Way.of(role, playback=playback, incognito=incognito)
+            way = _Way.of(
+                role, playback=playback, incognito=incognito,
+                listed_in=listed_in(space_id, user_id, listener_shards),
+            )
             try:
                 if (check_block and host_id is not None) or needs_pass:
                     self._join_checked(
@@ -185,7 +196,7 @@ class DynamoParticipantRepository(SpaceTables):
             ParticipantModel.left_at.remove(),
             (ParticipantModel.media_kind.set("playback") if way.playback else ParticipantModel.media_kind.remove()),
             (ParticipantModel.incognito.set(True) if way.incognito else ParticipantModel.incognito.remove()),
-            (ParticipantModel.listed_in.remove() if way.incognito else ParticipantModel.listed_in.set(space_id)),
+            (ParticipantModel.listed_in.remove() if way.incognito else ParticipantModel.listed_in.set(way.listed_in)),
             *self._presence(space_id, shard, now),
         ]
 
@@ -204,7 +215,7 @@ class DynamoParticipantRepository(SpaceTables):
             last_seen=int(now.timestamp()),
             media_kind="playback" if way.playback else None,
             incognito=True if way.incognito else None,
-            listed_in=None if way.incognito else space_id,
+            listed_in=None if way.incognito else way.listed_in,
         )
         try:
             self._connection.client.put_item(
@@ -467,19 +478,65 @@ class DynamoParticipantRepository(SpaceTables):
         sparse `listeners` index (connected, not incognito), people on stage filtered out (a
         dozen at most, so a page is rarely short; it may be, and its cursor still goes on).
         Keys are plain: `{"key": ..., "joined_at": ...}`."""
+        page = self._listeners_query(space_id, limit, start_key(after, listed_in=space_id))
+        return _listeners_of(page), last_values(page.get("LastEvaluatedKey"), "listed_in")
+
+    def listener_shard_pages(
+        self, space_id: str, *, shards: int, limit: int, positions: list[Position]
+    ) -> list[ShardPage]:
+        """One Query per shard of a sharded listener list that is not read to its end, each from
+        the shard's position, at most `limit` entries, all sent at once (threads: the client is
+        thread-safe, and the page waits for the slowest Query, not for their sum)."""
+
+        def read(shard: int) -> ShardPage:
+            position = positions[shard]
+            if position == DONE:
+                return ShardPage([], None)
+            key = f"{space_id}#{shard}"
+            start, upto = None, None
+            if isinstance(position, tuple):
+                joined_at, user_id = position
+                start = {
+                    "listed_in": {"S": key},
+                    "joined_at": {"S": ParticipantModel.joined_at.serialize(joined_at)},
+                    "key": {"S": ParticipantModel.key_for(space_id, user_id)},
+                }
+            elif isinstance(position, Upto):
+                upto = ParticipantModel.joined_at <= position.joined_at
+            page = self._listeners_query(key, limit, start, upto)
+            last = page.get("LastEvaluatedKey")
+            return ShardPage(
+                _listeners_of(page),
+                None if not last else (
+                    ParticipantModel.joined_at.deserialize(last["joined_at"]["S"]),
+                    last["key"]["S"].split("#", 1)[1],
+                ),
+            )
+
+        with ThreadPoolExecutor(max_workers=shards, thread_name_prefix="listener-shards") as pool:
+            return list(pool.map(read, range(shards)))
+
+    @staticmethod
+    def _listeners_query(listed_in_key: str, limit: int, start: dict | None, upto: Any = None) -> dict:
+        """One Query of the listeners index under one key, newest first, people on stage
+        filtered out (a dozen at most, so a page is rarely short; it may be, and goes on).
+        `upto`: a key condition on joined_at."""
         try:
-            page = ParticipantModel._get_connection().query(
-                space_id,
+            return ParticipantModel._get_connection().query(
+                listed_in_key,
+                range_key_condition=upto,
                 index_name=ParticipantModel.listeners.Meta.index_name,
                 filter_condition=ParticipantModel.role == LISTENER,
                 limit=limit,
                 scan_index_forward=False,
-                exclusive_start_key=start_key(after, listed_in=space_id),
+                exclusive_start_key=start,
             )
         except Exception as exc:
             raise dependency_failure(exc) from exc
-        listeners = [
-            Listener(raw["user_id"]["S"], ParticipantModel.joined_at.deserialize(raw["joined_at"]["S"]))
-            for raw in page.get("Items", [])
-        ]
-        return listeners, last_values(page.get("LastEvaluatedKey"), "listed_in")
+
+
+def _listeners_of(page: dict) -> list[Listener]:
+    return [
+        Listener(raw["user_id"]["S"], ParticipantModel.joined_at.deserialize(raw["joined_at"]["S"]))
+        for raw in page.get("Items", [])
+    ]

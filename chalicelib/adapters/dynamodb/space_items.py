@@ -62,6 +62,7 @@ def to_space(m: SpaceModel, participant_count: int = 0) -> Space:
         recording_info=recording_info_of(m),
         blocked_filter=bytes(m.blocked_filter) if m.blocked_filter else None,
         allow_incognito=not m.incognito_off,
+        listener_shards=int(m.listener_shards or 1),
         pinned=_pinned(m),
     )
 

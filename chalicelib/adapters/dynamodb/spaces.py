@@ -226,6 +226,7 @@ class DynamoSpaceRepository(SpaceTables):
             muted={},
             on_stage=1 + len(space.cohosts),
             incognito_off=None if space.allow_incognito else True,
+            listener_shards=space.listener_shards if space.listener_shards > 1 else None,
             **recording_item_fields(space),
         )
         if space.ticket:

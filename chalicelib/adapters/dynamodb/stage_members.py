@@ -23,6 +23,7 @@ from chalicelib.adapters.dynamodb.models import ParticipantModel, SpaceModel, Sp
 from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, stamp, to_space
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
+from chalicelib.domain.listener_list import listed_in
 from chalicelib.domain.moderation import ModerationEntry
 from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.spaces import COHOST, HOST, LISTENER, LIVE, SPEAKER, Space, SpaceRules
@@ -41,7 +42,7 @@ class DynamoStageMembers(SpaceTables):
 
     # ------------------------------------------------------------------ hands
 
-    def raise_hand(self, space_id: str, user_id: str, now: datetime) -> bool:
+    def raise_hand(self, space_id: str, user_id: str, now: datetime, *, listener_shards: int = 1) -> bool:
         """True when the hand went up, False when it was already up."""
         try:
             with transaction(self._connection) as tx:
@@ -55,7 +56,10 @@ class DynamoStageMembers(SpaceTables):
                 tx.update(
                     "participant",
                     ParticipantModel(ParticipantModel.key_for(space_id, user_id)),
-                    actions=[ParticipantModel.incognito.remove(), ParticipantModel.listed_in.set(space_id)],
+                    actions=[
+                        ParticipantModel.incognito.remove(),
+                        ParticipantModel.listed_in.set(listed_in(space_id, user_id, listener_shards)),
+                    ],
                     condition=(ParticipantModel.connected == True)  # noqa: E712
                     & ParticipantModel.removed_at.does_not_exist()
                     & (ParticipantModel.role == LISTENER),
@@ -154,6 +158,7 @@ class DynamoStageMembers(SpaceTables):
         rules: SpaceRules,
         consent_at: datetime | None = None,
         participant_was: str | None = None,
+        listener_shards: int = 1,
     ) -> None:
         """`consent_at`: the user consents to being recorded now. Without it, a recorded Space
         refuses them unless they consented before (the `space` part fails). `participant_was`:
@@ -203,7 +208,7 @@ class DynamoStageMembers(SpaceTables):
                         ParticipantModel.media_kind.remove(),
                         # Shown from now on (docs/people.md); listed again if they step down.
                         ParticipantModel.incognito.remove(),
-                        ParticipantModel.listed_in.set(space_id),
+                        ParticipantModel.listed_in.set(listed_in(space_id, user_id, listener_shards)),
                     ],
                     condition=participant_condition,
                 )
