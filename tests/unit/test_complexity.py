@@ -65,3 +65,17 @@ def test_the_count_is_radons_for_functions_methods_and_the_functions_inside_them
         ("chalicelib/m.py", "C.method"): 1,
         ("chalicelib/m.py", "C.method.inner"): 2,
     }
+
+
+MAX_LINES = 500
+
+
+def test_no_file_in_chalicelib_is_longer_than_500_lines():
+    """A module past 500 lines holds more than one idea: split it along its seams (as models.py
+    was into models_discovery.py, and participants.py into listener_pages.py)."""
+    long = {
+        path.relative_to(ROOT).as_posix(): n
+        for path in (ROOT / "chalicelib").rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}

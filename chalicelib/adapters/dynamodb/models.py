@@ -2,9 +2,10 @@
 
 Table names come from the stage's prefix (`SPACES_TABLE_PREFIX`), so tests, the local stack and
 each AWS stage use their own tables (table_meta.py). `infra/` and `create_tables()` both derive
-the tables from these classes; nothing copies a key schema by hand. The tables of users, Spaces,
-participants and discovery are here; ticket sales in models_commerce.py, reminders and devices in
-models_reminders.py, room events and the IVS control plane in models_operations.py. Every model
+the tables from these classes; nothing copies a key schema by hand. The tables of users, Spaces
+and participants are here; discovery lists and title search in models_discovery.py, ticket sales
+in models_commerce.py, reminders and devices in models_reminders.py, room events and the IVS
+control plane in models_operations.py. Every model
 is importable from this module, and ALL_MODELS lists them all.
 
 Key design (see docs/data-model.md):
@@ -29,11 +30,9 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import (
-    AllProjection,
     GlobalSecondaryIndex,
     IncludeProjection,
     KeysOnlyProjection,
-    LocalSecondaryIndex,
 )
 from pynamodb.models import Model
 
@@ -45,6 +44,7 @@ from chalicelib.adapters.dynamodb.models_commerce import (  # noqa: F401 (the ta
     TicketsByBuyerIndex,
 )
 from chalicelib.adapters.dynamodb.models_analytics import AnalyticsModel  # noqa: F401
+from chalicelib.adapters.dynamodb.models_discovery import DiscoveryModel, DiscoveryRankIndex, TitleSearchModel  # noqa: F401
 from chalicelib.adapters.dynamodb.models_moderation import AppealModel, ModerationEntryModel, ReportModel  # noqa: F401
 from chalicelib.adapters.dynamodb.models_operations import (  # noqa: F401
     CaptionModel,
@@ -381,68 +381,6 @@ class CounterModel(Model):
     def shard_of(user_id: str, shards: int) -> int:
         """A user's shard: stable, so their leave / unsubscribe hits the shard their join did."""
         return zlib.crc32(user_id.encode()) % shards
-
-
-class DiscoveryRankIndex(LocalSecondaryIndex):
-    """One list, in rank order: the Query behind each page of GET /spaces."""
-
-    class Meta:
-        index_name = "by_rank"
-        projection = AllProjection()
-
-    list_key = UnicodeAttribute(hash_key=True)
-    rank = NumberAttribute(range_key=True)
-
-
-class DiscoveryModel(Model):
-    """Discovery lists, one item per (list, Space), written in the same transaction as the
-    Space's state change, so a Space leaves the live lists the moment it ends.
-
-    Lists: "live", "scheduled", "<state>#topic#<topic>", "<state>#host#<user>". `rank` is the
-    participant count (refreshed by a job) for live lists, the scheduled start (epoch seconds)
-    for scheduled ones. Each item carries the summary a list shows, so a page is one Query.
-    """
-
-    Meta = TableMeta.build("discovery")
-
-    list_key = UnicodeAttribute(hash_key=True)
-    space_id = UnicodeAttribute(range_key=True)
-    rank = NumberAttribute()
-    title = UnicodeAttribute()
-    creator_id = UnicodeAttribute()
-    topics: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
-    state = UnicodeAttribute()
-    scheduled_start = UTCDateTimeAttribute(null=True)
-    started_at = UTCDateTimeAttribute(null=True)
-    access = UnicodeAttribute(default="public")  # a list shows ticketed / subscriber Spaces locked
-    # "live" list only: the Space's overflow audience is on, so the rank job (which Queries this
-    # list every minute anyway) knows whose composition to keep alive without reading Spaces.
-    overflow = BooleanAttribute(null=True)
-    # The live Space's pinned post as a list shows it (set and removed with the pin itself).
-    pinned_url = UnicodeAttribute(null=True)
-    pinned_text = UnicodeAttribute(null=True)
-    by_rank = DiscoveryRankIndex()
-
-
-class TitleSearchModel(Model):
-    """Title search: one item per (word of the title, Space), bucketed by state and the word's
-    first two letters, sorted by `word#space_id`: a word-prefix search is one Query with
-    begins_with. Written in the same transactions as the discovery lists."""
-
-    Meta = TableMeta.build("title-search")
-
-    bucket = UnicodeAttribute(hash_key=True)  # "<state>#<first two letters>"
-    term = UnicodeAttribute(range_key=True)  # "<word>#<space_id>"
-    space_id = UnicodeAttribute()
-    title = UnicodeAttribute()
-    creator_id = UnicodeAttribute()
-    topics: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
-    state = UnicodeAttribute()
-    scheduled_start = UTCDateTimeAttribute(null=True)
-    started_at = UTCDateTimeAttribute(null=True)
-    access = UnicodeAttribute(default="public")  # a list shows ticketed / subscriber Spaces locked
-    pinned_url = UnicodeAttribute(null=True)  # as on DiscoveryModel
-    pinned_text = UnicodeAttribute(null=True)
 
 
 ALL_MODELS = (
