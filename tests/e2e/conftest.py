@@ -103,6 +103,17 @@ def chat_people(browser, chat_stack):
     yield from _people(browser, chat_stack)
 
 
+def _end_what_they_host(stack, person: Person) -> None:
+    """The stack lives for the session and a host may host one live Space at a time: a test that
+    leaves its Space live (its page still on it) would make the next test with that host answer
+    409 host_already_live. End it as that person; a listener's end is refused (403), a Space
+    already ended answers 409, and both are fine here."""
+    url = person.page.url
+    if "#/spaces/" in url:
+        space_id = url.rsplit("/", 1)[-1].split("?")[0]
+        stack.request("POST", f"/spaces/{space_id}/end", person.name)
+
+
 def _people(browser, stack):
     made: list[Person] = []
 
@@ -129,6 +140,7 @@ def _people(browser, stack):
 
     yield open_as
     for person in made:
+        _end_what_they_host(stack, person)
         person.context.close()
     drift = [f"{person.name}: {entry}" for person in made for entry in person.drift]
     if drift:
