@@ -7,11 +7,15 @@ GET /me), never per request.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.adapters.dynamodb.batch_reads import batch_get_items
 from chalicelib.adapters.dynamodb.errors import dependency_failure
 from chalicelib.adapters.dynamodb.models import UserModel
-from chalicelib.domain.commands import EditProfile
 from chalicelib.domain.users import Profile
+
+if TYPE_CHECKING:  # annotations only: a cold start does not load every command (docs/performance.md)
+    from chalicelib.domain.commands import EditProfile
 
 PROFILE_FIELDS = ("display_name", "avatar_url", "claimed_name", "claimed_picture")
 MAX_KEYS = 100  # BatchGetItem's limit, and the largest page of people
