@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.batch_reads import batch_get_items
+from chalicelib.adapters.dynamodb.errors import cancellation_codes, dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import CounterModel
 from chalicelib.adapters.dynamodb.models_analytics import AnalyticsModel
 from chalicelib.domain.analytics import COUNTED, ListeningSession, expires_at
@@ -214,16 +215,9 @@ class DynamoAnalytics:
             for shard in range(self._shards)
         ]
         totals = dict.fromkeys(COUNTED, 0)
-        request: dict[str, Any] = {table: {"Keys": keys}}
-        try:
-            while request:
-                answer = self.client.batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(table, []):
-                    for kind in COUNTED:
-                        totals[kind] += int(item.get(kind, {}).get("N", 0))
-                request = answer.get("UnprocessedKeys") or {}
-        except Exception as exc:
-            raise dependency_failure(exc) from exc
+        for item in batch_get_items(self.client, {table: {"Keys": keys}}).get(table, []):
+            for kind in COUNTED:
+                totals[kind] += int(item.get(kind, {}).get("N", 0))
         return totals
 
 
@@ -237,7 +231,7 @@ def event_marker(amounts: dict[str, int], event_id: str) -> str:
 
 
 def _marker_existed(exc: Exception) -> bool:
-    reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
+    reasons = cancellation_codes(exc)
     return bool(reasons) and reasons[0] == "ConditionalCheckFailed"
 
 

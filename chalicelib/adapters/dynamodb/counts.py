@@ -24,7 +24,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
+from chalicelib.adapters.dynamodb.errors import cancellation_codes, dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import CounterModel, ParticipantModel
 
 # A transaction holds at most 100 items: 99 participants and their shard's counter.
@@ -120,7 +120,7 @@ class ParticipantCounts:
             except Exception as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise dependency_failure(exc) from exc
-                reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
+                reasons = cancellation_codes(exc)
                 # Parts whose condition failed are already folded or outdated: drop them. Any
                 # other reason (a conflict with a join or another fold) is retried as it was.
                 failed = {i for i, code in enumerate(reasons[: len(chunk)]) if code == "ConditionalCheckFailed"}

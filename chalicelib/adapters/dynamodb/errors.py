@@ -23,9 +23,16 @@ def error_code(exc) -> str | None:
 
 
 def cancellation_codes(exc) -> list[str | None]:
-    """Per-item reasons of a canceled transaction, in the order the items were added."""
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return [r.code if r is not None else None for r in reasons]
+    """Per-item reasons of a canceled transaction, in the order the items were sent: from
+    PynamoDB's TransactWriteError, or from botocore's TransactionCanceledException (the raw
+    client's transactions: the count and analytics folds)."""
+    reasons = getattr(exc, "cancellation_reasons", None)
+    if reasons is not None:
+        return [r.code if r is not None else None for r in reasons]
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return [r.get("Code") for r in response.get("CancellationReasons", [])]
+    return []
 
 
 def is_conflict(exc) -> bool:

@@ -314,8 +314,7 @@ class DynamoStageMembers(SpaceTables):
                         SpaceModel.pinned_at.set(post.pinned_at),
                         SpaceModel.updated_at.set(post.pinned_at),
                     ],
-                    condition=(SpaceModel.state == LIVE)
-                    & ((SpaceModel.creator_id == pinner) | SpaceModel.cohosts[pinner].exists()),
+                    condition=_live_and_hosted_by(pinner),
                 )
                 pin_listings(tx, space, post.url, post.text)
                 add_entry(tx, entry)
@@ -326,7 +325,7 @@ class DynamoStageMembers(SpaceTables):
         """-> unpinned (the list items too). False when nothing was pinned (and `entry`, in the
         same transaction, is not logged). Refused as `pin`."""
         space_id = space.id
-        condition = (SpaceModel.state == LIVE) & ((SpaceModel.creator_id == by) | SpaceModel.cohosts[by].exists())
+        condition = _live_and_hosted_by(by)
         try:
             with transaction(self._connection) as tx:
                 tx.update(
@@ -401,3 +400,7 @@ class DynamoStageMembers(SpaceTables):
             raise Refused("space") from exc
         return True
 
+
+def _live_and_hosted_by(user_id: str):
+    """The pin's and the unpin's condition: the Space is live and `user_id` its host or a co-host."""
+    return (SpaceModel.state == LIVE) & ((SpaceModel.creator_id == user_id) | SpaceModel.cohosts[user_id].exists())
