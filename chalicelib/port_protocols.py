@@ -46,7 +46,7 @@ from chalicelib.space_ports import StageMemberRepository as StageMemberRepositor
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.blocked_filter import FilterShape, Slot
-    from chalicelib.domain.recording import Track
+    from chalicelib.domain.replay_landing import Track
     from chalicelib.domain.reminders import PushMessage
     from chalicelib.domain.spaces import OverflowInfo, StageInfo
     from chalicelib.domain.commands import EditProfile

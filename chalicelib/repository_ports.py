@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only
-    from chalicelib.domain.recording import Caption
+    from chalicelib.domain.captions import Caption
     from chalicelib.domain.spaces import StageInfo
     from chalicelib.domain.analytics import ListeningSession
     from chalicelib.domain.moderation import ModerationEntry

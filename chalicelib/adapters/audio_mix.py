@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.recording import Track
+from chalicelib.domain.replay_landing import Track
 
 RATE = 48_000
 CHUNK = RATE  # one second per mixing step

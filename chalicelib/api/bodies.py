@@ -34,7 +34,8 @@ from chalicelib.domain.commands import (
 from chalicelib.domain.errors import BadRequest, RuleViolation
 from chalicelib.domain.pinned import validate_text, validate_url
 from chalicelib.domain.moderation import MAX_APPEAL_CHARS, MAX_REASON_CHARS, MAX_REPORT_CHARS, REPORT_REASONS
-from chalicelib.domain.recording import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, check_clip, is_language_tag
+from chalicelib.domain.captions import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, is_language_tag
+from chalicelib.domain.clips import check_clip
 from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
 from chalicelib.domain.room_events import REACTIONS
 from chalicelib.domain.spaces import parse_iso, validate_access, validate_user_list
@@ -268,7 +269,7 @@ def _payment_method(body: Body) -> str | None:
 
 def clip(body: Body) -> MakeClip:
     """`POST /spaces/{id}/clips`: two non-negative whole milliseconds; the window's rules are the
-    domain's (domain/recording.py check_clip: 422)."""
+    domain's (domain/clips.py check_clip: 422)."""
     unknown = set(body) - {"start_ms", "duration_ms"}
     if unknown:
         raise BadRequest(f"unknown clip fields: {', '.join(sorted(unknown))}", code="invalid_clip")

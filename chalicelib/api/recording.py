@@ -16,13 +16,13 @@ from chalicelib.domain.spaces import iso, validate_space_id
 from chalicelib.lazy import bodies, service
 
 if TYPE_CHECKING:  # the answers' types only: a cold start does not load the recording domain
-    from chalicelib.domain.recording import (
-        Clip, ClipPage, ClippingChange, Replay, ReplayDeletion, ServedClip, Withdrawal,
-    )
+    from chalicelib.domain.clips import Clip, ClipPage, ClippingChange, ServedClip
+    from chalicelib.domain.replays import Replay, ReplayDeletion, Withdrawal
 
 body = bodies()
 captions = service("captions")
-recording = service("recording")
+clips = service("clips")
+replays = service("replays")
 
 bp = Blueprint(__name__)
 
@@ -34,19 +34,19 @@ def _caller_and_space(space_id):
 @bp.route("/spaces/{space_id}/replay", methods=["GET"])
 @endpoint()
 def get_replay(space_id):
-    return replay_view(recording.get_replay(bootstrap.deps(), *_caller_and_space(space_id)))
+    return replay_view(replays.get_replay(bootstrap.deps(), *_caller_and_space(space_id)))
 
 
 @bp.route("/spaces/{space_id}/replay", methods=["DELETE"])
 @endpoint()
 def delete_replay(space_id):
-    return replay_deletion_view(recording.delete_replay(bootstrap.deps(), *_caller_and_space(space_id)))
+    return replay_deletion_view(replays.delete_replay(bootstrap.deps(), *_caller_and_space(space_id)))
 
 
 @bp.route("/spaces/{space_id}/replay/captions", methods=["GET"])
 @endpoint()
 def replay_captions(space_id):
-    vtt = recording.replay_captions(bootstrap.deps(), *_caller_and_space(space_id))
+    vtt = replays.replay_captions(bootstrap.deps(), *_caller_and_space(space_id))
     return Response(body=vtt, status_code=200, headers={"Content-Type": "text/vtt; charset=utf-8"})
 
 
@@ -71,7 +71,7 @@ def list_captions(space_id):
 @bp.route("/spaces/{space_id}/recording/consent", methods=["DELETE"])
 @endpoint()
 def withdraw_consent(space_id):
-    return withdrawal_view(recording.withdraw_consent(bootstrap.deps(), *_caller_and_space(space_id)))
+    return withdrawal_view(replays.withdraw_consent(bootstrap.deps(), *_caller_and_space(space_id)))
 
 
 @bp.route("/spaces/{space_id}/clips", methods=["POST"])
@@ -80,15 +80,15 @@ def withdraw_consent(space_id):
 def create_clip(space_id):
     caller, space_id = _caller_and_space(space_id)
     deps = bootstrap.deps()
-    make = command(bp.current_request, body.clip, authorize=lambda: recording.may_clip(deps, caller, space_id))
-    return clip_view(recording.create_clip(deps, caller, space_id, make))
+    make = command(bp.current_request, body.clip, authorize=lambda: clips.may_clip(deps, caller, space_id))
+    return clip_view(clips.create_clip(deps, caller, space_id, make))
 
 
 @bp.route("/spaces/{space_id}/clips", methods=["GET"])
 @endpoint()
 def list_clips(space_id):
     params = bp.current_request.query_params or {}
-    return clip_page_view(recording.list_clips(bootstrap.deps(), *_caller_and_space(space_id), params))
+    return clip_page_view(clips.list_clips(bootstrap.deps(), *_caller_and_space(space_id), params))
 
 
 @bp.route("/spaces/{space_id}/clipping", methods=["PUT"])
@@ -97,15 +97,15 @@ def set_clipping(space_id):
     caller, space_id = _caller_and_space(space_id)
     deps = bootstrap.deps()
     clipping = command(
-        bp.current_request, body.clipping, authorize=lambda: recording.may_set_clipping(deps, caller, space_id)
+        bp.current_request, body.clipping, authorize=lambda: clips.may_set_clipping(deps, caller, space_id)
     )
-    return clipping_view(recording.set_clipping(deps, caller, space_id, clipping))
+    return clipping_view(clips.set_clipping(deps, caller, space_id, clipping))
 
 
 @bp.route("/clips/{clip_id}", methods=["GET"])
 @endpoint()
 def get_clip(clip_id):
-    return served_clip_view(recording.get_clip(bootstrap.deps(), current_user_id(bp.current_request), clip_id))
+    return served_clip_view(clips.get_clip(bootstrap.deps(), current_user_id(bp.current_request), clip_id))
 
 
 # ------------------------------------------------------------------------ the answers

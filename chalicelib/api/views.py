@@ -3,17 +3,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.people import Joined, ListenerPage, PlaybackMedia, StageMedia, StagePeople
-from chalicelib.domain.pinned import PinnedPost
-from chalicelib.domain.recording import Caption
-from chalicelib.domain.room_events import RoomWay
-from chalicelib.domain.spaces import Space, iso
-from chalicelib.domain.users import Profile
-from chalicelib.domain.tickets import HELD, PAID, RENEWABLE, Subscription, Ticket, access_until
-from chalicelib.ports import Payment
+from chalicelib.domain.people import PlaybackMedia
+from chalicelib.domain.spaces import iso
+from chalicelib.domain.tickets import HELD, PAID, RENEWABLE, access_until
 
-if TYPE_CHECKING:  # annotations only: the discovery domain comes with its service, on first use
+if TYPE_CHECKING:  # annotations only: each area's types come with its service, on first use
+    from chalicelib.domain.captions import Caption
     from chalicelib.domain.discovery import ListedSpace, SpacesPage
+    from chalicelib.domain.people import Joined, ListenerPage, StageMedia, StagePeople
+    from chalicelib.domain.pinned import PinnedPost
+    from chalicelib.domain.room_events import RoomWay
+    from chalicelib.domain.spaces import Space
+    from chalicelib.domain.users import Profile
+    from chalicelib.domain.tickets import Subscription, Ticket
+    from chalicelib.ports import Payment
 
 
 def space_view(space: Space) -> dict:

@@ -72,7 +72,7 @@ class SendReaction:
 
 @dataclass(frozen=True)
 class PostCaption:
-    text: str  # one line, at most CAPTION_MAX_TEXT characters (domain/recording.py)
+    text: str  # one line, at most CAPTION_MAX_TEXT characters (domain/captions.py)
     language: str  # a BCP 47 tag
     start_ms: int  # offsets within the Space, start_ms <= end_ms
     end_ms: int
@@ -103,7 +103,7 @@ class LocalSignIn:
 @dataclass(frozen=True)
 class MakeClip:
     start_ms: int  # where the clip starts in the replay
-    duration_ms: int  # 1 ms to 30 s (domain/recording.py CLIP_MAX_MS)
+    duration_ms: int  # 1 ms to 30 s (domain/clips.py CLIP_MAX_MS)
 
 
 @dataclass(frozen=True)

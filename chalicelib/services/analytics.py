@@ -18,7 +18,7 @@ from chalicelib.domain.analytics import (
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import ClipMade, ReactionSent, ReplayPlayed, SubscriptionPaid
 from chalicelib.domain.permissions import require_moderator
-from chalicelib.domain.recording import available_until
+from chalicelib.domain.replays import available_until
 from chalicelib.domain.spaces import ENDED, LIVE, SUBSCRIBERS, Space
 from chalicelib.services.context import Deps
 

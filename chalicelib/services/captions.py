@@ -12,11 +12,12 @@ from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.commands import PostCaption
-from chalicelib.domain.recording import Caption, caption_seq
+from chalicelib.domain.captions import Caption, caption_seq
 from chalicelib.domain.spaces import PUBLISHING_ROLES, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
-from chalicelib.services.recording import announce, require_audience
+from chalicelib.services.recording import announce
+from chalicelib.services.replays import require_audience
 
 logger = Logger(child=True, service=SERVICE_NAME)
 

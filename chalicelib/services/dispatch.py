@@ -38,7 +38,15 @@ from chalicelib.domain.events import (
     SpeakerRemoved,
 )
 from chalicelib.services import (
-    analytics, media_release, overflow, recording, reminders, room_events, stage, stage_moderation, tickets,
+    analytics,
+    media_release,
+    overflow,
+    recording,
+    reminders,
+    replay_landing,
+    room_events,
+    stage_moderation,
+    tickets,
 )
 from chalicelib.services.context import Deps
 
@@ -60,7 +68,7 @@ HANDLERS: dict[type, tuple[Handler, ...]] = {
         reminders.tell_subscribers_live_now,  # then drops the start schedules
     ),
     SpaceEnded: (
-        recording.land_replay_after_end,  # says so in the room, then lands the replay if it is complete
+        replay_landing.land_replay_after_end,  # says so in the room, then lands the replay if it is complete
         room_events.announce_space_ended,  # everyone in the room hears it before the room goes
         media_release.release_media_after_end,  # overflow, stage, room; else release_pending
     ),

@@ -24,7 +24,7 @@ Order of effects, so no period is ever paid twice and none is given away:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, TypeGuard
+from typing import TypeGuard
 
 from aws_lambda_powertools import Logger
 

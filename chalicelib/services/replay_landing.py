@@ -21,36 +21,61 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed, NotFound
+from chalicelib.domain.events import SpaceEnded
+from chalicelib.domain.captions import build_webvtt
+from chalicelib.domain.clips import Clip, clip_keys
 from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
-    ENDED_MARKER,
     FAILED,
     MIXING,
     PROCESSING,
-    STARTED_MARKER,
     TRANSCRIPT_FAILED,
     TRANSCRIPT_LIVE,
     TRANSCRIPT_READY,
     TRANSCRIPT_RUNNING,
-    Clip,
-    ParticipantRecording,
     RecordingInfo,
+)
+from chalicelib.domain.replay_landing import (
+    ENDED_MARKER,
+    STARTED_MARKER,
+    ParticipantRecording,
     Track,
-    build_webvtt,
-    clip_keys,
     landing_plan,
     mix_members,
     offset_ms,
     participant_recordings,
     playlist_key,
     recording_started_at,
-    replay_file_key,
 )
+from chalicelib.domain.replays import replay_file_key
 from chalicelib.domain.spaces import Space
 from chalicelib.services.context import Deps
+from chalicelib.services.recording import announce
 
 logger = Logger(child=True, service=SERVICE_NAME)
+
+
+# ------------------------------------------------------------------------ the end
+
+
+def land_replay_after_end(deps: Deps, event: SpaceEnded) -> None:
+    """Reaction to SpaceEnded (services/dispatch.py)."""
+    on_space_ended(deps, event.space)
+
+
+def on_space_ended(deps: Deps, space: Space) -> None:
+    """Recording's reaction to a Space having ended (committed): say so, and try to land the
+    replay at once (the landing job goes on from there: IVS finishes writing asynchronously).
+    Never raises for an outside failure."""
+    if not space.recording or space.recording_info is None:
+        return
+    deps.telemetry.count("RecordingStopped")
+    announce(deps, space, "recording", state="off")
+    try:
+        land(deps, space.id)
+    except DependencyFailed:
+        logger.warning("replay not landed at the end; the landing job will", space_id=space.id)
 
 _JOB_NAME_FORBIDDEN = re.compile(r"[^0-9a-zA-Z._-]")
 

@@ -21,13 +21,12 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.commands import CreateSpace, EditSpace, StartSpace
-from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, Forbidden, NotFound, RuleViolation
+from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, Forbidden, RuleViolation
 from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.listener_list import listener_shards_for
 from chalicelib.domain.moderation import END, ModerationEntry, space_entry
 from chalicelib.domain.permissions import require_creator
-from chalicelib.domain import recording as recording_rules
 from chalicelib.domain.spaces import (
     CANCELED,
     LIVE,

@@ -47,7 +47,7 @@ from chalicelib.domain.spaces import (
 )
 from chalicelib.domain import room_events as ev
 from chalicelib.ports import JoinOutcome, Participant, Refused
-from chalicelib.services import recording, room_events
+from chalicelib.services import passes, recording, room_events
 from chalicelib.services.context import Deps
 
 logger = Logger(child=True, service=SERVICE_NAME)
@@ -223,7 +223,7 @@ def check_may_join(deps: Deps, user_id: str, space_id: str) -> None:
     inside its one write."""
     space, known = deps.spaces.get_with_participant(space_id, user_id)
     room_events.check_allowed(deps, space, known, user_id)
-    if space.needs_pass(user_id) and not recording.holds_pass(deps, space, user_id):
+    if space.needs_pass(user_id) and not passes.holds_pass(deps, space, user_id):
         raise _no_pass(space)
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.moderation import ModerationEntry
+from chalicelib.domain.captions import Caption
 from chalicelib.domain.recording import (
     AVAILABLE,
     DELETED,
@@ -25,7 +26,6 @@ from chalicelib.domain.recording import (
     MIXING,
     PROCESSING,
     TRANSCRIPT_RUNNING,
-    Caption,
     RecordingInfo,
 )
 from chalicelib.domain.spaces import ENDED, LIVE

@@ -225,11 +225,11 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
             speaks(deps, space_id, host, freq=440, start_s=0, end_s=1)  # what IVS would have written
             space_service.end_space(deps, host, space_id)
             if action == "clip":
-                from chalicelib.services import recording, replay_landing
+                from chalicelib.services import clips, replay_landing
 
                 from chalicelib.domain.commands import MakeClip
 
-                made["clip_id"] = recording.create_clip(deps, people[role], space_id, MakeClip(0, 500)).clip_id
+                made["clip_id"] = clips.create_clip(deps, people[role], space_id, MakeClip(0, 500)).clip_id
                 replay_landing.land_recordings(deps)
         else:
             raise AssertionError(f"unknown given step {given!r}")

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from chalicelib.services import recording, replay_landing
+from chalicelib.services import replay_landing
 from tests.support.ivs_recordings import RATE, decode, dominant_per_second, speaks
 
 pytestmark = [pytest.mark.usefixtures("deps"), pytest.mark.slow]
@@ -200,7 +200,7 @@ def test_mixing_twice_or_concurrently_makes_one_replay(api, deps, host, two_tone
 
     monkeypatch.setattr(deps.mixer, "mix", counted_mix)
     monkeypatch.setattr(deps.recordings, "claim_mix", claim_together)
-    monkeypatch.setattr(recording, "on_space_ended", lambda deps, space: None)  # only the job lands
+    monkeypatch.setattr(replay_landing, "on_space_ended", lambda deps, space: None)  # only the job lands
     end(api, space_id, host)
     results = []
     threads = [threading.Thread(target=lambda: results.append(replay_landing.land(deps, space_id, from_job=True))) for _ in range(3)]
@@ -252,7 +252,7 @@ def test_a_mix_that_fails_every_attempt_fails_the_replay_instead_of_retrying_for
         raise RuntimeError("the decoder crashed")
 
     monkeypatch.setattr(deps.mixer, "mix", broken_mix)
-    monkeypatch.setattr(recording, "on_space_ended", lambda deps, space: None)  # only the job lands
+    monkeypatch.setattr(replay_landing, "on_space_ended", lambda deps, space: None)  # only the job lands
     # Every claim is stale at once: the next run takes the mix over, as after a dead Lambda.
     monkeypatch.setattr(deps, "settings", replace(deps.settings, replay_mix_timeout_seconds=0))
     end(api, space_id, host)

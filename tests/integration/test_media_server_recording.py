@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from chalicelib.adapters.audio_mix import PyAvMixer
-from chalicelib.domain.recording import Track, participant_recordings, playlist_key
+from chalicelib.domain.replay_landing import Track, participant_recordings, playlist_key
 from mediaserver.app import make_app
 from mediaserver.recorder import Recorder
 from tests.support.ivs_recordings import decode, dominant_per_second

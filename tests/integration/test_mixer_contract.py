@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.recording import Track, playlist_key
+from chalicelib.domain.replay_landing import Track, playlist_key
 from tests.fakes.storage import FakeReplayStore
 
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)

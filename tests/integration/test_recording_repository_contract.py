@@ -14,8 +14,16 @@ import pytest
 
 from chalicelib.api.bodies import create_space as space_request
 from chalicelib.domain import spaces as domain
+from chalicelib.domain.captions import Caption
 from chalicelib.domain.recording import (
-    AVAILABLE, DELETED, FAILED, MIXING, PROCESSING, TRANSCRIPT_NONE, TRANSCRIPT_READY, TRANSCRIPT_RUNNING, Caption,
+    AVAILABLE,
+    DELETED,
+    FAILED,
+    MIXING,
+    PROCESSING,
+    TRANSCRIPT_NONE,
+    TRANSCRIPT_READY,
+    TRANSCRIPT_RUNNING,
     RecordingInfo,
 )
 from chalicelib.domain.spaces import SpaceRules, StageInfo

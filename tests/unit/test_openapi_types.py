@@ -152,7 +152,7 @@ def test_the_space_view_produces_exactly_the_space_schema():
 
 def test_the_caption_views_produce_exactly_the_caption_schemas():
     from chalicelib.api.views import caption_page_view, caption_view
-    from chalicelib.domain.recording import Caption
+    from chalicelib.domain.captions import Caption
 
     caption = Caption(
         space_id="01JD2Z6R9V3M8K4T5N7Q1W2E3R", seq="00000000010#01JD2Z6R9V3M8K4T5N7Q1W2E3S", user_id="alice",
@@ -316,9 +316,8 @@ AT = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
 
 def test_the_recording_answers_produce_exactly_their_schemas():
     from chalicelib.api import recording as views
-    from chalicelib.domain.recording import (
-        Clip, ClipPage, ClippingChange, Replay, ReplayDeletion, ServedClip, Withdrawal,
-    )
+    from chalicelib.domain.clips import Clip, ClipPage, ClippingChange, ServedClip
+    from chalicelib.domain.replays import Replay, ReplayDeletion, Withdrawal
 
     clip = Clip("S1-01JD2Z6R9V3M8K4T5N7Q1W2E3S", "S1", "ann", 0, 30000, AT, cut_from=2)
     withdrawal = Withdrawal("S1", "bob", AT.replace(microsecond=123456))

@@ -1,4 +1,5 @@
-"""The rules of recording, captions and replays (chalicelib/domain/recording.py): no AWS, no I/O."""
+"""The rules of recording, captions, clips and replays (chalicelib/domain/recording.py, captions.py,
+clips.py, replays.py, replay_landing.py): no AWS, no I/O."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -6,23 +7,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib.domain.errors import BadRequest, RuleViolation
-from chalicelib.domain.recording import (
-    Caption,
+from chalicelib.domain.captions import Caption, build_webvtt, caption_seq, vtt_timestamp
+from chalicelib.domain.clips import space_of_clip
+from chalicelib.domain.recording import speaker_tag, tagged_participant_id
+from chalicelib.domain.replay_landing import (
     ParticipantRecording,
-    available_until,
-    build_webvtt,
-    caption_seq,
     landing_plan,
     mix_members,
     offset_ms,
     participant_recordings,
     playlist_key,
     recording_started_at,
-    space_of_clip,
-    speaker_tag,
-    tagged_participant_id,
-    vtt_timestamp,
 )
+from chalicelib.domain.replays import available_until
 from chalicelib.api.bodies import caption as parse_caption
 from chalicelib.api.bodies import clip as parse_clip
 from chalicelib.domain.commands import MakeClip
@@ -132,7 +129,7 @@ def test_the_recording_end_marker_gives_the_playlist():
 
 
 def test_a_replay_file_is_one_m4a_per_version_under_the_spaces_own_replays_prefix():
-    from chalicelib.domain.recording import replay_file_key, replay_files_prefix
+    from chalicelib.domain.replays import replay_file_key, replay_files_prefix
 
     assert replay_file_key("01JD2Z6R9V3M8K4T5N7Q1W2E3R", 1) == "replays/01JD2Z6R9V3M8K4T5N7Q1W2E3R/replay-1.m4a"
     assert replay_file_key("sp1", 2).startswith(replay_files_prefix("sp1") + "/")

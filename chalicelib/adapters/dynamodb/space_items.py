@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamodb.models import ParticipantModel, SpaceModel
-from chalicelib.adapters.dynamodb.recording import recording_info_of
+from chalicelib.adapters.dynamodb.recording_fields import recording_info_of
 from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.spaces import LISTENER, OverflowInfo, Space, StageInfo
 from chalicelib.domain.tickets import Sales, TicketOffer

@@ -35,7 +35,7 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.overflow_claims import DynamoOverflowClaims
 from chalicelib.adapters.dynamodb.participants import DynamoParticipantRepository
-from chalicelib.adapters.dynamodb.recording import (
+from chalicelib.adapters.dynamodb.recording_fields import (
     recording_end_actions,
     recording_item_fields,
     recording_start_actions,
