@@ -335,8 +335,8 @@ def deps() -> Deps:
             mixer=_lazy(mixer),
             dispatcher=publish_event,
             moderation_log=_repository("moderation", "DynamoModerationLog"),
-            appeals=_repository("moderation", "DynamoAppeals"),
-            reports=_repository("moderation", "DynamoReports"),
+            appeals=_repository("appeals", "DynamoAppeals"),
+            reports=_repository("reports", "DynamoReports"),
             analytics=_repository("analytics", "DynamoAnalytics", shards=s.participant_count_shards),
         )
 

@@ -14,16 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.ports import (
-    ChatToken,
-    MediaToken,
-    Payment,
-    PaymentEvent,
-    PresignedUrl,
-    RenewalHandle,
-    RoomEvent,
-    TranscriptionStatus,
-)
+from chalicelib.domain.payments import Payment, PaymentEvent, RenewalHandle
+from chalicelib.domain.replays import PresignedUrl, TranscriptionStatus
+from chalicelib.ports import ChatToken, MediaToken, RoomEvent
 from chalicelib.repository_ports import AnalyticsRepository as AnalyticsRepository
 from chalicelib.repository_ports import DeviceRepository as DeviceRepository
 from chalicelib.repository_ports import MediaQueuePort as MediaQueuePort

@@ -2,7 +2,11 @@
 
 The ports themselves (the Protocol classes services depend on and adapters implement) are in
 `chalicelib/port_protocols.py`, which imports these values: the dependency goes one way only, so
-a Lambda that needs just these values never builds the Protocol classes."""
+a Lambda that needs just these values never builds the Protocol classes.
+
+Values that belong to one area's port live in that area's domain module, so a cold start builds
+only the ones it uses: payments in `domain/payments.py`, the replay store's and transcription's
+answers in `domain/replays.py`, the media queue's calls in `domain/media_queue.py`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,17 +76,6 @@ class Participant:
 
 
 @dataclass(frozen=True)
-class QueuedCall:
-    """An IVS call waiting in the media queue (docs/capacity.md)."""
-
-    seq: str
-    operation: str
-    args: list[Any]
-    attempts: int
-    enqueued_ms: int
-
-
-@dataclass(frozen=True)
 class JoinOutcome:
     participant: Participant
     newly_connected: bool
@@ -93,74 +86,6 @@ class JoinOutcome:
 
 class EndpointGone(Exception):
     """The push service says this device endpoint is disabled or deleted: forget the device."""
-
-
-# --------------------------------------------------------------------------- payments
-
-
-class PaymentDeclined(Exception):
-    """The provider refused the payment outright (a declined card on a server-side confirm)."""
-
-    def __init__(self, message: str, decline_code: str | None = None):
-        super().__init__(message)
-        self.decline_code = decline_code
-
-
-class InvalidWebhook(Exception):
-    """A webhook whose signature is missing, wrong or too old, or whose body is not an event."""
-
-
-@dataclass(frozen=True)
-class RenewalHandle:
-    """What the provider saved at a first payment to charge later without the payer (a Stripe
-    Customer and its PaymentMethod). The method may be unknown until the payment succeeds."""
-
-    customer_id: str
-    payment_method_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Payment:
-    """A payment as the provider created it: what the app needs to complete it."""
-
-    provider: str  # "stripe" | "sandbox"
-    payment_id: str  # the provider's id (a PaymentIntent id on Stripe)
-    status: str  # "pending" (waiting for the client or the provider) | "succeeded"
-    amount_cents: int
-    currency: str  # ISO 4217, upper case
-    client_secret: str | None = None  # for the app's provider SDK to confirm the payment
-    renewal: RenewalHandle | None = None  # with save_for_renewal
-
-
-@dataclass(frozen=True)
-class PaymentEvent:
-    """A verified webhook event, reduced to what the app acts on."""
-
-    event_id: str  # the provider's event id: deliveries of one event share it
-    kind: str  # "payment_succeeded" | "payment_failed" | "payment_canceled" | "refunded"
-    payment_id: str
-    reference: str  # what the app passed as `reference` when it created the payment (a ticket id)
-    amount_cents: int
-    currency: str
-    renewal: RenewalHandle | None = None  # a payment that saved its method for renewals
-    decline_code: str | None = None  # on payment_failed, when the provider says why
-
-
-# --------------------------------------------------------------------------- replays and captions
-
-
-@dataclass(frozen=True)
-class PresignedUrl:
-    url: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class TranscriptionStatus:
-    state: str  # "QUEUED" | "IN_PROGRESS" | "COMPLETED" | "FAILED"
-    subtitle_key: str | None = None  # the WebVTT file in the bucket, once COMPLETED
-    failure: str | None = None
-
 
 
 # A list page's last key as plain values (strings, whole numbers): what a repository returns and

@@ -14,8 +14,11 @@ if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.spaces import StageInfo
     from chalicelib.domain.analytics import ListeningSession
     from chalicelib.domain.moderation import ModerationEntry
-    from chalicelib.domain.tickets import Subscription, Ticket
-    from chalicelib.ports import PageKey, QueuedCall, RenewalHandle
+    from chalicelib.domain.subscriptions import Subscription
+    from chalicelib.domain.tickets import Ticket
+    from chalicelib.domain.media_queue import QueuedCall
+    from chalicelib.domain.payments import RenewalHandle
+    from chalicelib.ports import PageKey
 
 
 class ReminderRepository(Protocol):

@@ -17,7 +17,9 @@ from chalicelib.ports import JoinOutcome, Listener, PageKey, Participant
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.listener_list import Position, ShardPage
-    from chalicelib.domain.moderation import Appeal, ModerationEntry, Report
+    from chalicelib.domain.appeals import Appeal
+    from chalicelib.domain.moderation import ModerationEntry
+    from chalicelib.domain.reports import Report
     from chalicelib.domain.pinned import PinnedPost
     from chalicelib.domain.spaces import Listing, OverflowInfo, Space, SpaceRules, StageInfo
 

@@ -20,7 +20,7 @@ import json
 import sys
 from typing import Any
 
-from chalicelib.adapters.dynamodb.moderation import DynamoReports
+from chalicelib.adapters.dynamodb.reports import DynamoReports
 from chalicelib.api.moderation import report_view
 from chalicelib.domain.spaces import utcnow
 from chalicelib.ports import Refused

@@ -129,7 +129,9 @@ def deps(settings_env, aws):
         DynamoReminderRepository,
     )
     from chalicelib.adapters.dynamodb.analytics import DynamoAnalytics
-    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
+    from chalicelib.adapters.dynamodb.appeals import DynamoAppeals
+    from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
+    from chalicelib.adapters.dynamodb.reports import DynamoReports
     from chalicelib.adapters.dynamodb.recording import DynamoRecordingRepository
     from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionRepository
     from chalicelib.adapters.dynamodb.tickets import DynamoTicketRepository

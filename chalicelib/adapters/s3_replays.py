@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from chalicelib.adapters.aws_errors import aws_call
-from chalicelib.ports import PresignedUrl
+from chalicelib.domain.replays import PresignedUrl
 
 STORAGE_UNAVAILABLE = "storage_unavailable"
 _MISSING = {"NoSuchKey", "404", "NotFound"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from chalicelib.adapters.aws_errors import aws_call
-from chalicelib.ports import TranscriptionStatus
+from chalicelib.domain.replays import TranscriptionStatus
 
 TRANSCRIPTION_UNAVAILABLE = "transcription_unavailable"
 

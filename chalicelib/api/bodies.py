@@ -33,14 +33,17 @@ from chalicelib.domain.commands import (
 )
 from chalicelib.domain.errors import BadRequest, RuleViolation
 from chalicelib.domain.pinned import validate_text, validate_url
-from chalicelib.domain.moderation import MAX_APPEAL_CHARS, MAX_REASON_CHARS, MAX_REPORT_CHARS, REPORT_REASONS
+from chalicelib.domain.appeals import MAX_APPEAL_CHARS
+from chalicelib.domain.moderation import MAX_REASON_CHARS
+from chalicelib.domain.reports import MAX_REPORT_CHARS, REPORT_REASONS
 from chalicelib.domain.captions import CAPTION_MAX_OFFSET_MS, CAPTION_MAX_TEXT, is_language_tag
 from chalicelib.domain.clips import check_clip
 from chalicelib.domain.reminders import PLATFORMS, TOKEN_PATTERN
 from chalicelib.domain.room_events import REACTIONS
 from chalicelib.domain.spaces import parse_iso, validate_access, validate_user_list
 from chalicelib.domain.text import require_clean_text
-from chalicelib.domain.tickets import SUBSCRIPTION_TIERS, parse_ticket_offer
+from chalicelib.domain.subscriptions import SUBSCRIPTION_TIERS
+from chalicelib.domain.tickets import parse_ticket_offer
 from chalicelib.domain.users import (
     MAX_AVATAR_URL_CHARS,
     MAX_DISPLAY_NAME_CHARS,

@@ -15,7 +15,9 @@ from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
 if TYPE_CHECKING:  # the answers' types only
-    from chalicelib.domain.moderation import Appeal, AppealPage, LedgerPage, ModerationEntry, Report
+    from chalicelib.domain.appeals import Appeal, AppealPage
+    from chalicelib.domain.moderation import LedgerPage, ModerationEntry
+    from chalicelib.domain.reports import Report
 
 moderation = service("moderation")
 body = bodies()

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.people import PlaybackMedia
 from chalicelib.domain.spaces import iso
-from chalicelib.domain.tickets import HELD, PAID, RENEWABLE, access_until
+from chalicelib.domain.tickets import HELD, PAID
 
 if TYPE_CHECKING:  # annotations only: each area's types come with its service, on first use
     from chalicelib.domain.captions import Caption
@@ -15,8 +15,9 @@ if TYPE_CHECKING:  # annotations only: each area's types come with its service, 
     from chalicelib.domain.room_events import RoomWay
     from chalicelib.domain.spaces import Space
     from chalicelib.domain.users import Profile
-    from chalicelib.domain.tickets import Subscription, Ticket
-    from chalicelib.ports import Payment
+    from chalicelib.domain.subscriptions import Subscription
+    from chalicelib.domain.tickets import Ticket
+    from chalicelib.domain.payments import Payment
 
 
 def space_view(space: Space) -> dict:
@@ -154,9 +155,9 @@ def subscription_view(sub: Subscription) -> dict[str, Any]:
         "created_at": iso(sub.created_at),
         # Whether the job will charge the next period, and when access ends without it
         # (past_due: the grace's end).
-        "renews": sub.status in RENEWABLE and sub.renew_at is not None,
+        "renews": sub.renews,
         "renewal_attempts": sub.renewal_attempts,
-        "access_until": iso(access_until(sub)),
+        "access_until": iso(sub.access_ends_at),
     }
 
 

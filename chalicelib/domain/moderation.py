@@ -1,15 +1,15 @@
 """The moderation ledger: what an entry says, which acts it records, and the reason's bounds.
 
 An entry is written in the same DynamoDB transaction as the act it records (docs/moderation.md), so
-the log holds exactly the acts that happened. Nothing here imports AWS.
+the log holds exactly the acts that happened. Nothing here imports AWS. Appeals against a removal
+are in `domain/appeals.py`, reports of Spaces and people in `domain/reports.py`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from chalicelib.domain.errors import BadRequest
+
 from chalicelib.domain.ids import new_ulid
-from chalicelib.domain.text import require_clean_text
 
 # The acts the ledger records, each written with its act (docs/moderation.md lists what is not yet).
 REMOVE = "remove"
@@ -38,17 +38,6 @@ ACTS = frozenset({
 })
 
 MAX_REASON_CHARS = 280
-MAX_APPEAL_CHARS = 500
-
-
-@dataclass(frozen=True)
-class Appeal:
-    """A removed user's one appeal against their removal from a Space."""
-
-    space_id: str
-    user_id: str
-    text: str
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -72,14 +61,6 @@ class LedgerPage:
     next_cursor: str | None
 
 
-@dataclass(frozen=True)
-class AppealPage:
-    """One page of a Space's appeals, by user id."""
-
-    appeals: list[Appeal]
-    next_cursor: str | None
-
-
 def space_entry(space_id: str, act: str, actor_id: str, at: datetime) -> ModerationEntry:
     """The entry of an act on the Space itself (end, clipping, replay, pinned post)."""
     return entry_for(space_id, act, actor_id, space_id, at)
@@ -92,23 +73,3 @@ def entry_for(space_id: str, act: str, actor_id: str, target_id: str, at: dateti
     return ModerationEntry(
         space_id, new_ulid(int(at.timestamp() * 1000)), act, actor_id, target_id, at, reason
     )
-
-
-# ------------------------------------------------------------------------------------ reports
-
-REPORT_REASONS = ("spam", "harassment", "hate", "violence", "sexual_content", "misinformation", "other")
-MAX_REPORT_CHARS = 500
-SPACE_TARGET = "space"  # a report of the Space itself; otherwise the target is a user id
-OPEN, RESOLVED = "open", "resolved"
-
-
-@dataclass(frozen=True)
-class Report:
-    space_id: str
-    reporter_id: str
-    target: str  # SPACE_TARGET or the reported user's id
-    reason: str
-    text: str | None
-    created_at: datetime
-    status: str = OPEN
-    resolution: str | None = None

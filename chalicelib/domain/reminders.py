@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.tickets import RENEWAL_GRACE
+from chalicelib.domain.subscriptions import RENEWAL_GRACE
 
 HOST_HEADS_UP, START, CANCELED, INVITED = "host_heads_up", "start", "canceled", "invited"
 SCHEDULED_MOMENTS = (HOST_HEADS_UP, START)

@@ -70,3 +70,19 @@ class ReplayDeletion:
 
     space_id: str
     objects_deleted: int
+
+
+# ------------------------------------------------------------- what the storage ports answer
+
+
+@dataclass(frozen=True)
+class PresignedUrl:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TranscriptionStatus:
+    state: str  # "QUEUED" | "IN_PROGRESS" | "COMPLETED" | "FAILED"
+    subtitle_key: str | None = None  # the WebVTT file in the bucket, once COMPLETED
+    failure: str | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.spaces import LIVE, PUBLIC, SCHEDULED, TICKETED, Space
-from chalicelib.domain.tickets import SUBSCRIPTION_CURRENCY, SUBSCRIPTION_TIERS
+from chalicelib.domain.subscriptions import SUBSCRIPTION_CURRENCY, SUBSCRIPTION_TIERS
 
 PER_TICKET, PER_MONTH = "ticket", "month"
 

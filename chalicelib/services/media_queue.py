@@ -19,7 +19,7 @@ from chalicelib.services.context import Deps
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.port_protocols import MediaQueuePort
-    from chalicelib.ports import QueuedCall
+    from chalicelib.domain.media_queue import QueuedCall
 
 logger = Logger(child=True, service=SERVICE_NAME)
 

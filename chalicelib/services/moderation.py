@@ -6,10 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
+from chalicelib.domain.appeals import Appeal, AppealPage
 from chalicelib.domain.moderation import (
-    BAR_HOST, LIFT, OPERATOR, OPERATOR_END, SPACE_TARGET, Appeal, AppealPage, LedgerPage, ModerationEntry, Report,
+    BAR_HOST,
+    LIFT,
+    OPERATOR,
+    OPERATOR_END,
+    LedgerPage,
+    ModerationEntry,
     entry_for,
 )
+from chalicelib.domain.reports import SPACE_TARGET, Report
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.permissions import require_can_moderate, require_creator, require_moderator
 from chalicelib.domain.spaces import Space

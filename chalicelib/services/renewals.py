@@ -31,7 +31,14 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
 from chalicelib.domain.reminders import RENEWAL_DECLINED, SUBSCRIPTION_LAPSED
-from chalicelib.domain.tickets import (
+from chalicelib.domain.payments import (
+    card_update_key,
+    card_update_reference,
+    parse_renewal_id,
+    renewal_key,
+    renewal_reference,
+)
+from chalicelib.domain.subscriptions import (
     CARD_UPDATE_HOLD,
     RENEWABLE,
     RENEWAL_ATTEMPTS,
@@ -42,14 +49,10 @@ from chalicelib.domain.tickets import (
     RENEWAL_RETRY,
     SUBSCRIPTION_DAYS,
     Subscription,
-    card_update_key,
-    card_update_reference,
     renewal_step,
-    parse_renewal_id,
-    renewal_key,
-    renewal_reference,
 )
-from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, Refused, RenewalHandle
+from chalicelib.domain.payments import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
+from chalicelib.ports import Refused
 from chalicelib.services.context import Deps
 from chalicelib.services.reminders import SUBSCRIPTION_PUSH
 

@@ -11,7 +11,13 @@ from chalicelib.domain.commands import GiveReason, NameCohost
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden
 from chalicelib.domain.events import BlockedWhileLive, SpeakerRemoved
 from chalicelib.domain.moderation import (
-    COHOST_ADDED, COHOST_REMOVED, DEMOTE, MUTE, REMOVE, ModerationEntry, entry_for,
+    COHOST_ADDED,
+    COHOST_REMOVED,
+    DEMOTE,
+    MUTE,
+    REMOVE,
+    ModerationEntry,
+    entry_for,
 )
 from chalicelib.domain.permissions import require_can_moderate, require_creator
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, Space, require_cohost_room, require_live

@@ -17,17 +17,18 @@ from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
 from chalicelib.domain.events import SubscriptionPaid
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.spaces import iso
-from chalicelib.domain.tickets import (
+from chalicelib.domain.payments import subscription_reference
+from chalicelib.domain.subscriptions import (
     SUB_PAST_DUE,
     SUB_PENDING,
     SUBSCRIPTION_CURRENCY,
     SUBSCRIPTION_DAYS,
     SUBSCRIPTION_TIERS,
     Subscription,
-    subscription_reference,
 )
 from chalicelib.domain.users import validate_user_id
-from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, Refused, RenewalHandle
+from chalicelib.domain.payments import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
+from chalicelib.ports import Refused
 from chalicelib.services import renewals
 from chalicelib.services.context import Deps
 

@@ -24,28 +24,11 @@ from chalicelib.domain.commands import BuyTicket
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space
-from chalicelib.domain.tickets import (
-    EXPIRED,
-    FAILED,
-    HELD,
-    PAID,
-    REFUNDING,
-    RELEASED,
-    Refunds,
-    Ticket,
-    parse_reference,
-    ticket_reference,
-)
+from chalicelib.domain.payments import parse_reference, ticket_reference
+from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDING, RELEASED, Refunds, Ticket
 from chalicelib.domain.paging import page_limit
-from chalicelib.ports import (
-    FIRST_PAGE,
-    InvalidWebhook,
-    PageCursor,
-    Payment,
-    PaymentDeclined,
-    PaymentEvent,
-    Refused,
-)
+from chalicelib.domain.payments import InvalidWebhook, Payment, PaymentDeclined, PaymentEvent
+from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services import reminders, renewals, subscriptions
 from chalicelib.services.context import Deps
 

@@ -23,9 +23,19 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from chalicelib.domain.spaces import LIVE, SCHEDULED, TICKETED
-from chalicelib.domain.tickets import (
+from chalicelib.domain.subscriptions import (
     CLAIMED_BY_JOB,
     CLAIMED_BY_UPDATE,
+    RENEWABLE,
+    RENEWAL_WINDOW,
+    SUB_ACTIVE,
+    SUB_CANCELED,
+    SUB_LAPSED,
+    SUB_PAST_DUE,
+    SUB_PENDING,
+    Subscription,
+)
+from chalicelib.domain.tickets import (
     EXPIRED,
     FAILED,
     HELD,
@@ -34,18 +44,11 @@ from chalicelib.domain.tickets import (
     REFUNDED,
     REFUNDING,
     RELEASED,
-    RENEWABLE,
-    RENEWAL_WINDOW,
-    SUB_ACTIVE,
-    SUB_CANCELED,
-    SUB_LAPSED,
-    SUB_PAST_DUE,
-    SUB_PENDING,
     Sales,
-    Subscription,
     Ticket,
 )
-from chalicelib.ports import PageKey, Refused, RenewalHandle
+from chalicelib.domain.payments import RenewalHandle
+from chalicelib.ports import PageKey, Refused
 from tests.fakes.spaces import SpaceStore
 
 SHARDS = 10  # the adapters' HOLD_SHARDS and RENEW_SHARDS: each job Query takes `limit` per shard

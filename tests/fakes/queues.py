@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from chalicelib.domain.ids import new_ulid
-from chalicelib.ports import QueuedCall
+from chalicelib.domain.media_queue import QueuedCall
 
 
 class FakeQueue:

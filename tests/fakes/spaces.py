@@ -22,7 +22,9 @@ from typing import Any
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.listener_list import DONE, Position, ShardPage, Upto, listed_in
 from chalicelib.domain.recording import PROCESSING, RecordingInfo
-from chalicelib.domain.moderation import OPEN, RESOLVED, Appeal, ModerationEntry, Report
+from chalicelib.domain.appeals import Appeal
+from chalicelib.domain.moderation import ModerationEntry
+from chalicelib.domain.reports import OPEN, RESOLVED, Report
 from chalicelib.domain.pinned import PinnedPost
 from chalicelib.domain.spaces import (
     CANCELED,

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from chalicelib.adapters.s3_replays import MAX_PRESIGN_SECONDS
-from chalicelib.ports import PresignedUrl, TranscriptionStatus
+from chalicelib.domain.replays import PresignedUrl, TranscriptionStatus
 
 
 class FakeReplayStore:

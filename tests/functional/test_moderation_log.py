@@ -156,7 +156,7 @@ def test_a_participant_reports_a_space_or_a_person_once_and_operators_resolve_it
     import io
     import json
 
-    from chalicelib.adapters.dynamodb.moderation import DynamoReports
+    from chalicelib.adapters.dynamodb.reports import DynamoReports
     from scripts import reports as cli
 
     space_id, join = live

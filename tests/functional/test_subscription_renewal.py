@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import utcnow
-from chalicelib.domain.tickets import RENEWAL_GRACE, SUBSCRIPTION_DAYS
+from chalicelib.domain.subscriptions import RENEWAL_GRACE, SUBSCRIPTION_DAYS
 from chalicelib.jobs.reminders import process_push
 from chalicelib.services import renewals
 from tests.support.clock import FixedClock

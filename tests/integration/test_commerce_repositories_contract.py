@@ -17,14 +17,8 @@ import pytest
 
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.spaces import SpaceRules
-from chalicelib.domain.tickets import (
+from chalicelib.domain.subscriptions import (
     CLAIMED_BY_JOB,
-    EXPIRED,
-    FAILED,
-    HELD,
-    PAID,
-    REFUNDED,
-    REFUNDING,
     RENEWAL_WINDOW,
     SUB_ACTIVE,
     SUB_CANCELED,
@@ -32,10 +26,10 @@ from chalicelib.domain.tickets import (
     SUB_PAST_DUE,
     SUB_PENDING,
     Subscription,
-    Ticket,
-    TicketRules,
 )
-from chalicelib.ports import Refused, RenewalHandle
+from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDED, REFUNDING, Ticket, TicketRules
+from chalicelib.domain.payments import RenewalHandle
+from chalicelib.ports import Refused
 from chalicelib.api.bodies import create_space as space_request
 
 RULES = SpaceRules(

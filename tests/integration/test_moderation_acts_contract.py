@@ -31,7 +31,9 @@ def repos(request):
 
 @pytest.fixture
 def dynamo(dynamodb_local):
-    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
+    from chalicelib.adapters.dynamodb.appeals import DynamoAppeals
+    from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
+    from chalicelib.adapters.dynamodb.reports import DynamoReports
     from chalicelib.adapters.dynamodb.spaces import space_repositories
 
     return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals(), DynamoReports())

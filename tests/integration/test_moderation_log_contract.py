@@ -12,7 +12,9 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.moderation import DEMOTE, LIFT, MUTE, REMOVE, SPACE_TARGET, Appeal, Report, entry_for
+from chalicelib.domain.appeals import Appeal
+from chalicelib.domain.moderation import DEMOTE, LIFT, MUTE, REMOVE, entry_for
+from chalicelib.domain.reports import SPACE_TARGET, Report
 from chalicelib.domain.spaces import SPEAKER
 from chalicelib.ports import Refused
 from tests.integration.test_space_repositories_contract import NOW, RULES, _id, _joined, _live
@@ -36,7 +38,9 @@ def repos(request):
         repositories = SpaceStore().repositories()
         return Ledger(repositories, repositories["moderation_log"], repositories["appeals"], repositories["reports"])
     request.getfixturevalue("dynamodb_local")
-    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
+    from chalicelib.adapters.dynamodb.appeals import DynamoAppeals
+    from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
+    from chalicelib.adapters.dynamodb.reports import DynamoReports
     from chalicelib.adapters.dynamodb.spaces import space_repositories
 
     return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals(), DynamoReports())
@@ -229,7 +233,9 @@ def test_a_report_is_kept_once_per_reporter_and_target_and_resolved_once(repos):
 
 @pytest.fixture
 def dynamo(dynamodb_local):
-    from chalicelib.adapters.dynamodb.moderation import DynamoAppeals, DynamoModerationLog, DynamoReports
+    from chalicelib.adapters.dynamodb.appeals import DynamoAppeals
+    from chalicelib.adapters.dynamodb.moderation import DynamoModerationLog
+    from chalicelib.adapters.dynamodb.reports import DynamoReports
     from chalicelib.adapters.dynamodb.spaces import space_repositories
 
     return Ledger(space_repositories(count_shards=4), DynamoModerationLog(), DynamoAppeals(), DynamoReports())

@@ -31,7 +31,7 @@ from chalicelib.adapters.payments.sandbox import (
 from chalicelib.adapters.payments.stripe_provider import StripePayments
 from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.ports import InvalidWebhook, PaymentDeclined, PaymentEvent, RenewalHandle
+from chalicelib.domain.payments import InvalidWebhook, PaymentDeclined, PaymentEvent, RenewalHandle
 from tests.support.fake_stripe import FakeStripeHttp, connection_error
 from tests.support.payments import FakePayments
 

@@ -15,7 +15,7 @@ import time
 
 from chalicelib.adapters.payments.webhooks import SIGNATURE_HEADER, read_event, signature_header
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
+from chalicelib.domain.payments import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
 
 SECRET = "whsec_fake_payments"
 # Stripe event types of the kinds a test settles a payment with.

@@ -284,7 +284,9 @@ def test_the_stage_answers_produce_exactly_their_schemas():
 
 def test_the_moderation_answers_produce_exactly_their_schemas():
     from chalicelib.api.moderation import appeal_page_view, appeal_view, ledger_page_view, report_view
-    from chalicelib.domain.moderation import MUTE, Appeal, AppealPage, LedgerPage, Report, entry_for
+    from chalicelib.domain.appeals import Appeal, AppealPage
+    from chalicelib.domain.moderation import MUTE, LedgerPage, entry_for
+    from chalicelib.domain.reports import Report
 
     at = datetime(2026, 11, 24, 18, 0, 0, 250000, tzinfo=timezone.utc)
     entry = entry_for("S1", MUTE, "host", "ann", at, "shouting")

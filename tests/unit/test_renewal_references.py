@@ -3,7 +3,7 @@
 failing on the unpacking of nothing (which the provider would redeliver for days)."""
 import pytest
 
-from chalicelib.ports import PaymentEvent
+from chalicelib.domain.payments import PaymentEvent
 from chalicelib.services import renewals
 
 

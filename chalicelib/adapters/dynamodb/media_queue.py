@@ -15,7 +15,7 @@ from pynamodb.exceptions import DeleteError, UpdateError
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import MediaQueueModel
 from chalicelib.domain.ids import new_ulid
-from chalicelib.ports import QueuedCall
+from chalicelib.domain.media_queue import QueuedCall
 
 QUEUE = "ivs"
 

@@ -95,7 +95,7 @@ class SubscriptionModel(Model):
     period_end = NumberAttribute(null=True)  # epoch seconds; access lasts until then
     provider = UnicodeAttribute(null=True)
     payment_id = UnicodeAttribute(null=True)
-    # Renewal (chalicelib/domain/tickets.py): the paid period's number, declined attempts to pay
+    # Renewal (chalicelib/domain/subscriptions.py): the paid period's number, declined attempts to pay
     # the next one, when the job next charges, and a job run's claim on the charge.
     period = NumberAttribute(null=True)
     renewal_attempts = NumberAttribute(null=True)

@@ -29,7 +29,6 @@ from chalicelib.adapters.dynamodb.models import (
 from chalicelib.adapters.dynamodb.listener_pages import ListenerPages
 from chalicelib.adapters.dynamodb.moderation import add_entry
 from chalicelib.adapters.dynamodb.space_items import SpaceTables, participant_from_raw, to_participant
-from chalicelib.adapters.dynamodb.subscriptions import subscription_grants_access
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.listener_list import listed_in
 from chalicelib.domain.moderation import ModerationEntry
@@ -42,6 +41,10 @@ def _check_pass(tx: Any, kind: str, space_id: str, host_id: str, user_id: str, n
     if kind == "ticket":
         tx.check("pass", TicketModel, space_id, range_key=user_id, condition=TicketModel.status == PAID)
     else:
+        # Imported here, for subscriber-only Spaces only: a cold start need not load the
+        # subscriptions adapter (and its domain) for the joins of every other Space.
+        from chalicelib.adapters.dynamodb.subscriptions import subscription_grants_access
+
         tx.check(
             "pass",
             SubscriptionModel,

@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import SubscriptionModel
 from chalicelib.adapters.dynamodb.sharded_index import query_shards
-from chalicelib.domain.tickets import (
+from chalicelib.domain.subscriptions import (
     CLAIMED_BY_JOB,
     CLAIMED_BY_UPDATE,
     PAID_THROUGH_PERIOD,
@@ -28,7 +28,8 @@ from chalicelib.domain.tickets import (
     SUB_PENDING,
     Subscription,
 )
-from chalicelib.ports import Refused, RenewalHandle
+from chalicelib.domain.payments import RenewalHandle
+from chalicelib.ports import Refused
 
 RENEW_SHARDS = 10
 

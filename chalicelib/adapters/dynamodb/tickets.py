@@ -25,7 +25,17 @@ from chalicelib.adapters.dynamodb.sharded_index import query_shards
 from chalicelib.adapters.dynamodb.transactions import ConditionsFailed, transaction
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.domain.spaces import LIVE, SCHEDULED, TICKETED
-from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REBUYABLE, REFUNDED, REFUNDING, RELEASED, Ticket
+from chalicelib.domain.tickets import (
+    EXPIRED,
+    FAILED,
+    HELD,
+    PAID,
+    REBUYABLE,
+    REFUNDED,
+    REFUNDING,
+    RELEASED,
+    Ticket,
+)
 from chalicelib.ports import Refused
 
 

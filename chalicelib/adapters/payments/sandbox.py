@@ -48,7 +48,7 @@ from chalicelib.adapters.payments.webhooks import (
     signature_header,
 )
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
+from chalicelib.domain.payments import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
 
 DECLINE_TOKEN = "pm_card_chargeDeclined"  # Stripe's test token for a generic decline
 SUCCESS_TOKEN = "pm_card_visa"  # Stripe's test token for a card that succeeds

@@ -48,7 +48,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.adapters.payments.webhooks import id_of, read_event
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.ports import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
+from chalicelib.domain.payments import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
 
 PAYMENTS_UNAVAILABLE = "payments_unavailable"
 

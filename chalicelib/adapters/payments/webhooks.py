@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from chalicelib.ports import InvalidWebhook, PaymentEvent, RenewalHandle
+from chalicelib.domain.payments import InvalidWebhook, PaymentEvent, RenewalHandle
 
 SIGNATURE_HEADER = "Stripe-Signature"
 TOLERANCE_SECONDS = 300  # Stripe's default: older signatures are refused (replays)

@@ -1,0 +1,23 @@
+"""Reports of a Space or of a person in it, which operators read and resolve (docs/moderation.md,
+scripts/reports.py). Nothing here imports AWS."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+REPORT_REASONS = ("spam", "harassment", "hate", "violence", "sexual_content", "misinformation", "other")
+MAX_REPORT_CHARS = 500
+SPACE_TARGET = "space"  # a report of the Space itself; otherwise the target is a user id
+OPEN, RESOLVED = "open", "resolved"
+
+
+@dataclass(frozen=True)
+class Report:
+    space_id: str
+    reporter_id: str
+    target: str  # SPACE_TARGET or the reported user's id
+    reason: str
+    text: str | None
+    created_at: datetime
+    status: str = OPEN
+    resolution: str | None = None
