@@ -81,7 +81,7 @@ class Window:
 
 def run(deps, ivs: env.StubbedIvs) -> tuple[list[dict], list[str], dict]:
     from chalicelib.services import spaces, stage, users
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
 
     window = Window(ivs)
     scenarios: dict[str, dict] = {}

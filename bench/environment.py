@@ -203,7 +203,7 @@ def live_space(deps, ivs: StubbedIvs, title: str, followers: int = 1200) -> str:
     """A live Space of a host with `followers` (a famous host's Space spreads its listener list
     over shards: docs/people.md)."""
     from chalicelib.services import spaces
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
 
     ivs.expect_create_stage()
     return spaces.create_space(deps, seed_host(followers=followers), space_request({"title": title})).id

@@ -70,8 +70,8 @@ def run_trial(deps, seller: str | None = None, *, seats=50, attempts=1000, threa
     from chalicelib.domain.errors import DomainError
     from chalicelib.domain.spaces import iso
     from chalicelib.services import spaces as space_service
-    from chalicelib.api.bodies import create_space as space_request
-    from chalicelib.domain.commands import BuyTicket
+    from chalicelib.api.bodies.spaces import create_space as space_request
+    from chalicelib.domain.commands.commerce import BuyTicket
     from chalicelib.services import tickets
     from chalicelib.api.views import purchase_view
 

@@ -366,7 +366,7 @@ def _scheduled_space(deps) -> tuple[str, dict]:
     from chalicelib.adapters.dynamodb.users import DynamoUserRepository
     from chalicelib.domain.reminders import START, schedule_name
     from chalicelib.services import spaces
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
 
     host = f"bench-host-{uuid.uuid4().hex[:10]}"
     DynamoUserRepository().set_follower_count(host, 1200)

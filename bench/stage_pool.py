@@ -129,7 +129,7 @@ def _drain_after(deps, services, time, since: float, *operations: str) -> dict[s
 
 def _schedule(deps, hosts, at: datetime) -> list:
     from chalicelib.services import spaces
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
 
     start = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return [spaces.create_space(deps, host, space_request({"title": "top of the hour", "scheduled_start": start})) for host in hosts]
@@ -158,7 +158,7 @@ def _start_calls(deps, ivs, chat) -> dict:
 def _top_of_hour(deps, ivs, chat, time) -> dict:
     from chalicelib.domain.errors import DomainError
     from chalicelib.services import spaces
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
 
     t0 = time()
     top = (datetime.fromtimestamp(t0, timezone.utc) + timedelta(hours=1)).replace(second=0, microsecond=0)
@@ -237,7 +237,7 @@ def _top_of_hour(deps, ivs, chat, time) -> dict:
 def _raid(deps, ivs, chat, time) -> dict:
     from chalicelib.domain.errors import DomainError, Forbidden
     from chalicelib.services import spaces, stage, stage_moderation
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
 
     host = env.seed_host("raided")
     space = spaces.create_space(deps, host, space_request({"title": "raided"}))

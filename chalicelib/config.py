@@ -51,7 +51,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {"int": int, "bool": _truthy, "str":
 _EMPTY_IS_UNSET = {"int", "bool"}
 
 
-@dataclass(frozen=True, eq=False)  # ~140 fields: no generated __eq__ (nothing compares settings)
+@dataclass(frozen=True, eq=False, repr=False)  # ~100 fields: no generated __eq__ or __repr__ (nothing compares or prints the settings; each is compiled at import)
 class Settings:
     stage: str = "local"
     region: str = setting("us-east-1", env=("AWS_DEFAULT_REGION", "AWS_REGION"))

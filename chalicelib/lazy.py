@@ -24,9 +24,10 @@ class LazyModule:
         return f"<lazy module {self._name!r}>"
 
 
-def bodies() -> LazyModule:
-    """`chalicelib.api.bodies` (the commands' parsers), imported by the first request with a body."""
-    return LazyModule("chalicelib.api.bodies")
+def bodies(area: str) -> LazyModule:
+    """`chalicelib.api.bodies.<area>` (that area's commands and their parsers), imported by the
+    first request with such a body."""
+    return LazyModule(f"chalicelib.api.bodies.{area}")
 
 
 def service(name: str) -> LazyModule:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.replay_landing import Track
     from chalicelib.domain.reminders import PushMessage
     from chalicelib.domain.spaces import OverflowInfo, StageInfo
-    from chalicelib.domain.commands import EditProfile
+    from chalicelib.domain.commands.people import EditProfile
     from chalicelib.domain.users import Profile, User
 
 

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None, reports: Any = None, out: Any = sys.stdo
 def _operator_act(args: argparse.Namespace, deps: Any, out: Any) -> int:
     from chalicelib import bootstrap
     from chalicelib.domain.errors import DomainError
-    from chalicelib.api.bodies import reason as parse_reason
+    from chalicelib.api.bodies.moderation import reason as parse_reason
     from chalicelib.services import moderation
 
     deps = deps or bootstrap.deps()

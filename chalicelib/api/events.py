@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the answers' types only
     from chalicelib.domain.room_events import ChatAccess, Reaction
     from chalicelib.ports import RoomEvent
 
-body = bodies()
+body = bodies("room")
 room_events = service("room_events")
 
 bp = Blueprint(__name__)

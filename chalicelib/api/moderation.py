@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the answers' types only
     from chalicelib.domain.reports import Report
 
 moderation = service("moderation")
-body = bodies()
+body = bodies("moderation")
 
 bp = Blueprint(__name__)
 

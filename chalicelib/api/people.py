@@ -9,7 +9,7 @@ from chalicelib.api.views import listener_page_view, profile_view
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
-body = bodies()
+body = bodies("people")
 people = service("people")
 
 bp = Blueprint(__name__)

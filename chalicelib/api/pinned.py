@@ -13,7 +13,7 @@ from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
 pinned = service("pinned")
-body = bodies()
+body = bodies("room")
 
 if TYPE_CHECKING:
     from chalicelib.domain.pinned import PinChange

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the answers' types only: a cold start does not load the rec
     from chalicelib.domain.clips import Clip, ClipPage, ClippingChange, ServedClip
     from chalicelib.domain.replays import Replay, ReplayDeletion, Withdrawal
 
-body = bodies()
+body = bodies("recording")
 captions = service("captions")
 clips = service("clips")
 replays = service("replays")

@@ -13,7 +13,7 @@ from chalicelib.lazy import bodies, service
 if TYPE_CHECKING:  # the answers' types only: a cold start does not load the reminders domain
     from chalicelib.domain.reminders import RegisteredDevice, ReminderChange
 
-body = bodies()
+body = bodies("people")
 reminders = service("reminders")
 
 bp = Blueprint(__name__)

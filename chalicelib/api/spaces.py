@@ -8,7 +8,7 @@ from chalicelib.api.views import space_view, spaces_page_view
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
-body = bodies()
+body = bodies("spaces")
 discovery = service("discovery")
 spaces = service("spaces")
 

@@ -16,7 +16,8 @@ from chalicelib.lazy import bodies, service
 if TYPE_CHECKING:  # the answers' types only
     from chalicelib.domain.people import HandChange, Invitation
 
-body = bodies()
+body = bodies("stage")
+moderation_body = bodies("moderation")
 spaces = service("spaces")
 stage = service("stage")
 stage_moderation = service("stage_moderation")
@@ -155,7 +156,7 @@ def remove_participant(space_id, user_id):
     # Optional body: {"reason": "..."}, kept in the moderation ledger (docs/moderation.md).
     deps, actor, space_id = bootstrap.deps(), current_user_id(bp.current_request), validate_space_id(space_id)
     why = command(
-        bp.current_request, body.reason, required=False,
+        bp.current_request, moderation_body.reason, required=False,
         authorize=lambda: moderation.check_may_remove(deps, actor, space_id, user_id),
     )
     stage_moderation.remove_participant(deps, actor, space_id, user_id, why)

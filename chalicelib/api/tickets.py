@@ -11,7 +11,7 @@ from chalicelib.api.views import (
 from chalicelib.domain.spaces import validate_space_id
 from chalicelib.lazy import bodies, service
 
-body = bodies()
+body = bodies("commerce")
 spaces = service("spaces")
 tickets = service("tickets")
 subscriptions = service("subscriptions")

@@ -20,7 +20,7 @@ from chalicelib.lazy import bodies, service
 if TYPE_CHECKING:  # the answer's type only
     from chalicelib.adapters.local_auth import IssuedToken
 
-body = bodies()
+body = bodies("people")
 web = service("web")
 
 bp = Blueprint(__name__)

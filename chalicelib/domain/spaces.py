@@ -23,7 +23,7 @@ from chalicelib.domain.text import require_clean_text
 from chalicelib.domain.tickets import Sales, TicketOffer, TicketRules, check_ticket_offer
 
 if TYPE_CHECKING:  # an annotation only: the commands load with the first request that has a body
-    from chalicelib.domain.commands import CreateSpace, EditSpace
+    from chalicelib.domain.commands.spaces import CreateSpace, EditSpace
 
 SCHEDULED, LIVE, ENDED, CANCELED = "scheduled", "live", "ended", "canceled"
 STATES = (SCHEDULED, LIVE, ENDED, CANCELED)
@@ -305,7 +305,7 @@ def new_space(
     ticket_rules: TicketRules,
 ) -> Space:
     """Hold a create request to the rules and build the Space it describes (not yet stored). The
-    request's kinds and text were checked where it was read (api/bodies.py create_space); here
+    request's kinds and text were checked where it was read (api/bodies/spaces.py create_space); here
     are the lengths, counts, times and what goes with what."""
     title = validate_title(request.title, rules)
     topics = validate_topics(list(request.topics), rules)

@@ -16,7 +16,7 @@ from chalicelib.domain.analytics import (
     SpaceAnalytics, TicketRevenue, compute, expires_at,
 )
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.events import ClipMade, ReactionSent, ReplayPlayed, SubscriptionPaid
+from chalicelib.domain.events.counted import ClipMade, ReactionSent, ReplayPlayed, SubscriptionPaid
 from chalicelib.domain.permissions import require_moderator
 from chalicelib.domain.replays import available_until
 from chalicelib.domain.spaces import ENDED, LIVE, SUBSCRIBERS, Space

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.ids import new_ulid
-from chalicelib.domain.commands import PostCaption
+from chalicelib.domain.commands.recording import PostCaption
 from chalicelib.domain.captions import Caption, caption_seq
 from chalicelib.domain.spaces import PUBLISHING_ROLES, Space, iso, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused

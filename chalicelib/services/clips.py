@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, Gone, NotFound, RuleViolation
-from chalicelib.domain.events import ClipMade
-from chalicelib.domain.commands import MakeClip, SetClipping
+from chalicelib.domain.events.counted import ClipMade
+from chalicelib.domain.commands.recording import MakeClip, SetClipping
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.moderation import CLIPPING_OFF, CLIPPING_ON, space_entry
 from chalicelib.domain.permissions import require_creator

@@ -83,7 +83,7 @@ class NullTelemetry:
         return None
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # ~50 fields: nothing compares or prints Deps (each method is compiled at import)
 class Deps:
     settings: Settings
     users: UserRepository
@@ -166,7 +166,7 @@ class Deps:
             self.lists_cache = MediaCache(10)
 
     def publish(self, event: object) -> list[Exception]:
-        """Hand a domain event (chalicelib/domain/events.py) to its reactions, after the write
+        """Hand a domain event (chalicelib/domain/events/) to its reactions, after the write
         that made it happen committed; returns the failures, each already logged."""
         if self.dispatcher is None:
             raise RuntimeError("these Deps have no dispatcher: wire chalicelib.services.dispatch.publish")

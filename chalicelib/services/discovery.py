@@ -5,7 +5,7 @@ from typing import Any
 
 from chalicelib.domain.discovery import ListedSpace, SpacesPage, list_key, list_request
 from chalicelib.domain.errors import BadRequest
-from chalicelib.domain.events import LiveCountsRefreshed
+from chalicelib.domain.events.lifecycle import LiveCountsRefreshed
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.spaces import LIVE, SCHEDULED, Listing, search_words
 from chalicelib.domain.text import MAX_SEARCH_CHARS

@@ -1,4 +1,4 @@
-"""The one dispatcher of domain events (chalicelib/domain/events.py): who reacts to what.
+"""The one dispatcher of domain events (chalicelib/domain/events/): who reacts to what.
 
 A use case commits its write, then publishes what happened (`deps.publish(SpaceEnded(...))`;
 bootstrap wires `Deps.dispatcher` to `publish` below). The reactions run in-process, in the
@@ -22,21 +22,16 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.events import (
-    BlockedWhileLive,
-    ClipMade,
+from chalicelib.domain.events.counted import ClipMade, ReactionSent, ReplayPlayed, SubscriptionPaid
+from chalicelib.domain.events.lifecycle import (
     LiveCountsRefreshed,
-    ReactionSent,
-    ReplayPlayed,
-    SubscriptionPaid,
     SpaceCanceled,
     SpaceCreated,
     SpaceEdited,
     SpaceEnded,
     SpaceStarted,
-    SpeakerAdded,
-    SpeakerRemoved,
 )
+from chalicelib.domain.events.stage import BlockedWhileLive, SpeakerAdded, SpeakerRemoved
 from chalicelib.services import (
     analytics,
     media_release,

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed
-from chalicelib.domain.events import SpaceEnded
+from chalicelib.domain.events.lifecycle import SpaceEnded
 from chalicelib.domain.spaces import Space
 from chalicelib.services import overflow, room_events
 from chalicelib.services.context import Deps

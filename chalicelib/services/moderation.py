@@ -21,7 +21,7 @@ from chalicelib.domain.paging import page_limit
 from chalicelib.domain.permissions import require_can_moderate, require_creator, require_moderator
 from chalicelib.domain.spaces import Space
 from chalicelib.domain.users import validate_user_id
-from chalicelib.domain.commands import AppealRemoval, GiveReason, ReportAbuse
+from chalicelib.domain.commands.moderation import AppealRemoval, GiveReason, ReportAbuse
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
 

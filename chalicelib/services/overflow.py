@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed, NotFound
-from chalicelib.domain.events import LiveCountsRefreshed
+from chalicelib.domain.events.lifecycle import LiveCountsRefreshed
 from chalicelib.domain.spaces import LIVE, OverflowInfo, Space
 from chalicelib.ports import Refused
 from chalicelib.services import compositions, orphans

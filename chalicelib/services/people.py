@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.commands import EditProfile
+from chalicelib.domain.commands.people import EditProfile
 from chalicelib.domain.paging import page_limit
 from chalicelib.domain.listener_list import merge_pages, open_positions, seal_positions
 from chalicelib.domain.people import Listener, ListenerPage

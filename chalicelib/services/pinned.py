@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
-from chalicelib.domain.commands import PinPost
+from chalicelib.domain.commands.room import PinPost
 from chalicelib.domain.errors import Conflict, DependencyFailed
 from chalicelib.domain.moderation import PIN, UNPIN, space_entry
 from chalicelib.domain.permissions import require_moderator

@@ -16,7 +16,7 @@ whole story.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from dataclasses import replace
 from datetime import datetime
 
@@ -24,12 +24,14 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
-from chalicelib.domain.events import SpaceStarted
 from chalicelib.domain.recording import RecordingInfo, consent_required
 from chalicelib.domain.spaces import Space, StageInfo, iso
 from chalicelib.ports import Refused
 from chalicelib.services import room_events, stage_pool
 from chalicelib.services.context import Deps
+
+if TYPE_CHECKING:  # annotations only
+    from chalicelib.domain.events.lifecycle import SpaceStarted
 
 logger = Logger(child=True, service=SERVICE_NAME)
 

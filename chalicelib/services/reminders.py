@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, NotFound, RuleViolation
-from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceStarted
+from chalicelib.domain.events.lifecycle import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceStarted
 from chalicelib.domain.reminders import (
     CANCELED,
     HOST_HEADS_UP,
@@ -40,7 +40,7 @@ from chalicelib.domain.reminders import (
     subscription_push,
     subscription_push_subject,
 )
-from chalicelib.domain.commands import RegisterDevice
+from chalicelib.domain.commands.people import RegisterDevice
 from chalicelib.domain.spaces import CANCELED as STATE_CANCELED
 from chalicelib.domain.spaces import ENDED, LIVE, SCHEDULED, Space, iso, parse_iso
 from chalicelib.ports import EndpointGone, Refused

@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed, NotFound
-from chalicelib.domain.events import SpaceEnded
+from chalicelib.domain.events.lifecycle import SpaceEnded
 from chalicelib.domain.captions import build_webvtt
 from chalicelib.domain.clips import Clip, clip_keys
 from chalicelib.domain.recording import (

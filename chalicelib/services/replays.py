@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, Forbidden, Gone, NotFound
-from chalicelib.domain.events import ReplayPlayed
+from chalicelib.domain.events.counted import ReplayPlayed
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.moderation import REPLAY_DELETED, space_entry
 from chalicelib.domain.permissions import require_creator

@@ -22,9 +22,8 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
 from chalicelib.domain.room_events import ChatAccess, Reaction, RoomWay
-from chalicelib.domain.commands import SendReaction
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
-from chalicelib.domain.events import ReactionSent, SpaceEdited, SpaceEnded, SpeakerAdded, SpeakerRemoved
+from chalicelib.domain.events.counted import ReactionSent
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.spaces import LIVE, Space, require_live
 from chalicelib.ports import FIRST_PAGE, PageCursor, Participant, RoomEvent
@@ -32,9 +31,11 @@ from chalicelib.services import orphans
 from chalicelib.services.context import Deps
 from chalicelib.services.stage_pool import resolve_pooled
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: a join loads none of the events these reactions take
+    from chalicelib.domain.commands.room import SendReaction
+    from chalicelib.domain.events.lifecycle import SpaceEdited, SpaceEnded
+    from chalicelib.domain.events.stage import SpeakerAdded, SpeakerRemoved
     from chalicelib.port_protocols import RoomEventLog
-    from chalicelib.ports import Participant
 
 logger = Logger(child=True, service=SERVICE_NAME)
 

@@ -8,7 +8,7 @@ Media and database are two systems; the order of calls keeps them consistent:
 
 What follows a committed transition (recording, room events, media release, reminders,
 refunds) is not called from here: each use case publishes a domain event
-(chalicelib/domain/events.py) and services/dispatch.py lists who reacts.
+(chalicelib/domain/events/) and services/dispatch.py lists who reacts.
 """
 from __future__ import annotations
 
@@ -20,9 +20,15 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 
-from chalicelib.domain.commands import CreateSpace, EditSpace, StartSpace
+from chalicelib.domain.commands.spaces import CreateSpace, EditSpace, StartSpace
 from chalicelib.domain.errors import Conflict, DependencyFailed, DomainError, Forbidden, RuleViolation
-from chalicelib.domain.events import SpaceCanceled, SpaceCreated, SpaceEdited, SpaceEnded, SpaceStarted
+from chalicelib.domain.events.lifecycle import (
+    SpaceCanceled,
+    SpaceCreated,
+    SpaceEdited,
+    SpaceEnded,
+    SpaceStarted,
+)
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.listener_list import listener_shards_for
 from chalicelib.domain.moderation import END, ModerationEntry, space_entry

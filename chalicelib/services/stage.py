@@ -13,9 +13,9 @@ from aws_lambda_powertools import Logger
 from chalicelib.config import SERVICE_NAME
 
 from chalicelib.domain.blocked_filter import host_may_have_blocked
-from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, JoinSpace
+from chalicelib.domain.commands.stage import AcceptInvitation, InviteSpeaker, JoinSpace
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden, NotFound
-from chalicelib.domain.events import SpeakerAdded, SpeakerRemoved
+from chalicelib.domain.events.stage import SpeakerAdded, SpeakerRemoved
 from chalicelib.domain.ids import new_participant_id
 from chalicelib.domain.joining import LiveJoinInfo
 from chalicelib.domain.people import (

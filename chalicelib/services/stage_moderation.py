@@ -7,9 +7,10 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
-from chalicelib.domain.commands import GiveReason, NameCohost
+from chalicelib.domain.commands.moderation import GiveReason
+from chalicelib.domain.commands.stage import NameCohost
 from chalicelib.domain.errors import Conflict, DependencyFailed, Forbidden
-from chalicelib.domain.events import BlockedWhileLive, SpeakerRemoved
+from chalicelib.domain.events.stage import BlockedWhileLive, SpeakerRemoved
 from chalicelib.domain.moderation import (
     COHOST_ADDED,
     COHOST_REMOVED,

@@ -12,9 +12,9 @@ from datetime import timedelta
 from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
-from chalicelib.domain.commands import Subscribe
+from chalicelib.domain.commands.commerce import Subscribe
 from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
-from chalicelib.domain.events import SubscriptionPaid
+from chalicelib.domain.events.counted import SubscriptionPaid
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.spaces import iso
 from chalicelib.domain.payments import subscription_reference

@@ -19,8 +19,8 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, RuleViolation
-from chalicelib.domain.events import SpaceCanceled
-from chalicelib.domain.commands import BuyTicket
+from chalicelib.domain.events.lifecycle import SpaceCanceled
+from chalicelib.domain.commands.commerce import BuyTicket
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space

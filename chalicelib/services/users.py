@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalicelib.domain import blocked_filter as bf
 from chalicelib.domain.errors import RuleViolation
-from chalicelib.domain.events import BlockedWhileLive
+from chalicelib.domain.events.stage import BlockedWhileLive
 from chalicelib.domain.moderation import BLOCK, entry_for
 from chalicelib.domain.users import Relation, UserSummary, hosting_eligibility, validate_user_id
 from chalicelib.services.context import Deps

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import json
 
 from chalicelib.config import Settings
-from chalicelib.domain.commands import LocalSignIn
+from chalicelib.domain.commands.people import LocalSignIn
 from chalicelib.domain.errors import NotFound
 
 if TYPE_CHECKING:  # annotations only

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain import blocked_filter as bf
 from chalicelib.domain.spaces import ENDED, LIVE
-from chalicelib.domain.commands import EditProfile
+from chalicelib.domain.commands.people import EditProfile
 from chalicelib.domain.users import Profile, User
 from tests.fakes.spaces import SpaceStore
 

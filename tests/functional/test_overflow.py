@@ -7,12 +7,13 @@ import jwt
 import pytest
 
 from chalicelib.adapters.ivs_tokens import playback_viewer_id
-from chalicelib.domain.commands import EditSpace, InviteSpeaker
+from chalicelib.domain.commands.spaces import EditSpace
+from chalicelib.domain.commands.stage import InviteSpeaker
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import stage_moderation as moderation_service
 from chalicelib.services import discovery
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from chalicelib.api.views import media_view
 
 _settle = []

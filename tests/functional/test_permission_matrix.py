@@ -50,8 +50,9 @@ from __future__ import annotations
 
 import uuid
 
-from chalicelib.domain.commands import AcceptInvitation, InviteSpeaker, JoinSpace, NameCohost, RegisterDevice
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.domain.commands.people import RegisterDevice
+from chalicelib.domain.commands.stage import AcceptInvitation, InviteSpeaker, JoinSpace, NameCohost
+from chalicelib.api.bodies.spaces import create_space as space_request
 
 ACTORS = ("anonymous", "stranger", "listener", "speaker", "cohost", "host", "removed", "blocked", "incognito", "operator")
 
@@ -227,7 +228,7 @@ def build_space(deps, host: str, people: dict[str, str], given: str | None) -> t
             if action == "clip":
                 from chalicelib.services import clips, replay_landing
 
-                from chalicelib.domain.commands import MakeClip
+                from chalicelib.domain.commands.recording import MakeClip
 
                 made["clip_id"] = clips.create_clip(deps, people[role], space_id, MakeClip(0, 500)).clip_id
                 replay_landing.land_recordings(deps)

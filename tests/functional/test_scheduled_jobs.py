@@ -20,7 +20,7 @@ def test_each_scheduled_job_runs_and_reports_a_count(deps, host, name, counted):
 
     from app import app
     from chalicelib.services import spaces as space_service
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
 
     space_service.create_space(deps, host, space_request({"title": "a live Space for the jobs to see"}))
     with Client(app) as client:

@@ -30,7 +30,7 @@ from chalicelib.domain.subscriptions import (
 from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDED, REFUNDING, Ticket, TicketRules
 from chalicelib.domain.payments import RenewalHandle
 from chalicelib.ports import Refused
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 
 RULES = SpaceRules(
     max_cohosts=2, max_on_stage=4, max_scheduled_per_host=2, max_schedule_ahead_days=30, max_topics=3,

@@ -12,12 +12,12 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.commands import InviteSpeaker, NameCohost
+from chalicelib.domain.commands.stage import InviteSpeaker, NameCohost
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import stage_moderation as moderation_service
 from chalicelib.services import users as user_service
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 
 
 def race(*calls):

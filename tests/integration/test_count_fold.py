@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.support.aws_calls import dynamodb_clients
 
 

@@ -17,7 +17,7 @@ from chalicelib.domain.errors import Forbidden
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import users as user_service
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
 
 

@@ -15,10 +15,11 @@ from botocore.stub import Stubber
 from chalicelib.adapters.dynamodb.models import SpaceModel
 from chalicelib.adapters.ivs import IvsMedia
 from chalicelib.adapters.ivs_chat import IvsChatRooms
-from chalicelib.domain.commands import EditSpace, JoinSpace
+from chalicelib.domain.commands.spaces import EditSpace
+from chalicelib.domain.commands.stage import JoinSpace
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
 from tests.support.offline_aws import offline_client as _stubbed
 

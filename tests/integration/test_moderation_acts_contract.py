@@ -237,7 +237,7 @@ def test_a_pin_on_lists_that_moved_since_the_read_writes_nothing(dynamo):
     from chalicelib.domain.moderation import PIN
     from chalicelib.domain.pinned import PinnedPost
     from chalicelib.domain.spaces import apply_patch
-    from chalicelib.domain.commands import EditSpace
+    from chalicelib.domain.commands.spaces import EditSpace
 
     space = _live(dynamo, topics=["jazz"])
     moved = apply_patch(space, EditSpace(topics=("blues",)), NOW, RULES)
@@ -259,7 +259,7 @@ def test_a_patch_read_before_a_pin_is_refused_so_the_lists_keep_the_pin(dynamo):
     from chalicelib.domain.moderation import PIN
     from chalicelib.domain.pinned import PinnedPost
     from chalicelib.domain.spaces import apply_patch
-    from chalicelib.domain.commands import EditSpace
+    from chalicelib.domain.commands.spaces import EditSpace
 
     space = _live(dynamo, topics=["jazz"])
     dynamo.stage_members.pin(

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 
 
 class Clock:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.captions import Caption
 from chalicelib.domain.recording import (

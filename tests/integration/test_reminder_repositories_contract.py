@@ -18,7 +18,7 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.spaces import SpaceRules
 from chalicelib.domain.tickets import TicketRules
 from chalicelib.ports import Refused
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.fakes import ManualClock
 
 RULES = SpaceRules(

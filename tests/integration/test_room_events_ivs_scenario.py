@@ -12,12 +12,13 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
 from chalicelib.adapters.ivs_chat import IvsChatRooms
-from chalicelib.domain.commands import EditSpace, InviteSpeaker, NameCohost
+from chalicelib.domain.commands.spaces import EditSpace
+from chalicelib.domain.commands.stage import InviteSpeaker, NameCohost
 from chalicelib.services import room_events
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage as stage_service
 from chalicelib.services import stage_moderation as moderation_service
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from chalicelib.api.views import room_way_view
 from tests.support.aws_calls import AwsCallRecorder
 

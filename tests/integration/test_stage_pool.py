@@ -16,7 +16,7 @@ from chalicelib.api.http import error_response
 from chalicelib.domain.errors import DependencyFailed
 from chalicelib.services import spaces as space_service
 from chalicelib.services import stage_pool as pool_service
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.support.aws_calls import AwsCallRecorder
 from tests.support.pool_races import scheduled_space, start_all_at_once
 from tests.support.throttling_ivs import FakeTime, ThrottlingIvs

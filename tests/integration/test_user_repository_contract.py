@@ -14,7 +14,7 @@ from chalicelib.domain import spaces as domain
 from chalicelib.domain.spaces import SpaceRules
 from chalicelib.domain.tickets import TicketRules
 from chalicelib.ports import Refused
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 
 NOW = datetime(2026, 12, 1, 18, 0, tzinfo=timezone.utc)
 RULES = SpaceRules(max_cohosts=2, max_on_stage=12, max_scheduled_per_host=10, max_schedule_ahead_days=30, max_topics=3, max_title_length=140)
@@ -151,7 +151,7 @@ def test_a_host_is_live_in_the_space_they_started_until_it_ends(world):
 
 
 def test_profiles_read_back_as_stored_and_unknown_users_have_empty_ones(world):
-    from chalicelib.domain.commands import EditProfile
+    from chalicelib.domain.commands.people import EditProfile
     from chalicelib.domain.users import Profile
 
     ann, bob, nobody = _id("ann"), _id("bob"), _id("nobody")

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.adapters.payments.sandbox import SandboxPayments
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from chalicelib.domain import spaces as domain
-from chalicelib.domain.commands import Subscribe
+from chalicelib.domain.commands.commerce import Subscribe
 from chalicelib.domain.errors import Forbidden, NotFound
-from chalicelib.domain.events import ClipMade, ReactionSent, ReplayPlayed
+from chalicelib.domain.events.counted import ClipMade, ReactionSent, ReplayPlayed
 from chalicelib.services import analytics, subscriptions, tickets
 from tests.fakes import fake_deps
 from tests.fakes.queues import FakeQueue

@@ -8,7 +8,7 @@ import pytest
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, RuleViolation
 from chalicelib.domain.spaces import LIVE
 from chalicelib.services import discovery, spaces, stage, users
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.spaces import SpaceStore
 

@@ -1,11 +1,13 @@
 """openapi.yaml, field by field, against the types at the edge: each request schema a route reads
-into a command (chalicelib/api/bodies.py -> chalicelib/domain/commands.py) names exactly the
+into a command (chalicelib/api/bodies/ -> chalicelib/domain/commands/) names exactly the
 command's fields, requires exactly the fields without a default, and its parser reads every one
 of them; each view (chalicelib/api/views.py) produces exactly its schema's properties, every
 required one included."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 import typing
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chalicelib.api import bodies
+from chalicelib.api.bodies import commerce, moderation, people, recording, room, spaces, stage
 from chalicelib.domain import commands
 from chalicelib.domain.errors import BadRequest
 
@@ -22,32 +24,32 @@ SCHEMAS = SPEC["components"]["schemas"]
 
 # (request schema, the route's parser, a valid body naming every property of the schema)
 REQUESTS = [
-    ("JoinRequest", bodies.join, {"recording_consent": True, "incognito": True}),
-    ("ConsentRequest", bodies.accept_invitation, {"recording_consent": True}),
-    ("UserIdRequest", bodies.invite_speaker, {"user_id": "alice"}),
-    ("UserIdRequest", bodies.name_cohost, {"user_id": "alice"}),
-    ("ReactionRequest", bodies.reaction, {"emoji": "👏"}),
-    ("DeviceRequest", bodies.device, {"platform": "ios", "token": "apns-token-0123"}),
-    ("CaptionRequest", bodies.caption, {"text": "hello", "language": "en-US", "start_ms": 10, "end_ms": 900}),
-    ("StartSpaceRequest", bodies.start_space, {"recording": True}),
-    ("CreateSpaceRequest", bodies.create_space, {
+    ("JoinRequest", stage.join, {"recording_consent": True, "incognito": True}),
+    ("ConsentRequest", stage.accept_invitation, {"recording_consent": True}),
+    ("UserIdRequest", stage.invite_speaker, {"user_id": "alice"}),
+    ("UserIdRequest", stage.name_cohost, {"user_id": "alice"}),
+    ("ReactionRequest", room.reaction, {"emoji": "👏"}),
+    ("DeviceRequest", people.device, {"platform": "ios", "token": "apns-token-0123"}),
+    ("CaptionRequest", recording.caption, {"text": "hello", "language": "en-US", "start_ms": 10, "end_ms": 900}),
+    ("StartSpaceRequest", spaces.start_space, {"recording": True}),
+    ("CreateSpaceRequest", spaces.create_space, {
         "title": "Launch", "topics": ["music"], "scheduled_start": "2026-11-25T18:00:00Z", "access": "ticketed",
         "ticket": {"price_cents": 500, "currency": "USD", "capacity": 10}, "cohost_ids": ["carol"],
         "speaker_ids": ["dave"], "recording": True, "allow_incognito": False,
     }),
-    ("PatchSpaceRequest", bodies.edit_space, {
+    ("PatchSpaceRequest", spaces.edit_space, {
         "title": "Renamed", "topics": ["music"], "scheduled_start": "2026-11-25T18:00:00Z", "allow_incognito": False,
     }),
-    ("EditProfileRequest", bodies.edit_profile, {"display_name": "Ann Lee", "avatar_url": "https://cdn.example/a.png"}),
-    ("BuyTicketRequest", bodies.buy_ticket, {"payment_method": "pm_card_visa"}),
-    ("SubscribeRequest", bodies.subscribe, {"tier": "tier_2", "payment_method": "pm_card_visa"}),
-    ("POST /local/sign-in", bodies.local_sign_in, {"user_id": "alice"}),
-    ("ClipRequest", bodies.clip, {"start_ms": 1000, "duration_ms": 30000}),
-    ("PUT /spaces/{space_id}/clipping", bodies.clipping, {"enabled": False}),
-    ("RemoveRequest", bodies.reason, {"reason": "spamming the stage"}),
-    ("AppealRequest", bodies.appeal, {"text": "I was quoting someone"}),
-    ("ReportRequest", bodies.report, {"reason": "spam", "text": "links", "user_id": "bob"}),
-    ("PinRequest", bodies.pin, {"url": "https://example.com/notes?ep=12", "text": "Tonight's show notes"}),
+    ("EditProfileRequest", people.edit_profile, {"display_name": "Ann Lee", "avatar_url": "https://cdn.example/a.png"}),
+    ("BuyTicketRequest", commerce.buy_ticket, {"payment_method": "pm_card_visa"}),
+    ("SubscribeRequest", commerce.subscribe, {"tier": "tier_2", "payment_method": "pm_card_visa"}),
+    ("POST /local/sign-in", people.local_sign_in, {"user_id": "alice"}),
+    ("ClipRequest", recording.clip, {"start_ms": 1000, "duration_ms": 30000}),
+    ("PUT /spaces/{space_id}/clipping", recording.clipping, {"enabled": False}),
+    ("RemoveRequest", moderation.reason, {"reason": "spamming the stage"}),
+    ("AppealRequest", moderation.appeal, {"text": "I was quoting someone"}),
+    ("ReportRequest", moderation.report, {"reason": "spam", "text": "links", "user_id": "bob"}),
+    ("PinRequest", room.pin, {"url": "https://example.com/notes?ep=12", "text": "Tonight's show notes"}),
 ]
 IDS = [f"{schema}->{parse.__name__}" for schema, parse, _ in REQUESTS]
 
@@ -65,7 +67,10 @@ def _schema(name: str) -> dict:
 
 def _command_type(parse) -> type:
     command = typing.get_type_hints(parse)["return"]
-    assert dataclasses.is_dataclass(command) and command.__module__ == commands.__name__, parse
+    # A command lives in the commands module of its parser's area (api/bodies/stage.py ->
+    # domain/commands/stage.py), so a request loads only its area's.
+    area = parse.__module__.rsplit(".", 1)[1]
+    assert dataclasses.is_dataclass(command) and command.__module__ == f"{commands.__name__}.{area}", parse
     return command
 
 
@@ -107,16 +112,20 @@ def _on_the_wire(value):
 
 def test_every_command_is_read_by_some_route():
     parsed = {_command_type(parse) for _, parse, _ in REQUESTS}
+    areas = [
+        importlib.import_module(f"{commands.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(commands.__path__)
+    ]
     defined = {
-        c for c in vars(commands).values()
-        if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == commands.__name__
+        c for area in areas for c in vars(area).values()
+        if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == area.__name__
     }
 
     assert defined == parsed
 
 
 def _space():
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
     from chalicelib.domain.spaces import SpaceRules, new_space
     from chalicelib.domain.tickets import TicketRules
 

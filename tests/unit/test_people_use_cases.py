@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.commands import EditProfile, InviteSpeaker, JoinSpace
+from chalicelib.domain.commands.people import EditProfile
+from chalicelib.domain.commands.stage import InviteSpeaker, JoinSpace
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.people import INCOGNITO_OFF, INCOGNITO_ON_STAGE
 from chalicelib.domain.users import Profile
@@ -153,7 +154,7 @@ class _SealedPage:
 
 
 def test_a_famous_hosts_space_is_created_with_sharded_listeners_and_an_ordinary_one_is_not(deps):
-    from chalicelib.api.bodies import create_space as space_request
+    from chalicelib.api.bodies.spaces import create_space as space_request
     from chalicelib.services import spaces
 
     deps.users.set_follower_count("famous", deps.settings.listener_shard_min_followers)

@@ -20,11 +20,11 @@ from chalicelib.domain.replay_landing import (
     recording_started_at,
 )
 from chalicelib.domain.replays import available_until
-from chalicelib.api.bodies import caption as parse_caption
-from chalicelib.api.bodies import clip as parse_clip
-from chalicelib.domain.commands import MakeClip
-from chalicelib.api.bodies import recording_consent
-from chalicelib.api.bodies import start_space as parse_start
+from chalicelib.api.bodies.recording import caption as parse_caption
+from chalicelib.api.bodies.recording import clip as parse_clip
+from chalicelib.domain.commands.recording import MakeClip
+from chalicelib.api.bodies.stage import recording_consent
+from chalicelib.api.bodies.spaces import start_space as parse_start
 from tests.support import webvtt
 
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)

@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.domain.commands import RegisterDevice
+from chalicelib.domain.commands.people import RegisterDevice
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, NotFound, RuleViolation
 from chalicelib.domain.reminders import START
 from chalicelib.domain.spaces import iso
 from chalicelib.services import reminders
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.push import FakePush
 from tests.fakes.queues import FakeQueue

@@ -3,7 +3,7 @@ IVS Chat and the local event log by tests/integration/test_room_events_port.py):
 IVS Chat, no Java."""
 from __future__ import annotations
 
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from chalicelib.services import spaces
 from chalicelib.services.room_events import ROOM_DELETE_ATTEMPTS
 from tests.fakes import fake_deps

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.domain.commands import InviteSpeaker, NameCohost
+from chalicelib.domain.commands.stage import InviteSpeaker, NameCohost
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, Forbidden, RuleViolation
 from chalicelib.domain.spaces import COHOST, LISTENER, SPEAKER, OverflowInfo, StageInfo
 from chalicelib.services import stage, stage_moderation
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.spaces import SpaceStore
 

@@ -10,14 +10,14 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.domain.commands import BuyTicket, Subscribe
+from chalicelib.domain.commands.commerce import BuyTicket, Subscribe
 from chalicelib.adapters.payments.sandbox import AUTHENTICATION_TOKEN, DECLINE_TOKEN, SandboxPayments
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, RuleViolation
 from chalicelib.domain.subscriptions import SUB_ACTIVE, SUB_CANCELED, SUB_PAST_DUE
 from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDED
 from chalicelib.services import renewals, subscriptions, tickets
-from chalicelib.api.bodies import create_space as space_request
+from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.fakes import fake_deps
 from tests.fakes.queues import FakeQueue
 from tests.fakes.spaces import SpaceStore

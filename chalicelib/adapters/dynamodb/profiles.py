@@ -15,7 +15,7 @@ from chalicelib.adapters.dynamodb.models import UserModel
 from chalicelib.domain.users import Profile
 
 if TYPE_CHECKING:  # annotations only: a cold start does not load every command (docs/performance.md)
-    from chalicelib.domain.commands import EditProfile
+    from chalicelib.domain.commands.people import EditProfile
 
 PROFILE_FIELDS = ("display_name", "avatar_url", "claimed_name", "claimed_picture")
 MAX_KEYS = 100  # BatchGetItem's limit, and the largest page of people

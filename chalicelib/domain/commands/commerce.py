@@ -1,0 +1,15 @@
+"""Commands: buying a ticket and subscribing (api/bodies/commerce.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BuyTicket:
+    payment_method: str | None = None  # a saved or test method to confirm at once; else pay later
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    tier: str | None = None  # None: tier_1 for a new subscription, the current tier for a past-due one
+    payment_method: str | None = None

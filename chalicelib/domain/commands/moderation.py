@@ -1,0 +1,23 @@
+"""Commands: moderation acts' reasons, appeals and reports (api/bodies/moderation.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GiveReason:
+    """A moderation act's optional body: why (kept in the moderation ledger)."""
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AppealRemoval:
+    text: str  # 1 to 500 characters, newlines allowed
+
+
+@dataclass(frozen=True)
+class ReportAbuse:
+    reason: str  # one of domain/moderation.py REPORT_REASONS
+    text: str | None = None
+    user_id: str | None = None  # None: the Space itself is reported

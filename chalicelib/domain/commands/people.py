@@ -1,0 +1,23 @@
+"""Commands: a user's profile, devices and the local sign-in (api/bodies/people.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EditProfile:
+    """PATCH /me: what the user shows others; None leaves a field as it is, "" clears it."""
+
+    display_name: str | None = None
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisterDevice:
+    platform: str  # "ios" | "android"
+    token: str  # the APNs or FCM device token
+
+
+@dataclass(frozen=True)
+class LocalSignIn:
+    user_id: str
