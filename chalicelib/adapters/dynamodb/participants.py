@@ -15,7 +15,6 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.adapters.dynamodb.counts import ParticipantCounts, changes_from_records
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import (
     BlockModel,
@@ -88,7 +87,10 @@ class DynamoParticipantRepository(ListenerPages, SpaceTables):
 
     def fold_count_records(self, records: list[dict]) -> int:
         """Move the participant counters by what the participants stream shows (Lambda's record
-        shape); exact under redelivery and reordering (adapters/dynamodb/counts.py)."""
+        shape); exact under redelivery and reordering (adapters/dynamodb/counts.py). Imported
+        here: only the count fold's Lambda folds, so the API's cold start never loads the fold."""
+        from chalicelib.adapters.dynamodb.counts import ParticipantCounts, changes_from_records
+
         return ParticipantCounts(self._connection.client).fold(changes_from_records(records))
 
     def join(
