@@ -51,8 +51,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {"int": int, "bool": _truthy, "str":
 _EMPTY_IS_UNSET = {"int", "bool"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # ~100 fields: no generated __eq__ or __repr__ (nothing compares or prints the settings; each is compiled at import)
+# ~100 fields: no generated __eq__ or __repr__ (nothing compares or prints the settings, and each
+# generated method is compiled when the module loads).
+@dataclass(frozen=True, eq=False, repr=False)
 class Settings:
+    """Every setting of the app, with its default; `read_settings` fills it from the environment."""
+
     stage: str = "local"
     region: str = setting("us-east-1", env=("AWS_DEFAULT_REGION", "AWS_REGION"))
     table_prefix: str = "spaces-local"

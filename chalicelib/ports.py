@@ -31,6 +31,8 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class MediaToken:
+    """A participant token for a Space's stage, and what it allows."""
+
     token: str
     participant_id: str
     expires_at: datetime
@@ -60,6 +62,8 @@ class RoomEvent:
 
 @dataclass(frozen=True)
 class Participant:
+    """One user's place in one Space, as the participants table keeps it."""
+
     space_id: str
     user_id: str
     role: str
@@ -77,6 +81,8 @@ class Participant:
 
 @dataclass(frozen=True)
 class JoinOutcome:
+    """What a join wrote: the participant, and whether this call connected them."""
+
     participant: Participant
     newly_connected: bool
 

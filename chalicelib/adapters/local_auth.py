@@ -65,6 +65,8 @@ def mint_local_jwt(
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A token the local sign-in issued, and when it expires."""
+
     token: str
     expires_at: datetime
 

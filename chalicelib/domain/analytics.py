@@ -41,12 +41,16 @@ class ListeningSession:
 
 @dataclass(frozen=True)
 class MinutePoint:
+    """How many listeners a Space had in one minute."""
+
     minute: datetime
     listeners: int
 
 
 @dataclass(frozen=True)
 class TicketRevenue:
+    """A ticketed Space's sales, refunds and money."""
+
     currency: str
     price_cents: int
     sold: int
@@ -60,6 +64,8 @@ class TicketRevenue:
 
 @dataclass(frozen=True)
 class SubscriptionRevenue:
+    """What subscriptions paid while a subscriber-only Space was live."""
+
     currency: str
     count: int
     gross_cents: int
@@ -67,6 +73,8 @@ class SubscriptionRevenue:
 
 @dataclass(frozen=True)
 class SpaceAnalytics:
+    """Every number host analytics show for one Space (docs/analytics.md)."""
+
     space_id: str
     final: bool
     as_of: datetime

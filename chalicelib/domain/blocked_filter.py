@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FilterShape:
+    """The blocked filter's size: shards, bits per shard and hashes per user."""
+
     shards: int = 4
     bits_per_shard: int = 1 << 18  # 32 KB per shard item
     hashes: int = 5

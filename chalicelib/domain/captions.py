@@ -17,6 +17,8 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?
 
 @dataclass(frozen=True)
 class Caption:
+    """One caption segment a person on stage sent, at its offsets in the Space."""
+
     space_id: str
     seq: str  # the sort key: "<start_ms, 11 digits>#<ULID>", so segments read back in time order
     user_id: str

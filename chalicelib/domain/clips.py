@@ -15,6 +15,8 @@ CLIP_MAX_MS = 30_000
 
 @dataclass(frozen=True)
 class Clip:
+    """A clip of a recorded Space: its window in the replay, and the version cut from."""
+
     clip_id: str
     space_id: str
     user_id: str

@@ -25,12 +25,16 @@ class ListedSpace:
 
 @dataclass(frozen=True)
 class SpacesPage:
+    """One page of the Spaces tab, and the cursor of the next."""
+
     spaces: list[ListedSpace]
     next_cursor: str | None
 
 
 @dataclass(frozen=True)
 class ListRequest:
+    """What a caller asked the Spaces tab for: state, filters and search words."""
+
     state: str
     following: bool
     topic: str | None

@@ -25,6 +25,8 @@ _URL_CHARS = re.compile(r"^[!#-&(-;=?-\[\]-~]+$")
 
 @dataclass(frozen=True)
 class PinnedPost:
+    """The link a host or co-host pinned to a live Space, and who pinned it when."""
+
     url: str
     text: str
     pinned_by: str

@@ -27,6 +27,8 @@ TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_:\-.]{8,4096}$")
 
 @dataclass(frozen=True)
 class PushMessage:
+    """A push notification's text and the app's deep-link data."""
+
     title: str
     body: str
     # Deep-link data for the app (space_id, moment ...): string values only.
@@ -79,6 +81,8 @@ def device_id_for(platform: str, token: str) -> str:
 
 @dataclass(frozen=True)
 class PushContext:
+    """What a reminder push is about: the Space, the moment and its host."""
+
     space_id: str
     moment: str
     title: str

@@ -77,12 +77,16 @@ class ReplayDeletion:
 
 @dataclass(frozen=True)
 class PresignedUrl:
+    """A short-lived link to an object in the recordings bucket."""
+
     url: str
     expires_at: datetime
 
 
 @dataclass(frozen=True)
 class TranscriptionStatus:
+    """Where an Amazon Transcribe job of a replay stands."""
+
     state: str  # "QUEUED" | "IN_PROGRESS" | "COMPLETED" | "FAILED"
     subtitle_key: str | None = None  # the WebVTT file in the bucket, once COMPLETED
     failure: str | None = None

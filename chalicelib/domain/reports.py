@@ -13,6 +13,8 @@ OPEN, RESOLVED = "open", "resolved"
 
 @dataclass(frozen=True)
 class Report:
+    """One report of a Space or of a person in it, and how an operator resolved it."""
+
     space_id: str
     reporter_id: str
     target: str  # SPACE_TARGET or the reported user's id

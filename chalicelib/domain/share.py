@@ -22,6 +22,8 @@ PER_TICKET, PER_MONTH = "ticket", "month"
 
 @dataclass(frozen=True)
 class Price:
+    """What a shared paid Space costs: per ticket, or per month for a subscription."""
+
     cents: int
     currency: str
     per: str  # PER_TICKET or PER_MONTH (a subscription: its lowest tier)
@@ -29,6 +31,8 @@ class Price:
 
 @dataclass(frozen=True)
 class ShareCard:
+    """What a shared link shows of a Space (the share page and its meta tags)."""
+
     space_id: str
     title: str
     access: str

@@ -96,6 +96,8 @@ class OverflowInfo:
 
 @dataclass(frozen=True)
 class SpaceRules:
+    """A Space's limits (settings): co-hosts, stage size, schedule and title bounds."""
+
     max_cohosts: int
     max_on_stage: int
     max_scheduled_per_host: int
@@ -106,6 +108,8 @@ class SpaceRules:
 
 @dataclass(frozen=True)
 class Space:
+    """A Space as the use cases see it: its state, people on stage, access and media."""
+
     id: str
     state: str
     title: str

@@ -35,6 +35,8 @@ REUSE_POLICY = "delete_after_use"
 
 @dataclass(frozen=True)
 class PoolRules:
+    """How many ready stages the pool keeps (settings; see the module's docstring)."""
+
     lookahead_minutes: int = 15
     lead_minutes: int = 2
     min_size: int = 2

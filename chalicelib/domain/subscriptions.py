@@ -41,6 +41,8 @@ RENEWABLE = (SUB_ACTIVE, SUB_PAST_DUE)
 
 @dataclass(frozen=True)
 class Subscription:
+    """One subscriber's subscription to a creator, its period and its renewal."""
+
     creator_id: str
     subscriber_id: str
     tier: str

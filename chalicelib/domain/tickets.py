@@ -40,6 +40,8 @@ SEATED = (HELD, PAID)
 
 @dataclass(frozen=True)
 class TicketRules:
+    """What tickets may cost and how many a Space may sell (settings)."""
+
     min_price_cents: int
     max_price_cents: int
     currencies: tuple[str, ...]
@@ -49,6 +51,8 @@ class TicketRules:
 
 @dataclass(frozen=True)
 class TicketOffer:
+    """A ticketed Space's price and number of tickets."""
+
     price_cents: int
     currency: str
     capacity: int
@@ -71,6 +75,8 @@ class Sales:
 
 @dataclass(frozen=True)
 class Ticket:
+    """One buyer's ticket to a Space, in the states the module's docstring draws."""
+
     space_id: str
     buyer_id: str
     ticket_id: str

@@ -21,6 +21,8 @@ def validate_user_id(user_id: object) -> str:
 
 @dataclass(frozen=True)
 class User:
+    """A user's counts, as the users table keeps them."""
+
     id: str
     follower_count: int = 0
     following_count: int = 0
@@ -32,6 +34,8 @@ class User:
 
 @dataclass(frozen=True)
 class HostingRules:
+    """Who may host (settings): followers for any Space, and more for a ticketed one."""
+
     min_followers: int
     ticketed_min_followers: int
     ticketed_min_spaces_30d: int
@@ -39,6 +43,8 @@ class HostingRules:
 
 @dataclass(frozen=True)
 class Eligibility:
+    """Whether a user may host, and a ticketed Space; `reason` says why not."""
+
     can_host: bool
     can_host_ticketed: bool
     reason: str | None = None

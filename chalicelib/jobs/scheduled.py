@@ -23,6 +23,8 @@ from chalicelib.lazy import service
 
 @dataclass(frozen=True)
 class Step:
+    """One step of a job: a service function that takes the Deps and returns a count."""
+
     service: str  # chalicelib.services.<service>
     function: str  # takes the Deps, returns a count
     counted: str  # the key the count is reported under
@@ -34,6 +36,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Job:
+    """One scheduled job: its Lambda's name, its schedules and its steps."""
+
     name: str
     rate: str  # the EventBridge schedule in AWS stages
     local_seconds: float  # how often the local worker runs it

@@ -85,6 +85,8 @@ class NullTelemetry:
 
 @dataclass(eq=False, repr=False)  # ~50 fields: nothing compares or prints Deps (each method is compiled at import)
 class Deps:
+    """The ports, clock, settings and per-container caches a use case is given."""
+
     settings: Settings
     users: UserRepository
     # The Space aggregate, one repository per consistency boundary (chalicelib/port_protocols.py).

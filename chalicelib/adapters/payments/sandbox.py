@@ -60,6 +60,8 @@ PAYMENTS_UNAVAILABLE = "payments_unavailable"
 
 @dataclass(frozen=True)
 class _Known:
+    """A payment the sandbox provider created, as it remembers it."""
+
     request: tuple  # what create_payment was asked, to refuse a key reused for another payment
     reference: str
     amount_cents: int

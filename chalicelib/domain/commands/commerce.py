@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class BuyTicket:
+    """Buying a ticket to a ticketed Space."""
+
     payment_method: str | None = None  # a saved or test method to confirm at once; else pay later
 
 
 @dataclass(frozen=True)
 class Subscribe:
+    """Subscribing to a creator, or paying a past-due period with a new card."""
+
     tier: str | None = None  # None: tier_1 for a new subscription, the current tier for a past-due one
     payment_method: str | None = None

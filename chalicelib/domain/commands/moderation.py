@@ -13,11 +13,15 @@ class GiveReason:
 
 @dataclass(frozen=True)
 class AppealRemoval:
+    """A removed user's appeal against their removal."""
+
     text: str  # 1 to 500 characters, newlines allowed
 
 
 @dataclass(frozen=True)
 class ReportAbuse:
+    """A report of a Space, or of a person in it."""
+
     reason: str  # one of domain/moderation.py REPORT_REASONS
     text: str | None = None
     user_id: str | None = None  # None: the Space itself is reported

@@ -14,10 +14,14 @@ class EditProfile:
 
 @dataclass(frozen=True)
 class RegisterDevice:
+    """A device to send reminder pushes to."""
+
     platform: str  # "ios" | "android"
     token: str  # the APNs or FCM device token
 
 
 @dataclass(frozen=True)
 class LocalSignIn:
+    """Signing in as a demo user on the local stack."""
+
     user_id: str

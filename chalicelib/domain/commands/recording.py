@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PostCaption:
+    """A caption segment sent by a person on stage."""
+
     text: str  # one line, at most CAPTION_MAX_TEXT characters (domain/captions.py)
     language: str  # a BCP 47 tag
     start_ms: int  # offsets within the Space, start_ms <= end_ms
@@ -14,10 +16,14 @@ class PostCaption:
 
 @dataclass(frozen=True)
 class MakeClip:
+    """A clip to make of a recorded Space."""
+
     start_ms: int  # where the clip starts in the replay
     duration_ms: int  # 1 ms to 30 s (domain/clips.py CLIP_MAX_MS)
 
 
 @dataclass(frozen=True)
 class SetClipping:
+    """The host turning clipping on or off."""
+
     enabled: bool

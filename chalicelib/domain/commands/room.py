@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SendReaction:
+    """A reaction sent to a live Space's room."""
+
     emoji: str
 
 

@@ -36,4 +36,6 @@ class EditSpace:
 @dataclass(frozen=True)
 class StartSpace:
     # True / False: the host turns recording on or off now; None keeps the choice made at creation.
+    """Starting a scheduled Space."""
+
     recording: bool | None = None
