@@ -1,5 +1,5 @@
 """The ports: the interfaces services depend on, as Protocol classes. Adapters implement them;
-only bootstrap knows both. The values that cross them (dataclasses, exceptions) are in
+only bootstrap knows both. The values that cross them (frozen Structs, exceptions) are in
 `chalicelib/ports.py`. The Space aggregate's repositories are declared in `chalicelib/space_ports.py`,
 the other repositories in `chalicelib/repository_ports.py`; all are importable from here.
 

@@ -1,4 +1,4 @@
-"""The values that cross the ports: dataclasses and exceptions, real classes every layer uses.
+"""The values that cross the ports: frozen Structs and exceptions, real classes every layer uses.
 
 The ports themselves (the Protocol classes services depend on and adapters implement) are in
 `chalicelib/port_protocols.py`, which imports these values: the dependency goes one way only, so
@@ -9,9 +9,10 @@ only the ones it uses: payments in `domain/payments.py`, the replay store's and 
 answers in `domain/replays.py`, the media queue's calls in `domain/media_queue.py`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.domain.people import Listener as Listener  # noqa: F401 (a value the participants port returns)
 
@@ -29,8 +30,7 @@ class Refused(Exception):
         self.ticket: Any = None
 
 
-@dataclass(frozen=True)
-class MediaToken:
+class MediaToken(Struct, frozen=True):
     """A participant token for a Space's stage, and what it allows."""
 
     token: str
@@ -40,8 +40,7 @@ class MediaToken:
     allow_subscribe: bool
 
 
-@dataclass(frozen=True)
-class ChatToken:
+class ChatToken(Struct, frozen=True):
     """Credentials for one user's connection to a Space's chat room (IVS Chat CreateChatToken)."""
 
     token: str
@@ -50,8 +49,7 @@ class ChatToken:
     capabilities: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RoomEvent:
+class RoomEvent(Struct, frozen=True):
     """One event as the local event log stores it (GET /spaces/{id}/events)."""
 
     seq: int
@@ -60,8 +58,7 @@ class RoomEvent:
     sent_at: datetime
 
 
-@dataclass(frozen=True)
-class Participant:
+class Participant(Struct, frozen=True):
     """One user's place in one Space, as the participants table keeps it."""
 
     space_id: str
@@ -79,8 +76,7 @@ class Participant:
     incognito: bool = False
 
 
-@dataclass(frozen=True)
-class JoinOutcome:
+class JoinOutcome(Struct, frozen=True):
     """What a join wrote: the participant, and whether this call connected them."""
 
     participant: Participant

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
+
+from msgspec import Struct
 
 KeySource = Union[str, Path, bytes]
 
@@ -63,8 +64,7 @@ def mint_local_jwt(
     return jwt.encode(claims, _key_bytes(private_key_path), algorithm=algorithm, headers=headers)
 
 
-@dataclass(frozen=True)
-class IssuedToken:
+class IssuedToken(Struct, frozen=True):
     """A token the local sign-in issued, and when it expires."""
 
     token: str

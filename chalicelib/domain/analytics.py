@@ -11,8 +11,9 @@ that ends where it starts is taken as one millisecond long, so it is still seen.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+from msgspec import Struct
 
 MINUTE_MS = 60_000
 # A Space's stage session lasts at most 24 hours: the per-minute series never needs more points.
@@ -28,8 +29,7 @@ SUBSCRIPTION_CENTS = "subscription_cents"
 COUNTED = (REACTION, REPLAY_PLAY, REPLAY_LISTENER, CLIP, SUBSCRIPTION, SUBSCRIPTION_CENTS)
 
 
-@dataclass(frozen=True)
-class ListeningSession:
+class ListeningSession(Struct, frozen=True):
     """One connection of one user to a Space: from the join to the leave (or the presence
     sweep, or a removal). `end` is None while it is open."""
 
@@ -39,16 +39,14 @@ class ListeningSession:
     spoke: bool = False
 
 
-@dataclass(frozen=True)
-class MinutePoint:
+class MinutePoint(Struct, frozen=True):
     """How many listeners a Space had in one minute."""
 
     minute: datetime
     listeners: int
 
 
-@dataclass(frozen=True)
-class TicketRevenue:
+class TicketRevenue(Struct, frozen=True):
     """A ticketed Space's sales, refunds and money."""
 
     currency: str
@@ -62,8 +60,7 @@ class TicketRevenue:
         return max(self.gross_cents - self.refunded * self.price_cents, 0)
 
 
-@dataclass(frozen=True)
-class SubscriptionRevenue:
+class SubscriptionRevenue(Struct, frozen=True):
     """What subscriptions paid while a subscriber-only Space was live."""
 
     currency: str
@@ -71,8 +68,7 @@ class SubscriptionRevenue:
     gross_cents: int
 
 
-@dataclass(frozen=True)
-class SpaceAnalytics:
+class SpaceAnalytics(Struct, frozen=True):
     """Every number host analytics show for one Space (docs/analytics.md)."""
 
     space_id: str

@@ -2,14 +2,14 @@
 and may answer by lifting the removal (docs/moderation.md). Nothing here imports AWS."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 MAX_APPEAL_CHARS = 500
 
 
-@dataclass(frozen=True)
-class Appeal:
+class Appeal(Struct, frozen=True):
     """A removed user's one appeal against their removal from a Space."""
 
     space_id: str
@@ -18,8 +18,7 @@ class Appeal:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class AppealPage:
+class AppealPage(Struct, frozen=True):
     """One page of a Space's appeals, by user id."""
 
     appeals: list[Appeal]

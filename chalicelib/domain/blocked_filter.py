@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class FilterShape:
+class FilterShape(Struct, frozen=True):
     """The blocked filter's size: shards, bits per shard and hashes per user."""
 
     shards: int = 4
@@ -41,8 +41,7 @@ class FilterShape:
         return (1 - math.exp(-self.hashes * per_shard / self.bits_per_shard)) ** self.hashes
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(Struct, frozen=True):
     """Where a user lives in the filter: one shard, `hashes` bit positions in it."""
 
     shard: int

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.domain.recording import MAX_OFFSET_MS
 
@@ -15,8 +16,7 @@ CAPTION_MAX_OFFSET_MS = MAX_OFFSET_MS
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8})*$")
 
 
-@dataclass(frozen=True)
-class Caption:
+class Caption(Struct, frozen=True):
     """One caption segment a person on stage sent, at its offsets in the Space."""
 
     space_id: str

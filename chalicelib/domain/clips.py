@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.recording import MAX_OFFSET_MS
@@ -13,8 +14,7 @@ from chalicelib.domain.recording import MAX_OFFSET_MS
 CLIP_MAX_MS = 30_000
 
 
-@dataclass(frozen=True)
-class Clip:
+class Clip(Struct, frozen=True):
     """A clip of a recorded Space: its window in the replay, and the version cut from."""
 
     clip_id: str
@@ -83,8 +83,7 @@ def check_clip(start_ms: int, duration_ms: int) -> None:
 # (shown on the wire by chalicelib/api/recording.py)
 
 
-@dataclass(frozen=True)
-class ServedClip:
+class ServedClip(Struct, frozen=True):
     """A cut clip and the short-lived link to its audio."""
 
     clip: Clip
@@ -92,8 +91,7 @@ class ServedClip:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class ClipPage:
+class ClipPage(Struct, frozen=True):
     """A page of a Space's clips, oldest first; `next_cursor` the last clip id when more follow."""
 
     space_id: str
@@ -101,8 +99,7 @@ class ClipPage:
     next_cursor: str | None
 
 
-@dataclass(frozen=True)
-class ClippingChange:
+class ClippingChange(Struct, frozen=True):
     """Clipping turned on or off; `changed` False when it already was so."""
 
     space_id: str

@@ -6,16 +6,16 @@ the two read-time views (title search, "hosts I follow"); it may name one filter
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.spaces import LIVE, SCHEDULED, TOPIC_PATTERN, Listing
 from chalicelib.domain.users import validate_user_id
 
 
-@dataclass(frozen=True)
-class ListedSpace:
+class ListedSpace(Struct, frozen=True):
     """An entry of a page of Spaces: the listing and the participant count to show with it (the
     count of the last rank refresh in live lists, 0 in scheduled ones, None in search results:
     open the Space for it)."""
@@ -23,16 +23,14 @@ class ListedSpace:
     participant_count: int | None
 
 
-@dataclass(frozen=True)
-class SpacesPage:
+class SpacesPage(Struct, frozen=True):
     """One page of the Spaces tab, and the cursor of the next."""
 
     spaces: list[ListedSpace]
     next_cursor: str | None
 
 
-@dataclass(frozen=True)
-class ListRequest:
+class ListRequest(Struct, frozen=True):
     """What a caller asked the Spaces tab for: state, filters and search words."""
 
     state: str

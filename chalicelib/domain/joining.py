@@ -5,8 +5,9 @@ conditions; this module only says what to ask it for.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.domain.spaces import (
     HOST, LISTENER, SUBSCRIBERS, TICKETED, OverflowInfo, Space, StageInfo, takes_playback,
@@ -16,8 +17,7 @@ from chalicelib.domain.spaces import (
 PASS_KINDS = {TICKETED: "ticket", SUBSCRIBERS: "subscription"}
 
 
-@dataclass(frozen=True)
-class LiveJoinInfo:
+class LiveJoinInfo(Struct, frozen=True):
     """What a join needs of a live Space, kept per container so a warm join reads nothing. None
     of it changes while the Space is live except `invited` (as of the read: accepting an
     invitation hands out a stage token anyway)."""

@@ -16,9 +16,10 @@ from __future__ import annotations
 import heapq
 import json
 import zlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Union
+
+from msgspec import Struct
 
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.people import Listener
@@ -30,8 +31,7 @@ START = None
 DONE = "done"
 
 
-@dataclass(frozen=True)
-class Upto:
+class Upto(Struct, frozen=True):
     """A shard read once, none of it taken yet: from its start again next page, but only entries
     that joined at or before its newest entry then (a Query's key condition), so a listener who
     joins during the walk does not appear in it (they are newer than everything the walk shows)."""
@@ -61,8 +61,7 @@ def listed_in(space_id: str, user_id: str, shards: int) -> str:
     return space_id if shards <= 1 else f"{space_id}#{listener_shard(user_id, shards)}"
 
 
-@dataclass(frozen=True)
-class ShardPage:
+class ShardPage(Struct, frozen=True):
     """One shard's Query answer: its listeners (people on stage already filtered out), newest first
     as the index gave them, and where the Query stopped (`last`, its LastEvaluatedKey as
     (joined_at, user_id)), None when the shard has nothing more."""

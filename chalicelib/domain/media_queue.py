@@ -2,12 +2,12 @@
 never compete with them for IVS's 5 calls a second. No AWS in here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from msgspec import Struct
 
-@dataclass(frozen=True)
-class QueuedCall:
+
+class QueuedCall(Struct, frozen=True):
     """An IVS call waiting in the media queue (docs/capacity.md)."""
 
     seq: str

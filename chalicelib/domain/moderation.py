@@ -6,8 +6,9 @@ are in `domain/appeals.py`, reports of Spaces and people in `domain/reports.py`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.domain.ids import new_ulid
 
@@ -40,8 +41,7 @@ ACTS = frozenset({
 MAX_REASON_CHARS = 280
 
 
-@dataclass(frozen=True)
-class ModerationEntry:
+class ModerationEntry(Struct, frozen=True):
     """One act: `actor_id` did `act` to `target_id` in `space_id` at `at`, for `reason`."""
 
     space_id: str
@@ -53,8 +53,7 @@ class ModerationEntry:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class LedgerPage:
+class LedgerPage(Struct, frozen=True):
     """One page of the ledger (a Space's, or the acts done to one user), oldest first."""
 
     entries: list[ModerationEntry]

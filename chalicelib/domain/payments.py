@@ -4,8 +4,9 @@ provider refuses. The values and errors of the payments port (`port_protocols.Pa
 no provider SDK in here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.subscriptions import Subscription
@@ -24,8 +25,7 @@ class InvalidWebhook(Exception):
     """A webhook whose signature is missing, wrong or too old, or whose body is not an event."""
 
 
-@dataclass(frozen=True)
-class RenewalHandle:
+class RenewalHandle(Struct, frozen=True):
     """What the provider saved at a first payment to charge later without the payer (a Stripe
     Customer and its PaymentMethod). The method may be unknown until the payment succeeds."""
 
@@ -33,8 +33,7 @@ class RenewalHandle:
     payment_method_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Payment:
+class Payment(Struct, frozen=True):
     """A payment as the provider created it: what the app needs to complete it."""
 
     provider: str  # "stripe" | "sandbox"
@@ -46,8 +45,7 @@ class Payment:
     renewal: RenewalHandle | None = None  # with save_for_renewal
 
 
-@dataclass(frozen=True)
-class PaymentEvent:
+class PaymentEvent(Struct, frozen=True):
     """A verified webhook event, reduced to what the app acts on."""
 
     event_id: str  # the provider's event id: deliveries of one event share it

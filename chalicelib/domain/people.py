@@ -6,9 +6,10 @@ the wire's shape. No AWS, no wire names here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
+
+from msgspec import Struct, field
 
 from chalicelib.domain.room_events import RoomWay
 from chalicelib.domain.spaces import Space
@@ -30,8 +31,7 @@ def profile_ids(*groups: list[str]) -> list[str]:
     return list(dict.fromkeys(uid for group in groups for uid in group))[:MAX_PROFILES_PER_ANSWER]
 
 
-@dataclass(frozen=True)
-class Standing:
+class Standing(Struct, frozen=True):
     """The caller's place in a Space (GET /participants' `me`)."""
 
     user_id: str
@@ -43,8 +43,7 @@ class Standing:
     incognito: bool = False
 
 
-@dataclass(frozen=True)
-class StagePeople:
+class StagePeople(Struct, frozen=True):
     """GET /spaces/{id}/participants: the Space as read (with its counts), the raised hands
     (`requests`, only for moderators: (user_id, raised_at)), their number, the caller's
     standing, and the profiles of everyone named."""
@@ -57,8 +56,7 @@ class StagePeople:
     moderator: bool = False
 
 
-@dataclass(frozen=True)
-class StageMedia:
+class StageMedia(Struct, frozen=True):
     """A participant token for the Space's stage: whether it may publish (send audio), when it
     expires, and where to connect (`endpoints`, named as the media port names them)."""
 
@@ -71,8 +69,7 @@ class StageMedia:
     endpoints: dict[str, str]
 
 
-@dataclass(frozen=True)
-class PlaybackMedia:
+class PlaybackMedia(Struct, frozen=True):
     """An overflow listener's media: the private channel's playback URL (without the token) and
     the playback token signed for them; no stage."""
 
@@ -83,8 +80,7 @@ class PlaybackMedia:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class Joined:
+class Joined(Struct, frozen=True):
     """A join's answer: the role, the media credentials (`media`: the stage's token, or an
     overflow listener's playback), presence and room-events hints, and how incognito went."""
 
@@ -101,8 +97,7 @@ class Joined:
     recording: bool | None = None
 
 
-@dataclass(frozen=True)
-class HandChange:
+class HandChange(Struct, frozen=True):
     """Raising or lowering one's hand: where it is now, and whether this call moved it."""
 
     space_id: str
@@ -110,8 +105,7 @@ class HandChange:
     changed: bool
 
 
-@dataclass(frozen=True)
-class Invitation:
+class Invitation(Struct, frozen=True):
     """An invitation to speak a moderator just made: to whom, whether it answered a raised hand,
     and the Space as read after it."""
 
@@ -121,16 +115,14 @@ class Invitation:
     space: Space
 
 
-@dataclass(frozen=True)
-class Listener:
+class Listener(Struct, frozen=True):
     """One entry of a Space's listener list (a listener connected and not incognito)."""
 
     user_id: str
     joined_at: datetime
 
 
-@dataclass(frozen=True)
-class ListenerPage:
+class ListenerPage(Struct, frozen=True):
     """One page of GET /spaces/{id}/listeners."""
 
     space_id: str

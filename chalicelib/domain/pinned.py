@@ -9,9 +9,10 @@ most), and the pinner's id (64 at most) fit with room to spare.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.text import is_clean_text
@@ -23,8 +24,7 @@ MAX_TEXT_CHARS = 120
 _URL_CHARS = re.compile(r"^[!#-&(-;=?-\[\]-~]+$")
 
 
-@dataclass(frozen=True)
-class PinnedPost:
+class PinnedPost(Struct, frozen=True):
     """The link a host or co-host pinned to a live Space, and who pinned it when."""
 
     url: str
@@ -37,8 +37,7 @@ class PinnedPost:
         return {"url": self.url, "text": self.text, "by": self.pinned_by}
 
 
-@dataclass(frozen=True)
-class PinChange:
+class PinChange(Struct, frozen=True):
     """What a pin or an unpin did: the post pinned now (None after an unpin) and, for an unpin,
     whether anything was taken down (None for a pin, which always writes)."""
 

@@ -33,8 +33,9 @@ Replay states, kept on the Space item:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import datetime
+
+from msgspec import Struct, field
 
 from chalicelib.domain.errors import RuleViolation
 
@@ -52,8 +53,7 @@ TRANSCRIPT_LIVE, TRANSCRIPT_RUNNING, TRANSCRIPT_READY, TRANSCRIPT_FAILED, TRANSC
 MAX_OFFSET_MS = 24 * 3600 * 1000
 
 
-@dataclass(frozen=True)
-class RecordingInfo:
+class RecordingInfo(Struct, frozen=True):
     """What the Space item keeps of its recording and replay."""
 
     started_at: datetime | None = None  # when the Space went live recorded: offset 0 of the replay

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.domain.subscriptions import RENEWAL_GRACE
 
@@ -25,8 +26,7 @@ PLATFORMS = ("ios", "android")
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_:\-.]{8,4096}$")
 
 
-@dataclass(frozen=True)
-class PushMessage:
+class PushMessage(Struct, frozen=True):
     """A push notification's text and the app's deep-link data."""
 
     title: str
@@ -35,16 +35,14 @@ class PushMessage:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RegisteredDevice:
+class RegisteredDevice(Struct, frozen=True):
     """A device pushes go to, as its owner registered it."""
     device_id: str
     platform: str
     user_id: str
 
 
-@dataclass(frozen=True)
-class ReminderChange:
+class ReminderChange(Struct, frozen=True):
     """A reminder set or cleared: `changed` False when it already was so (setting twice and
     clearing twice both succeed); the Space's subscriber count read after the change."""
     space_id: str
@@ -53,8 +51,7 @@ class ReminderChange:
     subscriber_count: int
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(Struct, frozen=True):
     """What one push batch did: pushes sent, devices skipped (another run's claims held them),
     and the first lines of the local push log."""
     sent: int
@@ -79,8 +76,7 @@ def device_id_for(platform: str, token: str) -> str:
     return hashlib.sha256(f"{platform}:{token}".encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class PushContext:
+class PushContext(Struct, frozen=True):
     """What a reminder push is about: the Space, the moment and its host."""
 
     space_id: str

@@ -3,9 +3,10 @@ stage's prefix, deciding when to mix, and whose recordings are heard (docs/recor
 writes"). No AWS in here: `services/replay_landing.py` reads the bucket and calls these."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.domain.recording import speaker_of
 
@@ -15,8 +16,7 @@ FAILED_MARKER = "events/recording-failed.json"
 DEFAULT_PLAYLIST = "media/hls/multivariant.m3u8"
 
 
-@dataclass(frozen=True)
-class ParticipantRecording:
+class ParticipantRecording(Struct, frozen=True):
     """One participant recording (one publishing connection) under a stage's prefix."""
 
     prefix: str  # <stage id>/<stage session id>/<participant id>/<recording id>
@@ -96,8 +96,7 @@ def landing_plan(
     return "wait"
 
 
-@dataclass(frozen=True)
-class Track:
+class Track(Struct, frozen=True):
     """One recording placed in the replay: whose, from which playlist, at which offset."""
 
     user_id: str

@@ -2,8 +2,9 @@
 withdraw from it, and what a use case hands out (docs/recording.md). No AWS in here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 
 def available_until(ended_at: datetime | None, retention_days: int) -> datetime | None:
@@ -39,8 +40,7 @@ def replay_file_key(space_id: str, version: int) -> str:
 # (shown on the wire by chalicelib/api/recording.py)
 
 
-@dataclass(frozen=True)
-class Withdrawal:
+class Withdrawal(Struct, frozen=True):
     """A consent withdrawn: whose, in which Space, and when."""
 
     space_id: str
@@ -48,8 +48,7 @@ class Withdrawal:
     withdrawn_at: datetime
 
 
-@dataclass(frozen=True)
-class Replay:
+class Replay(Struct, frozen=True):
     """A replay handed to someone of its audience: the media link (short-lived), how long it is,
     until when it is kept, its captions, and for the host only (else None) who withdrew."""
 
@@ -64,8 +63,7 @@ class Replay:
     withdrawals: list[Withdrawal] | None = None
 
 
-@dataclass(frozen=True)
-class ReplayDeletion:
+class ReplayDeletion(Struct, frozen=True):
     """A replay deleted by its host, and how many stored objects went with it."""
 
     space_id: str
@@ -75,16 +73,14 @@ class ReplayDeletion:
 # ------------------------------------------------------------- what the storage ports answer
 
 
-@dataclass(frozen=True)
-class PresignedUrl:
+class PresignedUrl(Struct, frozen=True):
     """A short-lived link to an object in the recordings bucket."""
 
     url: str
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class TranscriptionStatus:
+class TranscriptionStatus(Struct, frozen=True):
     """Where an Amazon Transcribe job of a replay stands."""
 
     state: str  # "QUEUED" | "IN_PROGRESS" | "COMPLETED" | "FAILED"

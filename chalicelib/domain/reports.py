@@ -2,8 +2,9 @@
 scripts/reports.py). Nothing here imports AWS."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 REPORT_REASONS = ("spam", "harassment", "hate", "violence", "sexual_content", "misinformation", "other")
 MAX_REPORT_CHARS = 500
@@ -11,8 +12,7 @@ SPACE_TARGET = "space"  # a report of the Space itself; otherwise the target is 
 OPEN, RESOLVED = "open", "resolved"
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Struct, frozen=True):
     """One report of a Space or of a person in it, and how an operator resolved it."""
 
     space_id: str

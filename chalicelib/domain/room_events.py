@@ -8,8 +8,9 @@ best-effort: clients re-sync with GET /spaces/{id}/participants (docs/room-event
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.domain.spaces import COHOST, HOST
 
@@ -112,8 +113,7 @@ def validate_event_name(name: str) -> str:
 # (shown on the wire by chalicelib/api/events.py)
 
 
-@dataclass(frozen=True)
-class RoomWay:
+class RoomWay(Struct, frozen=True):
     """Where a client gets a Space's room events (the join answer's `events`): the transport,
     the token route, and `region` (IVS Chat) or `url` (a chat endpoint of the stage's own, or the
     local event log)."""
@@ -124,8 +124,7 @@ class RoomWay:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class ChatAccess:
+class ChatAccess(Struct, frozen=True):
     """Chat credentials for one user's connection to a Space's room, and where to connect:
     `region` on IVS Chat, `url` for a chat endpoint of the stage's own (or the local event log)."""
 
@@ -141,8 +140,7 @@ class ChatAccess:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class Reaction:
+class Reaction(Struct, frozen=True):
     """A reaction sent to a live Space's room."""
 
     space_id: str

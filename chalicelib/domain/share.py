@@ -11,8 +11,9 @@ forwarded to may open it. So it shows what a stranger may know and nothing more:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.domain.spaces import LIVE, PUBLIC, SCHEDULED, TICKETED, Space
 from chalicelib.domain.subscriptions import SUBSCRIPTION_CURRENCY, SUBSCRIPTION_TIERS
@@ -20,8 +21,7 @@ from chalicelib.domain.subscriptions import SUBSCRIPTION_CURRENCY, SUBSCRIPTION_
 PER_TICKET, PER_MONTH = "ticket", "month"
 
 
-@dataclass(frozen=True)
-class Price:
+class Price(Struct, frozen=True):
     """What a shared paid Space costs: per ticket, or per month for a subscription."""
 
     cents: int
@@ -29,8 +29,7 @@ class Price:
     per: str  # PER_TICKET or PER_MONTH (a subscription: its lowest tier)
 
 
-@dataclass(frozen=True)
-class ShareCard:
+class ShareCard(Struct, frozen=True):
     """What a shared link shows of a Space (the share page and its meta tags)."""
 
     space_id: str

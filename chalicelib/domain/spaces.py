@@ -12,9 +12,11 @@ of the stage. Everyone on stage publishes audio, and IVS allows 12 publishers pe
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, overload
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from chalicelib.domain.errors import BadRequest, Conflict, RuleViolation
 from chalicelib.domain.pinned import PinnedPost
@@ -70,8 +72,7 @@ def parse_iso(value: object, field_name: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-@dataclass(frozen=True)
-class StageInfo:
+class StageInfo(Struct, frozen=True):
     """The IVS real-time stage that carries a live Space's audio."""
 
     arn: str
@@ -83,8 +84,7 @@ class StageInfo:
         return self.arn.rsplit("/", 1)[-1]
 
 
-@dataclass(frozen=True)
-class OverflowInfo:
+class OverflowInfo(Struct, frozen=True):
     """A Space's overflow audience: its stage composed (server-side) into an IVS low-latency
     channel, which listeners beyond the stage's subscriber capacity play back."""
 
@@ -94,8 +94,7 @@ class OverflowInfo:
     restarts: int = 0  # compositions started again after IVS stopped one on its own
 
 
-@dataclass(frozen=True)
-class SpaceRules:
+class SpaceRules(Struct, frozen=True):
     """A Space's limits (settings): co-hosts, stage size, schedule and title bounds."""
 
     max_cohosts: int
@@ -106,8 +105,7 @@ class SpaceRules:
     max_title_length: int
 
 
-@dataclass(frozen=True)
-class Space:
+class Space(Struct, frozen=True):
     """A Space as the use cases see it: its state, people on stage, access and media."""
 
     id: str
@@ -149,9 +147,15 @@ class Space:
     consents: dict[str, Any] = field(default_factory=dict)
     recording_info: RecordingInfo | None = None
     # The host's blocked-users filter as of going live (domain/blocked_filter.HOST_BLOCKS).
-    blocked_filter: bytes | None = field(default=None, repr=False)
+    blocked_filter: bytes | None = None
     # The link a host or co-host pinned while live (domain/pinned.py); None when nothing is.
     pinned: PinnedPost | None = None
+
+    def __repr__(self) -> str:
+        """Every field but the blocked filter's bytes (up to 128 KB), shown by their size."""
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name != "blocked_filter")
+        size = len(self.blocked_filter) if self.blocked_filter is not None else None
+        return f"Space({shown}, blocked_filter=<{size} bytes>)"
 
     @property
     def host_ids(self) -> list[str]:
@@ -191,8 +195,7 @@ class Space:
 
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(Struct, frozen=True):
     """One entry of a discovery list or of a title search: what the Spaces tab shows of a Space
     without reading the Space. `rank` orders a list: a live Space's participant count as of the
     last rank refresh, a scheduled one's start in epoch seconds; 0 for a search result."""

@@ -22,7 +22,8 @@ Stages are never handed to a second Space: see `REUSE_POLICY`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 # A stage serves one Space and is deleted after it. Participant tokens minted for a Space name
 # its stage and stay valid until they expire (up to an hour here, 14 days at most for IVS), and
@@ -33,8 +34,7 @@ from dataclasses import dataclass
 REUSE_POLICY = "delete_after_use"
 
 
-@dataclass(frozen=True)
-class PoolRules:
+class PoolRules(Struct, frozen=True):
     """How many ready stages the pool keeps (settings; see the module's docstring)."""
 
     lookahead_minutes: int = 15

@@ -2,8 +2,9 @@
 monthly renewal, and whom it admits until when (docs/payments.md). Nothing here imports AWS."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 # Subscriptions (Super Follows): X's tiers, as data. The price is stored on each subscription.
 SUBSCRIPTION_TIERS = {"tier_1": 299, "tier_2": 499, "tier_3": 999}
@@ -39,8 +40,7 @@ PAID_THROUGH_PERIOD = (SUB_ACTIVE, SUB_CANCELED, SUB_LAPSED)
 RENEWABLE = (SUB_ACTIVE, SUB_PAST_DUE)
 
 
-@dataclass(frozen=True)
-class Subscription:
+class Subscription(Struct, frozen=True):
     """One subscriber's subscription to a creator, its period and its renewal."""
 
     creator_id: str

@@ -16,9 +16,10 @@ A failed or expired ticket may be bought again; one buyer never holds two.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeGuard
+
+from msgspec import Struct
 
 from chalicelib.domain.errors import BadRequest, RuleViolation
 
@@ -38,8 +39,7 @@ SEATED = (HELD, PAID)
 
 
 
-@dataclass(frozen=True)
-class TicketRules:
+class TicketRules(Struct, frozen=True):
     """What tickets may cost and how many a Space may sell (settings)."""
 
     min_price_cents: int
@@ -49,8 +49,7 @@ class TicketRules:
     hold_seconds: int
 
 
-@dataclass(frozen=True)
-class TicketOffer:
+class TicketOffer(Struct, frozen=True):
     """A ticketed Space's price and number of tickets."""
 
     price_cents: int
@@ -58,8 +57,7 @@ class TicketOffer:
     capacity: int
 
 
-@dataclass(frozen=True)
-class Sales:
+class Sales(Struct, frozen=True):
     """A ticketed Space's seats and money, as kept on the Space item."""
 
     capacity: int
@@ -73,8 +71,7 @@ class Sales:
         return max(self.capacity - self.held - self.sold, 0)
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(Struct, frozen=True):
     """One buyer's ticket to a Space, in the states the module's docstring draws."""
 
     space_id: str
@@ -135,8 +132,7 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@dataclass(frozen=True)
-class Refunds:
+class Refunds(Struct, frozen=True):
     """What one run of a canceled Space's refund did: paid tickets refunded, holds let go (both 0
     for a Space that is not canceled, or whose tickets were all settled by an earlier run)."""
 

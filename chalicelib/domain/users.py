@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.text import is_clean_text
@@ -19,8 +20,7 @@ def validate_user_id(user_id: object) -> str:
     return user_id
 
 
-@dataclass(frozen=True)
-class User:
+class User(Struct, frozen=True):
     """A user's counts, as the users table keeps them."""
 
     id: str
@@ -32,8 +32,7 @@ class User:
     barred_from_hosting: bool = False
 
 
-@dataclass(frozen=True)
-class HostingRules:
+class HostingRules(Struct, frozen=True):
     """Who may host (settings): followers for any Space, and more for a ticketed one."""
 
     min_followers: int
@@ -41,8 +40,7 @@ class HostingRules:
     ticketed_min_spaces_30d: int
 
 
-@dataclass(frozen=True)
-class Eligibility:
+class Eligibility(Struct, frozen=True):
     """Whether a user may host, and a ticketed Space; `reason` says why not."""
 
     can_host: bool
@@ -50,16 +48,14 @@ class Eligibility:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class UserSummary:
+class UserSummary(Struct, frozen=True):
     """What anyone may read of a user (GET /users/{id}): their counts and whether they may host."""
 
     user: User
     eligibility: Eligibility
 
 
-@dataclass(frozen=True)
-class Relation:
+class Relation(Struct, frozen=True):
     """One user's follow or block of another after a call: the other user, whether the follow
     (or block) holds now, and whether this call changed it."""
 
@@ -93,8 +89,7 @@ MAX_DISPLAY_NAME_CHARS = 50
 MAX_AVATAR_URL_CHARS = 1024
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(Struct, frozen=True):
     """`display_name` / `avatar_url`: the user's own (PATCH /me), else the token's claims last
     seen; None when neither was ever given. `claimed_*`: the claims as stored, compared with
     each token's on GET /me so an unchanged token costs no write."""

@@ -12,17 +12,16 @@ Lambda imports app.py, and a job imports only what it runs, on its first run.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from chalice import Blueprint
+from msgspec import Struct
 
 from chalicelib import bootstrap
 from chalicelib.lazy import service
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     """One step of a job: a service function that takes the Deps and returns a count."""
 
     service: str  # chalicelib.services.<service>
@@ -34,8 +33,7 @@ class Step:
         return count
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(Struct, frozen=True):
     """One scheduled job: its Lambda's name, its schedules and its steps."""
 
     name: str

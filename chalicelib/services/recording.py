@@ -17,10 +17,10 @@ whole story.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from dataclasses import replace
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
+from msgspec.structs import replace
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
+from msgspec.structs import replace
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import DependencyFailed, NotFound

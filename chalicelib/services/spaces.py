@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dataclasses import replace
-
 from aws_lambda_powertools import Logger
+from msgspec.structs import replace
 
 from chalicelib.config import SERVICE_NAME
 

@@ -11,10 +11,10 @@ the missing stages through the client that gives way to requests, within its tim
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from msgspec.structs import replace
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import stage_pool as rules

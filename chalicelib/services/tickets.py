@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
+from msgspec.structs import replace
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, RuleViolation

@@ -18,7 +18,7 @@ does not feed the join check (seed the store's `subscribers` for that).
 from __future__ import annotations
 
 import zlib
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 

@@ -13,7 +13,7 @@ this and on the DynamoDB adapter.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import datetime
 from typing import Any
 

@@ -15,7 +15,8 @@ them on.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from msgspec.structs import replace
 from datetime import datetime
 from typing import Any
 

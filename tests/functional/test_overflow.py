@@ -1,9 +1,10 @@
 """Overflow audiences: past the threshold below the stage's subscriber capacity, the rank job
 composes the stage into a channel once, and later listeners get its playback URL."""
-from dataclasses import replace
+import dataclasses
 from datetime import datetime, timezone
 
 import jwt
+import msgspec.structs
 import pytest
 
 from chalicelib.adapters.ivs_tokens import playback_viewer_id
@@ -34,7 +35,7 @@ def refresh_live_ranks(deps):
 @pytest.fixture
 def small(deps):
     """A stage that holds 3 subscribers; overflow starts at 90 % of it (3 participants)."""
-    deps.settings = replace(deps.settings, stage_subscriber_capacity=3, overflow_headroom_percent=90)
+    deps.settings = dataclasses.replace(deps.settings, stage_subscriber_capacity=3, overflow_headroom_percent=90)
     return deps
 
 
@@ -250,7 +251,7 @@ def test_a_composition_ivs_stopped_on_its_own_is_started_again_into_the_same_cha
     refresh_live_ranks(deps)
     [new_arn] = restarted_for(deps, space.id)
     now = deps.spaces.get(space.id).overflow
-    assert now == replace(info, composition_arn=new_arn, restarts=1)
+    assert now == msgspec.structs.replace(info, composition_arn=new_arn, restarts=1)
     assert "OverflowRestarted" in deps.telemetry.events
 
     # Listeners keep the same channel; ending stops the new composition

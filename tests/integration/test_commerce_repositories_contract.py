@@ -9,7 +9,8 @@ returns.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from msgspec.structs import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 

@@ -7,7 +7,7 @@ entry that cannot be put undo its act.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import timedelta
 
 import pytest

@@ -6,7 +6,7 @@ racing on one removal write one entry, and an entry that cannot be put undoes it
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import timedelta
 
 import pytest

@@ -6,7 +6,8 @@ test on Spaces of its own."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from msgspec.structs import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 

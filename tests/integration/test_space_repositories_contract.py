@@ -572,7 +572,7 @@ def test_a_raised_hand_ends_incognito_listening_in_the_same_write(repos):
 
 
 def _sharded_live(repos, shards):
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     host = _id("h")
     space = replace(

@@ -3,12 +3,12 @@ lifecycle use cases publish. No database: the repositories are Mock(spec=...) st
 Deps' dispatcher records what was published."""
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import pkgutil
 from datetime import datetime, timezone
 from unittest.mock import Mock
 
+import msgspec
 import pytest
 
 from chalicelib.adapters.dynamodb.listings import DynamoListingRepository
@@ -124,7 +124,7 @@ def _event_types() -> set[type]:
         area = importlib.import_module(f"{events.__name__}.{info.name}")
         found |= {
             c for c in vars(area).values()
-            if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == area.__name__
+            if isinstance(c, type) and issubclass(c, msgspec.Struct) and c.__module__ == area.__name__
         }
     return found
 

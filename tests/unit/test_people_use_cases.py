@@ -167,7 +167,7 @@ def test_a_famous_hosts_space_is_created_with_sharded_listeners_and_an_ordinary_
 
 
 def test_a_sharded_list_pages_through_every_listener_once_newest_first_through_the_use_case(deps, store):
-    from dataclasses import replace
+    from msgspec.structs import replace
     from datetime import timedelta
 
     _live_space(deps, "S2")

@@ -3,7 +3,7 @@ no DynamoDB, no Java. The fakes keep the DynamoDB adapters' rules (the contract 
 tests/integration/test_space_repositories_contract.py runs the same tests on both)."""
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 from datetime import timedelta
 
 import pytest

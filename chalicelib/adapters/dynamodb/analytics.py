@@ -18,9 +18,10 @@ Event totals are moved in a transaction with a marker put on condition it is new
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from msgspec import Struct
 
 from chalicelib.adapters.dynamodb.batch_reads import batch_get_items
 from chalicelib.adapters.dynamodb.errors import cancellation_codes, dependency_failure, error_code
@@ -33,8 +34,7 @@ TOTALS = "c"
 _STAMP = "%Y-%m-%dT%H:%M:%S.%f%z"  # PynamoDB's UTCDateTimeAttribute
 
 
-@dataclass(frozen=True)
-class SessionChange:
+class SessionChange(Struct, frozen=True):
     """What one stream image says about one session."""
 
     space_id: str

@@ -22,7 +22,8 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from chalicelib.adapters.dynamodb.errors import cancellation_codes, dependency_failure, error_code
 from chalicelib.adapters.dynamodb.models import CounterModel, ParticipantModel
@@ -32,8 +33,7 @@ CHUNK = 99
 ATTEMPTS = 6
 
 
-@dataclass(frozen=True)
-class CountChange:
+class CountChange(Struct, frozen=True):
     """A participant whose `connected` differs from `counted` (or whose incognito standing
     differs from `counted_incognito`), as a stream record showed it: the new state, and the
     counted state the record saw (the fold's condition, so a replayed record does nothing)."""

@@ -9,10 +9,10 @@ the same transaction. Counts are not written here: the count fold reads this tab
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from msgspec import Struct
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters.dynamodb.errors import dependency_failure, error_code
@@ -54,8 +54,7 @@ def _check_pass(tx: Any, kind: str, space_id: str, host_id: str, user_id: str, n
 
 
 
-@dataclass(frozen=True)
-class _Way:
+class _Way(Struct, frozen=True):
     """How a join connects: by the overflow channel (`playback`), unlisted (`incognito`), and
     else under which listener index key (`listed_in`: the Space's, or its shard's)."""
 

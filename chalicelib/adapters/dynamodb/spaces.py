@@ -16,10 +16,11 @@ the five on one connection.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from msgspec import Struct
+from msgspec.structs import replace
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters.dynamodb.batch_reads import batch_get_items
@@ -58,8 +59,7 @@ if TYPE_CHECKING:  # annotations only: the ports these adapters implement
     )
 
 
-@dataclass(frozen=True)
-class SpaceRepositories:
+class SpaceRepositories(Struct, frozen=True):
     """The Space aggregate's repositories, typed with their ports so the type checker holds each
     adapter to its Protocol; `by_name()` gives them by their `Deps` names."""
 
@@ -70,7 +70,7 @@ class SpaceRepositories:
     listings: ListingRepository
 
     def by_name(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in self.__struct_fields__}
 
 
 def space_repositories(connection: Any = None, *, count_shards: int = 10) -> dict[str, Any]:

@@ -39,7 +39,9 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib.adapters.payments.webhooks import (
     SIGNATURE_HEADER,
@@ -58,8 +60,7 @@ MEMORY = 10_000
 PAYMENTS_UNAVAILABLE = "payments_unavailable"
 
 
-@dataclass(frozen=True)
-class _Known:
+class _Known(Struct, frozen=True):
     """A payment the sandbox provider created, as it remembers it."""
 
     request: tuple  # what create_payment was asked, to refuse a key reused for another payment

@@ -3,4 +3,4 @@ them from JSON bodies, services take them, tests and jobs build them directly. N
 here: field names on the wire, their checks and their error codes live in api/.
 
 One module per area, as the parsers in api/bodies/ are: a request imports only its own area's
-commands (each frozen dataclass is compiled when its module loads)."""
+commands."""

@@ -1,11 +1,11 @@
 """Commands: captions and clips of a recorded Space (api/bodies/recording.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class PostCaption:
+
+class PostCaption(Struct, frozen=True):
     """A caption segment sent by a person on stage."""
 
     text: str  # one line, at most CAPTION_MAX_TEXT characters (domain/captions.py)
@@ -14,16 +14,14 @@ class PostCaption:
     end_ms: int
 
 
-@dataclass(frozen=True)
-class MakeClip:
+class MakeClip(Struct, frozen=True):
     """A clip to make of a recorded Space."""
 
     start_ms: int  # where the clip starts in the replay
     duration_ms: int  # 1 ms to 30 s (domain/clips.py CLIP_MAX_MS)
 
 
-@dataclass(frozen=True)
-class SetClipping:
+class SetClipping(Struct, frozen=True):
     """The host turning clipping on or off."""
 
     enabled: bool

@@ -1,18 +1,17 @@
 """Commands: what people send to a live Space's room: reactions and the pinned post (api/bodies/room.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class SendReaction:
+
+class SendReaction(Struct, frozen=True):
     """A reaction sent to a live Space's room."""
 
     emoji: str
 
 
-@dataclass(frozen=True)
-class PinPost:
+class PinPost(Struct, frozen=True):
     """A link to pin to a live Space: https, bounded, clean one-line text (domain/pinned.py)."""
 
     url: str

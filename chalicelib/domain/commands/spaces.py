@@ -1,14 +1,14 @@
 """Commands: creating, editing and starting a Space (api/bodies/spaces.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from chalicelib.domain.tickets import TicketOffer
 
 
-@dataclass(frozen=True)
-class CreateSpace:
+class CreateSpace(Struct, frozen=True):
     """A new Space as its host describes it: live now, or scheduled for `scheduled_start`."""
 
     title: str
@@ -23,8 +23,7 @@ class CreateSpace:
     allow_incognito: bool = True
 
 
-@dataclass(frozen=True)
-class EditSpace:
+class EditSpace(Struct, frozen=True):
     """What a host changes in a Space; None leaves a field as it is."""
 
     title: str | None = None
@@ -33,8 +32,7 @@ class EditSpace:
     allow_incognito: bool | None = None
 
 
-@dataclass(frozen=True)
-class StartSpace:
+class StartSpace(Struct, frozen=True):
     # True / False: the host turns recording on or off now; None keeps the choice made at creation.
     """Starting a scheduled Space."""
 

@@ -1,11 +1,11 @@
 """Commands: joining a Space and coming on stage (api/bodies/stage.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class JoinSpace:
+
+class JoinSpace(Struct, frozen=True):
     # A co-host of a recorded Space consents to being recorded (else they only listen).
     """Joining a Space as a listener (or a host or co-host coming back)."""
 
@@ -14,23 +14,20 @@ class JoinSpace:
     incognito: bool = False
 
 
-@dataclass(frozen=True)
-class AcceptInvitation:
+class AcceptInvitation(Struct, frozen=True):
     # Needed to come on stage in a recorded Space.
     """Accepting an invitation to speak."""
 
     recording_consent: bool = False
 
 
-@dataclass(frozen=True)
-class InviteSpeaker:
+class InviteSpeaker(Struct, frozen=True):
     """A moderator inviting a listener to speak."""
 
     user_id: str
 
 
-@dataclass(frozen=True)
-class NameCohost:
+class NameCohost(Struct, frozen=True):
     """The host naming a co-host."""
 
     user_id: str

@@ -5,7 +5,7 @@ A use case publishes one (`deps.publish(SpaceEnded(...))`) and the dispatcher
 room events, overflow, reminders, refunds, media release. The use case does not know who
 reacts, and the reactions do not import the use case.
 
-Plain frozen dataclasses with no AWS knowledge: the values a reaction needs, nothing more.
+Plain frozen Structs (msgspec) with no AWS knowledge: the values a reaction needs, nothing more.
 
 One module per area, so a use case loads only the events it publishes: `lifecycle.py` (a Space
 created, edited, started, ended or canceled; the live counts), `stage.py` (speakers added and

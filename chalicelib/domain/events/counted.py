@@ -2,13 +2,13 @@
 a reaction counting it twice (a retried dispatch) counts it once."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class ReactionSent:
+
+class ReactionSent(Struct, frozen=True):
     """A reaction went out to a live Space's room."""
 
     space_id: str
@@ -17,8 +17,7 @@ class ReactionSent:
     at: datetime
 
 
-@dataclass(frozen=True)
-class ReplayPlayed:
+class ReplayPlayed(Struct, frozen=True):
     """A replay's media URL was handed to someone of its audience (one play)."""
 
     space_id: str
@@ -27,8 +26,7 @@ class ReplayPlayed:
     at: datetime
 
 
-@dataclass(frozen=True)
-class ClipMade:
+class ClipMade(Struct, frozen=True):
     """Someone made a clip of a Space (`event_id` is the clip's id)."""
 
     space_id: str
@@ -37,8 +35,7 @@ class ClipMade:
     at: datetime
 
 
-@dataclass(frozen=True)
-class SubscriptionPaid:
+class SubscriptionPaid(Struct, frozen=True):
     """A subscription's first payment succeeded (`event_id` is the subscription's id); host
     analytics credit it to the subscriber-only Space the creator is live in, if any."""
 

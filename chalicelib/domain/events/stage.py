@@ -1,21 +1,19 @@
 """Domain events: who came on or left the stage, and a block while live."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from chalicelib.domain.spaces import Space
 
 
-@dataclass(frozen=True)
-class SpeakerAdded:
+class SpeakerAdded(Struct, frozen=True):
     """A listener accepted an invitation and is on stage."""
 
     space: Space
     user_id: str
 
 
-@dataclass(frozen=True)
-class SpeakerRemoved:
+class SpeakerRemoved(Struct, frozen=True):
     """A speaker went back to listening. `reason`: "stepped_down", "demoted", "left" or
     "timed_out". `space` is None when the remover held only the Space's id (the presence sweep)."""
 
@@ -26,8 +24,7 @@ class SpeakerRemoved:
     space: Space | None = None
 
 
-@dataclass(frozen=True)
-class BlockedWhileLive:
+class BlockedWhileLive(Struct, frozen=True):
     """A host blocked someone who is in the host's live Space: they must be removed from it."""
 
     space_id: str
