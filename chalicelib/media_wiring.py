@@ -218,8 +218,6 @@ def room_events():
     def build():
         s = settings()
         if s.room_events_over_ivs_chat:
-            from chalicelib.adapters.ivs_chat import IvsChatRooms
-
             from chalicelib.adapters.deferred_media import DeferredRooms
 
             # Deleting a room can wait: queued like a stage delete, tried at once with a spare token.

@@ -25,7 +25,6 @@ import re
 from datetime import datetime, timezone
 
 from chalicelib.adapters.aws_errors import aws_call
-from chalicelib.domain.errors import DependencyFailed
 
 SCHEDULER_UNAVAILABLE = "scheduler_unavailable"
 CONFLICT = "ConflictException"

@@ -7,7 +7,7 @@ the wire's shape. No AWS, no wire names here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from msgspec import Struct, field
 

@@ -12,7 +12,6 @@ request in the same transaction where they matter:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import size
