@@ -13,7 +13,8 @@ app       `import app` (the Chalice app and every blueprint; routes and jobs nam
           connection, Powertools Metrics), `bootstrap.verifier()`, and the DynamoDB client.
           Diagnostic, not in the ratio: what a container's first join imports on top (its service,
           `chalicelib.services.stage`, and its body's parser, `chalicelib.api.bodies.stage`), and
-          the whole first join against the baseline.
+          the whole first join against the baseline. And, where valgrind is installed, the same
+          window counted in instructions (callgrind), which no other load on the machine moves.
 baseline  `import boto3`, `import pynamodb.models`, `from chalice import Chalice`,
           `from aws_lambda_powertools import Logger`, and the same DynamoDB client: one, built by
           PynamoDB's own `Connection(...).client` (PynamoDB's client Config).
@@ -27,6 +28,8 @@ sent over the network.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -106,6 +109,33 @@ def _sample(code: str, env: dict) -> tuple[float, ...]:
     return tuple(float(v) for v in done.stdout.strip().splitlines()[-1].split())
 
 
+def _instructions(code: str, env: dict) -> int | None:
+    """Instructions one `python -c code` process executes, counted by valgrind's callgrind: the
+    same for every run of the same code, whatever else the machine is doing. None without
+    valgrind (it is a diagnostic: the ratio's target is on time)."""
+    if shutil.which("valgrind") is None:
+        return None
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    return int(found.group(1)) if done.returncode == 0 and found else None
+
+
+def instructions_note(app_code: str, baseline_code: str, env: dict) -> str:
+    """The import window's ratio in instructions: each side's process less an empty interpreter's
+    (start-up and shutdown), app over baseline. The app side includes the first join's imports."""
+    empty, baseline, app = (_instructions(code, env) for code in ("pass", baseline_code, app_code))
+    if empty is None or baseline is None or app is None:
+        return "import_ms, diagnostic: instructions not counted (no valgrind on PATH)"
+    return (
+        f"import_ms, diagnostic: instructions (valgrind callgrind; the same every run): app and its "
+        f"first join {(app - empty) / 1e6:.0f} M, baseline {(baseline - empty) / 1e6:.0f} M, "
+        f"ratio {(app - empty) / (baseline - empty):.3f}"
+    )
+
+
 def run(keys, dynamodb_url: str) -> tuple[list[dict], list[str]]:
     from chalicelib.adapters.dynamodb.models import ALL_MODELS
 
@@ -172,4 +202,5 @@ def run(keys, dynamodb_url: str) -> tuple[list[dict], list[str]]:
         f"{statistics.median(baseline_cpu):.0f} ms, ratio "
         f"{statistics.median(app_cpu) / statistics.median(baseline_cpu):.2f}",
     ]
+    notes.append(instructions_note(app_code, baseline_code, env))
     return results, notes
