@@ -46,7 +46,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from msgspec.structs import replace
+from dataclasses import replace
 from datetime import timedelta
 
 from bench.recorder import ApiCallRecorder

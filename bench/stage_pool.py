@@ -25,7 +25,7 @@ Measured:
 from __future__ import annotations
 
 import os
-from msgspec.structs import replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from bench import environment as env
