@@ -1,5 +1,5 @@
 """Live captions: segments sent by people on stage, stored in order, told to the room, read back
-page by page (and, once the Space ends, as its replay's WebVTT: services/recording.py)."""
+page by page (and, once the Space ends, as its replay's WebVTT: services/replay_landing.py)."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,7 +1,8 @@
 """The replay's landing, after a recorded Space ended: the state machine processing -> mixing ->
 available (or failed), then the clips cut from the replay and a running transcription followed.
-docs/recording.md tells the whole story; `services/recording.py` holds the use cases around it
-(consent, clips, replays) and calls `land` once at the end of a Space.
+docs/recording.md tells the whole story; the use cases around it are in `services/recording.py`
+(the recorded stage, consent), `replays.py` and `clips.py`; `on_space_ended` (below) calls `land`
+once at the end of a Space.
 
 IVS writes a stage's participant recordings asynchronously: the `land_recordings` job (a Query on
 the sparse `recording_pending` index) goes on where the end left off. Once every participant
