@@ -397,6 +397,7 @@ class Drain:
     """
 
     def __init__(self, deps, ledger: Ledger, recorder: ApiCallRecorder, workers: int):
+        from chalicelib.jobs import messages
         from chalicelib.services import reminders
 
         self.deps = deps
@@ -404,8 +405,8 @@ class Drain:
         self.recorder = recorder
         self.workers = workers
         self.routes = (
-            ("fanout", deps.fanout_queue, lambda body: reminders.handle_fanout(deps, body)),
-            ("push", deps.push_queue, lambda body: reminders.deliver(deps, body)),
+            ("fanout", deps.fanout_queue, lambda body: reminders.handle_fanout(deps, messages.fanout_message(body))),
+            ("push", deps.push_queue, lambda body: reminders.deliver(deps, messages.push_batch(body))),
         )
         self._lock = threading.Lock()
         self.deleted = 0
@@ -499,6 +500,7 @@ class Drain:
 
 def run(endpoint_url: str, subscribers: int | None = None, workers: int = DEFAULT_WORKERS) -> tuple[list[dict], list[str]]:
     from chalicelib.domain.reminders import START
+    from chalicelib.jobs import messages
     from chalicelib.services import reminders
     from tests.support.aws_calls import dynamodb_clients
 
@@ -528,7 +530,7 @@ def run(endpoint_url: str, subscribers: int | None = None, workers: int = DEFAUL
         started = time.perf_counter()
         cpu_started = time.process_time()
         recorder.tag.value = "handler"
-        reminders.handle_fanout(deps, payload)
+        reminders.handle_fanout(deps, messages.fanout_message(payload))
         recorder.tag.value = None
         fire_s = time.perf_counter() - started
         drain.run()

@@ -11,8 +11,11 @@ as annotations import them under TYPE_CHECKING.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
+
+from msgspec import Struct
 
 from chalicelib.domain.payments import Payment, PaymentEvent, RenewalHandle
 from chalicelib.domain.replays import PresignedUrl, TranscriptionStatus
@@ -44,6 +47,11 @@ if TYPE_CHECKING:  # annotations only
     from chalicelib.domain.spaces import OverflowInfo, StageInfo
     from chalicelib.domain.commands.people import EditProfile
     from chalicelib.domain.users import Profile, User
+
+
+# What a queue or a schedule carries: a typed message (chalicelib/domain/messages.py), or a
+# plain JSON object (the sandbox payment provider's outbox). Both travel as a JSON object.
+Message = Struct | dict[str, Any]
 
 
 class Clock(Protocol):
@@ -226,17 +234,18 @@ class PushPort(Protocol):
 class SchedulerPort(Protocol):
     """One-time schedules that deliver a JSON payload to the app's fan-out queue."""
 
-    def put_one_time(self, name: str, at: datetime, payload: dict[str, Any]) -> None:
-        """Create the schedule, or move it if it exists. `at` is UTC."""
+    def put_one_time(self, name: str, at: datetime, payload: Message) -> None:
+        """Create the schedule, or move it if it exists. `at` is UTC; the payload is delivered
+        as its JSON object."""
 
     def delete(self, name: str) -> None:
         """Delete a schedule; one already gone (fired, or never made) is not an error."""
 
 
 class QueuePort(Protocol):
-    def send_batch(self, bodies: list[dict[str, Any]]) -> None:
-        """Enqueue JSON bodies, 10 per SendMessageBatch; entries that fail are retried, and
-        DependencyFailed is raised if some still fail."""
+    def send_batch(self, bodies: Sequence[Message]) -> None:
+        """Enqueue messages as JSON objects, 10 per SendMessageBatch; entries that fail are
+        retried, and DependencyFailed is raised if some still fail."""
 
 
 class PaymentsPort(Protocol):

@@ -32,8 +32,8 @@ from chalicelib.domain.spaces import utcnow
 from chalicelib.adapters.dynamodb.streams import participants_pump
 from chalicelib.jobs.reminders import process_fanout, process_push
 from chalicelib.jobs.scheduled import JOBS
+from chalicelib.jobs.tickets import process_ticket_job
 from chalicelib.services import counts
-from chalicelib.services.tickets import process_ticket_job
 
 POLL_SECONDS = 1.0
 
@@ -67,7 +67,7 @@ def tick(deps) -> int:
     for queue, handle, label in (
         (deps.fanout_queue, process_fanout, "fan-out"),
         (deps.push_queue, process_push, "push"),
-        (deps.tickets_queue, lambda body: process_ticket_job(deps, body), "tickets"),
+        (deps.tickets_queue, process_ticket_job, "tickets"),
     ):
         for receipt, body in queue.receive(max_messages=10, wait_seconds=0):
             try:

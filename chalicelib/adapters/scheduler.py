@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from typing import Any
 
 from chalicelib.adapters.aws_errors import aws_call
+from chalicelib.adapters.json_body import json_text
 
 SCHEDULER_UNAVAILABLE = "scheduler_unavailable"
 CONFLICT = "ConflictException"
@@ -90,7 +92,7 @@ class EventBridgeScheduler:
 
     # ------------------------------------------------------------------ SchedulerPort
 
-    def put_one_time(self, name: str, at: datetime, payload: dict) -> None:
+    def put_one_time(self, name: str, at: datetime, payload: Any) -> None:
         definition = self._definition(validate_schedule_name(name), at, payload)
         created = aws_call(
             "Scheduler", "CreateSchedule", self._client.create_schedule,
@@ -156,7 +158,7 @@ class EventBridgeScheduler:
 
         return aws_call("Scheduler", "ListSchedules", every_name, code=SCHEDULER_UNAVAILABLE) or []
 
-    def _definition(self, name: str, at: datetime, payload: dict) -> dict:
+    def _definition(self, name: str, at: datetime, payload: Any) -> dict:
         return {
             "Name": name,
             "GroupName": self._group,
@@ -168,7 +170,7 @@ class EventBridgeScheduler:
             "Target": {
                 "Arn": self._target_arn,
                 "RoleArn": self._role_arn,
-                "Input": json.dumps(payload, sort_keys=True),
+                "Input": json_text(payload, compact=False),
                 "RetryPolicy": {
                     "MaximumRetryAttempts": self._max_retry_attempts,
                     "MaximumEventAgeInSeconds": self._max_event_age_seconds,

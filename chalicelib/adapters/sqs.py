@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from chalicelib.adapters.aws_errors import aws_call
+from chalicelib.adapters.json_body import json_text
 from chalicelib.domain.errors import DependencyFailed
 
 QUEUE_UNAVAILABLE = "queue_unavailable"
@@ -53,8 +56,9 @@ class SqsQueue:
 
     # ------------------------------------------------------------------ QueuePort
 
-    def send_batch(self, bodies: list[dict]) -> None:
-        encoded = [json.dumps(body, sort_keys=True, separators=(",", ":")) for body in bodies]
+    def send_batch(self, bodies: Sequence[Any]) -> None:
+        """Each body (a message Struct or a dict) as compact JSON with sorted keys."""
+        encoded = [json_text(body) for body in bodies]
         unsent: list[dict] = []
         for start in range(0, len(encoded), BATCH_SIZE):
             unsent.extend(self._send_chunk(encoded[start : start + BATCH_SIZE]))

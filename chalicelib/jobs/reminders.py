@@ -1,13 +1,23 @@
 """Queue consumers of the reminder pipeline. The local worker (`make run`) calls the same
 `process_*` functions, so what runs locally is what runs on Lambda."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.config import Settings, get_settings
 from chalicelib.jobs.batch import consume
-from chalicelib.lazy import service
+from chalicelib.lazy import LazyModule, service
+
+if TYPE_CHECKING:
+    from chalicelib.domain.reminders import Delivery
 
 reminders = service("reminders")
+# The queues' bodies read into typed messages: loaded by the first message, not at a cold start
+# (every Lambda of the app imports this module through app.py).
+messages = LazyModule("chalicelib.jobs.messages")
 
 bp = Blueprint(__name__)
 
@@ -39,11 +49,16 @@ PUSH_BATCH_SIZE = 10
 
 
 def process_fanout(body: dict) -> None:
-    reminders.handle_fanout(bootstrap.deps(), body)
+    message = messages.fanout_message(body)
+    if message is not None:
+        reminders.handle_fanout(bootstrap.deps(), message)
 
 
-def process_push(body: dict) -> dict:
-    return reminders.deliver(bootstrap.deps(), body)
+def process_push(body: dict) -> Delivery | None:
+    """What the batch did (its `Delivery`, logged by the local worker); None for a body that is
+    not a push batch (logged, dropped)."""
+    batch = messages.push_batch(body)
+    return None if batch is None else reminders.deliver(bootstrap.deps(), batch)
 
 
 # Batch sizes: docs/operations.md ("Queue consumers"). A message that raises is the only one

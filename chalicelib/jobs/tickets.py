@@ -2,14 +2,24 @@
 buyers is refunded page by page with retries). The expiry of unpaid holds and the renewal of
 subscriptions are scheduled jobs (chalicelib/jobs/scheduled.py). The local worker of `make run`
 calls the same function."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.config import Settings, get_settings
 from chalicelib.jobs.batch import consume
-from chalicelib.lazy import service
+from chalicelib.lazy import LazyModule, service
+
+if TYPE_CHECKING:
+    from chalicelib.domain.tickets import Refunds
 
 tickets = service("tickets")
+# The queues' bodies read into typed messages: loaded by the first message, not at a cold start
+# (every Lambda of the app imports this module through app.py).
+messages = LazyModule("chalicelib.jobs.messages")
 
 bp = Blueprint(__name__)
 
@@ -26,10 +36,11 @@ TICKETS_QUEUE = tickets_queue_name(get_settings())
 TICKETS_BATCH_SIZE = 1
 
 
-def process_ticket_job(body: dict) -> object:
-    """What the job did (a `Refunds`, domain/tickets.py), for the logs of a test; Lambda reads
-    only whether it raised."""
-    return tickets.process_ticket_job(bootstrap.deps(), body)
+def process_ticket_job(body: dict) -> Refunds | None:
+    """What the job did (its `Refunds`), for the local worker's log; Lambda reads only whether it
+    raised. None for a body that is not a ticket job (logged, dropped)."""
+    job = messages.ticket_job(body)
+    return None if job is None else tickets.refund_space(bootstrap.deps(), job.space_id)
 
 
 # One message a batch: each is a page of refunds through the payment provider, which may take

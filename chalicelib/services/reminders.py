@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger
+from msgspec.structs import replace
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, NotFound, RuleViolation
@@ -25,7 +26,6 @@ from chalicelib.domain.reminders import (
     CANCELED,
     HOST_HEADS_UP,
     INVITED,
-    MOMENTS,
     SCHEDULED_MOMENTS,
     START,
     Delivery,
@@ -41,6 +41,14 @@ from chalicelib.domain.reminders import (
     subscription_push_subject,
 )
 from chalicelib.domain.commands.people import RegisterDevice
+from chalicelib.domain.messages import (
+    ExpandShard,
+    FanoutMessage,
+    FireMoment,
+    PushBatch,
+    SubscriptionPush,
+    reminder_push,
+)
 from chalicelib.domain.spaces import CANCELED as STATE_CANCELED
 from chalicelib.domain.spaces import ENDED, LIVE, SCHEDULED, Space, iso, parse_iso
 from chalicelib.ports import EndpointGone, Refused
@@ -54,8 +62,6 @@ PAGES_PER_EXPAND = 20
 # Sends recorded per BatchWriteItem (its maximum), and attempts to record them.
 SETTLE_BATCH = 25
 SETTLE_ATTEMPTS = 4
-# The push queue's message kind of a subscription notice (its other messages are reminders).
-SUBSCRIPTION_PUSH = "subscription"
 
 
 # ------------------------------------------------------------------------------------ devices
@@ -132,8 +138,8 @@ def _require_scheduled(space: Space) -> None:
 # ------------------------------------------------------------------------------------ schedules
 
 
-def _payload(space: Space, moment: str) -> dict[str, Any]:
-    return {"kind": "fire", "space_id": space.id, "moment": moment, "scheduled_start": iso(space.scheduled_start)}
+def _fire(space: Space, moment: str, user_ids: list[str] | None = None) -> FireMoment:
+    return FireMoment(space.id, moment, iso(space.scheduled_start), user_ids)
 
 
 def schedule_moments(deps: Deps, space: Space) -> None:
@@ -144,7 +150,7 @@ def schedule_moments(deps: Deps, space: Space) -> None:
     for moment in SCHEDULED_MOMENTS:
         name = schedule_name(space.id, moment)
         if moment in times:
-            deps.scheduler.put_one_time(name, times[moment], _payload(space, moment))
+            deps.scheduler.put_one_time(name, times[moment], _fire(space, moment))
         else:
             deps.scheduler.delete(name)
 
@@ -156,10 +162,7 @@ def unschedule_moments(deps: Deps, space_id: str) -> None:
 
 def announce(deps: Deps, space: Space, moment: str, user_ids: list[str] | None = None) -> None:
     """Fire a moment now (early start, cancel, invitations) through the same fan-out queue."""
-    body = _payload(space, moment)
-    if user_ids is not None:
-        body["user_ids"] = list(user_ids)
-    deps.fanout_queue.send_batch([body])
+    deps.fanout_queue.send_batch([_fire(space, moment, None if user_ids is None else list(user_ids))])
 
 
 def unschedule_or_log(deps: Deps, space_id: str) -> None:
@@ -217,64 +220,57 @@ def tell_subscribers_canceled(deps: Deps, event: SpaceCanceled) -> None:
 # ------------------------------------------------------------------------------------ fan-out
 
 
-def handle_fanout(deps: Deps, body: dict[str, Any]) -> None:
-    kind = body.get("kind")
-    if kind == "fire":
-        fire(deps, body)
-    elif kind == "expand":
-        expand(deps, body)
+def handle_fanout(deps: Deps, message: FanoutMessage) -> None:
+    if isinstance(message, FireMoment):
+        fire(deps, message)
     else:
-        logger.error("unknown fan-out message dropped", body=body)
+        expand(deps, message)
 
 
-def fire(deps: Deps, body: dict[str, Any]) -> None:
+def fire(deps: Deps, message: FireMoment) -> None:
     """A moment is due: decide whether it still applies, then who hears about it."""
-    space_id, moment = body.get("space_id"), body.get("moment")
-    if moment not in MOMENTS or not isinstance(space_id, str):
-        logger.error("malformed fire event dropped", body=body)
-        return
+    space_id, moment = message.space_id, message.moment
     try:
         space = deps.spaces.get(space_id, with_count=False)
     except NotFound:
         logger.info("fire for a Space that does not exist", space_id=space_id, moment=moment)
         return
-    if not _still_applies(space, moment, body):
+    if not _still_applies(space, message):
         logger.info("stale moment skipped", space_id=space_id, moment=moment, state=space.state)
         return
-    context = {"space_id": space.id, "moment": moment, "title": space.title, "host_id": space.creator_id,
-               "live": space.state == LIVE}
+    context = PushContext(space.id, moment, space.title, space.creator_id, space.state == LIVE)
     batches = []
     if moment in (HOST_HEADS_UP, START):
-        batches.append({**context, "audience": "host", "user_ids": [space.creator_id]})
+        batches.append(reminder_push(context, "host", [space.creator_id]))
     if moment == INVITED:
-        invited = [u for u in body.get("user_ids", []) if isinstance(u, str)]
-        for chunk in _chunks(invited, deps.settings.push_batch_size):
-            batches.append({**context, "audience": "invited", "user_ids": chunk})
+        for chunk in _chunks(message.user_ids or [], deps.settings.push_batch_size):
+            batches.append(reminder_push(context, "invited", chunk))
     if batches:
         deps.push_queue.send_batch(batches)
     if moment in (START, CANCELED):
         deps.fanout_queue.send_batch(
-            [{**context, "kind": "expand", "shard": shard, "cursor": None} for shard in range(deps.reminders.shards)]
+            [ExpandShard(space.id, moment, space.title, space.creator_id, context.live, shard)
+             for shard in range(deps.reminders.shards)]
         )
     deps.telemetry.count("ReminderMomentFired")
     logger.info("moment fired", space_id=space_id, moment=moment)
 
 
-def _still_applies(space: Space, moment: str, body: dict[str, Any]) -> bool:
+def _still_applies(space: Space, message: FireMoment) -> bool:
+    moment = message.moment
     if moment == CANCELED:
         return space.state == STATE_CANCELED
     if space.state in (STATE_CANCELED, ENDED):
         return False
     if moment == HOST_HEADS_UP:
-        return space.state == SCHEDULED and _same_start(space, body)
+        return space.state == SCHEDULED and _same_start(space, message.scheduled_start)
     if moment == START and space.state == SCHEDULED:
-        return _same_start(space, body)
+        return _same_start(space, message.scheduled_start)
     return True
 
 
-def _same_start(space: Space, body: dict[str, Any]) -> bool:
+def _same_start(space: Space, sent: str | None) -> bool:
     """A schedule from before a reschedule carries the old start: it must not fire."""
-    sent = body.get("scheduled_start")
     if sent is None or space.scheduled_start is None:
         return True
     try:
@@ -283,24 +279,22 @@ def _same_start(space: Space, body: dict[str, Any]) -> bool:
         return False
 
 
-def expand(deps: Deps, body: dict[str, Any]) -> None:
+def expand(deps: Deps, message: ExpandShard) -> None:
     """Turn one subscriber shard into push batches, a bounded number of pages per invocation."""
-    shard: int = body["shard"]  # expand messages are made by `fire`, always with their shard
-    cursor = body.get("cursor")
-    context = {k: body[k] for k in ("space_id", "moment", "title", "host_id", "live")}
+    cursor = message.cursor
     for _ in range(PAGES_PER_EXPAND):
-        users, cursor = deps.reminders.subscriber_page(body["space_id"], shard, cursor, SUBSCRIBER_PAGE)
+        users, cursor = deps.reminders.subscriber_page(message.space_id, message.shard, cursor, SUBSCRIBER_PAGE)
         if users:
             deps.push_queue.send_batch(
-                [{**context, "audience": "subscribers", "user_ids": chunk}
+                [reminder_push(message.context, "subscribers", chunk)
                  for chunk in _chunks(users, deps.settings.push_batch_size)]
             )
         if cursor is None:
             return
-    deps.fanout_queue.send_batch([{**body, "cursor": cursor}])
+    deps.fanout_queue.send_batch([replace(message, cursor=cursor)])
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -308,7 +302,7 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 # ------------------------------------------------------------------------------------ delivery
 
 
-def deliver(deps: Deps, body: dict[str, Any]) -> Delivery:
+def deliver(deps: Deps, batch: PushBatch) -> Delivery:
     """Push one batch. Every device gets it at most once, however often this runs.
 
     A batch is a Space's moment (reminders), or a subscription notice (`kind` "subscription",
@@ -318,8 +312,8 @@ def deliver(deps: Deps, body: dict[str, Any]) -> Delivery:
     Raises DependencyFailed when some publishes still fail after retries: their claims were
     deleted, so the queue's redelivery sends exactly those again.
     """
-    subject, moment, message = _push_of(body)
-    devices = deps.devices.devices_for(body["user_ids"])
+    subject, moment, message = _push_of(batch)
+    devices = deps.devices.devices_for(batch.user_ids)
     targets = {(user, device_id): (arn, platform) for user, items in devices.items() for device_id, arn, platform in items}
     owned = deps.push_claims.claim(subject, moment, list(targets))
     sent, failed, log, unsettled = [], [], [], []
@@ -348,14 +342,12 @@ def deliver(deps: Deps, body: dict[str, Any]) -> Delivery:
     return Delivery(sent=len(sent), skipped=len(targets) - len(owned), log=log[:20])
 
 
-def _push_of(body: dict[str, Any]) -> tuple[str, str, PushMessage]:
+def _push_of(batch: PushBatch) -> tuple[str, str, PushMessage]:
     """(claim subject, moment, message) of a push batch."""
-    if body.get("kind") == SUBSCRIPTION_PUSH:
-        notice = body["notice"]
-        subject = subscription_push_subject(body["subscription_id"], int(body["period"]))
-        return subject, notice, subscription_push(notice, body["creator_id"])
-    ctx = PushContext(body["space_id"], body["moment"], body["title"], body["host_id"], bool(body.get("live")))
-    return ctx.space_id, ctx.moment, push_for(ctx, body.get("audience", "subscribers"))
+    if isinstance(batch, SubscriptionPush):
+        subject = subscription_push_subject(batch.subscription_id, batch.period)
+        return subject, batch.notice, subscription_push(batch.notice, batch.creator_id)
+    return batch.space_id, batch.moment, push_for(batch.context, batch.audience)
 
 
 def _settle(deps: Deps, subject: str, moment: str, sent: list[Any], failed: list[Any]) -> None:

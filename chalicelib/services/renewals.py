@@ -30,6 +30,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain.errors import Conflict, DependencyFailed, RuleViolation
+from chalicelib.domain.messages import SubscriptionPush
 from chalicelib.domain.reminders import RENEWAL_DECLINED, SUBSCRIPTION_LAPSED
 from chalicelib.domain.payments import (
     card_update_key,
@@ -54,7 +55,6 @@ from chalicelib.domain.subscriptions import (
 from chalicelib.domain.payments import Payment, PaymentDeclined, PaymentEvent, RenewalHandle
 from chalicelib.ports import Refused
 from chalicelib.services.context import Deps
-from chalicelib.services.reminders import SUBSCRIPTION_PUSH
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
@@ -241,16 +241,9 @@ def _tell(deps: Deps, sub: Subscription, notice: str) -> None:
     a job run may repeat) is pushed once. Best effort: the state change is committed already,
     and a queue that is down must not fail the job (which would charge nothing more, but would
     stop the other subscriptions' renewals of this run)."""
-    body = {
-        "kind": SUBSCRIPTION_PUSH,
-        "notice": notice,
-        "subscription_id": sub.subscription_id,
-        "period": sub.period + 1,
-        "creator_id": sub.creator_id,
-        "user_ids": [sub.subscriber_id],
-    }
+    push = SubscriptionPush(notice, sub.subscription_id, sub.period + 1, sub.creator_id, [sub.subscriber_id])
     try:
-        deps.push_queue.send_batch([body])
+        deps.push_queue.send_batch([push])
     except DependencyFailed:
         deps.telemetry.count("SubscriptionNoticeNotQueued")
         logger.warning("subscription notice not queued", subscription_id=sub.subscription_id, notice=notice)

@@ -22,6 +22,7 @@ from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, For
 from chalicelib.domain.events.lifecycle import SpaceCanceled
 from chalicelib.domain.commands.commerce import BuyTicket
 from chalicelib.domain.ids import new_ulid
+from chalicelib.domain.messages import RefundSpace
 from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space
 from chalicelib.domain.payments import parse_reference, ticket_reference
@@ -262,7 +263,7 @@ def queue_refunds(deps: Deps, event: SpaceCanceled) -> None:
     worker). Sent again on every cancel retry: refunding is idempotent. Raises DependencyFailed:
     the cancel answers 503 and the client retries it."""
     if event.space.access == TICKETED:
-        deps.tickets_queue.send_batch([{"kind": "refund_space", "space_id": event.space.id}])
+        deps.tickets_queue.send_batch([RefundSpace(event.space.id)])
 
 
 def refund_space(deps: Deps, space_id: str) -> Refunds:
@@ -323,14 +324,6 @@ def _refund_one(deps: Deps, ticket: Ticket) -> str | None:
         except Refused:
             return None  # another worker finished it
         return "refunded"
-    return None
-
-
-def process_ticket_job(deps: Deps, body: dict[str, Any]) -> Refunds | None:
-    """One message of the ticket queue; None for a message it does not know (logged, dropped)."""
-    if body.get("kind") == "refund_space" and isinstance(body.get("space_id"), str):
-        return refund_space(deps, body["space_id"])
-    logger.warning("unknown ticket job", body=body)
     return None
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Callable
 
+from chalicelib.adapters.json_body import json_text
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.media_queue import QueuedCall
 
@@ -24,8 +26,8 @@ class FakeQueue:
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
 
-    def send_batch(self, bodies: list[dict[str, Any]]) -> None:
-        encoded = [json.dumps(body, sort_keys=True, separators=(",", ":")) for body in bodies]
+    def send_batch(self, bodies: Sequence[Any]) -> None:
+        encoded = [json_text(body) for body in bodies]
         self.bodies.extend(json.loads(body) for body in encoded)
 
     def take(self) -> list[dict[str, Any]]:

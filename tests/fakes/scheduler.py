@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from chalicelib.adapters.json_body import json_text
 from chalicelib.adapters.scheduler import at_expression, parse_at_expression, validate_schedule_name
 
 
@@ -18,8 +19,8 @@ class FakeScheduler:
     def __init__(self) -> None:
         self.schedules: dict[str, tuple[str, str]] = {}  # name -> (at() expression, JSON payload)
 
-    def put_one_time(self, name: str, at: datetime, payload: dict[str, Any]) -> None:
-        self.schedules[validate_schedule_name(name)] = (at_expression(at), json.dumps(payload, sort_keys=True))
+    def put_one_time(self, name: str, at: datetime, payload: Any) -> None:
+        self.schedules[validate_schedule_name(name)] = (at_expression(at), json_text(payload, compact=False))
 
     def delete(self, name: str) -> None:
         self.schedules.pop(validate_schedule_name(name), None)

@@ -346,7 +346,7 @@ def test_hosts_and_invited_speakers_join_a_ticketed_space_free(api, seller, new_
 
 def test_canceling_refunds_every_paid_ticket_once_and_releases_holds(api, deps, seller, new_user):
     from chalicelib.domain.tickets import Refunds
-    from chalicelib.services import tickets
+    from chalicelib.jobs.tickets import process_ticket_job
 
     space = ticketed(api, seller, capacity=10, price=900)
     paid_buyers = [new_user("paid") for _ in range(3)]
@@ -359,9 +359,9 @@ def test_canceling_refunds_every_paid_ticket_once_and_releases_holds(api, deps, 
     jobs = [body for _, body in deps.tickets_queue.receive(max_messages=10, wait_seconds=0)]
     assert jobs == [{"kind": "refund_space", "space_id": space["id"]}]
 
-    assert tickets.process_ticket_job(deps, jobs[0]) == Refunds(refunded=3, released=2)
+    assert process_ticket_job(jobs[0]) == Refunds(refunded=3, released=2)
     # Redelivered (Lambda at-least-once) and retried by a client's second cancel: nothing more.
-    assert tickets.process_ticket_job(deps, jobs[0]) == Refunds(refunded=0, released=0)
+    assert process_ticket_job(jobs[0]) == Refunds(refunded=0, released=0)
     assert api.post(f"/spaces/{space['id']}/cancel", seller).status_code == 200
 
     assert len(deps.payments.refunds) == 3

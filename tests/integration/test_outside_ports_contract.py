@@ -151,6 +151,15 @@ class TestSchedulerContract:
         assert schedule["ScheduleExpression"] == "at(2031-05-04T18:30:00)"
         assert json.loads(schedule["Target"]["Input"]) == payload
 
+    def test_a_typed_payload_is_due_as_its_fields(self, scheduler):
+        from chalicelib.domain.messages import FireMoment
+
+        scheduler.put_one_time("sp1.start", NOW, FireMoment("sp1", "start", "2031-05-04T18:30:00Z"))
+
+        assert scheduler.list_due(NOW) == [
+            ("sp1.start", {"kind": "fire", "space_id": "sp1", "moment": "start", "scheduled_start": "2031-05-04T18:30:00Z"})
+        ]
+
     def test_putting_a_schedule_again_moves_it(self, scheduler):
         scheduler.put_one_time("sp1.start", NOW, {"v": 1})
         scheduler.put_one_time("sp1.start", NOW + timedelta(hours=1), {"v": 2})
@@ -232,6 +241,18 @@ class TestQueueContract:
         body["user_ids"].append("u2")
 
         assert queue.received() == [{"space_id": "sp1", "user_ids": ["u1"]}]
+
+    def test_a_typed_message_arrives_as_its_fields_and_reads_back_to_itself(self, queue):
+        from chalicelib.domain.messages import ExpandShard
+        from chalicelib.jobs.messages import fanout_message
+
+        message = ExpandShard("sp1", "start", "Jazz", "host", True, 2, "u9")
+        queue.port.send_batch([message])
+
+        (body,) = queue.received()
+        assert body == {"kind": "expand", "space_id": "sp1", "moment": "start", "title": "Jazz",
+                        "host_id": "host", "live": True, "shard": 2, "cursor": "u9"}
+        assert fanout_message(body) == message
 
     def test_a_body_json_cannot_carry_is_refused_and_nothing_is_sent(self, queue):
         with pytest.raises(TypeError):

@@ -12,8 +12,10 @@ import pytest
 from chalicelib.domain.commands.people import RegisterDevice
 from chalicelib.domain import spaces as domain
 from chalicelib.domain.errors import Conflict, NotFound, RuleViolation
+from chalicelib.domain.messages import FireMoment
 from chalicelib.domain.reminders import START
 from chalicelib.domain.spaces import iso
+from chalicelib.jobs.messages import fanout_message, push_batch
 from chalicelib.services import reminders
 from chalicelib.api.bodies.spaces import create_space as space_request
 from tests.fakes import fake_deps
@@ -60,12 +62,12 @@ def _token(n: int) -> str:
 
 def _fire_start(deps, space) -> None:
     """The start moment fires and its whole fan-out runs: expand every shard, deliver every batch."""
-    reminders.fire(deps, {"space_id": space.id, "moment": START, "scheduled_start": iso(space.scheduled_start)})
+    reminders.fire(deps, FireMoment(space.id, START, iso(space.scheduled_start)))
     while deps.fanout_queue.bodies:
         for body in deps.fanout_queue.take():
-            reminders.expand(deps, body)
+            reminders.handle_fanout(deps, fanout_message(body))
     for body in deps.push_queue.take():
-        reminders.deliver(deps, body)
+        reminders.deliver(deps, push_batch(body))
 
 
 def test_setting_a_reminder_counts_it_once(deps):
