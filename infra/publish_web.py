@@ -25,7 +25,7 @@ SDK_BUNDLES = ("amazon-ivs-web-broadcast.js", "amazon-ivs-chat-messaging.js")
 
 
 def web_config(settings: StageSettings, outputs: dict[str, str]) -> dict:
-    """config.json for a deployed stage: the shape chalicelib/services/web.py serves locally."""
+    """config.json for a deployed stage: the shape chalicelib/api/web.py serves locally."""
     return {
         "stage": settings.name,
         "api_base_url": outputs["ApiUrl"].rstrip("/"),

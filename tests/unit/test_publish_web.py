@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.config import Settings
-from chalicelib.services.web import client_config
+from chalicelib.api.web import client_config
 from infra.publish_web import files_to_publish, web_config
 from infra.stages import stage
 
