@@ -27,15 +27,16 @@ def _items_read(operation: str, params: dict) -> int:
 
 
 def _list_live(deps):
-    """`discovery.list_spaces(deps, viewer, {"state": "live"})` when the discovery feature exists."""
+    """`discovery.list_spaces(deps, viewer, <the live list>)` when the discovery feature exists."""
     try:
+        from chalicelib.domain.discovery import list_request
         from chalicelib.services import discovery
     except ImportError:
         return None
     list_spaces = getattr(discovery, "list_spaces", None)
     if list_spaces is None:
         return None
-    return lambda viewer: list_spaces(deps, viewer, {"state": "live"})
+    return lambda viewer: list_spaces(deps, viewer, list_request({"state": "live"}))
 
 
 class Window:

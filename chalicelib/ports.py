@@ -14,6 +14,7 @@ from typing import Any
 
 from msgspec import Struct
 
+from chalicelib.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from chalicelib.domain.people import Listener as Listener  # noqa: F401 (a value the participants port returns)
 
 
@@ -96,16 +97,23 @@ PageKey = dict[str, Any]
 
 
 class PageCursor:
-    """Where a list page starts and how its `next_cursor` is written, for a use case that lists.
+    """A list page as asked for: where it starts, how many entries it holds, and how its
+    `next_cursor` is written, for a use case that lists.
 
     The cursor is opaque on the wire (chalicelib/api/pages.py signs and checks it); a use case
     sees only plain values: `after(shape)` the previous page's last key, a dict with exactly
     `shape`'s names and types (str or int; None on the first page), called after the use case's permission checks so a refusal
     comes before a bad cursor; `seal(values)` the cursor for the page's last key (None: no more).
-    This base class is the first page with no way on, for callers that want only that."""
+    `limit(default, maximum)` the page's size (the `limit` parameter, domain/paging.py), also
+    read after the permission checks.
+    This base class is the first page of the default size with no way on, for callers that want
+    only that."""
 
     def after(self, shape: dict[str, type]) -> dict[str, Any] | None:
         return None
+
+    def limit(self, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+        return default
 
     def seal(self, values: dict[str, Any] | None) -> str | None:
         return None

@@ -27,8 +27,8 @@ bp = Blueprint(__name__)
 def read_events(space_id):
     request, space_id = bp.current_request, validate_space_id(space_id)
     events, next_cursor = room_events.read_events(
-        bootstrap.deps(), current_user_id(request), space_id, request.query_params or {},
-        RequestPage(request, names=("after",), keep=(room_events.LATEST,)),
+        bootstrap.deps(), current_user_id(request), space_id,
+        RequestPage(request, names=("after",), keep=(room_events.LATEST,)), (request.query_params or {}).get("wait"),
     )
     return events_page_view(space_id, events, next_cursor)
 

@@ -30,8 +30,7 @@ bp = Blueprint(__name__)
 def space_log(space_id):
     request = bp.current_request
     return ledger_page_view(moderation.space_log(
-        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {},
-        RequestPage(request),
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), RequestPage(request),
     ))
 
 
@@ -40,7 +39,7 @@ def space_log(space_id):
 def my_moderation():
     request = bp.current_request
     return ledger_page_view(moderation.my_moderation(
-        bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request)
+        bootstrap.deps(), current_user_id(request), RequestPage(request)
     ))
 
 
@@ -59,8 +58,7 @@ def appeal(space_id):
 def appeals(space_id):
     request = bp.current_request
     return appeal_page_view(moderation.appeals(
-        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {},
-        RequestPage(request),
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), RequestPage(request),
     ))
 
 

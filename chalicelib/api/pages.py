@@ -11,6 +11,7 @@ from __future__ import annotations
 from chalicelib import bootstrap
 from chalicelib.api.idempotency import concrete_path
 from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, page_limit
 from chalicelib.ports import PageCursor
 
 PAGING_PARAMS = {"limit", "wait"}
@@ -19,6 +20,7 @@ PAGING_PARAMS = {"limit", "wait"}
 class RequestPage(PageCursor):
     def __init__(self, request, names: tuple[str, ...] = ("cursor",), keep: tuple[str, ...] = ()):
         params = request.query_params or {}
+        self._limit = params.get("limit")
         # `names`: the parameters that may carry the cursor (captions take `after` or `cursor`);
         # `keep`: words that are not cursors and reach the use case as they are (`latest`).
         self._raw = next((params[n] for n in names if params.get(n)), None)
@@ -37,6 +39,9 @@ class RequestPage(PageCursor):
         ):
             raise BadRequest("cursor is not one this list returned", code="invalid_cursor")
         return values
+
+    def limit(self, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+        return page_limit(self._limit, default, maximum)
 
     def seal(self, values: dict | None) -> str | None:
         return bootstrap.cursors().seal(self._scope, values)

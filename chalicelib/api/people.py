@@ -41,7 +41,6 @@ def listeners(space_id):
     request = bp.current_request
     return listener_page_view(
         people.listeners(
-            bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {},
-            RequestPage(request),
+            bootstrap.deps(), current_user_id(request), validate_space_id(space_id), RequestPage(request),
         )
     )

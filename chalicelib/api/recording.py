@@ -64,7 +64,7 @@ def list_captions(space_id):
     request = bp.current_request
     page = RequestPage(request, names=("after", "cursor"))
     user_id, space_id = _caller_and_space(space_id)
-    shown, next_cursor = captions.list_captions(bootstrap.deps(), user_id, space_id, request.query_params or {}, page)
+    shown, next_cursor = captions.list_captions(bootstrap.deps(), user_id, space_id, page)
     return caption_page_view(space_id, shown, next_cursor)
 
 
@@ -87,8 +87,9 @@ def create_clip(space_id):
 @bp.route("/spaces/{space_id}/clips", methods=["GET"])
 @endpoint()
 def list_clips(space_id):
-    params = bp.current_request.query_params or {}
-    return clip_page_view(clips.list_clips(bootstrap.deps(), *_caller_and_space(space_id), params))
+    request = bp.current_request
+    after = (request.query_params or {}).get("after")  # a clip id: the previous page's next_cursor
+    return clip_page_view(clips.list_clips(bootstrap.deps(), *_caller_and_space(space_id), RequestPage(request), after))
 
 
 @bp.route("/spaces/{space_id}/clipping", methods=["PUT"])

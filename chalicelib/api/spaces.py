@@ -69,7 +69,11 @@ def cancel_space(space_id):
 @bp.route("/spaces", methods=["GET"])
 @endpoint()
 def list_spaces():
+    from chalicelib.domain.discovery import list_request  # with the discovery service, on first use
+
     request = bp.current_request
     return spaces_page_view(
-        discovery.list_spaces(bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request))
+        discovery.list_spaces(
+            bootstrap.deps(), current_user_id(request), list_request(request.query_params or {}), RequestPage(request)
+        )
     )

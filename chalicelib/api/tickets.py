@@ -34,8 +34,7 @@ def buy_ticket(space_id):
 def space_sales(space_id):
     request = bp.current_request
     return sales_view(*tickets.space_sales(
-        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), request.query_params or {},
-        RequestPage(request),
+        bootstrap.deps(), current_user_id(request), validate_space_id(space_id), RequestPage(request),
     ))
 
 
@@ -44,7 +43,7 @@ def space_sales(space_id):
 def my_tickets():
     request = bp.current_request
     return tickets_page_view(
-        *tickets.my_tickets(bootstrap.deps(), current_user_id(request), request.query_params or {}, RequestPage(request))
+        *tickets.my_tickets(bootstrap.deps(), current_user_id(request), RequestPage(request))
     )
 
 

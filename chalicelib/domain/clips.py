@@ -12,6 +12,8 @@ from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.recording import MAX_OFFSET_MS
 
 CLIP_MAX_MS = 30_000
+# A page of `GET /spaces/{id}/clips` when no `limit` is given (at most MAX_LIMIT, domain/paging.py).
+CLIPS_PER_PAGE = 50
 
 
 class Clip(Struct, frozen=True):

@@ -9,6 +9,7 @@ best-effort: clients re-sync with GET /spaces/{id}/participants (docs/room-event
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from msgspec import Struct
 
@@ -145,3 +146,25 @@ class Reaction(Struct, frozen=True):
 
     space_id: str
     emoji: str
+
+
+class ChatMessage(Struct, frozen=True):
+    """A message a client sent straight to a Space's IVS Chat room, as the room's review handler
+    receives it (read from IVS's payload by chalicelib/jobs/chat.py)."""
+
+    room: str
+    user_id: str
+    content: str
+    attributes: dict[str, Any] = {}
+
+
+class ChatVerdict(Struct, frozen=True):
+    """Whether a chat message goes through: denied for a `reason` ("invalid_message",
+    "rate_limited"), with how long the sender should wait when rate limited."""
+
+    allowed: bool
+    reason: str | None = None
+    retry_after_ms: int | None = None
+
+
+INVALID_MESSAGE = ChatVerdict(False, "invalid_message")

@@ -2,8 +2,6 @@
 page by page (and, once the Space ends, as its replay's WebVTT: services/replay_landing.py)."""
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger
@@ -21,7 +19,6 @@ from chalicelib.services.replays import require_audience
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
 def may_caption(deps: Deps, user_id: str, space_id: str) -> Space:
@@ -67,31 +64,17 @@ def post_caption(deps: Deps, user_id: str, space_id: str, posted: PostCaption) -
     return caption
 
 
-def list_captions(
-    deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
-) -> tuple[list[Caption], str | None]:
+def list_captions(deps: Deps, user_id: str, space_id: str, page: PageCursor = FIRST_PAGE) -> tuple[list[Caption], str | None]:
     """Segments in time order, `limit` at a time, and the cursor of the next page (None on the
     last); `after` (or `cursor`) is the previous page's. Anyone allowed into the Space may read,
     in any state."""
-    limit = _limit(params.get("limit"))
     space = deps.spaces.get(space_id, with_count=False)
     require_audience(deps, space, user_id)
+    limit = page.limit()
     mark = page.after({"seq": str})
     after = _checked_seq(mark["seq"]) if mark else None
     captions, last = deps.recordings.captions_page(space_id, limit=limit, after=after)
     return captions, page.seal({"seq": last} if last else None)
-
-
-def _limit(raw: Any) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        value = 0
-    if not 1 <= value <= MAX_LIMIT:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}", code="invalid_limit")
-    return value
 
 
 def _checked_seq(seq: str) -> str:

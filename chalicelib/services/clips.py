@@ -3,19 +3,17 @@ may hear it while live or while its replay is served; the host may turn clipping
 landing job cuts each clip's audio from the replay (`services/replay_landing.py`)."""
 from __future__ import annotations
 
-from typing import Any
-
-from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, Gone, NotFound, RuleViolation
+from chalicelib.domain.errors import Conflict, Forbidden, Gone, NotFound, RuleViolation
 from chalicelib.domain.events.counted import ClipMade
 from chalicelib.domain.commands.recording import MakeClip, SetClipping
 from chalicelib.domain.ids import new_ulid
 from chalicelib.domain.moderation import CLIPPING_OFF, CLIPPING_ON, space_entry
 from chalicelib.domain.permissions import require_creator
-from chalicelib.domain.clips import Clip, ClipPage, ClippingChange, ServedClip, clip_keys, new_clip_id, space_of_clip
+from chalicelib.domain.clips import CLIPS_PER_PAGE, Clip, ClipPage, ClippingChange, ServedClip, clip_keys, new_clip_id, space_of_clip
 from chalicelib.domain.recording import AVAILABLE, DELETED, FAILED, RecordingInfo
 from chalicelib.domain.replays import available_until
 from chalicelib.domain.spaces import ENDED, SCHEDULED, Space, iso
-from chalicelib.ports import Refused
+from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services.context import Deps
 from chalicelib.services.replays import require_audience
 from chalicelib.services.replay_landing import save_clip, stored_clips
@@ -91,16 +89,17 @@ def get_clip(deps: Deps, user_id: str, clip_id: str) -> ServedClip:
     return ServedClip(clip, link.url, link.expires_at)
 
 
-def list_clips(deps: Deps, user_id: str, space_id: str, params: dict[str, Any]) -> ClipPage:
-    """`GET /spaces/{id}/clips`: the Space's clips, oldest first (their ids sort by time)."""
+def list_clips(
+    deps: Deps, user_id: str, space_id: str, page: PageCursor = FIRST_PAGE, after: str | None = None
+) -> ClipPage:
+    """`GET /spaces/{id}/clips`: the Space's clips, oldest first (their ids sort by time), from
+    the clip after `after` (the previous page's `next_cursor`, a clip id), `CLIPS_PER_PAGE` by
+    default."""
     _recorded_space_for_clips(deps, user_id, space_id)
-    limit = params.get("limit", "50")
-    if not str(limit).isdigit() or not 1 <= int(limit) <= 100:
-        raise BadRequest("limit must be 1-100", code="invalid_limit")
-    after = params.get("after") or ""
-    clips = sorted((c for c in stored_clips(deps, space_id) if c.clip_id > after), key=lambda c: c.clip_id)
-    page = clips[: int(limit)]
-    return ClipPage(space_id, page, page[-1].clip_id if len(clips) > len(page) else None)
+    limit = page.limit(CLIPS_PER_PAGE)
+    clips = sorted((c for c in stored_clips(deps, space_id) if c.clip_id > (after or "")), key=lambda c: c.clip_id)
+    shown = clips[:limit]
+    return ClipPage(space_id, shown, shown[-1].clip_id if len(clips) > len(shown) else None)
 
 
 def may_set_clipping(deps: Deps, user_id: str, space_id: str) -> Space:

@@ -1,12 +1,9 @@
 """GET /spaces: the Spaces tab. Every page is one Query on a list built for it (never a Scan)."""
 from __future__ import annotations
 
-from typing import Any
-
-from chalicelib.domain.discovery import ListedSpace, SpacesPage, list_key, list_request
+from chalicelib.domain.discovery import ListedSpace, ListRequest, SpacesPage, list_key
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.events.lifecycle import LiveCountsRefreshed
-from chalicelib.domain.paging import page_limit
 from chalicelib.domain.spaces import LIVE, SCHEDULED, Listing, search_words
 from chalicelib.domain.text import MAX_SEARCH_CHARS
 from chalicelib.ports import FIRST_PAGE, PageCursor
@@ -16,10 +13,10 @@ from chalicelib.services.users import blockers_of
 RANKED = {"space_id": str, "rank": int}  # a ranked list's cursor: the last entry's rank and id
 
 
-def list_spaces(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> SpacesPage:
-    request = list_request(params)
+def list_spaces(deps: Deps, user_id: str, request: ListRequest, page: PageCursor = FIRST_PAGE) -> SpacesPage:
+    """The list `request` picks (api/spaces.py reads it from the query with `list_request`)."""
     state = request.state
-    limit = page_limit(params.get("limit"))
+    limit = page.limit()
     if request.following:
         return _following(deps, user_id, state, limit, page)
     if request.query:

@@ -3,8 +3,6 @@ written by the acts themselves, in the same transaction (services/stage_moderati
 here); nothing edits or deletes one."""
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
 from chalicelib.domain.appeals import Appeal, AppealPage
 from chalicelib.domain.moderation import (
@@ -17,7 +15,6 @@ from chalicelib.domain.moderation import (
     entry_for,
 )
 from chalicelib.domain.reports import SPACE_TARGET, Report
-from chalicelib.domain.paging import page_limit
 from chalicelib.domain.permissions import require_can_moderate, require_creator, require_moderator
 from chalicelib.domain.spaces import Space
 from chalicelib.domain.users import validate_user_id
@@ -32,20 +29,18 @@ def check_may_remove(deps: Deps, user_id: str, space_id: str, target: str) -> No
     require_can_moderate(space, user_id, target, "remove")
 
 
-def space_log(
-    deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
-) -> LedgerPage:
+def space_log(deps: Deps, user_id: str, space_id: str, page: PageCursor = FIRST_PAGE) -> LedgerPage:
     """`GET /spaces/{id}/moderation-log`: the Space's acts, oldest first, for its host and co-hosts."""
     space = deps.spaces.get(space_id, with_count=False)
     require_moderator(space, user_id, "read this Space's moderation log")
-    limit = page_limit(params.get("limit"))
+    limit = page.limit()
     entries, last = deps.moderation_log.for_space(space_id, limit=limit, after=page.after({"entry_id": str}))
     return LedgerPage(entries, page.seal(last))
 
 
-def my_moderation(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> LedgerPage:
+def my_moderation(deps: Deps, user_id: str, page: PageCursor = FIRST_PAGE) -> LedgerPage:
     """`GET /me/moderation`: every act done to the caller, in any Space, oldest first."""
-    limit = page_limit(params.get("limit"))
+    limit = page.limit()
     after = page.after({"entry_id": str, "space_id": str})
     entries, last = deps.moderation_log.for_target(user_id, limit=limit, after=after)
     return LedgerPage(entries, page.seal(last))
@@ -76,13 +71,11 @@ def appeal(deps: Deps, user_id: str, space_id: str, request: AppealRemoval) -> A
     return made
 
 
-def appeals(
-    deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
-) -> AppealPage:
+def appeals(deps: Deps, user_id: str, space_id: str, page: PageCursor = FIRST_PAGE) -> AppealPage:
     """`GET /spaces/{id}/appeals`: for the host and co-hosts, by user id."""
     space = deps.spaces.get(space_id, with_count=False)
     require_moderator(space, user_id, "read this Space's appeals")
-    limit = page_limit(params.get("limit"))
+    limit = page.limit()
     found, last = deps.appeals.for_space(space_id, limit=limit, after=page.after({"user_id": str}))
     return AppealPage(found, page.seal(last))
 

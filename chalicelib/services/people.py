@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.commands.people import EditProfile
-from chalicelib.domain.paging import page_limit
 from chalicelib.domain.listener_list import merge_pages, open_positions, seal_positions
 from chalicelib.domain.people import Listener, ListenerPage
 from chalicelib.domain.permissions import require_may_see_listeners
@@ -37,9 +36,7 @@ def edit_my_profile(deps: Deps, user_id: str, edit: EditProfile) -> Profile:
     return profile
 
 
-def listeners(
-    deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
-) -> ListenerPage:
+def listeners(deps: Deps, user_id: str, space_id: str, page: PageCursor = FIRST_PAGE) -> ListenerPage:
     """`GET /spaces/{id}/listeners`: most recent join first, ONE Query per page (one per shard,
     at once, for a Space whose list is sharded) and one BatchGetItem of the page's profiles. Who
     may read it: domain/permissions.py."""
@@ -47,7 +44,7 @@ def listeners(
     me = None if space.role_of(user_id) != LISTENER else deps.participants.get_participant(space_id, user_id)
     require_may_see_listeners(space, user_id, bool(me and me.connected and not me.removed))
     require_live(space)
-    limit = page_limit(params.get("limit"))
+    limit = page.limit()
     if space.listener_shards > 1:
         found, last = _sharded_page(deps, space_id, space.listener_shards, limit, page)
     else:

@@ -13,7 +13,6 @@ the local event log, and reactions.
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.config import SERVICE_NAME
 from chalicelib.domain import room_events as ev
-from chalicelib.domain.room_events import ChatAccess, Reaction, RoomWay
+from chalicelib.domain.room_events import ChatAccess, ChatMessage, ChatVerdict, Reaction, RoomWay
 from chalicelib.domain.errors import BadRequest, Conflict, DependencyFailed, Forbidden, NotFound, Throttled
 from chalicelib.domain.events.counted import ReactionSent
 from chalicelib.domain.ids import new_ulid
@@ -41,9 +40,7 @@ logger = Logger(child=True, service=SERVICE_NAME)
 
 ROOM_DELETE_ATTEMPTS = 3
 MAX_WAIT_SECONDS = 20
-DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 LATEST = "latest"
-_LIMIT = re.compile(r"[0-9]{1,3}")
 
 
 def transport(deps: Deps) -> str:
@@ -208,11 +205,12 @@ def chat_token(deps: Deps, user_id: str, space_id: str) -> ChatAccess:
 
 
 def read_events(
-    deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE
+    deps: Deps, user_id: str, space_id: str, page: PageCursor = FIRST_PAGE, wait: str | None = None
 ) -> tuple[list[RoomEvent], str | None]:
     """GET /spaces/{id}/events on the local transport: events after the cursor, oldest first,
-    waiting up to `wait` seconds for one when there are none yet (polling the log with a Query),
-    and the cursor to read on from.
+    waiting up to `wait` seconds (the query parameter as given) for one when there are none yet
+    (polling the log with a Query), and the cursor to read on from. The parameters are read
+    after the caller is known to be in the room: 404 and 403 come before a 400.
     """
     if deps.room_events is None or not hasattr(deps.room_events, "read"):
         raise NotFound(
@@ -220,13 +218,9 @@ def read_events(
             code="events_not_local",
         )
     log = cast("RoomEventLog", deps.room_events)
-    wait = _number(params.get("wait"), "wait", 0, MAX_WAIT_SECONDS, 0)
-    limit_raw = params.get("limit") or str(DEFAULT_LIMIT)
-    if not _LIMIT.fullmatch(limit_raw) or not 1 <= int(limit_raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}", code="invalid_limit")
-    limit = int(limit_raw)
-
     space, _ = _in_room(deps, user_id, space_id)
+    seconds = _number(wait, "wait", 0, MAX_WAIT_SECONDS, 0)
+    limit = page.limit()
     room = _room_of(space)
     mark: dict[str, Any] | str | None = page.after({"seq": int})  # `after`: a next_cursor of this route, or "latest"
     if mark == LATEST:
@@ -237,7 +231,7 @@ def read_events(
         after = mark["seq"]
     else:
         raise BadRequest("after must be a next_cursor from this route, or 'latest'", code="invalid_cursor")
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + seconds
     interval = deps.settings.events_poll_interval_ms / 1000
     while True:
         events, cursor = log.read(room, after, limit)
@@ -284,31 +278,23 @@ def send_reaction(deps: Deps, user_id: str, space_id: str, reaction: SendReactio
 MESSAGE_KEY_PREFIX = "chat:"
 
 
-def review_message(deps: Deps, event: dict[str, Any]) -> dict[str, Any]:
-    """IVS Chat's message review handler (a Lambda IVS calls for every SendMessage a client makes
-    straight to a room; docs/room-events.md): at most one message per user per room every
-    `chat_message_interval_ms`, decided by the same conditional write as reactions.
-
-    Never raises for a bad payload: a malformed one is denied. A database failure raises, and
-    IVS applies the room's fallback (ALLOW: chat keeps working when the limiter cannot answer).
+def review_message(deps: Deps, message: ChatMessage | None) -> ChatVerdict:
+    """IVS Chat's message review (a Lambda IVS calls for every SendMessage a client makes straight
+    to a room; chalicelib/jobs/chat.py, docs/room-events.md): at most one message per user per
+    room every `chat_message_interval_ms`, decided by the same conditional write as reactions.
+    A payload that is not a message (None) is denied, never an error. A database failure raises,
+    and IVS applies the room's fallback (ALLOW: chat keeps working when the limiter cannot answer).
     """
-    event = event if isinstance(event, dict) else {}
-    sender: dict[str, Any] = event["Sender"] if isinstance(event.get("Sender"), dict) else {}
-    room, user_id, content = event.get("RoomArn"), sender.get("UserId"), event.get("Content")
-    if not (isinstance(room, str) and room and isinstance(user_id, str) and user_id and isinstance(content, str)):
+    if message is None:
         deps.telemetry.count("ChatMessageDenied")
-        return {"ReviewResult": "DENY", "Attributes": {"Reason": "invalid_message"}}
+        return ev.INVALID_MESSAGE
     if deps.chat_limits is None:
-        return {"ReviewResult": "ALLOW", "Content": content}
-    wait_ms = deps.chat_limits.acquire(f"{MESSAGE_KEY_PREFIX}{room}", user_id, deps.clock.now())
+        return ChatVerdict(True)
+    wait_ms = deps.chat_limits.acquire(f"{MESSAGE_KEY_PREFIX}{message.room}", message.user_id, deps.clock.now())
     if wait_ms:
         deps.telemetry.count("ChatMessageDenied")
-        return {"ReviewResult": "DENY", "Attributes": {"Reason": "rate_limited", "RetryAfterMs": str(wait_ms)}}
-    attributes = event.get("Attributes")
-    allowed: dict[str, Any] = {"ReviewResult": "ALLOW", "Content": content}
-    if isinstance(attributes, dict) and attributes:
-        allowed["Attributes"] = attributes
-    return allowed
+        return ChatVerdict(False, "rate_limited", wait_ms)
+    return ChatVerdict(True)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -27,7 +27,6 @@ from chalicelib.domain.reminders import CANCELED as CANCELED_MOMENT
 from chalicelib.domain.spaces import CANCELED, LIVE, SCHEDULED, TICKETED, Space
 from chalicelib.domain.payments import parse_reference, ticket_reference
 from chalicelib.domain.tickets import EXPIRED, FAILED, HELD, PAID, REFUNDING, RELEASED, Refunds, Ticket
-from chalicelib.domain.paging import page_limit
 from chalicelib.domain.payments import InvalidWebhook, Payment, PaymentDeclined, PaymentEvent
 from chalicelib.ports import FIRST_PAGE, PageCursor, Refused
 from chalicelib.services import reminders, renewals, subscriptions
@@ -330,20 +329,20 @@ def _refund_one(deps: Deps, ticket: Ticket) -> str | None:
 # ---------------------------------------------------------------------------------- reading
 
 
-def space_sales(deps: Deps, user_id: str, space_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> tuple[Space, list[Ticket], str | None]:
+def space_sales(deps: Deps, user_id: str, space_id: str, page: PageCursor = FIRST_PAGE) -> tuple[Space, list[Ticket], str | None]:
     """The host's view: seats and money, and the buyers page by page."""
     space = deps.spaces.get(space_id, with_count=False)
     if user_id != space.creator_id:
         raise Forbidden("only the host sees a Space's sales", code="not_host")
     if space.ticket is None or space.sales is None:
         raise RuleViolation(f"Space {space_id} is not ticketed", code="not_ticketed")
-    limit = page_limit(params.get("limit"))
+    limit = page.limit()
     tickets, last = deps.tickets.for_space(space_id, limit=limit, after=page.after({"buyer_id": str}))
     return space, tickets, page.seal(last)
 
 
-def my_tickets(deps: Deps, user_id: str, params: dict[str, Any], page: PageCursor = FIRST_PAGE) -> tuple[list[Ticket], str | None]:
-    limit = page_limit(params.get("limit"))
+def my_tickets(deps: Deps, user_id: str, page: PageCursor = FIRST_PAGE) -> tuple[list[Ticket], str | None]:
+    limit = page.limit()
     after = page.after({"bought_key": str, "space_id": str})
     tickets, last = deps.tickets.for_buyer(user_id, limit=limit, after=after)
     return tickets, page.seal(last)

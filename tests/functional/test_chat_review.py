@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.services.room_events import review_message
+from chalicelib.jobs.chat import review as review_message
 
 ROOM = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
 

@@ -103,6 +103,7 @@ def test_a_page_costs_one_dynamodb_call(api, deps, host, topic, new_user):
     """One Query per page for a viewer nobody blocked, from their first page on: the container
     reads the "blocked by someone" filter once a minute for every viewer (one BatchGetItem)."""
     from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
+    from chalicelib.domain.discovery import list_request
     from chalicelib.services.discovery import list_spaces
 
     api.post("/spaces", host, {"title": "x", "topics": [topic]})
@@ -110,12 +111,12 @@ def test_a_page_costs_one_dynamodb_call(api, deps, host, topic, new_user):
     with AwsCallRecorder() as recorder:
         for client in dynamodb_clients():
             recorder.attach(client)
-        list_spaces(deps, viewers[0], {"topic": topic})
+        list_spaces(deps, viewers[0], list_request({"topic": topic}))
         container_first = recorder.operations("dynamodb")
         recorder.reset()
         for viewer in viewers[1:]:
-            list_spaces(deps, viewer, {"topic": topic})
-            list_spaces(deps, viewer, {"topic": topic})
+            list_spaces(deps, viewer, list_request({"topic": topic}))
+            list_spaces(deps, viewer, list_request({"topic": topic}))
 
     assert container_first == ["Query", "BatchGetItem"], "the page, then the filter (once per container-minute)"
     assert recorder.operations("dynamodb") == ["Query"] * 6
@@ -123,6 +124,7 @@ def test_a_page_costs_one_dynamodb_call(api, deps, host, topic, new_user):
 
 def test_a_blocked_viewer_costs_one_more_query_on_their_first_page(api, deps, host, topic, new_user):
     from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
+    from chalicelib.domain.discovery import list_request
     from chalicelib.services.discovery import list_spaces
     from chalicelib.services.users import forget_blocked_filter
 
@@ -130,14 +132,14 @@ def test_a_blocked_viewer_costs_one_more_query_on_their_first_page(api, deps, ho
     blocked, other_host = new_user("blocked"), new_user("other")
     assert api.post(f"/users/{blocked}/block", other_host).status_code == 200
     forget_blocked_filter(deps)
-    list_spaces(deps, new_user("warm"), {"topic": topic})  # the container reads the filter
+    list_spaces(deps, new_user("warm"), list_request({"topic": topic}))  # the container reads the filter
     with AwsCallRecorder() as recorder:
         for client in dynamodb_clients():
             recorder.attach(client)
-        first = list_spaces(deps, blocked, {"topic": topic})
+        first = list_spaces(deps, blocked, list_request({"topic": topic}))
         first_ops = recorder.operations("dynamodb")
         recorder.reset()
-        list_spaces(deps, blocked, {"topic": topic})
+        list_spaces(deps, blocked, list_request({"topic": topic}))
 
     assert first_ops == ["Query", "Query"], "the page, then who blocked them (the filter said maybe)"
     assert recorder.operations("dynamodb") == ["Query"]
@@ -258,6 +260,7 @@ def test_following_scheduled_lists_the_next_week_soonest_first(api, deps, new_us
 
 def test_following_costs_one_query_a_minute_per_caller_and_shared_lists(api, deps, new_user):
     from tests.support.aws_calls import AwsCallRecorder, dynamodb_clients
+    from chalicelib.domain.discovery import list_request
     from chalicelib.services.discovery import list_spaces
 
     viewer, other = new_user("viewer"), new_user("other")
@@ -267,13 +270,13 @@ def test_following_costs_one_query_a_minute_per_caller_and_shared_lists(api, dep
     with AwsCallRecorder() as recorder:
         for client in dynamodb_clients():
             recorder.attach(client)
-        list_spaces(deps, viewer, {"following": "true"})
+        list_spaces(deps, viewer, list_request({"following": "true"}))
         first = recorder.operations("dynamodb")
         recorder.reset()
-        list_spaces(deps, viewer, {"following": "true"})
+        list_spaces(deps, viewer, list_request({"following": "true"}))
         again = recorder.operations("dynamodb")
         recorder.reset()
-        list_spaces(deps, other, {"following": "true"})
+        list_spaces(deps, other, list_request({"following": "true"}))
         another_caller = recorder.operations("dynamodb")
 
     # followees, the container's blocked filter (nobody blocked this caller, so no blocked_by

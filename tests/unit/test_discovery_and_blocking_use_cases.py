@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.domain.discovery import list_request
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden, RuleViolation
 from chalicelib.domain.spaces import LIVE
 from chalicelib.services import discovery, spaces, stage, users
@@ -79,7 +80,7 @@ def test_live_spaces_list_most_listeners_first(deps):
         stage.join_space(deps, listener, busy.id)
     deps.listings.refresh_live_ranks()
 
-    page = discovery.list_spaces(deps, "carol", {})
+    page = discovery.list_spaces(deps, "carol", list_request({}))
 
     assert _ids(page) == [busy.id, quiet.id]
     assert page.spaces[0].participant_count == 2
@@ -88,14 +89,14 @@ def test_live_spaces_list_most_listeners_first(deps):
 def test_a_topic_list_shows_only_that_topic(deps):
     jazz, _ = _go_live(deps, "alice", topics=("jazz",)), _go_live(deps, "bob", topics=("chess",))
 
-    assert _ids(discovery.list_spaces(deps, "carol", {"topic": "jazz"})) == [jazz.id]
+    assert _ids(discovery.list_spaces(deps, "carol", list_request({"topic": "jazz"}))) == [jazz.id]
 
 
 def test_title_search_matches_the_start_of_every_word_asked(deps):
     hit = _go_live(deps, "alice", title="Late night jazz")
     _go_live(deps, "bob", title="Night owls")
 
-    page = discovery.list_spaces(deps, "carol", {"q": "nig jaz"})
+    page = discovery.list_spaces(deps, "carol", list_request({"q": "nig jaz"}))
 
     assert _ids(page) == [hit.id] and page.spaces[0].participant_count is None
 
@@ -104,7 +105,7 @@ def test_hosts_i_follow_shows_only_their_spaces(deps):
     followed, _ = _go_live(deps, "alice"), _go_live(deps, "bob")
     users.follow(deps, "carol", "alice")
 
-    assert _ids(discovery.list_spaces(deps, "carol", {"following": "true"})) == [followed.id]
+    assert _ids(discovery.list_spaces(deps, "carol", list_request({"following": "true"}))) == [followed.id]
 
 
 def test_a_host_who_blocked_me_is_not_in_my_lists(deps):
@@ -112,13 +113,13 @@ def test_a_host_who_blocked_me_is_not_in_my_lists(deps):
     shown = _go_live(deps, "bob")
     users.block(deps, "alice", "carol")
 
-    assert _ids(discovery.list_spaces(deps, "carol", {})) == [shown.id]
-    assert len(_ids(discovery.list_spaces(deps, "dave", {}))) == 2
+    assert _ids(discovery.list_spaces(deps, "carol", list_request({}))) == [shown.id]
+    assert len(_ids(discovery.list_spaces(deps, "dave", list_request({})))) == 2
 
 
 def test_two_filters_at_once_are_refused_before_any_read(deps):
     with pytest.raises(BadRequest) as refused:
-        discovery.list_spaces(deps, "carol", {"topic": "jazz", "q": "night"})
+        discovery.list_spaces(deps, "carol", list_request({"topic": "jazz", "q": "night"}))
 
     assert refused.value.code == "too_many_filters"
 

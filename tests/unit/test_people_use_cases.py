@@ -17,7 +17,7 @@ INCOGNITO = JoinSpace(incognito=True)
 
 
 def _listed(deps, user_id, space_id="S1"):
-    return [entry.user_id for entry in people.listeners(deps, user_id, space_id, {}).listeners]
+    return [entry.user_id for entry in people.listeners(deps, user_id, space_id).listeners]
 
 
 def test_an_incognito_listener_is_counted_and_hidden_and_only_moderators_learn_how_many(deps):
@@ -32,7 +32,7 @@ def test_an_incognito_listener_is_counted_and_hidden_and_only_moderators_learn_h
     as_ann = stage.participants(deps, "ann", space.id)
     assert as_host.space.participant_count == 3 and as_host.space.incognito_count == 1 and as_host.moderator
     assert not as_ann.moderator
-    assert people.listeners(deps, "ann", space.id, {}).incognito_count is None
+    assert people.listeners(deps, "ann", space.id).incognito_count is None
     assert stage.participants(deps, "kim", space.id).me.incognito is True
 
 
@@ -84,9 +84,9 @@ def test_only_people_in_the_space_see_who_listens(deps, who):
     stage_moderation.remove_participant(deps, HOST, space.id, "removed")
 
     with pytest.raises(Forbidden) as refused:
-        people.listeners(deps, who, space.id, {})
+        people.listeners(deps, who, space.id)
     assert refused.value.code == "not_listening"
-    assert people.listeners(deps, HOST, space.id, {}).listeners == [], "the host needs no join to look"
+    assert people.listeners(deps, HOST, space.id).listeners == [], "the host needs no join to look"
 
 
 def test_a_participants_answer_reads_every_profile_it_shows_in_one_batch(deps):
@@ -136,8 +136,11 @@ def test_a_heartbeat_asking_for_incognito_keeps_the_choice_made_when_connecting(
 class _SealedPage:
     """A cursor as the API carries it: the values the use case sealed, through JSON, back."""
 
-    def __init__(self, raw=None):
-        self.raw, self.sealed = raw, None
+    def __init__(self, raw=None, limit=20):
+        self.raw, self.sealed, self.size = raw, None, limit
+
+    def limit(self, default=20, maximum=100):
+        return self.size
 
     def after(self, shape):
         import json
@@ -181,8 +184,8 @@ def test_a_sharded_list_pages_through_every_listener_once_newest_first_through_t
 
     seen, cursor, pages = [], None, 0
     while True:
-        page = _SealedPage(cursor)
-        answer = people.listeners(deps, HOST, "S2", {"limit": "5"}, page)
+        page = _SealedPage(cursor, limit=5)
+        answer = people.listeners(deps, HOST, "S2", page)
         assert len(answer.listeners) <= 5
         seen += [entry.user_id for entry in answer.listeners]
         pages += 1
