@@ -26,13 +26,14 @@ from chalicelib.domain.reminders import PushContext
 class FireMoment(Struct, frozen=True, tag_field="kind", tag="fire", omit_defaults=True):
     """A moment of a Space is due (its schedule fired, or the host's action announces it now).
 
-    `scheduled_start` is the start the schedule was made for (ISO 8601): a schedule from before
-    a reschedule must not fire. `user_ids` are the people an `invited` moment is for.
+    `scheduled_start` is the start the schedule was made for (ISO 8601; null for a Space never
+    scheduled, and always written): a schedule from before a reschedule must not fire.
+    `user_ids` are the people an `invited` moment is for (absent for the other moments).
     """
 
     space_id: str
     moment: str
-    scheduled_start: str | None = None
+    scheduled_start: str | None
     user_ids: list[str] | None = None
 
 

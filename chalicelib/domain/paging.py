@@ -15,7 +15,7 @@ def page_limit(raw: str | None, default: int = DEFAULT_LIMIT, maximum: int = MAX
     """`limit` as given (absent or empty: the list's default), digits only, from 1 to `maximum`."""
     if raw is None or raw == "":
         return default
-    if not isinstance(raw, str) or not _DIGITS.fullmatch(raw):
+    if not _DIGITS.fullmatch(raw):
         raise BadRequest("limit must be a whole number", code="invalid_limit")
     value = int(raw)
     if not 1 <= value <= maximum:

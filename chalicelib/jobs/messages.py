@@ -23,6 +23,7 @@ from chalicelib.domain.reminders import MOMENTS, SUBSCRIPTION_NOTICES
 
 logger = Logger(child=True, service=SERVICE_NAME)
 
+
 def fanout_message(body: Any) -> FanoutMessage | None:
     message = _read(body, FanoutMessage, "fan-out")
     if message is not None and message.moment not in MOMENTS:
@@ -56,4 +57,3 @@ def _read(body: Any, kind: Any, queue: str) -> Any:
 
 def _dropped(body: Any, queue: str, why: str) -> None:
     logger.error("malformed queue message dropped", queue=queue, why=why, body=body)
-

@@ -20,7 +20,6 @@ from chalicelib.services.replays import require_audience
 logger = Logger(child=True, service=SERVICE_NAME)
 
 
-
 def may_caption(deps: Deps, user_id: str, space_id: str) -> Space:
     """Who may caption: someone on stage of a live Space (404, 409, 403)."""
     space = deps.spaces.get(space_id, with_count=False)

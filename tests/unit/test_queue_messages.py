@@ -34,6 +34,11 @@ WIRE = [
          "user_ids": ["ann", "bob"]},
         fanout_message,
     ),
+    (  # invitations to a Space created live: no scheduled start, written as null as before
+        FireMoment("S1", INVITED, None, ["ann"]),
+        {"kind": "fire", "space_id": "S1", "moment": "invited", "scheduled_start": None, "user_ids": ["ann"]},
+        fanout_message,
+    ),
     (
         ExpandShard("S1", CANCELED, "Jazz", "host", False, 3),
         {"kind": "expand", "space_id": "S1", "moment": "canceled", "title": "Jazz", "host_id": "host",
@@ -90,7 +95,7 @@ def test_a_reminder_push_from_before_live_and_audience_were_sent_reads_with_thei
 MALFORMED = [
     (fanout_message, {"kind": "fire", "moment": "start"}),  # no space_id
     (fanout_message, {"kind": "fire", "space_id": 7, "moment": "start"}),
-    (fanout_message, {"kind": "fire", "space_id": "S1", "moment": "tomorrow"}),
+    (fanout_message, {"kind": "fire", "space_id": "S1", "moment": "tomorrow", "scheduled_start": None}),
     (fanout_message, {"kind": "expand", "space_id": "S1", "moment": "start"}),  # no shard
     (fanout_message, {"kind": "refund_space", "space_id": "S1"}),  # another queue's
     (fanout_message, {"space_id": "S1", "moment": "start"}),  # no kind
